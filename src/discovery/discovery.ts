@@ -1,0 +1,240 @@
+/**
+ * The discovery contract between registries and XClient: a current list of servers for one
+ * service, pushed again in full whenever it changes.
+ *
+ * @module
+ */
+
+/**
+ * One server of a service: `key` is `network@host:port` (e.g. `tcp@127.0.0.1:8972`),
+ * `value` the metadata string in URL query form (e.g. `weight=10&group=a`).
+ *
+ * @example
+ * ```ts
+ * import type { KVPair } from "@rpcx/core";
+ * const pair: KVPair = { key: "tcp@127.0.0.1:8972", value: "weight=10" };
+ * console.log(pair.key);
+ * ```
+ */
+export interface KVPair {
+  /** `network@host:port`. */
+  key: string;
+  /** Metadata in URL query form. */
+  value: string;
+}
+
+/**
+ * Keeps a pair when it returns true.
+ *
+ * @example
+ * ```ts
+ * import type { ServiceFilter } from "@rpcx/core";
+ * const onlyTcp: ServiceFilter = (p) => p.key.startsWith("tcp@");
+ * console.log(onlyTcp({ key: "tcp@h:1", value: "" })); // true
+ * ```
+ */
+export type ServiceFilter = (pair: KVPair) => boolean;
+
+/**
+ * Receives the complete list each time it changes.
+ *
+ * @example
+ * ```ts
+ * import type { DiscoveryListener } from "@rpcx/core";
+ * const log: DiscoveryListener = (pairs) => console.log(pairs.length);
+ * log([]);
+ * ```
+ */
+export type DiscoveryListener = (pairs: KVPair[]) => void;
+
+/**
+ * What XClient needs of a registry. Implementations extend {@linkcode BaseDiscovery}.
+ *
+ * @example
+ * ```ts
+ * import { MultipleServersDiscovery, type ServiceDiscovery } from "@rpcx/core";
+ * const d: ServiceDiscovery = new MultipleServersDiscovery([{ key: "tcp@127.0.0.1:1", value: "" }]);
+ * console.log(d.getServices().length); // 1
+ * ```
+ */
+export interface ServiceDiscovery extends EventTarget {
+  /** The current list (filter applied). */
+  getServices(): KVPair[];
+  /** Calls `listener` with every new complete list; returns a function that stops it. */
+  watch(listener: DiscoveryListener): () => void;
+  /** A discovery of the same registry for another service path. */
+  clone(servicePath: string): ServiceDiscovery;
+  /** Keeps only the pairs `filter` accepts (undefined: all). Applies to the next list. */
+  setFilter(filter: ServiceFilter | undefined): void;
+  /** Resolves once the first list has been loaded (or immediately for static lists). */
+  ready(): Promise<void>;
+  /** Stops watching the registry and releases its client. */
+  close(): Promise<void>;
+}
+
+/**
+ * Sent as `"outage"` when a discovery cannot reach its registry. It keeps the last list and
+ * retries after `retryInMs`.
+ *
+ * @example
+ * ```ts
+ * import { DiscoveryOutageEvent, MultipleServersDiscovery } from "@rpcx/core";
+ * const d = new MultipleServersDiscovery([]);
+ * d.addEventListener("outage", (e) => console.log((e as DiscoveryOutageEvent).retryInMs));
+ * ```
+ */
+export class DiscoveryOutageEvent extends Event {
+  /** What went wrong. */
+  readonly error: unknown;
+  /** Consecutive failures so far (1 for the first). */
+  readonly attempt: number;
+  /** Delay before the next try, in milliseconds. */
+  readonly retryInMs: number;
+  /** Creates the event. */
+  constructor(error: unknown, attempt: number, retryInMs: number) {
+    super("outage");
+    this.error = error;
+    this.attempt = attempt;
+    this.retryInMs = retryInMs;
+  }
+}
+
+/**
+ * Backoff before retry number `attempt` (1-based): `initialMs` doubling up to `maxMs`
+ * (Go rpcx: 1 s doubling to 30 s).
+ *
+ * @example
+ * ```ts
+ * import { backoffDelay } from "@rpcx/core";
+ * console.log(backoffDelay(1), backoffDelay(3), backoffDelay(20)); // 1000 4000 30000
+ * ```
+ */
+export function backoffDelay(attempt: number, initialMs = 1000, maxMs = 30_000): number {
+  const exp = Math.min(Math.max(attempt - 1, 0), 30);
+  return Math.min(initialMs * 2 ** exp, maxMs);
+}
+
+/**
+ * Shared machinery for discoveries: filter, watchers, ready promise and outage events.
+ * Subclasses call {@linkcode BaseDiscovery.publish} with each complete list, and
+ * {@linkcode BaseDiscovery.reportOutage} / {@linkcode BaseDiscovery.reportRecovered} around
+ * registry failures. Events: `"update"` (a new list), `"outage"`
+ * ({@linkcode DiscoveryOutageEvent}), `"recovered"`.
+ *
+ * @example
+ * ```ts
+ * import { BaseDiscovery, type ServiceDiscovery } from "@rpcx/core";
+ * class Fixed extends BaseDiscovery {
+ *   constructor() {
+ *     super();
+ *     this.publish([{ key: "tcp@127.0.0.1:8972", value: "" }]);
+ *   }
+ *   clone(_servicePath: string): ServiceDiscovery {
+ *     return new Fixed();
+ *   }
+ * }
+ * console.log(new Fixed().getServices().length); // 1
+ * ```
+ */
+export abstract class BaseDiscovery extends EventTarget implements ServiceDiscovery {
+  #raw: KVPair[] = [];
+  #pairs: KVPair[] = [];
+  #filter: ServiceFilter | undefined;
+  readonly #listeners = new Set<DiscoveryListener>();
+  #readyResolve!: () => void;
+  readonly #ready: Promise<void>;
+  #loaded = false;
+  #outage = false;
+  /** Set once {@linkcode BaseDiscovery.close} has been called. */
+  protected closed = false;
+
+  /** Creates an empty discovery (not ready until the first {@linkcode publish}). */
+  constructor() {
+    super();
+    this.#ready = new Promise((resolve) => (this.#readyResolve = resolve));
+  }
+
+  /** The current list (filter applied). */
+  getServices(): KVPair[] {
+    return this.#pairs.slice();
+  }
+
+  /** Calls `listener` with each new complete list; returns an unsubscribe function. */
+  watch(listener: DiscoveryListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Keeps only pairs the filter accepts; re-applies it to the current list. */
+  setFilter(filter: ServiceFilter | undefined): void {
+    this.#filter = filter;
+    if (this.#loaded) this.publish(this.#raw);
+  }
+
+  /** Resolves once the first list is loaded. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Whether the registry is currently unreachable. */
+  get inOutage(): boolean {
+    return this.#outage;
+  }
+
+  /** Stops notifying watchers. Subclasses release their registry client and call super. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.#listeners.clear();
+    return Promise.resolve();
+  }
+
+  /** A discovery of the same registry for another service path. */
+  abstract clone(servicePath: string): ServiceDiscovery;
+
+  /**
+   * Sets the complete list; notifies watchers when it differs from the previous one
+   * (order-insensitive), and always on the first call.
+   */
+  protected publish(pairs: readonly KVPair[]): void {
+    this.#raw = pairs.map((p) => ({ key: p.key, value: p.value }));
+    const filter = this.#filter;
+    const next = filter ? this.#raw.filter(filter) : this.#raw.slice();
+    const first = !this.#loaded;
+    const changed = first || !sameList(this.#pairs, next);
+    this.#pairs = next;
+    this.#loaded = true;
+    if (first) this.#readyResolve();
+    if (!changed || this.closed) return;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(next.slice());
+      } catch (e) {
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+    this.dispatchEvent(new Event("update"));
+  }
+
+  /** Reports that the registry failed; the last list is kept. */
+  protected reportOutage(error: unknown, attempt: number, retryInMs: number): void {
+    this.#outage = true;
+    this.dispatchEvent(new DiscoveryOutageEvent(error, attempt, retryInMs));
+  }
+
+  /** Reports that the registry answers again (only dispatched after an outage). */
+  protected reportRecovered(): void {
+    if (!this.#outage) return;
+    this.#outage = false;
+    this.dispatchEvent(new Event("recovered"));
+  }
+}
+
+function sameList(a: readonly KVPair[], b: readonly KVPair[]): boolean {
+  if (a.length !== b.length) return false;
+  const m = new Map<string, string>();
+  for (const p of a) m.set(p.key, p.value);
+  for (const p of b) if (m.get(p.key) !== p.value) return false;
+  return true;
+}

@@ -1,0 +1,220 @@
+/**
+ * Shared server-side logic of the KV registries (etcd, ZooKeeper, Consul), as Go rpcx does it:
+ * the base, service and service-node keys, the periodic refresh that re-creates a missing node
+ * and rewrites metrics, and removal on unregister/stop. Adapters supply the store operations.
+ *
+ * @module
+ */
+import type { RegisterPlugin, RegistryStartContext, ServerMetrics } from "../server/plugin.ts";
+import { backoffDelay, DiscoveryOutageEvent } from "./discovery.ts";
+import { parseMetadata } from "./metadata.ts";
+
+/**
+ * Options every KV registry plugin takes (Go names in camelCase; durations in milliseconds).
+ *
+ * @example
+ * ```ts
+ * import type { KvRegisterOptions } from "@rpcx/core";
+ * const o: KvRegisterOptions = { servers: ["127.0.0.1:2379"], basePath: "/rpcx_test",
+ *   serviceAddress: "tcp@127.0.0.1:8972", updateInterval: 1000 };
+ * console.log(o.basePath);
+ * ```
+ */
+export interface KvRegisterOptions {
+  /** Registry endpoints, `host:port`. */
+  servers: string[];
+  /** Base path, e.g. `/rpcx_test`. */
+  basePath: string;
+  /** Advertised `network@host:port`; defaults to the address the server listens on. */
+  serviceAddress?: string;
+  /** Refresh period in ms (Go `UpdateInterval`); default 10 000. */
+  updateInterval?: number;
+  /** Extra lifetime margin in ms (Go `Expired`); default equal to `updateInterval`. */
+  expired?: number;
+  /** Write `calls` and `connections` rates into the metadata on each refresh. */
+  metrics?: boolean;
+}
+
+/**
+ * Base class of the KV registry plugins. Emits `"outage"` ({@linkcode DiscoveryOutageEvent})
+ * when the registry cannot be written and `"recovered"` when it can again; never throws from
+ * its background refresh.
+ *
+ * @example
+ * ```ts
+ * import { KvRegisterPlugin } from "@rpcx/core";
+ * // Adapters (EtcdRegisterPlugin, ZooKeeperRegisterPlugin, ConsulRegisterPlugin) extend it.
+ * console.log(typeof KvRegisterPlugin);
+ * ```
+ */
+export abstract class KvRegisterPlugin extends EventTarget implements RegisterPlugin {
+  /** A name for logs. */
+  abstract readonly name: string;
+  /** Registry endpoints. */
+  readonly servers: string[];
+  /** Base path as given (with or without leading slash). */
+  readonly basePath: string;
+  /** Refresh period in ms. */
+  readonly updateInterval: number;
+  /** Extra lifetime margin in ms. */
+  readonly expired: number;
+  /** Whether metrics are written. */
+  readonly metrics: boolean;
+  #serviceAddress: string | undefined;
+  readonly #services = new Map<string, string>();
+  #metricsSource: (() => ServerMetrics) | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #started = false;
+  #stopped = false;
+  #failures = 0;
+  #refreshing: Promise<void> | undefined;
+
+  /** Stores the options. */
+  constructor(options: KvRegisterOptions) {
+    super();
+    this.servers = options.servers;
+    this.basePath = options.basePath.replace(/\/+$/, "") || "/rpcx";
+    this.updateInterval = options.updateInterval ?? 10_000;
+    this.expired = options.expired ?? this.updateInterval;
+    this.metrics = options.metrics ?? false;
+    this.#serviceAddress = options.serviceAddress;
+  }
+
+  /** The advertised address (`network@host:port`); known after `start`. */
+  get serviceAddress(): string {
+    if (!this.#serviceAddress) throw new Error(`${this.name}: serviceAddress is not known yet`);
+    return this.#serviceAddress;
+  }
+
+  /** Lifetime of a service node in seconds: updateInterval + expired (at least 1). */
+  get ttlSeconds(): number {
+    return Math.max(1, Math.ceil((this.updateInterval + this.expired) / 1000));
+  }
+
+  /** Names of the services currently registered. */
+  get services(): string[] {
+    return [...this.#services.keys()];
+  }
+
+  /** Path of a service node: `basePath/name/serviceAddress`. */
+  nodePath(name: string): string {
+    return `${this.basePath}/${name}/${this.serviceAddress}`;
+  }
+
+  /** Connects to the registry and creates the base path; starts the refresh timer. */
+  async start(ctx?: RegistryStartContext): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#stopped = false;
+    this.#serviceAddress ??= ctx?.serviceAddress;
+    this.#metricsSource = ctx?.metrics;
+    await this.connect();
+    await this.putDir(this.basePath, "rpcx_path");
+    if (this.updateInterval > 0) {
+      this.#timer = setInterval(() => void this.refresh(), this.updateInterval);
+    }
+  }
+
+  /** Writes the service directory and the service node with its metadata. */
+  async register(name: string, _service: unknown, metadata: string): Promise<void> {
+    if (!name.trim()) throw new Error("register: service name can't be empty");
+    this.#services.set(name, metadata);
+    await this.putDir(`${this.basePath}/${name}`, name);
+    await this.putNode(this.nodePath(name), metadata);
+  }
+
+  /** Deletes the service node. Unknown names are ignored. */
+  async unregister(name: string): Promise<void> {
+    if (!this.#services.delete(name)) return;
+    await this.deleteNode(this.nodePath(name));
+  }
+
+  /** Deletes every node it owns, stops refreshing and disconnects. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#started = false;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#refreshing;
+    for (const name of [...this.#services.keys()]) {
+      try {
+        await this.deleteNode(this.nodePath(name));
+      } catch {
+        // the registry may be gone; its lifetime will remove the node
+      }
+    }
+    this.#services.clear();
+    await this.disconnect();
+  }
+
+  /**
+   * One refresh round, as Go's ticker does: re-create missing nodes with their original
+   * metadata; otherwise add the metrics figures and write the node back (renewing its life).
+   */
+  refresh(): Promise<void> {
+    if (this.#refreshing) return this.#refreshing;
+    this.#refreshing = this.#refresh().finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      await this.beforeRefresh();
+      const extra = this.#metricsFigures();
+      for (const [name, meta] of this.#services) {
+        if (this.#stopped) return;
+        const path = this.nodePath(name);
+        const current = await this.getNode(path);
+        if (current === undefined) {
+          await this.putDir(this.basePath, "rpcx_path");
+          await this.putDir(`${this.basePath}/${name}`, name);
+          await this.putNode(path, meta);
+        } else if (extra) {
+          const v = parseMetadata(current);
+          for (const [k, val] of Object.entries(extra)) v.set(k, val);
+          await this.putNode(path, v.toString());
+        } else {
+          await this.putNode(path, current);
+        }
+      }
+      if (this.#failures > 0) {
+        this.#failures = 0;
+        this.dispatchEvent(new Event("recovered"));
+      }
+    } catch (e) {
+      this.#failures++;
+      this.dispatchEvent(
+        new DiscoveryOutageEvent(e, this.#failures, Math.min(this.updateInterval, backoffDelay(1))),
+      );
+    }
+  }
+
+  #metricsFigures(): Record<string, string> | undefined {
+    if (!this.metrics || !this.#metricsSource) return undefined;
+    const m = this.#metricsSource();
+    const seconds = Math.max((Date.now() - m.startedAt) / 1000, 1e-3);
+    return {
+      calls: (m.calls / seconds).toFixed(2),
+      connections: (m.connectionsAccepted / seconds).toFixed(2),
+    };
+  }
+
+  /** Connects the registry client. */
+  protected abstract connect(): Promise<void>;
+  /** Creates a persistent directory node with a value; an existing node is fine. */
+  protected abstract putDir(path: string, value: string): Promise<void>;
+  /** Creates or overwrites the service node with a value, bound to this plugin's lifetime. */
+  protected abstract putNode(path: string, value: string): Promise<void>;
+  /** Reads a node's value; undefined when it does not exist. */
+  protected abstract getNode(path: string): Promise<string | undefined>;
+  /** Deletes a node; a missing node is fine. */
+  protected abstract deleteNode(path: string): Promise<void>;
+  /** Releases the registry client. */
+  protected abstract disconnect(): Promise<void>;
+  /** Hook run at the start of each refresh (e.g. re-grant a lost lease). */
+  protected beforeRefresh(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Service metadata strings in URL query form (`weight=10&group=a&state=inactive`).
+ *
+ * @module
+ */
+
+/**
+ * Parses a metadata string into a map of first values per key.
+ *
+ * @example
+ * ```ts
+ * import { parseMetadata } from "@rpcx/core";
+ * console.log(parseMetadata("weight=10&group=a").get("weight")); // "10"
+ * ```
+ */
+export function parseMetadata(value: string): URLSearchParams {
+  return new URLSearchParams(value);
+}
+
+/**
+ * Formats metadata as a URL query string. Accepts a record or URLSearchParams.
+ *
+ * @example
+ * ```ts
+ * import { formatMetadata } from "@rpcx/core";
+ * console.log(formatMetadata({ weight: "10", group: "a" })); // "weight=10&group=a"
+ * ```
+ */
+export function formatMetadata(meta: Record<string, string | number> | URLSearchParams): string {
+  if (meta instanceof URLSearchParams) return meta.toString();
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(meta)) p.append(k, String(v));
+  return p.toString();
+}
+
+/**
+ * Whether a server's metadata marks it inactive (`state=inactive`): never selected.
+ *
+ * @example
+ * ```ts
+ * import { isInactive } from "@rpcx/core";
+ * console.log(isInactive("state=inactive&weight=1")); // true
+ * ```
+ */
+export function isInactive(value: string): boolean {
+  return parseMetadata(value).get("state") === "inactive";
+}
+
+/**
+ * Whether metadata lists `group` among its `group` values.
+ *
+ * @example
+ * ```ts
+ * import { inGroup } from "@rpcx/core";
+ * console.log(inGroup("group=a&group=b", "b")); // true
+ * ```
+ */
+export function inGroup(value: string, group: string): boolean {
+  return parseMetadata(value).getAll("group").includes(group);
+}

@@ -1,0 +1,162 @@
+/**
+ * Server plugins: typed hooks around registration, connections, requests and responses, and
+ * registry plugins that advertise the server.
+ *
+ * @module
+ */
+import type { Message } from "../protocol/message.ts";
+import type { CallContext } from "./context.ts";
+
+/**
+ * What a plugin learns of a connection.
+ *
+ * @example
+ * ```ts
+ * import type { ConnInfo } from "@rpcx/core";
+ * const c: ConnInfo = { id: 1, network: "tcp", remoteAddress: "127.0.0.1:50000", localAddress: "127.0.0.1:8972" };
+ * console.log(c.remoteAddress);
+ * ```
+ */
+export interface ConnInfo {
+  /** Unique per server. */
+  readonly id: number;
+  /** `tcp` or `inprocess`. */
+  readonly network: string;
+  /** The peer's `host:port` (or an in-process name). */
+  readonly remoteAddress: string;
+  /** Our `host:port`. */
+  readonly localAddress: string;
+}
+
+/**
+ * Counters a server keeps, read by registry plugins for their metrics refresh.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@rpcx/core";
+ * console.log(new Server().metrics().calls); // 0
+ * ```
+ */
+export interface ServerMetrics {
+  /** When the server was created (ms since epoch). */
+  readonly startedAt: number;
+  /** Connections accepted since start. */
+  readonly connectionsAccepted: number;
+  /** Connections open now. */
+  readonly activeConnections: number;
+  /** Requests dispatched to services since start (heartbeats excluded). */
+  readonly calls: number;
+  /** Requests running now. */
+  readonly inFlight: number;
+}
+
+/**
+ * What a registry plugin is told when the server starts serving.
+ *
+ * @example
+ * ```ts
+ * import type { RegistryStartContext } from "@rpcx/core";
+ * const ctx: RegistryStartContext = {
+ *   serviceAddress: "tcp@127.0.0.1:8972",
+ *   metrics: () => ({ startedAt: 0, connectionsAccepted: 0, activeConnections: 0, calls: 0, inFlight: 0 }),
+ * };
+ * console.log(ctx.serviceAddress);
+ * ```
+ */
+export interface RegistryStartContext {
+  /** The listener's address as `network@host:port`. */
+  readonly serviceAddress: string;
+  /** The server's counters now. */
+  metrics(): ServerMetrics;
+}
+
+/**
+ * Hooks a plugin may implement; every one is optional. A hook that throws refuses what it was
+ * asked about (a connection, a request, a call), as described per hook.
+ *
+ * @example
+ * ```ts
+ * import { Server, type ServerPlugin } from "@rpcx/core";
+ * const logCalls: ServerPlugin = {
+ *   name: "log-calls",
+ *   preCall(ctx, args) {
+ *     console.log(ctx.servicePath, ctx.serviceMethod);
+ *     return args;
+ *   },
+ * };
+ * new Server().use(logCalls);
+ * ```
+ */
+export interface ServerPlugin {
+  /** A name for logs. */
+  readonly name?: string;
+  /** Before a service is registered; throw to refuse the registration. */
+  beforeRegister?(name: string, service: unknown, metadata: string): void;
+  /** After a service is registered (locally; registries are told through `register`). */
+  afterRegister?(name: string, service: unknown, metadata: string): void;
+  /** A connection was accepted; return false to close it at once. */
+  connAccept?(conn: ConnInfo): boolean | void;
+  /** A connection was closed. */
+  connClose?(conn: ConnInfo): void;
+  /** Before a frame is read from the connection. */
+  preReadRequest?(conn: ConnInfo): void;
+  /** A request was decoded; throw to reject it (the connection is closed, as in Go). */
+  postReadRequest?(req: Message, conn: ConnInfo): void;
+  /** A heartbeat arrived. */
+  heartbeat?(req: Message, conn: ConnInfo): void;
+  /** Before the method runs; returns the (possibly replaced) args. Throw to fail the call. */
+  preCall?(ctx: CallContext, args: unknown): unknown | Promise<unknown>;
+  /** After the method ran; returns the (possibly replaced) reply. Throw to fail the call. */
+  postCall?(
+    ctx: CallContext,
+    args: unknown,
+    reply: unknown,
+    error: unknown,
+  ): unknown | Promise<unknown>;
+  /** Before a response is written. */
+  preWriteResponse?(req: Message, res: Message): void;
+  /** After a response was queued for writing. */
+  postWriteResponse?(req: Message, res: Message): void;
+}
+
+/**
+ * A plugin that advertises the server's services in a registry. The server calls `start` once it
+ * listens, then `register` for every service (already registered or registered later),
+ * `unregister` when a service is removed or the server shuts down, then `stop`.
+ *
+ * @example
+ * ```ts
+ * import type { RegisterPlugin } from "@rpcx/core";
+ * const names = new Set<string>();
+ * const memo: RegisterPlugin = {
+ *   name: "memo",
+ *   register(name) { names.add(name); },
+ *   unregister(name) { names.delete(name); },
+ * };
+ * console.log(typeof memo.register); // "function"
+ * ```
+ */
+export interface RegisterPlugin extends ServerPlugin {
+  /** Connects to the registry; `ctx.serviceAddress` is the default address to advertise. */
+  start?(ctx: RegistryStartContext): void | Promise<void>;
+  /** Advertises one service with its metadata string. */
+  register(name: string, service: unknown, metadata: string): void | Promise<void>;
+  /** Removes one service's advertisement. */
+  unregister(name: string): void | Promise<void>;
+  /** Removes everything it advertised and releases the registry client. */
+  stop?(): void | Promise<void>;
+}
+
+/**
+ * Whether a plugin is a registry plugin (has `register` and `unregister`).
+ *
+ * @example
+ * ```ts
+ * import { isRegisterPlugin } from "@rpcx/core";
+ * console.log(isRegisterPlugin({ name: "x" })); // false
+ * ```
+ */
+export function isRegisterPlugin(p: ServerPlugin): p is RegisterPlugin {
+  const r = p as Partial<RegisterPlugin>;
+  return typeof r.register === "function" && typeof r.unregister === "function";
+}
