@@ -1,0 +1,79 @@
+// Shared helpers for tests that need real external parts (registry servers, the Go peer).
+
+/** True under CI (`CI=true`): a missing external part is a failure there, never a skip. */
+export const IN_CI: boolean = Deno.env.get("CI") === "true";
+
+/**
+ * Decides whether a test that needs `what` can run. Returns true to run. When `missing` is a
+ * reason, under CI it throws (so the test fails); elsewhere it prints a loud SKIP line and
+ * returns false.
+ */
+export function needs(what: string, missing: string | undefined): boolean {
+  if (missing === undefined) return true;
+  const msg = `${what} is not available: ${missing}`;
+  if (IN_CI) throw new Error(`CI=true and ${msg}`);
+  console.warn(`\n!!! SKIP: ${msg} (install it with .ci/run; under CI=true this fails)\n`);
+  return false;
+}
+
+/** Finds the first existing executable among `paths` (absolute) or on PATH (bare names). */
+export function findExecutable(...names: string[]): string | undefined {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":");
+  for (const n of names) {
+    const candidates = n.includes("/") ? [n] : dirs.map((d) => `${d}/${n}`);
+    for (const c of candidates) {
+      try {
+        const st = Deno.statSync(c);
+        if (st.isFile && (st.mode ?? 0o111) & 0o111) return c;
+      } catch {
+        // keep looking
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Resolves after `ms`. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `cond` every `everyMs` until true or `timeoutMs` passes; throws with `what` on timeout. */
+export async function waitFor(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      if (await cond()) return;
+    } catch (e) {
+      last = e;
+    }
+    await delay(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+  await waitFor(`127.0.0.1:${port} to accept connections`, async () => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    c.close();
+    return true;
+  }, timeoutMs, 100);
+}
+
+/** The repository root (absolute path). */
+export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
