@@ -12,8 +12,8 @@ import {
 } from "./errors.ts";
 import {
   decodeFrame,
-  DEFAULT_DECODE_LIMITS,
   type DecodeLimits,
+  DEFAULT_DECODE_LIMITS,
   HEADER_LENGTH,
   type Message,
   readFrameTotal,

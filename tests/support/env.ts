@@ -68,11 +68,16 @@ export async function waitFor(
 
 /** Waits until something accepts TCP connections on 127.0.0.1:port. */
 export async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
-  await waitFor(`127.0.0.1:${port} to accept connections`, async () => {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
-    c.close();
-    return true;
-  }, timeoutMs, 100);
+  await waitFor(
+    `127.0.0.1:${port} to accept connections`,
+    async () => {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return true;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** The repository root (absolute path). */

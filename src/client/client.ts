@@ -1,0 +1,468 @@
+/**
+ * The one-connection rpcx client.
+ *
+ * @module
+ */
+import { type CodecRegistry, defaultCodecs } from "../codec/registry.ts";
+import {
+  CompressType,
+  MessageStatusType,
+  MessageType,
+  MetadataKeys,
+  SerializeType,
+} from "../protocol/constants.ts";
+import {
+  createMessage,
+  type DecodeLimits,
+  DEFAULT_DECODE_LIMITS,
+  type Message,
+  type Metadata,
+} from "../protocol/message.ts";
+import { FramedConnection, splitHostPort } from "../protocol/transport.ts";
+import {
+  defaultInprocessRegistry,
+  INPROCESS_NETWORK,
+  type InprocessRegistry,
+} from "../discovery/inprocess.ts";
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  ClientClosedError,
+  ConnectionClosedError,
+  ConnectionError,
+  ServiceError,
+} from "./errors.ts";
+
+/**
+ * Options of {@linkcode Client} (and of each connection an XClient opens). Defaults follow
+ * Go rpcx: MsgPack, no compression, 1 s connect timeout.
+ *
+ * @example
+ * ```ts
+ * import { type ClientOptions, SerializeType } from "@rpcx/core";
+ * const o: ClientOptions = { serializeType: SerializeType.JSON, heartbeat: true };
+ * console.log(o.serializeType); // 1
+ * ```
+ */
+export interface ClientOptions extends Partial<DecodeLimits> {
+  /** Serializer of requests (default MsgPack, as Go's client). */
+  serializeType?: number;
+  /** Compression of requests (default None). */
+  compressType?: CompressType;
+  /** Dial timeout in ms (default 1000). */
+  connectTimeout?: number;
+  /** Default per-call timeout in ms (default none). */
+  timeout?: number;
+  /** Send heartbeats while connected. */
+  heartbeat?: boolean;
+  /** Heartbeat period in ms (default 10 000). */
+  heartbeatInterval?: number;
+  /** Close the connection when a heartbeat gets no reply within this many ms (default 30 000). */
+  maxWaitForHeartbeat?: number;
+  /** Token sent as `__AUTH` with every call. */
+  auth?: string;
+  /** Codec table (default: the process-wide one). */
+  codecs?: CodecRegistry;
+  /** Registry that resolves `inprocess@name` addresses. */
+  inprocessRegistry?: InprocessRegistry;
+  /** Batch encoder for socket writes (e.g. the native one); default pure TS. */
+  encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
+}
+
+/**
+ * Options of one call.
+ *
+ * @example
+ * ```ts
+ * import type { CallOptions } from "@rpcx/core";
+ * const o: CallOptions = { timeout: 500, metadata: { trace: "abc" } };
+ * console.log(o.timeout);
+ * ```
+ */
+export interface CallOptions {
+  /** Give up after this many ms (also sent to the server as `__ServerTimeout`). */
+  timeout?: number;
+  /** Give up when aborted. */
+  signal?: AbortSignal;
+  /** Request metadata. */
+  metadata?: Metadata;
+  /** Filled with the reply's metadata. */
+  replyMetadata?: Metadata;
+  /** Override the client's serializer for this call. */
+  serializeType?: number;
+  /** Override the client's compression for this call. */
+  compressType?: CompressType;
+}
+
+/**
+ * A call started with {@linkcode Client.go}: its reply arrives in `done`.
+ *
+ * @example
+ * ```ts
+ * import type { PendingCall } from "@rpcx/core";
+ * function log(c: PendingCall<unknown>) {
+ *   c.done.then((r) => console.log(c.serviceMethod, r));
+ * }
+ * console.log(typeof log);
+ * ```
+ */
+export interface PendingCall<T> {
+  /** The service called. */
+  readonly servicePath: string;
+  /** The method called. */
+  readonly serviceMethod: string;
+  /** Settles with the reply or the error. */
+  readonly done: Promise<T>;
+  /** Stops waiting (rejects `done` with {@linkcode CallAbortedError}). */
+  abort(reason?: unknown): void;
+}
+
+interface Transport {
+  send(msg: Message): void;
+  close(): void;
+  readonly isClosed: boolean;
+  drained(): Promise<void>;
+}
+
+interface Pending {
+  resolve(msg: Message): void;
+  reject(error: unknown): void;
+}
+
+let inprocessClientIds = 0;
+
+/**
+ * One connection to one server, opened on first use and reopened on demand after it breaks.
+ * All pending calls fail with {@linkcode ConnectionClosedError} when the connection dies.
+ * Address: `tcp@host:port` (or bare `host:port`), or `inprocess@name`.
+ *
+ * @example
+ * ```ts
+ * import { Client, Server } from "@rpcx/core";
+ * const server = new Server();
+ * server.register({ Hello: (name: string) => `hi ${name}` }, "Greeter");
+ * const addr = await server.serve("tcp", "127.0.0.1:0");
+ * const client = new Client(`tcp@${addr}`);
+ * console.log(await client.call("Greeter", "Hello", "deno")); // "hi deno"
+ * await client.close();
+ * await server.close();
+ * ```
+ */
+export class Client {
+  /** `network@address`. */
+  readonly address: string;
+  readonly #network: string;
+  readonly #target: string;
+  readonly #options: ClientOptions;
+  readonly #codecs: CodecRegistry;
+  readonly #pending = new Map<bigint, Pending>();
+  #seq = 0;
+  #transport: Transport | undefined;
+  #connecting: Promise<Transport> | undefined;
+  #closed = false;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
+  constructor(address: string, options: ClientOptions = {}) {
+    const at = address.indexOf("@");
+    this.#network = at < 0 ? "tcp" : address.slice(0, at);
+    this.#target = at < 0 ? address : address.slice(at + 1);
+    this.address = `${this.#network}@${this.#target}`;
+    this.#options = options;
+    this.#codecs = options.codecs ?? defaultCodecs;
+  }
+
+  /** Whether a connection is open now. */
+  get isConnected(): boolean {
+    return this.#transport !== undefined && !this.#transport.isClosed;
+  }
+
+  /** Whether `close()` was called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Calls waiting for a reply. */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /** Opens the connection now (calls open it on demand anyway). */
+  async connect(): Promise<void> {
+    await this.#ensure();
+  }
+
+  #ensure(): Promise<Transport> {
+    if (this.#closed) return Promise.reject(new ClientClosedError());
+    const t = this.#transport;
+    if (t && !t.isClosed) return Promise.resolve(t);
+    this.#connecting ??= this.#dial().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #dial(): Promise<Transport> {
+    const transport = this.#network === INPROCESS_NETWORK
+      ? this.#dialInprocess()
+      : await this.#dialTcp();
+    if (this.#closed) {
+      transport.close();
+      throw new ClientClosedError();
+    }
+    this.#transport = transport;
+    if (this.#options.heartbeat) this.#startHeartbeat(transport);
+    return transport;
+  }
+
+  async #dialTcp(): Promise<Transport> {
+    if (this.#network !== "tcp" && this.#network !== "tcp4" && this.#network !== "tcp6") {
+      throw new ConnectionError(`unsupported network ${this.#network} in ${this.address}`);
+    }
+    const { hostname, port } = splitHostPort(this.#target);
+    const timeout = this.#options.connectTimeout ?? 1000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const dialing = Deno.connect({ hostname, port, transport: "tcp" });
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Promise.race([
+        dialing,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new ConnectionError(`dial ${this.address}: timed out after ${timeout} ms`)),
+            timeout,
+          );
+        }),
+      ]);
+    } catch (e) {
+      dialing.then((c) => c.close(), () => {});
+      if (e instanceof ConnectionError) throw e;
+      throw new ConnectionError(`dial ${this.address}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
+    try {
+      conn.setNoDelay(true);
+      conn.setKeepAlive(true);
+    } catch {
+      // not fatal
+    }
+    const limits: DecodeLimits = {
+      maxMessageLength: this.#options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,
+      maxDecompressedLength: this.#options.maxDecompressedLength ??
+        DEFAULT_DECODE_LIMITS.maxDecompressedLength,
+    };
+    let fc: FramedConnection;
+    // deno-lint-ignore prefer-const
+    fc = new FramedConnection(conn, {
+      onMessage: (msg) => this.#onResponse(msg),
+      onClose: () => this.#onClosed(fc),
+    }, { ...limits, encodeBatch: this.#options.encodeBatch });
+    fc.start();
+    return fc;
+  }
+
+  #dialInprocess(): Transport {
+    const registry = this.#options.inprocessRegistry ?? defaultInprocessRegistry;
+    const endpoint = registry.endpoint(this.#target);
+    if (!endpoint) throw new ConnectionError(`dial ${this.address}: no such in-process server`);
+    let closed = false;
+    const transport: Transport = {
+      send: (msg) => {
+        if (!closed) session.send(msg);
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        session.close();
+        this.#onClosed(transport);
+      },
+      get isClosed() {
+        return closed;
+      },
+      drained: () => Promise.resolve(),
+    };
+    const session = endpoint.open(
+      `inprocess-client-${++inprocessClientIds}`,
+      (msg) => this.#onResponse(msg),
+      () => {
+        if (closed) return;
+        closed = true;
+        this.#onClosed(transport);
+      },
+    );
+    return transport;
+  }
+
+  #onClosed(transport: Transport): void {
+    if (this.#transport !== transport) return;
+    this.#transport = undefined;
+    this.#stopHeartbeat();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    const err = new ConnectionClosedError(`connection to ${this.address} is shut down`);
+    for (const p of pending) p.reject(err);
+  }
+
+  #onResponse(msg: Message): void {
+    if (msg.messageType !== MessageType.Response) return; // server-pushed requests: not handled
+    const p = this.#pending.get(msg.seq);
+    if (!p) return;
+    this.#pending.delete(msg.seq);
+    p.resolve(msg);
+  }
+
+  #startHeartbeat(transport: Transport): void {
+    this.#stopHeartbeat();
+    const every = this.#options.heartbeatInterval ?? 10_000;
+    const maxWait = this.#options.maxWaitForHeartbeat ?? 30_000;
+    this.#heartbeatTimer = setInterval(() => {
+      if (transport.isClosed) return this.#stopHeartbeat();
+      this.heartbeat({ timeout: maxWait }).catch(() => {
+        if (this.#transport === transport) transport.close();
+      });
+    }, every);
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+  }
+
+  /** Sends a heartbeat; resolves with the round-trip time in ms. */
+  async heartbeat(options: CallOptions = {}): Promise<number> {
+    const start = performance.now();
+    await this.sendRaw(
+      createMessage({
+        heartbeat: true,
+        serializeType: options.serializeType ?? this.#options.serializeType ??
+          SerializeType.MsgPack,
+      }),
+      options,
+    );
+    return performance.now() - start;
+  }
+
+  /**
+   * Calls `servicePath.serviceMethod` with `args`; resolves with the decoded reply. Rejects
+   * with {@linkcode ServiceError} (the server's error text), {@linkcode ConnectionError},
+   * {@linkcode CallTimeoutError} or {@linkcode CallAbortedError}.
+   */
+  async call<T = unknown>(
+    servicePath: string,
+    serviceMethod: string,
+    args: unknown,
+    options: CallOptions = {},
+  ): Promise<T> {
+    const serializeType = options.serializeType ?? this.#options.serializeType ??
+      SerializeType.MsgPack;
+    const codec = this.#codecs.get(serializeType);
+    const req = createMessage({
+      compressType: options.compressType ?? this.#options.compressType ?? CompressType.None,
+      serializeType,
+      servicePath,
+      serviceMethod,
+      metadata: this.#requestMetadata(options),
+      payload: codec.encode(args),
+    });
+    const res = await this.sendRaw(req, options);
+    return codec.decode(res!.payload) as T;
+  }
+
+  /** Starts a call and returns at once; the reply arrives in `done`. */
+  go<T = unknown>(
+    servicePath: string,
+    serviceMethod: string,
+    args: unknown,
+    options: CallOptions = {},
+  ): PendingCall<T> {
+    const ac = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, ac.signal]) : ac.signal;
+    const done = this.call<T>(servicePath, serviceMethod, args, { ...options, signal });
+    done.catch(() => {}); // the caller may never look
+    return { servicePath, serviceMethod, done, abort: (reason) => ac.abort(reason) };
+  }
+
+  /** Oneway call: resolves once the request is written; the server sends no reply. */
+  async send(
+    servicePath: string,
+    serviceMethod: string,
+    args: unknown,
+    options: CallOptions = {},
+  ): Promise<void> {
+    const serializeType = options.serializeType ?? this.#options.serializeType ??
+      SerializeType.MsgPack;
+    const req = createMessage({
+      oneway: true,
+      compressType: options.compressType ?? this.#options.compressType ?? CompressType.None,
+      serializeType,
+      servicePath,
+      serviceMethod,
+      metadata: this.#requestMetadata(options),
+      payload: this.#codecs.get(serializeType).encode(args),
+    });
+    await this.sendRaw(req, options);
+  }
+
+  #requestMetadata(options: CallOptions): Metadata {
+    const meta: Metadata = { ...options.metadata };
+    const auth = this.#options.auth;
+    if (auth !== undefined && meta[MetadataKeys.Auth] === undefined) {
+      meta[MetadataKeys.Auth] = auth;
+    }
+    const timeout = options.timeout ?? this.#options.timeout;
+    if (timeout !== undefined && timeout > 0) {
+      meta[MetadataKeys.ServerTimeout] = String(Math.ceil(timeout));
+    }
+    return meta;
+  }
+
+  /**
+   * Sends a message as built by the caller (its seq is assigned here). Resolves with the
+   * response message, or undefined for oneway requests once written. An error response
+   * rejects with {@linkcode ServiceError}.
+   */
+  async sendRaw(req: Message, options: CallOptions = {}): Promise<Message | undefined> {
+    const signal = options.signal;
+    if (signal?.aborted) throw new CallAbortedError(signal.reason);
+    const timeout = options.timeout ?? this.#options.timeout;
+    const transport = await this.#ensure();
+    const seq = BigInt(++this.#seq);
+    req.seq = seq;
+    if (req.oneway) {
+      transport.send(req);
+      await transport.drained();
+      if (transport.isClosed) throw new ConnectionClosedError();
+      return undefined;
+    }
+    const res = await new Promise<Message>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => finish(undefined, new CallAbortedError(signal!.reason));
+      const finish = (msg: Message | undefined, err?: unknown) => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#pending.delete(seq);
+        if (err !== undefined) reject(err);
+        else resolve(msg!);
+      };
+      this.#pending.set(seq, { resolve: (m) => finish(m), reject: (e) => finish(undefined, e) });
+      if (timeout !== undefined && timeout > 0) {
+        timer = setTimeout(() => finish(undefined, new CallTimeoutError(timeout)), timeout);
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      transport.send(req);
+    });
+    if (options.replyMetadata) Object.assign(options.replyMetadata, res.metadata);
+    if (res.status === MessageStatusType.Error) {
+      throw new ServiceError(res.metadata[MetadataKeys.ServiceError] ?? "", res.metadata);
+    }
+    return res;
+  }
+
+  /** Closes the connection; pending calls fail with {@linkcode ConnectionClosedError}. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#stopHeartbeat();
+    this.#transport?.close();
+    return Promise.resolve();
+  }
+}

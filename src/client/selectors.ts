@@ -1,0 +1,425 @@
+/**
+ * Select modes: how XClient picks one server among those available.
+ *
+ * @module
+ */
+import type { KVPair } from "../discovery/discovery.ts";
+import { parseMetadata } from "../discovery/metadata.ts";
+
+/**
+ * Picks a server key for a call. `update` receives the selectable list whenever it changes.
+ *
+ * @example
+ * ```ts
+ * import type { Selector } from "@rpcx/core";
+ * class First implements Selector {
+ *   #keys: string[] = [];
+ *   select() { return this.#keys[0]; }
+ *   update(pairs: { key: string; value: string }[]) { this.#keys = pairs.map((p) => p.key); }
+ * }
+ * console.log(typeof new First().select);
+ * ```
+ */
+export interface Selector {
+  /** A key of the current list, or undefined when there is none. */
+  select(servicePath: string, serviceMethod: string, args: unknown): string | undefined;
+  /** Replaces the list. */
+  update(pairs: KVPair[]): void;
+}
+
+/**
+ * Select modes, as in Go rpcx.
+ *
+ * @example
+ * ```ts
+ * import { SelectMode } from "@rpcx/core";
+ * console.log(SelectMode.RoundRobin); // 1
+ * ```
+ */
+export const SelectMode = {
+  RandomSelect: 0,
+  RoundRobin: 1,
+  WeightedRoundRobin: 2,
+  WeightedICMP: 3,
+  ConsistentHash: 4,
+  Closest: 5,
+  SelectByUser: 1000,
+} as const;
+/** A value of {@linkcode SelectMode}. */
+export type SelectMode = typeof SelectMode[keyof typeof SelectMode];
+
+/**
+ * Uniformly random.
+ *
+ * @example
+ * ```ts
+ * import { RandomSelector } from "@rpcx/core";
+ * const s = new RandomSelector();
+ * s.update([{ key: "tcp@a:1", value: "" }]);
+ * console.log(s.select()); // "tcp@a:1"
+ * ```
+ */
+export class RandomSelector implements Selector {
+  #keys: string[] = [];
+  /** A random key. */
+  select(): string | undefined {
+    const n = this.#keys.length;
+    return n === 0 ? undefined : this.#keys[Math.floor(Math.random() * n)];
+  }
+  /** Replaces the list. */
+  update(pairs: KVPair[]): void {
+    this.#keys = pairs.map((p) => p.key);
+  }
+}
+
+/**
+ * Each server in turn.
+ *
+ * @example
+ * ```ts
+ * import { RoundRobinSelector } from "@rpcx/core";
+ * const s = new RoundRobinSelector();
+ * s.update([{ key: "a", value: "" }, { key: "b", value: "" }]);
+ * console.log(s.select(), s.select(), s.select()); // "a" "b" "a"
+ * ```
+ */
+export class RoundRobinSelector implements Selector {
+  #keys: string[] = [];
+  #i = 0;
+  /** The next key. */
+  select(): string | undefined {
+    const n = this.#keys.length;
+    if (n === 0) return undefined;
+    const k = this.#keys[this.#i % n];
+    this.#i = (this.#i + 1) % n;
+    return k;
+  }
+  /** Replaces the list (sorted, so the order is stable). */
+  update(pairs: KVPair[]): void {
+    this.#keys = pairs.map((p) => p.key).sort();
+  }
+}
+
+/** Reads a positive number from metadata `key`; `fallback` when absent or invalid. */
+function metaNumber(value: string, key: string, fallback: number): number {
+  const v = parseMetadata(value).get(key);
+  if (v === null) return fallback;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+interface Weighted {
+  key: string;
+  weight: number;
+  current: number;
+}
+
+/**
+ * Smooth weighted round robin (as nginx): weight from each server's `weight` metadata
+ * (default 1). Weights 5,1,1 give a a b a c a a — spread out, in proportion.
+ *
+ * @example
+ * ```ts
+ * import { WeightedRoundRobinSelector } from "@rpcx/core";
+ * const s = new WeightedRoundRobinSelector();
+ * s.update([{ key: "a", value: "weight=3" }, { key: "b", value: "weight=1" }]);
+ * console.log([1, 2, 3, 4].map(() => s.select()).join("")); // "aaba"
+ * ```
+ */
+export class WeightedRoundRobinSelector implements Selector {
+  #servers: Weighted[] = [];
+  /** The next key by smooth weighted round robin. */
+  select(): string | undefined {
+    let total = 0;
+    let best: Weighted | undefined;
+    for (const s of this.#servers) {
+      if (s.weight <= 0) continue;
+      s.current += s.weight;
+      total += s.weight;
+      if (!best || s.current > best.current) best = s;
+    }
+    if (!best) return undefined;
+    best.current -= total;
+    return best.key;
+  }
+  /** Replaces the list, reading `weight` metadata. */
+  update(pairs: KVPair[]): void {
+    this.setWeights(pairs.map((p) => [p.key, metaNumber(p.value, "weight", 1)]));
+  }
+  /** Sets explicit weights (used by the latency-weighted selector). */
+  setWeights(weights: [string, number][]): void {
+    const old = new Map(this.#servers.map((s) => [s.key, s.current]));
+    this.#servers = weights.sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([key, weight]) => ({
+      key,
+      weight,
+      current: old.get(key) ?? 0,
+    }));
+  }
+}
+
+/**
+ * Weight for a round-trip time in ms, as Go rpcx computes it: 191 up to 10 ms, 201 − rtt up
+ * to 200 ms, 1 below 1 s, 0 (never selected) from 1 s.
+ *
+ * @example
+ * ```ts
+ * import { latencyWeight } from "@rpcx/core";
+ * console.log(latencyWeight(5), latencyWeight(50), latencyWeight(500), latencyWeight(2000)); // 191 151 1 0
+ * ```
+ */
+export function latencyWeight(rttMs: number): number {
+  if (rttMs >= 0 && rttMs <= 10) return 191;
+  if (rttMs > 10 && rttMs <= 200) return Math.round(201 - rttMs);
+  if (rttMs > 200 && rttMs < 1000) return 1;
+  return 0;
+}
+
+/**
+ * Measures a round-trip time in ms to a server key (`tcp@host:port`); rejects or returns
+ * ≥ 1000 when unreachable.
+ */
+export type LatencyProbe = (key: string) => Promise<number>;
+
+/**
+ * Measures the time to open a TCP connection to the server (ICMP needs raw sockets, which Deno
+ * does not offer; a TCP handshake is one round trip).
+ *
+ * @example
+ * ```ts
+ * import { tcpConnectLatency } from "@rpcx/core";
+ * console.log(await tcpConnectLatency("tcp@127.0.0.1:1").catch(() => 1000)); // 1000 (refused)
+ * ```
+ */
+export async function tcpConnectLatency(key: string): Promise<number> {
+  const addr = key.includes("@") ? key.slice(key.indexOf("@") + 1) : key;
+  const i = addr.lastIndexOf(":");
+  const hostname = addr.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(addr.slice(i + 1));
+  const start = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const dialing = Deno.connect({ hostname, port });
+  try {
+    const conn = await Promise.race([
+      dialing,
+      new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error("timeout")), 1000))),
+    ]);
+    const rtt = performance.now() - start;
+    conn.close();
+    return rtt;
+  } catch (e) {
+    dialing.then((c) => c.close(), () => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Weighted by measured latency (Go's WeightedICMP): each server's round-trip time is measured
+ * when the list changes and every `refreshMs`, turned into a weight by
+ * {@linkcode latencyWeight}, and used by smooth weighted round robin. Servers that do not
+ * answer within 1 s get weight 0.
+ *
+ * @example
+ * ```ts
+ * import { WeightedLatencySelector } from "@rpcx/core";
+ * const s = new WeightedLatencySelector({ probe: async (k) => (k === "a" ? 5 : 150) });
+ * s.update([{ key: "a", value: "" }, { key: "b", value: "" }]);
+ * await s.measured;
+ * console.log(s.weights()); // { a: 191, b: 51 }
+ * s.close();
+ * ```
+ */
+export class WeightedLatencySelector implements Selector {
+  readonly #wrr = new WeightedRoundRobinSelector();
+  readonly #probe: LatencyProbe;
+  readonly #refreshMs: number;
+  #keys: string[] = [];
+  #weights = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Settles when the latest round of measurements is done. */
+  measured: Promise<void> = Promise.resolve();
+
+  /** `probe` defaults to {@linkcode tcpConnectLatency}; `refreshMs` to 60 000 (0: never). */
+  constructor(options: { probe?: LatencyProbe; refreshMs?: number } = {}) {
+    this.#probe = options.probe ?? tcpConnectLatency;
+    this.#refreshMs = options.refreshMs ?? 60_000;
+  }
+  /** The next key. */
+  select(): string | undefined {
+    return this.#wrr.select();
+  }
+  /** Current weights by key. */
+  weights(): Record<string, number> {
+    return Object.fromEntries(this.#weights);
+  }
+  /** Replaces the list and measures it. */
+  update(pairs: KVPair[]): void {
+    this.#keys = pairs.map((p) => p.key);
+    // Until measured, every server has weight 1.
+    this.#apply(new Map(this.#keys.map((k) => [k, this.#weights.get(k) ?? 1])));
+    this.measured = this.#measure();
+    if (this.#timer === undefined && this.#refreshMs > 0) {
+      this.#timer = setInterval(() => (this.measured = this.#measure()), this.#refreshMs);
+      Deno.unrefTimer(this.#timer as unknown as number);
+    }
+  }
+  async #measure(): Promise<void> {
+    const keys = this.#keys;
+    const rtts = await Promise.all(keys.map((k) => this.#probe(k).catch(() => 1000)));
+    if (keys !== this.#keys) return;
+    this.#apply(new Map(keys.map((k, i) => [k, latencyWeight(rtts[i])])));
+  }
+  #apply(weights: Map<string, number>): void {
+    this.#weights = weights;
+    this.#wrr.setWeights([...weights]);
+  }
+  /** Stops the periodic measurement. */
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const MASK64 = 0xffffffffffffffffn;
+
+/**
+ * FNV-1a 64-bit hash of a string's UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * import { fnv1a64 } from "@rpcx/core";
+ * console.log(fnv1a64("").toString(16)); // "cbf29ce484222325"
+ * ```
+ */
+export function fnv1a64(s: string): bigint {
+  let h = FNV_OFFSET;
+  for (const b of new TextEncoder().encode(s)) h = ((h ^ BigInt(b)) * FNV_PRIME) & MASK64;
+  return h;
+}
+
+/**
+ * Jump consistent hash (Lamping & Veach): a bucket in [0, buckets) for `key`; when buckets
+ * grow from n to n+1 only 1/(n+1) of keys move.
+ *
+ * @example
+ * ```ts
+ * import { jumpHash } from "@rpcx/core";
+ * console.log(jumpHash(42n, 1)); // 0
+ * ```
+ */
+export function jumpHash(key: bigint, buckets: number): number {
+  if (buckets <= 0) buckets = 1;
+  let b = -1;
+  let j = 0;
+  let k = key & MASK64;
+  while (j < buckets) {
+    b = j;
+    k = (k * 2862933555777941757n + 1n) & MASK64;
+    j = Math.floor((b + 1) * (2 ** 31 / (Number(k >> 33n) + 1)));
+  }
+  return b;
+}
+
+/**
+ * The same service, method and args go to the same server while the list is unchanged
+ * (jump hash of FNV-1a of `/servicePath/method/args`, as Go rpcx keys it).
+ *
+ * @example
+ * ```ts
+ * import { ConsistentHashSelector } from "@rpcx/core";
+ * const s = new ConsistentHashSelector();
+ * s.update([{ key: "a", value: "" }, { key: "b", value: "" }, { key: "c", value: "" }]);
+ * console.log(s.select("Arith", "Mul", { A: 1 }) === s.select("Arith", "Mul", { A: 1 })); // true
+ * ```
+ */
+export class ConsistentHashSelector implements Selector {
+  #keys: string[] = [];
+  /** The server for this call's key. */
+  select(servicePath: string, serviceMethod: string, args: unknown): string | undefined {
+    if (this.#keys.length === 0) return undefined;
+    const text = `/${servicePath}/${serviceMethod}/${argsText(args)}`;
+    return this.#keys[jumpHash(fnv1a64(text), this.#keys.length)];
+  }
+  /** Replaces the list (sorted, so every client maps keys alike). */
+  update(pairs: KVPair[]): void {
+    this.#keys = pairs.map((p) => p.key).sort();
+  }
+}
+
+function argsText(args: unknown): string {
+  if (typeof args === "string") return args;
+  if (args instanceof Uint8Array) return Array.from(args, (b) => b.toString(16)).join("");
+  try {
+    return JSON.stringify(args) ?? String(args);
+  } catch {
+    return String(args);
+  }
+}
+
+/**
+ * Great-circle distance in meters.
+ *
+ * @example
+ * ```ts
+ * import { geoDistance } from "@rpcx/core";
+ * console.log(Math.round(geoDistance(0, 0, 0, 1) / 1000)); // 111
+ * ```
+ */
+export function geoDistance(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const rad = Math.PI / 180;
+  const hav = (t: number) => Math.sin(t / 2) ** 2;
+  const h = hav((lat2 - lat1) * rad) +
+    Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * hav((lon2 - lon1) * rad);
+  return 2 * 6378100 * Math.asin(Math.sqrt(h));
+}
+
+/**
+ * Closest server by `latitude`/`longitude` metadata to the client's position; ties are
+ * broken at random. Servers without a position are considered farthest.
+ *
+ * @example
+ * ```ts
+ * import { ClosestSelector } from "@rpcx/core";
+ * const s = new ClosestSelector(48.85, 2.35); // Paris
+ * s.update([{ key: "ber", value: "latitude=52.52&longitude=13.40" },
+ *           { key: "lon", value: "latitude=51.50&longitude=-0.12" }]);
+ * console.log(s.select()); // "lon"
+ * ```
+ */
+export class ClosestSelector implements Selector {
+  readonly latitude: number;
+  readonly longitude: number;
+  #nearest: string[] = [];
+  /** The client's position. */
+  constructor(latitude: number, longitude: number) {
+    this.latitude = latitude;
+    this.longitude = longitude;
+  }
+  /** The nearest server. */
+  select(): string | undefined {
+    const n = this.#nearest.length;
+    return n === 0 ? undefined : this.#nearest[Math.floor(Math.random() * n)];
+  }
+  /** Replaces the list. */
+  update(pairs: KVPair[]): void {
+    let best = Infinity;
+    let nearest: string[] = [];
+    for (const p of pairs) {
+      const lat = metaNumber(p.value, "latitude", NaN);
+      const lon = metaNumber(p.value, "longitude", NaN);
+      const d = Number.isNaN(lat) || Number.isNaN(lon)
+        ? Number.MAX_VALUE
+        : geoDistance(this.latitude, this.longitude, lat, lon);
+      if (d < best) {
+        best = d;
+        nearest = [p.key];
+      } else if (d === best) {
+        nearest.push(p.key);
+      }
+    }
+    this.#nearest = nearest;
+  }
+}

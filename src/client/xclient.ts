@@ -1,0 +1,491 @@
+/**
+ * XClient: calls a service through a discovery, with select modes, fail modes, retries,
+ * broadcast and fork, and per-server health (refused servers are skipped and retried later).
+ *
+ * @module
+ */
+import type { KVPair, ServiceDiscovery } from "../discovery/discovery.ts";
+import { inGroup, isInactive } from "../discovery/metadata.ts";
+import { createMessage, type Message } from "../protocol/message.ts";
+import { backoffDelay } from "../discovery/discovery.ts";
+import { type CallOptions, Client, type ClientOptions } from "./client.ts";
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  ClientClosedError,
+  ConnectionError,
+  isRetryable,
+  NoServerAvailableError,
+} from "./errors.ts";
+import {
+  ClosestSelector,
+  ConsistentHashSelector,
+  RandomSelector,
+  RoundRobinSelector,
+  SelectMode,
+  type Selector,
+  WeightedLatencySelector,
+  WeightedRoundRobinSelector,
+} from "./selectors.ts";
+
+/**
+ * Fail modes, as in Go rpcx. Only transport errors are retried; a service error is returned
+ * as it is.
+ *
+ * @example
+ * ```ts
+ * import { FailMode } from "@rpcx/core";
+ * console.log(FailMode.Failover); // 0
+ * ```
+ */
+export const FailMode = {
+  /** On a transport error, try another server (up to `retries` more times). */
+  Failover: 0,
+  /** One try. */
+  Failfast: 1,
+  /** On a transport error, try the same server again (up to `retries` more times). */
+  Failtry: 2,
+  /** If no reply within `backupLatency`, also ask a second server; the first reply wins. */
+  Failbackup: 3,
+} as const;
+/** A value of {@linkcode FailMode}. */
+export type FailMode = typeof FailMode[keyof typeof FailMode];
+
+/**
+ * Options of {@linkcode XClient}: the per-connection {@linkcode ClientOptions} plus these.
+ *
+ * @example
+ * ```ts
+ * import type { XClientOptions } from "@rpcx/core";
+ * const o: XClientOptions = { retries: 2, group: "blue", backupLatency: 20 };
+ * console.log(o.retries);
+ * ```
+ */
+export interface XClientOptions extends ClientOptions {
+  /** Extra tries for Failover/Failtry (default 3). */
+  retries?: number;
+  /** Failbackup's wait before asking a second server, ms (default 10). */
+  backupLatency?: number;
+  /** Keep only servers whose `group` metadata includes this. */
+  group?: string;
+  /** The selector for {@linkcode SelectMode.SelectByUser}. */
+  selector?: Selector;
+  /** The client's position for {@linkcode SelectMode.Closest}. */
+  latitude?: number;
+  /** The client's position for {@linkcode SelectMode.Closest}. */
+  longitude?: number;
+  /** How long a call waits for the discovery's first list, ms (default 5000). */
+  discoveryTimeout?: number;
+  /** First wait before a failed server is tried again, ms (default 1000, doubling). */
+  retryBackoff?: number;
+  /** Longest wait before a failed server is tried again, ms (default 30 000). */
+  maxRetryBackoff?: number;
+  /** Consecutive transport failures that take a server out (default 3; refused: at once). */
+  failureThreshold?: number;
+}
+
+interface Health {
+  failures: number;
+  downUntil: number;
+  trips: number;
+}
+
+function isRefused(e: unknown): boolean {
+  const cause = (e as { cause?: unknown })?.cause;
+  return cause instanceof Deno.errors.ConnectionRefused ||
+    (e instanceof ConnectionError && /refused|no such in-process server/i.test(e.message));
+}
+
+/**
+ * Calls one service through a discovery.
+ *
+ * @example
+ * ```ts
+ * import { FailMode, MultipleServersDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * const servers = [new Server(), new Server()];
+ * const pairs = [];
+ * for (const s of servers) {
+ *   s.register({ Who: () => "me" }, "Svc");
+ *   pairs.push({ key: `tcp@${await s.serve("tcp", "127.0.0.1:0")}`, value: "" });
+ * }
+ * const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin,
+ *   new MultipleServersDiscovery(pairs));
+ * console.log(await x.call("Who", null)); // "me"
+ * await x.close();
+ * for (const s of servers) await s.close();
+ * ```
+ */
+export class XClient {
+  /** The service called. */
+  readonly servicePath: string;
+  /** The fail mode. */
+  readonly failMode: FailMode;
+  /** The select mode. */
+  readonly selectMode: SelectMode;
+  /** The discovery followed. */
+  readonly discovery: ServiceDiscovery;
+  readonly #options: XClientOptions;
+  readonly #selector: Selector;
+  readonly #clients = new Map<string, Client>();
+  readonly #health = new Map<string, Health>();
+  #pairs: KVPair[] = [];
+  #available: KVPair[] = [];
+  #availableUntil = Infinity;
+  #closed = false;
+  readonly #unwatch: () => void;
+
+  /** Follows `discovery` for `servicePath`. */
+  constructor(
+    servicePath: string,
+    failMode: FailMode,
+    selectMode: SelectMode,
+    discovery: ServiceDiscovery,
+    options: XClientOptions = {},
+  ) {
+    this.servicePath = servicePath;
+    this.failMode = failMode;
+    this.selectMode = selectMode;
+    this.discovery = discovery;
+    this.#options = options;
+    this.#selector = makeSelector(selectMode, options);
+    this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
+    this.#setPairs(discovery.getServices());
+  }
+
+  /** Keys of the servers that can be selected now (inactive, other groups, down: left out). */
+  get servers(): string[] {
+    return this.#refreshAvailable().map((p) => p.key);
+  }
+
+  /** Keys the discovery lists after state and group filtering (down servers included). */
+  get discovered(): string[] {
+    return this.#pairs.map((p) => p.key);
+  }
+
+  #setPairs(pairs: KVPair[]): void {
+    const group = this.#options.group;
+    this.#pairs = pairs.filter((p) =>
+      !isInactive(p.value) && (group === undefined || inGroup(p.value, group))
+    );
+    const keep = new Set(this.#pairs.map((p) => p.key));
+    for (const [key, client] of this.#clients) {
+      if (!keep.has(key)) {
+        this.#clients.delete(key);
+        void client.close();
+      }
+    }
+    for (const key of this.#health.keys()) if (!keep.has(key)) this.#health.delete(key);
+    this.#rebuild();
+  }
+
+  #rebuild(): void {
+    const now = Date.now();
+    let until = Infinity;
+    this.#available = this.#pairs.filter((p) => {
+      const h = this.#health.get(p.key);
+      if (!h || h.downUntil <= now) return true;
+      until = Math.min(until, h.downUntil);
+      return false;
+    });
+    this.#availableUntil = until;
+    this.#selector.update(this.#available);
+  }
+
+  #refreshAvailable(): KVPair[] {
+    if (Date.now() >= this.#availableUntil) this.#rebuild();
+    return this.#available;
+  }
+
+  #markFailure(key: string, error: unknown): void {
+    const h = this.#health.get(key) ?? { failures: 0, downUntil: 0, trips: 0 };
+    h.failures++;
+    const threshold = this.#options.failureThreshold ?? 3;
+    if (isRefused(error) || h.failures >= threshold) {
+      h.trips++;
+      h.failures = 0;
+      h.downUntil = Date.now() +
+        backoffDelay(h.trips, this.#options.retryBackoff ?? 1000, this.#options.maxRetryBackoff);
+      this.#health.set(key, h);
+      this.#rebuild();
+      return;
+    }
+    this.#health.set(key, h);
+  }
+
+  #markSuccess(key: string): void {
+    if (this.#health.has(key)) this.#health.delete(key);
+  }
+
+  #client(key: string): Client {
+    let c = this.#clients.get(key);
+    if (!c || c.isClosed) {
+      c = new Client(key, this.#options);
+      this.#clients.set(key, c);
+    }
+    return c;
+  }
+
+  async #ready(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#closed) throw new ClientClosedError();
+    const wait = this.#options.discoveryTimeout ?? 5000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.discovery.ready(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
+        ...(signal ? [abortPromise(signal)] : []),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #pick(method: string, args: unknown, avoid?: Set<string>): string {
+    const available = this.#refreshAvailable();
+    if (available.length === 0) {
+      const detail = this.#pairs.length > 0
+        ? `: all ${this.#pairs.length} known servers failed recently`
+        : "";
+      throw new NoServerAvailableError(this.servicePath, detail);
+    }
+    let key = this.#selector.select(this.servicePath, method, args);
+    if (avoid && key !== undefined && avoid.has(key)) {
+      for (let i = 0; i < available.length && key !== undefined && avoid.has(key); i++) {
+        key = this.#selector.select(this.servicePath, method, args);
+      }
+      if (key !== undefined && avoid.has(key)) {
+        key = available.find((p) => !avoid.has(p.key))?.key ?? key;
+      }
+    }
+    if (key === undefined) throw new NoServerAvailableError(this.servicePath);
+    return key;
+  }
+
+  async #callOne<T>(
+    key: string,
+    method: string,
+    args: unknown,
+    options: CallOptions,
+  ): Promise<T> {
+    try {
+      const reply = await this.#client(key).call<T>(this.servicePath, method, args, options);
+      this.#markSuccess(key);
+      return reply;
+    } catch (e) {
+      if (isRetryable(e)) this.#markFailure(key, e);
+      throw e;
+    }
+  }
+
+  /**
+   * Calls `method` with `args` on a server chosen by the select mode, applying the fail mode.
+   * `timeout` and `signal` bound the whole call, retries included.
+   */
+  async call<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
+    const { signal, deadline } = callBounds(options);
+    await this.#ready(signal);
+    const retries = Math.max(this.#options.retries ?? 3, 0);
+    const attemptOptions = (): CallOptions => ({
+      ...options,
+      timeout: deadline === undefined ? undefined : remaining(deadline, options.timeout!),
+    });
+    switch (this.failMode) {
+      case FailMode.Failfast:
+        return await this.#callOne<T>(this.#pick(method, args), method, args, attemptOptions());
+      case FailMode.Failtry: {
+        const key = this.#pick(method, args);
+        let last: unknown;
+        for (let i = 0; i <= retries; i++) {
+          try {
+            return await this.#callOne<T>(key, method, args, attemptOptions());
+          } catch (e) {
+            last = e;
+            if (!isRetryable(e) || signal?.aborted) throw e;
+          }
+        }
+        throw last;
+      }
+      case FailMode.Failbackup:
+        return await this.#backup<T>(method, args, attemptOptions);
+      default: {
+        const tried = new Set<string>();
+        let last: unknown;
+        for (let i = 0; i <= retries; i++) {
+          let key: string;
+          try {
+            key = this.#pick(method, args, tried);
+          } catch (e) {
+            throw last ?? e;
+          }
+          tried.add(key);
+          try {
+            return await this.#callOne<T>(key, method, args, attemptOptions());
+          } catch (e) {
+            last = e;
+            if (!isRetryable(e) || signal?.aborted) throw e;
+          }
+        }
+        throw last;
+      }
+    }
+  }
+
+  #backup<T>(method: string, args: unknown, opts: () => CallOptions): Promise<T> {
+    const first = this.#pick(method, args);
+    const base = opts();
+    const ac = new AbortController();
+    const signal = base.signal ? AbortSignal.any([base.signal, ac.signal]) : ac.signal;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let started = 0;
+      let failed = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const run = (key: string) => {
+        started++;
+        this.#callOne<T>(key, method, args, { ...base, signal }).then((reply) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          ac.abort();
+          resolve(reply);
+        }, (e) => {
+          failed++;
+          if (settled) return;
+          // A failed first try starts the backup at once instead of waiting.
+          if (started === 1 && isRetryable(e) && startBackup()) return;
+          if (failed >= started) {
+            settled = true;
+            clearTimeout(timer);
+            reject(e);
+          }
+        });
+      };
+      const startBackup = (): boolean => {
+        if (settled || started > 1) return false;
+        clearTimeout(timer);
+        let second: string;
+        try {
+          second = this.#pick(method, args, new Set([first]));
+        } catch {
+          return false;
+        }
+        if (second === first) return false;
+        run(second);
+        return true;
+      };
+      timer = setTimeout(startBackup, this.#options.backupLatency ?? 10);
+      run(first);
+    });
+  }
+
+  /** Calls every selectable server; resolves with all replies when all succeed. */
+  async broadcast<T = unknown>(
+    method: string,
+    args: unknown,
+    options: CallOptions = {},
+  ): Promise<T[]> {
+    const { signal } = callBounds(options);
+    await this.#ready(signal);
+    const keys = this.servers;
+    if (keys.length === 0) throw new NoServerAvailableError(this.servicePath);
+    return await Promise.all(keys.map((k) => this.#callOne<T>(k, method, args, options)));
+  }
+
+  /** Calls every selectable server; resolves with the first success, rejects if all fail. */
+  async fork<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
+    const { signal } = callBounds(options);
+    await this.#ready(signal);
+    const keys = this.servers;
+    if (keys.length === 0) throw new NoServerAvailableError(this.servicePath);
+    try {
+      return await Promise.any(keys.map((k) => this.#callOne<T>(k, method, args, options)));
+    } catch (e) {
+      const errors = (e as AggregateError).errors ?? [e];
+      throw errors[errors.length - 1];
+    }
+  }
+
+  /** Oneway call to one selected server: resolves when written. */
+  async send(method: string, args: unknown, options: CallOptions = {}): Promise<void> {
+    await this.#ready(options.signal);
+    const key = this.#pick(method, args);
+    try {
+      await this.#client(key).send(this.servicePath, method, args, options);
+    } catch (e) {
+      if (isRetryable(e)) this.#markFailure(key, e);
+      throw e;
+    }
+  }
+
+  /**
+   * Sends a message built by the caller to one selected server (Go's SendRaw); resolves with
+   * the response message (undefined for oneway).
+   */
+  async sendRaw(req: Message, options: CallOptions = {}): Promise<Message | undefined> {
+    await this.#ready(options.signal);
+    const key = this.#pick(req.serviceMethod, req.payload);
+    const msg = createMessage({ ...req, servicePath: req.servicePath || this.servicePath });
+    try {
+      const res = await this.#client(key).sendRaw(msg, options);
+      this.#markSuccess(key);
+      return res;
+    } catch (e) {
+      if (isRetryable(e)) this.#markFailure(key, e);
+      throw e;
+    }
+  }
+
+  /** Closes every connection and stops following the discovery (which stays open). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch();
+    if (this.#selector instanceof WeightedLatencySelector) this.#selector.close();
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+    this.#clients.clear();
+  }
+}
+
+function makeSelector(mode: SelectMode, options: XClientOptions): Selector {
+  switch (mode) {
+    case SelectMode.RandomSelect:
+      return new RandomSelector();
+    case SelectMode.RoundRobin:
+      return new RoundRobinSelector();
+    case SelectMode.WeightedRoundRobin:
+      return new WeightedRoundRobinSelector();
+    case SelectMode.WeightedICMP:
+      return new WeightedLatencySelector();
+    case SelectMode.ConsistentHash:
+      return new ConsistentHashSelector();
+    case SelectMode.Closest:
+      return new ClosestSelector(options.latitude ?? 0, options.longitude ?? 0);
+    case SelectMode.SelectByUser:
+      if (!options.selector) throw new TypeError("SelectByUser needs options.selector");
+      return options.selector;
+    default:
+      throw new TypeError(`unknown select mode ${mode}`);
+  }
+}
+
+function callBounds(options: CallOptions): { signal?: AbortSignal; deadline?: number } {
+  const deadline = options.timeout !== undefined && options.timeout > 0
+    ? Date.now() + options.timeout
+    : undefined;
+  return { signal: options.signal, deadline };
+}
+
+function remaining(deadline: number, timeout: number): number {
+  const left = deadline - Date.now();
+  if (left <= 0) throw new CallTimeoutError(timeout);
+  return left;
+}
+
+function abortPromise(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(new CallAbortedError(signal.reason));
+    signal.addEventListener("abort", () => reject(new CallAbortedError(signal.reason)), {
+      once: true,
+    });
+  });
+}
