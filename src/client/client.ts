@@ -251,9 +251,7 @@ export class Client {
       maxDecompressedLength: this.#options.maxDecompressedLength ??
         DEFAULT_DECODE_LIMITS.maxDecompressedLength,
     };
-    let fc: FramedConnection;
-    // deno-lint-ignore prefer-const
-    fc = new FramedConnection(conn, {
+    const fc: FramedConnection = new FramedConnection(conn, {
       onMessage: (msg) => this.#onResponse(msg),
       onClose: () => this.#onClosed(fc),
     }, { ...limits, encodeBatch: this.#options.encodeBatch });

@@ -339,7 +339,6 @@ export class XClient {
       let settled = false;
       let started = 0;
       let failed = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const run = (key: string) => {
         started++;
         this.#callOne<T>(key, method, args, { ...base, signal }).then((reply) => {
@@ -373,7 +372,7 @@ export class XClient {
         run(second);
         return true;
       };
-      timer = setTimeout(startBackup, this.#options.backupLatency ?? 10);
+      const timer = setTimeout(startBackup, this.#options.backupLatency ?? 10);
       run(first);
     });
   }

@@ -349,8 +349,7 @@ export class Server {
       remoteAddress: joinHostPort(remote.hostname, remote.port),
       localAddress,
     };
-    let sc: ServerConn;
-    const fc = new FramedConnection(conn, {
+    const fc: FramedConnection = new FramedConnection(conn, {
       onMessage: (msg) => this.#onRequest(sc, msg),
       onError: (e) => {
         if (!(e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe)) {
@@ -359,7 +358,7 @@ export class Server {
       },
       onClose: () => this.#dropConn(sc),
     }, { ...this.#limits, encodeBatch: this.#encodeBatch });
-    sc = {
+    const sc: ServerConn = {
       info,
       send: (m) => fc.send(m),
       close: () => fc.close(),
