@@ -149,6 +149,7 @@ export class FrameDecoder {
   end(): void {
     if (this.#pendingBytes > 0 && !this.#failed) {
       const n = this.#pendingBytes;
+      this.#failed = true;
       this.#pending = [];
       this.#pendingBytes = 0;
       throw new TruncatedFrameError(n);
