@@ -1,0 +1,492 @@
+import assert from "node:assert/strict";
+import {
+  type CallContext,
+  Client,
+  CompressType,
+  createMessage,
+  encodeMessage,
+  FrameDecoder,
+  jsonCodec,
+  type Message,
+  MessageStatusType,
+  MessageType,
+  type RegisterPlugin,
+  SerializeType,
+  Server,
+  type ServerPlugin,
+  ServiceError,
+} from "../mod.ts";
+import { Arith } from "../examples/arith.ts";
+
+const enc = (v: unknown) => jsonCodec.encode(v);
+const dec = (b: Uint8Array) => jsonCodec.decode(b);
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A raw rpcx connection: send frames, read decoded messages. */
+class RawConn {
+  conn!: Deno.TcpConn;
+  decoder = new FrameDecoder();
+  inbox: Message[] = [];
+  closed = false;
+  chunks = 0;
+  #wake: (() => void) | undefined;
+  static async open(addr: string): Promise<RawConn> {
+    const r = new RawConn();
+    const [hostname, port] = addr.split(":");
+    r.conn = await Deno.connect({ hostname, port: Number(port) });
+    void r.#loop();
+    return r;
+  }
+  async #loop() {
+    try {
+      while (true) {
+        const buf = new Uint8Array(65536);
+        const n = await this.conn.read(buf);
+        if (n === null) break;
+        this.chunks++;
+        this.inbox.push(...this.decoder.push(buf.subarray(0, n)));
+        this.#wake?.();
+      }
+    } catch {
+      // closed
+    }
+    this.closed = true;
+    this.#wake?.();
+  }
+  async write(bytes: Uint8Array) {
+    await this.conn.write(bytes);
+  }
+  async next(timeout = 2000): Promise<Message | undefined> {
+    const end = Date.now() + timeout;
+    while (this.inbox.length === 0 && !this.closed && Date.now() < end) {
+      await Promise.race([new Promise<void>((r) => (this.#wake = r)), delay(50)]);
+    }
+    return this.inbox.shift();
+  }
+  async waitClosed(timeout = 2000) {
+    const end = Date.now() + timeout;
+    while (!this.closed && Date.now() < end) await delay(10);
+    return this.closed;
+  }
+  close() {
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+function req(fields: Partial<Message>): Uint8Array {
+  return encodeMessage(createMessage({ serializeType: SerializeType.JSON, ...fields }));
+}
+
+async function withServer(
+  fn: (addr: string, server: Server) => Promise<void>,
+  server = new Server(),
+) {
+  await server.register(new Arith());
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  try {
+    await fn(addr, server);
+  } finally {
+    await server.close();
+  }
+}
+
+Deno.test("server answers a request with the same seq, path, method and serializer", async () => {
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    await c.write(
+      req({ seq: 77n, servicePath: "Arith", serviceMethod: "Mul", payload: enc({ A: 10, B: 20 }) }),
+    );
+    const res = (await c.next())!;
+    assert.equal(res.messageType, MessageType.Response);
+    assert.equal(res.seq, 77n);
+    assert.equal(res.servicePath, "Arith");
+    assert.equal(res.serviceMethod, "Mul");
+    assert.equal(res.serializeType, SerializeType.JSON);
+    assert.equal(res.status, MessageStatusType.Normal);
+    assert.deepEqual(dec(res.payload), { C: 200 });
+    c.close();
+  });
+});
+
+Deno.test("many requests in flight on one connection; replies in completion order", async () => {
+  const server = new Server();
+  await server.register({
+    async Sleep(ms: number) {
+      await delay(ms);
+      return ms;
+    },
+  }, "Slow");
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    const frames = [300, 10, 150].map((ms, i) =>
+      req({ seq: BigInt(i + 1), servicePath: "Slow", serviceMethod: "Sleep", payload: enc(ms) })
+    );
+    await c.write(new Uint8Array(frames.flatMap((f) => [...f])));
+    const order = [];
+    for (let i = 0; i < 3; i++) order.push((await c.next())!.seq);
+    assert.deepEqual(order, [2n, 3n, 1n]);
+    c.close();
+  }, server);
+});
+
+Deno.test("replies produced in the same turn are coalesced into one write", async () => {
+  const batches: number[] = [];
+  const server = new Server({
+    encodeBatch: (msgs) => {
+      batches.push(msgs.length);
+      const parts = msgs.map(encodeMessage);
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let o = 0;
+      for (const p of parts) (out.set(p, o), o += p.length);
+      return out;
+    },
+  });
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    const frames = Array.from(
+      { length: 50 },
+      (_, i) =>
+        req({
+          seq: BigInt(i),
+          servicePath: "Arith",
+          serviceMethod: "Add",
+          payload: enc({ A: i, B: 1 }),
+        }),
+    );
+    await c.write(new Uint8Array(frames.flatMap((f) => [...f])));
+    for (let i = 0; i < 50; i++) assert.ok(await c.next());
+    assert.equal(batches.reduce((a, b) => a + b, 0), 50);
+    assert.ok(batches.length < 10, `50 replies took ${batches.length} writes`);
+    c.close();
+  }, server);
+});
+
+Deno.test("heartbeat is echoed as a response with the same seq and payload", async () => {
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    await c.write(req({ heartbeat: true, seq: 7n, serializeType: SerializeType.MsgPack }));
+    const res = (await c.next())!;
+    assert.ok(res.heartbeat);
+    assert.equal(res.messageType, MessageType.Response);
+    assert.equal(res.seq, 7n);
+    c.close();
+  });
+});
+
+Deno.test("oneway runs the method and sends nothing back", async () => {
+  const seen: number[] = [];
+  const server = new Server();
+  await server.register({ Note: (n: number) => void seen.push(n) }, "Log");
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    await c.write(
+      req({ oneway: true, seq: 1n, servicePath: "Log", serviceMethod: "Note", payload: enc(5) }),
+    );
+    await c.write(req({ heartbeat: true, seq: 2n }));
+    const res = (await c.next())!;
+    assert.equal(res.seq, 2n, "the only reply is the heartbeat's");
+    assert.deepEqual(seen, [5]);
+    assert.equal(await c.next(200), undefined);
+    c.close();
+  }, server);
+});
+
+Deno.test("errors: unknown service/method, thrown error, undecodable args", async () => {
+  const server = new Server();
+  await server.register({
+    Fail() {
+      throw new Error("deliberate failure");
+    },
+  }, "Bad");
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    const cases: [string, string, Uint8Array, string][] = [
+      ["Nope", "X", enc(1), "rpcx: can't find service Nope"],
+      ["Arith", "Div", enc(1), "rpcx: can't find method Div"],
+      ["Bad", "Fail", enc(1), "deliberate failure"],
+      ["Arith", "Mul", new TextEncoder().encode("{bad json"), "invalid json payload"],
+    ];
+    for (const [i, [path, method, payload, text]] of cases.entries()) {
+      await c.write(req({ seq: BigInt(i), servicePath: path, serviceMethod: method, payload }));
+      const res = (await c.next())!;
+      assert.equal(res.status, MessageStatusType.Error);
+      assert.equal(res.seq, BigInt(i));
+      assert.ok(res.metadata.__rpcx_error__.startsWith(text), res.metadata.__rpcx_error__);
+      assert.equal(res.payload.length, 0);
+    }
+    // The connection still serves.
+    await c.write(
+      req({ seq: 99n, servicePath: "Arith", serviceMethod: "Add", payload: enc({ A: 1, B: 1 }) }),
+    );
+    assert.deepEqual(dec((await c.next())!.payload), { C: 2 });
+    c.close();
+  }, server);
+});
+
+Deno.test("bad frames close only the offending connection", async () => {
+  await withServer(async (addr, server) => {
+    const good = await RawConn.open(addr);
+    const bads = await Promise.all([RawConn.open(addr), RawConn.open(addr), RawConn.open(addr)]);
+    await bads[0].write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
+    const tooBig = req({ seq: 1n });
+    new DataView(tooBig.buffer).setUint32(12, 0x7fffffff);
+    await bads[1].write(tooBig.subarray(0, 16));
+    const past = req({ seq: 1n, servicePath: "Arith" });
+    new DataView(past.buffer).setUint32(16, 5000);
+    await bads[2].write(past);
+    for (const b of bads) assert.ok(await b.waitClosed(), "bad connection closed");
+    await good.write(
+      req({ seq: 1n, servicePath: "Arith", serviceMethod: "Mul", payload: enc({ A: 3, B: 3 }) }),
+    );
+    assert.deepEqual(dec((await good.next())!.payload), { C: 9 });
+    assert.equal(server.metrics().activeConnections, 1);
+    good.close();
+  });
+});
+
+Deno.test("a truncated frame followed by EOF does not disturb the server", async () => {
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    await c.write(req({ seq: 1n, servicePath: "Arith", serviceMethod: "Mul" }).subarray(0, 20));
+    c.close();
+    const d = await RawConn.open(addr);
+    await d.write(
+      req({ seq: 2n, servicePath: "Arith", serviceMethod: "Mul", payload: enc({ A: 2, B: 2 }) }),
+    );
+    assert.deepEqual(dec((await d.next())!.payload), { C: 4 });
+    d.close();
+  });
+});
+
+Deno.test("gzip: compressed request with a reply over 1024 bytes gets a gzip reply", async () => {
+  const server = new Server();
+  await server.register({ Big: (n: number) => "z".repeat(n) }, "Echo");
+  await withServer(async (addr) => {
+    const c = await RawConn.open(addr);
+    await c.write(
+      req({
+        seq: 1n,
+        compressType: CompressType.Gzip,
+        servicePath: "Echo",
+        serviceMethod: "Big",
+        payload: enc(5000),
+      }),
+    );
+    const big = (await c.next())!;
+    assert.equal(big.compressType, CompressType.Gzip);
+    assert.equal((dec(big.payload) as string).length, 5000);
+    await c.write(
+      req({
+        seq: 2n,
+        compressType: CompressType.Gzip,
+        servicePath: "Echo",
+        serviceMethod: "Big",
+        payload: enc(10),
+      }),
+    );
+    assert.equal((await c.next())!.compressType, CompressType.None, "small replies stay plain");
+    await c.write(req({ seq: 3n, servicePath: "Echo", serviceMethod: "Big", payload: enc(5000) }));
+    assert.equal((await c.next())!.compressType, CompressType.None, "plain request, plain reply");
+    c.close();
+  }, server);
+});
+
+Deno.test("context: metadata in and out, remote address, deadline and signal", async () => {
+  let seen: CallContext | undefined;
+  const server = new Server();
+  await server.register({
+    Look(_: unknown, ctx: CallContext) {
+      seen = ctx;
+      ctx.replyMetadata.echo = ctx.metadata.trace;
+      return "ok";
+    },
+  }, "Ctx");
+  await withServer(async (addr) => {
+    const client = new Client(addr, { serializeType: SerializeType.JSON });
+    const replyMetadata: Record<string, string> = {};
+    const t0 = Date.now();
+    assert.equal(
+      await client.call("Ctx", "Look", null, {
+        metadata: { trace: "t-1" },
+        timeout: 5000,
+        replyMetadata,
+      }),
+      "ok",
+    );
+    assert.equal(replyMetadata.echo, "t-1");
+    assert.equal(seen!.metadata.__ServerTimeout, "5000");
+    assert.ok(seen!.deadline! >= t0 + 4900 && seen!.deadline! <= Date.now() + 5000);
+    assert.equal(seen!.signal.aborted, false);
+    assert.match(seen!.remoteAddress, /^127\.0\.0\.1:\d+$/);
+    await client.close();
+  }, server);
+});
+
+Deno.test("auth: token accepted; refused gets an error reply and the connection is closed", async () => {
+  const server = new Server({ auth: (token) => token === "secret" });
+  await withServer(async (addr) => {
+    const ok = new Client(addr, { auth: "secret" });
+    assert.deepEqual(await ok.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+    const c = await RawConn.open(addr);
+    await c.write(req({ heartbeat: true, seq: 1n }));
+    assert.ok((await c.next())!.heartbeat, "heartbeats are not authenticated");
+    await c.write(
+      req({
+        seq: 2n,
+        servicePath: "Arith",
+        serviceMethod: "Mul",
+        metadata: { __AUTH: "wrong" },
+        payload: enc({ A: 1, B: 1 }),
+      }),
+    );
+    const res = (await c.next())!;
+    assert.equal(res.status, MessageStatusType.Error);
+    assert.equal(res.metadata.__rpcx_error__, "rpcx: auth failed");
+    assert.ok(await c.waitClosed());
+    const bad = new Client(addr, { auth: "nope" });
+    await assert.rejects(bad.call("Arith", "Mul", { A: 1, B: 1 }), ServiceError);
+    await ok.close();
+    await bad.close();
+  }, server);
+});
+
+Deno.test("plugins: hooks run in order; preCall rewrites args; connAccept can refuse", async () => {
+  const events: string[] = [];
+  let refuse = false;
+  const plugin: ServerPlugin = {
+    name: "trace",
+    beforeRegister: (n) => void events.push(`beforeRegister:${n}`),
+    afterRegister: (n) => void events.push(`afterRegister:${n}`),
+    connAccept: () => {
+      events.push("connAccept");
+      return !refuse;
+    },
+    connClose: () => void events.push("connClose"),
+    postReadRequest: (m) => void events.push(`postReadRequest:${m.serviceMethod}`),
+    preCall: (_ctx, args) => {
+      events.push("preCall");
+      return { ...(args as object), B: 100 };
+    },
+    postCall: (_ctx, _args, reply) => {
+      events.push("postCall");
+      return reply;
+    },
+    preWriteResponse: () => void events.push("preWriteResponse"),
+    postWriteResponse: () => void events.push("postWriteResponse"),
+  };
+  const server = new Server({ plugins: [plugin] });
+  await withServer(async (addr) => {
+    const client = new Client(addr);
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }), { C: 200 });
+    await client.close();
+    await delay(50);
+    assert.deepEqual(events, [
+      "beforeRegister:Arith",
+      "afterRegister:Arith",
+      "connAccept",
+      "postReadRequest:Mul",
+      "preCall",
+      "postCall",
+      "preWriteResponse",
+      "postWriteResponse",
+      "connClose",
+    ]);
+    refuse = true;
+    const c = await RawConn.open(addr);
+    assert.ok(await c.waitClosed(), "refused connection is closed");
+  }, server);
+});
+
+Deno.test("registry plugins: started on serve, told of services, unregistered on shutdown", async () => {
+  const log: string[] = [];
+  const registry: RegisterPlugin = {
+    name: "memo",
+    start: (ctx) => void log.push(`start:${ctx.serviceAddress.replace(/:\d+$/, ":P")}`),
+    register: (name, _s, meta) => void log.push(`register:${name}:${meta}`),
+    unregister: (name) => void log.push(`unregister:${name}`),
+    stop: () => void log.push("stop"),
+  };
+  const server = new Server();
+  server.use(registry);
+  await server.register(new Arith(), "Arith", "weight=5");
+  await server.serve("tcp", "127.0.0.1:0");
+  await server.register({ Ping: () => "pong" }, "Health");
+  await server.unregister("Health");
+  await server.shutdown({ timeout: 1000 });
+  assert.deepEqual(log, [
+    "start:tcp@127.0.0.1:P",
+    "register:Arith:weight=5",
+    "register:Health:",
+    "unregister:Health",
+    "unregister:Arith",
+    "stop",
+  ]);
+});
+
+Deno.test("graceful shutdown: stops accepting, finishes in-flight calls, then closes", async () => {
+  const server = new Server();
+  await server.register({
+    async Slow() {
+      await delay(300);
+      return "done";
+    },
+  }, "Work");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(addr);
+  const inflight = client.call("Work", "Slow", null);
+  await delay(50);
+  const t0 = Date.now();
+  await server.shutdown({ timeout: 5000 });
+  assert.ok(Date.now() - t0 >= 200, "shutdown waited for the in-flight call");
+  assert.equal(await inflight, "done");
+  const [hostname, port] = addr.split(":");
+  await assert.rejects(
+    Deno.connect({ hostname, port: Number(port) }),
+    Deno.errors.ConnectionRefused,
+  );
+  await client.close();
+});
+
+Deno.test("shutdown timeout bounds the wait; close aborts in-flight signals", async () => {
+  let aborted = false;
+  const server = new Server();
+  await server.register({
+    Hang(_: unknown, ctx: CallContext) {
+      return new Promise((resolve) => {
+        ctx.signal.addEventListener("abort", () => {
+          aborted = true;
+          resolve("aborted");
+        });
+      });
+    },
+  }, "Work");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(addr);
+  const p = client.call("Work", "Hang", null).catch((e) => e);
+  await delay(50);
+  const t0 = Date.now();
+  await server.shutdown({ timeout: 200 });
+  assert.ok(Date.now() - t0 < 1500);
+  assert.ok(aborted);
+  await p;
+  await client.close();
+});
+
+Deno.test("in-process serve: no socket, same codecs, same errors", async () => {
+  const { InprocessRegistry } = await import("../mod.ts");
+  const registry = new InprocessRegistry();
+  const server = new Server({ inprocessRegistry: registry });
+  await server.register(new Arith(), "Arith", "weight=2");
+  await server.serve("inprocess", "arith-1");
+  assert.deepEqual(registry.list("Arith"), [{ key: "inprocess@arith-1", value: "weight=2" }]);
+  const client = new Client("inprocess@arith-1", { inprocessRegistry: registry });
+  assert.deepEqual(await client.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+  await assert.rejects(client.call("Arith", "Nope", {}), {
+    message: "rpcx: can't find method Nope",
+  });
+  await server.shutdown();
+  assert.deepEqual(registry.list("Arith"), []);
+  await client.close();
+});
