@@ -1,0 +1,75 @@
+// End-to-end throughput over loopback: one Deno client, many calls in flight, against a server
+// in another process (our Deno server by default, or any rpcx server given with --addr).
+//   deno run -A bench/e2e.ts [--addr host:port] [--total 200000] [--concurrency 100]
+//                            [--seconds 60] [--serializer msgpack|json]
+// Prints one JSON line: calls, errors, seconds, calls_per_sec, p50_us, p99_us.
+import { Client, SerializeType } from "../mod.ts";
+import { flag } from "../examples/arith.ts";
+
+const total = Number(flag(Deno.args, "total", "200000"));
+const concurrency = Number(flag(Deno.args, "concurrency", "100"));
+const maxSeconds = Number(flag(Deno.args, "seconds", "60"));
+const serializeType = flag(Deno.args, "serializer", "msgpack") === "json"
+  ? SerializeType.JSON
+  : SerializeType.MsgPack;
+let addr = flag(Deno.args, "addr", "");
+let child: Deno.ChildProcess | undefined;
+if (!addr) {
+  child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./e2e_server.ts", import.meta.url).pathname],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) text += (await reader.read()).value ?? "";
+  addr = text.match(/LISTENING (\S+)/)![1];
+  reader.releaseLock();
+}
+
+// ~100 bytes in msgpack: the same shape as the Go peer's bench struct.
+const args = {
+  Name: "benchmark-request",
+  ID: 123456789,
+  Score: 98.5,
+  Active: true,
+  Tags: ["alpha", "beta", "gamma"],
+  Note: "x".repeat(24),
+};
+const client = new Client(`tcp@${addr}`, { serializeType });
+await client.call("Bench", "Echo", args);
+const latencies = new Float64Array(total);
+let next = 0;
+let errors = 0;
+const deadline = performance.now() + maxSeconds * 1000;
+const start = performance.now();
+async function worker() {
+  while (next < total && performance.now() < deadline) {
+    const i = next++;
+    const t0 = performance.now();
+    try {
+      await client.call("Bench", "Echo", args);
+    } catch {
+      errors++;
+    }
+    latencies[i] = performance.now() - t0;
+  }
+}
+await Promise.all(Array.from({ length: concurrency }, worker));
+const seconds = (performance.now() - start) / 1000;
+const done = latencies.slice(0, next).sort();
+const pct = (p: number) => Math.round(done[Math.min(done.length - 1, Math.floor(done.length * p))] * 1000);
+console.log(JSON.stringify({
+  client: "deno",
+  server: child ? "deno" : addr,
+  calls: next,
+  errors,
+  seconds: Number(seconds.toFixed(3)),
+  calls_per_sec: Math.round(next / seconds),
+  p50_us: pct(0.5),
+  p99_us: pct(0.99),
+}));
+await client.close();
+if (child) {
+  child.kill("SIGTERM");
+  await child.status;
+}

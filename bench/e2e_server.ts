@@ -1,0 +1,10 @@
+// The server side of bench/e2e.ts: Bench.Echo and Arith over TCP, in its own process.
+//   deno run -A bench/e2e_server.ts --addr 127.0.0.1:0   (prints "LISTENING host:port")
+import { Server } from "../mod.ts";
+import { Arith, flag } from "../examples/arith.ts";
+
+const server = new Server();
+await server.register(new Arith(), "Arith");
+await server.register({ Echo: (args: unknown) => args }, "Bench");
+server.shutdownOnSignals();
+console.log(`LISTENING ${await server.serve("tcp", flag(Deno.args, "addr", "127.0.0.1:0"))}`);
