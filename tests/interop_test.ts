@@ -1,0 +1,250 @@
+// Interop with the real Go rpcx (tests/interop/go, built by .ci/install/50-gopeer.sh):
+// a Deno client calls the Go server, and the Go client's checklist runs against our server.
+import assert from "node:assert/strict";
+import {
+  Client,
+  CompressType,
+  ConnectionError,
+  SerializeType,
+  type Server,
+  ServiceError,
+} from "../mod.ts";
+import { interopServer, REQ_COMPRESSED } from "./support/echo_service.ts";
+import { findExecutable, needs, REPO_ROOT } from "./support/env.ts";
+
+const PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+const HAVE_PEER = needs("the Go rpcx peer (.cache/bin/rpcxpeer)", PEER ? undefined : "not built");
+
+/** Starts `rpcxpeer server` on a free port; resolves with its address and a stop function. */
+export async function startGoServer(
+  extra: string[] = [],
+): Promise<{ addr: string; child: Deno.ChildProcess; stop(): Promise<void> }> {
+  const child = new Deno.Command(PEER!, {
+    args: ["server", "--addr", "127.0.0.1:0", ...extra],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const deadline = Date.now() + 15_000;
+  while (!/LISTENING \S+\n/.test(text)) {
+    if (Date.now() > deadline) throw new Error(`Go server did not start: ${text}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`Go server exited: ${text}`);
+    text += value;
+  }
+  const addr = text.match(/LISTENING (\S+)/)![1];
+  // keep draining stdout so the child never blocks
+  void (async () => {
+    try {
+      while (!(await reader.read()).done) { /* drain */ }
+    } catch { /* closed */ }
+  })();
+  return {
+    addr,
+    child,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}
+
+async function goClient(args: string[]): Promise<{ code: number; out: string }> {
+  const out = await new Deno.Command(PEER!, { args: ["client", ...args], stderr: "piped" })
+    .output();
+  return {
+    code: out.code,
+    out: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
+  };
+}
+
+async function withDenoServer(
+  fn: (addr: string, server: Server) => Promise<void>,
+  options = {},
+): Promise<void> {
+  const server = await interopServer(options);
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  try {
+    await fn(addr, server);
+  } finally {
+    await server.close();
+  }
+}
+
+Deno.test({
+  name: "Go client → Deno server: the whole interop checklist (JSON, MsgPack, gzip, ...)",
+  ignore: !HAVE_PEER,
+  async fn() {
+    await withDenoServer(async (addr) => {
+      for (const ser of ["msgpack", "json"]) {
+        const r = await goClient(["--addr", addr, "--serializer", ser, "--gzip", "--check", "all"]);
+        assert.equal(r.code, 0, r.out);
+        for (
+          const name of [
+            "json-mul",
+            "msgpack-mul",
+            "gzip-big",
+            "heartbeat",
+            "oneway",
+            "metadata",
+            "error-fail",
+            "error-unknown-method",
+            "error-unknown-service",
+            "bytes-1mib",
+            "concurrent-1000",
+          ]
+        ) assert.match(r.out, new RegExp(`^OK ${name}$`, "m"), `${ser}: ${r.out}`);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "Go client → Deno server: __AUTH token accepted and refused",
+  ignore: !HAVE_PEER,
+  async fn() {
+    await withDenoServer(async (addr) => {
+      const r = await goClient([
+        "--addr",
+        addr,
+        "--auth",
+        "s3cret",
+        "--check",
+        "auth-accepted,auth-rejected",
+      ]);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /^OK auth-accepted$/m);
+      assert.match(r.out, /^OK auth-rejected$/m);
+    }, { auth: (token: string | undefined) => token === "s3cret" });
+  },
+});
+
+Deno.test({
+  name: "Go client → Deno server: plain calls print like the Go example",
+  ignore: !HAVE_PEER,
+  async fn() {
+    await withDenoServer(async (addr) => {
+      const r = await goClient(["--addr", addr, "--count", "3"]);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out.match(/^10 \* 20 = 200$/gm)?.length, 3, r.out);
+    });
+  },
+});
+
+Deno.test({
+  name: "Deno client → Go server: JSON, MsgPack, gzip both ways, metadata, errors, raw 1 MiB",
+  ignore: !HAVE_PEER,
+  async fn() {
+    const go = await startGoServer();
+    const json = new Client(go.addr, { serializeType: SerializeType.JSON });
+    const mp = new Client(go.addr); // MsgPack, Go's default
+    const raw = new Client(go.addr, { serializeType: SerializeType.SerializeNone });
+    try {
+      assert.deepEqual(await json.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+      assert.deepEqual(await mp.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+      assert.deepEqual(await mp.call("Arith", "Add", { A: -5, B: 2 ** 40 }), { C: 2 ** 40 - 5 });
+      // gzip both ways: a >1024-byte payload, the Go server sees a compressed request and
+      // compresses its reply (our decoder checks it by decompressing).
+      const data = "abcdefgh".repeat(1000);
+      const replyMetadata: Record<string, string> = {};
+      const big = await mp.call<{ Data: string }>("Echo", "Big", { Data: data }, {
+        compressType: CompressType.Gzip,
+        replyMetadata,
+      });
+      assert.equal(big.Data, data);
+      assert.equal(replyMetadata[REQ_COMPRESSED], "gzip");
+      // metadata round trip
+      const meta: Record<string, string> = {};
+      await mp.call("Echo", "Meta", { Data: "m" }, {
+        metadata: { k1: "v1", hello: "wörld", empty: "" },
+        replyMetadata: meta,
+      });
+      assert.equal(meta.k1, "v1");
+      assert.equal(meta.hello, "wörld");
+      assert.equal(meta.empty, "");
+      // error replies carry Go's text
+      await assert.rejects(mp.call("Echo", "Fail", {}), (e) => {
+        assert.ok(e instanceof ServiceError);
+        assert.equal(e.message, "deliberate failure");
+        return true;
+      });
+      await assert.rejects(mp.call("Arith", "Div", { A: 1, B: 2 }), {
+        name: "ServiceError",
+        message: "rpcx: can't find method Div",
+      });
+      await assert.rejects(mp.call("Nope", "Mul", {}), {
+        message: "rpcx: can't find service Nope",
+      });
+      // raw bytes, 1 MiB
+      const bytes = crypto.getRandomValues(new Uint8Array(65536));
+      const mib = new Uint8Array(1 << 20);
+      for (let i = 0; i < 16; i++) mib.set(bytes, i * 65536);
+      const echoed = await raw.call<Uint8Array>("Echo", "Bytes", mib);
+      assert.equal(echoed.byteLength, mib.byteLength);
+      assert.deepEqual(echoed, mib);
+    } finally {
+      await Promise.all([json.close(), mp.close(), raw.close()]);
+      await go.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "Deno client → Go server: heartbeat, oneway, 1000 calls in flight",
+  ignore: !HAVE_PEER,
+  async fn() {
+    const go = await startGoServer();
+    const c = new Client(go.addr, { heartbeat: true, heartbeatInterval: 100 });
+    try {
+      const h0 = (await c.call<{ Count: number }>("Echo", "Heartbeats", {})).Count;
+      assert.ok(await c.heartbeat() >= 0);
+      await new Promise((r) => setTimeout(r, 450));
+      const h1 = (await c.call<{ Count: number }>("Echo", "Heartbeats", {})).Count;
+      assert.ok(h1 - h0 >= 3, `Go server answered ${h1 - h0} heartbeats`);
+      const text = `note-${Date.now()}`;
+      await c.send("Echo", "Note", { Text: text });
+      let notes = { Count: 0, Last: "" };
+      for (let i = 0; i < 100 && notes.Last !== text; i++) {
+        notes = await c.call("Echo", "Notes", {});
+        if (notes.Last !== text) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(notes.Last, text, "the oneway note reached the Go server");
+      const t0 = Date.now();
+      const replies = await Promise.all(
+        Array.from(
+          { length: 1000 },
+          (_, i) => c.call<{ Tag: number }>("Echo", "Delay", { Ms: 300, Tag: i }),
+        ),
+      );
+      assert.ok(Date.now() - t0 < 5000, "1000 calls ran concurrently");
+      replies.forEach((r, i) => assert.equal(r.Tag, i));
+    } finally {
+      await c.close();
+      await go.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "Deno client → Go server with auth: accepted, refused, and the Go server drops us",
+  ignore: !HAVE_PEER,
+  async fn() {
+    const go = await startGoServer(["--auth", "tok"]);
+    const ok = new Client(go.addr, { auth: "tok" });
+    const bad = new Client(go.addr, { auth: "nope" });
+    try {
+      assert.deepEqual(await ok.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+      await assert.rejects(bad.call("Arith", "Mul", { A: 6, B: 7 }), (e) => {
+        assert.ok(e instanceof ServiceError || e instanceof ConnectionError, String(e));
+        return true;
+      });
+    } finally {
+      await ok.close();
+      await bad.close();
+      await go.stop();
+    }
+  },
+});

@@ -1,0 +1,83 @@
+// The services the Go peer (tests/interop/go) serves, mirrored in Deno, so the Go checklist
+// (`rpcxpeer client --check all`) can run against our server.
+import { type CallContext, CompressType, Server, type ServerOptions } from "../../mod.ts";
+import { Arith } from "../../examples/arith.ts";
+
+/** Request metadata key the stats plugin sets when a request frame arrived gzip-compressed. */
+export const REQ_COMPRESSED = "x-req-compressed";
+
+/** The Echo service, method for method as the Go peer has it. */
+export class Echo {
+  #notes = 0;
+  #last = "";
+  heartbeats = 0;
+  /** Raw bytes echo (SerializeNone). */
+  Bytes(args: Uint8Array): Uint8Array {
+    return args;
+  }
+  /** Copies request metadata into the reply metadata; echoes Data. */
+  Meta(args: { Data: string }, ctx: CallContext): { Data: string } {
+    Object.assign(ctx.replyMetadata, ctx.metadata);
+    return { Data: args.Data };
+  }
+  /** Echoes Data; tells whether the request came compressed. */
+  Big(args: { Data: string }, ctx: CallContext): { Data: string } {
+    const v = ctx.metadata[REQ_COMPRESSED];
+    if (v) ctx.replyMetadata[REQ_COMPRESSED] = v;
+    return { Data: args.Data };
+  }
+  /** Always fails. */
+  Fail(): never {
+    throw new Error("deliberate failure");
+  }
+  /** Records a note (called oneway). */
+  Note(args: { Text: string }): { Count: number; Last: string } {
+    this.#notes++;
+    this.#last = args?.Text ?? "";
+    return { Count: this.#notes, Last: this.#last };
+  }
+  /** How many notes arrived, and the last one. */
+  Notes(): { Count: number; Last: string } {
+    return { Count: this.#notes, Last: this.#last };
+  }
+  /** How many heartbeats the server answered. */
+  Heartbeats(): { Count: number; Last: string } {
+    return { Count: this.heartbeats, Last: "" };
+  }
+  /** Sleeps Ms (at most 10 s, cut by the call's deadline), echoes the args. */
+  async Delay(
+    args: { Ms: number; Tag: number },
+    ctx: CallContext,
+  ): Promise<{ Ms: number; Tag: number }> {
+    const ms = Math.min(args.Ms, 10_000);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      ctx.signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        reject(new Error("context deadline exceeded"));
+      }, { once: true });
+    });
+    return { Ms: args.Ms, Tag: args.Tag };
+  }
+}
+
+/** A Deno server with Arith, Echo and Bench as the Go peer serves them. */
+export async function interopServer(options: ServerOptions = {}): Promise<Server> {
+  const echo = new Echo();
+  const server = new Server({
+    ...options,
+    plugins: [...(options.plugins ?? []), {
+      name: "peer-stats",
+      heartbeat: () => void echo.heartbeats++,
+      postReadRequest: (req) => {
+        if (!req.heartbeat && req.compressType === CompressType.Gzip) {
+          req.metadata[REQ_COMPRESSED] = "gzip";
+        }
+      },
+    }],
+  });
+  await server.register(new Arith(), "Arith");
+  await server.register(echo, "Echo");
+  await server.register({ Echo: (args: unknown) => args }, "Bench");
+  return server;
+}
