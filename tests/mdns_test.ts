@@ -1,0 +1,381 @@
+// mDNS registry tests. Multicast needs a private network namespace (no packet leaves the machine):
+// without RPCX_IN_NETNS=1 this file has one test that re-runs it through
+// tests/support/run_in_netns.sh (unshare -n + loopback multicast) and checks the exit code;
+// inside, the real tests run. `deno task test:mdns` runs the inner tests directly.
+import assert from "node:assert/strict";
+import { FailMode, SelectMode, Server, XClient } from "../mod.ts";
+import {
+  decodeMdnsText,
+  encodeMdnsText,
+  MdnsDiscovery,
+  type MdnsDiscoveryOptions,
+  type MdnsRegisterOptions,
+  MdnsRegisterPlugin,
+} from "../src/discovery/mdns.ts";
+import { Arith } from "../examples/arith.ts";
+import { delay, findExecutable, IN_CI, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+
+const IN_NETNS = Deno.env.get("RPCX_IN_NETNS") === "1";
+const decoder = new TextDecoder();
+
+// ---------------------------------------------------------------------------------------------
+// The TXT format (no network): checked against what Go rpcx v1.9.4 (grandcat/zeroconf) sent for
+// RegisterName("Arith", ..., "weight=7&group=g") on tcp@127.0.0.1:9981, captured on the wire.
+
+const GO_TXT =
+  "%5B%7B%22service%22%3A%22Arith%22%2C%22meta%22%3A%22weight%3D7%5Cu0026group%3Dg%22%2C" +
+  "%22service_address%22%3A%22tcp%40127.0.0.1%3A9981%22%7D%5D";
+
+Deno.test("mdns TXT: byte-identical to Go's url.QueryEscape(json.Marshal(services))", () => {
+  const entries = [{
+    service: "Arith",
+    meta: "weight=7&group=g",
+    service_address: "tcp@127.0.0.1:9981",
+  }];
+  assert.equal(encodeMdnsText(entries), GO_TXT);
+  assert.deepEqual(decodeMdnsText(GO_TXT), entries);
+});
+
+Deno.test("mdns TXT: omitempty, Go's HTML escapes, spaces as '+', UTF-8, null, bad input", () => {
+  assert.equal(
+    encodeMdnsText([{ service: "S", meta: "", service_address: "tcp@h:1" }]),
+    "%5B%7B%22service%22%3A%22S%22%2C%22service_address%22%3A%22tcp%40h%3A1%22%7D%5D",
+  );
+  const odd = { service: "S <x> ~é", meta: "a=1&b=2 3", service_address: "tcp@[::1]:8972" };
+  const txt = encodeMdnsText([odd]);
+  assert.match(txt, /%5Cu003cx%5Cu003e\+~%C3%A9/); // \u003c, \u003e, space as +, ~ kept, é UTF-8
+  assert.match(txt, /a%3D1%5Cu0026b%3D2\+3/);
+  assert.deepEqual(decodeMdnsText(txt), [odd]);
+  assert.deepEqual(decodeMdnsText("null"), []);
+  assert.deepEqual(decodeMdnsText("%5B%5D"), []);
+  assert.throws(() => decodeMdnsText("%ZZ"));
+  assert.throws(() => decodeMdnsText("k%3Dv"));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Outside the namespace: run this file again inside one.
+
+async function netnsUnavailable(): Promise<string | undefined> {
+  for (const tool of ["unshare", "ip", "bash"]) {
+    if (!findExecutable(tool, `/usr/bin/${tool}`, `/usr/sbin/${tool}`, `/sbin/${tool}`)) {
+      return `${tool} is not installed`;
+    }
+  }
+  try {
+    const out = await new Deno.Command("unshare", { args: ["-n", "true"], stderr: "piped" })
+      .output();
+    if (out.code !== 0) return `unshare -n is not permitted: ${decoder.decode(out.stderr).trim()}`;
+  } catch (e) {
+    return `unshare failed: ${e}`;
+  }
+  return undefined;
+}
+
+if (!IN_NETNS) {
+  Deno.test("mdns: the mDNS tests pass inside a private network namespace", async () => {
+    if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
+    const out = await new Deno.Command("bash", {
+      args: [
+        `${REPO_ROOT}/tests/support/run_in_netns.sh`,
+        Deno.execPath(),
+        "test",
+        "-A",
+        "--no-check=remote",
+        "tests/mdns_test.ts",
+      ],
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(240_000),
+    }).output();
+    const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
+    console.log(text.trimEnd().split("\n").map((l) => `  [netns] ${l}`).join("\n"));
+    assert.equal(out.code, 0, "the mDNS tests failed inside the namespace (output above)");
+    assert.match(text, /ok \| \d+ passed .*\| 0 failed/, "the inner run reported its tests");
+    if (IN_CI) assert.doesNotMatch(text, /SKIP:/, "nothing is skipped under CI");
+  });
+} else {
+  registerNetnsTests();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside the namespace.
+
+const FAST: MdnsDiscoveryOptions = { timeout: 300, watchInterval: 500 };
+
+interface Started {
+  server: Server;
+  plugin: MdnsRegisterPlugin;
+  address: string;
+}
+
+async function startServer(
+  metadata = "",
+  options: MdnsRegisterOptions = {},
+  services: [object, string, string][] = [],
+): Promise<Started> {
+  const server = new Server();
+  const plugin = new MdnsRegisterPlugin({ updateInterval: 1000, ttl: 30, ...options });
+  server.use(plugin);
+  await server.register(new Arith(), "Arith", metadata);
+  for (const [svc, name, meta] of services) await server.register(svc, name, meta);
+  const bound = await server.serve("tcp", "127.0.0.1:0");
+  return { server, plugin, address: `tcp@${bound}` };
+}
+
+function keys(d: MdnsDiscovery): string[] {
+  return d.getServices().map((p) => p.key).sort();
+}
+
+function registerNetnsTests(): void {
+  Deno.test("mdns: announce, discover, call through XClient; close releases the socket", async () => {
+    const s = await startServer("weight=10");
+    const discovery = new MdnsDiscovery("Arith", FAST);
+    const xclient = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, discovery);
+    try {
+      await discovery.ready();
+      assert.deepEqual(discovery.getServices(), [{ key: s.address, value: "weight=10" }]);
+      assert.deepEqual(xclient.servers, [s.address]);
+      assert.deepEqual(await xclient.call("Mul", { A: 10, B: 20 }), { C: 200 });
+      // Another service path on the same network sees nothing.
+      const other = discovery.clone("Nope") as MdnsDiscovery;
+      await other.ready();
+      assert.deepEqual(other.getServices(), []);
+      await other.close();
+    } finally {
+      await xclient.close();
+      await discovery.close();
+      await s.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: two servers are both discovered and both called", async () => {
+    const a = await startServer();
+    const b = await startServer();
+    const discovery = new MdnsDiscovery("Arith", FAST);
+    const xclient = new XClient("Arith", FailMode.Failfast, SelectMode.RoundRobin, discovery);
+    try {
+      await waitFor("both servers", () => keys(discovery).length === 2, 5000);
+      assert.deepEqual(keys(discovery), [a.address, b.address].sort());
+      assert.notEqual(a.plugin.instance, b.plugin.instance, "instances do not collide");
+      const before = [a.server.metrics().calls, b.server.metrics().calls];
+      for (let i = 0; i < 4; i++) {
+        assert.deepEqual(await xclient.call("Mul", { A: i, B: 3 }), { C: i * 3 });
+      }
+      assert.equal(a.server.metrics().calls - before[0], 2, "round robin reached server a twice");
+      assert.equal(b.server.metrics().calls - before[1], 2, "round robin reached server b twice");
+    } finally {
+      await xclient.close();
+      await discovery.close();
+      await a.server.shutdown({ timeout: 1000 });
+      await b.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: a server that shuts down says goodbye and is removed at once", async () => {
+    const a = await startServer("", { ttl: 120 });
+    const b = await startServer("", { ttl: 120 });
+    // Browses are 30 s apart and records live 120 s: only the goodbye can remove b quickly.
+    const discovery = new MdnsDiscovery("Arith", { timeout: 300, watchInterval: 30_000 });
+    const lists: string[][] = [];
+    discovery.watch((pairs) => lists.push(pairs.map((p) => p.key).sort()));
+    try {
+      await waitFor("both servers", () => keys(discovery).length === 2, 5000);
+      const t0 = Date.now();
+      await b.server.shutdown({ timeout: 1000 });
+      await waitFor("b removed after its goodbye", () => keys(discovery).length === 1, 3000);
+      console.log(`goodbye → removed in ${Date.now() - t0} ms`);
+      assert.deepEqual(keys(discovery), [a.address]);
+      assert.deepEqual(lists.at(-1), [a.address], "watchers got the complete new list");
+    } finally {
+      await discovery.close();
+      await a.server.shutdown({ timeout: 1000 });
+      await b.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: a server killed with SIGKILL is removed when its records expire", async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "examples/mdns/server.ts",
+        "--addr",
+        "127.0.0.1:0",
+        "--ttl",
+        "2",
+        "--update",
+        "500",
+        "--meta",
+        "weight=5",
+      ],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const discovery = new MdnsDiscovery("Arith", FAST);
+    let killed = false;
+    try {
+      let out = "";
+      const deadline = Date.now() + 20_000;
+      while (!/listening on (\S+)/.test(out) && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += decoder.decode(value);
+      }
+      const bound = /listening on (\S+)/.exec(out)?.[1];
+      assert.ok(bound, `the example server printed its address: ${out}`);
+      const key = `tcp@${bound}`;
+      await waitFor("the child server", () => keys(discovery).includes(key), 5000);
+      assert.equal(discovery.getServices().find((p) => p.key === key)?.value, "weight=5");
+      child.kill("SIGKILL");
+      killed = true;
+      await child.status;
+      const t0 = Date.now();
+      await delay(300);
+      assert.ok(keys(discovery).includes(key), "no goodbye from a killed process: still listed");
+      await waitFor("the killed server to expire", () => !keys(discovery).includes(key), 6000);
+      const took = Date.now() - t0;
+      console.log(`SIGKILL → removed after ${took} ms (TTL 2 s, browse every 0.5 s)`);
+      assert.ok(took >= 1000, `removed by expiry, not at once (${took} ms)`);
+    } finally {
+      if (!killed) {
+        child.kill("SIGKILL");
+        await child.status;
+      }
+      await reader.cancel().catch(() => {});
+      await discovery.close();
+    }
+  });
+
+  Deno.test("mdns: TXT metadata (weight, group, state) and metrics flow to XClient", async () => {
+    const a = await startServer("weight=10&group=a");
+    const b = await startServer("weight=20&group=b");
+    const c = await startServer("weight=30&group=a&state=inactive");
+    const m = await startServer("group=m", { metrics: true, updateInterval: 300 });
+    const discovery = new MdnsDiscovery("Arith", FAST);
+    const groupA = new XClient(
+      "Arith",
+      FailMode.Failover,
+      SelectMode.WeightedRoundRobin,
+      discovery,
+      {
+        group: "a",
+      },
+    );
+    const all = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, discovery);
+    try {
+      await waitFor("four servers", () => keys(discovery).length === 4, 5000);
+      const values = new Map(discovery.getServices().map((p) => [p.key, p.value]));
+      assert.equal(values.get(a.address), "weight=10&group=a");
+      assert.equal(values.get(b.address), "weight=20&group=b");
+      assert.equal(values.get(c.address), "weight=30&group=a&state=inactive");
+      assert.deepEqual(groupA.servers, [a.address], "group a, inactive c left out");
+      assert.deepEqual(all.servers.sort(), [a.address, b.address, m.address].sort());
+      assert.deepEqual(await groupA.call("Mul", { A: 6, B: 7 }), { C: 42 });
+      // Metrics: calls/connections added to meta on each refresh, keys sorted as Go's Encode.
+      await waitFor(
+        "metrics in m's meta",
+        () => /^calls=\d+\.\d\d&connections=\d+\.\d\d&group=m$/.test(values2(discovery, m.address)),
+        5000,
+      );
+    } finally {
+      await groupA.close();
+      await all.close();
+      await discovery.close();
+      for (const s of [a, b, c, m]) await s.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: unregister updates the TXT; the last unregister says goodbye", async () => {
+    const echo = { Echo: (x: unknown) => x };
+    const s = await startServer("", { ttl: 120 }, [[echo, "Echo", "e=1"]]);
+    const arith = new MdnsDiscovery("Arith", { timeout: 300, watchInterval: 30_000 });
+    const echoes = arith.clone("Echo") as MdnsDiscovery;
+    try {
+      await waitFor("Arith and Echo", () => keys(arith).length === 1 && keys(echoes).length === 1);
+      assert.equal(echoes.getServices()[0].value, "e=1");
+      await s.server.unregister("Echo");
+      await waitFor("Echo gone", () => keys(echoes).length === 0, 3000);
+      assert.deepEqual(keys(arith), [s.address], "Arith stays");
+      assert.deepEqual(s.plugin.services, ["Arith"]);
+      await s.server.unregister("Arith");
+      await waitFor("Arith gone after the goodbye", () => keys(arith).length === 0, 3000);
+    } finally {
+      await echoes.close();
+      await arith.close();
+      await s.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: an independent browser (python-zeroconf) resolves our records", async () => {
+    const python = findExecutable("python3");
+    let missing: string | undefined = python ? undefined : "python3 is not installed";
+    if (python) {
+      const probe = await new Deno.Command(python, {
+        args: ["-c", "import zeroconf"],
+        stderr: "null",
+      })
+        .output();
+      if (probe.code !== 0) missing = "the python zeroconf package is not installed";
+    }
+    if (!needs("python-zeroconf (.ci/install/40-mdns.sh)", missing)) return;
+    const s = await startServer("weight=10&group=a", { ttl: 120 });
+    const port = Number(s.address.split(":").at(-1));
+    const browse = (seconds: number) =>
+      new Deno.Command(python!, {
+        args: [
+          `${REPO_ROOT}/tests/support/mdns_browse.py`,
+          "_rpcxservices._tcp.local.",
+          `${seconds}`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(30_000),
+      }).output();
+    try {
+      const out = await browse(1.5);
+      const text = decoder.decode(out.stdout);
+      assert.equal(out.code, 0, text + decoder.decode(out.stderr));
+      const result = JSON.parse(text) as {
+        services: {
+          name: string;
+          server: string;
+          port: number;
+          addresses: string[];
+          txt: string[];
+        }[];
+      };
+      const mine = result.services.find((x) => x.port === port);
+      assert.ok(mine, `python-zeroconf found our instance: ${text}`);
+      assert.equal(mine.name, `${s.plugin.instance}._rpcxservices._tcp.local.`);
+      assert.equal(mine.server, `${Deno.hostname().split(".")[0]}.local.`);
+      assert.ok(mine.addresses.includes("127.0.0.1"), `A record: ${mine.addresses}`);
+      assert.equal(mine.txt.length, 1, "one TXT string");
+      assert.equal(mine.txt[0], s.plugin.text);
+      assert.deepEqual(decodeMdnsText(mine.txt[0]), [
+        { service: "Arith", meta: "weight=10&group=a", service_address: s.address },
+      ]);
+
+      // A browser running while the server shuts down sees the goodbye.
+      const watching = browse(3);
+      await delay(1500);
+      await s.server.shutdown({ timeout: 1000 });
+      const after = await watching;
+      const seen = JSON.parse(decoder.decode(after.stdout)) as {
+        added: string[];
+        removed: string[];
+      };
+      assert.ok(seen.added.includes(mine.name), JSON.stringify(seen));
+      assert.ok(seen.removed.includes(mine.name), `goodbye seen: ${JSON.stringify(seen)}`);
+    } finally {
+      await s.server.shutdown({ timeout: 1000 });
+    }
+  });
+}
+
+function values2(d: MdnsDiscovery, key: string): string {
+  return d.getServices().find((p) => p.key === key)?.value ?? "";
+}
