@@ -26,14 +26,16 @@ if (!addr) {
   reader.releaseLock();
 }
 
-// ~100 bytes in msgpack: the same shape as the Go peer's bench struct.
+// ~100 bytes in msgpack, the Go peer's BenchArgs struct (tests/interop/go/services.go).
 const args = {
-  Name: "benchmark-request",
   ID: 123456789,
+  Seq: 1,
+  Name: "benchmark",
+  Email: "bench@example.com",
   Score: 98.5,
   Active: true,
-  Tags: ["alpha", "beta", "gamma"],
-  Note: "x".repeat(24),
+  Tags: ["alpha", "beta"],
+  Data: "x".repeat(16),
 };
 const client = new Client(`tcp@${addr}`, { serializeType });
 await client.call("Bench", "Echo", args);
@@ -57,7 +59,8 @@ async function worker() {
 await Promise.all(Array.from({ length: concurrency }, worker));
 const seconds = (performance.now() - start) / 1000;
 const done = latencies.slice(0, next).sort();
-const pct = (p: number) => Math.round(done[Math.min(done.length - 1, Math.floor(done.length * p))] * 1000);
+const pct = (p: number) =>
+  Math.round(done[Math.min(done.length - 1, Math.floor(done.length * p))] * 1000);
 console.log(JSON.stringify({
   client: "deno",
   server: child ? "deno" : addr,
