@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smallnest/rpcx/client"
+	"github.com/smallnest/rpcx/share"
+)
+
+// benchArgs returns the benchmark message, its Data padded so that the
+// message encodes to about size bytes with the given serializer.
+func benchArgs(size int, ser string) (*BenchArgs, int, error) {
+	args := &BenchArgs{
+		ID:     123456789,
+		Seq:    1,
+		Name:   "bench",
+		Email:  "b@example.org",
+		Score:  98.6,
+		Active: true,
+		Tags:   []string{"go"},
+	}
+	st, err := parseSerializer(ser)
+	if err != nil {
+		return nil, 0, err
+	}
+	codec := share.Codecs[st]
+	enc, err := codec.Encode(args)
+	if err != nil {
+		return nil, 0, err
+	}
+	if pad := size - len(enc); pad > 0 {
+		args.Data = strings.Repeat("x", pad)
+		// A longer string may need a longer length prefix; trim to fit.
+		for {
+			enc, err = codec.Encode(args)
+			if err != nil {
+				return nil, 0, err
+			}
+			if len(enc) <= size || args.Data == "" {
+				break
+			}
+			args.Data = args.Data[:len(args.Data)-1]
+		}
+	}
+	return args, len(enc), nil
+}
+
+type benchResult struct {
+	Calls        int64   `json:"calls"`
+	Errors       int64   `json:"errors"`
+	Seconds      float64 `json:"seconds"`
+	CallsPerSec  float64 `json:"calls_per_sec"`
+	P50us        float64 `json:"p50_us"`
+	P99us        float64 `json:"p99_us"`
+	Concurrency  int     `json:"concurrency"`
+	Pool         int     `json:"pool"`
+	PayloadBytes int     `json:"payload_bytes"`
+	Serializer   string  `json:"serializer"`
+	TimedOut     bool    `json:"timed_out"`
+	FirstError   string  `json:"first_error,omitempty"`
+}
+
+func runBench(argv []string) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	addr := fs.String("addr", "", "server host:port")
+	concurrency := fs.Int("concurrency", 100, "goroutines calling at once")
+	total := fs.Int("total", 200000, "total number of calls")
+	payload := fs.Int("payload", 100, "target encoded size of the request message, bytes")
+	ser := fs.String("serializer", "msgpack", "json | msgpack")
+	maxSeconds := fs.Float64("max-seconds", 120, "stop after this long even if --total is not reached")
+	pool := fs.Int("pool", 10, "number of XClients (connections) shared round-robin by the goroutines")
+	service := fs.String("service", "Bench", "service path")
+	method := fs.String("method", "Echo", "service method")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-call timeout")
+	warmup := fs.Int("warmup", 1000, "untimed calls before measuring")
+	if err := fs.Parse(argv); err != nil {
+		return 2
+	}
+	if *addr == "" {
+		fmt.Fprintln(os.Stderr, "bench needs --addr")
+		return 2
+	}
+	if *concurrency < 1 {
+		*concurrency = 1
+	}
+	if *pool < 1 {
+		*pool = 1
+	}
+	if *pool > *concurrency {
+		*pool = *concurrency
+	}
+	st, err := parseSerializer(*ser)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	args, size, err := benchArgs(*payload, *ser)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+
+	opt := client.DefaultOption
+	opt.SerializeType = st
+	clients := make([]client.XClient, *pool)
+	for i := range clients {
+		d, err := client.NewPeer2PeerDiscovery("tcp@"+*addr, "")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		clients[i] = client.NewXClient(*service, client.Failfast, client.RoundRobin, d, opt)
+		defer clients[i].Close()
+	}
+
+	// Warm up: connect every client and check the method answers.
+	for i := 0; i < *warmup || i < len(clients); i++ {
+		reply := &BenchArgs{}
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		err := clients[i%len(clients)].Call(ctx, *method, args, reply)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "warm-up call failed: %v\n", err)
+			return 1
+		}
+	}
+
+	var next, errCount atomic.Int64
+	var firstErr atomic.Value
+	var stop atomic.Bool
+	lat := make([][]time.Duration, *concurrency)
+	deadline := time.Duration(*maxSeconds * float64(time.Second))
+	timer := time.AfterFunc(deadline, func() { stop.Store(true) })
+	defer timer.Stop()
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := 0; g < *concurrency; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			xc := clients[g%len(clients)]
+			mine := make([]time.Duration, 0, *total / *concurrency + 1)
+			a := *args
+			for !stop.Load() {
+				i := next.Add(1)
+				if i > int64(*total) {
+					break
+				}
+				a.Seq = i
+				reply := &BenchArgs{}
+				ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+				t0 := time.Now()
+				err := xc.Call(ctx, *method, &a, reply)
+				d := time.Since(t0)
+				cancel()
+				if err == nil && reply.Seq != a.Seq {
+					err = fmt.Errorf("reply Seq %d for request %d", reply.Seq, a.Seq)
+				}
+				if err != nil {
+					if errCount.Add(1) == 1 {
+						firstErr.Store(err.Error())
+					}
+					continue
+				}
+				mine = append(mine, d)
+			}
+			lat[g] = mine
+		}(g)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		idx := int(p*float64(len(all))+0.5) - 1
+		if idx < 0 {
+			idx = 0
+		}
+		if idx >= len(all) {
+			idx = len(all) - 1
+		}
+		return float64(all[idx].Microseconds())
+	}
+	calls := int64(len(all)) + errCount.Load()
+	res := benchResult{
+		Calls:        calls,
+		Errors:       errCount.Load(),
+		Seconds:      round(elapsed.Seconds(), 3),
+		CallsPerSec:  round(float64(calls)/elapsed.Seconds(), 1),
+		P50us:        pct(0.50),
+		P99us:        pct(0.99),
+		Concurrency:  *concurrency,
+		Pool:         len(clients),
+		PayloadBytes: size,
+		Serializer:   strings.ToLower(*ser),
+		TimedOut:     calls < int64(*total),
+	}
+	if v, ok := firstErr.Load().(string); ok {
+		res.FirstError = v
+	}
+	line, _ := json.Marshal(res)
+	fmt.Println(string(line))
+	if res.Errors > 0 {
+		return 1
+	}
+	return 0
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}

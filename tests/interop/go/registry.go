@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	consulclient "github.com/rpcxio/rpcx-consul/client"
+	consulplugin "github.com/rpcxio/rpcx-consul/serverplugin"
+	etcdclient "github.com/rpcxio/rpcx-etcd/client"
+	etcdplugin "github.com/rpcxio/rpcx-etcd/serverplugin"
+	zkclient "github.com/rpcxio/rpcx-zookeeper/client"
+	zkplugin "github.com/rpcxio/rpcx-zookeeper/serverplugin"
+	"github.com/smallnest/rpcx/client"
+	"github.com/smallnest/rpcx/server"
+)
+
+// registryOpts are the registry flags shared by server and client.
+type registryOpts struct {
+	kind      string // etcd | zookeeper | consul | mdns | "" (none)
+	addrs     []string
+	base      string
+	interval  time.Duration
+	mdnsIface string
+}
+
+// registryPlugin is the part of the upstream register plugins we drive.
+type registryPlugin interface {
+	server.RegisterPlugin
+	Start() error
+	Stop() error
+}
+
+// newRegistryPlugin builds the upstream register plugin for the chosen
+// registry, already started (connected). serviceAddress is "tcp@host:port".
+func newRegistryPlugin(o registryOpts, serviceAddress string) (registryPlugin, error) {
+	var p registryPlugin
+	switch o.kind {
+	case "etcd":
+		p = &etcdplugin.EtcdV3RegisterPlugin{
+			ServiceAddress: serviceAddress,
+			EtcdServers:    o.addrs,
+			BasePath:       o.base,
+			UpdateInterval: o.interval,
+		}
+	case "zookeeper", "zk":
+		p = zkplugin.NewZooKeeperRegisterPlugin(
+			zkplugin.WithZKServiceAddress(serviceAddress),
+			zkplugin.WithZKServersAddress(o.addrs),
+			zkplugin.WithZKBasePath(o.base),
+			zkplugin.WithZkUpdateInterval(o.interval),
+		)
+	case "consul":
+		p = consulplugin.NewConsulRegisterPlugin(
+			consulplugin.WithConsulServiceAddress(serviceAddress),
+			consulplugin.WithConsulServers(o.addrs),
+			consulplugin.WithConsulBasePath(o.base),
+			consulplugin.WithConsulUpdateInterval(o.interval),
+		)
+	case "mdns":
+		mp, err := newMDNSPlugin(serviceAddress, o.mdnsIface, o.interval)
+		if err != nil {
+			return nil, err
+		}
+		p = mp
+	default:
+		return nil, fmt.Errorf("unknown registry %q (want etcd, zookeeper, consul or mdns)", o.kind)
+	}
+	if err := p.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s register plugin: %w", o.kind, err)
+	}
+	return p, nil
+}
+
+// newDiscovery builds the client-side discovery for servicePath: Peer2Peer
+// when addr is set, else the chosen registry.
+func newDiscovery(addr string, o registryOpts, servicePath string) (client.ServiceDiscovery, error) {
+	if addr != "" {
+		return client.NewPeer2PeerDiscovery("tcp@"+addr, "")
+	}
+	switch o.kind {
+	case "etcd":
+		return etcdclient.NewEtcdV3Discovery(o.base, servicePath, o.addrs, true, nil)
+	case "zookeeper", "zk":
+		return zkclient.NewZookeeperDiscovery(o.base, servicePath, o.addrs, nil)
+	case "consul":
+		return consulclient.NewConsulDiscovery(o.base, servicePath, o.addrs, nil)
+	case "mdns":
+		return newMDNSDiscovery(servicePath, o.mdnsIface, o.interval)
+	case "":
+		return nil, fmt.Errorf("give --addr or --registry")
+	default:
+		return nil, fmt.Errorf("unknown registry %q (want etcd, zookeeper, consul or mdns)", o.kind)
+	}
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/smallnest/rpcx/protocol"
+	"github.com/smallnest/rpcx/server"
+)
+
+func runServer(argv []string) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address host:port (port 0 picks a free one)")
+	reg := fs.String("registry", "", "register in a registry: etcd | zookeeper | consul | mdns")
+	regAddr := fs.String("registry-addr", "", "registry address(es), host:port[,host:port...]")
+	base := fs.String("base", "/rpcx_test", "registry base path")
+	interval := fs.Duration("update-interval", time.Second, "registry refresh interval (node TTL is derived from it)")
+	mdnsIface := fs.String("mdns-iface", "lo", "network interface for mdns (must have MULTICAST)")
+	mdnsServices := fs.String("mdns-services", "Arith", "services announced over mdns (TXT is limited to 255 bytes)")
+	auth := fs.String("auth", "", "require this token (metadata __AUTH) on every non-heartbeat request")
+	weight := fs.Int("weight", 0, "add weight=N to the registered metadata")
+	group := fs.String("group", "", "add group=G to the registered metadata")
+	state := fs.String("state", "", "add state=S to the registered metadata (e.g. inactive)")
+	meta := fs.String("meta", "", "extra registered metadata, URL query form (k=v&k2=v2)")
+	services := fs.String("services", "Arith,Echo,Bench", "services to register")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "graceful shutdown deadline")
+	noGateway := fs.Bool("no-gateway", false, "disable the HTTP gateway and JSON-RPC listener sharing the port")
+	if err := fs.Parse(argv); err != nil {
+		return 2
+	}
+
+	metaValues, err := url.ParseQuery(*meta)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bad --meta: %v\n", err)
+		return 2
+	}
+	if *weight != 0 {
+		metaValues.Set("weight", strconv.Itoa(*weight))
+	}
+	if *group != "" {
+		metaValues.Set("group", *group)
+	}
+	if *state != "" {
+		metaValues.Set("state", *state)
+	}
+	metadata := metaValues.Encode()
+
+	// Listen first so that the real port is known before registering.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "listen %s: %v\n", *addr, err)
+		return 1
+	}
+	listenAddr := ln.Addr().String()
+
+	s := server.NewServer()
+	if *noGateway {
+		s.DisableHTTPGateway = true
+		s.DisableJSONRPC = true
+	}
+	stats := &peerStats{}
+	s.Plugins.Add(stats)
+	if *auth != "" {
+		token := *auth
+		s.AuthFunc = func(_ context.Context, _ *protocol.Message, got string) error {
+			if got == token {
+				return nil
+			}
+			return errors.New("invalid token")
+		}
+	}
+
+	var plugin registryPlugin
+	if *reg != "" {
+		opts := registryOpts{kind: *reg, addrs: splitList(*regAddr), base: *base, interval: *interval, mdnsIface: *mdnsIface}
+		if opts.kind != "mdns" && len(opts.addrs) == 0 {
+			fmt.Fprintln(os.Stderr, "--registry needs --registry-addr")
+			return 2
+		}
+		plugin, err = newRegistryPlugin(opts, "tcp@"+listenAddr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if mp, ok := plugin.(*mdnsPlugin); ok {
+			mp.allow(splitList(*mdnsServices))
+		}
+		s.Plugins.Add(plugin)
+	}
+
+	echo := &Echo{stats: stats}
+	impls := map[string]interface{}{"Arith": new(Arith), "Echo": echo, "Bench": new(Bench)}
+	registered := []string{}
+	for _, name := range splitList(*services) {
+		rcvr, ok := impls[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "unknown service %q (have Arith, Echo, Bench)\n", name)
+			return 2
+		}
+		if err := s.RegisterName(name, rcvr, metadata); err != nil {
+			fmt.Fprintf(os.Stderr, "register %s: %v\n", name, err)
+			return 1
+		}
+		registered = append(registered, name)
+	}
+	// The etcd plugin writes the nodes of the *previously* registered service
+	// on each Register (it assigns its path table after writing), so the last
+	// service would only appear at the first refresh tick. Registering the last
+	// one again writes it now; the plugin de-duplicates its service list.
+	if *reg == "etcd" && len(registered) > 0 {
+		last := registered[len(registered)-1]
+		if err := plugin.Register(last, impls[last], metadata); err != nil {
+			fmt.Fprintf(os.Stderr, "register %s again: %v\n", last, err)
+		}
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.ServeListener("tcp", ln) }()
+	select {
+	case <-s.Started:
+	case err := <-serveErr:
+		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+		return 1
+	}
+
+	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(out, "LISTENING %s\n", listenAddr)
+	out.Flush()
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	code := 0
+	select {
+	case got := <-sig:
+		fmt.Fprintf(os.Stderr, "rpcxpeer server: %v, shutting down\n", got)
+	case err := <-serveErr:
+		fmt.Fprintf(os.Stderr, "rpcxpeer server: serve ended: %v\n", err)
+		code = 1
+	}
+	signal.Stop(sig)
+
+	ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	defer cancel()
+	// Shutdown unregisters every service from the registry plugins first, then
+	// stops accepting and drains in-flight requests.
+	if err := s.Shutdown(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "shutdown: %v\n", err)
+	}
+	if plugin != nil {
+		// Stop the refresher and delete any node still present.
+		stopped := make(chan struct{})
+		go func() { _ = plugin.Stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(*shutdownTimeout):
+			fmt.Fprintln(os.Stderr, "registry plugin stop timed out")
+		}
+	}
+	fmt.Fprintln(os.Stderr, "rpcxpeer server: stopped")
+	return code
+}
