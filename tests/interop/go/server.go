@@ -25,6 +25,7 @@ func runServer(argv []string) int {
 	regAddr := fs.String("registry-addr", "", "registry address(es), host:port[,host:port...]")
 	base := fs.String("base", "/rpcx_test", "registry base path")
 	interval := fs.Duration("update-interval", time.Second, "registry refresh interval (node TTL is derived from it)")
+	regWait := fs.Duration("registry-wait", 10*time.Second, "keep retrying to connect to the registry for this long")
 	mdnsIface := fs.String("mdns-iface", "lo", "network interface for mdns (must have MULTICAST)")
 	mdnsServices := fs.String("mdns-services", "Arith", "services announced over mdns (TXT is limited to 255 bytes)")
 	auth := fs.String("auth", "", "require this token (metadata __AUTH) on every non-heartbeat request")
@@ -87,7 +88,17 @@ func runServer(argv []string) int {
 			fmt.Fprintln(os.Stderr, "--registry needs --registry-addr")
 			return 2
 		}
-		plugin, err = newRegistryPlugin(opts, "tcp@"+listenAddr)
+		// A registry that was just started may accept connections before it
+		// serves; retry with a fresh plugin until --registry-wait passes.
+		until := time.Now().Add(*regWait)
+		for {
+			plugin, err = newRegistryPlugin(opts, "tcp@"+listenAddr)
+			if err == nil || time.Now().After(until) {
+				break
+			}
+			fmt.Fprintf(os.Stderr, "%v (retrying)\n", err)
+			time.Sleep(250 * time.Millisecond)
+		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
