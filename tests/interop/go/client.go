@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,6 +134,8 @@ func runClient(argv []string) int {
 	timeout := fs.Duration("timeout", 5*time.Second, "per-call timeout")
 	waitServers := fs.Duration("wait-servers", 0, "with a registry: wait up to this long for a first server to be discovered")
 	tolerate := fs.Bool("tolerate-errors", false, "exit 0 even if some calls failed")
+	list := fs.Bool("list-servers", false, "print the servers the discovery finds for --service (SERVER <key> <metadata>) and exit")
+	servicePath := fs.String("service", "Arith", "service path for --list-servers")
 	check := fs.String("check", "", "run the interop checklist instead: all, or a comma list of check names")
 	if err := fs.Parse(argv); err != nil {
 		return 2
@@ -166,6 +169,9 @@ func runClient(argv []string) int {
 
 	if *check != "" {
 		return runChecks(cfg, *check)
+	}
+	if *list {
+		return listServers(cfg, *servicePath, *waitServers)
 	}
 
 	xc, err := cfg.newXClient("Arith", nil)
@@ -242,6 +248,35 @@ func runClient(argv []string) int {
 	}
 	wg.Wait()
 	if failed.Load() > 0 && !*tolerate {
+		return 1
+	}
+	return 0
+}
+
+// listServers prints what the discovery returns for servicePath, one
+// "SERVER <key> <metadata>" line each, sorted; exit 1 when there is none.
+func listServers(cfg *clientConfig, servicePath string, wait time.Duration) int {
+	d, err := newDiscovery(cfg.addr, cfg.reg, servicePath)
+	if err != nil {
+		fmt.Fprintf(os.Stdout, "ERROR: %v\n", err)
+		return 1
+	}
+	defer d.Close()
+	deadline := time.Now().Add(wait)
+	pairs := d.GetServices()
+	for len(pairs) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		pairs = d.GetServices()
+	}
+	lines := make([]string, 0, len(pairs))
+	for _, p := range pairs {
+		lines = append(lines, fmt.Sprintf("SERVER %s %s", p.Key, p.Value))
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Println(strings.TrimRight(l, " "))
+	}
+	if len(lines) == 0 {
 		return 1
 	}
 	return 0

@@ -10,6 +10,9 @@ package main
 //     uses exactly one interface (--mdns-iface, default "lo") and refuses one
 //     without the MULTICAST flag, so no packet leaves the machine. On Linux run
 //     it in a network namespace with `ip link set lo up multicast on`.
+//   - upstream uses zeroconf.Register, which leaves loopback addresses out of
+//     the A records (and fails on a loopback-only host); this peer announces
+//     the listen address with zeroconf.RegisterProxy.
 //   - upstream names the instance after the host name, so two servers on one
 //     host shadow each other; here the instance is "<host>-<port>".
 //   - only the services named in --mdns-services are announced, since a TXT
@@ -67,6 +70,7 @@ func mdnsInterface(name string) (net.Interface, error) {
 type mdnsPlugin struct {
 	serviceAddress string
 	port           int
+	ip             string
 	iface          net.Interface
 	allowed        map[string]bool // nil: all
 
@@ -81,7 +85,7 @@ func newMDNSPlugin(serviceAddress, ifaceName string, _ time.Duration) (*mdnsPlug
 		return nil, err
 	}
 	hostPort := serviceAddress[strings.Index(serviceAddress, "@")+1:]
-	_, portStr, err := net.SplitHostPort(hostPort)
+	ip, portStr, err := net.SplitHostPort(hostPort)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +93,10 @@ func newMDNSPlugin(serviceAddress, ifaceName string, _ time.Duration) (*mdnsPlug
 	if err != nil {
 		return nil, err
 	}
-	return &mdnsPlugin{serviceAddress: serviceAddress, port: port, iface: ifi}, nil
+	if parsed := net.ParseIP(ip); parsed == nil || parsed.IsUnspecified() {
+		ip = "127.0.0.1"
+	}
+	return &mdnsPlugin{serviceAddress: serviceAddress, port: port, ip: ip, iface: ifi}, nil
 }
 
 func (p *mdnsPlugin) allow(names []string) {
@@ -134,7 +141,8 @@ func (p *mdnsPlugin) Register(name string, _ interface{}, metadata string) error
 		host = "rpcxpeer"
 	}
 	instance := fmt.Sprintf("%s-%d", host, p.port)
-	srv, err := zeroconf.Register(instance, mdnsServiceType, mdnsDomain, p.port, []string{text}, []net.Interface{p.iface})
+	// zeroconf.Register skips loopback addresses, so give the address explicitly.
+	srv, err := zeroconf.RegisterProxy(instance, mdnsServiceType, mdnsDomain, p.port, host, []string{p.ip}, []string{text}, []net.Interface{p.iface})
 	if err != nil {
 		return fmt.Errorf("mdns register: %w", err)
 	}
