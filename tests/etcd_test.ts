@@ -14,9 +14,6 @@ import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
 import { delay, freePort, REPO_ROOT, waitFor } from "./support/env.ts";
 
-// The etcd3 npm client (gRPC) keeps internal timers and sockets alive briefly after close.
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 const ctx: RegistryStartContext = {
   serviceAddress: "tcp@127.0.0.1:8972",
   metrics: () => ({
@@ -99,7 +96,6 @@ function discovery(etcd: EtcdServer, base = "/rpcx_test", service = "Arith"): Et
 
 Deno.test({
   name: "etcd plugin: Go rpcx-etcd layout, values, one lease with TTL updateInterval+expired",
-  ...opts,
   fn: () =>
     withEtcd(async (_etcd, raw) => {
       const p = plugin(_etcd);
@@ -134,7 +130,6 @@ Deno.test({
 
 Deno.test({
   name: "etcd plugin: base path without a leading slash is kept as given; metrics written",
-  ...opts,
   fn: () =>
     withEtcd(async (etcd, raw) => {
       const p = plugin(etcd, {
@@ -161,5 +156,394 @@ Deno.test({
       ]);
       assert.equal(await grantedTtl(raw, p.leaseId!), 1, "ceil((300 + 300) / 1000)");
       await p.stop();
+    }),
+});
+
+Deno.test({
+  name:
+    "etcd plugin: refresh re-creates a deleted node with its metadata and keeps an operator's edit",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      const p = plugin(etcd);
+      await p.start(ctx);
+      await p.register("Arith", null, "weight=3");
+      const node = "/rpcx_test/Arith/tcp@127.0.0.1:8972";
+      await raw.delete().key(node);
+      await waitFor("node re-created", async () =>
+        (await raw.get(node).string()) === "weight=3", 3000);
+      // an operator's write (no lease) is kept by the refresh, and the lease re-attached
+      await raw.put(node).value("weight=3&state=inactive");
+      assert.equal(await leaseOf(raw, node), "0");
+      await waitFor("lease re-attached", async () =>
+        (await leaseOf(raw, node)) === p.leaseId, 3000);
+      assert.equal(await raw.get(node).string(), "weight=3&state=inactive");
+      await p.stop();
+    }),
+});
+
+Deno.test({
+  name: "etcd plugin: lease revoked by an operator → new lease, every key re-put by itself",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      // TTL 6 s: keep-alive every 2 s notices the loss before the first refresh (6 s)
+      const p = plugin(etcd, { updateInterval: 6000, expired: 0 });
+      await p.start(ctx);
+      await p.register("Arith", null, "weight=1");
+      const before = p.leaseId!;
+      await raw.leaseClient.leaseRevoke({ ID: before });
+      await waitFor("keys back under a new lease", async () => {
+        const all = await dump(raw, "/rpcx_test");
+        return Object.keys(all).length === 3 && p.leaseId !== before &&
+          (await leaseOf(raw, "/rpcx_test/Arith/tcp@127.0.0.1:8972")) === p.leaseId;
+      }, 4000);
+      assert.equal(await grantedTtl(raw, p.leaseId!), 6);
+      await p.stop();
+    }),
+});
+
+Deno.test({
+  name: "etcd plugin: etcd restarted with its data wiped → everything re-created",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      const p = plugin(etcd);
+      await p.start(ctx);
+      await p.register("Arith", null, "weight=1");
+      await etcd.restart({ wipe: true });
+      await waitFor("registration back after wipe", async () => {
+        const all = await dump(raw, "/rpcx_test");
+        return all["/rpcx_test/Arith/tcp@127.0.0.1:8972"] === "weight=1" &&
+          all["/rpcx_test"] === "rpcx_path" && all["/rpcx_test/Arith"] === "Arith";
+      }, 8000);
+      assert.equal(await leaseOf(raw, "/rpcx_test/Arith/tcp@127.0.0.1:8972"), p.leaseId);
+      await p.stop();
+    }),
+});
+
+Deno.test({
+  name: "etcd plugin: outage longer than the lease → registers again by itself; outage events",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      const p = plugin(etcd, { updateInterval: 500, expired: 500 }); // TTL 1 s
+      const events: string[] = [];
+      p.addEventListener("outage", () => events.push("outage"));
+      p.addEventListener("recovered", () => events.push("recovered"));
+      await p.start(ctx);
+      await p.register("Arith", null, "weight=1");
+      const before = p.leaseId!;
+      await etcd.halt();
+      await delay(3000); // > 2 × TTL: the client gives the lease up
+      await etcd.resume();
+      await waitFor("re-registered under a new lease", async () => {
+        return p.leaseId !== before &&
+          (await leaseOf(raw, "/rpcx_test/Arith/tcp@127.0.0.1:8972")) === p.leaseId;
+      }, 8000);
+      assert.equal(await raw.get("/rpcx_test/Arith/tcp@127.0.0.1:8972").string(), "weight=1");
+      assert.ok(events.includes("outage"), events.join());
+      await waitFor("recovered event", () => events.at(-1) === "recovered", 3000);
+      // the old lease is left to expire; our keys are not on it any more
+      await delay(2500);
+      assert.equal(await raw.get("/rpcx_test/Arith/tcp@127.0.0.1:8972").string(), "weight=1");
+      await p.stop();
+    }),
+});
+
+Deno.test({
+  name:
+    "etcd discovery: lists basePath/Service/ (dir and sibling services skipped), follows changes, clone",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      const p = plugin(etcd);
+      await p.start(ctx);
+      await p.register("Arith", null, "weight=1");
+      await p.register("ArithX", null, "x=1");
+      const d = discovery(etcd);
+      const lists: number[] = [];
+      d.watch((pairs) => lists.push(pairs.length));
+      try {
+        await d.ready();
+        assert.equal(d.prefix, "/rpcx_test/Arith/");
+        assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
+        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9000").value("weight=5");
+        await waitFor("second server listed", () => d.getServices().length === 2, 3000);
+        assert.deepEqual(
+          d.getServices().find((s) => s.key === "tcp@127.0.0.1:9000"),
+          { key: "tcp@127.0.0.1:9000", value: "weight=5" },
+        );
+        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9000").value("weight=5&state=inactive");
+        await waitFor(
+          "value change",
+          () => d.getServices().some((s) => s.value.includes("inactive")),
+          3000,
+        );
+        await raw.delete().key("/rpcx_test/Arith/tcp@127.0.0.1:9000");
+        await waitFor("second server gone", () => d.getServices().length === 1, 3000);
+        assert.deepEqual(lists.slice(-1), [1]);
+        const x = d.clone("ArithX");
+        try {
+          await x.ready();
+          assert.deepEqual(x.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "x=1" }]);
+        } finally {
+          await x.close();
+        }
+      } finally {
+        await d.close();
+        await p.stop();
+      }
+    }),
+});
+
+Deno.test({
+  name: "etcd discovery: outage keeps the last list, emits outage/recovered, re-lists after a wipe",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      for (let i = 0; i < 30; i++) await raw.put("/other").value(String(i)); // revision ~31
+      await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9001").value("");
+      const d = discovery(etcd);
+      const events: string[] = [];
+      d.addEventListener("outage", (e) => {
+        const o = e as DiscoveryOutageEvent;
+        assert.ok(o.retryInMs <= 500 && o.attempt >= 1);
+        events.push("outage");
+      });
+      d.addEventListener("recovered", () => events.push("recovered"));
+      try {
+        await d.ready();
+        assert.equal(d.getServices().length, 1);
+        await etcd.halt();
+        await waitFor("outage event", () => events.includes("outage"), 5000);
+        assert.ok(d.inOutage);
+        assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "" }]);
+        await delay(1000); // several retries, still the last list
+        assert.equal(d.getServices().length, 1);
+        await etcd.resume({ wipe: true });
+        await waitFor("recovered event", () => events.at(-1) === "recovered", 5000);
+        assert.deepEqual(d.getServices(), [], "re-listed: the wiped etcd has nothing");
+        // the new etcd starts from revision 1: a watch resumed from the old revision would miss it
+        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9002").value("weight=2");
+        await waitFor("new server seen", () => d.getServices().length === 1, 3000);
+        assert.equal(d.getServices()[0].key, "tcp@127.0.0.1:9002");
+      } finally {
+        await d.close();
+      }
+    }),
+});
+
+const MUL = { A: 10, B: 20 };
+
+function xclient(d: EtcdDiscovery, mode: SelectMode = SelectMode.RoundRobin, group?: string) {
+  return new XClient("Arith", FailMode.Failover, mode, d, { connectTimeout: 1000, group });
+}
+
+Deno.test({
+  name:
+    "etcd + XClient: register → discover → call; a second server joins; graceful shutdown removes it at once",
+  fn: () =>
+    withEtcd(async (etcd) => {
+      const a = await serveArith(etcd);
+      const d = discovery(etcd);
+      const x = xclient(d);
+      let b: Awaited<ReturnType<typeof serveArith>> | undefined;
+      try {
+        assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+        assert.deepEqual(x.servers, [a.key]);
+        b = await serveArith(etcd, "", { expired: 9000 }); // TTL 10 s: removal below is not expiry
+        await waitFor("second server discovered", () => x.servers.length === 2, 3000);
+        for (let i = 0; i < 10; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+        assert.equal(a.service.hits, 1 + 5);
+        assert.equal(b.service.hits, 5);
+        const t0 = Date.now();
+        await b.server.shutdown({ timeout: 1000 });
+        await waitFor("shut-down server gone", () => !x.discovered.includes(b!.key), 2000);
+        assert.ok(Date.now() - t0 < 2000);
+        for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+        assert.equal(b.service.hits, 5);
+      } finally {
+        await x.close();
+        await d.close();
+        await b?.server.close();
+        await a.server.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "etcd + XClient: examples/etcd server (child) and client; SIGKILL → dropped within the lease bound",
+  fn: () =>
+    withEtcd(async (etcd) => {
+      const port = freePort();
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "examples/etcd/server.ts",
+          "--addr",
+          `127.0.0.1:${port}`,
+          "--registry",
+          etcd.endpoint,
+          "--update",
+          "500", // lease TTL 1 s
+        ],
+        cwd: REPO_ROOT,
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const local = await serveArith(etcd);
+      const d = discovery(etcd);
+      const x = xclient(d);
+      try {
+        const first = await lines.read();
+        assert.match(first.value ?? "", /listening on 127\.0\.0\.1:\d+/);
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "examples/etcd/client.ts",
+            "--registry",
+            etcd.endpoint,
+            "--count",
+            "2",
+          ],
+          cwd: REPO_ROOT,
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout);
+        assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+        assert.equal(text.match(/^10 \* 20 = 200$/gm)?.length, 2, text);
+
+        const key = `tcp@127.0.0.1:${port}`;
+        await waitFor("child discovered", () => x.discovered.includes(key), 3000);
+        child.kill("SIGKILL");
+        await child.status;
+        const t0 = Date.now();
+        await waitFor("killed server dropped", () => !x.discovered.includes(key), 5000, 20);
+        const took = Date.now() - t0;
+        // TTL 1 s; etcd checks expiry every 500 ms
+        assert.ok(took < 1000 + 1500, `dropped after ${took} ms`);
+        assert.deepEqual(x.servers, [local.key]);
+        assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      } finally {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already dead
+        }
+        await child.status;
+        await lines.cancel().catch(() => {});
+        await x.close();
+        await d.close();
+        await local.server.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "etcd + XClient: state=inactive written by an operator → not selected; selected again when flipped back",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      const a = await serveArith(etcd, "weight=1");
+      const b = await serveArith(etcd, "weight=1");
+      const d = discovery(etcd);
+      const x = xclient(d);
+      try {
+        await d.ready();
+        await waitFor("both listed", () => x.servers.length === 2, 3000);
+        const nodeA = `/rpcx_test/Arith/${a.key}`;
+        await raw.put(nodeA).value("weight=1&state=inactive");
+        await waitFor("A not selectable", () => !x.servers.includes(a.key), 3000);
+        assert.deepEqual(x.servers, [b.key]);
+        const before = a.service.hits;
+        for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
+        assert.equal(a.service.hits, before);
+        await delay(1200); // a refresh passes: the operator's state stays
+        assert.equal(await raw.get(nodeA).string(), "weight=1&state=inactive");
+        await raw.put(nodeA).value("weight=1");
+        await waitFor("A selectable again", () => x.servers.includes(a.key), 3000);
+        for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
+        assert.ok(a.service.hits > before);
+      } finally {
+        await x.close();
+        await d.close();
+        await a.server.close();
+        await b.server.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "etcd + XClient: etcd restarted mid-test → registration returns, no user call fails",
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      const a = await serveArith(etcd);
+      const d = discovery(etcd);
+      const x = xclient(d);
+      let calls = 0;
+      const failures: unknown[] = [];
+      let running = true;
+      const loop = (async () => {
+        const end = Date.now() + 20_000;
+        while (running && Date.now() < end && calls < 2000) {
+          try {
+            await x.call("Mul", MUL, { timeout: 2000 });
+          } catch (e) {
+            failures.push(e);
+          }
+          calls++;
+          await delay(20);
+        }
+      })();
+      try {
+        await d.ready();
+        await delay(300);
+        await etcd.restart({ downMs: 1500 });
+        const node = `/rpcx_test/Arith/${a.key}`;
+        await waitFor("registration back", async () => {
+          return (await raw.get(node).string()) === "" &&
+            (await leaseOf(raw, node)) === a.plugin.leaseId;
+        }, 8000);
+        await delay(1500);
+        running = false;
+        await loop;
+        assert.deepEqual(failures, []);
+        assert.ok(calls > 50, `${calls} calls`);
+        assert.deepEqual(x.servers, [a.key]);
+      } finally {
+        running = false;
+        await loop;
+        await x.close();
+        await d.close();
+        await a.server.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "etcd + XClient: weight and group metadata reach the selectors",
+  fn: () =>
+    withEtcd(async (etcd) => {
+      const a = await serveArith(etcd, "weight=1&group=a");
+      const b = await serveArith(etcd, "weight=3&group=b");
+      const d = discovery(etcd);
+      const wrr = xclient(d, SelectMode.WeightedRoundRobin);
+      const onlyA = xclient(d, SelectMode.RoundRobin, "a");
+      try {
+        await d.ready();
+        await waitFor("both listed", () => wrr.servers.length === 2, 3000);
+        for (let i = 0; i < 40; i++) await wrr.call("Mul", MUL);
+        assert.equal(a.service.hits, 10);
+        assert.equal(b.service.hits, 30);
+        assert.deepEqual(onlyA.servers, [a.key]);
+        for (let i = 0; i < 5; i++) await onlyA.call("Mul", MUL);
+        assert.equal(a.service.hits, 15);
+        assert.equal(b.service.hits, 30);
+      } finally {
+        await wrr.close();
+        await onlyA.close();
+        await d.close();
+        await a.server.close();
+        await b.server.close();
+      }
     }),
 });

@@ -123,22 +123,17 @@ function passThroughPolicy(): HostPolicy {
   return policy as unknown as HostPolicy;
 }
 
-/** Reconnect backoff of the etcd3 watch stream: `backoffDelay` doubling up to a cap. */
-class CappedBackoff {
-  constructor(readonly attempt: number, readonly initialMs: number, readonly maxMs: number) {}
-  get duration(): number {
-    return backoffDelay(this.attempt, this.initialMs, this.maxMs);
-  }
-  next(): CappedBackoff {
-    return new CappedBackoff(this.attempt + 1, this.initialMs, this.maxMs);
-  }
-}
+/**
+ * Reconnect delay of the etcd3 watch manager. The discovery drops its watcher on every
+ * disconnect and re-lists on its own backoff, so the manager only ever reconnects with no
+ * watcher left (a no-op); keep that timer short so a closed client lets the process exit.
+ */
+const watchManagerBackoff: { duration: number; next(): unknown } = {
+  duration: 50,
+  next: () => watchManagerBackoff,
+};
 
-function createClient(
-  servers: string[],
-  options: EtcdClientOptions,
-  watchBackoff: { initialMs: number; maxMs: number },
-): Etcd3 {
+function createClient(servers: string[], options: EtcdClientOptions): Etcd3 {
   if (servers.length === 0) throw new Error("etcd: no servers given");
   const timeout = options.dialTimeout ?? 5000;
   const opts: IOptions = {
@@ -148,11 +143,7 @@ function createClient(
     defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + timeout },
     faultHandling: {
       host: () => passThroughPolicy(),
-      watchBackoff: new CappedBackoff(
-        0,
-        watchBackoff.initialMs,
-        watchBackoff.maxMs,
-      ) as unknown as Backoff,
+      watchBackoff: watchManagerBackoff as unknown as Backoff,
     },
     grpcOptions: {
       "grpc.initial_reconnect_backoff_ms": 100,
@@ -303,7 +294,7 @@ export class EtcdRegisterPlugin extends KvRegisterPlugin {
 
   #ensureClient(): Etcd3 {
     if (this.#closed) throw new Error("etcd: register plugin is stopped");
-    this.#client ??= createClient(this.servers, this.#options, { initialMs: 100, maxMs: 1000 });
+    this.#client ??= createClient(this.servers, this.#options);
     return this.#client;
   }
 
@@ -435,10 +426,7 @@ export class EtcdDiscovery extends BaseDiscovery {
     this.#prefix = `${base}/${servicePath}/`;
     this.#retryInitialMs = options.retryInitialMs ?? 1000;
     this.#retryMaxMs = options.retryMaxMs ?? 30_000;
-    this.#client = createClient(this.servers, options, {
-      initialMs: this.#retryInitialMs,
-      maxMs: this.#retryMaxMs,
-    });
+    this.#client = createClient(this.servers, options);
     const resync = options.resyncInterval ?? 30_000;
     if (resync > 0) {
       this.#resyncTimer = setInterval(() => {
