@@ -3,7 +3,9 @@
 // tests/support/run_in_netns.sh (unshare -n + loopback multicast) and checks the exit code;
 // inside, the real tests run. `deno task test:mdns` runs the inner tests directly.
 import assert from "node:assert/strict";
-import { FailMode, SelectMode, Server, XClient } from "../mod.ts";
+import createMulticastDns from "multicast-dns";
+import dgram from "node:dgram";
+import { type DiscoveryOutageEvent, FailMode, SelectMode, Server, XClient } from "../mod.ts";
 import {
   decodeMdnsText,
   encodeMdnsText,
@@ -310,6 +312,96 @@ function registerNetnsTests(): void {
     }
   });
 
+  Deno.test("mdns: a TXT longer than 255 bytes is split into strings and joined back", async () => {
+    const extra: [object, string, string][] = [];
+    for (let i = 0; i < 5; i++) {
+      extra.push([{ Ping: () => i }, `Service${i}`, `weight=${i}&group=g${i}`]);
+    }
+    const s = await startServer("weight=1", {}, extra);
+    const discovery = new MdnsDiscovery("Service4", FAST);
+    try {
+      assert.ok(s.plugin.text.length > 255, `TXT is ${s.plugin.text.length} bytes`);
+      await discovery.ready();
+      await waitFor("Service4", () => keys(discovery).length === 1, 3000);
+      assert.deepEqual(discovery.getServices(), [{ key: s.address, value: "weight=4&group=g4" }]);
+    } finally {
+      await discovery.close();
+      await s.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: legacy unicast queries and DNS-SD service enumeration are answered", async () => {
+    const s = await startServer("", { ttl: 120 });
+    // A one-shot querier on an ephemeral port (RFC 6762 §6.7): the answer comes back unicast,
+    // with our id, the question repeated and TTLs capped at 10 s.
+    const socket = createMulticastDns({ port: 0, multicast: false });
+    try {
+      const replies: DnsReply[] = [];
+      socket.on("response", (p: DnsReply) => replies.push(p));
+      const ask = (id: number, name: string) =>
+        new Promise<void>((resolve, reject) =>
+          socket.send(
+            { type: "query", id, questions: [{ name, type: "PTR" }] },
+            { address: "224.0.0.251", port: 5353 },
+            (e?: Error) => (e ? reject(e) : resolve()),
+          )
+        );
+      await ask(4242, "_rpcxservices._tcp.local");
+      await ask(4343, "_services._dns-sd._udp.local");
+      await waitFor("two unicast replies", () => replies.length >= 2, 3000);
+      const ptr = replies.find((r) => r.id === 4242)!;
+      assert.ok(ptr, "reply with our id");
+      assert.deepEqual(ptr.questions.map((q) => q.name), ["_rpcxservices._tcp.local"]);
+      const answer = ptr.answers.find((a) => a.type === "PTR")!;
+      assert.equal(answer.data, `${s.plugin.instance}._rpcxservices._tcp.local`);
+      assert.ok(answer.ttl <= 10, `legacy TTL capped: ${answer.ttl}`);
+      const srv = ptr.additionals.find((a) => a.type === "SRV");
+      assert.equal((srv?.data as { port: number }).port, Number(s.address.split(":").at(-1)));
+      assert.ok(ptr.additionals.some((a) => a.type === "TXT"));
+      assert.ok(ptr.additionals.some((a) => a.type === "A" && a.data === "127.0.0.1"));
+      const types = replies.find((r) => r.id === 4343)!.answers.map((a) => a.data).sort();
+      assert.deepEqual(types, ["_rpcxservices._tcp.local", "_rpcxservices.local"]);
+    } finally {
+      await new Promise<void>((r) => socket.destroy(() => r()));
+      await s.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: a socket that cannot be opened is an outage, retried until it can", async () => {
+    // Hold a UDP port without SO_REUSEADDR so the discovery's bind fails (EADDRINUSE).
+    const blocker = dgram.createSocket({ type: "udp4", reuseAddr: false });
+    await new Promise<void>((r) => blocker.bind(0, "0.0.0.0", () => r()));
+    const port = blocker.address().port;
+    const discovery = new MdnsDiscovery("Arith", {
+      timeout: 200,
+      watchInterval: 500,
+      socketOptions: { port },
+    });
+    const events: string[] = [];
+    discovery.addEventListener("outage", (e) => {
+      const o = e as DiscoveryOutageEvent;
+      events.push(`outage#${o.attempt} retry ${o.retryInMs} ms`);
+    });
+    discovery.addEventListener("recovered", () => events.push("recovered"));
+    try {
+      await waitFor("an outage event", () => events.length > 0, 3000);
+      assert.match(events[0], /^outage#1 retry 1000 ms$/);
+      assert.ok(discovery.inOutage);
+      await new Promise<void>((r) => blocker.close(() => r()));
+      await waitFor("recovery", () => events.includes("recovered"), 5000);
+      await discovery.ready();
+      assert.equal(discovery.inOutage, false);
+      assert.deepEqual(discovery.getServices(), []);
+    } finally {
+      try {
+        blocker.close();
+      } catch {
+        // closed above
+      }
+      await discovery.close();
+    }
+  });
+
   Deno.test("mdns: an independent browser (python-zeroconf) resolves our records", async () => {
     const python = findExecutable("python3");
     let missing: string | undefined = python ? undefined : "python3 is not installed";
@@ -374,6 +466,13 @@ function registerNetnsTests(): void {
       await s.server.shutdown({ timeout: 1000 });
     }
   });
+}
+
+interface DnsReply {
+  id: number;
+  questions: { name: string; type: string }[];
+  answers: { name: string; type: string; ttl: number; data: unknown }[];
+  additionals: { name: string; type: string; ttl: number; data: unknown }[];
 }
 
 function values2(d: MdnsDiscovery, key: string): string {

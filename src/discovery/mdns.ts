@@ -247,7 +247,6 @@ interface MulticastDns {
   on(event: "query" | "response", listener: (p: DnsPacket, r: RemoteInfo) => void): void;
   on(event: "error" | "warning", listener: (e: Error) => void): void;
   once(event: "ready", listener: () => void): void;
-  once(event: "error", listener: (e: Error) => void): void;
   send(p: DnsPacket, rinfo: RemoteInfo | null, cb: (err?: Error | null) => void): void;
   destroy(cb: () => void): void;
 }
@@ -255,13 +254,20 @@ interface MulticastDns {
 const MDNS_PORT = 5353;
 const AUTHORITATIVE_ANSWER = 1 << 10;
 
-/** Opens a socket; resolves once bound (and the multicast group joined). */
-function openSocket(options: MdnsSocketOptions | undefined): Promise<MulticastDns> {
+/**
+ * Opens a socket; resolves once bound (and the multicast group joined). `onError` receives the
+ * errors after that (multicast-dns may emit one failure twice: every one is handled).
+ */
+function openSocket(
+  options: MdnsSocketOptions | undefined,
+  onError: (e: Error) => void,
+): Promise<MulticastDns> {
   const m = createMulticastDns({ ...options }) as MulticastDns;
   return new Promise((resolve, reject) => {
     let settled = false;
-    m.once("error", (e) => {
-      if (settled) return;
+    m.on("warning", () => {});
+    m.on("error", (e) => {
+      if (settled) return onError(e);
       settled = true;
       m.destroy(() => reject(e));
     });
@@ -472,9 +478,7 @@ export class MdnsRegisterPlugin extends EventTarget implements RegisterPlugin {
     const host = hostName();
     this.#host = label(this.#options.host ?? host.split(".")[0]);
     this.#instance = label(this.#options.instance ?? `${host.split(".")[0]}-${this.#port}`);
-    const socket = await openSocket(this.#options.socketOptions);
-    socket.on("warning", () => {});
-    socket.on("error", (e) => this.#reportFailure(e));
+    const socket = await openSocket(this.#options.socketOptions, (e) => this.#reportFailure(e));
     socket.on("query", (p, r) => this.#onQuery(p, r));
     this.#socket = socket;
     this.#started = true;
@@ -835,10 +839,8 @@ export class MdnsDiscovery extends BaseDiscovery {
   async #run(): Promise<void> {
     while (!this.closed) {
       try {
-        this.#socket = await openSocket(this.#options.socketOptions);
+        this.#socket = await openSocket(this.#options.socketOptions, (e) => this.#fail(e));
         if (this.closed) break;
-        this.#socket.on("warning", () => {});
-        this.#socket.on("error", (e) => this.#fail(e));
         this.#socket.on("response", (p) => this.#onResponse(p));
         break;
       } catch (e) {
