@@ -12,7 +12,7 @@ import {
 } from "../mod.ts";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
-import { delay, freePort, REPO_ROOT, waitFor } from "./support/env.ts";
+import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
 
 const ctx: RegistryStartContext = {
   serviceAddress: "tcp@127.0.0.1:8972",
@@ -328,6 +328,48 @@ Deno.test({
     }),
 });
 
+Deno.test("etcd discovery: etcd down at start → outage events, ready once etcd is up", () =>
+  withEtcd(async (etcd, raw) => {
+    await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9003").value("weight=1");
+    await etcd.halt();
+    const d = discovery(etcd);
+    let outages = 0;
+    d.addEventListener("outage", () => outages++);
+    try {
+      let ready = false;
+      void d.ready().then(() => (ready = true));
+      await waitFor("outage events", () => outages >= 2, 3000);
+      assert.equal(ready, false);
+      assert.deepEqual(d.getServices(), []);
+      await etcd.resume();
+      await waitFor("ready", () => ready, 3000);
+      assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9003", value: "weight=1" }]);
+      assert.equal(d.inOutage, false);
+    } finally {
+      await d.close();
+    }
+  }));
+
+Deno.test("etcd: several endpoints, the first one dead: plugin and discovery use the live one", () =>
+  withEtcd(async (etcd, raw) => {
+    const servers = [`127.0.0.1:${freePort()}`, etcd.endpoint];
+    const p = new EtcdRegisterPlugin({ servers, basePath: "/rpcx_test", updateInterval: 1000 });
+    const d = new EtcdDiscovery("/rpcx_test", "Arith", servers, { retryInitialMs: 100 });
+    try {
+      await p.start(ctx);
+      await p.register("Arith", null, "weight=1");
+      await waitFor("registered server seen", () => d.getServices().length === 1, 3000);
+      assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
+      await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9004").value("");
+      await waitFor("change seen", () => d.getServices().length === 2, 3000);
+      await delay(2500); // more than the 2 s lease: keep-alive works through the live endpoint
+      assert.equal(await raw.get("/rpcx_test/Arith/tcp@127.0.0.1:8972").string(), "weight=1");
+    } finally {
+      await d.close();
+      await p.stop();
+    }
+  }));
+
 const MUL = { A: 10, B: 20 };
 
 function xclient(d: EtcdDiscovery, mode: SelectMode = SelectMode.RoundRobin, group?: string) {
@@ -544,6 +586,115 @@ Deno.test({
         await d.close();
         await a.server.close();
         await b.server.close();
+      }
+    }),
+});
+
+const GO_PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+
+Deno.test({
+  name:
+    "etcd + Go rpcx-etcd: same keys, values and lease sharing; Go and Deno find and call each other",
+  ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
+  fn: () =>
+    withEtcd(async (etcd, raw) => {
+      const go = new Deno.Command(GO_PEER!, {
+        args: [
+          "server",
+          "--addr",
+          "127.0.0.1:0",
+          "--registry",
+          "etcd",
+          "--registry-addr",
+          etcd.endpoint,
+          "--base",
+          "/rpcx_test",
+          "--services",
+          "Arith",
+          "--weight",
+          "5",
+          "--update-interval",
+          "1s",
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const out = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let local: Awaited<ReturnType<typeof serveArith>> | undefined;
+      let d: EtcdDiscovery | undefined;
+      let x: XClient | undefined;
+      try {
+        let text = "";
+        while (!/LISTENING \S+\n/.test(text)) {
+          const { value, done } = await out.read();
+          if (done) throw new Error(`Go server exited: ${text}`);
+          text += value;
+        }
+        const goKey = `tcp@${text.match(/LISTENING (\S+)/)![1]}`;
+        const goNode = `/rpcx_test/Arith/${goKey}`;
+        await waitFor("Go node", async () => (await raw.get(goNode).string()) !== null, 5000);
+        // What Go wrote: keys as given (leading slash kept), dirs and node on one lease.
+        const goLayout = await dump(raw, "");
+        assert.deepEqual(goLayout, {
+          "/rpcx_test": "rpcx_path",
+          "/rpcx_test/Arith": "Arith",
+          [goNode]: "weight=5",
+        });
+        const goLease = await leaseOf(raw, goNode);
+        assert.equal(await leaseOf(raw, "/rpcx_test"), goLease);
+        assert.equal(await leaseOf(raw, "/rpcx_test/Arith"), goLease);
+
+        local = await serveArith(etcd, "weight=5");
+        const node = `/rpcx_test/Arith/${local.key}`;
+        const both = await dump(raw, "");
+        assert.deepEqual(both, { ...goLayout, [node]: "weight=5" });
+        // our put of the shared dirs moves them to our lease, as a second Go server would
+        assert.equal(await leaseOf(raw, "/rpcx_test"), local.plugin.leaseId);
+        assert.equal(await leaseOf(raw, node), local.plugin.leaseId);
+        assert.equal(await leaseOf(raw, goNode), goLease);
+
+        d = discovery(etcd);
+        x = xclient(d);
+        await d.ready();
+        assert.deepEqual(x.servers.sort(), [goKey, local.key].sort());
+        for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+        assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
+
+        const gc = await new Deno.Command(GO_PEER!, {
+          args: [
+            "client",
+            "--registry",
+            "etcd",
+            "--registry-addr",
+            etcd.endpoint,
+            "--base",
+            "/rpcx_test",
+            "--count",
+            "4",
+          ],
+          stderr: "piped",
+        }).output();
+        const gout = new TextDecoder().decode(gc.stdout);
+        assert.equal(gc.code, 0, gout + new TextDecoder().decode(gc.stderr));
+        assert.equal(gout.match(/10 \* 20 = 200/g)?.length, 4, gout);
+        assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
+
+        go.kill("SIGTERM");
+        await go.status;
+        await waitFor("Go server gone after its shutdown", () =>
+          !x!.discovered.includes(goKey), 3000);
+        assert.deepEqual(x.servers, [local.key]);
+      } finally {
+        try {
+          go.kill("SIGKILL");
+        } catch {
+          // exited
+        }
+        await go.status;
+        await out.cancel().catch(() => {});
+        await x?.close();
+        await d?.close();
+        await local?.server.close();
       }
     }),
 });
