@@ -15,7 +15,15 @@ import {
   MdnsRegisterPlugin,
 } from "../src/discovery/mdns.ts";
 import { Arith } from "../examples/arith.ts";
-import { delay, findExecutable, IN_CI, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import {
+  delay,
+  findExecutable,
+  freePort,
+  IN_CI,
+  needs,
+  REPO_ROOT,
+  waitFor,
+} from "./support/env.ts";
 
 const IN_NETNS = Deno.env.get("RPCX_IN_NETNS") === "1";
 const decoder = new TextDecoder();
@@ -55,6 +63,39 @@ Deno.test("mdns TXT: omitempty, Go's HTML escapes, spaces as '+', UTF-8, null, b
 });
 
 // ---------------------------------------------------------------------------------------------
+// Go rpcx's own mDNS code (tests/support/mdns_upstream, built with the Go toolchain).
+
+const UPSTREAM_DIR = `${REPO_ROOT}/tests/support/mdns_upstream`;
+const UPSTREAM_BIN = `${REPO_ROOT}/.cache/mdns_upstream/peer`;
+
+function mtime(path: string): number {
+  try {
+    return Deno.statSync(path).mtime?.getTime() ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Builds the upstream peer when missing or stale; returns why it cannot be had, if so. */
+async function buildUpstreamPeer(offline: boolean): Promise<string | undefined> {
+  const sources = ["main.go", "go.mod", "go.sum"].map((f) => mtime(`${UPSTREAM_DIR}/${f}`));
+  if (mtime(UPSTREAM_BIN) > Math.max(...sources)) return undefined;
+  const go = findExecutable("go", "/usr/local/go/bin/go", "/usr/lib/go/bin/go");
+  if (!go) return "the Go toolchain (go) is not installed";
+  const env: Record<string, string> = offline ? { GOPROXY: "off", GOFLAGS: "-mod=mod" } : {};
+  const out = await new Deno.Command(go, {
+    args: ["build", "-o", UPSTREAM_BIN, "."],
+    cwd: UPSTREAM_DIR,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(300_000),
+  }).output();
+  if (out.code !== 0) return `go build failed: ${decoder.decode(out.stderr).trim().slice(-800)}`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Outside the namespace: run this file again inside one.
 
 async function netnsUnavailable(): Promise<string | undefined> {
@@ -76,6 +117,9 @@ async function netnsUnavailable(): Promise<string | undefined> {
 if (!IN_NETNS) {
   Deno.test("mdns: the mDNS tests pass inside a private network namespace", async () => {
     if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
+    // Build Go rpcx's peer here, where the Go module proxy is reachable (none in the namespace).
+    const buildProblem = await buildUpstreamPeer(false);
+    if (buildProblem) console.warn(`mdns upstream Go peer: ${buildProblem}`);
     const out = await new Deno.Command("bash", {
       args: [
         `${REPO_ROOT}/tests/support/run_in_netns.sh`,
@@ -464,6 +508,66 @@ function registerNetnsTests(): void {
       assert.ok(seen.removed.includes(mine.name), `goodbye seen: ${JSON.stringify(seen)}`);
     } finally {
       await s.server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  Deno.test("mdns: Go rpcx's own MDNSRegisterPlugin and MDNSDiscovery interoperate", async () => {
+    if (
+      !needs("Go rpcx's mDNS peer (tests/support/mdns_upstream)", await buildUpstreamPeer(true))
+    ) {
+      return;
+    }
+    // zeroconf.Register needs a non-loopback IPv4 address: a veth pair, for this test only.
+    const ip = (...args: string[]) => new Deno.Command("ip", { args, stderr: "piped" }).output();
+    const veth = await ip("link", "add", "rpcxmdns0", "type", "veth", "peer", "name", "rpcxmdns1");
+    const vethProblem = veth.code === 0 ? undefined : decoder.decode(veth.stderr).trim();
+    if (!needs("a veth interface in the namespace", vethProblem)) return;
+    await ip("addr", "add", "10.253.0.1/24", "dev", "rpcxmdns0");
+    await ip("link", "set", "rpcxmdns0", "up");
+    await ip("link", "set", "rpcxmdns1", "up");
+    const port = freePort();
+    const goServer = new Deno.Command(UPSTREAM_BIN, {
+      args: ["server", `127.0.0.1:${port}`, "weight=7&group=g"],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const discovery = new MdnsDiscovery("Arith", FAST);
+    const xclient = new XClient("Arith", FailMode.Failtry, SelectMode.RandomSelect, discovery);
+    let ours: Started | undefined;
+    try {
+      // Go server → our discovery and XClient.
+      const key = `tcp@127.0.0.1:${port}`;
+      await waitFor("the Go server in our discovery", () => keys(discovery).includes(key), 10_000);
+      assert.equal(values2(discovery, key), "weight=7&group=g");
+      assert.deepEqual(await xclient.call("Mul", { A: 10, B: 20 }), { C: 200 });
+      goServer.kill("SIGKILL");
+      await goServer.status;
+      // Our server → Go's MDNSDiscovery and XClient.
+      ours = await startServer("weight=3");
+      const out = await new Deno.Command(UPSTREAM_BIN, {
+        args: ["client", "1500"],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(30_000),
+      }).output();
+      const text = decoder.decode(out.stdout);
+      console.log(text.trim());
+      assert.equal(out.code, 0, text + decoder.decode(out.stderr));
+      const pairs = JSON.parse(/^pairs (.*)$/m.exec(text)?.[1] ?? "{}") as Record<string, string>;
+      assert.equal(pairs[ours.address], "weight=3", `Go discovered our server: ${text}`);
+      assert.match(text, /^10 \* 20 = 200$/m);
+    } finally {
+      try {
+        goServer.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await goServer.status;
+      await goServer.stderr.cancel().catch(() => {});
+      await xclient.close();
+      await discovery.close();
+      await ours?.server.shutdown({ timeout: 1000 });
+      await ip("link", "del", "rpcxmdns0");
     }
   });
 }

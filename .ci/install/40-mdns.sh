@@ -14,3 +14,10 @@ if ! python3 -c 'import zeroconf' >/dev/null 2>&1; then
 fi
 
 python3 -c 'import zeroconf; print("mdns: python zeroconf", zeroconf.__version__)'
+
+# Go rpcx's own mDNS code, run against ours by tests/mdns_test.ts: fetch its modules now (the test
+# builds tests/support/mdns_upstream into .cache/ and runs it inside a namespace without network).
+if command -v go >/dev/null 2>&1; then
+  (cd "$(dirname "$0")/../../tests/support/mdns_upstream" && go mod download)
+  echo "mdns: Go rpcx modules for tests/support/mdns_upstream are in the module cache"
+fi
