@@ -454,6 +454,22 @@ Deno.test({
         assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
         assert.equal(text.match(/^10 \* 20 = 200$/gm)?.length, 2, text);
 
+        const none = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "examples/etcd/client.ts",
+            "--registry",
+            etcd.endpoint,
+            "--base",
+            "/x",
+          ],
+          cwd: REPO_ROOT,
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        assert.notEqual(none.code, 0, "the client exits non-zero when no server is found");
+
         const key = `tcp@127.0.0.1:${port}`;
         await waitFor("child discovered", () => x.discovered.includes(key), 3000);
         child.kill("SIGKILL");
