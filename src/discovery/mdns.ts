@@ -13,6 +13,12 @@
  * zeroconf) only accept `_name._tcp` types, so by default both `_rpcxservices` and
  * `_rpcxservices._tcp` are announced and browsed ({@linkcode MDNS_SERVICE_TYPES}).
  *
+ * Permissions: `--allow-net` and `--allow-sys=networkInterfaces,hostname`.
+ *
+ * A DNS TXT string holds at most 255 bytes. Go rpcx writes (and its clients read) a single string,
+ * so a Go client can only use a server whose TXT fits, which is one or two services; longer TXT
+ * text is split into several strings here, and {@linkcode MdnsDiscovery} joins them back.
+ *
  * @example
  * ```ts ignore
  * import { FailMode, SelectMode, Server, XClient } from "@rpcx/core";
@@ -262,6 +268,7 @@ function openSocket(
   options: MdnsSocketOptions | undefined,
   onError: (e: Error) => void,
 ): Promise<MulticastDns> {
+  checkPermissions();
   const m = createMulticastDns({ ...options }) as MulticastDns;
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -277,6 +284,27 @@ function openSocket(
       resolve(m);
     });
   });
+}
+
+/**
+ * multicast-dns reads the network interfaces from an event handler, where a missing permission
+ * would be an uncaught error: ask first, and fail with a clear message.
+ */
+function checkPermissions(): void {
+  const needed: Deno.PermissionDescriptor[] = [
+    { name: "sys", kind: "networkInterfaces" },
+    { name: "sys", kind: "hostname" },
+    { name: "net" },
+  ];
+  for (const d of needed) {
+    let state = Deno.permissions.querySync(d).state;
+    if (state === "prompt") state = Deno.permissions.requestSync(d).state;
+    if (state !== "granted") {
+      throw new Deno.errors.NotCapable(
+        "mdns needs --allow-net and --allow-sys=networkInterfaces,hostname",
+      );
+    }
+  }
 }
 
 function sendPacket(m: MulticastDns, p: DnsPacket, to: RemoteInfo | null = null): Promise<void> {
@@ -837,6 +865,7 @@ export class MdnsDiscovery extends BaseDiscovery {
   }
 
   async #run(): Promise<void> {
+    await null; // let the constructor's caller add listeners before the first event
     while (!this.closed) {
       try {
         this.#socket = await openSocket(this.#options.socketOptions, (e) => this.#fail(e));
