@@ -241,6 +241,24 @@ function registerNetnsTests(): void {
     }
   });
 
+  Deno.test("mdns: a server that starts later is taken from its announcement at once", async () => {
+    // Browses are 30 s apart: only the unsolicited announcement can bring the new server in.
+    const discovery = new MdnsDiscovery("Arith", { timeout: 300, watchInterval: 30_000 });
+    let s: Started | undefined;
+    try {
+      await discovery.ready();
+      assert.deepEqual(discovery.getServices(), []);
+      const t0 = Date.now();
+      s = await startServer("weight=2");
+      await waitFor("the announced server", () => keys(discovery).length === 1, 3000);
+      console.log(`announcement → listed in ${Date.now() - t0} ms`);
+      assert.deepEqual(discovery.getServices(), [{ key: s.address, value: "weight=2" }]);
+    } finally {
+      await discovery.close();
+      await s?.server.shutdown({ timeout: 1000 });
+    }
+  });
+
   Deno.test("mdns: a server killed with SIGKILL is removed when its records expire", async () => {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
