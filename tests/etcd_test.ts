@@ -477,6 +477,7 @@ Deno.test({
         const t0 = Date.now();
         await waitFor("killed server dropped", () => !x.discovered.includes(key), 5000, 20);
         const took = Date.now() - t0;
+        console.log(`SIGKILLed server dropped from discovery after ${took} ms (lease TTL 1 s)`);
         // TTL 1 s; etcd checks expiry every 500 ms
         assert.ok(took < 1000 + 1500, `dropped after ${took} ms`);
         assert.deepEqual(x.servers, [local.key]);
@@ -564,6 +565,7 @@ Deno.test({
         await delay(1500);
         running = false;
         await loop;
+        console.log(`${calls} calls across the etcd restart, ${failures.length} failed`);
         assert.deepEqual(failures, []);
         assert.ok(calls > 50, `${calls} calls`);
         assert.deepEqual(x.servers, [a.key]);
