@@ -282,51 +282,61 @@ export class XClient {
    * `timeout` and `signal` bound the whole call, retries included.
    */
   async call<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
-    const { signal, deadline } = callBounds(options);
+    // The default timeout of the options bounds the whole call too, not each try.
+    const timeout = options.timeout ?? this.#options.timeout;
+    const { signal, deadline } = callBounds({ ...options, timeout });
     await this.#ready(signal);
     const retries = Math.max(this.#options.retries ?? 3, 0);
     const attemptOptions = (): CallOptions => ({
       ...options,
-      timeout: deadline === undefined ? undefined : remaining(deadline, options.timeout!),
+      timeout: deadline === undefined ? undefined : remaining(deadline, timeout!),
     });
-    switch (this.failMode) {
-      case FailMode.Failfast:
-        return await this.#callOne<T>(this.#pick(method, args), method, args, attemptOptions());
-      case FailMode.Failtry: {
-        const key = this.#pick(method, args);
-        let last: unknown;
-        for (let i = 0; i <= retries; i++) {
-          try {
-            return await this.#callOne<T>(key, method, args, attemptOptions());
-          } catch (e) {
-            last = e;
-            if (!isRetryable(e) || signal?.aborted) throw e;
+    try {
+      switch (this.failMode) {
+        case FailMode.Failfast:
+          return await this.#callOne<T>(this.#pick(method, args), method, args, attemptOptions());
+        case FailMode.Failtry: {
+          const key = this.#pick(method, args);
+          let last: unknown;
+          for (let i = 0; i <= retries; i++) {
+            try {
+              return await this.#callOne<T>(key, method, args, attemptOptions());
+            } catch (e) {
+              last = e;
+              if (!isRetryable(e) || signal?.aborted) throw e;
+            }
           }
+          throw last;
         }
-        throw last;
-      }
-      case FailMode.Failbackup:
-        return await this.#backup<T>(method, args, attemptOptions);
-      default: {
-        const tried = new Set<string>();
-        let last: unknown;
-        for (let i = 0; i <= retries; i++) {
-          let key: string;
-          try {
-            key = this.#pick(method, args, tried);
-          } catch (e) {
-            throw last ?? e;
+        case FailMode.Failbackup:
+          return await this.#backup<T>(method, args, attemptOptions);
+        default: {
+          const tried = new Set<string>();
+          let last: unknown;
+          for (let i = 0; i <= retries; i++) {
+            let key: string;
+            try {
+              key = this.#pick(method, args, tried);
+            } catch (e) {
+              throw last ?? e;
+            }
+            tried.add(key);
+            try {
+              return await this.#callOne<T>(key, method, args, attemptOptions());
+            } catch (e) {
+              last = e;
+              if (!isRetryable(e) || signal?.aborted) throw e;
+            }
           }
-          tried.add(key);
-          try {
-            return await this.#callOne<T>(key, method, args, attemptOptions());
-          } catch (e) {
-            last = e;
-            if (!isRetryable(e) || signal?.aborted) throw e;
-          }
+          throw last;
         }
-        throw last;
       }
+    } catch (e) {
+      // A try's timeout is what was left of the call's: report the call's own timeout.
+      if (e instanceof CallTimeoutError && deadline !== undefined) {
+        throw new CallTimeoutError(timeout!);
+      }
+      throw e;
     }
   }
 

@@ -1,0 +1,653 @@
+// Client (one connection) over real sockets on 127.0.0.1.
+import assert from "node:assert/strict";
+import {
+  CallAbortedError,
+  type CallContext,
+  CallTimeoutError,
+  Client,
+  ClientClosedError,
+  CompressType,
+  ConnectionClosedError,
+  ConnectionError,
+  MetadataKeys,
+  SerializeType,
+  Server,
+  type ServerOptions,
+  type ServerPlugin,
+  ServiceError,
+} from "../mod.ts";
+import { Arith } from "../examples/arith.ts";
+import { delay, freePort, waitFor } from "./support/env.ts";
+
+/** Sleeps `ms`, or less when `signal` aborts (so a closed server never leaves timers behind). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** `p`, or a rejection after `ms` (so a regression fails the test instead of hanging it). */
+async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function startServer(
+  setup: (s: Server) => void | Promise<void>,
+  options: ServerOptions = {},
+  address = "127.0.0.1:0",
+): Promise<{ server: Server; addr: string }> {
+  const server = new Server(options);
+  await setup(server);
+  const addr = await server.serve("tcp", address);
+  return { server, addr };
+}
+
+/**
+ * A TCP relay between a client and a server that counts the bytes each way, to see what really
+ * crosses the wire.
+ */
+class CountingProxy {
+  readonly listener: Deno.TcpListener;
+  toServer = 0;
+  toClient = 0;
+  readonly #conns: Deno.Conn[] = [];
+  readonly #pumps: Promise<void>[] = [];
+  readonly #accepting: Promise<void>;
+
+  constructor(readonly target: string) {
+    this.listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accepting = this.#accept();
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${(this.listener.addr as Deno.NetAddr).port}`;
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const down of this.listener) {
+        const [hostname, port] = this.target.split(":");
+        const up = await Deno.connect({ hostname, port: Number(port) });
+        this.#conns.push(down, up);
+        this.#pumps.push(
+          this.#pump(down, up, (n) => (this.toServer += n)),
+          this.#pump(up, down, (n) => (this.toClient += n)),
+        );
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  async #pump(from: Deno.Conn, to: Deno.Conn, count: (n: number) => void): Promise<void> {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      while (true) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        count(n);
+        let w = 0;
+        while (w < n) w += await to.write(buf.subarray(w, n));
+      }
+    } catch {
+      // either side closed
+    }
+    for (const c of [from, to]) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.listener.close();
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+    await this.#accepting;
+    await Promise.all(this.#pumps);
+  }
+}
+
+Deno.test("call, go and send (oneway: the method runs, no reply frame crosses the wire)", async () => {
+  const notes: string[] = [];
+  const { server, addr } = await startServer(async (s) => {
+    await s.register(new Arith());
+    await s.register({ Note: (text: string) => void notes.push(text) }, "Log");
+  });
+  const proxy = new CountingProxy(addr);
+  const client = new Client(`tcp@${proxy.addr}`);
+  try {
+    // oneway first, on a fresh connection: nothing may come back at all
+    await client.send("Log", "Note", "first");
+    await waitFor("the oneway method to run", () => notes.length === 1, 2000, 5);
+    assert.deepEqual(notes, ["first"]);
+    await delay(150);
+    assert.ok(proxy.toServer > 0, "the request went out");
+    assert.equal(proxy.toClient, 0, "a oneway call gets no reply frame");
+    assert.equal(client.pendingCalls, 0);
+
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+    assert.ok(proxy.toClient > 0, "a normal call gets a reply frame");
+
+    const pending = client.go<{ C: number }>("Arith", "Add", { A: 2, B: 3 });
+    assert.equal(pending.servicePath, "Arith");
+    assert.equal(pending.serviceMethod, "Add");
+    assert.deepEqual(await pending.done, { C: 5 });
+
+    const received = proxy.toClient;
+    await client.send("Log", "Note", "second");
+    await waitFor("the second oneway method to run", () => notes.length === 2, 2000, 5);
+    await delay(100);
+    assert.equal(proxy.toClient, received, "still no reply for oneway");
+    assert.equal(server.metrics().connectionsAccepted, 1, "one connection for everything");
+  } finally {
+    await client.close();
+    await proxy.close();
+    await server.close();
+  }
+});
+
+Deno.test("go: abort() rejects done with CallAbortedError", async () => {
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Wait: (ms: number, ctx: CallContext) => sleep(ms, ctx.signal).then(() => ms),
+    }, "Slow")
+  );
+  const client = new Client(addr);
+  try {
+    const p = client.go("Slow", "Wait", 2000);
+    await delay(20);
+    p.abort(new Error("changed my mind"));
+    await assert.rejects(bounded(p.done, 3000, "aborted go"), (e) => {
+      assert.ok(e instanceof CallAbortedError);
+      assert.match((e as Error).message, /changed my mind/);
+      return true;
+    });
+    assert.equal(client.pendingCalls, 0);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("metadata goes to the server and reply metadata comes back", async () => {
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Echo(args: string, ctx: CallContext) {
+        ctx.replyMetadata["seen-trace"] = ctx.metadata["trace"] ?? "none";
+        ctx.replyMetadata["server"] = "deno";
+        return args.toUpperCase();
+      },
+    }, "Meta")
+  );
+  const client = new Client(`tcp@${addr}`, { serializeType: SerializeType.JSON });
+  try {
+    const replyMetadata: Record<string, string> = {};
+    const r = await client.call("Meta", "Echo", "abc", {
+      metadata: { trace: "t-123" },
+      replyMetadata,
+    });
+    assert.equal(r, "ABC");
+    assert.equal(replyMetadata["seen-trace"], "t-123");
+    assert.equal(replyMetadata["server"], "deno");
+
+    const none: Record<string, string> = {};
+    await client.call("Meta", "Echo", "x", { replyMetadata: none });
+    assert.equal(none["seen-trace"], "none");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("timeout: CallTimeoutError; the server sees __ServerTimeout and ctx.deadline", async () => {
+  let seenTimeout: string | undefined;
+  let seenDeadline: number | undefined;
+  let seenAt = 0;
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      async Wait(ms: number, ctx: CallContext) {
+        seenTimeout = ctx.metadata[MetadataKeys.ServerTimeout];
+        seenDeadline = ctx.deadline;
+        seenAt = Date.now();
+        await sleep(ms, ctx.signal);
+        return ms;
+      },
+    }, "Slow")
+  );
+  const client = new Client(addr);
+  try {
+    const start = performance.now();
+    const slow = client.call("Slow", "Wait", 2000, { timeout: 150 });
+    await assert.rejects(bounded(slow, 3000, "call with a timeout"), (e) => {
+      assert.ok(e instanceof CallTimeoutError, `got ${e}`);
+      assert.equal((e as CallTimeoutError).timeout, 150);
+      return true;
+    });
+    const took = performance.now() - start;
+    assert.ok(took >= 140 && took < 1000, `timed out after ${took} ms`);
+    assert.equal(seenTimeout, "150");
+    assert.ok(seenDeadline !== undefined, "ctx.deadline set");
+    const left = seenDeadline! - seenAt;
+    assert.ok(left > 0 && left <= 150, `deadline ${left} ms after the call started`);
+    assert.equal(client.pendingCalls, 0);
+
+    // the client's default timeout applies too, and a fast call within it succeeds
+    const c2 = new Client(addr, { timeout: 100 });
+    try {
+      assert.equal(await c2.call("Slow", "Wait", 1), 1);
+      assert.equal(seenTimeout, "100");
+      await assert.rejects(c2.call("Slow", "Wait", 1000), CallTimeoutError);
+    } finally {
+      await c2.close();
+    }
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("AbortSignal: CallAbortedError, before and during the call", async () => {
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Wait: (ms: number, ctx: CallContext) => sleep(ms, ctx.signal).then(() => ms),
+    }, "Slow")
+  );
+  const client = new Client(addr);
+  try {
+    const ac = new AbortController();
+    const call = client.call("Slow", "Wait", 2000, { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error("user left")), 50);
+    const start = performance.now();
+    await assert.rejects(bounded(call, 3000, "aborted call"), (e) => {
+      assert.ok(e instanceof CallAbortedError, `got ${e}`);
+      assert.ok((e as Error).cause instanceof Error);
+      return true;
+    });
+    assert.ok(performance.now() - start < 1000);
+    assert.equal(client.pendingCalls, 0);
+
+    await assert.rejects(
+      client.call("Slow", "Wait", 1, { signal: AbortSignal.abort("gone") }),
+      CallAbortedError,
+    );
+    // the connection is still good
+    assert.equal(await client.call("Slow", "Wait", 1), 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("server closes the connection mid-call: every pending call gets ConnectionClosedError", async () => {
+  let started = 0;
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      async Hang(_: unknown, ctx: CallContext) {
+        started++;
+        await sleep(10_000, ctx.signal);
+        return "late";
+      },
+    }, "Hang")
+  );
+  const client = new Client(addr);
+  try {
+    const calls = Array.from({ length: 5 }, () => client.call("Hang", "Hang", null));
+    await waitFor("all calls to reach the server", () => started === 5, 2000, 5);
+    assert.equal(client.pendingCalls, 5);
+    const start = performance.now();
+    await server.close();
+    const results = await bounded(Promise.allSettled(calls), 3000, "pending calls");
+    assert.ok(performance.now() - start < 1000);
+    for (const r of results) {
+      assert.equal(r.status, "rejected");
+      const e = (r as PromiseRejectedResult).reason;
+      assert.ok(e instanceof ConnectionClosedError, `got ${e}`);
+      assert.ok(e instanceof ConnectionError);
+    }
+    assert.equal(client.pendingCalls, 0);
+    assert.equal(client.isConnected, false);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("reconnects on demand after the server restarts on the same port", async () => {
+  const first = await startServer((s) => s.register(new Arith()));
+  const port = Number(first.addr.split(":")[1]);
+  const client = new Client(first.addr);
+  let second: Server | undefined;
+  try {
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+    assert.equal(client.isConnected, true);
+    await first.server.close();
+    await waitFor("the client to see the close", () => !client.isConnected, 2000, 5);
+    // down: a call now fails with a transport error
+    await assert.rejects(client.call("Arith", "Mul", { A: 1, B: 1 }), ConnectionError);
+
+    second = (await startServer((s) => s.register(new Arith()), {}, `127.0.0.1:${port}`)).server;
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 4, B: 5 }), { C: 20 });
+    assert.equal(client.isConnected, true);
+    assert.equal(second.metrics().connectionsAccepted, 1);
+  } finally {
+    await client.close();
+    await first.server.close();
+    await second?.close();
+  }
+});
+
+Deno.test("dialing a closed port fails quickly with ConnectionError", async () => {
+  const port = freePort();
+  const client = new Client(`tcp@127.0.0.1:${port}`);
+  try {
+    const start = performance.now();
+    await assert.rejects(client.call("Arith", "Mul", { A: 1, B: 2 }), (e) => {
+      assert.ok(e instanceof ConnectionError, `got ${e}`);
+      assert.ok(!(e instanceof ConnectionClosedError));
+      assert.match((e as Error).message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      return true;
+    });
+    assert.ok(performance.now() - start < 500, "refusal is reported at once");
+    await assert.rejects(client.connect(), ConnectionError);
+    assert.equal(client.isConnected, false);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("closed client: calls fail with ClientClosedError", async () => {
+  const { server, addr } = await startServer((s) => s.register(new Arith()));
+  const client = new Client(addr);
+  try {
+    assert.deepEqual(await client.call("Arith", "Add", { A: 1, B: 1 }), { C: 2 });
+    await client.close();
+    assert.equal(client.isClosed, true);
+    await assert.rejects(client.call("Arith", "Add", { A: 1, B: 1 }), ClientClosedError);
+    await waitFor("the server to see the close", () => server.metrics().activeConnections === 0);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("heartbeat: a silent peer is detected and the pending call fails within ~1 s", async () => {
+  // A TCP server that accepts and reads but never answers anything.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const accepted: Deno.Conn[] = [];
+  let bytesIn = 0;
+  const readers: Promise<void>[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const c of listener) {
+        accepted.push(c);
+        readers.push((async () => {
+          const buf = new Uint8Array(4096);
+          try {
+            while (true) {
+              const n = await c.read(buf);
+              if (n === null) break;
+              bytesIn += n;
+            }
+          } catch {
+            // closed
+          }
+        })());
+      }
+    } catch {
+      // listener closed
+    }
+  })();
+  const client = new Client(`tcp@127.0.0.1:${port}`, {
+    heartbeat: true,
+    heartbeatInterval: 100,
+    maxWaitForHeartbeat: 300,
+  });
+  try {
+    const start = performance.now();
+    const call = client.call("Arith", "Mul", { A: 1, B: 2 }); // no timeout
+    await assert.rejects(bounded(call, 3000, "call to a silent peer"), (e) => {
+      assert.ok(e instanceof ConnectionClosedError, `got ${e}`);
+      return true;
+    });
+    const took = performance.now() - start;
+    assert.ok(took >= 300 && took < 1200, `detected after ${took} ms`);
+    assert.equal(client.isConnected, false);
+    assert.ok(bytesIn > 0);
+  } finally {
+    await client.close();
+    listener.close();
+    for (const c of accepted) {
+      try {
+        c.close();
+      } catch {
+        // closed by the peer already
+      }
+    }
+    await accepting;
+    await Promise.all(readers);
+  }
+});
+
+Deno.test("heartbeat: a live server answers and the connection stays up", async () => {
+  let beats = 0;
+  const counter: ServerPlugin = { heartbeat: () => void beats++ };
+  const { server, addr } = await startServer((s) => s.register(new Arith()), {
+    plugins: [counter],
+  });
+  const client = new Client(addr, {
+    heartbeat: true,
+    heartbeatInterval: 50,
+    maxWaitForHeartbeat: 200,
+  });
+  try {
+    await client.connect();
+    await delay(500);
+    assert.ok(beats >= 5, `only ${beats} heartbeats`);
+    assert.equal(client.isConnected, true);
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 3, B: 3 }), { C: 9 });
+    assert.equal(server.metrics().connectionsAccepted, 1);
+    const rtt = await client.heartbeat();
+    assert.ok(rtt >= 0 && rtt < 500);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("auth: the token is sent as __AUTH; a good one is accepted, a bad one refused", async () => {
+  const tokens: (string | undefined)[] = [];
+  const { server, addr } = await startServer((s) => s.register(new Arith()), {
+    auth: (token) => {
+      tokens.push(token);
+      return token === "bearer s3cret";
+    },
+  });
+  const good = new Client(addr, { auth: "bearer s3cret" });
+  const bad = new Client(addr, { auth: "bearer wrong" });
+  const none = new Client(addr);
+  try {
+    assert.deepEqual(await good.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+    assert.deepEqual(tokens, ["bearer s3cret"]);
+
+    await assert.rejects(bad.call("Arith", "Mul", { A: 6, B: 7 }), (e) => {
+      assert.ok(e instanceof ServiceError, `got ${e}`);
+      assert.match((e as Error).message, /auth/);
+      return true;
+    });
+    assert.equal(tokens[1], "bearer wrong");
+    // Go rpcx closes the connection of a refused caller
+    await waitFor("the refused connection to close", () => !bad.isConnected, 2000, 5);
+
+    await assert.rejects(none.call("Arith", "Mul", { A: 1, B: 1 }), ServiceError);
+    assert.equal(tokens[2], undefined);
+
+    // an explicit __AUTH in the call's metadata wins over the client's token
+    await assert.rejects(
+      good.call("Arith", "Mul", { A: 1, B: 1 }, { metadata: { [MetadataKeys.Auth]: "nope" } }),
+      ServiceError,
+    );
+  } finally {
+    await good.close();
+    await bad.close();
+    await none.close();
+    await server.close();
+  }
+});
+
+Deno.test("serializers: JSON, MsgPack and raw bytes (SerializeNone)", async () => {
+  const seenTypes: number[] = [];
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Echo(args: unknown, ctx: CallContext) {
+        seenTypes.push(ctx.serializeType);
+        return args;
+      },
+      Reverse(bytes: Uint8Array) {
+        return bytes.slice().reverse();
+      },
+    }, "Echo")
+  );
+  const json = new Client(addr, { serializeType: SerializeType.JSON });
+  const msgpack = new Client(addr); // default MsgPack
+  const raw = new Client(addr, { serializeType: SerializeType.SerializeNone });
+  try {
+    const value = { s: "héllo", n: 42, f: 1.5, list: [1, 2, 3], nested: { ok: true } };
+    assert.deepEqual(await json.call("Echo", "Echo", value), value);
+    assert.deepEqual(await msgpack.call("Echo", "Echo", value), value);
+    assert.deepEqual(seenTypes, [SerializeType.JSON, SerializeType.MsgPack]);
+
+    // MsgPack carries binary; JSON cannot
+    const bin = new Uint8Array([0, 1, 2, 255]);
+    assert.deepEqual(await msgpack.call("Echo", "Echo", bin), bin);
+
+    const reversed = await raw.call<Uint8Array>("Echo", "Reverse", new Uint8Array([1, 2, 3, 4]));
+    assert.ok(reversed instanceof Uint8Array);
+    assert.deepEqual([...reversed], [4, 3, 2, 1]);
+    // per-call override
+    assert.deepEqual(
+      await msgpack.call("Echo", "Echo", "text", { serializeType: SerializeType.JSON }),
+      "text",
+    );
+    assert.equal(seenTypes.at(-1), SerializeType.JSON);
+  } finally {
+    await json.close();
+    await msgpack.close();
+    await raw.close();
+    await server.close();
+  }
+});
+
+Deno.test("gzip: compressed request, reply over 1024 bytes comes back gzipped and intact", async () => {
+  const compressions: number[] = [];
+  const spy: ServerPlugin = {
+    preWriteResponse: (_req, res) => void compressions.push(res.compressType),
+  };
+  const { server, addr } = await startServer(
+    (s) => s.register({ Repeat: (a: { text: string; n: number }) => a.text.repeat(a.n) }, "Text"),
+    { plugins: [spy] },
+  );
+  const proxy = new CountingProxy(addr);
+  const client = new Client(proxy.addr, {
+    compressType: CompressType.Gzip,
+    serializeType: SerializeType.JSON,
+  });
+  try {
+    const reply = await client.call<string>("Text", "Repeat", { text: "rpcx-deno ", n: 10_000 });
+    assert.equal(reply.length, 100_000);
+    assert.equal(reply, "rpcx-deno ".repeat(10_000));
+    assert.deepEqual(compressions, [CompressType.Gzip]);
+    assert.ok(proxy.toClient < 10_000, `${proxy.toClient} bytes on the wire for a 100 kB reply`);
+
+    // a small reply is not compressed
+    assert.equal(await client.call("Text", "Repeat", { text: "a", n: 3 }), "aaa");
+    assert.equal(compressions[1], CompressType.None);
+  } finally {
+    await client.close();
+    await proxy.close();
+    await server.close();
+  }
+});
+
+Deno.test("1000 concurrent calls on one connection: every reply matched to its call", async () => {
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      async Add(a: { A: number; B: number }) {
+        // random completion order, so replies come back out of request order
+        await delay(Math.floor(Math.random() * 20));
+        return { C: a.A + a.B };
+      },
+    }, "Arith")
+  );
+  const client = new Client(addr);
+  try {
+    const n = 1000;
+    const start = performance.now();
+    const replies = await Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) => client.call<{ C: number }>("Arith", "Add", { A: i, B: i * 1000 }),
+      ),
+    );
+    const took = performance.now() - start;
+    for (let i = 0; i < n; i++) assert.equal(replies[i].C, i * 1001, `call ${i}`);
+    assert.equal(server.metrics().connectionsAccepted, 1);
+    assert.equal(server.metrics().calls, n);
+    assert.equal(client.pendingCalls, 0);
+    assert.ok(took < 10_000, `took ${took} ms`);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("service errors arrive as ServiceError with the server's text; connection stays", async () => {
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Fail() {
+        throw new Error("deliberate failure");
+      },
+      Ok: () => "ok",
+    }, "Svc")
+  );
+  const client = new Client(addr);
+  try {
+    await assert.rejects(client.call("Svc", "Fail", null), (e) => {
+      assert.ok(e instanceof ServiceError);
+      assert.equal((e as Error).message, "deliberate failure");
+      return true;
+    });
+    await assert.rejects(client.call("Svc", "Nope", null), /can't find method Nope/);
+    await assert.rejects(client.call("Nope", "Ok", null), /can't find service Nope/);
+    assert.equal(await client.call("Svc", "Ok", null), "ok");
+    assert.equal(server.metrics().connectionsAccepted, 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

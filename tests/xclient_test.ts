@@ -1,0 +1,819 @@
+// XClient over real servers on 127.0.0.1 (and in-process): fail modes, select modes,
+// discovery changes, health, broadcast and fork.
+import assert from "node:assert/strict";
+import {
+  type CallContext,
+  CallTimeoutError,
+  ClientClosedError,
+  ConnectionError,
+  FailMode,
+  InprocessDiscovery,
+  InprocessRegistry,
+  type KVPair,
+  MultipleServersDiscovery,
+  NoServerAvailableError,
+  Peer2PeerDiscovery,
+  SelectMode,
+  type Selector,
+  SerializeType,
+  Server,
+  type ServerPlugin,
+  ServiceError,
+  WeightedLatencySelector,
+  XClient,
+  type XClientOptions,
+} from "../mod.ts";
+import { delay, freePort, waitFor } from "./support/env.ts";
+
+/** Sleeps `ms`, or less when `signal` aborts (a closed server leaves no timers behind). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** `p`, or a rejection after `ms` (so a regression fails the test instead of hanging it). */
+async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One real server of service "Svc" that counts its calls and can be made slow or failing. */
+class Node {
+  readonly server: Server;
+  key = "";
+  calls = 0;
+  slowMs = 0;
+  fail = false;
+
+  constructor(readonly name: string, plugins: ServerPlugin[] = []) {
+    this.server = new Server({ plugins });
+  }
+
+  static async start(
+    name: string,
+    opts: { port?: number; plugins?: ServerPlugin[] } = {},
+  ): Promise<Node> {
+    const n = new Node(name, opts.plugins);
+    await n.server.register(n.#service(), "Svc");
+    n.key = `tcp@${await n.server.serve("tcp", `127.0.0.1:${opts.port ?? 0}`)}`;
+    return n;
+  }
+
+  #service() {
+    return {
+      Who: async (_: unknown, ctx: CallContext) => {
+        this.calls++;
+        if (this.slowMs > 0) await sleep(this.slowMs, ctx.signal);
+        if (this.fail) throw new Error(`${this.name} failed on purpose`);
+        return this.name;
+      },
+      Mul: (a: { A: number; B: number }) => {
+        this.calls++;
+        return { C: a.A * a.B };
+      },
+    };
+  }
+
+  pair(value = ""): KVPair {
+    return { key: this.key, value };
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
+
+/** A key on 127.0.0.1 where nothing listens (connection refused). */
+function deadKey(): string {
+  return `tcp@127.0.0.1:${freePort()}`;
+}
+
+/** Picks the first key of `order` that is in the list (a deterministic SelectByUser). */
+class PreferSelector implements Selector {
+  keys: string[] = [];
+  constructor(readonly order: string[]) {}
+  select(): string | undefined {
+    return this.order.find((k) => this.keys.includes(k));
+  }
+  update(pairs: KVPair[]): void {
+    this.keys = pairs.map((p) => p.key);
+  }
+}
+
+/**
+ * A TCP server that accepts, reads, never answers, and closes each connection after `closeAfter`
+ * ms: every call made to it ends with a transport error after that delay.
+ */
+class ClosingServer {
+  readonly listener: Deno.TcpListener;
+  accepted = 0;
+  readonly #conns = new Set<Deno.Conn>();
+  readonly #tasks: Promise<void>[] = [];
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #accepting: Promise<void>;
+
+  constructor(readonly closeAfter: number) {
+    this.listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accepting = this.#accept();
+  }
+
+  get key(): string {
+    return `tcp@127.0.0.1:${(this.listener.addr as Deno.NetAddr).port}`;
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const c of this.listener) {
+        this.accepted++;
+        this.#conns.add(c);
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          this.#drop(c);
+        }, this.closeAfter);
+        this.#timers.add(t);
+        this.#tasks.push((async () => {
+          const buf = new Uint8Array(4096);
+          try {
+            while ((await c.read(buf)) !== null) { /* discard */ }
+          } catch {
+            // closed
+          }
+        })());
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  #drop(c: Deno.Conn): void {
+    if (!this.#conns.delete(c)) return;
+    try {
+      c.close();
+    } catch {
+      // closed
+    }
+  }
+
+  async close(): Promise<void> {
+    this.listener.close();
+    for (const t of this.#timers) clearTimeout(t);
+    for (const c of [...this.#conns]) this.#drop(c);
+    await this.#accepting;
+    await Promise.all(this.#tasks);
+  }
+}
+
+async function closeAll(
+  x: XClient[],
+  nodes: (Node | undefined)[],
+  discoveries: { close(): Promise<void> }[] = [],
+): Promise<void> {
+  for (const c of x) await c.close();
+  for (const d of discoveries) await d.close();
+  for (const n of nodes) await n?.close();
+}
+
+const JSON_OPTS: XClientOptions = { serializeType: SerializeType.JSON };
+
+// ---------------------------------------------------------------------------------------------
+// Fail modes
+
+Deno.test("Failover: moves off a dead server and succeeds", async () => {
+  const live = await Node.start("live");
+  const dead = deadKey();
+  const d = new MultipleServersDiscovery([{ key: dead, value: "" }, live.pair()]);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.SelectByUser, d, {
+    selector: new PreferSelector([dead, live.key]),
+  });
+  try {
+    for (let i = 0; i < 5; i++) assert.equal(await x.call("Who", null), "live");
+    assert.equal(live.calls, 5);
+    // the refused server is out of the selectable list right away
+    assert.deepEqual(x.servers, [live.key]);
+    assert.deepEqual(x.discovered.sort(), [dead, live.key].sort());
+  } finally {
+    await closeAll([x], [live], [d]);
+  }
+});
+
+Deno.test("Failfast: one try, the transport error is returned", async () => {
+  const live = await Node.start("live");
+  const dead = deadKey();
+  const d = new MultipleServersDiscovery([{ key: dead, value: "" }, live.pair()]);
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.SelectByUser, d, {
+    selector: new PreferSelector([dead, live.key]),
+  });
+  const p2p = new Peer2PeerDiscovery(dead);
+  const x2 = new XClient("Svc", FailMode.Failfast, SelectMode.RandomSelect, p2p);
+  try {
+    await assert.rejects(x.call("Who", null), (e) => {
+      assert.ok(e instanceof ConnectionError, `got ${e}`);
+      return true;
+    });
+    assert.equal(live.calls, 0, "Failfast never moved to the live server");
+    await assert.rejects(x2.call("Who", null), ConnectionError);
+  } finally {
+    await closeAll([x, x2], [live], [d, p2p]);
+  }
+});
+
+Deno.test("Failtry: retries the same server; Failover in the same spot moves on", async () => {
+  // `flaky` drops its first N connections right after accepting them: each such call fails
+  // with a transport error (connection closed) on that server.
+  const makeFlaky = async (drops: number) => {
+    const seen = { accepts: 0 };
+    const refuseFirst: ServerPlugin = { connAccept: () => ++seen.accepts > drops };
+    const n = await Node.start("flaky", { plugins: [refuseFirst] });
+    return { n, seen };
+  };
+  const other = await Node.start("other");
+  const f1 = await makeFlaky(2);
+  const d1 = new MultipleServersDiscovery([f1.n.pair(), other.pair()]);
+  const tryer = new XClient("Svc", FailMode.Failtry, SelectMode.SelectByUser, d1, {
+    selector: new PreferSelector([f1.n.key, other.key]),
+    retries: 3,
+  });
+  const f2 = await makeFlaky(1);
+  const d2 = new MultipleServersDiscovery([f2.n.pair(), other.pair()]);
+  const over = new XClient("Svc", FailMode.Failover, SelectMode.SelectByUser, d2, {
+    selector: new PreferSelector([f2.n.key, other.key]),
+    retries: 3,
+  });
+  try {
+    assert.equal(await tryer.call("Who", null), "flaky");
+    assert.equal(f1.seen.accepts, 3, "two dropped connections, then the third one served");
+    assert.equal(f1.n.calls, 1);
+    assert.equal(other.calls, 0, "Failtry never left the chosen server");
+
+    assert.equal(await over.call("Who", null), "other");
+    assert.equal(f2.seen.accepts, 1);
+    assert.equal(f2.n.calls, 0);
+    assert.equal(other.calls, 1);
+  } finally {
+    await closeAll([tryer, over], [f1.n, f2.n, other], [d1, d2]);
+  }
+});
+
+Deno.test("Failtry: gives up after retries+1 tries with the transport error", async () => {
+  const seen = { accepts: 0 };
+  const refuseAll: ServerPlugin = { connAccept: () => (seen.accepts++, false) };
+  const m = await Node.start("never", { plugins: [refuseAll] });
+  const d = new Peer2PeerDiscovery(m.key);
+  const x = new XClient("Svc", FailMode.Failtry, SelectMode.RandomSelect, d, { retries: 2 });
+  try {
+    await assert.rejects(x.call("Who", null), ConnectionError);
+    assert.equal(seen.accepts, 3, "1 try + 2 retries");
+  } finally {
+    await closeAll([x], [m], [d]);
+  }
+});
+
+Deno.test("Failbackup: a slow primary is overtaken by the backup's reply", async () => {
+  const primary = await Node.start("primary");
+  const backup = await Node.start("backup");
+  primary.slowMs = 300;
+  const d = new MultipleServersDiscovery([primary.pair(), backup.pair()]);
+  const x = new XClient("Svc", FailMode.Failbackup, SelectMode.SelectByUser, d, {
+    selector: new PreferSelector([primary.key, backup.key]),
+    backupLatency: 20,
+  });
+  try {
+    const start = performance.now();
+    assert.equal(await x.call("Who", null), "backup");
+    const took = performance.now() - start;
+    assert.ok(took < 200, `backup reply after ${took} ms`);
+    assert.ok(took >= 15, `the backup waited backupLatency (${took} ms)`);
+    assert.equal(primary.calls, 1);
+    assert.equal(backup.calls, 1);
+
+    // a fast primary answers alone: no backup request
+    primary.slowMs = 0;
+    assert.equal(await x.call("Who", null), "primary");
+    await delay(60);
+    assert.equal(backup.calls, 1);
+  } finally {
+    await closeAll([x], [primary, backup], [d]);
+  }
+});
+
+Deno.test("Failbackup: a primary that refuses hands over to the backup at once", async () => {
+  const backup = await Node.start("backup");
+  const dead = deadKey();
+  const d = new MultipleServersDiscovery([{ key: dead, value: "" }, backup.pair()]);
+  const x = new XClient("Svc", FailMode.Failbackup, SelectMode.SelectByUser, d, {
+    selector: new PreferSelector([dead, backup.key]),
+    backupLatency: 500,
+  });
+  const lone = new MultipleServersDiscovery([{ key: dead, value: "" }]);
+  const y = new XClient("Svc", FailMode.Failbackup, SelectMode.RoundRobin, lone, {
+    backupLatency: 500,
+  });
+  try {
+    const start = performance.now();
+    assert.equal(await x.call("Who", null), "backup");
+    assert.ok(performance.now() - start < 300, "did not wait backupLatency");
+    // with no second server the primary's transport error is returned
+    await assert.rejects(bounded(y.call("Who", null), 3000, "lone backup call"), ConnectionError);
+  } finally {
+    await closeAll([x, y], [backup], [d, lone]);
+  }
+});
+
+Deno.test("a ServiceError is never retried (Failover, Failtry, Failbackup)", async () => {
+  const a = await Node.start("a");
+  const b = await Node.start("b");
+  a.fail = true;
+  b.fail = true;
+  const d = new MultipleServersDiscovery([a.pair(), b.pair()]);
+  const modes = [FailMode.Failover, FailMode.Failtry, FailMode.Failbackup, FailMode.Failfast];
+  const clients = modes.map((m) =>
+    new XClient("Svc", m, SelectMode.RoundRobin, d, { retries: 5, backupLatency: 200 })
+  );
+  try {
+    for (const x of clients) {
+      const before = a.calls + b.calls;
+      await assert.rejects(x.call("Who", null), (e) => {
+        assert.ok(e instanceof ServiceError, `got ${e}`);
+        assert.match((e as Error).message, /failed on purpose/);
+        return true;
+      });
+      await delay(10);
+      assert.equal(a.calls + b.calls - before, 1, `fail mode ${x.failMode} retried`);
+      // a service error does not count against the server's health
+      assert.equal(x.servers.length, 2);
+    }
+  } finally {
+    await closeAll(clients, [a, b], [d]);
+  }
+});
+
+Deno.test("timeout bounds the whole call, retries included", async () => {
+  // Each server accepts and then drops the connection after 150 ms: every try fails with a
+  // transport error after 150 ms. Unbounded, 1 + 10 tries would take ~1.6 s.
+  const closers = [new ClosingServer(150), new ClosingServer(150), new ClosingServer(150)];
+  const d = new MultipleServersDiscovery(closers.map((c) => ({ key: c.key, value: "" })));
+  const tryer = new XClient("Svc", FailMode.Failtry, SelectMode.RoundRobin, d, { retries: 10 });
+  const over = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d, {
+    retries: 10,
+    failureThreshold: 100,
+  });
+  try {
+    for (const x of [tryer, over]) {
+      const start = performance.now();
+      const call = x.call("Who", null, { timeout: 400 });
+      await assert.rejects(bounded(call, 3000, "bounded call"), (e) => {
+        assert.ok(e instanceof CallTimeoutError, `got ${e}`);
+        assert.equal((e as CallTimeoutError).timeout, 400, "the call's timeout is reported");
+        return true;
+      });
+      const took = performance.now() - start;
+      assert.ok(took >= 380 && took < 700, `mode ${x.failMode}: gave up after ${took} ms`);
+    }
+    assert.ok(closers.reduce((n, c) => n + c.accepted, 0) >= 4, "retries did happen");
+  } finally {
+    await closeAll([tryer, over], [], [d]);
+    for (const c of closers) await c.close();
+  }
+});
+
+Deno.test("the XClient's default timeout also bounds the whole call", async () => {
+  const closers = [new ClosingServer(150), new ClosingServer(150)];
+  const d = new MultipleServersDiscovery(closers.map((c) => ({ key: c.key, value: "" })));
+  const x = new XClient("Svc", FailMode.Failtry, SelectMode.RoundRobin, d, {
+    retries: 10,
+    timeout: 400,
+  });
+  try {
+    const start = performance.now();
+    await assert.rejects(bounded(x.call("Who", null), 3000, "default-timeout call"), (e) => {
+      assert.ok(e instanceof CallTimeoutError, `got ${e}`);
+      assert.equal((e as CallTimeoutError).timeout, 400);
+      return true;
+    });
+    const took = performance.now() - start;
+    assert.ok(took >= 380 && took < 700, `gave up after ${took} ms`);
+  } finally {
+    await closeAll([x], [], [d]);
+    for (const c of closers) await c.close();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Select modes
+
+Deno.test("RoundRobin: each server in turn", async () => {
+  const nodes = await Promise.all(["a", "b", "c"].map((n) => Node.start(n)));
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RoundRobin, d, JSON_OPTS);
+  try {
+    const seq: string[] = [];
+    for (let i = 0; i < 9; i++) seq.push(await x.call<string>("Who", null));
+    const firstThree = seq.slice(0, 3);
+    assert.deepEqual([...firstThree].sort(), ["a", "b", "c"], "all three in the first round");
+    assert.deepEqual(seq, [...firstThree, ...firstThree, ...firstThree]);
+    for (const n of nodes) assert.equal(n.calls, 3);
+  } finally {
+    await closeAll([x], nodes, [d]);
+  }
+});
+
+Deno.test("WeightedRoundRobin: 3:1 weights give an exact smooth 3:1 sequence", async () => {
+  const heavy = await Node.start("heavy");
+  const light = await Node.start("light");
+  const d = new MultipleServersDiscovery([heavy.pair("weight=3"), light.pair("weight=1")]);
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.WeightedRoundRobin, d);
+  try {
+    const seq: string[] = [];
+    for (let i = 0; i < 400; i++) seq.push(await x.call<string>("Who", null));
+    assert.equal(heavy.calls, 300);
+    assert.equal(light.calls, 100);
+    // smooth: the same 4-call pattern over and over, with the light server once per period
+    const period = seq.slice(0, 4);
+    assert.equal(period.filter((s) => s === "light").length, 1, period.join(","));
+    for (let i = 0; i < 400; i++) assert.equal(seq[i], period[i % 4], `call ${i}`);
+    // never twice the light server in a row, never more than 3 heavy in a row
+    assert.ok(!seq.join(",").includes("light,light"));
+    assert.ok(!seq.join(",").includes("heavy,heavy,heavy,heavy"));
+  } finally {
+    await closeAll([x], [heavy, light], [d]);
+  }
+});
+
+Deno.test("ConsistentHash: the same args always reach the same server", async () => {
+  const nodes = await Promise.all(["a", "b", "c"].map((n) => Node.start(n)));
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.ConsistentHash, d);
+  try {
+    const first = await x.call<string>("Who", { user: "alice" });
+    for (let i = 0; i < 99; i++) assert.equal(await x.call("Who", { user: "alice" }), first);
+    assert.equal(nodes.find((n) => n.name === first)!.calls, 100);
+    assert.equal(nodes.reduce((s, n) => s + n.calls, 0), 100);
+
+    // different args spread over the servers, each one sticking to its server
+    const owner = new Map<string, string>();
+    for (let i = 0; i < 60; i++) owner.set(`user-${i}`, await x.call("Who", { user: `user-${i}` }));
+    assert.ok(new Set(owner.values()).size >= 2, "keys spread over more than one server");
+    for (const [user, who] of owner) assert.equal(await x.call("Who", { user }), who, user);
+  } finally {
+    await closeAll([x], nodes, [d]);
+  }
+});
+
+Deno.test("Closest: the nearest server by latitude/longitude metadata", async () => {
+  const berlin = await Node.start("berlin");
+  const london = await Node.start("london");
+  const newYork = await Node.start("new-york");
+  const d = new MultipleServersDiscovery([
+    berlin.pair("latitude=52.52&longitude=13.405"),
+    london.pair("latitude=51.507&longitude=-0.128"),
+    newYork.pair("latitude=40.713&longitude=-74.006"),
+  ]);
+  const paris = new XClient("Svc", FailMode.Failfast, SelectMode.Closest, d, {
+    latitude: 48.857,
+    longitude: 2.352,
+  });
+  const boston = new XClient("Svc", FailMode.Failfast, SelectMode.Closest, d, {
+    latitude: 42.36,
+    longitude: -71.058,
+  });
+  const warsaw = new XClient("Svc", FailMode.Failfast, SelectMode.Closest, d, {
+    latitude: 52.23,
+    longitude: 21.012,
+  });
+  try {
+    for (let i = 0; i < 10; i++) {
+      assert.equal(await paris.call("Who", null), "london");
+      assert.equal(await boston.call("Who", null), "new-york");
+      assert.equal(await warsaw.call("Who", null), "berlin");
+    }
+  } finally {
+    await closeAll([paris, boston, warsaw], [berlin, london, newYork], [d]);
+  }
+});
+
+Deno.test("SelectByUser: the custom selector decides, and sees the call's path/method/args", async () => {
+  const a = await Node.start("a");
+  const b = await Node.start("b");
+  const seen: unknown[][] = [];
+  let updates: KVPair[][] = [];
+  const selector: Selector = {
+    select(servicePath, serviceMethod, args) {
+      seen.push([servicePath, serviceMethod, args]);
+      const even = (args as { n: number }).n % 2 === 0;
+      return updates.at(-1)!.find((p) => p.value === (even ? "parity=even" : "parity=odd"))?.key;
+    },
+    update(pairs) {
+      updates.push(pairs);
+    },
+  };
+  const d = new MultipleServersDiscovery([a.pair("parity=even"), b.pair("parity=odd")]);
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.SelectByUser, d, { selector });
+  try {
+    assert.equal(updates.length, 1);
+    assert.deepEqual(updates[0].map((p) => p.key).sort(), [a.key, b.key].sort());
+    for (let n = 0; n < 6; n++) assert.equal(await x.call("Who", { n }), n % 2 ? "b" : "a");
+    assert.deepEqual(seen[3], ["Svc", "Who", { n: 3 }]);
+    assert.throws(
+      () => new XClient("Svc", FailMode.Failfast, SelectMode.SelectByUser, d),
+      /selector/,
+    );
+    updates = [];
+    d.update([a.pair("parity=even")]);
+    assert.equal(updates.length, 1, "the selector is told of discovery changes");
+  } finally {
+    await closeAll([x], [a, b], [d]);
+  }
+});
+
+Deno.test("WeightedICMP: loopback servers all weigh 191 and all get calls; dead ones weigh 0", async () => {
+  const nodes = await Promise.all(["a", "b", "c"].map((n) => Node.start(n)));
+  const dead = deadKey();
+  const selector = new WeightedLatencySelector(); // default probe: TCP connect time
+  try {
+    selector.update([...nodes.map((n) => n.pair()), { key: dead, value: "" }]);
+    await selector.measured;
+    const w = selector.weights();
+    for (const n of nodes) assert.equal(w[n.key], 191, `${n.key}: ${w[n.key]}`);
+    assert.equal(w[dead], 0);
+    const picks = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const k = selector.select()!;
+      picks.set(k, (picks.get(k) ?? 0) + 1);
+    }
+    assert.equal(picks.get(dead), undefined, "weight 0 is never selected");
+    for (const n of nodes) assert.equal(picks.get(n.key), 10);
+  } finally {
+    selector.close();
+  }
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.WeightedICMP, d);
+  try {
+    for (let i = 0; i < 30; i++) assert.equal(typeof await x.call("Who", null), "string");
+    for (const n of nodes) assert.ok(n.calls >= 5, `${n.name} got ${n.calls} of 30`);
+  } finally {
+    await closeAll([x], nodes, [d]);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Discovery changes, filters and health
+
+Deno.test("state=inactive servers are never selected; flipping back makes them selectable", async () => {
+  const a = await Node.start("a");
+  const b = await Node.start("b");
+  const d = new MultipleServersDiscovery([a.pair("weight=1"), b.pair("state=inactive&weight=1")]);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d);
+  try {
+    assert.deepEqual(x.servers, [a.key]);
+    for (let i = 0; i < 10; i++) assert.equal(await x.call("Who", null), "a");
+    assert.equal(b.calls, 0);
+    assert.equal(b.server.metrics().connectionsAccepted, 0);
+
+    d.update([a.pair("weight=1"), b.pair("state=active&weight=1")]);
+    assert.deepEqual(x.servers.sort(), [a.key, b.key].sort());
+    for (let i = 0; i < 10; i++) await x.call("Who", null);
+    assert.equal(b.calls, 5);
+
+    d.update([a.pair("weight=1"), b.pair("state=inactive")]);
+    assert.deepEqual(x.servers, [a.key]);
+    for (let i = 0; i < 4; i++) assert.equal(await x.call("Who", null), "a");
+    assert.equal(b.calls, 5);
+  } finally {
+    await closeAll([x], [a, b], [d]);
+  }
+});
+
+Deno.test("group filter: only servers of options.group are used", async () => {
+  const blue = await Node.start("blue");
+  const red = await Node.start("red");
+  const both = await Node.start("both");
+  const d = new MultipleServersDiscovery([
+    blue.pair("group=blue"),
+    red.pair("group=red"),
+    both.pair("group=red&group=blue"),
+  ]);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d, { group: "blue" });
+  const green = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d, {
+    group: "green",
+  });
+  try {
+    assert.deepEqual(x.servers.sort(), [blue.key, both.key].sort());
+    for (let i = 0; i < 10; i++) assert.notEqual(await x.call("Who", null), "red");
+    assert.equal(red.calls, 0);
+    assert.equal(blue.calls, 5);
+    assert.equal(both.calls, 5);
+    assert.deepEqual(green.servers, []);
+    await assert.rejects(green.call("Who", null), NoServerAvailableError);
+  } finally {
+    await closeAll([x, green], [blue, red, both], [d]);
+  }
+});
+
+Deno.test("discovery update: an added server gets calls, a removed one has its connection closed", async () => {
+  const a = await Node.start("a");
+  const b = await Node.start("b");
+  const d = new MultipleServersDiscovery([a.pair()]);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d);
+  try {
+    for (let i = 0; i < 4; i++) assert.equal(await x.call("Who", null), "a");
+    assert.equal(b.calls, 0);
+
+    d.update([a.pair(), b.pair()]);
+    assert.deepEqual(x.servers.sort(), [a.key, b.key].sort());
+    for (let i = 0; i < 10; i++) await x.call("Who", null);
+    assert.equal(b.calls, 5);
+    assert.equal(a.server.metrics().activeConnections, 1);
+
+    d.update([b.pair()]);
+    await waitFor(
+      "the removed server's connection to close",
+      () => a.server.metrics().activeConnections === 0,
+      2000,
+      5,
+    );
+    const before = a.calls;
+    for (let i = 0; i < 4; i++) assert.equal(await x.call("Who", null), "b");
+    assert.equal(a.calls, before);
+    assert.equal(b.server.metrics().activeConnections, 1, "b keeps its one connection");
+  } finally {
+    await closeAll([x], [a, b], [d]);
+  }
+});
+
+Deno.test("a refused server is skipped at once and used again after it comes back", async () => {
+  const a = await Node.start("a");
+  const port = freePort();
+  const bKey = `tcp@127.0.0.1:${port}`;
+  let b: Node | undefined;
+  const d = new MultipleServersDiscovery([a.pair(), { key: bKey, value: "" }]);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.SelectByUser, d, {
+    selector: new PreferSelector([bKey, a.key]),
+    retryBackoff: 200,
+    maxRetryBackoff: 200,
+  });
+  try {
+    assert.equal(await x.call("Who", null), "a");
+    const downAt = Date.now();
+    assert.deepEqual(x.servers, [a.key], "b is out after one refusal");
+    // while b is out, calls go straight to a (fast, no refused dial first)
+    for (let i = 0; i < 5; i++) assert.equal(await x.call("Who", null), "a");
+    assert.ok(Date.now() - downAt < 200, "calls during the backoff did not wait");
+    assert.deepEqual(x.servers, [a.key]);
+
+    b = await Node.start("b", { port });
+    assert.equal(b.key, bKey);
+    await waitFor("b to be selectable again", () => x.servers.includes(bKey), 2000, 10);
+    assert.ok(Date.now() - downAt >= 190, "not before the backoff");
+    assert.equal(await x.call("Who", null), "b");
+    assert.equal(b.calls, 1);
+  } finally {
+    await closeAll([x], [a, b], [d]);
+  }
+});
+
+Deno.test("no servers: calls fail fast with NoServerAvailableError", async () => {
+  const a = await Node.start("a");
+  const d = new MultipleServersDiscovery([a.pair()]);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d);
+  const empty = new MultipleServersDiscovery([]);
+  const y = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, empty);
+  try {
+    assert.equal(await x.call("Who", null), "a");
+    d.update([]);
+    assert.deepEqual(x.servers, []);
+    for (const client of [x, y]) {
+      const start = performance.now();
+      await assert.rejects(client.call("Who", null), NoServerAvailableError);
+      await assert.rejects(client.broadcast("Who", null), NoServerAvailableError);
+      await assert.rejects(client.fork("Who", null), NoServerAvailableError);
+      assert.ok(performance.now() - start < 100, `took ${performance.now() - start} ms`);
+    }
+    await waitFor("the connection to a to close", () => a.server.metrics().activeConnections === 0);
+  } finally {
+    await closeAll([x, y], [a], [d, empty]);
+  }
+});
+
+Deno.test("close(): later calls fail with ClientClosedError and connections are closed", async () => {
+  const a = await Node.start("a");
+  const d = new Peer2PeerDiscovery(a.key);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RandomSelect, d);
+  try {
+    assert.deepEqual(await x.call("Mul", { A: 10, B: 20 }), { C: 200 });
+    assert.equal(a.server.metrics().activeConnections, 1);
+    await x.close();
+    await assert.rejects(x.call("Mul", { A: 1, B: 2 }), ClientClosedError);
+    await assert.rejects(x.broadcast("Mul", { A: 1, B: 2 }), ClientClosedError);
+    await waitFor("the server to see the close", () => a.server.metrics().activeConnections === 0);
+  } finally {
+    await closeAll([x], [a], [d]);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Broadcast and fork
+
+Deno.test("broadcast: every server's reply; fails if one server fails", async () => {
+  const nodes = await Promise.all(["a", "b", "c"].map((n) => Node.start(n)));
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RandomSelect, d);
+  try {
+    const replies = await x.broadcast<string>("Who", null);
+    assert.deepEqual([...replies].sort(), ["a", "b", "c"]);
+    for (const n of nodes) assert.equal(n.calls, 1);
+
+    nodes[1].fail = true;
+    await assert.rejects(x.broadcast("Who", null), (e) => {
+      assert.ok(e instanceof ServiceError);
+      assert.match((e as Error).message, /b failed on purpose/);
+      return true;
+    });
+    for (const n of nodes) assert.equal(n.calls, 2, "all were called");
+  } finally {
+    await closeAll([x], nodes, [d]);
+  }
+});
+
+Deno.test("fork: the first success wins; fails only if all fail", async () => {
+  const nodes = await Promise.all(["a", "b", "c"].map((n) => Node.start(n)));
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RandomSelect, d);
+  try {
+    nodes[0].fail = true;
+    nodes[1].slowMs = 300;
+    const start = performance.now();
+    assert.equal(await x.fork("Who", null), "c");
+    assert.ok(performance.now() - start < 250, "did not wait for the slow server");
+    for (const n of nodes) assert.equal(n.calls, 1);
+
+    nodes[1].slowMs = 0;
+    nodes[1].fail = true;
+    nodes[2].fail = true;
+    await assert.rejects(x.fork("Who", null), ServiceError);
+  } finally {
+    await closeAll([x], nodes, [d]);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// In-process
+
+Deno.test("in-process: XClient follows servers appearing and disappearing", async () => {
+  const registry = new InprocessRegistry();
+  const d = new InprocessDiscovery("Svc", registry);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d, {
+    inprocessRegistry: registry,
+  });
+  const make = async (name: string) => {
+    const s = new Server({ inprocessRegistry: registry });
+    await s.register({ Who: () => name }, "Svc");
+    await s.serve("inprocess", name);
+    return s;
+  };
+  let one: Server | undefined;
+  let two: Server | undefined;
+  try {
+    assert.deepEqual(x.servers, []);
+    await assert.rejects(x.call("Who", null), NoServerAvailableError);
+
+    one = await make("one");
+    assert.deepEqual(x.servers, ["inprocess@one"]);
+    assert.equal(await x.call("Who", null), "one");
+
+    two = await make("two");
+    assert.deepEqual(x.servers.sort(), ["inprocess@one", "inprocess@two"]);
+    const seen = new Set<unknown>();
+    for (let i = 0; i < 4; i++) seen.add(await x.call("Who", null));
+    assert.deepEqual([...seen].sort(), ["one", "two"]);
+
+    await one.shutdown({ timeout: 1000 });
+    assert.deepEqual(x.servers, ["inprocess@two"]);
+    for (let i = 0; i < 4; i++) assert.equal(await x.call("Who", null), "two");
+
+    await two.unregister("Svc");
+    assert.deepEqual(x.servers, []);
+    await assert.rejects(x.call("Who", null), NoServerAvailableError);
+  } finally {
+    await x.close();
+    await d.close();
+    await one?.close();
+    await two?.close();
+  }
+});
