@@ -657,6 +657,29 @@ Deno.test("discovery update: an added server gets calls, a removed one has its c
   }
 });
 
+Deno.test("a server removed while a call is in flight: the call completes, then its connection closes", async () => {
+  const a = await Node.start("a");
+  const b = await Node.start("b");
+  a.slowMs = 300;
+  const d = new MultipleServersDiscovery([a.pair()]);
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RoundRobin, d);
+  try {
+    const call = x.call("Who", null);
+    await waitFor("the call to reach a", () => a.calls === 1, 2000, 5);
+    d.update([b.pair()]);
+    assert.equal(await bounded(call, 3000, "in-flight call"), "a");
+    await waitFor(
+      "the removed server's connection to close",
+      () => a.server.metrics().activeConnections === 0,
+      2000,
+      5,
+    );
+    assert.equal(await x.call("Who", null), "b");
+  } finally {
+    await closeAll([x], [a, b], [d]);
+  }
+});
+
 Deno.test("a refused server is skipped at once and used again after it comes back", async () => {
   const a = await Node.start("a");
   const port = freePort();
@@ -815,5 +838,56 @@ Deno.test("in-process: XClient follows servers appearing and disappearing", asyn
     await d.close();
     await one?.close();
     await two?.close();
+  }
+});
+
+Deno.test("in-process graceful shutdown: a call in flight still gets its reply", async () => {
+  const registry = new InprocessRegistry();
+  const d = new InprocessDiscovery("Svc", registry);
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RoundRobin, d, {
+    inprocessRegistry: registry,
+  });
+  const server = new Server({ inprocessRegistry: registry });
+  let started = 0;
+  await server.register({
+    Slow: async (_: unknown, ctx: CallContext) => {
+      started++;
+      await sleep(200, ctx.signal);
+      return "done";
+    },
+  }, "Svc");
+  await server.serve("inprocess", "draining");
+  try {
+    const call = x.call("Slow", null);
+    await waitFor("the call to start", () => started === 1, 2000, 5);
+    const stopping = server.shutdown({ timeout: 2000 });
+    assert.deepEqual(x.servers, [], "the server left the registry at once");
+    assert.equal(await bounded(call, 3000, "in-flight call"), "done");
+    await stopping;
+  } finally {
+    await x.close();
+    await d.close();
+    await server.close();
+  }
+});
+
+Deno.test("in-process: a server that refuses the connection fails the call (no hang)", async () => {
+  const registry = new InprocessRegistry();
+  const server = new Server({
+    inprocessRegistry: registry,
+    plugins: [{ connAccept: () => false }],
+  });
+  await server.register({ Who: () => "never" }, "Svc");
+  await server.serve("inprocess", "refuser");
+  const d = new InprocessDiscovery("Svc", registry);
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RoundRobin, d, {
+    inprocessRegistry: registry,
+  });
+  try {
+    await assert.rejects(bounded(x.call("Who", null), 2000, "refused call"), ConnectionError);
+  } finally {
+    await x.close();
+    await d.close();
+    await server.close();
   }
 });

@@ -433,6 +433,12 @@ export class Client {
       return undefined;
     }
     const res = await new Promise<Message>((resolve, reject) => {
+      if (transport.isClosed) {
+        // Closed since it was handed out (e.g. an in-process server refused the session):
+        // nothing would ever settle this call.
+        reject(new ConnectionClosedError(`connection to ${this.address} is shut down`));
+        return;
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => finish(undefined, new CallAbortedError(signal!.reason));
       const finish = (msg: Message | undefined, err?: unknown) => {

@@ -127,6 +127,10 @@ export class XClient {
   readonly #options: XClientOptions;
   readonly #selector: Selector;
   readonly #clients = new Map<string, Client>();
+  /** Calls under way per client, dialing included. */
+  readonly #busy = new Map<Client, number>();
+  /** Clients of servers that left the list, closed once their calls under way are done. */
+  readonly #retired = new Set<Client>();
   readonly #health = new Map<string, Health>();
   #pairs: KVPair[] = [];
   #available: KVPair[] = [];
@@ -171,7 +175,9 @@ export class XClient {
     for (const [key, client] of this.#clients) {
       if (!keep.has(key)) {
         this.#clients.delete(key);
-        void client.close();
+        // Calls under way (e.g. on a server draining for shutdown) still get their replies.
+        this.#retired.add(client);
+        this.#release(client, 0);
       }
     }
     for (const key of this.#health.keys()) if (!keep.has(key)) this.#health.delete(key);
@@ -214,6 +220,24 @@ export class XClient {
 
   #markSuccess(key: string): void {
     if (this.#health.has(key)) this.#health.delete(key);
+  }
+
+  /** Runs `fn` with the client of `key`, which is not closed by a list change meanwhile. */
+  async #withClient<T>(key: string, fn: (client: Client) => Promise<T>): Promise<T> {
+    const client = this.#client(key);
+    this.#busy.set(client, (this.#busy.get(client) ?? 0) + 1);
+    try {
+      return await fn(client);
+    } finally {
+      this.#release(client, 1);
+    }
+  }
+
+  #release(client: Client, done: number): void {
+    const left = (this.#busy.get(client) ?? 0) - done;
+    if (left > 0) return void this.#busy.set(client, left);
+    this.#busy.delete(client);
+    if (this.#retired.delete(client)) void client.close();
   }
 
   #client(key: string): Client {
@@ -268,7 +292,10 @@ export class XClient {
     options: CallOptions,
   ): Promise<T> {
     try {
-      const reply = await this.#client(key).call<T>(this.servicePath, method, args, options);
+      const reply = await this.#withClient(
+        key,
+        (c) => c.call<T>(this.servicePath, method, args, options),
+      );
       this.#markSuccess(key);
       return reply;
     } catch (e) {
@@ -419,7 +446,7 @@ export class XClient {
     await this.#ready(options.signal);
     const key = this.#pick(method, args);
     try {
-      await this.#client(key).send(this.servicePath, method, args, options);
+      await this.#withClient(key, (c) => c.send(this.servicePath, method, args, options));
     } catch (e) {
       if (isRetryable(e)) this.#markFailure(key, e);
       throw e;
@@ -435,7 +462,7 @@ export class XClient {
     const key = this.#pick(req.serviceMethod, req.payload);
     const msg = createMessage({ ...req, servicePath: req.servicePath || this.servicePath });
     try {
-      const res = await this.#client(key).sendRaw(msg, options);
+      const res = await this.#withClient(key, (c) => c.sendRaw(msg, options));
       this.#markSuccess(key);
       return res;
     } catch (e) {
@@ -450,8 +477,10 @@ export class XClient {
     this.#closed = true;
     this.#unwatch();
     if (this.#selector instanceof WeightedLatencySelector) this.#selector.close();
-    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+    const all = [...this.#clients.values(), ...this.#retired];
     this.#clients.clear();
+    this.#retired.clear();
+    await Promise.all(all.map((c) => c.close()));
   }
 }
 
