@@ -303,6 +303,24 @@ Deno.test("AbortSignal: CallAbortedError, before and during the call", async () 
   }
 });
 
+Deno.test("AbortSignal fired while the connection is being opened still aborts the call", async () => {
+  let ran = 0;
+  const { server, addr } = await startServer((s) => s.register({ Run: () => ++ran }, "Svc"));
+  const client = new Client(addr);
+  try {
+    const ac = new AbortController();
+    const call = client.call("Svc", "Run", null, { signal: ac.signal });
+    ac.abort(new Error("too late"));
+    await assert.rejects(bounded(call, 3000, "call aborted while dialing"), CallAbortedError);
+    await delay(50);
+    assert.equal(ran, 0, "an aborted call is not sent");
+    assert.equal(await client.call("Svc", "Run", null), 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 Deno.test("server closes the connection mid-call: every pending call gets ConnectionClosedError", async () => {
   let started = 0;
   const { server, addr } = await startServer((s) =>

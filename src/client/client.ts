@@ -424,6 +424,8 @@ export class Client {
     if (signal?.aborted) throw new CallAbortedError(signal.reason);
     const timeout = options.timeout ?? this.#options.timeout;
     const transport = await this.#ensure();
+    // An abort while the connection was being opened: its event has already fired.
+    if (signal?.aborted) throw new CallAbortedError(signal.reason);
     const seq = BigInt(++this.#seq);
     req.seq = seq;
     if (req.oneway) {
