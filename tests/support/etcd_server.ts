@@ -50,6 +50,7 @@ class TestEtcd implements EtcdServer {
   readonly peerPort: number = freePort();
   readonly dataDir: string;
   #child: Deno.ChildProcess | undefined;
+  #watchdog: Deno.ChildProcess | undefined;
   #logs: Promise<void> | undefined;
   #stopped = false;
 
@@ -91,6 +92,22 @@ class TestEtcd implements EtcdServer {
       stderr: "piped",
     }).spawn();
     this.#child = child;
+    // Deno does not end children when it exits: if this test process dies (killed, timed
+    // out), the watchdog kills etcd and removes the temp dir; it ends by itself with etcd.
+    this.#watchdog = new Deno.Command("bash", {
+      args: [
+        "-c",
+        'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
+        'if ! kill -0 "$1" 2>/dev/null; then kill -9 "$2" 2>/dev/null; sleep 0.5; rm -rf "$3"; fi',
+        "etcd-watchdog",
+        String(Deno.pid),
+        String(child.pid),
+        this.root,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     const log = await Deno.open(`${this.root}/etcd.log`, {
       create: true,
       append: true,
@@ -148,6 +165,16 @@ class TestEtcd implements EtcdServer {
     await child.status;
     clearTimeout(timer);
     await this.#logs;
+    const watchdog = this.#watchdog;
+    this.#watchdog = undefined;
+    if (watchdog) {
+      try {
+        watchdog.kill("SIGKILL");
+      } catch {
+        // already ended (etcd gone)
+      }
+      await watchdog.status;
+    }
   }
 
   kill(): Promise<void> {
