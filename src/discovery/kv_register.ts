@@ -108,8 +108,13 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
     this.#stopped = false;
     this.#serviceAddress ??= ctx?.serviceAddress;
     this.#metricsSource = ctx?.metrics;
-    await this.connect();
-    await this.putDir(this.basePath, "rpcx_path");
+    try {
+      await this.connect();
+      await this.putDir(this.basePath, "rpcx_path");
+    } catch (e) {
+      this.#started = false; // let a later start() try again
+      throw e;
+    }
     if (this.updateInterval > 0) {
       this.#timer = setInterval(() => void this.refresh(), this.updateInterval);
     }
