@@ -24,7 +24,7 @@ func runServer(argv []string) int {
 	reg := fs.String("registry", "", "register in a registry: etcd | zookeeper | consul | mdns")
 	regAddr := fs.String("registry-addr", "", "registry address(es), host:port[,host:port...]")
 	base := fs.String("base", "/rpcx_test", "registry base path")
-	interval := fs.Duration("update-interval", time.Second, "registry refresh interval (node TTL is derived from it)")
+	interval := fs.Duration("update-interval", time.Second, "registry refresh interval (node TTL is derived from it; consul default 10s)")
 	regWait := fs.Duration("registry-wait", 10*time.Second, "keep retrying to connect to the registry for this long")
 	mdnsIface := fs.String("mdns-iface", "lo", "network interface for mdns (must have MULTICAST)")
 	mdnsServices := fs.String("mdns-services", "Arith", "services announced over mdns (TXT is limited to 255 bytes)")
@@ -38,6 +38,16 @@ func runServer(argv []string) int {
 	noGateway := fs.Bool("no-gateway", false, "disable the HTTP gateway and JSON-RPC listener sharing the port")
 	if err := fs.Parse(argv); err != nil {
 		return 2
+	}
+
+	// rpcx-consul's TTL is 2*interval and libkv asks consul for a session TTL
+	// of half that, which consul refuses below 10s: default to 10s there.
+	if *reg == "consul" {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "update-interval" })
+		if !set {
+			*interval = 10 * time.Second
+		}
 	}
 
 	metaValues, err := url.ParseQuery(*meta)
