@@ -170,22 +170,27 @@ func runServer(argv []string) int {
 	}
 	signal.Stop(sig)
 
+	// The whole shutdown is bounded by --shutdown-timeout: with the registry
+	// gone, the upstream plugins retry their deletes for tens of seconds.
 	ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
-	// Shutdown unregisters every service from the registry plugins first, then
-	// stops accepting and drains in-flight requests.
-	if err := s.Shutdown(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "shutdown: %v\n", err)
-	}
-	if plugin != nil {
-		// Stop the refresher and delete any node still present.
-		stopped := make(chan struct{})
-		go func() { _ = plugin.Stop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(*shutdownTimeout):
-			fmt.Fprintln(os.Stderr, "registry plugin stop timed out")
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		// Shutdown unregisters every service from the registry plugins first,
+		// then stops accepting and drains in-flight requests.
+		if err := s.Shutdown(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "shutdown: %v\n", err)
 		}
+		if plugin != nil {
+			// Stop the refresher and delete any node still present.
+			_ = plugin.Stop()
+		}
+	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		fmt.Fprintf(os.Stderr, "rpcxpeer server: shutdown not finished within %v (registry unreachable?), exiting\n", *shutdownTimeout)
 	}
 	fmt.Fprintln(os.Stderr, "rpcxpeer server: stopped")
 	return code
