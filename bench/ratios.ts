@@ -31,6 +31,8 @@ export interface CodecCase {
   readonly ts: () => unknown;
   /** The native variant, or undefined when it does not exist / the library is missing. */
   readonly native?: () => unknown;
+  /** What `loadWireCodec("auto")` does for this case, when the library loaded. */
+  readonly auto?: () => unknown;
 }
 
 /** Deterministic JSON-ish payload of `n` bytes: compressible like real RPC arguments. */
@@ -73,6 +75,8 @@ export interface CodecSetup {
   readonly native?: WireCodecBackend;
   /** TS framing + native gzip, when the library loaded. */
   readonly hybrid?: WireCodecBackend;
+  /** `loadWireCodec("auto")`, when it picked the library. */
+  readonly auto?: WireCodecBackend;
   /** Why the library is missing. */
   readonly missing?: string;
 }
@@ -86,7 +90,13 @@ export function setup(): CodecSetup {
     });
     const path = (Deno.env.get("RPCX_NATIVE_LIB") || undefined) ??
       new URL("../native/target/release/librpcx_native.so", import.meta.url).pathname;
-    return { native, hybrid, lib: NativeLibrary.open(path) };
+    const auto = loadWireCodec("auto");
+    return {
+      native,
+      hybrid,
+      auto: auto.name === "native" ? auto : undefined,
+      lib: NativeLibrary.open(path),
+    };
   } catch (e) {
     return { missing: (e as Error).message };
   }
@@ -119,12 +129,14 @@ export function buildCases(s: CodecSetup): CodecCase[] {
       group: `encode ${label}`,
       ts: () => encodeMessages(plain),
       native: s.native && (() => s.native!.encodeMessages(plain)),
+      auto: s.auto && (() => s.auto!.encodeMessages(plain)),
     });
     cases.push({
       name: `encode 1 msg ${label} gzip (native framing)`,
       group: `encode ${label} gzip`,
       ts: () => encodeMessages(gz),
       native: s.native && (() => s.native!.encodeMessages(gz)),
+      auto: s.auto && (() => s.auto!.encodeMessages(gz)),
     });
     cases.push({
       name: `encode 1 msg ${label} gzip (TS framing + native gzip)`,
@@ -145,12 +157,14 @@ export function buildCases(s: CodecSetup): CodecCase[] {
       group: `gzip ${label}`,
       ts: () => compressPayload(payload, CompressType.Gzip),
       native: s.native && (() => s.native!.gzip(payload)),
+      auto: s.auto && (() => s.auto!.gzip(payload)),
     });
     cases.push({
       name: `gunzip ${label}`,
       group: `gunzip ${label}`,
       ts: () => decompressPayload(zipped, CompressType.Gzip, limit),
       native: s.native && (() => s.native!.gunzip(zipped, limit)),
+      auto: s.auto && (() => s.auto!.gunzip(zipped, limit)),
     });
   }
   // Batches, as a connection's write queue hands them over.
@@ -161,6 +175,7 @@ export function buildCases(s: CodecSetup): CodecCase[] {
     group: "batch",
     ts: () => encodeMessages(batch),
     native: s.native && (() => s.native!.encodeMessages(batch)),
+    auto: s.auto && (() => s.auto!.encodeMessages(batch)),
   });
   const mid = jsonPayload(4096);
   const gzBatch = Array.from({ length: 16 }, (_, i) => request(mid, true, BigInt(i + 1)));
@@ -169,6 +184,7 @@ export function buildCases(s: CodecSetup): CodecCase[] {
     group: "batch gzip",
     ts: () => encodeMessages(gzBatch),
     native: s.native && (() => s.native!.encodeMessages(gzBatch)),
+    auto: s.auto && (() => s.auto!.encodeMessages(gzBatch)),
   });
   cases.push({
     name: "batch encode 16 x 4KiB gzip (TS framing + native gzip)",
@@ -255,36 +271,45 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Medians of a {@linkcode compare} run (ns/op) and the per-round native/TS ratio range. */
+export interface Comparison {
+  /** TS median. */
+  ts: number;
+  /** Native median. */
+  native?: number;
+  /** Auto median. */
+  auto?: number;
+  /** Lowest per-round native/TS ratio. */
+  low?: number;
+  /** Highest per-round native/TS ratio. */
+  high?: number;
+}
+
 /**
- * Times the TS and native variants of a case in `rounds` interleaved rounds (TS, native, TS,
- * native, …) of `ms / rounds` each, so load from other processes hits both alike. Returns the
- * median ns/op of each and the lowest and highest per-round native/TS ratio.
+ * Times the TS, native and auto variants of a case in `rounds` interleaved rounds (TS, native,
+ * auto, TS, …) of `ms / rounds` each, so load from other processes hits all alike.
  */
-export function compare(
-  c: CodecCase,
-  ms: number,
-  rounds: number,
-): { ts: number; native?: number; low?: number; high?: number } {
+export function compare(c: CodecCase, ms: number, rounds: number): Comparison {
   const per = ms / rounds;
-  const tb = calibrate(c.ts);
-  const nb = c.native ? calibrate(c.native) : 0;
-  const ts: number[] = [];
-  const nat: number[] = [];
+  const fns = [c.ts, c.native, c.auto];
+  const batches = fns.map((f) => (f ? calibrate(f) : 0));
+  const times: number[][] = [[], [], []];
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    ts.push(round(c.ts, tb, per));
-    if (c.native) {
-      nat.push(round(c.native, nb, per));
-      ratios.push(nat[r] / ts[r]);
+    for (let k = 0; k < 3; k++) {
+      const f = fns[k];
+      if (f) times[k].push(round(f, batches[k], per));
     }
+    if (c.native) ratios.push(times[1][r] / times[0][r]);
   }
-  if (!c.native) return { ts: median(ts) };
-  return {
-    ts: median(ts),
-    native: median(nat),
-    low: Math.min(...ratios),
-    high: Math.max(...ratios),
-  };
+  const out: Comparison = { ts: median(times[0]) };
+  if (c.native) {
+    out.native = median(times[1]);
+    out.low = Math.min(...ratios);
+    out.high = Math.max(...ratios);
+  }
+  if (c.auto) out.auto = median(times[2]);
+  return out;
 }
 
 function fmt(ns: number): string {
@@ -304,19 +329,21 @@ if (import.meta.main) {
   if (s.missing) console.error(`native library not loaded: ${s.missing}`);
   const cases = buildCases(s);
   const lines = [
-    `Each case: ${rounds} interleaved rounds, ${ms} ms per variant; medians; ratio = native/TS ` +
-    `(< 1: native faster), per-round range in brackets. FFI rows: TS column is a JS no-op.`,
+    `Each case: ${rounds} interleaved rounds, ${ms} ms per variant; medians; ratio = variant/TS ` +
+    `(< 1: faster than TS), per-round native/TS range in brackets. FFI rows: TS column is a ` +
+    `JS no-op. auto = loadWireCodec("auto").`,
     "",
-    "| case | TS | native | native/TS |",
-    "|---|---:|---:|---:|",
+    "| case | TS | native | native/TS | auto/TS |",
+    "|---|---:|---:|---:|---:|",
   ];
   for (const c of cases) {
     const r = compare(c, ms, rounds);
     const ratio = r.native === undefined
       ? "—"
       : `${(r.native / r.ts).toFixed(2)} [${r.low!.toFixed(2)}–${r.high!.toFixed(2)}]`;
+    const auto = r.auto === undefined ? "—" : (r.auto / r.ts).toFixed(2);
     const line = `| ${c.name} | ${fmt(r.ts)} | ${r.native === undefined ? "—" : fmt(r.native)} | ` +
-      `${ratio} |`;
+      `${ratio} | ${auto} |`;
     lines.push(line);
     console.error(line);
   }

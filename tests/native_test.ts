@@ -42,10 +42,13 @@ function nativeMissing(): string | undefined {
 const MISSING = nativeMissing();
 const NEED = "native library librpcx_native";
 
-/** The backends to compare with the TS reference: all-native, and TS framing + native gzip. */
+/** The backends to compare with the TS reference: every mix of native and TS parts. */
 function nativeBackends(): [string, WireCodecBackend][] {
   return [
     ["native", loadWireCodec("native")],
+    ["auto", loadWireCodec("auto")],
+    // Native framing with payloads from 1 KiB on gzipped by node:zlib (precompressed holes).
+    ["native, node gzip from 1KiB", loadWireCodec("native", { gzipNativeBelow: 1024 })],
     [
       "ts-framing+native-gzip",
       loadWireCodec("native", { implementations: { encode: "ts" } }),

@@ -57,6 +57,9 @@ pub const DESCRIPTOR_WORDS: usize = 8;
 /// `rpcx_encode_batch` descriptor word 7 bit: the payload is not in the blob (see
 /// [`encode_batch`]).
 pub const PAYLOAD_EXTERNAL: u32 = 0x100;
+/// `rpcx_encode_batch` descriptor word 7 bit: the payload is already compressed (see
+/// [`encode_batch`]).
+pub const PAYLOAD_PRECOMPRESSED: u32 = 0x200;
 /// Gzip level used when a caller passes a level outside 0..=9.
 pub const DEFAULT_LEVEL: u32 = 6;
 
@@ -315,13 +318,16 @@ fn desc_word(desc: &[u8], i: usize) -> u32 {
 /// 2: `version | flags << 8 | serialize_byte << 16` (the three header bytes after the magic);
 /// 3: path length; 4: method length; 5: metadata block length (its content, pairs of u32 BE
 /// length + bytes, is in the blob); 6: payload length (uncompressed); 7: options — bits 0..7
-/// the gzip level (used when the flags say compress type 1), bit 8 [`PAYLOAD_EXTERNAL`].
+/// the gzip level (used when the flags say compress type 1), bit 8 [`PAYLOAD_EXTERNAL`], bit 9
+/// [`PAYLOAD_PRECOMPRESSED`].
 ///
 /// `blob` holds, for each message in order, its path, method, metadata block content and
 /// (uncompressed) payload. With [`PAYLOAD_EXTERNAL`] the payload is not in the blob: its
 /// `payload length` bytes are left untouched in `out` and word 7 is overwritten with the offset
-/// in `out` where the caller must copy them (large payloads are then copied once, not twice;
-/// not allowed together with gzip). When the compress type in the flags is gzip and the payload is
+/// in `out` where the caller must copy them (large payloads are then copied once, not twice).
+/// With [`PAYLOAD_PRECOMPRESSED`] the payload bytes are already the wire bytes (the caller
+/// gzipped them) and are not compressed again whatever the flags say. An external payload of a
+/// gzip message must be precompressed. When the compress type in the flags is gzip and the payload is
 /// non-empty, the payload is gzipped straight into its place in `out` (an empty payload stays
 /// empty, as in the TS encoder). Every length is checked against `blob`; the blob must be
 /// consumed exactly.
@@ -339,12 +345,12 @@ pub fn encode_batch(desc: &mut [u8], blob: &[u8], out: &mut [u8]) -> Result<usiz
         let seq = u64::from_ne_bytes(desc[at..at + 8].try_into().map_err(|_| RPCX_E_DESCRIPTOR)?);
         let head = w(2);
         let flags = ((head >> 8) & 0xff) as u8;
-        let gzip = (flags >> 2) & 0x07 == 1;
+        let options = w(7);
+        let gzip = (flags >> 2) & 0x07 == 1 && options & PAYLOAD_PRECOMPRESSED == 0;
         let path = w(3) as usize;
         let method = w(4) as usize;
         let meta = w(5) as usize;
         let payload = w(6) as usize;
-        let options = w(7);
         let level = (options & 0xff) as i32;
         let external = options & PAYLOAD_EXTERNAL != 0;
         if external && gzip {

@@ -564,7 +564,7 @@ fn encode_batch_leaves_holes_for_external_payloads() {
         out[hole..hole + m.payload.len()].copy_from_slice(&m.payload);
     }
     assert_eq!(&out[..n], &expected[..]);
-    // External together with gzip is refused.
+    // External together with gzip is refused unless precompressed.
     let mut g = v1(5, vec![]);
     g.flags = 0x04;
     let (mut desc, blob, out_len) = build_ext(&[g], 1);
@@ -573,4 +573,27 @@ fn encode_batch_leaves_holes_for_external_payloads() {
         encode_batch(&mut desc, &blob, &mut out),
         Err(RPCX_E_DESCRIPTOR)
     );
+    let word7 = 7 * 4;
+    let opts = PAYLOAD_EXTERNAL | PAYLOAD_PRECOMPRESSED | 6;
+    desc[word7..word7 + 4].copy_from_slice(&opts.to_ne_bytes());
+    let n = encode_batch(&mut desc, &blob, &mut out).unwrap();
+    let hole = u32::from_ne_bytes(desc[word7..word7 + 4].try_into().unwrap()) as usize;
+    assert_eq!(n, hole + 15);
+    assert_eq!(out[2], 0x04, "the gzip flag stays");
+}
+
+#[test]
+fn encode_batch_copies_precompressed_payloads_as_is() {
+    let gz = gzip_vec(b"already compressed elsewhere", 9);
+    let mut m = v1(8, vec![]);
+    m.flags = 0x04;
+    m.payload = gz.clone();
+    let (mut desc, blob, out_len) = build(&[m]);
+    let word7 = 7 * 4;
+    let opts = PAYLOAD_PRECOMPRESSED | 6;
+    desc[word7..word7 + 4].copy_from_slice(&opts.to_ne_bytes());
+    let mut out = vec![0u8; out_len];
+    let n = encode_batch(&mut desc, &blob, &mut out).unwrap();
+    assert_eq!(&out[n - gz.len()..n], &gz[..]);
+    assert_eq!(get_u32(&out, n - gz.len() - 4) as usize, gz.len());
 }

@@ -50,6 +50,12 @@ export const DESCRIPTOR_WORDS = 8;
  */
 export const PAYLOAD_EXTERNAL = 0x100;
 
+/**
+ * Batch-encode descriptor word 7 flag: the payload is already compressed (the wire bytes); the
+ * library does not gzip it again whatever the header flags say.
+ */
+export const PAYLOAD_PRECOMPRESSED = 0x200;
+
 const SYMBOLS = {
   rpcx_native_abi_version: { parameters: [], result: "u32", nonblocking: false },
   rpcx_noop: { parameters: [], result: "u32", nonblocking: false },

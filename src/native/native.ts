@@ -37,6 +37,7 @@ import {
   NativeErrorCode,
   NativeLibrary,
   PAYLOAD_EXTERNAL,
+  PAYLOAD_PRECOMPRESSED,
 } from "./ffi.ts";
 
 /** Which wire codec to load: `auto` (native when available), `ts` or `native` (required). */
@@ -72,6 +73,11 @@ export interface WireCodecBackend {
   readonly name: "ts" | "native";
   /** Which implementation serves each operation. */
   readonly implementations: Readonly<Record<WireOperation, WireImplementation>>;
+  /**
+   * When `gzip` is native: payloads of at least this many bytes are still gzipped by
+   * node:zlib (TS), which measured faster on large inputs; 0 when gzip is TS.
+   */
+  readonly gzipNativeBelow: number;
   /** In auto mode, why the native library is not used (undefined when it is, or in ts mode). */
   readonly fallbackReason?: string;
   /** Encodes messages back to back into one buffer (gzip payloads compressed as flagged). */
@@ -94,6 +100,11 @@ export interface LoadWireCodecOptions {
    * `native` in native mode, {@linkcode AUTO_IMPLEMENTATIONS} in auto mode.
    */
   implementations?: Partial<Record<WireOperation, WireImplementation>>;
+  /**
+   * With native gzip, payloads of at least this many bytes are gzipped by node:zlib instead.
+   * Defaults: {@linkcode AUTO_GZIP_NATIVE_BELOW} in auto mode, `Infinity` in native mode.
+   */
+  gzipNativeBelow?: number;
 }
 
 /**
@@ -108,10 +119,23 @@ export interface LoadWireCodecOptions {
  */
 export const AUTO_IMPLEMENTATIONS: Readonly<Record<WireOperation, WireImplementation>> = Object
   .freeze({
-    encode: "ts",
+    encode: "native",
     gzip: "native",
     gunzip: "native",
   });
+
+/**
+ * Auto mode's size split for gzip: below it the library is faster (less per-call overhead),
+ * from it on node:zlib measured a few percent faster with a generic (non `target-cpu=native`)
+ * build of the library.
+ *
+ * @example
+ * ```ts
+ * import { AUTO_GZIP_NATIVE_BELOW } from "./native.ts";
+ * console.log(AUTO_GZIP_NATIVE_BELOW); // 32768
+ * ```
+ */
+export const AUTO_GZIP_NATIVE_BELOW = 32 * 1024;
 
 /** Why the native library cannot be used. */
 export type NativeUnavailableReason =
@@ -293,7 +317,9 @@ export function loadWireCodec(
   if (impl.encode === "ts" && impl.gzip === "ts" && impl.gunzip === "ts") {
     return new TsWireCodec(undefined);
   }
-  return new NativeWireCodec(loaded.lib, impl);
+  const below = options.gzipNativeBelow ??
+    (mode === "native" ? Number.POSITIVE_INFINITY : AUTO_GZIP_NATIVE_BELOW);
+  return new NativeWireCodec(loaded.lib, impl, impl.gzip === "native" ? below : 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +333,7 @@ class TsWireCodec implements WireCodecBackend {
     gzip: "ts",
     gunzip: "ts",
   });
+  readonly gzipNativeBelow = 0;
   readonly fallbackReason?: string;
   constructor(fallbackReason: string | undefined) {
     if (fallbackReason !== undefined) this.fallbackReason = fallbackReason;
@@ -358,6 +385,7 @@ function limitOf(maxLength: number): number {
 class NativeWireCodec implements WireCodecBackend {
   readonly name = "native" as const;
   readonly implementations: Readonly<Record<WireOperation, WireImplementation>>;
+  readonly gzipNativeBelow: number;
   readonly #lib: NativeLibrary;
   #desc = new ArrayBuffer(64 * DESCRIPTOR_WORDS * 4);
   #d32 = new Uint32Array(this.#desc);
@@ -366,8 +394,13 @@ class NativeWireCodec implements WireCodecBackend {
   #blob = new Uint8Array(64 * 1024);
   #scratch = new Uint8Array(64 * 1024);
 
-  constructor(lib: NativeLibrary, impl: Record<WireOperation, WireImplementation>) {
+  constructor(
+    lib: NativeLibrary,
+    impl: Record<WireOperation, WireImplementation>,
+    gzipNativeBelow: number,
+  ) {
     this.#lib = lib;
+    this.gzipNativeBelow = gzipNativeBelow;
     this.implementations = Object.freeze({ ...impl });
     if (impl.encode === "native") {
       this.encodeMessages = this.#encodeNative;
@@ -385,7 +418,9 @@ class NativeWireCodec implements WireCodecBackend {
   gzip(data: Uint8Array): Uint8Array {
     const n = data.byteLength;
     if (n === 0) return data;
-    if (n > NATIVE_MAX_LENGTH) return compressPayload(data, CompressType.Gzip);
+    if (n >= this.gzipNativeBelow || n > NATIVE_MAX_LENGTH) {
+      return compressPayload(data, CompressType.Gzip);
+    }
     const bound = gzipBound(n);
     if (bound <= KEEP_SCRATCH) {
       if (this.#scratch.byteLength < bound) {
@@ -486,7 +521,8 @@ class NativeWireCodec implements WireCodecBackend {
     let blob = this.#blob;
     let b = 0;
     let outLength = 0;
-    let external = false;
+    // (message index, payload) pairs of payloads copied by TS into holes after the call.
+    let external: (number | Uint8Array)[] | undefined;
     for (let i = 0; i < count; i++) {
       const m = msgs[i];
       const w = i * DESCRIPTOR_WORDS;
@@ -526,21 +562,31 @@ class NativeWireCodec implements WireCodecBackend {
       }
       const metaLength = b - metaStart;
       d32[w + 5] = metaLength;
-      const payload = m.payload;
-      const pl = payload.byteLength;
-      d32[w + 6] = pl;
-      if (pl >= EXTERNAL_PAYLOAD && ct === CompressType.None) {
+      let payload = m.payload;
+      let pl = payload.byteLength;
+      let gzipHere = ct === CompressType.Gzip && pl > 0;
+      let opts = GZIP_LEVEL;
+      if (gzipHere && pl >= this.gzipNativeBelow) {
+        // Large: gzipped by node:zlib (faster there), then handled as an external payload.
+        payload = compressPayload(payload, CompressType.Gzip);
+        pl = payload.byteLength;
+        gzipHere = false;
+        opts = PAYLOAD_EXTERNAL | PAYLOAD_PRECOMPRESSED;
+      } else if (pl >= EXTERNAL_PAYLOAD && !gzipHere) {
         // Left as a hole the library reports; copied once, straight into the output.
-        d32[w + 7] = PAYLOAD_EXTERNAL;
-        external = true;
+        opts = PAYLOAD_EXTERNAL;
+      }
+      d32[w + 6] = pl;
+      d32[w + 7] = opts;
+      if (opts & PAYLOAD_EXTERNAL) {
+        (external ??= []).push(i, payload);
       } else {
         if (blob.byteLength - b < pl) blob = this.#growBlob(b, b + pl);
         blob.set(payload, b);
         b += pl;
-        d32[w + 7] = GZIP_LEVEL;
       }
       outLength += HEADER_LENGTH + 16 + d32[w + 3] + d32[w + 4] + metaLength +
-        (ct === CompressType.Gzip && pl > 0 ? gzipBound(pl) : pl);
+        (gzipHere ? gzipBound(pl) : pl);
     }
     if (outLength > NATIVE_MAX_LENGTH) {
       // Beyond the native ABI's lengths: the reference encoder handles it.
@@ -556,12 +602,9 @@ class NativeWireCodec implements WireCodecBackend {
     if (blob.byteLength > KEEP_SCRATCH) this.#blob = new Uint8Array(64 * 1024);
     if (r < 0) throw new NativeCodecError("encode", r);
     if (external) {
-      for (let i = 0; i < count; i++) {
-        const w = i * DESCRIPTOR_WORDS;
-        const m = msgs[i];
-        if (m.payload.byteLength >= EXTERNAL_PAYLOAD && m.compressType === CompressType.None) {
-          out.set(m.payload, d32[w + 7]);
-        }
+      for (let k = 0; k < external.length; k += 2) {
+        const i = external[k] as number;
+        out.set(external[k + 1] as Uint8Array, d32[i * DESCRIPTOR_WORDS + 7]);
       }
     }
     return r === outLength ? out : out.subarray(0, r);
