@@ -72,8 +72,16 @@ func newRegistryPlugin(o registryOpts, serviceAddress string) (registryPlugin, e
 }
 
 // newDiscovery builds the client-side discovery for servicePath: Peer2Peer
-// when addr is set, else the chosen registry.
+// when addr is one host:port, MultipleServers when it is a comma list, else
+// the chosen registry.
 func newDiscovery(addr string, o registryOpts, servicePath string) (client.ServiceDiscovery, error) {
+	if addrs := splitList(addr); len(addrs) > 1 {
+		pairs := make([]*client.KVPair, 0, len(addrs))
+		for _, a := range addrs {
+			pairs = append(pairs, &client.KVPair{Key: "tcp@" + a})
+		}
+		return client.NewMultipleServersDiscovery(pairs)
+	}
 	if addr != "" {
 		return client.NewPeer2PeerDiscovery("tcp@"+addr, "")
 	}
