@@ -107,7 +107,6 @@ const SIZES: readonly [string, number][] = [["64B", 64], ["4KiB", 4096], ["1MiB"
 /** Builds every case. */
 export function buildCases(s: CodecSetup): CodecCase[] {
   const cases: CodecCase[] = [];
-  const ts = loadWireCodec("ts");
   // FFI overhead.
   if (s.lib) {
     const lib = s.lib;
@@ -223,7 +222,6 @@ export function buildCases(s: CodecSetup): CodecCase[] {
       return out;
     },
   });
-  void ts;
   return cases;
 }
 

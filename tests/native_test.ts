@@ -496,6 +496,12 @@ Deno.test("native codec loader: with --allow-ffi auto loads the local build", as
   assert.equal(allTs.name, "ts");
   const mixed = loadWireCodec("native", { implementations: { gunzip: "ts" } });
   assert.deepEqual(mixed.implementations, { encode: "native", gzip: "native", gunzip: "ts" });
+  // Shared per configuration; methods work detached.
+  assert.equal(loadWireCodec("auto"), auto);
+  const { gzip, gunzip, encodeMessages } = auto;
+  const data = enc.encode("detached ".repeat(20));
+  assert.deepEqual(gunzip(gzip(data), data.byteLength), data);
+  assert.equal(toHex(encodeMessages([VECTORS[0][1]])), VECTORS[0][2]);
 });
 
 Deno.test("native crate: cargo test passes (Rust unit tests of native/)", async () => {

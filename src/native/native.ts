@@ -57,7 +57,9 @@ export type WireOperation = "encode" | "gzip" | "gunzip";
 
 /**
  * A wire codec the core plugs in: the connection writer calls `encodeMessages` for each batch
- * of queued messages; decoders call `gunzip` for gzip payloads.
+ * of queued messages; decoders call `gunzip` for gzip payloads. The methods are bound (they can
+ * be passed around as plain functions) and synchronous; one backend can serve every connection
+ * of the process. Buffers they return are fresh (never reused by a later call).
  *
  * @example
  * ```ts
@@ -286,7 +288,8 @@ function openLibrary(path: string | undefined, explicit: boolean): Loaded {
  * {@linkcode NativeCodecUnavailableError} when the library cannot be used. `auto` uses the
  * library per {@linkcode AUTO_IMPLEMENTATIONS} when it loads, and silently falls back to TS
  * otherwise (`fallbackReason` says why). Works without `--allow-ffi` (auto falls back; auto
- * never prompts for a permission). The library is opened once per path and kept open.
+ * never prompts for a permission). The library is opened once per path and kept open, and
+ * native backends are shared per library and configuration.
  *
  * @example
  * ```ts
@@ -319,8 +322,18 @@ export function loadWireCodec(
   }
   const below = options.gzipNativeBelow ??
     (mode === "native" ? Number.POSITIVE_INFINITY : AUTO_GZIP_NATIVE_BELOW);
-  return new NativeWireCodec(loaded.lib, impl, impl.gzip === "native" ? below : 0);
+  // One backend per library and configuration: calls are synchronous, so every connection of
+  // the process can share it (and its scratch buffers).
+  const key = `${loaded.lib.path}|${impl.encode},${impl.gzip},${impl.gunzip}|${below}`;
+  let backend = backendCache.get(key);
+  if (!backend) {
+    backend = new NativeWireCodec(loaded.lib, impl, impl.gzip === "native" ? below : 0);
+    backendCache.set(key, backend);
+  }
+  return backend;
 }
+
+const backendCache = new Map<string, WireCodecBackend>();
 
 // ---------------------------------------------------------------------------------------------
 // TS backend
@@ -409,8 +422,9 @@ class NativeWireCodec implements WireCodecBackend {
     } else {
       this.encodeMessages = encodeMessages;
     }
-    if (impl.gzip === "ts") this.gzip = TS_BACKEND.gzip;
-    if (impl.gunzip === "ts") this.gunzip = TS_BACKEND.gunzip;
+    // Bound, so `const { gunzip } = codec` works.
+    this.gzip = impl.gzip === "ts" ? TS_BACKEND.gzip : this.gzip.bind(this);
+    this.gunzip = impl.gunzip === "ts" ? TS_BACKEND.gunzip : this.gunzip.bind(this);
   }
 
   encodeMessages: (msgs: readonly Message[]) => Uint8Array;
