@@ -390,7 +390,9 @@ export function geoDistance(lat1: number, lon1: number, lat2: number, lon2: numb
  * ```
  */
 export class ClosestSelector implements Selector {
+  /** The client's latitude. */
   readonly latitude: number;
+  /** The client's longitude. */
   readonly longitude: number;
   #nearest: string[] = [];
   /** The client's position. */

@@ -117,7 +117,9 @@ export const defaultInprocessRegistry: InprocessRegistry = new InprocessRegistry
  * ```
  */
 export class InprocessDiscovery extends BaseDiscovery {
+  /** The service followed. */
   readonly servicePath: string;
+  /** The registry read. */
   readonly registry: InprocessRegistry;
   readonly #onChange = () => this.publish(this.registry.list(this.servicePath));
 

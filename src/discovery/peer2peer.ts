@@ -16,7 +16,9 @@ import { BaseDiscovery, type ServiceDiscovery } from "./discovery.ts";
  * ```
  */
 export class Peer2PeerDiscovery extends BaseDiscovery {
+  /** The server, `network@host:port`. */
   readonly server: string;
+  /** Its metadata string. */
   readonly metadata: string;
 
   /** Points at `server` (`tcp@host:port`; a bare `host:port` means tcp). */
