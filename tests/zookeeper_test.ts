@@ -1,0 +1,680 @@
+// ZooKeeper registry against a real ZooKeeper (one server per file, 127.0.0.1, temp data dir):
+// Go rpcx's node layout, discovery lists and watches, session expiry on both sides, a node left
+// by an older session, XClient through the discovery (joins, SIGKILL, graceful shutdown,
+// state=inactive, weight/group), ZooKeeper restarted under load, outage/recovered events.
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import zookeeper from "node-zookeeper-client";
+import { type DiscoveryOutageEvent, FailMode, SelectMode, Server, XClient } from "../mod.ts";
+import {
+  ZooKeeperDiscovery,
+  type ZooKeeperDiscoveryOptions,
+  ZooKeeperError,
+  type ZooKeeperRegisterOptions,
+  ZooKeeperRegisterPlugin,
+} from "../src/discovery/zookeeper.ts";
+import type { Args, Reply } from "../examples/arith.ts";
+import { delay, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import {
+  startTcpProxy,
+  startZooKeeper,
+  zooKeeperMissing,
+  type ZooKeeperServer,
+} from "./support/zookeeper_server.ts";
+
+// ---------------------------------------------------------------------------------------------
+// One ZooKeeper for the whole file, started on first use, killed when the module unloads.
+
+let zkStarting: Promise<ZooKeeperServer | undefined> | undefined;
+let zkShared: ZooKeeperServer | undefined;
+globalThis.addEventListener("unload", () => zkShared?.killSync());
+
+async function zkServer(): Promise<ZooKeeperServer | undefined> {
+  if (!needs("ZooKeeper", zooKeeperMissing())) return undefined;
+  zkStarting ??= startZooKeeper({ tickTime: 200 }).then((s) => (zkShared = s));
+  const zk = await zkStarting;
+  if (zk && !zk.running) await zk.start();
+  return zk;
+}
+
+let uniq = 0;
+function basePath(name: string): string {
+  return `/rpcx_${name}_${Date.now().toString(36)}_${uniq++}`;
+}
+
+/** The test's timings: short sessions and retries so everything happens within seconds. */
+const PLUGIN_OPTS: Partial<ZooKeeperRegisterOptions> = {
+  updateInterval: 500,
+  sessionTimeout: 2000,
+  opTimeout: 1000,
+  spinDelay: 100,
+};
+const DISCOVERY_OPTS: ZooKeeperDiscoveryOptions = {
+  sessionTimeout: 2000,
+  opTimeout: 500,
+  spinDelay: 100,
+  retryInitialMs: 100,
+  retryMaxMs: 400,
+};
+
+// ---------------------------------------------------------------------------------------------
+// An operator's raw ZooKeeper client (node-zookeeper-client as is): reads the layout, edits data.
+
+interface RawStat {
+  ephemeralOwner: Buffer;
+  version: number;
+}
+interface RawClient {
+  connect(): void;
+  close(): void;
+  once(event: string, fn: () => void): void;
+  getSessionId(): Buffer;
+  getData(path: string, cb: (e: Error | null, data?: Buffer, stat?: RawStat) => void): void;
+  setData(path: string, data: Buffer, version: number, cb: (e: Error | null) => void): void;
+  getChildren(path: string, cb: (e: Error | null, children?: string[]) => void): void;
+  create(
+    path: string,
+    data: Buffer,
+    mode: number,
+    cb: (e: Error | null) => void,
+  ): void;
+  remove(path: string, version: number, cb: (e: Error | null) => void): void;
+  connectionManager: { socket?: { destroy(): void } };
+}
+
+interface NodeInfo {
+  data: string;
+  owner: string; // ephemeralOwner as 16 hex digits ("0000000000000000" for persistent nodes)
+}
+
+const NO_OWNER = "0000000000000000";
+
+class Operator {
+  readonly #c: RawClient;
+  private constructor(c: RawClient) {
+    this.#c = c;
+  }
+
+  /** Connects; a handshake that gets no answer (ZooKeeper just restarted) is tried again. */
+  static async open(connectString: string): Promise<Operator> {
+    for (let attempt = 1;; attempt++) {
+      const c = zookeeper.createClient(connectString, {
+        sessionTimeout: 5000,
+        spinDelay: 100,
+      }) as unknown as RawClient;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const connected = await new Promise<boolean>((resolve) => {
+        c.once("connected", () => resolve(true));
+        timer = setTimeout(() => resolve(false), 3000);
+        c.connect();
+      });
+      clearTimeout(timer);
+      if (connected) return new Operator(c);
+      c.close();
+      c.connectionManager.socket?.destroy();
+      if (attempt === 5) throw new Error(`operator: cannot connect to ${connectString}`);
+    }
+  }
+
+  get sessionId(): string {
+    return this.#c.getSessionId().toString("hex");
+  }
+
+  get(path: string): Promise<NodeInfo | undefined> {
+    return new Promise((resolve, reject) =>
+      this.#c.getData(path, (e, data, stat) => {
+        if (e) {
+          if ((e as Error & { code?: number }).code === -101) resolve(undefined);
+          else reject(e);
+        } else {
+          resolve({
+            data: data ? data.toString("utf8") : "",
+            owner: stat!.ephemeralOwner.toString("hex"),
+          });
+        }
+      })
+    );
+  }
+
+  set(path: string, value: string): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#c.setData(path, Buffer.from(value), -1, (e) => (e ? reject(e) : resolve()))
+    );
+  }
+
+  children(path: string): Promise<string[]> {
+    return new Promise((resolve, reject) =>
+      this.#c.getChildren(path, (e, ch) => (e ? reject(e) : resolve((ch ?? []).sort())))
+    );
+  }
+
+  create(path: string, value: string, ephemeral: boolean): Promise<void> {
+    const mode = ephemeral ? zookeeper.CreateMode.EPHEMERAL : zookeeper.CreateMode.PERSISTENT;
+    return new Promise((resolve, reject) =>
+      this.#c.create(path, Buffer.from(value), mode, (e) => (e ? reject(e) : resolve()))
+    );
+  }
+
+  async close(): Promise<void> {
+    const gone = new Promise<void>((r) => this.#c.once("disconnected", r));
+    this.#c.close();
+    await Promise.race([gone, delay(2000)]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers under test.
+
+interface TestServer {
+  server: Server;
+  plugin: ZooKeeperRegisterPlugin;
+  key: string;
+  hits: { n: number };
+}
+
+async function startServer(
+  connectString: string,
+  base: string,
+  meta = "",
+  opts: Partial<ZooKeeperRegisterOptions> = {},
+): Promise<TestServer> {
+  const hits = { n: 0 };
+  const plugin = new ZooKeeperRegisterPlugin({
+    servers: [connectString],
+    basePath: base,
+    ...PLUGIN_OPTS,
+    ...opts,
+  });
+  const server = new Server();
+  server.use(plugin);
+  await server.register(
+    {
+      Mul(a: Args): Reply {
+        hits.n++;
+        return { C: a.A * a.B };
+      },
+    },
+    "Arith",
+    meta,
+  );
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  return { server, plugin, key: `tcp@${addr}`, hits };
+}
+
+/** A plugin alone (no Server), advertising a made-up address. */
+async function startPlugin(
+  connectString: string,
+  base: string,
+  serviceAddress: string,
+  opts: Partial<ZooKeeperRegisterOptions> = {},
+): Promise<ZooKeeperRegisterPlugin> {
+  const plugin = new ZooKeeperRegisterPlugin({
+    servers: [connectString],
+    basePath: base,
+    serviceAddress,
+    ...PLUGIN_OPTS,
+    ...opts,
+  });
+  await plugin.start();
+  return plugin;
+}
+
+function keys(d: { getServices(): { key: string }[] }): string[] {
+  return d.getServices().map((p) => p.key).sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Deno.test("zookeeper: Go rpcx's node layout, values and ephemeral owners", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const op = await Operator.open(zk.connectString);
+  const top = basePath("layout");
+  const base = `${top}/deep`;
+  const s = await startServer(zk.connectString, base, "weight=10&group=a");
+  try {
+    const session = s.plugin.sessionId;
+    assert.match(session, /^[0-9a-f]{16}$/);
+    assert.notEqual(session, NO_OWNER);
+    // Parents libkv creates on the way: persistent, empty data.
+    assert.deepEqual(await op.get(top), { data: "", owner: NO_OWNER });
+    assert.deepEqual(await op.get(base), { data: "rpcx_path", owner: NO_OWNER });
+    assert.deepEqual(await op.get(`${base}/Arith`), { data: "Arith", owner: NO_OWNER });
+    assert.deepEqual(await op.children(`${base}/Arith`), [s.key]);
+    assert.deepEqual(await op.get(`${base}/Arith/${s.key}`), {
+      data: "weight=10&group=a",
+      owner: session,
+    });
+
+    // A base path without the leading slash lands at the same place, as in Go.
+    const bare = basePath("bare").slice(1);
+    const p = await startPlugin(zk.connectString, bare, "tcp@127.0.0.1:1");
+    await p.register("Arith", null, "");
+    assert.deepEqual(await op.get(`/${bare}`), { data: "rpcx_path", owner: NO_OWNER });
+    assert.deepEqual(await op.get(`/${bare}/Arith/tcp@127.0.0.1:1`), {
+      data: "",
+      owner: p.sessionId,
+    });
+    await p.stop();
+
+    // Unregistering an unknown name, or with nothing registered at all, is fine.
+    await s.plugin.unregister("Nope");
+    const empty = await startPlugin(zk.connectString, basePath("empty"), "tcp@127.0.0.1:2");
+    await empty.unregister("Arith");
+    await empty.stop();
+    await empty.stop();
+
+    await s.server.unregister("Arith");
+    assert.equal(await op.get(`${base}/Arith/${s.key}`), undefined);
+    assert.deepEqual(await op.get(`${base}/Arith`), { data: "Arith", owner: NO_OWNER });
+  } finally {
+    await s.server.close();
+    await op.close();
+  }
+});
+
+Deno.test("zookeeper: discovery lists children with data and follows every change", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("list");
+  const op = await Operator.open(zk.connectString);
+  // Nothing registered yet: the service node does not even exist.
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  const lists: string[][] = [];
+  d.watch((pairs) => lists.push(pairs.map((p) => p.key).sort()));
+  const plugins: ZooKeeperRegisterPlugin[] = [];
+  let other: ZooKeeperDiscovery | undefined;
+  try {
+    await d.ready();
+    assert.deepEqual(d.getServices(), []);
+    assert.equal(d.path, `${base}/Arith`);
+
+    const a = await startPlugin(zk.connectString, base, "tcp@127.0.0.1:1001");
+    plugins.push(a);
+    await a.register("Arith", null, "weight=1");
+    await waitFor("first server listed", () => keys(d).length === 1, 5000);
+    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:1001", value: "weight=1" }]);
+
+    const b = await startPlugin(zk.connectString, base, "tcp@127.0.0.1:1002");
+    plugins.push(b);
+    await b.register("Arith", null, "weight=2&group=x");
+    await waitFor("second server listed", () => keys(d).length === 2, 5000);
+
+    // Data watches: an operator's edit shows up.
+    await op.set(`${base}/Arith/tcp@127.0.0.1:1001`, "weight=1&state=inactive");
+    await waitFor(
+      "edited metadata",
+      () => d.getServices().some((p) => p.value === "weight=1&state=inactive"),
+      5000,
+    );
+    // ...and again (watches are re-armed after each event).
+    await op.set(`${base}/Arith/tcp@127.0.0.1:1001`, "weight=4");
+    await waitFor("edited again", () => d.getServices().some((p) => p.value === "weight=4"), 5000);
+
+    await a.unregister("Arith");
+    await waitFor("removed", () => keys(d).join() === "tcp@127.0.0.1:1002", 5000);
+
+    // clone: same ZooKeeper and base, another service.
+    other = d.clone("Other");
+    await other.ready();
+    assert.deepEqual(other.getServices(), []);
+    await b.register("Other", null, "");
+    await waitFor("clone sees its service", () => keys(other!).length === 1, 5000);
+    assert.deepEqual(keys(d), ["tcp@127.0.0.1:1002"]);
+
+    await b.stop(); // closes the session: both nodes go
+    await waitFor("all gone", () => keys(d).length === 0 && keys(other!).length === 0, 5000);
+    assert.ok(lists.length >= 5, `watchers saw ${lists.length} lists`);
+  } finally {
+    for (const p of plugins) await p.stop();
+    await other?.close();
+    await d.close();
+    await op.close();
+  }
+});
+
+Deno.test("zookeeper: a node left by an older session is replaced (fast restart)", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("stale");
+  const op = await Operator.open(zk.connectString);
+  const addr = "tcp@127.0.0.1:2001";
+  const node = `${base}/Arith/${addr}`;
+  let p: ZooKeeperRegisterPlugin | undefined;
+  try {
+    // The previous process's session still holds an ephemeral node at our path.
+    await op.create(base, "rpcx_path", false);
+    await op.create(`${base}/Arith`, "Arith", false);
+    await op.create(node, "weight=1&from=old", true);
+    assert.equal((await op.get(node))!.owner, op.sessionId);
+
+    p = await startPlugin(zk.connectString, base, addr);
+    await p.register("Arith", null, "weight=7");
+    assert.deepEqual(await op.get(node), { data: "weight=7", owner: p.sessionId });
+
+    // A refresh rewrites our own node in place (no delete/create).
+    await p.refresh();
+    assert.deepEqual(await op.get(node), { data: "weight=7", owner: p.sessionId });
+
+    // A persistent leftover (e.g. written by hand) is replaced by our ephemeral node too.
+    await p.unregister("Arith");
+    await op.create(node, "manual", false);
+    await p.register("Arith", null, "weight=8");
+    assert.deepEqual(await op.get(node), { data: "weight=8", owner: p.sessionId });
+  } finally {
+    await p?.stop();
+    await op.close();
+  }
+});
+
+Deno.test("zookeeper: the plugin re-creates its node in a new session after expiry", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("expiry");
+  const proxy = startTcpProxy(zk.port);
+  const op = await Operator.open(zk.connectString);
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  const addr = "tcp@127.0.0.1:3001";
+  let p: ZooKeeperRegisterPlugin | undefined;
+  try {
+    p = await startPlugin(proxy.connectString, base, addr, { sessionTimeout: 1000 });
+    await p.register("Arith", null, "weight=3");
+    await waitFor("listed", () => keys(d).join() === addr, 5000);
+    const first = p.sessionId;
+
+    await proxy.cut(); // ZooKeeper goes on; the plugin's session expires there
+    await waitFor("ephemeral node gone with the session", () => keys(d).length === 0, 5000);
+    assert.equal(await op.get(`${base}/Arith/${addr}`), undefined);
+    proxy.restore();
+
+    await waitFor("node re-created in a new session", async () => {
+      const n = await op.get(`${base}/Arith/${addr}`);
+      return n !== undefined && n.owner === p!.sessionId && n.owner !== first;
+    }, 10_000);
+    assert.equal((await op.get(`${base}/Arith/${addr}`))!.data, "weight=3");
+    await waitFor("listed again", () => keys(d).join() === addr, 5000);
+  } finally {
+    await p?.stop();
+    await d.close();
+    await proxy.close();
+    await op.close();
+  }
+});
+
+Deno.test("zookeeper: discovery keeps its list through an outage and an expired session", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("doutage");
+  const proxy = startTcpProxy(zk.port);
+  const d = new ZooKeeperDiscovery(base, "Arith", [proxy.connectString], {
+    ...DISCOVERY_OPTS,
+    sessionTimeout: 1000,
+    opTimeout: 300,
+  });
+  const outages: DiscoveryOutageEvent[] = [];
+  let recovered = 0;
+  d.addEventListener("outage", (e) => outages.push(e as DiscoveryOutageEvent));
+  d.addEventListener("recovered", () => recovered++);
+  const a = await startPlugin(zk.connectString, base, "tcp@127.0.0.1:4001");
+  const b = await startPlugin(zk.connectString, base, "tcp@127.0.0.1:4002");
+  try {
+    await a.register("Arith", null, "");
+    await waitFor("listed", () => keys(d).join() === "tcp@127.0.0.1:4001", 5000);
+
+    await proxy.cut();
+    await waitFor("outage reported", () => outages.length >= 3, 5000);
+    assert.equal(d.inOutage, true);
+    assert.deepEqual(keys(d), ["tcp@127.0.0.1:4001"], "the last list is kept");
+    // Changes while the discovery cannot see ZooKeeper.
+    await b.register("Arith", null, "");
+    await a.unregister("Arith");
+    await delay(1500); // past the discovery's session timeout: it expires on the server
+    proxy.restore();
+
+    await waitFor("re-listed", () => keys(d).join() === "tcp@127.0.0.1:4002", 10_000);
+    await waitFor("recovered", () => recovered === 1, 5000);
+    assert.equal(d.inOutage, false);
+    // Attempts count up; delays double from 100 ms and stay within 400 ms.
+    outages.forEach((e, i) => assert.equal(e.attempt, i + 1));
+    assert.deepEqual(outages.slice(0, 3).map((e) => e.retryInMs), [100, 200, 400]);
+    assert.ok(outages.every((e) => e.retryInMs <= 400));
+    assert.ok(outages.every((e) => e.error instanceof ZooKeeperError && e.error.unavailable));
+  } finally {
+    await a.stop();
+    await b.stop();
+    await d.close();
+    await proxy.close();
+  }
+});
+
+Deno.test("zookeeper: XClient calls through the discovery; joins are used, shutdown removes at once", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("xclient");
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  const x = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, d);
+  const s1 = await startServer(zk.connectString, base);
+  let s2: TestServer | undefined;
+  try {
+    await waitFor("first server selectable", () => x.servers.length === 1, 5000);
+    assert.deepEqual(await x.call<Reply>("Mul", { A: 10, B: 20 }), { C: 200 });
+    assert.equal(s1.hits.n, 1);
+
+    s2 = await startServer(zk.connectString, base);
+    await waitFor("second server selectable", () => x.servers.length === 2, 5000);
+    for (let i = 0; i < 10; i++) await x.call("Mul", { A: i, B: 2 });
+    assert.ok(s2.hits.n >= 4, `second server got ${s2.hits.n} of 10 calls`);
+
+    const t0 = Date.now();
+    await s2.server.shutdown();
+    await waitFor("gone from the discovery", () => keys(d).join() === s1.key, 2000, 10);
+    const ms = Date.now() - t0;
+    assert.ok(ms < 1000, `removed after ${ms} ms`);
+    assert.deepEqual(x.servers, [s1.key]);
+    const before = s1.hits.n;
+    for (let i = 0; i < 5; i++) await x.call("Mul", { A: 1, B: 1 });
+    assert.equal(s1.hits.n, before + 5);
+  } finally {
+    await x.close();
+    await d.close();
+    await s2?.server.close();
+    await s1.server.close();
+  }
+});
+
+Deno.test("zookeeper: a server killed with SIGKILL leaves within its session timeout", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("sigkill");
+  const port = freePort();
+  const key = `tcp@127.0.0.1:${port}`;
+  const sessionMs = 1200;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${REPO_ROOT}/examples/zookeeper/server.ts`,
+      "--addr",
+      `127.0.0.1:${port}`,
+      "--registry",
+      zk.connectString,
+      "--base",
+      base,
+      "--session",
+      String(sessionMs),
+      "--update",
+      "500",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  const x = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, d);
+  const local = await startServer(zk.connectString, base);
+  let killed = false;
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    const deadline = Date.now() + 20_000;
+    while (!out.includes("listening on") && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    await reader.cancel();
+    assert.match(out, new RegExp(`listening on 127\\.0\\.0\\.1:${port}`));
+    await waitFor("child listed", () => keys(d).includes(key), 5000);
+    await waitFor("child selectable", () => x.servers.includes(key), 5000);
+
+    child.kill("SIGKILL");
+    await child.status;
+    killed = true;
+    const t0 = Date.now();
+    await waitFor("killed server gone", () => !keys(d).includes(key), sessionMs + 3000, 20);
+    const ms = Date.now() - t0;
+    console.log(`  killed server left the list after ${ms} ms (session ${sessionMs} ms)`);
+    assert.ok(!x.servers.includes(key));
+    assert.deepEqual(x.servers, [local.key]);
+    for (let i = 0; i < 5; i++) await x.call("Mul", { A: 2, B: 3 });
+  } finally {
+    if (!killed) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+      await child.status;
+    }
+    await x.close();
+    await d.close();
+    await local.server.close();
+  }
+});
+
+Deno.test("zookeeper: state=inactive written by an operator is honoured, then undone", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("inactive");
+  const op = await Operator.open(zk.connectString);
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  const x = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, d);
+  const s1 = await startServer(zk.connectString, base, "weight=1");
+  const s2 = await startServer(zk.connectString, base, "weight=1");
+  try {
+    await waitFor("both selectable", () => x.servers.length === 2, 5000);
+    const node = `${base}/Arith/${s1.key}`;
+    await op.set(node, "weight=1&state=inactive");
+    await waitFor("inactive server dropped", () => x.servers.join() === s2.key, 5000);
+    const [h1, h2] = [s1.hits.n, s2.hits.n];
+    for (let i = 0; i < 6; i++) await x.call("Mul", { A: 1, B: 2 });
+    assert.equal(s1.hits.n, h1);
+    assert.equal(s2.hits.n, h2 + 6);
+
+    await op.set(node, "weight=1&state=active");
+    await waitFor("selectable again", () => x.servers.length === 2, 5000);
+    for (let i = 0; i < 6; i++) await x.call("Mul", { A: 1, B: 2 });
+    assert.ok(s1.hits.n > h1);
+  } finally {
+    await x.close();
+    await d.close();
+    await s1.server.close();
+    await s2.server.close();
+    await op.close();
+  }
+});
+
+Deno.test("zookeeper: weight and group metadata reach the selectors", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("weights");
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  const x = new XClient("Arith", FailMode.Failfast, SelectMode.WeightedRoundRobin, d, {
+    group: "a",
+  });
+  const light = await startServer(zk.connectString, base, "weight=1&group=a");
+  const heavy = await startServer(zk.connectString, base, "weight=3&group=a");
+  const elsewhere = await startServer(zk.connectString, base, "weight=9&group=b");
+  try {
+    await waitFor("all three listed", () => keys(d).length === 3, 5000);
+    await waitFor("group a selectable", () => x.servers.length === 2, 5000);
+    assert.deepEqual(x.servers.sort(), [light.key, heavy.key].sort());
+    for (let i = 0; i < 40; i++) await x.call("Mul", { A: i, B: 1 });
+    assert.equal(light.hits.n, 10);
+    assert.equal(heavy.hits.n, 30);
+    assert.equal(elsewhere.hits.n, 0);
+  } finally {
+    await x.close();
+    await d.close();
+    for (const s of [light, heavy, elsewhere]) await s.server.close();
+  }
+});
+
+Deno.test("zookeeper: ZooKeeper restarted mid-test: registrations return, no call fails", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("restart");
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  let outages = 0;
+  let recovered = 0;
+  d.addEventListener("outage", () => outages++);
+  d.addEventListener("recovered", () => recovered++);
+  const x = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, d);
+  const s1 = await startServer(zk.connectString, base, "", { sessionTimeout: 1000 });
+  const s2 = await startServer(zk.connectString, base, "", { sessionTimeout: 1000 });
+  let pluginOutages = 0;
+  s1.plugin.addEventListener("outage", () => pluginOutages++);
+  const failures: unknown[] = [];
+  let calls = 0;
+  let running = true;
+  const loop = (async () => {
+    const end = Date.now() + 30_000;
+    while (running && Date.now() < end) {
+      try {
+        await x.call("Mul", { A: 3, B: 4 }, { timeout: 2000 });
+        calls++;
+      } catch (e) {
+        failures.push(e);
+      }
+      await delay(20);
+    }
+  })();
+  try {
+    await waitFor("both listed", () => x.servers.length === 2, 5000);
+    await delay(200);
+    await zk.restart(1500); // down longer than the servers' 1 s sessions
+    const op = await Operator.open(zk.connectString);
+    try {
+      for (const s of [s1, s2]) {
+        let seen = "";
+        await waitFor(`${s.key} registered again`, async () => {
+          const n = await op.get(`${base}/Arith/${s.key}`);
+          seen = `node ${JSON.stringify(n)}, plugin session ${s.plugin.sessionId}`;
+          return n !== undefined && n.owner === s.plugin.sessionId;
+        }, 10_000).catch((e) => {
+          throw new Error(`${e.message} (${seen})\n${zk.logTail(20)}`);
+        });
+      }
+    } finally {
+      await op.close();
+    }
+    await waitFor("discovery recovered", () => recovered >= 1 && !d.inOutage, 10_000);
+    await waitFor("both listed again", () => keys(d).length === 2, 5000);
+    const before = calls;
+    await waitFor("calls go on", () => calls >= before + 10, 5000);
+    running = false;
+    await loop;
+    assert.deepEqual(failures, [], `${failures.length} calls failed`);
+    assert.ok(calls > 50, `${calls} calls`);
+    assert.ok(outages >= 1, "the discovery reported the outage");
+    assert.ok(pluginOutages >= 1, "the plugin reported the outage");
+    console.log(`  ${calls} calls, 0 failed; discovery outage events: ${outages}`);
+  } finally {
+    running = false;
+    await loop;
+    await x.close();
+    await d.close();
+    await s1.server.close();
+    await s2.server.close();
+  }
+});
