@@ -14,7 +14,7 @@ import {
   ZooKeeperRegisterPlugin,
 } from "../src/discovery/zookeeper.ts";
 import type { Args, Reply } from "../examples/arith.ts";
-import { delay, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
 import {
   startTcpProxy,
   startZooKeeper,
@@ -677,4 +677,136 @@ Deno.test("zookeeper: ZooKeeper restarted mid-test: registrations return, no cal
     await s1.server.close();
     await s2.server.close();
   }
+});
+
+const GO_PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+
+Deno.test({
+  name: "zookeeper + Go rpcx-zookeeper: same layout; Go and Deno find and call each other",
+  ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
+  async fn() {
+    const zk = await zkServer();
+    if (!zk) return;
+    const base = basePath("go");
+    const go = new Deno.Command(GO_PEER!, {
+      args: [
+        "server",
+        "--addr",
+        "127.0.0.1:0",
+        "--registry",
+        "zookeeper",
+        "--registry-addr",
+        zk.connectString,
+        "--base",
+        base,
+        "--services",
+        "Arith",
+        "--weight",
+        "5",
+        "--update-interval",
+        "1s",
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const out = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const op = await Operator.open(zk.connectString);
+    let local: TestServer | undefined;
+    let d: ZooKeeperDiscovery | undefined;
+    let x: XClient | undefined;
+    try {
+      let text = "";
+      while (!/LISTENING \S+\n/.test(text)) {
+        const { value, done } = await out.read();
+        if (done) throw new Error(`Go server exited: ${text}`);
+        text += value;
+      }
+      const goKey = `tcp@${text.match(/LISTENING (\S+)/)![1]}`;
+      const goNode = `${base}/Arith/${goKey}`;
+      // What Go wrote (it registers before printing LISTENING).
+      assert.deepEqual(await op.get(base), { data: "rpcx_path", owner: NO_OWNER });
+      assert.deepEqual(await op.get(`${base}/Arith`), { data: "Arith", owner: NO_OWNER });
+      const goNodeInfo = await op.get(goNode);
+      assert.equal(goNodeInfo?.data, "weight=5");
+      assert.notEqual(goNodeInfo?.owner, NO_OWNER, "Go's service node is ephemeral");
+
+      // Ours next to it: same shape, our own session.
+      local = await startServer(zk.connectString, base, "weight=5");
+      assert.deepEqual(await op.children(`${base}/Arith`), [goKey, local.key].sort());
+      assert.deepEqual(await op.get(`${base}/Arith/${local.key}`), {
+        data: "weight=5",
+        owner: local.plugin.sessionId,
+      });
+      assert.deepEqual(await op.get(base), { data: "rpcx_path", owner: NO_OWNER });
+      assert.deepEqual(await op.get(`${base}/Arith`), { data: "Arith", owner: NO_OWNER });
+      assert.equal((await op.get(goNode))?.owner, goNodeInfo?.owner);
+
+      // Our discovery finds the Go server; calls alternate between the two.
+      d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+      x = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, d);
+      await waitFor("both selectable", () => x!.servers.length === 2, 5000);
+      assert.deepEqual(x.servers.sort(), [goKey, local.key].sort());
+      for (let i = 0; i < 4; i++) {
+        assert.deepEqual(await x.call<Reply>("Mul", { A: 10, B: 20 }), { C: 200 });
+      }
+      assert.equal(local.hits.n, 2, "round robin over the Go and the Deno server");
+
+      // Go's discovery finds ours, with its metadata, and calls it.
+      const list = await new Deno.Command(GO_PEER!, {
+        args: [
+          "client",
+          "--registry",
+          "zookeeper",
+          "--registry-addr",
+          zk.connectString,
+          "--base",
+          base,
+          "--list-servers",
+          "--service",
+          "Arith",
+        ],
+        stderr: "null",
+      }).output();
+      const listed = new TextDecoder().decode(list.stdout);
+      assert.equal(list.code, 0, listed);
+      assert.match(listed, new RegExp(`SERVER ${local.key} weight=5`));
+      assert.match(listed, new RegExp(`SERVER ${goKey} weight=5`));
+      const gc = await new Deno.Command(GO_PEER!, {
+        args: [
+          "client",
+          "--registry",
+          "zookeeper",
+          "--registry-addr",
+          zk.connectString,
+          "--base",
+          base,
+          "--count",
+          "4",
+        ],
+        stderr: "piped",
+      }).output();
+      const gout = new TextDecoder().decode(gc.stdout);
+      assert.equal(gc.code, 0, gout + new TextDecoder().decode(gc.stderr));
+      assert.equal(gout.match(/10 \* 20 = 200/g)?.length, 4, gout);
+      assert.ok(local.hits.n > 2, "the Go client called the Deno server too");
+
+      // Go's graceful shutdown deletes its node; our discovery drops it.
+      go.kill("SIGTERM");
+      await go.status;
+      await waitFor("Go server gone", () => !keys(d!).includes(goKey), 3000);
+      assert.deepEqual(x.servers, [local.key]);
+    } finally {
+      try {
+        go.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await go.status;
+      await out.cancel().catch(() => {});
+      await x?.close();
+      await d?.close();
+      await local?.server.close();
+      await op.close();
+    }
+  },
 });
