@@ -54,3 +54,4 @@ export * from "./src/discovery/peer2peer.ts";
 export * from "./src/discovery/multiple_servers.ts";
 export * from "./src/discovery/inprocess.ts";
 export * from "./src/discovery/kv_register.ts";
+export * from "./src/native/native.ts";

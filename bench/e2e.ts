@@ -3,7 +3,7 @@
 //   deno run -A bench/e2e.ts [--addr host:port] [--total 200000] [--concurrency 100]
 //                            [--seconds 60] [--serializer msgpack|json]
 // Prints one JSON line: calls, errors, seconds, calls_per_sec, p50_us, p99_us.
-import { Client, SerializeType } from "../mod.ts";
+import { Client, CompressType, SerializeType } from "../mod.ts";
 import { flag } from "../examples/arith.ts";
 
 const total = Number(flag(Deno.args, "total", "200000"));
@@ -12,11 +12,13 @@ const maxSeconds = Number(flag(Deno.args, "seconds", "60"));
 const serializeType = flag(Deno.args, "serializer", "msgpack") === "json"
   ? SerializeType.JSON
   : SerializeType.MsgPack;
+const codec = flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native";
+const gzip = Deno.args.includes("--gzip");
 let addr = flag(Deno.args, "addr", "");
 let child: Deno.ChildProcess | undefined;
 if (!addr) {
   child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./e2e_server.ts", import.meta.url).pathname],
+    args: ["run", "-A", new URL("./e2e_server.ts", import.meta.url).pathname, "--codec", codec],
     stdout: "piped",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -35,9 +37,13 @@ const args = {
   Score: 98.5,
   Active: true,
   Tags: ["alpha", "beta"],
-  Data: "x".repeat(16),
+  Data: "x".repeat(Number(flag(Deno.args, "data", "16"))),
 };
-const client = new Client(`tcp@${addr}`, { serializeType });
+const client = new Client(`tcp@${addr}`, {
+  serializeType,
+  codec,
+  compressType: gzip ? CompressType.Gzip : CompressType.None,
+});
 await client.call("Bench", "Echo", args);
 const latencies = new Float64Array(total);
 let next = 0;
@@ -63,6 +69,8 @@ const pct = (p: number) =>
   Math.round(done[Math.min(done.length - 1, Math.floor(done.length * p))] * 1000);
 console.log(JSON.stringify({
   client: "deno",
+  codec,
+  gzip,
   server: child ? "deno" : addr,
   calls: next,
   errors,

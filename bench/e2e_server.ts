@@ -3,7 +3,7 @@
 import { Server } from "../mod.ts";
 import { Arith, flag } from "../examples/arith.ts";
 
-const server = new Server();
+const server = new Server({ codec: flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native" });
 await server.register(new Arith(), "Arith");
 await server.register({ Echo: (args: unknown) => args }, "Bench");
 server.shutdownOnSignals();

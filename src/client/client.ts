@@ -19,6 +19,7 @@ import {
   type Metadata,
 } from "../protocol/message.ts";
 import { FramedConnection, splitHostPort } from "../protocol/transport.ts";
+import { loadWireCodec, type WireCodecMode } from "../native/native.ts";
 import {
   defaultInprocessRegistry,
   INPROCESS_NETWORK,
@@ -47,7 +48,7 @@ import {
 export interface ClientOptions extends Partial<DecodeLimits> {
   /** Serializer of requests (default MsgPack, as Go's client). */
   serializeType?: number;
-  /** Compression of requests (default None). */
+  /** Compression of requests (default None); as in Go, only payloads over 1024 bytes. */
   compressType?: CompressType;
   /** Dial timeout in ms (default 1000). */
   connectTimeout?: number;
@@ -65,7 +66,12 @@ export interface ClientOptions extends Partial<DecodeLimits> {
   codecs?: CodecRegistry;
   /** Registry that resolves `inprocess@name` addresses. */
   inprocessRegistry?: InprocessRegistry;
-  /** Batch encoder for socket writes (e.g. the native one); default pure TS. */
+  /**
+   * Wire codec path: `auto` (default) uses the native library for what it does faster when it
+   * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
+   */
+  codec?: WireCodecMode;
+  /** Batch encoder for socket writes; overrides `codec` for encoding. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
 }
 
@@ -168,8 +174,15 @@ export class Client {
     this.#network = at < 0 ? "tcp" : address.slice(0, at);
     this.#target = at < 0 ? address : address.slice(at + 1);
     this.address = `${this.#network}@${this.#target}`;
-    this.#options = options;
     this.#codecs = options.codecs ?? defaultCodecs;
+    const wire = loadWireCodec(options.codec ?? "auto");
+    this.#options = {
+      ...options,
+      encodeBatch: options.encodeBatch ??
+        (wire.name === "native" ? wire.encodeMessages : undefined),
+      gunzip: options.gunzip ??
+        (wire.implementations.gunzip === "native" ? wire.gunzip : undefined),
+    };
   }
 
   /** Whether a connection is open now. */
@@ -250,6 +263,7 @@ export class Client {
       maxMessageLength: this.#options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,
       maxDecompressedLength: this.#options.maxDecompressedLength ??
         DEFAULT_DECODE_LIMITS.maxDecompressedLength,
+      gunzip: this.#options.gunzip,
     };
     const fc: FramedConnection = new FramedConnection(conn, {
       onMessage: (msg) => this.#onResponse(msg),
@@ -354,13 +368,14 @@ export class Client {
     const serializeType = options.serializeType ?? this.#options.serializeType ??
       SerializeType.MsgPack;
     const codec = this.#codecs.get(serializeType);
+    const payload = codec.encode(args);
     const req = createMessage({
-      compressType: options.compressType ?? this.#options.compressType ?? CompressType.None,
+      compressType: this.#compressTypeFor(payload, options),
       serializeType,
       servicePath,
       serviceMethod,
       metadata: this.#requestMetadata(options),
-      payload: codec.encode(args),
+      payload,
     });
     const res = await this.sendRaw(req, options);
     return codec.decode(res!.payload) as T;
@@ -389,16 +404,23 @@ export class Client {
   ): Promise<void> {
     const serializeType = options.serializeType ?? this.#options.serializeType ??
       SerializeType.MsgPack;
+    const payload = this.#codecs.get(serializeType).encode(args);
     const req = createMessage({
       oneway: true,
-      compressType: options.compressType ?? this.#options.compressType ?? CompressType.None,
+      compressType: this.#compressTypeFor(payload, options),
       serializeType,
       servicePath,
       serviceMethod,
       metadata: this.#requestMetadata(options),
-      payload: this.#codecs.get(serializeType).encode(args),
+      payload,
     });
     await this.sendRaw(req, options);
+  }
+
+  /** As Go's client: compress only payloads over 1024 bytes. */
+  #compressTypeFor(payload: Uint8Array, options: CallOptions): CompressType {
+    const type = options.compressType ?? this.#options.compressType ?? CompressType.None;
+    return payload.byteLength > 1024 ? type : CompressType.None;
   }
 
   #requestMetadata(options: CallOptions): Metadata {

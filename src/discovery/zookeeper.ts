@@ -339,11 +339,15 @@ class ZkSession {
   }
 
   async getData(path: string, watcher?: ZkWatcher): Promise<string> {
-    const { result } = await this.#call<Buffer | undefined>(
+    return (await this.getDataStat(path, watcher)).value;
+  }
+
+  async getDataStat(path: string, watcher?: ZkWatcher): Promise<{ value: string; stat: ZkStat }> {
+    const { result, stat } = await this.#call<Buffer | undefined>(
       `getData ${path}`,
       (c, cb) => c.getData(path, watcher, cb),
     );
-    return result ? result.toString("utf8") : "";
+    return { value: result ? result.toString("utf8") : "", stat: stat! };
   }
 
   async getChildren(path: string, watcher?: ZkWatcher): Promise<string[]> {
@@ -663,18 +667,25 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
   }
 
   /**
-   * Makes the service node ours with `value`: sets it when our session owns it, otherwise
-   * deletes what is there (a node of an older session) and creates an EPHEMERAL one.
+   * Makes the service node ours with `value`: sets it when our session owns it (no write when
+   * it already holds `value`, so watchers are not woken for nothing), otherwise deletes what is
+   * there (a node of an older session) and creates an EPHEMERAL one.
    */
   protected async putNode(path: string, value: string): Promise<void> {
     const s = this.#live();
     const p = zkPath(path);
     this.#pendingDeletes.delete(p);
     for (let i = 0; i < 5; i++) {
-      const stat = await s.exists(p);
-      if (stat) {
+      let current: { value: string; stat: ZkStat } | undefined;
+      try {
+        current = await s.getDataStat(p);
+      } catch (e) {
+        if (codeOf(e) !== NO_NODE) throw e;
+      }
+      if (current) {
         const mine = s.sessionIdBuffer();
-        if (mine && stat.ephemeralOwner.equals(mine)) {
+        if (mine && current.stat.ephemeralOwner.equals(mine)) {
+          if (current.value === value) return;
           try {
             await s.setData(p, value);
             return;
@@ -712,25 +723,29 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
   }
 
   /**
-   * Deletes the node. A missing node is fine; when ZooKeeper is unreachable the delete is
-   * retried on reconnect (and the node goes with the session in any case).
+   * Deletes the node. A missing node is fine. When ZooKeeper is unreachable it does not wait or
+   * fail: the delete is done on reconnect, and the node goes with the session in any case (so a
+   * shutdown during an outage is not held up).
    */
   protected async deleteNode(path: string): Promise<void> {
     const p = zkPath(path);
+    const s = this.#session;
+    if (!s || !s.connected) {
+      if (!this.#stopped) this.#pendingDeletes.add(p);
+      return;
+    }
     try {
-      await this.#live().remove(p);
+      await s.remove(p);
       this.#pendingDeletes.delete(p);
     } catch (e) {
-      const code = codeOf(e);
-      if (code === NO_NODE) {
+      if (codeOf(e) === NO_NODE) {
         this.#pendingDeletes.delete(p);
         return;
       }
-      if (e instanceof ZooKeeperError && e.unavailable && !this.#stopped) {
-        this.#pendingDeletes.add(p);
+      if (e instanceof ZooKeeperError && e.unavailable) {
+        if (!this.#stopped) this.#pendingDeletes.add(p);
         return;
       }
-      if (e instanceof ZooKeeperError && e.unavailable) return; // stopping: the session goes
       throw e;
     }
   }

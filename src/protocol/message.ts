@@ -183,8 +183,13 @@ export function writeMessage(prepared: PreparedMessage, buf: Uint8Array, offset:
   buf[o + 2] = flagsByte(msg);
   buf[o + 3] = (msg.serializeType & 0x0f) << 4;
   const seq = msg.seq;
-  putU32(buf, o + 4, Number((seq >> 32n) & 0xffffffffn));
-  putU32(buf, o + 8, Number(seq & 0xffffffffn));
+  if (seq <= 0xffffffffn) {
+    putU32(buf, o + 4, 0);
+    putU32(buf, o + 8, Number(seq));
+  } else {
+    putU32(buf, o + 4, Number((seq >> 32n) & 0xffffffffn));
+    putU32(buf, o + 8, Number(seq & 0xffffffffn));
+  }
   putU32(buf, o + 12, prepared.frameLength - HEADER_LENGTH);
   o += HEADER_LENGTH;
   putU32(buf, o, prepared.pathLength);
@@ -256,6 +261,8 @@ export interface DecodeLimits {
   maxMessageLength: number;
   /** Largest payload accepted after decompression. */
   maxDecompressedLength: number;
+  /** Gunzip used for gzip payloads (e.g. the native one); default node:zlib. */
+  gunzip?: (data: Uint8Array, maxLength: number) => Uint8Array;
 }
 
 /**
@@ -369,7 +376,9 @@ export function decodeFrame(
     );
   }
   let payload = buf.subarray(o, end);
-  if (compressType !== CompressType.None) {
+  if (compressType === CompressType.Gzip && limits.gunzip && payload.byteLength > 0) {
+    payload = limits.gunzip(payload, limits.maxDecompressedLength);
+  } else if (compressType !== CompressType.None) {
     payload = decompressPayload(
       payload,
       compressType as CompressType,

@@ -35,6 +35,7 @@ import {
   type ServerPlugin,
 } from "./plugin.ts";
 import { collectMethods, type ServiceEntry, type ServiceMethod } from "./service.ts";
+import { loadWireCodec, type WireCodecMode } from "../native/native.ts";
 
 /**
  * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error
@@ -72,7 +73,12 @@ export interface ServerOptions extends Partial<DecodeLimits> {
   codecs?: CodecRegistry;
   /** Registry used by `serve("inprocess", name)` (default: the process-wide one). */
   inprocessRegistry?: InprocessRegistry;
-  /** Batch encoder for socket writes (e.g. the native one); default pure TS. */
+  /**
+   * Wire codec path: `auto` (default) uses the native library for what it does faster when it
+   * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
+   */
+  codec?: WireCodecMode;
+  /** Batch encoder for socket writes; overrides `codec` for encoding. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Turns an error into the `__rpcx_error__` text (default: its message). */
   errorText?: (error: unknown) => string;
@@ -173,15 +179,19 @@ export class Server {
 
   /** Creates a server. */
   constructor(options: ServerOptions = {}) {
+    const wire = loadWireCodec(options.codec ?? "auto");
     this.#limits = {
       maxMessageLength: options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,
       maxDecompressedLength: options.maxDecompressedLength ??
         DEFAULT_DECODE_LIMITS.maxDecompressedLength,
+      gunzip: options.gunzip ??
+        (wire.implementations.gunzip === "native" ? wire.gunzip : undefined),
     };
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#inprocess = options.inprocessRegistry ?? defaultInprocessRegistry;
     this.#auth = options.auth;
-    this.#encodeBatch = options.encodeBatch;
+    this.#encodeBatch = options.encodeBatch ??
+      (wire.name === "native" ? wire.encodeMessages : undefined);
     this.#errorText = options.errorText ??
       ((e) => (e instanceof Error ? e.message : String(e)));
     for (const p of options.plugins ?? []) this.use(p);
