@@ -596,14 +596,26 @@ Deno.test("gzip: compressed request, reply over 1024 bytes comes back gzipped an
     serializeType: SerializeType.JSON,
   });
   try {
-    const reply = await client.call<string>("Text", "Repeat", { text: "rpcx-deno ", n: 10_000 });
+    // Go's rule: only a request payload over 1024 bytes is compressed, and only a compressed
+    // request gets a compressed reply.
+    const pad = "p".repeat(2000);
+    const reply = await client.call<string>("Text", "Repeat", {
+      text: "rpcx-deno ",
+      n: 10_000,
+      pad,
+    });
     assert.equal(reply.length, 100_000);
     assert.equal(reply, "rpcx-deno ".repeat(10_000));
     assert.deepEqual(compressions, [CompressType.Gzip]);
+    assert.equal(
+      await client.call("Text", "Repeat", { text: "rpcx-deno ", n: 10_000 }),
+      "rpcx-deno ".repeat(10_000),
+    );
+    assert.equal(compressions.pop(), CompressType.None, "small request: sent plain, reply plain");
     assert.ok(proxy.toClient < 10_000, `${proxy.toClient} bytes on the wire for a 100 kB reply`);
 
     // a small reply is not compressed
-    assert.equal(await client.call("Text", "Repeat", { text: "a", n: 3 }), "aaa");
+    assert.equal(await client.call("Text", "Repeat", { text: "a", n: 3, pad }), "aaa");
     assert.equal(compressions[1], CompressType.None);
   } finally {
     await client.close();
