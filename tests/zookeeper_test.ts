@@ -273,6 +273,37 @@ Deno.test("zookeeper: Go rpcx's node layout, values and ephemeral owners", async
   }
 });
 
+Deno.test("zookeeper: metrics are written into the node on refresh", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("metrics");
+  const op = await Operator.open(zk.connectString);
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
+  const x = new XClient("Arith", FailMode.Failfast, SelectMode.RoundRobin, d);
+  const s = await startServer(zk.connectString, base, "weight=2", {
+    metrics: true,
+    updateInterval: 200,
+  });
+  try {
+    await waitFor("selectable", () => x.servers.length === 1, 5000);
+    for (let i = 0; i < 5; i++) await x.call("Mul", { A: 1, B: 2 });
+    let meta = new URLSearchParams();
+    await waitFor("calls figure written", async () => {
+      meta = new URLSearchParams((await op.get(`${base}/Arith/${s.key}`))?.data ?? "");
+      return Number(meta.get("calls")) > 0;
+    }, 5000);
+    assert.equal(meta.get("weight"), "2");
+    assert.match(meta.get("connections") ?? "", /^\d+\.\d\d$/);
+    // the discovery follows the data change
+    await waitFor("discovery sees metrics", () => d.getServices()[0]?.value.includes("calls="));
+  } finally {
+    await x.close();
+    await d.close();
+    await s.server.close();
+    await op.close();
+  }
+});
+
 Deno.test("zookeeper: discovery lists children with data and follows every change", async () => {
   const zk = await zkServer();
   if (!zk) return;
@@ -396,6 +427,48 @@ Deno.test("zookeeper: the plugin re-creates its node in a new session after expi
   } finally {
     await p?.stop();
     await d.close();
+    await proxy.close();
+    await op.close();
+  }
+});
+
+Deno.test("zookeeper: unregister and stop during an outage return at once; deletes follow", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("unreg");
+  const proxy = startTcpProxy(zk.port);
+  const op = await Operator.open(zk.connectString);
+  const p = await startPlugin(proxy.connectString, base, "tcp@127.0.0.1:3501", {
+    sessionTimeout: 5000,
+  });
+  try {
+    await p.register("Arith", null, "a=1");
+    await p.register("Other", null, "b=2");
+    const session = p.sessionId;
+    await proxy.cut();
+    await waitFor("plugin notices", () => p.sessionId === "", 3000);
+    let t0 = Date.now();
+    await p.unregister("Arith");
+    assert.ok(Date.now() - t0 < 100, `unregister took ${Date.now() - t0} ms`);
+    // The session is alive on the server (5 s), so the node is still there...
+    assert.equal((await op.get(`${base}/Arith/tcp@127.0.0.1:3501`))?.owner, session);
+    proxy.restore();
+    // ...and goes as soon as the plugin is back, in the same session.
+    await waitFor(
+      "pending delete done",
+      async () => (await op.get(`${base}/Arith/tcp@127.0.0.1:3501`)) === undefined,
+      5000,
+    );
+    assert.equal(p.sessionId, session);
+    assert.equal((await op.get(`${base}/Other/tcp@127.0.0.1:3501`))?.data, "b=2");
+
+    await proxy.cut();
+    await waitFor("plugin notices again", () => p.sessionId === "", 3000);
+    t0 = Date.now();
+    await p.stop();
+    assert.ok(Date.now() - t0 < 500, `stop took ${Date.now() - t0} ms`);
+  } finally {
+    await p.stop();
     await proxy.close();
     await op.close();
   }
