@@ -1,0 +1,134 @@
+// A Go rpcx client (Failover) finds two Deno servers through a real registry; one Deno server is
+// killed with SIGKILL mid-run (no unregister), and every Go call must still succeed.
+import assert from "node:assert/strict";
+import { startEtcd } from "./support/etcd_server.ts";
+import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
+import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+
+const PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+
+function denoServer(example: string, port: number, registry: string, base: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `examples/${example}/server.ts`,
+      "--addr",
+      `127.0.0.1:${port}`,
+      "--registry",
+      registry,
+      "--base",
+      base,
+      "--update",
+      "1000",
+    ],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const ready = (async () => {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("listening on")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${example} server exited: ${text}`);
+      text += value;
+    }
+    void (async () => {
+      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+    })();
+  })();
+  return { child, ready };
+}
+
+async function goFailover(registry: string, registryAddr: string, base: string, kill: () => void) {
+  const go = new Deno.Command(PEER!, {
+    args: [
+      "client",
+      "--registry",
+      registry,
+      "--registry-addr",
+      registryAddr,
+      "--base",
+      base,
+      "--failmode",
+      "failover",
+      "--count",
+      "60",
+      "--interval",
+      "40ms",
+      "--wait-servers",
+      "10s",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await delay(1000);
+  kill();
+  const out = await go.output();
+  return {
+    code: out.code,
+    out: new TextDecoder().decode(out.stdout),
+    err: new TextDecoder().decode(out.stderr),
+  };
+}
+
+for (const registry of ["etcd", "zookeeper"] as const) {
+  Deno.test({
+    name: `Go Failover client via ${registry}: a SIGKILLed Deno server is moved off, no call fails`,
+    ignore: !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", PEER ? undefined : "not built") ||
+      (registry === "zookeeper" && !needs("ZooKeeper", zooKeeperMissing())),
+    async fn() {
+      const reg = registry === "etcd" ? await startEtcd() : await startZooKeeper();
+      if (!reg) return;
+      const endpoint = "endpoint" in reg ? reg.endpoint : reg.connectString;
+      const base = `/rpcx_failover_${registry}`;
+      const [p1, p2] = [freePort(), freePort()];
+      const a = denoServer(registry, p1, endpoint, base);
+      const b = denoServer(registry, p2, endpoint, base);
+      try {
+        await Promise.all([a.ready, b.ready]);
+        // Both are registered before the Go client starts.
+        const list = async () =>
+          new TextDecoder().decode(
+            (await new Deno.Command(PEER!, {
+              args: [
+                "client",
+                "--registry",
+                registry,
+                "--registry-addr",
+                endpoint,
+                "--base",
+                base,
+                "--list-servers",
+                "--wait-servers",
+                "5s",
+              ],
+              stderr: "null",
+            }).output()).stdout,
+          );
+        await waitFor(
+          "Go discovery to list both Deno servers",
+          async () => {
+            const text = await list();
+            return text.includes(`:${p1}`) && text.includes(`:${p2}`);
+          },
+          15_000,
+          200,
+        );
+        const r = await goFailover(registry, endpoint, base, () => a.child.kill("SIGKILL"));
+        assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+        assert.equal(r.out.match(/^10 \* 20 = 200$/gm)?.length, 60, r.out);
+        assert.doesNotMatch(r.out, /ERROR/);
+      } finally {
+        for (const s of [a, b]) {
+          try {
+            s.child.kill("SIGKILL");
+          } catch { /* gone */ }
+          await s.child.status;
+        }
+        "dispose" in reg ? await reg.dispose() : await reg.stop();
+      }
+    },
+  });
+}
