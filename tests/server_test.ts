@@ -490,3 +490,55 @@ Deno.test("in-process serve: no socket, same codecs, same errors", async () => {
   assert.deepEqual(registry.list("Arith"), []);
   await client.close();
 });
+
+Deno.test("serve rejects and closes its listener when a registry plugin cannot start", async () => {
+  const stopped: string[] = [];
+  const server = new Server();
+  const down: RegisterPlugin = {
+    name: "down",
+    start: () => Promise.reject(new Error("registry unreachable")),
+    register: () => {},
+    unregister: () => {},
+    stop: () => void stopped.push("down"),
+  };
+  server.use(down);
+  const flaky: RegisterPlugin = {
+    name: "flaky",
+    register: () => {},
+    unregister: () => Promise.reject(new Error("cannot delete")),
+    stop: () => void stopped.push("flaky"),
+  };
+  server.use(flaky);
+  await server.register(new Arith());
+  await assert.rejects(server.serve("tcp", "127.0.0.1:0"), /registry unreachable/);
+  assert.equal(server.address, undefined);
+  await server.close();
+});
+
+Deno.test("a registry plugin whose unregister throws is still stopped", async () => {
+  const stopped: string[] = [];
+  const server = new Server();
+  const plugin: RegisterPlugin = {
+    name: "flaky",
+    register: () => {},
+    unregister: () => Promise.reject(new Error("cannot delete")),
+    stop: () => void stopped.push("flaky"),
+  };
+  server.use(plugin);
+  await server.register(new Arith());
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const origError = console.error;
+  console.error = () => {};
+  try {
+    await server.shutdown();
+  } finally {
+    console.error = origError;
+  }
+  assert.deepEqual(stopped, ["flaky"]);
+  const [hostname, port] = addr.split(":");
+  // The listener is gone: refused, or reset while Deno releases the socket.
+  await assert.rejects(
+    Deno.connect({ hostname, port: Number(port) }),
+    (e) => e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset,
+  );
+});

@@ -294,7 +294,8 @@ export class Server {
   /**
    * Starts serving. `network` is `tcp` (also `tcp4`, `tcp6`) with `host:port` (port 0 picks a
    * free one), or `inprocess` with a name. Resolves with the bound address once listening and
-   * registries (plugins) were told.
+   * registries (plugins) were told. If a registry plugin fails to start, the listener is closed
+   * again and the error is thrown.
    */
   async serve(network: string, address: string): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new ServerClosedError();
@@ -318,8 +319,22 @@ export class Server {
     }
     if (!this.#serviceAddress) {
       this.#serviceAddress = `${network}@${bound}`;
-      for (const p of this.#plugins) {
-        if (isRegisterPlugin(p)) await this.#startRegistry(p);
+      try {
+        for (const p of this.#plugins) {
+          if (isRegisterPlugin(p)) await this.#startRegistry(p);
+        }
+      } catch (e) {
+        // Not advertised means not served: undo the listener so the caller can retry.
+        const l = this.#listening.pop()!;
+        try {
+          l.listener?.close();
+        } catch {
+          // already closed
+        }
+        if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
+        this.#serviceAddress = undefined;
+        await this.#stopRegistries();
+        throw e;
       }
     }
     return bound;
@@ -634,8 +649,14 @@ export class Server {
     const plugins = [...this.#startedRegistries];
     this.#startedRegistries.clear();
     await Promise.all(plugins.map(async (p) => {
+      for (const name of this.#services.keys()) {
+        try {
+          await p.unregister(name);
+        } catch (e) {
+          this.#report(`registry plugin ${p.name ?? ""} unregister ${name}`, e);
+        }
+      }
       try {
-        for (const name of this.#services.keys()) await p.unregister(name);
         await p.stop?.();
       } catch (e) {
         this.#report(`registry plugin ${p.name ?? ""} stop`, e);
