@@ -1,0 +1,197 @@
+// Starts a real Consul agent (`consul agent -dev`, built by .ci/install/30-consul.sh into
+// .cache/bin/consul) for tests: bound to 127.0.0.1, free ports for HTTP, serf LAN/WAN and
+// server RPC, DNS and gRPC off. Dev mode keeps its state in memory, so a restart is a wiped
+// agent. `session_ttl_min` is lowered to 1s so tests can use short session TTLs.
+
+import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./env.ts";
+
+/** A running test Consul agent. */
+export interface ConsulAgent {
+  /** `127.0.0.1:PORT`, the HTTP endpoint. */
+  readonly endpoint: string;
+  /** The HTTP port. */
+  readonly port: number;
+  /** Whether the process is running now. */
+  readonly running: boolean;
+  /** Calls the HTTP API: `api("/v1/kv/x")`. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  /** Stops the process (SIGTERM, or SIGKILL). */
+  halt(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Starts it again on the same ports (dev mode: with empty state); waits until ready. */
+  resume(): Promise<void>;
+  /** `halt()`, optionally stays down `downMs`, then `resume()`. */
+  restart(options?: { downMs?: number }): Promise<void>;
+  /** Stops for good and removes the temp dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The consul binary, or undefined. */
+export function consulBinary(): string | undefined {
+  return findExecutable(`${REPO_ROOT}/.cache/bin/consul`, "consul");
+}
+
+/**
+ * Starts a Consul agent, or returns undefined (after `needs()` printed a SKIP; under CI=true
+ * it throws) when the binary is missing.
+ */
+export async function startConsul(): Promise<ConsulAgent | undefined> {
+  const bin = consulBinary();
+  if (!needs("consul", bin ? undefined : "no consul binary (build it: .ci/install/30-consul.sh)")) {
+    return undefined;
+  }
+  const agent = new TestConsul(bin!, Deno.makeTempDirSync({ prefix: "rpcx-consul-" }));
+  await agent.resume();
+  return agent;
+}
+
+class TestConsul implements ConsulAgent {
+  readonly port: number = freePort();
+  readonly serfLan: number = freePort();
+  readonly serfWan: number = freePort();
+  readonly serverPort: number = freePort();
+  #child: Deno.ChildProcess | undefined;
+  #watchdog: Deno.ChildProcess | undefined;
+  #logs: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(readonly bin: string, readonly root: string) {}
+
+  get endpoint(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  api(path: string, init?: RequestInit): Promise<Response> {
+    return fetch(`http://${this.endpoint}${path}`, init);
+  }
+
+  async resume(): Promise<void> {
+    if (this.#stopped) throw new Error("consul test agent was stopped");
+    if (this.#child) return;
+    const child = new Deno.Command(this.bin, {
+      args: [
+        "agent",
+        "-dev",
+        "-node=rpcx-test",
+        "-bind=127.0.0.1",
+        "-client=127.0.0.1",
+        `-http-port=${this.port}`,
+        "-dns-port=-1",
+        "-grpc-port=-1",
+        "-grpc-tls-port=-1",
+        `-serf-lan-port=${this.serfLan}`,
+        `-serf-wan-port=${this.serfWan}`,
+        `-server-port=${this.serverPort}`,
+        '-hcl=session_ttl_min = "1s"',
+        "-log-level=warn",
+      ],
+      env: { CHECKPOINT_DISABLE: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    // Deno does not end children when it exits: if this test process dies, the watchdog
+    // kills the agent and removes the temp dir; it ends by itself with the agent.
+    this.#watchdog = new Deno.Command("bash", {
+      args: [
+        "-c",
+        'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
+        'if ! kill -0 "$1" 2>/dev/null; then kill -9 "$2" 2>/dev/null; sleep 0.5; rm -rf "$3"; fi',
+        "consul-watchdog",
+        String(Deno.pid),
+        String(child.pid),
+        this.root,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const log = await Deno.open(`${this.root}/consul.log`, { create: true, append: true });
+    const sink = (s: ReadableStream<Uint8Array>) =>
+      s.pipeTo(
+        new WritableStream({
+          write: async (chunk) => {
+            await log.write(chunk);
+          },
+        }),
+      ).catch(() => {});
+    this.#logs = Promise.all([sink(child.stdout), sink(child.stderr)]).then(() => log.close());
+    try {
+      // Ready means: a leader, and a session can be created (the node is in the catalog).
+      await waitFor(
+        `consul on ${this.endpoint} to accept sessions`,
+        async () => {
+          const st = await Promise.race([
+            child.status.then(() => "exited"),
+            delay(0).then(() => ""),
+          ]);
+          if (st === "exited") throw new Error(`consul exited; see ${this.root}/consul.log`);
+          const res = await this.api("/v1/session/create", {
+            method: "PUT",
+            body: JSON.stringify({ TTL: "10s", Behavior: "delete" }),
+          }).catch(() => undefined);
+          if (!res) return false;
+          const body = await res.text();
+          if (!res.ok) return false;
+          const id = (JSON.parse(body) as { ID: string }).ID;
+          await (await this.api(`/v1/session/destroy/${id}`, { method: "PUT" })).body?.cancel();
+          return true;
+        },
+        30_000,
+        100,
+      );
+    } catch (e) {
+      await this.halt("SIGKILL");
+      const tail = await Deno.readTextFile(`${this.root}/consul.log`).catch(() => "");
+      throw new Error(`${(e as Error).message}\n${tail.slice(-2000)}`);
+    }
+  }
+
+  async halt(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    this.#child = undefined;
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 5000);
+    await child.status;
+    clearTimeout(timer);
+    await this.#logs;
+    const watchdog = this.#watchdog;
+    this.#watchdog = undefined;
+    if (watchdog) {
+      try {
+        watchdog.kill("SIGKILL");
+      } catch {
+        // already ended
+      }
+      await watchdog.status;
+    }
+  }
+
+  async restart(options: { downMs?: number } = {}): Promise<void> {
+    await this.halt();
+    if (options.downMs) await delay(options.downMs);
+    await this.resume();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    await this.halt();
+    this.#stopped = true;
+    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+  }
+}
