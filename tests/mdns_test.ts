@@ -535,59 +535,150 @@ function registerNetnsTests(): void {
     ) {
       return;
     }
-    // zeroconf.Register needs a non-loopback IPv4 address: a veth pair, for this test only.
-    const ip = (...args: string[]) => new Deno.Command("ip", { args, stderr: "piped" }).output();
-    const veth = await ip("link", "add", "rpcxmdns0", "type", "veth", "peer", "name", "rpcxmdns1");
-    const vethProblem = veth.code === 0 ? undefined : decoder.decode(veth.stderr).trim();
-    if (!needs("a veth interface in the namespace", vethProblem)) return;
+    await withVeth(async () => {
+      const port = freePort();
+      const goServer = new Deno.Command(UPSTREAM_BIN, {
+        args: ["server", `127.0.0.1:${port}`, "weight=7&group=g"],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const discovery = new MdnsDiscovery("Arith", FAST);
+      const xclient = new XClient("Arith", FailMode.Failtry, SelectMode.RandomSelect, discovery);
+      let ours: Started | undefined;
+      try {
+        // Go server → our discovery and XClient.
+        const key = `tcp@127.0.0.1:${port}`;
+        await waitFor(
+          "the Go server in our discovery",
+          () => keys(discovery).includes(key),
+          10_000,
+        );
+        assert.equal(values2(discovery, key), "weight=7&group=g");
+        assert.deepEqual(await xclient.call("Mul", { A: 10, B: 20 }), { C: 200 });
+        goServer.kill("SIGKILL");
+        await goServer.status;
+        // Our server → Go's MDNSDiscovery and XClient.
+        ours = await startServer("weight=3");
+        const out = await new Deno.Command(UPSTREAM_BIN, {
+          args: ["client", "1500"],
+          stdout: "piped",
+          stderr: "piped",
+          signal: AbortSignal.timeout(30_000),
+        }).output();
+        const text = decoder.decode(out.stdout);
+        console.log(text.trim());
+        assert.equal(out.code, 0, text + decoder.decode(out.stderr));
+        const pairs = JSON.parse(/^pairs (.*)$/m.exec(text)?.[1] ?? "{}") as Record<string, string>;
+        assert.equal(pairs[ours.address], "weight=3", `Go discovered our server: ${text}`);
+        assert.match(text, /^10 \* 20 = 200$/m);
+      } finally {
+        try {
+          goServer.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await goServer.status;
+        await goServer.stderr.cancel().catch(() => {});
+        await xclient.close();
+        await discovery.close();
+        await ours?.server.shutdown({ timeout: 1000 });
+      }
+    });
+  });
+
+  Deno.test("mdns: Go's Failover client over Go's MDNSDiscovery moves off a SIGKILLed Deno server", async () => {
+    if (
+      !needs("Go rpcx's mDNS peer (tests/support/mdns_upstream)", await buildUpstreamPeer(true))
+    ) {
+      return;
+    }
+    await withVeth(async () => {
+      const ports = [freePort(), freePort()];
+      const servers = ports.map((port) =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "examples/mdns/server.ts", "--addr", `127.0.0.1:${port}`],
+          cwd: REPO_ROOT,
+          stdout: "piped",
+          stderr: "null",
+        }).spawn()
+      );
+      const discovery = new MdnsDiscovery("Arith", FAST);
+      let go: Deno.ChildProcess | undefined;
+      try {
+        const want = ports.map((p) => `tcp@127.0.0.1:${p}`).sort();
+        await waitFor(
+          "both Deno servers announced",
+          () => keys(discovery).join() === want.join(),
+          20_000,
+        );
+        go = new Deno.Command(UPSTREAM_BIN, {
+          args: ["failover", "1500", "60", "40"],
+          stdout: "piped",
+          stderr: "piped",
+          signal: AbortSignal.timeout(60_000),
+        }).spawn();
+        const lines = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        let text = "";
+        while (!/10 \* 20 = 200\n/.test(text)) {
+          const { value, done } = await lines.read();
+          if (done) break;
+          text += value;
+        }
+        assert.match(text, /^servers 2$/m, `Go's discovery found both Deno servers: ${text}`);
+        servers[0].kill("SIGKILL");
+        await servers[0].status;
+        for (;;) {
+          const { value, done } = await lines.read();
+          if (done) break;
+          text += value;
+        }
+        const status = await go.status;
+        assert.equal(status.code, 0, text);
+        assert.equal(text.match(/^10 \* 20 = 200$/gm)?.length, 60, text);
+        assert.doesNotMatch(
+          text,
+          /^ERROR /m,
+          "no call failed (rpcx logs of the dropped connection are fine)",
+        );
+      } finally {
+        for (const s of servers) {
+          try {
+            s.kill("SIGKILL");
+          } catch {
+            // already gone
+          }
+          await s.status;
+          await s.stdout.cancel().catch(() => {});
+        }
+        if (go) {
+          try {
+            go.kill("SIGKILL");
+          } catch {
+            // exited
+          }
+          await go.status;
+          await go.stderr.cancel().catch(() => {});
+        }
+        await discovery.close();
+      }
+    });
+  });
+}
+
+/** zeroconf (Go) needs a non-loopback IPv4 address: a veth pair in the namespace for `fn`. */
+async function withVeth(fn: () => Promise<void>): Promise<void> {
+  const ip = (...args: string[]) => new Deno.Command("ip", { args, stderr: "piped" }).output();
+  const veth = await ip("link", "add", "rpcxmdns0", "type", "veth", "peer", "name", "rpcxmdns1");
+  const vethProblem = veth.code === 0 ? undefined : decoder.decode(veth.stderr).trim();
+  if (!needs("a veth interface in the namespace", vethProblem)) return;
+  try {
     await ip("addr", "add", "10.253.0.1/24", "dev", "rpcxmdns0");
     await ip("link", "set", "rpcxmdns0", "up");
     await ip("link", "set", "rpcxmdns1", "up");
-    const port = freePort();
-    const goServer = new Deno.Command(UPSTREAM_BIN, {
-      args: ["server", `127.0.0.1:${port}`, "weight=7&group=g"],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const discovery = new MdnsDiscovery("Arith", FAST);
-    const xclient = new XClient("Arith", FailMode.Failtry, SelectMode.RandomSelect, discovery);
-    let ours: Started | undefined;
-    try {
-      // Go server → our discovery and XClient.
-      const key = `tcp@127.0.0.1:${port}`;
-      await waitFor("the Go server in our discovery", () => keys(discovery).includes(key), 10_000);
-      assert.equal(values2(discovery, key), "weight=7&group=g");
-      assert.deepEqual(await xclient.call("Mul", { A: 10, B: 20 }), { C: 200 });
-      goServer.kill("SIGKILL");
-      await goServer.status;
-      // Our server → Go's MDNSDiscovery and XClient.
-      ours = await startServer("weight=3");
-      const out = await new Deno.Command(UPSTREAM_BIN, {
-        args: ["client", "1500"],
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(30_000),
-      }).output();
-      const text = decoder.decode(out.stdout);
-      console.log(text.trim());
-      assert.equal(out.code, 0, text + decoder.decode(out.stderr));
-      const pairs = JSON.parse(/^pairs (.*)$/m.exec(text)?.[1] ?? "{}") as Record<string, string>;
-      assert.equal(pairs[ours.address], "weight=3", `Go discovered our server: ${text}`);
-      assert.match(text, /^10 \* 20 = 200$/m);
-    } finally {
-      try {
-        goServer.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-      await goServer.status;
-      await goServer.stderr.cancel().catch(() => {});
-      await xclient.close();
-      await discovery.close();
-      await ours?.server.shutdown({ timeout: 1000 });
-      await ip("link", "del", "rpcxmdns0");
-    }
-  });
+    await fn();
+  } finally {
+    await ip("link", "del", "rpcxmdns0");
+  }
 }
 
 interface DnsReply {

@@ -1,6 +1,8 @@
-// A Go rpcx client (Failover) finds two Deno servers through a real registry; one Deno server is
-// killed with SIGKILL mid-run (no unregister), and every Go call must still succeed.
+// A Go rpcx client (Failover) finds two Deno servers through a real registry (etcd, ZooKeeper,
+// Consul); one Deno server is killed with SIGKILL mid-run (no unregister), and every Go call
+// must still succeed.
 import assert from "node:assert/strict";
+import { startConsul } from "./support/consul_agent.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
 import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
@@ -73,13 +75,17 @@ async function goFailover(registry: string, registryAddr: string, base: string, 
   };
 }
 
-for (const registry of ["etcd", "zookeeper"] as const) {
+for (const registry of ["etcd", "zookeeper", "consul"] as const) {
   Deno.test({
     name: `Go Failover client via ${registry}: a SIGKILLed Deno server is moved off, no call fails`,
     ignore: !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", PEER ? undefined : "not built") ||
       (registry === "zookeeper" && !needs("ZooKeeper", zooKeeperMissing())),
     async fn() {
-      const reg = registry === "etcd" ? await startEtcd() : await startZooKeeper();
+      const reg = registry === "etcd"
+        ? await startEtcd()
+        : registry === "consul"
+        ? await startConsul()
+        : await startZooKeeper();
       if (!reg) return;
       const endpoint = "endpoint" in reg ? reg.endpoint : reg.connectString;
       const base = `/rpcx_failover_${registry}`;

@@ -235,25 +235,28 @@ class ConsulHttp {
     opts: Record<string, unknown> = {},
     timeout = this.#timeout,
   ): Promise<[HttpResponse, unknown]> {
-    if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
-    const index = this.#current;
-    const ctx = new RequestContext();
-    this.#inflight.add(ctx);
-    try {
-      const all: Record<string, unknown> = { ...opts, ctx, timeout };
-      if (this.#dc) all.dc = this.#dc;
-      const out = await run(this.#clients[index], all);
-      if (Array.isArray(out)) return [out[0] as HttpResponse, out[1]];
-      return [{}, out];
-    } catch (e) {
-      const err = toConsulError(operation, e);
-      if (err.status === undefined && this.#current === index) {
-        this.#current = (index + 1) % this.#clients.length;
+    // A transport failure (refused, timed out) moves on to the next endpoint, each tried once.
+    let last: ConsulError | undefined;
+    for (let tries = 0; tries < this.#clients.length; tries++) {
+      if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
+      const index = this.#current;
+      const ctx = new RequestContext();
+      this.#inflight.add(ctx);
+      try {
+        const all: Record<string, unknown> = { ...opts, ctx, timeout };
+        if (this.#dc) all.dc = this.#dc;
+        const out = await run(this.#clients[index], all);
+        if (Array.isArray(out)) return [out[0] as HttpResponse, out[1]];
+        return [{}, out];
+      } catch (e) {
+        last = toConsulError(operation, e);
+        if (last.status !== undefined || this.#closed) throw last;
+        if (this.#current === index) this.#current = (index + 1) % this.#clients.length;
+      } finally {
+        this.#inflight.delete(ctx);
       }
-      throw err;
-    } finally {
-      this.#inflight.delete(ctx);
     }
+    throw last!;
   }
 
   /** Aborts every request in flight and releases the sockets. */
@@ -489,11 +492,11 @@ export class ConsulRegisterPlugin extends KvRegisterPlugin {
     try {
       return await http.createSession(ttl);
     } catch (e) {
-      if (e instanceof ConsulError && e.status === 400) {
+      if (e instanceof ConsulError && e.status !== undefined && /ttl/i.test(e.message)) {
         throw new ConsulError(
           "session.create",
-          400,
-          `${e.message.replace(/^consul: session\.create: 400 /, "")} (session TTL ${ttl} = ` +
+          e.status,
+          `${e.message.replace(/^consul: session\.create: \d+ /, "")} (session TTL ${ttl} = ` +
             `(updateInterval + expired) / 2; Consul's session_ttl_min is 10s by default)`,
         );
       }

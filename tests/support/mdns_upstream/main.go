@@ -3,6 +3,9 @@
 //
 //	mdnsupstream server <host:port> <metadata>   serves Arith, advertised over mDNS; runs until killed
 //	mdnsupstream client <browse-ms>              discovers Arith, prints the pairs, calls Arith.Mul {10,20}
+//	mdnsupstream failover <browse-ms> <count> <interval-ms>
+//	                                             discovers Arith, then calls it <count> times with a
+//	                                             Failover/RoundRobin XClient; exits 1 on any failure
 //
 // Upstream needs a non-loopback IPv4 address on some interface (zeroconf.Register fails otherwise).
 package main
@@ -71,5 +74,35 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Printf("%d * %d = %d\n", 10, 20, reply.C)
+	case "failover":
+		if len(os.Args) < 5 {
+			fmt.Fprintln(os.Stderr, "usage: mdnsupstream failover <browse-ms> <count> <interval-ms>")
+			os.Exit(2)
+		}
+		ms, _ := strconv.Atoi(os.Args[2])
+		count, _ := strconv.Atoi(os.Args[3])
+		every, _ := strconv.Atoi(os.Args[4])
+		d, _ := client.NewMDNSDiscovery("Arith", time.Duration(ms)*time.Millisecond, time.Minute, "")
+		fmt.Println("servers", len(d.GetServices()))
+		os.Stdout.Sync()
+		xc := client.NewXClient("Arith", client.Failover, client.RoundRobin, d, client.DefaultOption)
+		defer xc.Close()
+		failed := 0
+		for i := 0; i < count; i++ {
+			reply := &Reply{}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := xc.Call(ctx, "Mul", &Args{A: 10, B: 20}, reply)
+			cancel()
+			if err != nil {
+				fmt.Println("ERROR", err)
+				failed++
+			} else {
+				fmt.Printf("%d * %d = %d\n", 10, 20, reply.C)
+			}
+			time.Sleep(time.Duration(every) * time.Millisecond)
+		}
+		if failed > 0 {
+			os.Exit(1)
+		}
 	}
 }

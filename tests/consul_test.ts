@@ -1,0 +1,766 @@
+// Consul registry against a real Consul agent (tests/support/consul_agent.ts, dev mode with
+// session_ttl_min lowered to 1s): Go rpcx-consul's KV layout and sessions checked through
+// Consul's HTTP API, blocking-query discovery, session loss, agent restarts, XClient end to
+// end, and the real Go rpcx-consul peer.
+import assert from "node:assert/strict";
+import {
+  type DiscoveryOutageEvent,
+  FailMode,
+  type RegistryStartContext,
+  SelectMode,
+  Server,
+  XClient,
+} from "../mod.ts";
+import {
+  CONSUL_LOCK_FLAGS,
+  ConsulDiscovery,
+  ConsulError,
+  ConsulRegisterPlugin,
+} from "../src/discovery/consul.ts";
+import { type ConsulAgent, startConsul } from "./support/consul_agent.ts";
+import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+
+const MUL = { A: 10, B: 20 };
+
+const ctx: RegistryStartContext = {
+  serviceAddress: "tcp@127.0.0.1:8972",
+  metrics: () => ({
+    startedAt: Date.now() - 10_000,
+    connectionsAccepted: 5,
+    activeConnections: 1,
+    calls: 100,
+    inFlight: 0,
+  }),
+};
+
+/** Runs `fn` with a fresh agent; stops it after. */
+async function withConsul(fn: (agent: ConsulAgent) => Promise<void>): Promise<void> {
+  const agent = await startConsul();
+  if (!agent) return;
+  try {
+    await fn(agent);
+  } finally {
+    await agent.stop();
+  }
+}
+
+/** One raw KV entry as Consul's HTTP API shows it; `Flags` kept exact (it exceeds 2^53). */
+interface RawEntry {
+  Key: string;
+  Value: string;
+  Flags: string;
+  Session?: string;
+}
+
+/** Every key under `prefix` (operator view through the HTTP API). */
+async function dump(agent: ConsulAgent, prefix = ""): Promise<Record<string, RawEntry>> {
+  const res = await agent.api(`/v1/kv/${prefix}?recurse`);
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return {};
+  }
+  const text = await res.text();
+  const exact = text.replace(/"Flags":\s*(\d+)/g, '"Flags":"$1"');
+  const out: Record<string, RawEntry> = {};
+  for (const e of JSON.parse(exact) as RawEntry[]) {
+    out[e.Key] = {
+      Key: e.Key,
+      Value: e.Value === null ? "" : new TextDecoder().decode(decodeBase64(e.Value)),
+      Flags: e.Flags,
+      Session: e.Session,
+    };
+  }
+  return out;
+}
+
+function decodeBase64(s: string): Uint8Array {
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
+async function kvPut(agent: ConsulAgent, key: string, value: string, query = ""): Promise<string> {
+  const res = await agent.api(`/v1/kv/${key}${query}`, { method: "PUT", body: value });
+  const text = await res.text();
+  assert.ok(res.ok, text);
+  return text.trim();
+}
+
+async function kvDelete(agent: ConsulAgent, key: string): Promise<void> {
+  const res = await agent.api(`/v1/kv/${key}`, { method: "DELETE" });
+  await res.body?.cancel();
+  assert.ok(res.ok);
+}
+
+interface SessionInfo {
+  ID: string;
+  Behavior: string;
+  TTL: string;
+  LockDelay: number;
+}
+
+async function sessionInfo(agent: ConsulAgent, id: string): Promise<SessionInfo | undefined> {
+  const res = await agent.api(`/v1/session/info/${id}`);
+  const list = (await res.json()) as SessionInfo[] | null;
+  return list?.[0];
+}
+
+async function sessions(agent: ConsulAgent): Promise<SessionInfo[]> {
+  return (await (await agent.api("/v1/session/list")).json()) as SessionInfo[];
+}
+
+async function sessionCreate(agent: ConsulAgent, ttl = "10s"): Promise<string> {
+  const res = await agent.api("/v1/session/create", {
+    method: "PUT",
+    body: JSON.stringify({ TTL: ttl, Behavior: "delete", LockDelay: "1ms" }),
+  });
+  return ((await res.json()) as { ID: string }).ID;
+}
+
+async function sessionDestroy(agent: ConsulAgent, id: string): Promise<void> {
+  const res = await agent.api(`/v1/session/destroy/${id}`, { method: "PUT" });
+  await res.body?.cancel();
+}
+
+type PluginOptions = Partial<ConstructorParameters<typeof ConsulRegisterPlugin>[0]>;
+
+function plugin(agent: ConsulAgent, extra: PluginOptions = {}): ConsulRegisterPlugin {
+  return new ConsulRegisterPlugin({
+    servers: [agent.endpoint],
+    basePath: "/rpcx_test",
+    updateInterval: 1000, // session TTL (1000 + 1000) / 2 = 1s; Consul invalidates after ≤ 2 s
+    ...extra,
+  });
+}
+
+class Counted {
+  hits = 0;
+  Mul(args: { A: number; B: number }): { C: number } {
+    this.hits++;
+    return { C: args.A * args.B };
+  }
+}
+
+interface Served {
+  server: Server;
+  service: Counted;
+  key: string;
+  plugin: ConsulRegisterPlugin;
+}
+
+async function serveArith(
+  agent: ConsulAgent,
+  metadata = "",
+  extra: PluginOptions = {},
+): Promise<Served> {
+  const server = new Server();
+  const p = plugin(agent, extra);
+  server.use(p);
+  const service = new Counted();
+  await server.register(service, "Arith", metadata);
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  return { server, service, key: `tcp@${addr}`, plugin: p };
+}
+
+function discovery(agent: ConsulAgent, base = "/rpcx_test", service = "Arith"): ConsulDiscovery {
+  return new ConsulDiscovery(base, service, [agent.endpoint], {
+    waitMs: 5000,
+    retryInitialMs: 100,
+    retryMaxMs: 500,
+  });
+}
+
+function xclient(d: ConsulDiscovery, mode: SelectMode = SelectMode.RoundRobin, group?: string) {
+  return new XClient("Arith", FailMode.Failover, mode, d, { connectTimeout: 1000, group });
+}
+
+Deno.test("consul plugin: libkv's layout, flags and a delete-behaviour session per node", () =>
+  withConsul(async (agent) => {
+    const p = plugin(agent, { expired: 3000 });
+    await p.start(ctx);
+    try {
+      await p.register("Arith", {}, "weight=10&group=a");
+      await p.register("Echo", {}, "");
+      const node = "rpcx_test/Arith/tcp@127.0.0.1:8972";
+      const kv = await dump(agent);
+      assert.deepEqual(
+        Object.keys(kv).sort(),
+        [
+          "rpcx_test",
+          "rpcx_test/Arith",
+          node,
+          "rpcx_test/Echo",
+          "rpcx_test/Echo/tcp@127.0.0.1:8972",
+        ].sort(),
+        "no leading slash, as libkv normalizes keys",
+      );
+      assert.equal(kv["rpcx_test"].Value, "rpcx_path");
+      assert.equal(kv["rpcx_test/Arith"].Value, "Arith");
+      assert.equal(kv[node].Value, "weight=10&group=a");
+      for (const e of Object.values(kv)) assert.equal(e.Flags, CONSUL_LOCK_FLAGS, e.Key);
+      assert.equal(kv["rpcx_test"].Session, undefined);
+      assert.equal(kv["rpcx_test/Arith"].Session, undefined);
+      const s = kv[node].Session!;
+      assert.ok(s, "the service node is held by a session");
+      assert.equal(p.sessionOf(node), s);
+      assert.notEqual(kv["rpcx_test/Echo/tcp@127.0.0.1:8972"].Session, s, "one session per node");
+      const info = (await sessionInfo(agent, s))!;
+      assert.equal(info.Behavior, "delete");
+      assert.equal(p.sessionTtl, "2s");
+      assert.equal(info.TTL, "2s", "(updateInterval + expired) / 2, as libkv asks");
+      assert.equal(info.LockDelay, 1_000_000, "1 ms lock delay (ns)");
+
+      // refresh renews and, with metrics off, leaves the value alone
+      await p.refresh();
+      assert.equal((await dump(agent))[node].Value, "weight=10&group=a");
+
+      await p.unregister("Echo");
+      const after = await dump(agent);
+      assert.equal(after["rpcx_test/Echo/tcp@127.0.0.1:8972"], undefined);
+      assert.equal(after["rpcx_test/Echo"].Value, "Echo", "the service dir stays, as in Go");
+      assert.equal((await sessions(agent)).length, 1, "the unregistered node's session is gone");
+    } finally {
+      await p.stop();
+    }
+    const left = await dump(agent);
+    assert.equal(left["rpcx_test/Arith/tcp@127.0.0.1:8972"], undefined, "stop deletes the node");
+    assert.deepEqual(await sessions(agent), [], "stop destroys the sessions");
+  }));
+
+Deno.test("consul plugin: metrics written on refresh; no session when updateInterval is 0", () =>
+  withConsul(async (agent) => {
+    const p = plugin(agent, { basePath: "metrics_base", metrics: true });
+    await p.start(ctx);
+    try {
+      await p.register("Arith", {}, "weight=2");
+      await p.refresh();
+      const v = new URLSearchParams(
+        (await dump(agent))["metrics_base/Arith/tcp@127.0.0.1:8972"].Value,
+      );
+      assert.equal(v.get("weight"), "2");
+      assert.equal(v.get("calls"), "10.00");
+      assert.equal(v.get("connections"), "0.50");
+    } finally {
+      await p.stop();
+    }
+    const q = plugin(agent, { basePath: "/static", updateInterval: 0, expired: 0 });
+    await q.start(ctx);
+    try {
+      await q.register("Arith", {}, "");
+      assert.equal(q.sessionTtl, "");
+      const e = (await dump(agent))["static/Arith/tcp@127.0.0.1:8972"];
+      assert.equal(e.Session, undefined, "TTL 0: written without a session, as Go does");
+    } finally {
+      await q.stop();
+    }
+  }));
+
+Deno.test("consul plugin: a session TTL Consul refuses is a clear ConsulError at serve()", () =>
+  withConsul(async (agent) => {
+    const server = new Server();
+    // (200 + 200) / 2 = 200ms, below this agent's session_ttl_min of 1s
+    server.use(plugin(agent, { updateInterval: 200, expired: 200 }));
+    await server.register(new Counted(), "Arith", "");
+    const err = await server.serve("tcp", "127.0.0.1:0").then(() => undefined, (e) => e);
+    try {
+      assert.ok(err instanceof ConsulError, String(err));
+      assert.ok(err.status! >= 400, `HTTP ${err.status}`);
+      assert.match(err.message, /session TTL 0\.2s/);
+      assert.match(err.message, /session_ttl_min/);
+    } finally {
+      await server.close();
+    }
+    const wrong = await new ConsulRegisterPlugin({
+      servers: ["127.0.0.1:1"],
+      basePath: "/x",
+      requestTimeout: 1000,
+    }).start(ctx).then(() => undefined, (e) => e);
+    assert.ok(wrong instanceof ConsulError && wrong.status === undefined, String(wrong));
+  }));
+
+Deno.test("consul plugin: session destroyed by an operator → node re-created with a new session", () =>
+  withConsul(async (agent) => {
+    const p = plugin(agent);
+    await p.start(ctx);
+    const node = "rpcx_test/Arith/tcp@127.0.0.1:8972";
+    try {
+      await p.register("Arith", {}, "weight=1");
+      const old = (await dump(agent))[node].Session!;
+      await sessionDestroy(agent, old);
+      await waitFor(
+        "node deleted with its session",
+        async () => (await dump(agent))[node] === undefined,
+        3000,
+      );
+      await waitFor("node back", async () => (await dump(agent))[node] !== undefined, 3000);
+      const now = (await dump(agent))[node];
+      assert.equal(now.Value, "weight=1");
+      assert.ok(now.Session && now.Session !== old, "held by a new session");
+      assert.equal(p.sessionOf(node), now.Session);
+    } finally {
+      await p.stop();
+    }
+  }));
+
+Deno.test("consul plugin: a node still held by an older session is taken over (fast restart)", () =>
+  withConsul(async (agent) => {
+    const node = "rpcx_test/Arith/tcp@127.0.0.1:8972";
+    const older = await sessionCreate(agent, "10s");
+    assert.equal(await kvPut(agent, node, "weight=7", `?acquire=${older}`), "true");
+    const p = plugin(agent);
+    await p.start(ctx);
+    try {
+      await p.register("Arith", {}, "weight=1");
+      const e = (await dump(agent))[node];
+      assert.equal(e.Value, "weight=1");
+      assert.equal(e.Session, older, "libkv keeps whatever session holds the key");
+      assert.equal(p.sessionOf(node), older);
+      assert.equal((await sessions(agent)).length, 1, "the session it made first is destroyed");
+    } finally {
+      await p.stop();
+    }
+  }));
+
+Deno.test("consul plugin: agent restarted (state wiped) → everything re-created; outage events", () =>
+  withConsul(async (agent) => {
+    const p = plugin(agent, { requestTimeout: 1000 });
+    const events: string[] = [];
+    p.addEventListener("outage", () => events.push("outage"));
+    p.addEventListener("recovered", () => events.push("recovered"));
+    await p.start(ctx);
+    const node = "rpcx_test/Arith/tcp@127.0.0.1:8972";
+    try {
+      await p.register("Arith", {}, "weight=4");
+      await agent.halt();
+      await waitFor("outage event", () => events.includes("outage"), 5000);
+      await agent.resume();
+      await waitFor("recovered", () => events.at(-1) === "recovered", 8000);
+      const kv = await dump(agent);
+      assert.equal(kv["rpcx_test"].Value, "rpcx_path");
+      assert.equal(kv["rpcx_test/Arith"].Value, "Arith");
+      assert.equal(kv[node].Value, "weight=4");
+      assert.ok(kv[node].Session);
+    } finally {
+      const t0 = Date.now();
+      await p.stop();
+      assert.ok(Date.now() - t0 < 3000);
+    }
+  }));
+
+Deno.test("consul discovery: lists the prefix, follows every change, close() aborts the wait", () =>
+  withConsul(async (agent) => {
+    await kvPut(agent, "rpcx_test/Arith", "Arith");
+    await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9001", "weight=1");
+    await kvPut(agent, "rpcx_test/ArithX/tcp@127.0.0.1:9009", "not ours");
+    const d = new ConsulDiscovery("/rpcx_test/", "Arith", [agent.endpoint], { waitMs: 15_000 });
+    const seen: number[] = [];
+    d.watch((pairs) => seen.push(pairs.length));
+    await d.ready();
+    assert.equal(d.prefix, "rpcx_test/Arith/");
+    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "weight=1" }]);
+    await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002", "weight=2");
+    await waitFor("join seen", () => d.getServices().length === 2, 2000, 10);
+    await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9001", "weight=1&state=inactive");
+    await waitFor(
+      "value change seen",
+      () => d.getServices().some((p) => p.value.includes("inactive")),
+      2000,
+      10,
+    );
+    await kvDelete(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002");
+    await waitFor("leave seen", () => d.getServices().length === 1, 2000, 10);
+    await kvPut(agent, "unrelated", "x"); // a change elsewhere does not republish
+    await delay(200);
+    assert.deepEqual(seen, [1, 2, 2, 1], "first list, join, value change, leave");
+    const other = d.clone("ArithX") as ConsulDiscovery;
+    await other.ready();
+    assert.deepEqual(other.getServices(), [{ key: "tcp@127.0.0.1:9009", value: "not ours" }]);
+    await other.close();
+    const t0 = Date.now();
+    await d.close();
+    assert.ok(Date.now() - t0 < 500, `close took ${Date.now() - t0} ms (blocking query aborted)`);
+  }));
+
+Deno.test("consul discovery: outage keeps the last list, emits outage/recovered, re-lists after a wipe", () =>
+  withConsul(async (agent) => {
+    await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9001", "");
+    for (let i = 0; i < 30; i++) await kvPut(agent, "other", String(i)); // raise the index
+    const d = discovery(agent);
+    const events: string[] = [];
+    d.addEventListener("outage", (e) => {
+      const o = e as DiscoveryOutageEvent;
+      assert.ok(o.retryInMs <= 500 && o.attempt >= 1);
+      events.push("outage");
+    });
+    d.addEventListener("recovered", () => events.push("recovered"));
+    try {
+      await d.ready();
+      assert.equal(d.getServices().length, 1);
+      await agent.halt();
+      await waitFor("outage event", () => events.includes("outage"), 5000);
+      assert.ok(d.inOutage);
+      await delay(800); // several retries, still the last list
+      assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "" }]);
+      await agent.resume();
+      await waitFor("recovered event", () => events.at(-1) === "recovered", 5000);
+      assert.deepEqual(d.getServices(), [], "re-listed: the restarted dev agent has nothing");
+      // the new agent's index starts low: a query blocked on the old index would miss this
+      await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002", "weight=2");
+      await waitFor("new server seen", () => d.getServices().length === 1, 3000);
+      assert.equal(d.getServices()[0].key, "tcp@127.0.0.1:9002");
+    } finally {
+      await d.close();
+    }
+  }));
+
+Deno.test("consul discovery: agent down at start → outage events, ready once it is up", () =>
+  withConsul(async (agent) => {
+    await agent.halt();
+    const d = discovery(agent);
+    let outages = 0;
+    d.addEventListener("outage", () => outages++);
+    try {
+      let ready = false;
+      void d.ready().then(() => (ready = true));
+      await waitFor("outage events", () => outages >= 2, 3000);
+      assert.equal(ready, false);
+      await agent.resume();
+      await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9003", "weight=1");
+      await waitFor("ready", () => ready, 3000);
+      await waitFor("listed", () => d.getServices().length === 1, 3000);
+      assert.equal(d.inOutage, false);
+    } finally {
+      await d.close();
+    }
+  }));
+
+Deno.test("consul: several endpoints, the first one dead: plugin and discovery use the live one", () =>
+  withConsul(async (agent) => {
+    const dead = `127.0.0.1:${freePort()}`;
+    const p = new ConsulRegisterPlugin({
+      servers: [dead, agent.endpoint],
+      basePath: "/rpcx_test",
+      updateInterval: 1000,
+    });
+    await p.start(ctx);
+    const d = new ConsulDiscovery("/rpcx_test", "Arith", [dead, agent.endpoint], {
+      retryInitialMs: 50,
+    });
+    try {
+      await p.register("Arith", {}, "weight=1");
+      await d.ready();
+      assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
+    } finally {
+      await d.close();
+      await p.stop();
+    }
+  }));
+
+Deno.test("consul + XClient: register → discover → call; join; graceful shutdown removes at once", () =>
+  withConsul(async (agent) => {
+    const a = await serveArith(agent);
+    const d = discovery(agent);
+    const x = xclient(d);
+    let b: Served | undefined;
+    try {
+      assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      assert.deepEqual(x.servers, [a.key]);
+      b = await serveArith(agent, "", { expired: 19_000 }); // TTL 10 s: removal is not expiry
+      await waitFor("second server discovered", () => x.servers.length === 2, 3000);
+      for (let i = 0; i < 10; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      assert.equal(a.service.hits, 1 + 5);
+      assert.equal(b.service.hits, 5);
+      const t0 = Date.now();
+      await b.server.shutdown({ timeout: 1000 });
+      await waitFor("shut-down server gone", () => !x.discovered.includes(b!.key), 2000, 10);
+      assert.ok(Date.now() - t0 < 2000);
+      for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      assert.equal(b.service.hits, 5);
+    } finally {
+      await x.close();
+      await d.close();
+      await b?.server.close();
+      await a.server.close();
+    }
+  }));
+
+Deno.test("consul + XClient: examples/consul server (child) and client; SIGKILL → node removed by session TTL", () =>
+  withConsul(async (agent) => {
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "examples/consul/server.ts",
+        "--addr",
+        `127.0.0.1:${port}`,
+        "--registry",
+        agent.endpoint,
+        "--update",
+        "1000", // session TTL 1 s
+      ],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const local = await serveArith(agent);
+    const d = discovery(agent);
+    const x = xclient(d);
+    try {
+      const first = await lines.read();
+      assert.match(first.value ?? "", /listening on 127\.0\.0\.1:\d+/);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "examples/consul/client.ts",
+          "--registry",
+          agent.endpoint,
+          "--count",
+          "2",
+        ],
+        cwd: REPO_ROOT,
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+      assert.equal(text.match(/^10 \* 20 = 200$/gm)?.length, 2, text);
+
+      const none = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "examples/consul/client.ts",
+          "--registry",
+          agent.endpoint,
+          "--base",
+          "/x",
+        ],
+        cwd: REPO_ROOT,
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.notEqual(none.code, 0, "the client exits non-zero when no server is found");
+
+      const key = `tcp@127.0.0.1:${port}`;
+      await waitFor("child discovered", () => x.discovered.includes(key), 3000);
+      child.kill("SIGKILL");
+      await child.status;
+      const t0 = Date.now();
+      await waitFor("killed server dropped", () => !x.discovered.includes(key), 8000, 20);
+      const took = Date.now() - t0;
+      console.log(`SIGKILLed server dropped from discovery after ${took} ms (session TTL 1 s)`);
+      // Consul invalidates a session between TTL and 2×TTL after its last renewal
+      assert.ok(took < 2 * 1000 + 1500, `dropped after ${took} ms`);
+      assert.deepEqual(x.servers, [local.key]);
+      assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already dead
+      }
+      await child.status;
+      await lines.cancel().catch(() => {});
+      await x.close();
+      await d.close();
+      await local.server.close();
+    }
+  }));
+
+Deno.test("consul + XClient: state=inactive written by an operator is honoured, then undone", () =>
+  withConsul(async (agent) => {
+    const s1 = await serveArith(agent, "weight=1");
+    const s2 = await serveArith(agent, "weight=1");
+    const d = discovery(agent);
+    const x = xclient(d);
+    try {
+      await waitFor("both selectable", () => x.servers.length === 2, 3000);
+      const node = `rpcx_test/Arith/${s1.key}`;
+      await kvPut(agent, node, "weight=1&state=inactive");
+      await waitFor("inactive server dropped", () => x.servers.join() === s2.key, 3000);
+      const [h1, h2] = [s1.service.hits, s2.service.hits];
+      for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
+      assert.equal(s1.service.hits, h1);
+      assert.equal(s2.service.hits, h2 + 6);
+      assert.ok((await dump(agent))[node].Session, "an operator write keeps the node's session");
+      await kvPut(agent, node, "weight=1");
+      await waitFor("selectable again", () => x.servers.length === 2, 3000);
+      for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
+      assert.ok(s1.service.hits > h1);
+    } finally {
+      await x.close();
+      await d.close();
+      await s1.server.close();
+      await s2.server.close();
+    }
+  }));
+
+Deno.test("consul + XClient: weight and group metadata reach the selectors", () =>
+  withConsul(async (agent) => {
+    const a = await serveArith(agent, "weight=1&group=a");
+    const b = await serveArith(agent, "weight=3&group=a");
+    const c = await serveArith(agent, "weight=9&group=b");
+    const d = discovery(agent);
+    const wrr = xclient(d, SelectMode.WeightedRoundRobin, "a");
+    try {
+      await d.ready();
+      await waitFor("all three listed", () => d.getServices().length === 3, 3000);
+      await waitFor("group a selectable", () => wrr.servers.length === 2, 3000);
+      for (let i = 0; i < 40; i++) await wrr.call("Mul", MUL);
+      assert.equal(a.service.hits, 10);
+      assert.equal(b.service.hits, 30);
+      assert.equal(c.service.hits, 0);
+    } finally {
+      await wrr.close();
+      await d.close();
+      for (const s of [a, b, c]) await s.server.close();
+    }
+  }));
+
+Deno.test("consul + XClient: agent restarted mid-test → registrations return, no call fails", () =>
+  withConsul(async (agent) => {
+    const a = await serveArith(agent, "", { requestTimeout: 1000 });
+    const b = await serveArith(agent, "", { requestTimeout: 1000 });
+    const d = discovery(agent);
+    const x = xclient(d);
+    try {
+      await waitFor("both listed", () => x.servers.length === 2, 3000);
+      let calls = 0;
+      const deadline = Date.now() + 30_000;
+      const restart = agent.restart({ downMs: 500 });
+      let restarted = false;
+      void restart.then(() => (restarted = true));
+      while (!restarted && Date.now() < deadline) {
+        assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+        calls++;
+        await delay(20);
+      }
+      await restart;
+      await waitFor("both registered again", async () => {
+        const kv = await dump(agent, "rpcx_test/Arith/");
+        return kv[`rpcx_test/Arith/${a.key}`] !== undefined &&
+          kv[`rpcx_test/Arith/${b.key}`] !== undefined;
+      }, 5000);
+      await waitFor("discovery has both again", () => x.servers.length === 2, 5000);
+      for (let i = 0; i < 20; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      console.log(`${calls + 20} calls across a Consul restart, none failed`);
+      assert.ok(a.service.hits > 0 && b.service.hits > 0);
+    } finally {
+      await x.close();
+      await d.close();
+      await a.server.close();
+      await b.server.close();
+    }
+  }));
+
+const GO_PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+
+Deno.test({
+  name:
+    "consul + Go rpcx-consul: same keys, flags and sessions; Go and Deno find and call each other",
+  ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
+  fn: () =>
+    withConsul(async (agent) => {
+      const go = new Deno.Command(GO_PEER!, {
+        args: [
+          "server",
+          "--addr",
+          "127.0.0.1:0",
+          "--registry",
+          "consul",
+          "--registry-addr",
+          agent.endpoint,
+          "--base",
+          "/rpcx_test",
+          "--services",
+          "Arith",
+          "--weight",
+          "5",
+          "--update-interval",
+          "1s",
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const out = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let local: Served | undefined;
+      let d: ConsulDiscovery | undefined;
+      let x: XClient | undefined;
+      try {
+        let text = "";
+        while (!/LISTENING \S+\n/.test(text)) {
+          const { value, done } = await out.read();
+          if (done) throw new Error(`Go server exited: ${text}`);
+          text += value;
+        }
+        const goKey = `tcp@${text.match(/LISTENING (\S+)/)![1]}`;
+        const goNode = `rpcx_test/Arith/${goKey}`;
+        await waitFor("Go node", async () => (await dump(agent))[goNode] !== undefined, 5000);
+        const goKv = await dump(agent);
+        assert.deepEqual(Object.keys(goKv).sort(), ["rpcx_test", "rpcx_test/Arith", goNode]);
+        assert.equal(goKv["rpcx_test"].Value, "rpcx_path");
+        assert.equal(goKv["rpcx_test/Arith"].Value, "Arith");
+        assert.equal(goKv[goNode].Value, "weight=5");
+        for (const e of Object.values(goKv)) assert.equal(e.Flags, CONSUL_LOCK_FLAGS, e.Key);
+        const goSession = (await sessionInfo(agent, goKv[goNode].Session!))!;
+        assert.equal(goSession.Behavior, "delete");
+        assert.equal(goSession.TTL, "1s", "Go: (interval + interval) / 2");
+
+        local = await serveArith(agent, "weight=5");
+        const node = `rpcx_test/Arith/${local.key}`;
+        const both = await dump(agent);
+        assert.equal(both[node].Value, "weight=5");
+        assert.equal(both[node].Flags, goKv[goNode].Flags);
+        const ours = (await sessionInfo(agent, both[node].Session!))!;
+        assert.deepEqual(
+          { Behavior: ours.Behavior, TTL: ours.TTL, LockDelay: ours.LockDelay },
+          { Behavior: goSession.Behavior, TTL: goSession.TTL, LockDelay: goSession.LockDelay },
+          "our session is made like Go's",
+        );
+
+        d = discovery(agent);
+        x = xclient(d);
+        await d.ready();
+        await waitFor("both discovered", () => x!.servers.length === 2, 3000);
+        assert.deepEqual(x.servers.sort(), [goKey, local.key].sort());
+        for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+        assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
+
+        const gc = await new Deno.Command(GO_PEER!, {
+          args: [
+            "client",
+            "--registry",
+            "consul",
+            "--registry-addr",
+            agent.endpoint,
+            "--base",
+            "/rpcx_test",
+            "--count",
+            "4",
+          ],
+          stderr: "piped",
+        }).output();
+        const gout = new TextDecoder().decode(gc.stdout);
+        assert.equal(gc.code, 0, gout + new TextDecoder().decode(gc.stderr));
+        assert.equal(gout.match(/10 \* 20 = 200/g)?.length, 4, gout);
+        assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
+
+        go.kill("SIGKILL");
+        await go.status;
+        await waitFor("SIGKILLed Go server gone after its session lapsed", () =>
+          !x!.discovered.includes(goKey), 5000);
+        assert.deepEqual(x.servers, [local.key]);
+      } finally {
+        try {
+          go.kill("SIGKILL");
+        } catch {
+          // exited
+        }
+        await go.status;
+        await out.cancel().catch(() => {});
+        await x?.close();
+        await d?.close();
+        await local?.server.close();
+      }
+    }),
+});
