@@ -34,8 +34,11 @@ const ctx: RegistryStartContext = {
 };
 
 /** Runs `fn` with a fresh agent; stops it after. */
-async function withConsul(fn: (agent: ConsulAgent) => Promise<void>): Promise<void> {
-  const agent = await startConsul();
+async function withConsul(
+  fn: (agent: ConsulAgent) => Promise<void>,
+  options: { persistent?: boolean } = {},
+): Promise<void> {
+  const agent = await startConsul(options);
   if (!agent) return;
   try {
     await fn(agent);
@@ -441,15 +444,16 @@ Deno.test("consul: several endpoints, the first one dead: plugin and discovery u
       updateInterval: 1000,
     });
     await p.start(ctx);
-    const d = new ConsulDiscovery("/rpcx_test", "Arith", [dead, agent.endpoint], {
-      retryInitialMs: 50,
-    });
+    let d: ConsulDiscovery | undefined;
     try {
       await p.register("Arith", {}, "weight=1");
+      d = new ConsulDiscovery("/rpcx_test", "Arith", [dead, agent.endpoint], {
+        retryInitialMs: 50,
+      });
       await d.ready();
       assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
     } finally {
-      await d.close();
+      await d?.close();
       await p.stop();
     }
   }));
@@ -617,7 +621,7 @@ Deno.test("consul + XClient: weight and group metadata reach the selectors", () 
     }
   }));
 
-Deno.test("consul + XClient: agent restarted mid-test → registrations return, no call fails", () =>
+Deno.test("consul + XClient: server agent restarted mid-test (data kept) → no call fails", () =>
   withConsul(async (agent) => {
     const a = await serveArith(agent, "", { requestTimeout: 1000 });
     const b = await serveArith(agent, "", { requestTimeout: 1000 });
@@ -651,7 +655,7 @@ Deno.test("consul + XClient: agent restarted mid-test → registrations return, 
       await a.server.close();
       await b.server.close();
     }
-  }));
+  }, { persistent: true }));
 
 const GO_PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
 

@@ -59,7 +59,7 @@ export interface EtcdClientOptions {
   /** TLS material; endpoints given as `https://host:port` use TLS with system roots. */
   credentials?: { rootCertificate: Uint8Array; privateKey?: Uint8Array; certChain?: Uint8Array };
   /** Extra options for the `etcd3` client, applied last. */
-  etcdOptions?: Partial<IOptions>;
+  etcdOptions?: Partial<Etcd3Options>;
 }
 
 /**
@@ -101,6 +101,18 @@ export interface EtcdDiscoveryOptions extends EtcdClientOptions {
    */
   resyncInterval?: number;
 }
+
+/**
+ * The `etcd3` client's own options (re-exported so {@linkcode EtcdClientOptions} can name it).
+ *
+ * @example
+ * ```ts
+ * import type { Etcd3Options } from "@rpcx/core/etcd";
+ * const o: Partial<Etcd3Options> = { hosts: ["127.0.0.1:2379"] };
+ * console.log(o.hosts);
+ * ```
+ */
+export type Etcd3Options = IOptions;
 
 type FaultHandling = NonNullable<IOptions["faultHandling"]>;
 type HostPolicy = ReturnType<NonNullable<FaultHandling["host"]>>;

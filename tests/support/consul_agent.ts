@@ -1,7 +1,8 @@
-// Starts a real Consul agent (`consul agent -dev`, built by .ci/install/30-consul.sh into
-// .cache/bin/consul) for tests: bound to 127.0.0.1, free ports for HTTP, serf LAN/WAN and
-// server RPC, DNS and gRPC off. Dev mode keeps its state in memory, so a restart is a wiped
-// agent. `session_ttl_min` is lowered to 1s so tests can use short session TTLs.
+// Starts a real Consul agent (built by .ci/install/30-consul.sh into .cache/bin/consul) for
+// tests: bound to 127.0.0.1, free ports for HTTP, serf LAN/WAN and server RPC, DNS and gRPC off.
+// By default `-dev`, which keeps its state in memory, so a restart is a wiped agent; with
+// `persistent` a single-server agent with a data dir, whose KV and sessions survive a restart.
+// `session_ttl_min` is lowered to 1s so tests can use short session TTLs.
 
 import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./env.ts";
 
@@ -34,12 +35,15 @@ export function consulBinary(): string | undefined {
  * Starts a Consul agent, or returns undefined (after `needs()` printed a SKIP; under CI=true
  * it throws) when the binary is missing.
  */
-export async function startConsul(): Promise<ConsulAgent | undefined> {
+export async function startConsul(
+  options: { persistent?: boolean } = {},
+): Promise<ConsulAgent | undefined> {
   const bin = consulBinary();
   if (!needs("consul", bin ? undefined : "no consul binary (build it: .ci/install/30-consul.sh)")) {
     return undefined;
   }
-  const agent = new TestConsul(bin!, Deno.makeTempDirSync({ prefix: "rpcx-consul-" }));
+  const root = Deno.makeTempDirSync({ prefix: "rpcx-consul-" });
+  const agent = new TestConsul(bin!, root, options.persistent ?? false);
   await agent.resume();
   return agent;
 }
@@ -54,7 +58,7 @@ class TestConsul implements ConsulAgent {
   #logs: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(readonly bin: string, readonly root: string) {}
+  constructor(readonly bin: string, readonly root: string, readonly persistent: boolean) {}
 
   get endpoint(): string {
     return `127.0.0.1:${this.port}`;
@@ -74,7 +78,15 @@ class TestConsul implements ConsulAgent {
     const child = new Deno.Command(this.bin, {
       args: [
         "agent",
-        "-dev",
+        ...(this.persistent
+          ? [
+            "-server",
+            "-bootstrap-expect=1",
+            `-data-dir=${this.root}/data`,
+            "-ui=false",
+            "-hcl=performance { raft_multiplier = 1 }",
+          ]
+          : ["-dev"]),
         "-node=rpcx-test",
         "-bind=127.0.0.1",
         "-client=127.0.0.1",
