@@ -4,7 +4,8 @@
 // `persistent` a single-server agent with a data dir, whose KV and sessions survive a restart.
 // `session_ttl_min` is lowered to 1s so tests can use short session TTLs.
 
-import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./env.ts";
+import { delay, findExecutable, freePort, needs, REPO_ROOT } from "./env.ts";
+import { SupervisedProcess } from "./supervised.ts";
 
 /** A running test Consul agent. */
 export interface ConsulAgent {
@@ -53,9 +54,7 @@ class TestConsul implements ConsulAgent {
   readonly serfLan: number = freePort();
   readonly serfWan: number = freePort();
   readonly serverPort: number = freePort();
-  #child: Deno.ChildProcess | undefined;
-  #watchdog: Deno.ChildProcess | undefined;
-  #logs: Promise<void> | undefined;
+  #proc: SupervisedProcess | undefined;
   #stopped = false;
 
   constructor(readonly bin: string, readonly root: string, readonly persistent: boolean) {}
@@ -65,7 +64,7 @@ class TestConsul implements ConsulAgent {
   }
 
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#proc !== undefined;
   }
 
   api(path: string, init?: RequestInit): Promise<Response> {
@@ -74,124 +73,57 @@ class TestConsul implements ConsulAgent {
 
   async resume(): Promise<void> {
     if (this.#stopped) throw new Error("consul test agent was stopped");
-    if (this.#child) return;
-    const child = new Deno.Command(this.bin, {
-      args: [
-        "agent",
-        ...(this.persistent
-          ? [
-            "-server",
-            "-bootstrap-expect=1",
-            `-data-dir=${this.root}/data`,
-            "-ui=false",
-            "-hcl=performance { raft_multiplier = 1 }",
-          ]
-          : ["-dev"]),
-        "-node=rpcx-test",
-        "-bind=127.0.0.1",
-        "-client=127.0.0.1",
-        `-http-port=${this.port}`,
-        "-dns-port=-1",
-        "-grpc-port=-1",
-        "-grpc-tls-port=-1",
-        `-serf-lan-port=${this.serfLan}`,
-        `-serf-wan-port=${this.serfWan}`,
-        `-server-port=${this.serverPort}`,
-        '-hcl=session_ttl_min = "1s"',
-        "-log-level=warn",
-      ],
-      env: { CHECKPOINT_DISABLE: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    // Deno does not end children when it exits: if this test process dies, the watchdog
-    // kills the agent and removes the temp dir; it ends by itself with the agent.
-    this.#watchdog = new Deno.Command("bash", {
-      args: [
-        "-c",
-        'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
-        'if ! kill -0 "$1" 2>/dev/null; then kill -9 "$2" 2>/dev/null; sleep 0.5; rm -rf "$3"; fi',
-        "consul-watchdog",
-        String(Deno.pid),
-        String(child.pid),
-        this.root,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const log = await Deno.open(`${this.root}/consul.log`, { create: true, append: true });
-    const sink = (s: ReadableStream<Uint8Array>) =>
-      s.pipeTo(
-        new WritableStream({
-          write: async (chunk) => {
-            await log.write(chunk);
-          },
-        }),
-      ).catch(() => {});
-    this.#logs = Promise.all([sink(child.stdout), sink(child.stderr)]).then(() => log.close());
+    if (this.#proc) return;
+    const mode = this.persistent
+      ? [
+        "-server",
+        "-bootstrap-expect=1",
+        `-data-dir=${this.root}/data`,
+        "-ui=false",
+        "-hcl=performance { raft_multiplier = 1 }",
+      ]
+      : ["-dev"];
+    const proc = await SupervisedProcess.spawn(this.bin, [
+      "agent",
+      ...mode,
+      "-node=rpcx-test",
+      "-bind=127.0.0.1",
+      "-client=127.0.0.1",
+      `-http-port=${this.port}`,
+      "-dns-port=-1",
+      "-grpc-port=-1",
+      "-grpc-tls-port=-1",
+      `-serf-lan-port=${this.serfLan}`,
+      `-serf-wan-port=${this.serfWan}`,
+      `-server-port=${this.serverPort}`,
+      '-hcl=session_ttl_min = "1s"',
+      "-log-level=warn",
+    ], { root: this.root, logName: "consul", env: { CHECKPOINT_DISABLE: "1" } });
+    this.#proc = proc;
     try {
       // Ready means: a leader, and a session can be created (the node is in the catalog).
-      await waitFor(
-        `consul on ${this.endpoint} to accept sessions`,
-        async () => {
-          const st = await Promise.race([
-            child.status.then(() => "exited"),
-            delay(0).then(() => ""),
-          ]);
-          if (st === "exited") throw new Error(`consul exited; see ${this.root}/consul.log`);
-          const res = await this.api("/v1/session/create", {
-            method: "PUT",
-            body: JSON.stringify({ TTL: "10s", Behavior: "delete" }),
-          }).catch(() => undefined);
-          if (!res) return false;
-          const body = await res.text();
-          if (!res.ok) return false;
-          const id = (JSON.parse(body) as { ID: string }).ID;
-          await (await this.api(`/v1/session/destroy/${id}`, { method: "PUT" })).body?.cancel();
-          return true;
-        },
-        30_000,
-        100,
-      );
+      await proc.waitReady(`consul on ${this.endpoint} to accept sessions`, async () => {
+        const res = await this.api("/v1/session/create", {
+          method: "PUT",
+          body: JSON.stringify({ TTL: "10s", Behavior: "delete" }),
+        }).catch(() => undefined);
+        if (!res) return false;
+        const body = await res.text();
+        if (!res.ok) return false;
+        const id = (JSON.parse(body) as { ID: string }).ID;
+        await (await this.api(`/v1/session/destroy/${id}`, { method: "PUT" })).body?.cancel();
+        return true;
+      }, 30_000);
     } catch (e) {
-      await this.halt("SIGKILL");
-      const tail = await Deno.readTextFile(`${this.root}/consul.log`).catch(() => "");
-      throw new Error(`${(e as Error).message}\n${tail.slice(-2000)}`);
+      this.#proc = undefined;
+      throw e;
     }
   }
 
   async halt(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    this.#child = undefined;
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 5000);
-    await child.status;
-    clearTimeout(timer);
-    await this.#logs;
-    const watchdog = this.#watchdog;
-    this.#watchdog = undefined;
-    if (watchdog) {
-      try {
-        watchdog.kill("SIGKILL");
-      } catch {
-        // already ended
-      }
-      await watchdog.status;
-    }
+    const proc = this.#proc;
+    this.#proc = undefined;
+    await proc?.halt(signal);
   }
 
   async restart(options: { downMs?: number } = {}): Promise<void> {

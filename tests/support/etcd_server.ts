@@ -2,7 +2,8 @@
 // free loopback ports for the client and peer URLs, a temp data dir, waits until healthy.
 // Install it with .ci/install/10-etcd.sh.
 
-import { delay, findExecutable, freePort, needs, waitFor } from "./env.ts";
+import { delay, findExecutable, freePort, needs } from "./env.ts";
+import { SupervisedProcess } from "./supervised.ts";
 
 /** A running test etcd. */
 export interface EtcdServer {
@@ -49,9 +50,7 @@ class TestEtcd implements EtcdServer {
   readonly port: number = freePort();
   readonly peerPort: number = freePort();
   readonly dataDir: string;
-  #child: Deno.ChildProcess | undefined;
-  #watchdog: Deno.ChildProcess | undefined;
-  #logs: Promise<void> | undefined;
+  #proc: SupervisedProcess | undefined;
   #stopped = false;
 
   constructor(readonly bin: string, readonly root: string) {
@@ -63,118 +62,47 @@ class TestEtcd implements EtcdServer {
   }
 
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#proc !== undefined;
   }
 
   async resume(options: { wipe?: boolean } = {}): Promise<void> {
     if (this.#stopped) throw new Error("etcd test server was stopped");
-    if (this.#child) return;
+    if (this.#proc) return;
     if (options.wipe) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
     const client = `http://127.0.0.1:${this.port}`;
     const peer = `http://127.0.0.1:${this.peerPort}`;
-    const child = new Deno.Command(this.bin, {
-      args: [
-        "--name=rpcx-test",
-        `--data-dir=${this.dataDir}`,
-        `--listen-client-urls=${client}`,
-        `--advertise-client-urls=${client}`,
-        `--listen-peer-urls=${peer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=rpcx-test=${peer}`,
-        "--initial-cluster-state=new",
-        "--heartbeat-interval=50",
-        "--election-timeout=500",
-        "--logger=zap",
-        "--log-level=warn",
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    // Deno does not end children when it exits: if this test process dies (killed, timed
-    // out), the watchdog kills etcd and removes the temp dir; it ends by itself with etcd.
-    this.#watchdog = new Deno.Command("bash", {
-      args: [
-        "-c",
-        'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
-        'if ! kill -0 "$1" 2>/dev/null; then kill -9 "$2" 2>/dev/null; sleep 0.5; rm -rf "$3"; fi',
-        "etcd-watchdog",
-        String(Deno.pid),
-        String(child.pid),
-        this.root,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const log = await Deno.open(`${this.root}/etcd.log`, {
-      create: true,
-      append: true,
-    });
-    // Both streams go to one log file; each pipe gets its own writer so neither blocks.
-    const sink = (s: ReadableStream<Uint8Array>) =>
-      s.pipeTo(
-        new WritableStream({
-          write: async (chunk) => {
-            await log.write(chunk);
-          },
-        }),
-      ).catch(() => {});
-    this.#logs = Promise.all([sink(child.stdout), sink(child.stderr)]).then(() => log.close());
+    const proc = await SupervisedProcess.spawn(this.bin, [
+      "--name=rpcx-test",
+      `--data-dir=${this.dataDir}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=rpcx-test=${peer}`,
+      "--initial-cluster-state=new",
+      "--heartbeat-interval=50",
+      "--election-timeout=500",
+      "--logger=zap",
+      "--log-level=warn",
+    ], { root: this.root, logName: "etcd" });
+    this.#proc = proc;
     try {
-      await waitFor(
-        `etcd on ${this.endpoint} to be healthy`,
-        async () => {
-          const st = await Promise.race([
-            child.status.then(() => "exited"),
-            delay(0).then(() => ""),
-          ]);
-          if (st === "exited") throw new Error(`etcd exited; see ${this.root}/etcd.log`);
-          const res = await fetch(`${client}/health`).catch(() => undefined);
-          if (!res) return false;
-          const body = await res.text();
-          return res.ok && body.includes('"health":"true"');
-        },
-        20_000,
-        50,
-      );
+      await proc.waitReady(`etcd on ${this.endpoint} to be healthy`, async () => {
+        const res = await fetch(`${client}/health`).catch(() => undefined);
+        if (!res) return false;
+        const body = await res.text();
+        return res.ok && body.includes('"health":"true"');
+      }, 20_000);
     } catch (e) {
-      await this.halt("SIGKILL");
-      const tail = await Deno.readTextFile(`${this.root}/etcd.log`).catch(() => "");
-      throw new Error(`${(e as Error).message}\n${tail.slice(-2000)}`);
+      this.#proc = undefined;
+      throw e;
     }
   }
 
   async halt(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    this.#child = undefined;
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 5000);
-    await child.status;
-    clearTimeout(timer);
-    await this.#logs;
-    const watchdog = this.#watchdog;
-    this.#watchdog = undefined;
-    if (watchdog) {
-      try {
-        watchdog.kill("SIGKILL");
-      } catch {
-        // already ended (etcd gone)
-      }
-      await watchdog.status;
-    }
+    const proc = this.#proc;
+    this.#proc = undefined;
+    await proc?.halt(signal);
   }
 
   kill(): Promise<void> {
