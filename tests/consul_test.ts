@@ -5,11 +5,9 @@
 import assert from "node:assert/strict";
 import {
   type DiscoveryOutageEvent,
-  FailMode,
   type RegistryStartContext,
-  SelectMode,
   Server,
-  XClient,
+  type XClient,
 } from "../mod.ts";
 import {
   CONSUL_LOCK_FLAGS,
@@ -18,9 +16,16 @@ import {
   ConsulRegisterPlugin,
 } from "../src/discovery/consul.ts";
 import { type ConsulAgent, startConsul } from "./support/consul_agent.ts";
-import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
-
-const MUL = { A: 10, B: 20 };
+import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
+import {
+  exampleServerKilled,
+  joinThenGracefulShutdown,
+  MUL,
+  type RegistryFixture,
+  weightsAndGroups,
+  xclientOf,
+} from "./support/registry_scenarios.ts";
+import { delay, freePort, needs, waitFor } from "./support/env.ts";
 
 const ctx: RegistryStartContext = {
   serviceAddress: "tcp@127.0.0.1:8972",
@@ -171,8 +176,16 @@ function discovery(agent: ConsulAgent, base = "/rpcx_test", service = "Arith"): 
   });
 }
 
-function xclient(d: ConsulDiscovery, mode: SelectMode = SelectMode.RoundRobin, group?: string) {
-  return new XClient("Arith", FailMode.Failover, mode, d, { connectTimeout: 1000, group });
+function xclient(d: ConsulDiscovery): XClient {
+  return xclientOf(d);
+}
+
+function fixture(agent: ConsulAgent): RegistryFixture {
+  return {
+    // TTL (1000 + 19 000) / 2 = 10 s when long-lived
+    serve: (metadata, o) => serveArith(agent, metadata, o?.longLived ? { expired: 19_000 } : {}),
+    discovery: () => discovery(agent),
+  };
 }
 
 Deno.test("consul plugin: libkv's layout, flags and a delete-behaviour session per node", () =>
@@ -459,117 +472,18 @@ Deno.test("consul: several endpoints, the first one dead: plugin and discovery u
   }));
 
 Deno.test("consul + XClient: register → discover → call; join; graceful shutdown removes at once", () =>
-  withConsul(async (agent) => {
-    const a = await serveArith(agent);
-    const d = discovery(agent);
-    const x = xclient(d);
-    let b: Served | undefined;
-    try {
-      assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-      assert.deepEqual(x.servers, [a.key]);
-      b = await serveArith(agent, "", { expired: 19_000 }); // TTL 10 s: removal is not expiry
-      await waitFor("second server discovered", () => x.servers.length === 2, 3000);
-      for (let i = 0; i < 10; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-      assert.equal(a.service.hits, 1 + 5);
-      assert.equal(b.service.hits, 5);
-      const t0 = Date.now();
-      await b.server.shutdown({ timeout: 1000 });
-      await waitFor("shut-down server gone", () => !x.discovered.includes(b!.key), 2000, 10);
-      assert.ok(Date.now() - t0 < 2000);
-      for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-      assert.equal(b.service.hits, 5);
-    } finally {
-      await x.close();
-      await d.close();
-      await b?.server.close();
-      await a.server.close();
-    }
-  }));
+  withConsul((agent) => joinThenGracefulShutdown(fixture(agent))));
 
 Deno.test("consul + XClient: examples/consul server (child) and client; SIGKILL → node removed by session TTL", () =>
-  withConsul(async (agent) => {
-    const port = freePort();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "examples/consul/server.ts",
-        "--addr",
-        `127.0.0.1:${port}`,
-        "--registry",
-        agent.endpoint,
-        "--update",
-        "1000", // session TTL 1 s
-      ],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const local = await serveArith(agent);
-    const d = discovery(agent);
-    const x = xclient(d);
-    try {
-      const first = await lines.read();
-      assert.match(first.value ?? "", /listening on 127\.0\.0\.1:\d+/);
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "examples/consul/client.ts",
-          "--registry",
-          agent.endpoint,
-          "--count",
-          "2",
-        ],
-        cwd: REPO_ROOT,
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
-      assert.equal(text.match(/^10 \* 20 = 200$/gm)?.length, 2, text);
-
-      const none = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "examples/consul/client.ts",
-          "--registry",
-          agent.endpoint,
-          "--base",
-          "/x",
-        ],
-        cwd: REPO_ROOT,
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      assert.notEqual(none.code, 0, "the client exits non-zero when no server is found");
-
-      const key = `tcp@127.0.0.1:${port}`;
-      await waitFor("child discovered", () => x.discovered.includes(key), 3000);
-      child.kill("SIGKILL");
-      await child.status;
-      const t0 = Date.now();
-      await waitFor("killed server dropped", () => !x.discovered.includes(key), 8000, 20);
-      const took = Date.now() - t0;
-      console.log(`SIGKILLed server dropped from discovery after ${took} ms (session TTL 1 s)`);
+  withConsul((agent) =>
+    exampleServerKilled(fixture(agent), {
+      example: "consul",
+      registryFlags: ["--registry", agent.endpoint],
+      serverFlags: ["--update", "1000"], // session TTL 1 s
       // Consul invalidates a session between TTL and 2×TTL after its last renewal
-      assert.ok(took < 2 * 1000 + 1500, `dropped after ${took} ms`);
-      assert.deepEqual(x.servers, [local.key]);
-      assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-    } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already dead
-      }
-      await child.status;
-      await lines.cancel().catch(() => {});
-      await x.close();
-      await d.close();
-      await local.server.close();
-    }
-  }));
+      boundMs: 2 * 1000 + 1500,
+    })
+  ));
 
 Deno.test("consul + XClient: state=inactive written by an operator is honoured, then undone", () =>
   withConsul(async (agent) => {
@@ -600,26 +514,7 @@ Deno.test("consul + XClient: state=inactive written by an operator is honoured, 
   }));
 
 Deno.test("consul + XClient: weight and group metadata reach the selectors", () =>
-  withConsul(async (agent) => {
-    const a = await serveArith(agent, "weight=1&group=a");
-    const b = await serveArith(agent, "weight=3&group=a");
-    const c = await serveArith(agent, "weight=9&group=b");
-    const d = discovery(agent);
-    const wrr = xclient(d, SelectMode.WeightedRoundRobin, "a");
-    try {
-      await d.ready();
-      await waitFor("all three listed", () => d.getServices().length === 3, 3000);
-      await waitFor("group a selectable", () => wrr.servers.length === 2, 3000);
-      for (let i = 0; i < 40; i++) await wrr.call("Mul", MUL);
-      assert.equal(a.service.hits, 10);
-      assert.equal(b.service.hits, 30);
-      assert.equal(c.service.hits, 0);
-    } finally {
-      await wrr.close();
-      await d.close();
-      for (const s of [a, b, c]) await s.server.close();
-    }
-  }));
+  withConsul((agent) => weightsAndGroups(fixture(agent))));
 
 Deno.test("consul + XClient: server agent restarted mid-test (data kept) → no call fails", () =>
   withConsul(async (agent) => {
@@ -657,47 +552,30 @@ Deno.test("consul + XClient: server agent restarted mid-test (data kept) → no 
     }
   }, { persistent: true }));
 
-const GO_PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
-
 Deno.test({
   name:
     "consul + Go rpcx-consul: same keys, flags and sessions; Go and Deno find and call each other",
   ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
   fn: () =>
     withConsul(async (agent) => {
-      const go = new Deno.Command(GO_PEER!, {
-        args: [
-          "server",
-          "--addr",
-          "127.0.0.1:0",
-          "--registry",
-          "consul",
-          "--registry-addr",
-          agent.endpoint,
-          "--base",
-          "/rpcx_test",
-          "--services",
-          "Arith",
-          "--weight",
-          "5",
-          "--update-interval",
-          "1s",
-        ],
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const out = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const reg: GoRegistry = {
+        registry: "consul",
+        registryAddr: agent.endpoint,
+        base: "/rpcx_test",
+      };
+      const go = await startGoServer(reg, [
+        "--services",
+        "Arith",
+        "--weight",
+        "5",
+        "--update-interval",
+        "1s",
+      ]);
       let local: Served | undefined;
       let d: ConsulDiscovery | undefined;
       let x: XClient | undefined;
       try {
-        let text = "";
-        while (!/LISTENING \S+\n/.test(text)) {
-          const { value, done } = await out.read();
-          if (done) throw new Error(`Go server exited: ${text}`);
-          text += value;
-        }
-        const goKey = `tcp@${text.match(/LISTENING (\S+)/)![1]}`;
+        const goKey = go.key;
         const goNode = `rpcx_test/Arith/${goKey}`;
         await waitFor("Go node", async () => (await dump(agent))[goNode] !== undefined, 5000);
         const goKv = await dump(agent);
@@ -730,38 +608,20 @@ Deno.test({
         for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
         assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
 
-        const gc = await new Deno.Command(GO_PEER!, {
-          args: [
-            "client",
-            "--registry",
-            "consul",
-            "--registry-addr",
-            agent.endpoint,
-            "--base",
-            "/rpcx_test",
-            "--count",
-            "4",
-          ],
-          stderr: "piped",
-        }).output();
-        const gout = new TextDecoder().decode(gc.stdout);
-        assert.equal(gc.code, 0, gout + new TextDecoder().decode(gc.stderr));
-        assert.equal(gout.match(/10 \* 20 = 200/g)?.length, 4, gout);
+        const listed = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
+        assert.equal(listed.code, 0, listed.out + listed.err);
+        assert.match(listed.out, new RegExp(`SERVER ${local.key} weight=5`));
+        const gc = await runGoClient(reg, ["--count", "4"]);
+        assert.equal(gc.code, 0, gc.out + gc.err);
+        assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
         assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
 
-        go.kill("SIGKILL");
-        await go.status;
+        await go.kill("SIGKILL");
         await waitFor("SIGKILLed Go server gone after its session lapsed", () =>
           !x!.discovered.includes(goKey), 5000);
         assert.deepEqual(x.servers, [local.key]);
       } finally {
-        try {
-          go.kill("SIGKILL");
-        } catch {
-          // exited
-        }
-        await go.status;
-        await out.cancel().catch(() => {});
+        await go.stop();
         await x?.close();
         await d?.close();
         await local?.server.close();

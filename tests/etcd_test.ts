@@ -4,15 +4,23 @@ import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
 import {
   type DiscoveryOutageEvent,
-  FailMode,
   type RegistryStartContext,
   SelectMode,
   Server,
-  XClient,
+  type XClient,
 } from "../mod.ts";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
-import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
+import {
+  exampleServerKilled,
+  joinThenGracefulShutdown,
+  MUL,
+  type RegistryFixture,
+  weightsAndGroups,
+  xclientOf,
+} from "./support/registry_scenarios.ts";
+import { delay, freePort, needs, waitFor } from "./support/env.ts";
 
 const ctx: RegistryStartContext = {
   serviceAddress: "tcp@127.0.0.1:8972",
@@ -370,132 +378,30 @@ Deno.test("etcd: several endpoints, the first one dead: plugin and discovery use
     }
   }));
 
-const MUL = { A: 10, B: 20 };
-
 function xclient(d: EtcdDiscovery, mode: SelectMode = SelectMode.RoundRobin, group?: string) {
-  return new XClient("Arith", FailMode.Failover, mode, d, { connectTimeout: 1000, group });
+  return xclientOf(d, mode, group);
 }
 
-Deno.test({
-  name:
-    "etcd + XClient: register → discover → call; a second server joins; graceful shutdown removes it at once",
-  fn: () =>
-    withEtcd(async (etcd) => {
-      const a = await serveArith(etcd);
-      const d = discovery(etcd);
-      const x = xclient(d);
-      let b: Awaited<ReturnType<typeof serveArith>> | undefined;
-      try {
-        assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-        assert.deepEqual(x.servers, [a.key]);
-        b = await serveArith(etcd, "", { expired: 9000 }); // TTL 10 s: removal below is not expiry
-        await waitFor("second server discovered", () => x.servers.length === 2, 3000);
-        for (let i = 0; i < 10; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-        assert.equal(a.service.hits, 1 + 5);
-        assert.equal(b.service.hits, 5);
-        const t0 = Date.now();
-        await b.server.shutdown({ timeout: 1000 });
-        await waitFor("shut-down server gone", () => !x.discovered.includes(b!.key), 2000);
-        assert.ok(Date.now() - t0 < 2000);
-        for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-        assert.equal(b.service.hits, 5);
-      } finally {
-        await x.close();
-        await d.close();
-        await b?.server.close();
-        await a.server.close();
-      }
-    }),
-});
+function fixture(etcd: EtcdServer): RegistryFixture {
+  return {
+    // lease TTL 1 + 9 = 10 s when long-lived
+    serve: (metadata, o) => serveArith(etcd, metadata, o?.longLived ? { expired: 9000 } : {}),
+    discovery: () => discovery(etcd),
+  };
+}
 
-Deno.test({
-  name:
-    "etcd + XClient: examples/etcd server (child) and client; SIGKILL → dropped within the lease bound",
-  fn: () =>
-    withEtcd(async (etcd) => {
-      const port = freePort();
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "examples/etcd/server.ts",
-          "--addr",
-          `127.0.0.1:${port}`,
-          "--registry",
-          etcd.endpoint,
-          "--update",
-          "500", // lease TTL 1 s
-        ],
-        cwd: REPO_ROOT,
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      const local = await serveArith(etcd);
-      const d = discovery(etcd);
-      const x = xclient(d);
-      try {
-        const first = await lines.read();
-        assert.match(first.value ?? "", /listening on 127\.0\.0\.1:\d+/);
-        const out = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "examples/etcd/client.ts",
-            "--registry",
-            etcd.endpoint,
-            "--count",
-            "2",
-          ],
-          cwd: REPO_ROOT,
-          stderr: "piped",
-        }).output();
-        const text = new TextDecoder().decode(out.stdout);
-        assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
-        assert.equal(text.match(/^10 \* 20 = 200$/gm)?.length, 2, text);
+Deno.test("etcd + XClient: register → discover → call; a second server joins; graceful shutdown removes it at once", () =>
+  withEtcd((etcd) => joinThenGracefulShutdown(fixture(etcd))));
 
-        const none = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "examples/etcd/client.ts",
-            "--registry",
-            etcd.endpoint,
-            "--base",
-            "/x",
-          ],
-          cwd: REPO_ROOT,
-          stdout: "null",
-          stderr: "null",
-        }).output();
-        assert.notEqual(none.code, 0, "the client exits non-zero when no server is found");
-
-        const key = `tcp@127.0.0.1:${port}`;
-        await waitFor("child discovered", () => x.discovered.includes(key), 3000);
-        child.kill("SIGKILL");
-        await child.status;
-        const t0 = Date.now();
-        await waitFor("killed server dropped", () => !x.discovered.includes(key), 5000, 20);
-        const took = Date.now() - t0;
-        console.log(`SIGKILLed server dropped from discovery after ${took} ms (lease TTL 1 s)`);
-        // TTL 1 s; etcd checks expiry every 500 ms
-        assert.ok(took < 1000 + 1500, `dropped after ${took} ms`);
-        assert.deepEqual(x.servers, [local.key]);
-        assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-      } finally {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already dead
-        }
-        await child.status;
-        await lines.cancel().catch(() => {});
-        await x.close();
-        await d.close();
-        await local.server.close();
-      }
-    }),
-});
+Deno.test("etcd + XClient: examples/etcd server (child) and client; SIGKILL → dropped within the lease bound", () =>
+  withEtcd((etcd) =>
+    exampleServerKilled(fixture(etcd), {
+      example: "etcd",
+      registryFlags: ["--registry", etcd.endpoint],
+      serverFlags: ["--update", "500"], // lease TTL 1 s
+      boundMs: 1000 + 1500, // etcd checks expiry every 500 ms
+    })
+  ));
 
 Deno.test({
   name:
@@ -579,36 +485,8 @@ Deno.test({
     }),
 });
 
-Deno.test({
-  name: "etcd + XClient: weight and group metadata reach the selectors",
-  fn: () =>
-    withEtcd(async (etcd) => {
-      const a = await serveArith(etcd, "weight=1&group=a");
-      const b = await serveArith(etcd, "weight=3&group=b");
-      const d = discovery(etcd);
-      const wrr = xclient(d, SelectMode.WeightedRoundRobin);
-      const onlyA = xclient(d, SelectMode.RoundRobin, "a");
-      try {
-        await d.ready();
-        await waitFor("both listed", () => wrr.servers.length === 2, 3000);
-        for (let i = 0; i < 40; i++) await wrr.call("Mul", MUL);
-        assert.equal(a.service.hits, 10);
-        assert.equal(b.service.hits, 30);
-        assert.deepEqual(onlyA.servers, [a.key]);
-        for (let i = 0; i < 5; i++) await onlyA.call("Mul", MUL);
-        assert.equal(a.service.hits, 15);
-        assert.equal(b.service.hits, 30);
-      } finally {
-        await wrr.close();
-        await onlyA.close();
-        await d.close();
-        await a.server.close();
-        await b.server.close();
-      }
-    }),
-});
-
-const GO_PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+Deno.test("etcd + XClient: weight and group metadata reach the selectors", () =>
+  withEtcd((etcd) => weightsAndGroups(fixture(etcd))));
 
 Deno.test({
   name:
@@ -616,39 +494,20 @@ Deno.test({
   ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
   fn: () =>
     withEtcd(async (etcd, raw) => {
-      const go = new Deno.Command(GO_PEER!, {
-        args: [
-          "server",
-          "--addr",
-          "127.0.0.1:0",
-          "--registry",
-          "etcd",
-          "--registry-addr",
-          etcd.endpoint,
-          "--base",
-          "/rpcx_test",
-          "--services",
-          "Arith",
-          "--weight",
-          "5",
-          "--update-interval",
-          "1s",
-        ],
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const out = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const reg: GoRegistry = { registry: "etcd", registryAddr: etcd.endpoint, base: "/rpcx_test" };
+      const go = await startGoServer(reg, [
+        "--services",
+        "Arith",
+        "--weight",
+        "5",
+        "--update-interval",
+        "1s",
+      ]);
       let local: Awaited<ReturnType<typeof serveArith>> | undefined;
       let d: EtcdDiscovery | undefined;
       let x: XClient | undefined;
       try {
-        let text = "";
-        while (!/LISTENING \S+\n/.test(text)) {
-          const { value, done } = await out.read();
-          if (done) throw new Error(`Go server exited: ${text}`);
-          text += value;
-        }
-        const goKey = `tcp@${text.match(/LISTENING (\S+)/)![1]}`;
+        const goKey = go.key;
         const goNode = `/rpcx_test/Arith/${goKey}`;
         await waitFor("Go node", async () => (await raw.get(goNode).string()) !== null, 5000);
         // What Go wrote: keys as given (leading slash kept), dirs and node on one lease.
@@ -678,38 +537,17 @@ Deno.test({
         for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
         assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
 
-        const gc = await new Deno.Command(GO_PEER!, {
-          args: [
-            "client",
-            "--registry",
-            "etcd",
-            "--registry-addr",
-            etcd.endpoint,
-            "--base",
-            "/rpcx_test",
-            "--count",
-            "4",
-          ],
-          stderr: "piped",
-        }).output();
-        const gout = new TextDecoder().decode(gc.stdout);
-        assert.equal(gc.code, 0, gout + new TextDecoder().decode(gc.stderr));
-        assert.equal(gout.match(/10 \* 20 = 200/g)?.length, 4, gout);
+        const gc = await runGoClient(reg, ["--count", "4"]);
+        assert.equal(gc.code, 0, gc.out + gc.err);
+        assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
         assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
 
-        go.kill("SIGTERM");
-        await go.status;
+        await go.kill("SIGTERM");
         await waitFor("Go server gone after its shutdown", () =>
           !x!.discovered.includes(goKey), 3000);
         assert.deepEqual(x.servers, [local.key]);
       } finally {
-        try {
-          go.kill("SIGKILL");
-        } catch {
-          // exited
-        }
-        await go.status;
-        await out.cancel().catch(() => {});
+        await go.stop();
         await x?.close();
         await d?.close();
         await local?.server.close();

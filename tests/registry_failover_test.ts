@@ -5,43 +5,11 @@ import assert from "node:assert/strict";
 import { startConsul } from "./support/consul_agent.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
-import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import { delay, freePort, needs, waitFor } from "./support/env.ts";
+import { startExampleServer } from "./support/examples.ts";
+import { GO_PEER, type GoRegistry, runGoClient } from "./support/go_peer.ts";
 
-const PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
-
-function denoServer(example: string, port: number, registry: string, base: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `examples/${example}/server.ts`,
-      "--addr",
-      `127.0.0.1:${port}`,
-      "--registry",
-      registry,
-      "--base",
-      base,
-      "--update",
-      "1000",
-    ],
-    cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const ready = (async () => {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("listening on")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${example} server exited: ${text}`);
-      text += value;
-    }
-    void (async () => {
-      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-    })();
-  })();
-  return { child, ready };
-}
+const PEER = GO_PEER;
 
 async function goFailover(registry: string, registryAddr: string, base: string, kill: () => void) {
   const go = new Deno.Command(PEER!, {
@@ -90,29 +58,24 @@ for (const registry of ["etcd", "zookeeper", "consul"] as const) {
       const endpoint = "endpoint" in reg ? reg.endpoint : reg.connectString;
       const base = `/rpcx_failover_${registry}`;
       const [p1, p2] = [freePort(), freePort()];
-      const a = denoServer(registry, p1, endpoint, base);
-      const b = denoServer(registry, p2, endpoint, base);
+      const flags = (port: number) => [
+        "--addr",
+        `127.0.0.1:${port}`,
+        "--registry",
+        endpoint,
+        "--base",
+        base,
+        "--update",
+        "1000",
+      ];
+      const a = startExampleServer(registry, flags(p1));
+      const b = startExampleServer(registry, flags(p2));
       try {
         await Promise.all([a.ready, b.ready]);
         // Both are registered before the Go client starts.
+        const reg: GoRegistry = { registry, registryAddr: endpoint, base };
         const list = async () =>
-          new TextDecoder().decode(
-            (await new Deno.Command(PEER!, {
-              args: [
-                "client",
-                "--registry",
-                registry,
-                "--registry-addr",
-                endpoint,
-                "--base",
-                base,
-                "--list-servers",
-                "--wait-servers",
-                "5s",
-              ],
-              stderr: "null",
-            }).output()).stdout,
-          );
+          (await runGoClient(reg, ["--list-servers", "--wait-servers", "5s"])).out;
         await waitFor(
           "Go discovery to list both Deno servers",
           async () => {
@@ -127,12 +90,7 @@ for (const registry of ["etcd", "zookeeper", "consul"] as const) {
         assert.equal(r.out.match(/^10 \* 20 = 200$/gm)?.length, 60, r.out);
         assert.doesNotMatch(r.out, /ERROR/);
       } finally {
-        for (const s of [a, b]) {
-          try {
-            s.child.kill("SIGKILL");
-          } catch { /* gone */ }
-          await s.child.status;
-        }
+        for (const s of [a, b]) await s.stop();
         "dispose" in reg ? await reg.dispose() : await reg.stop();
       }
     },

@@ -14,7 +14,8 @@ import {
   ZooKeeperRegisterPlugin,
 } from "../src/discovery/zookeeper.ts";
 import type { Args, Reply } from "../examples/arith.ts";
-import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import { delay, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
 import {
   startTcpProxy,
   startZooKeeper,
@@ -752,8 +753,6 @@ Deno.test("zookeeper: ZooKeeper restarted mid-test: registrations return, no cal
   }
 });
 
-const GO_PEER = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
-
 Deno.test({
   name: "zookeeper + Go rpcx-zookeeper: same layout; Go and Deno find and call each other",
   ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
@@ -761,40 +760,21 @@ Deno.test({
     const zk = await zkServer();
     if (!zk) return;
     const base = basePath("go");
-    const go = new Deno.Command(GO_PEER!, {
-      args: [
-        "server",
-        "--addr",
-        "127.0.0.1:0",
-        "--registry",
-        "zookeeper",
-        "--registry-addr",
-        zk.connectString,
-        "--base",
-        base,
-        "--services",
-        "Arith",
-        "--weight",
-        "5",
-        "--update-interval",
-        "1s",
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const out = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const reg: GoRegistry = { registry: "zookeeper", registryAddr: zk.connectString, base };
+    const go = await startGoServer(reg, [
+      "--services",
+      "Arith",
+      "--weight",
+      "5",
+      "--update-interval",
+      "1s",
+    ]);
     const op = await Operator.open(zk.connectString);
     let local: TestServer | undefined;
     let d: ZooKeeperDiscovery | undefined;
     let x: XClient | undefined;
     try {
-      let text = "";
-      while (!/LISTENING \S+\n/.test(text)) {
-        const { value, done } = await out.read();
-        if (done) throw new Error(`Go server exited: ${text}`);
-        text += value;
-      }
-      const goKey = `tcp@${text.match(/LISTENING (\S+)/)![1]}`;
+      const goKey = go.key;
       const goNode = `${base}/Arith/${goKey}`;
       // What Go wrote (it registers before printing LISTENING).
       assert.deepEqual(await op.get(base), { data: "rpcx_path", owner: NO_OWNER });
@@ -825,57 +805,21 @@ Deno.test({
       assert.equal(local.hits.n, 2, "round robin over the Go and the Deno server");
 
       // Go's discovery finds ours, with its metadata, and calls it.
-      const list = await new Deno.Command(GO_PEER!, {
-        args: [
-          "client",
-          "--registry",
-          "zookeeper",
-          "--registry-addr",
-          zk.connectString,
-          "--base",
-          base,
-          "--list-servers",
-          "--service",
-          "Arith",
-        ],
-        stderr: "null",
-      }).output();
-      const listed = new TextDecoder().decode(list.stdout);
-      assert.equal(list.code, 0, listed);
-      assert.match(listed, new RegExp(`SERVER ${local.key} weight=5`));
-      assert.match(listed, new RegExp(`SERVER ${goKey} weight=5`));
-      const gc = await new Deno.Command(GO_PEER!, {
-        args: [
-          "client",
-          "--registry",
-          "zookeeper",
-          "--registry-addr",
-          zk.connectString,
-          "--base",
-          base,
-          "--count",
-          "4",
-        ],
-        stderr: "piped",
-      }).output();
-      const gout = new TextDecoder().decode(gc.stdout);
-      assert.equal(gc.code, 0, gout + new TextDecoder().decode(gc.stderr));
-      assert.equal(gout.match(/10 \* 20 = 200/g)?.length, 4, gout);
+      const list = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
+      assert.equal(list.code, 0, list.out + list.err);
+      assert.match(list.out, new RegExp(`SERVER ${local.key} weight=5`));
+      assert.match(list.out, new RegExp(`SERVER ${goKey} weight=5`));
+      const gc = await runGoClient(reg, ["--count", "4"]);
+      assert.equal(gc.code, 0, gc.out + gc.err);
+      assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
       assert.ok(local.hits.n > 2, "the Go client called the Deno server too");
 
       // Go's graceful shutdown deletes its node; our discovery drops it.
-      go.kill("SIGTERM");
-      await go.status;
+      await go.kill("SIGTERM");
       await waitFor("Go server gone", () => !keys(d!).includes(goKey), 3000);
       assert.deepEqual(x.servers, [local.key]);
     } finally {
-      try {
-        go.kill("SIGKILL");
-      } catch {
-        // exited
-      }
-      await go.status;
-      await out.cancel().catch(() => {});
+      await go.stop();
       await x?.close();
       await d?.close();
       await local?.server.close();

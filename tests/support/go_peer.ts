@@ -1,0 +1,79 @@
+// The Go rpcx peer (tests/interop/go, built by .ci/install/50-gopeer.sh into
+// .cache/bin/rpcxpeer) as the registry tests use it: a Go server registered by Go's plugin, and
+// Go's client finding servers through Go's discovery.
+
+import { findExecutable, REPO_ROOT } from "./env.ts";
+
+/** The rpcxpeer binary, or undefined when it is not built. */
+export const GO_PEER: string | undefined = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+
+/** Where the Go side finds the registry. */
+export interface GoRegistry {
+  /** `etcd`, `zookeeper`, `consul` or `mdns`. */
+  registry: string;
+  /** The registry's address. */
+  registryAddr: string;
+  /** The base path. */
+  base: string;
+}
+
+function registryArgs(reg: GoRegistry): string[] {
+  return ["--registry", reg.registry, "--registry-addr", reg.registryAddr, "--base", reg.base];
+}
+
+/** A running `rpcxpeer server`. */
+export interface GoServer {
+  /** `tcp@host:port` as registered. */
+  readonly key: string;
+  /** Sends a signal (SIGTERM: Go's graceful shutdown unregisters). */
+  kill(signal: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** SIGKILL if still running; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts `rpcxpeer server` on a free port, registered in `reg`; resolves once it listens. */
+export async function startGoServer(reg: GoRegistry, extra: string[] = []): Promise<GoServer> {
+  const child = new Deno.Command(GO_PEER!, {
+    args: ["server", "--addr", "127.0.0.1:0", ...registryArgs(reg), ...extra],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const kill = async (signal: "SIGTERM" | "SIGKILL") => {
+    try {
+      child.kill(signal);
+    } catch {
+      // exited
+    }
+    await child.status;
+    await out.cancel().catch(() => {});
+  };
+  let text = "";
+  while (!/LISTENING \S+\n/.test(text)) {
+    const { value, done } = await out.read();
+    if (done) {
+      await kill("SIGKILL");
+      throw new Error(`Go server exited: ${text}`);
+    }
+    text += value;
+  }
+  return {
+    key: `tcp@${text.match(/LISTENING (\S+)/)![1]}`,
+    kill,
+    stop: () => kill("SIGKILL"),
+  };
+}
+
+/** Runs `rpcxpeer client` through `reg` with `extra` flags; returns its exit code and output. */
+export async function runGoClient(
+  reg: GoRegistry,
+  extra: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(GO_PEER!, {
+    args: ["client", ...registryArgs(reg), ...extra],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}

@@ -1,0 +1,135 @@
+// Scenarios every KV registry adapter must pass, written once and run by tests/etcd_test.ts and
+// tests/consul_test.ts against their real registry: a fixture serves Arith registered in the
+// registry and makes discoveries of it.
+
+import assert from "node:assert/strict";
+import { FailMode, SelectMode, type Server, type ServiceDiscovery, XClient } from "../../mod.ts";
+import { freePort, waitFor } from "./env.ts";
+import { runExampleClient, startExampleServer } from "./examples.ts";
+
+/** `Arith.Mul` arguments whose reply is `{C: 200}`. */
+export const MUL: { A: number; B: number } = { A: 10, B: 20 };
+
+/** A server of the scenario: its key in the registry and how often `Arith.Mul` ran. */
+export interface RegisteredServer {
+  server: Server;
+  key: string;
+  service: { hits: number };
+}
+
+/** What a scenario needs of a registry. */
+export interface RegistryFixture {
+  /**
+   * Serves Arith on a free port, registered with `metadata`. With `longLived`, the node's
+   * lifetime is long (≥ 10 s), so a removal seen soon after is not an expiry.
+   */
+  serve(metadata: string, options?: { longLived?: boolean }): Promise<RegisteredServer>;
+  /** A discovery of `Arith` in the fixture's base path. */
+  discovery(): ServiceDiscovery;
+}
+
+/** An XClient over `d` with a short connect timeout. */
+export function xclientOf(
+  d: ServiceDiscovery,
+  mode: SelectMode = SelectMode.RoundRobin,
+  group?: string,
+): XClient {
+  return new XClient("Arith", FailMode.Failover, mode, d, { connectTimeout: 1000, group });
+}
+
+/** Register → discover → call; a second server joins and is used; graceful shutdown removes it at once. */
+export async function joinThenGracefulShutdown(r: RegistryFixture): Promise<void> {
+  const a = await r.serve("");
+  const d = r.discovery();
+  const x = xclientOf(d);
+  let b: RegisteredServer | undefined;
+  try {
+    assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+    assert.deepEqual(x.servers, [a.key]);
+    b = await r.serve("", { longLived: true });
+    await waitFor("second server discovered", () => x.servers.length === 2, 3000);
+    for (let i = 0; i < 10; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+    assert.equal(a.service.hits, 1 + 5);
+    assert.equal(b.service.hits, 5);
+    const t0 = Date.now();
+    await b.server.shutdown({ timeout: 1000 });
+    await waitFor("shut-down server gone", () => !x.discovered.includes(b!.key), 2000, 10);
+    assert.ok(Date.now() - t0 < 2000);
+    for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+    assert.equal(b.service.hits, 5);
+  } finally {
+    await x.close();
+    await d.close();
+    await b?.server.close();
+    await a.server.close();
+  }
+}
+
+/** Weight and group metadata reach the selectors: WeightedRoundRobin within group `a`. */
+export async function weightsAndGroups(r: RegistryFixture): Promise<void> {
+  const a = await r.serve("weight=1&group=a");
+  const b = await r.serve("weight=3&group=a");
+  const c = await r.serve("weight=9&group=b");
+  const d = r.discovery();
+  const wrr = xclientOf(d, SelectMode.WeightedRoundRobin, "a");
+  try {
+    await d.ready();
+    await waitFor("all three listed", () => d.getServices().length === 3, 3000);
+    await waitFor("group a selectable", () => wrr.servers.length === 2, 3000);
+    assert.deepEqual(wrr.servers.sort(), [a.key, b.key].sort());
+    for (let i = 0; i < 40; i++) await wrr.call("Mul", MUL);
+    assert.equal(a.service.hits, 10);
+    assert.equal(b.service.hits, 30);
+    assert.equal(c.service.hits, 0);
+  } finally {
+    await wrr.close();
+    await d.close();
+    for (const s of [a, b, c]) await s.server.close();
+  }
+}
+
+/**
+ * `examples/<example>/server.ts` as a child and `client.ts` against it (the client exits
+ * non-zero when it finds no server); then the child is SIGKILLed and must leave the discovery
+ * within `boundMs` (its registration's lifetime), while a local server keeps answering.
+ */
+export async function exampleServerKilled(
+  r: RegistryFixture,
+  o: { example: string; registryFlags: string[]; serverFlags: string[]; boundMs: number },
+): Promise<void> {
+  const port = freePort();
+  const child = startExampleServer(o.example, [
+    "--addr",
+    `127.0.0.1:${port}`,
+    ...o.registryFlags,
+    ...o.serverFlags,
+  ]);
+  const local = await r.serve("");
+  const d = r.discovery();
+  const x = xclientOf(d);
+  try {
+    assert.equal(await child.ready, `127.0.0.1:${port}`);
+    const ok = await runExampleClient(o.example, [...o.registryFlags, "--count", "2"]);
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.equal(ok.out.match(/^10 \* 20 = 200$/gm)?.length, 2, ok.out);
+    const none = await runExampleClient(o.example, [...o.registryFlags, "--base", "/x"]);
+    assert.notEqual(none.code, 0, "the client exits non-zero when no server is found");
+
+    const key = `tcp@127.0.0.1:${port}`;
+    await waitFor("child discovered", () => x.discovered.includes(key), 3000);
+    child.child.kill("SIGKILL");
+    await child.child.status;
+    const t0 = Date.now();
+    await waitFor("killed server dropped", () => !x.discovered.includes(key), o.boundMs + 3000, 20);
+    const took = Date.now() - t0;
+    console.log(`SIGKILLed ${o.example} example server left the discovery after ${took} ms`);
+    assert.ok(took < o.boundMs, `dropped after ${took} ms (bound ${o.boundMs} ms)`);
+    assert.deepEqual(x.servers, [local.key]);
+    assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+  } finally {
+    await child.stop();
+    await x.close();
+    await d.close();
+    await local.server.close();
+  }
+}
