@@ -3,12 +3,7 @@
 // Consul's HTTP API, blocking-query discovery, session loss, agent restarts, XClient end to
 // end, and the real Go rpcx-consul peer.
 import assert from "node:assert/strict";
-import {
-  type DiscoveryOutageEvent,
-  type RegistryStartContext,
-  Server,
-  type XClient,
-} from "../mod.ts";
+import { type DiscoveryOutageEvent, Server, type XClient } from "../mod.ts";
 import {
   CONSUL_LOCK_FLAGS,
   ConsulDiscovery,
@@ -18,25 +13,18 @@ import {
 import { type ConsulAgent, startConsul } from "./support/consul_agent.ts";
 import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
 import {
+  CountedArith,
   exampleServerKilled,
   joinThenGracefulShutdown,
   MUL,
   type RegistryFixture,
+  START_CONTEXT,
   weightsAndGroups,
   xclientOf,
 } from "./support/registry_scenarios.ts";
 import { delay, freePort, needs, waitFor } from "./support/env.ts";
 
-const ctx: RegistryStartContext = {
-  serviceAddress: "tcp@127.0.0.1:8972",
-  metrics: () => ({
-    startedAt: Date.now() - 10_000,
-    connectionsAccepted: 5,
-    activeConnections: 1,
-    calls: 100,
-    inFlight: 0,
-  }),
-};
+const ctx = START_CONTEXT;
 
 /** Runs `fn` with a fresh agent; stops it after. */
 async function withConsul(
@@ -139,17 +127,9 @@ function plugin(agent: ConsulAgent, extra: PluginOptions = {}): ConsulRegisterPl
   });
 }
 
-class Counted {
-  hits = 0;
-  Mul(args: { A: number; B: number }): { C: number } {
-    this.hits++;
-    return { C: args.A * args.B };
-  }
-}
-
 interface Served {
   server: Server;
-  service: Counted;
+  service: CountedArith;
   key: string;
   plugin: ConsulRegisterPlugin;
 }
@@ -162,7 +142,7 @@ async function serveArith(
   const server = new Server();
   const p = plugin(agent, extra);
   server.use(p);
-  const service = new Counted();
+  const service = new CountedArith();
   await server.register(service, "Arith", metadata);
   const addr = await server.serve("tcp", "127.0.0.1:0");
   return { server, service, key: `tcp@${addr}`, plugin: p };
@@ -274,7 +254,7 @@ Deno.test("consul plugin: a session TTL Consul refuses is a clear ConsulError at
     const server = new Server();
     // (200 + 200) / 2 = 200ms, below this agent's session_ttl_min of 1s
     server.use(plugin(agent, { updateInterval: 200, expired: 200 }));
-    await server.register(new Counted(), "Arith", "");
+    await server.register(new CountedArith(), "Arith", "");
     const err = await server.serve("tcp", "127.0.0.1:0").then(() => undefined, (e) => e);
     try {
       assert.ok(err instanceof ConsulError, String(err));

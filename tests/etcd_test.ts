@@ -2,36 +2,23 @@
 // leases, re-registration after lease loss, registry outages, and XClient end to end.
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
-import {
-  type DiscoveryOutageEvent,
-  type RegistryStartContext,
-  SelectMode,
-  Server,
-  type XClient,
-} from "../mod.ts";
+import { type DiscoveryOutageEvent, SelectMode, Server, type XClient } from "../mod.ts";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
 import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
 import {
+  CountedArith,
   exampleServerKilled,
   joinThenGracefulShutdown,
   MUL,
   type RegistryFixture,
+  START_CONTEXT,
   weightsAndGroups,
   xclientOf,
 } from "./support/registry_scenarios.ts";
 import { delay, freePort, needs, waitFor } from "./support/env.ts";
 
-const ctx: RegistryStartContext = {
-  serviceAddress: "tcp@127.0.0.1:8972",
-  metrics: () => ({
-    startedAt: Date.now() - 10_000,
-    connectionsAccepted: 5,
-    activeConnections: 1,
-    calls: 100,
-    inFlight: 0,
-  }),
-};
+const ctx = START_CONTEXT;
 
 /** Runs `fn` with a fresh etcd and a raw etcd3 client (the "operator"); stops both after. */
 async function withEtcd(fn: (etcd: EtcdServer, raw: Etcd3) => Promise<void>): Promise<void> {
@@ -73,23 +60,15 @@ function plugin(
   });
 }
 
-class Counted {
-  hits = 0;
-  Mul(args: { A: number; B: number }): { C: number } {
-    this.hits++;
-    return { C: args.A * args.B };
-  }
-}
-
 async function serveArith(
   etcd: EtcdServer,
   metadata = "",
   extra: Partial<ConstructorParameters<typeof EtcdRegisterPlugin>[0]> = {},
-): Promise<{ server: Server; service: Counted; key: string; plugin: EtcdRegisterPlugin }> {
+): Promise<{ server: Server; service: CountedArith; key: string; plugin: EtcdRegisterPlugin }> {
   const server = new Server();
   const p = plugin(etcd, extra);
   server.use(p);
-  const service = new Counted();
+  const service = new CountedArith();
   await server.register(service, "Arith", metadata);
   const addr = await server.serve("tcp", "127.0.0.1:0");
   return { server, service, key: `tcp@${addr}`, plugin: p };

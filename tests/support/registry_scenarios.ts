@@ -3,9 +3,42 @@
 // registry and makes discoveries of it.
 
 import assert from "node:assert/strict";
-import { FailMode, SelectMode, type Server, type ServiceDiscovery, XClient } from "../../mod.ts";
+import {
+  FailMode,
+  type RegistryStartContext,
+  SelectMode,
+  type Server,
+  type ServiceDiscovery,
+  XClient,
+} from "../../mod.ts";
 import { freePort, waitFor } from "./env.ts";
 import { runExampleClient, startExampleServer } from "./examples.ts";
+
+/**
+ * What `Server.serve` hands a registry plugin, for tests that drive a plugin directly:
+ * address `tcp@127.0.0.1:8972`, 100 calls and 5 connections over 10 s.
+ */
+export const START_CONTEXT: RegistryStartContext = {
+  serviceAddress: "tcp@127.0.0.1:8972",
+  metrics: () => ({
+    startedAt: Date.now() - 10_000,
+    connectionsAccepted: 5,
+    activeConnections: 1,
+    calls: 100,
+    inFlight: 0,
+  }),
+};
+
+/** `Arith.Mul` that counts its calls. */
+export class CountedArith {
+  /** Calls so far. */
+  hits = 0;
+  /** `{A, B}` → `{C: A * B}`. */
+  Mul(args: { A: number; B: number }): { C: number } {
+    this.hits++;
+    return { C: args.A * args.B };
+  }
+}
 
 /** `Arith.Mul` arguments whose reply is `{C: 200}`. */
 export const MUL: { A: number; B: number } = { A: 10, B: 20 };
