@@ -608,6 +608,8 @@ export class ConsulDiscovery extends BaseDiscovery {
         // publish() only notifies when the list differs
         this.publish(this.#pairs(res.entries));
         this.reportRecovered();
+        // Without an index (a proxy dropped the header) a query cannot block: poll instead.
+        if (next === undefined) await this.#sleep(Math.min(this.#waitMs, 1000));
       } catch (e) {
         if (this.closed) return;
         attempt++;
