@@ -29,7 +29,7 @@ const ctx = START_CONTEXT;
 /** Runs `fn` with a fresh agent; stops it after. */
 async function withConsul(
   fn: (agent: ConsulAgent) => Promise<void>,
-  options: { persistent?: boolean } = {},
+  options: { persistent?: boolean; hcl?: string[]; token?: string } = {},
 ): Promise<void> {
   const agent = await startConsul(options);
   if (!agent) return;
@@ -339,6 +339,38 @@ Deno.test("consul plugin: agent restarted (state wiped) → everything re-create
       await p.stop();
       assert.ok(Date.now() - t0 < 3000);
     }
+  }));
+
+Deno.test("consul: ACLs on (default deny): a plugin without token gets a 403 ConsulError; tokens work", () =>
+  withConsul(async (agent) => {
+    const denied = await plugin(agent).start(ctx).then(() => undefined, (e) => e);
+    assert.ok(denied instanceof ConsulError, String(denied));
+    assert.equal(denied.status, 403);
+    const p = plugin(agent, { token: "rpcx-root" });
+    await p.start(ctx);
+    const d = new ConsulDiscovery("/rpcx_test", "Arith", [agent.endpoint], {
+      token: "rpcx-root",
+    });
+    const anonymous = new ConsulDiscovery("/rpcx_test", "Arith", [agent.endpoint]);
+    try {
+      await p.register("Arith", {}, "weight=1");
+      await waitFor("listed with the token", () => d.getServices().length === 1, 3000);
+      assert.equal((await dump(agent))["rpcx_test/Arith/tcp@127.0.0.1:8972"].Value, "weight=1");
+      // ACL filtering hides the keys from an anonymous reader: an empty list, not an error.
+      await anonymous.ready();
+      await delay(300);
+      assert.deepEqual(anonymous.getServices(), []);
+      assert.equal(anonymous.inOutage, false);
+    } finally {
+      await anonymous.close();
+      await d.close();
+      await p.stop();
+    }
+  }, {
+    token: "rpcx-root",
+    hcl: [
+      'acl { enabled = true, default_policy = "deny", tokens { initial_management = "rpcx-root" } }',
+    ],
   }));
 
 Deno.test("consul discovery: lists the prefix, follows every change, close() aborts the wait", () =>

@@ -37,14 +37,15 @@ export function consulBinary(): string | undefined {
  * it throws) when the binary is missing.
  */
 export async function startConsul(
-  options: { persistent?: boolean } = {},
+  options: { persistent?: boolean; hcl?: string[]; token?: string } = {},
 ): Promise<ConsulAgent | undefined> {
   const bin = consulBinary();
   if (!needs("consul", bin ? undefined : "no consul binary (build it: .ci/install/30-consul.sh)")) {
     return undefined;
   }
   const root = Deno.makeTempDirSync({ prefix: "rpcx-consul-" });
-  const agent = new TestConsul(bin!, root, options.persistent ?? false);
+  const agent = new TestConsul(bin!, root, options.persistent ?? false, options.hcl ?? []);
+  agent.token = options.token;
   await agent.resume();
   return agent;
 }
@@ -57,7 +58,15 @@ class TestConsul implements ConsulAgent {
   #proc: SupervisedProcess | undefined;
   #stopped = false;
 
-  constructor(readonly bin: string, readonly root: string, readonly persistent: boolean) {}
+  /** Sent as X-Consul-Token by `api()` and the readiness probe (ACL-enabled agents). */
+  token: string | undefined;
+
+  constructor(
+    readonly bin: string,
+    readonly root: string,
+    readonly persistent: boolean,
+    readonly hcl: string[],
+  ) {}
 
   get endpoint(): string {
     return `127.0.0.1:${this.port}`;
@@ -68,7 +77,9 @@ class TestConsul implements ConsulAgent {
   }
 
   api(path: string, init?: RequestInit): Promise<Response> {
-    return fetch(`http://${this.endpoint}${path}`, init);
+    const headers = new Headers(init?.headers);
+    if (this.token) headers.set("X-Consul-Token", this.token);
+    return fetch(`http://${this.endpoint}${path}`, { ...init, headers });
   }
 
   async resume(): Promise<void> {
@@ -97,6 +108,7 @@ class TestConsul implements ConsulAgent {
       `-serf-wan-port=${this.serfWan}`,
       `-server-port=${this.serverPort}`,
       '-hcl=session_ttl_min = "1s"',
+      ...this.hcl.map((h) => `-hcl=${h}`),
       "-log-level=warn",
     ], { root: this.root, logName: "consul", env: { CHECKPOINT_DISABLE: "1" } });
     this.#proc = proc;
