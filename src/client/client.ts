@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Codec } from "../codec/codec.ts";
 import { type CodecRegistry, defaultCodecs } from "../codec/registry.ts";
 import {
   CompressType,
@@ -365,18 +366,7 @@ export class Client {
     args: unknown,
     options: CallOptions = {},
   ): Promise<T> {
-    const serializeType = options.serializeType ?? this.#options.serializeType ??
-      SerializeType.MsgPack;
-    const codec = this.#codecs.get(serializeType);
-    const payload = codec.encode(args);
-    const req = createMessage({
-      compressType: this.#compressTypeFor(payload, options),
-      serializeType,
-      servicePath,
-      serviceMethod,
-      metadata: this.#requestMetadata(options),
-      payload,
-    });
+    const { req, codec } = this.#request(servicePath, serviceMethod, args, options, false);
     const res = await this.sendRaw(req, options);
     return codec.decode(res!.payload) as T;
   }
@@ -402,11 +392,23 @@ export class Client {
     args: unknown,
     options: CallOptions = {},
   ): Promise<void> {
+    await this.sendRaw(this.#request(servicePath, serviceMethod, args, options, true).req, options);
+  }
+
+  /** A request for `args` in the call's serializer; the codec decodes the reply. */
+  #request(
+    servicePath: string,
+    serviceMethod: string,
+    args: unknown,
+    options: CallOptions,
+    oneway: boolean,
+  ): { req: Message; codec: Codec } {
     const serializeType = options.serializeType ?? this.#options.serializeType ??
       SerializeType.MsgPack;
-    const payload = this.#codecs.get(serializeType).encode(args);
+    const codec = this.#codecs.get(serializeType);
+    const payload = codec.encode(args);
     const req = createMessage({
-      oneway: true,
+      oneway,
       compressType: this.#compressTypeFor(payload, options),
       serializeType,
       servicePath,
@@ -414,7 +416,7 @@ export class Client {
       metadata: this.#requestMetadata(options),
       payload,
     });
-    await this.sendRaw(req, options);
+    return { req, codec };
   }
 
   /** As Go's client: compress only payloads over 1024 bytes. */

@@ -7,7 +7,7 @@
  */
 import type { RegisterPlugin, RegistryStartContext, ServerMetrics } from "../server/plugin.ts";
 import { backoffDelay, DiscoveryOutageEvent } from "./discovery.ts";
-import { parseMetadata } from "./metadata.ts";
+import { metricsFigures, parseMetadata } from "./metadata.ts";
 
 /**
  * Options every KV registry plugin takes (Go names in camelCase; durations in milliseconds).
@@ -198,12 +198,7 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
 
   #metricsFigures(): Record<string, string> | undefined {
     if (!this.metrics || !this.#metricsSource) return undefined;
-    const m = this.#metricsSource();
-    const seconds = Math.max((Date.now() - m.startedAt) / 1000, 1e-3);
-    return {
-      calls: (m.calls / seconds).toFixed(2),
-      connections: (m.connectionsAccepted / seconds).toFixed(2),
-    };
+    return metricsFigures(this.#metricsSource());
   }
 
   /** Connects the registry client. */

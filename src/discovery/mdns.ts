@@ -45,7 +45,7 @@ import {
   type KVPair,
   type ServiceDiscovery,
 } from "./discovery.ts";
-import { parseMetadata } from "./metadata.ts";
+import { metricsFigures, parseMetadata } from "./metadata.ts";
 
 /**
  * The service types announced and browsed by default: Go rpcx's `_rpcxservices` (as zeroconf
@@ -573,12 +573,7 @@ export class MdnsRegisterPlugin extends EventTarget implements RegisterPlugin {
 
   #metricsFigures(): Record<string, string> | undefined {
     if (!this.metrics || !this.#metricsSource) return undefined;
-    const m = this.#metricsSource();
-    const seconds = Math.max((Date.now() - m.startedAt) / 1000, 1e-3);
-    return {
-      calls: (m.calls / seconds).toFixed(2),
-      connections: (m.connectionsAccepted / seconds).toFixed(2),
-    };
+    return metricsFigures(this.#metricsSource());
   }
 
   /** The records of one service type: [PTR, SRV, TXT]. */

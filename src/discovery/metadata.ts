@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ServerMetrics } from "../server/plugin.ts";
 
 /**
  * Parses a metadata string into a map of first values per key.
@@ -57,4 +58,25 @@ export function isInactive(value: string): boolean {
  */
 export function inGroup(value: string, group: string): boolean {
   return parseMetadata(value).getAll("group").includes(group);
+}
+
+/**
+ * The figures registry plugins add to a service's metadata when `metrics` is on, as Go rpcx's
+ * meters report them: mean `calls` and `connections` per second since the server started,
+ * two decimals.
+ *
+ * @example
+ * ```ts
+ * import { metricsFigures } from "@rpcx/core";
+ * const m = { startedAt: Date.now() - 10_000, connectionsAccepted: 5, activeConnections: 1,
+ *   calls: 100, inFlight: 0 };
+ * console.log(metricsFigures(m)); // { calls: "10.00", connections: "0.50" }
+ * ```
+ */
+export function metricsFigures(m: ServerMetrics): Record<string, string> {
+  const seconds = Math.max((Date.now() - m.startedAt) / 1000, 1e-3);
+  return {
+    calls: (m.calls / seconds).toFixed(2),
+    connections: (m.connectionsAccepted / seconds).toFixed(2),
+  };
 }

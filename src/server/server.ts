@@ -615,14 +615,7 @@ export class Server {
     if (this.#closed) return;
     if (this.#shuttingDown) return await this.#waitIdle(options);
     this.#shuttingDown = true;
-    for (const l of this.#listening) {
-      try {
-        l.listener?.close();
-      } catch {
-        // already closed
-      }
-      if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
-    }
+    this.#stopListening();
     await this.#stopRegistries();
     await this.#waitIdle(options);
     await Promise.all([...this.#conns].map((c) => c.drained()));
@@ -643,6 +636,18 @@ export class Server {
         resolve();
       }
     });
+  }
+
+  /** Closes the listeners and leaves the in-process registry (idempotent). */
+  #stopListening(): void {
+    for (const l of this.#listening) {
+      try {
+        l.listener?.close();
+      } catch {
+        // already closed
+      }
+      if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
+    }
   }
 
   async #stopRegistries(): Promise<void> {
@@ -668,14 +673,7 @@ export class Server {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#shuttingDown = true;
-    for (const l of this.#listening) {
-      try {
-        l.listener?.close();
-      } catch {
-        // already closed
-      }
-      if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
-    }
+    this.#stopListening();
     await this.#stopRegistries();
     this.#closed = true;
     this.#hardStop.abort(new ServerClosedError());
