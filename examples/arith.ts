@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CallContext } from "../mod.ts";
+import type { CallContext, XClient } from "../mod.ts";
 
 /** Arguments of Arith methods (Go: `struct{ A, B int }`). */
 export interface Args {
@@ -41,4 +41,30 @@ export function flag(args: string[], name: string, fallback: string): string {
     if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
   }
   return fallback;
+}
+
+/**
+ * What every example client does, as the Go examples do: calls `Arith.Mul {A:10, B:20}`
+ * `count` times (`intervalMs` apart), printing `10 * 20 = 200`; on failure prints the error
+ * and sets a non-zero exit code. Closes `xclient` at the end.
+ */
+export async function callMul(
+  xclient: XClient,
+  options: { count?: number; intervalMs?: number; timeout?: number } = {},
+): Promise<void> {
+  const args: Args = { A: 10, B: 20 };
+  try {
+    for (let i = 0; i < (options.count ?? 1); i++) {
+      if (i > 0 && options.intervalMs) {
+        await new Promise((r) => setTimeout(r, options.intervalMs));
+      }
+      const reply = await xclient.call<Reply>("Mul", args, { timeout: options.timeout });
+      console.log(`${args.A} * ${args.B} = ${reply.C}`);
+    }
+  } catch (e) {
+    console.error(`failed to call: ${(e as Error).message}`);
+    Deno.exitCode = 1;
+  } finally {
+    await xclient.close();
+  }
 }

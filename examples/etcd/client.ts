@@ -2,24 +2,12 @@
 //   deno run -A examples/etcd/client.ts --registry 127.0.0.1:2379 --base /rpcx_test --count 3
 import { FailMode, SelectMode, XClient } from "../../mod.ts";
 import { EtcdDiscovery } from "../../src/discovery/etcd.ts";
-import { type Args, flag, type Reply } from "../arith.ts";
+import { callMul, flag } from "../arith.ts";
 
 const registry = flag(Deno.args, "registry", "127.0.0.1:2379").split(",");
 const base = flag(Deno.args, "base", "/rpcx_test");
 const count = Number(flag(Deno.args, "count", "1"));
 const discovery = new EtcdDiscovery(base, "Arith", registry);
 const xclient = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, discovery);
-const args: Args = { A: 10, B: 20 };
-try {
-  for (let i = 0; i < count; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
-    const reply = await xclient.call<Reply>("Mul", args, { timeout: 5000 });
-    console.log(`${args.A} * ${args.B} = ${reply.C}`);
-  }
-} catch (e) {
-  console.error(`failed to call: ${(e as Error).message}`);
-  Deno.exitCode = 1;
-} finally {
-  await xclient.close();
-  await discovery.close();
-}
+await callMul(xclient, { count, intervalMs: 1000, timeout: 5000 });
+await discovery.close();
