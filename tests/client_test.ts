@@ -17,36 +17,7 @@ import {
   ServiceError,
 } from "../mod.ts";
 import { Arith } from "../examples/arith.ts";
-import { delay, freePort, waitFor } from "./support/env.ts";
-
-/** Sleeps `ms`, or less when `signal` aborts (so a closed server never leaves timers behind). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** `p`, or a rejection after `ms` (so a regression fails the test instead of hanging it). */
-async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 
 async function startServer(
   setup: (s: Server) => void | Promise<void>,
@@ -132,6 +103,11 @@ class CountingProxy {
   }
 }
 
+/** `Slow.Wait(ms)`: replies `ms` after `ms` milliseconds, or as soon as the call is aborted. */
+function slowService() {
+  return { Wait: (ms: number, ctx: CallContext) => sleep(ms, ctx.signal).then(() => ms) };
+}
+
 Deno.test("call, go and send (oneway: the method runs, no reply frame crosses the wire)", async () => {
   const notes: string[] = [];
   const { server, addr } = await startServer(async (s) => {
@@ -172,11 +148,7 @@ Deno.test("call, go and send (oneway: the method runs, no reply frame crosses th
 });
 
 Deno.test("go: abort() rejects done with CallAbortedError", async () => {
-  const { server, addr } = await startServer((s) =>
-    s.register({
-      Wait: (ms: number, ctx: CallContext) => sleep(ms, ctx.signal).then(() => ms),
-    }, "Slow")
-  );
+  const { server, addr } = await startServer((s) => s.register(slowService(), "Slow"));
   const client = new Client(addr);
   try {
     const p = client.go("Slow", "Wait", 2000);
@@ -272,11 +244,7 @@ Deno.test("timeout: CallTimeoutError; the server sees __ServerTimeout and ctx.de
 });
 
 Deno.test("AbortSignal: CallAbortedError, before and during the call", async () => {
-  const { server, addr } = await startServer((s) =>
-    s.register({
-      Wait: (ms: number, ctx: CallContext) => sleep(ms, ctx.signal).then(() => ms),
-    }, "Slow")
-  );
+  const { server, addr } = await startServer((s) => s.register(slowService(), "Slow"));
   const client = new Client(addr);
   try {
     const ac = new AbortController();

@@ -3,7 +3,7 @@
 // Consul's HTTP API, blocking-query discovery, session loss, agent restarts, XClient end to
 // end, and the real Go rpcx-consul peer.
 import assert from "node:assert/strict";
-import { type DiscoveryOutageEvent, Server, type XClient } from "../mod.ts";
+import { Server, type XClient } from "../mod.ts";
 import {
   CONSUL_LOCK_FLAGS,
   ConsulDiscovery,
@@ -11,12 +11,21 @@ import {
   ConsulRegisterPlugin,
 } from "../src/discovery/consul.ts";
 import { type ConsulAgent, startConsul } from "./support/consul_agent.ts";
-import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
+import {
+  GO_ARITH_WEIGHT_5,
+  GO_PEER,
+  type GoRegistry,
+  runGoClient,
+  startGoServer,
+} from "./support/go_peer.ts";
 import {
   CountedArith,
+  discoveryOutageThenWipe,
+  discoveryStartsDuringOutage,
   exampleServerKilled,
   joinThenGracefulShutdown,
   MUL,
+  type OutageFixture,
   type RegistryFixture,
   START_CONTEXT,
   weightsAndGroups,
@@ -407,58 +416,28 @@ Deno.test("consul discovery: lists the prefix, follows every change, close() abo
     assert.ok(Date.now() - t0 < 500, `close took ${Date.now() - t0} ms (blocking query aborted)`);
   }));
 
+/** `persistent`: the agent keeps its data across a restart; dev mode wipes it. */
+function outageFixture(agent: ConsulAgent, persistent: boolean): OutageFixture {
+  return {
+    discovery: () => discovery(agent),
+    putNode: async (key, value) => void await kvPut(agent, `rpcx_test/Arith/${key}`, value),
+    putUnrelated: async (value) => void await kvPut(agent, "other", value),
+    halt: () => agent.halt(),
+    resume: (wiped) => {
+      assert.equal(wiped, !persistent, "a dev agent always restarts wiped, a persistent one never");
+      return agent.resume();
+    },
+  };
+}
+
 Deno.test("consul discovery: outage keeps the last list, emits outage/recovered, re-lists after a wipe", () =>
-  withConsul(async (agent) => {
-    await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9001", "");
-    for (let i = 0; i < 30; i++) await kvPut(agent, "other", String(i)); // raise the index
-    const d = discovery(agent);
-    const events: string[] = [];
-    d.addEventListener("outage", (e) => {
-      const o = e as DiscoveryOutageEvent;
-      assert.ok(o.retryInMs <= 500 && o.attempt >= 1);
-      events.push("outage");
-    });
-    d.addEventListener("recovered", () => events.push("recovered"));
-    try {
-      await d.ready();
-      assert.equal(d.getServices().length, 1);
-      await agent.halt();
-      await waitFor("outage event", () => events.includes("outage"), 5000);
-      assert.ok(d.inOutage);
-      await delay(800); // several retries, still the last list
-      assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "" }]);
-      await agent.resume();
-      await waitFor("recovered event", () => events.at(-1) === "recovered", 5000);
-      assert.deepEqual(d.getServices(), [], "re-listed: the restarted dev agent has nothing");
-      // the new agent's index starts low: a query blocked on the old index would miss this
-      await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002", "weight=2");
-      await waitFor("new server seen", () => d.getServices().length === 1, 3000);
-      assert.equal(d.getServices()[0].key, "tcp@127.0.0.1:9002");
-    } finally {
-      await d.close();
-    }
-  }));
+  withConsul((agent) => discoveryOutageThenWipe(outageFixture(agent, false))));
 
 Deno.test("consul discovery: agent down at start → outage events, ready once it is up", () =>
-  withConsul(async (agent) => {
-    await agent.halt();
-    const d = discovery(agent);
-    let outages = 0;
-    d.addEventListener("outage", () => outages++);
-    try {
-      let ready = false;
-      void d.ready().then(() => (ready = true));
-      await waitFor("outage events", () => outages >= 2, 3000);
-      assert.equal(ready, false);
-      await agent.resume();
-      await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9003", "weight=1");
-      await waitFor("ready", () => ready, 3000);
-      await waitFor("listed", () => d.getServices().length === 1, 3000);
-      assert.equal(d.inOutage, false);
-    } finally {
-      await d.close();
-    }
-  }));
+  withConsul(
+    (agent) => discoveryStartsDuringOutage(outageFixture(agent, true)),
+    { persistent: true },
+  ));
 
 Deno.test("consul: several endpoints, the first one dead: plugin and discovery use the live one", () =>
   withConsul(async (agent) => {
@@ -575,14 +554,7 @@ Deno.test({
         registryAddr: agent.endpoint,
         base: "/rpcx_test",
       };
-      const go = await startGoServer(reg, [
-        "--services",
-        "Arith",
-        "--weight",
-        "5",
-        "--update-interval",
-        "1s",
-      ]);
+      const go = await startGoServer(reg, GO_ARITH_WEIGHT_5);
       let local: Served | undefined;
       let d: ConsulDiscovery | undefined;
       let x: XClient | undefined;

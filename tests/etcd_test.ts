@@ -2,15 +2,24 @@
 // leases, re-registration after lease loss, registry outages, and XClient end to end.
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
-import { type DiscoveryOutageEvent, SelectMode, Server, type XClient } from "../mod.ts";
+import { SelectMode, Server, type XClient } from "../mod.ts";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
-import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
+import {
+  GO_ARITH_WEIGHT_5,
+  GO_PEER,
+  type GoRegistry,
+  runGoClient,
+  startGoServer,
+} from "./support/go_peer.ts";
 import {
   CountedArith,
+  discoveryOutageThenWipe,
+  discoveryStartsDuringOutage,
   exampleServerKilled,
   joinThenGracefulShutdown,
   MUL,
+  type OutageFixture,
   type RegistryFixture,
   START_CONTEXT,
   weightsAndGroups,
@@ -279,63 +288,21 @@ Deno.test({
     }),
 });
 
-Deno.test({
-  name: "etcd discovery: outage keeps the last list, emits outage/recovered, re-lists after a wipe",
-  fn: () =>
-    withEtcd(async (etcd, raw) => {
-      for (let i = 0; i < 30; i++) await raw.put("/other").value(String(i)); // revision ~31
-      await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9001").value("");
-      const d = discovery(etcd);
-      const events: string[] = [];
-      d.addEventListener("outage", (e) => {
-        const o = e as DiscoveryOutageEvent;
-        assert.ok(o.retryInMs <= 500 && o.attempt >= 1);
-        events.push("outage");
-      });
-      d.addEventListener("recovered", () => events.push("recovered"));
-      try {
-        await d.ready();
-        assert.equal(d.getServices().length, 1);
-        await etcd.halt();
-        await waitFor("outage event", () => events.includes("outage"), 5000);
-        assert.ok(d.inOutage);
-        assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "" }]);
-        await delay(1000); // several retries, still the last list
-        assert.equal(d.getServices().length, 1);
-        await etcd.resume({ wipe: true });
-        await waitFor("recovered event", () => events.at(-1) === "recovered", 5000);
-        assert.deepEqual(d.getServices(), [], "re-listed: the wiped etcd has nothing");
-        // the new etcd starts from revision 1: a watch resumed from the old revision would miss it
-        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9002").value("weight=2");
-        await waitFor("new server seen", () => d.getServices().length === 1, 3000);
-        assert.equal(d.getServices()[0].key, "tcp@127.0.0.1:9002");
-      } finally {
-        await d.close();
-      }
-    }),
-});
+function outageFixture(etcd: EtcdServer, raw: Etcd3): OutageFixture {
+  return {
+    discovery: () => discovery(etcd),
+    putNode: async (key, value) => void await raw.put(`/rpcx_test/Arith/${key}`).value(value),
+    putUnrelated: async (value) => void await raw.put("/other").value(value),
+    halt: () => etcd.halt(),
+    resume: (wiped) => etcd.resume({ wipe: wiped }),
+  };
+}
+
+Deno.test("etcd discovery: outage keeps the last list, emits outage/recovered, re-lists after a wipe", () =>
+  withEtcd((etcd, raw) => discoveryOutageThenWipe(outageFixture(etcd, raw))));
 
 Deno.test("etcd discovery: etcd down at start → outage events, ready once etcd is up", () =>
-  withEtcd(async (etcd, raw) => {
-    await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9003").value("weight=1");
-    await etcd.halt();
-    const d = discovery(etcd);
-    let outages = 0;
-    d.addEventListener("outage", () => outages++);
-    try {
-      let ready = false;
-      void d.ready().then(() => (ready = true));
-      await waitFor("outage events", () => outages >= 2, 3000);
-      assert.equal(ready, false);
-      assert.deepEqual(d.getServices(), []);
-      await etcd.resume();
-      await waitFor("ready", () => ready, 3000);
-      assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9003", value: "weight=1" }]);
-      assert.equal(d.inOutage, false);
-    } finally {
-      await d.close();
-    }
-  }));
+  withEtcd((etcd, raw) => discoveryStartsDuringOutage(outageFixture(etcd, raw))));
 
 Deno.test("etcd: several endpoints, the first one dead: plugin and discovery use the live one", () =>
   withEtcd(async (etcd, raw) => {
@@ -474,14 +441,7 @@ Deno.test({
   fn: () =>
     withEtcd(async (etcd, raw) => {
       const reg: GoRegistry = { registry: "etcd", registryAddr: etcd.endpoint, base: "/rpcx_test" };
-      const go = await startGoServer(reg, [
-        "--services",
-        "Arith",
-        "--weight",
-        "5",
-        "--update-interval",
-        "1s",
-      ]);
+      const go = await startGoServer(reg, GO_ARITH_WEIGHT_5);
       let local: Awaited<ReturnType<typeof serveArith>> | undefined;
       let d: EtcdDiscovery | undefined;
       let x: XClient | undefined;

@@ -23,36 +23,7 @@ import {
   XClient,
   type XClientOptions,
 } from "../mod.ts";
-import { delay, freePort, waitFor } from "./support/env.ts";
-
-/** Sleeps `ms`, or less when `signal` aborts (a closed server leaves no timers behind). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** `p`, or a rejection after `ms` (so a regression fails the test instead of hanging it). */
-async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 
 /** One real server of service "Svc" that counts its calls and can be made slow or failing. */
 class Node {

@@ -15,7 +15,13 @@ import {
 } from "../src/discovery/zookeeper.ts";
 import type { Args, Reply } from "../examples/arith.ts";
 import { delay, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
-import { GO_PEER, type GoRegistry, runGoClient, startGoServer } from "./support/go_peer.ts";
+import {
+  GO_ARITH_WEIGHT_5,
+  GO_PEER,
+  type GoRegistry,
+  runGoClient,
+  startGoServer,
+} from "./support/go_peer.ts";
 import {
   startTcpProxy,
   startZooKeeper,
@@ -761,14 +767,7 @@ Deno.test({
     if (!zk) return;
     const base = basePath("go");
     const reg: GoRegistry = { registry: "zookeeper", registryAddr: zk.connectString, base };
-    const go = await startGoServer(reg, [
-      "--services",
-      "Arith",
-      "--weight",
-      "5",
-      "--update-interval",
-      "1s",
-    ]);
+    const go = await startGoServer(reg, GO_ARITH_WEIGHT_5);
     const op = await Operator.open(zk.connectString);
     let local: TestServer | undefined;
     let d: ZooKeeperDiscovery | undefined;

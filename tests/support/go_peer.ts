@@ -21,6 +21,16 @@ function registryArgs(reg: GoRegistry): string[] {
   return ["--registry", reg.registry, "--registry-addr", reg.registryAddr, "--base", reg.base];
 }
 
+/** `rpcxpeer server` flags of the interop tests: Arith with `weight=5`, refreshed every second. */
+export const GO_ARITH_WEIGHT_5: readonly string[] = [
+  "--services",
+  "Arith",
+  "--weight",
+  "5",
+  "--update-interval",
+  "1s",
+];
+
 /** A running `rpcxpeer server`. */
 export interface GoServer {
   /** `tcp@host:port` as registered. */
@@ -32,7 +42,10 @@ export interface GoServer {
 }
 
 /** Starts `rpcxpeer server` on a free port, registered in `reg`; resolves once it listens. */
-export async function startGoServer(reg: GoRegistry, extra: string[] = []): Promise<GoServer> {
+export async function startGoServer(
+  reg: GoRegistry,
+  extra: readonly string[] = [],
+): Promise<GoServer> {
   const child = new Deno.Command(GO_PEER!, {
     args: ["server", "--addr", "127.0.0.1:0", ...registryArgs(reg), ...extra],
     stdout: "piped",

@@ -4,6 +4,8 @@
 
 import assert from "node:assert/strict";
 import {
+  type BaseDiscovery,
+  type DiscoveryOutageEvent,
   FailMode,
   type RegistryStartContext,
   SelectMode,
@@ -11,7 +13,7 @@ import {
   type ServiceDiscovery,
   XClient,
 } from "../../mod.ts";
-import { freePort, waitFor } from "./env.ts";
+import { delay, freePort, waitFor } from "./env.ts";
 import { runExampleClient, startExampleServer } from "./examples.ts";
 
 /**
@@ -164,5 +166,78 @@ export async function exampleServerKilled(
     await x.close();
     await d.close();
     await local.server.close();
+  }
+}
+
+/** What the registry-outage scenarios need: a registry the test can stop and start again. */
+export interface OutageFixture {
+  /** A discovery of `Arith` in the fixture's base path, retrying within 500 ms. */
+  discovery(): BaseDiscovery;
+  /** Writes the node `basePath/Arith/<key>` = `value`, as an operator would. */
+  putNode(key: string, value: string): Promise<void>;
+  /** Writes a key outside the base path (moves the registry's revision/index on). */
+  putUnrelated(value: string): Promise<void>;
+  /** Stops the registry. */
+  halt(): Promise<void>;
+  /** Starts it again: `wiped` with none of its data, else with all of it. */
+  resume(wiped: boolean): Promise<void>;
+}
+
+/**
+ * The registry goes away: the discovery keeps its last list and reports the outage; the
+ * registry comes back wiped (its revision/index starting low again): the discovery recovers,
+ * lists the empty registry and sees what is written next.
+ */
+export async function discoveryOutageThenWipe(r: OutageFixture): Promise<void> {
+  for (let i = 0; i < 30; i++) await r.putUnrelated(String(i));
+  await r.putNode("tcp@127.0.0.1:9001", "");
+  const d = r.discovery();
+  const events: string[] = [];
+  d.addEventListener("outage", (e) => {
+    const o = e as DiscoveryOutageEvent;
+    assert.ok(o.retryInMs <= 500 && o.attempt >= 1);
+    events.push("outage");
+  });
+  d.addEventListener("recovered", () => events.push("recovered"));
+  try {
+    await d.ready();
+    assert.equal(d.getServices().length, 1);
+    await r.halt();
+    await waitFor("outage event", () => events.includes("outage"), 5000);
+    assert.ok(d.inOutage);
+    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "" }]);
+    await delay(1000); // several retries, still the last list
+    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "" }]);
+    await r.resume(true);
+    await waitFor("recovered event", () => events.at(-1) === "recovered", 5000);
+    assert.deepEqual(d.getServices(), [], "re-listed: the wiped registry has nothing");
+    // a watch or blocking query resumed from the old revision/index would miss this
+    await r.putNode("tcp@127.0.0.1:9002", "weight=2");
+    await waitFor("new server seen", () => d.getServices().length === 1, 3000);
+    assert.equal(d.getServices()[0].key, "tcp@127.0.0.1:9002");
+  } finally {
+    await d.close();
+  }
+}
+
+/** The registry is down when the discovery starts: outage events, ready once it is back. */
+export async function discoveryStartsDuringOutage(r: OutageFixture): Promise<void> {
+  await r.putNode("tcp@127.0.0.1:9003", "weight=1");
+  await r.halt();
+  const d = r.discovery();
+  let outages = 0;
+  d.addEventListener("outage", () => outages++);
+  try {
+    let ready = false;
+    void d.ready().then(() => (ready = true));
+    await waitFor("outage events", () => outages >= 2, 3000);
+    assert.equal(ready, false);
+    assert.deepEqual(d.getServices(), []);
+    await r.resume(false);
+    await waitFor("ready", () => ready, 3000);
+    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9003", value: "weight=1" }]);
+    assert.equal(d.inOutage, false);
+  } finally {
+    await d.close();
   }
 }
