@@ -25,6 +25,7 @@ import {
   exampleServerKilled,
   joinThenGracefulShutdown,
   MUL,
+  operatorMarksInactive,
   type OutageFixture,
   type RegistryFixture,
   START_CONTEXT,
@@ -477,32 +478,19 @@ Deno.test("consul + XClient: examples/consul server (child) and client; SIGKILL 
   ));
 
 Deno.test("consul + XClient: state=inactive written by an operator is honoured, then undone", () =>
-  withConsul(async (agent) => {
-    const s1 = await serveArith(agent, "weight=1");
-    const s2 = await serveArith(agent, "weight=1");
-    const d = discovery(agent);
-    const x = xclient(d);
-    try {
-      await waitFor("both selectable", () => x.servers.length === 2, 3000);
-      const node = `rpcx_test/Arith/${s1.key}`;
-      await kvPut(agent, node, "weight=1&state=inactive");
-      await waitFor("inactive server dropped", () => x.servers.join() === s2.key, 3000);
-      const [h1, h2] = [s1.service.hits, s2.service.hits];
-      for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
-      assert.equal(s1.service.hits, h1);
-      assert.equal(s2.service.hits, h2 + 6);
-      assert.ok((await dump(agent))[node].Session, "an operator write keeps the node's session");
-      await kvPut(agent, node, "weight=1");
-      await waitFor("selectable again", () => x.servers.length === 2, 3000);
-      for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
-      assert.ok(s1.service.hits > h1);
-    } finally {
-      await x.close();
-      await d.close();
-      await s1.server.close();
-      await s2.server.close();
-    }
-  }));
+  withConsul((agent) =>
+    operatorMarksInactive(
+      {
+        ...fixture(agent),
+        writeNode: async (key, value) => void await kvPut(agent, `rpcx_test/Arith/${key}`, value),
+        readNode: async (key) => (await dump(agent))[`rpcx_test/Arith/${key}`]?.Value,
+      },
+      async (key) => {
+        const node = (await dump(agent))[`rpcx_test/Arith/${key}`];
+        assert.ok(node.Session, "an operator write keeps the node's session");
+      },
+    )
+  ));
 
 Deno.test("consul + XClient: weight and group metadata reach the selectors", () =>
   withConsul((agent) => weightsAndGroups(fixture(agent))));

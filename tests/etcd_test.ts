@@ -19,6 +19,7 @@ import {
   exampleServerKilled,
   joinThenGracefulShutdown,
   MUL,
+  operatorMarksInactive,
   type OutageFixture,
   type RegistryFixture,
   START_CONTEXT,
@@ -349,39 +350,14 @@ Deno.test("etcd + XClient: examples/etcd server (child) and client; SIGKILL → 
     })
   ));
 
-Deno.test({
-  name:
-    "etcd + XClient: state=inactive written by an operator → not selected; selected again when flipped back",
-  fn: () =>
-    withEtcd(async (etcd, raw) => {
-      const a = await serveArith(etcd, "weight=1");
-      const b = await serveArith(etcd, "weight=1");
-      const d = discovery(etcd);
-      const x = xclient(d);
-      try {
-        await d.ready();
-        await waitFor("both listed", () => x.servers.length === 2, 3000);
-        const nodeA = `/rpcx_test/Arith/${a.key}`;
-        await raw.put(nodeA).value("weight=1&state=inactive");
-        await waitFor("A not selectable", () => !x.servers.includes(a.key), 3000);
-        assert.deepEqual(x.servers, [b.key]);
-        const before = a.service.hits;
-        for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
-        assert.equal(a.service.hits, before);
-        await delay(1200); // a refresh passes: the operator's state stays
-        assert.equal(await raw.get(nodeA).string(), "weight=1&state=inactive");
-        await raw.put(nodeA).value("weight=1");
-        await waitFor("A selectable again", () => x.servers.includes(a.key), 3000);
-        for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
-        assert.ok(a.service.hits > before);
-      } finally {
-        await x.close();
-        await d.close();
-        await a.server.close();
-        await b.server.close();
-      }
-    }),
-});
+Deno.test("etcd + XClient: state=inactive written by an operator → not selected; selected again when flipped back", () =>
+  withEtcd((etcd, raw) =>
+    operatorMarksInactive({
+      ...fixture(etcd),
+      writeNode: async (key, value) => void await raw.put(`/rpcx_test/Arith/${key}`).value(value),
+      readNode: async (key) => (await raw.get(`/rpcx_test/Arith/${key}`).string()) ?? undefined,
+    })
+  ));
 
 Deno.test({
   name: "etcd + XClient: etcd restarted mid-test → registration returns, no user call fails",

@@ -241,3 +241,49 @@ export async function discoveryStartsDuringOutage(r: OutageFixture): Promise<voi
     await d.close();
   }
 }
+
+/** A registry fixture an operator can also edit directly. */
+export interface OperatorFixture extends RegistryFixture {
+  /** Writes the node `basePath/Arith/<key>` as an operator would. */
+  writeNode(key: string, value: string): Promise<void>;
+  /** Reads the node `basePath/Arith/<key>`. */
+  readNode(key: string): Promise<string | undefined>;
+}
+
+/**
+ * An operator writes `state=inactive` into a server's node: it is no longer selected, the
+ * plugin's refresh leaves the operator's value alone, and flipping it back makes the server
+ * selectable again. `whileInactive` adds the registry's own checks on the edited node.
+ */
+export async function operatorMarksInactive(
+  r: OperatorFixture,
+  whileInactive: (key: string) => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
+  const a = await r.serve("weight=1");
+  const b = await r.serve("weight=1");
+  const d = r.discovery();
+  const x = xclientOf(d);
+  try {
+    await d.ready();
+    await waitFor("both listed", () => x.servers.length === 2, 3000);
+    await r.writeNode(a.key, "weight=1&state=inactive");
+    await waitFor("A not selectable", () => !x.servers.includes(a.key), 3000);
+    assert.deepEqual(x.servers, [b.key]);
+    const [hitsA, hitsB] = [a.service.hits, b.service.hits];
+    for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
+    assert.equal(a.service.hits, hitsA);
+    assert.equal(b.service.hits, hitsB + 6);
+    await delay(1200); // a refresh passes: the operator's state stays
+    assert.equal(await r.readNode(a.key), "weight=1&state=inactive");
+    await whileInactive(a.key);
+    await r.writeNode(a.key, "weight=1");
+    await waitFor("A selectable again", () => x.servers.includes(a.key), 3000);
+    for (let i = 0; i < 6; i++) await x.call("Mul", MUL);
+    assert.ok(a.service.hits > hitsA);
+  } finally {
+    await x.close();
+    await d.close();
+    await a.server.close();
+    await b.server.close();
+  }
+}
