@@ -24,7 +24,15 @@ if ! command -v go >/dev/null 2>&1; then
   fi
 fi
 
-if [ -x "$BIN" ] && "$BIN" version 2>/dev/null | head -1 | grep -q "Consul ${CONSUL_VERSION}"; then
+# The first line of `consul version` (read whole: piping it into `head` can end consul with
+# SIGPIPE, which pipefail turns into a failure).
+built_version() {
+  local out
+  out="$("$BIN" version 2>/dev/null || true)"
+  printf '%s\n' "${out%%$'\n'*}"
+}
+
+if [ -x "$BIN" ] && [ "$(built_version)" = "Consul ${CONSUL_VERSION}" ]; then
   echo "consul: $BIN ($CONSUL_VERSION) is up to date"
   exit 0
 fi
@@ -51,5 +59,4 @@ go build -trimpath \
   -ldflags "-s -w -X github.com/hashicorp/consul/version.GitVersion=${CONSUL_VERSION#v} -X github.com/hashicorp/consul/version.Version=${CONSUL_VERSION#v} -X github.com/hashicorp/consul/version.VersionPrerelease=" \
   -o "$BIN.tmp" github.com/hashicorp/consul
 mv -f "$BIN.tmp" "$BIN"
-"$BIN" version | head -1
-echo "consul: built $BIN"
+echo "consul: built $BIN ($(built_version))"
