@@ -46,6 +46,7 @@ export * from "./src/server/service.ts";
 export * from "./src/server/server.ts";
 export * from "./src/client/errors.ts";
 export * from "./src/client/client.ts";
+export * from "./src/client/typed.ts";
 export * from "./src/client/selectors.ts";
 export * from "./src/client/xclient.ts";
 export * from "./src/discovery/discovery.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Codec } from "../codec/codec.ts";
+import { type TypedClient, typedProxy } from "./typed.ts";
 import { type CodecRegistry, defaultCodecs } from "../codec/registry.ts";
 import {
   CompressType,
@@ -369,6 +370,15 @@ export class Client {
     const { req, codec } = this.#request(servicePath, serviceMethod, args, options, false);
     const res = await this.sendRaw(req, options);
     return codec.decode(res!.payload) as T;
+  }
+
+  /**
+   * A typed view of service `servicePath`: `client.typed<Arith>("Arith").Mul(args, options)`
+   * calls `call("Arith", "Mul", args, options)`, with method names, args and reply checked by
+   * the compiler against the class `S` (see {@linkcode TypedClient}).
+   */
+  typed<S>(servicePath: string): TypedClient<S> {
+    return typedProxy<S>((method, args, options) => this.call(servicePath, method, args, options));
   }
 
   /** Starts a call and returns at once; the reply arrives in `done`. */

@@ -9,6 +9,7 @@ import { inGroup, isInactive } from "../discovery/metadata.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
 import { backoffDelay } from "../discovery/discovery.ts";
 import { type CallOptions, Client, type ClientOptions } from "./client.ts";
+import { type TypedClient, typedProxy } from "./typed.ts";
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -412,6 +413,15 @@ export class XClient {
       const timer = setTimeout(startBackup, this.#options.backupLatency ?? 10);
       run(first);
     });
+  }
+
+  /**
+   * A typed view of this client's service: `xclient.typed<Arith>().Mul(args, options)` calls
+   * `call("Mul", args, options)` (fail and select modes applied), with method names, args and
+   * reply checked by the compiler against the class `S` (see {@linkcode TypedClient}).
+   */
+  typed<S>(): TypedClient<S> {
+    return typedProxy<S>((method, args, options) => this.call(method, args, options));
   }
 
   /** Calls every selectable server; resolves with all replies when all succeed. */

@@ -17,7 +17,8 @@ export interface GoRegistry {
   base: string;
 }
 
-function registryArgs(reg: GoRegistry): string[] {
+function registryArgs(reg: GoRegistry | undefined): string[] {
+  if (!reg) return [];
   return ["--registry", reg.registry, "--registry-addr", reg.registryAddr, "--base", reg.base];
 }
 
@@ -41,9 +42,12 @@ export interface GoServer {
   stop(): Promise<void>;
 }
 
-/** Starts `rpcxpeer server` on a free port, registered in `reg`; resolves once it listens. */
+/**
+ * Starts `rpcxpeer server` on a free port, registered in `reg` (none: direct calls only);
+ * resolves once it listens.
+ */
 export async function startGoServer(
-  reg: GoRegistry,
+  reg: GoRegistry | undefined,
   extra: readonly string[] = [],
 ): Promise<GoServer> {
   const child = new Deno.Command(GO_PEER!, {
