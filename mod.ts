@@ -28,6 +28,7 @@
  *
  * @module
  */
+export * from "./src/log/logger.ts";
 export * from "./src/protocol/constants.ts";
 export * from "./src/protocol/errors.ts";
 export * from "./src/protocol/message.ts";
@@ -49,6 +50,7 @@ export * from "./src/client/client.ts";
 export * from "./src/client/typed.ts";
 export * from "./src/client/selectors.ts";
 export * from "./src/client/xclient.ts";
+export * from "./src/client/plugin.ts";
 export * from "./src/discovery/discovery.ts";
 export * from "./src/discovery/metadata.ts";
 export * from "./src/discovery/peer2peer.ts";

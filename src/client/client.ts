@@ -35,6 +35,7 @@ import {
   ConnectionError,
   ServiceError,
 } from "./errors.ts";
+import { type ClientCall, type ClientPlugin, ClientPluginChain } from "./plugin.ts";
 
 /**
  * Options of {@linkcode Client} (and of each connection an XClient opens). Defaults follow
@@ -75,6 +76,8 @@ export interface ClientOptions extends Partial<DecodeLimits> {
   codec?: WireCodecMode;
   /** Batch encoder for socket writes; overrides `codec` for encoding. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
+  /** Client plugins, run in this order (see {@linkcode ClientPlugin}). Go: `Client.Plugins`. */
+  plugins?: readonly ClientPlugin[];
 }
 
 /**
@@ -169,6 +172,7 @@ export class Client {
   #connecting: Promise<Transport> | undefined;
   #closed = false;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #plugins: ClientPluginChain | undefined;
 
   /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
   constructor(address: string, options: ClientOptions = {}) {
@@ -177,6 +181,7 @@ export class Client {
     this.#target = at < 0 ? address : address.slice(at + 1);
     this.address = `${this.#network}@${this.#target}`;
     this.#codecs = options.codecs ?? defaultCodecs;
+    this.#plugins = ClientPluginChain.of(options.plugins);
     const wire = loadWireCodec(options.codec ?? "auto");
     this.#options = {
       ...options,
@@ -216,15 +221,34 @@ export class Client {
   }
 
   async #dial(): Promise<Transport> {
-    const transport = this.#network === INPROCESS_NETWORK
-      ? this.#dialInprocess()
-      : await this.#dialTcp();
+    const plugins = this.#plugins;
+    let transport: Transport;
+    try {
+      transport = this.#network === INPROCESS_NETWORK
+        ? this.#dialInprocess()
+        : await this.#dialTcp();
+    } catch (e) {
+      plugins?.connCreateFailed(this.address, e);
+      throw e;
+    }
     if (this.#closed) {
       transport.close();
       throw new ClientClosedError();
     }
+    if (plugins) {
+      try {
+        plugins.connCreated({ address: this.address });
+      } catch (e) {
+        transport.close();
+        plugins.connCreateFailed(this.address, e);
+        throw new ConnectionError(`dial ${this.address}: refused by a client plugin: ${e}`, {
+          cause: e,
+        });
+      }
+    }
     this.#transport = transport;
     if (this.#options.heartbeat) this.#startHeartbeat(transport);
+    plugins?.clientConnected({ address: this.address });
     return transport;
   }
 
@@ -311,6 +335,7 @@ export class Client {
     if (this.#transport !== transport) return;
     this.#transport = undefined;
     this.#stopHeartbeat();
+    this.#plugins?.connClose({ address: this.address });
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     const err = new ConnectionClosedError(`connection to ${this.address} is shut down`);
@@ -318,6 +343,7 @@ export class Client {
   }
 
   #onResponse(msg: Message): void {
+    if (this.#plugins?.hasAfterDecode) this.#plugins.afterDecode(msg);
     if (msg.messageType !== MessageType.Response) return; // server-pushed requests: not handled
     const p = this.#pending.get(msg.seq);
     if (!p) return;
@@ -367,6 +393,11 @@ export class Client {
     args: unknown,
     options: CallOptions = {},
   ): Promise<T> {
+    if (this.#plugins?.wrapsCalls) {
+      const call = this.#call(servicePath, serviceMethod, args, options, false);
+      const opts = { ...options, metadata: call.metadata };
+      return this.#plugins.around(call, () => this.#callNow<T>(call, opts));
+    }
     const { req, codec } = this.#request(servicePath, serviceMethod, args, options, false);
     const res = await this.sendRaw(req, options);
     return codec.decode(res!.payload) as T;
@@ -379,6 +410,36 @@ export class Client {
    */
   typed<S>(servicePath: string): TypedClient<S> {
     return typedProxy<S>((method, args, options) => this.call(servicePath, method, args, options));
+  }
+
+  async #callNow<T>(call: ClientCall, options: CallOptions): Promise<T> {
+    const { req, codec } = this.#request(
+      call.servicePath,
+      call.serviceMethod,
+      call.args,
+      options,
+      call.oneway,
+    );
+    const res = await this.sendRaw(req, options);
+    return (res === undefined ? undefined : codec.decode(res.payload)) as T;
+  }
+
+  /** What plugins see of a call; its metadata is what will be sent. */
+  #call(
+    servicePath: string,
+    serviceMethod: string,
+    args: unknown,
+    options: CallOptions,
+    oneway: boolean,
+  ): ClientCall {
+    return {
+      address: this.address,
+      servicePath,
+      serviceMethod,
+      args,
+      metadata: { ...options.metadata },
+      oneway,
+    };
   }
 
   /** Starts a call and returns at once; the reply arrives in `done`. */
@@ -402,6 +463,11 @@ export class Client {
     args: unknown,
     options: CallOptions = {},
   ): Promise<void> {
+    if (this.#plugins?.wrapsCalls) {
+      const call = this.#call(servicePath, serviceMethod, args, options, true);
+      const opts = { ...options, metadata: call.metadata };
+      return this.#plugins.around(call, () => this.#callNow<void>(call, opts));
+    }
     await this.sendRaw(this.#request(servicePath, serviceMethod, args, options, true).req, options);
   }
 
@@ -462,6 +528,7 @@ export class Client {
     if (signal?.aborted) throw new CallAbortedError(signal.reason);
     const seq = BigInt(++this.#seq);
     req.seq = seq;
+    if (this.#plugins?.hasBeforeEncode) this.#plugins.beforeEncode(req);
     if (req.oneway) {
       transport.send(req);
       await transport.drained();

@@ -10,6 +10,7 @@ import { createMessage, type Message } from "../protocol/message.ts";
 import { backoffDelay } from "../discovery/discovery.ts";
 import { type CallOptions, Client, type ClientOptions } from "./client.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
+import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -127,6 +128,8 @@ export class XClient {
   readonly discovery: ServiceDiscovery;
   readonly #options: XClientOptions;
   readonly #selector: Selector;
+  /** The selector, wrapped by the plugins' `wrapSelect`. */
+  readonly #select: SelectFunc;
   readonly #clients = new Map<string, Client>();
   /** Calls under way per client, dialing included. */
   readonly #busy = new Map<Client, number>();
@@ -153,6 +156,8 @@ export class XClient {
     this.discovery = discovery;
     this.#options = options;
     this.#selector = makeSelector(selectMode, options);
+    const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);
+    this.#select = ClientPluginChain.of(options.plugins)?.wrapSelect(select) ?? select;
     this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
     this.#setPairs(discovery.getServices());
   }
@@ -273,10 +278,10 @@ export class XClient {
         : "";
       throw new NoServerAvailableError(this.servicePath, detail);
     }
-    let key = this.#selector.select(this.servicePath, method, args);
+    let key = this.#select(this.servicePath, method, args);
     if (avoid && key !== undefined && avoid.has(key)) {
       for (let i = 0; i < available.length && key !== undefined && avoid.has(key); i++) {
-        key = this.#selector.select(this.servicePath, method, args);
+        key = this.#select(this.servicePath, method, args);
       }
       if (key !== undefined && avoid.has(key)) {
         key = available.find((p) => !avoid.has(p.key))?.key ?? key;
