@@ -28,33 +28,147 @@
  *
  * @module
  */
-export * from "./src/log/logger.ts";
-export * from "./src/protocol/constants.ts";
-export * from "./src/protocol/errors.ts";
-export * from "./src/protocol/message.ts";
-export * from "./src/protocol/framing.ts";
-export * from "./src/protocol/compression.ts";
-export * from "./src/protocol/transport.ts";
-export * from "./src/codec/codec.ts";
-export * from "./src/codec/registry.ts";
-export * from "./src/codec/raw.ts";
-export * from "./src/codec/json.ts";
-export * from "./src/codec/msgpack.ts";
-export * from "./src/codec/protobuf.ts";
-export * from "./src/server/context.ts";
-export * from "./src/server/plugin.ts";
-export * from "./src/server/service.ts";
-export * from "./src/server/server.ts";
-export * from "./src/client/errors.ts";
-export * from "./src/client/client.ts";
-export * from "./src/client/typed.ts";
-export * from "./src/client/selectors.ts";
-export * from "./src/client/xclient.ts";
-export * from "./src/client/plugin.ts";
-export * from "./src/discovery/discovery.ts";
-export * from "./src/discovery/metadata.ts";
-export * from "./src/discovery/peer2peer.ts";
-export * from "./src/discovery/multiple_servers.ts";
-export * from "./src/discovery/inprocess.ts";
-export * from "./src/discovery/kv_register.ts";
-export * from "./src/native/native.ts";
+// Logging.
+export {
+  consoleLogger,
+  type LogFields,
+  type Logger,
+  logger,
+  LogLevel,
+  setLogger,
+  silentLogger,
+} from "./src/log/logger.ts";
+
+// Protocol: the constants, message shape and errors a Server/Client user meets. Encoders,
+// decoders, framing and compression are wire-level helpers: `@rpcx/core/protocol`.
+export {
+  CompressType,
+  MessageStatusType,
+  MessageType,
+  MetadataKeys,
+  SerializeType,
+} from "./src/protocol/constants.ts";
+export {
+  DecompressionError,
+  FrameTooLargeError,
+  InvalidMagicError,
+  MalformedFrameError,
+  ProtocolError,
+  RpcxError,
+  TruncatedFrameError,
+} from "./src/protocol/errors.ts";
+export type { DecodeLimits, Message, Metadata } from "./src/protocol/message.ts";
+
+// Payload codecs.
+export { type Codec, CodecError, UnsupportedCodecError } from "./src/codec/codec.ts";
+export { CodecRegistry, defaultCodecs } from "./src/codec/registry.ts";
+export { rawCodec } from "./src/codec/raw.ts";
+export { jsonCodec } from "./src/codec/json.ts";
+export { msgpackCodec } from "./src/codec/msgpack.ts";
+export { protobufCodec, type ProtobufFunctions } from "./src/codec/protobuf.ts";
+
+// Server.
+export type { CallContext } from "./src/server/context.ts";
+export {
+  type ConnInfo,
+  isRegisterPlugin,
+  type RegisterPlugin,
+  type RegistryStartContext,
+  type ServerMetrics,
+  type ServerPlugin,
+} from "./src/server/plugin.ts";
+export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
+export {
+  type AuthFunction,
+  Server,
+  ServerClosedError,
+  type ServerOptions,
+  type ShutdownOptions,
+} from "./src/server/server.ts";
+
+// Client.
+export {
+  CallAbortedError,
+  CallTimeoutError,
+  ClientClosedError,
+  ConnectionClosedError,
+  ConnectionError,
+  isRetryable,
+  NoServerAvailableError,
+  ServiceError,
+} from "./src/client/errors.ts";
+export {
+  type CallOptions,
+  Client,
+  type ClientOptions,
+  type PendingCall,
+} from "./src/client/client.ts";
+export {
+  ClosestSelector,
+  ConsistentHashSelector,
+  fnv1a64,
+  geoDistance,
+  jumpHash,
+  type LatencyProbe,
+  latencyWeight,
+  RandomSelector,
+  RoundRobinSelector,
+  SelectMode,
+  type Selector,
+  tcpConnectLatency,
+  WeightedLatencySelector,
+  WeightedRoundRobinSelector,
+} from "./src/client/selectors.ts";
+export {
+  type ClientCall,
+  type ClientConnInfo,
+  type ClientPlugin,
+  ClientPluginChain,
+  type SelectFunc,
+} from "./src/client/plugin.ts";
+export {
+  type MethodNames,
+  type TypedCaller,
+  type TypedClient,
+  type TypedMethod,
+  typedProxy,
+} from "./src/client/typed.ts";
+export { FailMode, XClient, type XClientOptions } from "./src/client/xclient.ts";
+
+// Registry: the contracts every registry shares, and the registries without a dependency.
+export {
+  backoffDelay,
+  BaseDiscovery,
+  type DiscoveryListener,
+  DiscoveryOutageEvent,
+  type KVPair,
+  RegistryOutageEvent,
+  type ServiceDiscovery,
+  type ServiceFilter,
+} from "./src/registry/discovery.ts";
+export {
+  formatMetadata,
+  inGroup,
+  isInactive,
+  metricsFigures,
+  parseMetadata,
+} from "./src/registry/metadata.ts";
+export { Peer2PeerDiscovery } from "./src/registry/peer2peer.ts";
+export { MultipleServersDiscovery } from "./src/registry/multiple_servers.ts";
+export {
+  defaultInprocessRegistry,
+  INPROCESS_NETWORK,
+  InprocessDiscovery,
+  type InprocessEndpoint,
+  InprocessRegistry,
+  type InprocessSession,
+} from "./src/registry/inprocess.ts";
+export { type KvRegisterOptions, KvRegisterPlugin } from "./src/registry/kv_register.ts";
+
+// Wire codec choice (the `wireCodec` option) and its errors.
+export {
+  NativeCodecError,
+  NativeCodecUnavailableError,
+  type NativeUnavailableReason,
+  type WireCodecMode,
+} from "./src/native/wire_codec.ts";

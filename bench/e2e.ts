@@ -3,7 +3,7 @@
 //   deno run -A bench/e2e.ts [--addr host:port] [--total 200000] [--concurrency 100]
 //                            [--seconds 60] [--serializer msgpack|json]
 // Prints one JSON line: calls, errors, seconds, calls_per_sec, p50_us, p99_us.
-import { Client, CompressType, SerializeType } from "../mod.ts";
+import { Client, CompressType, SerializeType } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 
 const total = Number(flag(Deno.args, "total", "200000"));
@@ -41,7 +41,7 @@ const args = {
 };
 const client = new Client(`tcp@${addr}`, {
   serializeType,
-  codec,
+  wireCodec: codec,
   compressType: gzip ? CompressType.Gzip : CompressType.None,
 });
 await client.call("Bench", "Echo", args);

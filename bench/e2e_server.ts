@@ -1,9 +1,11 @@
 // The server side of bench/e2e.ts: Bench.Echo and Arith over TCP, in its own process.
 //   deno run -A bench/e2e_server.ts --addr 127.0.0.1:0   (prints "LISTENING host:port")
-import { Server } from "../mod.ts";
+import { Server } from "@rpcx/core";
 import { Arith, flag } from "../examples/arith.ts";
 
-const server = new Server({ codec: flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native" });
+const server = new Server({
+  wireCodec: flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native",
+});
 await server.register(new Arith(), "Arith");
 await server.register({ Echo: (args: unknown) => args }, "Bench");
 server.shutdownOnSignals();

@@ -1,5 +1,6 @@
 // deno bench: pure-TS encode/decode of rpcx frames (the reference path).
-import { createMessage, decodeFrame, encodeMessage, FrameDecoder, msgpackCodec } from "../mod.ts";
+import { msgpackCodec } from "@rpcx/core";
+import { createMessage, decodeFrame, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 
 const small = createMessage({
   servicePath: "Arith",

@@ -9,17 +9,20 @@
  *
  * @module
  */
-import { CompressType, SerializeType } from "../src/protocol/constants.ts";
-import { compressPayload, decompressPayload } from "../src/protocol/compression.ts";
 import {
+  compressPayload,
+  CompressType,
   createMessage,
   decodeFrame,
+  decompressPayload,
   encodeMessages,
+  loadWireCodec,
   type Message,
+  NativeLibrary,
   readFrameTotal,
-} from "../src/protocol/message.ts";
-import { NativeLibrary } from "../src/native/ffi.ts";
-import { loadWireCodec, type WireCodecBackend } from "../src/native/native.ts";
+  SerializeType,
+  type WireCodecBackend,
+} from "@rpcx/core/protocol";
 
 /** One benchmark case: the TS reference and, when the library loaded, the native variant. */
 export interface CodecCase {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CallContext, XClient } from "../mod.ts";
+import type { CallContext, XClient } from "@rpcx/core";
 
 /** Arguments of Arith methods (Go: `struct{ A, B int }`). */
 export interface Args {

@@ -16,7 +16,7 @@ import {
   Server,
   setLogger,
   XClient,
-} from "../mod.ts";
+} from "@rpcx/core";
 import { Arith } from "../examples/arith.ts";
 import { freePort, waitFor } from "./support/env.ts";
 

@@ -15,7 +15,7 @@ import {
   type ServerOptions,
   type ServerPlugin,
   ServiceError,
-} from "../mod.ts";
+} from "@rpcx/core";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 

@@ -11,7 +11,7 @@ import {
   SerializeType,
   Server,
   UnsupportedCodecError,
-} from "../mod.ts";
+} from "@rpcx/core";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 

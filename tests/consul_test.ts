@@ -3,13 +3,13 @@
 // Consul's HTTP API, blocking-query discovery, session loss, agent restarts, XClient end to
 // end, and the real Go rpcx-consul peer.
 import assert from "node:assert/strict";
-import { Server, type XClient } from "../mod.ts";
+import { Server, type XClient } from "@rpcx/core";
 import {
   CONSUL_LOCK_FLAGS,
   ConsulDiscovery,
   ConsulError,
   ConsulRegisterPlugin,
-} from "../src/discovery/consul.ts";
+} from "@rpcx/core/consul";
 import { type ConsulAgent, startConsul } from "./support/consul_agent.ts";
 import {
   GO_ARITH_WEIGHT_5,

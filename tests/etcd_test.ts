@@ -2,8 +2,8 @@
 // leases, re-registration after lease loss, registry outages, and XClient end to end.
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
-import { SelectMode, Server, type XClient } from "../mod.ts";
-import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
+import { SelectMode, Server, type XClient } from "@rpcx/core";
+import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
 import {
   GO_ARITH_WEIGHT_5,

@@ -8,7 +8,7 @@ import {
   SerializeType,
   type Server,
   ServiceError,
-} from "../mod.ts";
+} from "@rpcx/core";
 import { interopServer, REQ_COMPRESSED } from "./support/echo_service.ts";
 import { findExecutable, needs, REPO_ROOT } from "./support/env.ts";
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import createMulticastDns from "multicast-dns";
 import dgram from "node:dgram";
-import { type DiscoveryOutageEvent, FailMode, SelectMode, Server, XClient } from "../mod.ts";
+import { FailMode, type RegistryOutageEvent, SelectMode, Server, XClient } from "@rpcx/core";
 import {
   decodeMdnsText,
   encodeMdnsText,
@@ -13,7 +13,7 @@ import {
   type MdnsDiscoveryOptions,
   type MdnsRegisterOptions,
   MdnsRegisterPlugin,
-} from "../src/discovery/mdns.ts";
+} from "@rpcx/core/mdns";
 import { Arith } from "../examples/arith.ts";
 import {
   delay,
@@ -441,7 +441,7 @@ function registerNetnsTests(): void {
     });
     const events: string[] = [];
     discovery.addEventListener("outage", (e) => {
-      const o = e as DiscoveryOutageEvent;
+      const o = e as RegistryOutageEvent;
       events.push(`outage#${o.attempt} retry ${o.retryInMs} ms`);
     });
     discovery.addEventListener("recovered", () => events.push("recovered"));

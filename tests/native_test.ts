@@ -4,17 +4,17 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import {
   CompressType,
+  createMessage,
+  decodeFrame,
+  DecompressionError,
+  loadWireCodec,
+  type Message,
   MessageStatusType,
   MessageType,
-  SerializeType,
-} from "../src/protocol/constants.ts";
-import { DecompressionError } from "../src/protocol/errors.ts";
-import { createMessage, decodeFrame, type Message } from "../src/protocol/message.ts";
-import {
-  loadWireCodec,
   NativeCodecUnavailableError,
+  SerializeType,
   type WireCodecBackend,
-} from "../src/native/native.ts";
+} from "@rpcx/core/protocol";
 import { findExecutable, needs, REPO_ROOT } from "./support/env.ts";
 
 const enc = new TextEncoder();
@@ -412,7 +412,7 @@ Deno.test("native codec: gzip bombs and bad data raise DecompressionError on bot
 
 const PROBE = `
 import { loadWireCodec } from ${
-  JSON.stringify(new URL("../src/native/native.ts", import.meta.url).href)
+  JSON.stringify(new URL("../src/native/wire_codec.ts", import.meta.url).href)
 };
 const auto = loadWireCodec("auto");
 let native;

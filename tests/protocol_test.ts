@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import {
   CompressType,
-  createMessage,
-  decodeFrame,
   DecompressionError,
-  encodeMessage,
-  encodeMessages,
-  FrameDecoder,
   FrameTooLargeError,
   InvalidMagicError,
   MalformedFrameError,
@@ -18,7 +13,14 @@ import {
   ProtocolError,
   SerializeType,
   TruncatedFrameError,
-} from "../mod.ts";
+} from "@rpcx/core";
+import {
+  createMessage,
+  decodeFrame,
+  encodeMessage,
+  encodeMessages,
+  FrameDecoder,
+} from "@rpcx/core/protocol";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");

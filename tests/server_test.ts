@@ -3,9 +3,6 @@ import {
   type CallContext,
   Client,
   CompressType,
-  createMessage,
-  encodeMessage,
-  FrameDecoder,
   jsonCodec,
   type Message,
   MessageStatusType,
@@ -15,7 +12,8 @@ import {
   Server,
   type ServerPlugin,
   ServiceError,
-} from "../mod.ts";
+} from "@rpcx/core";
+import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 
 const enc = (v: unknown) => jsonCodec.encode(v);
@@ -475,7 +473,7 @@ Deno.test("shutdown timeout bounds the wait; close aborts in-flight signals", as
 });
 
 Deno.test("in-process serve: no socket, same codecs, same errors", async () => {
-  const { InprocessRegistry } = await import("../mod.ts");
+  const { InprocessRegistry } = await import("@rpcx/core");
   const registry = new InprocessRegistry();
   const server = new Server({ inprocessRegistry: registry });
   await server.register(new Arith(), "Arith", "weight=2");

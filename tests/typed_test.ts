@@ -11,7 +11,7 @@ import {
   SelectMode,
   ServiceError,
   XClient,
-} from "../mod.ts";
+} from "@rpcx/core";
 import type { Arith } from "../examples/arith.ts";
 import { type Echo, interopServer } from "./support/echo_service.ts";
 import { GO_PEER, startGoServer } from "./support/go_peer.ts";

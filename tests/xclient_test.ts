@@ -22,7 +22,7 @@ import {
   WeightedLatencySelector,
   XClient,
   type XClientOptions,
-} from "../mod.ts";
+} from "@rpcx/core";
 import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 
 /** One real server of service "Svc" that counts its calls and can be made slow or failing. */

@@ -5,14 +5,14 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import zookeeper from "node-zookeeper-client";
-import { type DiscoveryOutageEvent, FailMode, SelectMode, Server, XClient } from "../mod.ts";
+import { FailMode, type RegistryOutageEvent, SelectMode, Server, XClient } from "@rpcx/core";
 import {
   ZooKeeperDiscovery,
   type ZooKeeperDiscoveryOptions,
   ZooKeeperError,
   type ZooKeeperRegisterOptions,
   ZooKeeperRegisterPlugin,
-} from "../src/discovery/zookeeper.ts";
+} from "@rpcx/core/zookeeper";
 import type { Args, Reply } from "../examples/arith.ts";
 import { delay, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
 import {
@@ -491,9 +491,9 @@ Deno.test("zookeeper: discovery keeps its list through an outage and an expired 
     sessionTimeout: 1000,
     opTimeout: 300,
   });
-  const outages: DiscoveryOutageEvent[] = [];
+  const outages: RegistryOutageEvent[] = [];
   let recovered = 0;
-  d.addEventListener("outage", (e) => outages.push(e as DiscoveryOutageEvent));
+  d.addEventListener("outage", (e) => outages.push(e as RegistryOutageEvent));
   d.addEventListener("recovered", () => recovered++);
   const a = await startPlugin(zk.connectString, base, "tcp@127.0.0.1:4001");
   const b = await startPlugin(zk.connectString, base, "tcp@127.0.0.1:4002");

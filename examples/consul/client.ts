@@ -1,7 +1,7 @@
 // Finds Arith servers in Consul and calls Arith.Mul {A:10, B:20} --count times, once a second.
 //   deno run -A examples/consul/client.ts --registry 127.0.0.1:8500 --base /rpcx_test --count 3
-import { FailMode, SelectMode, XClient } from "../../mod.ts";
-import { ConsulDiscovery } from "../../src/discovery/consul.ts";
+import { FailMode, SelectMode, XClient } from "@rpcx/core";
+import { ConsulDiscovery } from "@rpcx/core/consul";
 import { callMul, flag } from "../arith.ts";
 
 const registry = flag(Deno.args, "registry", "127.0.0.1:8500").split(",");

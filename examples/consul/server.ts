@@ -3,8 +3,8 @@
 //   deno run -A examples/consul/server.ts --addr localhost:8972 --registry 127.0.0.1:8500 --base /rpcx_test
 // --update: refresh period in ms; each node's session TTL is the period (Consul allows 2×).
 // Consul refuses session TTLs under its session_ttl_min (10 s by default).
-import { Server } from "../../mod.ts";
-import { ConsulRegisterPlugin } from "../../src/discovery/consul.ts";
+import { Server } from "@rpcx/core";
+import { ConsulRegisterPlugin } from "@rpcx/core/consul";
 import { Arith, flag } from "../arith.ts";
 
 const addr = flag(Deno.args, "addr", "localhost:8972");

@@ -1,7 +1,7 @@
 // Finds Arith servers in etcd and calls Arith.Mul {A:10, B:20} --count times, once a second.
 //   deno run -A examples/etcd/client.ts --registry 127.0.0.1:2379 --base /rpcx_test --count 3
-import { FailMode, SelectMode, XClient } from "../../mod.ts";
-import { EtcdDiscovery } from "../../src/discovery/etcd.ts";
+import { FailMode, SelectMode, XClient } from "@rpcx/core";
+import { EtcdDiscovery } from "@rpcx/core/etcd";
 import { callMul, flag } from "../arith.ts";
 
 const registry = flag(Deno.args, "registry", "127.0.0.1:2379").split(",");

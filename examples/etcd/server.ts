@@ -1,8 +1,8 @@
 // Serves Arith on --addr and registers it in etcd under --base, as Go rpcx-etcd does.
 //   deno run -A examples/etcd/server.ts --addr localhost:8972 --registry 127.0.0.1:2379 --base /rpcx_test
 // --update: refresh period in ms (the lease lives two periods).
-import { Server } from "../../mod.ts";
-import { EtcdRegisterPlugin } from "../../src/discovery/etcd.ts";
+import { Server } from "@rpcx/core";
+import { EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { Arith, flag } from "../arith.ts";
 
 const addr = flag(Deno.args, "addr", "localhost:8972");

@@ -1,7 +1,7 @@
 // The embedded default: a server and a client in one process, found through the in-process
 // registry, no sockets. Args and replies still go through the codec.
 //   deno run examples/inprocess/main.ts
-import { FailMode, InprocessDiscovery, SelectMode, Server, XClient } from "../../mod.ts";
+import { FailMode, InprocessDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
 import { Arith, callMul } from "../arith.ts";
 
 const server = new Server();

@@ -1,8 +1,8 @@
 // Finds Arith servers over mDNS/DNS-SD and calls Arith.Mul {A:10, B:20} --count times, once a second.
 //   deno run -A examples/mdns/client.ts --count 3
 // --timeout: how long one browse listens, ms; --interval: time between browses, ms.
-import { FailMode, SelectMode, XClient } from "../../mod.ts";
-import { MdnsDiscovery } from "../../src/discovery/mdns.ts";
+import { FailMode, SelectMode, XClient } from "@rpcx/core";
+import { MdnsDiscovery } from "@rpcx/core/mdns";
 import { callMul, flag } from "../arith.ts";
 
 const count = Number(flag(Deno.args, "count", "1"));

@@ -2,8 +2,8 @@
 //   deno run -A examples/mdns/server.ts --addr localhost:8972
 // --meta: metadata (e.g. "weight=10&group=a"); --update: TXT refresh period in ms;
 // --ttl: record TTL in seconds (clients drop a vanished server after it).
-import { Server } from "../../mod.ts";
-import { MdnsRegisterPlugin } from "../../src/discovery/mdns.ts";
+import { Server } from "@rpcx/core";
+import { MdnsRegisterPlugin } from "@rpcx/core/mdns";
 import { Arith, flag } from "../arith.ts";
 
 const addr = flag(Deno.args, "addr", "localhost:8972");

@@ -1,6 +1,6 @@
 // Calls Arith.Mul on two servers listed by MultipleServers discovery, round robin.
 //   deno run -A examples/multiple/client.ts --addr1 localhost:8972 --addr2 localhost:9981
-import { FailMode, MultipleServersDiscovery, SelectMode, XClient } from "../../mod.ts";
+import { FailMode, MultipleServersDiscovery, SelectMode, XClient } from "@rpcx/core";
 import { callMul, flag } from "../arith.ts";
 
 const discovery = new MultipleServersDiscovery([

@@ -1,6 +1,6 @@
 // Serves Arith on two addresses (two servers), for the MultipleServers example.
 //   deno run -A examples/multiple/server.ts --addr1 localhost:8972 --addr2 localhost:9981
-import { Server } from "../../mod.ts";
+import { Server } from "@rpcx/core";
 import { Arith, flag } from "../arith.ts";
 
 for (const name of ["addr1", "addr2"]) {

@@ -1,7 +1,7 @@
 // Finds Arith servers in ZooKeeper and calls Arith.Mul {A:10, B:20} --count times, once a second.
 //   deno run -A examples/zookeeper/client.ts --registry 127.0.0.1:2181 --base /rpcx_test --count 3
-import { FailMode, SelectMode, XClient } from "../../mod.ts";
-import { ZooKeeperDiscovery } from "../../src/discovery/zookeeper.ts";
+import { FailMode, SelectMode, XClient } from "@rpcx/core";
+import { ZooKeeperDiscovery } from "@rpcx/core/zookeeper";
 import { callMul, flag } from "../arith.ts";
 
 const registry = flag(Deno.args, "registry", "127.0.0.1:2181").split(",");

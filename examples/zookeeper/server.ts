@@ -3,8 +3,8 @@
 //   deno run -A examples/zookeeper/server.ts --addr localhost:8972 --registry 127.0.0.1:2181 --base /rpcx_test
 // --meta: metadata string (e.g. weight=10&group=a); --session: ZooKeeper session timeout in ms
 // (a killed server disappears this long after); --update: refresh period in ms.
-import { Server } from "../../mod.ts";
-import { ZooKeeperRegisterPlugin } from "../../src/discovery/zookeeper.ts";
+import { Server } from "@rpcx/core";
+import { ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
 import { Arith, flag } from "../arith.ts";
 
 const addr = flag(Deno.args, "addr", "localhost:8972");

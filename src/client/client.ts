@@ -21,12 +21,12 @@ import {
   type Metadata,
 } from "../protocol/message.ts";
 import { FramedConnection, splitHostPort } from "../protocol/transport.ts";
-import { loadWireCodec, type WireCodecMode } from "../native/native.ts";
+import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
 import {
   defaultInprocessRegistry,
   INPROCESS_NETWORK,
   type InprocessRegistry,
-} from "../discovery/inprocess.ts";
+} from "../registry/inprocess.ts";
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -73,8 +73,14 @@ export interface ClientOptions extends Partial<DecodeLimits> {
    * Wire codec path: `auto` (default) uses the native library for what it does faster when it
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
    */
+  wireCodec?: WireCodecMode;
+  /**
+   * Old name of {@linkcode wireCodec}.
+   *
+   * @deprecated Use `wireCodec` (the payload codecs are `codecs`); removed in the next release.
+   */
   codec?: WireCodecMode;
-  /** Batch encoder for socket writes; overrides `codec` for encoding. */
+  /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Client plugins, run in this order (see {@linkcode ClientPlugin}). Go: `Client.Plugins`. */
   plugins?: readonly ClientPlugin[];
@@ -182,7 +188,7 @@ export class Client {
     this.address = `${this.#network}@${this.#target}`;
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#plugins = ClientPluginChain.of(options.plugins);
-    const wire = loadWireCodec(options.codec ?? "auto");
+    const wire = loadWireCodec(options.wireCodec ?? options.codec ?? "auto");
     this.#options = {
       ...options,
       encodeBatch: options.encodeBatch ??

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { KVPair } from "../discovery/discovery.ts";
-import { parseMetadata } from "../discovery/metadata.ts";
+import type { KVPair } from "../registry/discovery.ts";
+import { parseMetadata } from "../registry/metadata.ts";
 
 /**
  * Picks a server key for a call. `update` receives the selectable list whenever it changes.

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { KVPair, ServiceDiscovery } from "../discovery/discovery.ts";
-import { inGroup, isInactive } from "../discovery/metadata.ts";
+import type { KVPair, ServiceDiscovery } from "../registry/discovery.ts";
+import { inGroup, isInactive } from "../registry/metadata.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
-import { backoffDelay } from "../discovery/discovery.ts";
+import { backoffDelay } from "../registry/discovery.ts";
 import { type CallOptions, Client, type ClientOptions } from "./client.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { ClientPluginChain, type SelectFunc } from "./plugin.ts";

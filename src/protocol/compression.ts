@@ -12,7 +12,8 @@ import { DecompressionError, MalformedFrameError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { compressPayload, CompressType } from "@rpcx/core";
+ * import { CompressType } from "@rpcx/core";
+ * import { compressPayload } from "@rpcx/core/protocol";
  * const gz = compressPayload(new TextEncoder().encode("hello"), CompressType.Gzip);
  * console.log(gz[0] === 0x1f); // true
  * ```
@@ -32,7 +33,8 @@ export function compressPayload(data: Uint8Array, type: CompressType): Uint8Arra
  *
  * @example
  * ```ts
- * import { compressPayload, decompressPayload, CompressType } from "@rpcx/core";
+ * import { CompressType } from "@rpcx/core";
+ * import { compressPayload, decompressPayload } from "@rpcx/core/protocol";
  * const gz = compressPayload(new Uint8Array(100), CompressType.Gzip);
  * console.log(decompressPayload(gz, CompressType.Gzip, 1024).byteLength); // 100
  * ```

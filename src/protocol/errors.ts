@@ -30,7 +30,8 @@ export class RpcxError extends Error {
  *
  * @example
  * ```ts
- * import { FrameDecoder, ProtocolError } from "@rpcx/core";
+ * import { ProtocolError } from "@rpcx/core";
+ * import { FrameDecoder } from "@rpcx/core/protocol";
  * try {
  *   new FrameDecoder().push(new Uint8Array(16).fill(1));
  * } catch (e) {

@@ -33,7 +33,7 @@ const MIN_TOTAL = 16;
  *
  * @example
  * ```ts
- * import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core";
+ * import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
  * const bytes = encodeMessage(createMessage({ servicePath: "Arith", seq: 1n }));
  * const decoder = new FrameDecoder();
  * console.log(decoder.push(bytes.subarray(0, 10)).length); // 0

@@ -27,7 +27,8 @@ export type Metadata = Record<string, string>;
  *
  * @example
  * ```ts
- * import { createMessage, encodeMessage, SerializeType } from "@rpcx/core";
+ * import { SerializeType } from "@rpcx/core";
+ * import { createMessage, encodeMessage } from "@rpcx/core/protocol";
  * const msg = createMessage({ servicePath: "Arith", serviceMethod: "Mul", seq: 1n,
  *   serializeType: SerializeType.JSON, payload: new TextEncoder().encode('{"A":1,"B":2}') });
  * console.log(encodeMessage(msg).byteLength);
@@ -67,7 +68,7 @@ const EMPTY = new Uint8Array(0);
  *
  * @example
  * ```ts
- * import { createMessage } from "@rpcx/core";
+ * import { createMessage } from "@rpcx/core/protocol";
  * const ping = createMessage({ heartbeat: true, seq: 7n });
  * console.log(ping.heartbeat); // true
  * ```
@@ -115,7 +116,7 @@ export interface PreparedMessage {
  *
  * @example
  * ```ts
- * import { createMessage, prepareMessage } from "@rpcx/core";
+ * import { createMessage, prepareMessage } from "@rpcx/core/protocol";
  * console.log(prepareMessage(createMessage()).frameLength); // 32
  * ```
  */
@@ -169,7 +170,7 @@ export function flagsByte(msg: Message): number {
  *
  * @example
  * ```ts
- * import { createMessage, prepareMessage, writeMessage } from "@rpcx/core";
+ * import { createMessage, prepareMessage, writeMessage } from "@rpcx/core/protocol";
  * const p = prepareMessage(createMessage({ servicePath: "A" }));
  * const buf = new Uint8Array(p.frameLength);
  * console.log(writeMessage(p, buf, 0) === buf.byteLength); // true
@@ -219,7 +220,7 @@ export function writeMessage(prepared: PreparedMessage, buf: Uint8Array, offset:
  *
  * @example
  * ```ts
- * import { createMessage, encodeMessage } from "@rpcx/core";
+ * import { createMessage, encodeMessage } from "@rpcx/core/protocol";
  * const frame = encodeMessage(createMessage({ heartbeat: true, seq: 7n }));
  * console.log(frame[0]); // 8
  * ```
@@ -236,7 +237,7 @@ export function encodeMessage(msg: Message): Uint8Array {
  *
  * @example
  * ```ts
- * import { createMessage, encodeMessages } from "@rpcx/core";
+ * import { createMessage, encodeMessages } from "@rpcx/core/protocol";
  * const buf = encodeMessages([createMessage({ seq: 1n }), createMessage({ seq: 2n })]);
  * console.log(buf.byteLength); // 64
  * ```
@@ -271,7 +272,7 @@ export interface DecodeLimits {
  *
  * @example
  * ```ts
- * import { DEFAULT_DECODE_LIMITS } from "@rpcx/core";
+ * import { DEFAULT_DECODE_LIMITS } from "@rpcx/core/protocol";
  * console.log(DEFAULT_DECODE_LIMITS.maxMessageLength); // 16777216
  * ```
  */
@@ -298,7 +299,7 @@ export function readFrameTotal(buf: Uint8Array, off: number): number {
  *
  * @example
  * ```ts
- * import { createMessage, decodeFrame, encodeMessage } from "@rpcx/core";
+ * import { createMessage, decodeFrame, encodeMessage } from "@rpcx/core/protocol";
  * const frame = encodeMessage(createMessage({ servicePath: "Arith", seq: 3n }));
  * console.log(decodeFrame(frame).servicePath); // "Arith"
  * ```

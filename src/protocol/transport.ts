@@ -34,7 +34,7 @@ const MIN_READ_ROOM = 16 * 1024;
  *
  * @example
  * ```ts
- * import { createMessage, FramedConnection } from "@rpcx/core";
+ * import { createMessage, FramedConnection } from "@rpcx/core/protocol";
  * // const conn = await Deno.connect({ hostname: "127.0.0.1", port: 8972 });
  * // const fc = new FramedConnection(conn, { onMessage: (m) => console.log(m.seq) });
  * // fc.start();
@@ -178,7 +178,7 @@ export class FramedConnection {
  *
  * @example
  * ```ts
- * import { splitHostPort } from "@rpcx/core";
+ * import { splitHostPort } from "@rpcx/core/protocol";
  * console.log(splitHostPort("[::1]:8972")); // { hostname: "::1", port: 8972 }
  * ```
  */
@@ -199,7 +199,7 @@ export function splitHostPort(address: string): { hostname: string; port: number
  *
  * @example
  * ```ts
- * import { joinHostPort } from "@rpcx/core";
+ * import { joinHostPort } from "@rpcx/core/protocol";
  * console.log(joinHostPort("::1", 80)); // "[::1]:80"
  * ```
  */

@@ -25,7 +25,7 @@ import {
   INPROCESS_NETWORK,
   type InprocessRegistry,
   type InprocessSession,
-} from "../discovery/inprocess.ts";
+} from "../registry/inprocess.ts";
 import type { CallContext } from "./context.ts";
 import {
   type ConnInfo,
@@ -35,7 +35,7 @@ import {
   type ServerPlugin,
 } from "./plugin.ts";
 import { collectMethods, type ServiceEntry, type ServiceMethod } from "./service.ts";
-import { loadWireCodec, type WireCodecMode } from "../native/native.ts";
+import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
 
 /**
  * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error
@@ -77,8 +77,14 @@ export interface ServerOptions extends Partial<DecodeLimits> {
    * Wire codec path: `auto` (default) uses the native library for what it does faster when it
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
    */
+  wireCodec?: WireCodecMode;
+  /**
+   * Old name of {@linkcode wireCodec}.
+   *
+   * @deprecated Use `wireCodec` (the payload codecs are `codecs`); removed in the next release.
+   */
   codec?: WireCodecMode;
-  /** Batch encoder for socket writes; overrides `codec` for encoding. */
+  /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Turns an error into the `__rpcx_error__` text (default: its message). */
   errorText?: (error: unknown) => string;
@@ -179,7 +185,7 @@ export class Server {
 
   /** Creates a server. */
   constructor(options: ServerOptions = {}) {
-    const wire = loadWireCodec(options.codec ?? "auto");
+    const wire = loadWireCodec(options.wireCodec ?? options.codec ?? "auto");
     this.#limits = {
       maxMessageLength: options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,
       maxDecompressedLength: options.maxDecompressedLength ??

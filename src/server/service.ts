@@ -16,7 +16,8 @@ import type { CallContext } from "./context.ts";
  *   const { A, B } = args as { A: number; B: number };
  *   return { C: A * B };
  * };
- * console.log(mul({ A: 2, B: 3 }, undefined as never)); // { C: 6 }
+ * const call = mul as (args: unknown, ctx: unknown) => unknown;
+ * console.log(call({ A: 2, B: 3 }, undefined)); // { C: 6 }
  * ```
  */
 export type ServiceMethod = (args: never, ctx: CallContext) => unknown;

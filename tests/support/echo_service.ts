@@ -1,6 +1,6 @@
 // The services the Go peer (tests/interop/go) serves, mirrored in Deno, so the Go checklist
 // (`rpcxpeer client --check all`) can run against our server.
-import { type CallContext, CompressType, Server, type ServerOptions } from "../../mod.ts";
+import { type CallContext, CompressType, Server, type ServerOptions } from "@rpcx/core";
 import { Arith } from "../../examples/arith.ts";
 
 /** Request metadata key the stats plugin sets when a request frame arrived gzip-compressed. */

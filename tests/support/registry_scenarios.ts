@@ -5,14 +5,14 @@
 import assert from "node:assert/strict";
 import {
   type BaseDiscovery,
-  type DiscoveryOutageEvent,
   FailMode,
+  type RegistryOutageEvent,
   type RegistryStartContext,
   SelectMode,
   type Server,
   type ServiceDiscovery,
   XClient,
-} from "../../mod.ts";
+} from "@rpcx/core";
 import { delay, freePort, waitFor } from "./env.ts";
 import { runExampleClient, startExampleServer } from "./examples.ts";
 
@@ -194,7 +194,7 @@ export async function discoveryOutageThenWipe(r: OutageFixture): Promise<void> {
   const d = r.discovery();
   const events: string[] = [];
   d.addEventListener("outage", (e) => {
-    const o = e as DiscoveryOutageEvent;
+    const o = e as RegistryOutageEvent;
     assert.ok(o.retryInMs <= 500 && o.attempt >= 1);
     events.push("outage");
   });

@@ -1,7 +1,7 @@
 // Type tests of typed clients: `deno check` (part of `deno task check`, and run by
 // tests/typed_test.ts) passes only if every line under `@ts-expect-error` fails to compile
 // and every other line compiles. Never executed.
-import type { CallContext, Client, TypedClient, XClient } from "../../mod.ts";
+import type { CallContext, Client, TypedClient, XClient } from "@rpcx/core";
 
 export class Arith {
   Mul(args: { A: number; B: number }): { C: number } {

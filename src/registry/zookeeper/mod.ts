@@ -42,8 +42,8 @@
  */
 import zookeeper from "node-zookeeper-client";
 import { Buffer } from "node:buffer";
-import { backoffDelay, BaseDiscovery, type KVPair } from "./discovery.ts";
-import { type KvRegisterOptions, KvRegisterPlugin } from "./kv_register.ts";
+import { backoffDelay, BaseDiscovery, type KVPair } from "../discovery.ts";
+import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A typed view of the parts of node-zookeeper-client 1.x we use (the package ships no types).
@@ -844,7 +844,7 @@ export interface ZooKeeperDiscoveryOptions {
  * are re-armed after every event, so new, removed and edited nodes (e.g. `state=inactive` set by
  * an operator) show up at once. On reconnect and after a session expiry it lists again. While
  * ZooKeeper is unreachable it keeps the last list, dispatches `"outage"`
- * ({@linkcode DiscoveryOutageEvent}) and retries with a doubling, capped delay, then
+ * ({@linkcode RegistryOutageEvent}) and retries with a doubling, capped delay, then
  * `"recovered"`; it never throws into calls. Each instance has its own ZooKeeper session.
  *
  * @example

@@ -78,12 +78,12 @@ export interface ServiceDiscovery extends EventTarget {
  *
  * @example
  * ```ts
- * import { DiscoveryOutageEvent, MultipleServersDiscovery } from "@rpcx/core";
+ * import { RegistryOutageEvent, MultipleServersDiscovery } from "@rpcx/core";
  * const d = new MultipleServersDiscovery([]);
- * d.addEventListener("outage", (e) => console.log((e as DiscoveryOutageEvent).retryInMs));
+ * d.addEventListener("outage", (e) => console.log((e as RegistryOutageEvent).retryInMs));
  * ```
  */
-export class DiscoveryOutageEvent extends Event {
+export class RegistryOutageEvent extends Event {
   /** What went wrong. */
   readonly error: unknown;
   /** Consecutive failures so far (1 for the first). */
@@ -98,6 +98,19 @@ export class DiscoveryOutageEvent extends Event {
     this.retryInMs = retryInMs;
   }
 }
+
+/**
+ * Old name of {@linkcode RegistryOutageEvent}.
+ *
+ * @deprecated Use `RegistryOutageEvent`; removed in the next release.
+ */
+export const DiscoveryOutageEvent: typeof RegistryOutageEvent = RegistryOutageEvent;
+/**
+ * Old name of {@linkcode RegistryOutageEvent}.
+ *
+ * @deprecated Use `RegistryOutageEvent`; removed in the next release.
+ */
+export type DiscoveryOutageEvent = RegistryOutageEvent;
 
 /**
  * Backoff before retry number `attempt` (1-based): `initialMs` doubling up to `maxMs`
@@ -119,7 +132,7 @@ export function backoffDelay(attempt: number, initialMs = 1000, maxMs = 30_000):
  * Subclasses call {@linkcode BaseDiscovery.publish} with each complete list, and
  * {@linkcode BaseDiscovery.reportOutage} / {@linkcode BaseDiscovery.reportRecovered} around
  * registry failures. Events: `"update"` (a new list), `"outage"`
- * ({@linkcode DiscoveryOutageEvent}), `"recovered"`.
+ * ({@linkcode RegistryOutageEvent}), `"recovered"`.
  *
  * @example
  * ```ts
@@ -220,7 +233,7 @@ export abstract class BaseDiscovery extends EventTarget implements ServiceDiscov
   /** Reports that the registry failed; the last list is kept. */
   protected reportOutage(error: unknown, attempt: number, retryInMs: number): void {
     this.#outage = true;
-    this.dispatchEvent(new DiscoveryOutageEvent(error, attempt, retryInMs));
+    this.dispatchEvent(new RegistryOutageEvent(error, attempt, retryInMs));
   }
 
   /** Reports that the registry answers again (only dispatched after an outage). */

@@ -32,8 +32,8 @@
  * @module
  */
 import { Etcd3, type IOptions, type Lease, type Watcher } from "etcd3";
-import { backoffDelay, BaseDiscovery, type KVPair, type ServiceDiscovery } from "./discovery.ts";
-import { type KvRegisterOptions, KvRegisterPlugin } from "./kv_register.ts";
+import { backoffDelay, BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
+import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
 
 /** Go rpcx-etcd's lease TTL when updateInterval + expired is 0. */
 const DEFAULT_TTL_SECONDS = 30;
@@ -192,7 +192,7 @@ function errorText(e: unknown): string {
  * key this plugin owns is written again, without being asked. The periodic refresh (every
  * `updateInterval`) re-creates a missing node and, with `metrics`, rewrites the figures.
  *
- * Events: `"outage"` ({@linkcode DiscoveryOutageEvent}) when a refresh fails, `"recovered"`,
+ * Events: `"outage"` ({@linkcode RegistryOutageEvent}) when a refresh fails, `"recovered"`,
  * and `"lease"` each time a lease has been granted.
  *
  * @example
@@ -385,7 +385,7 @@ export class EtcdRegisterPlugin extends KvRegisterPlugin {
  * lists `basePath/servicePath/` (the key is what follows the prefix) and watches it. Every
  * change and every watch reconnect triggers a full re-list, so a watch that missed events
  * (etcd restarted or wiped) cannot leave a stale list. When etcd is unreachable it keeps the
- * last list, emits `"outage"` ({@linkcode DiscoveryOutageEvent}), retries with capped backoff
+ * last list, emits `"outage"` ({@linkcode RegistryOutageEvent}), retries with capped backoff
  * and emits `"recovered"` when it answers again; it never throws into calls.
  *
  * @example

@@ -37,15 +37,15 @@
  * @module
  */
 import createMulticastDns from "multicast-dns";
-import type { RegisterPlugin, RegistryStartContext, ServerMetrics } from "../server/plugin.ts";
+import type { RegisterPlugin, RegistryStartContext, ServerMetrics } from "../../server/plugin.ts";
 import {
   backoffDelay,
   BaseDiscovery,
-  DiscoveryOutageEvent,
   type KVPair,
+  RegistryOutageEvent,
   type ServiceDiscovery,
-} from "./discovery.ts";
-import { metricsFigures, parseMetadata } from "./metadata.ts";
+} from "../discovery.ts";
+import { metricsFigures, parseMetadata } from "../metadata.ts";
 
 /**
  * The service types announced and browsed by default: Go rpcx's `_rpcxservices` (as zeroconf
@@ -417,7 +417,7 @@ export interface MdnsRegisterOptions {
  * each (un)registration, answers PTR/SRV/TXT/A/AAAA/ANY queries (and DNS-SD service enumeration),
  * rewrites the TXT every `updateInterval` (with metrics when enabled), and says goodbye (TTL 0) on
  * stop and when its last service is unregistered. Emits `"outage"`
- * ({@linkcode DiscoveryOutageEvent}) when a packet cannot be sent and `"recovered"` afterwards.
+ * ({@linkcode RegistryOutageEvent}) when a packet cannot be sent and `"recovered"` afterwards.
  *
  * @example
  * ```ts ignore
@@ -655,7 +655,7 @@ export class MdnsRegisterPlugin extends EventTarget implements RegisterPlugin {
 
   #reportFailure(e: unknown): void {
     this.#failures++;
-    this.dispatchEvent(new DiscoveryOutageEvent(e, this.#failures, this.updateInterval || 1000));
+    this.dispatchEvent(new RegistryOutageEvent(e, this.#failures, this.updateInterval || 1000));
   }
 
   #reportSuccess(): void {

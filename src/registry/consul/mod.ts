@@ -37,8 +37,8 @@
  */
 import { EventEmitter } from "node:events";
 import Consul from "consul";
-import { backoffDelay, BaseDiscovery, type KVPair, type ServiceDiscovery } from "./discovery.ts";
-import { type KvRegisterOptions, KvRegisterPlugin } from "./kv_register.ts";
+import { backoffDelay, BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
+import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
 
 /** Flags libkv writes on every key: Consul's `api.LockFlagValue`, as a decimal uint64. */
 export const CONSUL_LOCK_FLAGS: string = "3304740253564472344";
@@ -355,7 +355,7 @@ function isInvalidSession(e: unknown): boolean {
  * taken over with that session, as libkv does. `unregister` and `stop` delete the nodes and
  * destroy their sessions.
  *
- * Events: `"outage"` ({@linkcode DiscoveryOutageEvent}) when a refresh fails, `"recovered"`.
+ * Events: `"outage"` ({@linkcode RegistryOutageEvent}) when a refresh fails, `"recovered"`.
  *
  * @example
  * ```ts ignore
@@ -509,7 +509,7 @@ export class ConsulRegisterPlugin extends KvRegisterPlugin {
  * Discovers the servers of one service from Consul as Go rpcx's `ConsulDiscovery` does: lists
  * `basePath/servicePath/` recursively (the key is what follows the prefix) and follows it with
  * blocking queries, publishing the complete list after each change. When Consul is unreachable
- * it keeps the last list, emits `"outage"` ({@linkcode DiscoveryOutageEvent}), retries with
+ * it keeps the last list, emits `"outage"` ({@linkcode RegistryOutageEvent}), retries with
  * capped backoff (1 s doubling to 30 s, as Go) and emits `"recovered"` when it answers again;
  * an agent that restarted (its index went backwards) is listed from scratch. `close()` aborts
  * the blocking query at once.

@@ -6,7 +6,7 @@
  * @module
  */
 import type { RegisterPlugin, RegistryStartContext, ServerMetrics } from "../server/plugin.ts";
-import { backoffDelay, DiscoveryOutageEvent } from "./discovery.ts";
+import { backoffDelay, RegistryOutageEvent } from "./discovery.ts";
 import { metricsFigures, parseMetadata } from "./metadata.ts";
 
 /**
@@ -36,7 +36,7 @@ export interface KvRegisterOptions {
 }
 
 /**
- * Base class of the KV registry plugins. Emits `"outage"` ({@linkcode DiscoveryOutageEvent})
+ * Base class of the KV registry plugins. Emits `"outage"` ({@linkcode RegistryOutageEvent})
  * when the registry cannot be written and `"recovered"` when it can again; never throws from
  * its background refresh.
  *
@@ -191,7 +191,7 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
     } catch (e) {
       this.#failures++;
       this.dispatchEvent(
-        new DiscoveryOutageEvent(e, this.#failures, Math.min(this.updateInterval, backoffDelay(1))),
+        new RegistryOutageEvent(e, this.#failures, Math.min(this.updateInterval, backoffDelay(1))),
       );
     }
   }

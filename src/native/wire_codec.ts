@@ -63,8 +63,8 @@ export type WireOperation = "encode" | "gzip" | "gunzip";
  *
  * @example
  * ```ts
- * import { loadWireCodec } from "./native.ts";
- * import { createMessage } from "../protocol/message.ts";
+ * import { loadWireCodec } from "@rpcx/core/protocol";
+ * import { createMessage } from "@rpcx/core/protocol";
  * const codec = loadWireCodec("auto");
  * const bytes = codec.encodeMessages([createMessage({ servicePath: "Arith", seq: 1n })]);
  * console.log(codec.name, bytes.byteLength); // "ts" or "native", 37
@@ -119,7 +119,7 @@ export interface LoadWireCodecOptions {
  *
  * @example
  * ```ts
- * import { AUTO_IMPLEMENTATIONS } from "./native.ts";
+ * import { AUTO_IMPLEMENTATIONS } from "@rpcx/core/protocol";
  * console.log(AUTO_IMPLEMENTATIONS.gzip);
  * ```
  */
@@ -137,7 +137,7 @@ export const AUTO_IMPLEMENTATIONS: Readonly<Record<WireOperation, WireImplementa
  *
  * @example
  * ```ts
- * import { AUTO_GZIP_NATIVE_BELOW } from "./native.ts";
+ * import { AUTO_GZIP_NATIVE_BELOW } from "@rpcx/core/protocol";
  * console.log(AUTO_GZIP_NATIVE_BELOW); // 32768
  * ```
  */
@@ -152,11 +152,11 @@ export type NativeUnavailableReason =
   | "abi-mismatch";
 
 /**
- * `codec: "native"` was requested but the native library cannot be used.
+ * `wireCodec: "native"` was requested but the native library cannot be used.
  *
  * @example
  * ```ts
- * import { loadWireCodec, NativeCodecUnavailableError } from "./native.ts";
+ * import { loadWireCodec, NativeCodecUnavailableError } from "@rpcx/core/protocol";
  * try {
  *   loadWireCodec("native", { libraryPath: "/nonexistent/librpcx_native.so" });
  * } catch (e) {
@@ -187,7 +187,7 @@ export class NativeCodecUnavailableError extends RpcxError {
  *
  * @example
  * ```ts
- * import { NativeCodecError } from "./native.ts";
+ * import { NativeCodecError } from "@rpcx/core/protocol";
  * console.log(new NativeCodecError("encode", -5).code); // -5
  * ```
  */
@@ -297,7 +297,7 @@ function openLibrary(path: string | undefined, explicit: boolean): Loaded {
  *
  * @example
  * ```ts
- * import { loadWireCodec } from "./native.ts";
+ * import { loadWireCodec } from "@rpcx/core/protocol";
  * const codec = loadWireCodec("auto");
  * console.log(codec.name, codec.implementations);
  * const gz = codec.gzip(new TextEncoder().encode("hello hello hello"));

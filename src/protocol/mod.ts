@@ -1,0 +1,77 @@
+/**
+ * Wire-level helpers of the rpcx protocol: message encoding and decoding, stream framing,
+ * payload compression, the framed connection, and the wire codec (pure TS or the native
+ * library). A Server or Client user does not need these; they are for tools, proxies, tests and
+ * benchmarks that read or write rpcx frames themselves. Mirrors Go rpcx's `protocol` package.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, decodeFrame, encodeMessage } from "@rpcx/core/protocol";
+ *
+ * const bytes = encodeMessage(createMessage({ servicePath: "Arith", serviceMethod: "Mul", seq: 1n }));
+ * console.log(decodeFrame(bytes).serviceMethod); // "Mul"
+ * ```
+ *
+ * @module
+ */
+export {
+  CompressType,
+  MAGIC_NUMBER,
+  MessageStatusType,
+  MessageType,
+  MetadataKeys,
+  SerializeType,
+} from "./constants.ts";
+export {
+  DecompressionError,
+  FrameTooLargeError,
+  InvalidMagicError,
+  MalformedFrameError,
+  ProtocolError,
+  RpcxError,
+  TruncatedFrameError,
+} from "./errors.ts";
+export {
+  createMessage,
+  decodeFrame,
+  type DecodeLimits,
+  DEFAULT_DECODE_LIMITS,
+  encodeMessage,
+  encodeMessages,
+  flagsByte,
+  HEADER_LENGTH,
+  type Message,
+  type Metadata,
+  type PreparedMessage,
+  prepareMessage,
+  readFrameTotal,
+  writeMessage,
+} from "./message.ts";
+export { FrameDecoder } from "./framing.ts";
+export { compressPayload, decompressPayload } from "./compression.ts";
+export {
+  FramedConnection,
+  type FramedConnectionHandlers,
+  type FramedConnectionOptions,
+  joinHostPort,
+  splitHostPort,
+} from "./transport.ts";
+export {
+  AUTO_GZIP_NATIVE_BELOW,
+  AUTO_IMPLEMENTATIONS,
+  loadWireCodec,
+  type LoadWireCodecOptions,
+  NativeCodecError,
+  NativeCodecUnavailableError,
+  type NativeUnavailableReason,
+  type WireCodecBackend,
+  type WireCodecMode,
+  type WireImplementation,
+  type WireOperation,
+} from "../native/wire_codec.ts";
+export {
+  localBuildPath,
+  NATIVE_ABI_VERSION,
+  NativeLibrary,
+  nativeLibraryFileName,
+} from "../native/ffi.ts";
