@@ -7,8 +7,8 @@ import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
 import {
   GO_ARITH_WEIGHT_5,
-  GO_PEER,
   type GoRegistry,
+  needGoPeer,
   runGoClient,
   startGoServer,
 } from "./support/go_peer.ts";
@@ -413,9 +413,9 @@ Deno.test("etcd + XClient: weight and group metadata reach the selectors", () =>
 Deno.test({
   name:
     "etcd + Go rpcx-etcd: same keys, values and lease sharing; Go and Deno find and call each other",
-  ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
-  fn: () =>
-    withEtcd(async (etcd, raw) => {
+  async fn() {
+    if (!needGoPeer()) return;
+    await withEtcd(async (etcd, raw) => {
       const reg: GoRegistry = { registry: "etcd", registryAddr: etcd.endpoint, base: "/rpcx_test" };
       const go = await startGoServer(reg, GO_ARITH_WEIGHT_5);
       let local: Awaited<ReturnType<typeof serveArith>> | undefined;
@@ -458,8 +458,11 @@ Deno.test({
         assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
 
         await go.kill("SIGTERM");
-        await waitFor("Go server gone after its shutdown", () =>
-          !x!.discovered.includes(goKey), 3000);
+        await waitFor(
+          "Go server gone after its shutdown",
+          () => !x!.discovered.includes(goKey),
+          3000,
+        );
         assert.deepEqual(x.servers, [local.key]);
       } finally {
         await go.stop();
@@ -467,5 +470,6 @@ Deno.test({
         await d?.close();
         await local?.server.close();
       }
-    }),
+    });
+  },
 });

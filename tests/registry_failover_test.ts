@@ -7,7 +7,7 @@ import { startEtcd } from "./support/etcd_server.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
 import { delay, freePort, needs, waitFor } from "./support/env.ts";
 import { startExampleServer } from "./support/examples.ts";
-import { GO_PEER, type GoRegistry, runGoClient } from "./support/go_peer.ts";
+import { GO_PEER, type GoRegistry, needGoPeer, runGoClient } from "./support/go_peer.ts";
 
 const PEER = GO_PEER;
 
@@ -46,9 +46,9 @@ async function goFailover(registry: string, registryAddr: string, base: string, 
 for (const registry of ["etcd", "zookeeper", "consul"] as const) {
   Deno.test({
     name: `Go Failover client via ${registry}: a SIGKILLed Deno server is moved off, no call fails`,
-    ignore: !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", PEER ? undefined : "not built") ||
-      (registry === "zookeeper" && !needs("ZooKeeper", zooKeeperMissing())),
     async fn() {
+      if (!needGoPeer()) return;
+      if (registry === "zookeeper" && !needs("ZooKeeper", zooKeeperMissing())) return;
       const reg = registry === "etcd"
         ? await startEtcd()
         : registry === "consul"

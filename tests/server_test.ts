@@ -18,7 +18,10 @@ import { Arith } from "../examples/arith.ts";
 
 const enc = (v: unknown) => jsonCodec.encode(v);
 const dec = (b: Uint8Array) => jsonCodec.decode(b);
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { delay, freePort, waitFor } from "./support/env.ts";
+
+/** Every RawConn opened by the running test; `withServer` closes them all in `finally`. */
+const openRaw = new Set<RawConn>();
 
 /** A raw rpcx connection: send frames, read decoded messages. */
 class RawConn {
@@ -32,6 +35,7 @@ class RawConn {
     const r = new RawConn();
     const [hostname, port] = addr.split(":");
     r.conn = await Deno.connect({ hostname, port: Number(port) });
+    openRaw.add(r);
     void r.#loop();
     return r;
   }
@@ -67,10 +71,48 @@ class RawConn {
     return this.closed;
   }
   close() {
+    openRaw.delete(this);
     try {
       this.conn.close();
     } catch { /* closed */ }
   }
+}
+
+/**
+ * Records the socket reads and writes made by the server side of connections to `port` (the
+ * local port is the server's), by wrapping the socket class's `read`/`write` until `restore()`.
+ */
+async function spyServerSocket(
+  port: number,
+): Promise<{ reads: number[]; writes: number[]; restore(): void }> {
+  // Every TCP connection shares the prototype that holds read/write/close: find it on one.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: (l.addr as Deno.NetAddr).port });
+  const proto = Object.getPrototypeOf(Object.getPrototypeOf(c)) as {
+    read(this: Deno.Conn, p: Uint8Array): Promise<number | null>;
+    write(this: Deno.Conn, p: Uint8Array): Promise<number>;
+  };
+  c.close();
+  l.close();
+  assert.equal(typeof proto.write, "function");
+  const { read, write } = proto;
+  const reads: number[] = [];
+  const writes: number[] = [];
+  const ours = (conn: Deno.Conn) => (conn.localAddr as Deno.NetAddr).port === port;
+  proto.read = async function (this: Deno.Conn, p: Uint8Array) {
+    const n = await read.call(this, p);
+    if (ours(this) && n) reads.push(n);
+    return n;
+  };
+  proto.write = function (this: Deno.Conn, p: Uint8Array) {
+    if (ours(this)) writes.push(p.byteLength);
+    return write.call(this, p);
+  };
+  return {
+    reads,
+    writes,
+    restore: () => void Object.assign(proto, { read, write }),
+  };
 }
 
 function req(fields: Partial<Message>): Uint8Array {
@@ -86,6 +128,7 @@ async function withServer(
   try {
     await fn(addr, server);
   } finally {
+    for (const c of [...openRaw]) c.close();
     await server.close();
   }
 }
@@ -129,8 +172,9 @@ Deno.test("many requests in flight on one connection; replies in completion orde
   }, server);
 });
 
-Deno.test("replies produced in the same turn are coalesced into one write", async () => {
+Deno.test("replies produced in the same turn are coalesced into one socket write", async () => {
   const batches: number[] = [];
+  let encoded = 0;
   const server = new Server({
     encodeBatch: (msgs) => {
       batches.push(msgs.length);
@@ -138,11 +182,13 @@ Deno.test("replies produced in the same turn are coalesced into one write", asyn
       const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
       let o = 0;
       for (const p of parts) (out.set(p, o), o += p.length);
+      encoded += out.byteLength;
       return out;
     },
   });
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    // Spy from before the connection exists, so its first read is seen too.
+    const spy = await spyServerSocket(Number(addr.split(":")[1]));
     const frames = Array.from(
       { length: 50 },
       (_, i) =>
@@ -153,22 +199,40 @@ Deno.test("replies produced in the same turn are coalesced into one write", asyn
           payload: enc({ A: i, B: 1 }),
         }),
     );
-    await c.write(new Uint8Array(frames.flatMap((f) => [...f])));
-    for (let i = 0; i < 50; i++) assert.ok(await c.next());
+    const all = new Uint8Array(frames.flatMap((f) => [...f]));
+    try {
+      const c = await RawConn.open(addr);
+      // One chunk holding 50 requests: the 50 replies are produced in the same turn.
+      await c.write(all);
+      for (let i = 0; i < 50; i++) assert.ok(await c.next(), `reply ${i}`);
+    } finally {
+      spy.restore();
+    }
     assert.equal(batches.reduce((a, b) => a + b, 0), 50);
-    assert.ok(batches.length < 10, `50 replies took ${batches.length} writes`);
-    c.close();
+    assert.equal(spy.reads.reduce((a, b) => a + b, 0), all.byteLength, "the spy saw every read");
+    assert.equal(spy.writes.reduce((a, b) => a + b, 0), encoded, "the spy saw every write");
+    // One write per chunk of requests the server read (one chunk, unless the machine split it).
+    assert.ok(
+      spy.writes.length <= spy.reads.length,
+      `${spy.reads.length} reads of requests, ${spy.writes.length} socket writes of replies`,
+    );
+    assert.equal(batches.length, spy.writes.length);
+    console.log(`50 replies: ${spy.reads.length} read(s), ${spy.writes.length} write(s)`);
   }, server);
 });
 
 Deno.test("heartbeat is echoed as a response with the same seq and payload", async () => {
   await withServer(async (addr) => {
     const c = await RawConn.open(addr);
-    await c.write(req({ heartbeat: true, seq: 7n, serializeType: SerializeType.MsgPack }));
+    const payload = new TextEncoder().encode("ping \u{1F493} 0123456789");
+    await c.write(
+      req({ heartbeat: true, seq: 7n, serializeType: SerializeType.MsgPack, payload }),
+    );
     const res = (await c.next())!;
     assert.ok(res.heartbeat);
     assert.equal(res.messageType, MessageType.Response);
     assert.equal(res.seq, 7n);
+    assert.deepEqual(res.payload, payload);
     c.close();
   });
 });
@@ -303,22 +367,25 @@ Deno.test("context: metadata in and out, remote address, deadline and signal", a
   }, "Ctx");
   await withServer(async (addr) => {
     const client = new Client(addr, { serializeType: SerializeType.JSON });
-    const replyMetadata: Record<string, string> = {};
-    const t0 = Date.now();
-    assert.equal(
-      await client.call("Ctx", "Look", null, {
-        metadata: { trace: "t-1" },
-        timeout: 5000,
-        replyMetadata,
-      }),
-      "ok",
-    );
-    assert.equal(replyMetadata.echo, "t-1");
-    assert.equal(seen!.metadata.__ServerTimeout, "5000");
-    assert.ok(seen!.deadline! >= t0 + 4900 && seen!.deadline! <= Date.now() + 5000);
-    assert.equal(seen!.signal.aborted, false);
-    assert.match(seen!.remoteAddress, /^127\.0\.0\.1:\d+$/);
-    await client.close();
+    try {
+      const replyMetadata: Record<string, string> = {};
+      const t0 = Date.now();
+      assert.equal(
+        await client.call("Ctx", "Look", null, {
+          metadata: { trace: "t-1" },
+          timeout: 5000,
+          replyMetadata,
+        }),
+        "ok",
+      );
+      assert.equal(replyMetadata.echo, "t-1");
+      assert.equal(seen!.metadata.__ServerTimeout, "5000");
+      assert.ok(seen!.deadline! >= t0 + 4900 && seen!.deadline! <= Date.now() + 5000);
+      assert.equal(seen!.signal.aborted, false);
+      assert.match(seen!.remoteAddress, /^127\.0\.0\.1:\d+$/);
+    } finally {
+      await client.close();
+    }
   }, server);
 });
 
@@ -326,27 +393,30 @@ Deno.test("auth: token accepted; refused gets an error reply and the connection 
   const server = new Server({ auth: (token) => token === "secret" });
   await withServer(async (addr) => {
     const ok = new Client(addr, { auth: "secret" });
-    assert.deepEqual(await ok.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
-    const c = await RawConn.open(addr);
-    await c.write(req({ heartbeat: true, seq: 1n }));
-    assert.ok((await c.next())!.heartbeat, "heartbeats are not authenticated");
-    await c.write(
-      req({
-        seq: 2n,
-        servicePath: "Arith",
-        serviceMethod: "Mul",
-        metadata: { __AUTH: "wrong" },
-        payload: enc({ A: 1, B: 1 }),
-      }),
-    );
-    const res = (await c.next())!;
-    assert.equal(res.status, MessageStatusType.Error);
-    assert.equal(res.metadata.__rpcx_error__, "rpcx: auth failed");
-    assert.ok(await c.waitClosed());
     const bad = new Client(addr, { auth: "nope" });
-    await assert.rejects(bad.call("Arith", "Mul", { A: 1, B: 1 }), ServiceError);
-    await ok.close();
-    await bad.close();
+    try {
+      assert.deepEqual(await ok.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+      const c = await RawConn.open(addr);
+      await c.write(req({ heartbeat: true, seq: 1n }));
+      assert.ok((await c.next())!.heartbeat, "heartbeats are not authenticated");
+      await c.write(
+        req({
+          seq: 2n,
+          servicePath: "Arith",
+          serviceMethod: "Mul",
+          metadata: { __AUTH: "wrong" },
+          payload: enc({ A: 1, B: 1 }),
+        }),
+      );
+      const res = (await c.next())!;
+      assert.equal(res.status, MessageStatusType.Error);
+      assert.equal(res.metadata.__rpcx_error__, "rpcx: auth failed");
+      assert.ok(await c.waitClosed());
+      await assert.rejects(bad.call("Arith", "Mul", { A: 1, B: 1 }), ServiceError);
+    } finally {
+      await ok.close();
+      await bad.close();
+    }
   }, server);
 });
 
@@ -377,9 +447,12 @@ Deno.test("plugins: hooks run in order; preCall rewrites args; connAccept can re
   const server = new Server({ plugins: [plugin] });
   await withServer(async (addr) => {
     const client = new Client(addr);
-    assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }), { C: 200 });
-    await client.close();
-    await delay(50);
+    try {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }), { C: 200 });
+    } finally {
+      await client.close();
+    }
+    await waitFor("the server to see the close", () => events.includes("connClose"), 5000, 5);
     assert.deepEqual(events, [
       "beforeRegister:Arith",
       "afterRegister:Arith",
@@ -394,6 +467,9 @@ Deno.test("plugins: hooks run in order; preCall rewrites args; connAccept can re
     refuse = true;
     const c = await RawConn.open(addr);
     assert.ok(await c.waitClosed(), "refused connection is closed");
+    assert.equal(events.filter((e) => e === "connAccept").length, 2);
+    assert.equal(events.at(-1), "connAccept", "a refused connection runs no other hook");
+    c.close();
   }, server);
 });
 
@@ -480,37 +556,85 @@ Deno.test("in-process serve: no socket, same codecs, same errors", async () => {
   await server.serve("inprocess", "arith-1");
   assert.deepEqual(registry.list("Arith"), [{ key: "inprocess@arith-1", value: "weight=2" }]);
   const client = new Client("inprocess@arith-1", { inprocessRegistry: registry });
-  assert.deepEqual(await client.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
-  await assert.rejects(client.call("Arith", "Nope", {}), {
-    message: "rpcx: can't find method Nope",
-  });
-  await server.shutdown();
-  assert.deepEqual(registry.list("Arith"), []);
-  await client.close();
+  try {
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+    await assert.rejects(client.call("Arith", "Nope", {}), {
+      message: "rpcx: can't find method Nope",
+    });
+    await server.shutdown();
+    assert.deepEqual(registry.list("Arith"), []);
+  } finally {
+    await client.close();
+    await server.close();
+  }
 });
 
 Deno.test("serve rejects and closes its listener when a registry plugin cannot start", async () => {
-  const stopped: string[] = [];
+  const log: string[] = [];
+  let registryUp = false;
   const server = new Server();
-  const down: RegisterPlugin = {
-    name: "down",
-    start: () => Promise.reject(new Error("registry unreachable")),
-    register: () => {},
-    unregister: () => {},
-    stop: () => void stopped.push("down"),
-  };
-  server.use(down);
+  // Started first: it must be undone (unregistered and stopped) when the next one fails,
+  // even though its unregister throws.
   const flaky: RegisterPlugin = {
     name: "flaky",
-    register: () => {},
-    unregister: () => Promise.reject(new Error("cannot delete")),
-    stop: () => void stopped.push("flaky"),
+    start: () => void log.push("flaky:start"),
+    register: (name) => void log.push(`flaky:register:${name}`),
+    unregister: (
+      name,
+    ) => (log.push(`flaky:unregister:${name}`), Promise.reject(new Error("cannot delete"))),
+    stop: () => void log.push("flaky:stop"),
+  };
+  const down: RegisterPlugin = {
+    name: "down",
+    start: () => {
+      log.push("down:start");
+      return registryUp ? undefined : Promise.reject(new Error("registry unreachable"));
+    },
+    register: (name) => void log.push(`down:register:${name}`),
+    unregister: (name) => void log.push(`down:unregister:${name}`),
+    stop: () => void log.push("down:stop"),
   };
   server.use(flaky);
+  server.use(down);
   await server.register(new Arith());
-  await assert.rejects(server.serve("tcp", "127.0.0.1:0"), /registry unreachable/);
-  assert.equal(server.address, undefined);
-  await server.close();
+  const port = freePort();
+  const origError = console.error;
+  console.error = () => {};
+  try {
+    await assert.rejects(server.serve("tcp", `127.0.0.1:${port}`), /registry unreachable/);
+    assert.equal(server.address, undefined);
+    // The listener is gone before any close(): nothing accepts on the port.
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port }),
+      (e) => e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset,
+    );
+    assert.deepEqual(log, [
+      "flaky:start",
+      "flaky:register:Arith",
+      "down:start",
+      "flaky:unregister:Arith",
+      "flaky:stop",
+    ]);
+    // The caller can retry on the same port once the registry is back.
+    log.length = 0;
+    registryUp = true;
+    assert.equal(await server.serve("tcp", `127.0.0.1:${port}`), `127.0.0.1:${port}`);
+    assert.deepEqual(log, [
+      "flaky:start",
+      "flaky:register:Arith",
+      "down:start",
+      "down:register:Arith",
+    ]);
+    const client = new Client(`127.0.0.1:${port}`);
+    try {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await server.close();
+    console.error = origError;
+  }
 });
 
 Deno.test("a registry plugin whose unregister throws is still stopped", async () => {

@@ -17,8 +17,8 @@ import type { Args, Reply } from "../examples/arith.ts";
 import { delay, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
 import {
   GO_ARITH_WEIGHT_5,
-  GO_PEER,
   type GoRegistry,
+  needGoPeer,
   runGoClient,
   startGoServer,
 } from "./support/go_peer.ts";
@@ -761,8 +761,8 @@ Deno.test("zookeeper: ZooKeeper restarted mid-test: registrations return, no cal
 
 Deno.test({
   name: "zookeeper + Go rpcx-zookeeper: same layout; Go and Deno find and call each other",
-  ignore: !GO_PEER && !needs("the Go rpcx peer (.cache/bin/rpcxpeer)", "not built"),
   async fn() {
+    if (!needGoPeer()) return;
     const zk = await zkServer();
     if (!zk) return;
     const base = basePath("go");

@@ -2,10 +2,18 @@
 // .cache/bin/rpcxpeer) as the registry tests use it: a Go server registered by Go's plugin, and
 // Go's client finding servers through Go's discovery.
 
-import { findExecutable, REPO_ROOT } from "./env.ts";
+import { findExecutable, needs, REPO_ROOT } from "./env.ts";
 
 /** The rpcxpeer binary, or undefined when it is not built. */
 export const GO_PEER: string | undefined = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+
+/**
+ * Whether a test that needs the Go peer can run: call it first thing inside the test's `fn`
+ * (under CI a missing peer then fails that one test, not the whole file at import).
+ */
+export function needGoPeer(): boolean {
+  return needs("the Go rpcx peer (.cache/bin/rpcxpeer)", GO_PEER ? undefined : "not built");
+}
 
 /** Where the Go side finds the registry. */
 export interface GoRegistry {
