@@ -32,7 +32,7 @@ import {
   weightsAndGroups,
   xclientOf,
 } from "./support/registry_scenarios.ts";
-import { delay, freePort, needs, waitFor } from "./support/env.ts";
+import { delay, freePort, waitFor } from "./support/env.ts";
 
 const ctx = START_CONTEXT;
 
