@@ -1,13 +1,7 @@
 // Interop with the real Go rpcx (tests/interop/go, built by .ci/install/50-gopeer.sh):
 // a Deno client calls the Go server, and the Go client's checklist runs against our server.
 import assert from "node:assert/strict";
-import {
-  Client,
-  CompressType,
-  SerializeType,
-  type Server,
-  ServiceError,
-} from "@rpcx/core";
+import { Client, CompressType, SerializeType, type Server, ServiceError } from "@rpcx/core";
 import { decompressPayload } from "@rpcx/core/protocol";
 import { bounded, waitFor } from "./support/env.ts";
 import { interopServer, REQ_COMPRESSED } from "./support/echo_service.ts";
