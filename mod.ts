@@ -85,6 +85,13 @@ export {
   type ServerOptions,
   type ShutdownOptions,
 } from "./src/server/server.ts";
+export {
+  ClientConnClosedError,
+  DEFAULT_PUSH_BUFFER_SIZE,
+  PushBufferFullError,
+  type PushContext,
+  type SendMessageOptions,
+} from "./src/server/push.ts";
 
 // Client.
 export {
@@ -103,6 +110,12 @@ export {
   type ClientOptions,
   type PendingCall,
 } from "./src/client/client.ts";
+export {
+  type ServerMessage,
+  type ServerMessageHandler,
+  type ServerMessagesOptions,
+  ServerMessageStream,
+} from "./src/client/push.ts";
 export {
   ClosestSelector,
   ConsistentHashSelector,

@@ -36,6 +36,8 @@ import {
   ServiceError,
 } from "./errors.ts";
 import { type ClientCall, type ClientPlugin, ClientPluginChain } from "./plugin.ts";
+import { isServerPush, PushReceivers, toServerMessage } from "./_push.ts";
+import type { ServerMessageHandler, ServerMessagesOptions, ServerMessageStream } from "./push.ts";
 
 /**
  * Options of {@linkcode Client} (and of each connection an XClient opens). Defaults follow
@@ -84,6 +86,12 @@ export interface ClientOptions extends Partial<DecodeLimits> {
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Client plugins, run in this order (see {@linkcode ClientPlugin}). Go: `Client.Plugins`. */
   plugins?: readonly ClientPlugin[];
+  /**
+   * Called with every message the server pushes (Go: `Server.SendMessage`, received by Go's
+   * `ServerMessageChan`). See also `serverMessages()`. A push that neither this nor a
+   * `serverMessages()` stream receives is dropped, and the first drop is logged.
+   */
+  onServerMessage?: ServerMessageHandler;
 }
 
 /**
@@ -179,6 +187,7 @@ export class Client {
   #closed = false;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   readonly #plugins: ClientPluginChain | undefined;
+  readonly #push: PushReceivers;
 
   /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
   constructor(address: string, options: ClientOptions = {}) {
@@ -196,6 +205,25 @@ export class Client {
       gunzip: options.gunzip ??
         (wire.implementations.gunzip === "native" ? wire.gunzip : undefined),
     };
+    this.#push = new PushReceivers(options.onServerMessage, this.address);
+  }
+
+  /**
+   * The messages the server pushes from now on (Go: `RegisterServerMessageChan`), as a bounded
+   * async iterator; it ends on `close()`. Pushes arrive on the open connection only: a server
+   * learns of it from a call (or lists it with `activeClientConn()`).
+   *
+   * @example
+   * ```ts
+   * import { Client } from "@rpcx/core";
+   * const client = new Client("tcp@127.0.0.1:8972");
+   * const pushes = client.serverMessages();
+   * setTimeout(() => client.close(), 10);
+   * for await (const m of pushes) console.log(new TextDecoder().decode(m.data));
+   * ```
+   */
+  serverMessages(options: ServerMessagesOptions = {}): ServerMessageStream {
+    return this.#push.subscribe(options);
   }
 
   /** Whether a connection is open now. */
@@ -350,7 +378,10 @@ export class Client {
 
   #onResponse(msg: Message): void {
     if (this.#plugins?.hasAfterDecode) this.#plugins.afterDecode(msg);
-    if (msg.messageType !== MessageType.Response) return; // server-pushed requests: not handled
+    if (msg.messageType !== MessageType.Response) {
+      if (isServerPush(msg)) this.#push.dispatch(toServerMessage(msg, this.address, this.#codecs));
+      return;
+    }
     const p = this.#pending.get(msg.seq);
     if (!p) return;
     this.#pending.delete(msg.seq);
@@ -576,6 +607,7 @@ export class Client {
     this.#closed = true;
     this.#stopHeartbeat();
     this.#transport?.close();
+    this.#push.close();
     return Promise.resolve();
   }
 }

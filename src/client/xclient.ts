@@ -11,6 +11,8 @@ import { backoffDelay } from "../registry/discovery.ts";
 import { type CallOptions, Client, type ClientOptions } from "./client.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
+import { PushReceivers } from "./_push.ts";
+import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -141,6 +143,9 @@ export class XClient {
   #availableUntil = Infinity;
   #closed = false;
   readonly #unwatch: () => void;
+  readonly #push: PushReceivers;
+  /** Options of each server's Client: pushes go to this XClient's receivers. */
+  readonly #clientOptions: ClientOptions;
 
   /** Follows `discovery` for `servicePath`. */
   constructor(
@@ -155,11 +160,33 @@ export class XClient {
     this.selectMode = selectMode;
     this.discovery = discovery;
     this.#options = options;
+    this.#push = new PushReceivers(options.onServerMessage, servicePath);
+    this.#clientOptions = { ...options, onServerMessage: (m) => this.#push.dispatch(m) };
     this.#selector = makeSelector(selectMode, options);
     const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);
     this.#select = ClientPluginChain.of(options.plugins)?.wrapSelect(select) ?? select;
     this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
     this.#setPairs(discovery.getServices());
+  }
+
+  /**
+   * The messages any of its servers pushes from now on, as a bounded async iterator that ends on
+   * `close()` (Go: the channel of `NewBidirectionalXClient`); `ServerMessage.server` says which
+   * server. A server pushes on the connection a call opened. `options.onServerMessage` is the
+   * callback form.
+   *
+   * @example
+   * ```ts
+   * import { FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
+   * const xclient = new XClient("Arith", FailMode.Failtry, SelectMode.RandomSelect,
+   *   new Peer2PeerDiscovery("tcp@127.0.0.1:8972"));
+   * const pushes = xclient.serverMessages();
+   * setTimeout(() => xclient.close(), 10);
+   * for await (const m of pushes) console.log(m.server, new TextDecoder().decode(m.data));
+   * ```
+   */
+  serverMessages(options: ServerMessagesOptions = {}): ServerMessageStream {
+    return this.#push.subscribe(options);
   }
 
   /** Keys of the servers that can be selected now (inactive, other groups, down: left out). */
@@ -249,7 +276,7 @@ export class XClient {
   #client(key: string): Client {
     let c = this.#clients.get(key);
     if (!c || c.isClosed) {
-      c = new Client(key, this.#options);
+      c = new Client(key, this.#clientOptions);
       this.#clients.set(key, c);
     }
     return c;
@@ -491,6 +518,7 @@ export class XClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#unwatch();
+    this.#push.close();
     if (this.#selector instanceof WeightedLatencySelector) this.#selector.close();
     const all = [...this.#clients.values(), ...this.#retired];
     this.#clients.clear();

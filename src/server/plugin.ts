@@ -6,6 +6,7 @@
  */
 import type { Message } from "../protocol/message.ts";
 import type { CallContext } from "./context.ts";
+import type { PushContext } from "./push.ts";
 
 /**
  * What a plugin learns of a connection.
@@ -117,6 +118,12 @@ export interface ServerPlugin {
   preWriteResponse?(req: Message, res: Message): void;
   /** After a response was queued for writing. */
   postWriteResponse?(req: Message, res: Message): void;
+  /** Before a push (`Server.sendMessage`) is written (Go: PreWriteRequest); errors are logged. */
+  preWriteRequest?(ctx: PushContext): void;
+  /**
+   * After a push was written, or failed with `error` (Go: PostWriteRequest); errors are logged.
+   */
+  postWriteRequest?(ctx: PushContext, req: Message, error: unknown): void;
 }
 
 /**

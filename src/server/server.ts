@@ -36,6 +36,8 @@ import {
 } from "./plugin.ts";
 import { collectMethods, type ServiceEntry, type ServiceMethod } from "./service.ts";
 import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
+import { PushSender } from "./_push.ts";
+import { DEFAULT_PUSH_BUFFER_SIZE, type SendMessageOptions } from "./push.ts";
 
 /**
  * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error
@@ -88,6 +90,12 @@ export interface ServerOptions extends Partial<DecodeLimits> {
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Turns an error into the `__rpcx_error__` text (default: its message). */
   errorText?: (error: unknown) => string;
+  /**
+   * Bytes of pushes ({@linkcode Server.sendMessage}) a connection may have queued and not yet
+   * written before further pushes fail with `PushBufferFullError` (default
+   * {@linkcode DEFAULT_PUSH_BUFFER_SIZE}, 4 MiB).
+   */
+  pushBufferSize?: number;
 }
 
 /**
@@ -182,6 +190,7 @@ export class Server {
   #closed = false;
   #serviceAddress: string | undefined;
   #stats = { startedAt: Date.now(), connectionsAccepted: 0, calls: 0 };
+  readonly #push: PushSender;
 
   /** Creates a server. */
   constructor(options: ServerOptions = {}) {
@@ -201,6 +210,76 @@ export class Server {
     this.#errorText = options.errorText ??
       ((e) => (e instanceof Error ? e.message : String(e)));
     for (const p of options.plugins ?? []) this.use(p);
+    this.#push = new PushSender({
+      bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
+      codecs: this.#codecs,
+      plugins: this.#plugins,
+      report: (what, e) => this.#report(what, e),
+    });
+  }
+
+  /**
+   * Pushes a message to a connected client, as Go's `Server.SendMessage`: a oneway request with
+   * `servicePath`, `serviceMethod` (both may be empty), `metadata` and `data`, which a Deno
+   * `Client`/`XClient` receives through `onServerMessage` or `serverMessages()`, and a Go client
+   * through its `ServerMessageChan` (`NewBidirectionalXClient`). `conn` is `ctx.conn` of a call
+   * (Go: `ctx.Value(server.RemoteConnContextKey)`) or one of {@linkcode activeClientConn}.
+   * `data` is bytes or a string by default (SerializeNone, as Go sends); with
+   * `options.serializeType` it is any value that serializer encodes.
+   *
+   * Resolves once the push is written to the socket. Rejects with `ClientConnClosedError` when
+   * the connection is closed (or closes before the push was written), `PushBufferFullError` when
+   * the client is not reading and the connection already has `pushBufferSize` bytes of pushes
+   * queued (nothing is queued then), `UnsupportedCodecError`/`CodecError` when `data` cannot be
+   * encoded. Plugins' `preWriteRequest` and `postWriteRequest` run around it.
+   *
+   * @example
+   * ```ts
+   * import { type CallContext, Client, Server } from "@rpcx/core";
+   * const server = new Server();
+   * server.registerFunction("Arith", function Mul(args: { A: number; B: number }, ctx: CallContext) {
+   *   setTimeout(() => server.sendMessage(ctx.conn, "news", "tick", {}, "hello"), 0);
+   *   return { C: args.A * args.B };
+   * });
+   * const addr = await server.serve("tcp", "127.0.0.1:0");
+   * const client = new Client(`tcp@${addr}`);
+   * const pushes = client.serverMessages();
+   * await client.call("Arith", "Mul", { A: 10, B: 20 });
+   * const { value } = await pushes.next();
+   * console.log(new TextDecoder().decode(value!.data)); // "hello"
+   * await client.close();
+   * await server.close();
+   * ```
+   */
+  sendMessage(
+    conn: ConnInfo,
+    servicePath: string,
+    serviceMethod: string,
+    metadata: Metadata | undefined,
+    data: unknown,
+    options: SendMessageOptions = {},
+  ): Promise<void> {
+    return this.#push.send(conn, servicePath, serviceMethod, metadata, data, options);
+  }
+
+  /**
+   * The open client connections, oldest first (Go: `Server.ActiveClientConn`). Each is a handle
+   * for {@linkcode sendMessage}.
+   *
+   * @example
+   * ```ts
+   * import { Server } from "@rpcx/core";
+   * const server = new Server();
+   * for (const conn of server.activeClientConn()) await server.sendMessage(conn, "", "", {}, "hi");
+   * ```
+   */
+  activeClientConn(): ConnInfo[] {
+    return this.#push.active();
+  }
+
+  /** Bytes of pushes queued on `conn` and not yet written to its socket (0 once closed). */
+  pendingPushBytes(conn: ConnInfo): number {
+    return this.#push.pending(conn);
   }
 
   /** The first listener's address as `network@host:port`, once serving. */
@@ -457,11 +536,13 @@ export class Server {
     }
     this.#stats.connectionsAccepted++;
     this.#conns.add(sc);
+    this.#push.attach(sc);
     return true;
   }
 
   #dropConn(sc: ServerConn): void {
     if (!this.#conns.delete(sc)) return;
+    this.#push.detach(sc);
     for (const p of this.#plugins) {
       try {
         p.connClose?.(sc.info);

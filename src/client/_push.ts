@@ -1,0 +1,105 @@
+/**
+ * Internal: the receiving end of server pushes shared by `Client` and `XClient` — decodes a
+ * pushed message and hands it to the handler and every open stream, or logs (once) that it was
+ * dropped because nothing receives pushes.
+ *
+ * @module
+ */
+import type { CodecRegistry } from "../codec/registry.ts";
+import type { Message } from "../protocol/message.ts";
+import { logger } from "../log/logger.ts";
+import {
+  type ServerMessage,
+  type ServerMessageHandler,
+  type ServerMessagesOptions,
+  ServerMessageStream,
+} from "./push.ts";
+
+/** Whether a message read on a client connection is a server push (as Go's client decides). */
+export function isServerPush(msg: Message): boolean {
+  return msg.messageType === 0 && msg.oneway && !msg.heartbeat;
+}
+
+/** Decodes a push with its serializer; a failure is kept in `decodeError`. */
+export function toServerMessage(
+  msg: Message,
+  server: string,
+  codecs: CodecRegistry,
+): ServerMessage {
+  let payload: unknown;
+  let decodeError: Error | undefined;
+  try {
+    payload = codecs.get(msg.serializeType).decode(msg.payload);
+  } catch (e) {
+    decodeError = e instanceof Error ? e : new Error(String(e));
+  }
+  return {
+    server,
+    servicePath: msg.servicePath,
+    serviceMethod: msg.serviceMethod,
+    metadata: msg.metadata,
+    serializeType: msg.serializeType,
+    seq: msg.seq,
+    data: msg.payload,
+    payload,
+    decodeError,
+    message: msg,
+  };
+}
+
+/** The handler and streams of one client. */
+export class PushReceivers {
+  readonly #handler: ServerMessageHandler | undefined;
+  readonly #streams = new Set<ServerMessageStream>();
+  readonly #owner: string;
+  #loggedDrop = false;
+  #closed = false;
+
+  /** `owner` names the client in logs. */
+  constructor(handler: ServerMessageHandler | undefined, owner: string) {
+    this.#handler = handler;
+    this.#owner = owner;
+  }
+
+  /** A new stream of the pushes from now on (already ended once closed). */
+  subscribe(options: ServerMessagesOptions): ServerMessageStream {
+    const s = new ServerMessageStream(options, (x) => this.#streams.delete(x));
+    if (this.#closed) s.end();
+    else this.#streams.add(s);
+    return s;
+  }
+
+  /** Hands a push to the handler and the streams. */
+  dispatch(msg: ServerMessage): void {
+    if (!this.#handler && this.#streams.size === 0) {
+      if (!this.#loggedDrop) {
+        this.#loggedDrop = true;
+        logger().warn(
+          "rpcx client: dropped a server push: no onServerMessage handler and no " +
+            "serverMessages() reader (further drops are not logged)",
+          {
+            client: this.#owner,
+            server: msg.server,
+            servicePath: msg.servicePath,
+            serviceMethod: msg.serviceMethod,
+          },
+        );
+      }
+      return;
+    }
+    if (this.#handler) {
+      try {
+        this.#handler(msg);
+      } catch (e) {
+        logger().error("rpcx client: onServerMessage threw", { client: this.#owner, error: e });
+      }
+    }
+    for (const s of this.#streams) s.deliver(msg);
+  }
+
+  /** Ends every stream (the client closed). */
+  close(): void {
+    this.#closed = true;
+    for (const s of [...this.#streams]) s.end();
+  }
+}

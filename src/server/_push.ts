@@ -1,0 +1,144 @@
+/**
+ * Internal: the server's push sender — the active client connections, their queued push bytes,
+ * and the write of one push (a oneway Request from the server, as Go's `Server.SendMessage`).
+ *
+ * @module
+ */
+import type { CodecRegistry } from "../codec/registry.ts";
+import { CompressType, MessageType, SerializeType } from "../protocol/constants.ts";
+import { createMessage, HEADER_LENGTH, type Message, type Metadata } from "../protocol/message.ts";
+import { utf8Length } from "../protocol/utf8.ts";
+import type { ConnInfo, ServerPlugin } from "./plugin.ts";
+import {
+  ClientConnClosedError,
+  PushBufferFullError,
+  type PushContext,
+  type SendMessageOptions,
+} from "./push.ts";
+
+/** The part of a server connection a push needs. */
+export interface PushTarget {
+  readonly info: ConnInfo;
+  send(msg: Message): void;
+  /** Resolves when everything queued so far was written, or the connection closed. */
+  drained(): Promise<void>;
+}
+
+interface Attached {
+  readonly target: PushTarget;
+  /** Bytes of pushes queued and not yet known to be written. */
+  pending: number;
+}
+
+/** Options of {@linkcode PushSender}. */
+export interface PushSenderOptions {
+  /** Bytes of pushes a connection may have queued. */
+  readonly bufferSize: number;
+  readonly codecs: CodecRegistry;
+  /** The server's plugins, read at each push. */
+  readonly plugins: readonly ServerPlugin[];
+  /** Reports a throwing hook. */
+  readonly report: (what: string, e: unknown) => void;
+}
+
+/** Keeps the active connections and sends pushes to them with bounded queueing. */
+export class PushSender {
+  readonly #conns = new Map<ConnInfo, Attached>();
+  readonly #options: PushSenderOptions;
+  #seq = 0n;
+
+  constructor(options: PushSenderOptions) {
+    this.#options = options;
+  }
+
+  /** A connection was accepted. */
+  attach(target: PushTarget): void {
+    this.#conns.set(target.info, { target, pending: 0 });
+  }
+
+  /** A connection closed. */
+  detach(target: PushTarget): void {
+    this.#conns.delete(target.info);
+  }
+
+  /** The open connections, oldest first. */
+  active(): ConnInfo[] {
+    return [...this.#conns.keys()];
+  }
+
+  /** Bytes of pushes queued on `conn` and not yet written (0 for an unknown connection). */
+  pending(conn: ConnInfo): number {
+    return this.#conns.get(conn)?.pending ?? 0;
+  }
+
+  async send(
+    conn: ConnInfo,
+    servicePath: string,
+    serviceMethod: string,
+    metadata: Metadata | undefined,
+    data: unknown,
+    options: SendMessageOptions,
+  ): Promise<void> {
+    const ctx: PushContext = { conn, startedAt: Date.now() };
+    this.#hook("preWriteRequest", (p) => p.preWriteRequest?.(ctx));
+    const serializeType = options.serializeType ?? SerializeType.SerializeNone;
+    const payload = this.#options.codecs.get(serializeType).encode(data);
+    const msg = createMessage({
+      messageType: MessageType.Request,
+      oneway: true,
+      serializeType,
+      compressType: payload.byteLength > 1024 ? options.compressType ?? CompressType.None : 0,
+      seq: ++this.#seq,
+      servicePath,
+      serviceMethod,
+      metadata: { ...metadata },
+      payload,
+    });
+    let error: unknown;
+    try {
+      await this.#write(conn, msg);
+    } catch (e) {
+      error = e;
+    }
+    this.#hook("postWriteRequest", (p) => p.postWriteRequest?.(ctx, msg, error));
+    if (error !== undefined) throw error;
+  }
+
+  async #write(conn: ConnInfo, msg: Message): Promise<void> {
+    const a = this.#conns.get(conn);
+    if (!a) throw new ClientConnClosedError(conn.remoteAddress);
+    const size = frameSize(msg);
+    const limit = this.#options.bufferSize;
+    // One push larger than the whole buffer still goes when nothing else is queued.
+    if (a.pending > 0 && a.pending + size > limit) {
+      throw new PushBufferFullError(conn.remoteAddress, a.pending, limit);
+    }
+    a.pending += size;
+    try {
+      a.target.send(msg);
+      await a.target.drained();
+    } finally {
+      a.pending -= size;
+    }
+    // Closing resolves the drain waiters before the connection is detached in the same turn:
+    // still attached now means the bytes reached the socket.
+    if (this.#conns.get(conn) !== a) throw new ClientConnClosedError(conn.remoteAddress);
+  }
+
+  #hook(name: string, call: (p: ServerPlugin) => void): void {
+    for (const p of this.#options.plugins) {
+      try {
+        call(p);
+      } catch (e) {
+        this.#options.report(`${name} plugin`, e); // as Go, a hook's error does not stop the push
+      }
+    }
+  }
+}
+
+/** The frame's length on the wire before compression, in bytes. */
+function frameSize(msg: Message): number {
+  let n = HEADER_LENGTH + 12 + utf8Length(msg.servicePath) + utf8Length(msg.serviceMethod);
+  for (const k in msg.metadata) n += 8 + utf8Length(k) + utf8Length(msg.metadata[k]);
+  return n + msg.payload.byteLength;
+}
