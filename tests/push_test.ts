@@ -385,7 +385,7 @@ Deno.test("push: a client with no receiver logs the first dropped push, once", a
       for (let i = 0; i < 5; i++) await server.sendMessage(callers[0], "News", "Tick", {}, "x");
       await client.call("Arith", "Mul", { A: 1, B: 1 });
     });
-    const drops = warnings.filter((w) => w.includes("dropped a push"));
+    const drops = warnings.filter((w) => w.includes("dropped a server push"));
     assert.equal(drops.length, 1, warnings.join("\n"));
     assert.match(drops[0], /"servicePath":"News","serviceMethod":"Tick"/);
   } finally {
