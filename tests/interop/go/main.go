@@ -8,6 +8,8 @@
 //	rpcxpeer server ...   serve Arith, Echo and Bench (optionally registered in a registry)
 //	rpcxpeer client ...   call Arith through an XClient, or run the interop checklist (--check)
 //	rpcxpeer bench  ...   load generator against Bench.Echo, prints one JSON line
+//	rpcxpeer push-server ...  Server.SendMessage to callers (see push.go)
+//	rpcxpeer push-client ...  receive pushes through NewBidirectionalXClient
 //
 // Run `rpcxpeer <subcommand> -h` for the flags. Results go to stdout; rpcx's
 // own logging goes to stderr.
@@ -22,10 +24,12 @@ import (
 	rlog "github.com/smallnest/rpcx/log"
 )
 
-const usage = `usage: rpcxpeer <server|client|bench> [flags]
+const usage = `usage: rpcxpeer <server|client|bench|push-server|push-client> [flags]
   server  serve Arith, Echo and Bench services
   client  call Arith via XClient, or run the interop checklist with --check
   bench   load generator against Bench.Echo (one JSON line of results)
+  push-server  serve Arith and Push; push to callers with Server.SendMessage
+  push-client  call once through NewBidirectionalXClient, print each push received
 run "rpcxpeer <subcommand> -h" for the flags of a subcommand`
 
 func main() {
@@ -42,6 +46,10 @@ func main() {
 		code = runClient(os.Args[2:])
 	case "bench":
 		code = runBench(os.Args[2:])
+	case "push-server":
+		code = runPushServer(os.Args[2:])
+	case "push-client":
+		code = runPushClient(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:
