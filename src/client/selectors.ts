@@ -323,9 +323,30 @@ export function jumpHash(key: bigint, buckets: number): number {
   return b;
 }
 
+/** Murmur3's 32-bit finalizer: spreads every input bit over the output. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A server's score for a call's FNV-1a key: the call goes to the highest. */
+function rendezvousScore(key: bigint, server: bigint): number {
+  const x = key ^ server;
+  return fmix32(Number(x & 0xffffffffn) ^ fmix32(Number(x >> 32n)));
+}
+
 /**
- * The same service, method and args go to the same server while the list is unchanged
- * (jump hash of FNV-1a of `/servicePath/method/args`, as Go rpcx keys it).
+ * Consistent hashing: the same service, method and args go to the same server, in every
+ * process and whatever the order of the server list; a server joining takes only the keys it
+ * now wins (about 1/n of them) and a server leaving hands over only its own keys. The key is
+ * FNV-1a 64 of `/servicePath/method/args` (as Go rpcx keys it); the server is chosen by
+ * rendezvous (highest random weight) hashing of that key with each server's key. Go rpcx maps
+ * keys with jump hash over the servers in the order it added them, which is not the same in
+ * two processes; ours is.
  *
  * @example
  * ```ts
@@ -336,16 +357,30 @@ export function jumpHash(key: bigint, buckets: number): number {
  * ```
  */
 export class ConsistentHashSelector implements Selector {
-  #keys: string[] = [];
+  #servers: { key: string; hash: bigint }[] = [];
   /** The server for this call's key. */
   select(servicePath: string, serviceMethod: string, args: unknown): string | undefined {
-    if (this.#keys.length === 0) return undefined;
-    const text = `/${servicePath}/${serviceMethod}/${argsText(args)}`;
-    return this.#keys[jumpHash(fnv1a64(text), this.#keys.length)];
+    const servers = this.#servers;
+    if (servers.length === 0) return undefined;
+    const h = fnv1a64(`/${servicePath}/${serviceMethod}/${argsText(args)}`);
+    let best = servers[0];
+    let bestScore = rendezvousScore(h, best.hash);
+    for (let i = 1; i < servers.length; i++) {
+      const score = rendezvousScore(h, servers[i].hash);
+      // Ties go to the smaller key (the list is sorted), so every process picks alike.
+      if (score > bestScore) {
+        best = servers[i];
+        bestScore = score;
+      }
+    }
+    return best.key;
   }
-  /** Replaces the list (sorted, so every client maps keys alike). */
+  /** Replaces the list. */
   update(pairs: KVPair[]): void {
-    this.#keys = pairs.map((p) => p.key).sort();
+    this.#servers = [...new Set(pairs.map((p) => p.key))].sort().map((key) => ({
+      key,
+      hash: fnv1a64(key),
+    }));
   }
 }
 
