@@ -299,3 +299,38 @@ Deno.test("bad input: gzip bomb stops at the decompressed limit", () => {
   const e = expectProtocolError(frame, DecompressionError, { maxDecompressedLength: 1 << 20 });
   assert.match(e.message, /exceeds the limit of 1048576/);
 });
+
+Deno.test("streaming: a frame whole in a chunk is not copied; a split frame is copied once", () => {
+  const frames = [0, 1, 2].map((i) =>
+    encodeMessage(
+      createMessage({
+        servicePath: "Echo",
+        serviceMethod: "Bytes",
+        seq: BigInt(i),
+        payload: text(`payload-${i}`),
+      }),
+    )
+  );
+  const chunk = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
+  let o = 0;
+  for (const f of frames) (chunk.set(f, o), o += f.byteLength);
+  const decoder = new FrameDecoder();
+  // The first two frames whole, the third split across two chunks.
+  const cut = chunk.byteLength - 5;
+  const whole = decoder.push(chunk.subarray(0, cut));
+  assert.equal(whole.length, 2);
+  let at = 0;
+  for (const [i, m] of whole.entries()) {
+    // A view of the chunk's memory, at the payload's place in the frame.
+    assert.equal(m.payload.buffer, chunk.buffer, `frame ${i}: payload shares the chunk`);
+    at += frames[i].byteLength;
+    assert.equal(m.payload.byteOffset + m.payload.byteLength, at, `frame ${i}: in place`);
+    assert.deepEqual(m.payload, text(`payload-${i}`));
+  }
+  const rest = chunk.slice(cut); // another buffer, as the next read would be
+  const split = decoder.push(rest);
+  assert.equal(split.length, 1);
+  assert.notEqual(split[0].payload.buffer, chunk.buffer);
+  assert.notEqual(split[0].payload.buffer, rest.buffer);
+  assert.deepEqual(split[0].payload, text("payload-2"));
+});

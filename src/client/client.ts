@@ -325,9 +325,13 @@ export class Client {
         DEFAULT_DECODE_LIMITS.maxDecompressedLength,
       gunzip: this.#options.gunzip,
     };
+    let failure: unknown;
     const fc: FramedConnection = new FramedConnection(conn, {
       onMessage: (msg) => this.#onResponse(msg),
-      onClose: () => this.#onClosed(fc),
+      // A bad frame from the server (too large, malformed, a gzip bomb): pending calls fail with
+      // it as the cause.
+      onError: (e) => (failure = e),
+      onClose: () => this.#onClosed(fc, failure),
     }, { ...limits, encodeBatch: this.#options.encodeBatch });
     fc.start();
     return fc;
@@ -365,14 +369,19 @@ export class Client {
     return transport;
   }
 
-  #onClosed(transport: Transport): void {
+  #onClosed(transport: Transport, cause?: unknown): void {
     if (this.#transport !== transport) return;
     this.#transport = undefined;
     this.#stopHeartbeat();
     this.#plugins?.connClose({ address: this.address });
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    const err = new ConnectionClosedError(`connection to ${this.address} is shut down`);
+    const err = cause === undefined
+      ? new ConnectionClosedError(`connection to ${this.address} is shut down`)
+      : new ConnectionClosedError(
+        `connection to ${this.address} is shut down: ${(cause as Error).message ?? cause}`,
+        { cause },
+      );
     for (const p of pending) p.reject(err);
   }
 

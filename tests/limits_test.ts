@@ -1,0 +1,213 @@
+// The default safety limits (README: 16 MiB frames, 64 MiB after decompression) at their exact
+// boundaries: in the stream decoder, in a Server with default options (raw socket in), and in a
+// Client with default options (a Server's reply in).
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import {
+  Client,
+  CompressType,
+  ConnectionClosedError,
+  DecompressionError,
+  FrameTooLargeError,
+  type Message,
+  SerializeType,
+  Server,
+} from "@rpcx/core";
+import {
+  createMessage,
+  DEFAULT_DECODE_LIMITS,
+  encodeMessage,
+  FrameDecoder,
+} from "@rpcx/core/protocol";
+import { bounded } from "./support/env.ts";
+
+const MiB = 1024 * 1024;
+const FRAME_LIMIT = 16 * MiB;
+const INFLATED_LIMIT = 64 * MiB;
+
+/** A request whose `total` (frame length minus the 16-byte header) is exactly `total`. */
+function requestWithTotal(total: number, fields: Partial<Message> = {}): Uint8Array {
+  const base = {
+    servicePath: "Big",
+    serviceMethod: "Len",
+    seq: 1n,
+    serializeType: SerializeType.SerializeNone,
+    ...fields,
+  };
+  const empty = encodeMessage(createMessage({ ...base, payload: new Uint8Array(0) }));
+  const payloadLength = total - (empty.byteLength - 16);
+  const frame = encodeMessage(
+    createMessage({ ...base, payload: new Uint8Array(payloadLength).fill(0x61) }),
+  );
+  assert.equal(new DataView(frame.buffer, frame.byteOffset).getUint32(12), total);
+  return frame;
+}
+
+/** gzip of `n` zero bytes, built from 1 MiB members (fast; gunzip reads all members). */
+function gzipZeros(n: number): Uint8Array {
+  const member = gzipSync(new Uint8Array(MiB), { level: 1 });
+  const parts: Uint8Array[] = [];
+  for (let left = n; left > 0; left -= MiB) {
+    parts.push(left >= MiB ? member : gzipSync(new Uint8Array(left), { level: 1 }));
+  }
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) (out.set(p, o), o += p.byteLength);
+  return out;
+}
+
+Deno.test("default limits are 16 MiB per frame and 64 MiB decompressed", () => {
+  assert.equal(DEFAULT_DECODE_LIMITS.maxMessageLength, FRAME_LIMIT);
+  assert.equal(DEFAULT_DECODE_LIMITS.maxDecompressedLength, INFLATED_LIMIT);
+});
+
+Deno.test("decoder with defaults: a 16 MiB frame is accepted, 16 MiB + 1 refused from its header", () => {
+  const ok = requestWithTotal(FRAME_LIMIT);
+  const msgs = new FrameDecoder().push(ok);
+  assert.equal(msgs.length, 1);
+  assert.equal(msgs[0].payload.byteLength, FRAME_LIMIT - 16 - 3 - 3);
+
+  const tooBig = requestWithTotal(FRAME_LIMIT + 1);
+  // The 16-byte header alone is refused: nothing of the body needs to arrive.
+  assert.throws(() => new FrameDecoder().push(tooBig.subarray(0, 16)), (e: unknown) => {
+    assert.ok(e instanceof FrameTooLargeError, String(e));
+    assert.equal(e.length, FRAME_LIMIT + 1);
+    return true;
+  });
+});
+
+/** A request carrying `gz` (gzip bytes) as its payload, flagged gzip. */
+function gzipRequest(gz: Uint8Array, seq = 2n): Uint8Array {
+  const f = encodeMessage(
+    createMessage({
+      servicePath: "Big",
+      serviceMethod: "Len",
+      seq,
+      serializeType: SerializeType.SerializeNone,
+      payload: gz,
+    }),
+  );
+  f[2] |= CompressType.Gzip << 2; // the flag only: the payload is gzip already
+  return f;
+}
+
+Deno.test("decoder with defaults: gzip payloads inflate up to 64 MiB, 64 MiB + 1 is refused", () => {
+  const asIs = gzipRequest;
+  const at = gzipZeros(INFLATED_LIMIT);
+  const over = gzipZeros(INFLATED_LIMIT + 1);
+  const msgs = new FrameDecoder().push(asIs(at));
+  assert.equal(msgs[0].payload.byteLength, INFLATED_LIMIT);
+  assert.throws(() => new FrameDecoder().push(asIs(over)), DecompressionError);
+});
+
+/** Sends `bytes` on a fresh connection; resolves with the first reply, or "closed". */
+async function rawExchange(addr: string, bytes: Uint8Array): Promise<Message | "closed"> {
+  const [hostname, port] = addr.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const decoder = new FrameDecoder({ maxMessageLength: 2 ** 31, maxDecompressedLength: 2 ** 31 });
+  try {
+    // Write and read at once: the server may close before it has read everything.
+    const writing = (async () => {
+      try {
+        for (let o = 0; o < bytes.byteLength;) o += await conn.write(bytes.subarray(o));
+      } catch {
+        // the server closed first
+      }
+    })();
+    const reply = await bounded(
+      (async () => {
+        const buf = new Uint8Array(1 << 20);
+        while (true) {
+          let n: number | null;
+          try {
+            n = await conn.read(buf);
+          } catch {
+            return "closed" as const;
+          }
+          if (n === null) return "closed" as const;
+          const msgs = decoder.push(buf.slice(0, n));
+          if (msgs.length > 0) return msgs[0];
+        }
+      })(),
+      30_000,
+      "the server's answer",
+    );
+    await writing;
+    return reply;
+  } finally {
+    conn.close();
+  }
+}
+
+async function withLenServer(fn: (addr: string, server: Server) => Promise<void>): Promise<void> {
+  const server = new Server(); // default limits
+  await server.register({
+    // Replies with the decoded payload's size (raw bytes in, raw text out).
+    Len: (b: Uint8Array) => new TextEncoder().encode(String(b.byteLength)),
+    // Replies with a payload of the requested size.
+    Make: (b: Uint8Array) => new Uint8Array(Number(new TextDecoder().decode(b))).fill(0x62),
+  }, "Big");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  try {
+    await fn(addr, server);
+  } finally {
+    await server.close();
+  }
+}
+
+const lenOf = (m: Message | "closed") =>
+  m === "closed" ? "closed" : Number(new TextDecoder().decode(m.payload));
+
+Deno.test("Server with defaults: a 16 MiB request is served; 16 MiB + 1 drops only that connection", async () => {
+  const log = console.error;
+  console.error = () => {};
+  try {
+    await withLenServer(async (addr, server) => {
+      assert.equal(lenOf(await rawExchange(addr, requestWithTotal(FRAME_LIMIT))), FRAME_LIMIT - 22);
+      assert.equal(await rawExchange(addr, requestWithTotal(FRAME_LIMIT + 1)), "closed");
+      assert.equal(lenOf(await rawExchange(addr, requestWithTotal(100))), 100 - 22);
+      assert.equal(server.metrics().connectionsAccepted, 3);
+    });
+  } finally {
+    console.error = log;
+  }
+});
+
+Deno.test("Server with defaults: a gzip request inflating to 64 MiB is served; 64 MiB + 1 is refused", async () => {
+  const log = console.error;
+  console.error = () => {};
+  try {
+    await withLenServer(async (addr) => {
+      const at = await rawExchange(addr, gzipRequest(gzipZeros(INFLATED_LIMIT)));
+      assert.equal(lenOf(at), INFLATED_LIMIT);
+      const over = await rawExchange(addr, gzipRequest(gzipZeros(INFLATED_LIMIT + 1)));
+      assert.equal(over, "closed");
+    });
+  } finally {
+    console.error = log;
+  }
+});
+
+Deno.test("Client with defaults: reads a 16 MiB reply; 16 MiB + 1 fails the call with a typed error", async () => {
+  await withLenServer(async (addr) => {
+    const client = new Client(addr, { serializeType: SerializeType.SerializeNone });
+    try {
+      // Reply frame: total = 4 + 3 ("Big") + 4 + 4 ("Make") + 4 (no metadata) + 4 + payload.
+      const overhead = 4 + 3 + 4 + 4 + 4 + 4;
+      const ask = (total: number) =>
+        client.call<Uint8Array>("Big", "Make", new TextEncoder().encode(String(total - overhead)));
+      const at = await bounded(ask(FRAME_LIMIT), 30_000, "16 MiB reply");
+      assert.equal(at.byteLength, FRAME_LIMIT - overhead);
+      await assert.rejects(bounded(ask(FRAME_LIMIT + 1), 30_000, "16 MiB + 1 reply"), (e) => {
+        assert.ok(e instanceof ConnectionClosedError, `got ${e}`);
+        assert.ok(e.cause instanceof FrameTooLargeError, `cause ${e.cause}`);
+        assert.equal(e.cause.length, FRAME_LIMIT + 1);
+        return true;
+      });
+      // The client dials again for the next call.
+      assert.equal((await ask(100)).byteLength, 100 - overhead);
+    } finally {
+      await client.close();
+    }
+  });
+});
