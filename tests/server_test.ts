@@ -3,6 +3,7 @@ import {
   type CallContext,
   Client,
   CompressType,
+  ConnectionClosedError,
   jsonCodec,
   type Message,
   MessageStatusType,
@@ -18,7 +19,8 @@ import { Arith } from "../examples/arith.ts";
 
 const enc = (v: unknown) => jsonCodec.encode(v);
 const dec = (b: Uint8Array) => jsonCodec.decode(b);
-import { delay, freePort, waitFor } from "./support/env.ts";
+import { bounded, delay, freePort, waitFor } from "./support/env.ts";
+import { expectRefused } from "./support/raw_conn.ts";
 
 /** Every RawConn opened by the running test; `withServer` closes them all in `finally`. */
 const openRaw = new Set<RawConn>();
@@ -287,24 +289,22 @@ Deno.test("errors: unknown service/method, thrown error, undecodable args", asyn
   }, server);
 });
 
-Deno.test("bad frames close only the offending connection", async () => {
+Deno.test("a frame out of sync (wrong magic) closes only its connection", async () => {
   await withServer(async (addr, server) => {
     const good = await RawConn.open(addr);
-    const bads = await Promise.all([RawConn.open(addr), RawConn.open(addr), RawConn.open(addr)]);
-    await bads[0].write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
-    const tooBig = req({ seq: 1n });
-    new DataView(tooBig.buffer).setUint32(12, 0x7fffffff);
-    await bads[1].write(tooBig.subarray(0, 16));
-    const past = req({ seq: 1n, servicePath: "Arith" });
-    new DataView(past.buffer).setUint32(16, 5000);
-    await bads[2].write(past);
-    for (const b of bads) assert.ok(await b.waitClosed(), "bad connection closed");
-    await good.write(
-      req({ seq: 1n, servicePath: "Arith", serviceMethod: "Mul", payload: enc({ A: 3, B: 3 }) }),
-    );
-    assert.deepEqual(dec((await good.next())!.payload), { C: 9 });
-    assert.equal(server.metrics().activeConnections, 1);
-    good.close();
+    const bad = await RawConn.open(addr);
+    try {
+      await bad.write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
+      assert.ok(await bad.waitClosed(), "bad connection closed");
+      await good.write(
+        req({ seq: 1n, servicePath: "Arith", serviceMethod: "Mul", payload: enc({ A: 3, B: 3 }) }),
+      );
+      assert.deepEqual(dec((await good.next())!.payload), { C: 9 });
+      assert.equal(server.metrics().activeConnections, 1);
+    } finally {
+      good.close();
+      bad.close();
+    }
   });
 });
 
@@ -500,34 +500,61 @@ Deno.test("registry plugins: started on serve, told of services, unregistered on
 });
 
 Deno.test("graceful shutdown: stops accepting, finishes in-flight calls, then closes", async () => {
+  let started = 0;
   const server = new Server();
   await server.register({
     async Slow() {
+      started++;
       await delay(300);
       return "done";
     },
+    Who: () => "me",
   }, "Work");
   const addr = await server.serve("tcp", "127.0.0.1:0");
   const client = new Client(addr);
-  const inflight = client.call("Work", "Slow", null);
-  await delay(50);
-  const t0 = Date.now();
-  await server.shutdown({ timeout: 5000 });
-  assert.ok(Date.now() - t0 >= 200, "shutdown waited for the in-flight call");
-  assert.equal(await inflight, "done");
-  const [hostname, port] = addr.split(":");
-  await assert.rejects(
-    Deno.connect({ hostname, port: Number(port) }),
-    Deno.errors.ConnectionRefused,
-  );
-  await client.close();
+  const busy = await RawConn.open(addr);
+  const idle = await RawConn.open(addr);
+  try {
+    const inflight = client.call("Work", "Slow", null).catch((e) => e);
+    await busy.write(req({ seq: 1n, servicePath: "Work", serviceMethod: "Slow" }));
+    await waitFor("both Slow calls to start", () => started === 2);
+    const t0 = Date.now();
+    const shutdown = server.shutdown({ timeout: 5000 });
+    // While draining: no new connection...
+    await expectRefused(addr);
+    // ...an idle open connection is closed at once...
+    await idle.write(req({ seq: 1n, servicePath: "Work", serviceMethod: "Who" }));
+    assert.ok(await idle.waitClosed(300), "an idle connection closes at once");
+    assert.equal(idle.inbox.length, 0, "its request is not taken");
+    // ...a busy one still answers heartbeats, takes no new call, and closes after its reply.
+    await busy.write(req({ heartbeat: true, seq: 2n, payload: enc("ping") }));
+    const hb = (await busy.next(300))!;
+    assert.ok(hb?.heartbeat, "heartbeat answered while draining");
+    assert.deepEqual(dec(hb.payload), "ping");
+    await busy.write(req({ seq: 3n, servicePath: "Work", serviceMethod: "Who" }));
+    const slow = (await busy.next(2000))!;
+    assert.equal(slow.seq, 1n, "the in-flight call is answered, the new one is not");
+    assert.deepEqual(dec(slow.payload), "done");
+    assert.ok(await busy.waitClosed(), "the busy connection closes once its calls are answered");
+    assert.equal(await inflight, "done");
+    await shutdown;
+    assert.ok(Date.now() - t0 >= 200, "shutdown waited for the in-flight calls");
+    assert.equal(server.metrics().activeConnections, 0);
+  } finally {
+    await client.close();
+    busy.close();
+    idle.close();
+    await server.close();
+  }
 });
 
 Deno.test("shutdown timeout bounds the wait; close aborts in-flight signals", async () => {
+  let started = 0;
   let aborted = false;
   const server = new Server();
   await server.register({
     Hang(_: unknown, ctx: CallContext) {
+      started++;
       return new Promise((resolve) => {
         ctx.signal.addEventListener("abort", () => {
           aborted = true;
@@ -538,14 +565,20 @@ Deno.test("shutdown timeout bounds the wait; close aborts in-flight signals", as
   }, "Work");
   const addr = await server.serve("tcp", "127.0.0.1:0");
   const client = new Client(addr);
-  const p = client.call("Work", "Hang", null).catch((e) => e);
-  await delay(50);
-  const t0 = Date.now();
-  await server.shutdown({ timeout: 200 });
-  assert.ok(Date.now() - t0 < 1500);
-  assert.ok(aborted);
-  await p;
-  await client.close();
+  try {
+    const p = client.call("Work", "Hang", null).then(() => "resolved", (e) => e);
+    await waitFor("Hang to start", () => started === 1);
+    const t0 = Date.now();
+    await server.shutdown({ timeout: 200 });
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed >= 180 && elapsed < 1500, `shutdown took ${elapsed} ms`);
+    assert.ok(aborted, "the call's signal was aborted");
+    const settled = await bounded(p, 1000, "the call");
+    assert.ok(settled instanceof ConnectionClosedError, `call settled with ${settled}`);
+  } finally {
+    await client.close();
+    await server.close();
+  }
 });
 
 Deno.test("in-process serve: no socket, same codecs, same errors", async () => {

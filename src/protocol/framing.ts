@@ -10,17 +10,44 @@ import {
   MalformedFrameError,
   TruncatedFrameError,
 } from "./errors.ts";
+import type { ProtocolError } from "./errors.ts";
 import {
   decodeFrame,
   type DecodeLimits,
   DEFAULT_DECODE_LIMITS,
+  type FrameHeader,
   HEADER_LENGTH,
   type Message,
+  readFrameHeader,
   readFrameTotal,
 } from "./message.ts";
 
 /** The smallest `total` a well-formed frame can have: four empty length-prefixed fields. */
 const MIN_TOTAL = 16;
+
+/**
+ * Options of a {@linkcode FrameDecoder}.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, type FrameDecoderOptions } from "@rpcx/core";
+ * const options: FrameDecoderOptions = {
+ *   maxMessageLength: 1024,
+ *   onFrameError: (e, h) => console.log(`seq ${h.seq}: ${e.message}`),
+ * };
+ * new FrameDecoder(options);
+ * ```
+ */
+export interface FrameDecoderOptions extends Partial<DecodeLimits> {
+  /**
+   * Called for a frame that is framed correctly but cannot be taken: longer than
+   * `maxMessageLength` (its bytes are then skipped as they arrive, never held), or whose body does
+   * not decode (bad lengths inside, payload that does not decompress or decompresses past
+   * `maxDecompressedLength`). The stream stays usable: the next frame is decoded as usual. Without
+   * it, such a frame fails the stream (`push` throws). A bad magic number always fails the stream.
+   */
+  onFrameError?(error: ProtocolError, header: FrameHeader): void;
+}
 
 /**
  * Decodes a byte stream into messages. Feed it chunks as they arrive with
@@ -42,15 +69,20 @@ const MIN_TOTAL = 16;
  */
 export class FrameDecoder {
   readonly #limits: DecodeLimits;
+  readonly #onFrameError: ((error: ProtocolError, header: FrameHeader) => void) | undefined;
   #pending: Uint8Array[] = [];
+  /** Bytes of a refused frame still to be skipped. */
+  #skip = 0;
   #pendingBytes = 0;
   /** Frame length of the pending frame, once its header is known; -1 before. */
   #needed = -1;
   #failed = false;
 
   /** Creates a decoder enforcing `limits` (defaults: {@linkcode DEFAULT_DECODE_LIMITS}). */
-  constructor(limits: Partial<DecodeLimits> = {}) {
+  constructor(options: FrameDecoderOptions = {}) {
+    const { onFrameError, ...limits } = options;
     this.#limits = { ...DEFAULT_DECODE_LIMITS, ...limits };
+    this.#onFrameError = onFrameError;
   }
 
   /** Bytes received but not yet part of a complete frame. */
@@ -58,16 +90,51 @@ export class FrameDecoder {
     return this.#pendingBytes;
   }
 
+  /**
+   * Bytes still needed to complete the frame in progress (0 between frames; the header's 16
+   * bytes while only part of a header has arrived).
+   */
+  get wantedBytes(): number {
+    if (this.#skip > 0) return this.#skip;
+    if (this.#pendingBytes === 0) return 0;
+    return (this.#needed < 0 ? HEADER_LENGTH : this.#needed) - this.#pendingBytes;
+  }
+
+  /**
+   * Checks a header; returns the frame length, or -1 when the frame is refused and is to be
+   * skipped (only with `onFrameError`).
+   */
   #checkHeader(buf: Uint8Array, off: number): number {
     if (buf[off] !== MAGIC_NUMBER) throw new InvalidMagicError(buf[off]);
     const total = readFrameTotal(buf, off);
+    let error: ProtocolError | undefined;
     if (total > this.#limits.maxMessageLength) {
-      throw new FrameTooLargeError(total, this.#limits.maxMessageLength);
+      error = new FrameTooLargeError(total, this.#limits.maxMessageLength);
+    } else if (total < MIN_TOTAL) {
+      error = new MalformedFrameError(
+        `frame length ${total} is shorter than its four length fields`,
+      );
     }
-    if (total < MIN_TOTAL) {
-      throw new MalformedFrameError(`frame length ${total} is shorter than its four length fields`);
+    if (!error) return HEADER_LENGTH + total;
+    if (!this.#onFrameError) throw error;
+    this.#onFrameError(error, readFrameHeader(buf, off));
+    return -1;
+  }
+
+  /** Decodes a whole frame; a body that does not decode is reported when `onFrameError` is set. */
+  #decode(frame: Uint8Array, out: Message[]): void {
+    if (!this.#onFrameError) {
+      out.push(decodeFrame(frame, 0, this.#limits));
+      return;
     }
-    return HEADER_LENGTH + total;
+    let msg: Message;
+    try {
+      msg = decodeFrame(frame, 0, this.#limits);
+    } catch (e) {
+      this.#onFrameError(e as ProtocolError, readFrameHeader(frame, 0));
+      return;
+    }
+    out.push(msg);
   }
 
   /**
@@ -90,14 +157,19 @@ export class FrameDecoder {
   #push(chunk: Uint8Array): Message[] {
     const out: Message[] = [];
     let off = 0;
+    if (this.#skip > 0) {
+      off = Math.min(this.#skip, chunk.byteLength);
+      this.#skip -= off;
+      if (this.#skip > 0) return out;
+    }
     if (this.#pendingBytes > 0) {
       // Finish the frame in progress.
       if (this.#needed < 0) {
         const want = HEADER_LENGTH - this.#pendingBytes;
-        const take = Math.min(want, chunk.byteLength);
-        this.#pending.push(chunk.subarray(0, take));
+        const take = Math.min(want, chunk.byteLength - off);
+        this.#pending.push(chunk.subarray(off, off + take));
         this.#pendingBytes += take;
-        off = take;
+        off += take;
         if (this.#pendingBytes < HEADER_LENGTH) {
           if (this.#pending[0][0] !== MAGIC_NUMBER) {
             throw new InvalidMagicError(this.#pending[0][0]);
@@ -105,8 +177,14 @@ export class FrameDecoder {
           return out;
         }
         const header = concat(this.#pending, HEADER_LENGTH);
+        const frameLength = this.#checkHeader(header, 0);
+        if (frameLength < 0) {
+          this.#pending = [];
+          this.#pendingBytes = 0;
+          return this.#skipFrom(chunk, off, readFrameTotal(header, 0), out);
+        }
         this.#pending = [header];
-        this.#needed = this.#checkHeader(header, 0);
+        this.#needed = frameLength;
       }
       const want = this.#needed - this.#pendingBytes;
       const take = Math.min(want, chunk.byteLength - off);
@@ -118,8 +196,20 @@ export class FrameDecoder {
       this.#pending = [];
       this.#pendingBytes = 0;
       this.#needed = -1;
-      out.push(decodeFrame(frame, 0, this.#limits));
+      this.#decode(frame, out);
     }
+    return this.#scan(chunk, off, out);
+  }
+
+  /** Skips `total` body bytes of a refused frame starting at `off`, then goes on scanning. */
+  #skipFrom(chunk: Uint8Array, off: number, total: number, out: Message[]): Message[] {
+    const take = Math.min(total, chunk.byteLength - off);
+    this.#skip = total - take;
+    return this.#skip > 0 ? out : this.#scan(chunk, off + take, out);
+  }
+
+  /** Decodes the frames that start at `off` (no frame in progress). */
+  #scan(chunk: Uint8Array, off: number, out: Message[]): Message[] {
     const len = chunk.byteLength;
     while (off < len) {
       const left = len - off;
@@ -131,13 +221,16 @@ export class FrameDecoder {
         return out;
       }
       const frameLength = this.#checkHeader(chunk, off);
+      if (frameLength < 0) {
+        return this.#skipFrom(chunk, off + HEADER_LENGTH, readFrameTotal(chunk, off), out);
+      }
       if (frameLength > left) {
         this.#pending = [chunk.subarray(off)];
         this.#pendingBytes = left;
         this.#needed = frameLength;
         return out;
       }
-      out.push(decodeFrame(chunk.subarray(off, off + frameLength), 0, this.#limits));
+      this.#decode(chunk.subarray(off, off + frameLength), out);
       off += frameLength;
     }
     return out;

@@ -294,6 +294,62 @@ export function readFrameTotal(buf: Uint8Array, off: number): number {
 }
 
 /**
+ * The fixed 16-byte header of a frame: what is known of a message before its body is read.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, encodeMessage, readFrameHeader } from "@rpcx/core";
+ * const h = readFrameHeader(encodeMessage(createMessage({ seq: 9n, oneway: true })), 0);
+ * console.log(h.seq, h.oneway); // 9n true
+ * ```
+ */
+export interface FrameHeader {
+  /** Protocol version. */
+  readonly version: number;
+  /** Request or response. */
+  readonly messageType: MessageType;
+  /** A heartbeat frame. */
+  readonly heartbeat: boolean;
+  /** A request that wants no response. */
+  readonly oneway: boolean;
+  /** How the payload is compressed. */
+  readonly compressType: number;
+  /** Normal or Error. */
+  readonly status: MessageStatusType;
+  /** How the payload is serialized. */
+  readonly serializeType: number;
+  /** Sequence number. */
+  readonly seq: bigint;
+  /** Bytes after the header (the `total` field). */
+  readonly total: number;
+}
+
+/**
+ * Reads the header of a frame starting at `off` (at least 16 bytes must be there; the magic
+ * number is not checked).
+ *
+ * @example
+ * ```ts
+ * import { createMessage, encodeMessage, readFrameHeader } from "@rpcx/core";
+ * console.log(readFrameHeader(encodeMessage(createMessage({ seq: 3n })), 0).seq); // 3n
+ * ```
+ */
+export function readFrameHeader(buf: Uint8Array, off: number): FrameHeader {
+  const flags = buf[off + 2];
+  return {
+    version: buf[off + 1],
+    messageType: (flags >>> 7) as MessageType,
+    heartbeat: (flags & 0x40) !== 0,
+    oneway: (flags & 0x20) !== 0,
+    compressType: (flags >>> 2) & 0x07,
+    status: (flags & 0x03) as MessageStatusType,
+    serializeType: buf[off + 3] >>> 4,
+    seq: readSeq(buf, off + 4),
+    total: getU32(buf, off + 12),
+  };
+}
+
+/**
  * Decodes one complete frame `buf[start, start + 16 + total)`. The payload is a view into
  * `buf` unless it had to be decompressed.
  *

@@ -1,15 +1,50 @@
 /**
- * A framed, full-duplex rpcx connection over a Deno stream socket: a read loop that decodes
- * every complete frame of each chunk, and a write queue that coalesces all messages produced in
- * the same turn into one socket write.
+ * A framed, full-duplex rpcx connection over any byte stream (a TCP or TLS socket, a Unix
+ * socket, a WebSocket adapter...): a read loop that decodes every complete frame of each chunk,
+ * and a write queue that coalesces all messages produced in the same turn into one write.
+ *
+ * Memory: an idle connection holds one small read buffer (1 KiB by default); buffers grow on
+ * demand (doubling while reads fill them, up to `readBufferSize`, or to what the frame in progress
+ * still needs) and shrink again when reads get small. Decoded payloads are views of these
+ * buffers (no copy), so a buffer is never written twice and is freed when no message refers to it.
  *
  * @module
  */
-import type { DecodeLimits, Message } from "./message.ts";
+import type { Message } from "./message.ts";
 import { encodeMessages } from "./message.ts";
-import { FrameDecoder } from "./framing.ts";
+import { FrameDecoder, type FrameDecoderOptions } from "./framing.ts";
 
-/** Callbacks of a {@linkcode FramedConnection}. */
+/**
+ * The byte stream a {@linkcode FramedConnection} runs over: what `Deno.Conn` offers, and what
+ * any other transport (a WebSocket, a test pipe) can offer.
+ *
+ * @example
+ * ```ts
+ * import type { ByteStream } from "@rpcx/core";
+ * // Deno.Conn is a ByteStream:
+ * const accept = (conn: Deno.Conn): ByteStream => conn;
+ * console.log(typeof accept);
+ * ```
+ */
+export interface ByteStream {
+  /** Reads into `p`; resolves with the byte count, or null at end of stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes from `p`; resolves with how many bytes were written (at least 1). */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the stream; pending reads and writes reject or end. */
+  close(): void;
+}
+
+/**
+ * Callbacks of a {@linkcode FramedConnection}.
+ *
+ * @example
+ * ```ts
+ * import type { FramedConnectionHandlers } from "@rpcx/core";
+ * const h: FramedConnectionHandlers = { onMessage: (m) => console.log(m.seq) };
+ * console.log(typeof h.onMessage);
+ * ```
+ */
 export interface FramedConnectionHandlers {
   /** A message arrived. */
   onMessage(msg: Message): void;
@@ -19,18 +54,29 @@ export interface FramedConnectionHandlers {
   onClose?(): void;
 }
 
-/** Options of a {@linkcode FramedConnection}. */
-export interface FramedConnectionOptions extends Partial<DecodeLimits> {
+/**
+ * Options of a {@linkcode FramedConnection}.
+ *
+ * @example
+ * ```ts
+ * import type { FramedConnectionOptions } from "@rpcx/core";
+ * const o: FramedConnectionOptions = { maxMessageLength: 1 << 20, readBufferSize: 32 * 1024 };
+ * console.log(o.readBufferSize);
+ * ```
+ */
+export interface FramedConnectionOptions extends FrameDecoderOptions {
   /** Encodes a batch of messages into one buffer; defaults to the pure-TS encoder. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
-  /** Size of each read buffer (default 64 KiB). */
+  /** Largest read buffer in bytes (default 64 KiB). */
   readBufferSize?: number;
+  /** First (and smallest) read buffer in bytes (default 1 KiB). */
+  initialReadBufferSize?: number;
 }
 
-const MIN_READ_ROOM = 16 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /**
- * Wraps a connected socket. Call {@linkcode FramedConnection.start} to begin reading.
+ * Wraps a connected byte stream. Call {@linkcode FramedConnection.start} to begin reading.
  *
  * @example
  * ```ts
@@ -43,21 +89,24 @@ const MIN_READ_ROOM = 16 * 1024;
  * ```
  */
 export class FramedConnection {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteStream;
   readonly #handlers: FramedConnectionHandlers;
   readonly #decoder: FrameDecoder;
   readonly #encodeBatch: (msgs: readonly Message[]) => Uint8Array;
-  readonly #readBufferSize: number;
+  readonly #maxRead: number;
+  readonly #minRead: number;
   #queue: Message[] = [];
   #writing = false;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
-  readonly #closedPromise: Promise<void>;
-  #resolveClosed!: () => void;
+  #closedPromise: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+  #lastMessageAt = Date.now();
+  #writeSince = 0;
 
   /** Wraps `conn`; nothing is read until `start()`. */
   constructor(
-    conn: Deno.Conn,
+    conn: ByteStream,
     handlers: FramedConnectionHandlers,
     options: FramedConnectionOptions = {},
   ) {
@@ -65,12 +114,12 @@ export class FramedConnection {
     this.#handlers = handlers;
     this.#decoder = new FrameDecoder(options);
     this.#encodeBatch = options.encodeBatch ?? encodeMessages;
-    this.#readBufferSize = options.readBufferSize ?? 64 * 1024;
-    this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
+    this.#maxRead = Math.max(options.readBufferSize ?? 64 * 1024, 64);
+    this.#minRead = Math.min(Math.max(options.initialReadBufferSize ?? 1024, 64), this.#maxRead);
   }
 
-  /** The underlying socket. */
-  get conn(): Deno.Conn {
+  /** The underlying byte stream. */
+  get conn(): ByteStream {
     return this.#conn;
   }
 
@@ -81,21 +130,44 @@ export class FramedConnection {
 
   /** Resolves when the connection has closed. */
   get closed(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closedPromise ??= new Promise((r) => (this.#resolveClosed = r));
     return this.#closedPromise;
+  }
+
+  /** When the last complete message arrived (ms since epoch; the start time before any). */
+  get lastMessageAt(): number {
+    return this.#lastMessageAt;
+  }
+
+  /** Since when the current write to the stream has been pending (ms since epoch); 0 if none. */
+  get writePendingSince(): number {
+    return this.#writeSince;
+  }
+
+  /** Whether queued messages are not all written yet. */
+  get writing(): boolean {
+    return this.#writing;
   }
 
   /** Starts the read loop. */
   start(): void {
+    this.#lastMessageAt = Date.now();
     void this.#readLoop();
   }
 
   async #readLoop(): Promise<void> {
-    let buf = new Uint8Array(this.#readBufferSize);
+    let buf = EMPTY;
     let off = 0;
+    let size = this.#minRead;
     try {
       while (!this.#closed) {
-        if (buf.byteLength - off < MIN_READ_ROOM) {
-          buf = new Uint8Array(this.#readBufferSize);
+        const want = Math.max(size, Math.min(this.#decoder.wantedBytes, this.#maxRead));
+        const room = buf.byteLength - off;
+        // A fresh buffer when the room left is too small, or far too big for what is read
+        // now (so an idle connection does not keep a large buffer alive).
+        if (room < want || (room > 4 * want && buf.byteLength > this.#minRead)) {
+          buf = new Uint8Array(want);
           off = 0;
         }
         const n = await this.#conn.read(buf.subarray(off));
@@ -103,9 +175,12 @@ export class FramedConnection {
           this.#decoder.end();
           break;
         }
+        if (n === buf.byteLength - off) size = Math.min(size * 2, this.#maxRead);
+        else if (n <= size >>> 2) size = Math.max(size >>> 1, this.#minRead);
         // Messages may keep views of this region: it is never written again.
         const msgs = this.#decoder.push(buf.subarray(off, off + n));
         off += n;
+        if (msgs.length > 0) this.#lastMessageAt = Date.now();
         for (let i = 0; i < msgs.length; i++) {
           if (this.#closed) break;
           this.#handlers.onMessage(msgs[i]);
@@ -135,6 +210,7 @@ export class FramedConnection {
         const bytes = this.#encodeBatch(batch);
         let written = 0;
         while (written < bytes.byteLength) {
+          this.#writeSince = Date.now();
           written += await this.#conn.write(bytes.subarray(written));
         }
       }
@@ -142,6 +218,7 @@ export class FramedConnection {
       if (!this.#closed) this.#handlers.onError?.(e);
       this.close();
     } finally {
+      this.#writeSince = 0;
       this.#writing = false;
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
@@ -155,7 +232,7 @@ export class FramedConnection {
     return new Promise((r) => this.#drainWaiters.push(r));
   }
 
-  /** Closes the socket; pending writes are dropped. Idempotent. */
+  /** Closes the stream; pending writes are dropped. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -168,7 +245,7 @@ export class FramedConnection {
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const w of waiters) w();
-    this.#resolveClosed();
+    this.#resolveClosed?.();
     this.#handlers.onClose?.();
   }
 }

@@ -8,7 +8,8 @@ import type { CodecRegistry } from "../codec/registry.ts";
 import { CompressType, MessageType, SerializeType } from "../protocol/constants.ts";
 import { createMessage, HEADER_LENGTH, type Message, type Metadata } from "../protocol/message.ts";
 import { utf8Length } from "../protocol/utf8.ts";
-import type { ConnInfo, ServerPlugin } from "./plugin.ts";
+import type { ConnInfo } from "./context.ts";
+import type { ServerPlugin } from "./plugin.ts";
 import {
   ClientConnClosedError,
   PushBufferFullError,

@@ -1,10 +1,30 @@
 /**
- * The context a service method receives with its args.
+ * The context a service method receives with its args, and what it learns of its connection.
  *
  * @module
  */
 import type { Metadata } from "../protocol/message.ts";
-import type { ConnInfo } from "./plugin.ts";
+
+/**
+ * What a plugin or a method learns of a connection.
+ *
+ * @example
+ * ```ts
+ * import type { ConnInfo } from "@rpcx/core";
+ * const c: ConnInfo = { id: 1, network: "tcp", remoteAddress: "127.0.0.1:50000", localAddress: "127.0.0.1:8972" };
+ * console.log(c.remoteAddress);
+ * ```
+ */
+export interface ConnInfo {
+  /** Unique per server. */
+  readonly id: number;
+  /** The network it came on: `tcp`, `inprocess`, ... */
+  readonly network: string;
+  /** The peer's `host:port` (or an in-process name). */
+  readonly remoteAddress: string;
+  /** Our `host:port`. */
+  readonly localAddress: string;
+}
 
 /**
  * Per-call information and the reply metadata a method may set.

@@ -5,29 +5,10 @@
  * @module
  */
 import type { Message } from "../protocol/message.ts";
-import type { CallContext } from "./context.ts";
+import type { CallContext, ConnInfo } from "./context.ts";
 import type { PushContext } from "./push.ts";
 
-/**
- * What a plugin learns of a connection.
- *
- * @example
- * ```ts
- * import type { ConnInfo } from "@rpcx/core";
- * const c: ConnInfo = { id: 1, network: "tcp", remoteAddress: "127.0.0.1:50000", localAddress: "127.0.0.1:8972" };
- * console.log(c.remoteAddress);
- * ```
- */
-export interface ConnInfo {
-  /** Unique per server. */
-  readonly id: number;
-  /** `tcp` or `inprocess`. */
-  readonly network: string;
-  /** The peer's `host:port` (or an in-process name). */
-  readonly remoteAddress: string;
-  /** Our `host:port`. */
-  readonly localAddress: string;
-}
+export type { ConnInfo } from "./context.ts";
 
 /**
  * Counters a server keeps, read by registry plugins for their metrics refresh.
@@ -72,8 +53,28 @@ export interface RegistryStartContext {
 }
 
 /**
- * Hooks a plugin may implement; every one is optional. A hook that throws refuses what it was
- * asked about (a connection, a request, a call), as described per hook.
+ * Hooks a plugin may implement; every one is optional. Plugins run in the order they were added.
+ * Each hook has one error policy (a hook "throws" also when the promise it returns rejects):
+ *
+ * | hook | Go rpcx's | when a hook throws |
+ * | --- | --- | --- |
+ * | `beforeRegister` | `Register` | the registration is refused: `register()` rejects with the error; later plugins do not run |
+ * | `afterRegister` | — | reported; the service stays registered; the other plugins still run |
+ * | `connAccept` | `PostConnAccept` | the connection is closed (as when it returns false); reported |
+ * | `connClose` | `PostConnClose` | reported; the other plugins still run |
+ * | `preReadRequest` | `PreReadRequest` | the connection is closed (Go stops reading it); reported |
+ * | `postReadRequest` | `PostReadRequest` | the request is dropped and the connection closed (as Go); reported |
+ * | `heartbeat` | `HeartbeatRequest` | reported; the heartbeat is still answered (Go ignores the error) |
+ * | `preHandleRequest` | `PreHandleRequest` | reported; the call still runs (Go ignores the error) |
+ * | `preCall` | `PreCall` | the call fails: the caller gets an error reply with the error's text |
+ * | `postCall` | `PostCall` | the call fails: the caller gets an error reply with the error's text |
+ * | `preWriteResponse` | `PreWriteResponse` | reported; the response is still written (Go ignores the error) |
+ * | `postWriteResponse` | `PostWriteResponse` | reported |
+ * | `preWriteRequest` | `PreWriteRequest` | reported; the push is still written |
+ * | `postWriteRequest` | `PostWriteRequest` | reported |
+ *
+ * "Reported" means passed to the server's `onError` option (default: `console.error`); no hook
+ * can end the process or leave a rejection unhandled.
  *
  * @example
  * ```ts
@@ -95,16 +96,24 @@ export interface ServerPlugin {
   beforeRegister?(name: string, service: unknown, metadata: string): void;
   /** After a service is registered (locally; registries are told through `register`). */
   afterRegister?(name: string, service: unknown, metadata: string): void;
-  /** A connection was accepted; return false to close it at once. */
+  /** A connection was accepted; return false (or throw) to close it at once. */
   connAccept?(conn: ConnInfo): boolean | void;
   /** A connection was closed. */
   connClose?(conn: ConnInfo): void;
-  /** Before a frame is read from the connection. */
+  /**
+   * The connection is ready for its next request: called once when it is accepted and again
+   * after each request is read. Throw to close the connection.
+   */
   preReadRequest?(conn: ConnInfo): void;
   /** A request was decoded; throw to reject it (the connection is closed, as in Go). */
   postReadRequest?(req: Message, conn: ConnInfo): void;
-  /** A heartbeat arrived. */
+  /** A heartbeat arrived (it is answered whatever the hook does). */
   heartbeat?(req: Message, conn: ConnInfo): void;
+  /**
+   * A call is about to be dispatched (after auth, before the args are decoded); `ctx` is the
+   * context the method will get. Go's tracing plugins start their span here.
+   */
+  preHandleRequest?(ctx: CallContext, req: Message): void | Promise<void>;
   /** Before the method runs; returns the (possibly replaced) args. Throw to fail the call. */
   preCall?(ctx: CallContext, args: unknown): unknown | Promise<unknown>;
   /** After the method ran; returns the (possibly replaced) reply. Throw to fail the call. */

@@ -6,7 +6,7 @@
  */
 import type { CompressType } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
-import type { ConnInfo } from "./plugin.ts";
+import type { ConnInfo } from "./context.ts";
 
 /**
  * Bytes of pushes a connection may have queued but not yet written to its socket, by default

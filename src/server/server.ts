@@ -5,15 +5,9 @@
  * @module
  */
 import { type CodecRegistry, defaultCodecs } from "../codec/registry.ts";
-import {
-  CompressType,
-  MessageStatusType,
-  MessageType,
-  MetadataKeys,
-} from "../protocol/constants.ts";
+import { MessageType } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import {
-  createMessage,
   type DecodeLimits,
   DEFAULT_DECODE_LIMITS,
   type Message,
@@ -26,9 +20,8 @@ import {
   type InprocessRegistry,
   type InprocessSession,
 } from "../registry/inprocess.ts";
-import type { CallContext } from "./context.ts";
+import type { CallContext, ConnInfo } from "./context.ts";
 import {
-  type ConnInfo,
   isRegisterPlugin,
   type RegisterPlugin,
   type ServerMetrics,
@@ -38,6 +31,15 @@ import { collectMethods, type ServiceEntry, type ServiceMethod } from "./service
 import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
 import { PushSender } from "./_push.ts";
 import { DEFAULT_PUSH_BUFFER_SIZE, type SendMessageOptions } from "./push.ts";
+import { PluginChain } from "./_plugin_chain.ts";
+import { Dispatcher, type Outcome } from "./_dispatch.ts";
+import { RegistryLifecycle } from "./_registries.ts";
+import {
+  type ConnectionHost,
+  type ConnectionTimeouts,
+  type Link,
+  ServerConnection,
+} from "./_connection.ts";
 
 /**
  * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error
@@ -96,6 +98,28 @@ export interface ServerOptions extends Partial<DecodeLimits> {
    * {@linkcode DEFAULT_PUSH_BUFFER_SIZE}, 4 MiB).
    */
   pushBufferSize?: number;
+  /**
+   * Closes a connection on which no complete request arrived for this many ms (heartbeats
+   * count), as Go's `server.WithReadTimeout`. Default 0: no limit.
+   */
+  readTimeout?: number;
+  /**
+   * Closes a connection when one write to it makes no progress for this many ms (a peer that
+   * stopped reading), as Go's `server.WithWriteTimeout`. Default 0: no limit (shutdown is
+   * bounded by its own timeout anyway).
+   */
+  writeTimeout?: number;
+  /**
+   * Closes a connection that has had no call in flight and received nothing for this many ms.
+   * Default 0: never.
+   */
+  idleTimeout?: number;
+  /**
+   * Where errors that are reported rather than passed on go: plugin hooks whose errors are
+   * reported (see {@linkcode ServerPlugin}), registry plugin failures, socket errors. Default:
+   * `console.error`.
+   */
+  onError?: (where: string, error: unknown) => void;
 }
 
 /**
@@ -131,17 +155,6 @@ export class ServerClosedError extends RpcxError {
   }
 }
 
-/** Reason used when auth refuses without an error of its own. */
-const AUTH_FAILED = "rpcx: auth failed";
-
-interface ServerConn {
-  readonly info: ConnInfo;
-  send(msg: Message): void;
-  close(): void;
-  drained(): Promise<void>;
-  inFlight: number;
-}
-
 interface Listening {
   network: string;
   address: string;
@@ -172,25 +185,28 @@ interface Listening {
  */
 export class Server {
   readonly #services = new Map<string, ServiceEntry>();
-  readonly #plugins: ServerPlugin[] = [];
-  readonly #conns = new Set<ServerConn>();
+  readonly #plugins: PluginChain;
+  readonly #registries: RegistryLifecycle;
+  readonly #dispatcher: Dispatcher;
+  readonly #conns = new Set<ServerConnection>();
   readonly #listening: Listening[] = [];
   readonly #limits: DecodeLimits;
-  readonly #codecs: CodecRegistry;
   readonly #inprocess: InprocessRegistry;
-  readonly #auth: AuthFunction | undefined;
   readonly #encodeBatch: ((msgs: readonly Message[]) => Uint8Array) | undefined;
-  readonly #errorText: (error: unknown) => string;
+  readonly #onError: (where: string, error: unknown) => void;
   readonly #hardStop = new AbortController();
-  readonly #startedRegistries = new Set<RegisterPlugin>();
+  readonly #timeouts: ConnectionTimeouts;
+  readonly #host: ConnectionHost & { draining: boolean };
+  readonly #push: PushSender;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
   #connIds = 0;
   #inFlight = 0;
-  #idleWaiters: (() => void)[] = [];
+  #connsGone: (() => void)[] = [];
   #shuttingDown = false;
+  #shutdown: Promise<void> | undefined;
   #closed = false;
   #serviceAddress: string | undefined;
   #stats = { startedAt: Date.now(), connectionsAccepted: 0, calls: 0 };
-  readonly #push: PushSender;
 
   /** Creates a server. */
   constructor(options: ServerOptions = {}) {
@@ -202,20 +218,46 @@ export class Server {
       gunzip: options.gunzip ??
         (wire.implementations.gunzip === "native" ? wire.gunzip : undefined),
     };
-    this.#codecs = options.codecs ?? defaultCodecs;
     this.#inprocess = options.inprocessRegistry ?? defaultInprocessRegistry;
-    this.#auth = options.auth;
     this.#encodeBatch = options.encodeBatch ??
       (wire.name === "native" ? wire.encodeMessages : undefined);
-    this.#errorText = options.errorText ??
-      ((e) => (e instanceof Error ? e.message : String(e)));
-    for (const p of options.plugins ?? []) this.use(p);
+    this.#onError = options.onError ??
+      ((where, e) => console.error(`rpcx server: ${where}: ${e instanceof Error ? e.message : e}`));
+    const report = (where: string, e: unknown) => this.#report(where, e);
+    this.#plugins = new PluginChain(report);
+    this.#registries = new RegistryLifecycle(() => this.#services.values(), report);
+    const codecs = options.codecs ?? defaultCodecs;
+    this.#dispatcher = new Dispatcher({
+      services: this.#services,
+      codecs,
+      plugins: this.#plugins,
+      auth: options.auth,
+      errorText: options.errorText ?? ((e) => (e instanceof Error ? e.message : String(e))),
+      stop: this.#hardStop.signal,
+    });
+    this.#timeouts = {
+      read: Math.max(options.readTimeout ?? 0, 0),
+      write: Math.max(options.writeTimeout ?? 0, 0),
+      idle: Math.max(options.idleTimeout ?? 0, 0),
+    };
+    this.#host = {
+      plugins: this.#plugins,
+      dispatcher: this.#dispatcher,
+      draining: false,
+      callStarted: () => {
+        this.#inFlight++;
+        this.#stats.calls++;
+      },
+      callEnded: () => void this.#inFlight--,
+      dropped: (c) => this.#dropConn(c),
+    };
     this.#push = new PushSender({
       bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
-      codecs: this.#codecs,
-      plugins: this.#plugins,
+      codecs,
+      plugins: this.#plugins.plugins,
       report: (what, e) => this.#report(what, e),
     });
+    for (const p of options.plugins ?? []) this.use(p);
   }
 
   /**
@@ -305,13 +347,13 @@ export class Server {
 
   /**
    * Adds a plugin. A registry plugin added after `serve` is started and told about every
-   * service right away (errors are reported on the console).
+   * service right away (errors are reported through `onError`).
    */
   use(plugin: ServerPlugin): this {
-    this.#plugins.push(plugin);
+    this.#plugins.add(plugin);
     if (this.#serviceAddress && isRegisterPlugin(plugin)) {
       this.#startRegistry(plugin).catch((e) =>
-        console.error(`rpcx: registry plugin ${plugin.name ?? ""} failed: ${e}`)
+        this.#report(`registry plugin ${plugin.name ?? ""} start`, e)
       );
     }
     return this;
@@ -320,6 +362,8 @@ export class Server {
   /**
    * Registers the methods of `service` under `name` (default: its class name), with a metadata
    * string for registries (e.g. `weight=10&group=a`). Resolves once registries were told.
+   * Throws TypeError for an object without methods or name; rejects with a `beforeRegister`
+   * plugin's error.
    */
   register(service: object, name?: string, metadata = ""): Promise<void> {
     const serviceName = name ?? service.constructor?.name;
@@ -349,7 +393,7 @@ export class Server {
     receiver: unknown,
     metadata: string,
   ): Promise<void> {
-    for (const p of this.#plugins) p.beforeRegister?.(name, receiver, metadata);
+    this.#plugins.beforeRegister(name, receiver, metadata);
     const existing = this.#services.get(name);
     if (existing) {
       for (const [k, v] of methods) existing.methods.set(k, v);
@@ -357,14 +401,12 @@ export class Server {
     } else {
       this.#services.set(name, { name, methods, metadata, receiver });
     }
-    for (const p of this.#plugins) p.afterRegister?.(name, receiver, metadata);
+    this.#plugins.afterRegister(name, receiver, metadata);
     const entry = this.#services.get(name)!;
     for (const l of this.#listening) {
       if (l.inprocessName) this.#inprocess.registerService(l.inprocessName, name, entry.metadata);
     }
-    if (!existing) {
-      for (const p of this.#startedRegistries) await p.register(name, receiver, entry.metadata);
-    }
+    if (!existing) await this.#registries.register(entry);
   }
 
   /** Withdraws a service: registries are told, and it is no longer callable. */
@@ -373,14 +415,51 @@ export class Server {
     for (const l of this.#listening) {
       if (l.inprocessName) this.#inprocess.unregisterService(l.inprocessName, name);
     }
-    for (const p of this.#startedRegistries) await p.unregister(name);
+    await this.#registries.unregister(name);
+  }
+
+  /**
+   * Answers one request message as the server would on a connection, without a socket: resolves
+   * with the response (undefined for a oneway request or a message that is not a request).
+   * Heartbeats are echoed. Plugins run as on a connection, except the connection hooks.
+   *
+   * @example
+   * ```ts
+   * import { createMessage, jsonCodec, SerializeType, Server } from "@rpcx/core";
+   * const server = new Server();
+   * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+   * const res = await server.handleMessage(createMessage({
+   *   seq: 1n, servicePath: "Arith", serviceMethod: "Mul", serializeType: SerializeType.JSON,
+   *   payload: jsonCodec.encode({ A: 2, B: 3 }),
+   * }));
+   * console.log(jsonCodec.decode(res!.payload)); // { C: 6 }
+   * ```
+   */
+  async handleMessage(req: Message, conn?: ConnInfo): Promise<Message | undefined> {
+    const info = conn ?? {
+      id: 0,
+      network: "none",
+      remoteAddress: "",
+      localAddress: this.#serviceAddress ?? "",
+    };
+    if (req.messageType !== MessageType.Request) return undefined;
+    if (!this.#plugins.postReadRequest(req, info)) {
+      throw new RpcxError("rpcx: request refused by a postReadRequest plugin");
+    }
+    if (req.heartbeat) return this.#dispatcher.heartbeat(req, info);
+    const out: Outcome = await this.#dispatcher.call(req, info);
+    if (out.res) {
+      this.#plugins.preWriteResponse(req, out.res);
+      this.#plugins.postWriteResponse(req, out.res);
+    }
+    return out.res;
   }
 
   /**
    * Starts serving. `network` is `tcp` (also `tcp4`, `tcp6`) with `host:port` (port 0 picks a
    * free one), or `inprocess` with a name. Resolves with the bound address once listening and
    * registries (plugins) were told. If a registry plugin fails to start, the listener is closed
-   * again and the error is thrown.
+   * again and the error is thrown. Throws {@linkcode ServerClosedError} after shutdown.
    */
   async serve(network: string, address: string): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new ServerClosedError();
@@ -402,12 +481,11 @@ export class Server {
     } else {
       throw new TypeError(`serve: unsupported network ${network} (use tcp or inprocess)`);
     }
+    this.#startWatchdog();
     if (!this.#serviceAddress) {
       this.#serviceAddress = `${network}@${bound}`;
       try {
-        for (const p of this.#plugins) {
-          if (isRegisterPlugin(p)) await this.#startRegistry(p);
-        }
+        for (const p of this.#plugins.registries()) await this.#startRegistry(p);
       } catch (e) {
         // Not advertised means not served: undo the listener so the caller can retry.
         const l = this.#listening.pop()!;
@@ -418,18 +496,31 @@ export class Server {
         }
         if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
         this.#serviceAddress = undefined;
-        await this.#stopRegistries();
+        await this.#registries.stopAll();
         throw e;
       }
     }
     return bound;
   }
 
-  async #startRegistry(p: RegisterPlugin): Promise<void> {
-    if (this.#startedRegistries.has(p)) return;
-    await p.start?.({ serviceAddress: this.#serviceAddress!, metrics: () => this.metrics() });
-    this.#startedRegistries.add(p);
-    for (const s of this.#services.values()) await p.register(s.name, s.receiver, s.metadata);
+  #startRegistry(p: RegisterPlugin): Promise<void> {
+    return this.#registries.start(p, {
+      serviceAddress: this.#serviceAddress!,
+      metrics: () => this.metrics(),
+    });
+  }
+
+  /** One timer for every connection's timeouts (none when no timeout is set). */
+  #startWatchdog(): void {
+    const t = this.#timeouts;
+    const shortest = Math.min(...[t.read, t.write, t.idle].filter((v) => v > 0));
+    if (this.#watchdog !== undefined || !Number.isFinite(shortest)) return;
+    const every = Math.min(Math.max(Math.floor(shortest / 4), 10), 1000);
+    this.#watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.#conns) c.check(now, t);
+    }, every);
+    Deno.unrefTimer(this.#watchdog);
   }
 
   async #acceptLoop(listener: Deno.Listener, localAddress: string): Promise<void> {
@@ -453,33 +544,31 @@ export class Server {
       // not fatal
     }
     const remote = conn.remoteAddr as Deno.NetAddr;
-    const info: ConnInfo = {
-      id: ++this.#connIds,
-      network: "tcp",
-      remoteAddress: joinHostPort(remote.hostname, remote.port),
-      localAddress,
-    };
-    const fc: FramedConnection = new FramedConnection(conn, {
-      onMessage: (msg) => this.#onRequest(sc, msg),
+    const sc = this.#newConn("tcp", joinHostPort(remote.hostname, remote.port), localAddress);
+    const fc = new FramedConnection(conn, {
+      onMessage: (msg) => sc.onMessage(msg),
       onError: (e) => {
         if (!(e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe)) {
-          this.#report(`connection ${info.remoteAddress}`, e);
+          this.#report(`connection ${sc.info.remoteAddress}`, e);
         }
       },
-      onClose: () => this.#dropConn(sc),
-    }, { ...this.#limits, encodeBatch: this.#encodeBatch });
-    const sc: ServerConn = {
-      info,
-      send: (m) => fc.send(m),
-      close: () => fc.close(),
-      drained: () => fc.drained(),
-      inFlight: 0,
-    };
+      onClose: () => sc.linkClosed(),
+    }, {
+      ...this.#limits,
+      encodeBatch: this.#encodeBatch,
+      onFrameError: (e, h) => sc.onFrameError(e, h),
+    });
+    sc.attach(fc);
     if (!this.#acceptConn(sc)) {
       fc.close();
       return;
     }
     fc.start();
+  }
+
+  #newConn(network: string, remoteAddress: string, localAddress: string): ServerConnection {
+    const info: ConnInfo = { id: ++this.#connIds, network, remoteAddress, localAddress };
+    return new ServerConnection(info, this.#host);
   }
 
   #openInprocess(
@@ -488,241 +577,108 @@ export class Server {
     closed: () => void,
   ): InprocessSession {
     let open = true;
-    const info: ConnInfo = {
-      id: ++this.#connIds,
-      network: INPROCESS_NETWORK,
-      remoteAddress: clientName,
-      localAddress: this.#serviceAddress ?? INPROCESS_NETWORK,
-    };
-    const sc: ServerConn = {
-      info,
+    const sc = this.#newConn(
+      INPROCESS_NETWORK,
+      clientName,
+      this.#serviceAddress ?? INPROCESS_NETWORK,
+    );
+    const link: Link = {
       send: (m) => {
         if (open) queueMicrotask(() => open && deliver(m));
       },
       close: () => {
         if (!open) return;
         open = false;
-        this.#dropConn(sc);
-        closed();
+        queueMicrotask(closed);
       },
-      drained: () => Promise.resolve(),
-      inFlight: 0,
+      drained: () => new Promise((r) => queueMicrotask(r)),
     };
+    sc.attach(link);
     if (!this.#acceptConn(sc)) {
       open = false;
       queueMicrotask(closed);
     }
     return {
       send: (msg) => {
-        if (open) this.#onRequest(sc, msg);
+        if (open) sc.onMessage(msg);
       },
       close: () => {
         if (!open) return;
         open = false;
-        this.#dropConn(sc);
+        sc.linkClosed();
       },
     };
   }
 
-  #acceptConn(sc: ServerConn): boolean {
+  #acceptConn(sc: ServerConnection): boolean {
     if (this.#shuttingDown || this.#closed) return false;
-    for (const p of this.#plugins) {
-      try {
-        if (p.connAccept?.(sc.info) === false) return false;
-      } catch (e) {
-        this.#report("connAccept plugin", e);
-        return false;
-      }
-    }
+    if (!this.#plugins.connAccept(sc.info)) return false;
+    if (!sc.readyToRead()) return false;
     this.#stats.connectionsAccepted++;
     this.#conns.add(sc);
     this.#push.attach(sc);
     return true;
   }
 
-  #dropConn(sc: ServerConn): void {
+  #dropConn(sc: ServerConnection): void {
     if (!this.#conns.delete(sc)) return;
     this.#push.detach(sc);
-    for (const p of this.#plugins) {
-      try {
-        p.connClose?.(sc.info);
-      } catch (e) {
-        this.#report("connClose plugin", e);
-      }
+    this.#plugins.connClose(sc.info);
+    if (this.#conns.size === 0 && this.#connsGone.length > 0) {
+      const w = this.#connsGone;
+      this.#connsGone = [];
+      for (const f of w) f();
     }
   }
 
-  #onRequest(sc: ServerConn, req: Message): void {
-    if (this.#shuttingDown) return; // draining: new requests are not taken; the client retries
-    for (const p of this.#plugins) {
-      if (!p.postReadRequest) continue;
-      try {
-        p.postReadRequest(req, sc.info);
-      } catch (e) {
-        this.#report("postReadRequest plugin", e);
-        sc.close();
-        return;
-      }
-    }
-    if (req.messageType !== MessageType.Request) return; // responses from a client: ignore
-    if (req.heartbeat) {
-      for (const p of this.#plugins) p.heartbeat?.(req, sc.info);
-      sc.send({ ...req, messageType: MessageType.Response });
-      return;
-    }
-    this.#inFlight++;
-    sc.inFlight++;
-    this.#stats.calls++;
-    void this.#handle(sc, req).finally(() => {
-      sc.inFlight--;
-      if (--this.#inFlight === 0) {
-        const w = this.#idleWaiters;
-        this.#idleWaiters = [];
-        for (const f of w) f();
-      }
-    });
-  }
-
-  async #handle(sc: ServerConn, req: Message): Promise<void> {
-    const replyMetadata: Metadata = {};
-    if (this.#auth) {
-      let ok: boolean | void = false;
-      let reason: unknown = AUTH_FAILED;
-      try {
-        ok = await this.#auth(req.metadata[MetadataKeys.Auth], req, sc.info);
-      } catch (e) {
-        reason = e;
-      }
-      if (ok === false) {
-        if (!req.oneway) {
-          sc.send(this.#errorReply(req, reason, replyMetadata));
-          await sc.drained();
-        }
-        sc.close();
-        return;
-      }
-    }
-    const timeoutText = req.metadata[MetadataKeys.ServerTimeout];
-    const timeoutMs = timeoutText ? Number.parseInt(timeoutText, 10) : NaN;
-    const deadline = Number.isFinite(timeoutMs) && timeoutMs > 0
-      ? Date.now() + timeoutMs
-      : undefined;
-    const signal = deadline === undefined
-      ? this.#hardStop.signal
-      : AbortSignal.any([this.#hardStop.signal, AbortSignal.timeout(timeoutMs)]);
-    const ctx: CallContext = {
-      servicePath: req.servicePath,
-      serviceMethod: req.serviceMethod,
-      metadata: req.metadata,
-      replyMetadata,
-      remoteAddress: sc.info.remoteAddress,
-      conn: sc.info,
-      deadline,
-      signal,
-      serializeType: req.serializeType,
-      seq: req.seq,
-    };
-    let res: Message;
-    try {
-      const payload = await this.#call(req, ctx);
-      res = createMessage({
-        version: req.version,
-        messageType: MessageType.Response,
-        compressType: payload.byteLength > 1024 && req.compressType !== CompressType.None
-          ? req.compressType
-          : CompressType.None,
-        serializeType: req.serializeType,
-        seq: req.seq,
-        servicePath: req.servicePath,
-        serviceMethod: req.serviceMethod,
-        metadata: replyMetadata,
-        payload,
-      });
-    } catch (e) {
-      res = this.#errorReply(req, e, replyMetadata);
-    }
-    if (req.oneway || sc.info === undefined) return;
-    for (const p of this.#plugins) p.preWriteResponse?.(req, res);
-    sc.send(res);
-    for (const p of this.#plugins) p.postWriteResponse?.(req, res);
-  }
-
-  async #call(req: Message, ctx: CallContext): Promise<Uint8Array> {
-    const service = this.#services.get(req.servicePath);
-    if (!service) throw new RpcxError(`rpcx: can't find service ${req.servicePath}`);
-    const method = service.methods.get(req.serviceMethod);
-    if (!method) throw new RpcxError(`rpcx: can't find method ${req.serviceMethod}`);
-    const codec = this.#codecs.get(req.serializeType);
-    let args = codec.decode(req.payload);
-    for (const p of this.#plugins) if (p.preCall) args = await p.preCall(ctx, args);
-    let reply: unknown;
-    let error: unknown;
-    try {
-      reply = await method(args, ctx);
-    } catch (e) {
-      error = e;
-    }
-    for (const p of this.#plugins) {
-      if (!p.postCall) continue;
-      try {
-        reply = await p.postCall(ctx, args, reply, error);
-      } catch (e) {
-        error ??= e;
-      }
-    }
-    if (error !== undefined) throw error;
-    if (req.oneway) return new Uint8Array(0);
-    return codec.encode(reply);
-  }
-
-  #errorReply(req: Message, error: unknown, metadata: Metadata): Message {
-    metadata[MetadataKeys.ServiceError] = this.#errorText(error);
-    return createMessage({
-      version: req.version,
-      messageType: MessageType.Response,
-      status: MessageStatusType.Error,
-      serializeType: req.serializeType,
-      seq: req.seq,
-      servicePath: req.servicePath,
-      serviceMethod: req.serviceMethod,
-      metadata,
-    });
-  }
-
-  #report(what: string, e: unknown): void {
+  #report(where: string, e: unknown): void {
     if (this.#closed) return;
-    console.error(`rpcx server: ${what}: ${e instanceof Error ? e.message : e}`);
+    try {
+      this.#onError(where, e);
+    } catch {
+      // a failing reporter must not take the server down
+    }
   }
 
   /**
-   * Graceful shutdown: stops accepting connections and requests, withdraws every service from
-   * the registries, lets in-flight calls finish (up to `timeout`), then closes connections.
+   * Graceful shutdown, bounded by `timeout` whatever peers and registries do: stops accepting,
+   * withdraws every service from the registries, and drains. While draining, every connection
+   * closes as soon as its own calls in flight are answered (an idle one at once); heartbeats are
+   * still answered; a request that arrives on a draining connection is not taken, so its caller
+   * sees the connection close and a Failover client (Go's or ours) retries another server. When
+   * `timeout` passes (or `signal` aborts), what is left is closed as by {@linkcode Server.close}.
+   * Calling it again returns the same promise.
    */
-  async shutdown(options: ShutdownOptions = {}): Promise<void> {
-    if (this.#closed) return;
-    if (this.#shuttingDown) return await this.#waitIdle(options);
-    this.#shuttingDown = true;
-    this.#stopListening();
-    await this.#stopRegistries();
-    await this.#waitIdle(options);
-    await Promise.all([...this.#conns].map((c) => c.drained()));
-    await this.close();
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#shutdown ??= this.#drain(options);
+    return this.#shutdown;
   }
 
-  #waitIdle(options: ShutdownOptions): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
-    const timeout = options.timeout ?? 10_000;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeout);
-      const onAbort = () => done();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      this.#idleWaiters.push(done);
-      function done() {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }
+  async #drain(options: ShutdownOptions): Promise<void> {
+    this.#shuttingDown = true;
+    this.#host.draining = true;
+    this.#stopListening();
+    const registries = this.#registries.stopAll();
+    for (const c of [...this.#conns]) c.drain();
+    const gone = this.#conns.size === 0 ? Promise.resolve() : new Promise<void>((r) => {
+      this.#connsGone.push(r);
     });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.timeout ?? 10_000);
+      onAbort = () => resolve();
+      if (options.signal?.aborted) resolve();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([Promise.all([registries, gone]), bound]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+    }
+    await this.close();
   }
 
   /** Closes the listeners and leaves the in-process registry (idempotent). */
@@ -737,40 +693,27 @@ export class Server {
     }
   }
 
-  async #stopRegistries(): Promise<void> {
-    const plugins = [...this.#startedRegistries];
-    this.#startedRegistries.clear();
-    await Promise.all(plugins.map(async (p) => {
-      for (const name of this.#services.keys()) {
-        try {
-          await p.unregister(name);
-        } catch (e) {
-          this.#report(`registry plugin ${p.name ?? ""} unregister ${name}`, e);
-        }
-      }
-      try {
-        await p.stop?.();
-      } catch (e) {
-        this.#report(`registry plugin ${p.name ?? ""} stop`, e);
-      }
-    }));
-  }
-
-  /** Closes at once: listeners, connections, registries; in-flight calls are aborted. */
+  /**
+   * Closes at once: listeners, connections; in-flight calls' signals are aborted. Registries
+   * are told to withdraw the services (errors are reported).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#shuttingDown = true;
+    this.#host.draining = true;
     this.#stopListening();
-    await this.#stopRegistries();
-    this.#closed = true;
-    this.#hardStop.abort(new ServerClosedError());
     for (const c of [...this.#conns]) c.close();
     this.#conns.clear();
+    this.#hardStop.abort(new ServerClosedError());
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
+    await this.#registries.stopAll();
+    this.#closed = true;
   }
 
   /**
    * Shuts down gracefully on SIGINT or SIGTERM (unregistering from registries), then exits
-   * the process (unless `exit` is false). Returns a function that removes the handlers.
+   * the process (unless `exit` is false). The shutdown is bounded by `timeout` (default 10 s).
+   * Returns a function that removes the handlers.
    */
   shutdownOnSignals(options: ShutdownOptions & { exit?: boolean } = {}): () => void {
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];

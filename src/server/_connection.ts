@@ -1,0 +1,198 @@
+/**
+ * The server side of one connection: takes the requests it reads, answers heartbeats, hands
+ * calls to the dispatcher and writes their responses; drains on shutdown (a connection closes as
+ * soon as its own calls are answered; an idle one at once) and is closed by the timeouts.
+ *
+ * @module
+ */
+import { MessageType } from "../protocol/constants.ts";
+import type { ProtocolError } from "../protocol/errors.ts";
+import { createMessage, type FrameHeader, type Message } from "../protocol/message.ts";
+import type { ConnInfo } from "./context.ts";
+import type { Dispatcher } from "./_dispatch.ts";
+import type { PluginChain } from "./_plugin_chain.ts";
+
+/** What a connection is carried on: a framed socket or an in-process session. */
+export interface Link {
+  /** Queues a message for writing. */
+  send(msg: Message): void;
+  /** Closes at once; queued writes are dropped. */
+  close(): void;
+  /** Resolves when everything queued was written (or the link closed). */
+  drained(): Promise<void>;
+  /** When the last complete message arrived (ms since epoch); undefined if not tracked. */
+  readonly lastMessageAt?: number;
+  /** Since when the current write has been pending (ms since epoch; 0 if none). */
+  readonly writePendingSince?: number;
+}
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly plugins: PluginChain;
+  readonly dispatcher: Dispatcher;
+  /** Whether the server is draining (no new calls are taken). */
+  readonly draining: boolean;
+  /** A call started (for the server's counters). */
+  callStarted(): void;
+  /** A call ended. */
+  callEnded(): void;
+  /** The connection closed: forget it. */
+  dropped(conn: ServerConnection): void;
+}
+
+/** Timeouts that close a connection, in ms (0: none). */
+export interface ConnectionTimeouts {
+  /** A complete request must arrive within this long of the previous one (Go's ReadTimeout). */
+  readonly read: number;
+  /** A write to the peer may take this long (Go's WriteTimeout). */
+  readonly write: number;
+  /** Closed after this long with no call in flight and nothing received. */
+  readonly idle: number;
+}
+
+/** One accepted connection. */
+export class ServerConnection {
+  /** What plugins learn of it. */
+  readonly info: ConnInfo;
+  readonly #host: ConnectionHost;
+  #link!: Link;
+  #inFlight = 0;
+  #draining = false;
+  #closed = false;
+  #lastDoneAt = Date.now();
+
+  /** A connection for `info`; `attach` gives it its link. */
+  constructor(info: ConnInfo, host: ConnectionHost) {
+    this.info = info;
+    this.#host = host;
+  }
+
+  /** Gives the connection its link (once, before messages arrive). */
+  attach(link: Link): void {
+    this.#link = link;
+  }
+
+  /** Queues a message (a push) on the connection. */
+  send(msg: Message): void {
+    if (!this.#closed) this.#link.send(msg);
+  }
+
+  /** Resolves when everything queued so far was written, or the connection closed. */
+  drained(): Promise<void> {
+    return this.#closed ? Promise.resolve() : this.#link.drained();
+  }
+
+  /** Calls in flight on this connection. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Whether it is closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs `preReadRequest`; closes the connection when a plugin refuses. */
+  readyToRead(): boolean {
+    if (!this.#host.plugins.hasPreReadRequest) return true;
+    if (this.#host.plugins.preReadRequest(this.info)) return true;
+    this.close();
+    return false;
+  }
+
+  /** A message arrived. */
+  onMessage(req: Message): void {
+    if (this.#closed) return;
+    const plugins = this.#host.plugins;
+    if (!plugins.postReadRequest(req, this.info)) return this.close();
+    if (plugins.hasPreReadRequest && !this.readyToRead()) return;
+    if (req.messageType !== MessageType.Request) return; // responses from a client: ignore
+    if (req.heartbeat) {
+      this.#link.send(this.#host.dispatcher.heartbeat(req, this.info));
+      return;
+    }
+    if (this.#draining || this.#host.draining) {
+      // Not taken: the connection closes once its own calls are answered, so the caller sees a
+      // closed connection (never a service error) and a Failover client retries elsewhere.
+      this.drain();
+      return;
+    }
+    this.#inFlight++;
+    this.#host.callStarted();
+    void this.#run(req);
+  }
+
+  async #run(req: Message): Promise<void> {
+    try {
+      const { res, close } = await this.#host.dispatcher.call(req, this.info);
+      if (res && !this.#closed) {
+        this.#host.plugins.preWriteResponse(req, res);
+        this.#link.send(res);
+        this.#host.plugins.postWriteResponse(req, res);
+      }
+      if (close) this.#closeAfterWrites();
+    } finally {
+      this.#inFlight--;
+      this.#lastDoneAt = Date.now();
+      this.#host.callEnded();
+      if (this.#draining && this.#inFlight === 0) this.#closeAfterWrites();
+    }
+  }
+
+  /**
+   * A frame that could not be taken (over the size limit, or undecodable) but left the stream
+   * in sync: its caller gets an error reply naming the reason; the connection goes on.
+   */
+  onFrameError(error: ProtocolError, header: FrameHeader): void {
+    if (this.#closed || header.messageType !== MessageType.Request) return;
+    if (header.oneway || header.heartbeat) return;
+    const req = createMessage({
+      version: header.version,
+      serializeType: header.serializeType,
+      seq: header.seq,
+    });
+    this.#link.send(this.#host.dispatcher.errorReply(req, error));
+  }
+
+  /** Stops taking calls; closes as soon as the calls in flight are answered (now if none). */
+  drain(): void {
+    this.#draining = true;
+    if (this.#inFlight === 0) this.#closeAfterWrites();
+  }
+
+  #closeAfterWrites(): void {
+    if (this.#closed) return;
+    this.#link.drained().then(() => this.close());
+  }
+
+  /** Applies the timeouts at time `now`; closes the connection when one has passed. */
+  check(now: number, t: ConnectionTimeouts): void {
+    if (this.#closed) return;
+    const link = this.#link;
+    const last = link.lastMessageAt;
+    if (last === undefined) return;
+    const writeSince = link.writePendingSince ?? 0;
+    if (
+      (t.write > 0 && writeSince > 0 && now - writeSince > t.write) ||
+      (t.read > 0 && now - last > t.read) ||
+      (t.idle > 0 && this.#inFlight === 0 && now - Math.max(last, this.#lastDoneAt) > t.idle)
+    ) {
+      this.close();
+    }
+  }
+
+  /** Closes at once (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#link.close();
+    this.#host.dropped(this);
+  }
+
+  /** The link reported that it closed (peer gone, bad frame, ...). */
+  linkClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#host.dropped(this);
+  }
+}

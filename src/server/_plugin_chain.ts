@@ -1,0 +1,176 @@
+/**
+ * The server's plugin chain: runs each hook over the plugins in order and applies that hook's
+ * one error policy (see {@linkcode ServerPlugin}).
+ *
+ * @module
+ */
+import type { Message } from "../protocol/message.ts";
+import type { CallContext, ConnInfo } from "./context.ts";
+import { isRegisterPlugin, type RegisterPlugin, type ServerPlugin } from "./plugin.ts";
+
+/** Receives hook errors that are reported rather than passed on. */
+export type ErrorReporter = (where: string, error: unknown) => void;
+
+function label(p: ServerPlugin, hook: string): string {
+  return `plugin ${p.name ?? "(unnamed)"} ${hook}`;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === "function";
+}
+
+/**
+ * The plugins of one server, in order, with one method per hook.
+ */
+export class PluginChain {
+  readonly #plugins: ServerPlugin[] = [];
+  readonly #report: ErrorReporter;
+
+  /** An empty chain; reported errors go to `report`. */
+  constructor(report: ErrorReporter) {
+    this.#report = report;
+  }
+
+  /** Appends a plugin. */
+  add(plugin: ServerPlugin): void {
+    this.#plugins.push(plugin);
+  }
+
+  /** The plugins, in order. */
+  get plugins(): readonly ServerPlugin[] {
+    return this.#plugins;
+  }
+
+  /** The registry plugins, in order. */
+  registries(): RegisterPlugin[] {
+    return this.#plugins.filter(isRegisterPlugin);
+  }
+
+  /** Runs a hook whose errors are reported; a returned promise's rejection is reported too. */
+  #each(hook: string, run: (p: ServerPlugin) => unknown): void {
+    for (const p of this.#plugins) {
+      try {
+        const r = run(p);
+        if (isThenable(r)) r.then(undefined, (e) => this.#report(label(p, hook), e));
+      } catch (e) {
+        this.#report(label(p, hook), e);
+      }
+    }
+  }
+
+  /** `beforeRegister`: the first error is thrown (the registration is refused). */
+  beforeRegister(name: string, service: unknown, metadata: string): void {
+    for (const p of this.#plugins) p.beforeRegister?.(name, service, metadata);
+  }
+
+  /** `afterRegister`: errors reported. */
+  afterRegister(name: string, service: unknown, metadata: string): void {
+    this.#each("afterRegister", (p) => p.afterRegister?.(name, service, metadata));
+  }
+
+  /** `connAccept`: false when a plugin refuses or throws (reported). */
+  connAccept(conn: ConnInfo): boolean {
+    for (const p of this.#plugins) {
+      if (!p.connAccept) continue;
+      try {
+        if (p.connAccept(conn) === false) return false;
+      } catch (e) {
+        this.#report(label(p, "connAccept"), e);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** `connClose`: errors reported. */
+  connClose(conn: ConnInfo): void {
+    this.#each("connClose", (p) => p.connClose?.(conn));
+  }
+
+  /** `preReadRequest`: false when a plugin throws (reported): close the connection. */
+  preReadRequest(conn: ConnInfo): boolean {
+    for (const p of this.#plugins) {
+      if (!p.preReadRequest) continue;
+      try {
+        p.preReadRequest(conn);
+      } catch (e) {
+        this.#report(label(p, "preReadRequest"), e);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether any plugin has `preReadRequest` (so the per-request call can be skipped). */
+  get hasPreReadRequest(): boolean {
+    return this.#plugins.some((p) => p.preReadRequest);
+  }
+
+  /** `postReadRequest`: false when a plugin throws (reported): drop it and close. */
+  postReadRequest(req: Message, conn: ConnInfo): boolean {
+    for (const p of this.#plugins) {
+      if (!p.postReadRequest) continue;
+      try {
+        p.postReadRequest(req, conn);
+      } catch (e) {
+        this.#report(label(p, "postReadRequest"), e);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** `heartbeat`: errors reported; the heartbeat is answered anyway. */
+  heartbeat(req: Message, conn: ConnInfo): void {
+    this.#each("heartbeat", (p) => p.heartbeat?.(req, conn));
+  }
+
+  /** `preHandleRequest`: awaited in order; errors reported, the call goes on. */
+  async preHandleRequest(ctx: CallContext, req: Message): Promise<void> {
+    for (const p of this.#plugins) {
+      if (!p.preHandleRequest) continue;
+      try {
+        await p.preHandleRequest(ctx, req);
+      } catch (e) {
+        this.#report(label(p, "preHandleRequest"), e);
+      }
+    }
+  }
+
+  /** `preCall`: the args each plugin returns go to the next; the first error is thrown. */
+  async preCall(ctx: CallContext, args: unknown): Promise<unknown> {
+    for (const p of this.#plugins) if (p.preCall) args = await p.preCall(ctx, args);
+    return args;
+  }
+
+  /**
+   * `postCall`: every plugin runs with the reply so far and the method's error; returns the last
+   * reply and the first error (the method's, else the first plugin's).
+   */
+  async postCall(
+    ctx: CallContext,
+    args: unknown,
+    reply: unknown,
+    error: unknown,
+  ): Promise<{ reply: unknown; error: unknown }> {
+    for (const p of this.#plugins) {
+      if (!p.postCall) continue;
+      try {
+        reply = await p.postCall(ctx, args, reply, error);
+      } catch (e) {
+        error ??= e;
+      }
+    }
+    return { reply, error };
+  }
+
+  /** `preWriteResponse`: errors reported; the response is written anyway. */
+  preWriteResponse(req: Message, res: Message): void {
+    this.#each("preWriteResponse", (p) => p.preWriteResponse?.(req, res));
+  }
+
+  /** `postWriteResponse`: errors reported. */
+  postWriteResponse(req: Message, res: Message): void {
+    this.#each("postWriteResponse", (p) => p.postWriteResponse?.(req, res));
+  }
+}

@@ -1,0 +1,333 @@
+// Shutdown under load: requests that arrive while the server drains, peers that stop reading,
+// and the signal handler. Real sockets, real clients (ours and Go's).
+import assert from "node:assert/strict";
+import {
+  type CallContext,
+  Client,
+  ConnectionError,
+  createMessage,
+  encodeMessage,
+  FailMode,
+  MultipleServersDiscovery,
+  SelectMode,
+  SerializeType,
+  Server,
+  XClient,
+} from "../mod.ts";
+import { Arith } from "../examples/arith.ts";
+import { bounded, delay, needs, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
+import { GO_PEER } from "./support/go_peer.ts";
+import { expectRefused, RawConn } from "./support/raw_conn.ts";
+
+/** A server with `Svc.Slow` (1.5 s, cut short by a hard close) and `Svc.Who` (its name). */
+async function slowServer(
+  name: string,
+): Promise<{ server: Server; addr: string; started(): number }> {
+  let started = 0;
+  const server = new Server();
+  await server.register({
+    async Slow(_: unknown, ctx: CallContext) {
+      started++;
+      await sleep(1500, ctx.signal);
+      return "slow done";
+    },
+    Who: () => name,
+  }, "Svc");
+  await server.register(new Arith(), "Arith");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  return { server, addr, started: () => started };
+}
+
+Deno.test("draining: an idle client's call settles at once with a connection error; the in-flight call finishes", async () => {
+  const s1 = await slowServer("s1");
+  const a = new Client(`tcp@${s1.addr}`);
+  const b = new Client(`tcp@${s1.addr}`, { heartbeat: true, heartbeatInterval: 50 });
+  try {
+    await b.connect();
+    const slow = a.call("Svc", "Slow", null);
+    await waitFor("Slow to start", () => s1.started() === 1);
+    const shutdown = s1.server.shutdown({ timeout: 5000 });
+    await delay(100);
+    const t0 = performance.now();
+    const err = await bounded(b.call("Svc", "Who", null).catch((e) => e), 2000, "B's call");
+    const took = performance.now() - t0;
+    assert.ok(err instanceof ConnectionError, `B's call settled with ${err}`);
+    assert.ok(took < 300, `B's call settled after ${took.toFixed(0)} ms`);
+    await expectRefused(s1.addr);
+    assert.equal(await slow, "slow done", "the in-flight reply still arrives");
+    await bounded(shutdown, 2000, "shutdown");
+  } finally {
+    await a.close();
+    await b.close();
+    await s1.server.close();
+  }
+});
+
+Deno.test("draining: heartbeats on a busy connection are answered by the draining server", async () => {
+  const s1 = await slowServer("s1");
+  const a = new Client(`tcp@${s1.addr}`);
+  try {
+    const slow = a.call("Svc", "Slow", null);
+    await waitFor("Slow to start", () => s1.started() === 1);
+    const shutdown = s1.server.shutdown({ timeout: 5000 });
+    for (let i = 0; i < 3; i++) {
+      const rtt = await bounded(a.heartbeat(), 300, `heartbeat ${i} while draining`);
+      assert.ok(rtt < 300);
+      await delay(100);
+    }
+    assert.equal(await slow, "slow done");
+    await bounded(shutdown, 2000, "shutdown");
+  } finally {
+    await a.close();
+    await s1.server.close();
+  }
+});
+
+for (
+  const [mode, name] of [[FailMode.Failover, "Failover"], [
+    FailMode.Failbackup,
+    "Failbackup",
+  ]] as const
+) {
+  Deno.test(`draining: an XClient (${name}) over [draining S1, S2] gets S2's reply within 500 ms`, async () => {
+    const s1 = await slowServer("s1");
+    const s2 = await slowServer("s2");
+    const a = new Client(`tcp@${s1.addr}`);
+    const x = new XClient(
+      "Svc",
+      mode,
+      SelectMode.RoundRobin,
+      new MultipleServersDiscovery([
+        { key: `tcp@${s1.addr}`, value: "" },
+        { key: `tcp@${s2.addr}`, value: "" },
+      ]),
+    );
+    try {
+      // Both connections open and idle.
+      const seen = new Set([await x.call("Who", null), await x.call("Who", null)]);
+      assert.deepEqual([...seen].sort(), ["s1", "s2"]);
+      const slow = a.call("Svc", "Slow", null);
+      await waitFor("Slow to start", () => s1.started() === 1);
+      const shutdown = s1.server.shutdown({ timeout: 5000 });
+      await delay(100);
+      for (let i = 0; i < 4; i++) {
+        const t0 = performance.now();
+        const who = await bounded(x.call("Who", null), 2000, `call ${i}`);
+        const took = performance.now() - t0;
+        assert.equal(who, "s2");
+        assert.ok(took < 500, `call ${i} took ${took.toFixed(0)} ms`);
+      }
+      assert.equal(await slow, "slow done");
+      await bounded(shutdown, 2000, "shutdown");
+    } finally {
+      await x.close();
+      await a.close();
+      await s1.server.close();
+      await s2.server.close();
+    }
+  });
+}
+
+Deno.test("draining: Go's Failover XClient moves to the other server while ours drains", async () => {
+  if (!needs("the Go rpcx peer", GO_PEER ? undefined : "run bash .ci/install/50-gopeer.sh")) return;
+  const s1 = await slowServer("s1");
+  const s2 = await slowServer("s2");
+  const a = new Client(`tcp@${s1.addr}`);
+  const go = new Deno.Command(GO_PEER!, {
+    args: [
+      "client",
+      "--addr",
+      `${s1.addr},${s2.addr}`,
+      "--failmode",
+      "failover",
+      "--selectmode",
+      "roundrobin",
+      "--count",
+      "30",
+      "--interval",
+      "50ms",
+      "--timeout",
+      "3s",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: { at: number; text: string }[] = [];
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of go.stdout.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      for (const text of parts) lines.push({ at: performance.now(), text });
+    }
+  })();
+  try {
+    // Go's client has connections to both servers before the drain starts.
+    await waitFor("the Go client's first calls", () => lines.length >= 6, 20_000, 10);
+    const slow = a.call("Svc", "Slow", null);
+    await waitFor("Slow to start", () => s1.started() === 1);
+    const drainAt = performance.now();
+    const shutdown = s1.server.shutdown({ timeout: 5000 });
+    const status = await bounded(go.status, 20_000, "the Go client");
+    await reading;
+    const stderr = new TextDecoder().decode(await new Response(go.stderr).arrayBuffer());
+    assert.equal(
+      status.code,
+      0,
+      `Go client failed:\n${lines.map((l) => l.text).join("\n")}\n${stderr}`,
+    );
+    assert.equal(lines.filter((l) => l.text === "10 * 20 = 200").length, 30);
+    // No call during the drain waited for the in-flight call: consecutive results stay close.
+    const during = lines.filter((l) => l.at > drainAt);
+    assert.ok(during.length > 0, "calls ran during the drain");
+    let prev = drainAt;
+    for (const l of during) {
+      assert.ok(
+        l.at - prev < 50 + 500,
+        `a call during the drain took ${(l.at - prev).toFixed(0)} ms`,
+      );
+      prev = l.at;
+    }
+    assert.equal(await slow, "slow done");
+    await bounded(shutdown, 3000, "shutdown");
+  } finally {
+    try {
+      go.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await go.status;
+    await reading.catch(() => {});
+    await go.stderr.cancel().catch(() => {});
+    await a.close();
+    await s1.server.close();
+    await s2.server.close();
+  }
+});
+
+/** A request for `Big.Get` in raw bytes: the reply is 32 MiB. */
+const bigRequest = (seq: bigint) =>
+  encodeMessage(createMessage({
+    seq,
+    serializeType: SerializeType.SerializeNone,
+    servicePath: "Big",
+    serviceMethod: "Get",
+  }));
+
+async function bigServer(
+  options = {},
+): Promise<{ server: Server; addr: string; served(): number }> {
+  let served = 0;
+  const server = new Server(options);
+  await server.register({
+    Get: () => {
+      served++;
+      return new Uint8Array(32 << 20);
+    },
+  }, "Big");
+  await server.register(new Arith(), "Arith");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  return { server, addr, served: () => served };
+}
+
+Deno.test("a peer that stops reading cannot hang shutdown: it resolves within timeout + 1 s, the socket is closed", async () => {
+  const s = await bigServer();
+  const stalled = await RawConn.open(s.addr, { read: false });
+  try {
+    await stalled.write(bigRequest(1n));
+    await waitFor("the 32 MiB reply to be produced", () => s.served() === 1);
+    const t0 = performance.now();
+    await bounded(s.server.shutdown({ timeout: 500 }), 4000, "shutdown");
+    const took = performance.now() - t0;
+    assert.ok(took >= 450 && took < 1500, `shutdown took ${took.toFixed(0)} ms`);
+    assert.equal(s.server.metrics().activeConnections, 0);
+    // The server's end is closed: reading what was sent ends (EOF or reset), never hangs.
+    const buf = new Uint8Array(1 << 20);
+    const end = await bounded(
+      (async () => {
+        try {
+          while ((await stalled.conn.read(buf)) !== null) { /* drain */ }
+          return "eof";
+        } catch (e) {
+          return (e as Error).name;
+        }
+      })(),
+      5000,
+      "reading the stalled socket to its end",
+    );
+    assert.ok(["eof", "ConnectionReset"].includes(end), end);
+  } finally {
+    stalled.close();
+    await s.server.close();
+  }
+});
+
+Deno.test("writeTimeout closes a connection whose peer stops reading; others keep being served", async () => {
+  const s = await bigServer({ writeTimeout: 300 });
+  const stalled = await RawConn.open(s.addr, { read: false });
+  const client = new Client(`tcp@${s.addr}`);
+  try {
+    await stalled.write(bigRequest(1n));
+    await waitFor("the 32 MiB reply to be produced", () => s.served() === 1);
+    await waitFor(
+      "the stalled connection to be closed",
+      () => s.server.metrics().activeConnections === 0,
+      3000,
+      20,
+    );
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+  } finally {
+    stalled.close();
+    await client.close();
+    await s.server.close();
+  }
+});
+
+Deno.test("shutdownOnSignals: SIGTERM with a peer that stops reading still exits within timeout + 1 s", async () => {
+  const script = `
+    import { Server } from "${REPO_ROOT}/mod.ts";
+    const server = new Server();
+    let served = 0;
+    await server.register({ Get: () => { served++; console.log("SERVED"); return new Uint8Array(32 << 20); } }, "Big");
+    server.shutdownOnSignals({ timeout: 500 });
+    console.log("LISTENING " + await server.serve("tcp", "127.0.0.1:0"));
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let stalled: RawConn | undefined;
+  try {
+    while (!/LISTENING \S+\n/.test(text)) {
+      const { value, done } = await bounded(out.read(), 20_000, "the server to start");
+      if (done) throw new Error(`server exited: ${text}`);
+      text += value;
+    }
+    stalled = await RawConn.open(text.match(/LISTENING (\S+)/)![1], { read: false });
+    await stalled.write(bigRequest(1n));
+    while (!text.includes("SERVED")) {
+      const { value, done } = await bounded(out.read(), 5000, "the reply to be produced");
+      if (done) throw new Error(`server exited: ${text}`);
+      text += value;
+    }
+    const t0 = performance.now();
+    child.kill("SIGTERM");
+    const status = await bounded(child.status, 4000, "the process to exit");
+    const took = performance.now() - t0;
+    assert.equal(status.code, 0);
+    assert.ok(took < 1500, `exited after ${took.toFixed(0)} ms`);
+  } finally {
+    stalled?.close();
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await child.status;
+    await out.cancel().catch(() => {});
+  }
+});
