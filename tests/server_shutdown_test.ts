@@ -44,7 +44,7 @@ Deno.test("draining: an idle client's call settles at once with a connection err
   const b = new Client(`tcp@${s1.addr}`, { heartbeat: true, heartbeatInterval: 50 });
   try {
     await b.connect();
-    const slow = a.call("Svc", "Slow", null);
+    const slow = a.call("Svc", "Slow", null).catch((e) => e);
     await waitFor("Slow to start", () => s1.started() === 1);
     const shutdown = s1.server.shutdown({ timeout: 5000 });
     await delay(100);
@@ -67,7 +67,7 @@ Deno.test("draining: heartbeats on a busy connection are answered by the drainin
   const s1 = await slowServer("s1");
   const a = new Client(`tcp@${s1.addr}`);
   try {
-    const slow = a.call("Svc", "Slow", null);
+    const slow = a.call("Svc", "Slow", null).catch((e) => e);
     await waitFor("Slow to start", () => s1.started() === 1);
     const shutdown = s1.server.shutdown({ timeout: 5000 });
     for (let i = 0; i < 3; i++) {
@@ -106,7 +106,7 @@ for (
       // Both connections open and idle.
       const seen = new Set([await x.call("Who", null), await x.call("Who", null)]);
       assert.deepEqual([...seen].sort(), ["s1", "s2"]);
-      const slow = a.call("Svc", "Slow", null);
+      const slow = a.call("Svc", "Slow", null).catch((e) => e);
       await waitFor("Slow to start", () => s1.started() === 1);
       const shutdown = s1.server.shutdown({ timeout: 5000 });
       await delay(100);
@@ -165,7 +165,7 @@ Deno.test("draining: Go's Failover XClient moves to the other server while ours 
   try {
     // Go's client has connections to both servers before the drain starts.
     await waitFor("the Go client's first calls", () => lines.length >= 6, 20_000, 10);
-    const slow = a.call("Svc", "Slow", null);
+    const slow = a.call("Svc", "Slow", null).catch((e) => e);
     await waitFor("Slow to start", () => s1.started() === 1);
     const drainAt = performance.now();
     const shutdown = s1.server.shutdown({ timeout: 5000 });

@@ -34,8 +34,9 @@ export class RawConn {
     this.closed = true;
     this.#wake?.();
   }
+  /** Writes all of `bytes`. */
   async write(bytes: Uint8Array) {
-    await this.conn.write(bytes);
+    for (let o = 0; o < bytes.byteLength;) o += await this.conn.write(bytes.subarray(o));
   }
   async next(timeout = 2000): Promise<Message | undefined> {
     const end = Date.now() + timeout;
