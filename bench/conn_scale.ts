@@ -13,7 +13,7 @@
 //      connection.
 // Prints a markdown table.
 //   deno run -A bench/conn_scale.ts [--conns 10000] [--batch 500] [--only deno|go]
-import { Client } from "../mod.ts";
+import { Client } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 
 const root = new URL("../", import.meta.url).pathname;

@@ -5,15 +5,14 @@ import {
   type CallContext,
   Client,
   CompressType,
-  createMessage,
-  encodeMessage,
   jsonCodec,
   type Message,
   MessageStatusType,
   SerializeType,
   Server,
   type ServerOptions,
-} from "../mod.ts";
+} from "@rpcx/core";
+import { createMessage, encodeMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, sleep, waitFor } from "./support/env.ts";
 import { RawConn } from "./support/raw_conn.ts";

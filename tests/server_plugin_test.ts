@@ -4,8 +4,6 @@ import assert from "node:assert/strict";
 import {
   type CallContext,
   Client,
-  createMessage,
-  encodeMessage,
   jsonCodec,
   type Message,
   MessageStatusType,
@@ -14,7 +12,8 @@ import {
   Server,
   type ServerPlugin,
   ServiceError,
-} from "../mod.ts";
+} from "@rpcx/core";
+import { createMessage, encodeMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { delay, waitFor } from "./support/env.ts";
 import { RawConn } from "./support/raw_conn.ts";

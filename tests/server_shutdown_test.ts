@@ -5,15 +5,14 @@ import {
   type CallContext,
   Client,
   ConnectionError,
-  createMessage,
-  encodeMessage,
   FailMode,
   MultipleServersDiscovery,
   SelectMode,
   SerializeType,
   Server,
   XClient,
-} from "../mod.ts";
+} from "@rpcx/core";
+import { createMessage, encodeMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, needs, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
 import { GO_PEER } from "./support/go_peer.ts";

@@ -39,17 +39,20 @@ export {
   encodeMessage,
   encodeMessages,
   flagsByte,
+  type FrameHeader,
   HEADER_LENGTH,
   type Message,
   type Metadata,
   type PreparedMessage,
   prepareMessage,
+  readFrameHeader,
   readFrameTotal,
   writeMessage,
 } from "./message.ts";
-export { FrameDecoder } from "./framing.ts";
+export { FrameDecoder, type FrameDecoderOptions } from "./framing.ts";
 export { compressPayload, decompressPayload } from "./compression.ts";
 export {
+  type ByteStream,
   FramedConnection,
   type FramedConnectionHandlers,
   type FramedConnectionOptions,

@@ -1,5 +1,6 @@
 // A raw rpcx connection for server tests: send any bytes, read decoded messages.
-import { FrameDecoder, type Message } from "../../mod.ts";
+import type { Message } from "@rpcx/core";
+import { FrameDecoder } from "@rpcx/core/protocol";
 import { delay } from "./env.ts";
 
 /** A raw rpcx connection: send frames, read decoded messages. */
