@@ -10,6 +10,7 @@ import {
   DecompressionError,
   FrameTooLargeError,
   type Message,
+  MessageStatusType,
   SerializeType,
   Server,
 } from "@rpcx/core";
@@ -158,13 +159,19 @@ async function withLenServer(fn: (addr: string, server: Server) => Promise<void>
 const lenOf = (m: Message | "closed") =>
   m === "closed" ? "closed" : Number(new TextDecoder().decode(m.payload));
 
-Deno.test("Server with defaults: a 16 MiB request is served; 16 MiB + 1 drops only that connection", async () => {
+Deno.test("Server with defaults: a 16 MiB request is served; 16 MiB + 1 gets an error reply naming the limit", async () => {
   const log = console.error;
   console.error = () => {};
   try {
     await withLenServer(async (addr, server) => {
       assert.equal(lenOf(await rawExchange(addr, requestWithTotal(FRAME_LIMIT))), FRAME_LIMIT - 22);
-      assert.equal(await rawExchange(addr, requestWithTotal(FRAME_LIMIT + 1)), "closed");
+      const over = await rawExchange(addr, requestWithTotal(FRAME_LIMIT + 1));
+      assert.ok(over !== "closed", "answered, not dropped");
+      assert.equal(over.status, MessageStatusType.Error);
+      assert.equal(
+        over.metadata.__rpcx_error__,
+        `rpcx: message length ${FRAME_LIMIT + 1} exceeds the limit of ${FRAME_LIMIT} bytes`,
+      );
       assert.equal(lenOf(await rawExchange(addr, requestWithTotal(100))), 100 - 22);
       assert.equal(server.metrics().connectionsAccepted, 3);
     });
@@ -181,7 +188,9 @@ Deno.test("Server with defaults: a gzip request inflating to 64 MiB is served; 6
       const at = await rawExchange(addr, gzipRequest(gzipZeros(INFLATED_LIMIT)));
       assert.equal(lenOf(at), INFLATED_LIMIT);
       const over = await rawExchange(addr, gzipRequest(gzipZeros(INFLATED_LIMIT + 1)));
-      assert.equal(over, "closed");
+      assert.ok(over !== "closed", "answered, not dropped");
+      assert.equal(over.status, MessageStatusType.Error);
+      assert.match(over.metadata.__rpcx_error__, /cannot decompress payload/);
     });
   } finally {
     console.error = log;
