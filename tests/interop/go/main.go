@@ -10,6 +10,7 @@
 //	rpcxpeer bench  ...   load generator against Bench.Echo, prints one JSON line
 //	rpcxpeer push-server ...  Server.SendMessage to callers (see push.go)
 //	rpcxpeer push-client ...  receive pushes through NewBidirectionalXClient
+//	rpcxpeer otel   ...   Arith server / client with rpcx-plugins' OpenTelemetry plugins
 //
 // Run `rpcxpeer <subcommand> -h` for the flags. Results go to stdout; rpcx's
 // own logging goes to stderr.
@@ -30,6 +31,7 @@ const usage = `usage: rpcxpeer <server|client|bench|push-server|push-client> [fl
   bench   load generator against Bench.Echo (one JSON line of results)
   push-server  serve Arith and Push; push to callers with Server.SendMessage
   push-client  call once through NewBidirectionalXClient, print each push received
+  otel    server|client with rpcx-plugins' OpenTelemetry plugins (SPAN lines)
 run "rpcxpeer <subcommand> -h" for the flags of a subcommand`
 
 func main() {
@@ -50,6 +52,8 @@ func main() {
 		code = runPushServer(os.Args[2:])
 	case "push-client":
 		code = runPushClient(os.Args[2:])
+	case "otel":
+		code = runOtel(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:
