@@ -9,6 +9,8 @@ import {
   CompressType,
   ConnectionClosedError,
   ConnectionError,
+  createMessage,
+  FrameTooLargeError,
   MetadataKeys,
   SerializeType,
   Server,
@@ -646,6 +648,115 @@ Deno.test("service errors arrive as ServiceError with the server's text; connect
     assert.equal(server.metrics().connectionsAccepted, 1);
   } finally {
     await client.close();
+    await server.close();
+  }
+});
+
+/** A raw reply: the byte length of `b` as decimal text. */
+function lengthBytes(b: Uint8Array): Uint8Array {
+  return new TextEncoder().encode(String(b.byteLength));
+}
+
+Deno.test("an oversized request fails alone, naming the limit; calls in flight complete", async () => {
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Slow: async (_: unknown, ctx: CallContext) => {
+        await sleep(500, ctx.signal);
+        return "slow done";
+      },
+      Bytes: (b: Uint8Array) => lengthBytes(b),
+      Len: (s: string) => s.length,
+    }, "Svc")
+  );
+  const raw = new Client(addr, { serializeType: SerializeType.SerializeNone });
+  const json = new Client(addr, { serializeType: SerializeType.JSON });
+  try {
+    const limit = 16 * 1024 * 1024; // the default maxMessageLength of both sides
+    const big = new Uint8Array(17 * 1024 * 1024).fill(7);
+    crypto.getRandomValues(big.subarray(0, 65536));
+    for (let i = 1; i < 272; i++) big.copyWithin(i * 65536, 0, 65536); // incompressible
+    // Both connections open, then a slow call in flight on each.
+    const asJson = { serializeType: SerializeType.JSON };
+    for (const c of [raw, json]) {
+      assert.equal(await c.call("Svc", "Slow", null, asJson), "slow done");
+    }
+    const tooLong = (e: unknown) => {
+      assert.ok(e instanceof FrameTooLargeError, String(e));
+      assert.equal(e.limit, limit);
+      assert.match(e.message, /exceeds the limit of 16777216 bytes/);
+      return true;
+    };
+    // Raw, gzip-compressed (still too long on the wire), JSON, oneway and sendRaw.
+    const slow = Promise.allSettled([
+      raw.call("Svc", "Slow", null, asJson),
+      json.call("Svc", "Slow", null),
+    ]);
+    await assert.rejects(raw.call("Svc", "Bytes", big), tooLong);
+    await assert.rejects(
+      raw.call("Svc", "Bytes", big, { compressType: CompressType.Gzip }),
+      tooLong,
+    );
+    await assert.rejects(json.call("Svc", "Len", "x".repeat(17 * 1024 * 1024)), tooLong);
+    await assert.rejects(raw.send("Svc", "Bytes", big), tooLong);
+    await assert.rejects(
+      raw.sendRaw(createMessage({ servicePath: "Svc", serviceMethod: "Bytes", payload: big })),
+      tooLong,
+    );
+    assert.deepEqual(
+      (await bounded(slow, 3000, "calls in flight")).map((r) =>
+        r.status === "fulfilled" ? r.value : String(r.reason)
+      ),
+      ["slow done", "slow done"],
+    );
+    assert.equal(server.metrics().activeConnections, 2, "no connection was dropped");
+    // What gzip makes short enough passes: 17 MiB of zeros.
+    assert.deepEqual(
+      await raw.call("Svc", "Bytes", new Uint8Array(17 * 1024 * 1024), {
+        compressType: CompressType.Gzip,
+      }),
+      lengthBytes(new Uint8Array(17 * 1024 * 1024)),
+    );
+  } finally {
+    await Promise.all([raw.close(), json.close()]);
+    await server.close();
+  }
+});
+
+Deno.test("maxMessageLength: a request of exactly the limit is sent, one byte more is refused", async () => {
+  const limit = 65536;
+  const { server, addr } = await startServer(
+    (s) => s.register({ Bytes: (b: Uint8Array) => lengthBytes(b) }, "Svc"),
+    { maxMessageLength: limit },
+  );
+  const c = new Client(addr, {
+    serializeType: SerializeType.SerializeNone,
+    maxMessageLength: limit,
+  });
+  try {
+    // total = 16 (four length fields) + "Svc" + "Bytes" + no metadata + payload
+    const fits = limit - 16 - 3 - 5;
+    assert.deepEqual(
+      await c.call("Svc", "Bytes", new Uint8Array(fits)),
+      lengthBytes(new Uint8Array(fits)),
+    );
+    await assert.rejects(c.call("Svc", "Bytes", new Uint8Array(fits + 1)), (e) => {
+      assert.ok(e instanceof FrameTooLargeError);
+      assert.equal(e.length, limit + 1);
+      assert.equal(e.limit, limit);
+      return true;
+    });
+    // Metadata counts too (a timeout adds __ServerTimeout).
+    await assert.rejects(
+      c.call("Svc", "Bytes", new Uint8Array(fits), { timeout: 5000 }),
+      FrameTooLargeError,
+    );
+    assert.deepEqual(
+      await c.call("Svc", "Bytes", new Uint8Array(fits - 100), { timeout: 5000 }),
+      lengthBytes(new Uint8Array(fits - 100)),
+    );
+    assert.ok(c.isConnected);
+  } finally {
+    await c.close();
     await server.close();
   }
 });

@@ -210,6 +210,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "Deno client → Go server: int64/uint64 past 2^53 arrive exact both ways (MsgPack, JSON)",
+  ignore: !HAVE_PEER,
+  async fn() {
+    const go = await startGoServer();
+    const clients = [SerializeType.MsgPack, SerializeType.JSON].map((serializeType) =>
+      new Client(go.addr, { serializeType })
+    );
+    try {
+      for (const c of clients) {
+        // Go adds 1 to N itself: a rounded argument (…992) would come back as …993, not …994.
+        assert.deepEqual(
+          await c.call("Echo", "Wide", { N: 9007199254740993n, U: 18446744073709551615n }),
+          {
+            N: 9007199254740993n,
+            U: 18446744073709551615n,
+            NInc: 9007199254740994n,
+            Big: 4611686018427387905n, // int64(1<<62 + 1)
+            UMax: 18446744073709551615n,
+            Min: -9223372036854775808n,
+          },
+          `serializer ${c === clients[0] ? "msgpack" : "json"}`,
+        );
+        // Small values stay numbers.
+        const small = await c.call<{ N: unknown; NInc: unknown }>("Echo", "Wide", { N: 5, U: 0 });
+        assert.equal(small.N, 5);
+        assert.equal(small.NInc, 6);
+      }
+    } finally {
+      for (const c of clients) await c.close();
+      await go.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "Deno client → Go server: heartbeat, oneway, 1000 calls in flight",
   async fn() {
     if (!needGoPeer()) return;

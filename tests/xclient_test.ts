@@ -7,11 +7,13 @@ import {
   ClientClosedError,
   ConnectionError,
   FailMode,
+  FrameTooLargeError,
   InprocessDiscovery,
   InprocessRegistry,
   type KVPair,
   MultipleServersDiscovery,
   NoServerAvailableError,
+  NoServerSelectedError,
   Peer2PeerDiscovery,
   SelectMode,
   type Selector,
@@ -58,6 +60,10 @@ class Node {
       Mul: (a: { A: number; B: number }) => {
         this.calls++;
         return { C: a.A * a.B };
+      },
+      Len: (text: string) => {
+        this.calls++;
+        return text.length;
       },
     };
   }
@@ -485,6 +491,66 @@ Deno.test("Closest: the nearest server by latitude/longitude metadata", async ()
   }
 });
 
+Deno.test("metadata numbers as Go reads them: empty/invalid weight is 1, all-zero weights serve, empty position is none", async () => {
+  const nodes = await Promise.all(["a", "b", "c"].map((n) => Node.start(n)));
+  const [a, b, c] = nodes;
+  const d = new MultipleServersDiscovery([a.pair("weight="), b.pair("weight=1")]);
+  const wrr = new XClient("Svc", FailMode.Failfast, SelectMode.WeightedRoundRobin, d);
+  const near = new XClient("Svc", FailMode.Failfast, SelectMode.Closest, d, {
+    latitude: 0.1,
+    longitude: 0.1,
+  });
+  try {
+    // `weight=` (empty) and `weight=abc`: Go's default 1, so a gets half the calls.
+    for (const bad of ["weight=", "weight=abc", "weight=2.5", "weight=%zz&x=1"]) {
+      d.update([a.pair(bad), b.pair("weight=1")]);
+      a.calls = b.calls = 0;
+      for (let i = 0; i < 10; i++) await wrr.call("Who", null);
+      assert.deepEqual([a.calls, b.calls], [5, 5], bad);
+    }
+    // All weights 0: every server still serves, in turn.
+    d.update([a.pair("weight=0"), b.pair("weight=0"), c.pair("weight=-1")]);
+    a.calls = b.calls = c.calls = 0;
+    for (let i = 0; i < 9; i++) await wrr.call("Who", null);
+    assert.deepEqual([a.calls, b.calls, c.calls], [3, 3, 3]);
+    // A zero weight beside a positive one is never chosen (as in Go).
+    d.update([a.pair("weight=0"), b.pair("weight=2")]);
+    for (let i = 0; i < 4; i++) assert.equal(await wrr.call("Who", null), "b");
+
+    // `latitude=&longitude=` is no position (not 0,0, which is next to this client).
+    d.update([a.pair("latitude=&longitude="), b.pair("latitude=10&longitude=10")]);
+    for (let i = 0; i < 4; i++) assert.equal(await near.call("Who", null), "b");
+    d.update([a.pair("latitude=abc&longitude=0"), b.pair("latitude=10&longitude=10")]);
+    assert.equal(await near.call("Who", null), "b");
+    // No server with a position: all are equally far, calls still succeed.
+    d.update([a.pair("latitude=&longitude="), b.pair("")]);
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) seen.add(await near.call("Who", null));
+    assert.deepEqual([...seen].sort(), ["a", "b"]);
+  } finally {
+    await closeAll([wrr, near], nodes, [d]);
+  }
+});
+
+Deno.test("a selector that picks none of the listed servers: the error says how many were listed", async () => {
+  const a = await Node.start("a");
+  const d = new MultipleServersDiscovery([a.pair()]);
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.SelectByUser, d, {
+    selector: { select: () => undefined, update: () => {} },
+  });
+  try {
+    await assert.rejects(x.call("Who", null), (e) => {
+      assert.ok(e instanceof NoServerSelectedError);
+      assert.ok(e instanceof NoServerAvailableError, "still a NoServerAvailableError");
+      assert.doesNotMatch(e.message, /can not found/);
+      assert.match(e.message, /chose none of the 1 servers of Svc/);
+      return true;
+    });
+  } finally {
+    await closeAll([x], [a], [d]);
+  }
+});
+
 Deno.test("SelectByUser: the custom selector decides, and sees the call's path/method/args", async () => {
   const a = await Node.start("a");
   const b = await Node.start("b");
@@ -687,28 +753,92 @@ Deno.test("a refused server is skipped at once and used again after it comes bac
   const bKey = `tcp@127.0.0.1:${port}`;
   let b: Node | undefined;
   const d = new MultipleServersDiscovery([a.pair(), { key: bKey, value: "" }]);
+  const backoff = 1000;
   const x = new XClient("Svc", FailMode.Failover, SelectMode.SelectByUser, d, {
     selector: new PreferSelector([bKey, a.key]),
-    retryBackoff: 200,
-    maxRetryBackoff: 200,
+    retryBackoff: backoff,
+    maxRetryBackoff: backoff,
   });
   try {
+    const downAt = Date.now(); // b's backoff starts during the next call
     assert.equal(await x.call("Who", null), "a");
-    const downAt = Date.now();
     assert.deepEqual(x.servers, [a.key], "b is out after one refusal");
-    // while b is out, calls go straight to a (fast, no refused dial first)
+    // while b is out, the selector (which prefers b) only sees a: every call goes to a
     for (let i = 0; i < 5; i++) assert.equal(await x.call("Who", null), "a");
-    assert.ok(Date.now() - downAt < 200, "calls during the backoff did not wait");
-    assert.deepEqual(x.servers, [a.key]);
+    assert.equal(a.calls, 6);
+    if (Date.now() - downAt < backoff * 0.9) assert.deepEqual(x.servers, [a.key]);
 
     b = await Node.start("b", { port });
     assert.equal(b.key, bKey);
-    await waitFor("b to be selectable again", () => x.servers.includes(bKey), 2000, 10);
-    assert.ok(Date.now() - downAt >= 190, "not before the backoff");
+    await waitFor("b to be selectable again", () => x.servers.includes(bKey), backoff + 3000, 10);
+    assert.ok(Date.now() - downAt >= backoff, "not before the backoff");
     assert.equal(await x.call("Who", null), "b");
     assert.equal(b.calls, 1);
   } finally {
     await closeAll([x], [a, b], [d]);
+  }
+});
+
+Deno.test("a lone server back after an outage is used within 1.5 s (default options, every fail mode)", async () => {
+  // Go's client dials again on every call; backoff must never hide the last servers.
+  const port = freePort();
+  let node: Node | undefined = await Node.start("a", { port });
+  const d = new Peer2PeerDiscovery(node.key);
+  const modes = [FailMode.Failover, FailMode.Failfast, FailMode.Failtry, FailMode.Failbackup];
+  const clients = modes.map((m) => new XClient("Svc", m, SelectMode.RandomSelect, d));
+  const ac = new AbortController();
+  let upAt = Infinity;
+  const firstSuccess: number[] = modes.map(() => Infinity);
+  // A call every 200 ms with a 500 ms timeout, per client.
+  const loops = clients.map(async (x, i) => {
+    while (!ac.signal.aborted) {
+      try {
+        await x.call("Who", null, { timeout: 500 });
+        if (Date.now() >= upAt && firstSuccess[i] === Infinity) firstSuccess[i] = Date.now();
+      } catch {
+        // down
+      }
+      await sleep(200, ac.signal);
+    }
+  });
+  try {
+    await waitFor("calls to succeed", () => node!.calls >= 4 * modes.length, 5000, 10);
+    await node.close();
+    node = undefined;
+    await delay(4000); // long enough for a doubling backoff to pass 4 s
+    node = await Node.start("a", { port });
+    upAt = Date.now();
+    await waitFor(
+      "every fail mode to succeed again",
+      () => firstSuccess.every((t) => t < Infinity),
+      5000,
+      10,
+    );
+    const after = firstSuccess.map((t) => t - upAt);
+    for (const [i, ms] of after.entries()) {
+      assert.ok(ms <= 1500, `fail mode ${modes[i]}: first success ${ms} ms after the restart`);
+    }
+  } finally {
+    ac.abort();
+    await Promise.all(loops);
+    await closeAll(clients, [node], [d]);
+  }
+});
+
+Deno.test("Failover over several servers in backoff still tries each of them", async () => {
+  const ports = [freePort(), freePort()];
+  const keys = ports.map((p) => `tcp@127.0.0.1:${p}`);
+  const d = new MultipleServersDiscovery(keys.map((key) => ({ key, value: "" })));
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d);
+  let b: Node | undefined;
+  try {
+    await assert.rejects(x.call("Who", null), ConnectionError);
+    assert.deepEqual(x.servers.sort(), [...keys].sort(), "all down: all still listed");
+    b = await Node.start("b", { port: ports[1] });
+    // Both are backing off; whichever is tried first, Failover reaches b in the same call.
+    for (let i = 0; i < 4; i++) assert.equal(await x.call("Who", null), "b");
+  } finally {
+    await closeAll([x], [b], [d]);
   }
 });
 
@@ -794,6 +924,79 @@ Deno.test("fork: the first success wins; fails only if all fail", async () => {
     await assert.rejects(x.fork("Who", null), ServiceError);
   } finally {
     await closeAll([x], nodes, [d]);
+  }
+});
+
+Deno.test("broadcast and fork reach every discovered server, backing-off ones included", async () => {
+  const a = await Node.start("a");
+  const port = freePort();
+  let b: Node | undefined = await Node.start("b", { port });
+  const d = new MultipleServersDiscovery([a.pair(), b.pair()]);
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RandomSelect, d);
+  try {
+    assert.deepEqual((await x.broadcast<string>("Who", null)).sort(), ["a", "b"]);
+    await b.close();
+    b = undefined;
+    await waitFor("b to back off (1 s by default)", async () => {
+      await assert.rejects(x.broadcast("Who", null), ConnectionError);
+      return x.servers.length === 1;
+    });
+    assert.deepEqual(x.servers, [a.key]);
+    b = await Node.start("b", { port });
+    // At once, without waiting for the backoff.
+    assert.deepEqual((await x.broadcast<string>("Who", null)).sort(), ["a", "b"]);
+    await b.close();
+    b = undefined;
+    await assert.rejects(x.broadcast("Who", null), ConnectionError);
+    b = await Node.start("b", { port });
+    a.fail = true;
+    assert.equal(await x.fork("Who", null), "b");
+  } finally {
+    await closeAll([x], [a, b], [d]);
+  }
+});
+
+Deno.test("an oversized request fails alone in every fail mode, broadcast and fork; no retry", async () => {
+  const nodes = await Promise.all(["a", "b"].map((n) => Node.start(n)));
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const modes = [FailMode.Failover, FailMode.Failfast, FailMode.Failtry, FailMode.Failbackup];
+  const clients = modes.map((m) => new XClient("Svc", m, SelectMode.RoundRobin, d, JSON_OPTS));
+  const huge = "x".repeat(17 * 1024 * 1024);
+  const tooLong = (e: unknown) => {
+    assert.ok(e instanceof FrameTooLargeError, String(e));
+    assert.equal(e.limit, 16 * 1024 * 1024);
+    return true;
+  };
+  try {
+    for (const x of clients) await x.broadcast("Who", null); // both connections open
+    for (const n of nodes) n.slowMs = 500;
+    const total = () => nodes.reduce((s, n) => s + n.calls, 0);
+    const before = total();
+    const slow = Promise.allSettled(
+      clients.flatMap((x) => [x.call("Who", null), x.call("Who", null)]),
+    );
+    // Two calls per client, and Failbackup's two backups.
+    await waitFor("the slow calls to arrive", () => total() === before + 2 * clients.length + 2);
+    const calls = total();
+    for (const x of clients) {
+      await assert.rejects(x.call("Len", huge), tooLong);
+      await assert.rejects(x.send("Len", huge), tooLong);
+      await assert.rejects(x.broadcast("Len", huge), tooLong);
+      await assert.rejects(x.fork("Len", huge), tooLong);
+    }
+    const settled = await bounded(slow, 3000, "calls in flight");
+    for (const r of settled) {
+      assert.equal(r.status, "fulfilled", String((r as PromiseRejectedResult).reason));
+    }
+    assert.equal(
+      total(),
+      calls,
+      "nothing else reached a server",
+    );
+    for (const x of clients) assert.equal(x.servers.length, 2, "no server was marked down");
+    for (const n of nodes) assert.equal(n.server.metrics().activeConnections, clients.length);
+  } finally {
+    await closeAll(clients, nodes, [d]);
   }
 });
 

@@ -17,9 +17,12 @@ import {
   createMessage,
   type DecodeLimits,
   DEFAULT_DECODE_LIMITS,
+  HEADER_LENGTH,
   type Message,
   type Metadata,
+  prepareMessage,
 } from "../protocol/message.ts";
+import { FrameTooLargeError } from "../protocol/errors.ts";
 import { FramedConnection, splitHostPort } from "../protocol/transport.ts";
 import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
 import {
@@ -41,7 +44,9 @@ import type { ServerMessageHandler, ServerMessagesOptions, ServerMessageStream }
 
 /**
  * Options of {@linkcode Client} (and of each connection an XClient opens). Defaults follow
- * Go rpcx: MsgPack, no compression, 1 s connect timeout.
+ * Go rpcx: MsgPack, no compression, 1 s connect timeout. `maxMessageLength` (default 16 MiB)
+ * bounds both the replies read and the requests written: a longer request fails alone with
+ * {@linkcode FrameTooLargeError} before it is sent.
  *
  * @example
  * ```ts
@@ -563,11 +568,14 @@ export class Client {
   /**
    * Sends a message as built by the caller (its seq is assigned here). Resolves with the
    * response message, or undefined for oneway requests once written. An error response
-   * rejects with {@linkcode ServiceError}.
+   * rejects with {@linkcode ServiceError}; a request longer than `maxMessageLength` (default
+   * 16 MiB) with {@linkcode FrameTooLargeError}, before anything is written (other calls on the
+   * connection go on).
    */
   async sendRaw(req: Message, options: CallOptions = {}): Promise<Message | undefined> {
     const signal = options.signal;
     if (signal?.aborted) throw new CallAbortedError(signal.reason);
+    this.#checkLength(req);
     const timeout = options.timeout ?? this.#options.timeout;
     const transport = await this.#ensure();
     // An abort while the connection was being opened: its event has already fired.
@@ -609,6 +617,24 @@ export class Client {
       throw new ServiceError(res.metadata[MetadataKeys.ServiceError] ?? "", res.metadata);
     }
     return res;
+  }
+
+  /**
+   * Refuses a request longer than `maxMessageLength` before it is written: a peer with the
+   * same limit would drop the whole connection, failing every other call on it.
+   */
+  #checkLength(req: Message): void {
+    const limit = this.#options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength;
+    // An upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; gzip may grow
+    // incompressible data slightly); only a message near the limit is measured exactly.
+    let bound = req.payload.byteLength + 3 * (req.servicePath.length + req.serviceMethod.length) +
+      16;
+    if (req.compressType !== CompressType.None) bound += (req.payload.byteLength >>> 9) + 64;
+    const meta = req.metadata;
+    for (const k in meta) bound += 8 + 3 * (k.length + String(meta[k] ?? "").length);
+    if (bound <= limit) return;
+    const length = prepareMessage(req).frameLength - HEADER_LENGTH;
+    if (length > limit) throw new FrameTooLargeError(length, limit);
   }
 
   /** Closes the connection; pending calls fail with {@linkcode ConnectionClosedError}. */

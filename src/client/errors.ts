@@ -107,6 +107,30 @@ export class NoServerAvailableError extends RpcxError {
 }
 
 /**
+ * Servers are listed but the selector chose none of them (e.g. a
+ * {@linkcode SelectMode.SelectByUser} selector returned `undefined`). A subclass of
+ * {@linkcode NoServerAvailableError}, so code catching that one still does, but its message
+ * says how many servers there were instead of claiming none was found.
+ *
+ * @example
+ * ```ts
+ * import { NoServerSelectedError } from "@rpcx/core";
+ * console.log(new NoServerSelectedError("Arith", 2).message);
+ * // "rpcx: the selector chose none of the 2 servers of Arith"
+ * ```
+ */
+export class NoServerSelectedError extends NoServerAvailableError {
+  /** How many servers the selector had. */
+  readonly servers: number;
+  /** Creates the error for a service path and the number of servers listed. */
+  constructor(servicePath: string, servers: number) {
+    super(servicePath);
+    this.message = `rpcx: the selector chose none of the ${servers} servers of ${servicePath}`;
+    this.servers = servers;
+  }
+}
+
+/**
  * The client was closed.
  *
  * @example

@@ -4,7 +4,7 @@
  * @module
  */
 import type { KVPair } from "../registry/discovery.ts";
-import { parseMetadata } from "../registry/metadata.ts";
+import { metadataPosition, metadataWeight } from "../registry/metadata.ts";
 
 /**
  * Picks a server key for a call. `update` receives the selectable list whenever it changes.
@@ -100,14 +100,6 @@ export class RoundRobinSelector implements Selector {
   }
 }
 
-/** Reads a positive number from metadata `key`; `fallback` when absent or invalid. */
-function metaNumber(value: string, key: string, fallback: number): number {
-  const v = parseMetadata(value).get(key);
-  if (v === null) return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : fallback;
-}
-
 interface Weighted {
   key: string;
   weight: number;
@@ -115,8 +107,10 @@ interface Weighted {
 }
 
 /**
- * Smooth weighted round robin (as nginx): weight from each server's `weight` metadata
- * (default 1). Weights 5,1,1 give a a b a c a a — spread out, in proportion.
+ * Smooth weighted round robin (as nginx): weight from each server's `weight` metadata, read
+ * as Go does ({@linkcode metadataWeight}: default 1). Weights 5,1,1 give a a b a c a a —
+ * spread out, in proportion. Servers of weight ≤ 0 are skipped while another has a positive
+ * weight; when none has, all are used in turn (a list is never unusable because of weights).
  *
  * @example
  * ```ts
@@ -128,6 +122,7 @@ interface Weighted {
  */
 export class WeightedRoundRobinSelector implements Selector {
   #servers: Weighted[] = [];
+  #turn = 0;
   /** The next key by smooth weighted round robin. */
   select(): string | undefined {
     let total = 0;
@@ -138,13 +133,19 @@ export class WeightedRoundRobinSelector implements Selector {
       total += s.weight;
       if (!best || s.current > best.current) best = s;
     }
-    if (!best) return undefined;
+    if (!best) return this.#evenly();
     best.current -= total;
     return best.key;
   }
+  /** Every weight ≤ 0: plain round robin over all. */
+  #evenly(): string | undefined {
+    const n = this.#servers.length;
+    if (n === 0) return undefined;
+    return this.#servers[this.#turn++ % n].key;
+  }
   /** Replaces the list, reading `weight` metadata. */
   update(pairs: KVPair[]): void {
-    this.setWeights(pairs.map((p) => [p.key, metaNumber(p.value, "weight", 1)]));
+    this.setWeights(pairs.map((p) => [p.key, metadataWeight(p.value)]));
   }
   /** Sets explicit weights (used by the latency-weighted selector). */
   setWeights(weights: [string, number][]): void {
@@ -413,7 +414,9 @@ export function geoDistance(lat1: number, lon1: number, lat2: number, lon2: numb
 
 /**
  * Closest server by `latitude`/`longitude` metadata to the client's position; ties are
- * broken at random. Servers without a position are considered farthest.
+ * broken at random. Positions are read as Go does ({@linkcode metadataPosition}): empty or
+ * invalid numbers give no position. Go never selects a server without a position; here such
+ * servers count as farthest, so they are used only when no server has a position.
  *
  * @example
  * ```ts
@@ -445,11 +448,10 @@ export class ClosestSelector implements Selector {
     let best = Infinity;
     let nearest: string[] = [];
     for (const p of pairs) {
-      const lat = metaNumber(p.value, "latitude", NaN);
-      const lon = metaNumber(p.value, "longitude", NaN);
-      const d = Number.isNaN(lat) || Number.isNaN(lon)
-        ? Number.MAX_VALUE
-        : geoDistance(this.latitude, this.longitude, lat, lon);
+      const at = metadataPosition(p.value);
+      const d = at === undefined
+        ? Infinity
+        : geoDistance(this.latitude, this.longitude, at.latitude, at.longitude);
       if (d < best) {
         best = d;
         nearest = [p.key];

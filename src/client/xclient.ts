@@ -20,6 +20,7 @@ import {
   ConnectionError,
   isRetryable,
   NoServerAvailableError,
+  NoServerSelectedError,
 } from "./errors.ts";
 import {
   ClosestSelector,
@@ -189,7 +190,11 @@ export class XClient {
     return this.#push.subscribe(options);
   }
 
-  /** Keys of the servers that can be selected now (inactive, other groups, down: left out). */
+  /**
+   * Keys of the servers the selector chooses from now: inactive servers, other groups and
+   * servers backing off after failures are left out — unless every server is backing off,
+   * then all are listed (backoff orders servers, it never hides the last ones).
+   */
   get servers(): string[] {
     return this.#refreshAvailable().map((p) => p.key);
   }
@@ -220,12 +225,15 @@ export class XClient {
   #rebuild(): void {
     const now = Date.now();
     let until = Infinity;
-    this.#available = this.#pairs.filter((p) => {
+    const healthy = this.#pairs.filter((p) => {
       const h = this.#health.get(p.key);
       if (!h || h.downUntil <= now) return true;
       until = Math.min(until, h.downUntil);
       return false;
     });
+    // Backoff only orders servers: when every server is backing off, all stay selectable and
+    // each call dials again (as Go's client does), so a restarted server is used at once.
+    this.#available = healthy.length > 0 ? healthy : this.#pairs;
     this.#availableUntil = until;
     this.#selector.update(this.#available);
   }
@@ -297,24 +305,26 @@ export class XClient {
     }
   }
 
-  #pick(method: string, args: unknown, avoid?: Set<string>): string {
+  /**
+   * The server for the next try: the selector's choice among the available servers, else
+   * (when it was tried already) another available one, else a backing-off one not tried yet
+   * (soonest due first), else the selector's choice again.
+   */
+  #pick(method: string, args: unknown, tried?: Set<string>): string {
     const available = this.#refreshAvailable();
-    if (available.length === 0) {
-      const detail = this.#pairs.length > 0
-        ? `: all ${this.#pairs.length} known servers failed recently`
-        : "";
-      throw new NoServerAvailableError(this.servicePath, detail);
-    }
+    if (available.length === 0) throw new NoServerAvailableError(this.servicePath);
     let key = this.#select(this.servicePath, method, args);
-    if (avoid && key !== undefined && avoid.has(key)) {
-      for (let i = 0; i < available.length && key !== undefined && avoid.has(key); i++) {
-        key = this.#select(this.servicePath, method, args);
-      }
-      if (key !== undefined && avoid.has(key)) {
-        key = available.find((p) => !avoid.has(p.key))?.key ?? key;
+    if (key === undefined) throw new NoServerSelectedError(this.servicePath, available.length);
+    if (tried === undefined || !tried.has(key)) return key;
+    for (const p of available) if (!tried.has(p.key)) return p.key;
+    let due = Infinity;
+    for (const p of this.#pairs) {
+      const until = this.#health.get(p.key)?.downUntil ?? 0;
+      if (!tried.has(p.key) && until < due) {
+        due = until;
+        key = p.key;
       }
     }
-    if (key === undefined) throw new NoServerAvailableError(this.servicePath);
     return key;
   }
 
@@ -346,51 +356,12 @@ export class XClient {
     const timeout = options.timeout ?? this.#options.timeout;
     const { signal, deadline } = callBounds({ ...options, timeout });
     await this.#ready(signal);
-    const retries = Math.max(this.#options.retries ?? 3, 0);
     const attemptOptions = (): CallOptions => ({
       ...options,
       timeout: deadline === undefined ? undefined : remaining(deadline, timeout!),
     });
     try {
-      switch (this.failMode) {
-        case FailMode.Failfast:
-          return await this.#callOne<T>(this.#pick(method, args), method, args, attemptOptions());
-        case FailMode.Failtry: {
-          const key = this.#pick(method, args);
-          let last: unknown;
-          for (let i = 0; i <= retries; i++) {
-            try {
-              return await this.#callOne<T>(key, method, args, attemptOptions());
-            } catch (e) {
-              last = e;
-              if (!isRetryable(e) || signal?.aborted) throw e;
-            }
-          }
-          throw last;
-        }
-        case FailMode.Failbackup:
-          return await this.#backup<T>(method, args, attemptOptions);
-        default: {
-          const tried = new Set<string>();
-          let last: unknown;
-          for (let i = 0; i <= retries; i++) {
-            let key: string;
-            try {
-              key = this.#pick(method, args, tried);
-            } catch (e) {
-              throw last ?? e;
-            }
-            tried.add(key);
-            try {
-              return await this.#callOne<T>(key, method, args, attemptOptions());
-            } catch (e) {
-              last = e;
-              if (!isRetryable(e) || signal?.aborted) throw e;
-            }
-          }
-          throw last;
-        }
-      }
+      return await this.#retry<T>(method, args, signal, attemptOptions);
     } catch (e) {
       // A try's timeout is what was left of the call's: report the call's own timeout.
       if (e instanceof CallTimeoutError && deadline !== undefined) {
@@ -400,8 +371,46 @@ export class XClient {
     }
   }
 
-  #backup<T>(method: string, args: unknown, opts: () => CallOptions): Promise<T> {
-    const first = this.#pick(method, args);
+  /**
+   * The one retry loop of the fail modes: pick a server, try, and on a transport error try
+   * again — Failover on another server, Failtry on the same one, Failfast and Failbackup
+   * (whose try already asks two servers) never. A service error is never retried.
+   */
+  async #retry<T>(
+    method: string,
+    args: unknown,
+    signal: AbortSignal | undefined,
+    attemptOptions: () => CallOptions,
+  ): Promise<T> {
+    const mode = this.failMode;
+    const tries = mode === FailMode.Failover || mode === FailMode.Failtry
+      ? Math.max(this.#options.retries ?? 3, 0) + 1
+      : 1;
+    const tried = new Set<string>();
+    let key: string | undefined;
+    let last: unknown;
+    for (let i = 0; i < tries; i++) {
+      if (key === undefined || mode !== FailMode.Failtry) {
+        try {
+          key = this.#pick(method, args, tried);
+        } catch (e) {
+          throw last ?? e;
+        }
+      }
+      tried.add(key);
+      try {
+        return mode === FailMode.Failbackup
+          ? await this.#backup<T>(key, method, args, attemptOptions)
+          : await this.#callOne<T>(key, method, args, attemptOptions());
+      } catch (e) {
+        last = e;
+        if (!isRetryable(e) || signal?.aborted) throw e;
+      }
+    }
+    throw last;
+  }
+
+  #backup<T>(first: string, method: string, args: unknown, opts: () => CallOptions): Promise<T> {
     const base = opts();
     const ac = new AbortController();
     const signal = base.signal ? AbortSignal.any([base.signal, ac.signal]) : ac.signal;
@@ -456,7 +465,10 @@ export class XClient {
     return typedProxy<S>((method, args, options) => this.call(method, args, options));
   }
 
-  /** Calls every selectable server; resolves with all replies when all succeed. */
+  /**
+   * Calls every discovered server (after state and group filtering; backing-off servers
+   * included); resolves with all replies when all succeed.
+   */
   async broadcast<T = unknown>(
     method: string,
     args: unknown,
@@ -464,16 +476,19 @@ export class XClient {
   ): Promise<T[]> {
     const { signal } = callBounds(options);
     await this.#ready(signal);
-    const keys = this.servers;
+    const keys = this.discovered;
     if (keys.length === 0) throw new NoServerAvailableError(this.servicePath);
     return await Promise.all(keys.map((k) => this.#callOne<T>(k, method, args, options)));
   }
 
-  /** Calls every selectable server; resolves with the first success, rejects if all fail. */
+  /**
+   * Calls every discovered server (after state and group filtering; backing-off servers
+   * included); resolves with the first success, rejects if all fail.
+   */
   async fork<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
     const { signal } = callBounds(options);
     await this.#ready(signal);
-    const keys = this.servers;
+    const keys = this.discovered;
     if (keys.length === 0) throw new NoServerAvailableError(this.servicePath);
     try {
       return await Promise.any(keys.map((k) => this.#callOne<T>(k, method, args, options)));

@@ -3,32 +3,71 @@
  *
  * @module
  */
+import { isInteger, isSafeNumber, parse as parseLossless, stringify } from "lossless-json";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Integers of 16 or more digits may pass 2^53 (9007199254740992 has 16): read them losslessly. */
+const LONG_DIGITS = /[0-9]{16}/;
+
+/** An integer a number cannot hold exactly becomes a bigint; every other number a number. */
+function parseNumber(text: string): number | bigint {
+  return isInteger(text) && !isSafeNumber(text) ? BigInt(text) : parseFloat(text);
+}
+
+/** As JSON.parse and Go's encoding/json: the last of duplicate keys wins. */
+const LOSSLESS_OPTIONS = {
+  parseNumber,
+  onDuplicateKey: ({ newValue }: { newValue: unknown }) => newValue,
+};
+
 /**
  * Standard JSON, as Go's encoding/json reads and writes it. An empty payload decodes to `null`.
+ *
+ * Integers beyond ±(2^53 − 1), which Go's `int64`/`uint64` fields carry, stay exact: they
+ * decode to a `bigint` (every other number to a `number`), and a `bigint` encodes as its
+ * digits. Text with no run of 16 digits (the only way to write such an integer) takes
+ * `JSON.parse` directly; other text is parsed with the `lossless-json` library.
  *
  * @example
  * ```ts
  * import { jsonCodec } from "@rpcx/core";
  * console.log(jsonCodec.decode(jsonCodec.encode({ A: 1 }))); // { A: 1 }
+ * const big = jsonCodec.decode(new TextEncoder().encode('{"ID":9007199254740993}'));
+ * console.log(big); // { ID: 9007199254740993n }
+ * console.log(new TextDecoder().decode(jsonCodec.encode({ ID: 2n ** 62n + 1n })));
+ * // {"ID":4611686018427387905}
  * ```
  */
 export const jsonCodec: Codec = {
   name: "json",
   encode(value: unknown): Uint8Array {
-    const text = JSON.stringify(value ?? null);
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value ?? null);
+    } catch (e) {
+      if (!(e instanceof TypeError) || !/bigint/i.test(e.message)) {
+        throw new CodecError(`json codec cannot encode: ${e}`, { cause: e });
+      }
+      try {
+        text = stringify(value);
+      } catch (e2) {
+        throw new CodecError(`json codec cannot encode: ${e2}`, { cause: e2 });
+      }
+    }
     if (text === undefined) throw new CodecError(`json codec cannot encode ${typeof value}`);
     return encoder.encode(text);
   },
   decode(bytes: Uint8Array): unknown {
     if (bytes.byteLength === 0) return null;
     try {
-      return JSON.parse(decoder.decode(bytes));
+      const text = decoder.decode(bytes);
+      return LONG_DIGITS.test(text)
+        ? parseLossless(text, null, LOSSLESS_OPTIONS)
+        : JSON.parse(text);
     } catch (e) {
       throw new CodecError(`invalid json payload: ${(e as Error).message}`, { cause: e });
     }

@@ -7,18 +7,86 @@ import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
 
-const encoder = new Encoder({ ignoreUndefined: true });
-const decoder = new Decoder({ useBigInt64: false });
+/**
+ * The library's int64 hooks, which we replace on our own instances below: with `useBigInt64`
+ * it reads every int64/uint64 (0xd3/0xcf) through `readI64AsBigInt`/`readU64AsBigInt` and
+ * writes bigints through `encodeBigInt64`, and every number through `encodeNumber`.
+ * tests/codec_test.ts pins the results, so a library change that moves them fails there.
+ */
+interface DecoderInt64 {
+  view: DataView;
+  pos: number;
+  readI64AsBigInt(): number | bigint;
+  readU64AsBigInt(): number | bigint;
+}
+interface EncoderInt64 {
+  encodeNumber(n: number): void;
+  encodeBigInt64(n: bigint): void;
+}
+
+const TWO_32 = 4294967296;
+
+const encoder = new Encoder({ ignoreUndefined: true, useBigInt64: true });
+{
+  const e = encoder as unknown as EncoderInt64;
+  const encodeNumber = e.encodeNumber;
+  const encodeBigInt64 = e.encodeBigInt64;
+  // The library would wrap a bigint outside 64 bits silently.
+  e.encodeBigInt64 = function (this: EncoderInt64, n: bigint): void {
+    if (n < -0x8000000000000000n || n > 0xffffffffffffffffn) {
+      throw new RangeError(`bigint ${n} does not fit in int64 or uint64`);
+    }
+    encodeBigInt64.call(this, n);
+  };
+  // With useBigInt64 the library writes integers from 2^32 up as float64; write them as
+  // uint64/int64 instead, as without it (and as Go reads them into int fields).
+  e.encodeNumber = function (this: EncoderInt64, n: number): void {
+    if ((n >= TWO_32 || n < -2147483648) && Number.isSafeInteger(n)) {
+      this.encodeBigInt64(BigInt(n));
+    } else {
+      encodeNumber.call(this, n);
+    }
+  };
+}
+
+const decoder = new Decoder({ useBigInt64: true });
+{
+  const d = decoder as unknown as DecoderInt64;
+  // A number where it holds the value exactly, else a bigint.
+  d.readI64AsBigInt = function (this: DecoderInt64): number | bigint {
+    const hi = this.view.getInt32(this.pos);
+    const lo = this.view.getUint32(this.pos + 4);
+    const value = hi * TWO_32 + lo;
+    const out = Number.isSafeInteger(value) ? value : this.view.getBigInt64(this.pos);
+    this.pos += 8;
+    return out;
+  };
+  d.readU64AsBigInt = function (this: DecoderInt64): number | bigint {
+    const hi = this.view.getUint32(this.pos);
+    const lo = this.view.getUint32(this.pos + 4);
+    const value = hi * TWO_32 + lo;
+    const out = Number.isSafeInteger(value) ? value : this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return out;
+  };
+}
 
 /**
  * MsgPack as Go rpcx writes it: a struct is a map keyed by field name, Go `int` fields come as
  * 9-byte int64 and decode to numbers. We write compact ints, which Go decodes into any int
  * field. An empty payload decodes to `null`.
  *
+ * 64-bit integers stay exact: an int64/uint64 beyond ±(2^53 − 1) decodes to a `bigint`
+ * (smaller ones to a `number`), and a `bigint` encodes as int64 (negative) or uint64; one
+ * outside the 64-bit range throws {@linkcode CodecError}.
+ *
  * @example
  * ```ts
  * import { msgpackCodec } from "@rpcx/core";
  * console.log(msgpackCodec.decode(msgpackCodec.encode({ A: 10, B: 20 }))); // { A: 10, B: 20 }
+ * const int64 = Uint8Array.of(0xd3, 0, 0x20, 0, 0, 0, 0, 0, 1); // 2^53 + 1, as Go writes it
+ * console.log(msgpackCodec.decode(int64)); // 9007199254740993n
+ * console.log(msgpackCodec.decode(msgpackCodec.encode(2n ** 64n - 1n))); // 18446744073709551615n
  * ```
  */
 export const msgpackCodec: Codec = {

@@ -35,6 +35,70 @@ export function formatMetadata(meta: Record<string, string | number> | URLSearch
 }
 
 /**
+ * Whether Go's `url.ParseQuery` accepts `value`: it rejects a `;` and a `%` not followed by two
+ * hex digits. Go's client ignores metadata it cannot parse (weight 1, no position, no state or
+ * group filtering), and so do we.
+ */
+function goParses(value: string): boolean {
+  return !value.includes(";") && !/%(?![0-9a-fA-F]{2})/.test(value);
+}
+
+/** Go's `strconv.Atoi` on a 64-bit machine: decimal digits with an optional sign, in int64. */
+const GO_INT = /^[+-]?[0-9]+$/;
+/** Go's `strconv.ParseFloat` decimal forms (hex floats and `_` separators are not read). */
+const GO_FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
+/**
+ * A server's `weight` metadata as Go rpcx reads it for WeightedRoundRobin: an integer
+ * (`strconv.Atoi`); absent, empty, invalid, out of int64 range or unparsable metadata give
+ * Go's default, 1. Zero and negative weights are returned as they are (the selector skips
+ * them unless every weight is ≤ 0).
+ *
+ * @example
+ * ```ts
+ * import { metadataWeight } from "@rpcx/core";
+ * console.log(metadataWeight("weight=5"), metadataWeight("weight="), metadataWeight("weight=2.5")); // 5 1 1
+ * ```
+ */
+export function metadataWeight(value: string): number {
+  if (!goParses(value)) return 1;
+  const w = parseMetadata(value).get("weight");
+  if (w === null || !GO_INT.test(w)) return 1;
+  const n = BigInt(w);
+  if (n > 0x7fffffffffffffffn || n < -0x8000000000000000n) return 1;
+  return Number(n);
+}
+
+/**
+ * A server's position from `latitude` and `longitude` metadata as Go rpcx reads it for
+ * Closest (`strconv.ParseFloat`): undefined (no position) when either is absent, empty,
+ * invalid, not finite, or the metadata is unparsable.
+ *
+ * @example
+ * ```ts
+ * import { metadataPosition } from "@rpcx/core";
+ * console.log(metadataPosition("latitude=48.85&longitude=2.35")); // { latitude: 48.85, longitude: 2.35 }
+ * console.log(metadataPosition("latitude=&longitude=")); // undefined
+ * ```
+ */
+export function metadataPosition(
+  value: string,
+): { latitude: number; longitude: number } | undefined {
+  if (!goParses(value)) return undefined;
+  const meta = parseMetadata(value);
+  const latitude = goFloat(meta.get("latitude"));
+  const longitude = goFloat(meta.get("longitude"));
+  if (latitude === undefined || longitude === undefined) return undefined;
+  return { latitude, longitude };
+}
+
+function goFloat(v: string | null): number | undefined {
+  if (v === null || !GO_FLOAT.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
  * Whether a server's metadata marks it inactive (`state=inactive`): never selected.
  *
  * @example
@@ -44,11 +108,12 @@ export function formatMetadata(meta: Record<string, string | number> | URLSearch
  * ```
  */
 export function isInactive(value: string): boolean {
-  return parseMetadata(value).get("state") === "inactive";
+  return goParses(value) && parseMetadata(value).get("state") === "inactive";
 }
 
 /**
- * Whether metadata lists `group` among its `group` values.
+ * Whether metadata lists `group` among its `group` values. As in Go, an empty `group` and
+ * metadata Go cannot parse match every group.
  *
  * @example
  * ```ts
@@ -57,7 +122,7 @@ export function isInactive(value: string): boolean {
  * ```
  */
 export function inGroup(value: string, group: string): boolean {
-  return parseMetadata(value).getAll("group").includes(group);
+  return group === "" || !goParses(value) || parseMetadata(value).getAll("group").includes(group);
 }
 
 /**
