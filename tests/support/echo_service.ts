@@ -44,6 +44,17 @@ export class Echo {
   Heartbeats(): { Count: number; Last: string } {
     return { Count: this.heartbeats, Last: "" };
   }
+  /** Echoes 64-bit N and U; NInc = N + 1; fixed wide values, as the Go peer's Echo.Wide. */
+  Wide(args: { N: number | bigint; U: number | bigint }) {
+    return {
+      N: args.N,
+      U: args.U,
+      NInc: BigInt(args.N) + 1n,
+      Big: 2n ** 62n + 1n,
+      UMax: 2n ** 64n - 1n,
+      Min: -(2n ** 63n),
+    };
+  }
   /** Sleeps Ms (at most 10 s, cut by the call's deadline), echoes the args. */
   async Delay(
     args: { Ms: number; Tag: number },
