@@ -102,6 +102,7 @@ export {
   ConnectionError,
   isRetryable,
   NoServerAvailableError,
+  NoServerSelectedError,
   ServiceError,
 } from "./src/client/errors.ts";
 export {
@@ -163,6 +164,8 @@ export {
   formatMetadata,
   inGroup,
   isInactive,
+  metadataPosition,
+  metadataWeight,
   metricsFigures,
   parseMetadata,
 } from "./src/registry/metadata.ts";

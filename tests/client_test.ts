@@ -9,7 +9,6 @@ import {
   CompressType,
   ConnectionClosedError,
   ConnectionError,
-  createMessage,
   FrameTooLargeError,
   MetadataKeys,
   SerializeType,
@@ -18,6 +17,7 @@ import {
   type ServerPlugin,
   ServiceError,
 } from "@rpcx/core";
+import { createMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 
