@@ -1,7 +1,7 @@
 // Interop with the real Go rpcx (tests/interop/go, built by .ci/install/50-gopeer.sh):
 // a Deno client calls the Go server, and the Go client's checklist runs against our server.
 import assert from "node:assert/strict";
-import { Client, CompressType, SerializeType, type Server, ServiceError } from "@rpcx/core";
+import { Client, CompressType, SerializeType, Server, ServiceError } from "@rpcx/core";
 import { decompressPayload } from "@rpcx/core/protocol";
 import { bounded, waitFor } from "./support/env.ts";
 import { interopServer, REQ_COMPRESSED } from "./support/echo_service.ts";
@@ -138,6 +138,25 @@ Deno.test({
       assert.equal(r.code, 0, r.out);
       assert.equal(r.out.match(/^10 \* 20 = 200$/gm)?.length, 3, r.out);
     });
+  },
+});
+
+Deno.test({
+  name: "Go client → Deno server: a method registered with registerFunction",
+  async fn() {
+    if (!needGoPeer()) return;
+    const server = new Server();
+    await server.registerFunction("Arith", function Mul(args: { A: number; B: number }) {
+      return { C: args.A * args.B };
+    });
+    const addr = await server.serve("tcp", "127.0.0.1:0");
+    try {
+      const r = await goClient(["--addr", addr, "--count", "2"]);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out.match(/^10 \* 20 = 200$/gm)?.length, 2, r.out);
+    } finally {
+      await server.close();
+    }
   },
 });
 

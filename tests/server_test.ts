@@ -697,3 +697,52 @@ Deno.test("a registry plugin whose unregister throws is still stopped", async ()
     (e) => e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset,
   );
 });
+
+Deno.test("registerFunction: functions as methods of a service path, with metadata, over TCP", async () => {
+  const log: string[] = [];
+  const registry: RegisterPlugin = {
+    name: "memo",
+    register: (name, _s, meta) => void log.push(`register:${name}:${meta}`),
+    unregister: (name) => void log.push(`unregister:${name}`),
+  };
+  const server = new Server();
+  server.use(registry);
+  const seen: string[] = [];
+  // Named by the function's own name.
+  await server.registerFunction(
+    "Fn",
+    function Mul(args: { A: number; B: number }, ctx: CallContext) {
+      seen.push(ctx.remoteAddress);
+      return { C: args.A * args.B };
+    },
+    "weight=7",
+  );
+  // Named explicitly (an arrow function has no useful name), added to the same service path.
+  await server.registerFunction(
+    "Fn",
+    async (args: { A: number; B: number }) => {
+      await delay(1);
+      return { C: args.A + args.B };
+    },
+    "",
+    "Add",
+  );
+  assert.throws(() => server.registerFunction("Fn", (() => 1) as never, "", ""), TypeError);
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  // One service, registered once, with the first function's metadata.
+  assert.deepEqual(log, ["register:Fn:weight=7"]);
+  const client = new Client(addr, { serializeType: SerializeType.JSON });
+  try {
+    assert.deepEqual(await client.call("Fn", "Mul", { A: 6, B: 7 }), { C: 42 });
+    assert.deepEqual(await client.call("Fn", "Add", { A: 6, B: 7 }), { C: 13 });
+    assert.match(seen[0], /^127\.0\.0\.1:\d+$/);
+    await assert.rejects(client.call("Fn", "Div", { A: 1, B: 1 }), {
+      name: "ServiceError",
+      message: "rpcx: can't find method Div",
+    });
+  } finally {
+    await client.close();
+    await server.close();
+  }
+  assert.deepEqual(log, ["register:Fn:weight=7", "unregister:Fn"]);
+});

@@ -11,6 +11,8 @@ import {
   InprocessDiscovery,
   InprocessRegistry,
   type KVPair,
+  type Message,
+  MessageType,
   MultipleServersDiscovery,
   NoServerAvailableError,
   NoServerSelectedError,
@@ -25,6 +27,7 @@ import {
   XClient,
   type XClientOptions,
 } from "@rpcx/core";
+import { createMessage } from "@rpcx/core/protocol";
 import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 
 /** One real server of service "Svc" that counts its calls and can be made slow or failing. */
@@ -1094,5 +1097,46 @@ Deno.test("in-process: a server that refuses the connection fails the call (no h
     await x.close();
     await d.close();
     await server.close();
+  }
+});
+
+Deno.test("XClient.sendRaw: a caller-built message to a selected server; reply, oneway, errors", async () => {
+  const nodes = await Promise.all(["a", "b"].map((n) => Node.start(n)));
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const x = new XClient("Svc", FailMode.Failfast, SelectMode.RoundRobin, d);
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const request = (method: string, fields: Partial<Message> = {}) =>
+    createMessage({
+      serviceMethod: method, // servicePath left empty: the XClient's own ("Svc")
+      serializeType: SerializeType.JSON,
+      payload: json({ A: 6, B: 7 }),
+      ...fields,
+    });
+  try {
+    const replies: Message[] = [];
+    for (let i = 0; i < 4; i++) replies.push((await x.sendRaw(request("Mul")))!);
+    for (const r of replies) {
+      assert.equal(r.messageType, MessageType.Response);
+      assert.equal(r.servicePath, "Svc");
+      assert.equal(r.serializeType, SerializeType.JSON);
+      assert.deepEqual(JSON.parse(new TextDecoder().decode(r.payload)), { C: 42 });
+    }
+    // Through the selector: round robin over both servers.
+    assert.deepEqual(nodes.map((n) => n.calls), [2, 2]);
+
+    // Oneway: resolves with undefined once written; the server still runs it.
+    const before = nodes[0].calls + nodes[1].calls;
+    assert.equal(await x.sendRaw(request("Mul", { oneway: true })), undefined);
+    await waitFor("the oneway call to run", () => nodes[0].calls + nodes[1].calls === before + 1);
+
+    // An error reply rejects with the server's text.
+    nodes[0].fail = nodes[1].fail = true;
+    await assert.rejects(x.sendRaw(request("Who")), (e) => {
+      assert.ok(e instanceof ServiceError, `got ${e}`);
+      assert.match(e.message, /failed on purpose/);
+      return true;
+    });
+  } finally {
+    await closeAll([x], nodes, [d]);
   }
 });
