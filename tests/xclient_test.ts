@@ -274,6 +274,11 @@ Deno.test("Failbackup: a slow primary is overtaken by the backup's reply", async
     selector: new PreferSelector([primary.key, backup.key]),
     backupLatency: 20,
   });
+  // backupLatency 500: a loaded machine's slow reply is not taken for a slow primary.
+  const y = new XClient("Svc", FailMode.Failbackup, SelectMode.SelectByUser, d, {
+    selector: new PreferSelector([primary.key, backup.key]),
+    backupLatency: 500,
+  });
   try {
     const start = performance.now();
     assert.equal(await x.call("Who", null), "backup");
@@ -283,13 +288,13 @@ Deno.test("Failbackup: a slow primary is overtaken by the backup's reply", async
     assert.equal(primary.calls, 1);
     assert.equal(backup.calls, 1);
 
-    // a fast primary answers alone: no backup request
+    // A primary that answers within backupLatency answers alone: no backup request.
     primary.slowMs = 0;
-    assert.equal(await x.call("Who", null), "primary");
-    await delay(60);
+    for (let i = 0; i < 3; i++) assert.equal(await y.call("Who", null), "primary");
+    await delay(600);
     assert.equal(backup.calls, 1);
   } finally {
-    await closeAll([x], [primary, backup], [d]);
+    await closeAll([x, y], [primary, backup], [d]);
   }
 });
 
