@@ -267,7 +267,7 @@ Deno.test("push: 10,000 pushes to a reader that does not read: bounded queue, ty
   try {
     await waitFor("the connection", () => server.activeClientConn().length === 1, 5000);
     const [conn] = server.activeClientConn();
-    const data = new Uint8Array(1024).fill(7);
+    const data = new Uint8Array(4096).fill(7); // 40 MiB in all: far more than socket buffers hold;
     let accepted = 0;
     let full = 0;
     let maxPending = 0;
