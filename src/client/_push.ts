@@ -52,13 +52,15 @@ export class PushReceivers {
   readonly #handler: ServerMessageHandler | undefined;
   readonly #streams = new Set<ServerMessageStream>();
   readonly #owner: string;
+  readonly #block: boolean;
   #loggedDrop = false;
   #closed = false;
 
-  /** `owner` names the client in logs. */
-  constructor(handler: ServerMessageHandler | undefined, owner: string) {
+  /** `owner` names the client in logs; `block`: wait for room instead of dropping. */
+  constructor(handler: ServerMessageHandler | undefined, owner: string, block: boolean) {
     this.#handler = handler;
     this.#owner = owner;
+    this.#block = block;
   }
 
   /** A new stream of the pushes from now on (already ended once closed). */
@@ -69,8 +71,11 @@ export class PushReceivers {
     return s;
   }
 
-  /** Hands a push to the handler and the streams. */
-  dispatch(msg: ServerMessage): void {
+  /**
+   * Hands a push to the handler and the streams. In blocking mode, returns a promise that
+   * settles once every stream has room again and the handler's promise settled.
+   */
+  dispatch(msg: ServerMessage): void | Promise<void> {
     if (!this.#handler && this.#streams.size === 0) {
       if (!this.#loggedDrop) {
         this.#loggedDrop = true;
@@ -87,14 +92,27 @@ export class PushReceivers {
       }
       return;
     }
+    let waits: Promise<void>[] | undefined;
     if (this.#handler) {
       try {
-        this.#handler(msg);
+        const r = this.#handler(msg);
+        if (r instanceof Promise) {
+          const handled = r.catch((e) => this.#handlerFailed(e));
+          if (this.#block) (waits ??= []).push(handled);
+        }
       } catch (e) {
-        logger().error("rpcx client: onServerMessage threw", { client: this.#owner, error: e });
+        this.#handlerFailed(e);
       }
     }
-    for (const s of this.#streams) s.deliver(msg);
+    for (const s of this.#streams) {
+      const room = s.deliver(msg, this.#block);
+      if (room) (waits ??= []).push(room);
+    }
+    if (waits) return Promise.all(waits).then(() => {});
+  }
+
+  #handlerFailed(e: unknown): void {
+    logger().error("rpcx client: onServerMessage failed", { client: this.#owner, error: e });
   }
 
   /** Ends every stream (the client closed). */

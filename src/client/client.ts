@@ -97,6 +97,15 @@ export interface ClientOptions extends Partial<DecodeLimits> {
    * `serverMessages()` stream receives is dropped, and the first drop is logged.
    */
   onServerMessage?: ServerMessageHandler;
+  /**
+   * Go's `Option.BidirectionalBlock`: instead of dropping pushes when a `serverMessages()` stream
+   * is full, stop reading the connection until it has room again (and until a promise returned
+   * by `onServerMessage` settles). The server's writes then wait on the socket, so a slow reader
+   * slows the pusher down (a Deno server's `sendMessage` fails with `PushBufferFullError` once
+   * its queue for the connection is full). Replies on the same connection wait too. TCP only:
+   * in-process connections always drop. Default false (drop, as Go).
+   */
+  bidirectionalBlock?: boolean;
 }
 
 /**
@@ -210,7 +219,11 @@ export class Client {
       gunzip: options.gunzip ??
         (wire.implementations.gunzip === "native" ? wire.gunzip : undefined),
     };
-    this.#push = new PushReceivers(options.onServerMessage, this.address);
+    this.#push = new PushReceivers(
+      options.onServerMessage,
+      this.address,
+      options.bidirectionalBlock ?? false,
+    );
   }
 
   /**
@@ -390,11 +403,11 @@ export class Client {
     for (const p of pending) p.reject(err);
   }
 
-  #onResponse(msg: Message): void {
+  #onResponse(msg: Message): void | Promise<void> {
     if (this.#plugins?.hasAfterDecode) this.#plugins.afterDecode(msg);
     if (msg.messageType !== MessageType.Response) {
-      if (isServerPush(msg)) this.#push.dispatch(toServerMessage(msg, this.address, this.#codecs));
-      return;
+      if (!isServerPush(msg)) return;
+      return this.#push.dispatch(toServerMessage(msg, this.address, this.#codecs));
     }
     const p = this.#pending.get(msg.seq);
     if (!p) return;

@@ -47,7 +47,8 @@ export interface ServerMessage {
 
 /**
  * Called with every push a client receives (`ClientOptions.onServerMessage`). It runs on the
- * connection's read path: keep it short; what it throws is logged.
+ * connection's read path: keep it short; what it throws (or its promise rejects with) is logged.
+ * With `bidirectionalBlock`, a returned promise pauses reading the connection until it settles.
  *
  * @example
  * ```ts
@@ -56,7 +57,7 @@ export interface ServerMessage {
  * new Client("tcp@127.0.0.1:8972", { onServerMessage });
  * ```
  */
-export type ServerMessageHandler = (msg: ServerMessage) => void;
+export type ServerMessageHandler = (msg: ServerMessage) => unknown;
 
 /**
  * Options of {@linkcode Client.serverMessages}: how much the stream keeps while its reader is
@@ -107,6 +108,8 @@ export class ServerMessageStream implements AsyncIterableIterator<ServerMessage>
   #head = 0;
   #bytes = 0;
   #waiter: ((r: IteratorResult<ServerMessage>) => void) | undefined;
+  /** Blocked deliveries waiting for room (bidirectionalBlock). */
+  #roomWaiters: (() => void)[] = [];
   #ended = false;
   #dropped = 0;
 
@@ -135,8 +138,12 @@ export class ServerMessageStream implements AsyncIterableIterator<ServerMessage>
     return this.#bytes;
   }
 
-  /** Hands a push to the reader, or keeps it, or drops it when over the limits. Internal. */
-  deliver(msg: ServerMessage): void {
+  /**
+   * Hands a push to the reader, or keeps it, or (over the limits) drops it — or, with `block`,
+   * keeps it and returns a promise that resolves once the buffer is back under its limits.
+   * Internal.
+   */
+  deliver(msg: ServerMessage, block = false): Promise<void> | undefined {
     if (this.#ended) return;
     if (this.#waiter) {
       const w = this.#waiter;
@@ -145,6 +152,12 @@ export class ServerMessageStream implements AsyncIterableIterator<ServerMessage>
       return;
     }
     const size = msg.data.byteLength;
+    if (block) {
+      this.#queue.push(msg);
+      this.#bytes += size;
+      if (!this.#full()) return;
+      return new Promise((r) => this.#roomWaiters.push(r));
+    }
     if (
       this.buffered >= this.#maxBuffered ||
       (this.buffered > 0 && this.#bytes + size > this.#maxBytes)
@@ -162,6 +175,17 @@ export class ServerMessageStream implements AsyncIterableIterator<ServerMessage>
     this.#bytes += size;
   }
 
+  #full(): boolean {
+    return this.buffered >= this.#maxBuffered || this.#bytes >= this.#maxBytes;
+  }
+
+  #wakeRoomWaiters(): void {
+    if (this.#roomWaiters.length === 0 || (this.#full() && !this.#ended)) return;
+    const w = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const f of w) f();
+  }
+
   /** The next push; waits for one; `done` once the stream ended and its buffer was read. */
   next(): Promise<IteratorResult<ServerMessage>> {
     if (this.#head < this.#queue.length) {
@@ -175,6 +199,7 @@ export class ServerMessageStream implements AsyncIterableIterator<ServerMessage>
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
+      this.#wakeRoomWaiters();
       return Promise.resolve({ value, done: false });
     }
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
@@ -196,6 +221,7 @@ export class ServerMessageStream implements AsyncIterableIterator<ServerMessage>
     if (this.#ended) return;
     this.#ended = true;
     this.#onEnd(this);
+    this.#wakeRoomWaiters();
     const w = this.#waiter;
     this.#waiter = undefined;
     w?.({ value: undefined, done: true });

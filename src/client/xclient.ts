@@ -161,7 +161,11 @@ export class XClient {
     this.selectMode = selectMode;
     this.discovery = discovery;
     this.#options = options;
-    this.#push = new PushReceivers(options.onServerMessage, servicePath);
+    this.#push = new PushReceivers(
+      options.onServerMessage,
+      servicePath,
+      options.bidirectionalBlock ?? false,
+    );
     this.#clientOptions = { ...options, onServerMessage: (m) => this.#push.dispatch(m) };
     this.#selector = makeSelector(selectMode, options);
     const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);

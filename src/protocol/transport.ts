@@ -46,8 +46,11 @@ export interface ByteStream {
  * ```
  */
 export interface FramedConnectionHandlers {
-  /** A message arrived. */
-  onMessage(msg: Message): void;
+  /**
+   * A message arrived. A returned promise pauses reading until it settles (backpressure from a
+   * slow consumer: the peer's writes then wait on the socket).
+   */
+  onMessage(msg: Message): void | Promise<void>;
   /** The connection failed (bad frame, socket error); it is closed right after. */
   onError?(error: unknown): void;
   /** The connection closed (either side). Called once. */
@@ -183,7 +186,8 @@ export class FramedConnection {
         if (msgs.length > 0) this.#lastMessageAt = Date.now();
         for (let i = 0; i < msgs.length; i++) {
           if (this.#closed) break;
-          this.#handlers.onMessage(msgs[i]);
+          const paused = this.#handlers.onMessage(msgs[i]);
+          if (paused !== undefined) await paused.catch(() => {});
         }
       }
     } catch (e) {
