@@ -50,6 +50,24 @@ export interface FrameDecoderOptions extends Partial<DecodeLimits> {
 }
 
 /**
+ * Receives the frames a {@linkcode FrameDecoder} refuses without failing the stream.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, type FrameErrorSink } from "@rpcx/core/protocol";
+ * const sink: FrameErrorSink = { onFrameError: (e, h) => console.log(h.seq, e.message) };
+ * new FrameDecoder({ maxMessageLength: 1024 }, sink);
+ * ```
+ */
+export interface FrameErrorSink {
+  /** See {@linkcode FrameDecoderOptions.onFrameError}. */
+  onFrameError(error: ProtocolError, header: FrameHeader): void;
+}
+
+/** Shared empty list (never pushed to: replaced before use). */
+const NONE: Uint8Array[] = [];
+
+/**
  * Decodes a byte stream into messages. Feed it chunks as they arrive with
  * {@linkcode FrameDecoder.push}; it returns every message completed by the chunk.
  * Frames that lie whole in a chunk are decoded in place (the payload is a view of the chunk,
@@ -69,8 +87,8 @@ export interface FrameDecoderOptions extends Partial<DecodeLimits> {
  */
 export class FrameDecoder {
   readonly #limits: DecodeLimits;
-  readonly #onFrameError: ((error: ProtocolError, header: FrameHeader) => void) | undefined;
-  #pending: Uint8Array[] = [];
+  readonly #sink: FrameErrorSink | undefined;
+  #pending: Uint8Array[] = NONE;
   /** Bytes of a refused frame still to be skipped. */
   #skip = 0;
   #pendingBytes = 0;
@@ -78,11 +96,18 @@ export class FrameDecoder {
   #needed = -1;
   #failed = false;
 
-  /** Creates a decoder enforcing `limits` (defaults: {@linkcode DEFAULT_DECODE_LIMITS}). */
-  constructor(options: FrameDecoderOptions = {}) {
-    const { onFrameError, ...limits } = options;
-    this.#limits = { ...DEFAULT_DECODE_LIMITS, ...limits };
-    this.#onFrameError = onFrameError;
+  /**
+   * Creates a decoder enforcing the limits of `options` (defaults:
+   * {@linkcode DEFAULT_DECODE_LIMITS}). Refused frames go to `sink` when given, else to
+   * `options.onFrameError`.
+   */
+  constructor(options: FrameDecoderOptions = {}, sink?: FrameErrorSink) {
+    // Complete limits are used as given (shared by many decoders, never written).
+    this.#limits = options.maxMessageLength !== undefined &&
+        options.maxDecompressedLength !== undefined
+      ? options as DecodeLimits
+      : { ...DEFAULT_DECODE_LIMITS, ...options };
+    this.#sink = sink ?? (options.onFrameError ? options as FrameErrorSink : undefined);
   }
 
   /** Bytes received but not yet part of a complete frame. */
@@ -116,14 +141,14 @@ export class FrameDecoder {
       );
     }
     if (!error) return HEADER_LENGTH + total;
-    if (!this.#onFrameError) throw error;
-    this.#onFrameError(error, readFrameHeader(buf, off));
+    if (!this.#sink) throw error;
+    this.#sink.onFrameError(error, readFrameHeader(buf, off));
     return -1;
   }
 
   /** Decodes a whole frame; a body that does not decode is reported when `onFrameError` is set. */
   #decode(frame: Uint8Array, out: Message[]): void {
-    if (!this.#onFrameError) {
+    if (!this.#sink) {
       out.push(decodeFrame(frame, 0, this.#limits));
       return;
     }
@@ -131,7 +156,7 @@ export class FrameDecoder {
     try {
       msg = decodeFrame(frame, 0, this.#limits);
     } catch (e) {
-      this.#onFrameError(e as ProtocolError, readFrameHeader(frame, 0));
+      this.#sink.onFrameError(e as ProtocolError, readFrameHeader(frame, 0));
       return;
     }
     out.push(msg);
@@ -148,7 +173,7 @@ export class FrameDecoder {
       return this.#push(chunk);
     } catch (e) {
       this.#failed = true;
-      this.#pending = [];
+      this.#pending = NONE;
       this.#pendingBytes = 0;
       throw e;
     }
@@ -179,7 +204,7 @@ export class FrameDecoder {
         const header = concat(this.#pending, HEADER_LENGTH);
         const frameLength = this.#checkHeader(header, 0);
         if (frameLength < 0) {
-          this.#pending = [];
+          this.#pending = NONE;
           this.#pendingBytes = 0;
           return this.#skipFrom(chunk, off, readFrameTotal(header, 0), out);
         }
@@ -193,7 +218,7 @@ export class FrameDecoder {
       off += take;
       if (this.#pendingBytes < this.#needed) return out;
       const frame = concat(this.#pending, this.#needed);
-      this.#pending = [];
+      this.#pending = NONE;
       this.#pendingBytes = 0;
       this.#needed = -1;
       this.#decode(frame, out);
@@ -243,7 +268,7 @@ export class FrameDecoder {
     if (this.#pendingBytes > 0 && !this.#failed) {
       const n = this.#pendingBytes;
       this.#failed = true;
-      this.#pending = [];
+      this.#pending = NONE;
       this.#pendingBytes = 0;
       throw new TruncatedFrameError(n);
     }

@@ -49,7 +49,7 @@ export {
   readFrameTotal,
   writeMessage,
 } from "./message.ts";
-export { FrameDecoder, type FrameDecoderOptions } from "./framing.ts";
+export { FrameDecoder, type FrameDecoderOptions, type FrameErrorSink } from "./framing.ts";
 export { compressPayload, decompressPayload } from "./compression.ts";
 export {
   type ByteStream,

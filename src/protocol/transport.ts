@@ -13,6 +13,8 @@
 import type { Message } from "./message.ts";
 import { encodeMessages } from "./message.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "./framing.ts";
+import type { ProtocolError } from "./errors.ts";
+import type { FrameHeader } from "./message.ts";
 
 /**
  * The byte stream a {@linkcode FramedConnection} runs over: what `Deno.Conn` offers, and what
@@ -55,6 +57,11 @@ export interface FramedConnectionHandlers {
   onError?(error: unknown): void;
   /** The connection closed (either side). Called once. */
   onClose?(): void;
+  /**
+   * A frame was refused without failing the stream (see `FrameDecoderOptions.onFrameError`);
+   * without this handler (and without `options.onFrameError`) such a frame closes the connection.
+   */
+  onFrameError?(error: ProtocolError, header: FrameHeader): void;
 }
 
 /**
@@ -98,10 +105,10 @@ export class FramedConnection {
   readonly #encodeBatch: (msgs: readonly Message[]) => Uint8Array;
   readonly #maxRead: number;
   readonly #minRead: number;
-  #queue: Message[] = [];
+  #queue: Message[] | undefined;
   #writing = false;
   #closed = false;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] | undefined;
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
   #lastMessageAt = Date.now();
@@ -115,10 +122,13 @@ export class FramedConnection {
   ) {
     this.#conn = conn;
     this.#handlers = handlers;
-    this.#decoder = new FrameDecoder(options);
+    this.#decoder = new FrameDecoder(
+      options,
+      handlers.onFrameError ? handlers as Required<FramedConnectionHandlers> : undefined,
+    );
     this.#encodeBatch = options.encodeBatch ?? encodeMessages;
     this.#maxRead = Math.max(options.readBufferSize ?? 64 * 1024, 64);
-    this.#minRead = Math.min(Math.max(options.initialReadBufferSize ?? 1024, 64), this.#maxRead);
+    this.#minRead = Math.min(Math.max(options.initialReadBufferSize ?? 256, 64), this.#maxRead);
   }
 
   /** The underlying byte stream. */
@@ -173,7 +183,7 @@ export class FramedConnection {
           buf = new Uint8Array(want);
           off = 0;
         }
-        const n = await this.#conn.read(buf.subarray(off));
+        const n = await this.#conn.read(off === 0 ? buf : buf.subarray(off));
         if (n === null) {
           this.#decoder.end();
           break;
@@ -199,7 +209,7 @@ export class FramedConnection {
   /** Queues a message; all messages queued in the same turn go out in one write. */
   send(msg: Message): void {
     if (this.#closed) return;
-    this.#queue.push(msg);
+    (this.#queue ??= []).push(msg);
     if (!this.#writing) {
       this.#writing = true;
       queueMicrotask(() => void this.#flush());
@@ -208,9 +218,9 @@ export class FramedConnection {
 
   async #flush(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
+      while (this.#queue && this.#queue.length > 0 && !this.#closed) {
         const batch = this.#queue;
-        this.#queue = [];
+        this.#queue = undefined;
         const bytes = this.#encodeBatch(batch);
         let written = 0;
         while (written < bytes.byteLength) {
@@ -224,31 +234,34 @@ export class FramedConnection {
     } finally {
       this.#writeSince = 0;
       this.#writing = false;
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const w of waiters) w();
+      this.#wakeDrainWaiters();
     }
   }
 
   /** Resolves when everything queued so far has been written (or the connection closed). */
   drained(): Promise<void> {
     if (!this.#writing || this.#closed) return Promise.resolve();
-    return new Promise((r) => this.#drainWaiters.push(r));
+    return new Promise((r) => (this.#drainWaiters ??= []).push(r));
+  }
+
+  #wakeDrainWaiters(): void {
+    const waiters = this.#drainWaiters;
+    if (!waiters) return;
+    this.#drainWaiters = undefined;
+    for (const w of waiters) w();
   }
 
   /** Closes the stream; pending writes are dropped. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue = [];
+    this.#queue = undefined;
     try {
       this.#conn.close();
     } catch {
       // already closed
     }
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w();
+    this.#wakeDrainWaiters();
     this.#resolveClosed?.();
     this.#handlers.onClose?.();
   }

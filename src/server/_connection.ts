@@ -38,6 +38,8 @@ export interface ConnectionHost {
   callEnded(): void;
   /** The connection closed: forget it. */
   dropped(conn: ServerConnection): void;
+  /** The link failed (socket error, frame out of sync). */
+  linkFailed(conn: ServerConnection, error: unknown): void;
 }
 
 /** Timeouts that close a connection, in ms (0: none). */
@@ -50,7 +52,10 @@ export interface ConnectionTimeouts {
   readonly idle: number;
 }
 
-/** One accepted connection. */
+/**
+ * One accepted connection. It is also the handler of its framed link (`onMessage`, `onError`,
+ * `onClose`, `onFrameError`), so a connection costs no closures.
+ */
 export class ServerConnection {
   /** What plugins learn of it. */
   readonly info: ConnInfo;
@@ -187,6 +192,16 @@ export class ServerConnection {
     this.#closed = true;
     this.#link.close();
     this.#host.dropped(this);
+  }
+
+  /** The link failed; it closes right after. */
+  onError(error: unknown): void {
+    this.#host.linkFailed(this, error);
+  }
+
+  /** The link closed (either side). */
+  onClose(): void {
+    this.linkClosed();
   }
 
   /** The link reported that it closed (peer gone, bad frame, ...). */

@@ -13,7 +13,12 @@ import {
   type Message,
   type Metadata,
 } from "../protocol/message.ts";
-import { FramedConnection, joinHostPort, splitHostPort } from "../protocol/transport.ts";
+import {
+  FramedConnection,
+  type FramedConnectionOptions,
+  joinHostPort,
+  splitHostPort,
+} from "../protocol/transport.ts";
 import {
   defaultInprocessRegistry,
   INPROCESS_NETWORK,
@@ -198,6 +203,8 @@ export class Server {
   readonly #timeouts: ConnectionTimeouts;
   readonly #host: ConnectionHost & { draining: boolean };
   readonly #push: PushSender;
+  /** One options object shared by every connection's framing. */
+  readonly #frameOptions: FramedConnectionOptions;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #connIds = 0;
   #inFlight = 0;
@@ -250,7 +257,13 @@ export class Server {
       },
       callEnded: () => void this.#inFlight--,
       dropped: (c) => this.#dropConn(c),
+      linkFailed: (c, e) => {
+        if (!(e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe)) {
+          this.#report(`connection ${c.info.remoteAddress}`, e);
+        }
+      },
     };
+    this.#frameOptions = { ...this.#limits, encodeBatch: this.#encodeBatch };
     this.#push = new PushSender({
       bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
       codecs,
@@ -545,19 +558,7 @@ export class Server {
     }
     const remote = conn.remoteAddr as Deno.NetAddr;
     const sc = this.#newConn("tcp", joinHostPort(remote.hostname, remote.port), localAddress);
-    const fc = new FramedConnection(conn, {
-      onMessage: (msg) => sc.onMessage(msg),
-      onError: (e) => {
-        if (!(e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe)) {
-          this.#report(`connection ${sc.info.remoteAddress}`, e);
-        }
-      },
-      onClose: () => sc.linkClosed(),
-    }, {
-      ...this.#limits,
-      encodeBatch: this.#encodeBatch,
-      onFrameError: (e, h) => sc.onFrameError(e, h),
-    });
+    const fc = new FramedConnection(conn, sc, this.#frameOptions);
     sc.attach(fc);
     if (!this.#acceptConn(sc)) {
       fc.close();
