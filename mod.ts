@@ -179,6 +179,8 @@ export {
   InprocessRegistry,
   type InprocessSession,
 } from "./src/registry/inprocess.ts";
+export { ResyncLoop, type ResyncOptions, type RetryOptions } from "./src/registry/resync.ts";
+export { RegisterPluginBase, type RegisterPluginOptions } from "./src/registry/register_base.ts";
 export { type KvRegisterOptions, KvRegisterPlugin } from "./src/registry/kv_register.ts";
 
 // Wire codec choice (the `wireCodec` option) and its errors.

@@ -4,6 +4,10 @@
  *
  * @module
  */
+import { backoffDelay } from "./backoff.ts";
+import { ResyncLoop, type ResyncOptions } from "./resync.ts";
+
+export { backoffDelay };
 
 /**
  * One server of a service: `key` is `network@host:port` (e.g. `tcp@127.0.0.1:8972`),
@@ -113,21 +117,6 @@ export const DiscoveryOutageEvent: typeof RegistryOutageEvent = RegistryOutageEv
 export type DiscoveryOutageEvent = RegistryOutageEvent;
 
 /**
- * Backoff before retry number `attempt` (1-based): `initialMs` doubling up to `maxMs`
- * (Go rpcx: 1 s doubling to 30 s).
- *
- * @example
- * ```ts
- * import { backoffDelay } from "@rpcx/core";
- * console.log(backoffDelay(1), backoffDelay(3), backoffDelay(20)); // 1000 4000 30000
- * ```
- */
-export function backoffDelay(attempt: number, initialMs = 1000, maxMs = 30_000): number {
-  const exp = Math.min(Math.max(attempt - 1, 0), 30);
-  return Math.min(initialMs * 2 ** exp, maxMs);
-}
-
-/**
  * Shared machinery for discoveries: filter, watchers, ready promise and outage events.
  * Subclasses call {@linkcode BaseDiscovery.publish} with each complete list, and
  * {@linkcode BaseDiscovery.reportOutage} / {@linkcode BaseDiscovery.reportRecovered} around
@@ -203,6 +192,18 @@ export abstract class BaseDiscovery extends EventTarget implements ServiceDiscov
 
   /** A discovery of the same registry for another service path. */
   abstract clone(servicePath: string): ServiceDiscovery;
+
+  /**
+   * A {@linkcode ResyncLoop} whose failures and recoveries are this discovery's `"outage"` and
+   * `"recovered"` events. Call `kick()` to start it, and `close()` it in `close`.
+   */
+  protected resyncLoop<T>(options: Omit<ResyncOptions<T>, "outage" | "recovered">): ResyncLoop<T> {
+    return new ResyncLoop<T>({
+      ...options,
+      outage: (e, attempt, wait) => this.reportOutage(e, attempt, wait),
+      recovered: () => this.reportRecovered(),
+    });
+  }
 
   /**
    * Sets the complete list; notifies watchers when it differs from the previous one

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import type { RegisterPlugin, RegistryStartContext, ServerMetrics } from "../server/plugin.ts";
-import { backoffDelay, RegistryOutageEvent } from "./discovery.ts";
-import { metricsFigures, parseMetadata } from "./metadata.ts";
+import type { RegistryStartContext } from "../server/plugin.ts";
+import { backoffDelay } from "./discovery.ts";
+import { parseMetadata } from "./metadata.ts";
+import { RegisterPluginBase, type RegisterPluginOptions } from "./register_base.ts";
 
 /**
  * Options every KV registry plugin takes (Go names in camelCase; durations in milliseconds).
@@ -20,19 +21,13 @@ import { metricsFigures, parseMetadata } from "./metadata.ts";
  * console.log(o.basePath);
  * ```
  */
-export interface KvRegisterOptions {
+export interface KvRegisterOptions extends RegisterPluginOptions {
   /** Registry endpoints, `host:port`. */
   servers: string[];
   /** Base path, e.g. `/rpcx_test`. */
   basePath: string;
-  /** Advertised `network@host:port`; defaults to the address the server listens on. */
-  serviceAddress?: string;
-  /** Refresh period in ms (Go `UpdateInterval`); default 10 000. */
-  updateInterval?: number;
   /** Extra lifetime margin in ms (Go `Expired`); default equal to `updateInterval`. */
   expired?: number;
-  /** Write `calls` and `connections` rates into the metadata on each refresh. */
-  metrics?: boolean;
 }
 
 /**
@@ -47,53 +42,28 @@ export interface KvRegisterOptions {
  * console.log(typeof KvRegisterPlugin);
  * ```
  */
-export abstract class KvRegisterPlugin extends EventTarget implements RegisterPlugin {
-  /** A name for logs. */
-  abstract readonly name: string;
+export abstract class KvRegisterPlugin extends RegisterPluginBase {
   /** Registry endpoints. */
   readonly servers: string[];
   /** Base path as given (with or without leading slash). */
   readonly basePath: string;
-  /** Refresh period in ms. */
-  readonly updateInterval: number;
   /** Extra lifetime margin in ms. */
   readonly expired: number;
-  /** Whether metrics are written. */
-  readonly metrics: boolean;
-  #serviceAddress: string | undefined;
-  readonly #services = new Map<string, string>();
-  #metricsSource: (() => ServerMetrics) | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #stopped = false;
-  #failures = 0;
   #refreshing: Promise<void> | undefined;
 
   /** Stores the options. */
   constructor(options: KvRegisterOptions) {
-    super();
+    super(options);
     this.servers = options.servers;
     this.basePath = options.basePath.replace(/\/+$/, "") || "/rpcx";
-    this.updateInterval = options.updateInterval ?? 10_000;
     this.expired = options.expired ?? this.updateInterval;
-    this.metrics = options.metrics ?? false;
-    this.#serviceAddress = options.serviceAddress;
-  }
-
-  /** The advertised address (`network@host:port`); known after `start`. */
-  get serviceAddress(): string {
-    if (!this.#serviceAddress) throw new Error(`${this.name}: serviceAddress is not known yet`);
-    return this.#serviceAddress;
   }
 
   /** Lifetime of a service node in seconds: updateInterval + expired (at least 1). */
   get ttlSeconds(): number {
     return Math.max(1, Math.ceil((this.updateInterval + this.expired) / 1000));
-  }
-
-  /** Names of the services currently registered. */
-  get services(): string[] {
-    return [...this.#services.keys()];
   }
 
   /** Path of a service node: `basePath/name/serviceAddress`. */
@@ -106,8 +76,7 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
     if (this.#started) return;
     this.#started = true;
     this.#stopped = false;
-    this.#serviceAddress ??= ctx?.serviceAddress;
-    this.#metricsSource = ctx?.metrics;
+    this.bindServer(ctx);
     try {
       await this.connect();
       await this.putDir(this.basePath, "rpcx_path");
@@ -115,22 +84,19 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
       this.#started = false; // let a later start() try again
       throw e;
     }
-    if (this.updateInterval > 0) {
-      this.#timer = setInterval(() => void this.refresh(), this.updateInterval);
-    }
+    this.startRefreshing();
   }
 
   /** Writes the service directory and the service node with its metadata. */
   async register(name: string, _service: unknown, metadata: string): Promise<void> {
-    if (!name.trim()) throw new Error("register: service name can't be empty");
-    this.#services.set(name, metadata);
+    this.setService(name, metadata);
     await this.putDir(`${this.basePath}/${name}`, name);
     await this.putNode(this.nodePath(name), metadata);
   }
 
   /** Deletes the service node. Unknown names are ignored. */
   async unregister(name: string): Promise<void> {
-    if (!this.#services.delete(name)) return;
+    if (!this.deleteService(name)) return;
     await this.deleteNode(this.nodePath(name));
   }
 
@@ -139,17 +105,16 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
     if (this.#stopped) return;
     this.#stopped = true;
     this.#started = false;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.stopRefreshing();
     await this.#refreshing;
-    for (const name of [...this.#services.keys()]) {
+    for (const name of this.services) {
       try {
         await this.deleteNode(this.nodePath(name));
       } catch {
         // the registry may be gone; its lifetime will remove the node
       }
     }
-    this.#services.clear();
+    this.clearServices();
     await this.disconnect();
   }
 
@@ -167,8 +132,8 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
     if (this.#stopped) return;
     try {
       await this.beforeRefresh();
-      const extra = this.#metricsFigures();
-      for (const [name, meta] of this.#services) {
+      const extra = this.metricsFigures();
+      for (const [name, meta] of this.serviceMetadata) {
         if (this.#stopped) return;
         const path = this.nodePath(name);
         const current = await this.getNode(path);
@@ -184,21 +149,10 @@ export abstract class KvRegisterPlugin extends EventTarget implements RegisterPl
           await this.putNode(path, current);
         }
       }
-      if (this.#failures > 0) {
-        this.#failures = 0;
-        this.dispatchEvent(new Event("recovered"));
-      }
+      this.reportSuccess();
     } catch (e) {
-      this.#failures++;
-      this.dispatchEvent(
-        new RegistryOutageEvent(e, this.#failures, Math.min(this.updateInterval, backoffDelay(1))),
-      );
+      this.reportFailure(e, Math.min(this.updateInterval, backoffDelay(1)));
     }
-  }
-
-  #metricsFigures(): Record<string, string> | undefined {
-    if (!this.metrics || !this.#metricsSource) return undefined;
-    return metricsFigures(this.#metricsSource());
   }
 
   /** Connects the registry client. */

@@ -1,0 +1,271 @@
+/**
+ * Consul's HTTP API as both halves use it: one `consul` client per endpoint with failover to
+ * the next on transport failures, per-request deadlines, blocking-query listing, and
+ * {@linkcode ConsulError} for every failure.
+ *
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import Consul from "consul";
+
+/** Flags libkv writes on every key: Consul's `api.LockFlagValue`, as a decimal uint64. */
+export const CONSUL_LOCK_FLAGS: string = "3304740253564472344";
+
+/**
+ * A failed Consul request: `status` is the HTTP status, or undefined when Consul could not
+ * be reached (refused, timed out, aborted).
+ *
+ * @example
+ * ```ts
+ * import { ConsulError } from "@rpcx/core/consul";
+ * const e = new ConsulError("session.create", 400, "Invalid Session TTL");
+ * console.log(e.message); // consul: session.create: 400 Invalid Session TTL
+ * ```
+ */
+export class ConsulError extends Error {
+  /** The operation, e.g. `kv.set`. */
+  readonly operation: string;
+  /** HTTP status, or undefined for a transport failure. */
+  readonly status: number | undefined;
+  /** Creates the error. */
+  constructor(operation: string, status: number | undefined, detail: string) {
+    super(`consul: ${operation}: ${status === undefined ? "" : `${status} `}${detail}`);
+    this.name = "ConsulError";
+    this.operation = operation;
+    this.status = status;
+  }
+}
+
+/**
+ * How to reach Consul; shared by {@linkcode ConsulRegisterPlugin} and
+ * {@linkcode ConsulDiscovery}.
+ *
+ * @example
+ * ```ts
+ * import type { ConsulClientOptions } from "@rpcx/core/consul";
+ * const o: ConsulClientOptions = { token: "secret", requestTimeout: 3000 };
+ * console.log(o.requestTimeout);
+ * ```
+ */
+export interface ConsulClientOptions {
+  /** ACL token sent as `X-Consul-Token`. */
+  token?: string;
+  /** Deadline of each non-blocking request in ms; default 5000. */
+  requestTimeout?: number;
+  /** Datacenter (`dc` query parameter); default: the agent's. */
+  datacenter?: string;
+}
+
+/** One KV entry as Consul returns it. */
+export interface ConsulEntry {
+  Key: string;
+  Value: string | null;
+  Session?: string;
+  Flags?: number;
+  ModifyIndex?: number;
+}
+
+/** The slice of the `consul` client this module uses (its typings lack ctx/timeout). */
+export interface ConsulLike {
+  kv: {
+    get(opts: Record<string, unknown>): Promise<unknown>;
+    set(opts: Record<string, unknown>): Promise<unknown>;
+    del(opts: Record<string, unknown>): Promise<unknown>;
+  };
+  session: {
+    create(opts: Record<string, unknown>): Promise<unknown>;
+    renew(opts: Record<string, unknown>): Promise<unknown>;
+    destroy(opts: Record<string, unknown>): Promise<unknown>;
+  };
+  destroy(): void;
+}
+
+/** A cancel handle for papi (the HTTP layer of `consul`): emitting "cancel" aborts. */
+class RequestContext extends EventEmitter {
+  readonly includeResponse = true;
+  canceled = false;
+  cancel(): void {
+    if (this.canceled) return;
+    this.canceled = true;
+    this.emit("cancel");
+  }
+}
+
+interface HttpResponse {
+  statusCode?: number;
+  headers?: Record<string, string | undefined>;
+}
+
+function parseEndpoint(server: string): { host: string; port: number; secure: boolean } {
+  let s = server.trim();
+  let secure = false;
+  const scheme = /^(https?):\/\//i.exec(s);
+  if (scheme) {
+    secure = scheme[1].toLowerCase() === "https";
+    s = s.slice(scheme[0].length);
+  }
+  s = s.replace(/\/.*$/, "");
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(s);
+  if (!m) throw new TypeError(`consul: bad server address ${JSON.stringify(server)}`);
+  return { host: m[1], port: m[2] ? Number(m[2]) : 8500, secure };
+}
+
+function toConsulError(operation: string, e: unknown): ConsulError {
+  if (e instanceof ConsulError) return e;
+  const err = e as { response?: { statusCode?: number; body?: unknown }; message?: string };
+  const status = err?.response?.statusCode;
+  let detail = err?.message ?? String(e);
+  const body = err?.response?.body;
+  if (body !== undefined && body !== null) {
+    const text = typeof body === "string"
+      ? body
+      : body instanceof Uint8Array
+      ? new TextDecoder().decode(body)
+      : JSON.stringify(body);
+    if (text.trim()) detail = text.trim();
+  }
+  detail = detail.replace(/^consul: /, "");
+  return new ConsulError(operation, status, detail);
+}
+
+/** Go's `time.Duration.String()` for a whole number of milliseconds (e.g. `10s`, `1.5s`). */
+export function goDuration(ms: number): string {
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${(ms / 1000).toFixed(3).replace(/0+$/, "")}s`;
+}
+
+/**
+ * The HTTP side: one `consul` client per endpoint; a transport failure moves on to the next
+ * endpoint for the following request.
+ */
+export class ConsulHttp {
+  readonly #clients: ConsulLike[];
+  readonly #timeout: number;
+  readonly #dc: string | undefined;
+  #current = 0;
+  readonly #inflight = new Set<RequestContext>();
+  #closed = false;
+
+  constructor(servers: string[], options: ConsulClientOptions) {
+    if (servers.length === 0) throw new TypeError("consul: no servers given");
+    this.#timeout = options.requestTimeout ?? 5000;
+    this.#dc = options.datacenter;
+    this.#clients = servers.map((s) => {
+      const { host, port, secure } = parseEndpoint(s);
+      const defaults = options.token ? { token: options.token } : undefined;
+      return new Consul({ host, port, secure, defaults }) as unknown as ConsulLike;
+    });
+  }
+
+  /** Runs one request against the current endpoint; returns [response, body]. */
+  async request(
+    operation: string,
+    run: (c: ConsulLike, opts: Record<string, unknown>) => Promise<unknown>,
+    opts: Record<string, unknown> = {},
+    timeout = this.#timeout,
+  ): Promise<[HttpResponse, unknown]> {
+    // A transport failure (refused, timed out) moves on to the next endpoint, each tried once.
+    let last: ConsulError | undefined;
+    for (let tries = 0; tries < this.#clients.length; tries++) {
+      if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
+      const index = this.#current;
+      const ctx = new RequestContext();
+      this.#inflight.add(ctx);
+      try {
+        const all: Record<string, unknown> = { ...opts, ctx, timeout };
+        if (this.#dc) all.dc = this.#dc;
+        const out = await run(this.#clients[index], all);
+        if (Array.isArray(out)) return [out[0] as HttpResponse, out[1]];
+        return [{}, out];
+      } catch (e) {
+        last = toConsulError(operation, e);
+        if (last.status !== undefined || this.#closed) throw last;
+        if (this.#current === index) this.#current = (index + 1) % this.#clients.length;
+      } finally {
+        this.#inflight.delete(ctx);
+      }
+    }
+    throw last!;
+  }
+
+  /** Aborts every request in flight and releases the sockets. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const ctx of this.#inflight) ctx.cancel();
+    this.#inflight.clear();
+    for (const c of this.#clients) c.destroy();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async get(key: string): Promise<ConsulEntry | undefined> {
+    const [, body] = await this.request(
+      "kv.get",
+      (c, o) => c.kv.get(o),
+      { key, consistent: true },
+    );
+    return (body ?? undefined) as ConsulEntry | undefined;
+  }
+
+  /** Recursive list; with `index`, a blocking query that waits up to `waitMs`. */
+  async list(
+    prefix: string,
+    index?: string,
+    waitMs?: number,
+  ): Promise<{ entries: ConsulEntry[]; index: string | undefined }> {
+    const opts: Record<string, unknown> = { key: prefix, recurse: true };
+    let timeout: number | undefined;
+    if (index !== undefined && waitMs !== undefined) {
+      opts.index = index;
+      opts.wait = goDuration(waitMs);
+      // Consul adds up to wait/16 of jitter; leave room for it and the network.
+      timeout = waitMs + Math.ceil(waitMs / 16) + this.#timeout;
+    }
+    const [res, body] = await this.request("kv.list", (c, o) => c.kv.get(o), opts, timeout);
+    return {
+      entries: Array.isArray(body) ? (body as ConsulEntry[]) : [],
+      index: res.headers?.["x-consul-index"],
+    };
+  }
+
+  /** Writes a key; with `acquire`, as a lock by that session. Returns Consul's true/false. */
+  async set(key: string, value: string, acquire?: string): Promise<boolean> {
+    const opts: Record<string, unknown> = { key, value, flags: CONSUL_LOCK_FLAGS };
+    if (acquire) opts.acquire = acquire;
+    const [, body] = await this.request("kv.set", (c, o) => c.kv.set(o), opts);
+    return body === true || body === "true";
+  }
+
+  async del(key: string): Promise<void> {
+    await this.request("kv.del", (c, o) => c.kv.del(o), { key });
+  }
+
+  async createSession(ttl: string): Promise<string> {
+    const [, body] = await this.request(
+      "session.create",
+      (c, o) => c.session.create(o),
+      { behavior: "delete", ttl, lockdelay: "1ms", name: "rpcx" },
+    );
+    const id = (body as { ID?: string } | undefined)?.ID;
+    if (!id) throw new ConsulError("session.create", undefined, "no session ID in the answer");
+    return id;
+  }
+
+  /** Renews a session; false when Consul no longer knows it. */
+  async renewSession(id: string): Promise<boolean> {
+    try {
+      const [, body] = await this.request("session.renew", (c, o) => c.session.renew(o), { id });
+      return Array.isArray(body) ? body.length > 0 : true;
+    } catch (e) {
+      if ((e as ConsulError).status === 404) return false;
+      throw e;
+    }
+  }
+
+  async destroySession(id: string): Promise<void> {
+    await this.request("session.destroy", (c, o) => c.session.destroy(o), { id });
+  }
+}

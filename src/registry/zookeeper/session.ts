@@ -1,0 +1,400 @@
+/**
+ * A ZooKeeper session for rpcx: a typed view of the parts of node-zookeeper-client 1.x we use
+ * (the package ships no types), and {@linkcode ZkSession}, one logical connection that
+ * survives session expiry, bounds every operation, and closes without leaving timers.
+ *
+ * @module
+ */
+import zookeeper from "node-zookeeper-client";
+import { Buffer } from "node:buffer";
+import { CONNECTION_LOSS, OPERATION_TIMEOUT, ZooKeeperError } from "./errors.ts";
+
+// A typed view of the parts of node-zookeeper-client 1.x we use.
+
+/** Node metadata as ZooKeeper returns it. */
+export interface ZkState {
+  readonly name: string;
+  readonly code: number;
+}
+
+interface ZkException {
+  readonly code: number;
+  readonly name: string;
+  readonly message: string;
+}
+
+/** Node metadata as ZooKeeper returns it. */
+export interface ZkStat {
+  readonly ephemeralOwner: Buffer;
+  readonly version: number;
+  readonly numChildren: number;
+}
+
+type ZkCallback<T> = (error: ZkException | null, result: T, stat?: ZkStat) => void;
+/** A one-shot watch callback. */
+export type ZkWatcher = (event: unknown) => void;
+
+interface ZkSocket {
+  destroy(): void;
+  once(event: "close", listener: () => void): void;
+  readonly destroyed?: boolean;
+}
+
+interface ZkConnectionManager {
+  state: number;
+  socket?: ZkSocket;
+  connectTimeoutHandler?: ReturnType<typeof setTimeout> | null;
+  servers: unknown[];
+  nextServerIndex: number;
+  serverAttempts: number;
+  spinDelay: number;
+  findNextServer(callback: (server: unknown) => void): void;
+}
+
+interface ZkClient {
+  connect(): void;
+  close(): void;
+  on(event: "state", listener: (state: ZkState) => void): void;
+  getSessionId(): Buffer;
+  create(path: string, data: Buffer, acls: unknown[], mode: number, cb: ZkCallback<string>): void;
+  setData(path: string, data: Buffer, version: number, cb: ZkCallback<ZkStat>): void;
+  getData(path: string, watcher: ZkWatcher | undefined, cb: ZkCallback<Buffer | undefined>): void;
+  getChildren(path: string, watcher: ZkWatcher | undefined, cb: ZkCallback<string[]>): void;
+  exists(path: string, watcher: ZkWatcher | undefined, cb: ZkCallback<ZkStat | null>): void;
+  remove(path: string, version: number, cb: ZkCallback<void>): void;
+  readonly connectionManager: ZkConnectionManager;
+}
+
+/** The module's entry points. */
+interface ZkModule {
+  createClient(
+    connectionString: string,
+    options: { sessionTimeout: number; spinDelay: number; retries: number },
+  ): ZkClient;
+  readonly ACL: { readonly OPEN_ACL_UNSAFE: unknown[] };
+  readonly CreateMode: { readonly PERSISTENT: number; readonly EPHEMERAL: number };
+}
+
+/** node-zookeeper-client, typed. */
+export const zk = zookeeper as unknown as ZkModule;
+
+// Client states (node-zookeeper-client State codes).
+const STATE_DISCONNECTED = 0;
+const STATE_SYNC_CONNECTED = 3;
+const STATE_CONNECTED_READ_ONLY = 5;
+const STATE_EXPIRED = -122;
+
+// ConnectionManager states.
+const CM_CONNECTING = 1;
+const CM_CONNECTED = 2;
+const CM_CONNECTED_READ_ONLY = 3;
+
+/** `/a/b/c` from any mix of parts with or without slashes. */
+export function zkPath(...parts: string[]): string {
+  return "/" + parts.flatMap((p) => p.split("/")).filter((s) => s !== "").join("/");
+}
+
+/** Timings of a ZooKeeper session (all in ms). */
+export interface SessionTimings {
+  sessionTimeout: number;
+  spinDelay: number;
+  opTimeout: number;
+}
+
+export interface SessionHandlers {
+  /** The client is connected (first time, after a reconnect, or on a new session). */
+  connected?(): void;
+  /** The connection was lost (the session may still be alive). */
+  disconnected?(): void;
+  /** The session expired; a new session is being opened. */
+  expired?(): void;
+}
+
+/**
+ * One logical ZooKeeper connection that survives session expiry by opening a new client
+ * (node-zookeeper-client closes a client whose session expired). Operations wait a bounded
+ * time for a live connection and for their answer; they never hang.
+ */
+export class ZkSession {
+  readonly #connectString: string;
+  readonly #timings: SessionTimings;
+  readonly #handlers: SessionHandlers;
+  #client: ZkClient | undefined;
+  #generation = 0;
+  #connected = false;
+  #closed = false;
+  readonly #waiters = new Set<() => void>();
+  readonly #retired = new Set<Promise<void>>();
+  readonly #stops = new Map<ZkClient, () => void>();
+
+  constructor(servers: string[], timings: SessionTimings, handlers: SessionHandlers) {
+    if (servers.length === 0) throw new TypeError("zookeeper: no servers given");
+    this.#connectString = servers.join(",");
+    this.#timings = timings;
+    this.#handlers = handlers;
+    this.#open();
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** The live session id (16 hex digits), or "" when not connected. */
+  get sessionId(): string {
+    return this.#connected && this.#client ? this.#client.getSessionId().toString("hex") : "";
+  }
+
+  sessionIdBuffer(): Buffer | undefined {
+    return this.#connected && this.#client ? this.#client.getSessionId() : undefined;
+  }
+
+  #open(): void {
+    const generation = ++this.#generation;
+    const client = zk.createClient(this.#connectString, {
+      sessionTimeout: this.#timings.sessionTimeout,
+      spinDelay: this.#timings.spinDelay,
+      retries: 0,
+    });
+    const handshakeMs = Math.max(300, Math.min(2000, Math.floor(this.#timings.sessionTimeout / 3)));
+    this.#stops.set(client, patchReconnects(client, handshakeMs));
+    this.#client = client;
+    this.#connected = false;
+    client.on("state", (state) => {
+      if (generation !== this.#generation || this.#closed) return;
+      switch (state.code) {
+        case STATE_SYNC_CONNECTED:
+        case STATE_CONNECTED_READ_ONLY:
+          this.#connected = true;
+          for (const wake of [...this.#waiters]) wake();
+          this.#handlers.connected?.();
+          break;
+        case STATE_DISCONNECTED:
+          if (this.#connected) {
+            this.#connected = false;
+            this.#handlers.disconnected?.();
+          }
+          break;
+        case STATE_EXPIRED:
+          this.#connected = false;
+          this.#retire(client);
+          this.#open();
+          this.#handlers.expired?.();
+          break;
+      }
+    });
+    client.connect();
+  }
+
+  #retire(client: ZkClient): void {
+    const stop = this.#stops.get(client);
+    this.#stops.delete(client);
+    const p = shutdownClient(client, stop, 1000).finally(() => this.#retired.delete(p));
+    this.#retired.add(p);
+  }
+
+  /** Resolves once connected; rejects with CONNECTION_LOSS after `timeoutMs`. */
+  waitConnected(timeoutMs: number): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new ZooKeeperError(CONNECTION_LOSS, "CLOSED", "client closed"));
+    }
+    if (this.#connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        if (this.#closed) {
+          reject(new ZooKeeperError(CONNECTION_LOSS, "CLOSED", "client closed"));
+        } else resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(wake);
+        reject(
+          new ZooKeeperError(
+            CONNECTION_LOSS,
+            "CONNECTION_LOSS",
+            `not connected to ${this.#connectString} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.#waiters.add(wake);
+    });
+  }
+
+  /** Runs one request on the live client, bounded by the operation timeout. */
+  async #call<T>(
+    what: string,
+    run: (client: ZkClient, cb: ZkCallback<T>) => void,
+  ): Promise<{ result: T; stat?: ZkStat }> {
+    const timeout = this.#timings.opTimeout;
+    await this.waitConnected(timeout);
+    const client = this.#client!;
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new ZooKeeperError(OPERATION_TIMEOUT, "OPERATION_TIMEOUT", `${what}: no answer`),
+          ),
+        timeout,
+      );
+      try {
+        run(client, (error, result, stat) => {
+          clearTimeout(timer);
+          if (error) reject(new ZooKeeperError(error.code, error.name, what));
+          else resolve({ result, stat });
+        });
+      } catch (e) {
+        clearTimeout(timer);
+        reject(e);
+      }
+    });
+  }
+
+  async create(path: string, value: string, mode: number): Promise<void> {
+    await this.#call<string>(
+      `create ${path}`,
+      (c, cb) => c.create(path, Buffer.from(value, "utf8"), zk.ACL.OPEN_ACL_UNSAFE, mode, cb),
+    );
+  }
+
+  async setData(path: string, value: string): Promise<void> {
+    await this.#call<ZkStat>(
+      `setData ${path}`,
+      (c, cb) => c.setData(path, Buffer.from(value, "utf8"), -1, cb),
+    );
+  }
+
+  async getData(path: string, watcher?: ZkWatcher): Promise<string> {
+    return (await this.getDataStat(path, watcher)).value;
+  }
+
+  async getDataStat(path: string, watcher?: ZkWatcher): Promise<{ value: string; stat: ZkStat }> {
+    const { result, stat } = await this.#call<Buffer | undefined>(
+      `getData ${path}`,
+      (c, cb) => c.getData(path, watcher, cb),
+    );
+    return { value: result ? result.toString("utf8") : "", stat: stat! };
+  }
+
+  async getChildren(path: string, watcher?: ZkWatcher): Promise<string[]> {
+    const { result } = await this.#call<string[]>(
+      `getChildren ${path}`,
+      (c, cb) => c.getChildren(path, watcher, cb),
+    );
+    return result;
+  }
+
+  async exists(path: string, watcher?: ZkWatcher): Promise<ZkStat | undefined> {
+    const { result } = await this.#call<ZkStat | null>(
+      `exists ${path}`,
+      (c, cb) => c.exists(path, watcher, cb),
+    );
+    return result ?? undefined;
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.#call<void>(`remove ${path}`, (c, cb) => c.remove(path, -1, cb));
+  }
+
+  /** Closes the session politely when connected (its ephemeral nodes go at once). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#connected = false;
+    for (const wake of [...this.#waiters]) wake();
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) {
+      const stop = this.#stops.get(client);
+      this.#stops.delete(client);
+      await shutdownClient(client, stop, 2000);
+    }
+    await Promise.all([...this.#retired]);
+  }
+}
+
+/**
+ * Patches a client's reconnect path (node-zookeeper-client 1.x) and returns the function that
+ * stops reconnecting for good:
+ * - its server picker keeps an anonymous spin timer that, once the client is closed while
+ *   reconnecting, could open a socket again; ours can be cancelled;
+ * - it has no bound on the handshake: a server that accepts the TCP connection but never
+ *   answers the connect request (seen with ZooKeeper 3.8 right after a restart: the request
+ *   stays unread in its socket) leaves the client CONNECTING forever. Like the Java client's
+ *   read timeout, we drop such a socket after `handshakeMs` and try again.
+ */
+function patchReconnects(client: ZkClient, handshakeMs: number): () => void {
+  const cm = client.connectionManager;
+  let stopped = false;
+  let spin: ReturnType<typeof setTimeout> | undefined;
+  let handshake: ReturnType<typeof setTimeout> | undefined;
+  const attempt = (callback: (server: unknown) => void) => {
+    if (stopped) return;
+    callback(cm.servers[cm.nextServerIndex]); // opens cm.socket synchronously
+    cm.nextServerIndex += 1;
+    const socket = cm.socket;
+    clearTimeout(handshake);
+    handshake = setTimeout(() => {
+      handshake = undefined;
+      if (!stopped && cm.socket === socket && cm.state === CM_CONNECTING) socket?.destroy();
+    }, handshakeMs);
+  };
+  cm.findNextServer = (callback: (server: unknown) => void): void => {
+    if (stopped) return;
+    cm.nextServerIndex %= cm.servers.length;
+    if (cm.serverAttempts === cm.servers.length) {
+      spin = setTimeout(() => {
+        spin = undefined;
+        cm.serverAttempts = 0;
+        attempt(callback);
+      }, Math.random() * cm.spinDelay);
+    } else {
+      cm.serverAttempts += 1;
+      queueMicrotask(() => attempt(callback));
+    }
+  };
+  return () => {
+    stopped = true;
+    clearTimeout(spin);
+    clearTimeout(handshake);
+    spin = handshake = undefined;
+  };
+}
+
+/** Closes a client: CLOSE_SESSION when connected, then no more reconnects and no timers left. */
+async function shutdownClient(
+  client: ZkClient,
+  stopReconnects: (() => void) | undefined,
+  waitMs: number,
+): Promise<void> {
+  const cm = client.connectionManager;
+  stopReconnects?.();
+  const live = cm.state === CM_CONNECTED || cm.state === CM_CONNECTED_READ_ONLY;
+  const socket = cm.socket;
+  if (live && socket && !socket.destroyed) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = new Promise<void>((resolve) => {
+      socket.once("close", resolve);
+      timer = setTimeout(resolve, waitMs);
+    });
+    try {
+      client.close(); // the server answers CLOSE_SESSION and closes the socket
+    } catch {
+      // already closing
+    }
+    await closed;
+    clearTimeout(timer);
+  } else {
+    try {
+      client.close();
+    } catch {
+      // already closing
+    }
+  }
+  try {
+    cm.socket?.destroy();
+  } catch {
+    // already destroyed
+  }
+  if (cm.connectTimeoutHandler) clearTimeout(cm.connectTimeoutHandler);
+  cm.connectTimeoutHandler = null;
+}
