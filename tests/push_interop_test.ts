@@ -13,7 +13,7 @@ import {
   Server,
   type ServerMessage,
   XClient,
-} from "../mod.ts";
+} from "@rpcx/core";
 import { bounded, needs, waitFor } from "./support/env.ts";
 import { GO_PEER } from "./support/go_peer.ts";
 import { codecsWithProtobuf } from "./support/push.ts";

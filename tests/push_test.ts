@@ -20,7 +20,7 @@ import {
   type ServerOptions,
   setLogger,
   XClient,
-} from "../mod.ts";
+} from "@rpcx/core";
 import { FrameDecoder } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, waitFor } from "./support/env.ts";
