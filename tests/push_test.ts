@@ -572,3 +572,33 @@ Deno.test("push: bidirectionalBlock — an async onServerMessage paces the conne
     await server.close();
   }
 });
+
+Deno.test("push: bidirectionalBlock on an in-process connection still keeps a stream bounded (drops)", async () => {
+  const server = new Server();
+  const callers: ConnInfo[] = [];
+  await server.registerFunction("Push", function Hello(_a: unknown, ctx: CallContext) {
+    callers.push(ctx.conn);
+    return "hello";
+  });
+  await server.serve("inprocess", "push-block-test");
+  const xclient = new XClient(
+    "Push",
+    FailMode.Failtry,
+    SelectMode.RandomSelect,
+    new MultipleServersDiscovery([{ key: "inprocess@push-block-test", value: "" }]),
+    { bidirectionalBlock: true },
+  );
+  try {
+    const stream = xclient.serverMessages({ maxBuffered: 10 });
+    await xclient.call("Hello", null);
+    await capturingWarn(async () => {
+      for (let i = 0; i < 1000; i++) await server.sendMessage(callers[0], "", "", {}, `${i}`);
+      await xclient.call("Hello", null);
+    });
+    assert.equal(stream.buffered, 10);
+    assert.equal(stream.dropped, 990);
+  } finally {
+    await xclient.close();
+    await server.close();
+  }
+});

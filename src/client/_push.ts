@@ -8,6 +8,7 @@
 import type { CodecRegistry } from "../codec/registry.ts";
 import type { Message } from "../protocol/message.ts";
 import { logger } from "../log/logger.ts";
+import { INPROCESS_NETWORK } from "../registry/inprocess.ts";
 import {
   type ServerMessage,
   type ServerMessageHandler,
@@ -92,20 +93,22 @@ export class PushReceivers {
       }
       return;
     }
+    // An in-process connection cannot pause its reading: its pushes are never blocked on.
+    const block = this.#block && !msg.server.startsWith(`${INPROCESS_NETWORK}@`);
     let waits: Promise<void>[] | undefined;
     if (this.#handler) {
       try {
         const r = this.#handler(msg);
         if (r instanceof Promise) {
           const handled = r.catch((e) => this.#handlerFailed(e));
-          if (this.#block) (waits ??= []).push(handled);
+          if (block) (waits ??= []).push(handled);
         }
       } catch (e) {
         this.#handlerFailed(e);
       }
     }
     for (const s of this.#streams) {
-      const room = s.deliver(msg, this.#block);
+      const room = s.deliver(msg, block);
       if (room) (waits ??= []).push(room);
     }
     if (waits) return Promise.all(waits).then(() => {});
