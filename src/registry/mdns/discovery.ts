@@ -120,6 +120,14 @@ export class MdnsDiscovery extends BaseDiscovery {
     return new MdnsDiscovery(servicePath, this.#options);
   }
 
+  /**
+   * Every entry heard from every server, of every service (not only `servicePath`): what a
+   * tool listing a whole network shows. Current after `ready()` or a `refresh()`.
+   */
+  get entries(): MdnsServiceEntry[] {
+    return [...this.#origins.values()].flatMap((o) => o.entries.map((e) => ({ ...e })));
+  }
+
   /** Browses now (waits `timeout`), then publishes the list. A failure is an `"outage"`. */
   refresh(): Promise<void> {
     if (this.closed || !this.#socket) return Promise.resolve();

@@ -1,0 +1,50 @@
+/**
+ * `rpcx list`: services, their servers, metadata and state.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { registryOption, stateOf, toJson, withRegistry } from "../common.ts";
+import { CliError, ExitCode } from "../errors.ts";
+import type { ServerNode } from "../registry/registry.ts";
+
+/** Formats nodes as an aligned table (one header line, one line per server). */
+export function formatTable(nodes: readonly ServerNode[]): string {
+  const rows = [["SERVICE", "SERVER", "STATE", "WEIGHT", "GROUP", "METADATA"]];
+  for (const n of nodes) {
+    const m = new URLSearchParams(n.metadata);
+    rows.push([
+      n.service,
+      n.key,
+      stateOf(n.metadata),
+      m.get("weight") ?? "-",
+      m.getAll("group").join(",") || "-",
+      n.metadata || "-",
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "))
+    .join("\n");
+}
+
+/** Adds `list` to `program`. */
+export function listCommand(program: Command): void {
+  registryOption(
+    program.command("list")
+      .description("list services, their servers, metadata and state")
+      .argument("[service]", "only this service")
+      .option("--json", "one JSON array of {service, key, metadata, state}"),
+  ).action(async (service: string | undefined, opts: { registry: string; json?: boolean }) => {
+    const nodes = await withRegistry(opts.registry, (r) => r.list(service));
+    if (opts.json) {
+      console.log(toJson(nodes.map((n) => ({ ...n, state: stateOf(n.metadata) }))));
+    } else if (nodes.length > 0) {
+      console.log(formatTable(nodes));
+    }
+    if (nodes.length === 0) {
+      const what = service ? `service ${service} has no servers` : "no services";
+      if (service) throw new CliError(`${what} in ${opts.registry}`, ExitCode.Failed);
+      console.error(`rpcx: ${what} in ${opts.registry}`);
+    }
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * `rpcx set Service server key=value…`: an operator's edit of a server's metadata.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { registryOption, withRegistry } from "../common.ts";
+import { CliError, ExitCode, usage } from "../errors.ts";
+import { applyAssignments } from "../registry/registry.ts";
+
+/** Adds `set` to `program`. */
+export function setCommand(program: Command): void {
+  registryOption(
+    program.command("set")
+      .description(
+        "edit a server's metadata in the registry as rpcx-ui does (Go and Deno clients honour " +
+          "it): state=inactive takes it out of selection, state=active puts it back, weight=N, " +
+          "group=G; key= (empty) removes a key. Prints the new metadata",
+      )
+      .argument("<service>", "service path, e.g. Arith")
+      .argument("<server>", "server key as listed, e.g. tcp@127.0.0.1:8972; * for all")
+      .argument("<key=value...>", "the changes"),
+  ).action(async (service: string, server: string, assignments: string[], opts: {
+    registry: string;
+  }) => {
+    applyAssignments(new URLSearchParams(), assignments); // reject bad text before any write
+    await withRegistry(opts.registry, async (r) => {
+      if (!r.writable) {
+        throw usage(`${opts.registry}: nothing to write to (mdns and tcp@ are read-only)`);
+      }
+      const keys = server === "*" ? (await r.list(service)).map((n) => n.key) : [server];
+      if (keys.length === 0) {
+        throw new CliError(
+          `service ${service} has no servers in ${opts.registry}`,
+          ExitCode.Failed,
+        );
+      }
+      for (const key of keys) {
+        const meta = await r.update(service, key, (m) => applyAssignments(m, assignments));
+        console.log(`${service} ${key} ${meta}`);
+      }
+    });
+  });
+}

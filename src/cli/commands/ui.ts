@@ -1,0 +1,43 @@
+/**
+ * `rpcx ui`: the admin page.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { REGISTRY_HELP } from "../common.ts";
+import { intFlag } from "../common.ts";
+import { serveAdmin } from "../ui/server.ts";
+
+/** Adds `ui` to `program`. */
+export function uiCommand(program: Command): void {
+  program.command("ui")
+    .description(
+      "serve the admin page: services and servers of the registries, live; activate, " +
+        "deactivate, edit weight and group (written as rpcx-ui writes them). Until Ctrl-C",
+    )
+    .requiredOption(
+      "-r, --registry <url>",
+      `${REGISTRY_HELP}; repeat for several`,
+      (v: string, all: string[] | undefined) => [...(all ?? []), v],
+    )
+    .option("--addr <host:port>", "where to listen", "127.0.0.1:8080")
+    .option("-i, --interval <ms>", "how often each registry is listed", "1000")
+    .action(async (opts: { registry: string[]; addr: string; interval: string }) => {
+      const ui = serveAdmin({
+        registries: opts.registry,
+        addr: opts.addr,
+        interval: intFlag("interval", opts.interval),
+      });
+      console.log(`rpcx ui: ${ui.url}`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          Deno.removeSignalListener("SIGINT", stop);
+          Deno.removeSignalListener("SIGTERM", stop);
+          resolve();
+        };
+        Deno.addSignalListener("SIGINT", stop);
+        Deno.addSignalListener("SIGTERM", stop);
+      });
+      await ui.shutdown();
+    });
+}

@@ -1,0 +1,217 @@
+/**
+ * Pieces shared by the `rpcx` commands: the registry flag, call flags, error mapping and
+ * JSON output.
+ *
+ * @module
+ */
+import { type Command, Option } from "commander";
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  ConnectionError,
+  NoServerAvailableError,
+  ServiceError,
+} from "../client/errors.ts";
+import { FailMode, type XClientOptions } from "../client/xclient.ts";
+import { SelectMode } from "../client/selectors.ts";
+import { CompressType, SerializeType } from "../protocol/constants.ts";
+import { CliError, ExitCode, usage } from "./errors.ts";
+import { openRegistry } from "./registry/open.ts";
+import type { RegistryAdmin } from "./registry/registry.ts";
+
+/** Help text of `--registry`. */
+export const REGISTRY_HELP =
+  "registry URL: etcd://host:port/base, zookeeper://host:port/base, consul://host:port/base, " +
+  "mdns://, or servers directly as tcp@host:port[,tcp@host:port]";
+
+/** Adds `-r, --registry <url>` to `cmd`. */
+export function registryOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option("-r, --registry <url>", REGISTRY_HELP).env("RPCX_REGISTRY").makeOptionMandatory(),
+  );
+}
+
+/** Opens `url`; the returned registry is closed by the caller. */
+export function open(url: string): RegistryAdmin {
+  return openRegistry(url);
+}
+
+/** Runs `fn` with the registry open, closing it afterwards. */
+export async function withRegistry<T>(
+  url: string,
+  fn: (r: RegistryAdmin) => Promise<T>,
+): Promise<T> {
+  const r = open(url);
+  try {
+    return await fn(r);
+  } finally {
+    await r.close();
+  }
+}
+
+/** Serializer names → rpcx serialize types. */
+export const SERIALIZERS: Record<string, number> = {
+  msgpack: SerializeType.MsgPack,
+  json: SerializeType.JSON,
+  raw: SerializeType.SerializeNone,
+};
+
+const FAIL_MODES: Record<string, FailMode> = {
+  failover: FailMode.Failover,
+  failfast: FailMode.Failfast,
+  failtry: FailMode.Failtry,
+  failbackup: FailMode.Failbackup,
+};
+
+const SELECT_MODES: Record<string, SelectMode> = {
+  random: SelectMode.RandomSelect,
+  roundrobin: SelectMode.RoundRobin,
+  weighted: SelectMode.WeightedRoundRobin,
+  weightedicmp: SelectMode.WeightedICMP,
+  consistenthash: SelectMode.ConsistentHash,
+};
+
+/** Adds the flags of a call (`call`, `bench`) to `cmd`. */
+export function callOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("-s, --serializer <name>", "wire serializer").choices(Object.keys(SERIALIZERS))
+        .default("msgpack"),
+    )
+    .option(
+      "-m, --meta <key=value>",
+      "request metadata (repeatable)",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option("-t, --timeout <ms>", "give up after this many ms", "5000")
+    .option("--auth <token>", "auth token sent as __AUTH")
+    .option("--gzip", "gzip requests over 1 KiB")
+    .option("-g, --group <group>", "only servers of this group")
+    .addOption(
+      new Option("--fail-mode <mode>", "on failure").choices(Object.keys(FAIL_MODES)).default(
+        "failover",
+      ),
+    )
+    .addOption(
+      new Option("--select-mode <mode>", "which server").choices(Object.keys(SELECT_MODES))
+        .default("roundrobin"),
+    )
+    .option("--retries <n>", "extra tries for failover/failtry", "3");
+}
+
+/** The values of {@linkcode callOptions}'s flags. */
+export interface CallFlags {
+  serializer: string;
+  meta: string[];
+  timeout: string;
+  auth?: string;
+  gzip?: boolean;
+  group?: string;
+  failMode: string;
+  selectMode: string;
+  retries: string;
+}
+
+/** A positive integer flag; throws a usage error otherwise. */
+export function intFlag(name: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw usage(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+/** `Service.Method` split; throws a usage error otherwise. */
+export function splitTarget(target: string): { service: string; method: string } {
+  const i = target.lastIndexOf(".");
+  if (i <= 0 || i === target.length - 1) {
+    throw usage(`expected Service.Method, got "${target}"`);
+  }
+  return { service: target.slice(0, i), method: target.slice(i + 1) };
+}
+
+/** `key=value` list → metadata record; throws a usage error on text without `=`. */
+export function metadataOf(pairs: readonly string[]): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf("=");
+    if (i <= 0) throw usage(`--meta expects key=value, got "${p}"`);
+    meta[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return meta;
+}
+
+/** The call's args from its text: JSON for msgpack/json, the UTF-8 bytes for raw. */
+export function argsOf(text: string | undefined, serializer: string): unknown {
+  if (serializer === "raw") return new TextEncoder().encode(text ?? "");
+  if (text === undefined || text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw usage(`args are not JSON: ${(e as Error).message}`);
+  }
+}
+
+/** What the XClient of a call is built from. */
+export interface CallSetup {
+  failMode: FailMode;
+  selectMode: SelectMode;
+  options: XClientOptions;
+  timeout: number;
+  metadata: Record<string, string>;
+}
+
+/** {@linkcode CallFlags} → XClient modes and options. */
+export function callSetup(f: CallFlags): CallSetup {
+  const timeout = intFlag("timeout", f.timeout);
+  return {
+    failMode: FAIL_MODES[f.failMode],
+    selectMode: SELECT_MODES[f.selectMode],
+    timeout,
+    metadata: metadataOf(f.meta),
+    options: {
+      serializeType: SERIALIZERS[f.serializer],
+      compressType: f.gzip ? CompressType.Gzip : CompressType.None,
+      auth: f.auth,
+      group: f.group,
+      retries: intFlag("retries", f.retries, 0),
+      discoveryTimeout: timeout,
+    },
+  };
+}
+
+/** Maps an error of a call to a {@linkcode CliError} with its exit code. */
+export function callError(what: string, e: unknown): CliError {
+  if (e instanceof CliError) return e;
+  if (e instanceof ServiceError) return new CliError(`${what}: ${e.message}`, ExitCode.Failed);
+  if (e instanceof CallTimeoutError || e instanceof CallAbortedError) {
+    return new CliError(`${what}: ${e.message}`, ExitCode.Failed);
+  }
+  if (e instanceof NoServerAvailableError) {
+    return new CliError(`${what}: ${e.message}`, ExitCode.Failed);
+  }
+  if (e instanceof ConnectionError) {
+    return new CliError(`${what}: ${e.message}`, ExitCode.Unreachable);
+  }
+  return new CliError(`${what}: ${(e as Error)?.message ?? String(e)}`, ExitCode.Failed, {
+    cause: e,
+  });
+}
+
+/** JSON text of a reply: int64 BigInts as numbers, bytes as base64 strings. */
+export function toJson(value: unknown, indent?: number): string {
+  const marker = "\u0000big:";
+  const text = JSON.stringify(value, (_k, v) => {
+    if (typeof v === "bigint") return `${marker}${v}`;
+    if (v instanceof Uint8Array) return btoa(String.fromCharCode(...v));
+    if (v instanceof Map) return Object.fromEntries(v);
+    return v;
+  }, indent);
+  return (text ?? "null").replace(/"\\u0000big:(-?\d+)"/g, "$1");
+}
+
+/** `state` of metadata as rpcx-ui shows it: `inactive` or `active`. */
+export function stateOf(metadata: string): string {
+  return new URLSearchParams(metadata).get("state") === "inactive" ? "inactive" : "active";
+}

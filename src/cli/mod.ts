@@ -1,0 +1,32 @@
+/**
+ * The `rpcx` command line and what it is made of: registries opened by URL
+ * (`etcd://…`, `zookeeper://…`, `consul://…`, `mdns://`, `tcp@host:port`), listed, followed
+ * and edited in Go rpcx's layout (what rpcx-ui does), and the admin page.
+ *
+ * Run it: `deno run -A jsr:@rpcx/core/cli --help`, or in this repository `deno task rpcx --help`.
+ *
+ * @example
+ * ```ts ignore
+ * import { openRegistry } from "@rpcx/core/cli";
+ * const r = openRegistry("etcd://127.0.0.1:2379/rpcx_test");
+ * await r.update("Arith", "tcp@127.0.0.1:8972", (m) => m.set("state", "inactive"));
+ * await r.close();
+ * ```
+ *
+ * @module
+ */
+import { runRpcx } from "./program.ts";
+
+export * from "./errors.ts";
+export * from "./program.ts";
+export * from "./registry/registry.ts";
+export * from "./registry/open.ts";
+export * from "./registry/follow.ts";
+export * from "./registry/etcd.ts";
+export * from "./registry/zookeeper.ts";
+export * from "./registry/consul.ts";
+export * from "./registry/mdns.ts";
+export * from "./registry/direct.ts";
+export * from "./ui/server.ts";
+
+if (import.meta.main) Deno.exit(await runRpcx(Deno.args));

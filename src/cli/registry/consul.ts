@@ -1,0 +1,116 @@
+/**
+ * Consul's KV store as the command line sees it: keys `basePath/Service/network@host:port`
+ * (no leading slash) as rpcx-consul writes them through libkv, each held by its server's
+ * session.
+ *
+ * @module
+ */
+import { ConsulDiscovery } from "@rpcx/core/consul";
+import type { ServiceDiscovery } from "../../registry/discovery.ts";
+import { CliError, ExitCode, unreachable } from "../errors.ts";
+import { splitNodePath } from "./etcd.ts";
+import {
+  encodeGoValues,
+  nodeMissing,
+  type RegistryAdmin,
+  type ServerNode,
+  sortNodes,
+} from "./registry.ts";
+
+/** How long one Consul request may take, ms. */
+const REQUEST_TIMEOUT = 5000;
+/** Compare-and-set rounds before giving up on a node that keeps changing. */
+const CAS_TRIES = 5;
+
+interface KvEntry {
+  Key: string;
+  Value: string | null;
+  ModifyIndex: number;
+}
+
+/**
+ * Opens the Consul agent at `servers[0]` (`host:port`) for base path `basePath`.
+ *
+ * @example
+ * ```ts ignore
+ * import { openConsul } from "@rpcx/core/cli";
+ * const r = openConsul("consul://127.0.0.1:8500/rpcx_test", ["127.0.0.1:8500"], "/rpcx_test");
+ * console.log(await r.list());
+ * await r.close();
+ * ```
+ */
+export function openConsul(url: string, servers: string[], basePath: string): RegistryAdmin {
+  const base = basePath.replace(/^\/+/, "").replace(/\/+$/, "") || "rpcx";
+  const agent = servers[0].includes("://") ? servers[0] : `http://${servers[0]}`;
+  const where = `consul ${servers[0]}`;
+  const kvUrl = (key: string, query: string) =>
+    `${agent}/v1/kv/${key.split("/").map(encodeURIComponent).join("/")}${query}`;
+
+  async function request(u: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await fetch(u, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT) });
+    } catch (e) {
+      throw unreachable(where, e);
+    }
+  }
+
+  async function entries(prefix: string): Promise<KvEntry[]> {
+    const res = await request(kvUrl(prefix, "?recurse=true"));
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return [];
+    }
+    if (!res.ok) throw unreachable(where, `${res.status} ${await res.text()}`);
+    return await res.json() as KvEntry[];
+  }
+
+  const decode = (v: string | null) =>
+    v === null ? "" : new TextDecoder().decode(Uint8Array.from(atob(v), (c) => c.charCodeAt(0)));
+
+  return {
+    url,
+    writable: true,
+    async list(service?: string): Promise<ServerNode[]> {
+      const prefix = service === undefined ? `${base}/` : `${base}/${service}/`;
+      const nodes: ServerNode[] = [];
+      for (const e of await entries(prefix)) {
+        const parts = splitNodePath(e.Key.slice(base.length + 1));
+        if (parts) nodes.push({ ...parts, metadata: decode(e.Value) });
+      }
+      return sortNodes(nodes);
+    },
+    async update(service, key, edit): Promise<string> {
+      const path = `${base}/${service}/${key}`;
+      for (let i = 0; i < CAS_TRIES; i++) {
+        const res = await request(kvUrl(path, ""));
+        if (res.status === 404) {
+          await res.body?.cancel();
+          throw nodeMissing(service, key, url);
+        }
+        if (!res.ok) throw unreachable(where, `${res.status} ${await res.text()}`);
+        const text = await res.text();
+        const [entry] = JSON.parse(text) as KvEntry[];
+        // Flags is a uint64 (libkv's lock flags exceed 2^53): keep its digits as Consul sent them.
+        const flags = text.match(/"Flags"\s*:\s*(\d+)/)?.[1] ?? "0";
+        const meta = new URLSearchParams(decode(entry.Value));
+        edit(meta);
+        const next = encodeGoValues(meta);
+        // Same flags (libkv's lock flags) and no acquire/release: the session keeps the node.
+        const put = await request(
+          kvUrl(path, `?cas=${entry.ModifyIndex}&flags=${flags}`),
+          { method: "PUT", body: next },
+        );
+        const ok = (await put.text()).trim();
+        if (!put.ok) throw unreachable(where, `${put.status} ${ok}`);
+        if (ok === "true") return next;
+      }
+      throw new CliError(`${path} kept changing; not written`, ExitCode.Failed);
+    },
+    discovery(service: string): ServiceDiscovery {
+      return new ConsulDiscovery(basePath, service, servers);
+    },
+    close(): Promise<void> {
+      return Promise.resolve();
+    },
+  };
+}

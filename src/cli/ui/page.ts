@@ -1,0 +1,127 @@
+/**
+ * The admin page's HTML (one file: markup, style and script; no build step).
+ *
+ * @module
+ */
+
+/** The page served at `/` by the admin server. */
+export const PAGE_HTML: string = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>rpcx registry admin</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d2433; background: #f6f7fb; }
+  h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
+  h2 { font-size: 1rem; margin: 1.4rem 0 .4rem; font-family: ui-monospace, monospace; }
+  h3 { font-size: .95rem; margin: .8rem 0 .3rem; }
+  #status { color: #667; font-size: .85rem; }
+  #status.live::before { content: "● "; color: #1a7f37; }
+  #status.down::before { content: "● "; color: #b42318; }
+  table { border-collapse: collapse; width: 100%; background: #fff; box-shadow: 0 1px 2px #0001; }
+  th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e4e7ef; }
+  th { font-size: .75rem; text-transform: uppercase; color: #667; letter-spacing: .04em; }
+  td.key, td.meta { font-family: ui-monospace, monospace; font-size: .85rem; }
+  td.meta { color: #556; word-break: break-all; }
+  .state { display: inline-block; padding: .05rem .5rem; border-radius: 1rem; font-size: .8rem; }
+  .state.active { background: #dcfce7; color: #166534; }
+  .state.inactive { background: #fee2e2; color: #991b1b; }
+  tr.inactive td { opacity: .75; }
+  input { width: 5rem; font: inherit; padding: .1rem .3rem; }
+  button { font: inherit; padding: .15rem .6rem; cursor: pointer; }
+  .error { color: #b42318; }
+</style>
+</head>
+<body>
+<h1>rpcx registry admin</h1>
+<div id="status">connecting…</div>
+<div id="registries"></div>
+<script>
+const root = document.getElementById("registries");
+const status = document.getElementById("status");
+let snapshot = { registries: [] };
+let editing = false;
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined) e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+async function set(registry, service, key, assignments) {
+  status.textContent = "writing " + service + " " + key + "…";
+  const res = await fetch("/api/set", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ registry, service, key, set: assignments }),
+  });
+  const body = await res.json();
+  status.textContent = res.ok ? "wrote " + service + " " + key + ": " + body.metadata
+    : "error: " + body.error;
+}
+
+function row(reg, n) {
+  const m = new URLSearchParams(n.metadata);
+  const inactive = m.get("state") === "inactive";
+  const weight = el("input", { class: "weight", value: m.get("weight") || "", placeholder: "-" });
+  const group = el("input", { class: "group", value: m.getAll("group").join(","), placeholder: "-" });
+  for (const i of [weight, group]) {
+    i.addEventListener("focus", () => editing = true);
+    i.addEventListener("blur", () => { editing = false; render(); });
+  }
+  const writable = reg.writable ? undefined : "disabled";
+  return el("tr", { "data-service": n.service, "data-key": n.key, class: inactive ? "inactive" : "" },
+    el("td", {}, n.service),
+    el("td", { class: "key" }, n.key),
+    el("td", {}, el("span", { class: "state " + (inactive ? "inactive" : "active") },
+      inactive ? "inactive" : "active")),
+    el("td", {}, weight),
+    el("td", {}, group),
+    el("td", { class: "meta" }, n.metadata || "-"),
+    el("td", {},
+      el("button", { class: "toggle", disabled: writable,
+        onclick: () => set(reg.url, n.service, n.key, ["state=" + (inactive ? "active" : "inactive")]),
+      }, inactive ? "Activate" : "Deactivate"),
+      " ",
+      el("button", { class: "save", disabled: writable,
+        onmousedown: (e) => e.preventDefault(),
+        onclick: () => set(reg.url, n.service, n.key, ["weight=" + weight.value.trim(), "group=" + group.value.trim()]),
+      }, "Save")));
+}
+
+function render() {
+  if (editing) return;
+  root.replaceChildren(...snapshot.registries.map((reg) => {
+    const services = [...new Set(reg.nodes.map((n) => n.service))];
+    return el("section", { "data-registry": reg.url },
+      el("h2", {}, reg.url + (reg.writable ? "" : " (read-only)")),
+      reg.error ? el("div", { class: "error" }, "unreachable: " + reg.error) : "",
+      services.length === 0 ? el("div", {}, "no services") : "",
+      ...services.map((s) => el("div", { class: "service", "data-service": s },
+        el("h3", {}, s),
+        el("table", {},
+          el("thead", {}, el("tr", {}, ...["service", "server", "state", "weight", "group", "metadata", ""]
+            .map((h) => el("th", {}, h)))),
+          el("tbody", {}, ...reg.nodes.filter((n) => n.service === s).map((n) => row(reg, n)))))));
+  }));
+}
+
+const events = new EventSource("/api/events");
+events.onmessage = (e) => {
+  snapshot = JSON.parse(e.data);
+  status.className = "live";
+  if (!status.textContent.startsWith("wrote") && !status.textContent.startsWith("error")) {
+    status.textContent = "live";
+  }
+  render();
+};
+events.onerror = () => { status.className = "down"; status.textContent = "reconnecting…"; };
+</script>
+</body>
+</html>
+`;

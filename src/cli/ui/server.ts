@@ -1,0 +1,206 @@
+/**
+ * The admin page of `rpcx ui`: one small page (no build step) showing the services and
+ * servers of one or more registries, updated live over Server-Sent Events, with buttons to
+ * activate/deactivate a server and fields for its weight and group. Every change is written
+ * in Go rpcx's layout (see `RegistryAdmin.update`), so Go and Deno clients honour it.
+ *
+ * @module
+ */
+import { CliError, ExitCode } from "../errors.ts";
+import { follow } from "../registry/follow.ts";
+import { openRegistry } from "../registry/open.ts";
+import { applyAssignments, type RegistryAdmin, type ServerNode } from "../registry/registry.ts";
+import { PAGE_HTML } from "./page.ts";
+
+/**
+ * Options of {@linkcode serveAdmin}.
+ *
+ * @example
+ * ```ts
+ * import type { AdminOptions } from "@rpcx/core/cli";
+ * const o: AdminOptions = { registries: ["etcd://127.0.0.1:2379/rpcx_test"], addr: "127.0.0.1:8080" };
+ * console.log(o.addr);
+ * ```
+ */
+export interface AdminOptions {
+  /** Registry URLs (see `parseRegistryUrl`). */
+  registries: string[];
+  /** `host:port` to listen on (default `127.0.0.1:8080`; port 0 picks one). */
+  addr?: string;
+  /** How often each registry is listed, ms (default 1000). */
+  interval?: number;
+}
+
+/**
+ * A running admin page.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveAdmin } from "@rpcx/core/cli";
+ * const ui = serveAdmin({ registries: ["etcd://127.0.0.1:2379/rpcx_test"], addr: "127.0.0.1:0" });
+ * console.log(ui.url);
+ * await ui.shutdown();
+ * ```
+ */
+export interface AdminServer {
+  /** `http://host:port/`. */
+  readonly url: string;
+  /** Stops serving, ends the live streams, closes the registries (bounded). */
+  shutdown(): Promise<void>;
+}
+
+/** What the page receives: per registry, its servers or the error listing it. */
+interface Snapshot {
+  registries: { url: string; writable: boolean; error?: string; nodes: ServerNode[] }[];
+}
+
+function splitAddr(addr: string): { hostname: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  const port = Number(addr.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new CliError(`--addr expects host:port, got "${addr}"`, ExitCode.Usage);
+  }
+  return { hostname: addr.slice(0, i).replace(/^\[|\]$/g, "") || "127.0.0.1", port };
+}
+
+/**
+ * Serves the admin page (Deno.serve). Routes: `GET /` the page, `GET /api/nodes` the current
+ * snapshot, `GET /api/events` the snapshots as Server-Sent Events, `POST /api/set` with JSON
+ * `{registry, service, key, set: ["state=inactive", "weight=3", "group=a"]}` → `{metadata}`
+ * (400 bad request, 404 missing node, 502 registry unreachable).
+ */
+export function serveAdmin(options: AdminOptions): AdminServer {
+  if (options.registries.length === 0) {
+    throw new CliError("ui: give at least one --registry", ExitCode.Usage);
+  }
+  const { hostname, port } = splitAddr(options.addr ?? "127.0.0.1:8080");
+  const admins: RegistryAdmin[] = options.registries.map((u) => openRegistry(u));
+  const state: Snapshot = {
+    registries: admins.map((a) => ({ url: a.url, writable: a.writable, nodes: [] })),
+  };
+  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const encoder = new TextEncoder();
+  const ac = new AbortController();
+
+  const broadcast = () => {
+    const chunk = encoder.encode(`data: ${JSON.stringify(state)}\n\n`);
+    for (const c of streams) {
+      try {
+        c.enqueue(chunk);
+      } catch {
+        streams.delete(c);
+      }
+    }
+  };
+
+  const followers = admins.map((admin, i) =>
+    follow(admin, (list) => {
+      state.registries[i].nodes = list;
+      state.registries[i].error = undefined;
+      broadcast();
+    }, {
+      interval: options.interval ?? 1000,
+      signal: ac.signal,
+      onError: (e) => {
+        const msg = (e as Error).message ?? String(e);
+        if (state.registries[i].error !== msg) {
+          state.registries[i].error = msg;
+          broadcast();
+        }
+      },
+    })
+  );
+
+  const json = (body: unknown, status = 200) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
+
+  async function set(req: Request): Promise<Response> {
+    let body: { registry?: unknown; service?: unknown; key?: unknown; set?: unknown };
+    try {
+      body = await req.json();
+    } catch {
+      return json({ error: "body is not JSON" }, 400);
+    }
+    const i = admins.findIndex((a) => a.url === body.registry);
+    const { service, key } = body;
+    const assignments = body.set;
+    if (
+      i < 0 || typeof service !== "string" || typeof key !== "string" ||
+      !Array.isArray(assignments) || !assignments.every((a) => typeof a === "string")
+    ) {
+      return json({ error: 'expected {registry, service, key, set: ["k=v"]}' }, 400);
+    }
+    try {
+      applyAssignments(new URLSearchParams(), assignments);
+      const metadata = await admins[i].update(
+        service,
+        key,
+        (m) => applyAssignments(m, assignments),
+      );
+      // Show the change at once rather than at the next poll.
+      const nodes = state.registries[i].nodes;
+      const n = nodes.find((x) => x.service === service && x.key === key);
+      if (n) n.metadata = metadata;
+      broadcast();
+      return json({ metadata });
+    } catch (e) {
+      const status = e instanceof CliError
+        ? e.exitCode === ExitCode.Usage ? 400 : e.exitCode === ExitCode.Failed ? 404 : 502
+        : 500;
+      return json({ error: (e as Error).message }, status);
+    }
+  }
+
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, (req) => {
+    const url = new URL(req.url);
+    if (req.method === "GET" && url.pathname === "/") {
+      return new Response(PAGE_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    if (req.method === "GET" && url.pathname === "/api/nodes") return json(state);
+    if (req.method === "GET" && url.pathname === "/api/events") {
+      let me: ReadableStreamDefaultController<Uint8Array>;
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          me = c;
+          streams.add(c);
+          c.enqueue(encoder.encode(`retry: 1000\ndata: ${JSON.stringify(state)}\n\n`));
+        },
+        cancel() {
+          streams.delete(me);
+        },
+      });
+      return new Response(stream, {
+        headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+      });
+    }
+    if (req.method === "POST" && url.pathname === "/api/set") return set(req);
+    return json({ error: "not found" }, 404);
+  });
+  const a = server.addr as Deno.NetAddr;
+  const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${a.port}/`,
+    shutdown() {
+      closing ??= (async () => {
+        ac.abort();
+        for (const c of streams) {
+          try {
+            c.close();
+          } catch {
+            // already closed
+          }
+        }
+        streams.clear();
+        await server.shutdown();
+        await Promise.all(followers);
+        await Promise.all(admins.map((r) => r.close()));
+      })();
+      return closing;
+    },
+  };
+}

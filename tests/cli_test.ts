@@ -1,0 +1,461 @@
+// The `rpcx` command line as a user runs it (a subprocess), against real etcd, ZooKeeper and
+// Consul with a Go rpcx server (registered by Go's plugin) and a Deno server registered side by
+// side: list, call (MsgPack, JSON, raw), set (read back from the registry and honoured by an
+// XClient), watch, bench, and the errors and exit codes. mDNS: tests/cli_mdns_test.ts.
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { type RegisterPlugin, Server, type ServiceDiscovery } from "../mod.ts";
+import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
+import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
+import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
+import { Echo } from "./support/echo_service.ts";
+import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
+import { freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import {
+  GO_ARITH_WEIGHT_5,
+  GO_PEER,
+  type GoRegistry,
+  type GoServer,
+  startGoServer,
+} from "./support/go_peer.ts";
+import { startEtcd } from "./support/etcd_server.ts";
+import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
+import { startConsul } from "./support/consul_agent.ts";
+import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
+import { Etcd3 } from "etcd3";
+import zookeeper from "node-zookeeper-client";
+
+// ---------------------------------------------------------------------------------------------
+// Without a registry.
+
+Deno.test("rpcx: --help for every command; usage errors exit 2 with one clear line", async () => {
+  const top = await rpcx(["--help"]);
+  assert.equal(top.code, 0);
+  for (const c of ["list", "call", "watch", "set", "bench", "ui"]) {
+    assert.match(top.out, new RegExp(`^  ${c} `, "m"));
+    const h = await rpcx([c, "--help"]);
+    assert.equal(h.code, 0, h.err);
+    assert.match(h.out, new RegExp(`^Usage: rpcx ${c} `));
+    if (c !== "ui") assert.match(h.out, /--registry <url>/);
+  }
+  const cases: [string[], RegExp][] = [
+    [["nope"], /unknown command 'nope'/],
+    [["list"], /required option '-r, --registry <url>' not specified/],
+    [["list", "-r", "foo://x"], /unknown scheme foo:\/\//],
+    [["list", "-r", "etcd:///base"], /no host:port/],
+    [["call", "-r", "tcp@127.0.0.1:1", "ArithMul"], /expected Service\.Method/],
+    [["call", "-r", "tcp@127.0.0.1:1", "Arith.Mul", "{A:1}"], /args are not JSON/],
+    [["call", "-r", "tcp@127.0.0.1:1", "Arith.Mul", "-s", "xml"], /Allowed choices are/],
+    [["call", "-r", "tcp@127.0.0.1:1", "Arith.Mul", "-t", "soon"], /--timeout must be an integer/],
+    [["call", "-r", "tcp@127.0.0.1:1", "Arith.Mul", "-m", "novalue"], /--meta expects key=value/],
+    [["set", "-r", "tcp@127.0.0.1:1", "Arith", "tcp@x:1", "weight"], /expected key=value/],
+    [["set", "-r", "tcp@127.0.0.1:1", "Arith", "tcp@x:1", "weight=1"], /read-only/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await rpcx(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+    assert.match(r.err, msg, args.join(" "));
+    assert.equal(r.out, "");
+  }
+});
+
+Deno.test("rpcx call/list/bench directly (tcp@): Deno server, MsgPack, JSON, raw, metadata", async () => {
+  const server = new Server();
+  await server.register(new CountedArith(), "Arith");
+  await server.register(new Echo(), "Echo");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const reg = `tcp@${addr}`;
+  try {
+    for (const s of ["msgpack", "json"]) {
+      const r = await rpcx(["call", "-r", reg, "-s", s, "Arith.Mul", '{"A":10,"B":20}']);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, '{"C":200}\n');
+    }
+    const raw = await rpcx(["call", "-r", reg, "-s", "raw", "Echo.Bytes", "héllo bytes"]);
+    assert.equal(raw.code, 0, raw.err);
+    assert.equal(raw.out, "héllo bytes");
+    const meta = await rpcx([
+      "call",
+      "-r",
+      reg,
+      "Echo.Meta",
+      '{"Data":"d"}',
+      "-m",
+      "k1=v1",
+      "-m",
+      "x=y=z",
+      "--show-meta",
+    ]);
+    assert.equal(meta.code, 0, meta.err);
+    assert.equal(meta.out, '{"Data":"d"}\n');
+    const { __ServerTimeout, ...echoed } = JSON.parse(meta.err);
+    assert.deepEqual(echoed, { k1: "v1", x: "y=z" });
+    assert.match(__ServerTimeout, /^\d+$/, "the call's timeout went along");
+
+    const fail = await rpcx(["call", "-r", reg, "Echo.Fail"]);
+    assert.equal(fail.code, 1);
+    assert.equal(fail.err, "rpcx: Echo.Fail: deliberate failure\n");
+    const div = await rpcx(["call", "-r", reg, "Arith.Div", "{}"]);
+    assert.equal(div.code, 1);
+    assert.match(div.err, /^rpcx: Arith\.Div: rpcx: can't find method Div\n$/);
+    const slow = await rpcx(["call", "-r", reg, "-t", "200", "Echo.Delay", '{"Ms":3000,"Tag":1}']);
+    assert.equal(slow.code, 1);
+    assert.match(slow.err, /Echo\.Delay: .*(timeout|timed out)/i);
+
+    const list = await rpcx(["list", "-r", `${reg},tcp@127.0.0.1:${freePort()}`, "--json"]);
+    assert.equal(list.code, 0, list.err);
+    const nodes = JSON.parse(list.out) as { key: string; metadata: string }[];
+    assert.equal(nodes.length, 2);
+    assert.match(nodes[0].metadata, /^state=up&rtt_ms=/);
+    assert.match(nodes[1].metadata, /^state=down&error=/);
+
+    const bench = await rpcx([
+      "bench",
+      "-r",
+      reg,
+      "Arith.Mul",
+      '{"A":2,"B":3}',
+      "-n",
+      "300",
+      "-c",
+      "5",
+      "--json",
+    ]);
+    assert.equal(bench.code, 0, bench.err);
+    const b = JSON.parse(bench.out);
+    assert.equal(b.calls, 300);
+    assert.equal(b.errors, 0);
+    assert.ok(b.calls_per_sec > 0 && b.p99_us >= b.p50_us && b.p50_us > 0, bench.out);
+    const text = await rpcx(["bench", "-r", reg, "Arith.Mul", '{"A":2,"B":3}', "-n", "50"]);
+    assert.equal(text.code, 0, text.err);
+    assert.match(
+      text.out,
+      /^50 calls, 0 errors in [\d.]+ s: [\d.]+ calls\/s, p50 \d+ µs, p99 \d+ µs/,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("rpcx: a server or registry that cannot be reached exits 3", async () => {
+  const port = freePort(); // nothing listens there
+  const call = await rpcx(["call", "-r", `tcp@127.0.0.1:${port}`, "-t", "2000", "Arith.Mul"]);
+  assert.equal(call.code, 3, call.err);
+  assert.match(call.err, /^rpcx: Arith\.Mul: dial tcp@127\.0\.0\.1:\d+: Connection refused/);
+  for (
+    const url of [
+      `etcd://127.0.0.1:${port}/x`,
+      `consul://127.0.0.1:${port}/x`,
+      `zookeeper://127.0.0.1:${port}/x`,
+    ]
+  ) {
+    const t0 = Date.now();
+    const r = await rpcx(["list", "-r", url]);
+    assert.equal(r.code, 3, `${url}: ${r.err}`);
+    assert.match(r.err, /^rpcx: (etcd|consul|zookeeper) 127\.0\.0\.1:\d+: /, url);
+    assert.ok(Date.now() - t0 < 20_000, `${url} took ${Date.now() - t0} ms`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// One scenario, three registries.
+
+interface CliFixture {
+  /** The registry URL given to rpcx. */
+  url: string;
+  /** Go's view of the same registry, for `rpcxpeer server`. */
+  go: GoRegistry;
+  /** A registry plugin for a Deno server. */
+  plugin(): RegisterPlugin;
+  /** A discovery of Arith for an XClient in the test. */
+  discovery(): ServiceDiscovery;
+  /** Reads the node `Arith/<key>` straight from the registry. */
+  readNode(key: string): Promise<string | undefined>;
+}
+
+async function cliScenario(fx: CliFixture): Promise<void> {
+  const deno = new Server();
+  deno.use(fx.plugin());
+  const arith = new CountedArith();
+  await deno.register(arith, "Arith", "weight=1&group=blue");
+  await deno.register(new Echo(), "Echo", "");
+  const denoKey = `tcp@${await deno.serve("tcp", "127.0.0.1:0")}`;
+  let go: GoServer | undefined;
+  if (needs("Go rpcx peer", GO_PEER ? undefined : ".cache/bin/rpcxpeer missing")) {
+    go = await startGoServer(fx.go, GO_ARITH_WEIGHT_5);
+  }
+  const d = fx.discovery();
+  const x = xclientOf(d);
+  const watch = spawnRpcx(["watch", "-r", fx.url, "Arith", "--json", "-i", "200"]);
+  const events = () =>
+    watch.out.split("\n").filter((l) => l !== "").map((l) =>
+      JSON.parse(l) as Record<string, string>
+    );
+  try {
+    const keys = [denoKey, ...(go ? [go.key] : [])].sort();
+    // list: both servers, Go's weight=5 and Deno's group, all active.
+    await waitFor(
+      "both servers listed",
+      async () => {
+        const r = await rpcx(["list", "-r", fx.url, "Arith", "--json"]);
+        return r.code === 0 &&
+          JSON.stringify(JSON.parse(r.out).map((n: { key: string }) => n.key)) ===
+            JSON.stringify(keys);
+      },
+      20_000,
+      200,
+    );
+    const table = await rpcx(["list", "-r", fx.url]);
+    assert.equal(table.code, 0, table.err);
+    const lines = table.out.trimEnd().split("\n");
+    assert.match(lines[0], /^SERVICE\s+SERVER\s+STATE\s+WEIGHT\s+GROUP\s+METADATA$/);
+    assert.match(
+      table.out,
+      new RegExp(`^Arith\\s+${denoKey}\\s+active\\s+1\\s+blue\\s+weight=1&group=blue$`, "m"),
+    );
+    assert.match(table.out, new RegExp(`^Echo\\s+${denoKey}\\s+active\\s+-\\s+-\\s+-$`, "m"));
+    if (go) {
+      assert.match(
+        table.out,
+        new RegExp(`^Arith\\s+${go.key}\\s+active\\s+5\\s+-\\s+.*weight=5`, "m"),
+      );
+    }
+    const missing = await rpcx(["list", "-r", fx.url, "Nope"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /service Nope has no servers/);
+
+    // call through the registry, in both serializers, and each server directly.
+    for (const s of ["msgpack", "json"]) {
+      const r = await rpcx(["call", "-r", fx.url, "-s", s, "Arith.Mul", '{"A":10,"B":20}']);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, '{"C":200}\n');
+    }
+    for (const key of keys) {
+      const r = await rpcx(["call", "-r", key, "Arith.Mul", '{"A":-7,"B":6}']);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, '{"C":-42}\n');
+    }
+    const grouped = await rpcx(["call", "-r", fx.url, "-g", "blue", "Arith.Mul", '{"A":1,"B":1}']);
+    assert.equal(grouped.code, 0, grouped.err);
+
+    // set: state=inactive written in Go's layout, kept by the server's refresh, honoured by an
+    // XClient; then back.
+    await waitFor("XClient sees every server", () => x.servers.length === keys.length, 10_000);
+    const target = go ? go.key : denoKey;
+    const set = await rpcx(["set", "-r", fx.url, "Arith", target, "state=inactive"]);
+    assert.equal(set.code, 0, set.err);
+    const [, , written] = set.out.trim().split(" ");
+    assert.match(written, /(^|&)state=inactive(&|$)/);
+    assert.equal(await fx.readNode(target), written);
+    assert.deepEqual(
+      written.split("&"),
+      [...written.split("&")].sort(),
+      "keys sorted as Go's Encode",
+    );
+    await waitFor("XClient stops choosing it", () => !x.servers.includes(target), 10_000);
+    if (go) {
+      const before = arith.hits;
+      for (let i = 0; i < 5; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      assert.equal(arith.hits, before + 5, "every call went to the Deno server");
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // a refresh of the server passes
+    assert.match((await fx.readNode(target))!, /state=inactive/);
+    const listed = JSON.parse((await rpcx(["list", "-r", fx.url, "Arith", "--json"])).out) as {
+      key: string;
+      state: string;
+    }[];
+    assert.equal(listed.find((n) => n.key === target)!.state, "inactive");
+    const back = await rpcx(["set", "-r", fx.url, "Arith", target, "state=active", "weight=7"]);
+    assert.equal(back.code, 0, back.err);
+    await waitFor("XClient chooses it again", () => x.servers.includes(target), 10_000);
+    assert.match((await fx.readNode(target))!, /state=active/);
+    assert.match((await fx.readNode(target))!, /weight=7/);
+
+    // watch saw the servers, then the edits as they happened.
+    await waitFor("watch saw the edits", () => {
+      const ev = events();
+      return ev.some((e) =>
+        e.type === "changed" && e.key === target && /weight=7/.test(e.metadata)
+      );
+    }, 10_000);
+    const ev = events();
+    for (const k of keys) {
+      assert.ok(ev.some((e) => e.type === "added" && e.key === k), `added ${k}`);
+    }
+    assert.ok(ev.some((e) => e.type === "changed" && /state=inactive/.test(e.metadata)));
+
+    // the set errors: no such node (1), group removed with an empty value.
+    const none = await rpcx(["set", "-r", fx.url, "Arith", "tcp@127.0.0.1:1", "state=inactive"]);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /no server tcp@127\.0\.0\.1:1 under service Arith/);
+    const ungroup = await rpcx(["set", "-r", fx.url, "Arith", denoKey, "group="]);
+    assert.equal(ungroup.code, 0, ungroup.err);
+    assert.doesNotMatch((await fx.readNode(denoKey))!, /group=/);
+
+    // bench through the registry.
+    const bench = await rpcx([
+      "bench",
+      "-r",
+      fx.url,
+      "Arith.Mul",
+      '{"A":2,"B":3}',
+      "-n",
+      "200",
+      "-c",
+      "4",
+      "--json",
+    ]);
+    assert.equal(bench.code, 0, bench.err);
+    assert.equal(JSON.parse(bench.out).calls, 200);
+
+    // a graceful stop is seen by watch as a removal.
+    if (go) {
+      await go.kill("SIGTERM");
+      await waitFor(
+        "watch saw the Go server leave",
+        () => events().some((e) => e.type === "removed" && e.key === go!.key),
+        10_000,
+      );
+    }
+  } finally {
+    assert.equal(await watch.stop(), 0, "watch exits 0 on SIGINT");
+    await x.close();
+    await d.close();
+    await go?.stop();
+    await deno.close();
+  }
+}
+
+Deno.test("rpcx on etcd: list, call, set, watch, bench with Go and Deno servers", async () => {
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    await cliScenario({
+      url: `etcd://${etcd.endpoint}/rpcx_test`,
+      go: { registry: "etcd", registryAddr: etcd.endpoint, base: "/rpcx_test" },
+      plugin: () =>
+        new EtcdRegisterPlugin({
+          servers: [etcd.endpoint],
+          basePath: "/rpcx_test",
+          updateInterval: 1000,
+        }),
+      discovery: () => new EtcdDiscovery("/rpcx_test", "Arith", [etcd.endpoint]),
+      readNode: async (key) => (await raw.get(`/rpcx_test/Arith/${key}`).string()) ?? undefined,
+    });
+    // The operator's write kept the server's lease: the key still expires with its server.
+    const leased = await raw.getAll().prefix("/rpcx_test/Arith/").exec();
+    for (const kv of leased.kvs) assert.notEqual(String(kv.lease), "0", `${kv.key} lost its lease`);
+  } finally {
+    raw.close();
+    await etcd.stop();
+  }
+});
+
+Deno.test("rpcx on ZooKeeper: list, call, set, watch, bench with Go and Deno servers", async () => {
+  if (!needs("ZooKeeper", zooKeeperMissing())) return;
+  const zk = (await startZooKeeper())!;
+  const base = `/rpcx_cli_${Date.now().toString(36)}`;
+  const client = (zookeeper as unknown as {
+    createClient(s: string): {
+      connect(): void;
+      close(): void;
+      once(e: string, f: () => void): void;
+      getData(p: string, cb: (e: unknown, d?: Buffer) => void): void;
+    };
+  }).createClient(zk.connectString);
+  await new Promise<void>((resolve) => {
+    client.once("connected", resolve);
+    client.connect();
+  });
+  try {
+    await cliScenario({
+      url: `zookeeper://${zk.connectString}${base}`,
+      go: { registry: "zookeeper", registryAddr: zk.connectString, base },
+      plugin: () =>
+        new ZooKeeperRegisterPlugin({
+          servers: [zk.connectString],
+          basePath: base,
+          updateInterval: 1000,
+        }),
+      discovery: () => new ZooKeeperDiscovery(base, "Arith", [zk.connectString]),
+      readNode: (key) =>
+        new Promise((resolve, reject) =>
+          client.getData(`${base}/Arith/${key}`, (e, data) => {
+            if (e && (e as { code: number }).code === -101) resolve(undefined);
+            else if (e) reject(e);
+            else resolve(data ? data.toString("utf8") : "");
+          })
+        ),
+    });
+  } finally {
+    client.close();
+    await zk.stop();
+  }
+});
+
+Deno.test("rpcx on Consul: list, call, set, watch, bench with Go and Deno servers", async () => {
+  const agent = await startConsul();
+  if (!agent) return;
+  const kv = async (key: string) => {
+    const r = await fetch(`http://${agent.endpoint}/v1/kv/${key}`);
+    if (r.status === 404) {
+      await r.body?.cancel();
+      return undefined;
+    }
+    return await r.json() as { Value: string | null; Session?: string; Flags: number }[];
+  };
+  try {
+    await cliScenario({
+      url: `consul://${agent.endpoint}/rpcx_test`,
+      go: { registry: "consul", registryAddr: agent.endpoint, base: "/rpcx_test" },
+      plugin: () =>
+        new ConsulRegisterPlugin({
+          servers: [agent.endpoint],
+          basePath: "/rpcx_test",
+          updateInterval: 1000,
+        }),
+      discovery: () => new ConsulDiscovery("/rpcx_test", "Arith", [agent.endpoint]),
+      readNode: async (key) => {
+        const e = (await kv(`rpcx_test/Arith/${key}`))?.[0];
+        return e ? new TextDecoder().decode(Buffer.from(e.Value ?? "", "base64")) : undefined;
+      },
+    });
+    // The operator's writes kept each node's session and libkv's flags.
+    const r = await fetch(`http://${agent.endpoint}/v1/kv/rpcx_test/Arith/?recurse=true`);
+    const text = await r.text();
+    for (const e of JSON.parse(text) as { Key: string; Session?: string }[]) {
+      assert.ok(e.Session, `${e.Key} lost its session`);
+    }
+    assert.doesNotMatch(text, /"Flags":0[,}]/, "libkv's lock flags kept");
+  } finally {
+    await agent.stop();
+  }
+});
+
+// `deno compile` builds the command line into one binary that works.
+Deno.test("rpcx: deno compile builds a working binary", async () => {
+  const out = await Deno.makeTempDir({ prefix: "rpcx-compile-" });
+  const server = new Server();
+  await server.register(new CountedArith(), "Arith");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  try {
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["compile", "-A", "--no-check", "-o", `${out}/rpcx`, `${REPO_ROOT}/src/cli/main.ts`],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(build.code, 0, new TextDecoder().decode(build.stderr));
+    const r = await new Deno.Command(`${out}/rpcx`, {
+      args: ["call", "-r", `tcp@${addr}`, "Arith.Mul", '{"A":10,"B":20}'],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    assert.equal(new TextDecoder().decode(r.stdout), '{"C":200}\n');
+  } finally {
+    await server.close();
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -1,0 +1,76 @@
+// The `rpcx` command line (src/cli/main.ts) run as a real subprocess, as a user runs it.
+import { REPO_ROOT } from "./env.ts";
+
+/** The CLI entry. */
+export const CLI_MAIN = `${REPO_ROOT}/src/cli/main.ts`;
+
+/** What one run printed and its exit code. */
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+const decoder = new TextDecoder();
+
+/** Runs `rpcx ...args` to the end (bounded by `timeoutMs`). */
+export async function rpcx(args: string[], timeoutMs = 60_000): Promise<CliRun> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", CLI_MAIN, ...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  return { code: r.code, out: decoder.decode(r.stdout), err: decoder.decode(r.stderr) };
+}
+
+/** A long-running `rpcx` (watch, ui) whose stdout is collected as it comes. */
+export interface CliProcess {
+  /** Everything printed to stdout so far. */
+  readonly out: string;
+  /** Sends SIGINT and waits for the exit; resolves with the exit code. */
+  stop(): Promise<number>;
+  /** The exit status once it ends by itself. */
+  readonly status: Promise<Deno.CommandStatus>;
+}
+
+/** Starts `rpcx ...args` in the background. */
+export function spawnRpcx(args: string[]): CliProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", CLI_MAIN, ...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let out = "";
+  const reading = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
+  })();
+  return {
+    get out() {
+      return out;
+    },
+    status: child.status,
+    async stop() {
+      try {
+        child.kill("SIGINT");
+      } catch {
+        // already exited
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // exited
+        }
+      }, 10_000);
+      const s = await child.status;
+      clearTimeout(timer);
+      await reading;
+      return s.code;
+    },
+  };
+}
