@@ -17,16 +17,22 @@
  */
 import { runRpcx } from "./program.ts";
 
-export * from "./errors.ts";
-export * from "./program.ts";
-export * from "./registry/registry.ts";
-export * from "./registry/open.ts";
-export * from "./registry/follow.ts";
-export * from "./registry/etcd.ts";
-export * from "./registry/zookeeper.ts";
-export * from "./registry/consul.ts";
-export * from "./registry/mdns.ts";
-export * from "./registry/direct.ts";
-export * from "./ui/server.ts";
+export { CliError, ExitCode } from "./errors.ts";
+export { runRpcx } from "./program.ts";
+export {
+  applyAssignments,
+  encodeGoValues,
+  goQueryEscape,
+  type RegistryAdmin,
+  type ServerNode,
+} from "./registry/registry.ts";
+export { openRegistry, parseRegistryUrl, type RegistryUrl } from "./registry/open.ts";
+export { diffNodes, follow, type FollowOptions, type NodeChange } from "./registry/follow.ts";
+export { openEtcd } from "./registry/etcd.ts";
+export { openZooKeeper } from "./registry/zookeeper.ts";
+export { openConsul } from "./registry/consul.ts";
+export { openMdns } from "./registry/mdns.ts";
+export { openDirect } from "./registry/direct.ts";
+export { type AdminOptions, type AdminServer, serveAdmin } from "./ui/server.ts";
 
 if (import.meta.main) Deno.exit(await runRpcx(Deno.args));

@@ -24,6 +24,7 @@ export const PAGE_HTML: string = `<!doctype html>
   th { font-size: .75rem; text-transform: uppercase; color: #667; letter-spacing: .04em; }
   td.key, td.meta { font-family: ui-monospace, monospace; font-size: .85rem; }
   td.meta { color: #556; word-break: break-all; }
+  td.actions { white-space: nowrap; }
   .state { display: inline-block; padding: .05rem .5rem; border-radius: 1rem; font-size: .8rem; }
   .state.active { background: #dcfce7; color: #166534; }
   .state.inactive { background: #fee2e2; color: #991b1b; }
@@ -42,6 +43,7 @@ const root = document.getElementById("registries");
 const status = document.getElementById("status");
 let snapshot = { registries: [] };
 let editing = false;
+const drafts = new Map(); // unsaved weight/group edits per server, kept across re-renders
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -61,6 +63,9 @@ async function set(registry, service, key, assignments) {
     body: JSON.stringify({ registry, service, key, set: assignments }),
   });
   const body = await res.json();
+  editing = false;
+  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+  render();
   status.textContent = res.ok ? "wrote " + service + " " + key + ": " + body.metadata
     : "error: " + body.error;
 }
@@ -68,11 +73,14 @@ async function set(registry, service, key, assignments) {
 function row(reg, n) {
   const m = new URLSearchParams(n.metadata);
   const inactive = m.get("state") === "inactive";
-  const weight = el("input", { class: "weight", value: m.get("weight") || "", placeholder: "-" });
-  const group = el("input", { class: "group", value: m.getAll("group").join(","), placeholder: "-" });
-  for (const i of [weight, group]) {
+  const id = reg.url + " " + n.service + " " + n.key;
+  const draft = drafts.get(id) || {};
+  const weight = el("input", { class: "weight", value: draft.weight ?? (m.get("weight") || ""), placeholder: "-" });
+  const group = el("input", { class: "group", value: draft.group ?? m.getAll("group").join(","), placeholder: "-" });
+  for (const [name, i] of [["weight", weight], ["group", group]]) {
     i.addEventListener("focus", () => editing = true);
-    i.addEventListener("blur", () => { editing = false; render(); });
+    i.addEventListener("input", () => drafts.set(id, { ...drafts.get(id), [name]: i.value }));
+    i.addEventListener("blur", () => { editing = false; setTimeout(render); });
   }
   const writable = reg.writable ? undefined : "disabled";
   return el("tr", { "data-service": n.service, "data-key": n.key, class: inactive ? "inactive" : "" },
@@ -83,19 +91,23 @@ function row(reg, n) {
     el("td", {}, weight),
     el("td", {}, group),
     el("td", { class: "meta" }, n.metadata || "-"),
-    el("td", {},
+    el("td", { class: "actions" },
       el("button", { class: "toggle", disabled: writable,
         onclick: () => set(reg.url, n.service, n.key, ["state=" + (inactive ? "active" : "inactive")]),
       }, inactive ? "Activate" : "Deactivate"),
       " ",
       el("button", { class: "save", disabled: writable,
         onmousedown: (e) => e.preventDefault(),
-        onclick: () => set(reg.url, n.service, n.key, ["weight=" + weight.value.trim(), "group=" + group.value.trim()]),
+        onclick: async () => {
+          await set(reg.url, n.service, n.key, ["weight=" + weight.value.trim(), "group=" + group.value.trim()]);
+          drafts.delete(id);
+          render();
+        },
       }, "Save")));
 }
 
 function render() {
-  if (editing) return;
+  if (editing || document.activeElement?.tagName === "INPUT") return;
   root.replaceChildren(...snapshot.registries.map((reg) => {
     const services = [...new Set(reg.nodes.map((n) => n.service))];
     return el("section", { "data-registry": reg.url },

@@ -1,0 +1,146 @@
+// The admin page (`rpcx ui`) in headless Chromium driven by puppeteer-core: it lists a Go server
+// and a Deno server registered in etcd, a click deactivates one and an XClient stops choosing
+// it, Save writes weight and group, and the page follows the registry live. A screenshot is
+// written to $RPCX_UI_SCREENSHOT (default /tmp/rpcx-admin-ui.png).
+import assert from "node:assert/strict";
+import puppeteer, { type Browser } from "puppeteer-core";
+import { Etcd3 } from "etcd3";
+import { Server } from "../mod.ts";
+import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
+import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
+import { findExecutable, freePort, needs, waitFor } from "./support/env.ts";
+import { GO_ARITH_WEIGHT_5, GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
+import { startEtcd } from "./support/etcd_server.ts";
+import { spawnRpcx } from "./support/rpcx_cli.ts";
+
+const CHROMIUM = findExecutable("/usr/bin/chromium", "chromium", "chromium-browser");
+const SCREENSHOT = Deno.env.get("RPCX_UI_SCREENSHOT") ?? "/tmp/rpcx-admin-ui.png";
+
+Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates one, XClient follows", async () => {
+  if (!needs("chromium", CHROMIUM ? undefined : "not installed (.ci/install/70-chromium.sh)")) {
+    return;
+  }
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const url = `etcd://${etcd.endpoint}/rpcx_test`;
+  const deno = new Server();
+  deno.use(
+    new EtcdRegisterPlugin({
+      servers: [etcd.endpoint],
+      basePath: "/rpcx_test",
+      updateInterval: 1000,
+    }),
+  );
+  const arith = new CountedArith();
+  await deno.register(arith, "Arith", "weight=1");
+  const denoKey = `tcp@${await deno.serve("tcp", "127.0.0.1:0")}`;
+  let go: GoServer | undefined;
+  if (needs("Go rpcx peer", GO_PEER ? undefined : ".cache/bin/rpcxpeer missing")) {
+    go = await startGoServer(
+      { registry: "etcd", registryAddr: etcd.endpoint, base: "/rpcx_test" },
+      GO_ARITH_WEIGHT_5,
+    );
+  }
+  const addr = `127.0.0.1:${freePort()}`;
+  const ui = spawnRpcx(["ui", "-r", url, "--addr", addr, "-i", "300"]);
+  const d = new EtcdDiscovery("/rpcx_test", "Arith", [etcd.endpoint]);
+  const x = xclientOf(d);
+  let browser: Browser | undefined;
+  const node = async (key: string) => await raw.get(`/rpcx_test/Arith/${key}`).string();
+  try {
+    await waitFor("rpcx ui listening", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1100, height: 520 });
+    await page.goto(`http://${addr}/`);
+    const keys = [denoKey, ...(go ? [go.key] : [])];
+    const row = (key: string) => `tr[data-service="Arith"][data-key="${key}"]`;
+    for (const k of keys) await page.waitForSelector(row(k), { timeout: 20_000 });
+    const stateOf = (key: string) => page.$eval(`${row(key)} .state`, (e) => e.textContent);
+    for (const k of keys) assert.equal(await stateOf(k), "active");
+    if (go) {
+      assert.equal(
+        await page.$eval(
+          `${row(go.key)} .weight`,
+          (e) => (e as unknown as { value: string }).value,
+        ),
+        "5",
+      );
+    }
+
+    // A click deactivates the Go server (the Deno one without Go): written in Go's layout, shown
+    // live, and the XClient stops choosing it.
+    await waitFor("XClient sees every server", () => x.servers.length === keys.length, 10_000);
+    const target = go ? go.key : denoKey;
+    await page.click(`${row(target)} button.toggle`);
+    const textIs = (sel: string, text: string) =>
+      page.waitForFunction(
+        `document.querySelector(${JSON.stringify(sel)})?.textContent === ${JSON.stringify(text)}`,
+        { timeout: 10_000 },
+      );
+    await textIs(`${row(target)} .state`, "inactive");
+    assert.match((await node(target))!, /(^|&)state=inactive(&|$)/);
+    await waitFor("XClient stops choosing it", () => !x.servers.includes(target), 10_000);
+    if (go) {
+      const before = arith.hits;
+      for (let i = 0; i < 6; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      assert.equal(arith.hits, before + 6, "every call went to the Deno server");
+    }
+    assert.equal(
+      await page.$eval(`${row(target)} button.toggle`, (e) => e.textContent),
+      "Activate",
+    );
+
+    // Weight and group of the Deno server, typed and saved (keys sorted, as Go's Encode).
+    const want = go ? "group=canary&weight=9" : "group=canary&state=inactive&weight=9";
+    await page.click(`${row(denoKey)} .weight`, { count: 3 });
+    await page.type(`${row(denoKey)} .weight`, "9");
+    await page.click(`${row(denoKey)} .group`);
+    await page.type(`${row(denoKey)} .group`, "canary");
+    await page.click(`${row(denoKey)} button.save`);
+    await waitFor("weight and group written", async () => {
+      const v = await node(denoKey);
+      return v === want;
+    }, 10_000);
+    await textIs(`${row(denoKey)} .meta`, want);
+
+    // Live: a change made outside the page (a new server) shows up without a reload.
+    const extra = new Server();
+    extra.use(
+      new EtcdRegisterPlugin({
+        servers: [etcd.endpoint],
+        basePath: "/rpcx_test",
+        updateInterval: 1000,
+      }),
+    );
+    await extra.register(new CountedArith(), "Arith", "weight=2");
+    const extraKey = `tcp@${await extra.serve("tcp", "127.0.0.1:0")}`;
+    try {
+      await page.waitForSelector(row(extraKey), { timeout: 10_000 });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      console.log(`screenshot: ${SCREENSHOT}`);
+    } finally {
+      await extra.close();
+    }
+    await page.waitForSelector(row(extraKey), { hidden: true, timeout: 10_000 });
+
+    // And back: Activate puts the server in the XClient's choice again.
+    await page.click(`${row(target)} button.toggle`);
+    await waitFor("XClient chooses it again", () => x.servers.includes(target), 10_000);
+    assert.match((await node(target))!, /state=active/);
+  } finally {
+    await browser?.close();
+    assert.equal(await ui.stop(), 0, "rpcx ui exits 0 on SIGINT");
+    await x.close();
+    await d.close();
+    await go?.stop();
+    await deno.close();
+    raw.close();
+    await etcd.stop();
+  }
+});
