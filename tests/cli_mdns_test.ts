@@ -3,8 +3,8 @@
 // file has one test that re-runs it through tests/support/run_in_netns.sh; inside, the real
 // test runs.
 import assert from "node:assert/strict";
-import { Server } from "../mod.ts";
-import { MdnsRegisterPlugin } from "../src/discovery/mdns.ts";
+import { Server } from "@rpcx/core";
+import { MdnsRegisterPlugin } from "@rpcx/core/mdns";
 import { CountedArith } from "./support/registry_scenarios.ts";
 import { findExecutable, IN_CI, needs, REPO_ROOT, waitFor } from "./support/env.ts";
 import { GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";

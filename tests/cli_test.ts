@@ -4,7 +4,7 @@
 // XClient), watch, bench, and the errors and exit codes. mDNS: tests/cli_mdns_test.ts.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type RegisterPlugin, Server, type ServiceDiscovery } from "../mod.ts";
+import { type RegisterPlugin, Server, type ServiceDiscovery } from "@rpcx/core";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
 import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";

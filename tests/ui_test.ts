@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import puppeteer, { type Browser } from "puppeteer-core";
 import { Etcd3 } from "etcd3";
-import { Server } from "../mod.ts";
-import { EtcdDiscovery, EtcdRegisterPlugin } from "../src/discovery/etcd.ts";
+import { Server } from "@rpcx/core";
+import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
 import { findExecutable, freePort, needs, waitFor } from "./support/env.ts";
 import { GO_ARITH_WEIGHT_5, GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
