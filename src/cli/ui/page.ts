@@ -106,8 +106,22 @@ function row(reg, n) {
       }, "Save")));
 }
 
+// Rows are kept while their server's metadata does not change, so a re-render caused by another
+// server neither resets what is typed here nor swaps the element under the pointer.
+let rows = new Map();
+function cachedRow(reg, n) {
+  const id = reg.url + " " + n.service + " " + n.key;
+  const sig = n.metadata + (reg.writable ? "" : " ro") + JSON.stringify(drafts.get(id) || null);
+  const hit = rows.get(id);
+  const tr = hit && hit.sig === sig ? hit.tr : row(reg, n);
+  nextRows.set(id, { sig, tr });
+  return tr;
+}
+let nextRows = new Map();
+
 function render() {
   if (editing || document.activeElement?.tagName === "INPUT") return;
+  nextRows = new Map();
   root.replaceChildren(...snapshot.registries.map((reg) => {
     const services = [...new Set(reg.nodes.map((n) => n.service))];
     return el("section", { "data-registry": reg.url },
@@ -119,8 +133,9 @@ function render() {
         el("table", {},
           el("thead", {}, el("tr", {}, ...["service", "server", "state", "weight", "group", "metadata", ""]
             .map((h) => el("th", {}, h)))),
-          el("tbody", {}, ...reg.nodes.filter((n) => n.service === s).map((n) => row(reg, n)))))));
+          el("tbody", {}, ...reg.nodes.filter((n) => n.service === s).map((n) => cachedRow(reg, n)))))));
   }));
+  rows = nextRows;
 }
 
 const events = new EventSource("/api/events");
