@@ -5,6 +5,7 @@ import { Etcd3 } from "etcd3";
 import { SelectMode, Server, type XClient } from "@rpcx/core";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
+import { startExampleServer } from "./support/examples.ts";
 import {
   GO_ARITH_WEIGHT_5,
   type GoRegistry,
@@ -473,3 +474,56 @@ Deno.test({
     });
   },
 });
+
+Deno.test("etcd + examples/etcd server: SIGTERM and SIGINT unregister at once (not at lease expiry)", () =>
+  withEtcd(async (etcd, raw) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const port = freePort();
+      const base = `/rpcx_sig_${signal}`;
+      const node = `${base}/Arith/tcp@127.0.0.1:${port}`;
+      // updateInterval 10 s: the lease lives 20 s, so a removal within a second is the
+      // server's own unregister.
+      const child = startExampleServer("etcd", [
+        "--addr",
+        `127.0.0.1:${port}`,
+        "--registry",
+        etcd.endpoint,
+        "--base",
+        base,
+        "--update",
+        "10000",
+      ]);
+      const d = discovery(etcd, base);
+      try {
+        assert.equal(await child.ready, `127.0.0.1:${port}`);
+        await waitFor(
+          "the node in etcd",
+          async () => (await raw.get(node).string()) !== null,
+          5000,
+        );
+        await d.ready();
+        assert.deepEqual(d.getServices().map((p) => p.key), [`tcp@127.0.0.1:${port}`]);
+        const t0 = Date.now();
+        child.child.kill(signal);
+        await waitFor(
+          `the node gone after ${signal}`,
+          async () => (await raw.get(node).string()) === null,
+          5000,
+          20,
+        );
+        const took = Date.now() - t0;
+        console.log(`${signal}: node removed after ${took} ms (lease 20 s)`);
+        assert.ok(took < 2000, `${signal}: removed after ${took} ms`);
+        await waitFor(
+          `the discovery to drop it after ${signal}`,
+          () => d.getServices().length === 0,
+          3000,
+        );
+        const status = await child.child.status;
+        assert.equal(status.code, 0, `${signal}: the server exited with ${status.code}`);
+      } finally {
+        await child.stop();
+        await d.close();
+      }
+    }
+  }));
