@@ -39,7 +39,7 @@ const ctx = START_CONTEXT;
 /** Runs `fn` with a fresh agent; stops it after. */
 async function withConsul(
   fn: (agent: ConsulAgent) => Promise<void>,
-  options: { persistent?: boolean; hcl?: string[]; token?: string } = {},
+  options: { persistent?: boolean; hcl?: string[]; token?: string; stock?: boolean } = {},
 ): Promise<void> {
   const agent = await startConsul(options);
   if (!agent) return;
@@ -281,6 +281,45 @@ Deno.test("consul plugin: a session TTL Consul refuses is a clear ConsulError at
     }).start(ctx).then(() => undefined, (e) => e);
     assert.ok(wrong instanceof ConsulError && wrong.status === undefined, String(wrong));
   }));
+
+Deno.test("consul plugin: Go's defaults (updateInterval 10 s) work against a stock agent; 1 s does not", () =>
+  withConsul(async (agent) => {
+    // Defaults: updateInterval 10 s, expired = updateInterval, so the session TTL is 10 s,
+    // Consul's default session_ttl_min.
+    const p = new ConsulRegisterPlugin({ servers: [agent.endpoint], basePath: "/rpcx_stock" });
+    assert.equal(p.updateInterval, 10_000);
+    assert.equal(p.sessionTtl, "10s");
+    const server = new Server();
+    server.use(p);
+    await server.register(new CountedArith(), "Arith", "weight=3");
+    const addr = await server.serve("tcp", "127.0.0.1:0");
+    const node = `rpcx_stock/Arith/tcp@${addr}`;
+    const short = new Server();
+    try {
+      const e = (await dump(agent, "rpcx_stock"))[node];
+      assert.equal(e?.Value, "weight=3");
+      const info = await sessionInfo(agent, e.Session!);
+      assert.equal(info?.TTL, "10s");
+      assert.equal(info?.Behavior, "delete");
+      // What the README warns about: 1 s refreshes need a session TTL this agent refuses.
+      short.use(
+        new ConsulRegisterPlugin({
+          servers: [agent.endpoint],
+          basePath: "/rpcx_stock",
+          updateInterval: 1000,
+        }),
+      );
+      await short.register(new CountedArith(), "Arith", "");
+      const err = await short.serve("tcp", "127.0.0.1:0").then(() => undefined, (e) => e);
+      assert.ok(err instanceof ConsulError, String(err));
+      assert.match(err.message, /session TTL 1s/);
+      assert.match(err.message, /session_ttl_min/);
+    } finally {
+      await short.close();
+      await server.shutdown({ timeout: 2000 });
+    }
+    assert.equal((await dump(agent, "rpcx_stock"))[node], undefined, "unregistered on shutdown");
+  }, { stock: true }));
 
 Deno.test("consul plugin: session destroyed by an operator → node re-created with a new session", () =>
   withConsul(async (agent) => {

@@ -23,6 +23,7 @@ import {
   startGoServer,
 } from "./support/go_peer.ts";
 import {
+  fourLetter,
   startTcpProxy,
   startZooKeeper,
   zooKeeperMissing,
@@ -829,4 +830,43 @@ Deno.test({
       await op.close();
     }
   },
+});
+
+Deno.test("zookeeper: Go's default session timeout of 10 s, as the server grants it", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const base = basePath("defaults");
+  // No sessionTimeout: the defaults, as a user gets them.
+  const plugin = new ZooKeeperRegisterPlugin({
+    servers: [zk.connectString],
+    basePath: base,
+    serviceAddress: "tcp@127.0.0.1:4901",
+  });
+  const d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString]);
+  // Set explicitly: shows that `cons` reports what each client asked for.
+  const short = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], {
+    ...DISCOVERY_OPTS,
+    sessionTimeout: 3000,
+  });
+  try {
+    assert.equal(plugin.sessionTimeout, 10_000);
+    await plugin.start();
+    await plugin.register("Arith", null, "");
+    await d.ready();
+    await short.ready();
+    await waitFor("the discovery to list the node", () => keys(d).length === 1, 5000);
+    // ZooKeeper's own list of sessions: `to=` is the negotiated timeout in ms.
+    const cons = await fourLetter(zk.port, "cons");
+    const sid = `sid=0x${plugin.sessionId.replace(/^0+/, "")}`;
+    const mine = cons.split("\n").find((l) => l.includes(sid));
+    assert.ok(mine, `${sid} not in:\n${cons}`);
+    assert.match(mine, /[(,]to=10000[,)]/, mine);
+    const timeouts = [...cons.matchAll(/[(,]to=(\d+)[,)]/g)].map((m) => Number(m[1]));
+    assert.ok(timeouts.filter((t) => t === 10_000).length >= 2, `plugin + discovery: ${timeouts}`);
+    assert.ok(timeouts.includes(3000), `the explicit 3 s session: ${timeouts}`);
+  } finally {
+    await plugin.stop();
+    await d.close();
+    await short.close();
+  }
 });

@@ -2,7 +2,8 @@
 // tests: bound to 127.0.0.1, free ports for HTTP, serf LAN/WAN and server RPC, DNS and gRPC off.
 // By default `-dev`, which keeps its state in memory, so a restart is a wiped agent; with
 // `persistent` a single-server agent with a data dir, whose KV and sessions survive a restart.
-// `session_ttl_min` is lowered to 1s so tests can use short session TTLs.
+// `session_ttl_min` is lowered to 1s so tests can use short session TTLs, except on a `stock`
+// agent (Consul's own default of 10s, as users run it).
 
 import { delay, findExecutable, freePort, needs, REPO_ROOT } from "./env.ts";
 import { SupervisedProcess } from "./supervised.ts";
@@ -37,14 +38,15 @@ export function consulBinary(): string | undefined {
  * it throws) when the binary is missing.
  */
 export async function startConsul(
-  options: { persistent?: boolean; hcl?: string[]; token?: string } = {},
+  options: { persistent?: boolean; hcl?: string[]; token?: string; stock?: boolean } = {},
 ): Promise<ConsulAgent | undefined> {
   const bin = consulBinary();
   if (!needs("consul", bin ? undefined : "no consul binary (build it: .ci/install/30-consul.sh)")) {
     return undefined;
   }
   const root = Deno.makeTempDirSync({ prefix: "rpcx-consul-" });
-  const agent = new TestConsul(bin!, root, options.persistent ?? false, options.hcl ?? []);
+  const hcl = options.stock ? options.hcl ?? [] : ['session_ttl_min = "1s"', ...options.hcl ?? []];
+  const agent = new TestConsul(bin!, root, options.persistent ?? false, hcl);
   agent.token = options.token;
   await agent.resume();
   return agent;
@@ -107,7 +109,6 @@ class TestConsul implements ConsulAgent {
       `-serf-lan-port=${this.serfLan}`,
       `-serf-wan-port=${this.serfWan}`,
       `-server-port=${this.serverPort}`,
-      '-hcl=session_ttl_min = "1s"',
       ...this.hcl.map((h) => `-hcl=${h}`),
       "-log-level=warn",
     ], { root: this.root, logName: "consul", env: { CHECKPOINT_DISABLE: "1" } });
