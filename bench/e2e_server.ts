@@ -7,6 +7,10 @@ const server = new Server({
   wireCodec: flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native",
 });
 await server.register(new Arith(), "Arith");
-await server.register({ Echo: (args: unknown) => args }, "Bench");
+await server.register({
+  Echo: (args: unknown) => args,
+  // As the Go peer's Bench.Mul (tests/interop/go/bench_xclient.go): C = A * B, S echoed.
+  Mul: (args: { A: number; B: number; S?: string }) => ({ C: args.A * args.B, S: args.S ?? "" }),
+}, "Bench");
 server.shutdownOnSignals();
 console.log(`LISTENING ${await server.serve("tcp", flag(Deno.args, "addr", "127.0.0.1:0"))}`);

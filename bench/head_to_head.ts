@@ -1,17 +1,26 @@
-// Head-to-head with Go rpcx on this machine, same run, loopback (needs .cache/bin/rpcxpeer,
-// built by .ci/install/50-gopeer.sh):
-//   1. Go client load → Go server      vs  Go client load → Deno server
-//   2. Go client load → Go server      vs  Deno client    → Go server
-// Fixed concurrency (default 100 in flight), fixed count (default 200 000 calls of a ~100-byte
-// MsgPack struct), each run bounded in time. Prints a markdown table with ratios Deno/Go.
-//   deno run -A bench/head_to_head.ts [--total 200000] [--concurrency 100] [--seconds 60]
+// Head-to-head with Go rpcx on this machine, loopback, one process per side: the matrix
+// {1, 100, 1000 in flight} × {no S, 1 KiB S, 16 KiB S}. Every client is an XClient over
+// Peer2Peer (Failfast, RandomSelect, MsgPack) calling Bench.Mul with {A, B, S}, S echoed back
+// (Go: `rpcxpeer bench-xclient`, tests/interop/go/bench_xclient.go; Deno: bench/xclient_load.ts).
+// Per cell and run:
+//   Go XClient → Go server         (the baseline)
+//   Deno XClient → Go server       (ratio = Deno calls/s ÷ Go calls/s, same run)
+//   Deno plain Client → Go server  (what the XClient layer costs)
+//   Go XClient → Deno server       (our server under Go's client)
+// and, with --grpc, @grpc/grpc-js server + client (same message, same in-flight levels) under
+// Node and under Deno (bench/grpc/). Needs .cache/bin/rpcxpeer (.ci/install/50-gopeer.sh).
+//   deno run -A bench/head_to_head.ts [--runs 3] [--seconds 3] [--inflight 1,100,1000]
+//                                     [--s 0,1024,16384] [--grpc] [--json out.json]
 import { flag } from "../examples/arith.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const peer = `${root}.cache/bin/rpcxpeer`;
-const total = flag(Deno.args, "total", "200000");
-const concurrency = flag(Deno.args, "concurrency", "100");
-const seconds = flag(Deno.args, "seconds", "60");
+const runs = Number(flag(Deno.args, "runs", "3"));
+const seconds = flag(Deno.args, "seconds", "3");
+const levels = flag(Deno.args, "inflight", "1,100,1000").split(",").map(Number);
+const sizes = flag(Deno.args, "s", "0,1024,16384").split(",").map(Number);
+const withGrpc = Deno.args.includes("--grpc");
+const jsonOut = flag(Deno.args, "json", "");
 
 interface Result {
   calls: number;
@@ -19,16 +28,19 @@ interface Result {
   calls_per_sec: number;
   p50_us: number;
   p99_us: number;
+  first_error?: string;
 }
 
 async function startServer(
   cmd: string,
   args: string[],
 ): Promise<{ addr: string; stop(): Promise<void> }> {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).spawn();
+  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
+  const deadline = Date.now() + 30_000;
   while (!/LISTENING \S+/.test(text)) {
+    if (Date.now() > deadline) throw new Error(`${cmd}: no LISTENING line in 30 s`);
     const { value, done } = await reader.read();
     if (done) throw new Error(`server did not start: ${text}`);
     text += value;
@@ -39,7 +51,9 @@ async function startServer(
   return {
     addr: text.match(/LISTENING (\S+)/)![1],
     async stop() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
       await child.status;
     },
   };
@@ -47,61 +61,117 @@ async function startServer(
 
 async function runJson(cmd: string, args: string[]): Promise<Result> {
   const out = await new Deno.Command(cmd, { args, stderr: "inherit" }).output();
-  const line = new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) =>
-    l.startsWith("{")
-  )
-    .pop();
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n")
+    .filter((l) => l.startsWith("{")).pop();
   if (!line) throw new Error(`${cmd} ${args.join(" ")} printed no result`);
-  return JSON.parse(line);
+  const r = JSON.parse(line) as Result;
+  if (r.errors > 0) console.error(`${cmd} ${args.join(" ")}: ${r.errors} errors: ${r.first_error}`);
+  return r;
 }
 
-const goLoad = (addr: string) =>
+const warmupFor = (inflight: number) => String(Math.max(2000, inflight * 4));
+const goClient = (addr: string, inflight: number, s: number) =>
   runJson(peer, [
-    "bench",
-    "--addr",
-    addr,
-    "--concurrency",
-    concurrency,
-    "--total",
-    total,
-    "--max-seconds",
-    seconds,
+    "bench-xclient",
+    `--addr=${addr}`,
+    `--inflight=${inflight}`,
+    `--s=${s}`,
+    `--max-seconds=${seconds}`,
+    "--total=1000000000",
+    `--warmup=${warmupFor(inflight)}`,
   ]);
-const denoLoad = (addr: string) =>
+const denoClient = (addr: string, inflight: number, s: number, kind: "xclient" | "plain") =>
   runJson(Deno.execPath(), [
     "run",
     "-A",
-    `${root}bench/e2e.ts`,
-    "--addr",
-    addr,
-    "--concurrency",
-    concurrency,
-    "--total",
-    total,
-    "--seconds",
-    seconds,
+    `${root}bench/xclient_load.ts`,
+    `--addr=${addr}`,
+    `--inflight=${inflight}`,
+    `--s=${s}`,
+    `--seconds=${seconds}`,
+    `--warmup=${warmupFor(inflight)}`,
+    `--client=${kind}`,
   ]);
+
+type Row = "goGo" | "denoGo" | "plainGo" | "goDeno" | "grpcNode" | "grpcDeno";
+const rows: Row[] = [
+  "goGo",
+  "denoGo",
+  "plainGo",
+  "goDeno",
+  ...(withGrpc ? ["grpcNode", "grpcDeno"] as Row[] : []),
+];
+const results: Record<string, Record<Row, Result[]>> = {};
 
 const goServer = await startServer(peer, ["server", "--addr", "127.0.0.1:0", "--no-gateway"]);
 const denoServer = await startServer(Deno.execPath(), ["run", "-A", `${root}bench/e2e_server.ts`]);
+const grpc = withGrpc ? await import("./grpc/run.ts") : undefined;
 try {
-  const goGo = await goLoad(goServer.addr);
-  const goDeno = await goLoad(denoServer.addr);
-  const denoGo = await denoLoad(goServer.addr);
-  const denoDeno = await denoLoad(denoServer.addr);
-  const row = (name: string, r: Result, base?: Result) =>
-    `| ${name} | ${r.calls} | ${r.errors} | ${r.calls_per_sec} | ${r.p50_us} | ${r.p99_us} | ${
-      base ? (r.calls_per_sec / base.calls_per_sec).toFixed(2) : "1.00"
-    } |`;
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1];
-  console.log(`machine: ${navigator.hardwareConcurrency} cores, ${cpu}; ${concurrency} in flight`);
-  console.log("| client → server | calls | errors | calls/s | p50 µs | p99 µs | ratio vs Go→Go |");
-  console.log("|---|---|---|---|---|---|---|");
-  console.log(row("Go → Go", goGo));
-  console.log(row("Go → Deno", goDeno, goGo));
-  console.log(row("Deno → Go", denoGo, goGo));
-  console.log(row("Deno → Deno", denoDeno, goGo));
+  for (const inflight of levels) {
+    for (const s of sizes) {
+      const cell = `${inflight}/${s}`;
+      const r = results[cell] = Object.fromEntries(rows.map((k) => [k, []])) as unknown as Record<
+        Row,
+        Result[]
+      >;
+      for (let i = 0; i < runs; i++) {
+        // Interleaved, so machine noise hits every row alike.
+        r.goGo.push(await goClient(goServer.addr, inflight, s));
+        r.denoGo.push(await denoClient(goServer.addr, inflight, s, "xclient"));
+        r.plainGo.push(await denoClient(goServer.addr, inflight, s, "plain"));
+        r.goDeno.push(await goClient(denoServer.addr, inflight, s));
+        if (grpc) {
+          r.grpcNode.push(await grpc.runGrpc("node", inflight, s, Number(seconds)));
+          r.grpcDeno.push(await grpc.runGrpc("deno", inflight, s, Number(seconds)));
+        }
+      }
+      console.error(`done ${cell}`);
+    }
+  }
 } finally {
   await goServer.stop();
   await denoServer.stop();
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ratios = (a: Result[], b: Result[]) => a.map((x, i) => x.calls_per_sec / b[i].calls_per_sec);
+const range = (xs: number[]) => {
+  const lo = Math.min(...xs).toFixed(2);
+  const hi = Math.max(...xs).toFixed(2);
+  return lo === hi ? lo : `${lo}–${hi}`;
+};
+const k = (n: number) => n >= 10_000 ? `${(n / 1000).toFixed(1)} k` : `${Math.round(n)}`;
+const lat = (rs: Result[]) =>
+  `${median(rs.map((x) => x.p50_us))} / ${median(rs.map((x) => x.p99_us))}`;
+
+const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1];
+const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+console.log(
+  `machine: ${navigator.hardwareConcurrency} cores, ${cpu}; load average at the end ${load}; ` +
+    `${runs} runs × ${seconds} s per row and cell; Deno ${Deno.version.deno}`,
+);
+console.log();
+console.log(
+  "| in flight | S | Go→Go calls/s (p50/p99 µs) | Deno XClient→Go calls/s (p50/p99 µs) | Deno/Go | Deno Client→Go | XClient/Client | Go→Deno server ÷ Go→Go |" +
+    (withGrpc ? " grpc-js Node | grpc-js Deno |" : ""),
+);
+console.log("|---|---|---|---|---|---|---|---|" + (withGrpc ? "---|---|" : ""));
+for (const [cell, r] of Object.entries(results)) {
+  const [inflight, s] = cell.split("/");
+  const cols = [
+    inflight,
+    s === "0" ? "none" : `${Number(s) / 1024} KiB`,
+    `${k(median(r.goGo.map((x) => x.calls_per_sec)))} (${lat(r.goGo)})`,
+    `${k(median(r.denoGo.map((x) => x.calls_per_sec)))} (${lat(r.denoGo)})`,
+    range(ratios(r.denoGo, r.goGo)),
+    k(median(r.plainGo.map((x) => x.calls_per_sec))),
+    range(ratios(r.denoGo, r.plainGo)),
+    range(ratios(r.goDeno, r.goGo)),
+  ];
+  if (withGrpc) {
+    cols.push(`${k(median(r.grpcNode.map((x) => x.calls_per_sec)))} (${lat(r.grpcNode)})`);
+    cols.push(`${k(median(r.grpcDeno.map((x) => x.calls_per_sec)))} (${lat(r.grpcDeno)})`);
+  }
+  console.log(`| ${cols.join(" | ")} |`);
+}
+if (jsonOut) await Deno.writeTextFile(jsonOut, JSON.stringify(results, null, 1));

@@ -193,3 +193,29 @@ Deno.test("a custom codec id travels end to end; an unregistered id is an error 
     await server.close();
   }
 });
+
+Deno.test("msgpack: long strings take the shortest str header, multi-byte text included", () => {
+  const cases: [string, number, number][] = [
+    // text, header byte, header length
+    ["a".repeat(31), 0xbf, 1],
+    ["a".repeat(64), 0xd9, 2],
+    ["a".repeat(255), 0xd9, 2],
+    ["a".repeat(256), 0xda, 3],
+    ["é".repeat(100), 0xd9, 2], // 200 bytes
+    ["é".repeat(128), 0xda, 3], // 256 bytes
+    ["€".repeat(21845), 0xda, 3], // 65535 bytes
+    ["€".repeat(21846), 0xdb, 5], // 65538 bytes
+    ["😀".repeat(40), 0xd9, 2], // 160 bytes
+    ["s".repeat(70000), 0xdb, 5],
+  ];
+  for (const [text, head, headerLength] of cases) {
+    const bytes = msgpackCodec.encode(text);
+    const length = new TextEncoder().encode(text).byteLength;
+    assert.equal(bytes[0], head, `${text.length} units`);
+    assert.equal(bytes.byteLength, headerLength + length);
+    assert.equal(msgpackCodec.decode(bytes), text);
+  }
+  // Inside a struct, next to other fields.
+  const v = { A: 1, S: "x".repeat(16384), T: "ü".repeat(70), B: [true, "y".repeat(100)] };
+  assert.deepEqual(msgpackCodec.decode(msgpackCodec.encode(v)), v);
+});

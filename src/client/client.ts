@@ -168,6 +168,53 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+const NO_OPTIONS: CallOptions = {};
+
+/**
+ * One call waiting for its reply: a single object per call (no closures on the fast path)
+ * that settles the caller's promise with the decoded reply (or the message when `codec` is
+ * undefined), and cleans its timer, abort listener and pending entry.
+ */
+class Waiter implements Pending {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  onAbort: (() => void) | undefined;
+  constructor(
+    readonly pending: Map<number, Pending>,
+    readonly seq: number,
+    readonly options: CallOptions,
+    readonly codec: Codec | undefined,
+    readonly ok: (value: unknown) => void,
+    readonly fail: (error: unknown) => void,
+  ) {}
+  #done(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort !== undefined) this.options.signal!.removeEventListener("abort", this.onAbort);
+    this.pending.delete(this.seq);
+  }
+  resolve(msg: Message): void {
+    this.#done();
+    const replyMetadata = this.options.replyMetadata;
+    if (replyMetadata) Object.assign(replyMetadata, msg.metadata);
+    if (msg.status === MessageStatusType.Error) {
+      return this.fail(
+        new ServiceError(msg.metadata[MetadataKeys.ServiceError] ?? "", msg.metadata),
+      );
+    }
+    if (this.codec === undefined) return this.ok(msg);
+    let value: unknown;
+    try {
+      value = this.codec.decode(msg.payload);
+    } catch (e) {
+      return this.fail(e);
+    }
+    this.ok(value);
+  }
+  reject(error: unknown): void {
+    this.#done();
+    this.fail(error);
+  }
+}
+
 let inprocessClientIds = 0;
 
 /**
@@ -194,7 +241,8 @@ export class Client {
   readonly #target: string;
   readonly #options: ClientOptions;
   readonly #codecs: CodecRegistry;
-  readonly #pending = new Map<bigint, Pending>();
+  /** Calls waiting for a reply, by seq (a number: Map lookups by bigint are slower). */
+  readonly #pending = new Map<number, Pending>();
   #seq = 0;
   #transport: Transport | undefined;
   #connecting: Promise<Transport> | undefined;
@@ -409,10 +457,8 @@ export class Client {
       if (!isServerPush(msg)) return;
       return this.#push.dispatch(toServerMessage(msg, this.address, this.#codecs));
     }
-    const p = this.#pending.get(msg.seq);
-    if (!p) return;
-    this.#pending.delete(msg.seq);
-    p.resolve(msg);
+    const p = this.#pending.get(Number(msg.seq));
+    if (p !== undefined) p.resolve(msg);
   }
 
   #startHeartbeat(transport: Transport): void {
@@ -451,20 +497,25 @@ export class Client {
    * with {@linkcode ServiceError} (the server's error text), {@linkcode ConnectionError},
    * {@linkcode CallTimeoutError} or {@linkcode CallAbortedError}.
    */
-  async call<T = unknown>(
+  call<T = unknown>(
     servicePath: string,
     serviceMethod: string,
     args: unknown,
-    options: CallOptions = {},
+    options: CallOptions = NO_OPTIONS,
   ): Promise<T> {
     if (this.#plugins?.wrapsCalls) {
       const call = this.#call(servicePath, serviceMethod, args, options, false);
       const opts = { ...options, metadata: call.metadata };
       return this.#plugins.around(call, () => this.#callNow<T>(call, opts));
     }
-    const { req, codec } = this.#request(servicePath, serviceMethod, args, options, false);
-    const res = await this.sendRaw(req, options);
-    return codec.decode(res!.payload) as T;
+    let req: Message;
+    let codec: Codec;
+    try {
+      ({ req, codec } = this.#request(servicePath, serviceMethod, args, options, false));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#roundTrip(req, options, codec) as Promise<T>;
   }
 
   /**
@@ -484,8 +535,7 @@ export class Client {
       options,
       call.oneway,
     );
-    const res = await this.sendRaw(req, options);
-    return (res === undefined ? undefined : codec.decode(res.payload)) as T;
+    return await this.#roundTrip(req, options, call.oneway ? undefined : codec) as T;
   }
 
   /** What plugins see of a call; its metadata is what will be sent. */
@@ -547,15 +597,20 @@ export class Client {
       SerializeType.MsgPack;
     const codec = this.#codecs.get(serializeType);
     const payload = codec.encode(args);
-    const req = createMessage({
+    const req: Message = {
+      version: 0,
+      messageType: MessageType.Request,
+      heartbeat: false,
       oneway,
       compressType: this.#compressTypeFor(payload, options),
+      status: MessageStatusType.Normal,
       serializeType,
+      seq: 0n,
       servicePath,
       serviceMethod,
       metadata: this.#requestMetadata(options),
       payload,
-    });
+    };
     return { req, codec };
   }
 
@@ -566,7 +621,7 @@ export class Client {
   }
 
   #requestMetadata(options: CallOptions): Metadata {
-    const meta: Metadata = { ...options.metadata };
+    const meta: Metadata = options.metadata === undefined ? {} : { ...options.metadata };
     const auth = this.#options.auth;
     if (auth !== undefined && meta[MetadataKeys.Auth] === undefined) {
       meta[MetadataKeys.Auth] = auth;
@@ -585,51 +640,71 @@ export class Client {
    * 16 MiB) with {@linkcode FrameTooLargeError}, before anything is written (other calls on the
    * connection go on).
    */
-  async sendRaw(req: Message, options: CallOptions = {}): Promise<Message | undefined> {
+  sendRaw(req: Message, options: CallOptions = NO_OPTIONS): Promise<Message | undefined> {
+    return this.#roundTrip(req, options, undefined) as Promise<Message | undefined>;
+  }
+
+  /**
+   * Sends `req` and settles with its reply decoded by `codec` (the reply message when `codec`
+   * is undefined; undefined for oneway once written). On an open connection nothing here
+   * waits: the returned promise is the call's only one.
+   */
+  #roundTrip(req: Message, options: CallOptions, codec: Codec | undefined): Promise<unknown> {
     const signal = options.signal;
-    if (signal?.aborted) throw new CallAbortedError(signal.reason);
-    this.#checkLength(req);
-    const timeout = options.timeout ?? this.#options.timeout;
-    const transport = await this.#ensure();
-    // An abort while the connection was being opened: its event has already fired.
-    if (signal?.aborted) throw new CallAbortedError(signal.reason);
-    const seq = BigInt(++this.#seq);
-    req.seq = seq;
+    if (signal?.aborted) return Promise.reject(new CallAbortedError(signal.reason));
+    try {
+      this.#checkLength(req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const t = this.#transport;
+    if (t !== undefined && !t.isClosed && !this.#closed) {
+      return this.#exchange(t, req, options, codec);
+    }
+    return this.#ensure().then((transport) => {
+      // An abort while the connection was being opened: its event has already fired.
+      if (signal?.aborted) throw new CallAbortedError(signal.reason);
+      return this.#exchange(transport, req, options, codec);
+    });
+  }
+
+  #exchange(
+    transport: Transport,
+    req: Message,
+    options: CallOptions,
+    codec: Codec | undefined,
+  ): Promise<unknown> {
+    const seq = ++this.#seq;
+    req.seq = BigInt(seq);
     if (this.#plugins?.hasBeforeEncode) this.#plugins.beforeEncode(req);
     if (req.oneway) {
       transport.send(req);
-      await transport.drained();
-      if (transport.isClosed) throw new ConnectionClosedError();
-      return undefined;
+      return transport.drained().then(() => {
+        if (transport.isClosed) throw new ConnectionClosedError();
+        return undefined;
+      });
     }
-    const res = await new Promise<Message>((resolve, reject) => {
-      if (transport.isClosed) {
-        // Closed since it was handed out (e.g. an in-process server refused the session):
-        // nothing would ever settle this call.
-        reject(new ConnectionClosedError(`connection to ${this.address} is shut down`));
-        return;
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => finish(undefined, new CallAbortedError(signal!.reason));
-      const finish = (msg: Message | undefined, err?: unknown) => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        this.#pending.delete(seq);
-        if (err !== undefined) reject(err);
-        else resolve(msg!);
-      };
-      this.#pending.set(seq, { resolve: (m) => finish(m), reject: (e) => finish(undefined, e) });
+    if (transport.isClosed) {
+      // Closed since it was handed out (e.g. an in-process server refused the session):
+      // nothing would ever settle this call.
+      return Promise.reject(
+        new ConnectionClosedError(`connection to ${this.address} is shut down`),
+      );
+    }
+    const timeout = options.timeout ?? this.#options.timeout;
+    const signal = options.signal;
+    return new Promise((resolve, reject) => {
+      const w = new Waiter(this.#pending, seq, options, codec, resolve, reject);
+      this.#pending.set(seq, w);
       if (timeout !== undefined && timeout > 0) {
-        timer = setTimeout(() => finish(undefined, new CallTimeoutError(timeout)), timeout);
+        w.timer = setTimeout(() => w.reject(new CallTimeoutError(timeout)), timeout);
       }
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal !== undefined) {
+        w.onAbort = () => w.reject(new CallAbortedError(signal.reason));
+        signal.addEventListener("abort", w.onAbort, { once: true });
+      }
       transport.send(req);
     });
-    if (options.replyMetadata) Object.assign(options.replyMetadata, res.metadata);
-    if (res.status === MessageStatusType.Error) {
-      throw new ServiceError(res.metadata[MetadataKeys.ServiceError] ?? "", res.metadata);
-    }
-    return res;
   }
 
   /**

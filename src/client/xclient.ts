@@ -89,6 +89,16 @@ export interface XClientOptions extends ClientOptions {
   failureThreshold?: number;
 }
 
+/** A server's client and the calls under way on it (dialing included). */
+interface Entry {
+  readonly client: Client;
+  busy: number;
+  /** The server left the list: close the client once its calls under way are done. */
+  retired: boolean;
+}
+
+const NO_OPTIONS: CallOptions = {};
+
 interface Health {
   failures: number;
   downUntil: number;
@@ -133,11 +143,11 @@ export class XClient {
   readonly #selector: Selector;
   /** The selector, wrapped by the plugins' `wrapSelect`. */
   readonly #select: SelectFunc;
-  readonly #clients = new Map<string, Client>();
-  /** Calls under way per client, dialing included. */
-  readonly #busy = new Map<Client, number>();
+  readonly #clients = new Map<string, Entry>();
   /** Clients of servers that left the list, closed once their calls under way are done. */
-  readonly #retired = new Set<Client>();
+  readonly #retired = new Set<Entry>();
+  /** Whether the discovery's first list is in: calls need not wait for it. */
+  #discoveryReady = false;
   readonly #health = new Map<string, Health>();
   #pairs: KVPair[] = [];
   #available: KVPair[] = [];
@@ -171,6 +181,7 @@ export class XClient {
     const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);
     this.#select = ClientPluginChain.of(options.plugins)?.wrapSelect(select) ?? select;
     this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
+    discovery.ready().then(() => (this.#discoveryReady = true), () => {});
     this.#setPairs(discovery.getServices());
   }
 
@@ -214,12 +225,13 @@ export class XClient {
       !isInactive(p.value) && (group === undefined || inGroup(p.value, group))
     );
     const keep = new Set(this.#pairs.map((p) => p.key));
-    for (const [key, client] of this.#clients) {
+    for (const [key, entry] of this.#clients) {
       if (!keep.has(key)) {
         this.#clients.delete(key);
         // Calls under way (e.g. on a server draining for shutdown) still get their replies.
-        this.#retired.add(client);
-        this.#release(client, 0);
+        entry.retired = true;
+        this.#retired.add(entry);
+        this.#release(entry);
       }
     }
     for (const key of this.#health.keys()) if (!keep.has(key)) this.#health.delete(key);
@@ -243,7 +255,7 @@ export class XClient {
   }
 
   #refreshAvailable(): KVPair[] {
-    if (Date.now() >= this.#availableUntil) this.#rebuild();
+    if (this.#availableUntil !== Infinity && Date.now() >= this.#availableUntil) this.#rebuild();
     return this.#available;
   }
 
@@ -264,34 +276,39 @@ export class XClient {
   }
 
   #markSuccess(key: string): void {
-    if (this.#health.has(key)) this.#health.delete(key);
+    if (this.#health.size !== 0) this.#health.delete(key);
   }
 
   /** Runs `fn` with the client of `key`, which is not closed by a list change meanwhile. */
-  async #withClient<T>(key: string, fn: (client: Client) => Promise<T>): Promise<T> {
-    const client = this.#client(key);
-    this.#busy.set(client, (this.#busy.get(client) ?? 0) + 1);
+  #withClient<T>(key: string, fn: (client: Client) => Promise<T>): Promise<T> {
+    const entry = this.#entry(key);
+    entry.busy++;
+    let p: Promise<T>;
     try {
-      return await fn(client);
-    } finally {
-      this.#release(client, 1);
+      p = fn(entry.client);
+    } catch (e) {
+      p = Promise.reject(e);
     }
+    return p.finally(() => this.#done(entry));
   }
 
-  #release(client: Client, done: number): void {
-    const left = (this.#busy.get(client) ?? 0) - done;
-    if (left > 0) return void this.#busy.set(client, left);
-    this.#busy.delete(client);
-    if (this.#retired.delete(client)) void client.close();
+  #done(entry: Entry): void {
+    entry.busy--;
+    if (entry.retired) this.#release(entry);
   }
 
-  #client(key: string): Client {
-    let c = this.#clients.get(key);
-    if (!c || c.isClosed) {
-      c = new Client(key, this.#clientOptions);
-      this.#clients.set(key, c);
+  #release(entry: Entry): void {
+    if (entry.busy > 0) return;
+    if (this.#retired.delete(entry)) void entry.client.close();
+  }
+
+  #entry(key: string): Entry {
+    let e = this.#clients.get(key);
+    if (e === undefined || e.client.isClosed) {
+      e = { client: new Client(key, this.#clientOptions), busy: 0, retired: false };
+      this.#clients.set(key, e);
     }
-    return c;
+    return e;
   }
 
   async #ready(signal: AbortSignal | undefined): Promise<void> {
@@ -332,80 +349,112 @@ export class XClient {
     return key;
   }
 
-  async #callOne<T>(
-    key: string,
-    method: string,
-    args: unknown,
-    options: CallOptions,
-  ): Promise<T> {
-    try {
-      const reply = await this.#withClient(
-        key,
-        (c) => c.call<T>(this.servicePath, method, args, options),
-      );
+  /** One try on `key`: its health is updated from the outcome. */
+  #callOne<T>(key: string, method: string, args: unknown, options: CallOptions): Promise<T> {
+    const entry = this.#entry(key);
+    entry.busy++;
+    return entry.client.call<T>(this.servicePath, method, args, options).then((reply) => {
+      this.#done(entry);
       this.#markSuccess(key);
       return reply;
-    } catch (e) {
+    }, (e) => {
+      this.#done(entry);
       if (isRetryable(e)) this.#markFailure(key, e);
       throw e;
-    }
+    });
   }
 
   /**
    * Calls `method` with `args` on a server chosen by the select mode, applying the fail mode.
    * `timeout` and `signal` bound the whole call, retries included.
    */
-  async call<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
+  call<T = unknown>(method: string, args: unknown, options: CallOptions = NO_OPTIONS): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClientClosedError());
     // The default timeout of the options bounds the whole call too, not each try.
     const timeout = options.timeout ?? this.#options.timeout;
-    const { signal, deadline } = callBounds({ ...options, timeout });
-    await this.#ready(signal);
-    const attemptOptions = (): CallOptions => ({
-      ...options,
-      timeout: deadline === undefined ? undefined : remaining(deadline, timeout!),
-    });
-    try {
-      return await this.#retry<T>(method, args, signal, attemptOptions);
-    } catch (e) {
-      // A try's timeout is what was left of the call's: report the call's own timeout.
-      if (e instanceof CallTimeoutError && deadline !== undefined) {
-        throw new CallTimeoutError(timeout!);
-      }
-      throw e;
+    const deadline = timeout !== undefined && timeout > 0 ? Date.now() + timeout : undefined;
+    if (!this.#discoveryReady) {
+      return this.#ready(options.signal).then(() =>
+        this.#start<T>(method, args, options, timeout, deadline)
+      );
     }
+    return this.#start<T>(method, args, options, timeout, deadline);
   }
 
   /**
-   * The one retry loop of the fail modes: pick a server, try, and on a transport error try
-   * again — Failover on another server, Failtry on the same one, Failfast and Failbackup
-   * (whose try already asks two servers) never. A service error is never retried.
+   * The fail modes: the first try goes straight out (no waiting beyond the call itself);
+   * only when it fails with a transport error do Failover and Failtry enter the retry loop.
+   */
+  #start<T>(
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    timeout: number | undefined,
+    deadline: number | undefined,
+  ): Promise<T> {
+    // Without a deadline every try takes the caller's options as they are.
+    const attemptOptions = deadline === undefined
+      ? () => options
+      : () => ({ ...options, timeout: remaining(deadline, timeout!) });
+    const mode = this.failMode;
+    const tries = mode === FailMode.Failover || mode === FailMode.Failtry
+      ? Math.max(this.#options.retries ?? 3, 0) + 1
+      : 1;
+    let key: string;
+    let first: Promise<T>;
+    try {
+      key = this.#pick(method, args);
+      first = this.#try<T>(key, method, args, attemptOptions);
+    } catch (e) {
+      first = Promise.reject(e);
+    }
+    const p = tries > 1
+      ? first.catch((e) =>
+        this.#retry<T>(e, key, tries, method, args, options.signal, attemptOptions)
+      )
+      : first;
+    if (deadline === undefined) return p;
+    return p.catch((e) => {
+      // A try's timeout is what was left of the call's: report the call's own timeout.
+      throw e instanceof CallTimeoutError ? new CallTimeoutError(timeout!) : e;
+    });
+  }
+
+  /** One try of the fail mode on `key` (Failbackup: with its backup). */
+  #try<T>(key: string, method: string, args: unknown, opts: () => CallOptions): Promise<T> {
+    return this.failMode === FailMode.Failbackup
+      ? this.#backup<T>(key, method, args, opts)
+      : this.#callOne<T>(key, method, args, opts());
+  }
+
+  /**
+   * The one retry loop of the fail modes, after a first try on `key` failed with `error`: on a
+   * transport error try again — Failover on another server, Failtry on the same one — up to
+   * `tries` tries in all. A service error is never retried.
    */
   async #retry<T>(
+    error: unknown,
+    key: string | undefined,
+    tries: number,
     method: string,
     args: unknown,
     signal: AbortSignal | undefined,
     attemptOptions: () => CallOptions,
   ): Promise<T> {
-    const mode = this.failMode;
-    const tries = mode === FailMode.Failover || mode === FailMode.Failtry
-      ? Math.max(this.#options.retries ?? 3, 0) + 1
-      : 1;
-    const tried = new Set<string>();
-    let key: string | undefined;
-    let last: unknown;
-    for (let i = 0; i < tries; i++) {
-      if (key === undefined || mode !== FailMode.Failtry) {
+    if (key === undefined || !isRetryable(error) || signal?.aborted) throw error;
+    const tried = new Set<string>([key]);
+    let last = error;
+    for (let i = 1; i < tries; i++) {
+      if (this.failMode !== FailMode.Failtry) {
         try {
           key = this.#pick(method, args, tried);
-        } catch (e) {
-          throw last ?? e;
+        } catch {
+          throw last;
         }
+        tried.add(key);
       }
-      tried.add(key);
       try {
-        return mode === FailMode.Failbackup
-          ? await this.#backup<T>(key, method, args, attemptOptions)
-          : await this.#callOne<T>(key, method, args, attemptOptions());
+        return await this.#try<T>(key!, method, args, attemptOptions);
       } catch (e) {
         last = e;
         if (!isRetryable(e) || signal?.aborted) throw e;
@@ -539,7 +588,7 @@ export class XClient {
     this.#unwatch();
     this.#push.close();
     if (this.#selector instanceof WeightedLatencySelector) this.#selector.close();
-    const all = [...this.#clients.values(), ...this.#retired];
+    const all = [...this.#clients.values(), ...this.#retired].map((e) => e.client);
     this.#clients.clear();
     this.#retired.clear();
     await Promise.all(all.map((c) => c.close()));

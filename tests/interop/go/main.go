@@ -8,6 +8,7 @@
 //	rpcxpeer server ...   serve Arith, Echo and Bench (optionally registered in a registry)
 //	rpcxpeer client ...   call Arith through an XClient, or run the interop checklist (--check)
 //	rpcxpeer bench  ...   load generator against Bench.Echo, prints one JSON line
+//	rpcxpeer bench-xclient ...  one XClient, N calls in flight on Bench.Mul (see bench_xclient.go)
 //	rpcxpeer push-server ...  Server.SendMessage to callers (see push.go)
 //	rpcxpeer push-client ...  receive pushes through NewBidirectionalXClient
 //	rpcxpeer otel   ...   Arith server / client with rpcx-plugins' OpenTelemetry plugins
@@ -25,10 +26,11 @@ import (
 	rlog "github.com/smallnest/rpcx/log"
 )
 
-const usage = `usage: rpcxpeer <server|client|bench|push-server|push-client> [flags]
+const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|push-client> [flags]
   server  serve Arith, Echo and Bench services
   client  call Arith via XClient, or run the interop checklist with --check
   bench   load generator against Bench.Echo (one JSON line of results)
+  bench-xclient  one XClient (Peer2Peer, Failfast, random), --inflight calls of Bench.Mul with --s bytes echoed
   push-server  serve Arith and Push; push to callers with Server.SendMessage
   push-client  call once through NewBidirectionalXClient, print each push received
   otel    server|client with rpcx-plugins' OpenTelemetry plugins (SPAN lines)
@@ -48,6 +50,8 @@ func main() {
 		code = runClient(os.Args[2:])
 	case "bench":
 		code = runBench(os.Args[2:])
+	case "bench-xclient":
+		code = runBenchXClient(os.Args[2:])
 	case "push-server":
 		code = runPushServer(os.Args[2:])
 	case "push-client":

@@ -1,0 +1,77 @@
+// The Deno side of bench/head_to_head.ts: one XClient (Peer2Peer, Failfast, RandomSelect,
+// MsgPack) — or with --client plain one Client — shared by --inflight loops calling Bench.Mul
+// with {A, B, S} (S: --s bytes, echoed back). Prints one JSON line.
+//   deno run -A bench/xclient_load.ts --addr host:port [--inflight 100] [--s 0] [--total N]
+//                                     [--seconds 5] [--warmup 2000] [--client xclient|plain]
+import { Client, FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
+import { flag } from "../examples/arith.ts";
+
+const addr = flag(Deno.args, "addr", "");
+if (!addr) throw new Error("--addr host:port is required");
+const inflight = Math.max(1, Number(flag(Deno.args, "inflight", "100")));
+const sBytes = Number(flag(Deno.args, "s", "0"));
+const total = Number(flag(Deno.args, "total", "100000000"));
+const maxSeconds = Number(flag(Deno.args, "seconds", "5"));
+const warmup = Number(flag(Deno.args, "warmup", "2000"));
+const kind = flag(Deno.args, "client", "xclient");
+
+type Call = (args: { A: number; B: number; S: string }) => Promise<{ C: number; S: string }>;
+let call: Call;
+let close: () => Promise<void>;
+if (kind === "plain") {
+  const client = new Client(`tcp@${addr}`);
+  call = (args) => client.call("Bench", "Mul", args);
+  close = () => client.close();
+} else {
+  const discovery = new Peer2PeerDiscovery(`tcp@${addr}`);
+  const x = new XClient("Bench", FailMode.Failfast, SelectMode.RandomSelect, discovery);
+  call = (args) => x.call("Mul", args);
+  close = async () => {
+    await x.close();
+    await discovery.close();
+  };
+}
+
+const S = "s".repeat(sBytes);
+for (let i = 0; i < warmup; i++) await call({ A: i, B: 7, S });
+
+const latencies = new Float64Array(Math.min(total, 50_000_000));
+let next = 0;
+let errors = 0;
+let firstError: string | undefined;
+let stop = false;
+const timer = setTimeout(() => (stop = true), maxSeconds * 1000);
+const start = performance.now();
+async function loop(): Promise<void> {
+  while (!stop && next < total) {
+    const i = next++;
+    const args = { A: i, B: 7, S };
+    const t0 = performance.now();
+    try {
+      const r = await call(args);
+      if (r.C !== i * 7 || r.S.length !== sBytes) throw new Error(`wrong reply for A=${i}`);
+    } catch (e) {
+      if (errors++ === 0) firstError = String(e);
+    }
+    latencies[i] = performance.now() - t0;
+  }
+}
+await Promise.all(Array.from({ length: inflight }, loop));
+const seconds = (performance.now() - start) / 1000;
+clearTimeout(timer);
+const done = latencies.slice(0, next).sort();
+const pct = (p: number) =>
+  Math.round(done[Math.min(done.length - 1, Math.max(0, Math.round(done.length * p) - 1))] * 1000);
+console.log(JSON.stringify({
+  client: `deno-${kind}`,
+  calls: next,
+  errors,
+  seconds: Number(seconds.toFixed(3)),
+  calls_per_sec: Math.round(next / seconds),
+  p50_us: pct(0.5),
+  p99_us: pct(0.99),
+  inflight,
+  s_bytes: sBytes,
+  ...(firstError ? { first_error: firstError } : {}),
+}));
+await close();
