@@ -2,13 +2,17 @@
 // each (this script runs both as child processes of itself), unary Bench.Mul with {A, B, S},
 // --inflight loops, --seconds long. Runs under Node and under Deno alike:
 //   node bench/grpc/bench.mjs --inflight 100 --s 0 --seconds 3
-//   deno run -A --node-modules-dir=manual bench/grpc/bench.mjs --inflight 100 --s 0 --seconds 3
+//   deno run -A bench/grpc/bench.mjs --inflight 100 --s 0 --seconds 3
 // Prints one JSON line: calls, errors, calls_per_sec, p50_us, p99_us.
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import grpc from "@grpc/grpc-js";
-import protoLoader from "@grpc/proto-loader";
+// Node resolves the packages from bench/grpc/node_modules (npm install); Deno from npm: itself.
+// (Computed specifiers, so `deno check bench/` does not try to resolve Node's bare names.)
+const isDeno = typeof Deno !== "undefined";
+const pkg = (name, version) => isDeno ? `npm:${name}@${version}` : name;
+const grpc = (await import(pkg("@grpc/grpc-js", "1.14.7"))).default;
+const protoLoader = (await import(pkg("@grpc/proto-loader", "0.8.1"))).default;
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const arg = (name, fallback) => {
@@ -79,7 +83,7 @@ if (process.argv.includes("--serve")) {
   const pct = (p) =>
     Math.round(latencies[Math.max(0, Math.round(latencies.length * p) - 1)] * 1000);
   console.log(JSON.stringify({
-    client: `grpc-js-${typeof Deno === "undefined" ? "node" : "deno"}`,
+    client: `grpc-js-${isDeno ? "deno" : "node"}`,
     calls: next,
     errors,
     seconds: Number(elapsed.toFixed(3)),

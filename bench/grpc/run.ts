@@ -1,5 +1,6 @@
-// Runs bench/grpc/bench.mjs under Node or Deno for bench/head_to_head.ts (--grpc); installs
-// @grpc/grpc-js and @grpc/proto-loader into bench/grpc/node_modules with npm on first use.
+// Runs bench/grpc/bench.mjs under Node or Deno for bench/head_to_head.ts (--grpc); for Node,
+// installs @grpc/grpc-js and @grpc/proto-loader into bench/grpc/node_modules with npm on first
+// use (Deno takes them as npm: specifiers).
 const dir = new URL("./", import.meta.url).pathname;
 
 let installed: Promise<void> | undefined;
@@ -28,12 +29,12 @@ export async function runGrpc(
 ): Promise<
   { calls: number; errors: number; calls_per_sec: number; p50_us: number; p99_us: number }
 > {
-  await install();
+  if (runtime === "node") await install();
   const script = `${dir}bench.mjs`;
   const flags = ["--inflight", String(inflight), "--s", String(s), "--seconds", String(seconds)];
   const [cmd, args] = runtime === "node"
     ? ["node", [script, ...flags]]
-    : [Deno.execPath(), ["run", "-A", "--node-modules-dir=manual", script, ...flags]];
+    : [Deno.execPath(), ["run", "-A", script, ...flags]];
   const out = await new Deno.Command(cmd, { args, cwd: dir, stderr: "inherit" }).output();
   const line = new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) =>
     l.startsWith("{")
