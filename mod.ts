@@ -80,6 +80,7 @@ export {
 export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
 export {
   type AuthFunction,
+  type ServeOptions,
   Server,
   ServerClosedError,
   type ServerOptions,
@@ -171,17 +172,42 @@ export {
 } from "./src/registry/metadata.ts";
 export { Peer2PeerDiscovery } from "./src/registry/peer2peer.ts";
 export { MultipleServersDiscovery } from "./src/registry/multiple_servers.ts";
-export {
-  defaultInprocessRegistry,
-  INPROCESS_NETWORK,
-  InprocessDiscovery,
-  type InprocessEndpoint,
-  InprocessRegistry,
-  type InprocessSession,
-} from "./src/registry/inprocess.ts";
+export { InprocessDiscovery } from "./src/registry/inprocess.ts";
 export { ResyncLoop, type ResyncOptions, type RetryOptions } from "./src/registry/resync.ts";
 export { RegisterPluginBase, type RegisterPluginOptions } from "./src/registry/register_base.ts";
 export { type KvRegisterOptions, KvRegisterPlugin } from "./src/registry/kv_register.ts";
+
+// Transport: networks by name (tcp with TLS, unix, http, ws, wss; inprocess) and their errors.
+export {
+  type Connection,
+  DEFAULT_RPC_PATH,
+  type DialOptions,
+  type Listener,
+  type ListenOptions,
+  type Network,
+  NetworkRegistry,
+  type TlsOptions,
+  UnsupportedNetworkError,
+} from "./src/transport/network.ts";
+export { defaultNetworks } from "./src/transport/networks.ts";
+export { tcpNetwork } from "./src/transport/tcp.ts";
+export { unixNetwork } from "./src/transport/unix.ts";
+export { httpNetwork } from "./src/transport/http.ts";
+export { wsNetwork, wssNetwork } from "./src/transport/ws.ts";
+export {
+  ConnectionRefusedError,
+  DialError,
+  DialTimeoutError,
+  TlsHandshakeError,
+  UpgradeError,
+} from "./src/transport/errors.ts";
+export {
+  defaultInprocessRegistry,
+  INPROCESS_NETWORK,
+  type InprocessEndpoint,
+  InprocessRegistry,
+  type InprocessSession,
+} from "./src/transport/inprocess.ts";
 
 // Wire codec choice (the `wireCodec` option) and its errors.
 export {

@@ -23,13 +23,16 @@ import {
   prepareMessage,
 } from "../protocol/message.ts";
 import { FrameTooLargeError } from "../protocol/errors.ts";
-import { FramedConnection, splitHostPort } from "../protocol/transport.ts";
+import { FramedConnection } from "../transport/framed.ts";
+import type { Connection, NetworkRegistry, TlsOptions } from "../transport/network.ts";
+import { defaultNetworks } from "../transport/networks.ts";
+import { ConnectionRefusedError } from "../transport/errors.ts";
 import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
 import {
   defaultInprocessRegistry,
   INPROCESS_NETWORK,
   type InprocessRegistry,
-} from "../registry/inprocess.ts";
+} from "../transport/inprocess.ts";
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -74,6 +77,13 @@ export interface ClientOptions extends Partial<DecodeLimits> {
   auth?: string;
   /** Codec table (default: the process-wide one). */
   codecs?: CodecRegistry;
+  /** Networks by name (default: `defaultNetworks`): `tcp`, `unix`, `http`, `ws`, `wss`, yours. */
+  networks?: NetworkRegistry;
+  /**
+   * TLS for `tcp`, `http` and `wss` (Go's `client.Option.TLSConfig`): `caCerts` to trust,
+   * `serverName`, and `certChain`/`privateKey` for mutual TLS.
+   */
+  tls?: TlsOptions;
   /** Registry that resolves `inprocess@name` addresses. */
   inprocessRegistry?: InprocessRegistry;
   /**
@@ -353,37 +363,20 @@ export class Client {
   }
 
   async #dialTcp(): Promise<Transport> {
-    if (this.#network !== "tcp" && this.#network !== "tcp4" && this.#network !== "tcp6") {
+    const networks = this.#options.networks ?? defaultNetworks;
+    if (!networks.has(this.#network)) {
       throw new ConnectionError(`unsupported network ${this.#network} in ${this.address}`);
     }
-    const { hostname, port } = splitHostPort(this.#target);
-    const timeout = this.#options.connectTimeout ?? 1000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const dialing = Deno.connect({ hostname, port, transport: "tcp" });
-    let conn: Deno.TcpConn;
+    let conn: Connection;
     try {
-      conn = await Promise.race([
-        dialing,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new ConnectionError(`dial ${this.address}: timed out after ${timeout} ms`)),
-            timeout,
-          );
-        }),
-      ]);
+      conn = await networks.get(this.#network).dial(this.#target, {
+        timeout: this.#options.connectTimeout ?? 1000,
+        tls: this.#options.tls,
+      });
     } catch (e) {
-      dialing.then((c) => c.close(), () => {});
-      if (e instanceof ConnectionError) throw e;
-      throw new ConnectionError(`dial ${this.address}: ${(e as Error).message}`, { cause: e });
-    } finally {
-      clearTimeout(timer);
-    }
-    try {
-      conn.setNoDelay(true);
-      conn.setKeepAlive(true);
-    } catch {
-      // not fatal
+      // The transport's typed error (ConnectionRefusedError, DialTimeoutError, TlsHandshakeError,
+      // ...) is the cause; its text says what was dialed.
+      throw new ConnectionError((e as Error).message, { cause: e });
     }
     const limits: DecodeLimits = {
       maxMessageLength: this.#options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,
@@ -406,7 +399,10 @@ export class Client {
   #dialInprocess(): Transport {
     const registry = this.#options.inprocessRegistry ?? defaultInprocessRegistry;
     const endpoint = registry.endpoint(this.#target);
-    if (!endpoint) throw new ConnectionError(`dial ${this.address}: no such in-process server`);
+    if (!endpoint) {
+      const cause = new ConnectionRefusedError(this.address);
+      throw new ConnectionError(`${cause.message}: no such in-process server`, { cause });
+    }
     let closed = false;
     const transport: Transport = {
       send: (msg) => {

@@ -5,6 +5,7 @@
  */
 import type { KVPair } from "../registry/discovery.ts";
 import { metadataPosition, metadataWeight } from "../registry/metadata.ts";
+import { tcpNetwork } from "../transport/tcp.ts";
 
 /**
  * Picks a server key for a call. `update` receives the selectable list whenever it changes.
@@ -193,26 +194,11 @@ export type LatencyProbe = (key: string) => Promise<number>;
  */
 export async function tcpConnectLatency(key: string): Promise<number> {
   const addr = key.includes("@") ? key.slice(key.indexOf("@") + 1) : key;
-  const i = addr.lastIndexOf(":");
-  const hostname = addr.slice(0, i).replace(/^\[|\]$/g, "");
-  const port = Number(addr.slice(i + 1));
   const start = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const dialing = Deno.connect({ hostname, port });
-  try {
-    const conn = await Promise.race([
-      dialing,
-      new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error("timeout")), 1000))),
-    ]);
-    const rtt = performance.now() - start;
-    conn.close();
-    return rtt;
-  } catch (e) {
-    dialing.then((c) => c.close(), () => {});
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
+  const conn = await tcpNetwork.dial(addr, { timeout: 1000 });
+  const rtt = performance.now() - start;
+  conn.close();
+  return rtt;
 }
 
 /**

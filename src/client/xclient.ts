@@ -5,6 +5,7 @@
  * @module
  */
 import type { KVPair, ServiceDiscovery } from "../registry/discovery.ts";
+import { ConnectionRefusedError } from "../transport/errors.ts";
 import { inGroup, isInactive } from "../registry/metadata.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
 import { backoffDelay } from "../registry/discovery.ts";
@@ -17,7 +18,6 @@ import {
   CallAbortedError,
   CallTimeoutError,
   ClientClosedError,
-  ConnectionError,
   isRetryable,
   NoServerAvailableError,
   NoServerSelectedError,
@@ -106,9 +106,7 @@ interface Health {
 }
 
 function isRefused(e: unknown): boolean {
-  const cause = (e as { cause?: unknown })?.cause;
-  return cause instanceof Deno.errors.ConnectionRefused ||
-    (e instanceof ConnectionError && /refused|no such in-process server/i.test(e.message));
+  return (e as { cause?: unknown })?.cause instanceof ConnectionRefusedError;
 }
 
 /**

@@ -56,9 +56,8 @@ export {
   FramedConnection,
   type FramedConnectionHandlers,
   type FramedConnectionOptions,
-  joinHostPort,
-  splitHostPort,
-} from "./transport.ts";
+} from "../transport/framed.ts";
+export { joinHostPort, splitHostPort } from "../transport/address.ts";
 export {
   AUTO_GZIP_NATIVE_BELOW,
   AUTO_IMPLEMENTATIONS,

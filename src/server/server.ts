@@ -13,18 +13,22 @@ import {
   type Message,
   type Metadata,
 } from "../protocol/message.ts";
-import {
-  FramedConnection,
-  type FramedConnectionOptions,
-  joinHostPort,
-  splitHostPort,
-} from "../protocol/transport.ts";
+import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
+import type {
+  Connection,
+  Listener,
+  ListenOptions,
+  NetworkRegistry,
+  TlsOptions,
+} from "../transport/network.ts";
+import { defaultNetworks } from "../transport/networks.ts";
+import { isPeerGone } from "../transport/tcp.ts";
 import {
   defaultInprocessRegistry,
   INPROCESS_NETWORK,
   type InprocessRegistry,
   type InprocessSession,
-} from "../registry/inprocess.ts";
+} from "../transport/inprocess.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import {
   isRegisterPlugin,
@@ -97,6 +101,13 @@ export interface ServerOptions extends Partial<DecodeLimits> {
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Turns an error into the `__rpcx_error__` text (default: its message). */
   errorText?: (error: unknown) => string;
+  /** Networks by name (default: {@linkcode defaultNetworks}); add your own there. */
+  networks?: NetworkRegistry;
+  /**
+   * TLS for every listener (Go's `server.WithTLSConfig`): `certChain` and `privateKey` (PEM); with
+   * `caCerts` and `requireClientCert`, mutual TLS. `serve(..., { tls })` overrides it per listener.
+   */
+  tls?: TlsOptions;
   /**
    * Bytes of pushes ({@linkcode Server.sendMessage}) a connection may have queued and not yet
    * written before further pushes fail with `PushBufferFullError` (default
@@ -163,9 +174,21 @@ export class ServerClosedError extends RpcxError {
 interface Listening {
   network: string;
   address: string;
-  listener?: Deno.Listener;
+  listener?: Listener;
   inprocessName?: string;
 }
+
+/**
+ * Options of {@linkcode Server.serve}.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "@rpcx/core";
+ * const o: ServeOptions = { reusePort: true };
+ * console.log(o.reusePort);
+ * ```
+ */
+export interface ServeOptions extends ListenOptions {}
 
 /**
  * Serves registered services. A method is `(args, ctx) => reply` (sync or async); replies go
@@ -205,6 +228,8 @@ export class Server {
   readonly #push: PushSender;
   /** One options object shared by every connection's framing. */
   readonly #frameOptions: FramedConnectionOptions;
+  readonly #networks: NetworkRegistry;
+  readonly #tls: TlsOptions | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #connIds = 0;
   #inFlight = 0;
@@ -226,6 +251,8 @@ export class Server {
         (wire.implementations.gunzip === "native" ? wire.gunzip : undefined),
     };
     this.#inprocess = options.inprocessRegistry ?? defaultInprocessRegistry;
+    this.#networks = options.networks ?? defaultNetworks;
+    this.#tls = options.tls;
     this.#encodeBatch = options.encodeBatch ??
       (wire.name === "native" ? wire.encodeMessages : undefined);
     this.#onError = options.onError ??
@@ -258,7 +285,7 @@ export class Server {
       callEnded: () => void this.#inFlight--,
       dropped: (c) => this.#dropConn(c),
       linkFailed: (c, e) => {
-        if (!(e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe)) {
+        if (!isPeerGone(e)) {
           this.#report(`connection ${c.info.remoteAddress}`, e);
         }
       },
@@ -469,12 +496,16 @@ export class Server {
   }
 
   /**
-   * Starts serving. `network` is `tcp` (also `tcp4`, `tcp6`) with `host:port` (port 0 picks a
-   * free one), or `inprocess` with a name. Resolves with the bound address once listening and
-   * registries (plugins) were told. If a registry plugin fails to start, the listener is closed
-   * again and the error is thrown. Throws {@linkcode ServerClosedError} after shutdown.
+   * Starts serving. `network` is a name in the server's networks: `tcp` (also `tcp4`, `tcp6`)
+   * with `host:port` (port 0 picks a free one), `unix` with a socket path, `http` (HTTP CONNECT to
+   * `/_rpcx_`), `ws`/`wss` (WebSocket on `/_rpcx_`), or `inprocess` with a name. TLS (`tcp`,
+   * `http`, `wss`) comes from `options.tls` or the server's `tls` option. Resolves with the bound
+   * address once listening and registries (plugins) were told. If a registry plugin fails to
+   * start, the listener is closed again and the error is thrown. Throws
+   * {@linkcode ServerClosedError} after shutdown, `UnsupportedNetworkError` for an unknown
+   * network.
    */
-  async serve(network: string, address: string): Promise<string> {
+  async serve(network: string, address: string, options: ServeOptions = {}): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new ServerClosedError();
     let bound: string;
     if (network === INPROCESS_NETWORK) {
@@ -484,15 +515,12 @@ export class Server {
       }
       this.#listening.push({ network, address, inprocessName: address });
       bound = address;
-    } else if (network === "tcp" || network === "tcp4" || network === "tcp6") {
-      const { hostname, port } = splitHostPort(address);
-      const listener = Deno.listen({ hostname, port, transport: "tcp" });
-      const addr = listener.addr as Deno.NetAddr;
-      bound = joinHostPort(addr.hostname, addr.port);
-      this.#listening.push({ network, address: bound, listener });
-      void this.#acceptLoop(listener, bound);
     } else {
-      throw new TypeError(`serve: unsupported network ${network} (use tcp or inprocess)`);
+      const tls = options.tls ?? this.#tls;
+      const listener = await this.#networks.get(network).listen(address, { ...options, tls });
+      bound = listener.address;
+      this.#listening.push({ network, address: bound, listener });
+      void this.#acceptLoop(listener);
     }
     this.#startWatchdog();
     if (!this.#serviceAddress) {
@@ -502,11 +530,7 @@ export class Server {
       } catch (e) {
         // Not advertised means not served: undo the listener so the caller can retry.
         const l = this.#listening.pop()!;
-        try {
-          l.listener?.close();
-        } catch {
-          // already closed
-        }
+        l.listener?.close();
         if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
         this.#serviceAddress = undefined;
         await this.#registries.stopAll();
@@ -536,28 +560,18 @@ export class Server {
     Deno.unrefTimer(this.#watchdog);
   }
 
-  async #acceptLoop(listener: Deno.Listener, localAddress: string): Promise<void> {
-    try {
-      for await (const conn of listener) {
-        if (this.#shuttingDown || this.#closed) {
-          conn.close();
-          continue;
-        }
-        this.#acceptTcp(conn as Deno.TcpConn, localAddress);
+  async #acceptLoop(listener: Listener): Promise<void> {
+    for await (const conn of listener) {
+      if (this.#shuttingDown || this.#closed) {
+        conn.close();
+        continue;
       }
-    } catch {
-      // listener closed
+      this.#accept(conn, listener.address);
     }
   }
 
-  #acceptTcp(conn: Deno.TcpConn, localAddress: string): void {
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // not fatal
-    }
-    const remote = conn.remoteAddr as Deno.NetAddr;
-    const sc = this.#newConn("tcp", joinHostPort(remote.hostname, remote.port), localAddress);
+  #accept(conn: Connection, localAddress: string): void {
+    const sc = this.#newConn(conn.network, conn.remoteAddress, localAddress);
     const fc = new FramedConnection(conn, sc, this.#frameOptions);
     sc.attach(fc);
     if (!this.#acceptConn(sc)) {
@@ -685,11 +699,7 @@ export class Server {
   /** Closes the listeners and leaves the in-process registry (idempotent). */
   #stopListening(): void {
     for (const l of this.#listening) {
-      try {
-        l.listener?.close();
-      } catch {
-        // already closed
-      }
+      l.listener?.close();
       if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
     }
   }

@@ -10,11 +10,11 @@
  *
  * @module
  */
-import type { Message } from "./message.ts";
-import { encodeMessages } from "./message.ts";
-import { FrameDecoder, type FrameDecoderOptions } from "./framing.ts";
-import type { ProtocolError } from "./errors.ts";
-import type { FrameHeader } from "./message.ts";
+import type { Message } from "../protocol/message.ts";
+import { encodeMessages } from "../protocol/message.ts";
+import { FrameDecoder, type FrameDecoderOptions } from "../protocol/framing.ts";
+import type { ProtocolError } from "../protocol/errors.ts";
+import type { FrameHeader } from "../protocol/message.ts";
 
 /**
  * The byte stream a {@linkcode FramedConnection} runs over: what `Deno.Conn` offers, and what
@@ -265,38 +265,4 @@ export class FramedConnection {
     this.#resolveClosed?.();
     this.#handlers.onClose?.();
   }
-}
-
-/**
- * Splits `host:port` (IPv6 as `[::1]:port`). Throws TypeError on a missing or bad port.
- *
- * @example
- * ```ts
- * import { splitHostPort } from "@rpcx/core/protocol";
- * console.log(splitHostPort("[::1]:8972")); // { hostname: "::1", port: 8972 }
- * ```
- */
-export function splitHostPort(address: string): { hostname: string; port: number } {
-  const i = address.lastIndexOf(":");
-  if (i < 0) throw new TypeError(`address ${JSON.stringify(address)} has no port`);
-  let hostname = address.slice(0, i);
-  const port = Number(address.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`address ${JSON.stringify(address)} has a bad port`);
-  }
-  if (hostname.startsWith("[") && hostname.endsWith("]")) hostname = hostname.slice(1, -1);
-  return { hostname: hostname || "0.0.0.0", port };
-}
-
-/**
- * Joins host and port, bracketing IPv6 hosts.
- *
- * @example
- * ```ts
- * import { joinHostPort } from "@rpcx/core/protocol";
- * console.log(joinHostPort("::1", 80)); // "[::1]:80"
- * ```
- */
-export function joinHostPort(hostname: string, port: number): string {
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }

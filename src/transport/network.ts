@@ -1,0 +1,197 @@
+/**
+ * The transport layer's contracts: a connection (a byte stream with its addresses), a listener,
+ * a network (how to dial and listen), and the registry of networks looked up by name (as Go
+ * rpcx's `ConnFactories`/`RegisterMakeListener`).
+ *
+ * @module
+ */
+import type { ByteStream } from "./framed.ts";
+
+/**
+ * A connected byte stream and its addresses.
+ *
+ * @example
+ * ```ts
+ * import type { Connection } from "@rpcx/core";
+ * const describe = (c: Connection) => `${c.network}: ${c.localAddress} <- ${c.remoteAddress}`;
+ * console.log(typeof describe);
+ * ```
+ */
+export interface Connection extends ByteStream {
+  /** The network it runs on (`tcp`, `unix`, `ws`, ...). */
+  readonly network: string;
+  /** Our end: `host:port`, or a socket path. */
+  readonly localAddress: string;
+  /** The peer's end: `host:port`, or a socket path (may be empty for unix sockets). */
+  readonly remoteAddress: string;
+}
+
+/**
+ * Accepts connections until closed; iterate it with `for await`.
+ *
+ * @example
+ * ```ts
+ * import { defaultNetworks } from "@rpcx/core";
+ * const listener = await defaultNetworks.get("tcp").listen("127.0.0.1:0");
+ * console.log(listener.address.startsWith("127.0.0.1:")); // true
+ * listener.close();
+ * ```
+ */
+export interface Listener extends AsyncIterable<Connection> {
+  /** The network it listens on. */
+  readonly network: string;
+  /** The bound address (`host:port` with the real port, or the socket path). */
+  readonly address: string;
+  /** Stops accepting; the iteration ends. Idempotent. */
+  close(): void;
+}
+
+/**
+ * TLS settings, PEM text (as Go's `tls.Config` built from files). On a client: `caCerts` to trust
+ * (besides the system roots), `serverName` to verify (default: the host dialed), and
+ * `certChain`/`privateKey` to present for mutual TLS. On a server: `certChain`/`privateKey` (required),
+ * and `caCerts` with `requireClientCert` for mutual TLS.
+ *
+ * @example
+ * ```ts
+ * import type { TlsOptions } from "@rpcx/core";
+ * const tls: TlsOptions = { caCerts: ["-----BEGIN CERTIFICATE-----\n..."], serverName: "localhost" };
+ * console.log(tls.serverName);
+ * ```
+ */
+export interface TlsOptions {
+  /** Our certificate chain (PEM). */
+  certChain?: string;
+  /** Our private key (PEM). */
+  privateKey?: string;
+  /** Certificates to trust (PEM): the server's CA on a client, client CAs on a server. */
+  caCerts?: string[];
+  /** Client: the name the server's certificate must carry (default: the host dialed). */
+  serverName?: string;
+  /** Server: refuse clients that do not present a certificate signed by `caCerts`. */
+  requireClientCert?: boolean;
+}
+
+/**
+ * Options of {@linkcode Network.dial}.
+ *
+ * @example
+ * ```ts
+ * import type { DialOptions } from "@rpcx/core";
+ * const o: DialOptions = { timeout: 1000 };
+ * console.log(o.timeout);
+ * ```
+ */
+export interface DialOptions {
+  /** Give up after this many ms (default 1000). */
+  timeout?: number;
+  /** Dial with TLS (tcp, http, wss). */
+  tls?: TlsOptions;
+  /** The HTTP path for `http` (CONNECT) and `ws`/`wss` (default `/_rpcx_`, Go's `share.DefaultRPCPath`). */
+  path?: string;
+}
+
+/**
+ * Options of {@linkcode Network.listen}.
+ *
+ * @example
+ * ```ts
+ * import type { ListenOptions } from "@rpcx/core";
+ * const o: ListenOptions = { reusePort: true };
+ * console.log(o.reusePort);
+ * ```
+ */
+export interface ListenOptions {
+  /** Serve TLS (tcp, http, wss; required for wss). */
+  tls?: TlsOptions;
+  /** Set SO_REUSEPORT (tcp; Deno needs `--unstable-net` for it). */
+  reusePort?: boolean;
+  /** The HTTP path for `http` and `ws`/`wss` (default `/_rpcx_`). */
+  path?: string;
+}
+
+/** Go rpcx's default HTTP path for CONNECT and WebSocket (`share.DefaultRPCPath`). */
+export const DEFAULT_RPC_PATH = "/_rpcx_";
+
+/**
+ * A network: how to dial an address and how to listen on one.
+ *
+ * @example
+ * ```ts
+ * import { type Network, NetworkRegistry, tcpNetwork } from "@rpcx/core";
+ * // A network that is tcp under another name.
+ * const mine: Network = { ...tcpNetwork, name: "mytcp" };
+ * const networks = new NetworkRegistry();
+ * networks.register(mine);
+ * console.log(networks.has("mytcp")); // true
+ * ```
+ */
+export interface Network {
+  /** The name in addresses (`name@address`). */
+  readonly name: string;
+  /**
+   * Connects to `address`. Rejects with `ConnectionRefusedError` when nothing listens there,
+   * `DialTimeoutError` after `options.timeout`, `TlsHandshakeError` when TLS fails, or another
+   * `DialError`.
+   */
+  dial(address: string, options?: DialOptions): Promise<Connection>;
+  /** Listens on `address` (port 0 picks a free one). */
+  listen(address: string, options?: ListenOptions): Promise<Listener>;
+}
+
+/**
+ * Thrown when no network of that name is registered.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedNetworkError } from "@rpcx/core";
+ * console.log(new UnsupportedNetworkError("quic").message); // "rpcx: unsupported network quic"
+ * ```
+ */
+export class UnsupportedNetworkError extends Error {
+  /** The name asked for. */
+  readonly network: string;
+  /** Creates the error for `network`. */
+  constructor(network: string) {
+    super(`rpcx: unsupported network ${network}`);
+    this.name = "UnsupportedNetworkError";
+    this.network = network;
+  }
+}
+
+/**
+ * Networks by name, shaped like `CodecRegistry`: the Server and Client look their network up
+ * here (default {@linkcode defaultNetworks}); add your own with `register`.
+ *
+ * @example
+ * ```ts
+ * import { defaultNetworks } from "@rpcx/core";
+ * console.log(defaultNetworks.names()); // ["tcp", "tcp4", "tcp6", "unix", "http", "ws", "wss"]
+ * ```
+ */
+export class NetworkRegistry {
+  readonly #networks = new Map<string, Network>();
+
+  /** Adds (or replaces) `network` under its name and each of `aliases`. */
+  register(network: Network, ...aliases: string[]): this {
+    for (const name of [network.name, ...aliases]) this.#networks.set(name, network);
+    return this;
+  }
+
+  /** Whether `name` is registered. */
+  has(name: string): boolean {
+    return this.#networks.has(name);
+  }
+
+  /** The network called `name`; throws {@linkcode UnsupportedNetworkError}. */
+  get(name: string): Network {
+    const n = this.#networks.get(name);
+    if (!n) throw new UnsupportedNetworkError(name);
+    return n;
+  }
+
+  /** The registered names, in registration order. */
+  names(): string[] {
+    return [...this.#networks.keys()];
+  }
+}

@@ -1,0 +1,248 @@
+// Every network, Deno to Deno: tcp, tcp with TLS and mutual TLS, unix, http (CONNECT), ws, wss;
+// calls, heartbeats, oneway, gzip, 1 MiB, 1000 in flight; typed errors for refused dials, wrong
+// certificates and plain TCP on a TLS port, with the server serving others throughout; a network
+// of one's own in a NetworkRegistry.
+import assert from "node:assert/strict";
+import {
+  Client,
+  type ClientOptions,
+  CompressType,
+  ConnectionError,
+  ConnectionRefusedError,
+  defaultNetworks,
+  NetworkRegistry,
+  SerializeType,
+  type ServeOptions,
+  type Server,
+  tcpNetwork,
+  TlsHandshakeError,
+  UnsupportedNetworkError,
+} from "@rpcx/core";
+import { bounded, needs } from "./support/env.ts";
+import { interopServer } from "./support/echo_service.ts";
+import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
+
+let certs: TestCerts | undefined;
+async function getCerts(): Promise<TestCerts> {
+  certs ??= await makeTestCerts();
+  return certs;
+}
+
+interface Case {
+  name: string;
+  network: string;
+  tls?: "tls" | "mtls";
+}
+
+const CASES: Case[] = [
+  { name: "tcp", network: "tcp" },
+  { name: "tcp+tls", network: "tcp", tls: "tls" },
+  { name: "tcp+mtls", network: "tcp", tls: "mtls" },
+  { name: "unix", network: "unix" },
+  { name: "http", network: "http" },
+  { name: "http+tls", network: "http", tls: "tls" },
+  { name: "ws", network: "ws" },
+  { name: "wss", network: "wss", tls: "tls" },
+];
+
+async function listenAddress(c: Case): Promise<string> {
+  if (c.network !== "unix") return "127.0.0.1:0";
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-unix-" });
+  return `${dir}/rpcx.sock`;
+}
+
+/** Server and client options for a case. */
+async function tlsFor(c: Case): Promise<{ serve: ServeOptions; client: ClientOptions }> {
+  if (!c.tls) return { serve: {}, client: {} };
+  const k = await getCerts();
+  const serve: ServeOptions = {
+    tls: {
+      certChain: k.server.cert,
+      privateKey: k.server.key,
+      ...(c.tls === "mtls" ? { caCerts: [k.ca], requireClientCert: true } : {}),
+    },
+  };
+  const client: ClientOptions = {
+    tls: {
+      caCerts: [k.ca],
+      ...(c.tls === "mtls" ? { certChain: k.client.cert, privateKey: k.client.key } : {}),
+    },
+  };
+  return { serve, client };
+}
+
+async function serveCase(c: Case): Promise<{ server: Server; key: string; opts: ClientOptions }> {
+  const { serve, client } = await tlsFor(c);
+  const server = await interopServer();
+  const bound = await server.serve(c.network, await listenAddress(c), serve);
+  return { server, key: `${c.network}@${bound}`, opts: client };
+}
+
+for (const c of CASES) {
+  Deno.test(`network ${c.name}: calls, heartbeat, oneway, gzip, 1 MiB, 1000 in flight`, async () => {
+    if (c.tls && !needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+    const { server, key, opts } = await serveCase(c);
+    const client = new Client(key, { ...opts, heartbeat: true, heartbeatInterval: 50 });
+    try {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+      assert.ok((await client.heartbeat({ timeout: 1000 })) >= 0);
+      await client.send("Echo", "Note", { Text: `via ${c.name}` });
+      assert.deepEqual(await client.call("Echo", "Notes", {}), { Count: 1, Last: `via ${c.name}` });
+      const data = "x".repeat(9000);
+      const big = await client.call("Echo", "Big", { Data: data }, {
+        compressType: CompressType.Gzip,
+        replyMetadata: {},
+      });
+      assert.deepEqual(big, { Data: data });
+      const mib = crypto.getRandomValues(new Uint8Array(1 << 16));
+      const payload = new Uint8Array(1 << 20);
+      for (let o = 0; o < payload.length; o += mib.length) payload.set(mib, o);
+      const echoed = await client.call<Uint8Array>("Echo", "Bytes", payload, {
+        serializeType: SerializeType.SerializeNone,
+      });
+      assert.deepEqual(echoed, payload);
+      const many = await bounded(
+        Promise.all(
+          Array.from(
+            { length: 1000 },
+            (_, i) => client.call<{ Tag: number }>("Echo", "Delay", { Ms: 20, Tag: i }),
+          ),
+        ),
+        20_000,
+        "1000 calls in flight",
+      );
+      assert.deepEqual(many.map((r) => r.Tag), Array.from({ length: 1000 }, (_, i) => i));
+      assert.ok(client.isConnected, "heartbeats kept the connection");
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+}
+
+Deno.test("TLS: a wrong certificate and plain TCP on a TLS port get typed errors; the server serves on", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const k = await getCerts();
+  const server = await interopServer();
+  const good = { tls: { caCerts: [k.ca] } };
+  const addr = await server.serve("tcp", "127.0.0.1:0", {
+    tls: { certChain: k.server.cert, privateKey: k.server.key },
+  });
+  const ok = new Client(`tcp@${addr}`, good);
+  const rogue = new Client(`tcp@${addr}`, { tls: { caCerts: [k.rogueCa] } });
+  const plain = new Client(`tcp@${addr}`);
+  try {
+    assert.deepEqual(await ok.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+    await assert.rejects(rogue.call("Arith", "Mul", { A: 1, B: 1 }), (e) => {
+      assert.ok(e instanceof ConnectionError, String(e));
+      assert.ok(e.cause instanceof TlsHandshakeError, `cause ${e.cause}`);
+      return true;
+    });
+    const err = await bounded(
+      plain.call("Arith", "Mul", { A: 1, B: 1 }, { timeout: 3000 }).catch((e) => e),
+      5000,
+      "plain TCP call on a TLS port",
+    );
+    assert.ok(err instanceof ConnectionError, `plain TCP got ${err}`);
+    assert.deepEqual(await ok.call("Arith", "Mul", { A: 3, B: 3 }), { C: 9 }, "still serving");
+  } finally {
+    await ok.close();
+    await rogue.close();
+    await plain.close();
+    await server.close();
+  }
+});
+
+Deno.test("TLS: a server with a certificate from another CA is refused by the client", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const k = await getCerts();
+  const server = await interopServer();
+  const addr = await server.serve("tcp", "127.0.0.1:0", {
+    tls: { certChain: k.rogueServer.cert, privateKey: k.rogueServer.key },
+  });
+  const client = new Client(`tcp@${addr}`, { tls: { caCerts: [k.ca] } });
+  try {
+    await assert.rejects(client.call("Arith", "Mul", { A: 1, B: 1 }), (e) => {
+      assert.ok(e instanceof ConnectionError && e.cause instanceof TlsHandshakeError, String(e));
+      return true;
+    });
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("mutual TLS: a client without a certificate is refused; one with it is served", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const k = await getCerts();
+  const server = await interopServer();
+  const addr = await server.serve("tcp", "127.0.0.1:0", {
+    tls: {
+      certChain: k.server.cert,
+      privateKey: k.server.key,
+      caCerts: [k.ca],
+      requireClientCert: true,
+    },
+  });
+  const anonymous = new Client(`tcp@${addr}`, { tls: { caCerts: [k.ca] } });
+  const known = new Client(`tcp@${addr}`, {
+    tls: { caCerts: [k.ca], certChain: k.client.cert, privateKey: k.client.key },
+  });
+  try {
+    const err = await bounded(
+      anonymous.call("Arith", "Mul", { A: 1, B: 1 }, { timeout: 3000 }).catch((e) => e),
+      5000,
+      "anonymous call",
+    );
+    assert.ok(err instanceof ConnectionError, `anonymous got ${err}`);
+    assert.deepEqual(await known.call("Arith", "Mul", { A: 4, B: 5 }), { C: 20 });
+  } finally {
+    await anonymous.close();
+    await known.close();
+    await server.close();
+  }
+});
+
+Deno.test("refused dials are typed: tcp port closed, unix path missing", async () => {
+  const l = await tcpNetwork.listen("127.0.0.1:0");
+  const closedAddr = l.address;
+  l.close();
+  for (const key of [`tcp@${closedAddr}`, `unix@/tmp/rpcx-no-such-${crypto.randomUUID()}.sock`]) {
+    const client = new Client(key);
+    try {
+      await assert.rejects(client.call("Arith", "Mul", {}), (e) => {
+        assert.ok(e instanceof ConnectionError, String(e));
+        assert.ok(e.cause instanceof ConnectionRefusedError, `${key}: cause ${e.cause}`);
+        return true;
+      });
+    } finally {
+      await client.close();
+    }
+  }
+});
+
+Deno.test("a network of one's own, registered by name, serves and dials", async () => {
+  const networks = new NetworkRegistry();
+  let dials = 0;
+  networks.register({
+    name: "counted",
+    dial: (address, options) => (dials++, tcpNetwork.dial(address, options)),
+    listen: (address, options) => tcpNetwork.listen(address, options),
+  });
+  const server = await interopServer({ networks });
+  const addr = await server.serve("counted", "127.0.0.1:0");
+  const client = new Client(`counted@${addr}`, { networks });
+  try {
+    assert.deepEqual(await client.call("Arith", "Add", { A: 1, B: 2 }), { C: 3 });
+    assert.equal(dials, 1);
+    await assert.rejects(server.serve("nope", "x"), UnsupportedNetworkError);
+    assert.ok(!defaultNetworks.has("counted"));
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("transport: remove the test certificates", async () => {
+  await certs?.remove();
+});
