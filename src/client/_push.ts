@@ -8,7 +8,7 @@
 import type { CodecRegistry } from "../codec/registry.ts";
 import type { Message } from "../protocol/message.ts";
 import { logger } from "../log/logger.ts";
-import { INPROCESS_NETWORK } from "../registry/inprocess.ts";
+import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import {
   type ServerMessage,
   type ServerMessageHandler,
