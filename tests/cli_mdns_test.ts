@@ -6,49 +6,17 @@ import assert from "node:assert/strict";
 import { Server } from "@rpcx/core";
 import { MdnsRegisterPlugin } from "@rpcx/core/mdns";
 import { CountedArith } from "./support/registry_scenarios.ts";
-import { findExecutable, IN_CI, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import { needs, waitFor } from "./support/env.ts";
+import { IN_NETNS, netnsUnavailable, testFileInNetns } from "./support/netns.ts";
 import { GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
 import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
 
-const IN_NETNS = Deno.env.get("RPCX_IN_NETNS") === "1";
 const URL = "mdns://?timeout=500";
-
-async function netnsUnavailable(): Promise<string | undefined> {
-  for (const tool of ["unshare", "ip", "bash"]) {
-    if (!findExecutable(tool, `/usr/bin/${tool}`, `/usr/sbin/${tool}`, `/sbin/${tool}`)) {
-      return `${tool} is not installed`;
-    }
-  }
-  const out = await new Deno.Command("unshare", { args: ["-n", "true"], stderr: "piped" })
-    .output().catch((e) => ({ code: 1, stderr: new TextEncoder().encode(String(e)) }));
-  if (out.code !== 0) return `unshare -n is not permitted: ${new TextDecoder().decode(out.stderr)}`;
-  return undefined;
-}
 
 if (!IN_NETNS) {
   Deno.test("rpcx on mDNS: the test passes inside a private network namespace", async () => {
     if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
-    const out = await new Deno.Command("bash", {
-      args: [
-        `${REPO_ROOT}/tests/support/run_in_netns.sh`,
-        Deno.execPath(),
-        "test",
-        "-A",
-        "--no-check=remote",
-        "tests/cli_mdns_test.ts",
-      ],
-      cwd: REPO_ROOT,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(240_000),
-    }).output();
-    const dec = new TextDecoder();
-    const text = dec.decode(out.stdout) + dec.decode(out.stderr);
-    console.log(text.trimEnd().split("\n").map((l) => `  [netns] ${l}`).join("\n"));
-    assert.equal(out.code, 0, "the test failed inside the namespace (output above)");
-    assert.match(text, /ok \| 1 passed .*\| 0 failed/, "the inner run reported its test");
-    if (IN_CI) assert.doesNotMatch(text, /SKIP:/, "nothing is skipped under CI");
+    await testFileInNetns("tests/cli_mdns_test.ts");
   });
 } else {
   Deno.test("rpcx on mDNS: list, call, watch with Go and Deno servers; set is refused", async () => {

@@ -24,8 +24,8 @@ import {
   REPO_ROOT,
   waitFor,
 } from "./support/env.ts";
+import { IN_NETNS, netnsUnavailable } from "./support/netns.ts";
 
-const IN_NETNS = Deno.env.get("RPCX_IN_NETNS") === "1";
 const decoder = new TextDecoder();
 
 // ---------------------------------------------------------------------------------------------
@@ -97,22 +97,6 @@ async function buildUpstreamPeer(offline: boolean): Promise<string | undefined> 
 
 // ---------------------------------------------------------------------------------------------
 // Outside the namespace: run this file again inside one.
-
-async function netnsUnavailable(): Promise<string | undefined> {
-  for (const tool of ["unshare", "ip", "bash"]) {
-    if (!findExecutable(tool, `/usr/bin/${tool}`, `/usr/sbin/${tool}`, `/sbin/${tool}`)) {
-      return `${tool} is not installed`;
-    }
-  }
-  try {
-    const out = await new Deno.Command("unshare", { args: ["-n", "true"], stderr: "piped" })
-      .output();
-    if (out.code !== 0) return `unshare -n is not permitted: ${decoder.decode(out.stderr).trim()}`;
-  } catch (e) {
-    return `unshare failed: ${e}`;
-  }
-  return undefined;
-}
 
 if (!IN_NETNS) {
   Deno.test("mdns: the mDNS tests pass inside a private network namespace", async () => {

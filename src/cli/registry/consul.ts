@@ -10,6 +10,7 @@ import type { ServiceDiscovery } from "../../registry/discovery.ts";
 import { CliError, ExitCode, unreachable } from "../errors.ts";
 import { splitNodePath } from "./etcd.ts";
 import {
+  ChangeWaiters,
   encodeGoValues,
   nodeMissing,
   type RegistryAdmin,
@@ -67,6 +68,32 @@ export function openConsul(url: string, servers: string[], basePath: string): Re
   const decode = (v: string | null) =>
     v === null ? "" : new TextDecoder().decode(Uint8Array.from(atob(v), (c) => c.charCodeAt(0)));
 
+  // Change notifications: a blocking query on the base path while anybody waits.
+  const waiters = new ChangeWaiters();
+  const stop = new AbortController();
+  let blocking: Promise<void> | undefined;
+  async function block(): Promise<void> {
+    let index = "0";
+    while (waiters.size > 0 && !stop.signal.aborted) {
+      try {
+        const res = await fetch(
+          kvUrl(`${base}/`, `?recurse=true&keys=true&index=${index}&wait=30s`),
+          {
+            signal: AbortSignal.any([stop.signal, AbortSignal.timeout(40_000)]),
+          },
+        );
+        await res.body?.cancel();
+        const next = res.headers.get("x-consul-index") ?? "0";
+        if (index !== "0" && next !== index) waiters.wake();
+        index = next;
+      } catch {
+        if (stop.signal.aborted) break;
+        await new Promise((r) => setTimeout(r, 1000)); // unreachable: polling reports it
+      }
+    }
+    blocking = undefined;
+  }
+
   return {
     url,
     writable: true,
@@ -106,11 +133,18 @@ export function openConsul(url: string, servers: string[], basePath: string): Re
       }
       throw new CliError(`${path} kept changing; not written`, ExitCode.Failed);
     },
+    changed(signal: AbortSignal): Promise<void> {
+      const p = waiters.wait(signal);
+      blocking ??= block();
+      return p;
+    },
     discovery(service: string): ServiceDiscovery {
       return new ConsulDiscovery(basePath, service, servers);
     },
-    close(): Promise<void> {
-      return Promise.resolve();
+    async close(): Promise<void> {
+      stop.abort();
+      waiters.wake();
+      await blocking;
     },
   };
 }

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { Etcd3 } from "etcd3";
+import { Etcd3, type Watcher } from "etcd3";
 import { EtcdDiscovery } from "@rpcx/core/etcd";
 import type { ServiceDiscovery } from "../../registry/discovery.ts";
 import { unreachable } from "../errors.ts";
 import {
+  ChangeWaiters,
   encodeGoValues,
   nodeMissing,
   type RegistryAdmin,
@@ -44,6 +45,16 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
   });
   const base = basePath.length > 1 ? basePath.replace(/\/+$/, "") : basePath;
   const where = `etcd ${servers.join(",")}`;
+  const waiters = new ChangeWaiters();
+  let watcher: Promise<Watcher | undefined> | undefined;
+  const watch = () =>
+    client.watch().prefix(`${base}/`).create().then((w) => {
+      w.on("data", () => waiters.wake());
+      // A broken watch is dropped; the next wait makes a new one (polling goes on meanwhile).
+      w.on("error", () => (watcher = undefined));
+      w.on("disconnected", () => (watcher = undefined));
+      return w;
+    }, () => (watcher = undefined));
   return {
     url,
     writable: true,
@@ -83,12 +94,19 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
       }
       return next;
     },
+    changed(signal: AbortSignal): Promise<void> {
+      watcher ??= watch();
+      return waiters.wait(signal);
+    },
     discovery(service: string): ServiceDiscovery {
       return new EtcdDiscovery(basePath, service, servers);
     },
-    close(): Promise<void> {
+    async close(): Promise<void> {
+      waiters.wake();
+      const w = await watcher;
+      watcher = undefined;
+      await w?.cancel().catch(() => {});
       client.close();
-      return Promise.resolve();
     },
   };
 }

@@ -64,8 +64,9 @@ export interface FollowOptions {
 }
 
 /**
- * Lists `registry` every `interval` ms and calls `onList` with each full list and its changes
- * since the previous one (the first call: every server `added`). Resolves when `signal` aborts.
+ * Lists `registry` every `interval` ms, and at once when the registry notifies a change (etcd,
+ * Consul), and calls `onList` with each full list and its changes since the previous one (the
+ * first call: every server `added`). Resolves when `signal` aborts.
  *
  * @example
  * ```ts ignore
@@ -91,14 +92,19 @@ export async function follow(
     } catch (e) {
       options.onError?.(e);
     }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, interval);
-      options.signal?.addEventListener("abort", done, { once: true });
-    });
+    // Until the next poll, the registry's own change notification, or the end.
+    const wait = new AbortController();
+    const stop = () => wait.abort();
+    options.signal?.addEventListener("abort", stop, { once: true });
+    const timer = setTimeout(stop, interval);
+    const ended = new Promise<void>((resolve) =>
+      wait.signal.addEventListener("abort", () => resolve())
+    );
+    await (registry.changed
+      ? Promise.race([ended, registry.changed(wait.signal).then(stop)])
+      : ended);
+    clearTimeout(timer);
+    wait.abort();
+    options.signal?.removeEventListener("abort", stop);
   }
 }

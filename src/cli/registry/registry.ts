@@ -54,6 +54,12 @@ export interface RegistryAdmin {
    * Resolves with the new metadata. Throws a `CliError` (exit 1) when the node is missing.
    */
   update(service: string, key: string, edit: (meta: URLSearchParams) => void): Promise<string>;
+  /**
+   * Resolves at the registry's next change notification under the base path, or when `signal`
+   * aborts. Registries that notify (etcd watch, Consul blocking query) have it; the others are
+   * only polled. A hint: callers list again to see what changed.
+   */
+  changed?(signal: AbortSignal): Promise<void>;
   /** A discovery of `service` for an `XClient`; the caller closes it. */
   discovery(service: string): ServiceDiscovery;
   /** Releases the registry client. */
@@ -135,4 +141,36 @@ export function sortNodes(nodes: ServerNode[]): ServerNode[] {
 /** The node of `service`/`key` is not in the registry (exit 1). */
 export function nodeMissing(service: string, key: string, url: string): CliError {
   return new CliError(`no server ${key} under service ${service} in ${url}`, ExitCode.Failed);
+}
+
+/**
+ * Callers waiting for a registry's next change: `wait` resolves at the next `wake` (or when its
+ * signal aborts).
+ */
+export class ChangeWaiters {
+  readonly #waiters = new Set<() => void>();
+
+  /** Whether anybody waits. */
+  get size(): number {
+    return this.#waiters.size;
+  }
+
+  /** Resolves at the next {@linkcode ChangeWaiters.wake} or when `signal` aborts. */
+  wait(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#waiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.#waiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Resolves every waiter. */
+  wake(): void {
+    for (const w of [...this.#waiters]) w();
+  }
 }

@@ -1,0 +1,54 @@
+// Running a test file again inside a private network namespace (tests/support/run_in_netns.sh:
+// `unshare -n` + loopback multicast), for mDNS tests that must not touch a real network.
+import assert from "node:assert/strict";
+import { findExecutable, IN_CI, REPO_ROOT } from "./env.ts";
+
+/** True inside the namespace (run_in_netns.sh sets RPCX_IN_NETNS=1). */
+export const IN_NETNS: boolean = Deno.env.get("RPCX_IN_NETNS") === "1";
+
+/** Why a private network namespace cannot be made here, or undefined when it can. */
+export async function netnsUnavailable(): Promise<string | undefined> {
+  for (const tool of ["unshare", "ip", "bash"]) {
+    if (!findExecutable(tool, `/usr/bin/${tool}`, `/usr/sbin/${tool}`, `/sbin/${tool}`)) {
+      return `${tool} is not installed`;
+    }
+  }
+  try {
+    const out = await new Deno.Command("unshare", { args: ["-n", "true"], stderr: "piped" })
+      .output();
+    if (out.code !== 0) {
+      return `unshare -n is not permitted: ${new TextDecoder().decode(out.stderr).trim()}`;
+    }
+  } catch (e) {
+    return `unshare failed: ${e}`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `deno test` of `file` (relative to the repository) inside a namespace; prints its output
+ * prefixed `[netns]` and asserts it passed with 0 failed (and, under CI, nothing skipped).
+ */
+export async function testFileInNetns(file: string, timeoutMs = 240_000): Promise<void> {
+  const out = await new Deno.Command("bash", {
+    args: [
+      `${REPO_ROOT}/tests/support/run_in_netns.sh`,
+      Deno.execPath(),
+      "test",
+      "-A",
+      "--no-check=remote",
+      file,
+    ],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  const dec = new TextDecoder();
+  const text = dec.decode(out.stdout) + dec.decode(out.stderr);
+  console.log(text.trimEnd().split("\n").map((l) => `  [netns] ${l}`).join("\n"));
+  assert.equal(out.code, 0, `${file} failed inside the namespace (output above)`);
+  assert.match(text, /ok \| \d+ passed .*\| 0 failed/, "the inner run reported its tests");
+  if (IN_CI) assert.doesNotMatch(text, /SKIP:/, "nothing is skipped under CI");
+}
