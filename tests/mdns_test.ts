@@ -99,6 +99,62 @@ async function buildUpstreamPeer(offline: boolean): Promise<string | undefined> 
 // Outside the namespace: run this file again inside one.
 
 if (!IN_NETNS) {
+  Deno.test("mdns without --allow-sys: plugin and discovery fail at once with a clear error", async () => {
+    // A process with network access but no sys access (and no prompt): nothing multicasts, so
+    // this needs no namespace.
+    const script = `
+      import { Server } from "@rpcx/core";
+      import { MdnsDiscovery, MdnsRegisterPlugin } from "@rpcx/core/mdns";
+      const out = {};
+      const describe = (e) => ({ name: e.constructor.name, message: e.message });
+      const server = new Server();
+      server.use(new MdnsRegisterPlugin({}));
+      await server.register({ Mul: () => 1 }, "Arith");
+      await server.serve("tcp", "127.0.0.1:0").then(() => (out.serve = "served"), (e) => (out.serve = describe(e)));
+      await server.close();
+      try {
+        const d = new MdnsDiscovery("Arith", { timeout: 300 });
+        out.discovery = "constructed";
+        await d.close();
+      } catch (e) {
+        out.discovery = describe(e);
+      }
+      console.log(JSON.stringify(out));
+    `;
+    const file = await Deno.makeTempFile({ prefix: "rpcx-mdns-perm-", suffix: ".ts" });
+    let out: Deno.CommandOutput;
+    try {
+      await Deno.writeTextFile(file, script);
+      out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-lock",
+          "--no-check",
+          "--no-prompt",
+          `--config=${REPO_ROOT}/deno.json`,
+          "--allow-net",
+          "--allow-env",
+          "--allow-read",
+          file,
+        ],
+        cwd: REPO_ROOT,
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(30_000),
+      }).output();
+    } finally {
+      await Deno.remove(file);
+    }
+    assert.equal(out.code, 0, decoder.decode(out.stderr));
+    const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").pop()!);
+    const want = {
+      name: "NotCapable",
+      message: "mdns needs --allow-net and --allow-sys=networkInterfaces,hostname",
+    };
+    assert.deepEqual(r.serve, want, "serve() rejects");
+    assert.deepEqual(r.discovery, want, "the discovery throws at once (not an endless outage)");
+  });
+
   Deno.test("mdns: the mDNS tests pass inside a private network namespace", async () => {
     if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
     // Build Go rpcx's peer here, where the Go module proxy is reachable (none in the namespace).
@@ -122,7 +178,10 @@ if (!IN_NETNS) {
     const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
     console.log(text.trimEnd().split("\n").map((l) => `  [netns] ${l}`).join("\n"));
     assert.equal(out.code, 0, "the mDNS tests failed inside the namespace (output above)");
-    assert.match(text, /ok \| \d+ passed .*\| 0 failed/, "the inner run reported its tests");
+    const summary = /ok \| (\d+) passed .*\| 0 failed/.exec(text);
+    assert.ok(summary, "the inner run reported its tests");
+    // 2 TXT tests and every namespace test (a "0 passed" run must not count as a pass).
+    assert.ok(Number(summary[1]) >= 16, `only ${summary[1]} inner tests passed`);
     if (IN_CI) assert.doesNotMatch(text, /SKIP:/, "nothing is skipped under CI");
   });
 } else {
@@ -154,6 +213,25 @@ async function startServer(
   return { server, plugin, address: `tcp@${bound}` };
 }
 
+/** Binds UDP `port` without SO_REUSEADDR (fails while any socket holds it), then closes. */
+async function exclusiveBind(port: number): Promise<void> {
+  const socket = dgram.createSocket({ type: "udp4", reuseAddr: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(port, "0.0.0.0", () => resolve());
+    });
+  } finally {
+    await new Promise<void>((resolve) => {
+      try {
+        socket.close(() => resolve());
+      } catch {
+        resolve(); // never bound
+      }
+    });
+  }
+}
+
 function keys(d: MdnsDiscovery): string[] {
   return d.getServices().map((p) => p.key).sort();
 }
@@ -178,6 +256,8 @@ function registerNetnsTests(): void {
       await discovery.close();
       await s.server.shutdown({ timeout: 1000 });
     }
+    // Both sockets on 5353 (the plugin's and the discovery's) are gone: an exclusive bind works.
+    await exclusiveBind(5353);
   });
 
   Deno.test("mdns: two servers are both discovered and both called", async () => {
@@ -566,6 +646,48 @@ function registerNetnsTests(): void {
         await xclient.close();
         await discovery.close();
         await ours?.server.shutdown({ timeout: 1000 });
+      }
+    });
+  });
+
+  Deno.test("mdns: Go's MDNSDiscovery reads one TXT string: a split TXT is skipped, others still found", async () => {
+    if (
+      !needs("Go rpcx's mDNS peer (tests/support/mdns_upstream)", await buildUpstreamPeer(true))
+    ) {
+      return;
+    }
+    await withVeth(async () => {
+      const extra: [object, string, string][] = [];
+      for (let i = 0; i < 5; i++) {
+        extra.push([{ Ping: () => i }, `Service${i}`, `weight=${i}&group=g${i}`]);
+      }
+      const short = await startServer("weight=3");
+      const long = await startServer("weight=9", {}, extra);
+      const ours = new MdnsDiscovery("Arith", FAST);
+      try {
+        assert.ok(short.plugin.text.length <= 255, `short TXT: ${short.plugin.text.length} bytes`);
+        assert.ok(long.plugin.text.length > 255, `long TXT: ${long.plugin.text.length} bytes`);
+        // Our discovery joins the strings back: both servers.
+        await waitFor("both servers in our discovery", () => keys(ours).length === 2, 5000);
+        const out = await new Deno.Command(UPSTREAM_BIN, {
+          args: ["client", "1500"],
+          stdout: "piped",
+          stderr: "piped",
+          signal: AbortSignal.timeout(30_000),
+        }).output();
+        const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
+        console.log(text.trim());
+        const pairs = JSON.parse(/^pairs (.*)$/m.exec(text)?.[1] ?? "{}") as Record<string, string>;
+        // Go reads the first 255-byte string only: not JSON, so that server is skipped...
+        assert.equal(pairs[long.address], undefined, `Go listed the split TXT: ${text}`);
+        // ...while the rest of the network is read as usual, and called.
+        assert.equal(pairs[short.address], "weight=3", `Go's view: ${text}`);
+        assert.equal(out.code, 0, text);
+        assert.match(text, /^10 \* 20 = 200$/m);
+      } finally {
+        await ours.close();
+        await short.server.shutdown({ timeout: 1000 });
+        await long.server.shutdown({ timeout: 1000 });
       }
     });
   });

@@ -8,6 +8,7 @@ import type { ResyncLoop } from "../resync.ts";
 import { Sleeper } from "../_sleeper.ts";
 import { domainOf, MDNS_SERVICE_TYPES, norm } from "./names.ts";
 import {
+  checkPermissions,
   closeSocket,
   type DnsPacket,
   type MdnsSocketOptions,
@@ -92,8 +93,13 @@ export class MdnsDiscovery extends BaseDiscovery {
   #browsing: Promise<void> | undefined;
   readonly #resync: ResyncLoop<void>;
 
-  /** Starts browsing for `servicePath` at once. */
+  /**
+   * Starts browsing for `servicePath` at once. Throws `Deno.errors.NotCapable` without
+   * `--allow-net` and `--allow-sys=networkInterfaces,hostname` (a missing permission is not an
+   * outage that retrying could end).
+   */
   constructor(servicePath: string, options: MdnsDiscoveryOptions = {}) {
+    checkPermissions();
     super();
     this.servicePath = servicePath;
     this.#options = options;

@@ -106,9 +106,9 @@ export function openSocket(
 
 /**
  * multicast-dns reads the network interfaces from an event handler, where a missing permission
- * would be an uncaught error: ask first, and fail with a clear message.
+ * would be an uncaught error: ask first, and fail with a clear message (`Deno.errors.NotCapable`).
  */
-function checkPermissions(): void {
+export function checkPermissions(): void {
   const needed: Deno.PermissionDescriptor[] = [
     { name: "sys", kind: "networkInterfaces" },
     { name: "sys", kind: "hostname" },
