@@ -4,8 +4,10 @@
 
 import { findExecutable, needs, REPO_ROOT } from "./env.ts";
 
-/** The rpcxpeer binary, or undefined when it is not built. */
-export const GO_PEER: string | undefined = findExecutable(`${REPO_ROOT}/.cache/bin/rpcxpeer`);
+/** The rpcxpeer binary (`$RPCXPEER` when set, for a peer built elsewhere), or undefined. */
+export const GO_PEER: string | undefined = findExecutable(
+  Deno.env.get("RPCXPEER") ?? `${REPO_ROOT}/.cache/bin/rpcxpeer`,
+);
 
 /**
  * Whether a test that needs the Go peer can run: call it first thing inside the test's `fn`

@@ -82,6 +82,7 @@ func runBench(argv []string) int {
 	method := fs.String("method", "Echo", "service method")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-call timeout")
 	warmup := fs.Int("warmup", 1000, "untimed calls before measuring")
+	nf := addNetworkFlags(fs)
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -110,10 +111,14 @@ func runBench(argv []string) int {
 	}
 
 	opt := client.DefaultOption
+	if err := applyClientNetwork(nf, &opt); err != nil {
+		fmt.Fprintf(os.Stderr, "TLS: %v\n", err)
+		return 2
+	}
 	opt.SerializeType = st
 	clients := make([]client.XClient, *pool)
 	for i := range clients {
-		d, err := client.NewPeer2PeerDiscovery("tcp@"+*addr, "")
+		d, err := client.NewPeer2PeerDiscovery(peerNetwork+"@"+*addr, "")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

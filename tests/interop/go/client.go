@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"github.com/smallnest/rpcx/client"
 	"github.com/smallnest/rpcx/protocol"
 )
+
+// clientTLSConfig is the TLS of every client (nil: plain), from the --tls-* flags.
+var clientTLSConfig *tls.Config
 
 // clientConfig is what every XClient built by this peer shares.
 type clientConfig struct {
@@ -85,6 +89,7 @@ func (c *clientConfig) option() client.Option {
 		opt.Retries = c.retries
 	}
 	opt.Group = c.group
+	opt.TLSConfig = clientTLSConfig
 	return opt
 }
 
@@ -137,9 +142,16 @@ func runClient(argv []string) int {
 	list := fs.Bool("list-servers", false, "print the servers the discovery finds for --service (SERVER <key> <metadata>) and exit")
 	servicePath := fs.String("service", "Arith", "service path for --list-servers")
 	check := fs.String("check", "", "run the interop checklist instead: all, or a comma list of check names")
+	nf := addNetworkFlags(fs)
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
+	probe := client.DefaultOption
+	if err := applyClientNetwork(nf, &probe); err != nil {
+		fmt.Fprintf(os.Stderr, "TLS: %v\n", err)
+		return 2
+	}
+	clientTLSConfig = probe.TLSConfig
 
 	ser, err := parseSerializer(*serializer)
 	fm, err2 := parseFailMode(*failMode)

@@ -78,12 +78,12 @@ func newDiscovery(addr string, o registryOpts, servicePath string) (client.Servi
 	if addrs := splitList(addr); len(addrs) > 1 {
 		pairs := make([]*client.KVPair, 0, len(addrs))
 		for _, a := range addrs {
-			pairs = append(pairs, &client.KVPair{Key: "tcp@" + a})
+			pairs = append(pairs, &client.KVPair{Key: peerNetwork + "@" + a})
 		}
 		return client.NewMultipleServersDiscovery(pairs)
 	}
 	if addr != "" {
-		return client.NewPeer2PeerDiscovery("tcp@"+addr, "")
+		return client.NewPeer2PeerDiscovery(peerNetwork+"@"+addr, "")
 	}
 	switch o.kind {
 	case "etcd":

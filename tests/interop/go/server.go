@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -36,9 +35,17 @@ func runServer(argv []string) int {
 	services := fs.String("services", "Arith,Echo,Bench", "services to register")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "graceful shutdown deadline")
 	noGateway := fs.Bool("no-gateway", false, "disable the HTTP gateway and JSON-RPC listener sharing the port")
+	nf := addNetworkFlags(fs)
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
+	peerNetwork = *nf.network
+	tlsCfg, err := nf.serverTLS()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "TLS: %v\n", err)
+		return 2
+	}
+	serverTLSConfig = tlsCfg
 
 	// rpcx-consul's TTL is 2*interval and libkv asks consul for a session TTL
 	// of half that, which consul refuses below 10s: default to 10s there.
@@ -67,14 +74,17 @@ func runServer(argv []string) int {
 	metadata := metaValues.Encode()
 
 	// Listen first so that the real port is known before registering.
-	ln, err := net.Listen("tcp", *addr)
+	ln, listenAddr, err := prelisten(peerNetwork, *addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "listen %s: %v\n", *addr, err)
 		return 1
 	}
-	listenAddr := ln.Addr().String()
 
-	s := server.NewServer()
+	var serverOpts []server.OptionFn
+	if tlsCfg != nil {
+		serverOpts = append(serverOpts, server.WithTLSConfig(tlsCfg))
+	}
+	s := server.NewServer(serverOpts...)
 	if *noGateway {
 		s.DisableHTTPGateway = true
 		s.DisableJSONRPC = true
@@ -102,7 +112,7 @@ func runServer(argv []string) int {
 		// serves; retry with a fresh plugin until --registry-wait passes.
 		until := time.Now().Add(*regWait)
 		for {
-			plugin, err = newRegistryPlugin(opts, "tcp@"+listenAddr)
+			plugin, err = newRegistryPlugin(opts, peerNetwork+"@"+listenAddr)
 			if err == nil || time.Now().After(until) {
 				break
 			}
@@ -145,11 +155,8 @@ func runServer(argv []string) int {
 		}
 	}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.ServeListener("tcp", ln) }()
-	select {
-	case <-s.Started:
-	case err := <-serveErr:
+	serveErr, err := startServing(s, peerNetwork, ln, listenAddr)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
 		return 1
 	}

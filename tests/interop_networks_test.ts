@@ -1,0 +1,287 @@
+// Every network both ways with the real Go rpcx peer: tcp, tcp with TLS and mutual TLS, unix,
+// http (CONNECT), ws, wss. Go's client runs its whole checklist (calls in JSON and MsgPack, gzip,
+// heartbeats, oneway, metadata, 1 MiB, 1000 in flight) against our server; our client does the same
+// against Go's server. Wrong certificates and plain TCP on a TLS port get typed errors and the
+// server keeps serving.
+import assert from "node:assert/strict";
+import {
+  CallTimeoutError,
+  Client,
+  type ClientOptions,
+  CompressType,
+  ConnectionError,
+  SerializeType,
+  TlsHandshakeError,
+} from "@rpcx/core";
+import { bounded } from "./support/env.ts";
+import { interopServer } from "./support/echo_service.ts";
+import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
+import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
+import { needs } from "./support/env.ts";
+
+interface Case {
+  name: string;
+  network: string;
+  tls?: "tls" | "mtls";
+}
+
+const CASES: Case[] = [
+  { name: "tcp", network: "tcp" },
+  { name: "tcp+tls", network: "tcp", tls: "tls" },
+  { name: "tcp+mtls", network: "tcp", tls: "mtls" },
+  { name: "unix", network: "unix" },
+  { name: "http", network: "http" },
+  { name: "http+tls", network: "http", tls: "tls" },
+  { name: "ws", network: "ws" },
+  { name: "wss", network: "wss", tls: "tls" },
+];
+
+let certs: TestCerts | undefined;
+const getCerts = async () => (certs ??= await makeTestCerts());
+
+async function address(c: Case): Promise<string> {
+  if (c.network !== "unix") return "127.0.0.1:0";
+  return `${await Deno.makeTempDir({ prefix: "rpcx-unix-" })}/rpcx.sock`;
+}
+
+/** `rpcxpeer` flags for the Go side of a case (`server`: its certificate; else a client's). */
+async function goTlsFlags(c: Case, side: "server" | "client"): Promise<string[]> {
+  if (!c.tls) return [];
+  const k = await getCerts();
+  if (side === "server") {
+    return [
+      "--tls-cert",
+      k.server.certPath,
+      "--tls-key",
+      k.server.keyPath,
+      ...(c.tls === "mtls" ? ["--tls-ca", k.caPath] : []),
+    ];
+  }
+  return [
+    "--tls-ca",
+    k.caPath,
+    ...(c.tls === "mtls" ? ["--tls-cert", k.client.certPath, "--tls-key", k.client.keyPath] : []),
+  ];
+}
+
+async function denoTls(
+  c: Case,
+): Promise<{ serve: ClientOptions["tls"]; client: ClientOptions["tls"] }> {
+  if (!c.tls) return { serve: undefined, client: undefined };
+  const k = await getCerts();
+  return {
+    serve: {
+      certChain: k.server.cert,
+      privateKey: k.server.key,
+      ...(c.tls === "mtls" ? { caCerts: [k.ca], requireClientCert: true } : {}),
+    },
+    client: {
+      caCerts: [k.ca],
+      ...(c.tls === "mtls" ? { certChain: k.client.cert, privateKey: k.client.key } : {}),
+    },
+  };
+}
+
+async function goClient(args: string[]): Promise<{ code: number; out: string }> {
+  const out = await new Deno.Command(GO_PEER!, { args: ["client", ...args], stderr: "piped" })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+async function startGo(args: string[]): Promise<{ addr: string; stop(): Promise<void> }> {
+  const child = new Deno.Command(GO_PEER!, {
+    args: ["server", "--no-gateway", ...args],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stop = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    await reader.cancel().catch(() => {});
+  };
+  let text = "";
+  try {
+    await bounded(
+      (async () => {
+        while (!/LISTENING \S+\n/.test(text)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`Go server exited: ${text}`);
+          text += value;
+        }
+      })(),
+      15_000,
+      "the Go server's LISTENING line",
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  void (async () => {
+    try {
+      while (!(await reader.read()).done) { /* drain */ }
+    } catch { /* closed */ }
+  })();
+  return { addr: text.match(/LISTENING (\S+)/)![1], stop };
+}
+
+const canRun = (c: Case) =>
+  needGoPeer() && (!c.tls || needs("openssl", OPENSSL ? undefined : "not on PATH"));
+
+for (const c of CASES) {
+  Deno.test(`Go client -> Deno server over ${c.name}: the whole checklist`, async () => {
+    if (!canRun(c)) return;
+    const { serve } = await denoTls(c);
+    const server = await interopServer();
+    try {
+      const bound = await server.serve(c.network, await address(c), { tls: serve });
+      for (const ser of ["msgpack", "json"]) {
+        const r = await goClient([
+          "--network",
+          c.network,
+          "--addr",
+          bound,
+          ...await goTlsFlags(c, "client"),
+          "--serializer",
+          ser,
+          "--gzip",
+          "--check",
+          "all",
+        ]);
+        assert.equal(r.code, 0, `${c.name} ${ser}:\n${r.out}`);
+        assert.match(r.out, /OK concurrent-1000/);
+        assert.match(r.out, /OK heartbeat/);
+        assert.match(r.out, /OK bytes-1mib/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  Deno.test(`Deno client -> Go server over ${c.name}: calls, heartbeat, oneway, gzip, 1 MiB, 1000 in flight`, async () => {
+    if (!canRun(c)) return;
+    const { client: tls } = await denoTls(c);
+    const go = await startGo([
+      "--network",
+      c.network,
+      "--addr",
+      await address(c),
+      ...await goTlsFlags(c, "server"),
+    ]);
+    const client = new Client(`${c.network}@${go.addr}`, {
+      tls,
+      heartbeat: true,
+      heartbeatInterval: 100,
+    });
+    try {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+      await client.heartbeat({ timeout: 2000 });
+      const beats = await client.call<{ Count: number }>("Echo", "Heartbeats", {});
+      assert.ok(beats.Count >= 1, `Go answered ${beats.Count} heartbeats`);
+      await client.send("Echo", "Note", { Text: c.name });
+      const notes = await client.call<{ Count: number; Last: string }>("Echo", "Notes", {});
+      assert.equal(notes.Last, c.name);
+      const data = "y".repeat(9000);
+      const meta: Record<string, string> = {};
+      assert.deepEqual(
+        await client.call("Echo", "Big", { Data: data }, {
+          compressType: CompressType.Gzip,
+          replyMetadata: meta,
+        }),
+        { Data: data },
+      );
+      assert.equal(meta["x-req-compressed"], "gzip", "Go saw a gzip request");
+      const payload = crypto.getRandomValues(new Uint8Array(65536));
+      const mib = new Uint8Array(1 << 20);
+      for (let o = 0; o < mib.length; o += payload.length) mib.set(payload, o);
+      assert.deepEqual(
+        await client.call("Echo", "Bytes", mib, { serializeType: SerializeType.SerializeNone }),
+        mib,
+      );
+      const tags = await bounded(
+        Promise.all(
+          Array.from(
+            { length: 1000 },
+            (_, i) =>
+              client.call<{ Tag: number }>("Echo", "Delay", { Ms: 300, Tag: i }).then((r) => r.Tag),
+          ),
+        ),
+        15_000,
+        "1000 calls in flight",
+      );
+      assert.deepEqual(tags, Array.from({ length: 1000 }, (_, i) => i));
+    } finally {
+      await client.close();
+      await go.stop();
+    }
+  });
+}
+
+Deno.test("TLS with Go: wrong certificates and plain TCP on a TLS port fail with typed errors; both servers keep serving", async () => {
+  if (!canRun({ name: "tls", network: "tcp", tls: "tls" })) return;
+  const k = await getCerts();
+  const server = await interopServer();
+  const bound = await server.serve("tcp", "127.0.0.1:0", {
+    tls: { certChain: k.server.cert, privateKey: k.server.key },
+  });
+  const go = await startGo([
+    "--addr",
+    "127.0.0.1:0",
+    "--tls-cert",
+    k.server.certPath,
+    "--tls-key",
+    k.server.keyPath,
+  ]);
+  const rogueCaPath = `${k.dir}/rogue-ca.pem`;
+  try {
+    // Go's client trusting another CA, and Go's plain client, against our TLS server.
+    const rogue = await goClient(["--addr", bound, "--tls-ca", rogueCaPath, "--timeout", "2s"]);
+    assert.notEqual(rogue.code, 0);
+    assert.match(rogue.out, /ERROR: .*certificate/i);
+    const plain = await goClient(["--addr", bound, "--timeout", "2s"]);
+    assert.notEqual(plain.code, 0, plain.out);
+    // Our client trusting another CA, and our plain client, against Go's TLS server.
+    const cases: [string, ClientOptions][] = [
+      ["rogue CA", { tls: { caCerts: [k.rogueCa] } }],
+      ["plain", {}],
+    ];
+    for (const [label, options] of cases) {
+      const c = new Client(`tcp@${go.addr}`, options);
+      try {
+        const err = await bounded(
+          c.call("Arith", "Mul", { A: 1, B: 1 }, { timeout: 2000 }).catch((e: Error) => e),
+          5000,
+          label,
+        );
+        assert.ok(
+          err instanceof ConnectionError || err instanceof CallTimeoutError,
+          `${label}: ${err}`,
+        );
+        if (label === "rogue CA") {
+          assert.ok(err.cause instanceof TlsHandshakeError, `cause ${err.cause}`);
+        }
+      } finally {
+        await c.close();
+      }
+    }
+    // Both still serve good clients.
+    const ok = await goClient(["--addr", bound, "--tls-ca", k.caPath]);
+    assert.equal(ok.code, 0, ok.out);
+    const c = new Client(`tcp@${go.addr}`, { tls: { caCerts: [k.ca] } });
+    try {
+      assert.deepEqual(await c.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await go.stop();
+    await server.close();
+  }
+});
+
+Deno.test("interop networks: remove the test certificates", async () => {
+  await certs?.remove();
+});
