@@ -82,7 +82,12 @@ for (const c of CASES) {
   Deno.test(`network ${c.name}: calls, heartbeat, oneway, gzip, 1 MiB, 1000 in flight`, async () => {
     if (c.tls && !needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
     const { server, key, opts } = await serveCase(c);
-    const client = new Client(key, { ...opts, heartbeat: true, heartbeatInterval: 50 });
+    const client = new Client(key, {
+      ...opts,
+      connectTimeout: 10_000,
+      heartbeat: true,
+      heartbeatInterval: 50,
+    });
     try {
       assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
       assert.ok((await client.heartbeat({ timeout: 1000 })) >= 0);
