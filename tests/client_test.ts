@@ -10,6 +10,7 @@ import {
   ConnectionClosedError,
   ConnectionError,
   FrameTooLargeError,
+  type Message,
   MetadataKeys,
   SerializeType,
   Server,
@@ -17,7 +18,7 @@ import {
   type ServerPlugin,
   ServiceError,
 } from "@rpcx/core";
-import { createMessage } from "@rpcx/core/protocol";
+import { createMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 
@@ -388,7 +389,8 @@ Deno.test("heartbeat: a silent peer is detected and the pending call fails withi
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const accepted: Deno.Conn[] = [];
-  let bytesIn = 0;
+  // What the client sent, decoded: its call, then heartbeats.
+  const received: Message[] = [];
   const readers: Promise<void>[] = [];
   const accepting = (async () => {
     try {
@@ -396,11 +398,12 @@ Deno.test("heartbeat: a silent peer is detected and the pending call fails withi
         accepted.push(c);
         readers.push((async () => {
           const buf = new Uint8Array(4096);
+          const decoder = new FrameDecoder();
           try {
             while (true) {
               const n = await c.read(buf);
               if (n === null) break;
-              bytesIn += n;
+              received.push(...decoder.push(buf.slice(0, n)));
             }
           } catch {
             // closed
@@ -424,9 +427,12 @@ Deno.test("heartbeat: a silent peer is detected and the pending call fails withi
       return true;
     });
     const took = performance.now() - start;
-    assert.ok(took >= 300 && took < 1200, `detected after ${took} ms`);
+    // No reply within maxWaitForHeartbeat (300 ms) after a heartbeat sent every 100 ms.
+    assert.ok(took >= 300 && took < 2000, `detected after ${took} ms`);
     assert.equal(client.isConnected, false);
-    assert.ok(bytesIn > 0);
+    assert.equal(received[0]?.serviceMethod, "Mul", "the call reached the peer");
+    const beats = received.filter((m) => m.heartbeat);
+    assert.ok(beats.length >= 1, `heartbeats sent: ${beats.length}`);
   } finally {
     await client.close();
     listener.close();
@@ -455,13 +461,12 @@ Deno.test("heartbeat: a live server answers and the connection stays up", async 
   });
   try {
     await client.connect();
-    await delay(500);
-    assert.ok(beats >= 5, `only ${beats} heartbeats`);
+    await waitFor("5 heartbeats answered", () => beats >= 5, 5000, 10);
     assert.equal(client.isConnected, true);
     assert.deepEqual(await client.call("Arith", "Mul", { A: 3, B: 3 }), { C: 9 });
     assert.equal(server.metrics().connectionsAccepted, 1);
     const rtt = await client.heartbeat();
-    assert.ok(rtt >= 0 && rtt < 500);
+    assert.ok(rtt < 500, `heartbeat round trip ${rtt} ms`);
   } finally {
     await client.close();
     await server.close();
