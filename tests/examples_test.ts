@@ -38,6 +38,7 @@ Deno.test("examples peer2peer and multiple: server + client pairs over TCP", asy
       stdout: "null",
     }).spawn(),
   ];
+  const codes: number[] = [];
   try {
     await Promise.all([waitForPort(p1), waitForPort(p2), waitForPort(p3)]);
     const a = await run(["run", "-A", "examples/peer2peer/client.ts", "--addr", `127.0.0.1:${p1}`]);
@@ -57,10 +58,16 @@ Deno.test("examples peer2peer and multiple: server + client pairs over TCP", asy
     const dead = await run(["run", "-A", "examples/peer2peer/client.ts", "--addr", "127.0.0.1:1"]);
     assert.notEqual(dead.code, 0, "client exits non-zero when the call fails");
   } finally {
+    // Stop both servers before asserting anything about them, so one failure cannot leave the
+    // other running or hide the test's own failure.
     for (const s of servers) {
-      s.kill("SIGTERM");
-      const st = await s.status;
-      assert.equal(st.code, 0, "server exits cleanly on SIGTERM");
+      try {
+        s.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
     }
+    codes.push(...(await Promise.all(servers.map((s) => s.status))).map((st) => st.code));
   }
+  assert.deepEqual(codes, [0, 0], "both servers exit cleanly on SIGTERM");
 });
