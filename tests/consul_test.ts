@@ -538,6 +538,7 @@ Deno.test("consul + XClient: server agent restarted mid-test (data kept) → no 
   withConsul(async (agent) => {
     const a = await serveArith(agent, "", { requestTimeout: 1000 });
     const b = await serveArith(agent, "", { requestTimeout: 1000 });
+    let c: Served | undefined;
     const d = discovery(agent);
     const x = xclient(d);
     try {
@@ -559,14 +560,22 @@ Deno.test("consul + XClient: server agent restarted mid-test (data kept) → no 
           kv[`rpcx_test/Arith/${b.key}`] !== undefined;
       }, 5000);
       await waitFor("discovery has both again", () => x.servers.length === 2, 5000);
-      for (let i = 0; i < 20; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-      console.log(`${calls + 20} calls across a Consul restart, none failed`);
-      assert.ok(a.service.hits > 0 && b.service.hits > 0);
+      // The discovery follows Consul again (not a stale list): a node written now is listed.
+      c = await serveArith(agent, "", { requestTimeout: 1000 });
+      await waitFor(
+        "a server registered after the restart",
+        () => x.servers.includes(c!.key),
+        5000,
+      );
+      for (let i = 0; i < 21; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+      console.log(`${calls + 21} calls across a Consul restart, none failed`);
+      assert.ok(a.service.hits > 0 && b.service.hits > 0 && c.service.hits > 0);
     } finally {
       await x.close();
       await d.close();
       await a.server.close();
       await b.server.close();
+      await c?.server.close();
     }
   }, { persistent: true }));
 

@@ -365,6 +365,7 @@ Deno.test({
   fn: () =>
     withEtcd(async (etcd, raw) => {
       const a = await serveArith(etcd);
+      let b: Awaited<ReturnType<typeof serveArith>> | undefined;
       const d = discovery(etcd);
       const x = xclient(d);
       let calls = 0;
@@ -391,19 +392,24 @@ Deno.test({
           return (await raw.get(node).string()) === "" &&
             (await leaseOf(raw, node)) === a.plugin.leaseId;
         }, 8000);
-        await delay(1500);
+        // The discovery follows etcd again (not a cached list): a node written now is listed.
+        b = await serveArith(etcd);
+        await waitFor("a server registered after the restart to be listed", () =>
+          x.servers.includes(b!.key), 8000);
+        await delay(500);
         running = false;
         await loop;
         console.log(`${calls} calls across the etcd restart, ${failures.length} failed`);
         assert.deepEqual(failures, []);
         assert.ok(calls > 50, `${calls} calls`);
-        assert.deepEqual(x.servers, [a.key]);
+        assert.deepEqual(x.servers.sort(), [a.key, b.key].sort());
       } finally {
         running = false;
         await loop;
         await x.close();
         await d.close();
         await a.server.close();
+        await b?.server.close();
       }
     }),
 });
@@ -453,6 +459,11 @@ Deno.test({
         for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
         assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
 
+        // Go's discovery lists ours, with its metadata.
+        const list = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
+        assert.equal(list.code, 0, list.out + list.err);
+        assert.match(list.out, new RegExp(`SERVER ${local.key} weight=5`));
+        assert.match(list.out, new RegExp(`SERVER ${goKey} weight=5`));
         const gc = await runGoClient(reg, ["--count", "4"]);
         assert.equal(gc.code, 0, gc.out + gc.err);
         assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
