@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { startConsul } from "./support/consul_agent.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
-import { delay, freePort, needs, waitFor } from "./support/env.ts";
+import { bounded, freePort, needs, waitFor } from "./support/env.ts";
 import { startExampleServer } from "./support/examples.ts";
 import { GO_PEER, type GoRegistry, needGoPeer, runGoClient } from "./support/go_peer.ts";
 
@@ -33,14 +33,38 @@ async function goFailover(registry: string, registryAddr: string, base: string, 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  await delay(1000);
-  kill();
-  const out = await go.output();
-  return {
-    code: out.code,
-    out: new TextDecoder().decode(out.stdout),
-    err: new TextDecoder().decode(out.stderr),
-  };
+  const stderr = new Response(go.stderr).text();
+  // Kill once the Go client is really calling: after 5 successes, mid-run.
+  let out = "";
+  let killedAfter = -1;
+  const reader = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    await bounded(
+      (async () => {
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += value;
+          const ok = out.match(/^10 \* 20 = 200$/gm)?.length ?? 0;
+          if (killedAfter < 0 && ok >= 5) {
+            killedAfter = ok;
+            kill();
+          }
+        }
+      })(),
+      60_000,
+      "the Go client's run",
+    );
+  } finally {
+    try {
+      go.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await reader.cancel().catch(() => {});
+  }
+  const status = await go.status;
+  return { code: status.code, out, err: await stderr, killedAfter };
 }
 
 for (const registry of ["etcd", "zookeeper", "consul"] as const) {
@@ -86,6 +110,7 @@ for (const registry of ["etcd", "zookeeper", "consul"] as const) {
           200,
         );
         const r = await goFailover(registry, endpoint, base, () => a.child.kill("SIGKILL"));
+        assert.ok(r.killedAfter >= 5 && r.killedAfter < 60, `killed after ${r.killedAfter} calls`);
         assert.equal(r.code, 0, `${r.out}\n${r.err}`);
         assert.equal(r.out.match(/^10 \* 20 = 200$/gm)?.length, 60, r.out);
         assert.doesNotMatch(r.out, /ERROR/);
