@@ -765,3 +765,55 @@ Deno.test("maxMessageLength: a request of exactly the limit is sent, one byte mo
     await server.close();
   }
 });
+
+Deno.test("timeouts of many calls: each expires on time, whatever the others' timeouts and outcomes", async () => {
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Wait: async (ms: number, ctx: CallContext) => {
+        await sleep(ms, ctx.signal);
+        return ms;
+      },
+    }, "Svc")
+  );
+  const c = new Client(addr);
+  try {
+    await c.call("Svc", "Wait", 0);
+    const start = performance.now();
+    const calls: Promise<[number, number, string]>[] = [];
+    // 600 calls: timeouts of 150, 300 and 450 ms interleaved; every third call's server
+    // sleeps 1 s (it must time out), the others answer at once (they must not).
+    for (let i = 0; i < 600; i++) {
+      const timeout = [150, 300, 450][i % 3];
+      const ms = i % 9 < 3 ? 1000 : 0;
+      calls.push(
+        c.call<number>("Svc", "Wait", ms, { timeout }).then(
+          () => [timeout, performance.now() - start, "ok"],
+          (
+            e,
+          ) => [
+            timeout,
+            performance.now() - start,
+            e instanceof CallTimeoutError ? `timeout ${e.message}` : String(e),
+          ],
+        ),
+      );
+    }
+    const results = await bounded(Promise.all(calls), 5000, "the calls");
+    for (const [i, [timeout, at, outcome]] of results.entries()) {
+      if (i % 9 < 3) {
+        assert.match(outcome, /^timeout /, `call ${i}`);
+        assert.match(outcome, new RegExp(`${timeout}`), `call ${i} names its timeout`);
+        assert.ok(at >= timeout - 5, `call ${i}: timed out at ${at} ms, before its ${timeout} ms`);
+        assert.ok(at < timeout + 400, `call ${i}: timed out at ${at} ms, long after ${timeout} ms`);
+      } else {
+        assert.equal(outcome, "ok", `call ${i}`);
+      }
+    }
+    // The connection is still usable and nothing is left pending.
+    assert.equal(await c.call("Svc", "Wait", 0, { timeout: 150 }), 0);
+    assert.equal(c.pendingCalls, 0);
+  } finally {
+    await c.close();
+    await server.close();
+  }
+});

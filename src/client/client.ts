@@ -27,6 +27,7 @@ import { FramedConnection } from "../transport/framed.ts";
 import type { Connection, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
 import { ConnectionRefusedError } from "../transport/errors.ts";
+import { deadlines, type Expiring, type Lane } from "./_deadlines.ts";
 import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
 import {
   defaultInprocessRegistry,
@@ -183,10 +184,13 @@ const NO_OPTIONS: CallOptions = {};
 /**
  * One call waiting for its reply: a single object per call (no closures on the fast path)
  * that settles the caller's promise with the decoded reply (or the message when `codec` is
- * undefined), and cleans its timer, abort listener and pending entry.
+ * undefined), and cleans its deadline, abort listener and pending entry.
  */
-class Waiter implements Pending {
-  timer: ReturnType<typeof setTimeout> | undefined;
+class Waiter implements Pending, Expiring {
+  deadline = 0;
+  settled = false;
+  lane: Lane | undefined;
+  timeout = 0;
   onAbort: (() => void) | undefined;
   constructor(
     readonly pending: Map<number, Pending>,
@@ -197,11 +201,19 @@ class Waiter implements Pending {
     readonly fail: (error: unknown) => void,
   ) {}
   #done(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.settled = true;
+    if (this.lane !== undefined) {
+      this.lane.settle();
+      this.lane = undefined;
+    }
     if (this.onAbort !== undefined) this.options.signal!.removeEventListener("abort", this.onAbort);
     this.pending.delete(this.seq);
   }
+  expire(): void {
+    this.reject(new CallTimeoutError(this.timeout));
+  }
   resolve(msg: Message): void {
+    if (this.settled) return;
     this.#done();
     const replyMetadata = this.options.replyMetadata;
     if (replyMetadata) Object.assign(replyMetadata, msg.metadata);
@@ -220,6 +232,7 @@ class Waiter implements Pending {
     this.ok(value);
   }
   reject(error: unknown): void {
+    if (this.settled) return;
     this.#done();
     this.fail(error);
   }
@@ -251,6 +264,8 @@ export class Client {
   readonly #target: string;
   readonly #options: ClientOptions;
   readonly #codecs: CodecRegistry;
+  /** The serializer of requests (default MsgPack). */
+  readonly #serializeType: number;
   /** Calls waiting for a reply, by seq (a number: Map lookups by bigint are slower). */
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
@@ -268,6 +283,7 @@ export class Client {
     this.#target = at < 0 ? address : address.slice(at + 1);
     this.address = `${this.#network}@${this.#target}`;
     this.#codecs = options.codecs ?? defaultCodecs;
+    this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#plugins = ClientPluginChain.of(options.plugins);
     const wire = loadWireCodec(options.wireCodec ?? options.codec ?? "auto");
     this.#options = {
@@ -504,10 +520,11 @@ export class Client {
       const opts = { ...options, metadata: call.metadata };
       return this.#plugins.around(call, () => this.#callNow<T>(call, opts));
     }
-    let req: Message;
     let codec: Codec;
+    let req: Message;
     try {
-      ({ req, codec } = this.#request(servicePath, serviceMethod, args, options, false));
+      codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
+      req = this.#message(codec, servicePath, serviceMethod, args, options, false);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -589,25 +606,33 @@ export class Client {
     options: CallOptions,
     oneway: boolean,
   ): { req: Message; codec: Codec } {
-    const serializeType = options.serializeType ?? this.#options.serializeType ??
-      SerializeType.MsgPack;
-    const codec = this.#codecs.get(serializeType);
+    const codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
+    return { req: this.#message(codec, servicePath, serviceMethod, args, options, oneway), codec };
+  }
+
+  #message(
+    codec: Codec,
+    servicePath: string,
+    serviceMethod: string,
+    args: unknown,
+    options: CallOptions,
+    oneway: boolean,
+  ): Message {
     const payload = codec.encode(args);
-    const req: Message = {
+    return {
       version: 0,
       messageType: MessageType.Request,
       heartbeat: false,
       oneway,
       compressType: this.#compressTypeFor(payload, options),
       status: MessageStatusType.Normal,
-      serializeType,
+      serializeType: options.serializeType ?? this.#serializeType,
       seq: 0n,
       servicePath,
       serviceMethod,
       metadata: this.#requestMetadata(options),
       payload,
     };
-    return { req, codec };
   }
 
   /** As Go's client: compress only payloads over 1024 bytes. */
@@ -693,7 +718,8 @@ export class Client {
       const w = new Waiter(this.#pending, seq, options, codec, resolve, reject);
       this.#pending.set(seq, w);
       if (timeout !== undefined && timeout > 0) {
-        w.timer = setTimeout(() => w.reject(new CallTimeoutError(timeout)), timeout);
+        w.timeout = timeout;
+        deadlines.add(timeout, w);
       }
       if (signal !== undefined) {
         w.onAbort = () => w.reject(new CallAbortedError(signal.reason));

@@ -91,10 +91,14 @@ export interface XClientOptions extends ClientOptions {
 
 /** A server's client and the calls under way on it (dialing included). */
 interface Entry {
+  readonly key: string;
   readonly client: Client;
   busy: number;
   /** The server left the list: close the client once its calls under way are done. */
   retired: boolean;
+  /** Settles one try (made once per server, so a call allocates no handlers). */
+  readonly ok: (reply: unknown) => unknown;
+  readonly failed: (error: unknown) => never;
 }
 
 const NO_OPTIONS: CallOptions = {};
@@ -303,8 +307,23 @@ export class XClient {
   #entry(key: string): Entry {
     let e = this.#clients.get(key);
     if (e === undefined || e.client.isClosed) {
-      e = { client: new Client(key, this.#clientOptions), busy: 0, retired: false };
-      this.#clients.set(key, e);
+      const entry: Entry = {
+        key,
+        client: new Client(key, this.#clientOptions),
+        busy: 0,
+        retired: false,
+        ok: (reply) => {
+          this.#done(entry);
+          this.#markSuccess(key);
+          return reply;
+        },
+        failed: (error) => {
+          this.#done(entry);
+          if (isRetryable(error)) this.#markFailure(key, error);
+          throw error;
+        },
+      };
+      this.#clients.set(key, e = entry);
     }
     return e;
   }
@@ -351,15 +370,8 @@ export class XClient {
   #callOne<T>(key: string, method: string, args: unknown, options: CallOptions): Promise<T> {
     const entry = this.#entry(key);
     entry.busy++;
-    return entry.client.call<T>(this.servicePath, method, args, options).then((reply) => {
-      this.#done(entry);
-      this.#markSuccess(key);
-      return reply;
-    }, (e) => {
-      this.#done(entry);
-      if (isRetryable(e)) this.#markFailure(key, e);
-      throw e;
-    });
+    return entry.client.call<T>(this.servicePath, method, args, options)
+      .then(entry.ok, entry.failed) as Promise<T>;
   }
 
   /**
@@ -390,11 +402,19 @@ export class XClient {
     timeout: number | undefined,
     deadline: number | undefined,
   ): Promise<T> {
+    const mode = this.failMode;
+    if (mode === FailMode.Failfast && deadline === undefined) {
+      // One try with the caller's options as they are: nothing to retry or rewrite.
+      try {
+        return this.#callOne<T>(this.#pick(method, args), method, args, options);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     // Without a deadline every try takes the caller's options as they are.
     const attemptOptions = deadline === undefined
       ? () => options
       : () => ({ ...options, timeout: remaining(deadline, timeout!) });
-    const mode = this.failMode;
     const tries = mode === FailMode.Failover || mode === FailMode.Failtry
       ? Math.max(this.#options.retries ?? 3, 0) + 1
       : 1;
