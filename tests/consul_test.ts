@@ -428,32 +428,38 @@ Deno.test("consul discovery: lists the prefix, follows every change, close() abo
     await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9001", "weight=1");
     await kvPut(agent, "rpcx_test/ArithX/tcp@127.0.0.1:9009", "not ours");
     const d = new ConsulDiscovery("/rpcx_test/", "Arith", [agent.endpoint], { waitMs: 15_000 });
-    const seen: number[] = [];
-    d.watch((pairs) => seen.push(pairs.length));
-    await d.ready();
-    assert.equal(d.prefix, "rpcx_test/Arith/");
-    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "weight=1" }]);
-    await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002", "weight=2");
-    await waitFor("join seen", () => d.getServices().length === 2, 2000, 10);
-    await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9001", "weight=1&state=inactive");
-    await waitFor(
-      "value change seen",
-      () => d.getServices().some((p) => p.value.includes("inactive")),
-      2000,
-      10,
-    );
-    await kvDelete(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002");
-    await waitFor("leave seen", () => d.getServices().length === 1, 2000, 10);
-    await kvPut(agent, "unrelated", "x"); // a change elsewhere does not republish
-    await delay(200);
-    assert.deepEqual(seen, [1, 2, 2, 1], "first list, join, value change, leave");
-    const other = d.clone("ArithX") as ConsulDiscovery;
-    await other.ready();
-    assert.deepEqual(other.getServices(), [{ key: "tcp@127.0.0.1:9009", value: "not ours" }]);
-    await other.close();
-    const t0 = Date.now();
-    await d.close();
-    assert.ok(Date.now() - t0 < 500, `close took ${Date.now() - t0} ms (blocking query aborted)`);
+    let other: ConsulDiscovery | undefined;
+    try {
+      const seen: number[] = [];
+      d.watch((pairs) => seen.push(pairs.length));
+      await d.ready();
+      assert.equal(d.prefix, "rpcx_test/Arith/");
+      assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9001", value: "weight=1" }]);
+      await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002", "weight=2");
+      await waitFor("join seen", () => d.getServices().length === 2, 2000, 10);
+      await kvPut(agent, "rpcx_test/Arith/tcp@127.0.0.1:9001", "weight=1&state=inactive");
+      await waitFor(
+        "value change seen",
+        () => d.getServices().some((p) => p.value.includes("inactive")),
+        2000,
+        10,
+      );
+      await kvDelete(agent, "rpcx_test/Arith/tcp@127.0.0.1:9002");
+      await waitFor("leave seen", () => d.getServices().length === 1, 2000, 10);
+      await kvPut(agent, "unrelated", "x"); // a change elsewhere does not republish
+      await delay(200);
+      assert.deepEqual(seen, [1, 2, 2, 1], "first list, join, value change, leave");
+      other = d.clone("ArithX") as ConsulDiscovery;
+      await other.ready();
+      assert.deepEqual(other.getServices(), [{ key: "tcp@127.0.0.1:9009", value: "not ours" }]);
+      await other.close();
+      const t0 = Date.now();
+      await d.close();
+      assert.ok(Date.now() - t0 < 500, `close took ${Date.now() - t0} ms (blocking query aborted)`);
+    } finally {
+      await other?.close();
+      await d.close();
+    }
   }));
 
 /** `persistent`: the agent keeps its data across a restart; dev mode wipes it. */

@@ -31,7 +31,10 @@ import {
 } from "./support/zookeeper_server.ts";
 
 // ---------------------------------------------------------------------------------------------
-// One ZooKeeper for the whole file, started on first use, killed when the module unloads.
+// One ZooKeeper for the whole file, on purpose: a JVM start takes seconds, and every test works
+// under its own base path (tests that stop or restart it start it again through zkServer()). It
+// is started by the first test that needs it and SIGKILLed when the module unloads, so the
+// process outlives each single test (the sanitizers do not track child processes).
 
 let zkStarting: Promise<ZooKeeperServer | undefined> | undefined;
 let zkShared: ZooKeeperServer | undefined;
@@ -239,7 +242,10 @@ Deno.test("zookeeper: Go rpcx's node layout, values and ephemeral owners", async
   const op = await Operator.open(zk.connectString);
   const top = basePath("layout");
   const base = `${top}/deep`;
-  const s = await startServer(zk.connectString, base, "weight=10&group=a");
+  const s = await startServer(zk.connectString, base, "weight=10&group=a").catch(async (e) => {
+    await op.close();
+    throw e;
+  });
   try {
     const session = s.plugin.sessionId;
     assert.match(session, /^[0-9a-f]{16}$/);

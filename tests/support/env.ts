@@ -33,12 +33,29 @@ export function findExecutable(...names: string[]): string | undefined {
   return undefined;
 }
 
-/** A free TCP port on 127.0.0.1. */
+/** Ports already handed out by this process (never handed out twice). */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1, for a server the test starts later or for a key where nothing
+ * listens. Chosen below the kernel's ephemeral range (32768–60999 by default): a port the OS
+ * picks for another process's `port: 0` listener or outgoing connection never lands there, so
+ * the port stays free between this check and its use (the race of asking the OS for port 0).
+ */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (let i = 0; i < 500; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) continue;
+      throw e;
+    }
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error("freePort: no free port found in 20000-31999");
 }
 
 /** Resolves after `ms`. */
