@@ -1,10 +1,15 @@
 /**
- * The rpcx server: registers services, serves them over TCP or in-process, and advertises them
- * through registry plugins.
+ * The rpcx server: registers services, serves them on any network of the transport layer or
+ * in-process, and advertises them through registry plugins.
+ *
+ * This file is the façade (over 500 lines because every public method carries its documentation):
+ * the work is done by `_dispatch.ts` (a request in, a response out), `_plugin_chain.ts` (hooks and
+ * their error policies), `_registries.ts` (registry plugins' lifecycle), `_connection.ts` (one
+ * connection: drain, timeouts), `_inprocess.ts` (in-process sessions) and `_push.ts` (pushes).
  *
  * @module
  */
-import { type CodecRegistry, defaultCodecs } from "../codec/registry.ts";
+import { defaultCodecs } from "../codec/registry.ts";
 import { MessageType } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import {
@@ -14,13 +19,7 @@ import {
   type Metadata,
 } from "../protocol/message.ts";
 import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
-import type {
-  Connection,
-  Listener,
-  ListenOptions,
-  NetworkRegistry,
-  TlsOptions,
-} from "../transport/network.ts";
+import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
 import { isPeerGone } from "../transport/tcp.ts";
 import {
@@ -37,139 +36,20 @@ import {
   type ServerPlugin,
 } from "./plugin.ts";
 import { collectMethods, type ServiceEntry, type ServiceMethod } from "./service.ts";
-import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
+import { loadWireCodec } from "../native/wire_codec.ts";
 import { PushSender } from "./_push.ts";
 import { DEFAULT_PUSH_BUFFER_SIZE, type SendMessageOptions } from "./push.ts";
 import { PluginChain } from "./_plugin_chain.ts";
 import { Dispatcher, type Outcome } from "./_dispatch.ts";
 import { RegistryLifecycle } from "./_registries.ts";
 import {
-  type ConnectionHost,
-  type ConnectionTimeouts,
-  type Link,
-  ServerConnection,
-} from "./_connection.ts";
-
-/**
- * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error
- * reply and its connection is closed (as in Go rpcx).
- *
- * @example
- * ```ts
- * import { type AuthFunction, Server } from "@rpcx/core";
- * const auth: AuthFunction = (token) => token === "bearer tGzv3JOkF0XG5Qx2TlKWIA";
- * new Server({ auth });
- * ```
- */
-export type AuthFunction = (
-  token: string | undefined,
-  req: Message,
-  conn: ConnInfo,
-) => boolean | void | Promise<boolean | void>;
-
-/**
- * Options of a {@linkcode Server}.
- *
- * @example
- * ```ts
- * import { Server, type ServerOptions } from "@rpcx/core";
- * const options: ServerOptions = { maxMessageLength: 1 << 20 };
- * new Server(options);
- * ```
- */
-export interface ServerOptions extends Partial<DecodeLimits> {
-  /** Token check for every non-heartbeat request. */
-  auth?: AuthFunction;
-  /** Plugins to add now (same as calling `use`). */
-  plugins?: ServerPlugin[];
-  /** Codec table (default: the process-wide {@linkcode defaultCodecs}). */
-  codecs?: CodecRegistry;
-  /** Registry used by `serve("inprocess", name)` (default: the process-wide one). */
-  inprocessRegistry?: InprocessRegistry;
-  /**
-   * Wire codec path: `auto` (default) uses the native library for what it does faster when it
-   * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
-   */
-  wireCodec?: WireCodecMode;
-  /**
-   * Old name of {@linkcode wireCodec}.
-   *
-   * @deprecated Use `wireCodec` (the payload codecs are `codecs`); removed in the next release.
-   */
-  codec?: WireCodecMode;
-  /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
-  encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
-  /** Turns an error into the `__rpcx_error__` text (default: its message). */
-  errorText?: (error: unknown) => string;
-  /** Networks by name (default: {@linkcode defaultNetworks}); add your own there. */
-  networks?: NetworkRegistry;
-  /**
-   * TLS for every listener (Go's `server.WithTLSConfig`): `certChain` and `privateKey` (PEM); with
-   * `caCerts` and `requireClientCert`, mutual TLS. `serve(..., { tls })` overrides it per listener.
-   */
-  tls?: TlsOptions;
-  /**
-   * Bytes of pushes ({@linkcode Server.sendMessage}) a connection may have queued and not yet
-   * written before further pushes fail with `PushBufferFullError` (default
-   * {@linkcode DEFAULT_PUSH_BUFFER_SIZE}, 4 MiB).
-   */
-  pushBufferSize?: number;
-  /**
-   * Closes a connection on which no complete request arrived for this many ms (heartbeats
-   * count), as Go's `server.WithReadTimeout`. Default 0: no limit.
-   */
-  readTimeout?: number;
-  /**
-   * Closes a connection when one write to it makes no progress for this many ms (a peer that
-   * stopped reading), as Go's `server.WithWriteTimeout`. Default 0: no limit (shutdown is
-   * bounded by its own timeout anyway).
-   */
-  writeTimeout?: number;
-  /**
-   * Closes a connection that has had no call in flight and received nothing for this many ms.
-   * Default 0: never.
-   */
-  idleTimeout?: number;
-  /**
-   * Where errors that are reported rather than passed on go: plugin hooks whose errors are
-   * reported (see {@linkcode ServerPlugin}), registry plugin failures, socket errors. Default:
-   * `console.error`.
-   */
-  onError?: (where: string, error: unknown) => void;
-}
-
-/**
- * Options of {@linkcode Server.shutdown}.
- *
- * @example
- * ```ts
- * import type { ShutdownOptions } from "@rpcx/core";
- * const o: ShutdownOptions = { timeout: 5000 };
- * console.log(o.timeout);
- * ```
- */
-export interface ShutdownOptions {
-  /** How long in-flight calls may take to finish, in ms (default 10 000). */
-  timeout?: number;
-  /** Stops waiting for in-flight calls when aborted. */
-  signal?: AbortSignal;
-}
-
-/**
- * The server is closed or shutting down.
- *
- * @example
- * ```ts
- * import { ServerClosedError } from "@rpcx/core";
- * console.log(new ServerClosedError().message); // "rpcx: server closed"
- * ```
- */
-export class ServerClosedError extends RpcxError {
-  /** Creates the error. */
-  constructor() {
-    super("rpcx: server closed");
-  }
-}
+  type ServeOptions,
+  ServerClosedError,
+  type ServerOptions,
+  type ShutdownOptions,
+} from "./options.ts";
+import { openInprocessSession } from "./_inprocess.ts";
+import { type ConnectionHost, type ConnectionTimeouts, ServerConnection } from "./_connection.ts";
 
 interface Listening {
   network: string;
@@ -178,17 +58,13 @@ interface Listening {
   inprocessName?: string;
 }
 
-/**
- * Options of {@linkcode Server.serve}.
- *
- * @example
- * ```ts
- * import type { ServeOptions } from "@rpcx/core";
- * const o: ServeOptions = { reusePort: true };
- * console.log(o.reusePort);
- * ```
- */
-export interface ServeOptions extends ListenOptions {}
+export {
+  type AuthFunction,
+  type ServeOptions,
+  ServerClosedError,
+  type ServerOptions,
+  type ShutdownOptions,
+} from "./options.ts";
 
 /**
  * Serves registered services. A method is `(args, ctx) => reply` (sync or async); replies go
@@ -591,38 +467,12 @@ export class Server {
     deliver: (msg: Message) => void,
     closed: () => void,
   ): InprocessSession {
-    let open = true;
     const sc = this.#newConn(
       INPROCESS_NETWORK,
       clientName,
       this.#serviceAddress ?? INPROCESS_NETWORK,
     );
-    const link: Link = {
-      send: (m) => {
-        if (open) queueMicrotask(() => open && deliver(m));
-      },
-      close: () => {
-        if (!open) return;
-        open = false;
-        queueMicrotask(closed);
-      },
-      drained: () => new Promise((r) => queueMicrotask(r)),
-    };
-    sc.attach(link);
-    if (!this.#acceptConn(sc)) {
-      open = false;
-      queueMicrotask(closed);
-    }
-    return {
-      send: (msg) => {
-        if (open) sc.onMessage(msg);
-      },
-      close: () => {
-        if (!open) return;
-        open = false;
-        sc.linkClosed();
-      },
-    };
+    return openInprocessSession(sc, deliver, closed, () => this.#acceptConn(sc));
   }
 
   #acceptConn(sc: ServerConnection): boolean {

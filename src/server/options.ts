@@ -1,0 +1,147 @@
+/**
+ * The Server's options, its shutdown and serve options, the auth hook, and the error it throws
+ * once closed.
+ *
+ * @module
+ */
+import type { CodecRegistry } from "../codec/registry.ts";
+import { RpcxError } from "../protocol/errors.ts";
+import type { DecodeLimits, Message } from "../protocol/message.ts";
+import type { ListenOptions, NetworkRegistry, TlsOptions } from "../transport/network.ts";
+import type { InprocessRegistry } from "../transport/inprocess.ts";
+import type { WireCodecMode } from "../native/wire_codec.ts";
+import type { ConnInfo } from "./context.ts";
+import type { ServerPlugin } from "./plugin.ts";
+
+/**
+ * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error
+ * reply and its connection is closed (as in Go rpcx).
+ *
+ * @example
+ * ```ts
+ * import { type AuthFunction, Server } from "@rpcx/core";
+ * const auth: AuthFunction = (token) => token === "bearer tGzv3JOkF0XG5Qx2TlKWIA";
+ * new Server({ auth });
+ * ```
+ */
+export type AuthFunction = (
+  token: string | undefined,
+  req: Message,
+  conn: ConnInfo,
+) => boolean | void | Promise<boolean | void>;
+
+/**
+ * Options of a `Server`.
+ *
+ * @example
+ * ```ts
+ * import { Server, type ServerOptions } from "@rpcx/core";
+ * const options: ServerOptions = { maxMessageLength: 1 << 20 };
+ * new Server(options);
+ * ```
+ */
+export interface ServerOptions extends Partial<DecodeLimits> {
+  /** Token check for every non-heartbeat request. */
+  auth?: AuthFunction;
+  /** Plugins to add now (same as calling `use`). */
+  plugins?: ServerPlugin[];
+  /** Codec table (default: the process-wide `defaultCodecs`). */
+  codecs?: CodecRegistry;
+  /** Registry used by `serve("inprocess", name)` (default: the process-wide one). */
+  inprocessRegistry?: InprocessRegistry;
+  /**
+   * Wire codec path: `auto` (default) uses the native library for what it does faster when it
+   * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
+   */
+  wireCodec?: WireCodecMode;
+  /**
+   * Old name of `wireCodec`.
+   *
+   * @deprecated Use `wireCodec` (the payload codecs are `codecs`); removed in the next release.
+   */
+  codec?: WireCodecMode;
+  /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
+  encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
+  /** Turns an error into the `__rpcx_error__` text (default: its message). */
+  errorText?: (error: unknown) => string;
+  /** Networks by name (default: `defaultNetworks`); add your own there. */
+  networks?: NetworkRegistry;
+  /**
+   * TLS for every listener (Go's `server.WithTLSConfig`): `certChain` and `privateKey` (PEM); with
+   * `caCerts` and `requireClientCert`, mutual TLS. `serve(..., { tls })` overrides it per listener.
+   */
+  tls?: TlsOptions;
+  /**
+   * Bytes of pushes (`Server.sendMessage`) a connection may have queued and not yet
+   * written before further pushes fail with `PushBufferFullError` (default
+   * `DEFAULT_PUSH_BUFFER_SIZE`, 4 MiB).
+   */
+  pushBufferSize?: number;
+  /**
+   * Closes a connection on which no complete request arrived for this many ms (heartbeats
+   * count), as Go's `server.WithReadTimeout`. Default 0: no limit.
+   */
+  readTimeout?: number;
+  /**
+   * Closes a connection when one write to it makes no progress for this many ms (a peer that
+   * stopped reading), as Go's `server.WithWriteTimeout`. Default 0: no limit (shutdown is
+   * bounded by its own timeout anyway).
+   */
+  writeTimeout?: number;
+  /**
+   * Closes a connection that has had no call in flight and received nothing for this many ms.
+   * Default 0: never.
+   */
+  idleTimeout?: number;
+  /**
+   * Where errors that are reported rather than passed on go: plugin hooks whose errors are
+   * reported (see {@linkcode ServerPlugin}), registry plugin failures, socket errors. Default:
+   * `console.error`.
+   */
+  onError?: (where: string, error: unknown) => void;
+}
+
+/**
+ * Options of `Server.shutdown`.
+ *
+ * @example
+ * ```ts
+ * import type { ShutdownOptions } from "@rpcx/core";
+ * const o: ShutdownOptions = { timeout: 5000 };
+ * console.log(o.timeout);
+ * ```
+ */
+export interface ShutdownOptions {
+  /** How long in-flight calls may take to finish, in ms (default 10 000). */
+  timeout?: number;
+  /** Stops waiting for in-flight calls when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The server is closed or shutting down.
+ *
+ * @example
+ * ```ts
+ * import { ServerClosedError } from "@rpcx/core";
+ * console.log(new ServerClosedError().message); // "rpcx: server closed"
+ * ```
+ */
+export class ServerClosedError extends RpcxError {
+  /** Creates the error. */
+  constructor() {
+    super("rpcx: server closed");
+  }
+}
+
+/**
+ * Options of `Server.serve`.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "@rpcx/core";
+ * const o: ServeOptions = { reusePort: true };
+ * console.log(o.reusePort);
+ * ```
+ */
+export interface ServeOptions extends ListenOptions {}
