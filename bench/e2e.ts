@@ -2,9 +2,11 @@
 // in another process (our Deno server by default, or any rpcx server given with --addr).
 //   deno run -A bench/e2e.ts [--addr host:port] [--total 200000] [--concurrency 100]
 //                            [--seconds 60] [--serializer msgpack|json]
+//                            [--plugins none|noop|tracing|metrics[,..]] (both sides; see _plugins.ts)
 // Prints one JSON line: calls, errors, seconds, calls_per_sec, p50_us, p99_us.
 import { Client, CompressType, SerializeType } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
+import { benchClientPlugins } from "./_plugins.ts";
 
 const total = Number(flag(Deno.args, "total", "200000"));
 const concurrency = Number(flag(Deno.args, "concurrency", "100"));
@@ -14,11 +16,20 @@ const serializeType = flag(Deno.args, "serializer", "msgpack") === "json"
   : SerializeType.MsgPack;
 const codec = flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native";
 const gzip = Deno.args.includes("--gzip");
+const plugins = flag(Deno.args, "plugins", "none");
 let addr = flag(Deno.args, "addr", "");
 let child: Deno.ChildProcess | undefined;
 if (!addr) {
   child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./e2e_server.ts", import.meta.url).pathname, "--codec", codec],
+    args: [
+      "run",
+      "-A",
+      new URL("./e2e_server.ts", import.meta.url).pathname,
+      "--codec",
+      codec,
+      "--plugins",
+      plugins,
+    ],
     stdout: "piped",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -43,6 +54,7 @@ const client = new Client(`tcp@${addr}`, {
   serializeType,
   wireCodec: codec,
   compressType: gzip ? CompressType.Gzip : CompressType.None,
+  plugins: benchClientPlugins(plugins),
 });
 await client.call("Bench", "Echo", args);
 const latencies = new Float64Array(total);
@@ -71,6 +83,7 @@ console.log(JSON.stringify({
   client: "deno",
   codec,
   gzip,
+  plugins,
   server: child ? "deno" : addr,
   calls: next,
   errors,

@@ -1,10 +1,13 @@
 // The server side of bench/e2e.ts: Bench.Echo and Arith over TCP, in its own process.
-//   deno run -A bench/e2e_server.ts --addr 127.0.0.1:0   (prints "LISTENING host:port")
+//   deno run -A bench/e2e_server.ts --addr 127.0.0.1:0 [--plugins none|noop|tracing|metrics]
+//   (prints "LISTENING host:port")
 import { Server } from "@rpcx/core";
 import { Arith, flag } from "../examples/arith.ts";
+import { benchServerPlugins } from "./_plugins.ts";
 
 const server = new Server({
   wireCodec: flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native",
+  plugins: benchServerPlugins(flag(Deno.args, "plugins", "none")),
 });
 await server.register(new Arith(), "Arith");
 await server.register({

@@ -176,3 +176,25 @@ Deno.test("metrics: the latency histogram parses as a Prometheus histogram with 
     await endpoint.shutdown();
   }
 });
+
+Deno.test("metrics: made-up service/method names past maxSeries share one _other series", async () => {
+  const plugin = serverMetrics({ maxSeries: 2 });
+  const server = new Server({ plugins: [plugin] });
+  await server.register(new Arith());
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`);
+  try {
+    await client.call("Arith", "Mul", { A: 1, B: 2 });
+    for (let i = 0; i < 30; i++) await assert.rejects(client.call(`Made${i}`, "Up", {}));
+    const text = await plugin.registry.metrics();
+    const series = text.split("\n").filter((l) => l.startsWith("rpcx_server_calls_total{"));
+    assert.deepEqual(series, [
+      'rpcx_server_calls_total{service="Arith",method="Mul"} 1',
+      'rpcx_server_calls_total{service="Made0",method="Up"} 1',
+      'rpcx_server_calls_total{service="_other",method="_other"} 29',
+    ]);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

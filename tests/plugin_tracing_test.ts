@@ -32,7 +32,10 @@ function otel(): { options: TracingOptions; exporter: InMemorySpanExporter } {
   const propagator = new CompositePropagator({
     propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
   });
-  return { options: { tracer: provider.getTracer("test"), propagator }, exporter };
+  return {
+    options: { tracer: provider.getTracer("test"), propagator, recordMessages: true },
+    exporter,
+  };
 }
 
 /** A span as both sides are compared: ids, parent, name, kind. */

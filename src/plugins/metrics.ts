@@ -64,6 +64,12 @@ export interface MetricsOptions {
   prefix?: string;
   /** Latency histogram buckets in seconds (default 0.0005 … 10). */
   buckets?: number[];
+  /**
+   * Most service/method pairs given their own series (default 1000); calls of any further
+   * pair (e.g. a peer calling made-up names) are counted under `service="_other",
+   * method="_other"`, so a peer cannot grow the registry without bound.
+   */
+  maxSeries?: number;
 }
 
 /** Default latency buckets, seconds. */
@@ -128,23 +134,61 @@ function instruments(side: "server" | "client", options: MetricsOptions): Instru
   };
 }
 
+/** One service/method's instruments, bound to its labels once (no label hashing per call). */
+interface Series {
+  readonly calls: { inc(): void };
+  readonly errors: { inc(): void };
+  readonly inFlight: { inc(): void; dec(): void };
+  readonly duration: { observe(v: number): void };
+}
+
 interface Started {
-  readonly labels: { service: string; method: string };
+  readonly series: Series;
   readonly at: number;
   readonly oneway: boolean;
 }
 
-function start(m: Instruments, service: string, method: string, oneway: boolean): Started {
-  const labels = { service, method };
-  m.calls.inc(labels);
-  m.inFlight.inc(labels);
-  return { labels, at: performance.now(), oneway };
+function seriesOf(
+  m: Instruments,
+  cache: Map<string, Series>,
+  max: number,
+  service: string,
+  method: string,
+): Series {
+  let key = `${service}\u0000${method}`;
+  let s = cache.get(key);
+  if (!s && cache.size >= max) {
+    service = method = "_other";
+    key = "\u0000";
+    s = cache.get(key);
+  }
+  if (!s) {
+    s = {
+      calls: m.calls.labels(service, method),
+      errors: m.errors.labels(service, method),
+      inFlight: m.inFlight.labels(service, method),
+      duration: m.duration.labels(service, method),
+    };
+    cache.set(key, s);
+  }
+  return s;
 }
 
-function end(m: Instruments, s: Started, failed: boolean): void {
-  m.inFlight.dec(s.labels);
-  if (failed) m.errors.inc(s.labels);
-  m.duration.observe(s.labels, (performance.now() - s.at) / 1000);
+function starter(m: Instruments, options: MetricsOptions) {
+  const cache = new Map<string, Series>();
+  const max = options.maxSeries ?? 1000;
+  return (service: string, method: string, oneway: boolean): Started => {
+    const series = seriesOf(m, cache, max, service, method);
+    series.calls.inc();
+    series.inFlight.inc();
+    return { series, at: performance.now(), oneway };
+  };
+}
+
+function end(s: Started, failed: boolean): void {
+  s.series.inFlight.dec();
+  if (failed) s.series.errors.inc();
+  s.series.duration.observe((performance.now() - s.at) / 1000);
 }
 
 /**
@@ -168,13 +212,14 @@ export function serverMetrics(
   options: MetricsOptions = {},
 ): ServerPlugin & { readonly registry: MetricsRegistry } {
   const m = instruments("server", options);
+  const start = starter(m, options);
   const byReq = new WeakMap<Message, Started>();
   const byCtx = new WeakMap<CallContext, Started>();
   return {
     name: "metrics",
     registry: m.registry,
     preHandleRequest(ctx, req) {
-      const s = start(m, req.servicePath, req.serviceMethod, req.oneway);
+      const s = start(req.servicePath, req.serviceMethod, req.oneway);
       byReq.set(req, s);
       byCtx.set(ctx, s);
     },
@@ -182,7 +227,7 @@ export function serverMetrics(
       const s = byCtx.get(ctx);
       if (s?.oneway) {
         byCtx.delete(ctx);
-        end(m, s, error !== undefined);
+        end(s, error !== undefined);
       }
       return reply;
     },
@@ -190,7 +235,7 @@ export function serverMetrics(
       const s = byReq.get(req);
       if (!s) return;
       byReq.delete(req);
-      end(m, s, res.status === MessageStatusType.Error);
+      end(s, res.status === MessageStatusType.Error);
     },
   };
 }
@@ -214,18 +259,19 @@ export function clientMetrics(
   options: MetricsOptions = {},
 ): ClientPlugin & { readonly registry: MetricsRegistry } {
   const m = instruments("client", options);
+  const start = starter(m, options);
   const calls = new WeakMap<ClientCall, Started>();
   return {
     name: "metrics",
     registry: m.registry,
     preCall(call) {
-      calls.set(call, start(m, call.servicePath, call.serviceMethod, call.oneway));
+      calls.set(call, start(call.servicePath, call.serviceMethod, call.oneway));
     },
     postCall(call, _reply, error) {
       const s = calls.get(call);
       if (!s) return;
       calls.delete(call);
-      end(m, s, error !== undefined);
+      end(s, error !== undefined);
     },
   };
 }

@@ -66,8 +66,9 @@ export interface TracingOptions {
    */
   propagator?: Pick<TextMapPropagator, "inject" | "extract">;
   /**
-   * Record args, replies and request metadata as span events, as Go's plugin does (default
-   * true). Turn off when they may hold secrets.
+   * Put the args, replies and request metadata (as JSON, cut at 4096 characters) on the span
+   * events, as Go's plugin does (default false: they may hold secrets, and writing them
+   * roughly doubles the cost of a span). The events themselves are always recorded.
    */
   recordMessages?: boolean;
 }
@@ -111,15 +112,15 @@ function tools(options: TracingOptions) {
   return {
     tracer: options.tracer ?? trace.getTracer("@rpcx/core"),
     propagator: options.propagator ?? propagation,
-    record: options.recordMessages ?? true,
+    record: options.recordMessages ?? false,
   };
 }
 
 /**
  * A client plugin that wraps each call (each try of an XClient) in a span named
  * `rpcx.client.<service>.<method>` (kind CLIENT; attributes `rpc.system=rpcx`, `rpc.service`,
- * `rpc.method`; events `PreCall` and `PostCall` with the args and reply as Go's plugin
- * records them) and sends its context in the request metadata (`traceparent`, `tracestate`,
+ * `rpc.method`; events `PreCall` and `PostCall`, with the args and reply as Go's plugin
+ * records them when `recordMessages` is on) and sends its context in the request metadata (`traceparent`, `tracestate`,
  * `baggage`). The parent is the trace context found in the call's metadata — so a server
  * method that forwards its request metadata (see {@linkcode traceMetadata}) continues the
  * caller's trace, as Go rpcx does with `ctx` — else the active OpenTelemetry context. The span
@@ -150,9 +151,10 @@ export function clientTracing(options: TracingOptions = {}): ClientPlugin {
         kind: SpanKind.CLIENT,
         attributes: rpcAttributes(call.servicePath, call.serviceMethod),
       }, parent);
-      if (record) {
-        span.addEvent("PreCall", { "rpc.client.request.message": describe(call.args) });
-      }
+      span.addEvent(
+        "PreCall",
+        record ? { "rpc.client.request.message": describe(call.args) } : undefined,
+      );
       spans.set(call, span);
       propagator.inject(trace.setSpan(parent, span), call.metadata, defaultTextMapSetter);
     },
@@ -160,9 +162,10 @@ export function clientTracing(options: TracingOptions = {}): ClientPlugin {
       const span = spans.get(call);
       if (!span) return;
       spans.delete(call);
-      if (record) {
-        span.addEvent("PostCall", { "rpc.client.response.message": describe(reply) });
-      }
+      span.addEvent(
+        "PostCall",
+        record ? { "rpc.client.response.message": describe(reply) } : undefined,
+      );
       setStatus(span, error);
       span.end();
     },
@@ -205,12 +208,15 @@ export function serverTracing(options: TracingOptions = {}): ServerPlugin {
         kind: SpanKind.SERVER,
         attributes: rpcAttributes(req.servicePath, req.serviceMethod),
       }, parent);
-      if (record) {
-        span.addEvent("rpcx.pre.handle.request", {
-          "rpcx.pre.handle.request.path": name,
-          "rpcx.pre.handle.request.metadata": describe(req.metadata),
-        });
-      }
+      span.addEvent(
+        "rpcx.pre.handle.request",
+        record
+          ? {
+            "rpcx.pre.handle.request.path": name,
+            "rpcx.pre.handle.request.metadata": describe(req.metadata),
+          }
+          : { "rpcx.pre.handle.request.path": name },
+      );
       const entry = { span, oneway: req.oneway };
       byReq.set(req, entry);
       byCtx.set(ctx, entry);
@@ -229,11 +235,10 @@ export function serverTracing(options: TracingOptions = {}): ServerPlugin {
       const entry = byReq.get(req);
       if (!entry) return;
       byReq.delete(req);
-      if (record) {
-        entry.span.addEvent("rpcx.post.write.response", {
-          "rpcx.post.write.response.metadata": describe(res.metadata),
-        });
-      }
+      entry.span.addEvent(
+        "rpcx.post.write.response",
+        record ? { "rpcx.post.write.response.metadata": describe(res.metadata) } : undefined,
+      );
       const failed = res.status === MessageStatusType.Error;
       setStatus(
         entry.span,
