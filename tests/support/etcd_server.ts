@@ -5,10 +5,30 @@
 import { delay, findExecutable, freePort, needs } from "./env.ts";
 import { SupervisedProcess } from "./supervised.ts";
 
+/** How to start the test etcd (defaults: plain http, no auth). */
+export interface EtcdServerOptions {
+  /**
+   * Serve clients over https with this server certificate; with `clientCa`, require client
+   * certificates signed by it (`--client-cert-auth`). `probe` is the client certificate the
+   * readiness probe presents.
+   */
+  tls?: {
+    cert: string;
+    key: string;
+    ca: string;
+    clientCa?: string;
+    probe?: { cert: string; key: string };
+  };
+  /** More etcd flags, e.g. `--auth-token-ttl=1`. */
+  args?: string[];
+}
+
 /** A running test etcd. */
 export interface EtcdServer {
   /** `127.0.0.1:PORT`, the client endpoint. */
   readonly endpoint: string;
+  /** The client URL, `http://127.0.0.1:PORT` or `https://…`. */
+  readonly url: string;
   /** The client port. */
   readonly port: number;
   /** The data dir (kept across `halt`/`resume`/`restart`, removed by `stop`). */
@@ -36,12 +56,12 @@ export function etcdBinary(): string | undefined {
  * Starts etcd, or returns undefined (after `needs()` printed a SKIP; under CI=true it throws)
  * when the binary is missing.
  */
-export async function startEtcd(): Promise<EtcdServer | undefined> {
+export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer | undefined> {
   const bin = etcdBinary();
   if (!needs("etcd", bin ? undefined : "no etcd binary (apt-get install etcd-server)")) {
     return undefined;
   }
-  const server = new TestEtcd(bin!, Deno.makeTempDirSync({ prefix: "rpcx-etcd-" }));
+  const server = new TestEtcd(bin!, Deno.makeTempDirSync({ prefix: "rpcx-etcd-" }), options);
   await server.resume();
   return server;
 }
@@ -53,12 +73,20 @@ class TestEtcd implements EtcdServer {
   #proc: SupervisedProcess | undefined;
   #stopped = false;
 
-  constructor(readonly bin: string, readonly root: string) {
+  constructor(
+    readonly bin: string,
+    readonly root: string,
+    readonly options: EtcdServerOptions = {},
+  ) {
     this.dataDir = `${root}/data`;
   }
 
   get endpoint(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  get url(): string {
+    return `${this.options.tls ? "https" : "http"}://${this.endpoint}`;
   }
 
   get running(): boolean {
@@ -69,7 +97,15 @@ class TestEtcd implements EtcdServer {
     if (this.#stopped) throw new Error("etcd test server was stopped");
     if (this.#proc) return;
     if (options.wipe) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
-    const client = `http://127.0.0.1:${this.port}`;
+    const client = this.url;
+    const tls = this.options.tls;
+    const tlsArgs = tls
+      ? [
+        `--cert-file=${tls.cert}`,
+        `--key-file=${tls.key}`,
+        ...(tls.clientCa ? ["--client-cert-auth", `--trusted-ca-file=${tls.clientCa}`] : []),
+      ]
+      : [];
     const peer = `http://127.0.0.1:${this.peerPort}`;
     const proc = await SupervisedProcess.spawn(this.bin, [
       "--name=rpcx-test",
@@ -84,15 +120,30 @@ class TestEtcd implements EtcdServer {
       "--election-timeout=500",
       "--logger=zap",
       "--log-level=warn",
+      ...tlsArgs,
+      ...(this.options.args ?? []),
     ], { root: this.root, logName: "etcd" });
     this.#proc = proc;
     try {
+      const probe = tls
+        ? Deno.createHttpClient({
+          caCerts: [Deno.readTextFileSync(tls.ca)],
+          ...(tls.probe
+            ? {
+              cert: Deno.readTextFileSync(tls.probe.cert),
+              key: Deno.readTextFileSync(tls.probe.key),
+            }
+            : {}),
+        })
+        : undefined;
       await proc.waitReady(`etcd on ${this.endpoint} to be healthy`, async () => {
-        const res = await fetch(`${client}/health`).catch(() => undefined);
+        const res = await fetch(`${client}/health`, probe ? { client: probe } : {}).catch(() =>
+          undefined
+        );
         if (!res) return false;
         const body = await res.text();
         return res.ok && body.includes('"health":"true"');
-      }, 20_000);
+      }, 20_000).finally(() => probe?.close());
     } catch (e) {
       this.#proc = undefined;
       throw e;

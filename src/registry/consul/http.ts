@@ -7,6 +7,8 @@
  */
 import { EventEmitter } from "node:events";
 import Consul from "consul";
+import https from "node:https";
+import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
 
 /** Flags libkv writes on every key: Consul's `api.LockFlagValue`, as a decimal uint64. */
 export const CONSUL_LOCK_FLAGS: string = "3304740253564472344";
@@ -54,6 +56,12 @@ export interface ConsulClientOptions {
   requestTimeout?: number;
   /** Datacenter (`dc` query parameter); default: the agent's. */
   datacenter?: string;
+  /**
+   * TLS for `https://` endpoints: the CA that signed the agent's certificate (PEM; default: the
+   * system roots) and, when the agent verifies clients (`verify_incoming`), this client's
+   * certificate and key (PEM). Go: `store.Config.TLS`.
+   */
+  tls?: { ca?: string | Uint8Array; cert?: string | Uint8Array; key?: string | Uint8Array };
 }
 
 /** One KV entry as Consul returns it. */
@@ -128,6 +136,19 @@ function toConsulError(operation: string, e: unknown): ConsulError {
   return new ConsulError(operation, status, detail);
 }
 
+/** The TLS settings as Node's https options (PEM text); an IP host is never sent as SNI. */
+function tlsOptions(tls: ConsulClientOptions["tls"]): Record<string, string> {
+  allowIpEndpointsOverTls();
+  const text = (v: string | Uint8Array | undefined) =>
+    v === undefined ? undefined : typeof v === "string" ? v : new TextDecoder().decode(v);
+  const out: Record<string, string> = {};
+  for (const k of ["ca", "cert", "key"] as const) {
+    const v = text(tls?.[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 /** Go's `time.Duration.String()` for a whole number of milliseconds (e.g. `10s`, `1.5s`). */
 export function goDuration(ms: number): string {
   if (ms % 1000 === 0) return `${ms / 1000}s`;
@@ -153,7 +174,10 @@ export class ConsulHttp {
     this.#clients = servers.map((s) => {
       const { host, port, secure } = parseEndpoint(s);
       const defaults = options.token ? { token: options.token } : undefined;
-      return new Consul({ host, port, secure, defaults }) as unknown as ConsulLike;
+      // the TLS settings go on the agent too: Deno's https takes them from there
+      const tls = secure ? tlsOptions(options.tls) : undefined;
+      const agent = tls ? new https.Agent({ keepAlive: true, ...tls }) : undefined;
+      return new Consul({ host, port, secure, defaults, ...tls, agent }) as unknown as ConsulLike;
     });
   }
 

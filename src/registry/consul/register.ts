@@ -70,6 +70,7 @@ export class ConsulRegisterPlugin extends KvRegisterPlugin {
       token: options.token,
       requestTimeout: options.requestTimeout,
       datacenter: options.datacenter,
+      tls: options.tls,
     };
   }
 

@@ -5,6 +5,8 @@
  * @module
  */
 import { Etcd3, type IOptions } from "etcd3";
+import { Buffer } from "node:buffer";
+import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
 
 /**
  * How to reach etcd; shared by {@linkcode EtcdRegisterPlugin} and {@linkcode EtcdDiscovery}.
@@ -24,8 +26,16 @@ export interface EtcdClientOptions {
   dialTimeout?: number;
   /** User and password when etcd has auth enabled. */
   auth?: { username: string; password: string };
-  /** TLS material; endpoints given as `https://host:port` use TLS with system roots. */
-  credentials?: { rootCertificate: Uint8Array; privateKey?: Uint8Array; certChain?: Uint8Array };
+  /**
+   * TLS: the CA that signed etcd's certificate (PEM), and for mutual TLS (etcd
+   * `--client-cert-auth`) the client's certificate chain and private key (PEM). Endpoints given
+   * as `https://host:port` without it use TLS with the system roots. Go: `store.Config.TLS`.
+   */
+  credentials?: {
+    rootCertificate: Uint8Array | string;
+    privateKey?: Uint8Array | string;
+    certChain?: Uint8Array | string;
+  };
   /** Extra options for the `etcd3` client, applied last. */
   etcdOptions?: Partial<Etcd3Options>;
 }
@@ -73,14 +83,28 @@ const watchManagerBackoff: { duration: number; next(): unknown } = {
   next: () => watchManagerBackoff,
 };
 
+/** The credentials as the gRPC layer wants them (Buffers). */
+function tlsCredentials(c: EtcdClientOptions["credentials"]): IOptions["credentials"] {
+  if (!c) return undefined;
+  allowIpEndpointsOverTls();
+  const buf = (v: Uint8Array | string | undefined) =>
+    v === undefined ? undefined : typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v);
+  return {
+    rootCertificate: buf(c.rootCertificate)!,
+    privateKey: buf(c.privateKey),
+    certChain: buf(c.certChain),
+  };
+}
+
 /** An `etcd3` client for `servers` with our timeouts, fault handling and keepalive. */
 export function createClient(servers: string[], options: EtcdClientOptions): Etcd3 {
   if (servers.length === 0) throw new Error("etcd: no servers given");
+  if (servers.some((s) => /^https:/i.test(s))) allowIpEndpointsOverTls();
   const timeout = options.dialTimeout ?? 5000;
   const opts: IOptions = {
     hosts: servers.slice(),
     auth: options.auth,
-    credentials: options.credentials as IOptions["credentials"],
+    credentials: tlsCredentials(options.credentials),
     defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + timeout },
     faultHandling: {
       host: () => passThroughPolicy(),

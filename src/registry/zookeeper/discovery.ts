@@ -6,7 +6,7 @@
 import { BaseDiscovery, type KVPair } from "../discovery.ts";
 import type { ResyncLoop, RetryOptions } from "../resync.ts";
 import { codeOf, NO_NODE, ZooKeeperError } from "./errors.ts";
-import { zkPath, ZkSession, type ZkWatcher } from "./session.ts";
+import { zkPath, ZkSession, type ZkWatcher, type ZooKeeperAuth } from "./session.ts";
 
 /**
  * Options of {@linkcode ZooKeeperDiscovery}.
@@ -19,6 +19,11 @@ import { zkPath, ZkSession, type ZkWatcher } from "./session.ts";
  * ```
  */
 export interface ZooKeeperDiscoveryOptions extends RetryOptions {
+  /**
+   * Digest auth of the discovery's session, needed when the servers' nodes are not world
+   * readable (see {@linkcode ZooKeeperAuth}).
+   */
+  auth?: ZooKeeperAuth;
   /** Session timeout asked of ZooKeeper, ms (default 10 000). */
   sessionTimeout?: number;
   /** Bound of each ZooKeeper operation, waiting for a connection included, ms (default 5000). */
@@ -91,6 +96,7 @@ export class ZooKeeperDiscovery extends BaseDiscovery {
       sessionTimeout: options.sessionTimeout ?? 10_000,
       spinDelay: options.spinDelay ?? 1000,
       opTimeout: options.opTimeout ?? 5000,
+      auth: options.auth,
     }, { connected: kick, disconnected: kick, expired: kick });
     this.#resync.kick();
   }

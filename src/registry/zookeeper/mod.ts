@@ -41,5 +41,6 @@
  * @module
  */
 export { ZooKeeperError } from "./errors.ts";
+export type { ZooKeeperAuth } from "./session.ts";
 export { type ZooKeeperRegisterOptions, ZooKeeperRegisterPlugin } from "./register.ts";
 export { ZooKeeperDiscovery, type ZooKeeperDiscoveryOptions } from "./discovery.ts";

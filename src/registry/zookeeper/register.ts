@@ -7,7 +7,7 @@ import { backoffDelay } from "../discovery.ts";
 import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
 import { Sleeper } from "../_sleeper.ts";
 import { codeOf, CONNECTION_LOSS, NO_NODE, NODE_EXISTS, ZooKeeperError } from "./errors.ts";
-import { zk, zkPath, ZkSession, type ZkStat } from "./session.ts";
+import { zk, zkPath, ZkSession, type ZkStat, type ZooKeeperAuth } from "./session.ts";
 
 /**
  * Options of {@linkcode ZooKeeperRegisterPlugin}: the common KV registry options plus the
@@ -38,6 +38,12 @@ export interface ZooKeeperRegisterOptions extends KvRegisterOptions {
   opTimeout?: number;
   /** Upper bound of the random pause between reconnect rounds, ms (default 1000). */
   spinDelay?: number;
+  /**
+   * Digest auth: the session authenticates as this user and every node the plugin creates is
+   * `digest:user` ALL (+ world READ unless `worldReadable: false`), so no one else can change
+   * or delete them. Go rpcx's ZooKeeper plugin has no such setting (libkv writes open ACLs).
+   */
+  auth?: ZooKeeperAuth;
 }
 
 /**
@@ -75,6 +81,7 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
   /** Bound of each operation, ms. */
   readonly opTimeout: number;
   readonly #spinDelay: number;
+  readonly #auth: ZooKeeperAuth | undefined;
   #session: ZkSession | undefined;
   readonly #pendingDeletes = new Set<string>();
   #stopped = false;
@@ -88,6 +95,7 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
     this.connectTimeout = options.connectTimeout ?? 10_000;
     this.opTimeout = options.opTimeout ?? 5000;
     this.#spinDelay = options.spinDelay ?? 1000;
+    this.#auth = options.auth;
   }
 
   /** The current session id (16 hex digits), "" when not connected. */
@@ -112,6 +120,7 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
       sessionTimeout: this.sessionTimeout,
       spinDelay: this.#spinDelay,
       opTimeout: this.opTimeout,
+      auth: this.#auth,
     }, {
       connected: () => void this.#flushDeletes(),
       expired: () => void this.#restore(),

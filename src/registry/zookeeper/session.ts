@@ -7,6 +7,7 @@
  */
 import zookeeper from "node-zookeeper-client";
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { CONNECTION_LOSS, OPERATION_TIMEOUT, ZooKeeperError } from "./errors.ts";
 
 // A typed view of the parts of node-zookeeper-client 1.x we use.
@@ -56,6 +57,7 @@ interface ZkClient {
   close(): void;
   on(event: "state", listener: (state: ZkState) => void): void;
   getSessionId(): Buffer;
+  addAuthInfo(scheme: string, auth: Buffer): void;
   create(path: string, data: Buffer, acls: unknown[], mode: number, cb: ZkCallback<string>): void;
   setData(path: string, data: Buffer, version: number, cb: ZkCallback<ZkStat>): void;
   getData(path: string, watcher: ZkWatcher | undefined, cb: ZkCallback<Buffer | undefined>): void;
@@ -71,7 +73,9 @@ interface ZkModule {
     connectionString: string,
     options: { sessionTimeout: number; spinDelay: number; retries: number },
   ): ZkClient;
-  readonly ACL: { readonly OPEN_ACL_UNSAFE: unknown[] };
+  readonly ACL: { readonly OPEN_ACL_UNSAFE: unknown[]; new (perms: number, id: unknown): unknown };
+  readonly Id: { new (scheme: string, id: string): unknown };
+  readonly Permission: { readonly READ: number; readonly ALL: number };
   readonly CreateMode: { readonly PERSISTENT: number; readonly EPHEMERAL: number };
 }
 
@@ -95,7 +99,38 @@ export function zkPath(...parts: string[]): string {
 }
 
 /** Timings of a ZooKeeper session (all in ms). */
+/**
+ * ZooKeeper digest auth (`addauth digest user:password`) of a session, as production runs it:
+ * the session authenticates, and nodes it creates get the ACL `digest:user` ALL, plus world
+ * READ unless `worldReadable` is false (so discoveries without credentials, such as Go rpcx's,
+ * still read the servers).
+ *
+ * @example
+ * ```ts
+ * import type { ZooKeeperAuth } from "@rpcx/core/zookeeper";
+ * const a: ZooKeeperAuth = { username: "rpcx", password: "secret" };
+ * console.log(a.username);
+ * ```
+ */
+export interface ZooKeeperAuth {
+  /** The digest user. */
+  username: string;
+  /** Its password (sent to ZooKeeper on every connect; ACLs hold only its SHA-1 digest). */
+  password: string;
+  /** Give everyone READ on the nodes created (default true). */
+  worldReadable?: boolean;
+}
+
+/** ZooKeeper's digest ACL id of a user: `user:base64(sha1("user:password"))`. */
+export function digestId(username: string, password: string): string {
+  const sha1 = createHash("sha1").update(`${username}:${password}`).digest("base64");
+  return `${username}:${sha1}`;
+}
+
+/** The timings (ms) and credentials of a session. */
 export interface SessionTimings {
+  /** Digest auth of the session and ACL of the nodes it creates (none: open ACLs). */
+  auth?: ZooKeeperAuth;
   sessionTimeout: number;
   spinDelay: number;
   opTimeout: number;
@@ -118,6 +153,7 @@ export interface SessionHandlers {
 export class ZkSession {
   readonly #connectString: string;
   readonly #timings: SessionTimings;
+  readonly #acl: unknown[];
   readonly #handlers: SessionHandlers;
   #client: ZkClient | undefined;
   #generation = 0;
@@ -130,6 +166,15 @@ export class ZkSession {
   constructor(servers: string[], timings: SessionTimings, handlers: SessionHandlers) {
     if (servers.length === 0) throw new TypeError("zookeeper: no servers given");
     this.#connectString = servers.join(",");
+    const auth = timings.auth;
+    this.#acl = auth
+      ? [
+        new zk.ACL(zk.Permission.ALL, new zk.Id("digest", digestId(auth.username, auth.password))),
+        ...(auth.worldReadable ?? true
+          ? [new zk.ACL(zk.Permission.READ, new zk.Id("world", "anyone"))]
+          : []),
+      ]
+      : zk.ACL.OPEN_ACL_UNSAFE;
     this.#timings = timings;
     this.#handlers = handlers;
     this.#open();
@@ -155,6 +200,9 @@ export class ZkSession {
       spinDelay: this.#timings.spinDelay,
       retries: 0,
     });
+    const auth = this.#timings.auth;
+    // sent again by the client on every reconnect; a new client (after expiry) gets it here
+    if (auth) client.addAuthInfo("digest", Buffer.from(`${auth.username}:${auth.password}`));
     const handshakeMs = Math.max(300, Math.min(2000, Math.floor(this.#timings.sessionTimeout / 3)));
     this.#stops.set(client, patchReconnects(client, handshakeMs));
     this.#client = client;
@@ -252,7 +300,7 @@ export class ZkSession {
   async create(path: string, value: string, mode: number): Promise<void> {
     await this.#call<string>(
       `create ${path}`,
-      (c, cb) => c.create(path, Buffer.from(value, "utf8"), zk.ACL.OPEN_ACL_UNSAFE, mode, cb),
+      (c, cb) => c.create(path, Buffer.from(value, "utf8"), this.#acl, mode, cb),
     );
   }
 

@@ -138,6 +138,7 @@ func runClient(argv []string) int {
 	callInterval := fs.Duration("interval", 0, "pause between two calls of one worker")
 	timeout := fs.Duration("timeout", 5*time.Second, "per-call timeout")
 	waitServers := fs.Duration("wait-servers", 0, "with a registry: wait up to this long for a first server to be discovered")
+	sec := addRegistrySecurityFlags(fs)
 	tolerate := fs.Bool("tolerate-errors", false, "exit 0 even if some calls failed")
 	list := fs.Bool("list-servers", false, "print the servers the discovery finds for --service (SERVER <key> <metadata>) and exit")
 	servicePath := fs.String("service", "Arith", "service path for --list-servers")
@@ -156,7 +157,8 @@ func runClient(argv []string) int {
 	ser, err := parseSerializer(*serializer)
 	fm, err2 := parseFailMode(*failMode)
 	sm, err3 := parseSelectMode(*selectMode)
-	for _, e := range []error{err, err2, err3} {
+	storeCfg, err4 := sec.storeConfig()
+	for _, e := range []error{err, err2, err3, err4} {
 		if e != nil {
 			fmt.Fprintln(os.Stderr, e)
 			return 2
@@ -164,7 +166,7 @@ func runClient(argv []string) int {
 	}
 	cfg := &clientConfig{
 		addr:       *addr,
-		reg:        registryOpts{kind: *reg, addrs: splitList(*regAddr), base: *base, interval: *interval, mdnsIface: *mdnsIface},
+		reg:        registryOpts{kind: *reg, addrs: splitList(*regAddr), base: *base, interval: *interval, mdnsIface: *mdnsIface, store: storeCfg},
 		serializer: ser,
 		gzip:       *gz,
 		auth:       *auth,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rpcxio/libkv/store"
 	consulclient "github.com/rpcxio/rpcx-consul/client"
 	consulplugin "github.com/rpcxio/rpcx-consul/serverplugin"
 	etcdclient "github.com/rpcxio/rpcx-etcd/client"
@@ -21,6 +22,7 @@ type registryOpts struct {
 	base      string
 	interval  time.Duration
 	mdnsIface string
+	store     *store.Config // TLS and auth (registry_secure.go); nil: none
 }
 
 // registryPlugin is the part of the upstream register plugins we drive.
@@ -41,6 +43,7 @@ func newRegistryPlugin(o registryOpts, serviceAddress string) (registryPlugin, e
 			EtcdServers:    o.addrs,
 			BasePath:       o.base,
 			UpdateInterval: o.interval,
+			Options:        o.store,
 		}
 	case "zookeeper", "zk":
 		p = zkplugin.NewZooKeeperRegisterPlugin(
@@ -48,6 +51,7 @@ func newRegistryPlugin(o registryOpts, serviceAddress string) (registryPlugin, e
 			zkplugin.WithZKServersAddress(o.addrs),
 			zkplugin.WithZKBasePath(o.base),
 			zkplugin.WithZkUpdateInterval(o.interval),
+			zkplugin.WithZkOptions(o.store),
 		)
 	case "consul":
 		p = consulplugin.NewConsulRegisterPlugin(
@@ -55,6 +59,7 @@ func newRegistryPlugin(o registryOpts, serviceAddress string) (registryPlugin, e
 			consulplugin.WithConsulServers(o.addrs),
 			consulplugin.WithConsulBasePath(o.base),
 			consulplugin.WithConsulUpdateInterval(o.interval),
+			consulplugin.WithConsulOptions(o.store),
 		)
 	case "mdns":
 		mp, err := newMDNSPlugin(serviceAddress, o.mdnsIface, o.interval)
@@ -87,11 +92,11 @@ func newDiscovery(addr string, o registryOpts, servicePath string) (client.Servi
 	}
 	switch o.kind {
 	case "etcd":
-		return etcdclient.NewEtcdV3Discovery(o.base, servicePath, o.addrs, true, nil)
+		return etcdclient.NewEtcdV3Discovery(o.base, servicePath, o.addrs, true, o.store)
 	case "zookeeper", "zk":
-		return zkclient.NewZookeeperDiscovery(o.base, servicePath, o.addrs, nil)
+		return zkclient.NewZookeeperDiscovery(o.base, servicePath, o.addrs, o.store)
 	case "consul":
-		return consulclient.NewConsulDiscovery(o.base, servicePath, o.addrs, nil)
+		return consulclient.NewConsulDiscovery(o.base, servicePath, o.addrs, o.store)
 	case "mdns":
 		return newMDNSDiscovery(servicePath, o.mdnsIface, o.interval)
 	case "":

@@ -33,6 +33,7 @@ func runServer(argv []string) int {
 	state := fs.String("state", "", "add state=S to the registered metadata (e.g. inactive)")
 	meta := fs.String("meta", "", "extra registered metadata, URL query form (k=v&k2=v2)")
 	services := fs.String("services", "Arith,Echo,Bench", "services to register")
+	sec := addRegistrySecurityFlags(fs)
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "graceful shutdown deadline")
 	noGateway := fs.Bool("no-gateway", false, "disable the HTTP gateway and JSON-RPC listener sharing the port")
 	nf := addNetworkFlags(fs)
@@ -104,6 +105,10 @@ func runServer(argv []string) int {
 	var plugin registryPlugin
 	if *reg != "" {
 		opts := registryOpts{kind: *reg, addrs: splitList(*regAddr), base: *base, interval: *interval, mdnsIface: *mdnsIface}
+		if opts.store, err = sec.storeConfig(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
 		if opts.kind != "mdns" && len(opts.addrs) == 0 {
 			fmt.Fprintln(os.Stderr, "--registry needs --registry-addr")
 			return 2

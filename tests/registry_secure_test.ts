@@ -1,0 +1,534 @@
+// Registries as production runs them: etcd over mutual TLS and with user/password (an auth
+// token that expires while idle must never surface as "invalid auth token"), ZooKeeper with
+// digest auth and ACLs, Consul over https. Real registries (tests/support), certificates made
+// by openssl (tests/support/certs.ts), and the Go rpcx peer with the same settings.
+import assert from "node:assert/strict";
+import { Etcd3 } from "etcd3";
+import { type RegistryOutageEvent, Server, type ServiceDiscovery } from "@rpcx/core";
+import { type EtcdClientOptions, EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
+import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
+import { type ConsulClientOptions, ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
+import zookeeper from "node-zookeeper-client";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
+import { startEtcd } from "./support/etcd_server.ts";
+import { startConsul } from "./support/consul_agent.ts";
+import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
+import { type GoRegistry, needGoPeer, runGoClient, startGoServer } from "./support/go_peer.ts";
+import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
+import { delay, freePort, needs, waitFor } from "./support/env.ts";
+
+let seq = 0;
+function basePath(name: string): string {
+  return `/rpcx_${name}_${Date.now().toString(36)}_${seq++}`;
+}
+
+/** Failures a plugin or discovery reported, as text. */
+function outages(target: EventTarget): string[] {
+  const seen: string[] = [];
+  target.addEventListener("outage", (e) => {
+    const err = (e as RegistryOutageEvent).error;
+    seen.push(err instanceof Error ? err.message : String(err));
+  });
+  return seen;
+}
+
+/** A Deno server with Arith registered through `plugin`, listening on a free loopback port. */
+async function serveArith(
+  plugin: EtcdRegisterPlugin | ZooKeeperRegisterPlugin | ConsulRegisterPlugin,
+) {
+  const server = new Server();
+  server.use(plugin);
+  const arith = new CountedArith();
+  await server.register(arith, "Arith", "");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  return { server, arith, key: `tcp@${addr}` };
+}
+
+async function closeAll(...items: ({ close(): Promise<void> } | undefined)[]): Promise<void> {
+  for (const item of items) await item?.close().catch(() => {});
+}
+
+function tlsOf(certs: TestCerts, client = true): EtcdClientOptions["credentials"] {
+  return {
+    rootCertificate: certs.ca,
+    ...(client
+      ? {
+        certChain: new TextEncoder().encode(certs.client.cert),
+        privateKey: new TextEncoder().encode(certs.client.key),
+      }
+      : {}),
+  };
+}
+
+/** The Go peer's flags for TLS to the registry with the client certificate. */
+function tlsFlags(certs: TestCerts): string[] {
+  return [
+    "--registry-ca",
+    certs.caPath,
+    "--registry-cert",
+    certs.client.certPath,
+    "--registry-key",
+    certs.client.keyPath,
+  ];
+}
+
+/**
+ * Go rpcx with `flags`: Go's client through Go's discovery calls the Deno server twice, and a
+ * Go server registered by Go's plugin shows up in our discovery `d`.
+ */
+async function goBothWays(
+  reg: GoRegistry,
+  flags: string[],
+  d: ServiceDiscovery,
+  serverFlags: string[] = [],
+): Promise<void> {
+  const gc = await runGoClient(reg, ["--count", "2", ...flags]);
+  assert.equal(gc.code, 0, gc.out + gc.err);
+  assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 2, gc.out);
+  const go = await startGoServer(reg, ["--services", "Arith", ...serverFlags, ...flags]);
+  try {
+    await waitFor(
+      "the Go server listed",
+      () => d.getServices().some((p) => p.key === go.key),
+      10_000,
+    );
+  } finally {
+    await go.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// etcd
+
+Deno.test("etcd over mutual TLS: register, discover, call; no client certificate or a wrong CA is an outage, never a list", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
+  const certs = await makeTestCerts();
+  const etcd = await startEtcd({
+    tls: {
+      cert: certs.server.certPath,
+      key: certs.server.keyPath,
+      ca: certs.caPath,
+      clientCa: certs.caPath,
+      probe: { cert: certs.client.certPath, key: certs.client.keyPath },
+    },
+  });
+  if (!etcd) return;
+  const base = basePath("etcd_tls");
+  const plugin = new EtcdRegisterPlugin({
+    servers: [etcd.url],
+    basePath: base,
+    updateInterval: 1000,
+    credentials: tlsOf(certs),
+  });
+  const pluginOutages = outages(plugin);
+  let s: Awaited<ReturnType<typeof serveArith>> | undefined;
+  let d: ServiceDiscovery | undefined;
+  let noCert: ServiceDiscovery | undefined;
+  let wrongCa: ServiceDiscovery | undefined;
+  let x: ReturnType<typeof xclientOf> | undefined;
+  try {
+    s = await serveArith(plugin);
+    d = new EtcdDiscovery(base, "Arith", [etcd.url], { credentials: tlsOf(certs) });
+    x = xclientOf(d);
+    await waitFor("the server listed", () => d!.getServices().length === 1, 10_000);
+    assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+
+    noCert = new EtcdDiscovery(base, "Arith", [etcd.url], {
+      credentials: tlsOf(certs, false),
+      retryInitialMs: 100,
+      dialTimeout: 1000,
+    });
+    const noCertOutages = outages(noCert);
+    wrongCa = new EtcdDiscovery(base, "Arith", [etcd.url], {
+      credentials: { ...tlsOf(certs)!, rootCertificate: certs.rogueCa },
+      retryInitialMs: 100,
+      dialTimeout: 1000,
+    });
+    const wrongCaOutages = outages(wrongCa);
+    await waitFor("outages without a client certificate", () => noCertOutages.length >= 2, 10_000);
+    await waitFor("outages with a wrong CA", () => wrongCaOutages.length >= 2, 10_000);
+    assert.deepEqual(noCert.getServices(), []);
+    assert.deepEqual(wrongCa.getServices(), []);
+
+    await plugin.refresh();
+    assert.deepEqual(pluginOutages, []);
+
+    if (needGoPeer()) {
+      await goBothWays({ registry: "etcd", registryAddr: etcd.endpoint, base }, tlsFlags(certs), d);
+    }
+  } finally {
+    await closeAll(x, d, noCert, wrongCa);
+    await s?.server.close();
+    await etcd.stop();
+    await certs.remove();
+  }
+});
+
+/** Creates root (role root) and `user` with read/write on everything, then enables auth. */
+async function enableEtcdAuth(endpoint: string, user: string, password: string): Promise<void> {
+  const raw = new Etcd3({ hosts: endpoint });
+  try {
+    await raw.role("root").create().catch(() => {});
+    await raw.user("root").create("root-secret");
+    await raw.user("root").addRole("root");
+    await raw.role("rpcx").create();
+    await raw.role("rpcx").grant({ permission: "Readwrite", range: raw.range({ prefix: "" }) });
+    await raw.user(user).create(password);
+    await raw.user(user).addRole("rpcx");
+    await raw.auth.authEnable({});
+  } finally {
+    raw.close();
+  }
+}
+
+/** What etcd answers (gRPC gateway) to a read with a token that sat unused for 2.5 s. */
+async function staleTokenAnswer(endpoint: string, name: string, password: string): Promise<string> {
+  const res = await fetch(`http://${endpoint}/v3/auth/authenticate`, {
+    method: "POST",
+    body: JSON.stringify({ name, password }),
+  });
+  const { token } = await res.json() as { token: string };
+  await delay(2500);
+  const read = await fetch(`http://${endpoint}/v3/kv/range`, {
+    method: "POST",
+    headers: { Authorization: token },
+    body: JSON.stringify({ key: btoa("x") }),
+  });
+  return await read.text();
+}
+
+Deno.test("etcd with user/password: a token that expires while idle never fails a call, a refresh or a watch", async () => {
+  // Simple tokens live 1 s after their last use: every idle gap below outlives them.
+  const etcd = await startEtcd({ args: ["--auth-token-ttl=1"] });
+  if (!etcd) return;
+  await enableEtcdAuth(etcd.endpoint, "rpcx", "rpcx-secret");
+  // The premise: etcd really drops a token left idle for longer than its TTL.
+  assert.match(await staleTokenAnswer(etcd.endpoint, "rpcx", "rpcx-secret"), /invalid auth token/);
+  const auth = { username: "rpcx", password: "rpcx-secret" };
+  const base = basePath("etcd_auth");
+  // updateInterval 3 s: the plugin is idle longer than the token lives between refreshes.
+  const plugin = new EtcdRegisterPlugin({
+    servers: [etcd.endpoint],
+    basePath: base,
+    updateInterval: 3000,
+    auth,
+  });
+  const pluginOutages = outages(plugin);
+  let s: Awaited<ReturnType<typeof serveArith>> | undefined;
+  let s2: Awaited<ReturnType<typeof serveArith>> | undefined;
+  let d: EtcdDiscovery | undefined;
+  let x: ReturnType<typeof xclientOf> | undefined;
+  try {
+    s = await serveArith(plugin);
+    d = new EtcdDiscovery(base, "Arith", [etcd.endpoint], { auth, resyncInterval: 1500 });
+    const discoveryOutages = outages(d);
+    x = xclientOf(d);
+    await waitFor("the server listed", () => d!.getServices().length === 1, 10_000);
+    assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+
+    // Idle past the token's life, twice over: refreshes (3 s) and re-lists (1.5 s) run on
+    // expired tokens in between.
+    await delay(7000);
+    // A second server registers after the idle gap; the watch (opened on an old token) sees it.
+    const plugin2 = new EtcdRegisterPlugin({
+      servers: [etcd.endpoint],
+      basePath: base,
+      updateInterval: 3000,
+      auth,
+    });
+    const plugin2Outages = outages(plugin2);
+    s2 = await serveArith(plugin2);
+    await waitFor("the second server listed", () => d!.getServices().length === 2, 10_000);
+    for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+    await delay(2500);
+    await plugin.refresh();
+    await plugin2.refresh();
+
+    assert.deepEqual(pluginOutages, [], "the first plugin never failed");
+    assert.deepEqual(plugin2Outages, [], "the second plugin never failed");
+    assert.deepEqual(discoveryOutages, [], "the discovery never failed");
+
+    // Wrong password: a typed outage, not a crash or a hang.
+    const bad = new EtcdDiscovery(base, "Arith", [etcd.endpoint], {
+      auth: { username: "rpcx", password: "wrong" },
+      retryInitialMs: 100,
+    });
+    const badOutages = outages(bad);
+    try {
+      await waitFor("an outage for a wrong password", () => badOutages.length >= 1, 10_000);
+      assert.match(badOutages[0], /authentication failed/i);
+      assert.deepEqual(bad.getServices(), []);
+    } finally {
+      await bad.close();
+    }
+    // Graceful shutdown unregisters with the (re-authenticated) token.
+    await s2.server.shutdown({ timeout: 2000 });
+    s2 = undefined;
+    await waitFor("the second server gone", () => d!.getServices().length === 1, 10_000);
+
+    if (needGoPeer()) {
+      const authFlags = ["--registry-user", "rpcx", "--registry-password", "rpcx-secret"];
+      await goBothWays({ registry: "etcd", registryAddr: etcd.endpoint, base }, authFlags, d);
+    }
+  } finally {
+    await closeAll(x, d);
+    await s2?.server.close();
+    await s?.server.close();
+    await etcd.stop();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// ZooKeeper
+
+/** An operator's raw client (node-zookeeper-client as is), optionally with digest auth. */
+interface RawZk {
+  connect(): void;
+  close(): void;
+  once(event: string, fn: () => void): void;
+  addAuthInfo(scheme: string, auth: Buffer): void;
+  getData(path: string, cb: (e: { code: number } | null, data?: Buffer) => void): void;
+  setData(
+    path: string,
+    data: Buffer,
+    version: number,
+    cb: (e: { code: number } | null) => void,
+  ): void;
+  remove(path: string, version: number, cb: (e: { code: number } | null) => void): void;
+  getACL(
+    path: string,
+    cb: (
+      e: { code: number } | null,
+      acls?: { permission: number; id: { scheme: string; id: string } }[],
+    ) => void,
+  ): void;
+}
+
+async function rawZk(connectString: string, auth?: string): Promise<RawZk> {
+  const c = zookeeper.createClient(connectString, {
+    sessionTimeout: 5000,
+    spinDelay: 100,
+  }) as unknown as RawZk;
+  if (auth) c.addAuthInfo("digest", Buffer.from(auth));
+  await new Promise<void>((resolve) => {
+    c.once("connected", resolve);
+    c.connect();
+  });
+  return c;
+}
+
+async function closeRaw(c: RawZk): Promise<void> {
+  const gone = new Promise<void>((r) => c.once("disconnected", r));
+  c.close();
+  await Promise.race([gone, delay(2000)]);
+}
+
+/** The ZooKeeper error code of an operation (0: it worked). */
+function codeOf(run: (cb: (e: { code: number } | null) => void) => void): Promise<number> {
+  return new Promise((resolve) => run((e) => resolve(e ? e.code : 0)));
+}
+
+Deno.test("zookeeper with digest auth: nodes are digest:user ALL + world READ; others cannot change them; discoveries and Go's read them", async () => {
+  if (!needs("ZooKeeper", zooKeeperMissing())) return;
+  const zk = await startZooKeeper({ tickTime: 200 });
+  if (!zk) return;
+  const base = basePath("zk_auth");
+  const auth = { username: "rpcx", password: "zk-secret" };
+  const plugin = new ZooKeeperRegisterPlugin({
+    servers: [zk.connectString],
+    basePath: base,
+    updateInterval: 1000,
+    sessionTimeout: 4000,
+    auth,
+  });
+  const pluginOutages = outages(plugin);
+  let s: Awaited<ReturnType<typeof serveArith>> | undefined;
+  let s2: Awaited<ReturnType<typeof serveArith>> | undefined;
+  let open: ZooKeeperDiscovery | undefined;
+  let authed: ZooKeeperDiscovery | undefined;
+  let anonymous: ZooKeeperDiscovery | undefined;
+  let x: ReturnType<typeof xclientOf> | undefined;
+  const stranger = await rawZk(zk.connectString);
+  const owner = await rawZk(zk.connectString, "rpcx:zk-secret");
+  try {
+    s = await serveArith(plugin);
+    const node = `${base}/Arith/${s.key}`;
+    const digest = `rpcx:${createHash("sha1").update("rpcx:zk-secret").digest("base64")}`;
+    // (ZooKeeper shows the digest only to a client with ADMIN on the node: the owner.)
+    for (const path of [base, `${base}/Arith`, node]) {
+      const acls = await new Promise<{ permission: number; id: { scheme: string; id: string } }[]>(
+        (resolve, reject) => owner.getACL(path, (e, a) => (e ? reject(e) : resolve(a!))),
+      );
+      assert.deepEqual(
+        acls.map((a) => `${a.id.scheme}:${a.id.id}=${a.permission}`).sort(),
+        [`digest:${digest}=31`, "world:anyone=1"],
+        path,
+      );
+    }
+    // Anyone reads; only the digest user changes or deletes (-102: NOAUTH).
+    assert.equal(await codeOf((cb) => stranger.getData(node, cb)), 0);
+    assert.equal(
+      await codeOf((cb) => stranger.setData(node, Buffer.from("state=inactive"), -1, cb)),
+      -102,
+    );
+    assert.equal(await codeOf((cb) => stranger.remove(node, -1, cb)), -102);
+    assert.equal(await codeOf((cb) => owner.setData(node, Buffer.from(""), -1, cb)), 0);
+
+    // A discovery without credentials reads world-readable nodes and calls.
+    open = new ZooKeeperDiscovery(base, "Arith", [zk.connectString]);
+    x = xclientOf(open);
+    await waitFor("listed without credentials", () => open!.getServices().length === 1, 10_000);
+    assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+
+    // Nodes that are not world readable: a discovery without credentials gets NOAUTH (an
+    // outage, no list), one with them lists the server.
+    const privateBase = basePath("zk_private");
+    const plugin2 = new ZooKeeperRegisterPlugin({
+      servers: [zk.connectString],
+      basePath: privateBase,
+      updateInterval: 1000,
+      auth: { ...auth, worldReadable: false },
+    });
+    s2 = await serveArith(plugin2);
+    anonymous = new ZooKeeperDiscovery(privateBase, "Arith", [zk.connectString], {
+      retryInitialMs: 100,
+      retryMaxMs: 200,
+    });
+    const anonymousOutages = outages(anonymous);
+    authed = new ZooKeeperDiscovery(privateBase, "Arith", [zk.connectString], { auth });
+    await waitFor("listed with credentials", () => authed!.getServices().length === 1, 10_000);
+    await waitFor("NOAUTH outage without them", () => anonymousOutages.length >= 1, 10_000);
+    assert.match(anonymousOutages[0], /NO_AUTH|-102/);
+    assert.deepEqual(anonymous.getServices(), []);
+
+    await plugin.refresh();
+    assert.deepEqual(pluginOutages, []);
+
+    // ZooKeeper restarts: the plugin's client reconnects and authenticates again, so it still
+    // may create under its base path (whose ACL admits only the digest user).
+    await zk.restart(300);
+    await waitFor("the plugin writes again", async () => {
+      try {
+        await plugin.register("Echo", {}, "");
+        return true;
+      } catch {
+        return false;
+      }
+    }, 15_000);
+    const echoNode = `${base}/Echo/${s.key}`;
+    const stranger2 = await rawZk(zk.connectString);
+    try {
+      assert.equal(await codeOf((cb) => stranger2.getData(echoNode, cb)), 0);
+      assert.equal(await codeOf((cb) => stranger2.remove(echoNode, -1, cb)), -102);
+    } finally {
+      await closeRaw(stranger2);
+    }
+
+    if (needGoPeer()) {
+      // Go rpcx's ZooKeeper discovery has no auth setting; world READ lets it find the server.
+      const gc = await runGoClient(
+        { registry: "zookeeper", registryAddr: zk.connectString, base },
+        [
+          "--count",
+          "2",
+        ],
+      );
+      assert.equal(gc.code, 0, gc.out + gc.err);
+      assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 2, gc.out);
+    }
+  } finally {
+    await closeAll(x, open, authed, anonymous);
+    await s2?.server.close();
+    await s?.server.close();
+    await closeRaw(stranger);
+    await closeRaw(owner);
+    await zk.dispose();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Consul
+
+Deno.test("consul over https with client certificates: register, discover, call; no certificate, a wrong CA or plain http is an outage", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
+  const certs = await makeTestCerts();
+  const httpsPort = freePort();
+  const agent = await startConsul({
+    hcl: [
+      `ports { https = ${httpsPort} }`,
+      `tls { defaults { ca_file = "${certs.caPath}" cert_file = "${certs.server.certPath}" ` +
+      `key_file = "${certs.server.keyPath}" } https { verify_incoming = true } }`,
+    ],
+  });
+  if (!agent) return;
+  const url = `https://127.0.0.1:${httpsPort}`;
+  const tls: ConsulClientOptions["tls"] = {
+    ca: certs.ca,
+    cert: new TextEncoder().encode(certs.client.cert),
+    key: new TextEncoder().encode(certs.client.key),
+  };
+  const base = basePath("consul_tls").slice(1);
+  const plugin = new ConsulRegisterPlugin({
+    servers: [url],
+    basePath: base,
+    updateInterval: 2000,
+    expired: 2000,
+    tls,
+  });
+  const pluginOutages = outages(plugin);
+  let s: Awaited<ReturnType<typeof serveArith>> | undefined;
+  let d: ServiceDiscovery | undefined;
+  let x: ReturnType<typeof xclientOf> | undefined;
+  const bad: ServiceDiscovery[] = [];
+  try {
+    s = await serveArith(plugin);
+    d = new ConsulDiscovery(base, "Arith", [url], { tls, waitMs: 2000 });
+    x = xclientOf(d);
+    await waitFor("the server listed", () => d!.getServices().length === 1, 10_000);
+    assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+    // what Consul stored is what a plain reader sees (the same agent, its http port)
+    const kv = await agent.api(`/v1/kv/${base}/Arith/${s.key}`);
+    assert.equal(kv.status, 200);
+    await kv.body?.cancel();
+
+    const retry = { retryInitialMs: 100, retryMaxMs: 200, requestTimeout: 2000 };
+    const cases: [string, ServiceDiscovery][] = [
+      [
+        "no client certificate",
+        new ConsulDiscovery(base, "Arith", [url], { ...retry, tls: { ca: tls.ca } }),
+      ],
+      [
+        "a wrong CA",
+        new ConsulDiscovery(base, "Arith", [url], {
+          ...retry,
+          tls: { ...tls, ca: certs.rogueCa },
+        }),
+      ],
+      [
+        "plain http to the https port",
+        new ConsulDiscovery(base, "Arith", [`127.0.0.1:${httpsPort}`], retry),
+      ],
+    ];
+    for (const [what, b] of cases) {
+      bad.push(b);
+      const seen = outages(b);
+      await waitFor(`an outage with ${what}`, () => seen.length >= 2, 10_000);
+      assert.deepEqual(b.getServices(), [], what);
+    }
+
+    await plugin.refresh();
+    assert.deepEqual(pluginOutages, []);
+
+    if (needGoPeer()) {
+      const reg = { registry: "consul", registryAddr: `127.0.0.1:${httpsPort}`, base };
+      await goBothWays(reg, tlsFlags(certs), d, ["--update-interval", "10s"]);
+    }
+  } finally {
+    await closeAll(x, d, ...bad);
+    await s?.server.close();
+    await agent.stop();
+    await certs.remove();
+  }
+});
