@@ -96,7 +96,7 @@ export interface ServerOptions extends Partial<DecodeLimits> {
   /**
    * Where errors that are reported rather than passed on go: plugin hooks whose errors are
    * reported (see {@linkcode ServerPlugin}), registry plugin failures, socket errors. Default:
-   * `console.error`.
+   * a warning to the library's logger (`setLogger`; by default printed to stderr).
    */
   onError?: (where: string, error: unknown) => void;
 }

@@ -73,8 +73,8 @@ export interface RegistryStartContext {
  * | `preWriteRequest` | `PreWriteRequest` | reported; the push is still written |
  * | `postWriteRequest` | `PostWriteRequest` | reported |
  *
- * "Reported" means passed to the server's `onError` option (default: `console.error`); no hook
- * can end the process or leave a rejection unhandled.
+ * "Reported" means passed to the server's `onError` option (default: a warning to the library's
+ * logger, see `setLogger`); no hook can end the process or leave a rejection unhandled.
  *
  * @example
  * ```ts

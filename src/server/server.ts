@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { logger } from "../log/logger.ts";
 import { defaultCodecs } from "../codec/registry.ts";
 import { MessageType } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
@@ -132,7 +133,10 @@ export class Server {
     this.#encodeBatch = options.encodeBatch ??
       (wire.name === "native" ? wire.encodeMessages : undefined);
     this.#onError = options.onError ??
-      ((where, e) => console.error(`rpcx server: ${where}: ${e instanceof Error ? e.message : e}`));
+      ((where, e) =>
+        logger().warn(`rpcx server: ${where}`, {
+          error: e instanceof Error ? e.message : String(e),
+        }));
     const report = (where: string, e: unknown) => this.#report(where, e);
     this.#plugins = new PluginChain(report);
     this.#registries = new RegistryLifecycle(() => this.#services.values(), report);
