@@ -43,7 +43,8 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
     );
   }
   const addr = `127.0.0.1:${freePort()}`;
-  const ui = spawnRpcx(["ui", "-r", url, "--addr", addr, "-i", "300"]);
+  // Two registries: etcd, and the Deno server named directly (read-only, listed by heartbeat).
+  const ui = spawnRpcx(["ui", "-r", url, "-r", denoKey, "--addr", addr, "-i", "300"]);
   const d = new EtcdDiscovery("/rpcx_test", "Arith", [etcd.endpoint]);
   const x = xclientOf(d);
   let browser: Browser | undefined;
@@ -59,7 +60,18 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
     await page.setViewport({ width: 1100, height: 520 });
     await page.goto(`http://${addr}/`);
     const keys = [denoKey, ...(go ? [go.key] : [])];
-    const row = (key: string) => `tr[data-service="Arith"][data-key="${key}"]`;
+    const section = `section[data-registry="${url}"]`;
+    const row = (key: string) => `${section} tr[data-service="Arith"][data-key="${key}"]`;
+    const direct = `section[data-registry="${denoKey}"] tr[data-key="${denoKey}"]`;
+    await page.waitForSelector(direct, { timeout: 20_000 });
+    assert.equal(
+      await page.$eval(`${direct} button.toggle`, (e) => e.hasAttribute("disabled")),
+      true,
+    );
+    assert.match(
+      await page.$eval(`section[data-registry="${denoKey}"] h2`, (e) => e.textContent ?? ""),
+      /\(read-only\)$/,
+    );
     for (const k of keys) await page.waitForSelector(row(k), { timeout: 20_000 });
     const stateOf = (key: string) => page.$eval(`${row(key)} .state`, (e) => e.textContent);
     for (const k of keys) assert.equal(await stateOf(k), "active");

@@ -21,10 +21,12 @@ export { CliError, ExitCode } from "./errors.ts";
 export { runRpcx } from "./program.ts";
 export {
   applyAssignments,
+  confirmEdit,
   encodeGoValues,
   goQueryEscape,
   type RegistryAdmin,
   type ServerNode,
+  setAndConfirm,
 } from "./registry/registry.ts";
 export { openRegistry, parseRegistryUrl, type RegistryUrl } from "./registry/open.ts";
 export { diffNodes, follow, type FollowOptions, type NodeChange } from "./registry/follow.ts";

@@ -4,9 +4,9 @@
  * @module
  */
 import type { Command } from "commander";
-import { registryOption, withRegistry } from "../common.ts";
+import { intFlag, registryOption, withRegistry } from "../common.ts";
 import { CliError, ExitCode, usage } from "../errors.ts";
-import { applyAssignments } from "../registry/registry.ts";
+import { applyAssignments, setAndConfirm } from "../registry/registry.ts";
 
 /** Adds `set` to `program`. */
 export function setCommand(program: Command): void {
@@ -19,10 +19,18 @@ export function setCommand(program: Command): void {
       )
       .argument("<service>", "service path, e.g. Arith")
       .argument("<server>", "server key as listed, e.g. tcp@127.0.0.1:8972; * for all")
-      .argument("<key=value...>", "the changes"),
+      .argument("<key=value...>", "the changes")
+      .option(
+        "--settle <ms>",
+        "read the node again this much later and re-apply the edit if a server's refresh wrote " +
+          "the old value back (0: do not check)",
+        "1000",
+      ),
   ).action(async (service: string, server: string, assignments: string[], opts: {
     registry: string;
+    settle: string;
   }) => {
+    const settle = intFlag("settle", opts.settle, 0);
     applyAssignments(new URLSearchParams(), assignments); // reject bad text before any write
     await withRegistry(opts.registry, async (r) => {
       if (!r.writable) {
@@ -36,7 +44,7 @@ export function setCommand(program: Command): void {
         );
       }
       for (const key of keys) {
-        const meta = await r.update(service, key, (m) => applyAssignments(m, assignments));
+        const meta = await setAndConfirm(r, service, key, assignments, settle);
         console.log(`${service} ${key} ${meta}`);
       }
     });

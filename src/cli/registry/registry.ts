@@ -174,3 +174,84 @@ export class ChangeWaiters {
     for (const w of [...this.#waiters]) w();
   }
 }
+
+/** Whether `metadata` holds every `key=value` of `assignments` (`key=`: key absent). */
+function holds(metadata: string, assignments: readonly string[]): boolean {
+  const m = new URLSearchParams(metadata);
+  return assignments.every((a) => {
+    const i = a.indexOf("=");
+    const value = a.slice(i + 1);
+    return value === "" ? !m.has(a.slice(0, i)) : m.get(a.slice(0, i)) === value;
+  });
+}
+
+/**
+ * An operator's edit that sticks: applies `assignments` with `registry.update`, then, `settleMs`
+ * later, reads the node again and re-applies them if a server's refresh wrote the old value
+ * back (Go's plugins refresh by read-then-write, so a write landing between their read and
+ * their write is lost; rpcx-ui has the same race). Up to 3 rounds; `settleMs` 0 skips the
+ * check. Resolves with the node's metadata.
+ *
+ * @example
+ * ```ts ignore
+ * import { openRegistry, setAndConfirm } from "@rpcx/core/cli";
+ * const r = openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
+ * console.log(await setAndConfirm(r, "Arith", "tcp@127.0.0.1:8972", ["state=inactive"], 1000));
+ * await r.close();
+ * ```
+ */
+export async function setAndConfirm(
+  registry: RegistryAdmin,
+  service: string,
+  key: string,
+  assignments: readonly string[],
+  settleMs: number,
+): Promise<string> {
+  const metadata = await registry.update(service, key, (m) => applyAssignments(m, assignments));
+  return await confirmEdit(registry, service, key, assignments, settleMs, metadata);
+}
+
+/**
+ * The checking half of {@linkcode setAndConfirm}: after an edit already written, waits
+ * `settleMs`, re-reads the node and re-applies `assignments` if they were lost (up to 3 rounds).
+ * Resolves with the node's metadata (`written` when `settleMs` is 0). Aborting `signal` (e.g.
+ * when a newer edit of the same node is made) stops checking without writing.
+ *
+ * @example
+ * ```ts ignore
+ * import { confirmEdit, openRegistry } from "@rpcx/core/cli";
+ * const r = openRegistry("etcd://127.0.0.1:2379/rpcx_test");
+ * const set = ["state=inactive"];
+ * const written = await r.update("Arith", "tcp@127.0.0.1:8972", (m) => m.set("state", "inactive"));
+ * console.log(await confirmEdit(r, "Arith", "tcp@127.0.0.1:8972", set, 1000, written));
+ * await r.close();
+ * ```
+ */
+export async function confirmEdit(
+  registry: RegistryAdmin,
+  service: string,
+  key: string,
+  assignments: readonly string[],
+  settleMs: number,
+  written: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  let metadata = written;
+  for (let round = 0; round < 3 && settleMs > 0; round++) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, settleMs);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+    if (signal?.aborted) return metadata; // a newer edit of the node took over
+    const node = (await registry.list(service)).find((n) => n.key === key);
+    if (!node) throw nodeMissing(service, key, registry.url);
+    if (holds(node.metadata, assignments)) return node.metadata;
+    metadata = await registry.update(service, key, (m) => applyAssignments(m, assignments));
+  }
+  return metadata;
+}

@@ -75,14 +75,14 @@ function row(reg, n) {
   const inactive = m.get("state") === "inactive";
   const id = reg.url + " " + n.service + " " + n.key;
   const draft = drafts.get(id) || {};
-  const weight = el("input", { class: "weight", value: draft.weight ?? (m.get("weight") || ""), placeholder: "-" });
-  const group = el("input", { class: "group", value: draft.group ?? m.getAll("group").join(","), placeholder: "-" });
+  const writable = reg.writable ? undefined : "disabled";
+  const weight = el("input", { class: "weight", disabled: writable, value: draft.weight ?? (m.get("weight") || ""), placeholder: "-" });
+  const group = el("input", { class: "group", disabled: writable, value: draft.group ?? m.getAll("group").join(","), placeholder: "-" });
   for (const [name, i] of [["weight", weight], ["group", group]]) {
     i.addEventListener("focus", () => editing = true);
     i.addEventListener("input", () => drafts.set(id, { ...drafts.get(id), [name]: i.value }));
     i.addEventListener("blur", () => { editing = false; setTimeout(render); });
   }
-  const writable = reg.writable ? undefined : "disabled";
   return el("tr", { "data-service": n.service, "data-key": n.key, class: inactive ? "inactive" : "" },
     el("td", {}, n.service),
     el("td", { class: "key" }, n.key),

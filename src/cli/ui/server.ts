@@ -9,7 +9,12 @@
 import { CliError, ExitCode } from "../errors.ts";
 import { follow } from "../registry/follow.ts";
 import { openRegistry } from "../registry/open.ts";
-import { applyAssignments, type RegistryAdmin, type ServerNode } from "../registry/registry.ts";
+import {
+  applyAssignments,
+  confirmEdit,
+  type RegistryAdmin,
+  type ServerNode,
+} from "../registry/registry.ts";
 import { PAGE_HTML } from "./page.ts";
 
 /**
@@ -29,6 +34,8 @@ export interface AdminOptions {
   addr?: string;
   /** How often each registry is listed, ms (default 1000). */
   interval?: number;
+  /** After a change, when to check it stuck (see `confirmEdit`), ms (default 1000; 0: never). */
+  settle?: number;
 }
 
 /**
@@ -81,6 +88,9 @@ export function serveAdmin(options: AdminOptions): AdminServer {
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
   const encoder = new TextEncoder();
   const ac = new AbortController();
+  const settleMs = options.settle ?? 1000;
+  const checks = new Set<Promise<unknown>>();
+  const pending = new Map<string, AbortController>();
 
   const broadcast = () => {
     const chunk = encoder.encode(`data: ${JSON.stringify(state)}\n\n`);
@@ -140,6 +150,26 @@ export function serveAdmin(options: AdminOptions): AdminServer {
         key,
         (m) => applyAssignments(m, assignments),
       );
+      // A server's refresh may write the old value back: check it stuck, in the background.
+      // A newer edit of the same node stops the check of the older one.
+      const id = `${i} ${service} ${key}`;
+      pending.get(id)?.abort();
+      const stop = new AbortController();
+      pending.set(id, stop);
+      const check = confirmEdit(
+        admins[i],
+        service,
+        key,
+        assignments,
+        settleMs,
+        metadata,
+        stop.signal,
+      )
+        .catch(() => {}).finally(() => {
+          checks.delete(check);
+          if (pending.get(id) === stop) pending.delete(id);
+        });
+      checks.add(check);
       // Show the change at once rather than at the next poll.
       const nodes = state.registries[i].nodes;
       const n = nodes.find((x) => x.service === service && x.key === key);
@@ -198,6 +228,8 @@ export function serveAdmin(options: AdminOptions): AdminServer {
         streams.clear();
         await server.shutdown();
         await Promise.all(followers);
+        for (const stop of pending.values()) stop.abort();
+        await Promise.all(checks);
         await Promise.all(admins.map((r) => r.close()));
       })();
       return closing;
