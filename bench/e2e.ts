@@ -3,6 +3,8 @@
 //   deno run -A bench/e2e.ts [--addr host:port] [--total 200000] [--concurrency 100]
 //                            [--seconds 60] [--serializer msgpack|json]
 //                            [--plugins none|noop|tracing|metrics[,..]] (both sides; see _plugins.ts)
+//                            [--network tcp|unix|http|ws|wss] [--tls-ca ca.pem]
+//                            [--tls-cert cert.pem --tls-key key.pem]  (for the server it starts)
 // Prints one JSON line: calls, errors, seconds, calls_per_sec, p50_us, p99_us.
 import { Client, CompressType, SerializeType } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
@@ -17,9 +19,19 @@ const serializeType = flag(Deno.args, "serializer", "msgpack") === "json"
 const codec = flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native";
 const gzip = Deno.args.includes("--gzip");
 const plugins = flag(Deno.args, "plugins", "none");
+const network = flag(Deno.args, "network", "tcp");
+const tlsCa = flag(Deno.args, "tls-ca", "");
 let addr = flag(Deno.args, "addr", "");
 let child: Deno.ChildProcess | undefined;
 if (!addr) {
+  const serverArgs = ["--network", network];
+  for (const f of ["tls-cert", "tls-key"]) {
+    const v = flag(Deno.args, f, "");
+    if (v) serverArgs.push(`--${f}`, v);
+  }
+  if (network === "unix") {
+    serverArgs.push("--addr", `${await Deno.makeTempDir({ prefix: "rpcx-e2e-" })}/e2e.sock`);
+  }
   child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -29,6 +41,7 @@ if (!addr) {
       codec,
       "--plugins",
       plugins,
+      ...serverArgs,
     ],
     stdout: "piped",
   }).spawn();
@@ -50,7 +63,9 @@ const args = {
   Tags: ["alpha", "beta"],
   Data: "x".repeat(Number(flag(Deno.args, "data", "16"))),
 };
-const client = new Client(`tcp@${addr}`, {
+const client = new Client(`${network}@${addr}`, {
+  tls: tlsCa ? { caCerts: [await Deno.readTextFile(tlsCa)] } : undefined,
+  connectTimeout: 10_000,
   serializeType,
   wireCodec: codec,
   compressType: gzip ? CompressType.Gzip : CompressType.None,
@@ -81,6 +96,8 @@ const pct = (p: number) =>
   Math.round(done[Math.min(done.length - 1, Math.floor(done.length * p))] * 1000);
 console.log(JSON.stringify({
   client: "deno",
+  network,
+  tls: Boolean(tlsCa),
   codec,
   gzip,
   plugins,

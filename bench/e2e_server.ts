@@ -1,13 +1,21 @@
-// The server side of bench/e2e.ts: Bench.Echo and Arith over TCP, in its own process.
+// The server side of bench/e2e.ts: Bench.Echo and Arith, in its own process.
 //   deno run -A bench/e2e_server.ts --addr 127.0.0.1:0 [--plugins none|noop|tracing|metrics]
+//   [--network tcp|unix|http|ws|wss] [--tls-cert cert.pem --tls-key key.pem]
 //   (prints "LISTENING host:port")
 import { Server } from "@rpcx/core";
 import { Arith, flag } from "../examples/arith.ts";
 import { benchServerPlugins } from "./_plugins.ts";
 
+const cert = flag(Deno.args, "tls-cert", "");
 const server = new Server({
   wireCodec: flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native",
   plugins: benchServerPlugins(flag(Deno.args, "plugins", "none")),
+  tls: cert
+    ? {
+      certChain: await Deno.readTextFile(cert),
+      privateKey: await Deno.readTextFile(flag(Deno.args, "tls-key", "")),
+    }
+    : undefined,
 });
 await server.register(new Arith(), "Arith");
 await server.register({
@@ -16,4 +24,5 @@ await server.register({
   Mul: (args: { A: number; B: number; S?: string }) => ({ C: args.A * args.B, S: args.S ?? "" }),
 }, "Bench");
 server.shutdownOnSignals();
-console.log(`LISTENING ${await server.serve("tcp", flag(Deno.args, "addr", "127.0.0.1:0"))}`);
+const network = flag(Deno.args, "network", "tcp");
+console.log(`LISTENING ${await server.serve(network, flag(Deno.args, "addr", "127.0.0.1:0"))}`);

@@ -50,7 +50,10 @@ export class WebSocketConnection implements Connection {
   #closed = false;
   #sentClose = false;
   #writing: Promise<unknown> = Promise.resolve();
-  readonly #head = new Uint8Array(14);
+  /** Bytes read from the socket and not yet parsed: `#rbuf[#start, #end)`. */
+  #rbuf = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
 
   /** Frames over `inner`; a client masks what it sends, as RFC 6455 requires. */
   constructor(inner: Connection, network: string, client: boolean) {
@@ -67,36 +70,65 @@ export class WebSocketConnection implements Connection {
     return this.#inner.remoteAddress;
   }
 
-  async #readExact(buf: Uint8Array): Promise<boolean> {
-    for (let o = 0; o < buf.byteLength;) {
-      const n = await this.#inner.read(buf.subarray(o));
-      if (n === null) return false;
-      o += n;
+  /** Refills the read buffer (keeping unread bytes); false at the end of the stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end === this.#rbuf.byteLength) {
+      const live = this.#end - this.#start;
+      const next = new Uint8Array(Math.max(this.#rbuf.byteLength, live * 2, 4096));
+      next.set(this.#rbuf.subarray(this.#start, this.#end));
+      this.#rbuf = next;
+      this.#start = 0;
+      this.#end = live;
+    }
+    const n = await this.#inner.read(this.#rbuf.subarray(this.#end));
+    if (n === null) return false;
+    this.#end += n;
+    return true;
+  }
+
+  /** Makes `n` bytes available at `#start`; false at the end of the stream. */
+  async #need(n: number): Promise<boolean> {
+    while (this.#end - this.#start < n) {
+      if (this.#rbuf.byteLength - this.#start < n && this.#start > 0) {
+        this.#rbuf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      if (!await this.#fill()) return false;
     }
     return true;
+  }
+
+  #take(n: number): Uint8Array {
+    const out = this.#rbuf.subarray(this.#start, this.#start + n);
+    this.#start += n;
+    return out;
   }
 
   /** Reads payload bytes of data messages into `p`; null at the end of the stream. */
   async read(p: Uint8Array): Promise<number | null> {
     while (this.#left === 0) {
       if (this.#closed) return null;
-      const h = this.#head;
-      if (!await this.#readExact(h.subarray(0, 2))) return null;
+      if (!await this.#need(2)) return null;
+      const h = this.#take(2);
       const opcode = h[0] & 0x0f;
       const masked = (h[1] & 0x80) !== 0;
       let len = h[1] & 0x7f;
       if (len === 126) {
-        if (!await this.#readExact(h.subarray(2, 4))) return null;
-        len = (h[2] << 8) | h[3];
+        if (!await this.#need(2)) return null;
+        const e = this.#take(2);
+        len = (e[0] << 8) | e[1];
       } else if (len === 127) {
-        if (!await this.#readExact(h.subarray(2, 10))) return null;
-        const v = new DataView(h.buffer, 2, 8);
+        if (!await this.#need(8)) return null;
+        const e = this.#take(8);
+        const v = new DataView(e.buffer, e.byteOffset, 8);
         len = v.getUint32(0) * 2 ** 32 + v.getUint32(4);
       }
       let mask: Uint8Array | undefined;
       if (masked) {
-        mask = new Uint8Array(4);
-        if (!await this.#readExact(mask)) return null;
+        if (!await this.#need(4)) return null;
+        mask = this.#take(4).slice();
       }
       if (opcode === OP_TEXT || opcode === OP_BINARY || opcode === OP_CONTINUATION) {
         this.#left = len;
@@ -105,8 +137,9 @@ export class WebSocketConnection implements Connection {
         continue;
       }
       // Control frames carry at most 125 bytes.
-      const body = new Uint8Array(len);
-      if (!await this.#readExact(body)) return null;
+      if (len > 125) throw new Error(`websocket: control frame of ${len} bytes`);
+      if (!await this.#need(len)) return null;
+      const body = this.#take(len).slice();
       if (mask) { for (let i = 0; i < len; i++) body[i] ^= mask[i & 3]; }
       if (opcode === OP_PING) void this.#send(OP_PONG, body).catch(() => {});
       else if (opcode === OP_CLOSE) {
@@ -117,8 +150,17 @@ export class WebSocketConnection implements Connection {
         throw new Error(`websocket: unknown opcode ${opcode}`);
       }
     }
-    const n = await this.#inner.read(p.byteLength > this.#left ? p.subarray(0, this.#left) : p);
-    if (n === null) return null;
+    let n: number;
+    if (this.#end > this.#start) {
+      // Payload bytes already buffered.
+      n = Math.min(p.byteLength, this.#left, this.#end - this.#start);
+      p.set(this.#take(n));
+    } else {
+      // Large payloads go straight into the caller's buffer.
+      const r = await this.#inner.read(p.byteLength > this.#left ? p.subarray(0, this.#left) : p);
+      if (r === null) return null;
+      n = r;
+    }
     const mask = this.#mask;
     if (mask) {
       let m = this.#maskAt;

@@ -6,7 +6,7 @@ import { findExecutable, needs, REPO_ROOT } from "./env.ts";
 
 /** The rpcxpeer binary (`$RPCXPEER` when set, for a peer built elsewhere), or undefined. */
 export const GO_PEER: string | undefined = findExecutable(
-  Deno.env.get("RPCXPEER") ?? `${REPO_ROOT}/.cache/bin/rpcxpeer`,
+  Deno.env.get("RPCXPEER") || `${REPO_ROOT}/.cache/bin/rpcxpeer`,
 );
 
 /**
