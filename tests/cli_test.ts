@@ -4,7 +4,14 @@
 // XClient), watch, bench, and the errors and exit codes. mDNS: tests/cli_mdns_test.ts.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type RegisterPlugin, Server, type ServiceDiscovery } from "@rpcx/core";
+import {
+  CodecRegistry,
+  type RegisterPlugin,
+  SerializeType,
+  Server,
+  type ServiceDiscovery,
+} from "@rpcx/core";
+import protobuf from "protobufjs";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
 import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
@@ -135,6 +142,109 @@ Deno.test("rpcx call/list/bench directly (tcp@): Deno server, MsgPack, JSON, raw
     );
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("rpcx call/bench -s protobuf: types from a .proto file, JSON in and out", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-proto-" });
+  const file = `${dir}/arith.proto`;
+  await Deno.writeTextFile(
+    file,
+    `syntax = "proto3";
+package example;
+message ProtoArgs { int32 A = 1; int32 B = 2; }
+message ProtoReply { int64 C = 1; string Note = 2; }
+`,
+  );
+  // The server side: requests are ProtoArgs, replies ProtoReply.
+  const root = await protobuf.load(file);
+  const Args = root.lookupType("example.ProtoArgs");
+  const Reply = root.lookupType("example.ProtoReply");
+  const seen: number[][] = [];
+  const server = new Server({
+    codecs: new CodecRegistry().register(SerializeType.ProtoBuffer, {
+      name: "protobuf",
+      encode: (v) => Reply.encode(Reply.fromObject(v as Record<string, unknown>)).finish(),
+      decode: (b) => {
+        seen.push([...b]);
+        return Args.toObject(Args.decode(b));
+      },
+    }),
+  });
+  await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+  const reg = `tcp@${await server.serve("tcp", "127.0.0.1:0")}`;
+  const types = [
+    "--proto",
+    file,
+    "--request-type",
+    "example.ProtoArgs",
+    "--reply-type",
+    "example.ProtoReply",
+  ];
+  try {
+    const r = await rpcx([
+      "call",
+      "-r",
+      reg,
+      "-s",
+      "protobuf",
+      ...types,
+      "Arith.Mul",
+      '{"A":10,"B":20}',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, '{"C":"200","Note":""}\n'); // int64 as a string, defaults filled
+    assert.deepEqual(seen[0], [0x08, 10, 0x10, 20], "protobuf bytes on the wire");
+    const b = await rpcx([
+      "bench",
+      "-r",
+      reg,
+      "-s",
+      "protobuf",
+      ...types,
+      "Arith.Mul",
+      '{"A":1,"B":2}',
+      "-n",
+      "100",
+      "--json",
+    ]);
+    assert.equal(b.code, 0, b.err);
+    assert.equal(JSON.parse(b.out).errors, 0);
+    const bad = await rpcx([
+      "call",
+      "-r",
+      reg,
+      "-s",
+      "protobuf",
+      ...types,
+      "Arith.Mul",
+      '{"A":"x"}',
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /example\.ProtoArgs: A: integer expected/);
+    const missing = await rpcx(["call", "-r", reg, "-s", "protobuf", "Arith.Mul", "{}"]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /-s protobuf needs --proto/);
+    const unknown = await rpcx([
+      "call",
+      "-r",
+      reg,
+      "-s",
+      "protobuf",
+      "--proto",
+      file,
+      "--request-type",
+      "Nope",
+      "--reply-type",
+      "example.ProtoReply",
+      "Arith.Mul",
+      "{}",
+    ]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /no message type Nope/);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

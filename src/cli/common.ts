@@ -16,6 +16,7 @@ import { FailMode, type XClientOptions } from "../client/xclient.ts";
 import { SelectMode } from "../client/selectors.ts";
 import { CompressType, SerializeType } from "../protocol/constants.ts";
 import { CliError, ExitCode, usage } from "./errors.ts";
+import { protoCodecs } from "./proto.ts";
 import { openRegistry } from "./registry/open.ts";
 import type { RegistryAdmin } from "./registry/registry.ts";
 
@@ -54,6 +55,7 @@ export const SERIALIZERS: Record<string, number> = {
   msgpack: SerializeType.MsgPack,
   json: SerializeType.JSON,
   raw: SerializeType.SerializeNone,
+  protobuf: SerializeType.ProtoBuffer,
 };
 
 const FAIL_MODES: Record<string, FailMode> = {
@@ -97,7 +99,10 @@ export function callOptions(cmd: Command): Command {
       new Option("--select-mode <mode>", "which server").choices(Object.keys(SELECT_MODES))
         .default("roundrobin"),
     )
-    .option("--retries <n>", "extra tries for failover/failtry", "3");
+    .option("--retries <n>", "extra tries for failover/failtry", "3")
+    .option("--proto <file>", "with -s protobuf: the .proto file of the messages")
+    .option("--request-type <type>", "with -s protobuf: the args message, e.g. pkg.ProtoArgs")
+    .option("--reply-type <type>", "with -s protobuf: the reply message, e.g. pkg.ProtoReply");
 }
 
 /** The values of {@linkcode callOptions}'s flags. */
@@ -111,6 +116,9 @@ export interface CallFlags {
   failMode: string;
   selectMode: string;
   retries: string;
+  proto?: string;
+  requestType?: string;
+  replyType?: string;
 }
 
 /** A positive integer flag; throws a usage error otherwise. */
@@ -142,7 +150,7 @@ export function metadataOf(pairs: readonly string[]): Record<string, string> {
   return meta;
 }
 
-/** The call's args from its text: JSON for msgpack/json, the UTF-8 bytes for raw. */
+/** The call's args from its text: JSON (msgpack, json, protobuf), the UTF-8 bytes for raw. */
 export function argsOf(text: string | undefined, serializer: string): unknown {
   if (serializer === "raw") return new TextEncoder().encode(text ?? "");
   if (text === undefined || text.trim() === "") return {};
@@ -162,9 +170,10 @@ export interface CallSetup {
   metadata: Record<string, string>;
 }
 
-/** {@linkcode CallFlags} → XClient modes and options. */
-export function callSetup(f: CallFlags): CallSetup {
+/** {@linkcode CallFlags} → XClient modes and options (protobuf: the types loaded). */
+export async function callSetup(f: CallFlags): Promise<CallSetup> {
   const timeout = intFlag("timeout", f.timeout);
+  const codecs = f.serializer === "protobuf" ? await protoCodecs(f) : undefined;
   return {
     failMode: FAIL_MODES[f.failMode],
     selectMode: SELECT_MODES[f.selectMode],
@@ -177,6 +186,7 @@ export function callSetup(f: CallFlags): CallSetup {
       group: f.group,
       retries: intFlag("retries", f.retries, 0),
       discoveryTimeout: timeout,
+      codecs,
     },
   };
 }

@@ -67,7 +67,7 @@ export function benchCommand(program: Command): void {
     },
   ) => {
     const { service, method } = splitTarget(target);
-    const setup = callSetup(f);
+    const setup = await callSetup(f);
     const args = argsOf(text, f.serializer);
     const total = intFlag("total", f.total);
     const concurrency = Math.min(intFlag("concurrency", f.concurrency), total);

@@ -37,7 +37,7 @@ export function callCommand(program: Command): void {
       },
     ) => {
       const { service, method } = splitTarget(target);
-      const setup = callSetup(f);
+      const setup = await callSetup(f);
       const args = argsOf(text, f.serializer);
       await withRegistry(f.registry, async (r) => {
         const discovery = r.discovery(service);
