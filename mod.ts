@@ -71,12 +71,19 @@ export { protobufCodec, type ProtobufFunctions } from "./src/codec/protobuf.ts";
 export type { CallContext } from "./src/server/context.ts";
 export {
   type ConnInfo,
+  type HttpRequestInfo,
   isRegisterPlugin,
   type RegisterPlugin,
   type RegistryStartContext,
   type ServerMetrics,
   type ServerPlugin,
 } from "./src/server/plugin.ts";
+
+// HTTP on the rpcx port: HTTP invoke (X-RPCX headers), JSON-RPC 2.0 and CORS, as Go rpcx.
+export { allowAllCorsOptions, type CorsOptions } from "./src/http/cors.ts";
+export { RpcxHttpHeaders } from "./src/http/gateway.ts";
+export { JSONRPC_HEADER, JsonRpcErrorCode } from "./src/http/jsonrpc.ts";
+export type { HttpOptions } from "./src/http/http_server.ts";
 export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
 export {
   type AuthFunction,

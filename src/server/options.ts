@@ -12,6 +12,7 @@ import type { InprocessRegistry } from "../transport/inprocess.ts";
 import type { WireCodecMode } from "../native/wire_codec.ts";
 import type { ConnInfo } from "./context.ts";
 import type { ServerPlugin } from "./plugin.ts";
+import type { HttpOptions } from "../http/http_server.ts";
 
 /**
  * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error
@@ -40,7 +41,7 @@ export type AuthFunction = (
  * new Server(options);
  * ```
  */
-export interface ServerOptions extends Partial<DecodeLimits> {
+export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
   /** Token check for every non-heartbeat request. */
   auth?: AuthFunction;
   /** Plugins to add now (same as calling `use`). */

@@ -11,6 +11,31 @@ import type { PushContext } from "./push.ts";
 export type { ConnInfo } from "./context.ts";
 
 /**
+ * An HTTP request on the rpcx port as plugins see it (`postHTTPRequest`).
+ *
+ * @example
+ * ```ts
+ * import type { HttpRequestInfo, ServerPlugin } from "@rpcx/core";
+ * const needsKey: ServerPlugin = {
+ *   postHTTPRequest(req: HttpRequestInfo) {
+ *     if (!req.headers.get("x-api-key")) throw new Error("missing X-Api-Key");
+ *   },
+ * };
+ * console.log(typeof needsKey.postHTTPRequest);
+ * ```
+ */
+export interface HttpRequestInfo {
+  /** `GET`, `POST` or `PUT`. */
+  readonly method: string;
+  /** The request target as sent (path and query). */
+  readonly url: string;
+  /** The request headers. */
+  readonly headers: Headers;
+  /** The path without its leading `/` (Go's `servicePath` route parameter). */
+  readonly servicePath: string;
+}
+
+/**
  * Counters a server keeps, read by registry plugins for their metrics refresh.
  *
  * @example
@@ -123,6 +148,11 @@ export interface ServerPlugin {
     reply: unknown,
     error: unknown,
   ): unknown | Promise<unknown>;
+  /**
+   * An HTTP invoke request arrived (Go's `PostHTTPRequest`), before it becomes an rpcx request;
+   * throw to answer it with HTTP 500 and the error's text.
+   */
+  postHTTPRequest?(req: HttpRequestInfo, conn: ConnInfo): void | Promise<void>;
   /** Before a response is written. */
   preWriteResponse?(req: Message, res: Message): void;
   /** After a response was queued for writing. */

@@ -11,7 +11,7 @@
  */
 import { logger } from "../log/logger.ts";
 import { defaultCodecs } from "../codec/registry.ts";
-import { MessageType } from "../protocol/constants.ts";
+import { MessageType, MetadataKeys } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import {
   type DecodeLimits,
@@ -19,7 +19,11 @@ import {
   type Message,
   type Metadata,
 } from "../protocol/message.ts";
-import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
+import {
+  type ByteStream,
+  FramedConnection,
+  type FramedConnectionOptions,
+} from "../transport/framed.ts";
 import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
 import { isPeerGone } from "../transport/tcp.ts";
@@ -41,7 +45,7 @@ import { loadWireCodec } from "../native/wire_codec.ts";
 import { PushSender } from "./_push.ts";
 import { DEFAULT_PUSH_BUFFER_SIZE, type SendMessageOptions } from "./push.ts";
 import { PluginChain } from "./_plugin_chain.ts";
-import { Dispatcher, type Outcome } from "./_dispatch.ts";
+import { AUTH_FAILED, Dispatcher, type Outcome } from "./_dispatch.ts";
 import { RegistryLifecycle } from "./_registries.ts";
 import {
   type ServeOptions,
@@ -51,6 +55,11 @@ import {
 } from "./options.ts";
 import { openInprocessSession } from "./_inprocess.ts";
 import { type ConnectionHost, type ConnectionTimeouts, ServerConnection } from "./_connection.ts";
+import type { HttpCallOutcome } from "../http/_host.ts";
+import { RpcxHttpServer } from "../http/http_server.ts";
+
+/** Networks whose port also serves HTTP (Go starts its gateway on tcp, tcp4, tcp6). */
+const TCP_NETWORKS = new Set(["tcp", "tcp4", "tcp6"]);
 
 interface Listening {
   network: string;
@@ -103,6 +112,7 @@ export class Server {
   readonly #timeouts: ConnectionTimeouts;
   readonly #host: ConnectionHost & { draining: boolean };
   readonly #push: PushSender;
+  readonly #http: RpcxHttpServer;
   /** One options object shared by every connection's framing. */
   readonly #frameOptions: FramedConnectionOptions;
   readonly #networks: NetworkRegistry;
@@ -177,7 +187,35 @@ export class Server {
       plugins: this.#plugins.plugins,
       report: (what, e) => this.#report(what, e),
     });
+    this.#http = new RpcxHttpServer({
+      handle: (req, conn) => this.#handleHttp(req, conn),
+      plugins: () => this.#plugins.plugins,
+      report: (where, e) => this.#report(where, e),
+      errorText: options.errorText ?? ((e) => (e instanceof Error ? e.message : String(e))),
+    }, { ...options, maxBodyLength: this.#limits.maxMessageLength });
     for (const p of options.plugins ?? []) this.use(p);
+  }
+
+  /** One request from the HTTP side, through the same path as a frame from a connection. */
+  async #handleHttp(req: Message, info: ConnInfo): Promise<HttpCallOutcome> {
+    if (this.#host.draining) return { kind: "refused", error: new ServerClosedError() };
+    if (!this.#plugins.postReadRequest(req, info)) {
+      return { kind: "refused", error: "rpcx: request refused by a postReadRequest plugin" };
+    }
+    this.#host.callStarted();
+    try {
+      const out: Outcome = await this.#dispatcher.call(req, info);
+      if (out.close) {
+        return { kind: "auth", error: out.res?.metadata[MetadataKeys.ServiceError] ?? AUTH_FAILED };
+      }
+      if (out.res) {
+        this.#plugins.preWriteResponse(req, out.res);
+        this.#plugins.postWriteResponse(req, out.res);
+      }
+      return { kind: "reply", res: out.res };
+    } finally {
+      this.#host.callEnded();
+    }
   }
 
   /**
@@ -452,7 +490,11 @@ export class Server {
 
   #accept(conn: Connection, localAddress: string): void {
     const sc = this.#newConn(conn.network, conn.remoteAddress, localAddress);
-    const fc = new FramedConnection(conn, sc, this.#frameOptions);
+    // HTTP invoke and JSON-RPC share a TCP port: the first byte tells (as Go's cmux).
+    const stream: ByteStream = this.#http.enabled && TCP_NETWORKS.has(conn.network)
+      ? this.#http.sniffing(conn, { ...sc.info, network: "http" })
+      : conn;
+    const fc = new FramedConnection(stream, sc, this.#frameOptions);
     sc.attach(fc);
     if (!this.#acceptConn(sc)) {
       fc.close();
@@ -529,6 +571,7 @@ export class Server {
     this.#host.draining = true;
     this.#stopListening();
     const registries = this.#registries.stopAll();
+    this.#http.drain();
     for (const c of [...this.#conns]) c.drain();
     const gone = this.#conns.size === 0 ? Promise.resolve() : new Promise<void>((r) => {
       this.#connsGone.push(r);
@@ -542,7 +585,7 @@ export class Server {
       options.signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      await Promise.race([Promise.all([registries, gone]), bound]);
+      await Promise.race([Promise.all([registries, gone, this.#http.drained()]), bound]);
     } finally {
       clearTimeout(timer);
       if (onAbort) options.signal?.removeEventListener("abort", onAbort);
@@ -567,6 +610,7 @@ export class Server {
     this.#shuttingDown = true;
     this.#host.draining = true;
     this.#stopListening();
+    this.#http.close();
     for (const c of [...this.#conns]) c.close();
     this.#conns.clear();
     this.#hardStop.abort(new ServerClosedError());

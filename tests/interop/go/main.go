@@ -12,6 +12,8 @@
 //	rpcxpeer push-server ...  Server.SendMessage to callers (see push.go)
 //	rpcxpeer push-client ...  receive pushes through NewBidirectionalXClient
 //	rpcxpeer otel   ...   Arith server / client with rpcx-plugins' OpenTelemetry plugins
+//	rpcxpeer http   ...   Go-shaped HTTP-invoke and JSON-RPC 2.0 callers (--check)
+//	rpcxpeer http-bench   HTTP-invoke / JSON-RPC load generator, prints one JSON line
 //
 // Run `rpcxpeer <subcommand> -h` for the flags. Results go to stdout; rpcx's
 // own logging goes to stderr.
@@ -26,7 +28,7 @@ import (
 	rlog "github.com/smallnest/rpcx/log"
 )
 
-const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|push-client> [flags]
+const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|push-client|otel|http|http-bench> [flags]
   server  serve Arith, Echo and Bench services
   client  call Arith via XClient, or run the interop checklist with --check
   bench   load generator against Bench.Echo (one JSON line of results)
@@ -34,6 +36,8 @@ const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|pu
   push-server  serve Arith and Push; push to callers with Server.SendMessage
   push-client  call once through NewBidirectionalXClient, print each push received
   otel    server|client with rpcx-plugins' OpenTelemetry plugins (SPAN lines)
+  http    HTTP-invoke and JSON-RPC 2.0 checks against a server's port (--check)
+  http-bench  HTTP-invoke (or JSON-RPC) load generator (one JSON line of results)
 run "rpcxpeer <subcommand> -h" for the flags of a subcommand`
 
 func main() {
@@ -58,6 +62,10 @@ func main() {
 		code = runPushClient(os.Args[2:])
 	case "otel":
 		code = runOtel(os.Args[2:])
+	case "http":
+		code = runHTTP(os.Args[2:])
+	case "http-bench":
+		code = runHTTPBench(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:

@@ -37,6 +37,7 @@ func runServer(argv []string) int {
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "graceful shutdown deadline")
 	noGateway := fs.Bool("no-gateway", false, "disable the HTTP gateway and JSON-RPC listener sharing the port")
 	nf := addNetworkFlags(fs)
+	cors := fs.Bool("cors", false, "serve HTTP with CORS: server.AllowAllCORSOptions()")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -89,6 +90,9 @@ func runServer(argv []string) int {
 	if *noGateway {
 		s.DisableHTTPGateway = true
 		s.DisableJSONRPC = true
+	}
+	if *cors {
+		s.SetCORS(server.AllowAllCORSOptions())
 	}
 	stats := &peerStats{}
 	s.Plugins.Add(stats)

@@ -1,0 +1,351 @@
+/**
+ * JSON as Go's encoding/json reads and writes it, for the answers Go rpcx's HTTP side gives: a
+ * syntax check with Go's error texts, the raw spans of an object's members, and Go's string and
+ * compact encodings (HTML-escaped).
+ *
+ * @module
+ */
+
+/** A JSON syntax error with the text Go's encoding/json gives. */
+export class GoJsonSyntaxError extends Error {
+  /** Byte offset where the error was found. */
+  readonly offset: number;
+  /** Creates the error. */
+  constructor(message: string, offset: number) {
+    super(message);
+    this.name = "GoJsonSyntaxError";
+    this.offset = offset;
+  }
+}
+
+const END = "unexpected end of JSON input";
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Go's quoteChar: how a byte is shown in a syntax error. */
+function quoteChar(c: number): string {
+  if (c === 0x27) return "'\\''";
+  if (c === 0x22) return "'\"'";
+  return `'${goQuoteRune(c)}'`;
+}
+
+/** The inside of Go's strconv.Quote for one rune. */
+function goQuoteRune(r: number): string {
+  switch (r) {
+    case 0x07:
+      return "\\a";
+    case 0x08:
+      return "\\b";
+    case 0x0c:
+      return "\\f";
+    case 0x0a:
+      return "\\n";
+    case 0x0d:
+      return "\\r";
+    case 0x09:
+      return "\\t";
+    case 0x0b:
+      return "\\v";
+    case 0x5c:
+      return "\\\\";
+    case 0x22:
+      return '\\"';
+  }
+  if (r < 0x20 || r === 0x7f) return `\\x${r.toString(16).padStart(2, "0")}`;
+  if (r >= 0x80 && r < 0xa0) return `\\u${r.toString(16).padStart(4, "0")}`;
+  if (r === 0xad) return "\\u00ad";
+  return String.fromCodePoint(r);
+}
+
+/** A member of a top-level JSON object: its unescaped key and the raw span of its value. */
+export interface RawMember {
+  /** The key, unescaped. */
+  readonly key: string;
+  /** The value's first byte. */
+  readonly start: number;
+  /** One past the value's last byte. */
+  readonly end: number;
+  /** The value's kind as Go names it in type errors. */
+  readonly kind: "object" | "array" | "string" | "number" | "bool" | "null";
+}
+
+/**
+ * The result of {@linkcode scanGoJson}: the top-level value's kind and span, and its members (an
+ * object's, or an array's elements with key "").
+ */
+export interface ScannedJson {
+  readonly kind: RawMember["kind"];
+  readonly start: number;
+  readonly end: number;
+  readonly members: RawMember[];
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Checks `data` is one JSON value (surrounded by white space) as Go's json.Unmarshal does, throwing
+ * {@linkcode GoJsonSyntaxError} with Go's text otherwise; returns the top-level members.
+ */
+export function scanGoJson(data: Uint8Array): ScannedJson {
+  let i = 0;
+  const n = data.length;
+  const fail = (context: string): never => {
+    if (i >= n) throw new GoJsonSyntaxError(END, i);
+    throw new GoJsonSyntaxError(`invalid character ${quoteChar(data[i])} ${context}`, i);
+  };
+  const skipSpace = () => {
+    while (i < n && isSpace(data[i])) i++;
+  };
+  const literal = (word: string) => {
+    for (let k = 1; k < word.length; k++) {
+      i++;
+      if (i >= n) fail("");
+      if (data[i] !== word.charCodeAt(k)) fail(`in literal ${word} (expecting '${word[k]}')`);
+    }
+    i++;
+  };
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+  const number = () => {
+    if (data[i] === 0x2d) {
+      i++;
+      if (i >= n || !isDigit(data[i])) fail("in numeric literal");
+    }
+    if (data[i] === 0x30) i++;
+    else while (i < n && isDigit(data[i])) i++;
+    if (i < n && data[i] === 0x2e) {
+      i++;
+      if (i >= n || !isDigit(data[i])) fail("after decimal point in numeric literal");
+      while (i < n && isDigit(data[i])) i++;
+    }
+    if (i < n && (data[i] === 0x65 || data[i] === 0x45)) {
+      i++;
+      if (i < n && (data[i] === 0x2b || data[i] === 0x2d)) i++;
+      if (i >= n || !isDigit(data[i])) fail("in exponent of numeric literal");
+      while (i < n && isDigit(data[i])) i++;
+    }
+  };
+  const isHex = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+  const string = () => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= n) fail("");
+      const c = data[i];
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail("in string literal");
+      if (c === 0x5c) {
+        i++;
+        if (i >= n) fail("");
+        const e = data[i];
+        if (e === 0x75) {
+          for (let k = 0; k < 4; k++) {
+            i++;
+            if (i >= n || !isHex(data[i])) fail("in \\u hexadecimal character escape");
+          }
+        } else if (!'"\\/bfnrt'.includes(String.fromCharCode(e))) {
+          fail("in string escape code");
+        }
+      }
+      i++;
+    }
+  };
+  const value = (depth: number, members?: RawMember[]): RawMember["kind"] => {
+    if (depth > 10000) throw new GoJsonSyntaxError("exceeded max depth", i);
+    if (i >= n) fail("");
+    const c = data[i];
+    switch (c) {
+      case 0x7b: { // {
+        i++;
+        skipSpace();
+        if (i < n && data[i] === 0x7d) {
+          i++;
+          return "object";
+        }
+        for (;;) {
+          if (i >= n || data[i] !== 0x22) fail("looking for beginning of object key string");
+          const keyStart = i;
+          string();
+          const keyEnd = i;
+          skipSpace();
+          if (i >= n || data[i] !== 0x3a) fail("after object key");
+          i++;
+          skipSpace();
+          const vStart = i;
+          const kind = value(depth + 1);
+          if (members) {
+            members.push({
+              key: unescapeGoString(data.subarray(keyStart, keyEnd)),
+              start: vStart,
+              end: i,
+              kind,
+            });
+          }
+          skipSpace();
+          if (i < n && data[i] === 0x2c) {
+            i++;
+            skipSpace();
+            continue;
+          }
+          if (i < n && data[i] === 0x7d) {
+            i++;
+            return "object";
+          }
+          fail("after object key:value pair");
+        }
+      }
+      case 0x5b: { // [
+        i++;
+        skipSpace();
+        if (i < n && data[i] === 0x5d) {
+          i++;
+          return "array";
+        }
+        for (;;) {
+          const eStart = i;
+          const kind = value(depth + 1);
+          if (members) members.push({ key: "", start: eStart, end: i, kind });
+          skipSpace();
+          if (i < n && data[i] === 0x2c) {
+            i++;
+            skipSpace();
+            continue;
+          }
+          if (i < n && data[i] === 0x5d) {
+            i++;
+            return "array";
+          }
+          fail("after array element");
+        }
+      }
+      case 0x22:
+        string();
+        return "string";
+      case 0x74:
+        literal("true");
+        return "bool";
+      case 0x66:
+        literal("false");
+        return "bool";
+      case 0x6e:
+        literal("null");
+        return "null";
+      default:
+        if (c === 0x2d || isDigit(c)) {
+          number();
+          return "number";
+        }
+    }
+    return fail("looking for beginning of value");
+  };
+  skipSpace();
+  const start = i;
+  const members: RawMember[] = [];
+  const kind = value(0, members);
+  const end = i;
+  skipSpace();
+  if (i < n) fail("after top-level value");
+  return { kind, start, end, members };
+}
+
+/** Unescapes a JSON string token (quotes included) as Go does (bad surrogates become U+FFFD). */
+export function unescapeGoString(token: Uint8Array): string {
+  let s: string;
+  try {
+    s = JSON.parse(decoder.decode(token));
+  } catch {
+    s = decoder.decode(token.subarray(1, token.length - 1));
+  }
+  // Lone surrogates become U+FFFD in Go.
+  return s.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    "\uFFFD",
+  );
+}
+
+const HEX = "0123456789abcdef";
+
+/** Go's json.Marshal of a string: quoted, `<>&` and U+2028/9 escaped as \u00XX. */
+export function goJsonString(s: string): string {
+  let out = '"';
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) {
+      if (c === 0x2028 || c === 0x2029) {
+        out += c === 0x2028 ? "\\u2028" : "\\u2029";
+      } else if (c >= 0xd800 && c <= 0xdfff) {
+        const next = s.charCodeAt(k + 1);
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          out += s[k] + s[k + 1];
+          k++;
+        } else {
+          out += "\ufffd";
+        }
+      } else {
+        out += s[k];
+      }
+      continue;
+    }
+    switch (c) {
+      case 0x22:
+        out += '\\"';
+        break;
+      case 0x5c:
+        out += "\\\\";
+        break;
+      case 0x08:
+        out += "\\b";
+        break;
+      case 0x0c:
+        out += "\\f";
+        break;
+      case 0x0a:
+        out += "\\n";
+        break;
+      case 0x0d:
+        out += "\\r";
+        break;
+      case 0x09:
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00" + HEX[c >> 4] + HEX[c & 0xf];
+    }
+  }
+  return out + '"';
+}
+
+/**
+ * Go's compact form of valid JSON bytes as json.Marshal writes an embedded raw value: white space
+ * outside strings dropped; `<`, `>`, `&`, U+2028 and U+2029 inside strings escaped.
+ */
+export function goCompact(data: Uint8Array): string {
+  const text = decoder.decode(data);
+  let out = "";
+  let inString = false;
+  for (let k = 0; k < text.length; k++) {
+    const ch = text[k];
+    if (inString) {
+      if (ch === "\\") {
+        out += ch + text[k + 1];
+        k++;
+        continue;
+      }
+      if (ch === '"') inString = false;
+      if (ch === "<") out += "\\u003c";
+      else if (ch === ">") out += "\\u003e";
+      else if (ch === "&") out += "\\u0026";
+      else if (ch === "\u2028") out += "\\u2028";
+      else if (ch === "\u2029") out += "\\u2029";
+      else out += ch;
+      continue;
+    }
+    if (ch === " " || ch === "\t" || ch === "\n" || ch === "\r") continue;
+    if (ch === '"') inString = true;
+    out += ch;
+  }
+  return out;
+}

@@ -1,0 +1,181 @@
+/**
+ * HTTP invoke: an HTTP request whose `X-RPCX-*` headers describe an rpcx request and whose body is
+ * its payload, answered as Go rpcx's gateway answers (`server/gateway.go`, `server/converter.go`).
+ *
+ * @module
+ */
+import { MessageStatusType, MessageType, MetadataKeys } from "../protocol/constants.ts";
+import { createMessage, type Message } from "../protocol/message.ts";
+import type { ConnInfo } from "../server/plugin.ts";
+import { detectContentType } from "./_content_type.ts";
+import { errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
+import { goEncodeQuery, goParseQuery } from "./_query.ts";
+
+/**
+ * The header names of HTTP invoke, as Go rpcx spells them (`server.XVersion` …). HTTP header
+ * names ignore case; Go writes them in canonical form (`X-Rpcx-Messageid`).
+ *
+ * @example
+ * ```ts
+ * import { RpcxHttpHeaders } from "@rpcx/core";
+ * const headers = {
+ *   [RpcxHttpHeaders.ServicePath]: "Arith",
+ *   [RpcxHttpHeaders.ServiceMethod]: "Mul",
+ *   [RpcxHttpHeaders.SerializeType]: "1",
+ * };
+ * console.log(headers);
+ * ```
+ */
+export const RpcxHttpHeaders = {
+  Version: "X-RPCX-Version",
+  MessageType: "X-RPCX-MessageType",
+  Heartbeat: "X-RPCX-Heartbeat",
+  Oneway: "X-RPCX-Oneway",
+  MessageStatusType: "X-RPCX-MessageStatusType",
+  SerializeType: "X-RPCX-SerializeType",
+  CompressType: "X-RPCX-CompressType",
+  MessageID: "X-RPCX-MessageID",
+  ServicePath: "X-RPCX-ServicePath",
+  ServiceMethod: "X-RPCX-ServiceMethod",
+  Meta: "X-RPCX-Meta",
+  ErrorMessage: "X-RPCX-ErrorMessage",
+} as const;
+
+/** First values of a request's headers by lower-case name (Go's `Header.Get`). */
+export type FirstHeaders = ReadonlyMap<string, string>;
+
+const get = (h: FirstHeaders, name: string) => h.get(name.toLowerCase()) ?? "";
+
+const UINT64_MAX = (1n << 64n) - 1n;
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** Go's strconv.ParseUint(s, 10, 64). */
+function parseUint64(s: string): bigint {
+  if (!/^[0-9]+$/.test(s)) {
+    throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: invalid syntax`);
+  }
+  const v = BigInt(s);
+  if (v > UINT64_MAX) {
+    throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: value out of range`);
+  }
+  return v;
+}
+
+/** Go's strconv.Atoi. */
+function atoi(s: string): number {
+  if (!/^[+-]?[0-9]+$/.test(s)) {
+    throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`);
+  }
+  const v = BigInt(s);
+  if (v > INT64_MAX || v < -INT64_MAX - 1n) {
+    throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: value out of range`);
+  }
+  return Number(BigInt.asUintN(8, v));
+}
+
+/** Go's strconv.Quote for header text (ASCII printable kept). */
+function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * Builds the rpcx request an HTTP invoke describes (Go's `HTTPRequest2RpcxRequest`); throws Go's
+ * error text for a malformed header.
+ */
+export function httpRequestToMessage(headers: FirstHeaders, body: Uint8Array): Message {
+  const msg = createMessage({ messageType: MessageType.Request, payload: body });
+  const seq = get(headers, RpcxHttpHeaders.MessageID);
+  if (seq !== "") msg.seq = parseUint64(seq);
+  if (get(headers, RpcxHttpHeaders.Heartbeat) !== "") msg.heartbeat = true;
+  if (get(headers, RpcxHttpHeaders.Oneway) !== "") msg.oneway = true;
+  const st = get(headers, RpcxHttpHeaders.SerializeType);
+  if (st !== "") msg.serializeType = atoi(st) & 0x0f;
+  const ct = get(headers, RpcxHttpHeaders.CompressType);
+  if (ct !== "") msg.compressType = (atoi(ct) & 0x07) as Message["compressType"];
+  const meta = get(headers, RpcxHttpHeaders.Meta);
+  if (meta !== "") msg.metadata = goParseQuery(meta);
+  const auth = get(headers, "Authorization");
+  if (auth !== "") msg.metadata[MetadataKeys.Auth] = auth;
+  msg.servicePath = get(headers, RpcxHttpHeaders.ServicePath);
+  msg.serviceMethod = get(headers, RpcxHttpHeaders.ServiceMethod);
+  return msg;
+}
+
+/** Go writes header names canonically. */
+const H = {
+  Version: "X-Rpcx-Version",
+  MessageID: "X-Rpcx-Messageid",
+  ServicePath: "X-Rpcx-Servicepath",
+  ServiceMethod: "X-Rpcx-Servicemethod",
+  SerializeType: "X-Rpcx-Serializetype",
+  MessageStatusType: "X-Rpcx-Messagestatustype",
+  ErrorMessage: "X-Rpcx-Errormessage",
+  Meta: "X-Rpcx-Meta",
+  CompressType: "X-Rpcx-Compresstype",
+} as const;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Answers one HTTP invoke: `urlPath` is the request path (unescaped), used as the service path
+ * when the header has none.
+ */
+export async function handleGateway(
+  host: HttpHost,
+  conn: ConnInfo,
+  headers: FirstHeaders,
+  urlPath: string,
+  body: Uint8Array,
+): Promise<HttpAnswer> {
+  const out: [string, string][] = [];
+  const servicePath = get(headers, RpcxHttpHeaders.ServicePath) || urlPath.replace(/^\//, "");
+  const withPath = new Map(headers);
+  withPath.set(RpcxHttpHeaders.ServicePath.toLowerCase(), servicePath);
+  let req: Message | undefined;
+  let err: unknown;
+  try {
+    req = httpRequestToMessage(withPath, body);
+  } catch (e) {
+    err = e;
+  }
+  out.push([H.Version, get(headers, RpcxHttpHeaders.Version)]);
+  out.push([H.MessageID, get(headers, RpcxHttpHeaders.MessageID)]);
+  // Go's checks, including which headers each one leaves out.
+  if (err === undefined && servicePath === "") err = new Error("empty servicepath");
+  else out.push([H.ServicePath, servicePath]);
+  const method = get(headers, RpcxHttpHeaders.ServiceMethod);
+  if (err === undefined && method === "") err = new Error("empty servicemethod");
+  else out.push([H.ServiceMethod, method]);
+  const st = get(headers, RpcxHttpHeaders.SerializeType);
+  if (err === undefined && st === "") err = new Error("empty serialized type");
+  else out.push([H.SerializeType, st]);
+  if (err !== undefined || req === undefined) {
+    out.push([H.MessageStatusType, "Error"], [H.ErrorMessage, errorMessage(err)]);
+    return { status: 200, headers: out, body: EMPTY };
+  }
+  // Go dispatches an HTTP heartbeat as a call: the flag reaches no handler.
+  req.heartbeat = false;
+  const outcome = await host.handle(req, conn);
+  if (outcome.kind === "refused") return httpError(500, host.errorText(outcome.error));
+  if (outcome.kind === "auth") {
+    out.push([H.MessageStatusType, "Error"], [H.ErrorMessage, host.errorText(outcome.error)]);
+    return { status: 401, headers: out, body: EMPTY };
+  }
+  const res = outcome.res;
+  if (res === undefined) {
+    // oneway: Go still answers, with empty metadata and no body.
+    out.push([H.Meta, ""]);
+    return { status: 200, headers: out, body: EMPTY };
+  }
+  if (res.status === MessageStatusType.Error) {
+    out.push(
+      [H.MessageStatusType, "Error"],
+      [H.ErrorMessage, res.metadata[MetadataKeys.ServiceError] ?? ""],
+    );
+    return { status: 500, headers: out, body: EMPTY };
+  }
+  out.push([H.Meta, goEncodeQuery(res.metadata)]);
+  if (req.compressType !== 0) out.push([H.CompressType, String(req.compressType)]);
+  if (res.payload.byteLength > 0) out.push(["Content-Type", detectContentType(res.payload)]);
+  return { status: 200, headers: out, body: res.payload };
+}

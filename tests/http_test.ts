@@ -1,0 +1,741 @@
+// HTTP on the rpcx port (HTTP invoke, JSON-RPC 2.0, CORS): the same raw requests go to the Go
+// rpcx server (tests/interop/go) and to ours, and the answers must match (status, headers that
+// matter, body); Go's own HTTP callers run against our server; curl too; bad HTTP is refused
+// cleanly while rpcx clients on the same port go on.
+import assert from "node:assert/strict";
+import {
+  allowAllCorsOptions,
+  Client,
+  type ConnInfo,
+  type HttpRequestInfo,
+  type Server,
+  type ServerOptions,
+} from "@rpcx/core";
+import { bounded, findExecutable, needs } from "./support/env.ts";
+import { interopServer } from "./support/echo_service.ts";
+import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
+import { httpRequest, type RawAnswer, rawExchange } from "./support/raw_http.ts";
+
+/** Headers that differ between any two HTTP servers and say nothing about rpcx. */
+const IGNORED = new Set(["date", "connection", "keep-alive"]);
+
+async function startGo(extra: string[]): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = new Deno.Command(GO_PEER!, {
+    args: ["server", "--addr", "127.0.0.1:0", ...extra],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stop = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await reader.cancel().catch(() => {});
+    await child.status;
+  };
+  let text = "";
+  try {
+    await bounded(
+      (async () => {
+        while (!/LISTENING \S+\n/.test(text)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`Go server exited: ${text}`);
+          text += value;
+        }
+      })(),
+      15_000,
+      "the Go server's LISTENING line",
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { port: Number(text.match(/LISTENING \S+:(\d+)/)![1]), stop };
+}
+
+async function startOurs(
+  side: Side | ServerOptions = "plain",
+): Promise<{ port: number; server: Server }> {
+  const options: ServerOptions = side === "cors"
+    ? { cors: allowAllCorsOptions() }
+    : side === "auth"
+    ? {
+      auth: (token) => {
+        if (token !== "secret") throw new Error("invalid token");
+      },
+    }
+    : side === "plain"
+    ? {}
+    : side;
+  const server = await interopServer(options);
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  return { port: Number(addr.split(":").pop()), server };
+}
+
+function describe(a: RawAnswer): string {
+  const h = [...a.headers].filter(([k]) => !IGNORED.has(k)).sort(([x], [y]) => x < y ? -1 : 1);
+  return `${a.status}\n${h.map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n${
+    new TextDecoder().decode(a.body)
+  }`;
+}
+
+const J = { "X-JSONRPC-2.0": "true" };
+const GW = (method: string, extra: Record<string, string> = {}) => ({
+  "X-RPCX-ServiceMethod": method,
+  "X-RPCX-SerializeType": "1",
+  ...extra,
+});
+
+/** Requests both servers must answer alike: [name, raw request]. */
+const SAME_ANSWERS: [string, string][] = [
+  // HTTP invoke
+  [
+    "invoke: path as service, full Go headers",
+    httpRequest(
+      "POST",
+      "/Arith",
+      GW("Mul", { "X-RPCX-MessageID": "42", "X-RPCX-Version": "1.0", "X-RPCX-MessageType": "0" }),
+      '{"A":10,"B":20}',
+    ),
+  ],
+  [
+    "invoke: service in the header",
+    httpRequest("POST", "/", GW("Add", { "X-RPCX-ServicePath": "Arith" }), '{"A":1,"B":2}'),
+  ],
+  ["invoke: GET with a body", httpRequest("GET", "/Arith", GW("Mul"), '{"A":3,"B":4}')],
+  ["invoke: PUT", httpRequest("PUT", "/Arith", GW("Mul"), '{"A":3,"B":4}')],
+  ["invoke: unknown service", httpRequest("POST", "/Nope", GW("Mul"), "{}")],
+  ["invoke: unknown method", httpRequest("POST", "/Arith", GW("Div"), "{}")],
+  ["invoke: service error", httpRequest("POST", "/Echo", GW("Fail"), "{}")],
+  [
+    "invoke: no service method",
+    httpRequest("POST", "/Arith", { "X-RPCX-SerializeType": "1" }, "{}"),
+  ],
+  [
+    "invoke: no serialize type",
+    httpRequest("POST", "/Arith", { "X-RPCX-ServiceMethod": "Mul" }, "{}"),
+  ],
+  ["invoke: no service path", httpRequest("POST", "/", GW("Mul"), "{}")],
+  [
+    "invoke: bad message id",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-MessageID": "abc" }), "{}"),
+  ],
+  [
+    "invoke: message id out of range",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-MessageID": "18446744073709551616" }), "{}"),
+  ],
+  [
+    "invoke: bad serialize type",
+    httpRequest("POST", "/Arith", { "X-RPCX-ServiceMethod": "Mul", "X-RPCX-SerializeType": "j" }),
+  ],
+  [
+    "invoke: unknown serializer",
+    httpRequest("POST", "/Arith", { ...GW("Mul"), "X-RPCX-SerializeType": "9" }, "{}"),
+  ],
+  [
+    "invoke: bad metadata escape",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Meta": "a=%zz" }), "{}"),
+  ],
+  [
+    "invoke: metadata both ways",
+    httpRequest(
+      "POST",
+      "/Echo",
+      GW("Meta", { "X-RPCX-Meta": "k1=v1&hello=w%C3%B6rld&empty=&sp=a+b" }),
+      '{"Data":"x"}',
+    ),
+  ],
+  [
+    "invoke: request metadata and Authorization come back",
+    httpRequest(
+      "POST",
+      "/Arith",
+      GW("Mul", { "X-RPCX-Meta": "z=1&a=2", Authorization: "Bearer t0k en" }),
+      '{"A":2,"B":2}',
+    ),
+  ],
+  [
+    "invoke: oneway",
+    httpRequest(
+      "POST",
+      "/Echo",
+      GW("Note", { "X-RPCX-Oneway": "true", "X-RPCX-MessageID": "7" }),
+      '{"Text":"n"}',
+    ),
+  ],
+  [
+    "invoke: heartbeat header",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Heartbeat": "true" }), '{"A":1,"B":5}'),
+  ],
+  ["invoke: escaped path", httpRequest("POST", "/Ar%69th", GW("Mul"), '{"A":3,"B":3}')],
+  ["invoke: DELETE is not routed", httpRequest("DELETE", "/Arith", {})],
+  ["invoke: OPTIONS without CORS", httpRequest("OPTIONS", "/Arith", {})],
+  // JSON-RPC 2.0
+  [
+    "jsonrpc: call",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}',
+    ),
+  ],
+  [
+    "jsonrpc: string id, any path, spaces",
+    httpRequest(
+      "POST",
+      "/rpc",
+      J,
+      ' { "jsonrpc" : "2.0", "method":"Arith.Add", "params": {"A":1, "B":2}, "id":"a<b>" } ',
+    ),
+  ],
+  [
+    "jsonrpc: empty string id",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":""}',
+    ),
+  ],
+  [
+    "jsonrpc: negative id, keys in other case",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"JSONRPC":"2.0","Method":"Arith.Mul","PARAMS":{"A":1,"B":2},"Id":-9}',
+    ),
+  ],
+  [
+    "jsonrpc: notification",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"j"}}'),
+  ],
+  [
+    "jsonrpc: null id is a notification",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"j"},"id":null}',
+    ),
+  ],
+  ["jsonrpc: null body", httpRequest("POST", "/", J, "null")],
+  [
+    "jsonrpc: unknown method",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Div","params":{},"id":2}'),
+  ],
+  [
+    "jsonrpc: unknown service",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Nope.Mul","params":{},"id":3}'),
+  ],
+  [
+    "jsonrpc: service error",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Echo.Fail","params":{},"id":4}'),
+  ],
+  [
+    "jsonrpc: method without a dot",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Mul","params":{},"id":5}'),
+  ],
+  [
+    "jsonrpc: method starting with a dot",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":".Mul","params":{},"id":5}'),
+  ],
+  [
+    "jsonrpc: HTML in the result is escaped",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Echo.Meta","params":{"Data":"<a&b>"},"id":6}',
+    ),
+  ],
+  ["jsonrpc: bad JSON", httpRequest("POST", "/", J, "{bad}")],
+  ["jsonrpc: empty body", httpRequest("POST", "/", J, "")],
+  ["jsonrpc: truncated", httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul",')],
+  ["jsonrpc: bad literal", httpRequest("POST", "/", J, '{"id":tru}')],
+  ["jsonrpc: bad number", httpRequest("POST", "/", J, '{"id":-}')],
+  ["jsonrpc: bad fraction", httpRequest("POST", "/", J, '{"id":1.}')],
+  ["jsonrpc: bad exponent", httpRequest("POST", "/", J, '{"id":1e+}')],
+  ["jsonrpc: bad escape", httpRequest("POST", "/", J, '{"method":"a\\x"}')],
+  ["jsonrpc: bad unicode escape", httpRequest("POST", "/", J, '{"method":"\\u12g4"}')],
+  ["jsonrpc: missing colon", httpRequest("POST", "/", J, '{"id" 1}')],
+  ["jsonrpc: missing comma", httpRequest("POST", "/", J, '{"id":1 "x":2}')],
+  ["jsonrpc: array missing comma", httpRequest("POST", "/", J, '{"params":[1 2]}')],
+  ["jsonrpc: quote char", httpRequest("POST", "/", J, "{'id':1}")],
+  ["jsonrpc: trailing data", httpRequest("POST", "/", J, '{"jsonrpc":"2.0"} x')],
+  ["jsonrpc: leading zero", httpRequest("POST", "/", J, '{"id":01}')],
+  [
+    "jsonrpc: wrong version",
+    httpRequest("POST", "/", J, '{"jsonrpc":"1.0","method":"Arith.Mul","id":1}'),
+  ],
+  [
+    "jsonrpc: numeric version",
+    httpRequest("POST", "/", J, '{"jsonrpc":2,"method":"Arith.Mul","id":1}'),
+  ],
+  ["jsonrpc: null version", httpRequest("POST", "/", J, '{"jsonrpc":null,"id":1}')],
+  ["jsonrpc: numeric method", httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":5,"id":1}')],
+  [
+    "jsonrpc: fractional id",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul","id":1.5}'),
+  ],
+  [
+    "jsonrpc: boolean id",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul","id":true}'),
+  ],
+  ["jsonrpc: a string body", httpRequest("POST", "/", J, '"hello"')],
+  ["jsonrpc: a number body", httpRequest("POST", "/", J, "42")],
+];
+
+/** With CORS on both sides (Go: `SetCORS(AllowAllCORSOptions())`). */
+const SAME_ANSWERS_CORS: [string, string][] = [
+  [
+    "cors: preflight",
+    httpRequest("OPTIONS", "/", {
+      Origin: "http://page.example",
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "content-type,x-jsonrpc-2.0",
+    }),
+  ],
+  [
+    "cors: preflight of a method not allowed",
+    httpRequest("OPTIONS", "/", {
+      Origin: "http://page.example",
+      "Access-Control-Request-Method": "TRACE",
+    }),
+  ],
+  [
+    "cors: invoke from a page",
+    httpRequest("POST", "/Arith", GW("Mul", { Origin: "http://page.example" }), '{"A":6,"B":7}'),
+  ],
+  [
+    "cors: invoke without an Origin",
+    httpRequest("POST", "/Arith", GW("Mul"), '{"A":6,"B":7}'),
+  ],
+  [
+    "cors: JSON-RPC from a page",
+    httpRequest(
+      "POST",
+      "/",
+      { ...J, Origin: "http://page.example" },
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}',
+    ),
+  ],
+  ["cors: OPTIONS that is no preflight", httpRequest("OPTIONS", "/Arith", { Origin: "http://x" })],
+];
+
+/** With auth on both sides (Go: `--auth secret`, an AuthFunc answering "invalid token"). */
+const SAME_ANSWERS_AUTH: [string, string][] = [
+  ["auth: invoke without a token", httpRequest("POST", "/Arith", GW("Mul"), '{"A":1,"B":2}')],
+  [
+    "auth: invoke with a wrong token",
+    httpRequest("POST", "/Arith", GW("Mul", { Authorization: "nope" }), '{"A":1,"B":2}'),
+  ],
+  [
+    "auth: invoke with the token",
+    httpRequest("POST", "/Arith", GW("Mul", { Authorization: "secret" }), '{"A":1,"B":2}'),
+  ],
+  [
+    "auth: JSON-RPC without a token",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":1}',
+    ),
+  ],
+  [
+    "auth: JSON-RPC with the token",
+    httpRequest(
+      "POST",
+      "/",
+      { ...J, Authorization: "secret" },
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":1}',
+    ),
+  ],
+];
+
+type Side = "plain" | "cors" | "auth";
+
+async function compareAll(cases: [string, string][], side: Side): Promise<void> {
+  const go = await startGo(
+    side === "cors" ? ["--cors"] : side === "auth" ? ["--auth", "secret"] : [],
+  );
+  const ours = await startOurs(side);
+  try {
+    const mismatches: string[] = [];
+    for (const [name, req] of cases) {
+      const [g, o] = await Promise.all([rawExchange(go.port, req), rawExchange(ours.port, req)]);
+      assert.ok(g.status > 0, `${name}: the Go server did not answer`);
+      if (describe(g) !== describe(o)) {
+        mismatches.push(`--- ${name}\nGo:\n${describe(g)}\nours:\n${describe(o)}`);
+      }
+    }
+    assert.deepEqual(mismatches, [], mismatches.join("\n\n"));
+  } finally {
+    await go.stop();
+    await ours.server.close();
+  }
+}
+
+Deno.test("HTTP invoke and JSON-RPC answers are Go's, byte for byte", async () => {
+  if (!needGoPeer()) return;
+  await compareAll(SAME_ANSWERS, "plain");
+});
+
+Deno.test("CORS answers are Go's (AllowAllCORSOptions)", async () => {
+  if (!needGoPeer()) return;
+  await compareAll(SAME_ANSWERS_CORS, "cors");
+});
+
+Deno.test("auth answers are Go's (401 for HTTP invoke, -32603 for JSON-RPC)", async () => {
+  if (!needGoPeer()) return;
+  await compareAll(SAME_ANSWERS_AUTH, "auth");
+});
+
+Deno.test("Go's HTTP callers (net/http with X-RPCX headers, JSON-RPC 2.0) call our server", async () => {
+  if (!needGoPeer()) return;
+  const { port, server } = await startOurs();
+  try {
+    const r = await new Deno.Command(GO_PEER!, {
+      args: ["http", "--addr", `127.0.0.1:${port}`, "--check", "all"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout);
+    assert.equal(r.code, 0, out + new TextDecoder().decode(r.stderr));
+    assert.match(out, /OK jsonrpc-notify/);
+    assert.doesNotMatch(out, /FAIL/);
+  } finally {
+    await server.close();
+  }
+});
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+Deno.test("JSON-RPC batches, and a call without params (Go rpcx drops the connection)", async () => {
+  const { port, server } = await startOurs();
+  try {
+    const batch = await rawExchange(
+      port,
+      httpRequest(
+        "POST",
+        "/",
+        J,
+        '[{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":3},"id":1},' +
+          '{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"b"}},' +
+          '{"jsonrpc":"2.0","method":"Arith.Div","params":{},"id":"x"},' +
+          '{"jsonrpc":"1.0","id":3}, 7]',
+      ),
+    );
+    assert.equal(batch.status, 200);
+    assert.equal(
+      dec.decode(batch.body),
+      '[{"jsonrpc":"2.0","result":{"C":6},"id":1},' +
+        '{"jsonrpc":"2.0","error":{"code":-32603,"message":"rpcx: can\'t find method Div","data":null},"id":"x"},' +
+        '{"jsonrpc":"2.0","error":{"code":-32700,"message":"invalid RPC version 1.0","data":null}},' +
+        '{"jsonrpc":"2.0","error":{"code":-32700,"message":"json: cannot unmarshal number into Go value of type server.jsonrpcRequest","data":null}}]',
+    );
+    const onlyNotes = await rawExchange(
+      port,
+      httpRequest("POST", "/", J, '[{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"c"}}]'),
+    );
+    assert.equal(onlyNotes.status, 200);
+    assert.equal(onlyNotes.body.length, 0);
+    const empty = await rawExchange(port, httpRequest("POST", "/", J, "[]"));
+    assert.equal(
+      dec.decode(empty.body),
+      '{"jsonrpc":"2.0","error":{"code":-32600,"message":"empty batch","data":null}}',
+    );
+    const noParams = await rawExchange(
+      port,
+      httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Echo.Notes","id":9}'),
+    );
+    assert.equal(noParams.status, 200);
+    assert.match(
+      dec.decode(noParams.body),
+      /^\{"jsonrpc":"2.0","result":\{"Count":\d+,"Last":"\w*"\},"id":9\}$/,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+/** Reads answers off one keep-alive connection: sends each request, reads one answer. */
+async function keepAliveExchange(port: number, requests: string[]): Promise<string[]> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const answers: string[] = [];
+  try {
+    let pending = new Uint8Array(0);
+    const buf = new Uint8Array(65536);
+    for (const req of requests) {
+      await conn.write(enc.encode(req));
+      for (;;) {
+        const text = dec.decode(pending);
+        const headEnd = text.indexOf("\r\n\r\n");
+        if (headEnd >= 0) {
+          const len = Number(/content-length: (\d+)/i.exec(text.slice(0, headEnd))?.[1] ?? 0);
+          const total = enc.encode(text.slice(0, headEnd + 4)).length + len;
+          if (pending.length >= total) {
+            answers.push(dec.decode(pending.subarray(0, total)));
+            pending = pending.slice(total);
+            break;
+          }
+        }
+        const n = await bounded(conn.read(buf), 5000, "an answer on the keep-alive connection");
+        if (n === null) throw new Error(`closed after ${answers.length} answers`);
+        const next = new Uint8Array(pending.length + n);
+        next.set(pending);
+        next.set(buf.subarray(0, n), pending.length);
+        pending = next;
+      }
+    }
+  } finally {
+    conn.close();
+  }
+  return answers;
+}
+
+const keepAlive = (method: string, path: string, headers: Record<string, string>, body: string) =>
+  httpRequest(method, path, headers, body).replace("Connection: close\r\n", "");
+
+Deno.test("keep-alive: HTTP invoke and JSON-RPC alternate on one connection", async () => {
+  const { port, server } = await startOurs();
+  try {
+    const reqs = [];
+    for (let i = 0; i < 10; i++) {
+      reqs.push(keepAlive("POST", "/Arith", GW("Mul"), `{"A":${i},"B":2}`));
+      reqs.push(
+        keepAlive(
+          "POST",
+          "/",
+          J,
+          `{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":${i},"B":1},"id":${i}}`,
+        ),
+      );
+    }
+    const answers = await keepAliveExchange(port, reqs);
+    assert.equal(answers.length, 20);
+    for (let i = 0; i < 10; i++) {
+      assert.ok(answers[2 * i].endsWith(`{"C":${i * 2}}`), answers[2 * i]);
+      assert.ok(answers[2 * i + 1].endsWith(`{"jsonrpc":"2.0","result":{"C":${i + 1}},"id":${i}}`));
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("bad HTTP gets a clean 4xx or a closed connection; rpcx clients on the port go on", async () => {
+  const { port, server } = await startOurs({ headersTimeout: 300, maxMessageLength: 64 * 1024 });
+  const client = new Client(`tcp@127.0.0.1:${port}`);
+  const stop = new AbortController();
+  let calls = 0;
+  const rpcxLoop = (async () => {
+    while (!stop.signal.aborted) {
+      const r = await client.call<{ C: number }>("Arith", "Mul", { A: calls, B: 2 });
+      assert.equal(r.C, calls * 2);
+      calls++;
+    }
+  })();
+  try {
+    const garbage = await rawExchange(port, "GET /Arith HTTP/1.1\r\n\x01\x02 garbage\r\n\r\n");
+    assert.equal(garbage.status, 400);
+    const badVersion = await rawExchange(port, "POST /Arith HTTP/9.9 junk\r\nHost: x\r\n\r\n");
+    assert.ok(badVersion.status === 400 || badVersion.status === 505 || badVersion.status === 0);
+    const huge = await rawExchange(
+      port,
+      httpRequest("POST", "/Arith", { ...GW("Mul"), "X-Big": "a".repeat(64 * 1024) }, "{}"),
+    );
+    assert.equal(huge.status, 431);
+    const tooBig = await rawExchange(
+      port,
+      httpRequest("POST", "/Echo", GW("Meta"), "x".repeat(65 * 1024)),
+    );
+    assert.equal(tooBig.status, 413);
+    const noHost = await rawExchange(port, "POST /Arith HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert.equal(noHost.status, 400);
+    const binary = await rawExchange(port, new Uint8Array([0x00, 0xff, 0x10, 0x20]));
+    assert.equal(binary.status, 0); // closed without an answer, as Go's cmux does
+    assert.equal(binary.raw.length, 0);
+    // Slow headers: a request head that never completes is cut off.
+    const t0 = Date.now();
+    const slow = await rawExchange(port, "POST /Arith HTTP/1.1\r\nHost: x\r\nX-Slow: ", 5000);
+    assert.ok(Date.now() - t0 < 3000, `slow headers held the connection ${Date.now() - t0} ms`);
+    assert.ok(slow.status === 408 || slow.status === 0, `status ${slow.status}`);
+    // A body that never comes is cut off too (requestTimeout).
+    const calm = await rawExchange(
+      port,
+      httpRequest("GET", "/", {}).replace("\r\n\r\n", "\r\n"),
+      5000,
+    );
+    assert.ok(calm.status === 408 || calm.status === 0, `status ${calm.status}`);
+    const before = calls;
+    await bounded(
+      (async () => {
+        while (calls < before + 5) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      5000,
+      "rpcx calls to go on",
+    );
+  } finally {
+    stop.abort();
+    await rpcxLoop;
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("disableHTTPGateway / disableJSONRPC turn each side off; rpcx stays on", async (t) => {
+  const invoke = httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":5}');
+  const rpc = httpRequest(
+    "POST",
+    "/",
+    J,
+    '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":5},"id":1}',
+  );
+  const check = async (options: ServerOptions, invokeOk: boolean, rpcOk: boolean) => {
+    const { port, server } = await startOurs(options);
+    const client = new Client(`tcp@127.0.0.1:${port}`);
+    try {
+      const a = await rawExchange(port, invoke);
+      if (invokeOk) assert.equal(dec.decode(a.body), '{"C":10}');
+      else assert.equal(a.status, 0);
+      const b = await rawExchange(port, rpc);
+      if (rpcOk) assert.equal(dec.decode(b.body), '{"jsonrpc":"2.0","result":{"C":10},"id":1}');
+      else if (invokeOk) {
+        // as Go: the JSON-RPC request reaches the gateway, which misses its headers
+        assert.equal(b.headers.get("x-rpcx-errormessage"), "empty servicepath");
+      } else assert.equal(b.status, 0);
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 3, B: 3 }), { C: 9 });
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  };
+  await t.step("gateway off", () => check({ disableHTTPGateway: true }, false, true));
+  await t.step("JSON-RPC off", () => check({ disableJSONRPC: true }, true, false));
+  await t.step(
+    "both off",
+    () => check({ disableHTTPGateway: true, disableJSONRPC: true }, false, false),
+  );
+});
+
+Deno.test("plugins see HTTP calls as rpcx calls; postHTTPRequest can refuse", async () => {
+  const seen: string[] = [];
+  const { port, server } = await startOurs({
+    plugins: [{
+      name: "watch",
+      postHTTPRequest(req: HttpRequestInfo, conn: ConnInfo) {
+        seen.push(`http ${req.method} ${req.servicePath} ${conn.network}`);
+        if (req.headers.get("x-deny")) throw new Error("denied by plugin");
+      },
+      postReadRequest(req, conn) {
+        seen.push(`read ${req.servicePath}.${req.serviceMethod} ${conn.network}`);
+      },
+      preCall(ctx, args) {
+        seen.push(`call ${ctx.serviceMethod} ${ctx.conn.network}`);
+        return args;
+      },
+      preWriteResponse(req) {
+        seen.push(`write ${req.serviceMethod}`);
+      },
+    }],
+  });
+  try {
+    const a = await rawExchange(port, httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":5}'));
+    assert.equal(dec.decode(a.body), '{"C":10}');
+    const b = await rawExchange(
+      port,
+      httpRequest(
+        "POST",
+        "/",
+        J,
+        '{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":2,"B":5},"id":1}',
+      ),
+    );
+    assert.equal(dec.decode(b.body), '{"jsonrpc":"2.0","result":{"C":7},"id":1}');
+    const c = await rawExchange(
+      port,
+      httpRequest("POST", "/Arith", GW("Mul", { "X-Deny": "1" }), "{}"),
+    );
+    assert.equal(c.status, 500);
+    assert.equal(dec.decode(c.body), "denied by plugin\n");
+    assert.deepEqual(seen, [
+      "http POST Arith http",
+      "read Arith.Mul http",
+      "call Mul http",
+      "write Mul",
+      "read Arith.Add http",
+      "call Add http",
+      "write Add",
+      "http POST Arith http",
+    ]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("curl calls our server (HTTP invoke and JSON-RPC)", async () => {
+  const curl = findExecutable("curl");
+  if (!needs("curl", curl ? undefined : "not on PATH")) return;
+  const { port, server } = await startOurs();
+  try {
+    const run = async (args: string[]) => {
+      const r = await new Deno.Command(curl!, { args: ["-sS", "-i", ...args], stdout: "piped" })
+        .output();
+      assert.equal(r.code, 0);
+      return dec.decode(r.stdout);
+    };
+    const a = await run([
+      `http://127.0.0.1:${port}/Arith`,
+      "-H",
+      "X-RPCX-ServiceMethod: Mul",
+      "-H",
+      "X-RPCX-SerializeType: 1",
+      "-d",
+      '{"A":10,"B":20}',
+    ]);
+    assert.match(a, /^HTTP\/1.1 200 OK/);
+    assert.match(a, /X-Rpcx-Servicemethod: Mul/);
+    assert.ok(a.endsWith('{"C":200}'), a);
+    const b = await run([
+      `http://127.0.0.1:${port}/`,
+      "-H",
+      "X-JSONRPC-2.0: true",
+      "-d",
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}',
+    ]);
+    assert.ok(b.endsWith('{"jsonrpc":"2.0","result":{"C":200},"id":1}'), b);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("shutdown closes idle HTTP keep-alive connections at once", async () => {
+  const { port, server } = await startOurs();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(enc.encode(keepAlive("POST", "/Arith", GW("Mul"), '{"A":1,"B":1}')));
+    const buf = new Uint8Array(4096);
+    assert.ok((await conn.read(buf))! > 0);
+    await bounded(
+      server.shutdown({ timeout: 5000 }),
+      2000,
+      "shutdown with an idle HTTP connection",
+    );
+    let n: number | null = 0;
+    try {
+      n = await bounded(conn.read(buf), 2000, "the idle connection to close");
+    } catch (e) {
+      if (!(e instanceof Deno.errors.ConnectionReset)) throw e;
+      n = null;
+    }
+    assert.equal(n, null);
+  } finally {
+    conn.close();
+    await server.close();
+  }
+});
