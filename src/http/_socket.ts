@@ -164,7 +164,10 @@ export class ConnStream extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    // Everything is written and node:http is done with the connection: close it (a Connection
+    // has no half-close), so the peer sees the end of the answer.
     callback();
+    this.destroy();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
