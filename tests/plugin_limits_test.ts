@@ -242,6 +242,31 @@ Deno.test("concurrencyLimit: never more than max running; the queue holds the ne
   }
 });
 
+Deno.test("concurrencyLimit: a slot comes back when a later plugin's preCall refuses the call", async () => {
+  const slow = new Slow();
+  const limit = concurrencyLimit({ max: 1 });
+  const refuse: ServerPlugin = {
+    preCall(_ctx, args) {
+      if ((args as { ms: number }).ms < 0) throw new Error("refused");
+      return args;
+    },
+  };
+  const { server, addr } = await serve([limit, refuse], "127.0.0.1:0", async (s) => {
+    await s.register(slow, "Slow");
+  });
+  const client = new Client(`tcp@${addr}`);
+  try {
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(client.call("Slow", "Work", { ms: -1 }), /refused/);
+    }
+    assert.equal(limit.running, 0);
+    assert.equal(await client.call("Slow", "Work", { ms: 1 }), 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 Deno.test("concurrencyLimit: a queued call whose deadline passes leaves the queue", async () => {
   const slow = new Slow();
   const limit = concurrencyLimit({ max: 1, queue: 5 });

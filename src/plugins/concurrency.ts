@@ -12,6 +12,7 @@
  * @module
  */
 import { RpcxError } from "../protocol/errors.ts";
+import type { Message } from "../protocol/message.ts";
 import type { CallContext } from "../server/context.ts";
 import type { ServerPlugin } from "../server/plugin.ts";
 
@@ -52,9 +53,8 @@ export interface ConcurrencyOptions {
  * A server plugin that lets at most `max` calls run at once; up to `queue` more wait for a slot
  * in arrival order (until their deadline: a waiting call whose `__ServerTimeout` passes fails
  * with the abort reason), and any beyond fail at once with {@linkcode ServerBusyError}. A slot is
- * taken in `preCall` and given back in `postCall`; add this plugin after any plugin whose
- * `preCall` may throw, so a taken slot is always given back. `running` and `waiting` tell the
- * counts now.
+ * taken in `preCall` and given back in `postCall` (or, when a later plugin's `preCall` threw, once
+ * the error response is written). `running` and `waiting` tell the counts now.
  *
  * @example
  * ```ts
@@ -76,6 +76,7 @@ export function concurrencyLimit(
   let running = 0;
   const waiters: { grant: () => void }[] = [];
   const holding = new WeakSet<CallContext>();
+  const contexts = new WeakMap<Message, CallContext>();
   const release = () => {
     const next = waiters.shift();
     if (next) next.grant(); // the slot passes on
@@ -116,9 +117,17 @@ export function concurrencyLimit(
       holding.add(ctx);
       return args;
     },
+    preHandleRequest(ctx, req) {
+      contexts.set(req, ctx);
+    },
     postCall(ctx, _args, reply) {
       if (holding.delete(ctx)) release();
       return reply;
+    },
+    postWriteResponse(req) {
+      // A later plugin's preCall threw, so no postCall ran: the slot comes back here.
+      const ctx = contexts.get(req);
+      if (ctx && holding.delete(ctx)) release();
     },
   };
 }
