@@ -32,17 +32,12 @@ export function registryOption(cmd: Command): Command {
   );
 }
 
-/** Opens `url`; the returned registry is closed by the caller. */
-export function open(url: string): RegistryAdmin {
-  return openRegistry(url);
-}
-
 /** Runs `fn` with the registry open, closing it afterwards. */
 export async function withRegistry<T>(
   url: string,
   fn: (r: RegistryAdmin) => Promise<T>,
 ): Promise<T> {
-  const r = open(url);
+  const r = await openRegistry(url);
   try {
     return await fn(r);
   } finally {

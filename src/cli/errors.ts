@@ -47,6 +47,8 @@ export function usage(message: string): CliError {
 
 /** A registry or server that could not be reached (exit 3). */
 export function unreachable(what: string, cause: unknown): CliError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
+  // grpc-js (etcd) ends its messages with an empty "Resolution note:".
+  const detail = (cause instanceof Error ? cause.message : String(cause))
+    .replace(/\s*Resolution note:\s*$/, "").trim();
   return new CliError(`${what}: ${detail}`, ExitCode.Unreachable, { cause });
 }

@@ -8,7 +8,7 @@
  * @example
  * ```ts ignore
  * import { openRegistry } from "@rpcx/core/cli";
- * const r = openRegistry("etcd://127.0.0.1:2379/rpcx_test");
+ * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * await r.update("Arith", "tcp@127.0.0.1:8972", (m) => m.set("state", "inactive"));
  * await r.close();
  * ```

@@ -23,7 +23,7 @@ export function uiCommand(program: Command): void {
     .option("--addr <host:port>", "where to listen", "127.0.0.1:8080")
     .option("-i, --interval <ms>", "how often each registry is listed", "1000")
     .action(async (opts: { registry: string[]; addr: string; interval: string }) => {
-      const ui = serveAdmin({
+      const ui = await serveAdmin({
         registries: opts.registry,
         addr: opts.addr,
         interval: intFlag("interval", opts.interval),

@@ -8,7 +8,6 @@
 import { ConsulDiscovery } from "@rpcx/core/consul";
 import type { ServiceDiscovery } from "../../registry/discovery.ts";
 import { CliError, ExitCode, unreachable } from "../errors.ts";
-import { splitNodePath } from "./etcd.ts";
 import {
   ChangeWaiters,
   encodeGoValues,
@@ -16,6 +15,7 @@ import {
   type RegistryAdmin,
   type ServerNode,
   sortNodes,
+  splitNodePath,
 } from "./registry.ts";
 
 /** How long one Consul request may take, ms. */

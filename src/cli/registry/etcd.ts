@@ -15,17 +15,11 @@ import {
   type RegistryAdmin,
   type ServerNode,
   sortNodes,
+  splitNodePath,
 } from "./registry.ts";
 
 /** How long one etcd request may take, ms. */
 const REQUEST_TIMEOUT = 5000;
-
-/** Splits `rel` (`Service/network@addr`) into service and key; undefined for directories. */
-export function splitNodePath(rel: string): { service: string; key: string } | undefined {
-  const i = rel.indexOf("/");
-  if (i <= 0 || i === rel.length - 1) return undefined;
-  return { service: rel.slice(0, i), key: rel.slice(i + 1) };
-}
 
 /**
  * Opens etcd at `servers` (`host:port`) for base path `basePath` (kept as given, as Go does).

@@ -71,7 +71,7 @@ export interface FollowOptions {
  * @example
  * ```ts ignore
  * import { follow, openRegistry } from "@rpcx/core/cli";
- * const r = openRegistry("etcd://127.0.0.1:2379/rpcx_test");
+ * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * await follow(r, (_list, changes) => console.log(changes), { signal: AbortSignal.timeout(5000) });
  * await r.close();
  * ```

@@ -4,12 +4,7 @@
  * @module
  */
 import { usage } from "../errors.ts";
-import { openConsul } from "./consul.ts";
-import { openDirect } from "./direct.ts";
-import { openEtcd } from "./etcd.ts";
-import { openMdns } from "./mdns.ts";
 import type { RegistryAdmin } from "./registry.ts";
-import { openZooKeeper } from "./zookeeper.ts";
 
 /**
  * A registry URL taken apart: `etcd://h:p[,h:p]/base`, `zookeeper://…/base`, `consul://h:p/base`,
@@ -89,32 +84,34 @@ export function parseRegistryUrl(text: string): RegistryUrl {
 }
 
 /**
- * Opens the registry named by `url` (see {@linkcode parseRegistryUrl}). Nothing is contacted
- * until the first call; close it when done.
+ * Opens the registry named by `url` (see {@linkcode parseRegistryUrl}), loading only that
+ * registry's client. Nothing is contacted until the first call; close it when done. Throws a
+ * `CliError` (exit 2) on a malformed URL.
  *
  * @example
  * ```ts ignore
  * import { openRegistry } from "@rpcx/core/cli";
- * const r = openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
+ * const r = await openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
  * for (const n of await r.list()) console.log(n.service, n.key, n.metadata);
  * await r.close();
  * ```
  */
-export function openRegistry(url: string): RegistryAdmin {
+export async function openRegistry(url: string): Promise<RegistryAdmin> {
   const u = parseRegistryUrl(url);
+  // Each registry's npm client is loaded only when used (etcd3 alone takes about a second).
   switch (u.kind) {
     case "etcd":
-      return openEtcd(url, u.servers, u.basePath);
+      return (await import("./etcd.ts")).openEtcd(url, u.servers, u.basePath);
     case "zookeeper":
-      return openZooKeeper(url, u.servers, u.basePath);
+      return (await import("./zookeeper.ts")).openZooKeeper(url, u.servers, u.basePath);
     case "consul":
-      return openConsul(url, u.servers, u.basePath);
+      return (await import("./consul.ts")).openConsul(url, u.servers, u.basePath);
     case "mdns": {
       const timeout = Number(u.params.get("timeout") ?? 1000);
       if (!(timeout > 0)) throw usage(`registry "${url}": timeout must be a positive number of ms`);
-      return openMdns(url, { timeout });
+      return (await import("./mdns.ts")).openMdns(url, { timeout });
     }
     case "direct":
-      return openDirect(url, u.servers);
+      return (await import("./direct.ts")).openDirect(url, u.servers);
   }
 }

@@ -123,6 +123,13 @@ export function applyAssignments(meta: URLSearchParams, assignments: readonly st
   }
 }
 
+/** Splits `rel` (`Service/network@addr`) into service and key; undefined for directories. */
+export function splitNodePath(rel: string): { service: string; key: string } | undefined {
+  const i = rel.indexOf("/");
+  if (i <= 0 || i === rel.length - 1) return undefined;
+  return { service: rel.slice(0, i), key: rel.slice(i + 1) };
+}
+
 /** Sorts nodes by service, then key. */
 export function sortNodes(nodes: ServerNode[]): ServerNode[] {
   return nodes.sort((a, b) =>
@@ -195,7 +202,7 @@ function holds(metadata: string, assignments: readonly string[]): boolean {
  * @example
  * ```ts ignore
  * import { openRegistry, setAndConfirm } from "@rpcx/core/cli";
- * const r = openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
+ * const r = await openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
  * console.log(await setAndConfirm(r, "Arith", "tcp@127.0.0.1:8972", ["state=inactive"], 1000));
  * await r.close();
  * ```
@@ -220,7 +227,7 @@ export async function setAndConfirm(
  * @example
  * ```ts ignore
  * import { confirmEdit, openRegistry } from "@rpcx/core/cli";
- * const r = openRegistry("etcd://127.0.0.1:2379/rpcx_test");
+ * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * const set = ["state=inactive"];
  * const written = await r.update("Arith", "tcp@127.0.0.1:8972", (m) => m.set("state", "inactive"));
  * console.log(await confirmEdit(r, "Arith", "tcp@127.0.0.1:8972", set, 1000, written));

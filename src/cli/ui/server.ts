@@ -44,7 +44,7 @@ export interface AdminOptions {
  * @example
  * ```ts ignore
  * import { serveAdmin } from "@rpcx/core/cli";
- * const ui = serveAdmin({ registries: ["etcd://127.0.0.1:2379/rpcx_test"], addr: "127.0.0.1:0" });
+ * const ui = await serveAdmin({ registries: ["etcd://127.0.0.1:2379/rpcx_test"], addr: "127.0.0.1:0" });
  * console.log(ui.url);
  * await ui.shutdown();
  * ```
@@ -76,12 +76,18 @@ function splitAddr(addr: string): { hostname: string; port: number } {
  * `{registry, service, key, set: ["state=inactive", "weight=3", "group=a"]}` → `{metadata}`
  * (400 bad request, 404 missing node, 502 registry unreachable).
  */
-export function serveAdmin(options: AdminOptions): AdminServer {
+export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
   if (options.registries.length === 0) {
     throw new CliError("ui: give at least one --registry", ExitCode.Usage);
   }
   const { hostname, port } = splitAddr(options.addr ?? "127.0.0.1:8080");
-  const admins: RegistryAdmin[] = options.registries.map((u) => openRegistry(u));
+  const admins: RegistryAdmin[] = [];
+  try {
+    for (const u of options.registries) admins.push(await openRegistry(u));
+  } catch (e) {
+    await Promise.all(admins.map((a) => a.close()));
+    throw e;
+  }
   const state: Snapshot = {
     registries: admins.map((a) => ({ url: a.url, writable: a.writable, nodes: [] })),
   };
