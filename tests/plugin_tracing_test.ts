@@ -14,7 +14,7 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { type CallContext, Client, Server } from "@rpcx/core";
+import { type CallContext, Client, type LogFields, Server, setLogger } from "@rpcx/core";
 import {
   clientTracing,
   serverTracing,
@@ -22,7 +22,7 @@ import {
   type TracingOptions,
 } from "@rpcx/core/plugins/tracing";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
-import { bounded } from "./support/env.ts";
+import { bounded, waitFor } from "./support/env.ts";
 
 function otel(): { options: TracingOptions; exporter: InMemorySpanExporter } {
   const exporter = new InMemorySpanExporter();
@@ -237,5 +237,59 @@ Deno.test("tracing interop: one trace over Go client → Deno server → Deno cl
     await reader.cancel().catch(() => {});
     await backend?.close();
     await front?.close();
+  }
+});
+
+Deno.test("tracing: a tracer that throws never fails a call; the failure is logged", async () => {
+  const broken = {
+    startSpan(): never {
+      throw new Error("exporter on fire");
+    },
+  } as unknown as TracingOptions["tracer"];
+  const warnings: string[] = [];
+  const push = (msg: string, fields?: LogFields) => void warnings.push(`${msg} ${fields?.error}`);
+  const previous = setLogger({ debug: () => {}, info: () => {}, warn: push, error: push });
+  const server = new Server({ plugins: [serverTracing({ tracer: broken })] });
+  await server.register({ Hi: (n: string) => `hi ${n}`, Note() {} }, "Greeter");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`, { plugins: [clientTracing({ tracer: broken })] });
+  try {
+    assert.equal(await client.call("Greeter", "Hi", "there"), "hi there");
+    await client.send("Greeter", "Note", {});
+    assert.equal(await client.call("Greeter", "Hi", "again"), "hi again");
+    assert.ok(
+      warnings.some((w) => /tracing: hook failed exporter on fire/.test(w)),
+      String(warnings),
+    );
+    assert.ok(warnings.some((w) => /preHandleRequest.*exporter on fire/.test(w)), String(warnings));
+  } finally {
+    await client.close();
+    await server.close();
+    setLogger(previous);
+  }
+});
+
+Deno.test("tracing: a oneway call's server span ends when the method returns", async () => {
+  const { options, exporter } = otel();
+  const server = new Server({ plugins: [serverTracing(options)] });
+  let noted = 0;
+  await server.register({ Note: () => void noted++ }, "Greeter");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`, { plugins: [clientTracing(options)] });
+  try {
+    await client.send("Greeter", "Note", {});
+    await waitFor(
+      "the oneway server span",
+      () => exporter.getFinishedSpans().some((s) => s.name === "rpcx.service.Greeter.Note"),
+    );
+    const hops = exporter.getFinishedSpans().map(denoHop);
+    const c = hops.find((h) => h.name === "rpcx.client.Greeter.Note")!;
+    const s = hops.find((h) => h.name === "rpcx.service.Greeter.Note")!;
+    assert.equal(s.parentId, c.spanId);
+    assert.equal(s.status, "ok");
+    assert.equal(noted, 1);
+  } finally {
+    await client.close();
+    await server.close();
   }
 });

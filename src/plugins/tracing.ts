@@ -42,6 +42,7 @@ import {
 import type { ClientCall, ClientPlugin } from "../client/plugin.ts";
 import type { CallContext } from "../server/context.ts";
 import type { ServerPlugin } from "../server/plugin.ts";
+import { logger } from "../log/logger.ts";
 import { MessageStatusType, MetadataKeys } from "../protocol/constants.ts";
 import type { Message, Metadata } from "../protocol/message.ts";
 
@@ -108,6 +109,13 @@ function setStatus(span: Span, error: unknown, errorText?: string): void {
   if (error instanceof Error) span.recordException(error);
 }
 
+function warn(hook: string, e: unknown): void {
+  logger().warn("rpcx tracing: hook failed", {
+    hook,
+    error: e instanceof Error ? e.message : String(e),
+  });
+}
+
 function tools(options: TracingOptions) {
   return {
     tracer: options.tracer ?? trace.getTracer("@rpcx/core"),
@@ -142,21 +150,26 @@ export function clientTracing(options: TracingOptions = {}): ClientPlugin {
   return {
     name: "tracing",
     preCall(call) {
-      const parent: Context = propagator.extract(
-        context.active(),
-        call.metadata,
-        defaultTextMapGetter,
-      );
-      const span = tracer.startSpan(`rpcx.client.${call.servicePath}.${call.serviceMethod}`, {
-        kind: SpanKind.CLIENT,
-        attributes: rpcAttributes(call.servicePath, call.serviceMethod),
-      }, parent);
-      span.addEvent(
-        "PreCall",
-        record ? { "rpc.client.request.message": describe(call.args) } : undefined,
-      );
-      spans.set(call, span);
-      propagator.inject(trace.setSpan(parent, span), call.metadata, defaultTextMapSetter);
+      // Tracing must never refuse a call: a failing tracer or propagator is logged.
+      try {
+        const parent: Context = propagator.extract(
+          context.active(),
+          call.metadata,
+          defaultTextMapGetter,
+        );
+        const span = tracer.startSpan(`rpcx.client.${call.servicePath}.${call.serviceMethod}`, {
+          kind: SpanKind.CLIENT,
+          attributes: rpcAttributes(call.servicePath, call.serviceMethod),
+        }, parent);
+        span.addEvent(
+          "PreCall",
+          record ? { "rpc.client.request.message": describe(call.args) } : undefined,
+        );
+        spans.set(call, span);
+        propagator.inject(trace.setSpan(parent, span), call.metadata, defaultTextMapSetter);
+      } catch (e) {
+        warn("preCall", e);
+      }
     },
     postCall(call, reply, error) {
       const span = spans.get(call);
@@ -226,8 +239,12 @@ export function serverTracing(options: TracingOptions = {}): ServerPlugin {
       const entry = byCtx.get(ctx);
       if (entry?.oneway) {
         byCtx.delete(ctx);
-        setStatus(entry.span, error);
-        entry.span.end();
+        try {
+          setStatus(entry.span, error);
+          entry.span.end();
+        } catch (e) {
+          warn("postCall", e); // a throw here would fail the call
+        }
       }
       return reply;
     },
