@@ -170,6 +170,13 @@ const SAME_ANSWERS: [string, string][] = [
     httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Heartbeat": "true" }), '{"A":1,"B":5}'),
   ],
   ["invoke: escaped path", httpRequest("POST", "/Ar%69th", GW("Mul"), '{"A":3,"B":3}')],
+  ["invoke: bad JSON payload", httpRequest("POST", "/Arith", GW("Mul"), "{bad json")],
+  ["invoke: truncated JSON payload", httpRequest("POST", "/Arith", GW("Mul"), '{"A":2')],
+  ["invoke: bad JSON literal", httpRequest("POST", "/Arith", GW("Mul"), '{"A":nul}')],
+  [
+    "invoke: text after the JSON payload",
+    httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":3} trailing'),
+  ],
   ["invoke: DELETE is not routed", httpRequest("DELETE", "/Arith", {})],
   ["invoke: OPTIONS without CORS", httpRequest("OPTIONS", "/Arith", {})],
   // JSON-RPC 2.0

@@ -6,6 +6,7 @@
 import { isInteger, isSafeNumber, parse as parseLossless, stringify } from "lossless-json";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
+import { GoJsonSyntaxError, scanGoJson } from "./_go_json.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -23,6 +24,10 @@ const LOSSLESS_OPTIONS = {
   parseNumber,
   onDuplicateKey: ({ newValue }: { newValue: unknown }) => newValue,
 };
+
+function parseText(text: string): unknown {
+  return LONG_DIGITS.test(text) ? parseLossless(text, null, LOSSLESS_OPTIONS) : JSON.parse(text);
+}
 
 /**
  * Standard JSON, as Go's encoding/json reads and writes it. An empty payload decodes to `null`.
@@ -64,12 +69,28 @@ export const jsonCodec: Codec = {
   decode(bytes: Uint8Array): unknown {
     if (bytes.byteLength === 0) return null;
     try {
-      const text = decoder.decode(bytes);
-      return LONG_DIGITS.test(text)
-        ? parseLossless(text, null, LOSSLESS_OPTIONS)
-        : JSON.parse(text);
+      return parseText(decoder.decode(bytes));
     } catch (e) {
-      throw new CodecError(`invalid json payload: ${(e as Error).message}`, { cause: e });
+      // Go's JSON codec (a json.Decoder) reads the first value and stops: text after it is
+      // ignored, and a syntax error reads as Go's.
+      let goText: string | undefined;
+      try {
+        scanGoJson(bytes);
+      } catch (g) {
+        if (g instanceof GoJsonSyntaxError) {
+          if (/after top-level value$/.test(g.message)) {
+            try {
+              return parseText(decoder.decode(bytes.subarray(0, g.offset)));
+            } catch {
+              // fall through to the error
+            }
+          }
+          goText = g.message === "unexpected end of JSON input" ? "unexpected EOF" : g.message;
+        }
+      }
+      throw new CodecError(goText ?? `invalid json payload: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   },
 };

@@ -22,7 +22,7 @@ import {
   type RawMember,
   scanGoJson,
   unescapeGoString,
-} from "./_go_json.ts";
+} from "../codec/_go_json.ts";
 import { errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
 import { goParseQueryLenient } from "./_query.ts";
 import type { FirstHeaders } from "./gateway.ts";
