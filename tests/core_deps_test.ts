@@ -13,6 +13,9 @@ const ADAPTER_PACKAGES = [
   "multicast-dns",
   "@grpc/grpc-js",
   "protobufjs",
+  // the plugins' (src/plugins/, under @rpcx/core/plugins/*)
+  "@opentelemetry/api",
+  "prom-client",
 ];
 
 interface DenoInfo {
@@ -55,7 +58,7 @@ for (const root of ["mod.ts", "src/protocol/mod.ts", "examples/inprocess/main.ts
     const names = [...ids].map((id) => i.npmPackages[id].name);
     for (const p of ADAPTER_PACKAGES) assert.ok(!names.includes(p), `${root} loads npm:${p}`);
     const adapters = i.modules.filter((m) =>
-      /\/src\/registry\/(etcd|zookeeper|consul|mdns)\//.test(m.specifier)
+      /\/src\/(registry\/(etcd|zookeeper|consul|mdns)|plugins)\//.test(m.specifier)
     );
     assert.deepEqual(adapters.map((m) => m.specifier), []);
   });
