@@ -16,7 +16,7 @@ const URL = "mdns://?timeout=500";
 if (!IN_NETNS) {
   Deno.test("rpcx on mDNS: the test passes inside a private network namespace", async () => {
     if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
-    await testFileInNetns("tests/cli_mdns_test.ts");
+    await testFileInNetns("tests/cli_mdns_test.ts", 1);
   });
 } else {
   Deno.test("rpcx on mDNS: list, call, watch with Go and Deno servers; set is refused", async () => {

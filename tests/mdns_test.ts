@@ -15,16 +15,8 @@ import {
   MdnsRegisterPlugin,
 } from "@rpcx/core/mdns";
 import { Arith } from "../examples/arith.ts";
-import {
-  delay,
-  findExecutable,
-  freePort,
-  IN_CI,
-  needs,
-  REPO_ROOT,
-  waitFor,
-} from "./support/env.ts";
-import { IN_NETNS, netnsUnavailable } from "./support/netns.ts";
+import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import { IN_NETNS, netnsUnavailable, testFileInNetns } from "./support/netns.ts";
 
 const decoder = new TextDecoder();
 
@@ -160,29 +152,8 @@ if (!IN_NETNS) {
     // Build Go rpcx's peer here, where the Go module proxy is reachable (none in the namespace).
     const buildProblem = await buildUpstreamPeer(false);
     if (buildProblem) console.warn(`mdns upstream Go peer: ${buildProblem}`);
-    const out = await new Deno.Command("bash", {
-      args: [
-        `${REPO_ROOT}/tests/support/run_in_netns.sh`,
-        Deno.execPath(),
-        "test",
-        "-A",
-        "--no-check=remote",
-        "tests/mdns_test.ts",
-      ],
-      cwd: REPO_ROOT,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(240_000),
-    }).output();
-    const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
-    console.log(text.trimEnd().split("\n").map((l) => `  [netns] ${l}`).join("\n"));
-    assert.equal(out.code, 0, "the mDNS tests failed inside the namespace (output above)");
-    const summary = /ok \| (\d+) passed .*\| 0 failed/.exec(text);
-    assert.ok(summary, "the inner run reported its tests");
-    // 2 TXT tests and every namespace test (a "0 passed" run must not count as a pass).
-    assert.ok(Number(summary[1]) >= 16, `only ${summary[1]} inner tests passed`);
-    if (IN_CI) assert.doesNotMatch(text, /SKIP:/, "nothing is skipped under CI");
+    // 2 TXT tests and every namespace test.
+    await testFileInNetns("tests/mdns_test.ts", 16);
   });
 } else {
   registerNetnsTests();
