@@ -129,12 +129,11 @@ export async function handleGateway(
 ): Promise<HttpAnswer> {
   const out: [string, string][] = [];
   const servicePath = get(headers, RpcxHttpHeaders.ServicePath) || urlPath.replace(/^\//, "");
-  const withPath = new Map(headers);
-  withPath.set(RpcxHttpHeaders.ServicePath.toLowerCase(), servicePath);
   let req: Message | undefined;
   let err: unknown;
   try {
-    req = httpRequestToMessage(withPath, body);
+    req = httpRequestToMessage(headers, body);
+    req.servicePath = servicePath;
   } catch (e) {
     err = e;
   }

@@ -260,18 +260,25 @@ export class RpcxHttpServer {
   /** The answer to one request; undefined closes the connection (Go: no route matched). */
   async #answer(req: http.IncomingMessage, conn: ConnInfo): Promise<HttpAnswer | undefined> {
     const first = new Map<string, string>();
-    const all = new Headers();
     const raw = req.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i].toLowerCase();
-      const value = fromLatin1(raw[i + 1]);
-      if (!first.has(name)) first.set(name, value);
-      try {
-        all.append(name, value);
-      } catch {
-        // a value Headers refuses; the first-value map still has it
-      }
+      if (!first.has(name)) first.set(name, fromLatin1(raw[i + 1]));
     }
+    // Every value, for CORS and plugins; built only when asked for.
+    let allHeaders: Headers | undefined;
+    const all = () => {
+      if (allHeaders) return allHeaders;
+      allHeaders = new Headers();
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        try {
+          allHeaders.append(raw[i], fromLatin1(raw[i + 1]));
+        } catch {
+          // a value Headers refuses; the first-value map still has it
+        }
+      }
+      return allHeaders;
+    };
     const method = req.method ?? "GET";
     const corsHeaders: [string, string][] = [];
     const setCors = (name: string, value: string, append?: boolean) => {
@@ -284,8 +291,8 @@ export class RpcxHttpServer {
     };
     const jsonrpc = this.#jsonrpc && isJsonRpc(first);
     if (!jsonrpc && !this.#gateway) return undefined;
-    if (this.#cors && Cors.isPreflight(method, all)) {
-      this.#cors.preflight(all, setCors);
+    if (this.#cors && Cors.isPreflight(method, all())) {
+      this.#cors.preflight(all(), setCors);
       await this.#discardBody(req);
       return {
         status: this.#cors.optionsSuccessStatus,
@@ -293,7 +300,7 @@ export class RpcxHttpServer {
         body: new Uint8Array(0),
       };
     }
-    this.#cors?.actual(method, all, setCors);
+    this.#cors?.actual(method, all(), setCors);
     const withCors = (a: HttpAnswer): HttpAnswer => ({
       ...a,
       headers: [...corsHeaders, ...a.headers],
@@ -327,7 +334,7 @@ export class RpcxHttpServer {
     for (const p of this.#host.plugins()) {
       if (!p.postHTTPRequest) continue;
       try {
-        await p.postHTTPRequest({ method, url: req.url ?? "/", headers: all, servicePath }, conn);
+        await p.postHTTPRequest({ method, url: req.url ?? "/", headers: all(), servicePath }, conn);
       } catch (e) {
         return withCors(httpError(500, this.#host.errorText(e)));
       }
