@@ -26,7 +26,10 @@ function peerMissing(): string | undefined {
     ? undefined
     : "built without push-server/push-client (rebuild: bash .ci/install/50-gopeer.sh)";
 }
-const HAVE_PEER = needs("the Go rpcx peer with push subcommands", peerMissing());
+/** Decided inside each test (under CI a missing peer fails that test, not the whole file). */
+let missing: { why: string | undefined } | undefined;
+const havePeer = () =>
+  needs("the Go rpcx peer with push subcommands", (missing ??= { why: peerMissing() }).why);
 
 /** A running rpcxpeer subcommand whose stdout is collected line by line. */
 interface Peer {
@@ -92,8 +95,8 @@ const text = (m: ServerMessage) => new TextDecoder().decode(m.data);
 
 Deno.test({
   name: "push interop: Go Server.SendMessage → Deno Client, every serializer, in order",
-  ignore: !HAVE_PEER,
   async fn() {
+    if (!havePeer()) return;
     const { peer, addr } = await goPushServer();
     const client = new Client(`tcp@${addr}`, { codecs: codecsWithProtobuf() });
     try {
@@ -142,8 +145,8 @@ Deno.test({
 Deno.test({
   name: "push interop: Go's bidirectional example server pushes to many Deno clients and an " +
     "XClient; one leaving does not stop the others",
-  ignore: !HAVE_PEER,
   async fn() {
+    if (!havePeer()) return;
     const { peer, addr } = await goPushServer(["--interval", "100ms"]);
     const clients = Array.from({ length: 10 }, () => new Client(`tcp@${addr}`));
     const xclient = new XClient(
@@ -226,8 +229,8 @@ async function denoPushServer(
 
 Deno.test({
   name: "push interop: Deno Server.sendMessage → Go NewBidirectionalXClient, every serializer",
-  ignore: !HAVE_PEER,
   async fn() {
+    if (!havePeer()) return;
     const n = 100;
     const kinds = [
       SerializeType.SerializeNone,
@@ -281,8 +284,8 @@ Deno.test({
 Deno.test({
   name: "push interop: a Go client killed mid-push fails the Deno push with " +
     "ClientConnClosedError; the server serves on",
-  ignore: !HAVE_PEER,
   async fn() {
+    if (!havePeer()) return;
     let pushed = 0;
     const { server, addr, done } = await denoPushServer(async (server, ctx) => {
       for (let i = 0; i < 1_000_000; i++) {
@@ -331,8 +334,8 @@ Deno.test("examples/bidirectional: the client prints the server's pushes, once a
 Deno.test({
   name: "examples/bidirectional with Go: Go's NewBidirectionalXClient gets the Deno example " +
     "server's pushes; the Deno example client gets Go's example server's",
-  ignore: !HAVE_PEER,
   async fn() {
+    if (!havePeer()) return;
     const server = startExampleServer("bidirectional", ["--addr", "127.0.0.1:0"]);
     const { peer, addr: goAddr } = await goPushServer(["--interval", "1s"]);
     try {
