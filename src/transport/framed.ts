@@ -113,6 +113,9 @@ export class FramedConnection {
   #resolveClosed: (() => void) | undefined;
   #lastMessageAt = Date.now();
   #writeSince = 0;
+  #buf: Uint8Array = EMPTY;
+  #off = 0;
+  #size: number;
 
   /** Wraps `conn`; nothing is read until `start()`. */
   constructor(
@@ -129,6 +132,7 @@ export class FramedConnection {
     this.#encodeBatch = options.encodeBatch ?? encodeMessages;
     this.#maxRead = Math.max(options.readBufferSize ?? 64 * 1024, 64);
     this.#minRead = Math.min(Math.max(options.initialReadBufferSize ?? 256, 64), this.#maxRead);
+    this.#size = this.#minRead;
   }
 
   /** The underlying byte stream. */
@@ -166,43 +170,78 @@ export class FramedConnection {
   /** Starts the read loop. */
   start(): void {
     this.#lastMessageAt = Date.now();
-    void this.#readLoop();
+    this.#readNext();
   }
 
-  async #readLoop(): Promise<void> {
-    let buf = EMPTY;
-    let off = 0;
-    let size = this.#minRead;
-    try {
-      while (!this.#closed) {
-        const want = Math.max(size, Math.min(this.#decoder.wantedBytes, this.#maxRead));
-        const room = buf.byteLength - off;
-        // A fresh buffer when the room left is too small, or far too big for what is read
-        // now (so an idle connection does not keep a large buffer alive).
-        if (room < want || (room > 4 * want && buf.byteLength > this.#minRead)) {
-          buf = new Uint8Array(want);
-          off = 0;
-        }
-        const n = await this.#conn.read(off === 0 ? buf : buf.subarray(off));
-        if (n === null) {
-          this.#decoder.end();
-          break;
-        }
-        if (n === buf.byteLength - off) size = Math.min(size * 2, this.#maxRead);
-        else if (n <= size >>> 2) size = Math.max(size >>> 1, this.#minRead);
-        // Messages may keep views of this region: it is never written again.
-        const msgs = this.#decoder.push(buf.subarray(off, off + n));
-        off += n;
-        if (msgs.length > 0) this.#lastMessageAt = Date.now();
-        for (let i = 0; i < msgs.length; i++) {
-          if (this.#closed) break;
-          const paused = this.#handlers.onMessage(msgs[i]);
-          if (paused !== undefined) await paused.catch(() => {});
-        }
-      }
-    } catch (e) {
-      if (!this.#closed) this.#handlers.onError?.(e);
+  // The read loop is written with callbacks rather than an async function: an idle connection
+  // then holds one pending read and two bound callbacks instead of a suspended generator.
+
+  #readNext(): void {
+    if (this.#closed) return;
+    const want = Math.max(this.#size, Math.min(this.#decoder.wantedBytes, this.#maxRead));
+    const room = this.#buf.byteLength - this.#off;
+    // A fresh buffer when the room left is too small, or far too big for what is read now (so
+    // an idle connection does not keep a large buffer alive).
+    if (
+      room < Math.max(this.#decoder.wantedBytes, want >>> 2, 64) ||
+      (room > 4 * want && this.#buf.byteLength > this.#minRead)
+    ) {
+      this.#buf = new Uint8Array(want);
+      this.#off = 0;
     }
+    let reading: Promise<number | null>;
+    try {
+      reading = this.#conn.read(this.#off === 0 ? this.#buf : this.#buf.subarray(this.#off));
+    } catch (e) {
+      return this.#fail(e);
+    }
+    reading.then(this.#onRead, this.#onReadError);
+  }
+
+  readonly #onReadError = (e: unknown): void => this.#fail(e);
+
+  readonly #onRead = (n: number | null): void => {
+    if (this.#closed) return;
+    let msgs: Message[];
+    try {
+      if (n === null) {
+        this.#decoder.end();
+        return this.close();
+      }
+      const buf = this.#buf;
+      const off = this.#off;
+      if (n === buf.byteLength - off) this.#size = Math.min(this.#size * 2, this.#maxRead);
+      else if (n <= this.#size >>> 2) this.#size = Math.max(this.#size >>> 1, this.#minRead);
+      // Messages may keep views of this region: it is never written again.
+      msgs = this.#decoder.push(buf.subarray(off, off + n));
+      this.#off = off + n;
+    } catch (e) {
+      return this.#fail(e);
+    }
+    if (msgs.length > 0) this.#lastMessageAt = Date.now();
+    this.#deliver(msgs, 0);
+  };
+
+  /** Hands `msgs[from..]` to the handler, pausing while it returns a promise; then reads on. */
+  #deliver(msgs: Message[], from: number): void {
+    for (let i = from; i < msgs.length; i++) {
+      if (this.#closed) return;
+      let paused: Promise<void> | void;
+      try {
+        paused = this.#handlers.onMessage(msgs[i]);
+      } catch (e) {
+        return this.#fail(e);
+      }
+      if (paused !== undefined) {
+        paused.catch(() => {}).then(() => this.#deliver(msgs, i + 1));
+        return;
+      }
+    }
+    this.#readNext();
+  }
+
+  #fail(e: unknown): void {
+    if (!this.#closed) this.#handlers.onError?.(e);
     this.close();
   }
 
