@@ -106,6 +106,11 @@ export interface ListenOptions {
   tls?: TlsOptions;
   /** Set SO_REUSEPORT (tcp; Deno needs `--unstable-net` for it). */
   reusePort?: boolean;
+  /**
+   * Connections the kernel may queue before they are accepted (tcp; default 4096, capped by
+   * `net.core.somaxconn`, as Go listens).
+   */
+  backlog?: number;
   /** The HTTP path for `http` and `ws`/`wss` (default `/_rpcx_`). */
   path?: string;
 }

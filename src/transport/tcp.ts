@@ -150,7 +150,14 @@ export async function dialTcp(
 export function listenTcp(address: string, options: ListenOptions): Deno.Listener {
   const { hostname, port } = splitHostPort(address);
   const tls = options.tls;
-  const base = { hostname, port, ...(options.reusePort ? { reusePort: true } : {}) };
+  const base = {
+    hostname,
+    port,
+    // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux); Deno's
+    // default of 511 drops connections that arrive in bursts (the client then waits 1 s to retry).
+    tcpBacklog: options.backlog ?? 4096,
+    ...(options.reusePort ? { reusePort: true } : {}),
+  };
   if (!tls) return Deno.listen({ ...base, transport: "tcp" } as Deno.TcpListenOptions);
   if (!tls.certChain || !tls.privateKey) {
     throw new TypeError("listen with TLS: tls.certChain and tls.privateKey are required");
