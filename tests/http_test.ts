@@ -292,6 +292,70 @@ const SAME_ANSWERS: [string, string][] = [
     "jsonrpc: boolean id",
     httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul","id":true}'),
   ],
+  [
+    "jsonrpc: trailing comma in params",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul","params":[1,2,],"id":1}'),
+  ],
+  ["jsonrpc: trailing comma in the object", httpRequest("POST", "/", J, '{"id":1,}')],
+  ["jsonrpc: control character in a string", httpRequest("POST", "/", J, '{"method":"a\tb"}')],
+  [
+    "jsonrpc: escaped method name",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Ar\\u0069th.Mul","params":{"A":3,"B":5},"id":1}',
+    ),
+  ],
+  [
+    "jsonrpc: largest int64 id",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":9223372036854775807}',
+    ),
+  ],
+  [
+    "jsonrpc: id past int64",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":9223372036854775808}',
+    ),
+  ],
+  [
+    "jsonrpc: id with escapes",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":"q\\"<&>\\u00e9"}',
+    ),
+  ],
+  [
+    "jsonrpc: non-ASCII service name",
+    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Ärith.Mul","params":{},"id":1}'),
+  ],
+  [
+    "jsonrpc: nested params, then a service error",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Echo.Fail","params":{"x":[true,false,null,1.5e3]},"id":1}',
+    ),
+  ],
+  [
+    "jsonrpc: duplicate keys, the last wins",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Arith.Add","method":"Arith.Mul","params":{"A":3,"B":5},"id":1,"id":2}',
+    ),
+  ],
   ["jsonrpc: a string body", httpRequest("POST", "/", J, '"hello"')],
   ["jsonrpc: a number body", httpRequest("POST", "/", J, "42")],
 ];
