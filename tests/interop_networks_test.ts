@@ -39,9 +39,14 @@ const CASES: Case[] = [
 let certs: TestCerts | undefined;
 const getCerts = async () => (certs ??= await makeTestCerts());
 
+/** Directories made for unix sockets; removed by the last test. */
+const tempDirs: string[] = [];
+
 async function address(c: Case): Promise<string> {
   if (c.network !== "unix") return "127.0.0.1:0";
-  return `${await Deno.makeTempDir({ prefix: "rpcx-unix-" })}/rpcx.sock`;
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-unix-" });
+  tempDirs.push(dir);
+  return `${dir}/rpcx.sock`;
 }
 
 /** `rpcxpeer` flags for the Go side of a case (`server`: its certificate; else a client's). */
@@ -289,4 +294,5 @@ Deno.test("TLS with Go: wrong certificates and plain TCP on a TLS port fail with
 
 Deno.test("interop networks: remove the test certificates", async () => {
   await certs?.remove();
+  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 });

@@ -45,9 +45,13 @@ const CASES: Case[] = [
   { name: "wss", network: "wss", tls: "tls" },
 ];
 
+/** Directories made for unix sockets; removed by the last test. */
+const tempDirs: string[] = [];
+
 async function listenAddress(c: Case): Promise<string> {
   if (c.network !== "unix") return "127.0.0.1:0";
   const dir = await Deno.makeTempDir({ prefix: "rpcx-unix-" });
+  tempDirs.push(dir);
   return `${dir}/rpcx.sock`;
 }
 
@@ -250,4 +254,5 @@ Deno.test("a network of one's own, registered by name, serves and dials", async 
 
 Deno.test("transport: remove the test certificates", async () => {
   await certs?.remove();
+  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 });
