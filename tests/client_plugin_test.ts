@@ -13,10 +13,12 @@ import {
   type Message,
   MultipleServersDiscovery,
   SelectMode,
+  SerializeType,
   Server,
   setLogger,
   XClient,
 } from "@rpcx/core";
+import { createMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { freePort, waitFor } from "./support/env.ts";
 
@@ -293,6 +295,47 @@ Deno.test("client plugin: a throwing wrapSelect fails the XClient call", async (
   try {
     await assert.rejects(x.call("Mul", { A: 1, B: 1 }), /no node for you/);
     assert.equal(a.server.metrics().calls, 0);
+  } finally {
+    await x.close();
+    await a.server.close();
+  }
+});
+
+Deno.test("client plugin: XClient.sendRaw runs preCall/postCall around it (payload as args), as Go's wrapSendRaw", async () => {
+  const a = await serve();
+  const seen: string[] = [];
+  const x = new XClient(
+    "Meta",
+    FailMode.Failfast,
+    SelectMode.RoundRobin,
+    new MultipleServersDiscovery([{ key: `tcp@${a.addr}`, value: "" }]),
+    {
+      plugins: [{
+        preCall(call) {
+          seen.push(
+            `pre ${call.servicePath}.${call.serviceMethod} ${call.args instanceof Uint8Array}`,
+          );
+          call.metadata["x-raw"] = "1";
+        },
+        postCall(_call, reply, error) {
+          seen.push(`post ${(reply as Message | undefined)?.serviceMethod} ${error}`);
+        },
+      }],
+    },
+  );
+  try {
+    const metadata = { k: "v" };
+    const res = await x.sendRaw(createMessage({
+      serviceMethod: "Echo",
+      serializeType: SerializeType.JSON,
+      metadata,
+      payload: new TextEncoder().encode("{}"),
+    }));
+    const reply = JSON.parse(new TextDecoder().decode(res!.payload));
+    assert.equal(reply["x-raw"], "1");
+    assert.equal(reply.k, "v");
+    assert.deepEqual(metadata, { k: "v" }); // the caller's object is left alone
+    assert.deepEqual(seen, ["pre Meta.Echo true", "post Echo undefined"]);
   } finally {
     await x.close();
     await a.server.close();

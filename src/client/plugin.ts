@@ -43,7 +43,7 @@ export interface ClientCall {
   readonly servicePath: string;
   /** The method called. */
   readonly serviceMethod: string;
-  /** The call's args. */
+  /** The call's args (for XClient `sendRaw`: the raw payload). */
   readonly args: unknown;
   /** The request metadata; `preCall` may add or change keys, they are sent. */
   readonly metadata: Metadata;
@@ -95,8 +95,9 @@ export interface ClientPlugin {
   /** A name for logs. */
   readonly name?: string;
   /**
-   * Before a call or oneway send (not `sendRaw`) is encoded (for an XClient: before each try, on the server
-   * chosen). May change `call.metadata`. Throw (or reject) to fail the call with that error:
+   * Before a call, oneway send or XClient `sendRaw` (its payload as `args`; not `Client.sendRaw`,
+   * as in Go) is encoded (for an XClient: before each try, on the server chosen). May change
+   * `call.metadata`. Throw (or reject) to fail the call with that error:
    * nothing is sent, later plugins' `preCall` do not run, and `postCall` runs only for the
    * plugins whose `preCall` returned (so they can close what they opened). Go: `PreCall`.
    */

@@ -145,6 +145,8 @@ export class XClient {
   readonly #selector: Selector;
   /** The selector, wrapped by the plugins' `wrapSelect`. */
   readonly #select: SelectFunc;
+  /** The client plugins (also handed to every connection's Client). */
+  readonly #plugins: ClientPluginChain | undefined;
   readonly #clients = new Map<string, Entry>();
   /** Clients of servers that left the list, closed once their calls under way are done. */
   readonly #retired = new Set<Entry>();
@@ -181,7 +183,8 @@ export class XClient {
     this.#clientOptions = { ...options, onServerMessage: (m) => this.#push.dispatch(m) };
     this.#selector = makeSelector(selectMode, options);
     const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);
-    this.#select = ClientPluginChain.of(options.plugins)?.wrapSelect(select) ?? select;
+    this.#plugins = ClientPluginChain.of(options.plugins);
+    this.#select = this.#plugins?.wrapSelect(select) ?? select;
     this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
     discovery.ready().then(() => (this.#discoveryReady = true), () => {});
     this.#setPairs(discovery.getServices());
@@ -588,9 +591,24 @@ export class XClient {
   async sendRaw(req: Message, options: CallOptions = {}): Promise<Message | undefined> {
     await this.#ready(options.signal);
     const key = this.#pick(req.serviceMethod, req.payload);
-    const msg = createMessage({ ...req, servicePath: req.servicePath || this.servicePath });
+    const msg = createMessage({
+      ...req,
+      servicePath: req.servicePath || this.servicePath,
+      metadata: { ...req.metadata },
+    });
+    const send = () => this.#withClient(key, (c) => c.sendRaw(msg, options));
     try {
-      const res = await this.#withClient(key, (c) => c.sendRaw(msg, options));
+      // As Go's wrapSendRaw: preCall/postCall around it, the payload as args.
+      const res = this.#plugins?.wrapsCalls
+        ? await this.#plugins.around({
+          address: key,
+          servicePath: msg.servicePath,
+          serviceMethod: msg.serviceMethod,
+          args: msg.payload,
+          metadata: msg.metadata,
+          oneway: msg.oneway,
+        }, send)
+        : await send();
       this.#markSuccess(key);
       return res;
     } catch (e) {
