@@ -260,6 +260,10 @@ Deno.test("rpcx: a server or registry that cannot be reached exits 3", async () 
       `zookeeper://127.0.0.1:${port}/x`,
     ]
   ) {
+    // A call through a registry that cannot be reached says so (not just "no server").
+    const c = await rpcx(["call", "-r", url, "-t", "8000", "Arith.Mul"]);
+    assert.equal(c.code, 3, `${url}: ${c.err}`);
+    assert.match(c.err, new RegExp(`^rpcx: Arith\\.Mul: registry ${url.replace(/[.]/g, "\\.")}: `));
     const t0 = Date.now();
     const r = await rpcx(["list", "-r", url]);
     assert.equal(r.code, 3, `${url}: ${r.err}`);

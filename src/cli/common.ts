@@ -15,7 +15,7 @@ import {
 import { FailMode, type XClientOptions } from "../client/xclient.ts";
 import { SelectMode } from "../client/selectors.ts";
 import { CompressType, SerializeType } from "../protocol/constants.ts";
-import { CliError, ExitCode, usage } from "./errors.ts";
+import { CliError, ExitCode, unreachable, usage } from "./errors.ts";
 import { protoCodecs } from "./proto.ts";
 import { openRegistry } from "./registry/open.ts";
 import type { RegistryAdmin } from "./registry/registry.ts";
@@ -219,4 +219,31 @@ export function toJson(value: unknown, indent?: number): string {
 /** `state` of metadata as rpcx-ui shows it: `inactive` or `active`. */
 export function stateOf(metadata: string): string {
   return new URLSearchParams(metadata).get("state") === "inactive" ? "inactive" : "active";
+}
+
+/**
+ * Follows `discovery`'s `"outage"`/`"recovered"` events, so a call that found no server can
+ * say the registry was unreachable (exit 3) rather than that it listed nobody (exit 1).
+ */
+export function outageOf(discovery: EventTarget): { readonly error: unknown } {
+  const state: { error: unknown } = { error: undefined };
+  discovery.addEventListener(
+    "outage",
+    (e) => (state.error = (e as Event & { error: unknown }).error),
+  );
+  discovery.addEventListener("recovered", () => (state.error = undefined));
+  return state;
+}
+
+/** {@linkcode callError}, with a registry outage behind "no server" reported as unreachable. */
+export function callErrorOf(
+  what: string,
+  e: unknown,
+  outage: { readonly error: unknown },
+  registry: string,
+): CliError {
+  if (e instanceof NoServerAvailableError && outage.error !== undefined) {
+    return unreachable(`${what}: registry ${registry}`, outage.error);
+  }
+  return callError(what, e);
 }

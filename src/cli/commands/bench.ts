@@ -10,10 +10,12 @@ import { XClient } from "../../client/xclient.ts";
 import {
   argsOf,
   callError,
+  callErrorOf,
   type CallFlags,
   callOptions,
   callSetup,
   intFlag,
+  outageOf,
   registryOption,
   splitTarget,
   toJson,
@@ -74,6 +76,7 @@ export function benchCommand(program: Command): void {
     const deadline = performance.now() + intFlag("max-seconds", f.maxSeconds) * 1000;
     const result = await withRegistry(f.registry, async (r) => {
       const discovery = r.discovery(service);
+      const outage = outageOf(discovery);
       const x = new XClient(service, setup.failMode, setup.selectMode, discovery, setup.options);
       const bar = f.progress && !f.json && Deno.stderr.isTerminal()
         ? new cliProgress.SingleBar({
@@ -92,7 +95,7 @@ export function benchCommand(program: Command): void {
         try {
           await x.call(method, args, callOpts);
         } catch (e) {
-          throw callError(target, e);
+          throw callErrorOf(target, e, outage, f.registry);
         }
         const t0 = performance.now();
         bar?.start(total, 0, { rate: 0, errors: 0 });

@@ -7,10 +7,11 @@ import type { Command } from "commander";
 import { XClient } from "../../client/xclient.ts";
 import {
   argsOf,
-  callError,
+  callErrorOf,
   type CallFlags,
   callOptions,
   callSetup,
+  outageOf,
   registryOption,
   splitTarget,
   toJson,
@@ -41,6 +42,7 @@ export function callCommand(program: Command): void {
       const args = argsOf(text, f.serializer);
       await withRegistry(f.registry, async (r) => {
         const discovery = r.discovery(service);
+        const outage = outageOf(discovery);
         const x = new XClient(service, setup.failMode, setup.selectMode, discovery, setup.options);
         try {
           const replyMetadata: Record<string, string> = {};
@@ -53,7 +55,7 @@ export function callCommand(program: Command): void {
           else console.log(toJson(reply));
           if (f.showMeta) console.error(toJson(replyMetadata));
         } catch (e) {
-          throw callError(target, e);
+          throw callErrorOf(target, e, outage, f.registry);
         } finally {
           await x.close();
           await discovery.close();
