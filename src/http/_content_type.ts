@@ -27,6 +27,15 @@ const HTML_TAGS = [
   "<!--",
 ];
 
+const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
+const PDF = ascii("%PDF-");
+const POSTSCRIPT = ascii("%!PS-Adobe-");
+const GIF87 = ascii("GIF87a");
+const GIF89 = ascii("GIF89a");
+const BMP = ascii("BM");
+const RIFF = ascii("RIFF");
+const WEBP = ascii("WEBPVP");
+
 function startsWith(data: Uint8Array, sig: number[], from = 0): boolean {
   if (data.length - from < sig.length) return false;
   for (let i = 0; i < sig.length; i++) if (data[from + i] !== sig[i]) return false;
@@ -60,18 +69,17 @@ export function detectContentType(body: Uint8Array): string {
     if (htmlSig(data, ws, tag)) return "text/html; charset=utf-8";
   }
   if (startsWith(data, [0x3c, 0x3f, 0x78, 0x6d, 0x6c], ws)) return "text/xml; charset=utf-8";
-  const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
-  if (startsWith(data, ascii("%PDF-"))) return "application/pdf";
-  if (startsWith(data, ascii("%!PS-Adobe-"))) return "application/postscript";
+  if (startsWith(data, PDF)) return "application/pdf";
+  if (startsWith(data, POSTSCRIPT)) return "application/postscript";
   if (startsWith(data, [0xfe, 0xff])) return "text/plain; charset=utf-16be";
   if (startsWith(data, [0xff, 0xfe])) return "text/plain; charset=utf-16le";
   if (startsWith(data, [0xef, 0xbb, 0xbf])) return TEXT;
-  if (startsWith(data, ascii("GIF87a")) || startsWith(data, ascii("GIF89a"))) return "image/gif";
+  if (startsWith(data, GIF87) || startsWith(data, GIF89)) return "image/gif";
   if (startsWith(data, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "image/png";
   if (startsWith(data, [0xff, 0xd8, 0xff])) return "image/jpeg";
-  if (startsWith(data, ascii("BM"))) return "image/bmp";
+  if (startsWith(data, BMP)) return "image/bmp";
   if (
-    startsWith(data, ascii("RIFF")) && startsWith(data, ascii("WEBPVP"), 8)
+    startsWith(data, RIFF) && startsWith(data, WEBP, 8)
   ) return "image/webp";
   if (startsWith(data, [0x1f, 0x8b, 0x08])) return "application/x-gzip";
   if (startsWith(data, [0x50, 0x4b, 0x03, 0x04])) return "application/zip";

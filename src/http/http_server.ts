@@ -165,22 +165,17 @@ export class RpcxHttpServer {
   }
 
   #serve(conn: Connection, head: Uint8Array, info: ConnInfo): void {
-    const state: ConnState = {
-      info,
-      stream: undefined as unknown as ConnStream,
-      busy: 0,
-      started: true,
-      timer: undefined,
-    };
     const stream = new ConnStream(conn, head, {
       onData: () => {
+        // Bytes after an answer: a new request has begun; its head is timed from here.
         if (!state.started && state.busy === 0) {
           state.started = true;
           this.#arm(state);
         }
       },
     });
-    (state as { stream: ConnStream }).stream = stream;
+    // (onData runs from the stream's read loop, after this line.)
+    const state: ConnState = { info, stream, busy: 0, started: true, timer: undefined };
     this.#conns.set(stream, state);
     stream.on("close", () => {
       clearTimeout(state.timer);
