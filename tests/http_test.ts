@@ -15,6 +15,7 @@ import { bounded, findExecutable, needs } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { httpRequest, type RawAnswer, rawExchange } from "./support/raw_http.ts";
+import { makeTestCerts, OPENSSL } from "./support/certs.ts";
 
 /** Headers that differ between any two HTTP servers and say nothing about rpcx. */
 const IGNORED = new Set(["date", "connection", "keep-alive"]);
@@ -808,5 +809,56 @@ Deno.test("shutdown closes idle HTTP keep-alive connections at once", async () =
   } finally {
     conn.close();
     await server.close();
+  }
+});
+
+Deno.test("HTTPS: HTTP invoke and JSON-RPC on a TLS port (curl), rpcx over TLS beside them", async () => {
+  const curl = findExecutable("curl");
+  if (!needs("curl", curl ? undefined : "not on PATH")) return;
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const certs = await makeTestCerts();
+  const server = await interopServer({
+    tls: { certChain: certs.server.cert, privateKey: certs.server.key },
+  });
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`, { tls: { caCerts: [certs.ca] } });
+  try {
+    const run = async (args: string[]) => {
+      const r = await new Deno.Command(curl!, {
+        args: ["-sS", "--cacert", certs.caPath, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(r.code, 0, dec.decode(r.stderr));
+      return dec.decode(r.stdout);
+    };
+    const port = addr.split(":").pop();
+    assert.equal(
+      await run([
+        `https://127.0.0.1:${port}/Arith`,
+        "-H",
+        "X-RPCX-ServiceMethod: Mul",
+        "-H",
+        "X-RPCX-SerializeType: 1",
+        "-d",
+        '{"A":10,"B":20}',
+      ]),
+      '{"C":200}',
+    );
+    assert.equal(
+      await run([
+        `https://127.0.0.1:${port}/`,
+        "-H",
+        "X-JSONRPC-2.0: true",
+        "-d",
+        '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":4},"id":1}',
+      ]),
+      '{"jsonrpc":"2.0","result":{"C":12},"id":1}',
+    );
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 5, B: 5 }), { C: 25 });
+  } finally {
+    await client.close();
+    await server.close();
+    await certs.remove();
   }
 });
