@@ -256,3 +256,30 @@ Deno.test("transport: remove the test certificates", async () => {
   await certs?.remove();
   for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 });
+
+Deno.test("reusePort: two servers share one port (Deno needs --unstable-net), both answer", async () => {
+  const script = `
+    import { Client, Server } from "@rpcx/core";
+    const a = new Server(), b = new Server();
+    await a.register({ Who: () => "a" }, "Svc");
+    await b.register({ Who: () => "b" }, "Svc");
+    const addr = await a.serve("tcp", "127.0.0.1:0", { reusePort: true });
+    await b.serve("tcp", addr, { reusePort: true });
+    const seen = new Set();
+    for (let i = 0; i < 200 && seen.size < 2; i++) {
+      const c = new Client("tcp@" + addr);
+      seen.add(await c.call("Svc", "Who", null));
+      await c.close();
+    }
+    console.log([...seen].sort().join(","));
+    await a.close();
+    await b.close();
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--unstable-net", "--ext=ts", script],
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(text, "a,b");
+});
