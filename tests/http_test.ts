@@ -171,6 +171,10 @@ const SAME_ANSWERS: [string, string][] = [
     httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Heartbeat": "true" }), '{"A":1,"B":5}'),
   ],
   ["invoke: escaped path", httpRequest("POST", "/Ar%69th", GW("Mul"), '{"A":3,"B":3}')],
+  [
+    "invoke: compress type header (Go does not decompress the body)",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-CompressType": "1" }), '{"A":7,"B":6}'),
+  ],
   ["invoke: bad JSON payload", httpRequest("POST", "/Arith", GW("Mul"), "{bad json")],
   ["invoke: truncated JSON payload", httpRequest("POST", "/Arith", GW("Mul"), '{"A":2')],
   ["invoke: bad JSON literal", httpRequest("POST", "/Arith", GW("Mul"), '{"A":nul}')],

@@ -111,7 +111,6 @@ const H = {
   MessageStatusType: "X-Rpcx-Messagestatustype",
   ErrorMessage: "X-Rpcx-Errormessage",
   Meta: "X-Rpcx-Meta",
-  CompressType: "X-Rpcx-Compresstype",
 } as const;
 
 const EMPTY = new Uint8Array(0);
@@ -174,7 +173,7 @@ export async function handleGateway(
     return { status: 500, headers: out, body: EMPTY };
   }
   out.push([H.Meta, goEncodeQuery(res.metadata)]);
-  if (req.compressType !== 0) out.push([H.CompressType, String(req.compressType)]);
+  // Go's reply is a clone of the request with compression off: no X-Rpcx-Compresstype.
   if (res.payload.byteLength > 0) out.push(["Content-Type", detectContentType(res.payload)]);
   return { status: 200, headers: out, body: res.payload };
 }
