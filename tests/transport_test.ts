@@ -18,7 +18,8 @@ import {
   TlsHandshakeError,
   UnsupportedNetworkError,
 } from "@rpcx/core";
-import { bounded, needs } from "./support/env.ts";
+import { bounded, needs, waitFor } from "./support/env.ts";
+import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { interopServer } from "./support/echo_service.ts";
 import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
 
@@ -282,4 +283,94 @@ Deno.test("reusePort: two servers share one port (Deno needs --unstable-net), bo
   const text = new TextDecoder().decode(out.stdout).trim();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.equal(text, "a,b");
+});
+
+/** A WebSocket frame as a client sends it (masked). */
+function wsFrame(opcode: number, payload: Uint8Array, fin = true): Uint8Array {
+  const len = payload.byteLength;
+  const ext = len < 126 ? 0 : 2;
+  const out = new Uint8Array(2 + ext + 4 + len);
+  out[0] = (fin ? 0x80 : 0) | opcode;
+  out[1] = 0x80 | (ext ? 126 : len);
+  if (ext) (out[2] = len >>> 8, out[3] = len & 0xff);
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  out.set(mask, 2 + ext);
+  for (let i = 0; i < len; i++) out[2 + ext + 4 + i] = payload[i] ^ mask[i & 3];
+  return out;
+}
+
+Deno.test("ws server: fragmented text frames, a ping in between, 16-bit lengths, close answered", async () => {
+  const server = await interopServer();
+  const addr = await server.serve("ws", "127.0.0.1:0");
+  const [hostname, port] = addr.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const enc = new TextEncoder();
+    const key = btoa("0123456789abcdef");
+    await conn.write(enc.encode(
+      `GET /_rpcx_ HTTP/1.1\r\nHost: ${addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://${addr}\r\n\r\n`,
+    ));
+    // Read everything the server sends into one growing buffer.
+    let got = new Uint8Array(0);
+    const reading = (async () => {
+      const buf = new Uint8Array(65536);
+      while (true) {
+        const n = await conn.read(buf).catch(() => null);
+        if (n === null) return;
+        const next = new Uint8Array(got.length + n);
+        next.set(got);
+        next.set(buf.subarray(0, n), got.length);
+        got = next;
+      }
+    })();
+    const text = () => new TextDecoder().decode(got);
+    await waitFor("the 101", () => text().includes("\r\n\r\n"), 5000, 10);
+    assert.match(text(), /^HTTP\/1\.1 101 /);
+    const headerEnd = text().indexOf("\r\n\r\n") + 4;
+    // An rpcx request (JSON Echo.Meta with a 300-byte string: a 16-bit length) in two text
+    // fragments, with a ping between them.
+    const req = encodeMessage(createMessage({
+      seq: 7n,
+      serializeType: SerializeType.JSON,
+      servicePath: "Echo",
+      serviceMethod: "Meta",
+      payload: enc.encode(JSON.stringify({ Data: "d".repeat(300) })),
+    }));
+    const cut = 100;
+    await conn.write(wsFrame(1, req.subarray(0, cut), false));
+    await conn.write(wsFrame(9, enc.encode("hi")));
+    await conn.write(wsFrame(0, req.subarray(cut), true));
+    // Frames back: a pong with "hi", then a binary frame holding the rpcx response.
+    const frames = () => {
+      const out: { op: number; payload: Uint8Array }[] = [];
+      let o = headerEnd;
+      while (o + 2 <= got.length) {
+        let len = got[o + 1] & 0x7f;
+        let h = 2;
+        if (len === 126) (len = (got[o + 2] << 8) | got[o + 3], h = 4);
+        if (o + h + len > got.length) break;
+        out.push({ op: got[o] & 0x0f, payload: got.subarray(o + h, o + h + len) });
+        o += h + len;
+      }
+      return out;
+    };
+    await waitFor("pong and response", () => frames().length >= 2, 5000, 10);
+    const [pong, res] = frames();
+    assert.equal(pong.op, 10);
+    assert.equal(new TextDecoder().decode(pong.payload), "hi");
+    assert.equal(res.op, 2);
+    const msg = new FrameDecoder().push(res.payload)[0];
+    assert.equal(msg.seq, 7n);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(msg.payload)), { Data: "d".repeat(300) });
+    // Close: the server answers with a close frame and ends the connection.
+    await conn.write(wsFrame(8, new Uint8Array([0x03, 0xe8])));
+    await bounded(reading, 5000, "the server to close");
+    assert.equal(frames().at(-1)?.op, 8);
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+    await server.close();
+  }
 });
