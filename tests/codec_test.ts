@@ -100,6 +100,8 @@ Deno.test("json: integers past 2^53 decode exactly (bigint); others as JSON.pars
   assert.deepEqual(dec('{"a":1,"a":9007199254740993}'), { a: 9007199254740993n });
   assert.throws(() => dec('{"a":9007199254740993'), CodecError);
   assert.throws(() => dec('{"a":9007199254740993,}'), CodecError);
+  // Invalid UTF-8 inside a string becomes U+FFFD, as Go's encoding/json reads it.
+  assert.deepEqual(jsonCodec.decode(Uint8Array.of(0x22, 0x61, 0xff, 0x62, 0x22)), "a\ufffdb");
   // bigint encodes as its digits.
   const enc = (v: unknown) => new TextDecoder().decode(jsonCodec.encode(v));
   assert.equal(
