@@ -9,7 +9,13 @@ import { ConnectionRefusedError } from "../transport/errors.ts";
 import { inGroup, isInactive } from "../registry/metadata.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
 import { backoffDelay } from "../registry/discovery.ts";
-import { type CallOptions, Client, type ClientOptions } from "./client.ts";
+import {
+  type CallOptions,
+  type CallTracker,
+  Client,
+  type ClientOptions,
+  trackedCall,
+} from "./client.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
 import { PushReceivers } from "./_push.ts";
@@ -99,6 +105,8 @@ interface Entry {
   /** Settles one try (made once per server, so a call allocates no handlers). */
   readonly ok: (reply: unknown) => unknown;
   readonly failed: (error: unknown) => never;
+  /** Told of a try's outcome by the client itself (one promise less per call). */
+  readonly track: CallTracker;
 }
 
 const NO_OPTIONS: CallOptions = {};
@@ -316,14 +324,17 @@ export class XClient {
         busy: 0,
         retired: false,
         ok: (reply) => {
-          this.#done(entry);
-          this.#markSuccess(key);
+          entry.track(undefined);
           return reply;
         },
         failed: (error) => {
-          this.#done(entry);
-          if (isRetryable(error)) this.#markFailure(key, error);
+          entry.track(error);
           throw error;
+        },
+        track: (error) => {
+          this.#done(entry);
+          if (error === undefined) this.#markSuccess(key);
+          else if (isRetryable(error)) this.#markFailure(key, error);
         },
       };
       this.#clients.set(key, e = entry);
@@ -373,8 +384,12 @@ export class XClient {
   #callOne<T>(key: string, method: string, args: unknown, options: CallOptions): Promise<T> {
     const entry = this.#entry(key);
     entry.busy++;
-    return entry.client.call<T>(this.servicePath, method, args, options)
-      .then(entry.ok, entry.failed) as Promise<T>;
+    const client = entry.client;
+    return client[trackedCall]<T>(this.servicePath, method, args, options, entry.track) ??
+      client.call<T>(this.servicePath, method, args, options).then(
+        entry.ok,
+        entry.failed,
+      ) as Promise<T>;
   }
 
   /**
