@@ -47,6 +47,42 @@ import { MessageStatusType, MetadataKeys } from "../protocol/constants.ts";
 import type { Message, Metadata } from "../protocol/message.ts";
 
 /**
+ * What the plugins call on a tracer: `@opentelemetry/api`'s `Tracer` fits (its own types are
+ * left out here so this module's documentation stands alone).
+ *
+ * @example
+ * ```ts
+ * import { trace } from "@opentelemetry/api";
+ * import type { TracerLike } from "@rpcx/core/plugins/tracing";
+ * const t: TracerLike = trace.getTracer("my-service");
+ * console.log(typeof t.startSpan);
+ * ```
+ */
+export interface TracerLike {
+  /** Starts a span (`Tracer.startSpan(name, options, context)`). */
+  startSpan(name: string, options?: object, context?: object): object;
+}
+
+/**
+ * What the plugins call on a propagator: `@opentelemetry/api`'s `TextMapPropagator` (or its
+ * `propagation` API) fits.
+ *
+ * @example
+ * ```ts
+ * import { W3CTraceContextPropagator } from "@opentelemetry/core";
+ * import type { PropagatorLike } from "@rpcx/core/plugins/tracing";
+ * const p: PropagatorLike = new W3CTraceContextPropagator();
+ * console.log(typeof p.inject);
+ * ```
+ */
+export interface PropagatorLike {
+  /** Writes the context's trace headers into `carrier`. */
+  inject(context: object, carrier: Record<string, string>, setter?: object): void;
+  /** Reads trace headers from `carrier` into a context derived from `context`. */
+  extract(context: object, carrier: Record<string, string>, getter?: object): object;
+}
+
+/**
  * Options of {@linkcode clientTracing} and {@linkcode serverTracing}.
  *
  * @example
@@ -58,14 +94,17 @@ import type { Message, Metadata } from "../protocol/message.ts";
  * ```
  */
 export interface TracingOptions {
-  /** The tracer spans come from (default `trace.getTracer("@rpcx/core")`). */
-  tracer?: Tracer;
   /**
-   * Injects and extracts the trace context to and from request metadata (default: the
-   * globally registered propagator, `propagation` of `@opentelemetry/api`; register a W3C
-   * trace-context + baggage propagator to interoperate with Go).
+   * An OpenTelemetry `Tracer` (`@opentelemetry/api`) the spans come from (default
+   * `trace.getTracer("@rpcx/core")`, the global tracer provider's).
    */
-  propagator?: Pick<TextMapPropagator, "inject" | "extract">;
+  tracer?: TracerLike;
+  /**
+   * An OpenTelemetry `TextMapPropagator` that injects and extracts the trace context to and
+   * from request metadata (default: the globally registered one, `propagation` of
+   * `@opentelemetry/api`; use a W3C trace-context + baggage propagator to interoperate with Go).
+   */
+  propagator?: PropagatorLike;
   /**
    * Put the args, replies and request metadata (as JSON, cut at 4096 characters) on the span
    * events, as Go's plugin does (default false: they may hold secrets, and writing them
@@ -118,8 +157,12 @@ function warn(hook: string, e: unknown): void {
 
 function tools(options: TracingOptions) {
   return {
-    tracer: options.tracer ?? trace.getTracer("@rpcx/core"),
-    propagator: options.propagator ?? propagation,
+    // A TracerLike/PropagatorLike is an @opentelemetry/api Tracer/TextMapPropagator.
+    tracer: (options.tracer ?? trace.getTracer("@rpcx/core")) as Tracer,
+    propagator: (options.propagator ?? propagation) as Pick<
+      TextMapPropagator,
+      "inject" | "extract"
+    >,
     record: options.recordMessages ?? false,
   };
 }
