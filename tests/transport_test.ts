@@ -17,6 +17,7 @@ import {
   tcpNetwork,
   TlsHandshakeError,
   UnsupportedNetworkError,
+  UpgradeError,
 } from "@rpcx/core";
 import { bounded, needs, waitFor } from "./support/env.ts";
 import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
@@ -372,5 +373,26 @@ Deno.test("ws server: fragmented text frames, a ping in between, 16-bit lengths,
       conn.close();
     } catch { /* closed */ }
     await server.close();
+  }
+});
+
+Deno.test("http and ws on another path: rpcPath on the client, path on serve; the default path is refused", async () => {
+  for (const network of ["http", "ws"]) {
+    const server = await interopServer();
+    const addr = await server.serve(network, "127.0.0.1:0", { path: "/custom" });
+    const ok = new Client(`${network}@${addr}`, { rpcPath: "/custom" });
+    const wrong = new Client(`${network}@${addr}`);
+    try {
+      assert.deepEqual(await ok.call("Arith", "Mul", { A: 3, B: 4 }), { C: 12 });
+      await assert.rejects(wrong.call("Arith", "Mul", { A: 3, B: 4 }), (e) => {
+        assert.ok(e instanceof ConnectionError, String(e));
+        assert.ok(e.cause instanceof UpgradeError, `${network}: cause ${e.cause}`);
+        return true;
+      });
+    } finally {
+      await ok.close();
+      await wrong.close();
+      await server.close();
+    }
   }
 });

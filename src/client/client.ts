@@ -78,6 +78,8 @@ export interface ClientOptions extends Partial<DecodeLimits> {
   auth?: string;
   /** Codec table (default: the process-wide one). */
   codecs?: CodecRegistry;
+  /** The HTTP path of the `http` and `ws`/`wss` networks (default `/_rpcx_`, Go's `Option.RPCPath`). */
+  rpcPath?: string;
   /** Networks by name (default: `defaultNetworks`): `tcp`, `unix`, `http`, `ws`, `wss`, yours. */
   networks?: NetworkRegistry;
   /**
@@ -406,6 +408,7 @@ export class Client {
       conn = await networks.get(this.#network).dial(this.#target, {
         timeout: this.#options.connectTimeout ?? 1000,
         tls: this.#options.tls,
+        path: this.#options.rpcPath,
       });
     } catch (e) {
       // The transport's typed error (ConnectionRefusedError, DialTimeoutError, TlsHandshakeError,
