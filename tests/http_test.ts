@@ -16,6 +16,7 @@ import { interopServer } from "./support/echo_service.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { httpRequest, type RawAnswer, rawExchange } from "./support/raw_http.ts";
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
+import { startExampleServer } from "./support/examples.ts";
 
 /** Headers that differ between any two HTTP servers and say nothing about rpcx. */
 const IGNORED = new Set(["date", "connection", "keep-alive"]);
@@ -864,5 +865,26 @@ Deno.test("HTTPS: HTTP invoke and JSON-RPC on a TLS port (curl), rpcx over TLS b
     await client.close();
     await server.close();
     await certs.remove();
+  }
+});
+
+Deno.test("on by default: examples/peer2peer/server.ts answers HTTP invoke and JSON-RPC", async () => {
+  const server = startExampleServer("peer2peer", ["--addr", "127.0.0.1:0"]);
+  try {
+    const port = Number((await server.ready).split(":").pop());
+    const a = await rawExchange(port, httpRequest("POST", "/Arith", GW("Mul"), '{"A":10,"B":20}'));
+    assert.equal(dec.decode(a.body), '{"C":200}');
+    const b = await rawExchange(
+      port,
+      httpRequest(
+        "POST",
+        "/",
+        J,
+        '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}',
+      ),
+    );
+    assert.equal(dec.decode(b.body), '{"jsonrpc":"2.0","result":{"C":200},"id":1}');
+  } finally {
+    await server.stop();
   }
 });
