@@ -87,6 +87,29 @@ Deno.test("reqRateLimit with block: every call is served, no faster than the buc
   }
 });
 
+Deno.test("reqRateLimit perConnection: each connection has its own bucket", async () => {
+  const { server, addr } = await serve([reqRateLimit(60_000, 5, false, { perConnection: true })]);
+  const clients = [new Client(`tcp@${addr}`), new Client(`tcp@${addr}`), new Client(`tcp@${addr}`)];
+  try {
+    const served = await Promise.all(clients.map(async (c) => {
+      let ok = 0;
+      for (let i = 0; i < 12; i++) {
+        try {
+          await c.call("Arith", "Mul", { A: i, B: 1 });
+          ok++;
+        } catch (e) {
+          assert.match(String(e), /request reached rate limit/);
+        }
+      }
+      return ok;
+    }));
+    assert.deepEqual(served, [5, 5, 5]);
+  } finally {
+    for (const c of clients) await c.close();
+    await server.close();
+  }
+});
+
 Deno.test("TokenBucket.wait gives up when its signal aborts", async () => {
   const b = new TokenBucket(60_000, 1);
   assert.equal(b.takeAvailable(), true);

@@ -144,27 +144,41 @@ export function connRateLimit(
  * `capacity` gaining a token every `fillInterval` ms. With no token, the call fails with
  * {@linkcode ReqReachLimitError} (the caller gets the error text `request reached rate limit`
  * and the connection stays open), or, with `block`, waits for a token (up to the call's
- * deadline). Heartbeats are not counted. Go: `serverplugin.NewReqRateLimitingPlugin`.
+ * deadline). Heartbeats are not counted, nor calls to unknown services or methods (they fail
+ * before). One bucket for the whole server, as Go's; with `perConnection`, one bucket per
+ * connection instead (each with these numbers; the returned `bucket` then goes unused). Go:
+ * `serverplugin.NewReqRateLimitingPlugin`.
  *
  * @example
  * ```ts
  * import { Server } from "@rpcx/core";
  * import { reqRateLimit } from "@rpcx/core/plugins/ratelimit";
  * new Server().use(reqRateLimit(1, 100)); // 1000 calls/s, bursts of 100
+ * new Server().use(reqRateLimit(10, 20, false, { perConnection: true })); // 100/s per connection
  * ```
  */
 export function reqRateLimit(
   fillInterval: number,
   capacity: number,
   block = false,
+  options: { perConnection?: boolean } = {},
 ): ServerPlugin & { readonly bucket: TokenBucket } {
   const bucket = new TokenBucket(fillInterval, capacity);
+  const perConn = new WeakMap<object, TokenBucket>();
+  const bucketOf = options.perConnection
+    ? (conn: object) => {
+      let b = perConn.get(conn);
+      if (!b) perConn.set(conn, b = new TokenBucket(fillInterval, capacity));
+      return b;
+    }
+    : () => bucket;
   return {
     name: "req-rate-limit",
     bucket,
     async preCall(ctx, args) {
-      if (block) await bucket.wait(ctx.signal);
-      else if (!bucket.takeAvailable()) throw new ReqReachLimitError();
+      const b = bucketOf(ctx.conn);
+      if (block) await b.wait(ctx.signal);
+      else if (!b.takeAvailable()) throw new ReqReachLimitError();
       return args;
     },
   };
