@@ -18,6 +18,20 @@ import { httpRequest, type RawAnswer, rawExchange } from "./support/raw_http.ts"
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
 import { startExampleServer } from "./support/examples.ts";
 
+/** Whether the Go peer is built from sources that have the HTTP callers and `server --cors`. */
+let peerChecked: boolean | undefined;
+async function needHttpPeer(): Promise<boolean> {
+  if (!needGoPeer()) return false;
+  if (peerChecked === undefined) {
+    const r = await new Deno.Command(GO_PEER!, { args: ["http"], stderr: "piped" }).output();
+    peerChecked = !new TextDecoder().decode(r.stderr).includes("unknown subcommand");
+  }
+  return needs(
+    "rpcxpeer with the http subcommand",
+    peerChecked ? undefined : "stale build: run bash .ci/install/50-gopeer.sh",
+  );
+}
+
 /** Headers that differ between any two HTTP servers and say nothing about rpcx. */
 const IGNORED = new Set(["date", "connection", "keep-alive"]);
 
@@ -458,22 +472,22 @@ async function compareAll(cases: [string, string][], side: Side): Promise<void> 
 }
 
 Deno.test("HTTP invoke and JSON-RPC answers are Go's, byte for byte", async () => {
-  if (!needGoPeer()) return;
+  if (!(await needHttpPeer())) return;
   await compareAll(SAME_ANSWERS, "plain");
 });
 
 Deno.test("CORS answers are Go's (AllowAllCORSOptions)", async () => {
-  if (!needGoPeer()) return;
+  if (!(await needHttpPeer())) return;
   await compareAll(SAME_ANSWERS_CORS, "cors");
 });
 
 Deno.test("auth answers are Go's (401 for HTTP invoke, -32603 for JSON-RPC)", async () => {
-  if (!needGoPeer()) return;
+  if (!(await needHttpPeer())) return;
   await compareAll(SAME_ANSWERS_AUTH, "auth");
 });
 
 Deno.test("Go's HTTP callers (net/http with X-RPCX headers, JSON-RPC 2.0) call our server", async () => {
-  if (!needGoPeer()) return;
+  if (!(await needHttpPeer())) return;
   const { port, server } = await startOurs();
   try {
     const r = await new Deno.Command(GO_PEER!, {
