@@ -48,6 +48,7 @@ Deno.test("rpcx: --help for every command; usage errors exit 2 with one clear li
   }
   const cases: [string[], RegExp][] = [
     [["nope"], /unknown command 'nope'/],
+    [["list", "-r", "tcp@127.0.0.1:1", "Arith", "extra"], /too many arguments for 'list'/],
     [["list"], /required option '-r, --registry <url>' not specified/],
     [["list", "-r", "foo://x"], /unknown scheme foo:\/\//],
     [["list", "-r", "etcd:///base"], /no host:port/],
@@ -63,6 +64,7 @@ Deno.test("rpcx: --help for every command; usage errors exit 2 with one clear li
     const r = await rpcx(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
     assert.match(r.err, msg, args.join(" "));
+    assert.match(r.err, /^rpcx: [^\n]+\n$/, `one line "rpcx: …": ${JSON.stringify(r.err)}`);
     assert.equal(r.out, "");
   }
 });
@@ -112,10 +114,16 @@ Deno.test("rpcx call/list/bench directly (tcp@): Deno server, MsgPack, JSON, raw
 
     const list = await rpcx(["list", "-r", `${reg},tcp@127.0.0.1:${freePort()}`, "--json"]);
     assert.equal(list.code, 0, list.err);
-    const nodes = JSON.parse(list.out) as { key: string; metadata: string }[];
+    const nodes = JSON.parse(list.out) as { key: string; metadata: string; state: string }[];
     assert.equal(nodes.length, 2);
     assert.equal(nodes[0].metadata, "state=up");
     assert.match(nodes[1].metadata, /^state=down&error=/);
+    assert.deepEqual(nodes.map((n) => n.state), ["up", "down"]);
+    // the table's STATE column says the same (not "active" for a server that is down)
+    const table = await rpcx(["list", "-r", `${reg},tcp@127.0.0.1:${freePort()}`]);
+    assert.equal(table.code, 0, table.err);
+    const states = table.out.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[2]);
+    assert.deepEqual(states, ["up", "down"], table.out);
 
     const bench = await rpcx([
       "bench",

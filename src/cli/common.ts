@@ -216,9 +216,15 @@ export function toJson(value: unknown, indent?: number): string {
   return (text ?? "null").replace(/"\\u0000big:(-?\d+)"/g, "$1");
 }
 
-/** `state` of metadata as rpcx-ui shows it: `inactive` or `active`. */
-export function stateOf(metadata: string): string {
-  return new URLSearchParams(metadata).get("state") === "inactive" ? "inactive" : "active";
+/**
+ * The STATE `rpcx list` shows for a node: `inactive` or `active` as rpcx-ui shows a registry's
+ * node; for a server named directly (`tcp@…`, listed under service `*` with `state=up` or
+ * `state=down&error=…` from a heartbeat), `up` or `down`.
+ */
+export function stateOf(node: { service: string; metadata: string }): string {
+  const state = new URLSearchParams(node.metadata).get("state");
+  if (node.service === "*") return state === "down" ? "down" : "up";
+  return state === "inactive" ? "inactive" : "active";
 }
 
 /**

@@ -36,7 +36,11 @@ Examples:
   rpcx ui -r consul://127.0.0.1:8500/rpcx_test --addr 127.0.0.1:8080`,
     )
     .exitOverride()
-    .showHelpAfterError("(add --help for usage)");
+    // commander's usage errors in the same one-line `rpcx: …` form as every other error
+    .configureOutput({
+      outputError: (text, write) =>
+        write(`rpcx: ${text.trim().replace(/^error: /, "")} (add --help for usage)\n`),
+    });
   for (
     const add of [listCommand, callCommand, watchCommand, setCommand, benchCommand, uiCommand]
   ) add(program);

@@ -16,7 +16,7 @@ export function formatTable(nodes: readonly ServerNode[]): string {
     rows.push([
       n.service,
       n.key,
-      stateOf(n.metadata),
+      stateOf(n),
       m.get("weight") ?? "-",
       m.getAll("group").join(",") || "-",
       n.metadata || "-",
@@ -37,7 +37,7 @@ export function listCommand(program: Command): void {
   ).action(async (service: string | undefined, opts: { registry: string; json?: boolean }) => {
     const nodes = await withRegistry(opts.registry, (r) => r.list(service));
     if (opts.json) {
-      console.log(toJson(nodes.map((n) => ({ ...n, state: stateOf(n.metadata) }))));
+      console.log(toJson(nodes.map((n) => ({ ...n, state: stateOf(n) }))));
     } else if (nodes.length > 0) {
       console.log(formatTable(nodes));
     }
