@@ -197,6 +197,8 @@ export {
   UnsupportedNetworkError,
 } from "./src/transport/network.ts";
 export { defaultNetworks } from "./src/transport/networks.ts";
+// A Connection is a ByteStream: a custom Network implements it.
+export type { ByteStream } from "./src/transport/framed.ts";
 export { tcpNetwork } from "./src/transport/tcp.ts";
 export { unixNetwork } from "./src/transport/unix.ts";
 export { httpNetwork } from "./src/transport/http.ts";
