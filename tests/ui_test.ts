@@ -12,6 +12,7 @@ import { findExecutable, freePort, needs, waitFor } from "./support/env.ts";
 import { GO_ARITH_WEIGHT_5, GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { spawnRpcx } from "./support/rpcx_cli.ts";
+import { serveAdmin } from "@rpcx/core/cli";
 
 const CHROMIUM = findExecutable("/usr/bin/chromium", "chromium", "chromium-browser");
 const SCREENSHOT = Deno.env.get("RPCX_UI_SCREENSHOT") ?? "/tmp/rpcx-admin-ui.png";
@@ -154,5 +155,31 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
     await deno.close();
     raw.close();
     await etcd.stop();
+  }
+});
+
+Deno.test("rpcx ui POST /api/set: bad requests get a 4xx naming what is wrong", async () => {
+  const reg = `tcp@127.0.0.1:${freePort()}`;
+  const ui = await serveAdmin({ registries: [reg], addr: "127.0.0.1:0", interval: 60_000 });
+  try {
+    const post = async (body: string) => {
+      const r = await fetch(new URL("/api/set", ui.url), { method: "POST", body });
+      return { status: r.status, error: (await r.json()).error as string };
+    };
+    assert.deepEqual(await post("garbage"), { status: 400, error: "body is not JSON" });
+    const set = { service: "Arith", key: "tcp@127.0.0.1:1", set: ["state=inactive"] };
+    const other = await post(JSON.stringify({ registry: "etcd://127.0.0.1:1/x", ...set }));
+    assert.deepEqual(other, {
+      status: 404,
+      error: `registry etcd://127.0.0.1:1/x is not on this page (it shows ${reg})`,
+    });
+    const shape = await post(JSON.stringify({ registry: reg, service: "Arith" }));
+    assert.equal(shape.status, 400);
+    assert.match(shape.error, /^expected \{registry, service, key, set/);
+    const readOnly = await post(JSON.stringify({ registry: reg, ...set }));
+    assert.equal(readOnly.status, 400);
+    assert.match(readOnly.error, /no registry to write to/);
+  } finally {
+    await ui.shutdown();
   }
 });

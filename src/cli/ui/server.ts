@@ -143,6 +143,13 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     const i = admins.findIndex((a) => a.url === body.registry);
     const { service, key } = body;
     const assignments = body.set;
+    if (typeof body.registry === "string" && i < 0) {
+      const served = admins.map((a) => a.url).join(", ");
+      return json(
+        { error: `registry ${body.registry} is not on this page (it shows ${served})` },
+        404,
+      );
+    }
     if (
       i < 0 || typeof service !== "string" || typeof key !== "string" ||
       !Array.isArray(assignments) || !assignments.every((a) => typeof a === "string")
