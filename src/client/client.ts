@@ -552,7 +552,11 @@ export class Client {
     return this.#roundTrip(req, options, codec) as Promise<T>;
   }
 
-  /** See {@linkcode trackedCall}. */
+  /**
+   * See {@linkcode trackedCall} (internal: left out of the documentation).
+   *
+   * @ignore
+   */
   [trackedCall]<T>(
     servicePath: string,
     serviceMethod: string,
