@@ -92,17 +92,23 @@ export class CallAbortedError extends RpcxError {
 
 /**
  * No server is available for the service (none discovered, all filtered out, or all down).
+ * When the discovery cannot reach its registry (its last `"outage"` event, not yet
+ * `"recovered"`), `XClient` says so after Go's text and gives the registry's error as `cause`.
  *
  * @example
  * ```ts
  * import { NoServerAvailableError } from "@rpcx/core";
  * console.log(new NoServerAvailableError("Arith").message);
+ * // "rpcx: no server available for Arith (can not found any server)"
  * ```
  */
 export class NoServerAvailableError extends RpcxError {
-  /** Creates the error for a service path. */
-  constructor(servicePath: string, detail = "") {
-    super(`rpcx: no server available for ${servicePath} (can not found any server)${detail}`);
+  /** Creates the error for a service path; `detail` is appended to the message. */
+  constructor(servicePath: string, detail = "", options?: ErrorOptions) {
+    super(
+      `rpcx: no server available for ${servicePath} (can not found any server)${detail}`,
+      options,
+    );
   }
 }
 

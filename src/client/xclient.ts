@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KVPair, ServiceDiscovery } from "../registry/discovery.ts";
+import type { KVPair, RegistryOutageEvent, ServiceDiscovery } from "../registry/discovery.ts";
 import { ConnectionRefusedError } from "../transport/errors.ts";
 import { inGroup, isInactive } from "../registry/metadata.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
@@ -166,6 +166,14 @@ export class XClient {
   #availableUntil = Infinity;
   #closed = false;
   readonly #unwatch: () => void;
+  /** The discovery's last outage error while it cannot reach its registry, else undefined. */
+  #registryError: unknown = undefined;
+  readonly #onOutage: EventListener = (e) => {
+    this.#registryError = (e as RegistryOutageEvent).error;
+  };
+  readonly #onRecovered: EventListener = () => {
+    this.#registryError = undefined;
+  };
   readonly #push: PushReceivers;
   /** Options of each server's Client: pushes go to this XClient's receivers. */
   readonly #clientOptions: ClientOptions;
@@ -194,6 +202,8 @@ export class XClient {
     this.#plugins = ClientPluginChain.of(options.plugins);
     this.#select = this.#plugins?.wrapSelect(select) ?? select;
     this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
+    discovery.addEventListener("outage", this.#onOutage);
+    discovery.addEventListener("recovered", this.#onRecovered);
     discovery.ready().then(() => (this.#discoveryReady = true), () => {});
     this.#setPairs(discovery.getServices());
   }
@@ -357,6 +367,18 @@ export class XClient {
     }
   }
 
+  /** "No server", saying why when the discovery cannot reach its registry. */
+  #noServer(): NoServerAvailableError {
+    const e = this.#registryError;
+    if (e === undefined) return new NoServerAvailableError(this.servicePath);
+    const why = e instanceof Error ? e.message : String(e);
+    return new NoServerAvailableError(
+      this.servicePath,
+      `; its registry cannot be reached: ${why}`,
+      { cause: e },
+    );
+  }
+
   /**
    * The server for the next try: the selector's choice among the available servers, else
    * (when it was tried already) another available one, else a backing-off one not tried yet
@@ -364,7 +386,7 @@ export class XClient {
    */
   #pick(method: string, args: unknown, tried?: Set<string>): string {
     const available = this.#refreshAvailable();
-    if (available.length === 0) throw new NoServerAvailableError(this.servicePath);
+    if (available.length === 0) throw this.#noServer();
     let key = this.#select(this.servicePath, method, args);
     if (key === undefined) throw new NoServerSelectedError(this.servicePath, available.length);
     if (tried === undefined || !tried.has(key)) return key;
@@ -566,7 +588,7 @@ export class XClient {
     const { signal } = callBounds(options);
     await this.#ready(signal);
     const keys = this.discovered;
-    if (keys.length === 0) throw new NoServerAvailableError(this.servicePath);
+    if (keys.length === 0) throw this.#noServer();
     return await Promise.all(keys.map((k) => this.#callOne<T>(k, method, args, options)));
   }
 
@@ -578,7 +600,7 @@ export class XClient {
     const { signal } = callBounds(options);
     await this.#ready(signal);
     const keys = this.discovered;
-    if (keys.length === 0) throw new NoServerAvailableError(this.servicePath);
+    if (keys.length === 0) throw this.#noServer();
     try {
       return await Promise.any(keys.map((k) => this.#callOne<T>(k, method, args, options)));
     } catch (e) {
@@ -637,6 +659,8 @@ export class XClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#unwatch();
+    this.discovery.removeEventListener("outage", this.#onOutage);
+    this.discovery.removeEventListener("recovered", this.#onRecovered);
     this.#push.close();
     if (this.#selector instanceof WeightedLatencySelector) this.#selector.close();
     const all = [...this.#clients.values(), ...this.#retired].map((e) => e.client);

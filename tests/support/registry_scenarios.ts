@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   type BaseDiscovery,
   FailMode,
+  NoServerAvailableError,
   type RegistryOutageEvent,
   type RegistryStartContext,
   SelectMode,
@@ -231,19 +232,39 @@ export async function discoveryStartsDuringOutage(r: OutageFixture): Promise<voi
   await r.putNode("tcp@127.0.0.1:9003", "weight=1");
   await r.halt();
   const d = r.discovery();
+  const x = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, d, {
+    discoveryTimeout: 200,
+  });
   let outages = 0;
   d.addEventListener("outage", () => outages++);
+  const noServer = "rpcx: no server available for Arith (can not found any server)";
   try {
     let ready = false;
     void d.ready().then(() => (ready = true));
     await waitFor("outage events", () => outages >= 2, 3000);
     assert.equal(ready, false);
     assert.deepEqual(d.getServices(), []);
+    // "no server" says the registry is unreachable (after Go's text), its error as the cause
+    await assert.rejects(x.call("Mul", MUL), (e: Error) => {
+      assert.ok(e instanceof NoServerAvailableError, String(e));
+      assert.ok(e.message.startsWith(`${noServer}; its registry cannot be reached: `), e.message);
+      assert.ok(e.cause instanceof Error, "the registry's error is the cause");
+      return true;
+    });
     await r.resume(false);
     await waitFor("ready", () => ready, 3000);
     assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:9003", value: "weight=1" }]);
     assert.equal(d.inOutage, false);
+    // recovered: "no server" (its only server inactive) is Go's text alone again
+    await r.putNode("tcp@127.0.0.1:9003", "weight=1&state=inactive");
+    await waitFor("the server inactive", () => x.servers.length === 0, 3000);
+    await assert.rejects(x.call("Mul", MUL), (e: Error) => {
+      assert.ok(e instanceof NoServerAvailableError, String(e));
+      assert.equal(e.message, noServer);
+      return true;
+    });
   } finally {
+    await x.close();
     await d.close();
   }
 }
