@@ -183,3 +183,16 @@ Deno.test("rpcx ui POST /api/set: bad requests get a 4xx naming what is wrong", 
     await ui.shutdown();
   }
 });
+
+Deno.test("rpcx ui reads its registry from RPCX_REGISTRY, as the other commands do", async () => {
+  const reg = `tcp@127.0.0.1:${freePort()}`;
+  const addr = `127.0.0.1:${freePort()}`;
+  const ui = spawnRpcx(["ui", "--addr", addr, "-i", "60000"], { RPCX_REGISTRY: reg });
+  try {
+    await waitFor("the page up", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    const snapshot = await (await fetch(`http://${addr}/api/nodes`)).json();
+    assert.deepEqual(snapshot.registries.map((r: { url: string }) => r.url), [reg]);
+  } finally {
+    assert.equal(await ui.stop(), 0);
+  }
+});

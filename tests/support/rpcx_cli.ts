@@ -36,12 +36,12 @@ export interface CliProcess {
   readonly status: Promise<Deno.CommandStatus>;
 }
 
-/** Starts `rpcx ...args` in the background. */
-export function spawnRpcx(args: string[]): CliProcess {
+/** Starts `rpcx ...args` in the background (`env` added to the environment). */
+export function spawnRpcx(args: string[], env: Record<string, string> = {}): CliProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", CLI_MAIN, ...args],
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

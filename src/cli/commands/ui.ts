@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { REGISTRY_HELP } from "../common.ts";
 import { intFlag } from "../common.ts";
 import { serveAdmin } from "../ui/server.ts";
@@ -15,10 +15,11 @@ export function uiCommand(program: Command): void {
       "serve the admin page: services and servers of the registries, live; activate, " +
         "deactivate, edit weight and group (written as rpcx-ui writes them). Until Ctrl-C",
     )
-    .requiredOption(
-      "-r, --registry <url>",
-      `${REGISTRY_HELP}; repeat for several`,
-      (v: string, all: string[] | undefined) => [...(all ?? []), v],
+    .addOption(
+      new Option("-r, --registry <url>", `${REGISTRY_HELP}; repeat for several`)
+        .env("RPCX_REGISTRY")
+        .argParser((v: string, all: string[] | undefined) => [...(all ?? []), v])
+        .makeOptionMandatory(),
     )
     .option("--addr <host:port>", "where to listen", "127.0.0.1:8080")
     .option("-i, --interval <ms>", "how often each registry is listed", "1000")
