@@ -752,3 +752,30 @@ Deno.test("registerFunction: functions as methods of a service path, with metada
   }
   assert.deepEqual(log, ["register:Fn:weight=7", "unregister:Fn"]);
 });
+
+Deno.test("serve on an address in use fails with AddrInUse naming the network and address (tcp, ws, http, unix)", async () => {
+  const first = new Server();
+  const second = new Server();
+  const dir = await Deno.makeTempDir();
+  try {
+    const port = Number((await first.serve("tcp", "127.0.0.1:0")).split(":").pop());
+    await first.serve("unix", `${dir}/s.sock`);
+    for (const network of ["tcp", "ws", "http"]) {
+      const address = `127.0.0.1:${port}`;
+      await assert.rejects(second.serve(network, address), (e: Error) => {
+        assert.ok(e instanceof Deno.errors.AddrInUse, String(e));
+        assert.ok(e.message.startsWith(`listen ${network} ${address}: `), e.message);
+        return true;
+      });
+    }
+    await assert.rejects(second.serve("unix", `${dir}/s.sock`), (e: Error) => {
+      assert.ok(e instanceof Deno.errors.AddrInUse, String(e));
+      assert.ok(e.message.startsWith(`listen unix ${dir}/s.sock: `), e.message);
+      return true;
+    });
+  } finally {
+    await second.shutdown();
+    await first.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -421,7 +421,8 @@ export class Server {
    * address once listening and registries (plugins) were told. If a registry plugin fails to
    * start, the listener is closed again and the error is thrown. Throws
    * {@linkcode ServerClosedError} after shutdown, `UnsupportedNetworkError` for an unknown
-   * network.
+   * network, and the OS's `Deno.errors.AddrInUse` (or `AddrNotAvailable`, `PermissionDenied`)
+   * with the message prefixed `listen <network> <address>: ` as Go's.
    */
   async serve(network: string, address: string, options: ServeOptions = {}): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new ServerClosedError();
@@ -435,7 +436,12 @@ export class Server {
       bound = address;
     } else {
       const tls = options.tls ?? this.#tls;
-      const listener = await this.#networks.get(network).listen(address, { ...options, tls });
+      let listener: Listener;
+      try {
+        listener = await this.#networks.get(network).listen(address, { ...options, tls });
+      } catch (e) {
+        throw listenError(network, address, e);
+      }
       bound = listener.address;
       this.#listening.push({ network, address: bound, listener });
       void this.#acceptLoop(listener);
@@ -644,4 +650,23 @@ export class Server {
     for (const s of signals) Deno.addSignalListener(s, handler);
     return remove;
   }
+}
+
+/**
+ * An OS error of `listen` (address in use, not available, permission denied) names the network
+ * and address, as Go's `listen tcp 127.0.0.1:8972: bind: address already in use`; same class.
+ */
+function listenError(network: string, address: string, e: unknown): unknown {
+  for (
+    const Kind of [
+      Deno.errors.AddrInUse,
+      Deno.errors.AddrNotAvailable,
+      Deno.errors.PermissionDenied,
+    ]
+  ) {
+    if (e instanceof Kind) {
+      return new Kind(`listen ${network} ${address}: ${e.message}`, { cause: e });
+    }
+  }
+  return e;
 }
