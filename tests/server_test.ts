@@ -765,6 +765,7 @@ Deno.test("serve on an address in use fails with AddrInUse naming the network an
       await assert.rejects(second.serve(network, address), (e: Error) => {
         assert.ok(e instanceof Deno.errors.AddrInUse, String(e));
         assert.ok(e.message.startsWith(`listen ${network} ${address}: `), e.message);
+        assert.equal(e.message.split("listen ").length, 2, `said once: ${e.message}`);
         return true;
       });
     }
