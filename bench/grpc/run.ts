@@ -1,4 +1,4 @@
-// Runs bench/grpc/bench.mjs under Node or Deno for bench/head_to_head.ts (--grpc); for Node,
+// Runs bench/grpc/load.mjs under Node or Deno for bench/head_to_head.ts (--grpc); for Node,
 // installs @grpc/grpc-js and @grpc/proto-loader into bench/grpc/node_modules with npm on first
 // use (Deno takes them as npm: specifiers).
 const dir = new URL("./", import.meta.url).pathname;
@@ -30,7 +30,7 @@ export async function runGrpc(
   { calls: number; errors: number; calls_per_sec: number; p50_us: number; p99_us: number }
 > {
   if (runtime === "node") await install();
-  const script = `${dir}bench.mjs`;
+  const script = `${dir}load.mjs`;
   const flags = ["--inflight", String(inflight), "--s", String(s), "--seconds", String(seconds)];
   const [cmd, args] = runtime === "node"
     ? ["node", [script, ...flags]]

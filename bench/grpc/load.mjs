@@ -1,8 +1,8 @@
 // grpc-js rows of bench/head_to_head.ts: a @grpc/grpc-js server and client in one process
 // each (this script runs both as child processes of itself), unary Bench.Mul with {A, B, S},
 // --inflight loops, --seconds long. Runs under Node and under Deno alike:
-//   node bench/grpc/bench.mjs --inflight 100 --s 0 --seconds 3
-//   deno run -A bench/grpc/bench.mjs --inflight 100 --s 0 --seconds 3
+//   node bench/grpc/load.mjs --inflight 100 --s 0 --seconds 3
+//   deno run -A bench/grpc/load.mjs --inflight 100 --s 0 --seconds 3
 // Prints one JSON line: calls, errors, calls_per_sec, p50_us, p99_us.
 import { spawn } from "node:child_process";
 import process from "node:process";
