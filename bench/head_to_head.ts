@@ -11,16 +11,30 @@
 // Node and under Deno (bench/grpc/). Needs .cache/bin/rpcxpeer (.ci/install/50-gopeer.sh).
 //   deno run -A bench/head_to_head.ts [--runs 3] [--seconds 3] [--inflight 1,100,1000]
 //                                     [--s 0,1024,16384] [--grpc] [--json out.json]
+//                                     [--network tcp|tls|unix|http|ws|wss]
+// --network runs the whole matrix over that network on both sides (tls: tcp with TLS, wss: ws
+// with TLS; certificates made with openssl for the run; unix: sockets in a temporary folder).
 import { flag } from "../examples/arith.ts";
+import { makeTestCerts } from "../tests/support/certs.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-const peer = `${root}.cache/bin/rpcxpeer`;
+const peer = Deno.env.get("RPCXPEER") ?? `${root}.cache/bin/rpcxpeer`;
 const runs = Number(flag(Deno.args, "runs", "3"));
 const seconds = flag(Deno.args, "seconds", "3");
 const levels = flag(Deno.args, "inflight", "1,100,1000").split(",").map(Number);
 const sizes = flag(Deno.args, "s", "0,1024,16384").split(",").map(Number);
 const withGrpc = Deno.args.includes("--grpc");
 const jsonOut = flag(Deno.args, "json", "");
+const networkName = flag(Deno.args, "network", "tcp");
+const network = networkName === "tls" ? "tcp" : networkName;
+const certs = networkName === "tls" || networkName === "wss" ? await makeTestCerts() : undefined;
+const serverTls = certs
+  ? ["--tls-cert", certs.server.certPath, "--tls-key", certs.server.keyPath]
+  : [];
+const clientTls = certs ? [`--tls-ca=${certs.caPath}`] : [];
+const sockDir = network === "unix" ? await Deno.makeTempDir({ prefix: "rpcx-h2h-" }) : "";
+const listenAt = (who: string) => network === "unix" ? `${sockDir}/${who}.sock` : "127.0.0.1:0";
+const netArgs = [`--network=${network}`, ...clientTls];
 
 interface Result {
   calls: number;
@@ -79,6 +93,7 @@ const goClient = (addr: string, inflight: number, s: number) =>
     `--max-seconds=${seconds}`,
     "--total=1000000000",
     `--warmup=${warmupFor(inflight)}`,
+    ...netArgs,
   ]);
 const denoClient = (addr: string, inflight: number, s: number, kind: "xclient" | "plain") =>
   runJson(Deno.execPath(), [
@@ -91,6 +106,7 @@ const denoClient = (addr: string, inflight: number, s: number, kind: "xclient" |
     `--seconds=${seconds}`,
     `--warmup=${warmupFor(inflight)}`,
     `--client=${kind}`,
+    ...netArgs,
   ]);
 
 type Row = "goGo" | "denoGo" | "plainGo" | "goDeno" | "grpcNode" | "grpcDeno";
@@ -103,8 +119,25 @@ const rows: Row[] = [
 ];
 const results: Record<string, Record<Row, Result[]>> = {};
 
-const goServer = await startServer(peer, ["server", "--addr", "127.0.0.1:0", "--no-gateway"]);
-const denoServer = await startServer(Deno.execPath(), ["run", "-A", `${root}bench/e2e_server.ts`]);
+const goServer = await startServer(peer, [
+  "server",
+  "--addr",
+  listenAt("go"),
+  "--no-gateway",
+  "--network",
+  network,
+  ...serverTls,
+]);
+const denoServer = await startServer(Deno.execPath(), [
+  "run",
+  "-A",
+  `${root}bench/e2e_server.ts`,
+  "--addr",
+  listenAt("deno"),
+  "--network",
+  network,
+  ...serverTls,
+]);
 const grpc = withGrpc ? await import("./grpc/run.ts") : undefined;
 try {
   for (const inflight of levels) {
@@ -131,6 +164,8 @@ try {
 } finally {
   await goServer.stop();
   await denoServer.stop();
+  await certs?.remove();
+  if (sockDir) await Deno.remove(sockDir, { recursive: true });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -148,7 +183,7 @@ const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(
 const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 console.log(
   `machine: ${navigator.hardwareConcurrency} cores, ${cpu}; load average at the end ${load}; ` +
-    `${runs} runs × ${seconds} s per row and cell; Deno ${Deno.version.deno}`,
+    `${runs} runs × ${seconds} s per row and cell; network ${networkName}; Deno ${Deno.version.deno}`,
 );
 console.log();
 console.log(

@@ -3,6 +3,7 @@
 // with {A, B, S} (S: --s bytes, echoed back). Prints one JSON line.
 //   deno run -A bench/xclient_load.ts --addr host:port [--inflight 100] [--s 0] [--total N]
 //                                     [--seconds 5] [--warmup 2000] [--client xclient|plain]
+//                                     [--network tcp|unix|http|ws|wss] [--tls-ca ca.pem]
 import { Client, FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 
@@ -14,17 +15,20 @@ const total = Number(flag(Deno.args, "total", "100000000"));
 const maxSeconds = Number(flag(Deno.args, "seconds", "5"));
 const warmup = Number(flag(Deno.args, "warmup", "2000"));
 const kind = flag(Deno.args, "client", "xclient");
+const network = flag(Deno.args, "network", "tcp");
+const tlsCa = flag(Deno.args, "tls-ca", "");
+const tls = tlsCa ? { caCerts: [await Deno.readTextFile(tlsCa)] } : undefined;
 
 type Call = (args: { A: number; B: number; S: string }) => Promise<{ C: number; S: string }>;
 let call: Call;
 let close: () => Promise<void>;
 if (kind === "plain") {
-  const client = new Client(`tcp@${addr}`);
+  const client = new Client(`${network}@${addr}`, { tls });
   call = (args) => client.call("Bench", "Mul", args);
   close = () => client.close();
 } else {
-  const discovery = new Peer2PeerDiscovery(`tcp@${addr}`);
-  const x = new XClient("Bench", FailMode.Failfast, SelectMode.RandomSelect, discovery);
+  const discovery = new Peer2PeerDiscovery(`${network}@${addr}`);
+  const x = new XClient("Bench", FailMode.Failfast, SelectMode.RandomSelect, discovery, { tls });
   call = (args) => x.call("Mul", args);
   close = async () => {
     await x.close();

@@ -48,6 +48,7 @@ func runBenchXClient(argv []string) int {
 	maxSeconds := fs.Float64("max-seconds", 30, "stop after this long even if --total is not reached")
 	warmup := fs.Int("warmup", 2000, "untimed calls before measuring")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-call timeout")
+	nf := addNetworkFlags(fs)
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -58,12 +59,17 @@ func runBenchXClient(argv []string) int {
 	if *inflight < 1 {
 		*inflight = 1
 	}
-	d, err := client.NewPeer2PeerDiscovery("tcp@"+*addr, "")
+	opt := client.DefaultOption
+	if err := applyClientNetwork(nf, &opt); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	d, err := client.NewPeer2PeerDiscovery(peerNetwork+"@"+*addr, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	xc := client.NewXClient("Bench", client.Failfast, client.RandomSelect, d, client.DefaultOption)
+	xc := client.NewXClient("Bench", client.Failfast, client.RandomSelect, d, opt)
 	defer xc.Close()
 	args := MulArgs{A: 6, B: 7, S: strings.Repeat("s", *sBytes)}
 
