@@ -1,264 +1,36 @@
 /**
- * The one-connection rpcx client.
+ * The one-connection rpcx client. This file is the façade: call bookkeeping is in `_calls.ts`
+ * (one waiter per call) and `_deadlines.ts` (timeout lanes), requests are built in
+ * `_request.ts`, connections opened in `_dial.ts`, the options declared in `options.ts`.
  *
  * @module
  */
 import type { Codec } from "../codec/codec.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { type CodecRegistry, defaultCodecs } from "../codec/registry.ts";
-import {
-  CompressType,
-  MessageStatusType,
-  MessageType,
-  MetadataKeys,
-  SerializeType,
-} from "../protocol/constants.ts";
-import {
-  createMessage,
-  type DecodeLimits,
-  DEFAULT_DECODE_LIMITS,
-  HEADER_LENGTH,
-  type Message,
-  type Metadata,
-  prepareMessage,
-} from "../protocol/message.ts";
-import { FrameTooLargeError } from "../protocol/errors.ts";
-import { FramedConnection } from "../transport/framed.ts";
-import type { Connection, NetworkRegistry, TlsOptions } from "../transport/network.ts";
-import { defaultNetworks } from "../transport/networks.ts";
-import { ConnectionRefusedError } from "../transport/errors.ts";
-import { deadlines, type Expiring, type Lane } from "./_deadlines.ts";
-import { loadWireCodec, type WireCodecMode } from "../native/wire_codec.ts";
-import {
-  defaultInprocessRegistry,
-  INPROCESS_NETWORK,
-  type InprocessRegistry,
-} from "../transport/inprocess.ts";
+import { MessageType, SerializeType } from "../protocol/constants.ts";
+import { createMessage, type Message } from "../protocol/message.ts";
+import { deadlines } from "./_deadlines.ts";
+import { loadWireCodec } from "../native/wire_codec.ts";
+import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import {
   CallAbortedError,
-  CallTimeoutError,
   ClientClosedError,
   ConnectionClosedError,
   ConnectionError,
-  ServiceError,
 } from "./errors.ts";
-import { type ClientCall, type ClientPlugin, ClientPluginChain } from "./plugin.ts";
+import { type ClientCall, ClientPluginChain } from "./plugin.ts";
 import { isServerPush, PushReceivers, toServerMessage } from "./_push.ts";
-import type { ServerMessageHandler, ServerMessagesOptions, ServerMessageStream } from "./push.ts";
+import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
+import { type CallTracker, type Pending, trackedCall, type Transport, Waiter } from "./_calls.ts";
+import { dialInprocess, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
+import { checkLength, requestMessage } from "./_request.ts";
+import type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
 
-/**
- * Options of {@linkcode Client} (and of each connection an XClient opens). Defaults follow
- * Go rpcx: MsgPack, no compression, 1 s connect timeout. `maxMessageLength` (default 16 MiB)
- * bounds both the replies read and the requests written: a longer request fails alone with
- * {@linkcode FrameTooLargeError} before it is sent.
- *
- * @example
- * ```ts
- * import { type ClientOptions, SerializeType } from "@rpcx/core";
- * const o: ClientOptions = { serializeType: SerializeType.JSON, heartbeat: true };
- * console.log(o.serializeType); // 1
- * ```
- */
-export interface ClientOptions extends Partial<DecodeLimits> {
-  /** Serializer of requests (default MsgPack, as Go's client). */
-  serializeType?: number;
-  /** Compression of requests (default None); as in Go, only payloads over 1024 bytes. */
-  compressType?: CompressType;
-  /** Dial timeout in ms (default 1000). */
-  connectTimeout?: number;
-  /** Default per-call timeout in ms (default none). */
-  timeout?: number;
-  /** Send heartbeats while connected. */
-  heartbeat?: boolean;
-  /** Heartbeat period in ms (default 10 000). */
-  heartbeatInterval?: number;
-  /** Close the connection when a heartbeat gets no reply within this many ms (default 30 000). */
-  maxWaitForHeartbeat?: number;
-  /** Token sent as `__AUTH` with every call. */
-  auth?: string;
-  /** Codec table (default: the process-wide one). */
-  codecs?: CodecRegistry;
-  /** The HTTP path of the `http` and `ws`/`wss` networks (default `/_rpcx_`, Go's `Option.RPCPath`). */
-  rpcPath?: string;
-  /** Networks by name (default: `defaultNetworks`): `tcp`, `unix`, `http`, `ws`, `wss`, yours. */
-  networks?: NetworkRegistry;
-  /**
-   * TLS for `tcp`, `http` and `wss` (Go's `client.Option.TLSConfig`): `caCerts` to trust,
-   * `serverName`, and `certChain`/`privateKey` for mutual TLS.
-   */
-  tls?: TlsOptions;
-  /** Registry that resolves `inprocess@name` addresses. */
-  inprocessRegistry?: InprocessRegistry;
-  /**
-   * Wire codec path: `auto` (default) uses the native library for what it does faster when it
-   * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
-   */
-  wireCodec?: WireCodecMode;
-  /**
-   * Old name of {@linkcode wireCodec}.
-   *
-   * @deprecated Use `wireCodec` (the payload codecs are `codecs`); removed in the next release.
-   */
-  codec?: WireCodecMode;
-  /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
-  encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
-  /** Client plugins, run in this order (see {@linkcode ClientPlugin}). Go: `Client.Plugins`. */
-  plugins?: readonly ClientPlugin[];
-  /**
-   * Called with every message the server pushes (Go: `Server.SendMessage`, received by Go's
-   * `ServerMessageChan`). See also `serverMessages()`. A push that neither this nor a
-   * `serverMessages()` stream receives is dropped, and the first drop is logged.
-   */
-  onServerMessage?: ServerMessageHandler;
-  /**
-   * Go's `Option.BidirectionalBlock`: instead of dropping pushes when a `serverMessages()` stream
-   * is full, stop reading the connection until it has room again (and until a promise returned
-   * by `onServerMessage` settles). The server's writes then wait on the socket, so a slow reader
-   * slows the pusher down (a Deno server's `sendMessage` fails with `PushBufferFullError` once
-   * its queue for the connection is full). Replies on the same connection wait too. TCP only:
-   * in-process connections always drop. Default false (drop, as Go).
-   */
-  bidirectionalBlock?: boolean;
-}
-
-/**
- * Options of one call.
- *
- * @example
- * ```ts
- * import type { CallOptions } from "@rpcx/core";
- * const o: CallOptions = { timeout: 500, metadata: { trace: "abc" } };
- * console.log(o.timeout);
- * ```
- */
-export interface CallOptions {
-  /** Give up after this many ms (also sent to the server as `__ServerTimeout`). */
-  timeout?: number;
-  /** Give up when aborted. */
-  signal?: AbortSignal;
-  /** Request metadata. */
-  metadata?: Metadata;
-  /** Filled with the reply's metadata. */
-  replyMetadata?: Metadata;
-  /** Override the client's serializer for this call. */
-  serializeType?: number;
-  /** Override the client's compression for this call. */
-  compressType?: CompressType;
-}
-
-/**
- * A call started with {@linkcode Client.go}: its reply arrives in `done`.
- *
- * @example
- * ```ts
- * import type { PendingCall } from "@rpcx/core";
- * function log(c: PendingCall<unknown>) {
- *   c.done.then((r) => console.log(c.serviceMethod, r));
- * }
- * console.log(typeof log);
- * ```
- */
-export interface PendingCall<T> {
-  /** The service called. */
-  readonly servicePath: string;
-  /** The method called. */
-  readonly serviceMethod: string;
-  /** Settles with the reply or the error. */
-  readonly done: Promise<T>;
-  /** Stops waiting (rejects `done` with {@linkcode CallAbortedError}). */
-  abort(reason?: unknown): void;
-}
-
-interface Transport {
-  send(msg: Message): void;
-  close(): void;
-  readonly isClosed: boolean;
-  drained(): Promise<void>;
-}
-
-interface Pending {
-  resolve(msg: Message): void;
-  reject(error: unknown): void;
-}
+export type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
+export { type CallTracker, trackedCall } from "./_calls.ts";
 
 const NO_OPTIONS: CallOptions = {};
-
-/**
- * Internal to the client module (not exported by `mod.ts`): XClient's way to be told of a
- * call's outcome before its caller is, without one more promise per call. Returns undefined
- * when the call cannot take the fast path (no open connection, plugins around calls, or an
- * error before sending): then use `call()`.
- */
-export const trackedCall: unique symbol = Symbol("rpcx.trackedCall");
-
-/** Told once of a tracked call's outcome: undefined on success, else the error. */
-export type CallTracker = (error: unknown) => void;
-
-/**
- * One call waiting for its reply: a single object per call (no closures on the fast path)
- * that settles the caller's promise with the decoded reply (or the message when `codec` is
- * undefined), and cleans its deadline, abort listener and pending entry.
- */
-class Waiter implements Pending, Expiring {
-  deadline = 0;
-  settled = false;
-  lane: Lane | undefined;
-  timeout = 0;
-  onAbort: (() => void) | undefined;
-  constructor(
-    readonly pending: Map<number, Pending>,
-    readonly seq: number,
-    readonly options: CallOptions,
-    readonly codec: Codec | undefined,
-    readonly ok: (value: unknown) => void,
-    readonly fail: (error: unknown) => void,
-    readonly tracker: CallTracker | undefined,
-  ) {}
-  #done(): void {
-    this.settled = true;
-    if (this.lane !== undefined) {
-      this.lane.settle();
-      this.lane = undefined;
-    }
-    if (this.onAbort !== undefined) this.options.signal!.removeEventListener("abort", this.onAbort);
-    this.pending.delete(this.seq);
-  }
-  expire(): void {
-    this.reject(new CallTimeoutError(this.timeout));
-  }
-  resolve(msg: Message): void {
-    if (this.settled) return;
-    this.#done();
-    const replyMetadata = this.options.replyMetadata;
-    if (replyMetadata) Object.assign(replyMetadata, msg.metadata);
-    if (msg.status === MessageStatusType.Error) {
-      return this.#failed(
-        new ServiceError(msg.metadata[MetadataKeys.ServiceError] ?? "", msg.metadata),
-      );
-    }
-    let value: unknown = msg;
-    if (this.codec !== undefined) {
-      try {
-        value = this.codec.decode(msg.payload);
-      } catch (e) {
-        return this.#failed(e);
-      }
-    }
-    this.tracker?.(undefined);
-    this.ok(value);
-  }
-  #failed(error: unknown): void {
-    this.tracker?.(error);
-    this.fail(error);
-  }
-  reject(error: unknown): void {
-    if (this.settled) return;
-    this.#done();
-    this.#failed(error);
-  }
-}
-
-let inprocessClientIds = 0;
 
 /**
  * One connection to one server, opened on first use and reopened on demand after it breaks.
@@ -295,6 +67,9 @@ export class Client {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   readonly #plugins: ClientPluginChain | undefined;
   readonly #push: PushReceivers;
+  /** Handlers of the connection (made once per client). */
+  readonly #onMessage: OnMessage = (msg) => this.#onResponse(msg);
+  readonly #onEnd: OnClosed = (transport, cause) => this.#onClosed(transport, cause);
 
   /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
   constructor(address: string, options: ClientOptions = {}) {
@@ -371,8 +146,15 @@ export class Client {
     let transport: Transport;
     try {
       transport = this.#network === INPROCESS_NETWORK
-        ? this.#dialInprocess()
-        : await this.#dialTcp();
+        ? dialInprocess(this.#target, this.address, this.#options, this.#onMessage, this.#onEnd)
+        : await dialNetwork(
+          this.#network,
+          this.#target,
+          this.address,
+          this.#options,
+          this.#onMessage,
+          this.#onEnd,
+        );
     } catch (e) {
       plugins?.connCreateFailed(this.address, e);
       throw e;
@@ -395,76 +177,6 @@ export class Client {
     this.#transport = transport;
     if (this.#options.heartbeat) this.#startHeartbeat(transport);
     plugins?.clientConnected({ address: this.address });
-    return transport;
-  }
-
-  async #dialTcp(): Promise<Transport> {
-    const networks = this.#options.networks ?? defaultNetworks;
-    if (!networks.has(this.#network)) {
-      throw new ConnectionError(`unsupported network ${this.#network} in ${this.address}`);
-    }
-    let conn: Connection;
-    try {
-      conn = await networks.get(this.#network).dial(this.#target, {
-        timeout: this.#options.connectTimeout ?? 1000,
-        tls: this.#options.tls,
-        path: this.#options.rpcPath,
-      });
-    } catch (e) {
-      // The transport's typed error (ConnectionRefusedError, DialTimeoutError, TlsHandshakeError,
-      // ...) is the cause; its text says what was dialed.
-      throw new ConnectionError((e as Error).message, { cause: e });
-    }
-    const limits: DecodeLimits = {
-      maxMessageLength: this.#options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,
-      maxDecompressedLength: this.#options.maxDecompressedLength ??
-        DEFAULT_DECODE_LIMITS.maxDecompressedLength,
-      gunzip: this.#options.gunzip,
-    };
-    let failure: unknown;
-    const fc: FramedConnection = new FramedConnection(conn, {
-      onMessage: (msg) => this.#onResponse(msg),
-      // A bad frame from the server (too large, malformed, a gzip bomb): pending calls fail with
-      // it as the cause.
-      onError: (e) => (failure = e),
-      onClose: () => this.#onClosed(fc, failure),
-    }, { ...limits, encodeBatch: this.#options.encodeBatch });
-    fc.start();
-    return fc;
-  }
-
-  #dialInprocess(): Transport {
-    const registry = this.#options.inprocessRegistry ?? defaultInprocessRegistry;
-    const endpoint = registry.endpoint(this.#target);
-    if (!endpoint) {
-      const cause = new ConnectionRefusedError(this.address);
-      throw new ConnectionError(`${cause.message}: no such in-process server`, { cause });
-    }
-    let closed = false;
-    const transport: Transport = {
-      send: (msg) => {
-        if (!closed) session.send(msg);
-      },
-      close: () => {
-        if (closed) return;
-        closed = true;
-        session.close();
-        this.#onClosed(transport);
-      },
-      get isClosed() {
-        return closed;
-      },
-      drained: () => Promise.resolve(),
-    };
-    const session = endpoint.open(
-      `inprocess-client-${++inprocessClientIds}`,
-      (msg) => this.#onResponse(msg),
-      () => {
-        if (closed) return;
-        closed = true;
-        this.#onClosed(transport);
-      },
-    );
     return transport;
   }
 
@@ -545,7 +257,16 @@ export class Client {
     let req: Message;
     try {
       codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
-      req = this.#message(codec, servicePath, serviceMethod, args, options, false);
+      req = requestMessage(
+        this.#options,
+        this.#serializeType,
+        codec,
+        servicePath,
+        serviceMethod,
+        args,
+        options,
+        false,
+      );
     } catch (e) {
       return Promise.reject(e);
     }
@@ -573,8 +294,17 @@ export class Client {
     let req: Message;
     try {
       codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
-      req = this.#message(codec, servicePath, serviceMethod, args, options, false);
-      this.#checkLength(req);
+      req = requestMessage(
+        this.#options,
+        this.#serializeType,
+        codec,
+        servicePath,
+        serviceMethod,
+        args,
+        options,
+        false,
+      );
+      checkLength(this.#options, req);
     } catch {
       return undefined; // call() fails the same way, through its promise
     }
@@ -657,51 +387,19 @@ export class Client {
     oneway: boolean,
   ): { req: Message; codec: Codec } {
     const codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
-    return { req: this.#message(codec, servicePath, serviceMethod, args, options, oneway), codec };
-  }
-
-  #message(
-    codec: Codec,
-    servicePath: string,
-    serviceMethod: string,
-    args: unknown,
-    options: CallOptions,
-    oneway: boolean,
-  ): Message {
-    const payload = codec.encode(args);
     return {
-      version: 0,
-      messageType: MessageType.Request,
-      heartbeat: false,
-      oneway,
-      compressType: this.#compressTypeFor(payload, options),
-      status: MessageStatusType.Normal,
-      serializeType: options.serializeType ?? this.#serializeType,
-      seq: 0n,
-      servicePath,
-      serviceMethod,
-      metadata: this.#requestMetadata(options),
-      payload,
+      req: requestMessage(
+        this.#options,
+        this.#serializeType,
+        codec,
+        servicePath,
+        serviceMethod,
+        args,
+        options,
+        oneway,
+      ),
+      codec,
     };
-  }
-
-  /** As Go's client: compress only payloads over 1024 bytes. */
-  #compressTypeFor(payload: Uint8Array, options: CallOptions): CompressType {
-    const type = options.compressType ?? this.#options.compressType ?? CompressType.None;
-    return payload.byteLength > 1024 ? type : CompressType.None;
-  }
-
-  #requestMetadata(options: CallOptions): Metadata {
-    const meta: Metadata = options.metadata === undefined ? {} : { ...options.metadata };
-    const auth = this.#options.auth;
-    if (auth !== undefined && meta[MetadataKeys.Auth] === undefined) {
-      meta[MetadataKeys.Auth] = auth;
-    }
-    const timeout = options.timeout ?? this.#options.timeout;
-    if (timeout !== undefined && timeout > 0) {
-      meta[MetadataKeys.ServerTimeout] = String(Math.ceil(timeout));
-    }
-    return meta;
   }
 
   /**
@@ -724,7 +422,7 @@ export class Client {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(new CallAbortedError(signal.reason));
     try {
-      this.#checkLength(req);
+      checkLength(this.#options, req);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -778,24 +476,6 @@ export class Client {
       }
       transport.send(req);
     });
-  }
-
-  /**
-   * Refuses a request longer than `maxMessageLength` before it is written: a peer with the
-   * same limit would drop the whole connection, failing every other call on it.
-   */
-  #checkLength(req: Message): void {
-    const limit = this.#options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength;
-    // An upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; gzip may grow
-    // incompressible data slightly); only a message near the limit is measured exactly.
-    let bound = req.payload.byteLength + 3 * (req.servicePath.length + req.serviceMethod.length) +
-      16;
-    if (req.compressType !== CompressType.None) bound += (req.payload.byteLength >>> 9) + 64;
-    const meta = req.metadata;
-    for (const k in meta) bound += 8 + 3 * (k.length + String(meta[k] ?? "").length);
-    if (bound <= limit) return;
-    const length = prepareMessage(req).frameLength - HEADER_LENGTH;
-    if (length > limit) throw new FrameTooLargeError(length, limit);
   }
 
   /** Closes the connection; pending calls fail with {@linkcode ConnectionClosedError}. */

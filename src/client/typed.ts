@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CallOptions } from "./client.ts";
+import type { CallOptions } from "./options.ts";
 
 /**
  * The names of `S`'s callable methods as the server registers them: string keys holding a

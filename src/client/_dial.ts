@@ -1,0 +1,116 @@
+/**
+ * Internal to the client: opening its connection, on a network of the transport layer or to an
+ * in-process server.
+ *
+ * @module
+ */
+import { type DecodeLimits, DEFAULT_DECODE_LIMITS, type Message } from "../protocol/message.ts";
+import { FramedConnection } from "../transport/framed.ts";
+import type { Connection } from "../transport/network.ts";
+import { defaultNetworks } from "../transport/networks.ts";
+import { ConnectionRefusedError } from "../transport/errors.ts";
+import { defaultInprocessRegistry } from "../transport/inprocess.ts";
+import { ConnectionError } from "./errors.ts";
+import type { Transport } from "./_calls.ts";
+import type { ClientOptions } from "./options.ts";
+
+/** Each message the server sends on the connection. */
+export type OnMessage = (msg: Message) => void | Promise<void>;
+/** The connection's end, with the bad frame that ended it if one did. */
+export type OnClosed = (transport: Transport, cause?: unknown) => void;
+
+let inprocessClientIds = 0;
+
+/**
+ * Dials `target` on `network` (`address` is `network@target`, for messages).
+ *
+ * @throws {ConnectionError} with the transport's typed error as its cause.
+ */
+export async function dialNetwork(
+  network: string,
+  target: string,
+  address: string,
+  options: ClientOptions,
+  onMessage: OnMessage,
+  onClosed: OnClosed,
+): Promise<Transport> {
+  const networks = options.networks ?? defaultNetworks;
+  if (!networks.has(network)) {
+    throw new ConnectionError(`unsupported network ${network} in ${address}`);
+  }
+  let conn: Connection;
+  try {
+    conn = await networks.get(network).dial(target, {
+      timeout: options.connectTimeout ?? 1000,
+      tls: options.tls,
+      path: options.rpcPath,
+    });
+  } catch (e) {
+    // The transport's typed error (ConnectionRefusedError, DialTimeoutError, TlsHandshakeError,
+    // ...) is the cause; its text says what was dialed.
+    throw new ConnectionError((e as Error).message, { cause: e });
+  }
+  const limits: DecodeLimits = {
+    maxMessageLength: options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,
+    maxDecompressedLength: options.maxDecompressedLength ??
+      DEFAULT_DECODE_LIMITS.maxDecompressedLength,
+    gunzip: options.gunzip,
+  };
+  let failure: unknown;
+  const fc: FramedConnection = new FramedConnection(conn, {
+    onMessage,
+    // A bad frame from the server (too large, malformed, a gzip bomb): pending calls fail with
+    // it as the cause.
+    onError: (e) => (failure = e),
+    onClose: () => onClosed(fc, failure),
+  }, { ...limits, encodeBatch: options.encodeBatch });
+  fc.start();
+  return fc;
+}
+
+/**
+ * Opens a session with the in-process server `target` (`address` is `inprocess@target`).
+ *
+ * @throws {ConnectionError} (cause {@linkcode ConnectionRefusedError}) when no such server is
+ * registered.
+ */
+export function dialInprocess(
+  target: string,
+  address: string,
+  options: ClientOptions,
+  onMessage: OnMessage,
+  onClosed: OnClosed,
+): Transport {
+  const registry = options.inprocessRegistry ?? defaultInprocessRegistry;
+  const endpoint = registry.endpoint(target);
+  if (!endpoint) {
+    const cause = new ConnectionRefusedError(address);
+    throw new ConnectionError(`${cause.message}: no such in-process server`, { cause });
+  }
+  let closed = false;
+  const transport: Transport = {
+    send: (msg) => {
+      if (!closed) session.send(msg);
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      session.close();
+      onClosed(transport);
+    },
+    get isClosed() {
+      return closed;
+    },
+    drained: () => Promise.resolve(),
+  };
+  const session = endpoint.open(
+    `inprocess-client-${++inprocessClientIds}`,
+    onMessage,
+    () => {
+      if (closed) return;
+      closed = true;
+      onClosed(transport);
+    },
+  );
+  return transport;
+}
