@@ -5,121 +5,29 @@
  * @module
  */
 import type { KVPair, RegistryOutageEvent, ServiceDiscovery } from "../registry/discovery.ts";
-import { ConnectionRefusedError } from "../transport/errors.ts";
-import { inGroup, isInactive } from "../registry/metadata.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
-import { backoffDelay } from "../registry/discovery.ts";
-import {
-  type CallOptions,
-  type CallTracker,
-  Client,
-  type ClientOptions,
-  trackedCall,
-} from "./client.ts";
+import { trackedCall } from "./_calls.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
 import { PushReceivers } from "./_push.ts";
 import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
 import {
-  CallAbortedError,
   CallTimeoutError,
   ClientClosedError,
   isRetryable,
   NoServerAvailableError,
   NoServerSelectedError,
 } from "./errors.ts";
-import {
-  ClosestSelector,
-  ConsistentHashSelector,
-  RandomSelector,
-  RoundRobinSelector,
-  SelectMode,
-  type Selector,
-  WeightedLatencySelector,
-  WeightedRoundRobinSelector,
-} from "./selectors.ts";
+import { type SelectMode, type Selector, WeightedLatencySelector } from "./selectors.ts";
+import { type CallOptions, type ClientOptions, FailMode, type XClientOptions } from "./options.ts";
+import { ServerHealth } from "./_health.ts";
+import { ClientPool } from "./_pool.ts";
+import { makeSelector } from "./_select.ts";
+import { abortPromise, callBounds, remaining } from "./_bounds.ts";
 
-/**
- * Fail modes, as in Go rpcx. Only transport errors are retried; a service error is returned
- * as it is.
- *
- * @example
- * ```ts
- * import { FailMode } from "@rpcx/core";
- * console.log(FailMode.Failover); // 0
- * ```
- */
-export const FailMode = {
-  /** On a transport error, try another server (up to `retries` more times). */
-  Failover: 0,
-  /** One try. */
-  Failfast: 1,
-  /** On a transport error, try the same server again (up to `retries` more times). */
-  Failtry: 2,
-  /** If no reply within `backupLatency`, also ask a second server; the first reply wins. */
-  Failbackup: 3,
-} as const;
-/** A value of {@linkcode FailMode}. */
-export type FailMode = typeof FailMode[keyof typeof FailMode];
-
-/**
- * Options of {@linkcode XClient}: the per-connection {@linkcode ClientOptions} plus these.
- *
- * @example
- * ```ts
- * import type { XClientOptions } from "@rpcx/core";
- * const o: XClientOptions = { retries: 2, group: "blue", backupLatency: 20 };
- * console.log(o.retries);
- * ```
- */
-export interface XClientOptions extends ClientOptions {
-  /** Extra tries for Failover/Failtry (default 3). */
-  retries?: number;
-  /** Failbackup's wait before asking a second server, ms (default 10). */
-  backupLatency?: number;
-  /** Keep only servers whose `group` metadata includes this. */
-  group?: string;
-  /** The selector for {@linkcode SelectMode.SelectByUser}. */
-  selector?: Selector;
-  /** The client's position for {@linkcode SelectMode.Closest}. */
-  latitude?: number;
-  /** The client's position for {@linkcode SelectMode.Closest}. */
-  longitude?: number;
-  /** How long a call waits for the discovery's first list, ms (default 5000). */
-  discoveryTimeout?: number;
-  /** First wait before a failed server is tried again, ms (default 1000, doubling). */
-  retryBackoff?: number;
-  /** Longest wait before a failed server is tried again, ms (default 30 000). */
-  maxRetryBackoff?: number;
-  /** Consecutive transport failures that take a server out (default 3; refused: at once). */
-  failureThreshold?: number;
-}
-
-/** A server's client and the calls under way on it (dialing included). */
-interface Entry {
-  readonly key: string;
-  readonly client: Client;
-  busy: number;
-  /** The server left the list: close the client once its calls under way are done. */
-  retired: boolean;
-  /** Settles one try (made once per server, so a call allocates no handlers). */
-  readonly ok: (reply: unknown) => unknown;
-  readonly failed: (error: unknown) => never;
-  /** Told of a try's outcome by the client itself (one promise less per call). */
-  readonly track: CallTracker;
-}
+export { FailMode, type XClientOptions } from "./options.ts";
 
 const NO_OPTIONS: CallOptions = {};
-
-interface Health {
-  failures: number;
-  downUntil: number;
-  trips: number;
-}
-
-function isRefused(e: unknown): boolean {
-  return (e as { cause?: unknown })?.cause instanceof ConnectionRefusedError;
-}
 
 /**
  * Calls one service through a discovery.
@@ -155,15 +63,12 @@ export class XClient {
   readonly #select: SelectFunc;
   /** The client plugins (also handed to every connection's Client). */
   readonly #plugins: ClientPluginChain | undefined;
-  readonly #clients = new Map<string, Entry>();
-  /** Clients of servers that left the list, closed once their calls under way are done. */
-  readonly #retired = new Set<Entry>();
+  /** One Client per server. */
+  readonly #pool: ClientPool;
   /** Whether the discovery's first list is in: calls need not wait for it. */
   #discoveryReady = false;
-  readonly #health = new Map<string, Health>();
-  #pairs: KVPair[] = [];
-  #available: KVPair[] = [];
-  #availableUntil = Infinity;
+  /** The listed servers and their health. */
+  readonly #health: ServerHealth;
   #closed = false;
   readonly #unwatch: () => void;
   /** The discovery's last outage error while it cannot reach its registry, else undefined. */
@@ -198,6 +103,8 @@ export class XClient {
     );
     this.#clientOptions = { ...options, onServerMessage: (m) => this.#push.dispatch(m) };
     this.#selector = makeSelector(selectMode, options);
+    this.#health = new ServerHealth(this.#selector, options);
+    this.#pool = new ClientPool(this.#clientOptions, this.#health);
     const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);
     this.#plugins = ClientPluginChain.of(options.plugins);
     this.#select = this.#plugins?.wrapSelect(select) ?? select;
@@ -234,122 +141,16 @@ export class XClient {
    * then all are listed (backoff orders servers, it never hides the last ones).
    */
   get servers(): string[] {
-    return this.#refreshAvailable().map((p) => p.key);
+    return this.#health.available().map((p) => p.key);
   }
 
   /** Keys the discovery lists after state and group filtering (down servers included). */
   get discovered(): string[] {
-    return this.#pairs.map((p) => p.key);
+    return this.#health.pairs.map((p) => p.key);
   }
 
   #setPairs(pairs: KVPair[]): void {
-    const group = this.#options.group;
-    this.#pairs = pairs.filter((p) =>
-      !isInactive(p.value) && (group === undefined || inGroup(p.value, group))
-    );
-    const keep = new Set(this.#pairs.map((p) => p.key));
-    for (const [key, entry] of this.#clients) {
-      if (!keep.has(key)) {
-        this.#clients.delete(key);
-        // Calls under way (e.g. on a server draining for shutdown) still get their replies.
-        entry.retired = true;
-        this.#retired.add(entry);
-        this.#release(entry);
-      }
-    }
-    for (const key of this.#health.keys()) if (!keep.has(key)) this.#health.delete(key);
-    this.#rebuild();
-  }
-
-  #rebuild(): void {
-    const now = Date.now();
-    let until = Infinity;
-    const healthy = this.#pairs.filter((p) => {
-      const h = this.#health.get(p.key);
-      if (!h || h.downUntil <= now) return true;
-      until = Math.min(until, h.downUntil);
-      return false;
-    });
-    // Backoff only orders servers: when every server is backing off, all stay selectable and
-    // each call dials again (as Go's client does), so a restarted server is used at once.
-    this.#available = healthy.length > 0 ? healthy : this.#pairs;
-    this.#availableUntil = until;
-    this.#selector.update(this.#available);
-  }
-
-  #refreshAvailable(): KVPair[] {
-    if (this.#availableUntil !== Infinity && Date.now() >= this.#availableUntil) this.#rebuild();
-    return this.#available;
-  }
-
-  #markFailure(key: string, error: unknown): void {
-    const h = this.#health.get(key) ?? { failures: 0, downUntil: 0, trips: 0 };
-    h.failures++;
-    const threshold = this.#options.failureThreshold ?? 3;
-    if (isRefused(error) || h.failures >= threshold) {
-      h.trips++;
-      h.failures = 0;
-      h.downUntil = Date.now() +
-        backoffDelay(h.trips, this.#options.retryBackoff ?? 1000, this.#options.maxRetryBackoff);
-      this.#health.set(key, h);
-      this.#rebuild();
-      return;
-    }
-    this.#health.set(key, h);
-  }
-
-  #markSuccess(key: string): void {
-    if (this.#health.size !== 0) this.#health.delete(key);
-  }
-
-  /** Runs `fn` with the client of `key`, which is not closed by a list change meanwhile. */
-  #withClient<T>(key: string, fn: (client: Client) => Promise<T>): Promise<T> {
-    const entry = this.#entry(key);
-    entry.busy++;
-    let p: Promise<T>;
-    try {
-      p = fn(entry.client);
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    return p.finally(() => this.#done(entry));
-  }
-
-  #done(entry: Entry): void {
-    entry.busy--;
-    if (entry.retired) this.#release(entry);
-  }
-
-  #release(entry: Entry): void {
-    if (entry.busy > 0) return;
-    if (this.#retired.delete(entry)) void entry.client.close();
-  }
-
-  #entry(key: string): Entry {
-    let e = this.#clients.get(key);
-    if (e === undefined || e.client.isClosed) {
-      const entry: Entry = {
-        key,
-        client: new Client(key, this.#clientOptions),
-        busy: 0,
-        retired: false,
-        ok: (reply) => {
-          entry.track(undefined);
-          return reply;
-        },
-        failed: (error) => {
-          entry.track(error);
-          throw error;
-        },
-        track: (error) => {
-          this.#done(entry);
-          if (error === undefined) this.#markSuccess(key);
-          else if (isRetryable(error)) this.#markFailure(key, error);
-        },
-      };
-      this.#clients.set(key, e = entry);
-    }
-    return e;
+    this.#pool.retireAllBut(this.#health.setPairs(pairs));
   }
 
   async #ready(signal: AbortSignal | undefined): Promise<void> {
@@ -385,15 +186,15 @@ export class XClient {
    * (soonest due first), else the selector's choice again.
    */
   #pick(method: string, args: unknown, tried?: Set<string>): string {
-    const available = this.#refreshAvailable();
+    const available = this.#health.available();
     if (available.length === 0) throw this.#noServer();
     let key = this.#select(this.servicePath, method, args);
     if (key === undefined) throw new NoServerSelectedError(this.servicePath, available.length);
     if (tried === undefined || !tried.has(key)) return key;
     for (const p of available) if (!tried.has(p.key)) return p.key;
     let due = Infinity;
-    for (const p of this.#pairs) {
-      const until = this.#health.get(p.key)?.downUntil ?? 0;
+    for (const p of this.#health.pairs) {
+      const until = this.#health.downUntil(p.key);
       if (!tried.has(p.key) && until < due) {
         due = until;
         key = p.key;
@@ -404,7 +205,7 @@ export class XClient {
 
   /** One try on `key`: its health is updated from the outcome. */
   #callOne<T>(key: string, method: string, args: unknown, options: CallOptions): Promise<T> {
-    const entry = this.#entry(key);
+    const entry = this.#pool.entry(key);
     entry.busy++;
     const client = entry.client;
     return client[trackedCall]<T>(this.servicePath, method, args, options, entry.track) ??
@@ -614,9 +415,9 @@ export class XClient {
     await this.#ready(options.signal);
     const key = this.#pick(method, args);
     try {
-      await this.#withClient(key, (c) => c.send(this.servicePath, method, args, options));
+      await this.#pool.withClient(key, (c) => c.send(this.servicePath, method, args, options));
     } catch (e) {
-      if (isRetryable(e)) this.#markFailure(key, e);
+      if (isRetryable(e)) this.#health.markFailure(key, e);
       throw e;
     }
   }
@@ -633,7 +434,7 @@ export class XClient {
       servicePath: req.servicePath || this.servicePath,
       metadata: { ...req.metadata },
     });
-    const send = () => this.#withClient(key, (c) => c.sendRaw(msg, options));
+    const send = () => this.#pool.withClient(key, (c) => c.sendRaw(msg, options));
     try {
       // As Go's wrapSendRaw: preCall/postCall around it, the payload as args.
       const res = this.#plugins?.wrapsCalls
@@ -646,10 +447,10 @@ export class XClient {
           oneway: msg.oneway,
         }, send)
         : await send();
-      this.#markSuccess(key);
+      this.#health.markSuccess(key);
       return res;
     } catch (e) {
-      if (isRetryable(e)) this.#markFailure(key, e);
+      if (isRetryable(e)) this.#health.markFailure(key, e);
       throw e;
     }
   }
@@ -663,53 +464,6 @@ export class XClient {
     this.discovery.removeEventListener("recovered", this.#onRecovered);
     this.#push.close();
     if (this.#selector instanceof WeightedLatencySelector) this.#selector.close();
-    const all = [...this.#clients.values(), ...this.#retired].map((e) => e.client);
-    this.#clients.clear();
-    this.#retired.clear();
-    await Promise.all(all.map((c) => c.close()));
+    await this.#pool.close();
   }
-}
-
-function makeSelector(mode: SelectMode, options: XClientOptions): Selector {
-  switch (mode) {
-    case SelectMode.RandomSelect:
-      return new RandomSelector();
-    case SelectMode.RoundRobin:
-      return new RoundRobinSelector();
-    case SelectMode.WeightedRoundRobin:
-      return new WeightedRoundRobinSelector();
-    case SelectMode.WeightedICMP:
-      return new WeightedLatencySelector();
-    case SelectMode.ConsistentHash:
-      return new ConsistentHashSelector();
-    case SelectMode.Closest:
-      return new ClosestSelector(options.latitude ?? 0, options.longitude ?? 0);
-    case SelectMode.SelectByUser:
-      if (!options.selector) throw new TypeError("SelectByUser needs options.selector");
-      return options.selector;
-    default:
-      throw new TypeError(`unknown select mode ${mode}`);
-  }
-}
-
-function callBounds(options: CallOptions): { signal?: AbortSignal; deadline?: number } {
-  const deadline = options.timeout !== undefined && options.timeout > 0
-    ? Date.now() + options.timeout
-    : undefined;
-  return { signal: options.signal, deadline };
-}
-
-function remaining(deadline: number, timeout: number): number {
-  const left = deadline - Date.now();
-  if (left <= 0) throw new CallTimeoutError(timeout);
-  return left;
-}
-
-function abortPromise(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(new CallAbortedError(signal.reason));
-    signal.addEventListener("abort", () => reject(new CallAbortedError(signal.reason)), {
-      once: true,
-    });
-  });
 }

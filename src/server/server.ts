@@ -1,11 +1,12 @@
+// Over 500 lines: the Server façade, every public method with its documentation and example.
 /**
  * The rpcx server: registers services, serves them on any network of the transport layer or
  * in-process, and advertises them through registry plugins.
  *
- * This file is the façade (over 500 lines because every public method carries its documentation):
- * the work is done by `_dispatch.ts` (a request in, a response out), `_plugin_chain.ts` (hooks and
- * their error policies), `_registries.ts` (registry plugins' lifecycle), `_connection.ts` (one
- * connection: drain, timeouts), `_inprocess.ts` (in-process sessions) and `_push.ts` (pushes).
+ * This file is the façade: the work is done by `_dispatch.ts` (a request in, a response out),
+ * `_plugin_chain.ts` (hooks and their error policies), `_registries.ts` (registry plugins'
+ * lifecycle), `_connection.ts` (one connection: drain, timeouts), `_inprocess.ts` (in-process
+ * sessions) and `_push.ts` (pushes).
  *
  * @module
  */
