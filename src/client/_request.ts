@@ -10,6 +10,7 @@ import {
   MessageStatusType,
   MessageType,
   MetadataKeys,
+  SerializeType,
 } from "../protocol/constants.ts";
 import {
   DEFAULT_DECODE_LIMITS,
@@ -22,12 +23,11 @@ import { FrameTooLargeError } from "../protocol/errors.ts";
 import type { CallOptions, ClientOptions } from "./options.ts";
 
 /**
- * The request of a call: `args` encoded by `codec` (the serializer `serializeType` unless the
- * call names its own), compressed and with metadata as `client` says (seq assigned on sending).
+ * The request of a call: `args` encoded by `codec` (the call's serializer, else the client's,
+ * else MsgPack), compressed and with metadata as `client` says (seq assigned on sending).
  */
 export function requestMessage(
   client: ClientOptions,
-  serializeType: number,
   codec: Codec,
   servicePath: string,
   serviceMethod: string,
@@ -43,7 +43,7 @@ export function requestMessage(
     oneway,
     compressType: compressTypeFor(client, payload, options),
     status: MessageStatusType.Normal,
-    serializeType: options.serializeType ?? serializeType,
+    serializeType: options.serializeType ?? client.serializeType ?? SerializeType.MsgPack,
     seq: 0n,
     servicePath,
     serviceMethod,

@@ -83,6 +83,7 @@ export class Client {
     const wire = loadWireCodec(options.wireCodec ?? options.codec ?? "auto");
     this.#options = {
       ...options,
+      serializeType: this.#serializeType,
       encodeBatch: options.encodeBatch ??
         (wire.name === "native" ? wire.encodeMessages : undefined),
       gunzip: options.gunzip ??
@@ -257,16 +258,7 @@ export class Client {
     let req: Message;
     try {
       codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
-      req = requestMessage(
-        this.#options,
-        this.#serializeType,
-        codec,
-        servicePath,
-        serviceMethod,
-        args,
-        options,
-        false,
-      );
+      req = requestMessage(this.#options, codec, servicePath, serviceMethod, args, options, false);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -294,16 +286,7 @@ export class Client {
     let req: Message;
     try {
       codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
-      req = requestMessage(
-        this.#options,
-        this.#serializeType,
-        codec,
-        servicePath,
-        serviceMethod,
-        args,
-        options,
-        false,
-      );
+      req = requestMessage(this.#options, codec, servicePath, serviceMethod, args, options, false);
       checkLength(this.#options, req);
     } catch {
       return undefined; // call() fails the same way, through its promise
@@ -388,16 +371,7 @@ export class Client {
   ): { req: Message; codec: Codec } {
     const codec = this.#codecs.get(options.serializeType ?? this.#serializeType);
     return {
-      req: requestMessage(
-        this.#options,
-        this.#serializeType,
-        codec,
-        servicePath,
-        serviceMethod,
-        args,
-        options,
-        oneway,
-      ),
+      req: requestMessage(this.#options, codec, servicePath, serviceMethod, args, options, oneway),
       codec,
     };
   }
