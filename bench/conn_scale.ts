@@ -1,27 +1,37 @@
 // Connection scale: how many idle connections a server holds, what each costs, how fast it
-// accepts them. The Deno server (bench/e2e_server.ts) and the Go peer's server
-// (.cache/bin/rpcxpeer, built by .ci/install/50-gopeer.sh) run in their own processes, one after
-// the other in the same run, on loopback. For each:
+// accepts them. Three servers, each in its own process on loopback, measured one after the other
+// with the same dialer (this process) and repeated for --rounds rounds in alternating order, so
+// a shared machine's load weighs on all of them alike:
+//   - Deno: our server (bench/e2e_server.ts, HTTP invoke and JSON-RPC on as by default);
+//   - Go: the Go peer's rpcx server (.cache/bin/rpcxpeer, built by .ci/install/50-gopeer.sh);
+//   - floor: Deno itself with no rpcx code (bench/_bare_server.ts: accept, one pending read of a
+//     64-byte buffer per connection), i.e. what any Deno server pays per connection.
+// For each:
 //   1. start the server, make one call (warm), read its RSS (/proc/<pid>/status VmRSS);
 //   2. open --conns connections, --batch at a time; each sends 10 bytes of a request header and
 //      then stalls (an idle, half-sent peer);
-//   3. once all are open, call Arith.Mul on a new connection: the time from the first connect to
-//      that reply is the accept time (the listener accepts in order, so the call is answered only
-//      after every earlier connection was accepted); then one more call on that connection gives the
-//      call latency with every idle connection held;
+//   3. once all are open, call Arith.Mul on a new connection (the floor: a one-byte ping): the
+//      time from the first connect to that reply is the accept time (the listener accepts in
+//      order, so the call is answered only after every earlier connection was accepted); then one
+//      more call on that connection gives the call latency with every idle connection held;
 //   4. read the RSS again once it stops growing: (after - before) / conns is the memory per idle
 //      connection.
-// Prints a markdown table.
-//   deno run -A bench/conn_scale.ts [--conns 10000] [--batch 500] [--only deno|go]
+// Prints a markdown table with the load average at each measurement, then the medians and the
+// Deno/Go ratios of each round.
+//   deno run -A bench/conn_scale.ts [--conns 10000] [--batch 500] [--rounds 3]
+//     [--only deno,go,floor]
 import { Client } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const conns = Number(flag(Deno.args, "conns", "10000"));
 const batch = Number(flag(Deno.args, "batch", "500"));
-const only = flag(Deno.args, "only", "");
+const rounds = Number(flag(Deno.args, "rounds", "3"));
+const only = flag(Deno.args, "only", "deno,go,floor").split(",");
 
 interface Row {
+  round: number;
+  load: string;
   server: string;
   conns: number;
   rssBeforeMiB: number;
@@ -29,6 +39,7 @@ interface Row {
   kibPerConn: number;
   acceptSeconds: number;
   acceptsPerSec: number;
+  acceptCpuMs: number;
   callMs: number;
 }
 
@@ -61,6 +72,15 @@ async function startServer(
   };
 }
 
+/** CPU time the process has used (user + system, all threads), in ms. */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line (11 and 12 after the command name), in
+  // clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssKiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(status.match(/VmRSS:\s+(\d+)/)![1]);
@@ -77,17 +97,61 @@ async function settledRss(pid: number): Promise<number> {
   return last;
 }
 
-async function measure(name: string, cmd: string, args: string[]): Promise<Row> {
+/** A call on a connection of its own: rpcx Arith.Mul, or the floor server's one-byte ping. */
+interface Prober {
+  call(timeout: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function rpcxProber(addr: string): Prober {
+  const client = new Client(`tcp@${addr}`, { connectTimeout: 60_000 });
+  return {
+    async call(timeout) {
+      await client.call("Arith", "Mul", { A: 10, B: 20 }, { timeout });
+    },
+    close: () => client.close(),
+  };
+}
+
+function pingProber(addr: string): Prober {
+  const [hostname, port] = addr.split(":");
+  let conn: Deno.TcpConn | undefined;
+  return {
+    async call() {
+      conn ??= await Deno.connect({ hostname, port: Number(port) });
+      await conn.write(new Uint8Array([0x50]));
+      if ((await conn.read(new Uint8Array(1))) !== 1) throw new Error("no pong");
+    },
+    close() {
+      conn?.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function loadAverage(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+async function measure(
+  round: number,
+  name: string,
+  cmd: string,
+  args: string[],
+  prober: (addr: string) => Prober,
+): Promise<Row> {
+  const load = loadAverage();
   const server = await startServer(cmd, args);
   const [hostname, port] = server.addr.split(":");
   const opened: Deno.TcpConn[] = [];
-  const warm = new Client(`tcp@${server.addr}`);
+  const warm = prober(server.addr);
   try {
-    await warm.call("Arith", "Mul", { A: 2, B: 3 });
+    await warm.call(10_000);
     await warm.close();
     const before = await settledRss(server.pid);
     // Magic, version, flags, serializer, and 6 of the 8 seq bytes: a header cut short.
     const partial = new Uint8Array([0x08, 0x01, 0, 0x10, 0, 0, 0, 0, 0, 0]);
+    const cpu0 = cpuMs(server.pid);
     const t0 = performance.now();
     for (let i = 0; i < conns; i += batch) {
       const n = Math.min(batch, conns - i);
@@ -97,15 +161,18 @@ async function measure(name: string, cmd: string, args: string[]): Promise<Row> 
       opened.push(...group);
       await Promise.all(group.map((c) => c.write(partial)));
     }
-    const probe = new Client(`tcp@${server.addr}`, { connectTimeout: 60_000 });
+    const probe = prober(server.addr);
     try {
-      await probe.call("Arith", "Mul", { A: 10, B: 20 }, { timeout: 60_000 });
+      await probe.call(60_000);
       const acceptSeconds = (performance.now() - t0) / 1000;
+      const acceptCpuMs = cpuMs(server.pid) - cpu0;
       const t1 = performance.now();
-      await probe.call("Arith", "Mul", { A: 10, B: 20 }, { timeout: 10_000 });
+      await probe.call(10_000);
       const callMs = performance.now() - t1;
       const after = await settledRss(server.pid);
       return {
+        round,
+        load,
         server: name,
         conns,
         rssBeforeMiB: before / 1024,
@@ -113,6 +180,7 @@ async function measure(name: string, cmd: string, args: string[]): Promise<Row> 
         kibPerConn: (after - before) / conns,
         acceptSeconds,
         acceptsPerSec: conns / acceptSeconds,
+        acceptCpuMs,
         callMs,
       };
     } finally {
@@ -130,36 +198,87 @@ async function measure(name: string, cmd: string, args: string[]): Promise<Row> 
   }
 }
 
+const servers = [
+  {
+    name: "Deno",
+    cmd: Deno.execPath(),
+    args: ["run", "-A", `${root}bench/e2e_server.ts`, "--addr", "127.0.0.1:0"],
+    prober: rpcxProber,
+  },
+  {
+    name: "Go",
+    cmd: `${root}.cache/bin/rpcxpeer`,
+    args: ["server", "--addr", "127.0.0.1:0", "--no-gateway"],
+    prober: rpcxProber,
+  },
+  {
+    name: "floor",
+    cmd: Deno.execPath(),
+    args: ["run", "-A", `${root}bench/_bare_server.ts`, "--addr", "127.0.0.1:0"],
+    prober: pingProber,
+  },
+].filter((s) => only.includes(s.name.toLowerCase()));
+
 const rows: Row[] = [];
-if (only !== "go") {
-  rows.push(
-    await measure("Deno", Deno.execPath(), [
-      "run",
-      "-A",
-      `${root}bench/e2e_server.ts`,
-      "--addr",
-      "127.0.0.1:0",
-    ]),
-  );
+for (let round = 1; round <= rounds; round++) {
+  const order = round % 2 === 1 ? servers : [...servers].reverse();
+  for (const s of order) rows.push(await measure(round, s.name, s.cmd, s.args, s.prober));
 }
-if (only !== "deno") {
-  rows.push(
-    await measure("Go", `${root}.cache/bin/rpcxpeer`, [
-      "server",
-      "--addr",
-      "127.0.0.1:0",
-      "--no-gateway",
-    ]),
-  );
-}
+
 console.log(
-  "| server | idle conns | RSS before (MiB) | RSS after (MiB) | KiB per conn | accept all (s) | accepts/s | call with all held (ms) |",
+  "| round | load avg | server | idle conns | RSS before (MiB) | RSS after (MiB) | KiB per conn | accept all (s) | accepts/s | server CPU to accept all (ms) | call with all held (ms) |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
   console.log(
-    `| ${r.server} | ${r.conns} | ${r.rssBeforeMiB.toFixed(1)} | ${r.rssAfterMiB.toFixed(1)} | ${
-      r.kibPerConn.toFixed(1)
-    } | ${r.acceptSeconds.toFixed(2)} | ${r.acceptsPerSec.toFixed(0)} | ${r.callMs.toFixed(1)} |`,
+    `| ${r.round} | ${r.load} | ${r.server} | ${r.conns} | ${r.rssBeforeMiB.toFixed(1)} | ${
+      r.rssAfterMiB.toFixed(1)
+    } | ${r.kibPerConn.toFixed(1)} | ${r.acceptSeconds.toFixed(2)} | ${
+      r.acceptsPerSec.toFixed(0)
+    } | ${r.acceptCpuMs} | ${r.callMs.toFixed(1)} |`,
   );
 }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+console.log("\nMedians:");
+console.log(
+  "| server | KiB per conn | accept all (s) | server CPU to accept all (ms) | call with all held (ms) |",
+);
+console.log("| --- | --- | --- | --- | --- |");
+for (const s of servers) {
+  const of = rows.filter((r) => r.server === s.name);
+  console.log(
+    `| ${s.name} | ${median(of.map((r) => r.kibPerConn)).toFixed(1)} | ${
+      median(of.map((r) => r.acceptSeconds)).toFixed(2)
+    } | ${median(of.map((r) => r.acceptCpuMs))} | ${median(of.map((r) => r.callMs)).toFixed(1)} |`,
+  );
+}
+const ratios = [];
+for (let round = 1; round <= rounds; round++) {
+  const d = rows.find((r) => r.round === round && r.server === "Deno");
+  const g = rows.find((r) => r.round === round && r.server === "Go");
+  if (d && g) {
+    ratios.push({
+      mem: d.kibPerConn / g.kibPerConn,
+      accept: d.acceptSeconds / g.acceptSeconds,
+      cpu: d.acceptCpuMs / g.acceptCpuMs,
+    });
+  }
+}
+if (ratios.length > 0) {
+  console.log(
+    `\nDeno/Go in the same round: memory per conn ${
+      ratios.map((r) => r.mem.toFixed(2)).join(", ")
+    } (median ${median(ratios.map((r) => r.mem)).toFixed(2)}); accept time ${
+      ratios.map((r) => r.accept.toFixed(2)).join(", ")
+    } (median ${median(ratios.map((r) => r.accept)).toFixed(2)}); server CPU to accept ${
+      ratios.map((r) => r.cpu.toFixed(2)).join(", ")
+    } (median ${median(ratios.map((r) => r.cpu)).toFixed(2)})`,
+  );
+}
+// A call timeout's timer may still be pending (up to 60 s): the figures are out, so end here.
+Deno.exit(0);

@@ -1,63 +1,13 @@
 /**
- * Connection plumbing for the HTTP side: a Deno connection with its already-read first bytes put
- * back in front (for the rpcx side after sniffing), and a Node stream over a Deno connection (what
- * node:http's server reads and writes).
+ * Connection plumbing for the HTTP side: a Node stream over a connection whose first bytes were
+ * already read (what node:http's server reads and writes).
  *
  * @module
  */
 import { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
-import { MAGIC_NUMBER } from "../protocol/constants.ts";
-import type { ByteStream } from "../transport/framed.ts";
 import type { Connection } from "../transport/network.ts";
 import { splitHostPort } from "../transport/address.ts";
-
-/**
- * The byte stream the rpcx side reads from an accepted connection: the first read takes one byte
- * and shows it to `takeHttp`. Unless it is rpcx's magic number and `takeHttp` takes the
- * connection (it is HTTP), reads go on as from `conn`, that byte first; once taken, reads end and
- * `close` leaves the connection alone.
- */
-export class SniffStream implements ByteStream {
-  readonly #conn: ByteStream;
-  readonly #takeHttp: (head: Uint8Array) => boolean;
-  #state: "new" | "rpcx" | "http" = "new";
-
-  /** Wraps `conn`; `takeHttp` gets the first byte and returns true when it took the connection. */
-  constructor(conn: ByteStream, takeHttp: (head: Uint8Array) => boolean) {
-    this.#conn = conn;
-    this.#takeHttp = takeHttp;
-  }
-
-  /** Reads; the first read sniffs. */
-  async read(p: Uint8Array): Promise<number | null> {
-    if (this.#state === "rpcx") return this.#conn.read(p);
-    if (this.#state === "http") return null;
-    const head = new Uint8Array(1);
-    const n = await this.#conn.read(head);
-    if (n === null) return null;
-    if (head[0] !== MAGIC_NUMBER && this.#takeHttp(head)) {
-      this.#state = "http";
-      return null;
-    }
-    this.#state = "rpcx";
-    p[0] = head[0];
-    if (p.byteLength === 1) return 1;
-    // A single byte is never a whole frame: wait for the rest, so the first chunk stays whole.
-    const m = await this.#conn.read(p.subarray(1));
-    return m === null ? 1 : m + 1;
-  }
-
-  /** Writes to the connection. */
-  write(p: Uint8Array): Promise<number> {
-    return this.#conn.write(p);
-  }
-
-  /** Closes the connection unless HTTP took it. */
-  close(): void {
-    if (this.#state !== "http") this.#conn.close();
-  }
-}
 
 function hostPort(address: string): { hostname: string; port: number } {
   try {

@@ -12,7 +12,7 @@ import type { Connection } from "../transport/network.ts";
 import type { ConnInfo } from "../server/plugin.ts";
 import { Cors, type CorsOptions } from "./cors.ts";
 import { errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
-import { ConnStream, SniffStream } from "./_socket.ts";
+import { ConnStream } from "./_socket.ts";
 import { handleGateway } from "./gateway.ts";
 import { handleJsonRpc, isJsonRpc } from "./jsonrpc.ts";
 
@@ -151,17 +151,14 @@ export class RpcxHttpServer {
   }
 
   /**
-   * Wraps an accepted connection for the rpcx side. Its first byte tells the protocol (as Go's
-   * cmux): rpcx's magic number, or anything that is not an HTTP request, and the rpcx side reads
-   * on as from `conn`; an HTTP request, and the connection is served here while the rpcx side
-   * reads the end of its stream (closing it then leaves the connection to HTTP).
+   * Takes an accepted connection whose first bytes `head` (already read) start an HTTP request,
+   * as Go's cmux tells protocols apart on one port; returns false, leaving the connection to the
+   * rpcx side, when they do not (or the server is draining). `info` is the rpcx side's view of it.
    */
-  sniffing(conn: Connection, info: ConnInfo): ByteStream {
-    return new SniffStream(conn, (head) => {
-      if (this.#draining || !HTTP_METHOD_START.test(String.fromCharCode(head[0]))) return false;
-      this.#serve(conn, head, info);
-      return true;
-    });
+  take(conn: Connection, head: Uint8Array, info: ConnInfo): boolean {
+    if (this.#draining || !HTTP_METHOD_START.test(String.fromCharCode(head[0]))) return false;
+    this.#serve(conn, head, { ...info, network: "http" });
+    return true;
   }
 
   #serve(conn: Connection, head: Uint8Array, info: ConnInfo): void {

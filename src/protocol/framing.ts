@@ -240,8 +240,9 @@ export class FrameDecoder {
       const left = len - off;
       if (left < HEADER_LENGTH) {
         if (chunk[off] !== MAGIC_NUMBER) throw new InvalidMagicError(chunk[off]);
-        // Copy: the caller may reuse the chunk's memory for small tails.
-        this.#pending = [chunk.slice(off)];
+        // A view of a small buffer; a copy out of a large one, so a few bytes keep no large
+        // buffer alive.
+        this.#pending = [chunk.buffer.byteLength > 1024 ? chunk.slice(off) : chunk.subarray(off)];
         this.#pendingBytes = left;
         return out;
       }

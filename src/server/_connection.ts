@@ -59,12 +59,15 @@ export interface ConnectionTimeouts {
 export class ServerConnection {
   /** What plugins learn of it. */
   readonly info: ConnInfo;
+  /** Bytes of pushes queued on it and not yet known to be written (kept by the push sender). */
+  pushPending = 0;
   readonly #host: ConnectionHost;
   #link!: Link;
   #inFlight = 0;
   #draining = false;
   #closed = false;
-  #lastDoneAt = Date.now();
+  /** When its last call ended (ms since epoch; 0 before any). */
+  #lastDoneAt = 0;
 
   /** A connection for `info`; `attach` gives it its link. */
   constructor(info: ConnInfo, host: ConnectionHost) {

@@ -23,16 +23,14 @@ export interface PushTarget {
   send(msg: Message): void;
   /** Resolves when everything queued so far was written, or the connection closed. */
   drained(): Promise<void>;
-}
-
-interface Attached {
-  readonly target: PushTarget;
-  /** Bytes of pushes queued and not yet known to be written. */
-  pending: number;
+  /** Bytes of pushes queued and not yet known to be written (kept by the sender). */
+  pushPending: number;
 }
 
 /** Options of {@linkcode PushSender}. */
 export interface PushSenderOptions {
+  /** The server's open connections, oldest first (the server adds and removes them). */
+  readonly conns: ReadonlyMap<ConnInfo, PushTarget>;
   /** Bytes of pushes a connection may have queued. */
   readonly bufferSize: number;
   readonly codecs: CodecRegistry;
@@ -42,24 +40,18 @@ export interface PushSenderOptions {
   readonly report: (what: string, e: unknown) => void;
 }
 
-/** Keeps the active connections and sends pushes to them with bounded queueing. */
+/**
+ * Sends pushes to the server's open connections with bounded queueing (the count of queued
+ * bytes lives on each connection, so an idle connection costs the sender nothing).
+ */
 export class PushSender {
-  readonly #conns = new Map<ConnInfo, Attached>();
+  readonly #conns: ReadonlyMap<ConnInfo, PushTarget>;
   readonly #options: PushSenderOptions;
   #seq = 0n;
 
   constructor(options: PushSenderOptions) {
     this.#options = options;
-  }
-
-  /** A connection was accepted. */
-  attach(target: PushTarget): void {
-    this.#conns.set(target.info, { target, pending: 0 });
-  }
-
-  /** A connection closed. */
-  detach(target: PushTarget): void {
-    this.#conns.delete(target.info);
+    this.#conns = options.conns;
   }
 
   /** The open connections, oldest first. */
@@ -69,7 +61,7 @@ export class PushSender {
 
   /** Bytes of pushes queued on `conn` and not yet written (0 for an unknown connection). */
   pending(conn: ConnInfo): number {
-    return this.#conns.get(conn)?.pending ?? 0;
+    return this.#conns.get(conn)?.pushPending ?? 0;
   }
 
   async send(
@@ -111,15 +103,15 @@ export class PushSender {
     const size = frameSize(msg);
     const limit = this.#options.bufferSize;
     // One push larger than the whole buffer still goes when nothing else is queued.
-    if (a.pending > 0 && a.pending + size > limit) {
-      throw new PushBufferFullError(conn.remoteAddress, a.pending, limit);
+    if (a.pushPending > 0 && a.pushPending + size > limit) {
+      throw new PushBufferFullError(conn.remoteAddress, a.pushPending, limit);
     }
-    a.pending += size;
+    a.pushPending += size;
     try {
-      a.target.send(msg);
-      await a.target.drained();
+      a.send(msg);
+      await a.drained();
     } finally {
-      a.pending -= size;
+      a.pushPending -= size;
     }
     // Closing resolves the drain waiters before the connection is detached in the same turn:
     // still attached now means the bytes reached the socket.

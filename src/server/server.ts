@@ -12,7 +12,7 @@
  */
 import { logger } from "../log/logger.ts";
 import { defaultCodecs } from "../codec/registry.ts";
-import { MessageType, MetadataKeys } from "../protocol/constants.ts";
+import { MAGIC_NUMBER, MessageType, MetadataKeys } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import {
   type DecodeLimits,
@@ -20,11 +20,7 @@ import {
   type Message,
   type Metadata,
 } from "../protocol/message.ts";
-import {
-  type ByteStream,
-  FramedConnection,
-  type FramedConnectionOptions,
-} from "../transport/framed.ts";
+import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
 import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
 import { isPeerGone } from "../transport/tcp.ts";
@@ -103,7 +99,8 @@ export class Server {
   readonly #plugins: PluginChain;
   readonly #registries: RegistryLifecycle;
   readonly #dispatcher: Dispatcher;
-  readonly #conns = new Set<ServerConnection>();
+  /** The open connections, oldest first (also what pushes reach). */
+  readonly #conns = new Map<ConnInfo, ServerConnection>();
   readonly #listening: Listening[] = [];
   readonly #limits: DecodeLimits;
   readonly #inprocess: InprocessRegistry;
@@ -116,6 +113,8 @@ export class Server {
   readonly #http: RpcxHttpServer;
   /** One options object shared by every connection's framing. */
   readonly #frameOptions: FramedConnectionOptions;
+  /** The same for TCP connections, whose first bytes may tell HTTP (when HTTP is served). */
+  readonly #tcpFrameOptions: FramedConnectionOptions;
   readonly #networks: NetworkRegistry;
   readonly #tls: TlsOptions | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
@@ -181,8 +180,15 @@ export class Server {
         }
       },
     };
-    this.#frameOptions = { ...this.#limits, encodeBatch: this.#encodeBatch };
+    // A connection's first read takes 64 bytes (a small call fits; a bigger one is read on at
+    // once in a buffer sized from its header): idle connections hold little.
+    this.#frameOptions = {
+      ...this.#limits,
+      encodeBatch: this.#encodeBatch,
+      initialReadBufferSize: 64,
+    };
     this.#push = new PushSender({
+      conns: this.#conns,
       bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
       codecs,
       plugins: this.#plugins.plugins,
@@ -194,6 +200,15 @@ export class Server {
       report: (where, e) => this.#report(where, e),
       errorText: options.errorText ?? ((e) => (e instanceof Error ? e.message : String(e))),
     }, { ...options, maxBodyLength: this.#limits.maxMessageLength });
+    // HTTP invoke and JSON-RPC share a TCP port: the first byte tells (as Go's cmux).
+    this.#tcpFrameOptions = this.#http.enabled
+      ? {
+        ...this.#frameOptions,
+        sniff: (head, stream, sc) =>
+          head[0] !== MAGIC_NUMBER &&
+          this.#http.take(stream as Connection, head, (sc as ServerConnection).info),
+      }
+      : this.#frameOptions;
     for (const p of options.plugins ?? []) this.use(p);
   }
 
@@ -480,7 +495,7 @@ export class Server {
     const every = Math.min(Math.max(Math.floor(shortest / 4), 10), 1000);
     this.#watchdog = setInterval(() => {
       const now = Date.now();
-      for (const c of this.#conns) c.check(now, t);
+      for (const c of this.#conns.values()) c.check(now, t);
     }, every);
     Deno.unrefTimer(this.#watchdog);
   }
@@ -497,11 +512,11 @@ export class Server {
 
   #accept(conn: Connection, localAddress: string): void {
     const sc = this.#newConn(conn.network, conn.remoteAddress, localAddress);
-    // HTTP invoke and JSON-RPC share a TCP port: the first byte tells (as Go's cmux).
-    const stream: ByteStream = this.#http.enabled && TCP_NETWORKS.has(conn.network)
-      ? this.#http.sniffing(conn, { ...sc.info, network: "http" })
-      : conn;
-    const fc = new FramedConnection(stream, sc, this.#frameOptions);
+    const fc = new FramedConnection(
+      conn,
+      sc,
+      TCP_NETWORKS.has(conn.network) ? this.#tcpFrameOptions : this.#frameOptions,
+    );
     sc.attach(fc);
     if (!this.#acceptConn(sc)) {
       fc.close();
@@ -533,14 +548,13 @@ export class Server {
     if (!this.#plugins.connAccept(sc.info)) return false;
     if (!sc.readyToRead()) return false;
     this.#stats.connectionsAccepted++;
-    this.#conns.add(sc);
-    this.#push.attach(sc);
+    this.#conns.set(sc.info, sc);
     return true;
   }
 
   #dropConn(sc: ServerConnection): void {
-    if (!this.#conns.delete(sc)) return;
-    this.#push.detach(sc);
+    if (this.#conns.get(sc.info) !== sc) return;
+    this.#conns.delete(sc.info);
     this.#plugins.connClose(sc.info);
     if (this.#conns.size === 0 && this.#connsGone.length > 0) {
       const w = this.#connsGone;
@@ -579,7 +593,7 @@ export class Server {
     this.#stopListening();
     const registries = this.#registries.stopAll();
     this.#http.drain();
-    for (const c of [...this.#conns]) c.drain();
+    for (const c of [...this.#conns.values()]) c.drain();
     const gone = this.#conns.size === 0 ? Promise.resolve() : new Promise<void>((r) => {
       this.#connsGone.push(r);
     });
@@ -618,7 +632,7 @@ export class Server {
     this.#host.draining = true;
     this.#stopListening();
     this.#http.close();
-    for (const c of [...this.#conns]) c.close();
+    for (const c of [...this.#conns.values()]) c.close();
     this.#conns.clear();
     this.#hardStop.abort(new ServerClosedError());
     if (this.#watchdog !== undefined) clearInterval(this.#watchdog);

@@ -3,10 +3,11 @@
  * socket, a WebSocket adapter...): a read loop that decodes every complete frame of each chunk,
  * and a write queue that coalesces all messages produced in the same turn into one write.
  *
- * Memory: an idle connection holds one small read buffer (1 KiB by default); buffers grow on
- * demand (doubling while reads fill them, up to `readBufferSize`, or to what the frame in progress
- * still needs) and shrink again when reads get small. Decoded payloads are views of these
- * buffers (no copy), so a buffer is never written twice and is freed when no message refers to it.
+ * Memory: an idle connection holds one pending read into a small buffer (256 bytes by default);
+ * buffers grow on demand (doubling while reads fill them, up to `readBufferSize`, or to what the
+ * frame in progress still needs) and shrink again when reads get small. Decoded payloads are views
+ * of these buffers (no copy), so a buffer is never written twice and is freed when no message
+ * refers to it.
  *
  * @module
  */
@@ -79,8 +80,15 @@ export interface FramedConnectionOptions extends FrameDecoderOptions {
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Largest read buffer in bytes (default 64 KiB). */
   readBufferSize?: number;
-  /** First (and smallest) read buffer in bytes (default 1 KiB). */
+  /** First (and smallest) read buffer in bytes (default 256, at least 64). */
   initialReadBufferSize?: number;
+  /**
+   * Sees the first bytes read, before they are decoded; returning true hands the stream over to
+   * another protocol (the server's HTTP side, as Go's cmux matches on the first bytes): the
+   * connection then stops reading and closes (`onClose` runs) without closing the stream, which
+   * now belongs to whoever took it, `head` with it. `handlers` are the connection's.
+   */
+  sniff?(head: Uint8Array, stream: ByteStream, handlers: FramedConnectionHandlers): boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -102,16 +110,16 @@ export class FramedConnection {
   readonly #conn: ByteStream;
   readonly #handlers: FramedConnectionHandlers;
   readonly #decoder: FrameDecoder;
-  readonly #encodeBatch: (msgs: readonly Message[]) => Uint8Array;
-  readonly #maxRead: number;
-  readonly #minRead: number;
+  readonly #options: FramedConnectionOptions;
   #queue: Message[] | undefined;
   #writing = false;
   #closed = false;
   #drainWaiters: (() => void)[] | undefined;
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
-  #lastMessageAt = Date.now();
+  /** Set until the first bytes were read (and shown to it). */
+  #sniff: FramedConnectionOptions["sniff"];
+  #lastMessageAt = 0;
   #writeSince = 0;
   #buf: Uint8Array = EMPTY;
   #off = 0;
@@ -129,10 +137,19 @@ export class FramedConnection {
       options,
       handlers.onFrameError ? handlers as Required<FramedConnectionHandlers> : undefined,
     );
-    this.#encodeBatch = options.encodeBatch ?? encodeMessages;
-    this.#maxRead = Math.max(options.readBufferSize ?? 64 * 1024, 64);
-    this.#minRead = Math.min(Math.max(options.initialReadBufferSize ?? 256, 64), this.#maxRead);
+    this.#options = options;
+    this.#sniff = options.sniff;
     this.#size = this.#minRead;
+  }
+
+  // Sizes are read from the options (often one object shared by every connection), not copied
+  // into each connection.
+  get #maxRead(): number {
+    return Math.max(this.#options.readBufferSize ?? 64 * 1024, 64);
+  }
+
+  get #minRead(): number {
+    return Math.min(Math.max(this.#options.initialReadBufferSize ?? 256, 64), this.#maxRead);
   }
 
   /** The underlying byte stream. */
@@ -173,17 +190,19 @@ export class FramedConnection {
     this.#readNext();
   }
 
-  // The read loop is written with callbacks rather than an async function: an idle connection
-  // then holds one pending read and two bound callbacks instead of a suspended generator.
+  // The read loop is written with a callback rather than an async function: an idle connection
+  // then holds one pending read and one bound callback instead of a suspended generator.
 
   #readNext(): void {
     if (this.#closed) return;
-    const want = Math.max(this.#size, Math.min(this.#decoder.wantedBytes, this.#maxRead));
+    const wanted = this.#decoder.wantedBytes;
+    const want = Math.max(this.#size, Math.min(wanted, this.#maxRead));
     const room = this.#buf.byteLength - this.#off;
-    // A fresh buffer when the room left is too small, or far too big for what is read now (so
-    // an idle connection does not keep a large buffer alive).
+    // A fresh buffer when the room left is too small (for the rest of the frame in progress, or
+    // between frames for a useful read), or far too big for what is read now (so an idle
+    // connection does not keep a large buffer alive).
     if (
-      room < Math.max(this.#decoder.wantedBytes, want >>> 2, 64) ||
+      room < (wanted > 0 ? Math.min(wanted, want) : Math.max(want >>> 2, 64)) ||
       (room > 4 * want && this.#buf.byteLength > this.#minRead)
     ) {
       this.#buf = new Uint8Array(want);
@@ -195,13 +214,16 @@ export class FramedConnection {
     } catch (e) {
       return this.#fail(e);
     }
-    reading.then(this.#onRead, this.#onReadError);
+    reading.then(this.#onRead, this.#onRead);
   }
 
-  readonly #onReadError = (e: unknown): void => this.#fail(e);
-
-  readonly #onRead = (n: number | null): void => {
+  /**
+   * A read settled: with a byte count or null (end of stream) when it resolved, with the reason
+   * when it rejected (one callback for both saves each connection a closure).
+   */
+  readonly #onRead = (n: unknown): void => {
     if (this.#closed) return;
+    if (n !== null && typeof n !== "number") return this.#fail(n);
     let msgs: Message[];
     try {
       if (n === null) {
@@ -210,6 +232,11 @@ export class FramedConnection {
       }
       const buf = this.#buf;
       const off = this.#off;
+      if (this.#sniff !== undefined) {
+        const sniff = this.#sniff;
+        this.#sniff = undefined;
+        if (sniff(buf.subarray(off, off + n), this.#conn, this.#handlers)) return this.#release();
+      }
       if (n === buf.byteLength - off) this.#size = Math.min(this.#size * 2, this.#maxRead);
       else if (n <= this.#size >>> 2) this.#size = Math.max(this.#size >>> 1, this.#minRead);
       // Messages may keep views of this region: it is never written again.
@@ -260,7 +287,7 @@ export class FramedConnection {
       while (this.#queue && this.#queue.length > 0 && !this.#closed) {
         const batch = this.#queue;
         this.#queue = undefined;
-        const bytes = this.#encodeBatch(batch);
+        const bytes = (this.#options.encodeBatch ?? encodeMessages)(batch);
         let written = 0;
         while (written < bytes.byteLength) {
           this.#writeSince = Date.now();
@@ -293,13 +320,19 @@ export class FramedConnection {
   /** Closes the stream; pending writes are dropped. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#queue = undefined;
     try {
       this.#conn.close();
     } catch {
       // already closed
     }
+    this.#release();
+  }
+
+  /** Closed without closing the stream (it was handed over, or is closed). */
+  #release(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = undefined;
     this.#wakeDrainWaiters();
     this.#resolveClosed?.();
     this.#handlers.onClose?.();

@@ -31,11 +31,19 @@ function netAddr(a: Deno.Addr): string {
 export class SocketConnection implements Connection {
   readonly #conn: Deno.Conn;
   readonly network: string;
+  /** TCP_NODELAY is still to be set, before the first write. */
+  #noDelay: boolean;
 
-  /** Wraps `conn` (a TCP, TLS or Unix socket) for `network`. */
-  constructor(conn: Deno.Conn, network: string) {
+  /**
+   * Wraps `conn` (a TCP, TLS or Unix socket) for `network`. With `noDelay`, TCP_NODELAY is set
+   * before the first write (as Go sets it on every TCP connection): nothing is in flight before
+   * that write, so it behaves as if set at once, and a connection that never writes (an idle
+   * accepted one) never pays for it.
+   */
+  constructor(conn: Deno.Conn, network: string, noDelay = false) {
     this.#conn = conn;
     this.network = network;
+    this.#noDelay = noDelay;
   }
   /** Our end. */
   get localAddress(): string {
@@ -53,6 +61,14 @@ export class SocketConnection implements Connection {
   }
   /** Writes from `p`. */
   write(p: Uint8Array): Promise<number> {
+    if (this.#noDelay) {
+      this.#noDelay = false;
+      try {
+        (this.#conn as Deno.TcpConn).setNoDelay?.(true);
+      } catch {
+        // not fatal
+      }
+    }
     return this.#conn.write(p);
   }
   /** Closes the socket. */
@@ -201,15 +217,11 @@ export class SocketListener implements Listener {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
-      const tcp = conn as Deno.TcpConn;
-      if (typeof tcp.setNoDelay === "function") {
-        try {
-          tcp.setNoDelay(true);
-        } catch {
-          // not fatal
-        }
-      }
-      yield new SocketConnection(conn, this.network);
+      yield new SocketConnection(
+        conn,
+        this.network,
+        typeof (conn as Deno.TcpConn).setNoDelay === "function",
+      );
     }
   }
 }

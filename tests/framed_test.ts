@@ -1,0 +1,173 @@
+// FramedConnection over real sockets: the `sniff` hand-over (the first bytes read go to the
+// sniffer once; a taken stream stays open for its new owner, a refused one is decoded as usual),
+// and a server telling rpcx from HTTP on one port when the first bytes arrive one at a time.
+import assert from "node:assert/strict";
+import { Client, Server } from "@rpcx/core";
+import {
+  createMessage,
+  encodeMessage,
+  FramedConnection,
+  FrameDecoder,
+  type Message,
+  SerializeType,
+} from "@rpcx/core/protocol";
+import { bounded } from "./support/env.ts";
+
+/** A connected pair of TCP sockets on loopback: [accepted, dialed]. */
+async function socketPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const dialed = Deno.connect({
+      hostname: "127.0.0.1",
+      port: (listener.addr as Deno.NetAddr).port,
+    });
+    const accepted = await listener.accept();
+    return [accepted, await dialed];
+  } finally {
+    listener.close();
+  }
+}
+
+async function writeSlowly(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let i = 0; i < bytes.byteLength; i++) {
+    await conn.write(bytes.subarray(i, i + 1));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+Deno.test("FramedConnection sniff: a taken stream is left open to its taker with the bytes read", async () => {
+  const [accepted, dialed] = await socketPair();
+  let closed = 0;
+  const heads: Uint8Array[] = [];
+  try {
+    const fc = new FramedConnection(accepted, {
+      onMessage: () => assert.fail("nothing is decoded from a taken stream"),
+      onClose: () => void closed++,
+    }, {
+      sniff: (head, stream) => {
+        heads.push(head.slice());
+        assert.equal(stream, accepted);
+        return head[0] === 0x47; // "G"
+      },
+    });
+    fc.start();
+    await dialed.write(new TextEncoder().encode("GET / HTTP/1.1\r\n"));
+    await bounded(
+      (async () => {
+        while (!fc.isClosed) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      2000,
+      "the framed connection lets go",
+    );
+    assert.equal(closed, 1);
+    assert.equal(heads.length, 1);
+    assert.equal(new TextDecoder().decode(heads[0]).startsWith("G"), true);
+    // Still open: its taker writes on it and the peer reads.
+    await accepted.write(new TextEncoder().encode("ok"));
+    const got = new Uint8Array(2);
+    assert.equal(await bounded(dialed.read(got), 2000, "peer reads"), 2);
+    assert.equal(new TextDecoder().decode(got), "ok");
+  } finally {
+    accepted.close();
+    dialed.close();
+  }
+});
+
+Deno.test("FramedConnection sniff: a refused first byte is decoded as usual, the sniffer asked once", async () => {
+  const [accepted, dialed] = await socketPair();
+  const got: Message[] = [];
+  let asked = 0;
+  const fc = new FramedConnection(accepted, { onMessage: (m) => void got.push(m) }, {
+    sniff: () => {
+      asked++;
+      return false;
+    },
+  });
+  try {
+    fc.start();
+    const frame = encodeMessage(
+      createMessage({ seq: 7n, servicePath: "Arith", serviceMethod: "Mul" }),
+    );
+    await writeSlowly(dialed, frame);
+    await dialed.write(encodeMessage(createMessage({ seq: 8n, servicePath: "Arith" })));
+    await bounded(
+      (async () => {
+        while (got.length < 2) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      5000,
+      "both frames decoded",
+    );
+    assert.deepEqual(got.map((m) => m.seq), [7n, 8n]);
+    assert.equal(got[0].serviceMethod, "Mul");
+    assert.equal(asked, 1);
+  } finally {
+    fc.close();
+    dialed.close();
+  }
+});
+
+Deno.test("server: rpcx and HTTP on one port when the first bytes arrive one at a time", async () => {
+  const server = new Server();
+  server.registerFunction("Arith", function Mul(a: { A: number; B: number }) {
+    return { C: a.A * a.B };
+  });
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const [hostname, port] = addr.split(":");
+  const raw = await Deno.connect({ hostname, port: Number(port) });
+  const rpcx = await Deno.connect({ hostname, port: Number(port) });
+  const client = new Client(`tcp@${addr}`);
+  try {
+    const body = '{"A":6,"B":7}';
+    const request = `POST / HTTP/1.1\r\nHost: ${addr}\r\nX-RPCX-ServicePath: Arith\r\n` +
+      `X-RPCX-ServiceMethod: Mul\r\nX-RPCX-SerializeType: 1\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    await writeSlowly(raw, new TextEncoder().encode(request));
+    let text = "";
+    const buf = new Uint8Array(4096);
+    await bounded(
+      (async () => {
+        for (;;) {
+          const n = await raw.read(buf);
+          if (n === null) return;
+          text += new TextDecoder().decode(buf.subarray(0, n));
+        }
+      })(),
+      5000,
+      "HTTP answer",
+    );
+    assert.match(text, /^HTTP\/1\.1 200/);
+    assert.match(text, /\{"C":42\}/);
+    // rpcx the same way, and a client beside it.
+    await writeSlowly(
+      rpcx,
+      encodeMessage(createMessage({
+        seq: 3n,
+        servicePath: "Arith",
+        serviceMethod: "Mul",
+        serializeType: SerializeType.JSON,
+        payload: new TextEncoder().encode('{"A":3,"B":4}'),
+      })),
+    );
+    const decoder = new FrameDecoder();
+    const replies: Message[] = [];
+    await bounded(
+      (async () => {
+        while (replies.length === 0) {
+          const n = await rpcx.read(buf);
+          if (n === null) throw new Error("closed before the reply");
+          replies.push(...decoder.push(buf.slice(0, n)));
+        }
+      })(),
+      5000,
+      "rpcx reply",
+    );
+    assert.equal(replies[0].seq, 3n);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(replies[0].payload)), { C: 12 });
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+  } finally {
+    raw.close();
+    rpcx.close();
+    await client.close();
+    await server.close();
+  }
+});
