@@ -7,7 +7,6 @@
  * @module
  */
 import http from "node:http";
-import type { ByteStream } from "../transport/framed.ts";
 import type { Connection } from "../transport/network.ts";
 import type { ConnInfo } from "../server/plugin.ts";
 import { Cors, type CorsOptions } from "./cors.ts";
