@@ -20,7 +20,7 @@ import {
 } from "@rpcx/core";
 import { createMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
-import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
+import { bounded, delay, freePort, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
 
 async function startServer(
   setup: (s: Server) => void | Promise<void>,
@@ -822,5 +822,38 @@ Deno.test("timeouts of many calls: each expires on time, whatever the others' ti
   } finally {
     await c.close();
     await server.close();
+  }
+});
+
+Deno.test("a finished call with a long timeout does not keep the process alive", async () => {
+  // A script that makes calls with a 60 s timeout (answered at once), then closes its client
+  // and server, must exit at once: no timer of a settled call may hold the event loop.
+  const script = `
+    import { Client, Server } from "@rpcx/core";
+    const server = new Server();
+    await server.register({ Echo: (x) => x }, "E");
+    const addr = await server.serve("tcp", "127.0.0.1:0");
+    const client = new Client(addr);
+    for (let i = 0; i < 3; i++) await client.call("E", "Echo", i, { timeout: 60_000 });
+    await client.close();
+    await server.close();
+    console.log("done");
+  `;
+  const start = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--config", `${REPO_ROOT}/deno.json`, "--ext=ts", script],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  try {
+    const out = await child.output();
+    const took = performance.now() - start;
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), "done");
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.ok(took < 15_000, `the process took ${Math.round(took)} ms to exit`);
+  } finally {
+    clearTimeout(timer);
   }
 });

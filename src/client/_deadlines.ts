@@ -28,9 +28,17 @@ export class Lane {
   timer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly timeout: number) {}
 
-  /** Called by a call that settles before its deadline. */
+  /**
+   * Called by a call that settles before its deadline. The last one to settle stops the lane's
+   * timer, so a finished call never keeps the process alive until its timeout.
+   */
   settle(): void {
-    this.waiting--;
+    if (--this.waiting === 0 && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.items = [];
+      this.head = 0;
+    }
   }
 }
 
