@@ -22,6 +22,7 @@
 //     [--only deno,go,floor]
 import { Client } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
+import { startServer } from "./_process.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const conns = Number(flag(Deno.args, "conns", "10000"));
@@ -41,35 +42,6 @@ interface Row {
   acceptsPerSec: number;
   acceptCpuMs: number;
   callMs: number;
-}
-
-async function startServer(
-  cmd: string,
-  args: string[],
-): Promise<{ addr: string; pid: number; stop(): Promise<void> }> {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/LISTENING \S+/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server did not start: ${text}`);
-    text += value;
-  }
-  void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-  })();
-  return {
-    addr: text.match(/LISTENING (\S+)/)![1],
-    pid: child.pid,
-    async stop() {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // exited
-      }
-      await child.status;
-    },
-  };
 }
 
 /** CPU time the process has used (user + system, all threads), in ms. */
@@ -141,7 +113,7 @@ async function measure(
   prober: (addr: string) => Prober,
 ): Promise<Row> {
   const load = loadAverage();
-  const server = await startServer(cmd, args);
+  const server = await startServer(cmd, args, { stderr: "null", signal: "SIGKILL" });
   const [hostname, port] = server.addr.split(":");
   const opened: Deno.TcpConn[] = [];
   const warm = prober(server.addr);

@@ -16,6 +16,7 @@
 // with TLS; certificates made with openssl for the run; unix: sockets in a temporary folder).
 import { flag } from "../examples/arith.ts";
 import { makeTestCerts } from "../tests/support/certs.ts";
+import { type LoadResult as Result, runJson, startServer } from "./_process.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const peer = Deno.env.get("RPCXPEER") ?? `${root}.cache/bin/rpcxpeer`;
@@ -36,56 +37,16 @@ const sockDir = network === "unix" ? await Deno.makeTempDir({ prefix: "rpcx-h2h-
 const listenAt = (who: string) => network === "unix" ? `${sockDir}/${who}.sock` : "127.0.0.1:0";
 const netArgs = [`--network=${network}`, ...clientTls];
 
-interface Result {
-  calls: number;
-  errors: number;
-  calls_per_sec: number;
-  p50_us: number;
-  p99_us: number;
-  first_error?: string;
-}
-
-async function startServer(
-  cmd: string,
-  args: string[],
-): Promise<{ addr: string; stop(): Promise<void> }> {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const deadline = Date.now() + 30_000;
-  while (!/LISTENING \S+/.test(text)) {
-    if (Date.now() > deadline) throw new Error(`${cmd}: no LISTENING line in 30 s`);
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server did not start: ${text}`);
-    text += value;
-  }
-  void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-  })();
-  return {
-    addr: text.match(/LISTENING (\S+)/)![1],
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
-}
-
-async function runJson(cmd: string, args: string[]): Promise<Result> {
-  const out = await new Deno.Command(cmd, { args, stderr: "inherit" }).output();
-  const line = new TextDecoder().decode(out.stdout).trim().split("\n")
-    .filter((l) => l.startsWith("{")).pop();
-  if (!line) throw new Error(`${cmd} ${args.join(" ")} printed no result`);
-  const r = JSON.parse(line) as Result;
+async function runLoad(cmd: string, args: string[]): Promise<Result> {
+  const r = await runJson<Result>(cmd, args);
+  if (!r) throw new Error(`${cmd} ${args.join(" ")} printed no result`);
   if (r.errors > 0) console.error(`${cmd} ${args.join(" ")}: ${r.errors} errors: ${r.first_error}`);
   return r;
 }
 
 const warmupFor = (inflight: number) => String(Math.max(2000, inflight * 4));
 const goClient = (addr: string, inflight: number, s: number) =>
-  runJson(peer, [
+  runLoad(peer, [
     "bench-xclient",
     `--addr=${addr}`,
     `--inflight=${inflight}`,
@@ -96,7 +57,7 @@ const goClient = (addr: string, inflight: number, s: number) =>
     ...netArgs,
   ]);
 const denoClient = (addr: string, inflight: number, s: number, kind: "xclient" | "plain") =>
-  runJson(Deno.execPath(), [
+  runLoad(Deno.execPath(), [
     "run",
     "-A",
     `${root}bench/xclient_load.ts`,

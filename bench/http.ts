@@ -5,6 +5,7 @@
 // calls/s and latency per side. Needs .cache/bin/rpcxpeer (RPCXPEER overrides).
 //   deno run -A bench/http.ts [--runs 3] [--total 20000] [--concurrency 50] [--seconds 20]
 import { flag } from "../examples/arith.ts";
+import { type LoadResult as Result, runJson, type ServerProcess, startServer } from "./_process.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const peer = Deno.env.get("RPCXPEER") ?? `${root}.cache/bin/rpcxpeer`;
@@ -13,62 +14,25 @@ const total = flag(Deno.args, "total", "20000");
 const concurrency = flag(Deno.args, "concurrency", "50");
 const seconds = flag(Deno.args, "seconds", "20");
 
-interface Result {
-  calls: number;
-  errors: number;
-  calls_per_sec: number;
-  p50_us: number;
-  p99_us: number;
-  first_error?: string;
-}
-
-async function startServer(cmd: string, args: string[]) {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const deadline = Date.now() + 30_000;
-  while (!/LISTENING \S+/.test(text)) {
-    if (Date.now() > deadline) throw new Error(`${cmd}: no LISTENING line in 30 s`);
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server did not start: ${text}`);
-    text += value;
-  }
-  void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-  })();
-  return {
-    addr: text.match(/LISTENING (\S+)/)![1],
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
-}
-
 async function load(addr: string, mode: string): Promise<Result> {
-  const out = await new Deno.Command(peer, {
-    args: [
-      "http-bench",
-      "--addr",
-      addr,
-      "--mode",
-      mode,
-      "--total",
-      total,
-      "--concurrency",
-      concurrency,
-      "--max-seconds",
-      `${seconds}s`,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  return JSON.parse(new TextDecoder().decode(out.stdout)) as Result;
+  const res = await runJson<Result>(peer, [
+    "http-bench",
+    "--addr",
+    addr,
+    "--mode",
+    mode,
+    "--total",
+    total,
+    "--concurrency",
+    concurrency,
+    "--max-seconds",
+    `${seconds}s`,
+  ]);
+  if (!res) throw new Error(`${peer} http-bench --mode ${mode} printed no result`);
+  return res;
 }
 
-const sides: [string, () => Promise<{ addr: string; stop(): Promise<void> }>][] = [
+const sides: [string, () => Promise<ServerProcess>][] = [
   ["Go rpcx server", () => startServer(peer, ["server", "--addr", "127.0.0.1:0"])],
   [
     "@rpcx/core server",

@@ -8,6 +8,7 @@
 // Prints a markdown table of calls/s. Needs .cache/bin/rpcxpeer (.ci/install/50-gopeer.sh).
 import { flag } from "../examples/arith.ts";
 import { makeTestCerts } from "../tests/support/certs.ts";
+import { type LoadResult, runJson, startServer } from "./_process.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const peer = `${root}.cache/bin/rpcxpeer`;
@@ -15,49 +16,8 @@ const total = flag(Deno.args, "total", "100000");
 const seconds = flag(Deno.args, "seconds", "20");
 const wanted = flag(Deno.args, "networks", "tcp,tls,unix,http,ws,wss").split(",");
 
-interface Result {
-  calls: number;
-  errors: number;
-  calls_per_sec: number;
-  p50_us: number;
-  p99_us: number;
-}
-
-async function startServer(
-  cmd: string,
-  args: string[],
-): Promise<{ addr: string; stop(): Promise<void> }> {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/LISTENING \S+/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server did not start: ${cmd} ${args.join(" ")}: ${text}`);
-    text += value;
-  }
-  void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-  })();
-  return {
-    addr: text.match(/LISTENING (\S+)/)![1],
-    async stop() {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // exited
-      }
-      await child.status;
-    },
-  };
-}
-
-async function runJson(cmd: string, args: string[]): Promise<Result | undefined> {
-  const out = await new Deno.Command(cmd, { args, stderr: "inherit" }).output();
-  const line = new TextDecoder().decode(out.stdout).trim().split("\n")
-    .filter((l) => l.startsWith("{")).pop();
-  return line ? JSON.parse(line) : undefined;
-}
-
+// Servers quiet on stderr, killed at the end of their network.
+const quiet = { stderr: "null", signal: "SIGKILL" } as const;
 const certs = await makeTestCerts();
 const dir = await Deno.makeTempDir({ prefix: "rpcx-bench-" });
 const rows: string[] = [];
@@ -78,7 +38,7 @@ try {
       "--addr",
       addrFor("go"),
       ...serverTls,
-    ]);
+    ], quiet);
     const deno = await startServer(Deno.execPath(), [
       "run",
       "-A",
@@ -88,10 +48,10 @@ try {
       "--addr",
       addrFor("deno"),
       ...serverTls,
-    ]);
+    ], quiet);
     try {
       const goLoad = (addr: string) =>
-        runJson(peer, [
+        runJson<LoadResult>(peer, [
           "bench",
           "--network",
           network,
@@ -106,7 +66,7 @@ try {
           "100",
         ]);
       const denoLoad = (addr: string) =>
-        runJson(Deno.execPath(), [
+        runJson<LoadResult>(Deno.execPath(), [
           "run",
           "-A",
           `${root}bench/e2e.ts`,
