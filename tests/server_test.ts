@@ -14,70 +14,22 @@ import {
   type ServerPlugin,
   ServiceError,
 } from "@rpcx/core";
-import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
+import { createMessage, encodeMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 
 const enc = (v: unknown) => jsonCodec.encode(v);
 const dec = (b: Uint8Array) => jsonCodec.decode(b);
 import { bounded, delay, freePort, waitFor } from "./support/env.ts";
-import { expectRefused } from "./support/raw_conn.ts";
+import { expectRefused, RawConn } from "./support/raw_conn.ts";
 
 /** Every RawConn opened by the running test; `withServer` closes them all in `finally`. */
-const openRaw = new Set<RawConn>();
+const opened = new Set<RawConn>();
 
-/** A raw rpcx connection: send frames, read decoded messages. */
-class RawConn {
-  conn!: Deno.TcpConn;
-  decoder = new FrameDecoder();
-  inbox: Message[] = [];
-  closed = false;
-  chunks = 0;
-  #wake: (() => void) | undefined;
-  static async open(addr: string): Promise<RawConn> {
-    const r = new RawConn();
-    const [hostname, port] = addr.split(":");
-    r.conn = await Deno.connect({ hostname, port: Number(port) });
-    openRaw.add(r);
-    void r.#loop();
-    return r;
-  }
-  async #loop() {
-    try {
-      while (true) {
-        const buf = new Uint8Array(65536);
-        const n = await this.conn.read(buf);
-        if (n === null) break;
-        this.chunks++;
-        this.inbox.push(...this.decoder.push(buf.subarray(0, n)));
-        this.#wake?.();
-      }
-    } catch {
-      // closed
-    }
-    this.closed = true;
-    this.#wake?.();
-  }
-  async write(bytes: Uint8Array) {
-    await this.conn.write(bytes);
-  }
-  async next(timeout = 2000): Promise<Message | undefined> {
-    const end = Date.now() + timeout;
-    while (this.inbox.length === 0 && !this.closed && Date.now() < end) {
-      await Promise.race([new Promise<void>((r) => (this.#wake = r)), delay(50)]);
-    }
-    return this.inbox.shift();
-  }
-  async waitClosed(timeout = 2000) {
-    const end = Date.now() + timeout;
-    while (!this.closed && Date.now() < end) await delay(10);
-    return this.closed;
-  }
-  close() {
-    openRaw.delete(this);
-    try {
-      this.conn.close();
-    } catch { /* closed */ }
-  }
+/** Opens a RawConn that `withServer` closes at the end of the test. */
+async function openRaw(addr: string): Promise<RawConn> {
+  const r = await RawConn.open(addr);
+  opened.add(r);
+  return r;
 }
 
 /**
@@ -130,14 +82,15 @@ async function withServer(
   try {
     await fn(addr, server);
   } finally {
-    for (const c of [...openRaw]) c.close();
+    for (const c of opened) c.close();
+    opened.clear();
     await server.close();
   }
 }
 
 Deno.test("server answers a request with the same seq, path, method and serializer", async () => {
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     await c.write(
       req({ seq: 77n, servicePath: "Arith", serviceMethod: "Mul", payload: enc({ A: 10, B: 20 }) }),
     );
@@ -162,7 +115,7 @@ Deno.test("many requests in flight on one connection; replies in completion orde
     },
   }, "Slow");
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     const frames = [300, 10, 150].map((ms, i) =>
       req({ seq: BigInt(i + 1), servicePath: "Slow", serviceMethod: "Sleep", payload: enc(ms) })
     );
@@ -203,7 +156,7 @@ Deno.test("replies produced in the same turn are coalesced into one socket write
     );
     const all = new Uint8Array(frames.flatMap((f) => [...f]));
     try {
-      const c = await RawConn.open(addr);
+      const c = await openRaw(addr);
       // One chunk holding 50 requests: the 50 replies are produced in the same turn.
       await c.write(all);
       for (let i = 0; i < 50; i++) assert.ok(await c.next(), `reply ${i}`);
@@ -225,7 +178,7 @@ Deno.test("replies produced in the same turn are coalesced into one socket write
 
 Deno.test("heartbeat is echoed as a response with the same seq and payload", async () => {
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     const payload = new TextEncoder().encode("ping \u{1F493} 0123456789");
     await c.write(
       req({ heartbeat: true, seq: 7n, serializeType: SerializeType.MsgPack, payload }),
@@ -244,7 +197,7 @@ Deno.test("oneway runs the method and sends nothing back", async () => {
   const server = new Server();
   await server.register({ Note: (n: number) => void seen.push(n) }, "Log");
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     await c.write(
       req({ oneway: true, seq: 1n, servicePath: "Log", serviceMethod: "Note", payload: enc(5) }),
     );
@@ -265,7 +218,7 @@ Deno.test("errors: unknown service/method, thrown error, undecodable args", asyn
     },
   }, "Bad");
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     const cases: [string, string, Uint8Array, string][] = [
       ["Nope", "X", enc(1), "rpcx: can't find service Nope"],
       ["Arith", "Div", enc(1), "rpcx: can't find method Div"],
@@ -297,8 +250,8 @@ Deno.test("errors: unknown service/method, thrown error, undecodable args", asyn
 
 Deno.test("a frame out of sync (wrong magic) closes only its connection", async () => {
   await withServer(async (addr, server) => {
-    const good = await RawConn.open(addr);
-    const bad = await RawConn.open(addr);
+    const good = await openRaw(addr);
+    const bad = await openRaw(addr);
     try {
       await bad.write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
       assert.ok(await bad.waitClosed(), "bad connection closed");
@@ -316,10 +269,10 @@ Deno.test("a frame out of sync (wrong magic) closes only its connection", async 
 
 Deno.test("a truncated frame followed by EOF does not disturb the server", async () => {
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     await c.write(req({ seq: 1n, servicePath: "Arith", serviceMethod: "Mul" }).subarray(0, 20));
     c.close();
-    const d = await RawConn.open(addr);
+    const d = await openRaw(addr);
     await d.write(
       req({ seq: 2n, servicePath: "Arith", serviceMethod: "Mul", payload: enc({ A: 2, B: 2 }) }),
     );
@@ -332,7 +285,7 @@ Deno.test("gzip: compressed request with a reply over 1024 bytes gets a gzip rep
   const server = new Server();
   await server.register({ Big: (n: number) => "z".repeat(n) }, "Echo");
   await withServer(async (addr) => {
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     await c.write(
       req({
         seq: 1n,
@@ -402,7 +355,7 @@ Deno.test("auth: token accepted; refused gets an error reply and the connection 
     const bad = new Client(addr, { auth: "nope" });
     try {
       assert.deepEqual(await ok.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
-      const c = await RawConn.open(addr);
+      const c = await openRaw(addr);
       await c.write(req({ heartbeat: true, seq: 1n }));
       assert.ok((await c.next())!.heartbeat, "heartbeats are not authenticated");
       await c.write(
@@ -471,7 +424,7 @@ Deno.test("plugins: hooks run in order; preCall rewrites args; connAccept can re
       "connClose",
     ]);
     refuse = true;
-    const c = await RawConn.open(addr);
+    const c = await openRaw(addr);
     assert.ok(await c.waitClosed(), "refused connection is closed");
     assert.equal(events.filter((e) => e === "connAccept").length, 2);
     assert.equal(events.at(-1), "connAccept", "a refused connection runs no other hook");
@@ -518,8 +471,8 @@ Deno.test("graceful shutdown: stops accepting, finishes in-flight calls, then cl
   }, "Work");
   const addr = await server.serve("tcp", "127.0.0.1:0");
   const client = new Client(addr);
-  const busy = await RawConn.open(addr);
-  const idle = await RawConn.open(addr);
+  const busy = await openRaw(addr);
+  const idle = await openRaw(addr);
   try {
     const inflight = client.call("Work", "Slow", null).catch((e) => e);
     await busy.write(req({ seq: 1n, servicePath: "Work", serviceMethod: "Slow" }));
