@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/smallnest/rpcx/client"
@@ -139,99 +135,37 @@ func runBench(argv []string) int {
 		}
 	}
 
-	var next, errCount atomic.Int64
-	var firstErr atomic.Value
-	var stop atomic.Bool
-	lat := make([][]time.Duration, *concurrency)
-	deadline := time.Duration(*maxSeconds * float64(time.Second))
-	timer := time.AfterFunc(deadline, func() { stop.Store(true) })
-	defer timer.Stop()
-
-	start := time.Now()
-	var wg sync.WaitGroup
-	for g := 0; g < *concurrency; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			xc := clients[g%len(clients)]
-			mine := make([]time.Duration, 0, *total / *concurrency + 1)
-			a := *args
-			for !stop.Load() {
-				i := next.Add(1)
-				if i > int64(*total) {
-					break
-				}
-				a.Seq = i
-				reply := &BenchArgs{}
-				ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-				t0 := time.Now()
-				err := xc.Call(ctx, *method, &a, reply)
-				d := time.Since(t0)
-				cancel()
-				if err == nil && reply.Seq != a.Seq {
-					err = fmt.Errorf("reply Seq %d for request %d", reply.Seq, a.Seq)
-				}
-				if err != nil {
-					if errCount.Add(1) == 1 {
-						firstErr.Store(err.Error())
-					}
-					continue
-				}
-				mine = append(mine, d)
+	run := runLoad(*concurrency, int64(*total), *maxSeconds, func(g int) func(int64) (time.Duration, error) {
+		xc := clients[g%len(clients)]
+		a := *args
+		return func(i int64) (time.Duration, error) {
+			a.Seq = i
+			reply := &BenchArgs{}
+			ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+			t0 := time.Now()
+			err := xc.Call(ctx, *method, &a, reply)
+			d := time.Since(t0)
+			cancel()
+			if err == nil && reply.Seq != a.Seq {
+				err = fmt.Errorf("reply Seq %d for request %d", reply.Seq, a.Seq)
 			}
-			lat[g] = mine
-		}(g)
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
+			return d, err
 		}
-		idx := int(p*float64(len(all))+0.5) - 1
-		if idx < 0 {
-			idx = 0
-		}
-		if idx >= len(all) {
-			idx = len(all) - 1
-		}
-		return float64(all[idx].Microseconds())
-	}
-	calls := int64(len(all)) + errCount.Load()
+	})
+	calls := run.calls()
 	res := benchResult{
 		Calls:        calls,
-		Errors:       errCount.Load(),
-		Seconds:      round(elapsed.Seconds(), 3),
-		CallsPerSec:  round(float64(calls)/elapsed.Seconds(), 1),
-		P50us:        pct(0.50),
-		P99us:        pct(0.99),
+		Errors:       run.errors,
+		Seconds:      round(run.elapsed.Seconds(), 3),
+		CallsPerSec:  round(float64(calls)/run.elapsed.Seconds(), 1),
+		P50us:        run.percentileUs(0.50),
+		P99us:        run.percentileUs(0.99),
 		Concurrency:  *concurrency,
 		Pool:         len(clients),
 		PayloadBytes: size,
 		Serializer:   strings.ToLower(*ser),
 		TimedOut:     calls < int64(*total),
+		FirstError:   run.firstErr,
 	}
-	if v, ok := firstErr.Load().(string); ok {
-		res.FirstError = v
-	}
-	line, _ := json.Marshal(res)
-	fmt.Println(string(line))
-	if res.Errors > 0 {
-		return 1
-	}
-	return 0
-}
-
-func round(v float64, digits int) float64 {
-	p := 1.0
-	for i := 0; i < digits; i++ {
-		p *= 10
-	}
-	return float64(int64(v*p+0.5)) / p
+	return printResult(res, res.Errors)
 }

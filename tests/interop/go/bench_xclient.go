@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/smallnest/rpcx/client"
@@ -84,87 +80,36 @@ func runBenchXClient(argv []string) int {
 		}
 	}
 
-	var next, errCount atomic.Int64
-	var firstErr atomic.Value
-	var stop atomic.Bool
-	lat := make([][]time.Duration, *inflight)
-	timer := time.AfterFunc(time.Duration(*maxSeconds*float64(time.Second)), func() { stop.Store(true) })
-	defer timer.Stop()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for g := 0; g < *inflight; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			// Grown as needed: --total is a bound, often far above what a run makes.
-			mine := make([]time.Duration, 0, min(*total / *inflight + 1, 1<<16))
-			a := args
-			for !stop.Load() {
-				i := next.Add(1)
-				if i > int64(*total) {
-					break
-				}
-				a.A = int(i)
-				reply := &MulReply{}
-				ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-				t0 := time.Now()
-				err := xc.Call(ctx, "Mul", &a, reply)
-				dur := time.Since(t0)
-				cancel()
-				if err == nil && (reply.C != a.A*a.B || len(reply.S) != len(a.S)) {
-					err = fmt.Errorf("wrong reply C=%d len(S)=%d for A=%d", reply.C, len(reply.S), a.A)
-				}
-				if err != nil {
-					if errCount.Add(1) == 1 {
-						firstErr.Store(err.Error())
-					}
-					continue
-				}
-				mine = append(mine, dur)
+	run := runLoad(*inflight, int64(*total), *maxSeconds, func(int) func(int64) (time.Duration, error) {
+		a := args
+		return func(i int64) (time.Duration, error) {
+			a.A = int(i)
+			reply := &MulReply{}
+			ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+			t0 := time.Now()
+			err := xc.Call(ctx, "Mul", &a, reply)
+			dur := time.Since(t0)
+			cancel()
+			if err == nil && (reply.C != a.A*a.B || len(reply.S) != len(a.S)) {
+				err = fmt.Errorf("wrong reply C=%d len(S)=%d for A=%d", reply.C, len(reply.S), a.A)
 			}
-			lat[g] = mine
-		}(g)
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
+			return dur, err
 		}
-		idx := int(p*float64(len(all))+0.5) - 1
-		if idx < 0 {
-			idx = 0
-		}
-		if idx >= len(all) {
-			idx = len(all) - 1
-		}
-		return float64(all[idx].Microseconds())
-	}
-	calls := int64(len(all)) + errCount.Load()
+	})
+	calls := run.calls()
 	res := map[string]any{
 		"client":        "go-xclient",
 		"calls":         calls,
-		"errors":        errCount.Load(),
-		"seconds":       round(elapsed.Seconds(), 3),
-		"calls_per_sec": round(float64(calls)/elapsed.Seconds(), 1),
-		"p50_us":        pct(0.50),
-		"p99_us":        pct(0.99),
+		"errors":        run.errors,
+		"seconds":       round(run.elapsed.Seconds(), 3),
+		"calls_per_sec": round(float64(calls)/run.elapsed.Seconds(), 1),
+		"p50_us":        run.percentileUs(0.50),
+		"p99_us":        run.percentileUs(0.99),
 		"inflight":      *inflight,
 		"s_bytes":       *sBytes,
 	}
-	if v, ok := firstErr.Load().(string); ok {
-		res["first_error"] = v
+	if run.firstErr != "" {
+		res["first_error"] = run.firstErr
 	}
-	line, _ := json.Marshal(res)
-	fmt.Println(string(line))
-	if errCount.Load() > 0 {
-		return 1
-	}
-	return 0
+	return printResult(res, run.errors)
 }

@@ -15,10 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/smallnest/rpcx/protocol"
@@ -343,48 +340,20 @@ func runHTTPBench(argv []string) int {
 			return 1
 		}
 	}
-	var n, errs int64
-	var firstErr atomic.Value
-	lat := make([][]int64, *conc)
-	deadline := time.Now().Add(*maxSec)
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < *conc; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for atomic.AddInt64(&n, 1) <= *total && time.Now().Before(deadline) {
-				s := time.Now()
-				if err := one(); err != nil {
-					atomic.AddInt64(&errs, 1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				lat[w] = append(lat[w], time.Since(s).Microseconds())
-			}
-		}(w)
+	run := runLoad(*conc, *total, maxSec.Seconds(), func(int) func(int64) (time.Duration, error) {
+		return func(int64) (time.Duration, error) {
+			s := time.Now()
+			err := one()
+			return time.Since(s), err
+		}
+	})
+	secs := run.elapsed.Seconds()
+	calls := run.calls()
+	r := httpBenchResult{Calls: calls, Errors: run.errors, Seconds: secs, CallsPerSec: float64(calls) / secs,
+		Concurrency: *conc, Mode: *mode, FirstError: run.firstErr}
+	if all := run.lat; len(all) > 0 {
+		r.P50us = all[len(all)/2].Microseconds()
+		r.P99us = all[len(all)*99/100].Microseconds()
 	}
-	wg.Wait()
-	secs := time.Since(t0).Seconds()
-	var all []int64
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	calls := int64(len(all)) + errs
-	r := httpBenchResult{Calls: calls, Errors: errs, Seconds: secs, CallsPerSec: float64(calls) / secs,
-		Concurrency: *conc, Mode: *mode}
-	if len(all) > 0 {
-		r.P50us = all[len(all)/2]
-		r.P99us = all[len(all)*99/100]
-	}
-	if e, ok := firstErr.Load().(string); ok {
-		r.FirstError = e
-	}
-	out, _ := json.Marshal(r)
-	fmt.Println(string(out))
-	if errs > 0 {
-		return 1
-	}
-	return 0
+	return printResult(r, run.errors)
 }

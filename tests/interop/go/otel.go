@@ -124,11 +124,8 @@ func runOtelServer(argv []string) int {
 		fmt.Fprintf(os.Stderr, "register: %v\n", err)
 		return 1
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.ServeListener("tcp", ln) }()
-	select {
-	case <-s.Started:
-	case err := <-serveErr:
+	_, err = startServing(s, "tcp", ln, ln.Addr().String())
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
 		return 1
 	}

@@ -177,11 +177,8 @@ func runPushServer(argv []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.ServeListener("tcp", ln) }()
-	select {
-	case <-s.Started:
-	case err := <-serveErr:
+	serveErr, err := startServing(s, "tcp", ln, ln.Addr().String())
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
 		return 1
 	}
