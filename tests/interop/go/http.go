@@ -98,6 +98,25 @@ func (h *httpCaller) jsonrpc(method string, params interface{}, id *int64) (*htt
 	return res, out, nil
 }
 
+// waitNote waits up to 3 s for Echo's note count to pass before; the error
+// says what never arrived.
+func (h *httpCaller) waitNote(before int, what string) error {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		n, err := h.notes()
+		if err != nil {
+			return err
+		}
+		if n > before {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New(what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (h *httpCaller) notes() (int, error) {
 	_, data, err := h.invoke("Echo", "Notes", protocol.JSON, []byte(`{}`), nil)
 	if err != nil {
@@ -182,19 +201,8 @@ func (h *httpCaller) check(name string) error {
 		if res.StatusCode != 200 || len(data) != 0 {
 			return fmt.Errorf("oneway answered status %d body %q", res.StatusCode, data)
 		}
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n, err := h.notes()
-			if err != nil {
-				return err
-			}
-			if n > before {
-				break
-			}
-			if time.Now().After(deadline) {
-				return errors.New("the oneway note never arrived")
-			}
-			time.Sleep(20 * time.Millisecond)
+		if err := h.waitNote(before, "the oneway note never arrived"); err != nil {
+			return err
 		}
 	case "jsonrpc-call":
 		id := int64(7)
@@ -218,19 +226,8 @@ func (h *httpCaller) check(name string) error {
 		if res.StatusCode != 200 || out != nil {
 			return fmt.Errorf("notification answered %d %+v", res.StatusCode, out)
 		}
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n, err := h.notes()
-			if err != nil {
-				return err
-			}
-			if n > before {
-				break
-			}
-			if time.Now().After(deadline) {
-				return errors.New("the notification never arrived")
-			}
-			time.Sleep(20 * time.Millisecond)
+		if err := h.waitNote(before, "the notification never arrived"); err != nil {
+			return err
 		}
 	case "jsonrpc-error":
 		id := int64(8)
