@@ -513,6 +513,13 @@ Deno.test("etcd + examples/etcd server: SIGTERM and SIGINT unregister at once (n
           5000,
         );
         await d.ready();
+        // The discovery may have made its first list before the node was written: its watch
+        // brings the node in shortly after.
+        await waitFor(
+          "the discovery to list the node",
+          () => d.getServices().length === 1,
+          5000,
+        );
         assert.deepEqual(d.getServices().map((p) => p.key), [`tcp@127.0.0.1:${port}`]);
         const t0 = Date.now();
         child.child.kill(signal);
