@@ -89,5 +89,7 @@ export interface LoadResult {
   calls_per_sec: number;
   p50_us: number;
   p99_us: number;
+  /** The client process's CPU time (user + system) per call in µs, where it reports one. */
+  cpu_us_per_call?: number;
   first_error?: string;
 }

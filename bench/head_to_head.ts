@@ -109,9 +109,18 @@ try {
         Result[]
       >;
       for (let i = 0; i < runs; i++) {
-        // Interleaved, so machine noise hits every row alike.
-        r.goGo.push(await goClient(goServer.addr, inflight, s));
-        r.denoGo.push(await denoClient(goServer.addr, inflight, s, "xclient"));
+        // Interleaved, so machine noise hits every row alike; the two clients against the Go
+        // server take turns going first (the first client of a cell meets a server that has
+        // not yet sized itself for the cell's messages).
+        const go = () => goClient(goServer.addr, inflight, s);
+        const deno = () => denoClient(goServer.addr, inflight, s, "xclient");
+        if (i % 2 === 0) {
+          r.goGo.push(await go());
+          r.denoGo.push(await deno());
+        } else {
+          r.denoGo.push(await deno());
+          r.goGo.push(await go());
+        }
         r.plainGo.push(await denoClient(goServer.addr, inflight, s, "plain"));
         r.goDeno.push(await goClient(denoServer.addr, inflight, s));
         if (grpc) {
@@ -139,6 +148,9 @@ const range = (xs: number[]) => {
 const k = (n: number) => n >= 10_000 ? `${(n / 1000).toFixed(1)} k` : `${Math.round(n)}`;
 const lat = (rs: Result[]) =>
   `${median(rs.map((x) => x.p50_us))} / ${median(rs.map((x) => x.p99_us))}`;
+// CPU per call of the client process (steadier than calls/s on a shared machine).
+const cpuPerCall = (rs: Result[]) =>
+  rs.every((x) => x.cpu_us_per_call) ? median(rs.map((x) => x.cpu_us_per_call!)).toFixed(0) : "–";
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1];
 const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
@@ -148,10 +160,10 @@ console.log(
 );
 console.log();
 console.log(
-  "| in flight | S | Go→Go calls/s (p50/p99 µs) | Deno XClient→Go calls/s (p50/p99 µs) | Deno/Go | Deno Client→Go | XClient/Client | Go→Deno server ÷ Go→Go |" +
+  "| in flight | S | Go→Go calls/s (p50/p99 µs) | Deno XClient→Go calls/s (p50/p99 µs) | Deno/Go | Deno Client→Go | XClient/Client | client CPU µs/call: Go XClient / Deno XClient / Deno Client | Go→Deno server ÷ Go→Go |" +
     (withGrpc ? " grpc-js Node | grpc-js Deno |" : ""),
 );
-console.log("|---|---|---|---|---|---|---|---|" + (withGrpc ? "---|---|" : ""));
+console.log("|---|---|---|---|---|---|---|---|---|" + (withGrpc ? "---|---|" : ""));
 for (const [cell, r] of Object.entries(results)) {
   const [inflight, s] = cell.split("/");
   const cols = [
@@ -162,6 +174,7 @@ for (const [cell, r] of Object.entries(results)) {
     range(ratios(r.denoGo, r.goGo)),
     k(median(r.plainGo.map((x) => x.calls_per_sec))),
     range(ratios(r.denoGo, r.plainGo)),
+    `${cpuPerCall(r.goGo)} / ${cpuPerCall(r.denoGo)} / ${cpuPerCall(r.plainGo)}`,
     range(ratios(r.goDeno, r.goGo)),
   ];
   if (withGrpc) {

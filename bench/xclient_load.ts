@@ -4,6 +4,9 @@
 //   deno run -A bench/xclient_load.ts --addr host:port [--inflight 100] [--s 0] [--total N]
 //                                     [--seconds 5] [--warmup 2000] [--client xclient|plain]
 //                                     [--network tcp|unix|http|ws|wss] [--tls-ca ca.pem]
+//                                     [--timeout 10000]
+// Every call has a timeout (ms; 0: none), as the Go side's calls each have a context with its
+// 10 s timeout.
 import { Client, FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 
@@ -16,6 +19,7 @@ const maxSeconds = Number(flag(Deno.args, "seconds", "5"));
 const warmup = Number(flag(Deno.args, "warmup", "2000"));
 const kind = flag(Deno.args, "client", "xclient");
 const network = flag(Deno.args, "network", "tcp");
+const timeout = Number(flag(Deno.args, "timeout", "10000")) || undefined;
 const tlsCa = flag(Deno.args, "tls-ca", "");
 const tls = tlsCa ? { caCerts: [await Deno.readTextFile(tlsCa)] } : undefined;
 
@@ -24,12 +28,12 @@ let call: Call;
 let close: () => Promise<void>;
 if (kind === "plain") {
   const client = new Client(`${network}@${addr}`, { tls });
-  call = (args) => client.call("Bench", "Mul", args);
+  call = (args) => client.call("Bench", "Mul", args, { timeout });
   close = () => client.close();
 } else {
   const discovery = new Peer2PeerDiscovery(`${network}@${addr}`);
   const x = new XClient("Bench", FailMode.Failfast, SelectMode.RandomSelect, discovery, { tls });
-  call = (args) => x.call("Mul", args);
+  call = (args) => x.call("Mul", args, { timeout });
   close = async () => {
     await x.close();
     await discovery.close();

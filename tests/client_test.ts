@@ -825,6 +825,43 @@ Deno.test("timeouts of many calls: each expires on time, whatever the others' ti
   }
 });
 
+Deno.test("one call at a time: a call's timeout expires on time when earlier calls of the same timeout settled", async () => {
+  // The lane of a timeout keeps its timer (unreferenced) after its calls settle, and reuses it:
+  // that timer is due at the first call's deadline, long before a later call's. A later call
+  // must neither time out at that earlier deadline nor miss its own. The server ignores its
+  // own copy of the timeout (__ServerTimeout), so only the client's timer can end the call.
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Wait: async (ms: number) => {
+        await sleep(ms);
+        return ms;
+      },
+    }, "Svc")
+  );
+  const c = new Client(addr);
+  try {
+    for (const gap of [0, 300, 700]) {
+      assert.equal(await c.call("Svc", "Wait", 0, { timeout: 1000 }), 0);
+      // The later call starts `gap` ms after the earlier one settled (the point of the test).
+      if (gap > 0) await sleep(gap);
+      const start = performance.now();
+      const e = await bounded(
+        c.call("Svc", "Wait", 2500, { timeout: 1000 }).then(() => undefined, (e) => e),
+        5000,
+        "the call that must time out",
+      );
+      const at = performance.now() - start;
+      assert.ok(e instanceof CallTimeoutError, `gap ${gap}: got ${e}`);
+      assert.ok(at >= 995, `gap ${gap}: timed out after ${Math.round(at)} ms, before its 1000 ms`);
+      assert.ok(at < 2000, `gap ${gap}: timed out after ${Math.round(at)} ms, long after 1000`);
+    }
+    assert.equal(c.pendingCalls, 0);
+  } finally {
+    await c.close();
+    await server.close();
+  }
+});
+
 Deno.test("a finished call with a long timeout does not keep the process alive", async () => {
   // A script that makes calls with a 60 s timeout (answered at once), then closes its client
   // and server, must exit at once: no timer of a settled call may hold the event loop.

@@ -329,7 +329,9 @@ Deno.test("a ServiceError is never retried (Failover, Failtry, Failbackup)", asy
   const d = new MultipleServersDiscovery([a.pair(), b.pair()]);
   const modes = [FailMode.Failover, FailMode.Failtry, FailMode.Failbackup, FailMode.Failfast];
   const clients = modes.map((m) =>
-    new XClient("Svc", m, SelectMode.RoundRobin, d, { retries: 5, backupLatency: 20 })
+    // backupLatency is well above a reply's time on a loaded machine: a backup request sent
+    // because the error reply was slow would be no retry (it failed once so, at 20 ms).
+    new XClient("Svc", m, SelectMode.RoundRobin, d, { retries: 5, backupLatency: 300 })
   );
   try {
     for (const x of clients) {
@@ -339,8 +341,9 @@ Deno.test("a ServiceError is never retried (Failover, Failtry, Failbackup)", asy
         assert.match((e as Error).message, /failed on purpose/);
         return true;
       });
-      // Long after backupLatency (20 ms): a backup request or a retry would have arrived.
-      await delay(200);
+      // After backupLatency (300 ms): a retry, or a backup request whose timer outlived the
+      // error, would have arrived.
+      await delay(400);
       assert.equal(a.calls + b.calls - before, 1, `fail mode ${x.failMode} retried`);
       // a service error does not count against the server's health
       assert.equal(x.servers.length, 2);

@@ -29,13 +29,14 @@ export class Lane {
   constructor(readonly timeout: number) {}
 
   /**
-   * Called by a call that settles before its deadline. The last one to settle stops the lane's
-   * timer, so a finished call never keeps the process alive until its timeout.
+   * Called by a call that settles before its deadline. When the last one settles, the lane's
+   * timer is unreferenced rather than cleared, so a finished call never keeps the process alive
+   * until its timeout, and the next call reuses the timer (one call at a time would otherwise
+   * set and clear a timer per call); when it fires with nothing waiting, the lane is dropped.
    */
   settle(): void {
-    if (--this.waiting === 0 && this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
+    if (--this.waiting === 0) {
+      if (this.timer !== undefined) Deno.unrefTimer(this.timer as unknown as number);
       this.items = [];
       this.head = 0;
     }
@@ -53,7 +54,12 @@ export class Deadlines {
     item.deadline = performance.now() + timeout;
     item.lane = lane;
     lane.items.push(item);
-    lane.waiting++;
+    // The first waiting call of a lane whose timer was unreferenced (see Lane.settle) holds
+    // the process again. The timer is due at or before this call's deadline (an earlier call
+    // of the same timeout set it), and re-arms for the oldest waiting call when it fires.
+    if (lane.waiting++ === 0 && lane.timer !== undefined) {
+      Deno.refTimer(lane.timer as unknown as number);
+    }
     const queued = lane.items.length - lane.head;
     if (queued > 64 && lane.waiting * 2 < queued) this.#compact(lane);
     if (lane.timer === undefined) this.#arm(lane);

@@ -98,15 +98,16 @@ func runBenchXClient(argv []string) int {
 	})
 	calls := run.calls()
 	res := map[string]any{
-		"client":        "go-xclient",
-		"calls":         calls,
-		"errors":        run.errors,
-		"seconds":       round(run.elapsed.Seconds(), 3),
-		"calls_per_sec": round(float64(calls)/run.elapsed.Seconds(), 1),
-		"p50_us":        run.percentileUs(0.50),
-		"p99_us":        run.percentileUs(0.99),
-		"inflight":      *inflight,
-		"s_bytes":       *sBytes,
+		"client":          "go-xclient",
+		"calls":           calls,
+		"errors":          run.errors,
+		"seconds":         round(run.elapsed.Seconds(), 3),
+		"calls_per_sec":   round(float64(calls)/run.elapsed.Seconds(), 1),
+		"p50_us":          run.percentileUs(0.50),
+		"p99_us":          run.percentileUs(0.99),
+		"cpu_us_per_call": run.cpuUsPerCall(),
+		"inflight":        *inflight,
+		"s_bytes":         *sBytes,
 	}
 	if run.firstErr != "" {
 		res["first_error"] = run.firstErr

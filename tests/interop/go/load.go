@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,18 @@ type loadRun struct {
 	errors   int64
 	firstErr string
 	elapsed  time.Duration
+	// cpu is the process's CPU time (user + system, every thread) during the
+	// measured phase.
+	cpu time.Duration
+}
+
+// processCPU is the CPU time this process has used so far (user + system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runLoad starts workers goroutines; worker g gets its call from newCall(g)
@@ -30,6 +43,7 @@ func runLoad(workers int, total int64, maxSeconds float64, newCall func(g int) f
 	lat := make([][]time.Duration, workers)
 	timer := time.AfterFunc(time.Duration(maxSeconds*float64(time.Second)), func() { stop.Store(true) })
 	defer timer.Stop()
+	cpu0 := processCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for g := 0; g < workers; g++ {
@@ -57,7 +71,7 @@ func runLoad(workers int, total int64, maxSeconds float64, newCall func(g int) f
 		}(g)
 	}
 	wg.Wait()
-	r := loadRun{elapsed: time.Since(start), errors: errCount.Load()}
+	r := loadRun{elapsed: time.Since(start), errors: errCount.Load(), cpu: processCPU() - cpu0}
 	for _, l := range lat {
 		r.lat = append(r.lat, l...)
 	}
@@ -66,6 +80,15 @@ func runLoad(workers int, total int64, maxSeconds float64, newCall func(g int) f
 		r.firstErr = v
 	}
 	return r
+}
+
+// cpuUsPerCall is the CPU time per call of the measured phase, in µs (0 when
+// no call was made).
+func (r loadRun) cpuUsPerCall() float64 {
+	if r.calls() == 0 {
+		return 0
+	}
+	return round(float64(r.cpu.Microseconds())/float64(r.calls()), 1)
 }
 
 // calls is how many calls were made, failed ones included.
