@@ -11,6 +11,7 @@ import { createMessage, type FrameHeader, type Message } from "../protocol/messa
 import type { ConnInfo } from "./context.ts";
 import type { Dispatcher } from "./_dispatch.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
+import { clock, CLOCK_BASE } from "../transport/_clock.ts";
 
 /** What a connection is carried on: a framed socket or an in-process session. */
 export interface Link {
@@ -40,7 +41,20 @@ export interface ConnectionHost {
   dropped(conn: ServerConnection): void;
   /** The link failed (socket error, frame out of sync). */
   linkFailed(conn: ServerConnection, error: unknown): void;
+  /** The connection's {@linkcode ConnInfo} was made (plugins and methods hold it from now on). */
+  named(conn: ServerConnection, info: ConnInfo): void;
 }
+
+/** Where a connection comes from: what its {@linkcode ConnInfo} says of the peer. */
+export interface Peer {
+  /** The network it came on. */
+  readonly network: string;
+  /** The peer's address (read when first asked for). */
+  readonly remoteAddress: string;
+}
+
+/** Bits of a connection's state. */
+const CLOSED = 1, DRAINING = 2;
 
 /** Timeouts that close a connection, in ms (0: none). */
 export interface ConnectionTimeouts {
@@ -54,25 +68,47 @@ export interface ConnectionTimeouts {
 
 /**
  * One accepted connection. It is also the handler of its framed link (`onMessage`, `onError`,
- * `onClose`, `onFrameError`), so a connection costs no closures.
+ * `onClose`, `onFrameError`), so a connection costs no closures. Its {@linkcode ConnInfo} is
+ * made when first needed (a message, a plugin's hook, a push): an idle connection holds this
+ * object and its link only.
  */
 export class ServerConnection {
-  /** What plugins learn of it. */
-  readonly info: ConnInfo;
   /** Bytes of pushes queued on it and not yet known to be written (kept by the push sender). */
   pushPending = 0;
+  /** Unique per server (the {@linkcode ConnInfo} id). */
+  readonly id: number;
   readonly #host: ConnectionHost;
+  readonly #peer: Peer;
+  readonly #localAddress: string;
+  #info: ConnInfo | undefined;
   #link!: Link;
   #inFlight = 0;
-  #draining = false;
-  #closed = false;
-  /** When its last call ended (ms since epoch; 0 before any). */
+  /** CLOSED and DRAINING bits. */
+  #state = 0;
+  /** When its last call ended (ms on the connection clock; 0 before any). */
   #lastDoneAt = 0;
 
-  /** A connection for `info`; `attach` gives it its link. */
-  constructor(info: ConnInfo, host: ConnectionHost) {
-    this.info = info;
+  /** Connection `id` from `peer`, accepted at `localAddress`; `attach` gives it its link. */
+  constructor(id: number, peer: Peer, localAddress: string, host: ConnectionHost) {
+    this.id = id;
+    this.#peer = peer;
+    this.#localAddress = localAddress;
     this.#host = host;
+  }
+
+  /** What plugins and methods learn of it (made on first use, then always the same object). */
+  get info(): ConnInfo {
+    if (this.#info === undefined) {
+      const peer = this.#peer;
+      this.#info = {
+        id: this.id,
+        network: peer.network,
+        remoteAddress: peer.remoteAddress,
+        localAddress: this.#localAddress,
+      };
+      this.#host.named(this, this.#info);
+    }
+    return this.#info;
   }
 
   /** Gives the connection its link (once, before messages arrive). */
@@ -82,12 +118,12 @@ export class ServerConnection {
 
   /** Queues a message (a push) on the connection. */
   send(msg: Message): void {
-    if (!this.#closed) this.#link.send(msg);
+    if (!(this.#state & CLOSED)) this.#link.send(msg);
   }
 
   /** Resolves when everything queued so far was written, or the connection closed. */
   drained(): Promise<void> {
-    return this.#closed ? Promise.resolve() : this.#link.drained();
+    return this.#state & CLOSED ? Promise.resolve() : this.#link.drained();
   }
 
   /** Calls in flight on this connection. */
@@ -97,7 +133,7 @@ export class ServerConnection {
 
   /** Whether it is closed. */
   get isClosed(): boolean {
-    return this.#closed;
+    return (this.#state & CLOSED) !== 0;
   }
 
   /** Runs `preReadRequest`; closes the connection when a plugin refuses. */
@@ -110,7 +146,7 @@ export class ServerConnection {
 
   /** A message arrived. */
   onMessage(req: Message): void {
-    if (this.#closed) return;
+    if (this.#state & CLOSED) return;
     const plugins = this.#host.plugins;
     if (!plugins.postReadRequest(req, this.info)) return this.close();
     if (plugins.hasPreReadRequest && !this.readyToRead()) return;
@@ -119,7 +155,7 @@ export class ServerConnection {
       this.#link.send(this.#host.dispatcher.heartbeat(req, this.info));
       return;
     }
-    if (this.#draining || this.#host.draining) {
+    if (this.#state & DRAINING || this.#host.draining) {
       // Not taken: the connection closes once its own calls are answered, so the caller sees a
       // closed connection (never a service error) and a Failover client retries elsewhere.
       this.drain();
@@ -133,7 +169,7 @@ export class ServerConnection {
   async #run(req: Message): Promise<void> {
     try {
       const { res, close } = await this.#host.dispatcher.call(req, this.info);
-      if (res && !this.#closed) {
+      if (res && !(this.#state & CLOSED)) {
         this.#host.plugins.preWriteResponse(req, res);
         this.#link.send(res);
         this.#host.plugins.postWriteResponse(req, res);
@@ -141,9 +177,9 @@ export class ServerConnection {
       if (close) this.#closeAfterWrites();
     } finally {
       this.#inFlight--;
-      this.#lastDoneAt = Date.now();
+      this.#lastDoneAt = clock();
       this.#host.callEnded();
-      if (this.#draining && this.#inFlight === 0) this.#closeAfterWrites();
+      if (this.#state & DRAINING && this.#inFlight === 0) this.#closeAfterWrites();
     }
   }
 
@@ -152,7 +188,7 @@ export class ServerConnection {
    * in sync: its caller gets an error reply naming the reason; the connection goes on.
    */
   onFrameError(error: ProtocolError, header: FrameHeader): void {
-    if (this.#closed || header.messageType !== MessageType.Request) return;
+    if (this.#state & CLOSED || header.messageType !== MessageType.Request) return;
     if (header.oneway || header.heartbeat) return;
     const req = createMessage({
       version: header.version,
@@ -164,18 +200,18 @@ export class ServerConnection {
 
   /** Stops taking calls; closes as soon as the calls in flight are answered (now if none). */
   drain(): void {
-    this.#draining = true;
+    this.#state |= DRAINING;
     if (this.#inFlight === 0) this.#closeAfterWrites();
   }
 
   #closeAfterWrites(): void {
-    if (this.#closed) return;
+    if (this.#state & CLOSED) return;
     this.#link.drained().then(() => this.close());
   }
 
   /** Applies the timeouts at time `now`; closes the connection when one has passed. */
   check(now: number, t: ConnectionTimeouts): void {
-    if (this.#closed) return;
+    if (this.#state & CLOSED) return;
     const link = this.#link;
     const last = link.lastMessageAt;
     if (last === undefined) return;
@@ -183,7 +219,8 @@ export class ServerConnection {
     if (
       (t.write > 0 && writeSince > 0 && now - writeSince > t.write) ||
       (t.read > 0 && now - last > t.read) ||
-      (t.idle > 0 && this.#inFlight === 0 && now - Math.max(last, this.#lastDoneAt) > t.idle)
+      (t.idle > 0 && this.#inFlight === 0 &&
+        now - Math.max(last, this.#lastDoneAt + CLOCK_BASE) > t.idle)
     ) {
       this.close();
     }
@@ -191,8 +228,8 @@ export class ServerConnection {
 
   /** Closes at once (idempotent). */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state & CLOSED) return;
+    this.#state |= CLOSED;
     this.#link.close();
     this.#host.dropped(this);
   }
@@ -209,8 +246,8 @@ export class ServerConnection {
 
   /** The link reported that it closed (peer gone, bad frame, ...). */
   linkClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state & CLOSED) return;
+    this.#state |= CLOSED;
     this.#host.dropped(this);
   }
 }

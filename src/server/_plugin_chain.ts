@@ -106,6 +106,11 @@ export class PluginChain {
     return this.#plugins.some((p) => p.preReadRequest);
   }
 
+  /** Whether any plugin has the hook `name` (so a call that would do nothing can be skipped). */
+  has(name: keyof ServerPlugin): boolean {
+    return this.#plugins.some((p) => p[name] !== undefined);
+  }
+
   /** `postReadRequest`: false when a plugin throws (reported): drop it and close. */
   postReadRequest(req: Message, conn: ConnInfo): boolean {
     for (const p of this.#plugins) {

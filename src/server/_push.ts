@@ -29,8 +29,10 @@ export interface PushTarget {
 
 /** Options of {@linkcode PushSender}. */
 export interface PushSenderOptions {
-  /** The server's open connections, oldest first (the server adds and removes them). */
-  readonly conns: ReadonlyMap<ConnInfo, PushTarget>;
+  /** The open connection `conn` is of; undefined once it closed (or for an unknown one). */
+  readonly find: (conn: ConnInfo) => PushTarget | undefined;
+  /** The server's open connections, oldest first. */
+  readonly active: () => ConnInfo[];
   /** Bytes of pushes a connection may have queued. */
   readonly bufferSize: number;
   readonly codecs: CodecRegistry;
@@ -45,23 +47,21 @@ export interface PushSenderOptions {
  * bytes lives on each connection, so an idle connection costs the sender nothing).
  */
 export class PushSender {
-  readonly #conns: ReadonlyMap<ConnInfo, PushTarget>;
   readonly #options: PushSenderOptions;
   #seq = 0n;
 
   constructor(options: PushSenderOptions) {
     this.#options = options;
-    this.#conns = options.conns;
   }
 
   /** The open connections, oldest first. */
   active(): ConnInfo[] {
-    return [...this.#conns.keys()];
+    return this.#options.active();
   }
 
   /** Bytes of pushes queued on `conn` and not yet written (0 for an unknown connection). */
   pending(conn: ConnInfo): number {
-    return this.#conns.get(conn)?.pushPending ?? 0;
+    return this.#options.find(conn)?.pushPending ?? 0;
   }
 
   async send(
@@ -98,7 +98,7 @@ export class PushSender {
   }
 
   async #write(conn: ConnInfo, msg: Message): Promise<void> {
-    const a = this.#conns.get(conn);
+    const a = this.#options.find(conn);
     if (!a) throw new ClientConnClosedError(conn.remoteAddress);
     const size = frameSize(msg);
     const limit = this.#options.bufferSize;
@@ -115,7 +115,7 @@ export class PushSender {
     }
     // Closing resolves the drain waiters before the connection is detached in the same turn:
     // still attached now means the bytes reached the socket.
-    if (this.#conns.get(conn) !== a) throw new ClientConnClosedError(conn.remoteAddress);
+    if (this.#options.find(conn) !== a) throw new ClientConnClosedError(conn.remoteAddress);
   }
 
   #hook(name: string, call: (p: ServerPlugin) => void): void {

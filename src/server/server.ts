@@ -100,7 +100,9 @@ export class Server {
   readonly #registries: RegistryLifecycle;
   readonly #dispatcher: Dispatcher;
   /** The open connections, oldest first (also what pushes reach). */
-  readonly #conns = new Map<ConnInfo, ServerConnection>();
+  readonly #conns = new Set<ServerConnection>();
+  /** The connections whose ConnInfo was made (handed to plugins, methods, pushes), by it. */
+  readonly #named = new WeakMap<ConnInfo, ServerConnection>();
   readonly #listening: Listening[] = [];
   readonly #limits: DecodeLimits;
   readonly #inprocess: InprocessRegistry;
@@ -179,6 +181,7 @@ export class Server {
           this.#report(`connection ${c.info.remoteAddress}`, e);
         }
       },
+      named: (c, info) => void this.#named.set(info, c),
     };
     // A connection's first read takes 64 bytes (a small call fits; a bigger one is read on at
     // once in a buffer sized from its header): idle connections hold little.
@@ -188,7 +191,11 @@ export class Server {
       initialReadBufferSize: 64,
     };
     this.#push = new PushSender({
-      conns: this.#conns,
+      find: (info) => {
+        const c = this.#named.get(info);
+        return c !== undefined && this.#conns.has(c) ? c : undefined;
+      },
+      active: () => Array.from(this.#conns, (c) => c.info),
       bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
       codecs,
       plugins: this.#plugins.plugins,
@@ -495,7 +502,7 @@ export class Server {
     const every = Math.min(Math.max(Math.floor(shortest / 4), 10), 1000);
     this.#watchdog = setInterval(() => {
       const now = Date.now();
-      for (const c of this.#conns.values()) c.check(now, t);
+      for (const c of this.#conns) c.check(now, t);
     }, every);
     Deno.unrefTimer(this.#watchdog);
   }
@@ -511,7 +518,7 @@ export class Server {
   }
 
   #accept(conn: Connection, localAddress: string): void {
-    const sc = this.#newConn(conn.network, conn.remoteAddress, localAddress);
+    const sc = new ServerConnection(++this.#connIds, conn, localAddress, this.#host);
     const fc = new FramedConnection(
       conn,
       sc,
@@ -525,37 +532,32 @@ export class Server {
     fc.start();
   }
 
-  #newConn(network: string, remoteAddress: string, localAddress: string): ServerConnection {
-    const info: ConnInfo = { id: ++this.#connIds, network, remoteAddress, localAddress };
-    return new ServerConnection(info, this.#host);
-  }
-
   #openInprocess(
     clientName: string,
     deliver: (msg: Message) => void,
     closed: () => void,
   ): InprocessSession {
-    const sc = this.#newConn(
-      INPROCESS_NETWORK,
-      clientName,
+    const sc = new ServerConnection(
+      ++this.#connIds,
+      { network: INPROCESS_NETWORK, remoteAddress: clientName },
       this.#serviceAddress ?? INPROCESS_NETWORK,
+      this.#host,
     );
     return openInprocessSession(sc, deliver, closed, () => this.#acceptConn(sc));
   }
 
   #acceptConn(sc: ServerConnection): boolean {
     if (this.#shuttingDown || this.#closed) return false;
-    if (!this.#plugins.connAccept(sc.info)) return false;
+    if (this.#plugins.has("connAccept") && !this.#plugins.connAccept(sc.info)) return false;
     if (!sc.readyToRead()) return false;
     this.#stats.connectionsAccepted++;
-    this.#conns.set(sc.info, sc);
+    this.#conns.add(sc);
     return true;
   }
 
   #dropConn(sc: ServerConnection): void {
-    if (this.#conns.get(sc.info) !== sc) return;
-    this.#conns.delete(sc.info);
-    this.#plugins.connClose(sc.info);
+    if (!this.#conns.delete(sc)) return;
+    if (this.#plugins.has("connClose")) this.#plugins.connClose(sc.info);
     if (this.#conns.size === 0 && this.#connsGone.length > 0) {
       const w = this.#connsGone;
       this.#connsGone = [];
@@ -593,7 +595,7 @@ export class Server {
     this.#stopListening();
     const registries = this.#registries.stopAll();
     this.#http.drain();
-    for (const c of [...this.#conns.values()]) c.drain();
+    for (const c of [...this.#conns]) c.drain();
     const gone = this.#conns.size === 0 ? Promise.resolve() : new Promise<void>((r) => {
       this.#connsGone.push(r);
     });
@@ -632,7 +634,7 @@ export class Server {
     this.#host.draining = true;
     this.#stopListening();
     this.#http.close();
-    for (const c of [...this.#conns.values()]) c.close();
+    for (const c of [...this.#conns]) c.close();
     this.#conns.clear();
     this.#hardStop.abort(new ServerClosedError());
     if (this.#watchdog !== undefined) clearInterval(this.#watchdog);

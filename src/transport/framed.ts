@@ -7,7 +7,10 @@
  * buffers grow on demand (doubling while reads fill them, up to `readBufferSize`, or to what the
  * frame in progress still needs) and shrink again when reads get small. Decoded payloads are views
  * of these buffers (no copy), so a buffer is never written twice and is freed when no message
- * refers to it.
+ * refers to it. The first bytes of a frame header stay in the read buffer until the header is
+ * whole, and the frame decoder exists only while a frame is in progress: an idle connection,
+ * even one that sent part of a header, holds no more than its buffer, one bound read callback and
+ * this object.
  *
  * @module
  */
@@ -15,7 +18,9 @@ import type { Message } from "../protocol/message.ts";
 import { encodeMessages } from "../protocol/message.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "../protocol/framing.ts";
 import type { ProtocolError } from "../protocol/errors.ts";
-import type { FrameHeader } from "../protocol/message.ts";
+import { type FrameHeader, HEADER_LENGTH } from "../protocol/message.ts";
+import { MAGIC_NUMBER } from "../protocol/constants.ts";
+import { clock, CLOCK_BASE } from "./_clock.ts";
 
 /**
  * The byte stream a {@linkcode FramedConnection} runs over: what `Deno.Conn` offers, and what
@@ -93,6 +98,9 @@ export interface FramedConnectionOptions extends FrameDecoderOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/** Bits of `FramedConnection`'s state. */
+const CLOSED = 1, WRITING = 2, SNIFFED = 4;
+
 /**
  * Wraps a connected byte stream. Call {@linkcode FramedConnection.start} to begin reading.
  *
@@ -109,21 +117,26 @@ const EMPTY = new Uint8Array(0);
 export class FramedConnection {
   readonly #conn: ByteStream;
   readonly #handlers: FramedConnectionHandlers;
-  readonly #decoder: FrameDecoder;
   readonly #options: FramedConnectionOptions;
+  /** Only while a frame is in progress (a decoder between frames holds nothing). */
+  #decoder: FrameDecoder | undefined;
   #queue: Message[] | undefined;
-  #writing = false;
-  #closed = false;
-  #drainWaiters: (() => void)[] | undefined;
-  #closedPromise: Promise<void> | undefined;
-  #resolveClosed: (() => void) | undefined;
-  /** Set until the first bytes were read (and shown to it). */
-  #sniff: FramedConnectionOptions["sniff"];
+  /** CLOSED, WRITING and SNIFFED bits. */
+  #state = 0;
+  /** Made on demand: drain waiters, and the `closed` promise with its resolver. */
+  #waits: Waits | undefined;
+  /** In ms since CLOCK_BASE. */
   #lastMessageAt = 0;
-  #writeSince = 0;
+  /** In ms since CLOCK_BASE; -1 when no write is pending. */
+  #writeSince = -1;
   #buf: Uint8Array = EMPTY;
+  /** Where the next read goes in `#buf`. */
   #off = 0;
+  /** Where the bytes not yet given to the decoder start in `#buf` (a header in progress). */
+  #held = 0;
   #size: number;
+  /** `#onRead` bound to this connection: the one callback a pending read holds. */
+  #readDone: ((n: unknown) => void) | undefined;
 
   /** Wraps `conn`; nothing is read until `start()`. */
   constructor(
@@ -133,12 +146,8 @@ export class FramedConnection {
   ) {
     this.#conn = conn;
     this.#handlers = handlers;
-    this.#decoder = new FrameDecoder(
-      options,
-      handlers.onFrameError ? handlers as Required<FramedConnectionHandlers> : undefined,
-    );
     this.#options = options;
-    this.#sniff = options.sniff;
+    if (!options.sniff) this.#state = SNIFFED;
     this.#size = this.#minRead;
   }
 
@@ -152,6 +161,15 @@ export class FramedConnection {
     return Math.min(Math.max(this.#options.initialReadBufferSize ?? 256, 64), this.#maxRead);
   }
 
+  /** The decoder, made when a frame starts. */
+  #frames(): FrameDecoder {
+    const h = this.#handlers;
+    return this.#decoder ??= new FrameDecoder(
+      this.#options,
+      h.onFrameError ? h as Required<FramedConnectionHandlers> : undefined,
+    );
+  }
+
   /** The underlying byte stream. */
   get conn(): ByteStream {
     return this.#conn;
@@ -159,34 +177,36 @@ export class FramedConnection {
 
   /** Whether it is closed. */
   get isClosed(): boolean {
-    return this.#closed;
+    return (this.#state & CLOSED) !== 0;
   }
 
   /** Resolves when the connection has closed. */
   get closed(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closedPromise ??= new Promise((r) => (this.#resolveClosed = r));
-    return this.#closedPromise;
+    if (this.#state & CLOSED) return Promise.resolve();
+    const w = this.#waits ??= {};
+    w.closed ??= new Promise((r) => (w.resolveClosed = r));
+    return w.closed;
   }
 
   /** When the last complete message arrived (ms since epoch; the start time before any). */
   get lastMessageAt(): number {
-    return this.#lastMessageAt;
+    return this.#lastMessageAt + CLOCK_BASE;
   }
 
   /** Since when the current write to the stream has been pending (ms since epoch); 0 if none. */
   get writePendingSince(): number {
-    return this.#writeSince;
+    return this.#writeSince < 0 ? 0 : this.#writeSince + CLOCK_BASE;
   }
 
   /** Whether queued messages are not all written yet. */
   get writing(): boolean {
-    return this.#writing;
+    return (this.#state & WRITING) !== 0;
   }
 
   /** Starts the read loop. */
   start(): void {
-    this.#lastMessageAt = Date.now();
+    this.#lastMessageAt = clock();
+    this.#readDone = this.#onRead.bind(this);
     this.#readNext();
   }
 
@@ -194,19 +214,23 @@ export class FramedConnection {
   // then holds one pending read and one bound callback instead of a suspended generator.
 
   #readNext(): void {
-    if (this.#closed) return;
-    const wanted = this.#decoder.wantedBytes;
+    if (this.#state & CLOSED) return;
+    const held = this.#off - this.#held;
+    const wanted = held > 0 ? HEADER_LENGTH - held : (this.#decoder?.wantedBytes ?? 0);
     const want = Math.max(this.#size, Math.min(wanted, this.#maxRead));
     const room = this.#buf.byteLength - this.#off;
     // A fresh buffer when the room left is too small (for the rest of the frame in progress, or
     // between frames for a useful read), or far too big for what is read now (so an idle
-    // connection does not keep a large buffer alive).
+    // connection does not keep a large buffer alive). A header in progress moves with it.
     if (
       room < (wanted > 0 ? Math.min(wanted, want) : Math.max(want >>> 2, 64)) ||
       (room > 4 * want && this.#buf.byteLength > this.#minRead)
     ) {
-      this.#buf = new Uint8Array(want);
-      this.#off = 0;
+      const buf = new Uint8Array(want + held);
+      if (held > 0) buf.set(this.#buf.subarray(this.#held, this.#off));
+      this.#buf = buf;
+      this.#held = 0;
+      this.#off = held;
     }
     let reading: Promise<number | null>;
     try {
@@ -214,45 +238,59 @@ export class FramedConnection {
     } catch (e) {
       return this.#fail(e);
     }
-    reading.then(this.#onRead, this.#onRead);
+    reading.then(this.#readDone, this.#readDone);
   }
 
   /**
    * A read settled: with a byte count or null (end of stream) when it resolved, with the reason
-   * when it rejected (one callback for both saves each connection a closure).
+   * when it rejected (one callback for both).
    */
-  readonly #onRead = (n: unknown): void => {
-    if (this.#closed) return;
+  #onRead(n: unknown): void {
+    if (this.#state & CLOSED) return;
     if (n !== null && typeof n !== "number") return this.#fail(n);
-    let msgs: Message[];
+    let msgs: Message[] | undefined;
     try {
-      if (n === null) {
-        this.#decoder.end();
-        return this.close();
-      }
       const buf = this.#buf;
       const off = this.#off;
-      if (this.#sniff !== undefined) {
-        const sniff = this.#sniff;
-        this.#sniff = undefined;
-        if (sniff(buf.subarray(off, off + n), this.#conn, this.#handlers)) return this.#release();
+      const from = this.#held;
+      if (n === null) {
+        // A header in progress is a frame cut short: the decoder says so.
+        if (off > from) this.#frames().push(buf.subarray(from, off));
+        this.#decoder?.end();
+        return this.close();
+      }
+      if (!(this.#state & SNIFFED)) {
+        this.#state |= SNIFFED;
+        const head = buf.subarray(off, off + n);
+        if (this.#options.sniff!(head, this.#conn, this.#handlers)) return this.#release();
       }
       if (n === buf.byteLength - off) this.#size = Math.min(this.#size * 2, this.#maxRead);
       else if (n <= this.#size >>> 2) this.#size = Math.max(this.#size >>> 1, this.#minRead);
+      const end = off + n;
+      this.#off = end;
+      // Between frames, the first bytes of a header wait in the buffer until it is whole.
+      if (
+        end - from < HEADER_LENGTH && buf[from] === MAGIC_NUMBER &&
+        (this.#decoder === undefined || this.#decoder.wantedBytes === 0)
+      ) {
+        return this.#readNext();
+      }
+      this.#held = end;
       // Messages may keep views of this region: it is never written again.
-      msgs = this.#decoder.push(buf.subarray(off, off + n));
-      this.#off = off + n;
+      const decoder = this.#frames();
+      msgs = decoder.push(buf.subarray(from, end));
+      if (decoder.wantedBytes === 0) this.#decoder = undefined;
     } catch (e) {
       return this.#fail(e);
     }
-    if (msgs.length > 0) this.#lastMessageAt = Date.now();
+    if (msgs.length > 0) this.#lastMessageAt = clock();
     this.#deliver(msgs, 0);
-  };
+  }
 
   /** Hands `msgs[from..]` to the handler, pausing while it returns a promise; then reads on. */
   #deliver(msgs: Message[], from: number): void {
     for (let i = from; i < msgs.length; i++) {
-      if (this.#closed) return;
+      if (this.#state & CLOSED) return;
       let paused: Promise<void> | void;
       try {
         paused = this.#handlers.onMessage(msgs[i]);
@@ -268,58 +306,58 @@ export class FramedConnection {
   }
 
   #fail(e: unknown): void {
-    if (!this.#closed) this.#handlers.onError?.(e);
+    if (!(this.#state & CLOSED)) this.#handlers.onError?.(e);
     this.close();
   }
 
   /** Queues a message; all messages queued in the same turn go out in one write. */
   send(msg: Message): void {
-    if (this.#closed) return;
+    if (this.#state & CLOSED) return;
     (this.#queue ??= []).push(msg);
-    if (!this.#writing) {
-      this.#writing = true;
+    if (!(this.#state & WRITING)) {
+      this.#state |= WRITING;
       queueMicrotask(() => void this.#flush());
     }
   }
 
   async #flush(): Promise<void> {
     try {
-      while (this.#queue && this.#queue.length > 0 && !this.#closed) {
+      while (this.#queue && this.#queue.length > 0 && !(this.#state & CLOSED)) {
         const batch = this.#queue;
         this.#queue = undefined;
         const bytes = (this.#options.encodeBatch ?? encodeMessages)(batch);
         let written = 0;
         while (written < bytes.byteLength) {
-          this.#writeSince = Date.now();
+          this.#writeSince = clock();
           written += await this.#conn.write(bytes.subarray(written));
         }
       }
     } catch (e) {
-      if (!this.#closed) this.#handlers.onError?.(e);
+      if (!(this.#state & CLOSED)) this.#handlers.onError?.(e);
       this.close();
     } finally {
-      this.#writeSince = 0;
-      this.#writing = false;
+      this.#writeSince = -1;
+      this.#state &= ~WRITING;
       this.#wakeDrainWaiters();
     }
   }
 
   /** Resolves when everything queued so far has been written (or the connection closed). */
   drained(): Promise<void> {
-    if (!this.#writing || this.#closed) return Promise.resolve();
-    return new Promise((r) => (this.#drainWaiters ??= []).push(r));
+    if ((this.#state & (WRITING | CLOSED)) !== WRITING) return Promise.resolve();
+    return new Promise((r) => ((this.#waits ??= {}).drain ??= []).push(r));
   }
 
   #wakeDrainWaiters(): void {
-    const waiters = this.#drainWaiters;
+    const waiters = this.#waits?.drain;
     if (!waiters) return;
-    this.#drainWaiters = undefined;
+    this.#waits!.drain = undefined;
     for (const w of waiters) w();
   }
 
   /** Closes the stream; pending writes are dropped. Idempotent. */
   close(): void {
-    if (this.#closed) return;
+    if (this.#state & CLOSED) return;
     try {
       this.#conn.close();
     } catch {
@@ -330,11 +368,20 @@ export class FramedConnection {
 
   /** Closed without closing the stream (it was handed over, or is closed). */
   #release(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state & CLOSED) return;
+    this.#state |= CLOSED;
     this.#queue = undefined;
+    this.#decoder = undefined;
+    this.#buf = EMPTY;
     this.#wakeDrainWaiters();
-    this.#resolveClosed?.();
+    this.#waits?.resolveClosed?.();
     this.#handlers.onClose?.();
   }
+}
+
+/** What a connection makes only when asked: drain waiters, the `closed` promise. */
+interface Waits {
+  drain?: (() => void)[];
+  closed?: Promise<void>;
+  resolveClosed?: () => void;
 }
