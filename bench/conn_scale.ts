@@ -15,10 +15,14 @@
 //      order, so the call is answered only after every earlier connection was accepted); then one
 //      more call on that connection gives the call latency with every idle connection held;
 //   4. read the RSS again once it stops growing: (after - before) / conns is the memory per idle
-//      connection.
+//      connection;
+//   5. with --hold S (default 40), keep every connection idle S seconds more and read the RSS once
+//      again: a garbage-collected runtime gives memory back some time after a burst (V8's memory
+//      reducer shrinks Deno's heap ~30 s after accepting stops), so this is what the same idle
+//      connections cost once the server has settled. Every server gets the same hold.
 // Prints a markdown table with the load average at each measurement, then the medians and the
 // Deno/Go ratios of each round.
-//   deno run -A bench/conn_scale.ts [--conns 10000] [--batch 500] [--rounds 3]
+//   deno run -A bench/conn_scale.ts [--conns 10000] [--batch 500] [--rounds 3] [--hold 40]
 //     [--only deno,go,floor]
 import { Client } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
@@ -29,6 +33,7 @@ const conns = Number(flag(Deno.args, "conns", "10000"));
 const batch = Number(flag(Deno.args, "batch", "500"));
 const rounds = Number(flag(Deno.args, "rounds", "3"));
 const only = flag(Deno.args, "only", "deno,go,floor").split(",");
+const holdSeconds = Number(flag(Deno.args, "hold", "40"));
 
 interface Row {
   round: number;
@@ -38,6 +43,8 @@ interface Row {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   kibPerConn: number;
+  /** After --hold seconds more with every connection idle; NaN without a hold. */
+  heldKibPerConn: number;
   acceptSeconds: number;
   acceptsPerSec: number;
   acceptCpuMs: number;
@@ -142,6 +149,11 @@ async function measure(
       await probe.call(10_000);
       const callMs = performance.now() - t1;
       const after = await settledRss(server.pid);
+      let held = NaN;
+      if (holdSeconds > 0) {
+        await new Promise((r) => setTimeout(r, holdSeconds * 1000));
+        held = rssKiB(server.pid);
+      }
       return {
         round,
         load,
@@ -150,6 +162,7 @@ async function measure(
         rssBeforeMiB: before / 1024,
         rssAfterMiB: after / 1024,
         kibPerConn: (after - before) / conns,
+        heldKibPerConn: (held - before) / conns,
         acceptSeconds,
         acceptsPerSec: conns / acceptSeconds,
         acceptCpuMs,
@@ -198,16 +211,16 @@ for (let round = 1; round <= rounds; round++) {
 }
 
 console.log(
-  "| round | load avg | server | idle conns | RSS before (MiB) | RSS after (MiB) | KiB per conn | accept all (s) | accepts/s | server CPU to accept all (ms) | call with all held (ms) |",
+  `| round | load avg | server | idle conns | RSS before (MiB) | RSS after (MiB) | KiB per conn | KiB per conn after ${holdSeconds} s idle | accept all (s) | accepts/s | server CPU to accept all (ms) | call with all held (ms) |`,
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
   console.log(
     `| ${r.round} | ${r.load} | ${r.server} | ${r.conns} | ${r.rssBeforeMiB.toFixed(1)} | ${
       r.rssAfterMiB.toFixed(1)
-    } | ${r.kibPerConn.toFixed(1)} | ${r.acceptSeconds.toFixed(2)} | ${
-      r.acceptsPerSec.toFixed(0)
-    } | ${r.acceptCpuMs} | ${r.callMs.toFixed(1)} |`,
+    } | ${r.kibPerConn.toFixed(1)} | ${r.heldKibPerConn.toFixed(1)} | ${
+      r.acceptSeconds.toFixed(2)
+    } | ${r.acceptsPerSec.toFixed(0)} | ${r.acceptCpuMs} | ${r.callMs.toFixed(1)} |`,
   );
 }
 
@@ -218,15 +231,17 @@ function median(xs: number[]): number {
 
 console.log("\nMedians:");
 console.log(
-  "| server | KiB per conn | accept all (s) | server CPU to accept all (ms) | call with all held (ms) |",
+  `| server | KiB per conn | KiB per conn after ${holdSeconds} s idle | accept all (s) | server CPU to accept all (ms) | call with all held (ms) |`,
 );
-console.log("| --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- |");
 for (const s of servers) {
   const of = rows.filter((r) => r.server === s.name);
   console.log(
     `| ${s.name} | ${median(of.map((r) => r.kibPerConn)).toFixed(1)} | ${
-      median(of.map((r) => r.acceptSeconds)).toFixed(2)
-    } | ${median(of.map((r) => r.acceptCpuMs))} | ${median(of.map((r) => r.callMs)).toFixed(1)} |`,
+      median(of.map((r) => r.heldKibPerConn)).toFixed(1)
+    } | ${median(of.map((r) => r.acceptSeconds)).toFixed(2)} | ${
+      median(of.map((r) => r.acceptCpuMs))
+    } | ${median(of.map((r) => r.callMs)).toFixed(1)} |`,
   );
 }
 const ratios = [];
@@ -236,6 +251,7 @@ for (let round = 1; round <= rounds; round++) {
   if (d && g) {
     ratios.push({
       mem: d.kibPerConn / g.kibPerConn,
+      held: d.heldKibPerConn / g.heldKibPerConn,
       accept: d.acceptSeconds / g.acceptSeconds,
       cpu: d.acceptCpuMs / g.acceptCpuMs,
     });
@@ -245,7 +261,9 @@ if (ratios.length > 0) {
   console.log(
     `\nDeno/Go in the same round: memory per conn ${
       ratios.map((r) => r.mem.toFixed(2)).join(", ")
-    } (median ${median(ratios.map((r) => r.mem)).toFixed(2)}); accept time ${
+    } (median ${median(ratios.map((r) => r.mem)).toFixed(2)}); after ${holdSeconds} s idle ${
+      ratios.map((r) => r.held.toFixed(2)).join(", ")
+    } (median ${median(ratios.map((r) => r.held)).toFixed(2)}); accept time ${
       ratios.map((r) => r.accept.toFixed(2)).join(", ")
     } (median ${median(ratios.map((r) => r.accept)).toFixed(2)}); server CPU to accept ${
       ratios.map((r) => r.cpu.toFixed(2)).join(", ")

@@ -1,6 +1,7 @@
 // FramedConnection over real sockets: the `sniff` hand-over (the first bytes read go to the
 // sniffer once; a taken stream stays open for its new owner, a refused one is decoded as usual),
-// and a server telling rpcx from HTTP on one port when the first bytes arrive one at a time.
+// a server telling rpcx from HTTP on one port when the first bytes arrive one at a time, and
+// frames cut anywhere (a header's first bytes wait in the read buffer until it is whole).
 import assert from "node:assert/strict";
 import { Client, Server } from "@rpcx/core";
 import {
@@ -8,8 +9,10 @@ import {
   encodeMessage,
   FramedConnection,
   FrameDecoder,
+  InvalidMagicError,
   type Message,
   SerializeType,
+  TruncatedFrameError,
 } from "@rpcx/core/protocol";
 import { bounded } from "./support/env.ts";
 
@@ -169,5 +172,116 @@ Deno.test("server: rpcx and HTTP on one port when the first bytes arrive one at 
     rpcx.close();
     await client.close();
     await server.close();
+  }
+});
+
+/** Writes `bytes` in pieces of 1 to 23 bytes (a fixed pseudo-random sequence), each read apart. */
+async function writeInPieces(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let seed = 7;
+  for (let off = 0; off < bytes.byteLength;) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const n = Math.min(1 + (seed % 23), bytes.byteLength - off);
+    await conn.write(bytes.subarray(off, off + n));
+    off += n;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** A framed connection on `accepted` that records what it sees, with the server's buffer sizes. */
+function recording(accepted: Deno.Conn) {
+  const seen = { msgs: [] as Message[], errors: [] as unknown[], closed: 0 };
+  const fc = new FramedConnection(accepted, {
+    onMessage: (m) => void seen.msgs.push(m),
+    onError: (e) => void seen.errors.push(e),
+    onClose: () => void seen.closed++,
+  }, { initialReadBufferSize: 64 });
+  fc.start();
+  return { fc, seen };
+}
+
+Deno.test("FramedConnection: frames cut anywhere, headers in pieces across reads and buffers, decode in order", async () => {
+  const [accepted, dialed] = await socketPair();
+  const { fc, seen } = recording(accepted);
+  try {
+    const sent = Array.from({ length: 60 }, (_, i) =>
+      createMessage({
+        seq: BigInt(i + 1),
+        servicePath: "Arith",
+        serviceMethod: i % 2 ? "Mul" : "",
+        payload: new Uint8Array((i * 37) % 200).fill(i),
+      }));
+    const bytes = new Uint8Array(sent.reduce((n, m) => n + encodeMessage(m).byteLength, 0));
+    let off = 0;
+    for (const m of sent) {
+      const b = encodeMessage(m);
+      bytes.set(b, off);
+      off += b.byteLength;
+    }
+    await bounded(writeInPieces(dialed, bytes), 20_000, "all pieces written");
+    await bounded(
+      (async () => {
+        while (seen.msgs.length < sent.length) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      5000,
+      "every frame decoded",
+    );
+    assert.deepEqual(seen.msgs.map((m) => m.seq), sent.map((m) => m.seq));
+    for (const [i, m] of seen.msgs.entries()) {
+      assert.equal(m.serviceMethod, sent[i].serviceMethod);
+      assert.deepEqual(m.payload, sent[i].payload);
+    }
+    assert.deepEqual(seen.errors, []);
+    assert.ok(Math.abs(fc.lastMessageAt - Date.now()) < 5000, "lastMessageAt is an epoch time");
+    assert.equal(fc.writePendingSince, 0);
+  } finally {
+    fc.close();
+    dialed.close();
+  }
+});
+
+Deno.test("FramedConnection: a header cut by the end of the stream and a bad first byte are typed errors", async () => {
+  for (const c of ["cut header", "bad magic after a frame"] as const) {
+    const [accepted, dialed] = await socketPair();
+    const { fc, seen } = recording(accepted);
+    try {
+      const frame = encodeMessage(createMessage({ seq: 1n, servicePath: "Arith" }));
+      if (c === "cut header") {
+        await writeInPieces(dialed, frame.subarray(0, 10));
+        dialed.close();
+      } else {
+        await dialed.write(frame);
+        await bounded(
+          (async () => {
+            while (seen.msgs.length === 0) await new Promise((r) => setTimeout(r, 5));
+          })(),
+          5000,
+          "the frame decoded",
+        );
+        await dialed.write(new Uint8Array([0x47, 0x45, 0x54])); // "GET": fails at once
+      }
+      await bounded(
+        (async () => {
+          while (seen.closed === 0) await new Promise((r) => setTimeout(r, 5));
+        })(),
+        5000,
+        `${c}: the connection closes`,
+      );
+      assert.equal(seen.errors.length, 1, c);
+      if (c === "cut header") {
+        assert.ok(seen.errors[0] instanceof TruncatedFrameError);
+        assert.match((seen.errors[0] as Error).message, /\(10 bytes pending\)/);
+        assert.equal(seen.msgs.length, 0);
+      } else {
+        assert.ok(seen.errors[0] instanceof InvalidMagicError);
+        assert.deepEqual(seen.msgs.map((m) => m.seq), [1n]);
+      }
+    } finally {
+      fc.close();
+      try {
+        dialed.close();
+      } catch {
+        // closed above
+      }
+    }
   }
 });
