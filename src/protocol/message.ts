@@ -281,6 +281,16 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxDecompressedLength: 64 * 1024 * 1024,
 });
 
+/** The length of the field at `o` (its 4-byte prefix), checked against the frame's `end`. */
+function fieldLength(buf: Uint8Array, o: number, end: number, name: string): number {
+  if (o + 4 > end) throw new MalformedFrameError(`${name} length is cut off`);
+  const n = getU32(buf, o);
+  if (n > end - o - 4) {
+    throw new MalformedFrameError(`${name} length ${n} points past the end of the frame`);
+  }
+  return n;
+}
+
 /** Reads the seq of a header starting at `off`. */
 function readSeq(buf: Uint8Array, off: number): bigint {
   const hi = getU32(buf, off);
@@ -379,23 +389,19 @@ export function decodeFrame(
   if (compressType > CompressType.Gzip) {
     throw new MalformedFrameError(`unknown compress type ${compressType}`);
   }
+  // Each length-prefixed field: its length checked against the frame's end (no closure per
+  // frame: this runs for every message read).
   let o = start + HEADER_LENGTH;
-  const field = (name: string): number => {
-    if (o + 4 > end) throw new MalformedFrameError(`${name} length is cut off`);
-    const n = getU32(buf, o);
-    o += 4;
-    if (n > end - o) {
-      throw new MalformedFrameError(`${name} length ${n} points past the end of the frame`);
-    }
-    return n;
-  };
-  let n = field("service path");
+  let n = fieldLength(buf, o, end, "service path");
+  o += 4;
   const servicePath = readUtf8(buf, o, o + n);
   o += n;
-  n = field("service method");
+  n = fieldLength(buf, o, end, "service method");
+  o += 4;
   const serviceMethod = readUtf8(buf, o, o + n);
   o += n;
-  n = field("metadata");
+  n = fieldLength(buf, o, end, "metadata");
+  o += 4;
   const metadata: Metadata = {};
   if (n > 0) {
     const metaEnd = o + n;
@@ -426,7 +432,8 @@ export function decodeFrame(
       }
     }
   }
-  n = field("payload");
+  n = fieldLength(buf, o, end, "payload");
+  o += 4;
   if (o + n !== end) {
     throw new MalformedFrameError(
       `payload length ${n} does not match the ${end - o} bytes left in the frame`,
