@@ -7,10 +7,10 @@
  * buffers grow on demand (doubling while reads fill them, up to `readBufferSize`, or to what the
  * frame in progress still needs) and shrink again when reads get small. Decoded payloads are views
  * of these buffers (no copy), so a buffer is never written twice and is freed when no message
- * refers to it. The first bytes of a frame header stay in the read buffer until the header is
- * whole, and the frame decoder exists only while a frame is in progress: an idle connection,
- * even one that sent part of a header, holds no more than its buffer, one bound read callback and
- * this object.
+ * refers to it. The first bytes of a frame header wait as a short string until the header is
+ * whole (the next read then reuses the buffer from its start when nothing else was in it), and the
+ * frame decoder exists only while a frame is in progress: an idle connection, even one that sent
+ * part of a header, holds no more than its buffer, one bound read callback and this object.
  *
  * @module
  */
@@ -132,8 +132,11 @@ export class FramedConnection {
   #buf: Uint8Array = EMPTY;
   /** Where the next read goes in `#buf`. */
   #off = 0;
-  /** Where the bytes not yet given to the decoder start in `#buf` (a header in progress). */
-  #held = 0;
+  /**
+   * The first bytes of a header in progress (one character per byte), not yet given to the
+   * decoder: a few bytes cost a short string rather than a view of the buffer they came in.
+   */
+  #head = "";
   #size: number;
   /** `#onRead` bound to this connection: the one callback a pending read holds. */
   #readDone: ((n: unknown) => void) | undefined;
@@ -215,22 +218,19 @@ export class FramedConnection {
 
   #readNext(): void {
     if (this.#state & CLOSED) return;
-    const held = this.#off - this.#held;
+    const held = this.#head.length;
     const wanted = held > 0 ? HEADER_LENGTH - held : (this.#decoder?.wantedBytes ?? 0);
     const want = Math.max(this.#size, Math.min(wanted, this.#maxRead));
     const room = this.#buf.byteLength - this.#off;
     // A fresh buffer when the room left is too small (for the rest of the frame in progress, or
     // between frames for a useful read), or far too big for what is read now (so an idle
-    // connection does not keep a large buffer alive). A header in progress moves with it.
+    // connection does not keep a large buffer alive).
     if (
       room < (wanted > 0 ? Math.min(wanted, want) : Math.max(want >>> 2, 64)) ||
       (room > 4 * want && this.#buf.byteLength > this.#minRead)
     ) {
-      const buf = new Uint8Array(want + held);
-      if (held > 0) buf.set(this.#buf.subarray(this.#held, this.#off));
-      this.#buf = buf;
-      this.#held = 0;
-      this.#off = held;
+      this.#buf = new Uint8Array(want);
+      this.#off = 0;
     }
     let reading: Promise<number | null>;
     try {
@@ -252,10 +252,10 @@ export class FramedConnection {
     try {
       const buf = this.#buf;
       const off = this.#off;
-      const from = this.#held;
+      const head = this.#head;
       if (n === null) {
         // A header in progress is a frame cut short: the decoder says so.
-        if (off > from) this.#frames().push(buf.subarray(from, off));
+        if (head.length > 0) this.#frames().push(bytesOf(head));
         this.#decoder?.end();
         return this.close();
       }
@@ -267,18 +267,26 @@ export class FramedConnection {
       if (n === buf.byteLength - off) this.#size = Math.min(this.#size * 2, this.#maxRead);
       else if (n <= this.#size >>> 2) this.#size = Math.max(this.#size >>> 1, this.#minRead);
       const end = off + n;
-      this.#off = end;
-      // Between frames, the first bytes of a header wait in the buffer until it is whole.
+      // Between frames, the first bytes of a header wait until it is whole. Copied out, they
+      // leave the buffer free from `off` on; from its start when nothing came before them in it
+      // (no message refers to it), so the next read needs no view of it.
       if (
-        end - from < HEADER_LENGTH && buf[from] === MAGIC_NUMBER &&
+        head.length + n < HEADER_LENGTH &&
+        (head.length > 0 ? head.charCodeAt(0) : buf[off]) === MAGIC_NUMBER &&
         (this.#decoder === undefined || this.#decoder.wantedBytes === 0)
       ) {
+        this.#head = String.fromCharCode(...bytesOf(head), ...buf.subarray(off, end));
+        if (off > 0) this.#off = end;
         return this.#readNext();
       }
-      this.#held = end;
+      this.#off = end;
       // Messages may keep views of this region: it is never written again.
       const decoder = this.#frames();
-      msgs = decoder.push(buf.subarray(from, end));
+      if (head.length > 0) {
+        this.#head = "";
+        decoder.push(bytesOf(head)); // part of a header: no message yet
+      }
+      msgs = decoder.push(buf.subarray(off, end));
       if (decoder.wantedBytes === 0) this.#decoder = undefined;
     } catch (e) {
       return this.#fail(e);
@@ -377,6 +385,13 @@ export class FramedConnection {
     this.#waits?.resolveClosed?.();
     this.#handlers.onClose?.();
   }
+}
+
+/** The bytes of `s`, one per character (each below 256). */
+function bytesOf(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
 }
 
 /** What a connection makes only when asked: drain waiters, the `closed` promise. */
