@@ -75,6 +75,10 @@ export interface ConnectionTimeouts {
 export class ServerConnection {
   /** Bytes of pushes queued on it and not yet known to be written (kept by the push sender). */
   pushPending = 0;
+  /** The one before it in its server's {@linkcode ConnectionList}. */
+  listPrev: ServerConnection | undefined = undefined;
+  /** The one after it in its server's {@linkcode ConnectionList}. */
+  listNext: ServerConnection | undefined = undefined;
   /** Unique per server (the {@linkcode ConnInfo} id). */
   readonly id: number;
   readonly #host: ConnectionHost;
@@ -249,5 +253,64 @@ export class ServerConnection {
     if (this.#state & CLOSED) return;
     this.#state |= CLOSED;
     this.#host.dropped(this);
+  }
+}
+
+/**
+ * A server's open connections, oldest first: a list threaded through the connections themselves
+ * (two fields each) rather than a hash table, which for many connections costs more per entry and
+ * leaves its old tables behind each time it grows. A connection is in one list at most.
+ */
+export class ConnectionList implements Iterable<ServerConnection> {
+  #head: ServerConnection | undefined;
+  #tail: ServerConnection | undefined;
+  #size = 0;
+
+  /** How many connections it holds. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether `c` is in the list. */
+  has(c: ServerConnection): boolean {
+    return c.listPrev !== undefined || this.#head === c;
+  }
+
+  /** Appends `c` (the newest). */
+  add(c: ServerConnection): void {
+    if (this.has(c)) return;
+    c.listPrev = this.#tail;
+    c.listNext = undefined;
+    if (this.#tail) this.#tail.listNext = c;
+    else this.#head = c;
+    this.#tail = c;
+    this.#size++;
+  }
+
+  /** Removes `c`; false when it was not in the list. */
+  delete(c: ServerConnection): boolean {
+    if (!this.has(c)) return false;
+    const { listPrev: prev, listNext: next } = c;
+    if (prev) prev.listNext = next;
+    else this.#head = next;
+    if (next) next.listPrev = prev;
+    else this.#tail = prev;
+    c.listPrev = c.listNext = undefined;
+    this.#size--;
+    return true;
+  }
+
+  /** Removes every connection. */
+  clear(): void {
+    while (this.#head) this.delete(this.#head);
+  }
+
+  /** The connections, oldest first; the one being visited may be removed meanwhile. */
+  *[Symbol.iterator](): Iterator<ServerConnection> {
+    for (let c = this.#head; c;) {
+      const next = c.listNext;
+      yield c;
+      c = next;
+    }
   }
 }

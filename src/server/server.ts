@@ -51,7 +51,12 @@ import {
   type ShutdownOptions,
 } from "./options.ts";
 import { openInprocessSession } from "./_inprocess.ts";
-import { type ConnectionHost, type ConnectionTimeouts, ServerConnection } from "./_connection.ts";
+import {
+  type ConnectionHost,
+  ConnectionList,
+  type ConnectionTimeouts,
+  ServerConnection,
+} from "./_connection.ts";
 import type { HttpCallOutcome } from "../http/_host.ts";
 import { RpcxHttpServer } from "../http/http_server.ts";
 
@@ -100,7 +105,7 @@ export class Server {
   readonly #registries: RegistryLifecycle;
   readonly #dispatcher: Dispatcher;
   /** The open connections, oldest first (also what pushes reach). */
-  readonly #conns = new Set<ServerConnection>();
+  readonly #conns = new ConnectionList();
   /** The connections whose ConnInfo was made (handed to plugins, methods, pushes), by it. */
   readonly #named = new WeakMap<ConnInfo, ServerConnection>();
   readonly #listening: Listening[] = [];
