@@ -218,10 +218,15 @@ for (const r of rows) {
   console.log(
     `| ${r.round} | ${r.load} | ${r.server} | ${r.conns} | ${r.rssBeforeMiB.toFixed(1)} | ${
       r.rssAfterMiB.toFixed(1)
-    } | ${r.kibPerConn.toFixed(1)} | ${r.heldKibPerConn.toFixed(1)} | ${
+    } | ${r.kibPerConn.toFixed(1)} | ${fixed(r.heldKibPerConn, 1)} | ${
       r.acceptSeconds.toFixed(2)
     } | ${r.acceptsPerSec.toFixed(0)} | ${r.acceptCpuMs} | ${r.callMs.toFixed(1)} |`,
   );
+}
+
+/** `x` with `digits` decimals; "-" when there is no figure (no --hold). */
+function fixed(x: number, digits: number): string {
+  return Number.isNaN(x) ? "-" : x.toFixed(digits);
 }
 
 function median(xs: number[]): number {
@@ -238,7 +243,7 @@ for (const s of servers) {
   const of = rows.filter((r) => r.server === s.name);
   console.log(
     `| ${s.name} | ${median(of.map((r) => r.kibPerConn)).toFixed(1)} | ${
-      median(of.map((r) => r.heldKibPerConn)).toFixed(1)
+      fixed(median(of.map((r) => r.heldKibPerConn)), 1)
     } | ${median(of.map((r) => r.acceptSeconds)).toFixed(2)} | ${
       median(of.map((r) => r.acceptCpuMs))
     } | ${median(of.map((r) => r.callMs)).toFixed(1)} |`,
@@ -262,8 +267,8 @@ if (ratios.length > 0) {
     `\nDeno/Go in the same round: memory per conn ${
       ratios.map((r) => r.mem.toFixed(2)).join(", ")
     } (median ${median(ratios.map((r) => r.mem)).toFixed(2)}); after ${holdSeconds} s idle ${
-      ratios.map((r) => r.held.toFixed(2)).join(", ")
-    } (median ${median(ratios.map((r) => r.held)).toFixed(2)}); accept time ${
+      ratios.map((r) => fixed(r.held, 2)).join(", ")
+    } (median ${fixed(median(ratios.map((r) => r.held)), 2)}); accept time ${
       ratios.map((r) => r.accept.toFixed(2)).join(", ")
     } (median ${median(ratios.map((r) => r.accept)).toFixed(2)}); server CPU to accept ${
       ratios.map((r) => r.cpu.toFixed(2)).join(", ")
