@@ -1,8 +1,9 @@
 // The network examples: examples/peer2peer over unix, http, ws and wss (TLS), and examples/tls
 // (mutual TLS), each pair run as a user would; Go's client calls the mutual-TLS server too.
 import assert from "node:assert/strict";
-import { bounded, needs, REPO_ROOT } from "./support/env.ts";
+import { needs, REPO_ROOT } from "./support/env.ts";
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
+import { startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
@@ -14,38 +15,15 @@ async function run(args: string[]): Promise<{ code: number; out: string }> {
 
 /** Starts an example server; resolves with its `network@address` once it prints it. */
 async function startExample(args: string[]): Promise<{ key: string; stop(): Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
-    cwd: REPO_ROOT,
-    stdout: "piped",
+  const server = await startReady(Deno.execPath(), ["run", "-A", ...args], {
+    ready: /listening on (\S+)\n/,
+    what: "the example server",
+    timeoutMs: 30_000,
+    stopSignal: "SIGTERM",
     stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    await child.status;
-    await reader.cancel().catch(() => {});
-  };
-  let text = "";
-  try {
-    await bounded(
-      (async () => {
-        while (!/listening on \S+\n/.test(text)) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`example exited: ${text}`);
-          text += value;
-        }
-      })(),
-      30_000,
-      "the example server",
-    );
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { key: text.match(/listening on (\S+)/)![1], stop };
+    cwd: REPO_ROOT,
+  });
+  return { key: server.match[1], stop: () => server.stop() };
 }
 
 Deno.test("examples/peer2peer over unix, http, ws and wss", async () => {

@@ -13,6 +13,7 @@ import {
 } from "@rpcx/core";
 import { bounded, findExecutable, needs } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
+import { startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { httpRequest, type RawAnswer, rawExchange } from "./support/raw_http.ts";
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
@@ -36,39 +37,11 @@ async function needHttpPeer(): Promise<boolean> {
 const IGNORED = new Set(["date", "connection", "keep-alive"]);
 
 async function startGo(extra: string[]): Promise<{ port: number; stop(): Promise<void> }> {
-  const child = new Deno.Command(GO_PEER!, {
-    args: ["server", "--addr", "127.0.0.1:0", ...extra],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stop = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // exited
-    }
-    await reader.cancel().catch(() => {});
-    await child.status;
-  };
-  let text = "";
-  try {
-    await bounded(
-      (async () => {
-        while (!/LISTENING \S+\n/.test(text)) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`Go server exited: ${text}`);
-          text += value;
-        }
-      })(),
-      15_000,
-      "the Go server's LISTENING line",
-    );
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { port: Number(text.match(/LISTENING \S+:(\d+)/)![1]), stop };
+  const go = await startReady(GO_PEER!, ["server", "--addr", "127.0.0.1:0", ...extra], {
+    ready: /LISTENING \S+:(\d+)\n/,
+    what: "the Go server's LISTENING line",
+  });
+  return { port: Number(go.match[1]), stop: () => go.stop() };
 }
 
 async function startOurs(

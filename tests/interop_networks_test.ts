@@ -15,6 +15,7 @@ import {
 } from "@rpcx/core";
 import { bounded, waitFor } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
+import { startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
 import { needs } from "./support/env.ts";
@@ -95,42 +96,11 @@ async function goClient(args: string[]): Promise<{ code: number; out: string }> 
 }
 
 async function startGo(args: string[]): Promise<{ addr: string; stop(): Promise<void> }> {
-  const child = new Deno.Command(GO_PEER!, {
-    args: ["server", "--no-gateway", ...args],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stop = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-    await reader.cancel().catch(() => {});
-  };
-  let text = "";
-  try {
-    await bounded(
-      (async () => {
-        while (!/LISTENING \S+\n/.test(text)) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`Go server exited: ${text}`);
-          text += value;
-        }
-      })(),
-      15_000,
-      "the Go server's LISTENING line",
-    );
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  void (async () => {
-    try {
-      while (!(await reader.read()).done) { /* drain */ }
-    } catch { /* closed */ }
-  })();
-  return { addr: text.match(/LISTENING (\S+)/)![1], stop };
+  const go = await startReady(GO_PEER!, ["server", "--no-gateway", ...args], {
+    ready: /LISTENING (\S+)\n/,
+    what: "the Go server's LISTENING line",
+  });
+  return { addr: go.match[1], stop: () => go.stop() };
 }
 
 const canRun = (c: Case) =>

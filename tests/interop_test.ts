@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { Client, CompressType, SerializeType, Server, ServiceError } from "@rpcx/core";
 import { decompressPayload } from "@rpcx/core/protocol";
-import { bounded, waitFor } from "./support/env.ts";
+import { waitFor } from "./support/env.ts";
 import { interopServer, REQ_COMPRESSED } from "./support/echo_service.ts";
+import { startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 
 const PEER = GO_PEER;
@@ -13,50 +14,12 @@ const PEER = GO_PEER;
 export async function startGoServer(
   extra: string[] = [],
 ): Promise<{ addr: string; child: Deno.ChildProcess; stop(): Promise<void> }> {
-  const child = new Deno.Command(PEER!, {
-    args: ["server", "--addr", "127.0.0.1:0", ...extra],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  try {
-    await bounded(
-      (async () => {
-        while (!/LISTENING \S+\n/.test(text)) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`Go server exited: ${text}`);
-          text += value;
-        }
-      })(),
-      15_000,
-      "the Go server's LISTENING line",
-    );
-  } catch (e) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await reader.cancel().catch(() => {});
-    await child.status;
-    throw e;
-  }
-  const addr = text.match(/LISTENING (\S+)/)![1];
-  // keep draining stdout so the child never blocks
-  void (async () => {
-    try {
-      while (!(await reader.read()).done) { /* drain */ }
-    } catch { /* closed */ }
-  })();
-  return {
-    addr,
-    child,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
+  const go = await startReady(PEER!, ["server", "--addr", "127.0.0.1:0", ...extra], {
+    ready: /LISTENING (\S+)\n/,
+    what: "the Go server's LISTENING line",
+    stopSignal: "SIGTERM",
+  });
+  return { addr: go.match[1], child: go.child, stop: () => go.stop() };
 }
 
 async function goClient(args: string[]): Promise<{ code: number; out: string }> {

@@ -2,6 +2,7 @@
 // .cache/bin/rpcxpeer) as the registry tests use it: a Go server registered by Go's plugin, and
 // Go's client finding servers through Go's discovery.
 
+import { startReady } from "./child.ts";
 import { findExecutable, needs, REPO_ROOT } from "./env.ts";
 
 /** The rpcxpeer binary (`$RPCXPEER` when set, for a peer built elsewhere), or undefined. */
@@ -60,35 +61,12 @@ export async function startGoServer(
   reg: GoRegistry | undefined,
   extra: readonly string[] = [],
 ): Promise<GoServer> {
-  const child = new Deno.Command(GO_PEER!, {
-    args: ["server", "--addr", "127.0.0.1:0", ...registryArgs(reg), ...extra],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const kill = async (signal: "SIGTERM" | "SIGKILL") => {
-    try {
-      child.kill(signal);
-    } catch {
-      // exited
-    }
-    await child.status;
-    await out.cancel().catch(() => {});
-  };
-  let text = "";
-  while (!/LISTENING \S+\n/.test(text)) {
-    const { value, done } = await out.read();
-    if (done) {
-      await kill("SIGKILL");
-      throw new Error(`Go server exited: ${text}`);
-    }
-    text += value;
-  }
-  return {
-    key: `tcp@${text.match(/LISTENING (\S+)/)![1]}`,
-    kill,
-    stop: () => kill("SIGKILL"),
-  };
+  const go = await startReady(
+    GO_PEER!,
+    ["server", "--addr", "127.0.0.1:0", ...registryArgs(reg), ...extra],
+    { ready: /LISTENING (\S+)\n/, what: "the Go server's LISTENING line" },
+  );
+  return { key: `tcp@${go.match[1]}`, kill: (signal) => go.stop(signal), stop: () => go.stop() };
 }
 
 /** Runs `rpcxpeer client` through `reg` with `extra` flags; returns its exit code and output. */
