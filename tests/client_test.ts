@@ -387,6 +387,116 @@ Deno.test("closed client: calls fail with ClientClosedError", async () => {
   }
 });
 
+Deno.test("close() with calls in flight: each rejects at once with ClientClosedError; nothing is dialed or sent again", async () => {
+  let runs = 0;
+  const { server, addr } = await startServer((s) =>
+    s.register({
+      Wait: (ms: number, ctx: CallContext) => (runs++, sleep(ms, ctx.signal).then(() => ms)),
+    }, "Slow")
+  );
+  const client = new Client(addr, { heartbeat: true, heartbeatInterval: 50 });
+  try {
+    const calls = [400, 400, 60_000].map((ms) =>
+      client.call("Slow", "Wait", ms).then(
+        () => ({ error: undefined as unknown, at: performance.now() }),
+        (error: unknown) => ({ error, at: performance.now() }),
+      )
+    );
+    await waitFor("the calls to start", () => runs === 3, 5000, 5);
+    const closedAt = performance.now();
+    await client.close();
+    for (const { error, at } of await bounded(Promise.all(calls), 3000, "calls after close()")) {
+      assert.ok(error instanceof ClientClosedError, `settled with ${error}`);
+      assert.ok(at - closedAt < 200, `rejected ${at - closedAt} ms after close()`);
+    }
+    await waitFor("the server to see the close", () => server.metrics().activeConnections === 0);
+    // No reconnect (heartbeats stopped too), nothing sent again.
+    await delay(300);
+    assert.equal(server.metrics().activeConnections, 0);
+    assert.equal(runs, 3);
+    assert.equal(client.isConnected, false);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("close() while the connection is being opened: the waiting call rejects at once, the socket is closed", async () => {
+  // A listener that accepts and never answers the WebSocket upgrade: the dial waits for it.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const conns: Deno.Conn[] = [];
+  const ended: Promise<void>[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const c of listener) {
+        conns.push(c);
+        ended.push((async () => {
+          const buf = new Uint8Array(4096);
+          try {
+            while ((await c.read(buf)) !== null) { /* discard */ }
+          } catch {
+            // closed
+          }
+        })());
+      }
+    } catch {
+      // listener closed
+    }
+  })();
+  const client = new Client(`ws@127.0.0.1:${port}`, { connectTimeout: 1500 });
+  try {
+    const call = client.call("Arith", "Mul", { A: 1, B: 2 }).then(
+      () => ({ error: undefined as unknown, at: performance.now() }),
+      (error: unknown) => ({ error, at: performance.now() }),
+    );
+    await waitFor("the dial to reach the listener", () => conns.length === 1, 5000, 5);
+    const closedAt = performance.now();
+    await client.close();
+    const { error, at } = await bounded(call, 3000, "the call after close()");
+    assert.ok(error instanceof ClientClosedError, `settled with ${error}`);
+    assert.ok(at - closedAt < 200, `rejected ${at - closedAt} ms after close()`);
+    // The dial under way ends within connectTimeout and closes its socket.
+    await bounded(ended[0], 3000, "the dialed socket to close");
+    assert.equal(client.isConnected, false);
+    assert.equal(conns.length, 1, "dialed once");
+  } finally {
+    await client.close();
+    listener.close();
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch {
+        // closed by the peer already
+      }
+    }
+    await accepting;
+    await Promise.all(ended);
+  }
+});
+
+Deno.test("reply metadata carries __ServerAddress: the server's host:port (Go's share.ServerAddress)", async () => {
+  const { server, addr } = await startServer((s) => s.register(new Arith()));
+  const client = new Client(`tcp@${addr}`);
+  try {
+    const meta: Record<string, string> = {};
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }, { replyMetadata: meta }), {
+      C: 6,
+    });
+    assert.deepEqual(meta, { [MetadataKeys.ServerAddress]: addr });
+    const failed: Record<string, string> = {};
+    await assert.rejects(
+      client.call("Arith", "Nope", {}, { replyMetadata: failed }),
+      ServiceError,
+    );
+    assert.equal(failed.__ServerAddress, addr);
+    assert.ok(failed[MetadataKeys.ServiceError], "the error text is there too");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 Deno.test("heartbeat: a silent peer is detected and the pending call fails within ~1 s", async () => {
   // A TCP server that accepts and reads but never answers anything.
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

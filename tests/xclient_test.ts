@@ -13,6 +13,7 @@ import {
   type KVPair,
   type Message,
   MessageType,
+  MetadataKeys,
   MultipleServersDiscovery,
   NoServerAvailableError,
   NoServerSelectedError,
@@ -29,6 +30,7 @@ import {
 } from "@rpcx/core";
 import { createMessage } from "@rpcx/core/protocol";
 import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
+import { needGoPeer, startGoServer } from "./support/go_peer.ts";
 
 /** One real server of service "Svc" that counts its calls and can be made slow or failing. */
 class Node {
@@ -68,6 +70,9 @@ class Node {
         this.calls++;
         return text.length;
       },
+      /** The `__ServerTimeout` the call carried ("none" without one); not counted. */
+      Deadline: (_: unknown, ctx: CallContext) =>
+        ctx.metadata[MetadataKeys.ServerTimeout] ?? "none",
     };
   }
 
@@ -314,7 +319,7 @@ Deno.test("Failbackup: a primary that refuses hands over to the backup at once",
     const start = performance.now();
     assert.equal(await x.call("Who", null), "backup");
     assert.ok(performance.now() - start < 300, "did not wait backupLatency");
-    // with no second server the primary's transport error is returned
+    // with no second server the backup goes to the same (refusing) one: its error is returned
     await assert.rejects(bounded(y.call("Who", null), 3000, "lone backup call"), ConnectionError);
   } finally {
     await closeAll([x, y], [backup], [d, lone]);
@@ -1146,5 +1151,247 @@ Deno.test("XClient.sendRaw: a caller-built message to a selected server; reply, 
     });
   } finally {
     await closeAll([x], nodes, [d]);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// close() with operations in flight, and the bound of every operation (issue 22)
+
+/** An XClient operation in flight when `close()` is called, and the runs of the method it makes. */
+interface InFlight {
+  name: string;
+  mode: FailMode;
+  run: (x: XClient) => Promise<unknown>;
+  runs: number;
+}
+
+Deno.test("close() with operations in flight: each rejects at once with ClientClosedError, the method ran once per server, no connection is left (every fail mode, typed, sendRaw, broadcast, fork)", async () => {
+  const a = await Node.start("a");
+  const b = await Node.start("b");
+  a.slowMs = b.slowMs = 400;
+  const d = new MultipleServersDiscovery([a.pair(), b.pair()]);
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const ops: InFlight[] = [
+    ...(["Failover", "Failfast", "Failtry", "Failbackup"] as const).map((m) => ({
+      name: `call (${m})`,
+      mode: FailMode[m],
+      run: (x: XClient) => x.call("Who", null),
+      runs: 1,
+    })),
+    {
+      name: "typed call (Failtry)",
+      mode: FailMode.Failtry,
+      run: (x) => x.typed<{ Who(args: null): string }>().Who(null),
+      runs: 1,
+    },
+    {
+      name: "sendRaw (Failover)",
+      mode: FailMode.Failover,
+      run: (x) =>
+        x.sendRaw(createMessage({
+          serviceMethod: "Who",
+          serializeType: SerializeType.JSON,
+          payload: json(null),
+        })),
+      runs: 1,
+    },
+    { name: "broadcast", mode: FailMode.Failover, run: (x) => x.broadcast("Who", null), runs: 2 },
+    { name: "fork", mode: FailMode.Failover, run: (x) => x.fork("Who", null), runs: 2 },
+  ];
+  const xs: XClient[] = [];
+  try {
+    for (const op of ops) {
+      a.calls = b.calls = 0;
+      // backupLatency 150: Failbackup's backup is still due when close() is called.
+      const x = new XClient("Svc", op.mode, SelectMode.SelectByUser, d, {
+        selector: new PreferSelector([a.key, b.key]),
+        backupLatency: 150,
+      });
+      xs.push(x);
+      const outcome = op.run(x).then(
+        () => ({ error: undefined as unknown, at: performance.now() }),
+        (error: unknown) => ({ error, at: performance.now() }),
+      );
+      await waitFor(
+        `${op.name}: the method to start`,
+        () => a.calls + b.calls === op.runs,
+        5000,
+        5,
+      );
+      const closedAt = performance.now();
+      await x.close();
+      const { error, at } = await bounded(outcome, 3000, `${op.name} after close()`);
+      assert.ok(error instanceof ClientClosedError, `${op.name}: settled with ${error}`);
+      assert.ok(at - closedAt < 200, `${op.name}: rejected ${at - closedAt} ms after close()`);
+      // Longer than backupLatency: a retry or a backup would have reached a server by now.
+      await delay(300);
+      assert.equal(a.calls + b.calls, op.runs, `${op.name}: runs of the method`);
+      await waitFor(
+        `${op.name}: no connection left`,
+        () => a.server.metrics().activeConnections + b.server.metrics().activeConnections === 0,
+        2000,
+      );
+      await assert.rejects(x.call("Who", null), ClientClosedError);
+      assert.equal(a.server.metrics().activeConnections + b.server.metrics().activeConnections, 0);
+    }
+  } finally {
+    await closeAll(xs, [a, b], [d]);
+  }
+});
+
+/** `p` rejects with CallTimeoutError of `ms` after about `ms` (a loaded machine adds up to 1 s). */
+async function timesOut(what: string, p: Promise<unknown>, ms: number): Promise<void> {
+  const start = performance.now();
+  await assert.rejects(bounded(p, 5000, what), (e) => {
+    assert.ok(e instanceof CallTimeoutError, `${what}: ${e}`);
+    assert.equal(e.timeout, ms, `${what}: ${e.message}`);
+    return true;
+  });
+  const took = performance.now() - start;
+  assert.ok(took >= ms - 20 && took < ms + 1000, `${what}: settled after ${took} ms`);
+}
+
+Deno.test("maxWait: no XClient operation waits for ever on a server that accepts and never answers", async () => {
+  const a = await Node.start("a");
+  const b = await Node.start("b");
+  const silent = new ClosingServer(120_000); // accepts and reads, never answers
+  const mixed = new MultipleServersDiscovery([a.pair(), b.pair(), { key: silent.key, value: "" }]);
+  const lone = new MultipleServersDiscovery([{ key: silent.key, value: "" }]);
+  const xs: XClient[] = [];
+  const make = (mode: FailMode, d: MultipleServersDiscovery, options: XClientOptions = {}) => {
+    const x = new XClient("Svc", mode, SelectMode.RoundRobin, d, { maxWait: 300, ...options });
+    xs.push(x);
+    return x;
+  };
+  try {
+    // Broadcast to three servers of which one never answers, no timeout given.
+    const x = make(FailMode.Failfast, mixed);
+    await timesOut("broadcast", x.broadcast("Who", null), 300);
+    assert.equal(a.calls + b.calls, 2);
+    // Go caps Broadcast at its minute whatever the caller's deadline: maxWait does here.
+    await timesOut("broadcast, timeout 10 s", x.broadcast("Who", null, { timeout: 10_000 }), 300);
+    await timesOut("broadcast, timeout 150 ms", x.broadcast("Who", null, { timeout: 150 }), 150);
+    // Fork: the live servers answer; alone, the silent one times out.
+    assert.ok(["a", "b"].includes(await bounded(x.fork<string>("Who", null), 3000, "fork")));
+    await timesOut(
+      "fork on the silent server",
+      make(FailMode.Failfast, lone).fork("Who", null),
+      300,
+    );
+    for (const [name, mode] of Object.entries(FailMode)) {
+      const y = make(mode, lone);
+      await timesOut(`call (${name})`, y.call("Who", null), 300);
+      await timesOut(`typed call (${name})`, y.typed<{ Who(a: null): string }>().Who(null), 300);
+    }
+    await timesOut(
+      "sendRaw",
+      make(FailMode.Failover, lone).sendRaw(createMessage({
+        serviceMethod: "Who",
+        serializeType: SerializeType.JSON,
+        payload: new TextEncoder().encode("null"),
+      })),
+      300,
+    );
+    // A call's own timeout is not capped (Go bounds Call by its context only).
+    await timesOut(
+      "call, timeout 600 ms",
+      make(FailMode.Failover, lone).call("Who", null, {
+        timeout: 600,
+      }),
+      600,
+    );
+    // The bound is the client's: never sent as __ServerTimeout (a timeout is).
+    const live = new MultipleServersDiscovery([a.pair()]);
+    try {
+      const w = make(FailMode.Failover, live, { maxWait: 5000 });
+      assert.equal(await w.call("Deadline", null), "none");
+      assert.deepEqual(await w.broadcast("Deadline", null), ["none"]);
+      assert.equal(await w.call("Deadline", null, { timeout: 4000 }), "4000");
+    } finally {
+      await live.close();
+    }
+    assert.throws(() =>
+      new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, lone, {
+        maxWait: 0,
+      }), RangeError);
+  } finally {
+    await closeAll(xs, [a, b], [mixed, lone]);
+    await silent.close();
+  }
+});
+
+Deno.test("Failbackup with one server: the backup goes to the same server (as Go), so every call answers", async () => {
+  // rpcx-examples failmode/failbackup: one server, every second call sleeps a minute.
+  const server = new Server();
+  let runs = 0;
+  await server.register({
+    Echo: async (i: number, ctx: CallContext) => {
+      if (++runs % 2 === 0) await sleep(60_000, ctx.signal);
+      return i;
+    },
+  }, "Svc");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const d = new Peer2PeerDiscovery(`tcp@${addr}`);
+  // Go's defaults: backupLatency 10 ms, no timeout.
+  const x = new XClient("Svc", FailMode.Failbackup, SelectMode.RandomSelect, d);
+  try {
+    for (let i = 0; i < 10; i++) {
+      const start = performance.now();
+      assert.equal(await bounded(x.call("Echo", i), 3000, `call ${i}`), i);
+      const took = performance.now() - start;
+      assert.ok(took < 1000, `call ${i} answered after ${took} ms`);
+    }
+    // Runs alternate fast (odd) and slow (even), and each call took a fast one of its own.
+    assert.ok(runs >= 19, `${runs} runs: every slow one got a backup`);
+    assert.equal(server.metrics().activeConnections, 1, "one connection: the same server");
+  } finally {
+    await x.close();
+    await d.close();
+    await server.close();
+  }
+});
+
+Deno.test("reply metadata carries __ServerAddress: the server that answered, host:port (Go's share.ServerAddress)", async () => {
+  const nodes = await Promise.all(["a", "b"].map((n) => Node.start(n)));
+  const d = new MultipleServersDiscovery(nodes.map((n) => n.pair()));
+  const byName = new Map(nodes.map((n) => [n.name, n.key.slice("tcp@".length)]));
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d);
+  try {
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const meta: Record<string, string> = {};
+      const who = await x.call<string>("Who", null, { replyMetadata: meta });
+      assert.equal(meta[MetadataKeys.ServerAddress], byName.get(who));
+      seen.add(meta.__ServerAddress);
+    }
+    assert.equal(seen.size, 2);
+    // On an error reply too, and through fork.
+    nodes[0].fail = nodes[1].fail = true;
+    const meta: Record<string, string> = {};
+    await assert.rejects(x.call("Who", null, { replyMetadata: meta }), ServiceError);
+    assert.ok([...byName.values()].includes(meta.__ServerAddress), meta.__ServerAddress);
+    nodes[0].fail = nodes[1].fail = false;
+    const forked: Record<string, string> = {};
+    const who = await x.fork<string>("Who", null, { replyMetadata: forked });
+    assert.ok([...byName.values()].includes(forked.__ServerAddress));
+    assert.ok(who === "a" || who === "b");
+  } finally {
+    await closeAll([x], nodes, [d]);
+  }
+});
+
+Deno.test("__ServerAddress from the Go peer: the address it listens on", async () => {
+  if (!needGoPeer()) return;
+  const go = await startGoServer(undefined, ["--services", "Arith"]);
+  const d = new Peer2PeerDiscovery(go.key);
+  const x = new XClient("Arith", FailMode.Failfast, SelectMode.RandomSelect, d);
+  try {
+    const meta: Record<string, string> = {};
+    assert.deepEqual(await x.call("Mul", { A: 6, B: 7 }, { replyMetadata: meta }), { C: 42 });
+    assert.equal(meta[MetadataKeys.ServerAddress], go.key.slice("tcp@".length));
+  } finally {
+    await x.close();
+    await d.close();
+    await go.stop();
   }
 });

@@ -33,6 +33,34 @@ export interface Pending {
  */
 export const trackedCall: unique symbol = Symbol("rpcx.trackedCall");
 
+/**
+ * Internal to the client module: an upper bound, ms, on how long a call waits for its reply,
+ * on the client only (never sent to the server as `__ServerTimeout`). XClient sets it in the
+ * options of its connections' clients (the bound of a call without a timeout) and of one try
+ * (what is left of the operation's bound; Go's one-minute cap of `Broadcast`/`Fork`).
+ */
+export const waitBound: unique symbol = Symbol("rpcx.waitBound");
+
+/** Options that may carry a {@linkcode waitBound}. */
+export interface Bounded {
+  [waitBound]?: number;
+}
+
+/**
+ * How long a call waits, ms (undefined: for ever): its `timeout` (else the client's), or the
+ * client's bound when it has none, and at most the call's own bound.
+ */
+export function waitFor(
+  options: CallOptions & Bounded,
+  client: { timeout?: number } & Bounded,
+): number | undefined {
+  let wait = options.timeout ?? client.timeout;
+  if (wait === undefined || !(wait > 0)) wait = client[waitBound];
+  const cap = options[waitBound];
+  if (cap !== undefined && (wait === undefined || cap < wait)) wait = cap;
+  return wait;
+}
+
 /** Told once of a tracked call's outcome: undefined on success, else the error. */
 export type CallTracker = (error: unknown) => void;
 
@@ -47,6 +75,8 @@ export class Waiter implements Pending, Expiring {
   lane: Lane | undefined;
   timeout = 0;
   onAbort: (() => void) | undefined;
+  /** The server's address, set in the reply metadata (only when the caller asked for it). */
+  server = "";
   constructor(
     readonly pending: Map<number, Pending>,
     readonly seq: number,
@@ -72,7 +102,10 @@ export class Waiter implements Pending, Expiring {
     if (this.settled) return;
     this.#done();
     const replyMetadata = this.options.replyMetadata;
-    if (replyMetadata) Object.assign(replyMetadata, msg.metadata);
+    if (replyMetadata) {
+      Object.assign(replyMetadata, msg.metadata);
+      replyMetadata[MetadataKeys.ServerAddress] = this.server;
+    }
     if (msg.status === MessageStatusType.Error) {
       return this.#failed(
         new ServiceError(msg.metadata[MetadataKeys.ServiceError] ?? "", msg.metadata),

@@ -19,6 +19,13 @@ export type OnMessage = (msg: Message) => void | Promise<void>;
 /** The connection's end, with the bad frame that ended it if one did. */
 export type OnClosed = (transport: Transport, cause?: unknown) => void;
 
+/** An opened connection and the server's address as Go's `RemoteAddr().String()` gives it. */
+export interface Dialed {
+  readonly transport: Transport;
+  /** `host:port` of the peer (a socket path for unix; the name for in-process). */
+  readonly server: string;
+}
+
 let inprocessClientIds = 0;
 
 /**
@@ -31,7 +38,8 @@ let inprocessClientIds = 0;
 const CLIENT_READ_BUFFER = 1 << 20;
 
 /**
- * Dials `target` on `network` (`address` is `network@target`, for messages).
+ * Dials `target` on `network` (`address` is `network@target`, for messages); resolves with the
+ * connection and the server's address.
  *
  * @throws {ConnectionError} with the transport's typed error as its cause.
  */
@@ -42,7 +50,7 @@ export async function dialNetwork(
   options: ClientOptions,
   onMessage: OnMessage,
   onClosed: OnClosed,
-): Promise<Transport> {
+): Promise<Dialed> {
   const networks = options.networks ?? defaultNetworks;
   if (!networks.has(network)) {
     throw new ConnectionError(`unsupported network ${network} in ${address}`);
@@ -73,8 +81,15 @@ export async function dialNetwork(
     onError: (e) => (failure = e),
     onClose: () => onClosed(fc, failure),
   }, { ...limits, encodeBatch: options.encodeBatch, readBufferSize: CLIENT_READ_BUFFER });
+  // Read once, before reading starts: a closed socket may no longer know its peer.
+  let server = target;
+  try {
+    server = conn.remoteAddress || target;
+  } catch {
+    // closed already: the address dialed
+  }
   fc.start();
-  return fc;
+  return { transport: fc, server };
 }
 
 /**
@@ -89,7 +104,7 @@ export function dialInprocess(
   options: ClientOptions,
   onMessage: OnMessage,
   onClosed: OnClosed,
-): Transport {
+): Dialed {
   const registry = options.inprocessRegistry ?? defaultInprocessRegistry;
   const endpoint = registry.endpoint(target);
   if (!endpoint) {
@@ -121,5 +136,5 @@ export function dialInprocess(
       onClosed(transport);
     },
   );
-  return transport;
+  return { transport, server: target };
 }

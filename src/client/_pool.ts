@@ -6,7 +6,7 @@
  */
 import { Client } from "./client.ts";
 import type { CallTracker } from "./_calls.ts";
-import { isRetryable } from "./errors.ts";
+import { ClientClosedError, isRetryable } from "./errors.ts";
 import type { ServerHealth } from "./_health.ts";
 import type { ClientOptions } from "./options.ts";
 
@@ -29,6 +29,8 @@ export class ClientPool {
   readonly #clients = new Map<string, Entry>();
   /** Clients of servers that left the list, closed once their calls under way are done. */
   readonly #retired = new Set<Entry>();
+  /** Closed: no client is made any more (nothing is dialed after the XClient's close). */
+  #closed = false;
 
   /** `options` for each server's Client; outcomes are reported to `health`. */
   constructor(readonly options: ClientOptions, readonly health: ServerHealth) {}
@@ -70,8 +72,13 @@ export class ClientPool {
     if (this.#retired.delete(entry)) void entry.client.close();
   }
 
-  /** The entry of `key`, with a new client if it has none open. */
+  /**
+   * The entry of `key`, with a new client if it has none open.
+   *
+   * @throws {ClientClosedError} once the pool is closed.
+   */
   entry(key: string): Entry {
+    if (this.#closed) throw new ClientClosedError();
     let e = this.#clients.get(key);
     if (e === undefined || e.client.isClosed) {
       const health = this.health;
@@ -99,8 +106,9 @@ export class ClientPool {
     return e;
   }
 
-  /** Closes every client. */
+  /** Closes every client (their pending calls fail with {@linkcode ClientClosedError}). */
   async close(): Promise<void> {
+    this.#closed = true;
     const all = [...this.#clients.values(), ...this.#retired].map((e) => e.client);
     this.#clients.clear();
     this.#retired.clear();

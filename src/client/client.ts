@@ -15,6 +15,7 @@ import { loadWireCodec } from "../native/wire_codec.ts";
 import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import {
   CallAbortedError,
+  CallTimeoutError,
   ClientClosedError,
   ConnectionClosedError,
   ConnectionError,
@@ -22,8 +23,16 @@ import {
 import { type ClientCall, ClientPluginChain } from "./plugin.ts";
 import { isServerPush, PushReceivers, toServerMessage } from "./_push.ts";
 import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
-import { type CallTracker, type Pending, trackedCall, type Transport, Waiter } from "./_calls.ts";
-import { dialInprocess, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
+import {
+  type Bounded,
+  type CallTracker,
+  type Pending,
+  trackedCall,
+  type Transport,
+  Waiter,
+  waitFor,
+} from "./_calls.ts";
+import { type Dialed, dialInprocess, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
 import { checkLength, requestMessage } from "./_request.ts";
 import type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
 
@@ -54,7 +63,7 @@ export class Client {
   readonly address: string;
   readonly #network: string;
   readonly #target: string;
-  readonly #options: ClientOptions;
+  readonly #options: ClientOptions & Bounded;
   readonly #codecs: CodecRegistry;
   /** The serializer of requests (default MsgPack). */
   readonly #serializeType: number;
@@ -62,7 +71,11 @@ export class Client {
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
   #transport: Transport | undefined;
+  /** The address of the server at the other end of `#transport` (Go's `RemoteAddr()`). */
+  #server = "";
   #connecting: Promise<Transport> | undefined;
+  /** Fails the calls waiting for `#connecting` (on `close()`). */
+  #failConnecting: ((error: unknown) => void) | undefined;
   #closed = false;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   readonly #plugins: ClientPluginChain | undefined;
@@ -135,18 +148,30 @@ export class Client {
   }
 
   #ensure(): Promise<Transport> {
-    if (this.#closed) return Promise.reject(new ClientClosedError());
+    if (this.#closed) return Promise.reject(this.#closedError());
     const t = this.#transport;
     if (t && !t.isClosed) return Promise.resolve(t);
-    this.#connecting ??= this.#dial().finally(() => (this.#connecting = undefined));
+    // The calls waiting for the connection fail at once on close(), not when the dial ends
+    // (up to connectTimeout later); the dial itself closes what it opens after close().
+    this.#connecting ??= new Promise<Transport>((resolve, reject) => {
+      this.#failConnecting = reject;
+      this.#dial().then(resolve, reject);
+    }).finally(() => {
+      this.#connecting = undefined;
+      this.#failConnecting = undefined;
+    });
     return this.#connecting;
+  }
+
+  #closedError(): ClientClosedError {
+    return new ClientClosedError(`rpcx: client of ${this.address} is shut down`);
   }
 
   async #dial(): Promise<Transport> {
     const plugins = this.#plugins;
-    let transport: Transport;
+    let dialed: Dialed;
     try {
-      transport = this.#network === INPROCESS_NETWORK
+      dialed = this.#network === INPROCESS_NETWORK
         ? dialInprocess(this.#target, this.address, this.#options, this.#onMessage, this.#onEnd)
         : await dialNetwork(
           this.#network,
@@ -160,9 +185,10 @@ export class Client {
       plugins?.connCreateFailed(this.address, e);
       throw e;
     }
+    const transport = dialed.transport;
     if (this.#closed) {
       transport.close();
-      throw new ClientClosedError();
+      throw this.#closedError();
     }
     if (plugins) {
       try {
@@ -176,6 +202,7 @@ export class Client {
       }
     }
     this.#transport = transport;
+    this.#server = dialed.server;
     if (this.#options.heartbeat) this.#startHeartbeat(transport);
     plugins?.clientConnected({ address: this.address });
     return transport;
@@ -241,7 +268,8 @@ export class Client {
   /**
    * Calls `servicePath.serviceMethod` with `args`; resolves with the decoded reply. Rejects
    * with {@linkcode ServiceError} (the server's error text), {@linkcode ConnectionError},
-   * {@linkcode CallTimeoutError} or {@linkcode CallAbortedError}.
+   * {@linkcode CallTimeoutError}, {@linkcode CallAbortedError} or (closed before the reply)
+   * {@linkcode ClientClosedError}.
    */
   call<T = unknown>(
     servicePath: string,
@@ -346,7 +374,10 @@ export class Client {
     return { servicePath, serviceMethod, done, abort: (reason) => ac.abort(reason) };
   }
 
-  /** Oneway call: resolves once the request is written; the server sends no reply. */
+  /**
+   * Oneway call: resolves once the request is written; the server sends no reply. `timeout`
+   * bounds the write ({@linkcode CallTimeoutError} when a peer that stopped reading holds it).
+   */
   async send(
     servicePath: string,
     serviceMethod: string,
@@ -407,6 +438,8 @@ export class Client {
     return this.#ensure().then((transport) => {
       // An abort while the connection was being opened: its event has already fired.
       if (signal?.aborted) throw new CallAbortedError(signal.reason);
+      // Closed between the connection's opening and this turn: nothing is sent.
+      if (this.#closed) throw this.#closedError();
       return this.#exchange(transport, req, options, codec);
     });
   }
@@ -421,12 +454,14 @@ export class Client {
     const seq = ++this.#seq;
     req.seq = BigInt(seq);
     if (this.#plugins?.hasBeforeEncode) this.#plugins.beforeEncode(req);
+    const timeout = waitFor(options, this.#options);
     if (req.oneway) {
       transport.send(req);
-      return transport.drained().then(() => {
+      const written = transport.drained().then(() => {
         if (transport.isClosed) throw new ConnectionClosedError();
         return undefined;
       });
+      return timeout !== undefined && timeout > 0 ? writeWithin(written, timeout) : written;
     }
     if (transport.isClosed) {
       // Closed since it was handed out (e.g. an in-process server refused the session):
@@ -435,10 +470,10 @@ export class Client {
         new ConnectionClosedError(`connection to ${this.address} is shut down`),
       );
     }
-    const timeout = options.timeout ?? this.#options.timeout;
     const signal = options.signal;
     return new Promise((resolve, reject) => {
       const w = new Waiter(this.#pending, seq, options, codec, resolve, reject, tracker);
+      if (options.replyMetadata !== undefined) w.server = this.#server;
       this.#pending.set(seq, w);
       if (timeout !== undefined && timeout > 0) {
         w.timeout = timeout;
@@ -452,12 +487,36 @@ export class Client {
     });
   }
 
-  /** Closes the connection; pending calls fail with {@linkcode ConnectionClosedError}. */
+  /**
+   * Closes the connection. Every call still pending (a call waiting for the connection to open
+   * included) fails at once with {@linkcode ClientClosedError}, as later calls do; nothing is
+   * dialed again (Go: `Client.Close`, which fails them with `ErrShutdown`). Resolves once the
+   * socket is closed.
+   */
   close(): Promise<void> {
     this.#closed = true;
     this.#stopHeartbeat();
+    const error = this.#closedError();
+    this.#failConnecting?.(error);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(error);
     this.#transport?.close();
     this.#push.close();
     return Promise.resolve();
   }
+}
+
+/**
+ * `written` (a oneway request's write), or {@linkcode CallTimeoutError} when it is not written
+ * within `timeout` ms (a peer that stopped reading).
+ */
+function writeWithin(written: Promise<undefined>, timeout: number): Promise<undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    written,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CallTimeoutError(timeout)), timeout);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

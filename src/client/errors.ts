@@ -137,7 +137,10 @@ export class NoServerSelectedError extends NoServerAvailableError {
 }
 
 /**
- * The client was closed.
+ * The client was closed: a call made after `close()`, and every call still pending when
+ * `close()` was called (rejected at once, never retried or sent again by any fail mode). Not a
+ * {@linkcode ConnectionError}, so fail modes never retry it. Go: `ErrXClientShutdown` ("xClient is
+ * shut down") of an `XClient`, `ErrShutdown` of a `Client`.
  *
  * @example
  * ```ts
@@ -146,9 +149,9 @@ export class NoServerSelectedError extends NoServerAvailableError {
  * ```
  */
 export class ClientClosedError extends RpcxError {
-  /** Creates the error. */
-  constructor() {
-    super("xClient is shut down");
+  /** Creates the error; `message` defaults to Go's text for a closed XClient. */
+  constructor(message = "xClient is shut down") {
+    super(message);
   }
 }
 

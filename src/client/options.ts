@@ -107,7 +107,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Request metadata. */
   metadata?: Metadata;
-  /** Filled with the reply's metadata. */
+  /**
+   * Filled with the reply's metadata (on an error reply too), plus `__ServerAddress`: the
+   * address of the server that answered, `host:port` (Go's `share.ServerAddress`, set by Go's
+   * client only when the reply carries metadata; here always).
+   */
   replyMetadata?: Metadata;
   /** Override the client's serializer for this call. */
   serializeType?: number;
@@ -155,7 +159,10 @@ export const FailMode = {
   Failfast: 1,
   /** On a transport error, try the same server again (up to `retries` more times). */
   Failtry: 2,
-  /** If no reply within `backupLatency`, also ask a second server; the first reply wins. */
+  /**
+   * If no reply within `backupLatency` (or a transport error before), send the call again — to
+   * another server when there is one, else to the same one (as Go) — and the first reply wins.
+   */
   Failbackup: 3,
 } as const;
 /** A value of {@linkcode FailMode}. */
@@ -174,8 +181,19 @@ export type FailMode = typeof FailMode[keyof typeof FailMode];
 export interface XClientOptions extends ClientOptions {
   /** Extra tries for Failover/Failtry (default 3). */
   retries?: number;
-  /** Failbackup's wait before asking a second server, ms (default 10). */
+  /** Failbackup's wait before sending the backup request, ms (default 10, Go's `BackupLatency`). */
   backupLatency?: number;
+  /**
+   * The longest any operation of the XClient waits, ms (default 60 000): a `call` (retries
+   * included), `send` or `sendRaw` without a `timeout`, and `broadcast`/`fork` whatever their
+   * `timeout` (Go bounds `Broadcast` and `Fork` at one minute, its only bound of that kind; Go's
+   * `Call` has none). Past it the operation fails with {@linkcode CallTimeoutError}. Known to the
+   * client only: unlike `timeout`, it is not sent to the server as `__ServerTimeout`.
+   * `Infinity` removes the bound; a value over 2^31 − 1 ms (~24.8 days) is capped there.
+   *
+   * @throws {RangeError} (from the constructor) unless a number > 0.
+   */
+  maxWait?: number;
   /** Keep only servers whose `group` metadata includes this. */
   group?: string;
   /** The selector for {@linkcode SelectMode.SelectByUser}. */

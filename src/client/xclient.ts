@@ -6,13 +6,12 @@
  */
 import type { KVPair, RegistryOutageEvent, ServiceDiscovery } from "../registry/discovery.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
-import { trackedCall } from "./_calls.ts";
+import { type Bounded, trackedCall, waitBound } from "./_calls.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
 import { PushReceivers } from "./_push.ts";
 import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
 import {
-  CallTimeoutError,
   ClientClosedError,
   isRetryable,
   NoServerAvailableError,
@@ -21,9 +20,9 @@ import {
 import { type SelectMode, type Selector, WeightedLatencySelector } from "./selectors.ts";
 import { type CallOptions, type ClientOptions, FailMode, type XClientOptions } from "./options.ts";
 import { ServerHealth } from "./_health.ts";
-import { ClientPool } from "./_pool.ts";
+import { ClientPool, type Entry } from "./_pool.ts";
 import { makeSelector } from "./_select.ts";
-import { abortPromise, callBounds, remaining } from "./_bounds.ts";
+import { type Budget, budgetOf, maxWaitOf, timedOut, tryOptions, waitReady } from "./_bounds.ts";
 
 export { FailMode, type XClientOptions } from "./options.ts";
 
@@ -70,6 +69,10 @@ export class XClient {
   /** The listed servers and their health. */
   readonly #health: ServerHealth;
   #closed = false;
+  /** Aborted by `close()`: what waits (for the discovery) stops at once. */
+  readonly #closing = new AbortController();
+  /** The bound of an operation without a timeout, ms (undefined: none). */
+  readonly #maxWait: number | undefined;
   readonly #unwatch: () => void;
   /** The discovery's last outage error while it cannot reach its registry, else undefined. */
   #registryError: unknown = undefined;
@@ -81,9 +84,13 @@ export class XClient {
   };
   readonly #push: PushReceivers;
   /** Options of each server's Client: pushes go to this XClient's receivers. */
-  readonly #clientOptions: ClientOptions;
+  readonly #clientOptions: ClientOptions & Bounded;
 
-  /** Follows `discovery` for `servicePath`. */
+  /**
+   * Follows `discovery` for `servicePath`.
+   *
+   * @throws {RangeError} when `options.maxWait` is not a number > 0.
+   */
   constructor(
     servicePath: string,
     failMode: FailMode,
@@ -96,12 +103,18 @@ export class XClient {
     this.selectMode = selectMode;
     this.discovery = discovery;
     this.#options = options;
+    this.#maxWait = maxWaitOf(options.maxWait);
     this.#push = new PushReceivers(
       options.onServerMessage,
       servicePath,
       options.bidirectionalBlock ?? false,
     );
-    this.#clientOptions = { ...options, onServerMessage: (m) => this.#push.dispatch(m) };
+    // Each connection's client bounds a call without a timeout at maxWait (never sent).
+    this.#clientOptions = {
+      ...options,
+      onServerMessage: (m) => this.#push.dispatch(m),
+      [waitBound]: this.#maxWait,
+    };
     this.#selector = makeSelector(selectMode, options);
     this.#health = new ServerHealth(this.#selector, options);
     this.#pool = new ClientPool(this.#clientOptions, this.#health);
@@ -153,19 +166,17 @@ export class XClient {
     this.#pool.retireAllBut(this.#health.setPairs(pairs));
   }
 
-  async #ready(signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Waits for the discovery's first list, at most `discoveryTimeout` (and what is left of
+   * `budget`); rejects with {@linkcode ClientClosedError} at once when the client closes.
+   */
+  async #ready(signal: AbortSignal | undefined, budget: Budget | undefined): Promise<void> {
     if (this.#closed) throw new ClientClosedError();
-    const wait = this.#options.discoveryTimeout ?? 5000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        this.discovery.ready(),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
-        ...(signal ? [abortPromise(signal)] : []),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (this.#discoveryReady) return;
+    let wait = this.#options.discoveryTimeout ?? 5000;
+    if (budget !== undefined) wait = Math.min(wait, budget.deadline - Date.now());
+    await waitReady(this.discovery.ready(), wait, signal, this.#closing.signal);
+    if (this.#closed) throw new ClientClosedError();
   }
 
   /** "No server", saying why when the discovery cannot reach its registry. */
@@ -203,9 +214,17 @@ export class XClient {
     return key;
   }
 
-  /** One try on `key`: its health is updated from the outcome. */
+  /**
+   * One try on `key`: its health is updated from the outcome. Never throws: after `close()`
+   * it rejects with {@linkcode ClientClosedError} (nothing is dialed).
+   */
   #callOne<T>(key: string, method: string, args: unknown, options: CallOptions): Promise<T> {
-    const entry = this.#pool.entry(key);
+    let entry: Entry;
+    try {
+      entry = this.#pool.entry(key);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     entry.busy++;
     const client = entry.client;
     return client[trackedCall]<T>(this.servicePath, method, args, options, entry.track) ??
@@ -217,79 +236,97 @@ export class XClient {
 
   /**
    * Calls `method` with `args` on a server chosen by the select mode, applying the fail mode.
-   * `timeout` and `signal` bound the whole call, retries included.
+   * `timeout` (the call's, else the options') and `signal` bound the whole call, retries
+   * included; without a timeout, `maxWait` does (default 60 s, not sent to the server).
+   * Rejects with {@linkcode ClientClosedError} at once when the client is closed meanwhile: no
+   * fail mode retries or sends the call again after `close()`.
    */
   call<T = unknown>(method: string, args: unknown, options: CallOptions = NO_OPTIONS): Promise<T> {
     if (this.#closed) return Promise.reject(new ClientClosedError());
     // The default timeout of the options bounds the whole call too, not each try.
-    const timeout = options.timeout ?? this.#options.timeout;
-    const deadline = timeout !== undefined && timeout > 0 ? Date.now() + timeout : undefined;
+    const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
     if (!this.#discoveryReady) {
-      return this.#ready(options.signal).then(() =>
-        this.#start<T>(method, args, options, timeout, deadline)
+      return this.#ready(options.signal, budget).then(() =>
+        this.#start<T>(method, args, options, budget, true)
       );
     }
-    return this.#start<T>(method, args, options, timeout, deadline);
+    return this.#start<T>(method, args, options, budget, false);
   }
 
   /**
    * The fail modes: the first try goes straight out (no waiting beyond the call itself);
    * only when it fails with a transport error do Failover and Failtry enter the retry loop.
+   * `waited`: the call waited for the discovery before.
    */
   #start<T>(
     method: string,
     args: unknown,
     options: CallOptions,
-    timeout: number | undefined,
-    deadline: number | undefined,
+    budget: Budget | undefined,
+    waited: boolean,
   ): Promise<T> {
     const mode = this.failMode;
-    if (mode === FailMode.Failfast && deadline === undefined) {
-      // One try with the caller's options as they are: nothing to retry or rewrite.
+    // A call bound by maxWait alone that did not wait goes out with the caller's options as
+    // they are: each connection's client bounds a call with no timeout at maxWait.
+    const plain = budget === undefined || (!budget.sent && !waited);
+    if (mode === FailMode.Failfast && plain) {
+      // One try: nothing to retry or rewrite.
       try {
         return this.#callOne<T>(this.#pick(method, args), method, args, options);
       } catch (e) {
         return Promise.reject(e);
       }
     }
-    // Without a deadline every try takes the caller's options as they are.
-    const attemptOptions = deadline === undefined
-      ? () => options
-      : () => ({ ...options, timeout: remaining(deadline, timeout!) });
     const tries = mode === FailMode.Failover || mode === FailMode.Failtry
       ? Math.max(this.#options.retries ?? 3, 0) + 1
       : 1;
-    let key: string;
+    let key: string | undefined;
     let first: Promise<T>;
     try {
       key = this.#pick(method, args);
-      first = this.#try<T>(key, method, args, attemptOptions);
+      first = this.#try<T>(
+        key,
+        method,
+        args,
+        options,
+        plain ? options : tryOptions(options, budget!),
+        budget,
+      );
     } catch (e) {
       first = Promise.reject(e);
     }
     const p = tries > 1
-      ? first.catch((e) =>
-        this.#retry<T>(e, key, tries, method, args, options.signal, attemptOptions)
-      )
+      ? first.catch((e) => this.#retry<T>(e, key, tries, method, args, options, budget))
       : first;
-    if (deadline === undefined) return p;
+    if (plain) return p;
     return p.catch((e) => {
       // A try's timeout is what was left of the call's: report the call's own timeout.
-      throw e instanceof CallTimeoutError ? new CallTimeoutError(timeout!) : e;
+      throw timedOut(e, budget);
     });
   }
 
-  /** One try of the fail mode on `key` (Failbackup: with its backup). */
-  #try<T>(key: string, method: string, args: unknown, opts: () => CallOptions): Promise<T> {
+  /**
+   * One try of the fail mode on `key` with `tryOpts` (Failbackup: with its backup, whose
+   * options are made from `options` and `budget` when it starts).
+   */
+  #try<T>(
+    key: string,
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    tryOpts: CallOptions,
+    budget: Budget | undefined,
+  ): Promise<T> {
     return this.failMode === FailMode.Failbackup
-      ? this.#backup<T>(key, method, args, opts)
-      : this.#callOne<T>(key, method, args, opts());
+      ? this.#backup<T>(key, method, args, options, tryOpts, budget)
+      : this.#callOne<T>(key, method, args, tryOpts);
   }
 
   /**
    * The one retry loop of the fail modes, after a first try on `key` failed with `error`: on a
    * transport error try again — Failover on another server, Failtry on the same one — up to
-   * `tries` tries in all. A service error is never retried.
+   * `tries` tries in all, within the call's budget. A service error is never retried, and
+   * nothing is tried once the client is closed.
    */
   async #retry<T>(
     error: unknown,
@@ -297,42 +334,57 @@ export class XClient {
     tries: number,
     method: string,
     args: unknown,
-    signal: AbortSignal | undefined,
-    attemptOptions: () => CallOptions,
+    options: CallOptions,
+    budget: Budget | undefined,
   ): Promise<T> {
-    if (key === undefined || !isRetryable(error) || signal?.aborted) throw error;
+    const signal = options.signal;
+    if (key === undefined || !isRetryable(error) || signal?.aborted) throw timedOut(error, budget);
     const tried = new Set<string>([key]);
     let last = error;
     for (let i = 1; i < tries; i++) {
+      if (this.#closed) throw new ClientClosedError();
       if (this.failMode !== FailMode.Failtry) {
         try {
           key = this.#pick(method, args, tried);
         } catch {
-          throw last;
+          throw timedOut(last, budget);
         }
         tried.add(key);
       }
       try {
-        return await this.#try<T>(key!, method, args, attemptOptions);
+        const opts = budget === undefined ? options : tryOptions(options, budget);
+        return await this.#try<T>(key!, method, args, options, opts, budget);
       } catch (e) {
         last = e;
-        if (!isRetryable(e) || signal?.aborted) throw e;
+        if (!isRetryable(e) || signal?.aborted) throw timedOut(e, budget);
       }
     }
-    throw last;
+    throw timedOut(last, budget);
   }
 
-  #backup<T>(first: string, method: string, args: unknown, opts: () => CallOptions): Promise<T> {
-    const base = opts();
+  /**
+   * Failbackup (Go's): a try on `first`; when it has not answered within `backupLatency` (or
+   * failed with a transport error before), a second try — on another server when there is one,
+   * else on the same one, as Go asks the select mode again — and the first reply wins; the
+   * other try is abandoned.
+   */
+  #backup<T>(
+    first: string,
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    firstOpts: CallOptions,
+    budget: Budget | undefined,
+  ): Promise<T> {
     const ac = new AbortController();
-    const signal = base.signal ? AbortSignal.any([base.signal, ac.signal]) : ac.signal;
+    const signal = options.signal ? AbortSignal.any([options.signal, ac.signal]) : ac.signal;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let started = 0;
       let failed = 0;
-      const run = (key: string) => {
+      const run = (key: string, opts: CallOptions) => {
         started++;
-        this.#callOne<T>(key, method, args, { ...base, signal }).then((reply) => {
+        this.#callOne<T>(key, method, args, { ...opts, signal }).then((reply) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
@@ -346,25 +398,27 @@ export class XClient {
           if (failed >= started) {
             settled = true;
             clearTimeout(timer);
-            reject(e);
+            ac.abort();
+            reject(timedOut(e, budget));
           }
         });
       };
       const startBackup = (): boolean => {
-        if (settled || started > 1) return false;
+        if (settled || started > 1 || this.#closed) return false;
         clearTimeout(timer);
         let second: string;
+        let opts: CallOptions;
         try {
           second = this.#pick(method, args, new Set([first]));
+          opts = budget === undefined ? options : tryOptions(options, budget);
         } catch {
           return false;
         }
-        if (second === first) return false;
-        run(second);
+        run(second, opts);
         return true;
       };
       const timer = setTimeout(startBackup, this.#options.backupLatency ?? 10);
-      run(first);
+      run(first, firstOpts);
     });
   }
 
@@ -379,63 +433,101 @@ export class XClient {
 
   /**
    * Calls every discovered server (after state and group filtering; backing-off servers
-   * included); resolves with all replies when all succeed.
+   * included); resolves with all replies when all succeed, rejects with the first error (the
+   * calls still under way are abandoned, as Go cancels their context). Bounded by `maxWait`
+   * (default 60 s) even when `timeout` is longer, as Go bounds `Broadcast` at one minute; a
+   * server that never answers fails it with {@linkcode CallTimeoutError}.
    */
   async broadcast<T = unknown>(
     method: string,
     args: unknown,
     options: CallOptions = {},
   ): Promise<T[]> {
-    const { signal } = callBounds(options);
-    await this.#ready(signal);
-    const keys = this.discovered;
-    if (keys.length === 0) throw this.#noServer();
-    return await Promise.all(keys.map((k) => this.#callOne<T>(k, method, args, options)));
+    return await this.#everyServer<T, T[]>(method, args, options, (calls) => Promise.all(calls));
   }
 
   /**
    * Calls every discovered server (after state and group filtering; backing-off servers
-   * included); resolves with the first success, rejects if all fail.
+   * included); resolves with the first success (the other calls are abandoned), rejects with
+   * the last error if all fail. Bounded by `maxWait` like {@linkcode XClient.broadcast} (Go's
+   * one-minute bound of `Fork`).
    */
   async fork<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
-    const { signal } = callBounds(options);
-    await this.#ready(signal);
+    return await this.#everyServer<T, T>(
+      method,
+      args,
+      options,
+      (calls) =>
+        Promise.any(calls).catch((e) => {
+          const errors = (e as AggregateError).errors ?? [e];
+          throw errors[errors.length - 1];
+        }),
+    );
+  }
+
+  /**
+   * Broadcast and fork: one call to each discovered server at once, all within the shorter of
+   * the caller's timeout and `maxWait` (never sent to the server: Go adds its minute after
+   * setting `__ServerTimeout`); `settle` says when the operation is over, and the calls still
+   * under way then are abandoned.
+   */
+  async #everyServer<T, R>(
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    settle: (calls: Promise<T>[]) => Promise<R>,
+  ): Promise<R> {
+    const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait, true);
+    await this.#ready(options.signal, budget);
     const keys = this.discovered;
     if (keys.length === 0) throw this.#noServer();
+    const ac = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, ac.signal]) : ac.signal;
     try {
-      return await Promise.any(keys.map((k) => this.#callOne<T>(k, method, args, options)));
+      let opts: CallOptions = { ...options, signal };
+      if (budget !== undefined) opts = tryOptions(opts, budget);
+      return await settle(keys.map((k) => this.#callOne<T>(k, method, args, opts)));
     } catch (e) {
-      const errors = (e as AggregateError).errors ?? [e];
-      throw errors[errors.length - 1];
+      throw timedOut(e, budget);
+    } finally {
+      ac.abort();
     }
   }
 
-  /** Oneway call to one selected server: resolves when written. */
+  /**
+   * Oneway call to one selected server: resolves when written. Bounded like `call` (a server
+   * that stops reading fails it with {@linkcode CallTimeoutError}).
+   */
   async send(method: string, args: unknown, options: CallOptions = {}): Promise<void> {
-    await this.#ready(options.signal);
+    const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
+    await this.#ready(options.signal, budget);
     const key = this.#pick(method, args);
     try {
-      await this.#pool.withClient(key, (c) => c.send(this.servicePath, method, args, options));
+      const opts = budget === undefined ? options : tryOptions(options, budget);
+      await this.#pool.withClient(key, (c) => c.send(this.servicePath, method, args, opts));
+      this.#health.markSuccess(key);
     } catch (e) {
       if (isRetryable(e)) this.#health.markFailure(key, e);
-      throw e;
+      throw timedOut(e, budget);
     }
   }
 
   /**
    * Sends a message built by the caller to one selected server (Go's SendRaw); resolves with
-   * the response message (undefined for oneway).
+   * the response message (undefined for oneway). Bounded like `call`.
    */
   async sendRaw(req: Message, options: CallOptions = {}): Promise<Message | undefined> {
-    await this.#ready(options.signal);
+    const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
+    await this.#ready(options.signal, budget);
     const key = this.#pick(req.serviceMethod, req.payload);
     const msg = createMessage({
       ...req,
       servicePath: req.servicePath || this.servicePath,
       metadata: { ...req.metadata },
     });
-    const send = () => this.#pool.withClient(key, (c) => c.sendRaw(msg, options));
     try {
+      const opts = budget === undefined ? options : tryOptions(options, budget);
+      const send = () => this.#pool.withClient(key, (c) => c.sendRaw(msg, opts));
       // As Go's wrapSendRaw: preCall/postCall around it, the payload as args.
       const res = this.#plugins?.wrapsCalls
         ? await this.#plugins.around({
@@ -451,14 +543,20 @@ export class XClient {
       return res;
     } catch (e) {
       if (isRetryable(e)) this.#health.markFailure(key, e);
-      throw e;
+      throw timedOut(e, budget);
     }
   }
 
-  /** Closes every connection and stops following the discovery (which stays open). */
+  /**
+   * Closes every connection and stops following the discovery (which stays open). Every
+   * operation still under way (waiting for the discovery, dialing, waiting for a reply, between
+   * two tries, before a backup request) fails at once with {@linkcode ClientClosedError};
+   * nothing is dialed, retried or sent again afterwards. Go: `XClient.Close`.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     this.#unwatch();
     this.discovery.removeEventListener("outage", this.#onOutage);
     this.discovery.removeEventListener("recovered", this.#onRecovered);

@@ -81,4 +81,10 @@ export const MetadataKeys = {
   Auth: "__AUTH",
   /** The client's remaining deadline in milliseconds, as a decimal string. */
   ServerTimeout: "__ServerTimeout",
+  /**
+   * Set by the client (never sent) in a call's reply metadata: the address of the server that
+   * answered, as Go's `Conn.RemoteAddr().String()` gives it (`host:port`, a socket path for
+   * unix). Go: `share.ServerAddress`.
+   */
+  ServerAddress: "__ServerAddress",
 } as const;
