@@ -2,6 +2,7 @@
 // discovery changes, health, broadcast and fork.
 import assert from "node:assert/strict";
 import {
+  BaseDiscovery,
   type CallContext,
   CallTimeoutError,
   ClientClosedError,
@@ -23,6 +24,7 @@ import {
   SerializeType,
   Server,
   type ServerPlugin,
+  type ServiceDiscovery,
   ServiceError,
   WeightedLatencySelector,
   XClient,
@@ -1208,6 +1210,7 @@ Deno.test("close() with operations in flight: each rejects at once with ClientCl
         backupLatency: 150,
       });
       xs.push(x);
+      const pushes = x.serverMessages();
       const outcome = op.run(x).then(
         () => ({ error: undefined as unknown, at: performance.now() }),
         (error: unknown) => ({ error, at: performance.now() }),
@@ -1233,9 +1236,55 @@ Deno.test("close() with operations in flight: each rejects at once with ClientCl
       );
       await assert.rejects(x.call("Who", null), ClientClosedError);
       assert.equal(a.server.metrics().activeConnections + b.server.metrics().activeConnections, 0);
+      // Its push stream ended too.
+      assert.equal((await bounded(pushes.next(), 1000, "the push stream's end")).done, true);
     }
   } finally {
     await closeAll(xs, [a, b], [d]);
+  }
+});
+
+/** A discovery (through the public BaseDiscovery) whose first list comes when the test says. */
+class LaterDiscovery extends BaseDiscovery {
+  clone(_servicePath: string): ServiceDiscovery {
+    return new LaterDiscovery();
+  }
+  list(pairs: KVPair[]): void {
+    this.publish(pairs);
+  }
+}
+
+Deno.test("close() while operations wait for the discovery's first list: they reject at once, nothing is dialed when the list comes", async () => {
+  const a = await Node.start("a");
+  const d = new LaterDiscovery();
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RandomSelect, d, {
+    discoveryTimeout: 3000,
+  });
+  try {
+    const started = [
+      x.call("Who", null),
+      x.broadcast("Who", null),
+      x.fork("Who", null),
+      x.send("Who", null),
+    ].map((p) =>
+      p.then(
+        () => ({ error: undefined as unknown, at: performance.now() }),
+        (error: unknown) => ({ error, at: performance.now() }),
+      )
+    );
+    await delay(50);
+    const closedAt = performance.now();
+    await x.close();
+    for (const { error, at } of await bounded(Promise.all(started), 3000, "after close()")) {
+      assert.ok(error instanceof ClientClosedError, `settled with ${error}`);
+      assert.ok(at - closedAt < 200, `rejected ${at - closedAt} ms after close()`);
+    }
+    d.list([a.pair()]);
+    await delay(200);
+    assert.equal(a.calls, 0);
+    assert.equal(a.server.metrics().activeConnections, 0);
+  } finally {
+    await closeAll([x], [a], [d]);
   }
 });
 
