@@ -21,13 +21,36 @@ export function uiCommand(program: Command): void {
         .argParser((v: string, all: string[] | undefined) => [...(all ?? []), v])
         .makeOptionMandatory(),
     )
-    .option("--addr <host:port>", "where to listen", "127.0.0.1:8080")
+    .option(
+      "--addr <host:port>",
+      "where to listen (beyond loopback: --auth or --no-auth)",
+      "127.0.0.1:8080",
+    )
     .option("-i, --interval <ms>", "how often each registry is listed", "1000")
-    .action(async (opts: { registry: string[]; addr: string; interval: string }) => {
+    .addOption(
+      new Option("--auth <user:pass>", "require HTTP basic auth (the browser asks once)")
+        .env("RPCX_UI_AUTH"),
+    )
+    .option("--no-auth", "serve an address beyond loopback without a login")
+    .option(
+      "--allow-host <name>",
+      "a host name the page is reached by (IP addresses and localhost always are); repeat",
+      (v: string, all: string[] | undefined) => [...(all ?? []), v],
+    )
+    .action(async (opts: {
+      registry: string[];
+      addr: string;
+      interval: string;
+      auth?: string | false;
+      allowHost?: string[];
+    }) => {
       const ui = await serveAdmin({
         registries: opts.registry,
         addr: opts.addr,
         interval: intFlag("interval", opts.interval),
+        auth: opts.auth || undefined,
+        noAuth: opts.auth === false,
+        allowHosts: opts.allowHost,
       });
       console.log(`rpcx ui: ${ui.url}`);
       await new Promise<void>((resolve) => {

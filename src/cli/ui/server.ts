@@ -15,6 +15,7 @@ import {
   type RegistryAdmin,
   type ServerNode,
 } from "../registry/registry.ts";
+import { isLoopback, parseAuth, requestGuard, SECURITY_HEADERS } from "./guard.ts";
 import { PAGE_HTML } from "./page.ts";
 
 /**
@@ -36,6 +37,18 @@ export interface AdminOptions {
   interval?: number;
   /** After a change, when to check it stuck (see `confirmEdit`), ms (default 1000; 0: never). */
   settle?: number;
+  /**
+   * `user:pass`: every request must carry them (HTTP basic auth; the browser asks once).
+   * Required when `addr` is not a loopback address, unless `noAuth`.
+   */
+  auth?: string;
+  /** Serve an address beyond loopback without `auth` (your own access control guards it). */
+  noAuth?: boolean;
+  /**
+   * Host names (without port) the page may be reached by, besides IP addresses, `localhost`
+   * and `*.localhost`: requests naming another host in `Host` are refused (DNS rebinding).
+   */
+  allowHosts?: string[];
 }
 
 /**
@@ -72,15 +85,33 @@ function splitAddr(addr: string): { hostname: string; port: number } {
 
 /**
  * Serves the admin page (Deno.serve). Routes: `GET /` the page, `GET /api/nodes` the current
- * snapshot, `GET /api/events` the snapshots as Server-Sent Events, `POST /api/set` with JSON
+ * snapshot, `GET /api/events` the snapshots as Server-Sent Events, `POST /api/set` with
+ * `Content-Type: application/json` and
  * `{registry, service, key, set: ["state=inactive", "weight=3", "group=a"]}` → `{metadata}`
- * (400 bad request, 404 missing node, 502 registry unreachable).
+ * (400 bad request, 404 missing node, 415 not JSON, 502 registry unreachable).
+ *
+ * Requests from pages of other origins are refused with 403, and so are requests naming a
+ * host other than an IP address, `localhost` or `allowHosts` (DNS rebinding); with `auth`,
+ * requests without those credentials get 401.
+ *
+ * @throws {CliError} (exit code 2) no registry, a bad `addr` or `auth`, or an `addr` beyond
+ * loopback without `auth` or `noAuth`.
  */
 export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
   if (options.registries.length === 0) {
     throw new CliError("ui: give at least one --registry", ExitCode.Usage);
   }
-  const { hostname, port } = splitAddr(options.addr ?? "127.0.0.1:8080");
+  const addr = options.addr ?? "127.0.0.1:8080";
+  const { hostname, port } = splitAddr(addr);
+  if (options.auth !== undefined) parseAuth(options.auth);
+  else if (!isLoopback(hostname) && !options.noAuth) {
+    throw new CliError(
+      `ui: --addr ${addr} is reachable from other machines and the page has no login: give ` +
+        "--auth user:pass (or RPCX_UI_AUTH), or --no-auth if your own access control guards it",
+      ExitCode.Usage,
+    );
+  }
+  const guard = requestGuard({ auth: options.auth, allowHosts: options.allowHosts });
   const admins: RegistryAdmin[] = [];
   try {
     for (const u of options.registries) admins.push(await openRegistry(u));
@@ -130,10 +161,14 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
   const json = (body: unknown, status = 200) =>
     new Response(JSON.stringify(body), {
       status,
-      headers: { "content-type": "application/json; charset=utf-8" },
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
     });
 
   async function set(req: Request): Promise<Response> {
+    const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    if (type !== "application/json") {
+      return json({ error: "send the body with Content-Type: application/json" }, 415);
+    }
     let body: { registry?: unknown; service?: unknown; key?: unknown; set?: unknown };
     try {
       body = await req.json();
@@ -197,7 +232,7 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     }
   }
 
-  const server = Deno.serve({ hostname, port, onListen: () => {} }, (req) => {
+  const route = (req: Request): Response | Promise<Response> => {
     const url = new URL(req.url);
     if (req.method === "GET" && url.pathname === "/") {
       return new Response(PAGE_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
@@ -221,6 +256,16 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     }
     if (req.method === "POST" && url.pathname === "/api/set") return set(req);
     return json({ error: "not found" }, 404);
+  };
+
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, async (req) => {
+    const refused = guard(req);
+    const res = refused ? json({ error: refused.error }, refused.status) : await route(req);
+    if (refused?.status === 401) {
+      res.headers.set("www-authenticate", 'Basic realm="rpcx ui", charset="UTF-8"');
+    }
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
+    return res;
   });
   const a = server.addr as Deno.NetAddr;
   const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
