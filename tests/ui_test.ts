@@ -49,6 +49,7 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
   const d = new EtcdDiscovery("/rpcx_test", "Arith", [etcd.endpoint]);
   const x = xclientOf(d);
   let browser: Browser | undefined;
+  let code: number | undefined;
   const node = async (key: string) => await raw.get(`/rpcx_test/Arith/${key}`).string();
   try {
     await waitFor("rpcx ui listening", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
@@ -148,7 +149,7 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
     assert.match((await node(target))!, /state=active/);
   } finally {
     await browser?.close();
-    assert.equal(await ui.stop(), 0, "rpcx ui exits 0 on SIGINT");
+    code = await ui.stop();
     await x.close();
     await d.close();
     await go?.stop();
@@ -156,17 +157,26 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
     raw.close();
     await etcd.stop();
   }
+  assert.equal(code, 0, "rpcx ui exits 0 on SIGINT");
 });
 
 Deno.test("rpcx ui POST /api/set: bad requests get a 4xx naming what is wrong", async () => {
   const reg = `tcp@127.0.0.1:${freePort()}`;
   const ui = await serveAdmin({ registries: [reg], addr: "127.0.0.1:0", interval: 60_000 });
   try {
-    const post = async (body: string) => {
-      const r = await fetch(new URL("/api/set", ui.url), { method: "POST", body });
+    const post = async (body: string, type = "application/json") => {
+      const r = await fetch(new URL("/api/set", ui.url), {
+        method: "POST",
+        headers: { "content-type": type },
+        body,
+      });
       return { status: r.status, error: (await r.json()).error as string };
     };
     assert.deepEqual(await post("garbage"), { status: 400, error: "body is not JSON" });
+    assert.deepEqual(await post("{}", "text/plain"), {
+      status: 415,
+      error: "send the body with Content-Type: application/json",
+    });
     const set = { service: "Arith", key: "tcp@127.0.0.1:1", set: ["state=inactive"] };
     const other = await post(JSON.stringify({ registry: "etcd://127.0.0.1:1/x", ...set }));
     assert.deepEqual(other, {
@@ -188,11 +198,89 @@ Deno.test("rpcx ui reads its registry from RPCX_REGISTRY, as the other commands 
   const reg = `tcp@127.0.0.1:${freePort()}`;
   const addr = `127.0.0.1:${freePort()}`;
   const ui = spawnRpcx(["ui", "--addr", addr, "-i", "60000"], { RPCX_REGISTRY: reg });
+  let code: number | undefined;
   try {
     await waitFor("the page up", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
     const snapshot = await (await fetch(`http://${addr}/api/nodes`)).json();
     assert.deepEqual(snapshot.registries.map((r: { url: string }) => r.url), [reg]);
   } finally {
-    assert.equal(await ui.stop(), 0);
+    code = await ui.stop();
   }
+  assert.equal(code, 0);
+});
+
+Deno.test("rpcx ui binds 127.0.0.1:8080 by default: loopback only", async () => {
+  // 8080 is the default; no test takes it otherwise (tests use freePort(), 20000-31999).
+  try {
+    Deno.listen({ hostname: "0.0.0.0", port: 8080 }).close();
+  } catch (e) {
+    throw new Error(`this test needs port 8080 free (rpcx ui's default): ${e}`);
+  }
+  const reg = `tcp@127.0.0.1:${freePort()}`;
+  const ui = spawnRpcx(["ui", "-r", reg, "-i", "60000"]);
+  let code: number | undefined;
+  try {
+    await waitFor("the page up", () => ui.out.includes("rpcx ui: http://127.0.0.1:8080/"), 30_000);
+    const res = await fetch("http://127.0.0.1:8080/api/nodes");
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    // Bound to 127.0.0.1, not to every address: 127.0.0.2 (loopback too, on Linux) and the
+    // machine's other addresses find nothing listening.
+    const others = [
+      "127.0.0.2",
+      ...Deno.networkInterfaces()
+        .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+        .map((i) => i.address),
+    ];
+    for (const hostname of others) {
+      await assert.rejects(
+        Deno.connect({ hostname, port: 8080 }).then((c) => c.close()),
+        Deno.errors.ConnectionRefused,
+        hostname,
+      );
+    }
+  } finally {
+    code = await ui.stop();
+  }
+  assert.equal(code, 0);
+});
+
+Deno.test("rpcx ui re-applies an edit a server's refresh wrote back (in the background)", async () => {
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const registry = `etcd://${etcd.endpoint}/rpcx_test`;
+  const key = `tcp@127.0.0.1:${freePort()}`;
+  const path = `/rpcx_test/Arith/${key}`;
+  await raw.put(path).value("weight=1");
+  const addr = `127.0.0.1:${freePort()}`;
+  // The CLI's settle: the default 1000 ms.
+  const ui = spawnRpcx(["ui", "-r", registry, "--addr", addr, "-i", "60000"]);
+  let code: number | undefined;
+  try {
+    await waitFor("the page up", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    const res = await fetch(`http://${addr}/api/set`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ registry, service: "Arith", key, set: ["state=inactive"] }),
+    });
+    const at = Date.now();
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { metadata: "state=inactive&weight=1" });
+    // A server's refresh that read the node before the edit writes the old value back.
+    await raw.put(path).value("weight=1");
+    assert.ok(Date.now() - at < 800, "the write-back landed before the check (1000 ms)");
+    assert.equal(await raw.get(path).string(), "weight=1");
+    await waitFor("the edit re-applied", async () => {
+      return (await raw.get(path).string()) === "state=inactive&weight=1";
+    }, 10_000);
+    // Once: the node keeps it (no more writes after the check found it held).
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await raw.get(path).string(), "state=inactive&weight=1");
+  } finally {
+    code = await ui.stop();
+    raw.close();
+    await etcd.stop();
+  }
+  assert.equal(code, 0);
 });
