@@ -120,40 +120,37 @@ window.attacks = {
  * kept from the page (CORS, CORP, ORB), which puppeteer's own events report without a status.
  */
 class Watch {
-  #all = new Map<string, { url: string; method: string; status: number }>();
+  #sent = new Map<string, { url: string; method: string }>();
+  // By request id, for any request: CDP does not order the extra-info events with the others.
+  #status = new Map<string, number>();
   private constructor(readonly prefix: string) {}
   static async on(page: Page, prefix: string): Promise<Watch> {
     const w = new Watch(prefix);
     const cdp = await page.createCDPSession();
     cdp.on("Network.requestWillBeSent", (e) => {
-      if (e.request.url.startsWith(prefix) && !w.#all.has(e.requestId)) {
-        w.#all.set(e.requestId, {
-          url: e.request.url,
-          method: e.request.method,
-          status: 0,
-        });
+      if (e.request.url.startsWith(prefix) && !w.#sent.has(e.requestId)) {
+        w.#sent.set(e.requestId, { url: e.request.url, method: e.request.method });
       }
     });
-    // The status on the wire can come after the request failed (a frame the answer forbade).
+    // The status on the wire, also of answers the browser then kept from the page.
     const status = (id: string, code: number) => {
-      const r = w.#all.get(id);
-      if (r && !r.status) r.status = code;
+      if (!w.#status.has(id)) w.#status.set(id, code);
     };
     cdp.on("Network.responseReceivedExtraInfo", (e) => status(e.requestId, e.statusCode));
     cdp.on("Network.responseReceived", (e) => status(e.requestId, e.response.status));
     await cdp.send("Network.enable");
     return w;
   }
-  /** The requests seen: method, URL and status. */
+  /** The requests seen: method, URL and status (0: no answer yet). */
   get seen(): { url: string; method: string; status: number }[] {
-    return [...this.#all.values()];
+    return [...this.#sent].map(([id, r]) => ({ ...r, status: this.#status.get(id) ?? 0 }));
   }
   /**
    * Waits until `atLeast` requests were answered (rpcx ui answers a write once it is done; a
    * page that got framed may add a stream of its own).
    */
   async settled(atLeast: number): Promise<void> {
-    const answered = () => [...this.#all.values()].filter((r) => r.status !== 0);
+    const answered = () => this.seen.filter((r) => r.status !== 0);
     await waitFor(
       `${atLeast} requests to ${this.prefix} answered`,
       () => answered().length >= atLeast,
@@ -346,6 +343,16 @@ Deno.test("rpcx ui refuses pages of other origins and rebound names; its own pag
         );
         assert.equal(rebound.status, 403);
         assert.ok(!new TextDecoder().decode(rebound.body).includes(key));
+        // IP addresses and localhost names cannot be rebound: served.
+        for (
+          const host of [`localhost:${uiPort}`, `admin.localhost:${uiPort}`, `[::1]:${uiPort}`]
+        ) {
+          const r = await rawExchange(
+            uiPort,
+            `GET /api/nodes HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+          );
+          assert.equal(r.status, 200, host);
+        }
         assert.equal(await node(), "weight=1");
         // curl: no Origin, no Sec-Fetch-*, JSON.
         const ok = await post(json);
@@ -410,7 +417,7 @@ Deno.test("rpcx ui refuses pages of other origins and rebound names; its own pag
 Deno.test("rpcx ui beyond loopback: refused without --auth or --no-auth", async () => {
   const reg = `tcp@127.0.0.1:${freePort()}`;
   const port = freePort();
-  const r = await rpcx(["ui", "-r", reg, "--addr", `0.0.0.0:${port}`]);
+  const r = await rpcx(["ui", "-r", reg, "--addr", `0.0.0.0:${port}`], 30_000);
   assert.equal(r.code, 2, r.err);
   assert.match(
     r.err,
