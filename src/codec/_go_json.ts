@@ -84,11 +84,18 @@ export interface ScannedJson {
 
 const decoder = new TextDecoder();
 
-/**
- * Checks `data` is one JSON value (surrounded by white space) as Go's json.Unmarshal does, throwing
- * {@linkcode GoJsonSyntaxError} with Go's text otherwise; returns the top-level members.
- */
-export function scanGoJson(data: Uint8Array): ScannedJson {
+interface Scanner {
+  /** The next byte to read. */
+  i: number;
+  readonly n: number;
+  skipSpace(): void;
+  /** Scans one value from `i` (members of an object or array collected into `members`). */
+  value(depth: number, members?: RawMember[]): RawMember["kind"];
+  fail(context: string): never;
+}
+
+/** Go's encoding/json scanner over `data` (checkValid), one value at a time. */
+function goScanner(data: Uint8Array): Scanner {
   let i = 0;
   const n = data.length;
   const fail = (context: string): never => {
@@ -241,14 +248,78 @@ export function scanGoJson(data: Uint8Array): ScannedJson {
     }
     return fail("looking for beginning of value");
   };
-  skipSpace();
-  const start = i;
+  return {
+    get i() {
+      return i;
+    },
+    set i(v: number) {
+      i = v;
+    },
+    n,
+    skipSpace,
+    value,
+    fail,
+  };
+}
+
+/**
+ * Checks `data` is one JSON value (surrounded by white space) as Go's json.Unmarshal does, throwing
+ * {@linkcode GoJsonSyntaxError} with Go's text otherwise; returns the top-level members.
+ */
+export function scanGoJson(data: Uint8Array): ScannedJson {
+  const s = goScanner(data);
+  s.skipSpace();
+  const start = s.i;
   const members: RawMember[] = [];
-  const kind = value(0, members);
-  const end = i;
-  skipSpace();
-  if (i < n) fail("after top-level value");
+  const kind = s.value(0, members);
+  const end = s.i;
+  s.skipSpace();
+  if (s.i < s.n) s.fail("after top-level value");
   return { kind, start, end, members };
+}
+
+/** Whether the top-level value of `data` is an array (its first byte past white space is `[`). */
+export function isGoJsonArray(data: Uint8Array): boolean {
+  let i = 0;
+  while (i < data.length && isSpace(data[i])) i++;
+  return data[i] === 0x5b;
+}
+
+/**
+ * The elements of `data`'s top-level array one at a time, each checked as it is reached, with
+ * the errors {@linkcode scanGoJson} throws at the same bytes (it throws at the first error, after
+ * yielding the elements before it). The caller may stop early: what follows is then not read.
+ * `data` must start with an array ({@linkcode isGoJsonArray}).
+ */
+export function* goJsonArrayElements(data: Uint8Array): Generator<RawMember, void, void> {
+  const s = goScanner(data);
+  const n = s.n;
+  s.skipSpace();
+  if (data[s.i] !== 0x5b) s.fail("looking for beginning of value");
+  s.i++;
+  s.skipSpace();
+  if (s.i < n && data[s.i] === 0x5d) {
+    s.i++;
+  } else {
+    for (;;) {
+      const start = s.i;
+      const kind = s.value(1);
+      yield { key: "", start, end: s.i, kind };
+      s.skipSpace();
+      if (s.i < n && data[s.i] === 0x2c) {
+        s.i++;
+        s.skipSpace();
+        continue;
+      }
+      if (s.i < n && data[s.i] === 0x5d) {
+        s.i++;
+        break;
+      }
+      s.fail("after array element");
+    }
+  }
+  s.skipSpace();
+  if (s.i < n) s.fail("after top-level value");
 }
 
 /** Unescapes a JSON string token (quotes included) as Go does (bad surrogates become U+FFFD). */

@@ -34,7 +34,16 @@ export interface HttpAnswer {
   status: number;
   /** Header names as written on the wire (Go's canonical form). */
   headers: [string, string][];
-  body: Uint8Array;
+  /** The body, whole or in chunks written one after another. */
+  body: Uint8Array | Uint8Array[];
+}
+
+/** Bytes in an answer's body. */
+export function bodyLength(body: Uint8Array | Uint8Array[]): number {
+  if (!Array.isArray(body)) return body.byteLength;
+  let n = 0;
+  for (const c of body) n += c.byteLength;
+  return n;
 }
 
 const encoder = new TextEncoder();

@@ -10,10 +10,10 @@ import http from "node:http";
 import type { Connection } from "../transport/network.ts";
 import type { ConnInfo } from "../server/plugin.ts";
 import { Cors, type CorsOptions } from "./cors.ts";
-import { errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
+import { bodyLength, errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
 import { ConnStream } from "./_socket.ts";
 import { handleGateway } from "./gateway.ts";
-import { handleJsonRpc, isJsonRpc } from "./jsonrpc.ts";
+import { DEFAULT_MAX_BATCH_SIZE, handleJsonRpc, isJsonRpc } from "./jsonrpc.ts";
 
 /**
  * Options of the HTTP side of the rpcx port (part of `ServerOptions`). Times in ms, sizes in
@@ -41,6 +41,31 @@ export interface HttpOptions {
   keepAliveTimeout?: number;
   /** Largest request head, request line and headers (default 16 KiB; larger gets 431). */
   maxHeaderSize?: number;
+  /**
+   * Most members of one JSON-RPC batch (default {@linkcode DEFAULT_MAX_BATCH_SIZE}, 1000, as
+   * go-ethereum); a larger batch gets one -32600 "batch too large" error and none of it runs.
+   * 0 turns the bound off.
+   */
+  maxBatchSize?: number;
+}
+
+/**
+ * The bounds the HTTP side of a server applies, defaults filled in (`Server.httpLimits`). Times
+ * in ms, sizes in bytes.
+ */
+export interface HttpLimits {
+  /** Largest request head (431 beyond). */
+  readonly maxHeaderSize: number;
+  /** Time for a request's head, from its first byte (408). */
+  readonly headersTimeout: number;
+  /** Time for a request's body, from its head (408). */
+  readonly requestTimeout: number;
+  /** Idle time after which a keep-alive connection is closed. */
+  readonly keepAliveTimeout: number;
+  /** Most members of one JSON-RPC batch (0: no bound). */
+  readonly maxBatchSize: number;
+  /** Largest request body (the server's `maxMessageLength`; 413 beyond). */
+  readonly maxBodyLength: number;
 }
 
 /** What the server tells the HTTP side besides its options. */
@@ -119,6 +144,8 @@ export class RpcxHttpServer {
   readonly #headersTimeout: number;
   readonly #requestTimeout: number;
   readonly #keepAlive: number;
+  readonly #maxHeaderSize: number;
+  readonly #maxBatchSize: number;
   readonly #conns = new Map<ConnStream, ConnState>();
   #draining = false;
 
@@ -132,8 +159,10 @@ export class RpcxHttpServer {
     this.#headersTimeout = settings.headersTimeout ?? 10_000;
     this.#requestTimeout = settings.requestTimeout ?? 30_000;
     this.#keepAlive = settings.keepAliveTimeout ?? 60_000;
+    this.#maxHeaderSize = settings.maxHeaderSize ?? 16 * 1024;
+    this.#maxBatchSize = settings.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
     this.#node = http.createServer({
-      maxHeaderSize: settings.maxHeaderSize ?? 16 * 1024,
+      maxHeaderSize: this.#maxHeaderSize,
       keepAliveTimeout: 0, // idle connections are timed here (see #arm)
       requestTimeout: 0,
       headersTimeout: 0,
@@ -142,6 +171,18 @@ export class RpcxHttpServer {
     // closes a connection after each answer unless the server counts as listening.
     Object.defineProperty(this.#node, "listening", { get: () => !this.#draining });
     this.#node.on("request", (req, res) => void this.#onRequest(req, res));
+  }
+
+  /** The bounds in force, defaults filled in. */
+  get limits(): HttpLimits {
+    return {
+      maxHeaderSize: this.#maxHeaderSize,
+      headersTimeout: this.#headersTimeout,
+      requestTimeout: this.#requestTimeout,
+      keepAliveTimeout: this.#keepAlive,
+      maxBatchSize: this.#maxBatchSize,
+      maxBodyLength: this.#maxBody,
+    };
   }
 
   /** Whether any of HTTP invoke and JSON-RPC is on. */
@@ -242,10 +283,15 @@ export class RpcxHttpServer {
     for (const [k, v] of answer.headers) flat.push(k, toLatin1(v));
     // Go sends no Content-Length with a 204 (or 304).
     if (answer.status !== 204 && answer.status !== 304) {
-      flat.push("Content-Length", String(answer.body.byteLength));
+      flat.push("Content-Length", String(bodyLength(answer.body)));
     }
     res.writeHead(answer.status, flat);
-    res.end(answer.body);
+    if (!Array.isArray(answer.body)) {
+      res.end(answer.body);
+      return;
+    }
+    for (const chunk of answer.body) res.write(chunk);
+    res.end();
   }
 
   /** The answer to one request; undefined closes the connection (Go: no route matched). */
@@ -298,7 +344,7 @@ export class RpcxHttpServer {
     });
     if (jsonrpc) {
       const body = await this.#readBody(req);
-      return withCors(await handleJsonRpc(this.#host, conn, first, body));
+      return withCors(await handleJsonRpc(this.#host, conn, first, body, this.#maxBatchSize));
     }
     if (method !== "GET" && method !== "POST" && method !== "PUT") {
       await this.#discardBody(req);
@@ -342,31 +388,34 @@ export class RpcxHttpServer {
       );
     }
     return new Promise((resolve, reject) => {
-      const chunks: Uint8Array[] = [];
+      // The body goes into one buffer that grows (doubling, up to the declared length) as bytes
+      // arrive: memory follows what was received, not what was declared, and no list of
+      // chunks is joined at the end.
+      const cap = req.headers["content-length"] !== undefined ? declared : this.#maxBody;
+      let buf = new Uint8Array(Math.min(cap, 64 * 1024));
       let size = 0;
       const timer = setTimeout(() => {
         cleanup();
         reject(new BodyError(408, "request body not received in time"));
       }, this.#requestTimeout);
       const onData = (c: Uint8Array) => {
-        size += c.byteLength;
-        if (size > this.#maxBody) {
+        const need = size + c.byteLength;
+        if (need > this.#maxBody) {
           cleanup();
           reject(new BodyError(413, `request body exceeds ${this.#maxBody} bytes`));
           return;
         }
-        chunks.push(c);
+        if (need > buf.byteLength) {
+          const grown = new Uint8Array(Math.max(need, Math.min(cap, buf.byteLength * 2)));
+          grown.set(buf.subarray(0, size));
+          buf = grown;
+        }
+        buf.set(c, size);
+        size = need;
       };
       const onEnd = () => {
         cleanup();
-        if (chunks.length === 1) return resolve(new Uint8Array(chunks[0]));
-        const all = new Uint8Array(size);
-        let off = 0;
-        for (const c of chunks) {
-          all.set(c, off);
-          off += c.byteLength;
-        }
-        resolve(all);
+        resolve(size === buf.byteLength ? buf : buf.slice(0, size));
       };
       const onError = (e: Error) => {
         cleanup();

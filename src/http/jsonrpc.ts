@@ -17,8 +17,10 @@ import type { ConnInfo } from "../server/plugin.ts";
 import { detectContentType } from "./_content_type.ts";
 import {
   goCompact,
+  goJsonArrayElements,
   goJsonString,
   GoJsonSyntaxError,
+  isGoJsonArray,
   type RawMember,
   scanGoJson,
   unescapeGoString,
@@ -53,6 +55,25 @@ export const JsonRpcErrorCode = {
 
 /** The header that marks a JSON-RPC 2.0 request on the rpcx port. */
 export const JSONRPC_HEADER = "X-JSONRPC-2.0";
+
+/**
+ * Most members a JSON-RPC batch may have (`maxBatchSize` default): go-ethereum's
+ * `BatchRequestLimit`. A larger batch is answered with one -32600 "batch too large" error.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BATCH_SIZE, Server } from "@rpcx/core";
+ * new Server({ maxBatchSize: 4 * DEFAULT_MAX_BATCH_SIZE });
+ * ```
+ */
+export const DEFAULT_MAX_BATCH_SIZE = 1000;
+
+/** Members of one batch that run at a time; their answers are kept in order. */
+const BATCH_WINDOW = 64;
+/** Longest stretch of a batch's synchronous work, in ms, before the event loop gets a turn. */
+const SLICE_MS = 10;
+/** Bytes of answer text gathered before they are encoded into a chunk of the body. */
+const ANSWER_CHUNK = 64 * 1024;
 
 const encoder = new TextEncoder();
 const NULL_PARAMS = encoder.encode("null");
@@ -194,7 +215,11 @@ async function runCall(
   return answerJson(call.id, `"result":${goCompact(res.payload)}`);
 }
 
-/** Decodes and runs one element (a whole body, or one element of a batch). */
+/**
+ * Decodes and runs one element (a whole body, or one element of a batch). A notification alone
+ * is answered at once and runs in the background (as Go does); in a batch (`inBatch`) it runs
+ * in its turn like the calls, so a batch's work stays bounded.
+ */
 async function runOne(
   host: HttpHost,
   conn: ConnInfo,
@@ -202,6 +227,7 @@ async function runOne(
   data: Uint8Array,
   kind: RawMember["kind"],
   members: RawMember[],
+  inBatch = false,
 ): Promise<string | undefined> {
   let call: ParsedCall;
   try {
@@ -211,21 +237,31 @@ async function runOne(
     throw e;
   }
   if (call.id === undefined) {
-    // A notification: answered at once, run in the background (as Go does).
-    runCall(host, conn, headers, call).catch((e) => host.report("JSON-RPC notification", e));
+    const run = runCall(host, conn, headers, call).catch((e) =>
+      host.report("JSON-RPC notification", e)
+    );
+    if (inBatch) await run;
     return undefined;
   }
   return await runCall(host, conn, headers, call);
 }
 
 function jsonAnswer(body: string | undefined): HttpAnswer {
-  if (body === undefined) return { status: 200, headers: [], body: new Uint8Array(0) };
-  const bytes = encoder.encode(body);
+  return body === undefined ? emptyAnswer() : jsonBytesAnswer(encoder.encode(body));
+}
+
+function emptyAnswer(): HttpAnswer {
+  return { status: 200, headers: [], body: new Uint8Array(0) };
+}
+
+/** A JSON answer whose body is `body` (the first chunk shows its start). */
+function jsonBytesAnswer(body: Uint8Array | Uint8Array[]): HttpAnswer {
+  const first = Array.isArray(body) ? body[0] : body;
   // Go sets "Context-Type" (sic) and lets net/http sniff the Content-Type.
   return {
     status: 200,
-    headers: [["Context-Type", "application/json"], ["Content-Type", detectContentType(bytes)]],
-    body: bytes,
+    headers: [["Context-Type", "application/json"], ["Content-Type", detectContentType(first)]],
+    body,
   };
 }
 
@@ -235,32 +271,171 @@ export async function handleJsonRpc(
   conn: ConnInfo,
   headers: FirstHeaders,
   body: Uint8Array,
+  maxBatchSize: number = DEFAULT_MAX_BATCH_SIZE,
 ): Promise<HttpAnswer> {
-  let scanned;
   try {
-    scanned = scanGoJson(body);
-  } catch (e) {
-    if (!(e instanceof GoJsonSyntaxError)) throw e;
-    return jsonAnswer(errorJson(undefined, JsonRpcErrorCode.Parse, e.message));
-  }
-  try {
-    if (scanned.kind !== "array") {
-      return jsonAnswer(await runOne(host, conn, headers, body, scanned.kind, scanned.members));
+    if (isGoJsonArray(body)) return await handleBatch(host, conn, headers, body, maxBatchSize);
+    let scanned;
+    try {
+      scanned = scanGoJson(body);
+    } catch (e) {
+      if (!(e instanceof GoJsonSyntaxError)) throw e;
+      return jsonAnswer(errorJson(undefined, JsonRpcErrorCode.Parse, e.message));
     }
-    if (scanned.members.length === 0) {
-      return jsonAnswer(errorJson(undefined, JsonRpcErrorCode.InvalidRequest, "empty batch"));
-    }
-    const answers = await Promise.all(scanned.members.map((el) => {
-      const part = body.subarray(el.start, el.end);
-      const inner = el.kind === "object" ? scanGoJson(part).members : [];
-      return runOne(host, conn, headers, part, el.kind, inner);
-    }));
-    const given = answers.filter((a): a is string => a !== undefined);
-    return jsonAnswer(given.length === 0 ? undefined : `[${given.join(",")}]`);
+    return jsonAnswer(await runOne(host, conn, headers, body, scanned.kind, scanned.members));
   } catch (e) {
     if (e instanceof ResultError) return httpError(500, e.message);
     throw e;
   }
+}
+
+/** Gives the event loop a turn once a stretch of {@linkcode SLICE_MS} of work has gone by. */
+class Slicer {
+  #since = performance.now();
+
+  /** Whether the current stretch is over. */
+  due(): boolean {
+    return performance.now() - this.#since >= SLICE_MS;
+  }
+
+  /** Lets timers and I/O (other callers) run, then starts a new stretch. */
+  async pause(): Promise<void> {
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    this.#since = performance.now();
+  }
+}
+
+/** A batch's answer array, encoded into chunks as it grows (no copy of the whole as text). */
+class BatchAnswer {
+  #parts: string[] = [];
+  #size = 0;
+  #count = 0;
+  readonly #chunks: Uint8Array[] = [];
+
+  add(answer: string): void {
+    this.#parts.push(this.#count++ === 0 ? "[" : ",", answer);
+    this.#size += answer.length + 1;
+    if (this.#size >= ANSWER_CHUNK) this.#flush();
+  }
+
+  #flush(): void {
+    this.#chunks.push(encoder.encode(this.#parts.join("")));
+    this.#parts = [];
+    this.#size = 0;
+  }
+
+  /** The body's chunks; undefined when no member had an answer (only notifications). */
+  finish(): Uint8Array[] | undefined {
+    if (this.#count === 0) return undefined;
+    this.#parts.push("]");
+    this.#flush();
+    return this.#chunks;
+  }
+}
+
+type Settled = { ok: true; answer: string | undefined } | { ok: false; error: unknown };
+
+/**
+ * A batch: its syntax checked and its members counted first (a parse error, or more than
+ * `maxBatchSize` members, and none runs), then its members run in order, at most
+ * {@linkcode BATCH_WINDOW} at a time, the event loop getting a turn every {@linkcode SLICE_MS}.
+ * What it holds besides the body: two numbers per member and the answer's bytes.
+ */
+async function handleBatch(
+  host: HttpHost,
+  conn: ConnInfo,
+  headers: FirstHeaders,
+  body: Uint8Array,
+  maxBatchSize: number,
+): Promise<HttpAnswer> {
+  const slicer = new Slicer();
+  let spans = new Uint32Array(64);
+  let count = 0;
+  try {
+    for (const el of goJsonArrayElements(body)) {
+      if (maxBatchSize > 0 && count === maxBatchSize) {
+        return await batchTooLarge(body, spans, count, el, slicer);
+      }
+      if (2 * count + 2 > spans.length) {
+        const grown = new Uint32Array(spans.length * 2);
+        grown.set(spans);
+        spans = grown;
+      }
+      spans[2 * count] = el.start;
+      spans[2 * count + 1] = el.end;
+      count++;
+      if (slicer.due()) await slicer.pause();
+    }
+  } catch (e) {
+    if (!(e instanceof GoJsonSyntaxError)) throw e;
+    return jsonAnswer(errorJson(undefined, JsonRpcErrorCode.Parse, e.message));
+  }
+  if (count === 0) {
+    return jsonAnswer(errorJson(undefined, JsonRpcErrorCode.InvalidRequest, "empty batch"));
+  }
+  const out = new BatchAnswer();
+  const running: Promise<Settled>[] = [];
+  const take = async () => {
+    const s = await running.shift()!;
+    if (!s.ok) throw s.error;
+    if (s.answer !== undefined) out.add(s.answer);
+  };
+  for (let k = 0; k < count; k++) {
+    if (running.length === BATCH_WINDOW) await take();
+    const part = body.subarray(spans[2 * k], spans[2 * k + 1]);
+    running.push(
+      runMember(host, conn, headers, part).then(
+        (answer): Settled => ({ ok: true, answer }),
+        (error): Settled => ({ ok: false, error }),
+      ),
+    );
+    if (slicer.due()) await slicer.pause();
+  }
+  while (running.length > 0) await take();
+  const chunks = out.finish();
+  return chunks === undefined ? emptyAnswer() : jsonBytesAnswer(chunks);
+}
+
+/** Runs one member of a batch (`part`, already checked). */
+function runMember(
+  host: HttpHost,
+  conn: ConnInfo,
+  headers: FirstHeaders,
+  part: Uint8Array,
+): Promise<string | undefined> {
+  const scanned = scanGoJson(part);
+  return runOne(host, conn, headers, part, scanned.kind, scanned.members, true);
+}
+
+/**
+ * go-ethereum's answer to a batch over its limit (`respondWithBatchTooLarge`): an array of one
+ * -32600 "batch too large" error carrying the id of the first call among the members read (the
+ * first `maxBatchSize` + 1); none of them runs.
+ */
+async function batchTooLarge(
+  body: Uint8Array,
+  spans: Uint32Array,
+  count: number,
+  next: RawMember,
+  slicer: Slicer,
+): Promise<HttpAnswer> {
+  let id: string | undefined;
+  for (let k = 0; k <= count && id === undefined; k++) {
+    const part = k < count
+      ? body.subarray(spans[2 * k], spans[2 * k + 1])
+      : body.subarray(next.start, next.end);
+    const scanned = scanGoJson(part);
+    try {
+      const call = decodeCall(part, scanned.kind, scanned.members);
+      if (call.method !== "") id = call.id;
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+    }
+    if (slicer.due()) await slicer.pause();
+  }
+  return jsonAnswer(
+    `[${errorJson(id, JsonRpcErrorCode.InvalidRequest, "batch too large")}]`,
+  );
 }
 
 /** Whether an HTTP request is JSON-RPC 2.0 (Go matches the header value exactly). */

@@ -58,7 +58,7 @@ import {
   ServerConnection,
 } from "./_connection.ts";
 import type { HttpCallOutcome } from "../http/_host.ts";
-import { RpcxHttpServer } from "../http/http_server.ts";
+import { type HttpLimits, RpcxHttpServer } from "../http/http_server.ts";
 
 /** Networks whose port also serves HTTP (Go starts its gateway on tcp, tcp4, tcp6). */
 const TCP_NETWORKS = new Set(["tcp", "tcp4", "tcp6"]);
@@ -313,6 +313,23 @@ export class Server {
   /** The first listener's address as `network@host:port`, once serving. */
   get address(): string | undefined {
     return this.#serviceAddress;
+  }
+
+  /**
+   * The bounds the HTTP side of the port applies (HTTP invoke and JSON-RPC), defaults filled in:
+   * `maxHeaderSize` (bytes), `headersTimeout`, `requestTimeout`, `keepAliveTimeout` (ms),
+   * `maxBatchSize` (JSON-RPC batch members) and `maxBodyLength` (the server's
+   * `maxMessageLength`, bytes).
+   *
+   * @example
+   * ```ts
+   * import { Server } from "@rpcx/core";
+   * const server = new Server({ keepAliveTimeout: 5000 });
+   * console.log(server.httpLimits.keepAliveTimeout, server.httpLimits.maxBatchSize); // 5000 1000
+   * ```
+   */
+  get httpLimits(): HttpLimits {
+    return this.#http.limits;
   }
 
   /** Names of the registered services. */

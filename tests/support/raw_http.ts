@@ -60,7 +60,9 @@ export async function rawExchange(
     }
   }, timeoutMs);
   try {
-    await conn.write(typeof request === "string" ? enc.encode(request) : request);
+    const bytes = typeof request === "string" ? enc.encode(request) : request;
+    let off = 0; // a large request may take several writes
+    while (off < bytes.byteLength) off += await conn.write(bytes.subarray(off));
     const buf = new Uint8Array(64 * 1024);
     for (;;) {
       const n = await conn.read(buf);
