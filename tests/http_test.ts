@@ -11,7 +11,7 @@ import {
   type Server,
   type ServerOptions,
 } from "@rpcx/core";
-import { bounded, findExecutable, needs } from "./support/env.ts";
+import { bounded, findExecutable, needs, waitFor } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
 import { startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
@@ -931,6 +931,71 @@ Deno.test("plugins see HTTP calls as rpcx calls; postHTTPRequest can refuse", as
       "http POST Arith http",
     ]);
   } finally {
+    await server.close();
+  }
+});
+
+Deno.test("an HTTP connection gets connAccept (network tcp) when it opens and connClose once it is HTTP; a plugin can refuse it", async () => {
+  const events: string[] = [];
+  let refuse = false;
+  const { port, server } = await startOurs({
+    plugins: [{
+      name: "conns",
+      connAccept(conn: ConnInfo) {
+        events.push(`accept ${conn.network} ${conn.remoteAddress}`);
+        return !refuse;
+      },
+      connClose(conn: ConnInfo) {
+        events.push(`close ${conn.network} ${conn.remoteAddress}`);
+      },
+      postHTTPRequest(_req: HttpRequestInfo, conn: ConnInfo) {
+        events.push(`http ${conn.network} ${conn.remoteAddress}`);
+      },
+    }],
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const me = `127.0.0.1:${(conn.localAddr as Deno.NetAddr).port}`;
+  try {
+    await waitFor("connAccept", () => events.length > 0, 2000, 5);
+    assert.deepEqual(events, [`accept tcp ${me}`], "connAccept runs when the connection opens");
+    const req = enc.encode(keepAlive("POST", "/Arith", GW("Mul"), '{"A":2,"B":3}'));
+    const buf = new Uint8Array(4096);
+    for (let i = 0; i < 2; i++) {
+      await conn.write(req);
+      let text = "";
+      while (!text.endsWith('{"C":6}')) {
+        const n = await bounded(conn.read(buf), 2000, "an answer on the HTTP connection");
+        assert.ok(n !== null, "closed");
+        text += dec.decode(buf.subarray(0, n));
+      }
+    }
+    // connClose came with the first bytes (it is HTTP), not at the end: the connection is
+    // still open and served, and the rpcx side no longer counts it.
+    assert.deepEqual(events, [
+      `accept tcp ${me}`,
+      `close tcp ${me}`,
+      `http http ${me}`,
+      `http http ${me}`,
+    ]);
+    assert.equal(server.metrics().activeConnections, 0);
+    assert.equal(server.activeClientConn().length, 0);
+    conn.close();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(events.length, 4, `no second connClose when it really closes: ${events}`);
+    // A plugin that refuses at connAccept refuses HTTP too: no answer, the connection closed.
+    refuse = true;
+    events.length = 0;
+    const refused = await rawExchange(port, httpRequest("POST", "/Arith", GW("Mul"), '{"A":1}'));
+    assert.equal(refused.status, 0);
+    assert.equal(refused.raw.length, 0);
+    assert.equal(events.length, 1, `${events}`);
+    assert.match(events[0], /^accept tcp 127\.0\.0\.1:\d+$/);
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
     await server.close();
   }
 });
