@@ -1,7 +1,9 @@
 // One large JSON-RPC 2.0 batch against a server in its own process: the server's RSS before,
 // at its peak (VmHWM) and after, the batch's time to its answer, and how long another client's
 // plain rpcx calls on their own connection waited meanwhile (issue 22, case 4).
-//   deno run -A bench/jsonrpc_batch.ts [--members 200000] [--max-batch 200000] [--rounds 1]
+//   deno run -A bench/jsonrpc_batch.ts [--members 200000] [--max-batch 200000] [--rounds 1] [--live]
+// --live also samples the server's live memory (V8 heap + external after a full GC, every
+// 250 ms; those GCs slow it down, so its timings are not the plain ones).
 // The server side: deno run -A bench/jsonrpc_batch.ts --serve --max-batch N (prints LISTENING).
 import { Client, Server, type ServerOptions } from "@rpcx/core";
 import { Arith, flag } from "../examples/arith.ts";
@@ -13,6 +15,23 @@ if (Deno.args.includes("--serve")) {
   // maxBatchSize is unknown to servers before the batch bound; they ignore it.
   const server = new Server({ maxBatchSize: maxBatch } as ServerOptions);
   await server.register(new Arith(), "Arith");
+  let peakLive = 0;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    setInterval(() => {
+      gc();
+      const m = Deno.memoryUsage();
+      peakLive = Math.max(peakLive, m.heapUsed + m.external);
+    }, 250);
+  }
+  await server.register({
+    // The peak of live memory (bytes) since the last call, which starts a new one.
+    Peak: () => {
+      const p = peakLive;
+      peakLive = 0;
+      return { P: p };
+    },
+  }, "Mem");
   server.shutdownOnSignals();
   console.log(`LISTENING ${await server.serve("tcp", "127.0.0.1:0")}`);
 } else {
@@ -66,11 +85,13 @@ function batchBody(members: number): Uint8Array {
 async function main(): Promise<void> {
   const members = Number(flag(Deno.args, "members", "200000"));
   const rounds = Number(flag(Deno.args, "rounds", "1"));
+  const live = Deno.args.includes("--live");
   const body = batchBody(members);
   console.log(`batch of ${members} members, ${(body.byteLength / 1048576).toFixed(1)} MiB`);
   const server = await startServer(Deno.execPath(), [
     "run",
     "-A",
+    ...(live ? ["--v8-flags=--expose-gc"] : []),
     new URL(import.meta.url).pathname,
     "--serve",
     "--max-batch",
@@ -85,6 +106,8 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       await new Promise((r) => setTimeout(r, 1000));
       const before = await memory(server.pid);
+      if (live) await new Promise((r) => setTimeout(r, 600));
+      const liveBefore = (await client.call<{ P: number }>("Mem", "Peak", {})).P;
       let done = false;
       const waits: number[] = [];
       const caller = (async () => {
@@ -101,6 +124,7 @@ async function main(): Promise<void> {
       done = true;
       await caller;
       const after = await memory(server.pid);
+      const livePeak = (await client.call<{ P: number }>("Mem", "Peak", {})).P;
       await new Promise((r) => setTimeout(r, 2000));
       const settled = await memory(server.pid);
       const answers = answer.body.startsWith("[")
@@ -117,6 +141,13 @@ async function main(): Promise<void> {
         peakGrowthMiB: Math.round(after.hwm - before.rss),
         rssAfterMiB: Math.round(after.rss),
         rssAfter2sMiB: Math.round(settled.rss),
+        ...(live
+          ? {
+            liveBeforeMiB: Math.round(liveBefore / 1048576),
+            livePeakGrowthMiB: Math.round((livePeak - liveBefore) / 1048576),
+            livePeakPerBody: Number(((livePeak - liveBefore) / body.byteLength).toFixed(2)),
+          }
+          : {}),
         otherCalls: waits.length,
         otherMaxMs: Math.round(waits[waits.length - 1] ?? 0),
         otherP50Ms: Math.round(waits[Math.floor(waits.length / 2)] ?? 0),
