@@ -7,6 +7,7 @@ import {
   allowAllCorsOptions,
   Client,
   type ConnInfo,
+  type CorsOptions,
   type HttpRequestInfo,
   type Server,
   type ServerOptions,
@@ -424,10 +425,21 @@ const SAME_ANSWERS_AUTH: [string, string][] = [
 type Side = "plain" | "cors" | "auth";
 
 async function compareAll(cases: [string, string][], side: Side): Promise<void> {
-  const go = await startGo(
+  await compareWith(
+    cases,
     side === "cors" ? ["--cors"] : side === "auth" ? ["--auth", "secret"] : [],
+    side,
   );
-  const ours = await startOurs(side);
+}
+
+/** Sends each case to the Go server (started with `goArgs`) and ours; the answers must match. */
+async function compareWith(
+  cases: [string, string][],
+  goArgs: string[],
+  ourSide: Side | ServerOptions,
+): Promise<void> {
+  const go = await startGo(goArgs);
+  const ours = await startOurs(ourSide);
   try {
     const mismatches: string[] = [];
     for (const [name, req] of cases) {
@@ -453,6 +465,150 @@ Deno.test("CORS answers are Go's (AllowAllCORSOptions)", async () => {
   if (!(await needHttpPeer())) return;
   await compareAll(SAME_ANSWERS_CORS, "cors");
 });
+
+const preflight = (origin: string, method: string, headers?: string, more = {}) =>
+  httpRequest("OPTIONS", "/", {
+    Origin: origin,
+    "Access-Control-Request-Method": method,
+    ...(headers === undefined ? {} : { "Access-Control-Request-Headers": headers }),
+    ...more,
+  });
+const invokeFrom = (origin: string | undefined, method = "POST") =>
+  httpRequest(
+    method,
+    "/Arith",
+    GW("Mul", origin === undefined ? {} : { Origin: origin }),
+    '{"A":6,"B":7}',
+  );
+const rpcFrom = (origin: string) =>
+  httpRequest(
+    "POST",
+    "/",
+    { ...J, Origin: origin },
+    '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}',
+  );
+
+/** Custom `CorsOptions` (Go: the same fields as `server.CORSOptions`) and requests to try. */
+const CORS_SETS: [string, CorsOptions, [string, string][]][] = [
+  [
+    "origin list, credentials, max age, exposed headers",
+    {
+      allowedOrigins: ["https://app.example.org", "https://*.corp.example", "HTTP://Mixed.Example"],
+      allowedMethods: ["GET", "POST", "PUT"],
+      allowedHeaders: ["Content-Type", "X-JSONRPC-2.0", "x-rpcx-servicemethod"],
+      exposedHeaders: ["x-rpcx-meta", "X-RPCX-ErrorMessage", "x-rpcx-servicemethod"],
+      allowCredentials: true,
+      maxAge: 600,
+    },
+    [
+      ["preflight, listed origin", preflight("https://app.example.org", "POST", "content-type")],
+      [
+        "preflight, listed origin, two headers",
+        preflight("https://app.example.org", "PUT", "content-type,x-jsonrpc-2.0"),
+      ],
+      ["preflight, wildcard origin", preflight("https://api.corp.example", "POST")],
+      ["preflight, wildcard without a subdomain", preflight("https://corp.example", "POST")],
+      ["preflight, origin in another case", preflight("http://MIXED.example", "GET")],
+      ["preflight, origin not listed", preflight("https://evil.example", "POST", "content-type")],
+      ["preflight, null origin", preflight("null", "POST")],
+      ["preflight, method not allowed", preflight("https://app.example.org", "DELETE")],
+      ["preflight, header not allowed", preflight("https://app.example.org", "POST", "x-other")],
+      [
+        "preflight, headers out of order",
+        preflight("https://app.example.org", "POST", "x-jsonrpc-2.0,content-type"),
+      ],
+      [
+        "preflight, headers with a space",
+        preflight("https://app.example.org", "POST", "content-type, x-rpcx-servicemethod"),
+      ],
+      [
+        "preflight, headers with two spaces",
+        preflight("https://app.example.org", "POST", "content-type,  x-jsonrpc-2.0"),
+      ],
+      [
+        "preflight, headers in capitals",
+        preflight("https://app.example.org", "POST", "Content-Type"),
+      ],
+      ["preflight, empty header list", preflight("https://app.example.org", "POST", "")],
+      [
+        "preflight, empty elements in the list",
+        preflight("https://app.example.org", "POST", ",content-type,,, ,x-jsonrpc-2.0,"),
+      ],
+      [
+        "preflight, too many empty elements",
+        preflight("https://app.example.org", "POST", "content-type" + ",".repeat(17)),
+      ],
+      [
+        "preflight, a tab around a name",
+        preflight("https://app.example.org", "POST", "content-type,\tx-jsonrpc-2.0\t"),
+      ],
+      [
+        "preflight, the header list in two headers",
+        "OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+        "Origin: https://app.example.org\r\nAccess-Control-Request-Method: POST\r\n" +
+        "Access-Control-Request-Headers: content-type\r\n" +
+        "Access-Control-Request-Headers: x-jsonrpc-2.0\r\n\r\n",
+      ],
+      [
+        "preflight, two Origin headers",
+        "OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+        "Origin: https://app.example.org\r\nOrigin: https://evil.example\r\n" +
+        "Access-Control-Request-Method: POST\r\n\r\n",
+      ],
+      [
+        "invoke, two Origin headers",
+        "POST /Arith HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+        "Origin: https://evil.example\r\nOrigin: https://app.example.org\r\n" +
+        "X-RPCX-ServiceMethod: Mul\r\nX-RPCX-SerializeType: 1\r\nContent-Length: 13\r\n\r\n" +
+        '{"A":6,"B":7}',
+      ],
+      [
+        "preflight, no Origin",
+        httpRequest("OPTIONS", "/", { "Access-Control-Request-Method": "POST" }),
+      ],
+      ["invoke, listed origin", invokeFrom("https://app.example.org")],
+      ["invoke, wildcard origin", invokeFrom("https://x.corp.example")],
+      ["invoke, origin not listed", invokeFrom("https://evil.example")],
+      ["invoke, no Origin", invokeFrom(undefined)],
+      ["invoke, GET from a listed origin", invokeFrom("https://app.example.org", "GET")],
+      ["DELETE from a listed origin", invokeFrom("https://app.example.org", "DELETE")],
+      ["JSON-RPC, listed origin", rpcFrom("https://app.example.org")],
+      ["JSON-RPC, origin not listed", rpcFrom("https://evil.example")],
+    ],
+  ],
+  [
+    "defaults: every origin, simple methods, default headers; max age < 0; status 200",
+    { maxAge: -1, optionsSuccessStatus: 200 },
+    [
+      ["preflight, a default header", preflight("https://a.example", "POST", "content-type")],
+      ["preflight, default headers", preflight("https://a.example", "GET", "accept,content-type")],
+      [
+        "preflight, a header not in the defaults",
+        preflight("https://a.example", "POST", "x-jsonrpc-2.0"),
+      ],
+      ["preflight, PUT is not a simple method", preflight("https://a.example", "PUT")],
+      ["preflight, HEAD", preflight("https://a.example", "HEAD")],
+      ["invoke from anywhere", invokeFrom("https://a.example")],
+      ["PUT invoke", invokeFrom("https://a.example", "PUT")],
+      ["JSON-RPC from anywhere", rpcFrom("https://b.example")],
+    ],
+  ],
+  [
+    "every origin with credentials",
+    { allowedOrigins: ["https://a.example", "*"], allowCredentials: true, allowedHeaders: ["*"] },
+    [
+      ["preflight", preflight("https://z.example", "POST", "x-anything,content-type")],
+      ["invoke", invokeFrom("https://z.example")],
+    ],
+  ],
+];
+
+for (const [name, options, cases] of CORS_SETS) {
+  Deno.test(`custom CorsOptions answer as rs/cors in Go: ${name}`, async () => {
+    if (!(await needHttpPeer())) return;
+    await compareWith(cases, ["--cors-options", JSON.stringify(options)], { cors: options });
+  });
+}
 
 Deno.test("auth answers are Go's (401 for HTTP invoke, -32603 for JSON-RPC)", async () => {
   if (!(await needHttpPeer())) return;

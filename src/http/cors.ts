@@ -64,13 +64,43 @@ export function canonicalHeaderKey(name: string): string {
   );
 }
 
+/** A request's header values by lower-case name, in the order they came (none: empty). */
+export type HeaderValues = (name: string) => readonly string[];
+
+/** RFC 9110 list rules as rs/cors applies them: OWS bytes tolerated around a name. */
+const MAX_OWS = 1;
+/** Empty elements tolerated in a list. */
+const MAX_EMPTY = 16;
+
+/** rs/cors's trimOWS: at most `n` spaces or tabs off each end, else undefined. */
+function trimOws(s: string, n: number): string | undefined {
+  if (s === "") return s;
+  let end = s.length;
+  for (let i = 0; end > 0; i++) {
+    if (i > n) return undefined;
+    const c = s[end - 1];
+    if (c !== " " && c !== "\t") break;
+    end--;
+  }
+  let start = 0;
+  for (let i = 0; start < end; i++) {
+    if (i > n) return undefined;
+    const c = s[start];
+    if (c !== " " && c !== "\t") break;
+    start++;
+  }
+  return s.slice(start, end);
+}
+
 /** CORS answers for one server's options (rs/cors `Cors`). */
 export class Cors {
   readonly #allOrigins: boolean;
   readonly #origins: string[] = [];
   readonly #wildcards: [string, string][] = [];
   readonly #allHeaders: boolean;
-  readonly #headers: string[];
+  /** Allowed request headers (lower case) and their place in sorted order. */
+  readonly #headers: Map<string, number>;
+  readonly #longestHeader: number;
   readonly #methods: string[];
   readonly #exposed: string | undefined;
   readonly #credentials: boolean;
@@ -95,9 +125,11 @@ export class Cors {
     this.#allOrigins = all;
     const headers = options.allowedHeaders ?? [];
     this.#allHeaders = headers.includes("*");
-    this.#headers = headers.length === 0
+    const names = headers.length === 0
       ? ["accept", "content-type", "x-requested-with"]
       : [...new Set(headers.map((h) => h.toLowerCase()))].sort();
+    this.#headers = new Map(names.map((n, i) => [n, i]));
+    this.#longestHeader = Math.max(0, ...names.map((n) => n.length));
     this.#methods = options.allowedMethods?.length
       ? options.allowedMethods
       : ["GET", "POST", "HEAD"];
@@ -110,9 +142,9 @@ export class Cors {
     this.optionsSuccessStatus = options.optionsSuccessStatus || 204;
   }
 
-  /** Whether a request is a preflight (OPTIONS with Access-Control-Request-Method). */
-  static isPreflight(method: string, headers: Headers): boolean {
-    return method === "OPTIONS" && !!headers.get("access-control-request-method");
+  /** Whether a request is a preflight (OPTIONS with an Access-Control-Request-Method). */
+  static isPreflight(method: string, values: HeaderValues): boolean {
+    return method === "OPTIONS" && (values("access-control-request-method")[0] ?? "") !== "";
   }
 
   #originAllowed(origin: string): boolean {
@@ -128,40 +160,67 @@ export class Cors {
     return method === "OPTIONS" || this.#methods.includes(method);
   }
 
-  #headersAllowed(list: string): boolean {
-    const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  /**
+   * rs/cors's SortedSet.Accepts: every name in the lists is allowed, in sorted order, once; at
+   * most one space or tab around each; a few empty elements tolerated.
+   */
+  #headersAllowed(values: readonly string[]): boolean {
+    const maxLen = MAX_OWS + this.#longestHeader + MAX_OWS + 1;
     let last = -1;
-    for (const n of names) {
-      const pos = this.#headers.indexOf(n);
-      if (pos <= last) return false;
-      last = pos;
+    let empty = 0;
+    for (let s of values) {
+      for (;;) {
+        const comma = s.slice(0, maxLen).indexOf(",");
+        const name = trimOws(comma >= 0 ? s.slice(0, comma) : s, MAX_OWS);
+        s = comma >= 0 ? s.slice(comma + 1) : "";
+        if (name === undefined) return false;
+        if (name === "") {
+          if (++empty > MAX_EMPTY) return false;
+          if (comma < 0) break;
+          continue;
+        }
+        const pos = this.#headers.get(name);
+        if (pos === undefined || pos <= last) return false;
+        last = pos;
+        if (comma < 0) break;
+      }
     }
     return true;
   }
 
   /** Sets the headers of a preflight answer (rs/cors handlePreflight). */
-  preflight(headers: Headers, set: SetHeader): void {
+  preflight(values: HeaderValues, set: SetHeader): void {
     set("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
-    const origin = headers.get("origin") ?? "";
+    const origins = values("origin");
+    const origin = origins[0] ?? "";
     if (origin === "" || !this.#originAllowed(origin)) return;
-    const method = headers.get("access-control-request-method") ?? "";
-    if (!this.#methodAllowed(method)) return;
-    const reqHeaders = headers.get("access-control-request-headers");
-    if (reqHeaders !== null && !this.#allHeaders && !this.#headersAllowed(reqHeaders)) return;
-    set("Access-Control-Allow-Origin", this.#allOrigins ? "*" : origin);
-    set("Access-Control-Allow-Methods", method);
-    if (reqHeaders) set("Access-Control-Allow-Headers", reqHeaders);
+    const methods = values("access-control-request-method");
+    if (!this.#methodAllowed(methods[0] ?? "")) return;
+    const reqHeaders = values("access-control-request-headers");
+    const found = reqHeaders.length > 0;
+    if (found && !this.#allHeaders && !this.#headersAllowed(reqHeaders)) return;
+    this.#setAll("Access-Control-Allow-Origin", this.#allOrigins ? ["*"] : origins, set);
+    this.#setAll("Access-Control-Allow-Methods", methods, set);
+    if (found && reqHeaders[0].length > 0) {
+      this.#setAll("Access-Control-Allow-Headers", reqHeaders, set);
+    }
     if (this.#credentials) set("Access-Control-Allow-Credentials", "true");
     if (this.#maxAge !== undefined) set("Access-Control-Max-Age", this.#maxAge);
   }
 
   /** Sets the headers of an actual request's answer (rs/cors handleActualRequest). */
-  actual(method: string, headers: Headers, set: SetHeader): void {
+  actual(method: string, values: HeaderValues, set: SetHeader): void {
     set("Vary", "Origin", true);
-    const origin = headers.get("origin") ?? "";
+    const origins = values("origin");
+    const origin = origins[0] ?? "";
     if (origin === "" || !this.#originAllowed(origin) || !this.#methodAllowed(method)) return;
-    set("Access-Control-Allow-Origin", this.#allOrigins ? "*" : origin);
+    this.#setAll("Access-Control-Allow-Origin", this.#allOrigins ? ["*"] : origins, set);
     if (this.#exposed) set("Access-Control-Expose-Headers", this.#exposed);
     if (this.#credentials) set("Access-Control-Allow-Credentials", "true");
+  }
+
+  /** A header with each of `values` (Go copies a request header's value list). */
+  #setAll(name: string, values: readonly string[], set: SetHeader): void {
+    values.forEach((v, i) => set(name, v, i > 0));
   }
 }

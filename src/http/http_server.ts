@@ -316,6 +316,21 @@ export class RpcxHttpServer {
       }
       return allHeaders;
     };
+    // Every value of a header, by lower-case name, for CORS; built only when asked for.
+    let byName: Map<string, string[]> | undefined;
+    const values = (name: string): readonly string[] => {
+      if (!byName) {
+        byName = new Map();
+        for (let i = 0; i + 1 < raw.length; i += 2) {
+          const k = raw[i].toLowerCase();
+          const v = fromLatin1(raw[i + 1]);
+          const list = byName.get(k);
+          if (list) list.push(v);
+          else byName.set(k, [v]);
+        }
+      }
+      return byName.get(name) ?? [];
+    };
     const method = req.method ?? "GET";
     const corsHeaders: [string, string][] = [];
     const setCors = (name: string, value: string, append?: boolean) => {
@@ -328,8 +343,8 @@ export class RpcxHttpServer {
     };
     const jsonrpc = this.#jsonrpc && isJsonRpc(first);
     if (!jsonrpc && !this.#gateway) return undefined;
-    if (this.#cors && Cors.isPreflight(method, all())) {
-      this.#cors.preflight(all(), setCors);
+    if (this.#cors && Cors.isPreflight(method, values)) {
+      this.#cors.preflight(values, setCors);
       await this.#discardBody(req);
       return {
         status: this.#cors.optionsSuccessStatus,
@@ -337,7 +352,7 @@ export class RpcxHttpServer {
         body: new Uint8Array(0),
       };
     }
-    this.#cors?.actual(method, all(), setCors);
+    this.#cors?.actual(method, values, setCors);
     const withCors = (a: HttpAnswer): HttpAnswer => ({
       ...a,
       headers: [...corsHeaders, ...a.headers],

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,7 @@ func runServer(argv []string) int {
 	noGateway := fs.Bool("no-gateway", false, "disable the HTTP gateway and JSON-RPC listener sharing the port")
 	nf := addNetworkFlags(fs)
 	cors := fs.Bool("cors", false, "serve HTTP with CORS: server.AllowAllCORSOptions()")
+	corsOptions := fs.String("cors-options", "", "serve HTTP with CORS: these server.CORSOptions as JSON (field names as in Go, any case)")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -93,6 +95,14 @@ func runServer(argv []string) int {
 	}
 	if *cors {
 		s.SetCORS(server.AllowAllCORSOptions())
+	}
+	if *corsOptions != "" {
+		var opts server.CORSOptions
+		if err := json.Unmarshal([]byte(*corsOptions), &opts); err != nil {
+			fmt.Fprintf(os.Stderr, "bad --cors-options: %v\n", err)
+			return 2
+		}
+		s.SetCORS(&opts)
 	}
 	stats := &peerStats{}
 	s.Plugins.Add(stats)
