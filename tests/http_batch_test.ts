@@ -169,13 +169,13 @@ Deno.test("while a large batch runs, other connections' rpcx and HTTP calls are 
     await client.call("Arith", "Mul", { A: 1, B: 1 });
     const body = `[${Array.from({ length: members }, (_, i) => mul(i)).join(",")}]`;
     let done = false;
-    const rpcxWaits: number[] = [];
-    const httpWaits: number[] = [];
+    const waits: number[] = [];
+    const answeredAt: number[] = [];
     const others = (async () => {
       while (!done) {
         let t = performance.now();
         const r = await client.call<{ C: number }>("Arith", "Mul", { A: 6, B: 7 });
-        rpcxWaits.push(performance.now() - t);
+        waits.push(performance.now() - t);
         assert.equal(r.C, 42);
         t = performance.now();
         const h = await rawExchange(
@@ -185,29 +185,35 @@ Deno.test("while a large batch runs, other connections' rpcx and HTTP calls are 
             "X-RPCX-SerializeType": "1",
           }, '{"A":6,"B":7}'),
         );
-        httpWaits.push(performance.now() - t);
+        waits.push(performance.now() - t);
+        answeredAt.push(performance.now());
         assert.equal(dec.decode(h.body), '{"C":42}');
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
     const t0 = performance.now();
     const r = await bounded(post(port, body, 60_000), 60_000, "the large batch");
-    const batchMs = performance.now() - t0;
+    const t1 = performance.now();
+    const batchMs = t1 - t0;
     done = true;
     await bounded(others, 10_000, "the other callers");
     const answers = JSON.parse(r.text) as { result: { C: number } }[];
     assert.equal(answers.length, members);
     assert.equal(answers[members - 1].result.C, 2 * (members - 1));
-    const worst = Math.max(...rpcxWaits, ...httpWaits);
-    const summary =
-      `batch ${Math.round(batchMs)} ms; ${rpcxWaits.length} rpcx and ${httpWaits.length}` +
-      ` HTTP calls meanwhile, the slowest ${Math.round(worst)} ms`;
+    // The longest stretch of the batch in which no other caller got an answer (the test's
+    // callers share the server's event loop: a starved loop shows here too).
+    const during = [t0, ...answeredAt.filter((t) => t < t1), t1];
+    let gap = 0;
+    for (let i = 1; i < during.length; i++) gap = Math.max(gap, during[i] - during[i - 1]);
+    const summary = `batch ${Math.round(batchMs)} ms; ${waits.length} rpcx and HTTP calls ` +
+      `meanwhile, the slowest ${Math.round(Math.max(...waits))} ms, the longest time without ` +
+      `an answer ${Math.round(gap)} ms`;
     console.log(summary);
     // A behaviour check with wide margins, not a speed test: the others were served all along
     // (before the bound, each waited for the whole batch).
     assert.ok(batchMs > 400, `the batch was too quick (${Math.round(batchMs)} ms) to tell`);
-    assert.ok(rpcxWaits.length >= 3, summary);
-    assert.ok(worst < batchMs / 3, summary);
+    assert.ok(gap < batchMs / 3, summary);
+    assert.ok(Math.max(...waits) < batchMs / 3, summary);
   } finally {
     await client.close();
     await server.close();
