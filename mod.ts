@@ -82,7 +82,12 @@ export {
 // HTTP on the rpcx port: HTTP invoke (X-RPCX headers), JSON-RPC 2.0 and CORS, as Go rpcx.
 export { allowAllCorsOptions, type CorsOptions } from "./src/http/cors.ts";
 export { RpcxHttpHeaders } from "./src/http/gateway.ts";
-export { DEFAULT_MAX_BATCH_SIZE, JSONRPC_HEADER, JsonRpcErrorCode } from "./src/http/jsonrpc.ts";
+export {
+  DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+  DEFAULT_MAX_BATCH_SIZE,
+  JSONRPC_HEADER,
+  JsonRpcErrorCode,
+} from "./src/http/jsonrpc.ts";
 export type { HttpLimits, HttpOptions } from "./src/http/http_server.ts";
 export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
 export {

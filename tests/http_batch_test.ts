@@ -3,7 +3,13 @@
 // allowed batch run at most 64 at a time, in order; and while one large batch is worked through,
 // other callers on other connections (rpcx and HTTP) are still answered at once.
 import assert from "node:assert/strict";
-import { Client, DEFAULT_MAX_BATCH_SIZE, type Server, type ServerOptions } from "@rpcx/core";
+import {
+  Client,
+  DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+  DEFAULT_MAX_BATCH_SIZE,
+  type Server,
+  type ServerOptions,
+} from "@rpcx/core";
 import { interopServer } from "./support/echo_service.ts";
 import { httpRequest, rawExchange } from "./support/raw_http.ts";
 import { bounded } from "./support/env.ts";
@@ -133,6 +139,45 @@ Deno.test("a batch of exactly maxBatchSize members is answered whole, in order",
     } finally {
       await off.server.close();
     }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("past maxBatchResponseSize, the rest of a batch gets -32003 'response too large' and does not run", async () => {
+  const { counts, plugin } = counting();
+  const { port, server } = await start({ plugins: [plugin], maxBatchResponseSize: 1000 });
+  try {
+    assert.equal(DEFAULT_MAX_BATCH_RESPONSE_SIZE, 25_000_000); // go-ethereum's BatchResponseMaxSize
+    const data = "d".repeat(90);
+    const members = Array.from(
+      { length: 200 },
+      (_, i) =>
+        i % 50 === 49
+          ? note(i)
+          : `{"jsonrpc":"2.0","method":"Bench.Echo","params":${JSON.stringify(data)},"id":${i}}`,
+    );
+    const r = await post(port, `[${members.join(",")}]`);
+    const answers = JSON.parse(r.text) as {
+      result?: string;
+      error?: { code: number; message: string };
+      id: number;
+    }[];
+    assert.equal(answers.length, 196, "one answer per call, none for the notifications");
+    const ok = answers.filter((a) => a.result === data);
+    // ~125 bytes each: the answer that crosses 1000 bytes is the last one given.
+    assert.ok(ok.length >= 7 && ok.length <= 9, `${ok.length} results`);
+    assert.deepEqual(ok.map((a) => a.id), [...ok.keys()], "the first answers, in order");
+    for (const a of answers.slice(ok.length)) {
+      assert.deepEqual(a.error, { code: -32003, message: "response too large", data: null });
+    }
+    assert.deepEqual(
+      answers.map((a) => a.id),
+      [...Array(200).keys()].filter((i) => i % 50 !== 49),
+      "answers in member order, each with its id",
+    );
+    // Members already running (at most 64) finish; none started after the bound was passed.
+    assert.ok(counts.read <= 64 + ok.length + 1, `${counts.read} members ran`);
   } finally {
     await server.close();
   }

@@ -954,7 +954,7 @@ Deno.test("keepAliveTimeout: an idle keep-alive connection closes at the bound, 
   }
 });
 
-Deno.test("HTTP bounds by default: 16 KiB heads, 10 s headers, 30 s body, 60 s idle, 1000 batch members", async () => {
+Deno.test("HTTP bounds by default: 16 KiB heads, 10 s headers, 30 s body, 60 s idle, batches of 1000 members and 25 MB of answers", async () => {
   const { port, server } = await startOurs({});
   try {
     assert.deepEqual(server.httpLimits, {
@@ -963,6 +963,7 @@ Deno.test("HTTP bounds by default: 16 KiB heads, 10 s headers, 30 s body, 60 s i
       requestTimeout: 30_000,
       keepAliveTimeout: 60_000,
       maxBatchSize: 1000,
+      maxBatchResponseSize: 25_000_000,
       maxBodyLength: 16 * 1024 * 1024, // maxMessageLength's default
     });
     // The head bound in force: a head a little under 16 KiB is served, a little over is 431.
@@ -985,6 +986,7 @@ Deno.test("HTTP bounds by default: 16 KiB heads, 10 s headers, 30 s body, 60 s i
     requestTimeout: 2,
     keepAliveTimeout: 3,
     maxBatchSize: 4,
+    maxBatchResponseSize: 6,
     maxMessageLength: 5000,
   });
   try {
@@ -994,6 +996,7 @@ Deno.test("HTTP bounds by default: 16 KiB heads, 10 s headers, 30 s body, 60 s i
       requestTimeout: 2,
       keepAliveTimeout: 3,
       maxBatchSize: 4,
+      maxBatchResponseSize: 6,
       maxBodyLength: 5000,
     });
   } finally {

@@ -13,7 +13,12 @@ import { Cors, type CorsOptions } from "./cors.ts";
 import { bodyLength, errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
 import { ConnStream } from "./_socket.ts";
 import { handleGateway } from "./gateway.ts";
-import { DEFAULT_MAX_BATCH_SIZE, handleJsonRpc, isJsonRpc } from "./jsonrpc.ts";
+import {
+  DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+  DEFAULT_MAX_BATCH_SIZE,
+  handleJsonRpc,
+  isJsonRpc,
+} from "./jsonrpc.ts";
 
 /**
  * Options of the HTTP side of the rpcx port (part of `ServerOptions`). Times in ms, sizes in
@@ -47,6 +52,13 @@ export interface HttpOptions {
    * 0 turns the bound off.
    */
   maxBatchSize?: number;
+  /**
+   * Most bytes of answers one JSON-RPC batch gathers (default
+   * {@linkcode DEFAULT_MAX_BATCH_RESPONSE_SIZE}, 25 MB, as go-ethereum's BatchResponseMaxSize):
+   * past it, the members not yet answered get a -32003 "response too large" error and those not
+   * yet started do not run. 0 turns the bound off.
+   */
+  maxBatchResponseSize?: number;
 }
 
 /**
@@ -64,6 +76,8 @@ export interface HttpLimits {
   readonly keepAliveTimeout: number;
   /** Most members of one JSON-RPC batch (0: no bound). */
   readonly maxBatchSize: number;
+  /** Most bytes of answers to one JSON-RPC batch (0: no bound). */
+  readonly maxBatchResponseSize: number;
   /** Largest request body (the server's `maxMessageLength`; 413 beyond). */
   readonly maxBodyLength: number;
 }
@@ -146,6 +160,7 @@ export class RpcxHttpServer {
   readonly #keepAlive: number;
   readonly #maxHeaderSize: number;
   readonly #maxBatchSize: number;
+  readonly #maxBatchResponseSize: number;
   readonly #conns = new Map<ConnStream, ConnState>();
   #draining = false;
 
@@ -161,6 +176,7 @@ export class RpcxHttpServer {
     this.#keepAlive = settings.keepAliveTimeout ?? 60_000;
     this.#maxHeaderSize = settings.maxHeaderSize ?? 16 * 1024;
     this.#maxBatchSize = settings.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    this.#maxBatchResponseSize = settings.maxBatchResponseSize ?? DEFAULT_MAX_BATCH_RESPONSE_SIZE;
     this.#node = http.createServer({
       maxHeaderSize: this.#maxHeaderSize,
       keepAliveTimeout: 0, // idle connections are timed here (see #arm)
@@ -181,6 +197,7 @@ export class RpcxHttpServer {
       requestTimeout: this.#requestTimeout,
       keepAliveTimeout: this.#keepAlive,
       maxBatchSize: this.#maxBatchSize,
+      maxBatchResponseSize: this.#maxBatchResponseSize,
       maxBodyLength: this.#maxBody,
     };
   }
@@ -359,7 +376,12 @@ export class RpcxHttpServer {
     });
     if (jsonrpc) {
       const body = await this.#readBody(req);
-      return withCors(await handleJsonRpc(this.#host, conn, first, body, this.#maxBatchSize));
+      return withCors(
+        await handleJsonRpc(this.#host, conn, first, body, {
+          maxBatchSize: this.#maxBatchSize,
+          maxBatchResponseSize: this.#maxBatchResponseSize,
+        }),
+      );
     }
     if (method !== "GET" && method !== "POST" && method !== "PUT") {
       await this.#discardBody(req);

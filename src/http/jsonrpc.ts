@@ -68,6 +68,22 @@ export const JSONRPC_HEADER = "X-JSONRPC-2.0";
  */
 export const DEFAULT_MAX_BATCH_SIZE = 1000;
 
+/**
+ * Most bytes of answers one JSON-RPC batch may gather (`maxBatchResponseSize` default):
+ * go-ethereum's `BatchResponseMaxSize`, 25 MB. Once past it, the members not yet answered get a
+ * -32003 "response too large" error each and those not yet started do not run.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BATCH_RESPONSE_SIZE, Server } from "@rpcx/core";
+ * new Server({ maxBatchResponseSize: DEFAULT_MAX_BATCH_RESPONSE_SIZE / 5 });
+ * ```
+ */
+export const DEFAULT_MAX_BATCH_RESPONSE_SIZE = 25_000_000;
+
+/** go-ethereum's code for a batch whose answers outgrow their bound (`errcodeResponseTooLarge`). */
+const RESPONSE_TOO_LARGE = -32003;
+
 /** Members of one batch that run at a time; their answers are kept in order. */
 const BATCH_WINDOW = 64;
 /** Longest stretch of a batch's synchronous work, in ms, before the event loop gets a turn. */
@@ -271,10 +287,13 @@ export async function handleJsonRpc(
   conn: ConnInfo,
   headers: FirstHeaders,
   body: Uint8Array,
-  maxBatchSize: number = DEFAULT_MAX_BATCH_SIZE,
+  bounds: BatchBounds = {
+    maxBatchSize: DEFAULT_MAX_BATCH_SIZE,
+    maxBatchResponseSize: DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+  },
 ): Promise<HttpAnswer> {
   try {
-    if (isGoJsonArray(body)) return await handleBatch(host, conn, headers, body, maxBatchSize);
+    if (isGoJsonArray(body)) return await handleBatch(host, conn, headers, body, bounds);
     let scanned;
     try {
       scanned = scanGoJson(body);
@@ -310,7 +329,13 @@ class BatchAnswer {
   #parts: string[] = [];
   #size = 0;
   #count = 0;
+  #encoded = 0;
   readonly #chunks: Uint8Array[] = [];
+
+  /** Bytes so far (those not yet encoded counted as one per character). */
+  get bytes(): number {
+    return this.#encoded + this.#size;
+  }
 
   add(answer: string): void {
     this.#parts.push(this.#count++ === 0 ? "[" : ",", answer);
@@ -319,7 +344,9 @@ class BatchAnswer {
   }
 
   #flush(): void {
-    this.#chunks.push(encoder.encode(this.#parts.join("")));
+    const chunk = encoder.encode(this.#parts.join(""));
+    this.#chunks.push(chunk);
+    this.#encoded += chunk.byteLength;
     this.#parts = [];
     this.#size = 0;
   }
@@ -335,18 +362,27 @@ class BatchAnswer {
 
 type Settled = { ok: true; answer: string | undefined } | { ok: false; error: unknown };
 
+/** Options of a batch. */
+interface BatchBounds {
+  /** Most members (0: no bound). */
+  maxBatchSize: number;
+  /** Most bytes of answers (0: no bound). */
+  maxBatchResponseSize: number;
+}
+
 /**
  * A batch: its syntax checked and its members counted first (a parse error, or more than
  * `maxBatchSize` members, and none runs), then its members run in order, at most
  * {@linkcode BATCH_WINDOW} at a time, the event loop getting a turn every {@linkcode SLICE_MS}.
- * What it holds besides the body: two numbers per member and the answer's bytes.
+ * What it holds besides the body: two numbers per member and the answer's bytes, which stop
+ * growing past `maxBatchResponseSize` (go-ethereum's handling of BatchResponseMaxSize).
  */
 async function handleBatch(
   host: HttpHost,
   conn: ConnInfo,
   headers: FirstHeaders,
   body: Uint8Array,
-  maxBatchSize: number,
+  { maxBatchSize, maxBatchResponseSize }: BatchBounds,
 ): Promise<HttpAnswer> {
   const slicer = new Slicer();
   let spans = new Uint32Array(64);
@@ -374,26 +410,62 @@ async function handleBatch(
     return jsonAnswer(errorJson(undefined, JsonRpcErrorCode.InvalidRequest, "empty batch"));
   }
   const out = new BatchAnswer();
-  const running: Promise<Settled>[] = [];
+  const member = (k: number) => body.subarray(spans[2 * k], spans[2 * k + 1]);
+  // Past the answers' bound: members still to answer get an error each, and none more runs.
+  let full = false;
+  const running: { k: number; settled: Promise<Settled> }[] = [];
   const take = async () => {
-    const s = await running.shift()!;
+    const { k, settled } = running.shift()!;
+    const s = await settled;
     if (!s.ok) throw s.error;
-    if (s.answer !== undefined) out.add(s.answer);
+    if (s.answer === undefined) return;
+    if (full) {
+      out.add(tooLarge(member(k)));
+      return;
+    }
+    out.add(s.answer);
+    full = maxBatchResponseSize > 0 && out.bytes > maxBatchResponseSize;
   };
   for (let k = 0; k < count; k++) {
     if (running.length === BATCH_WINDOW) await take();
-    const part = body.subarray(spans[2 * k], spans[2 * k + 1]);
-    running.push(
-      runMember(host, conn, headers, part).then(
-        (answer): Settled => ({ ok: true, answer }),
-        (error): Settled => ({ ok: false, error }),
-      ),
-    );
+    if (full) {
+      while (running.length > 0) await take(); // answers stay in member order
+      if (answers(member(k))) out.add(tooLarge(member(k)));
+    } else {
+      running.push({
+        k,
+        settled: runMember(host, conn, headers, member(k)).then(
+          (answer): Settled => ({ ok: true, answer }),
+          (error): Settled => ({ ok: false, error }),
+        ),
+      });
+    }
     if (slicer.due()) await slicer.pause();
   }
   while (running.length > 0) await take();
   const chunks = out.finish();
   return chunks === undefined ? emptyAnswer() : jsonBytesAnswer(chunks);
+}
+
+/** A member's id, and whether it gets an answer (it is no notification). */
+function memberCall(part: Uint8Array): { id: string | undefined; answers: boolean } {
+  const scanned = scanGoJson(part);
+  try {
+    const call = decodeCall(part, scanned.kind, scanned.members);
+    return { id: call.id, answers: call.id !== undefined };
+  } catch (e) {
+    if (e instanceof DecodeError) return { id: undefined, answers: true };
+    throw e;
+  }
+}
+
+function answers(part: Uint8Array): boolean {
+  return memberCall(part).answers;
+}
+
+/** go-ethereum's error for a member whose answer did not fit (`errMsgResponseTooLarge`). */
+function tooLarge(part: Uint8Array): string {
+  return errorJson(memberCall(part).id, RESPONSE_TOO_LARGE, "response too large");
 }
 
 /** Runs one member of a batch (`part`, already checked). */

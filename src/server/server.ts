@@ -318,8 +318,8 @@ export class Server {
   /**
    * The bounds the HTTP side of the port applies (HTTP invoke and JSON-RPC), defaults filled in:
    * `maxHeaderSize` (bytes), `headersTimeout`, `requestTimeout`, `keepAliveTimeout` (ms),
-   * `maxBatchSize` (JSON-RPC batch members) and `maxBodyLength` (the server's
-   * `maxMessageLength`, bytes).
+   * `maxBatchSize` (JSON-RPC batch members), `maxBatchResponseSize` (bytes of a batch's answers)
+   * and `maxBodyLength` (the server's `maxMessageLength`, bytes).
    *
    * @example
    * ```ts
