@@ -64,6 +64,13 @@ export interface HttpOptions {
 /**
  * The bounds the HTTP side of a server applies, defaults filled in (`Server.httpLimits`). Times
  * in ms, sizes in bytes.
+ *
+ * @example
+ * ```ts
+ * import { type HttpLimits, Server } from "@rpcx/core";
+ * const limits: HttpLimits = new Server({ maxBatchSize: 100 }).httpLimits;
+ * console.log(limits.maxBatchSize, limits.requestTimeout); // 100 30000
+ * ```
  */
 export interface HttpLimits {
   /** Largest request head (431 beyond). */
