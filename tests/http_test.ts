@@ -253,6 +253,15 @@ const SAME_ANSWERS: [string, string][] = [
       '{"jsonrpc":"2.0","method":"Echo.Meta","params":{"Data":"<a&b>"},"id":6}',
     ),
   ],
+  [
+    "jsonrpc: U+2028, U+2029 and escapes in the result",
+    httpRequest(
+      "POST",
+      "/",
+      J,
+      '{"jsonrpc":"2.0","method":"Echo.Meta","params":{"Data":"a\u2028b\u2029c \\" \u00e9 \ud83d\ude00 <\/>"},"id":7}',
+    ),
+  ],
   ["jsonrpc: bad JSON", httpRequest("POST", "/", J, "{bad}")],
   ["jsonrpc: empty body", httpRequest("POST", "/", J, "")],
   ["jsonrpc: truncated", httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul",')],

@@ -394,29 +394,77 @@ export function goJsonString(s: string): string {
  * outside strings dropped; `<`, `>`, `&`, U+2028 and U+2029 inside strings escaped.
  */
 export function goCompact(data: Uint8Array): string {
-  const text = decoder.decode(data);
-  let out = "";
+  return decoder.decode(goCompactBytes(data));
+}
+
+const HEX_BYTES = new TextEncoder().encode(HEX);
+
+/**
+ * {@linkcode goCompact} as bytes (Go's appendCompact with escaping), in two passes over `data`:
+ * the output's length, then the output.
+ */
+export function goCompactBytes(data: Uint8Array): Uint8Array {
+  const n = data.length;
+  let size = 0;
+  let changed = false;
   let inString = false;
-  for (let k = 0; k < text.length; k++) {
-    const ch = text[k];
+  for (let i = 0; i < n; i++) {
+    const c = data[i];
     if (inString) {
-      if (ch === "\\") {
-        out += ch + text[k + 1];
-        k++;
-        continue;
+      if (c === 0x5c) {
+        size += 2;
+        i++;
+      } else if (c === 0x3c || c === 0x3e || c === 0x26) {
+        size += 6;
+        changed = true;
+      } else if (c === 0xe2 && data[i + 1] === 0x80 && (data[i + 2] & ~1) === 0xa8) {
+        size += 6;
+        i += 2;
+        changed = true;
+      } else {
+        if (c === 0x22) inString = false;
+        size++;
       }
-      if (ch === '"') inString = false;
-      if (ch === "<") out += "\\u003c";
-      else if (ch === ">") out += "\\u003e";
-      else if (ch === "&") out += "\\u0026";
-      else if (ch === "\u2028") out += "\\u2028";
-      else if (ch === "\u2029") out += "\\u2029";
-      else out += ch;
-      continue;
+    } else if (isSpace(c)) {
+      changed = true;
+    } else {
+      if (c === 0x22) inString = true;
+      size++;
     }
-    if (ch === " " || ch === "\t" || ch === "\n" || ch === "\r") continue;
-    if (ch === '"') inString = true;
-    out += ch;
+  }
+  if (!changed) return data;
+  const out = new Uint8Array(size);
+  let o = 0;
+  inString = false;
+  for (let i = 0; i < n; i++) {
+    const c = data[i];
+    if (inString) {
+      if (c === 0x5c) {
+        out[o++] = c;
+        out[o++] = data[++i];
+      } else if (c === 0x3c || c === 0x3e || c === 0x26) {
+        out[o++] = 0x5c; // \u00XX
+        out[o++] = 0x75;
+        out[o++] = 0x30;
+        out[o++] = 0x30;
+        out[o++] = HEX_BYTES[c >> 4];
+        out[o++] = HEX_BYTES[c & 0xf];
+      } else if (c === 0xe2 && data[i + 1] === 0x80 && (data[i + 2] & ~1) === 0xa8) {
+        out[o++] = 0x5c; // \u2028, \u2029
+        out[o++] = 0x75;
+        out[o++] = 0x32;
+        out[o++] = 0x30;
+        out[o++] = 0x32;
+        out[o++] = HEX_BYTES[data[i + 2] & 0xf];
+        i += 2;
+      } else {
+        if (c === 0x22) inString = false;
+        out[o++] = c;
+      }
+    } else if (!isSpace(c)) {
+      if (c === 0x22) inString = true;
+      out[o++] = c;
+    }
   }
   return out;
 }
