@@ -83,3 +83,48 @@ Deno.test("layout: no src/ file over 500 lines without its reason at its top", (
   }
   assert.deepEqual(long, []);
 });
+
+/** Every `.ts` file under `dir` (recursive), skipping `.cache`, `native/target` and `node_modules`. */
+async function tsFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if ([".cache", "target", "node_modules", "dist"].includes(e.name)) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory) out.push(...await tsFiles(path));
+    else if (e.name.endsWith(".ts")) out.push(path);
+  }
+  return out;
+}
+
+const denoJson = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json"))) as {
+  name: string;
+  license: string;
+  exports: Record<string, string>;
+  imports: Record<string, string>;
+};
+
+Deno.test("layout: no @rpcx/core self-map in deno.json; every @rpcx/core specifier in code and docs is an export", async () => {
+  // Deno resolves the package's own name through `exports`; a copy in `imports` only drifts.
+  const selfMap = Object.keys(denoJson.imports).filter((k) => k.startsWith(denoJson.name));
+  assert.deepEqual(selfMap, []);
+  const used = new Map<string, string>();
+  for (const dir of ["mod.ts", "src", "tests", "examples", "bench"]) {
+    const path = join(REPO_ROOT, dir);
+    for (const file of dir.endsWith(".ts") ? [path] : await tsFiles(path)) {
+      const text = await Deno.readTextFile(file);
+      for (const m of text.matchAll(/(?:\bfrom|\bimport\(?)\s*"@rpcx\/core(\/[^"]*)?"/g)) {
+        used.set(`.${m[1] ?? ""}`, relative(REPO_ROOT, file));
+      }
+    }
+  }
+  assert.ok(used.has(".") && used.size > 5, `the scan finds the imports: ${[...used.keys()]}`);
+  const missing = [...used].filter(([sub]) => !(sub in denoJson.exports));
+  assert.deepEqual(missing, [], "subpaths imported but not exported (subpath, a file using it)");
+});
+
+Deno.test("layout: LICENSE holds the full text of the license deno.json names", async () => {
+  assert.equal(denoJson.license, "Apache-2.0");
+  const text = await Deno.readTextFile(join(REPO_ROOT, "LICENSE"));
+  assert.match(text, /^\s*Apache License\s+Version 2\.0, January 2004\s/);
+  assert.match(text, /END OF TERMS AND CONDITIONS/);
+});
