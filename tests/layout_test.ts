@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { REPO_ROOT } from "./support/env.ts";
+import { PENDING } from "../tools/check_neutral.ts";
 
 const SRC = join(REPO_ROOT, "src");
 const MAX_LINES = 500;
@@ -127,4 +128,31 @@ Deno.test("layout: LICENSE holds the full text of the license deno.json names", 
   const text = await Deno.readTextFile(join(REPO_ROOT, "LICENSE"));
   assert.match(text, /^\s*Apache License\s+Version 2\.0, January 2004\s/);
   assert.match(text, /END OF TERMS AND CONDITIONS/);
+});
+
+/** `text` without comment lines and with the contents of one-line string literals blanked. */
+function code(text: string): string {
+  return text.split("\n").filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l))
+    .map((l) => l.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')).join("\n");
+}
+
+Deno.test("layout: only src/adapter/deno names Deno's global and only src/adapter/bun Bun's; the files still waiting are tools/check_neutral.ts's PENDING", () => {
+  const deno: string[] = [];
+  const bun: string[] = [];
+  for (const [file, text] of texts) {
+    const rel = relative(REPO_ROOT, file);
+    const c = code(text);
+    // The global itself (`Deno.x`, `typeof Deno`), not a property such as `globalThis.Deno`.
+    if (/(?<![.\w$])Deno\b/.test(c) && !rel.startsWith("src/adapter/deno/")) deno.push(rel);
+    if (/(?<![.\w$])Bun\b/.test(c) && !rel.startsWith("src/adapter/bun/")) bun.push(rel);
+  }
+  const waiting = Object.entries(PENDING).filter(([, why]) => why.startsWith("Deno."))
+    .map(([f]) => f).sort();
+  assert.ok(deno.length > 0 || waiting.length === 0);
+  assert.deepEqual(
+    deno,
+    waiting,
+    "files naming Deno outside src/adapter/deno vs PENDING's Deno. entries",
+  );
+  assert.deepEqual(bun, []);
 });
