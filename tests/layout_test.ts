@@ -142,9 +142,10 @@ Deno.test("layout: only src/adapter/deno names Deno's global and only src/adapte
   for (const [file, text] of texts) {
     const rel = relative(REPO_ROOT, file);
     const c = code(text);
-    // The global itself (`Deno.x`, `typeof Deno`), not a property such as `globalThis.Deno`.
-    if (/(?<![.\w$])Deno\b/.test(c) && !rel.startsWith("src/adapter/deno/")) deno.push(rel);
-    if (/(?<![.\w$])Bun\b/.test(c) && !rel.startsWith("src/adapter/bun/")) bun.push(rel);
+    // The global itself (`Deno.x`, `typeof Deno`), not a property (`globalThis.Deno`, a key
+    // `Deno?:` of a type): src/runtime/mod.ts tests for the globals that way.
+    if (/(?<![.\w$])Deno\b(?!\??:)/.test(c) && !rel.startsWith("src/adapter/deno/")) deno.push(rel);
+    if (/(?<![.\w$])Bun\b(?!\??:)/.test(c) && !rel.startsWith("src/adapter/bun/")) bun.push(rel);
   }
   const waiting = Object.entries(PENDING).filter(([, why]) => why.startsWith("Deno."))
     .map(([f]) => f).sort();

@@ -153,3 +153,55 @@ export async function npmTools(packages: Record<string, string>): Promise<string
   }
   return dir;
 }
+
+/** The npm packages the tools install: tsc, Node's types and src/'s dependencies (deno.lock's versions). */
+export function toolPackages(manifest: DenoJson = denoJson()): Record<string, string> {
+  return { ...TYPESCRIPT, ...NODE_TYPES, ...lockedVersions(srcDependencies(manifest)) };
+}
+
+/**
+ * Compiles `entries` (repo-relative .ts files) and everything they import to ESM JavaScript
+ * (ES2022) under `outDir`, mirroring the repo's layout (`src/x.ts` → `outDir/src/x.js`), with
+ * relative `.ts` imports rewritten to `.js`. No type check (`deno check` does that); with
+ * `declarations`, `.d.ts` files beside them. Returns the tools' `node_modules` folder, which
+ * holds the npm packages src/ imports.
+ */
+export async function emitJs(
+  entries: string[],
+  outDir: string,
+  declarations = false,
+): Promise<string> {
+  const tools = await npmTools(toolPackages());
+  const work = Deno.makeTempDirSync({ prefix: "rpcx-emit-" });
+  try {
+    const tsconfig = {
+      compilerOptions: {
+        target: "es2022",
+        module: "esnext",
+        moduleResolution: "bundler",
+        types: ["node"],
+        typeRoots: [join(tools, "node_modules", "@types")],
+        paths: { "*": [`${join(tools, "node_modules")}/*`] },
+        noCheck: true,
+        declaration: declarations,
+        rewriteRelativeImportExtensions: true,
+        allowImportingTsExtensions: true,
+        rootDir: ROOT,
+        outDir,
+        newLine: "lf",
+      },
+      files: entries.map((f) => join(ROOT, f)),
+    };
+    Deno.writeTextFileSync(join(work, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+    await run("node", [
+      join(tools, "node_modules", "typescript", "bin", "tsc"),
+      "-p",
+      join(work, "tsconfig.json"),
+      "--pretty",
+      "false",
+    ]);
+    return join(tools, "node_modules");
+  } finally {
+    Deno.removeSync(work, { recursive: true });
+  }
+}

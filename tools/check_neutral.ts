@@ -9,15 +9,7 @@
 //
 // Usage: deno run -A tools/check_neutral.ts [--verbose]
 import { join, relative } from "node:path";
-import {
-  denoJson,
-  lockedVersions,
-  NODE_TYPES,
-  npmTools,
-  ROOT,
-  srcDependencies,
-  TYPESCRIPT,
-} from "./_npm.ts";
+import { denoJson, npmTools, ROOT, toolPackages } from "./_npm.ts";
 
 /**
  * src/ files whose errors under Node's types are still tolerated, with the step that removes
@@ -31,7 +23,6 @@ export const PENDING: Record<string, string> = {
   "src/cli/main.ts": "Deno. and import.meta.main (A1, after wt-ui)",
   "src/cli/mod.ts": "Deno. and import.meta.main (A1, after wt-ui)",
   "src/cli/ui/server.ts": "Deno. (A5, after wt-ui); Request.json() is unknown on Node",
-  "src/client/_deadlines.ts": "Deno. (A1)",
   "src/client/selectors.ts": "Deno. (A1, after wt-hash)",
   "src/client/xclient.ts": "the DOM type EventListener (after wt-xclient)",
   "src/native/ffi.ts": "Deno. (A2)",
@@ -71,8 +62,7 @@ export function parseDiagnostics(out: string): Diagnostic[] {
 /** Runs tsc over the exports; returns its diagnostics with paths relative to the repo. */
 export async function neutralDiagnostics(): Promise<Diagnostic[]> {
   const manifest = denoJson();
-  const deps = lockedVersions(srcDependencies(manifest));
-  const tools = await npmTools({ ...TYPESCRIPT, ...NODE_TYPES, ...deps });
+  const tools = await npmTools(toolPackages(manifest));
   const modules = join(tools, "node_modules");
   const work = Deno.makeTempDirSync({ prefix: "rpcx-neutral-" });
   try {

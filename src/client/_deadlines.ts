@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { runtime } from "../runtime/mod.ts";
 
 /** A call that can time out. */
 export interface Expiring {
@@ -36,7 +37,7 @@ export class Lane {
    */
   settle(): void {
     if (--this.waiting === 0) {
-      if (this.timer !== undefined) Deno.unrefTimer(this.timer as unknown as number);
+      if (this.timer !== undefined) runtime().timers.unref(this.timer);
       this.items = [];
       this.head = 0;
     }
@@ -58,7 +59,7 @@ export class Deadlines {
     // the process again. The timer is due at or before this call's deadline (an earlier call
     // of the same timeout set it), and re-arms for the oldest waiting call when it fires.
     if (lane.waiting++ === 0 && lane.timer !== undefined) {
-      Deno.refTimer(lane.timer as unknown as number);
+      runtime().timers.ref(lane.timer);
     }
     const queued = lane.items.length - lane.head;
     if (queued > 64 && lane.waiting * 2 < queued) this.#compact(lane);

@@ -1,0 +1,53 @@
+/**
+ * The members of Deno's global the Deno adapter uses, typed here (structurally) so that nothing
+ * in the package needs Deno's own type declarations: `tsc` with Node's types alone checks it all
+ * (`deno task check:neutral`). `tests/runtime_test.ts` assigns the real `Deno` to
+ * {@linkcode DenoApi}, so `deno check` catches any drift from Deno's real types.
+ *
+ * @module
+ */
+
+/** A permission query (the kinds the adapter asks about). */
+export type DenoPermission =
+  | { name: "env"; variable?: string }
+  | { name: "ffi"; path?: string | URL };
+
+/** The state of a permission. */
+export type DenoPermissionState = "granted" | "denied" | "prompt";
+
+/** A symbol definition as `Deno.dlopen` takes it. */
+export interface DenoForeignFunction {
+  parameters: readonly ("u32" | "i32" | "buffer")[];
+  result: "u32" | "i32" | "buffer";
+  nonblocking?: boolean;
+}
+
+/** The part of `Deno` the adapter uses. */
+export interface DenoApi {
+  readonly build: { readonly os: string };
+  readonly args: string[];
+  readonly env: { get(key: string): string | undefined };
+  readonly permissions: {
+    querySync(desc: DenoPermission): { readonly state: DenoPermissionState };
+  };
+  readonly errors: {
+    // deno-lint-ignore no-explicit-any
+    readonly NotCapable: new (...args: any[]) => Error;
+    // deno-lint-ignore no-explicit-any
+    readonly PermissionDenied: new (...args: any[]) => Error;
+  };
+  exit(code?: number): never;
+  unrefTimer(id: number): void;
+  refTimer(id: number): void;
+  addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  removeSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  dlopen(
+    path: string | URL,
+    symbols: Record<string, DenoForeignFunction>,
+  ): { symbols: Record<string, unknown>; close(): void };
+}
+
+/** Deno's global, read when called (never at module load, so Node and Bun can load this file). */
+export function deno(): DenoApi {
+  return (globalThis as unknown as { Deno: DenoApi }).Deno;
+}
