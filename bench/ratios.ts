@@ -16,13 +16,11 @@ import {
   decodeFrame,
   decompressPayload,
   encodeMessages,
-  loadWireCodec,
   type Message,
-  NativeLibrary,
   readFrameTotal,
   SerializeType,
-  type WireCodecBackend,
 } from "@rpcx/core/protocol";
+import { loadWireCodec, NativeLibrary, type WireCodecBackend } from "@rpcx/core/native";
 
 /** One benchmark case: the TS reference and, when the library loaded, the native variant. */
 export interface CodecCase {

@@ -7,14 +7,16 @@ import {
   createMessage,
   decodeFrame,
   DecompressionError,
-  loadWireCodec,
   type Message,
   MessageStatusType,
   MessageType,
-  NativeCodecUnavailableError,
   SerializeType,
-  type WireCodecBackend,
 } from "@rpcx/core/protocol";
+import {
+  loadWireCodec,
+  NativeCodecUnavailableError,
+  type WireCodecBackend,
+} from "@rpcx/core/native";
 import { findExecutable, needs, REPO_ROOT } from "./support/env.ts";
 
 const enc = new TextEncoder();

@@ -183,3 +183,100 @@ Deno.test("runtime (deno): env() is undefined without --allow-env, and does not 
     os: Deno.build.os,
   });
 });
+
+/** The native library of this checkout (`deno task build:native`), or undefined. */
+function nativeLibrary(): string | undefined {
+  const path = `${REPO_ROOT}/native/target/release/librpcx_native.so`;
+  try {
+    return Deno.statSync(path).isFile ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs in Node or Bun against the compiled package: a Server and a Client talking in-process
+ * (a call with a 60 s timeout, whose timer must not hold the process after it), then the wire
+ * codec: what auto and native load, and, when native loads, that its frames equal the TS ones.
+ */
+function coreScript(dir: string): string {
+  return `
+const core = await import(${JSON.stringify(`file://${dir}/mod.js`)});
+const protocol = await import(${JSON.stringify(`file://${dir}/src/protocol/mod.js`)});
+const native = await import(${JSON.stringify(`file://${dir}/src/native/mod.js`)});
+const server = new core.Server();
+await server.register({ Mul: (a) => ({ C: a.A * a.B }) }, "Arith");
+await server.serve("inprocess", "seam");
+const client = new core.Client("inprocess@seam");
+const reply = await client.call("Arith", "Mul", { A: 6, B: 7 }, { timeout: 60_000 });
+await client.close();
+await server.close();
+const auto = native.loadWireCodec("auto");
+let loaded;
+let sameBytes = null;
+try {
+  const codec = native.loadWireCodec("native");
+  loaded = codec.name;
+  const payload = new TextEncoder().encode("hello ".repeat(200));
+  const msgs = [
+    protocol.createMessage({ servicePath: "Arith", serviceMethod: "Mul", seq: 1n, payload }),
+    protocol.createMessage({
+      servicePath: "Arith", serviceMethod: "Mul", seq: 2n, payload,
+      compressType: protocol.CompressType.Gzip,
+    }),
+  ];
+  const a = codec.encodeMessages(msgs);
+  const b = protocol.encodeMessages(msgs);
+  const back = codec.gunzip(codec.gzip(payload), 1 << 20);
+  sameBytes = a.length === b.length && a.every((x, i) => x === b[i]) &&
+    back.length === payload.length && back.every((x, i) => x === payload[i]);
+} catch (e) {
+  loaded = e.constructor.name + ":" + e.reason;
+}
+console.log(JSON.stringify({ reply, auto: auto.name, reason: auto.fallbackReason ?? null, native: loaded, sameBytes }));
+`;
+}
+
+for (const target of TARGETS.filter((t) => t.name !== "deno")) {
+  Deno.test(`runtime (${target.name}): new Server() and an in-process call run from the compiled JS; the process ends by itself`, async () => {
+    const c = await target.command();
+    if (!c) return;
+    const dir = await emittedSources();
+    const r = await runBounded(c.cmd, [...c.pre, await writeChild(coreScript(dir))], {
+      timeoutMs: 30_000,
+      cwd: REPO_ROOT,
+      env: { RPCX_NATIVE_LIB: "" },
+    });
+    assert.equal(r.code, 0, `exit ${r.code} after ${Math.round(r.ms)} ms\n${r.stdout}${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.deepEqual(out.reply, { C: 42 });
+    assert.equal(out.auto, "ts");
+    if (target.name === "node") {
+      // Node has no FFI: auto serves with TS silently, native says why.
+      assert.match(out.reason, /node runtime has no FFI/);
+      assert.equal(out.native, "NativeCodecUnavailableError:unsupported");
+    } else {
+      // Bun has FFI; the compiled package has no local build beside it.
+      assert.equal(out.native, "NativeCodecUnavailableError:load-failed");
+    }
+  });
+}
+
+Deno.test("runtime (bun): the native library loads through bun:ffi and frames and gzips as the TS codec does", async () => {
+  const c = await TARGETS.find((t) => t.name === "bun")!.command();
+  if (!c) return;
+  const lib = nativeLibrary();
+  if (!needs("the native library", lib ? undefined : "run deno task build:native")) return;
+  const dir = await emittedSources();
+  const r = await runBounded(c.cmd, [...c.pre, await writeChild(coreScript(dir))], {
+    timeoutMs: 30_000,
+    cwd: REPO_ROOT,
+    env: { RPCX_NATIVE_LIB: lib! },
+  });
+  assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  assert.deepEqual(out.reply, { C: 42 });
+  assert.equal(out.auto, "native", out.reason);
+  assert.equal(out.native, "native");
+  assert.equal(out.sameBytes, true);
+});

@@ -10,7 +10,7 @@ import {
   loadWireCodec,
   NativeLibrary,
   type WireCodecMode,
-} from "@rpcx/core/protocol";
+} from "@rpcx/core/native";
 import { bounded, needs, REPO_ROOT } from "./support/env.ts";
 
 /** Why the native library cannot be loaded here, or undefined when it can. */

@@ -25,8 +25,6 @@ export const PENDING: Record<string, string> = {
   "src/cli/ui/server.ts": "Deno. (A5, after wt-ui); Request.json() is unknown on Node",
   "src/client/selectors.ts": "Deno. (A1, after wt-hash)",
   "src/client/xclient.ts": "the DOM type EventListener (after wt-xclient)",
-  "src/native/ffi.ts": "Deno. (A2)",
-  "src/native/wire_codec.ts": "Deno. (A2)",
   "src/plugins/metrics.ts": "Deno. (A5)",
   "src/registry/mdns/names.ts": "Deno. (A5)",
   "src/registry/mdns/socket.ts": "Deno. (A5)",

@@ -30,7 +30,7 @@ export type WireOperation = "encode" | "gzip" | "gunzip";
  *
  * @example
  * ```ts
- * import { loadWireCodec } from "@rpcx/core/protocol";
+ * import { loadWireCodec } from "@rpcx/core/native";
  * import { createMessage } from "@rpcx/core/protocol";
  * const codec = loadWireCodec("auto");
  * const bytes = codec.encodeMessages([createMessage({ servicePath: "Arith", seq: 1n })]);
@@ -73,7 +73,7 @@ export type NativeUnavailableReason =
  *
  * @example
  * ```ts
- * import { loadWireCodec, NativeCodecUnavailableError } from "@rpcx/core/protocol";
+ * import { loadWireCodec, NativeCodecUnavailableError } from "@rpcx/core/native";
  * try {
  *   loadWireCodec("native", { libraryPath: "/nonexistent/librpcx_native.so" });
  * } catch (e) {
@@ -104,7 +104,7 @@ export class NativeCodecUnavailableError extends RpcxError {
  *
  * @example
  * ```ts
- * import { NativeCodecError } from "@rpcx/core/protocol";
+ * import { NativeCodecError } from "@rpcx/core/native";
  * console.log(new NativeCodecError("encode", -5).code); // -5
  * ```
  */

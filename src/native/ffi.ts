@@ -1,7 +1,8 @@
 /**
  * Low-level binding to the optional native library `librpcx_native` (the Rust crate in
- * `native/`), loaded with `Deno.dlopen`. Most code wants {@linkcode loadWireCodec} from
- * `./native.ts` instead; this module is exported for benchmarks and diagnostics.
+ * `native/`), loaded through the runtime seam's FFI (`Deno.dlopen` on Deno, `bun:ffi` on Bun;
+ * Node has none). Most code wants {@linkcode loadWireCodec} from `./wire_codec.ts` instead;
+ * this module is exported for benchmarks and diagnostics. Loading it touches no runtime API.
  *
  * Every symbol takes buffers and `u32` lengths and returns an `i32`: a byte count, or a
  * negative {@linkcode NativeErrorCode}. All symbols are synchronous (`nonblocking: false`) and
@@ -9,6 +10,10 @@
  *
  * @module
  */
+import { NativeCodecUnavailableError } from "./backend.ts";
+import { libraryFileName } from "../runtime/library_file.ts";
+import { runtime } from "../runtime/mod.ts";
+import type { FfiLibrary, FfiSymbols } from "../runtime/types.ts";
 
 /** The C ABI version this binding speaks; the library must report the same. */
 export const NATIVE_ABI_VERSION = 1;
@@ -57,34 +62,21 @@ export const PAYLOAD_EXTERNAL = 0x100;
 export const PAYLOAD_PRECOMPRESSED = 0x200;
 
 const SYMBOLS = {
-  rpcx_native_abi_version: { parameters: [], result: "u32", nonblocking: false },
-  rpcx_noop: { parameters: [], result: "u32", nonblocking: false },
-  rpcx_touch: { parameters: ["buffer", "u32"], result: "i32", nonblocking: false },
-  rpcx_gzip_bound: { parameters: ["u32"], result: "i32", nonblocking: false },
-  rpcx_gzip: {
-    parameters: ["buffer", "u32", "buffer", "u32", "i32"],
-    result: "i32",
-    nonblocking: false,
-  },
-  rpcx_gunzip: {
-    parameters: ["buffer", "u32", "buffer", "u32"],
-    result: "i32",
-    nonblocking: false,
-  },
-  rpcx_gunzip_size: { parameters: ["buffer", "u32", "u32"], result: "i32", nonblocking: false },
+  rpcx_native_abi_version: { parameters: [], result: "u32" },
+  rpcx_noop: { parameters: [], result: "u32" },
+  rpcx_touch: { parameters: ["buffer", "u32"], result: "i32" },
+  rpcx_gzip_bound: { parameters: ["u32"], result: "i32" },
+  rpcx_gzip: { parameters: ["buffer", "u32", "buffer", "u32", "i32"], result: "i32" },
+  rpcx_gunzip: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
+  rpcx_gunzip_size: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   rpcx_encode_batch: {
     parameters: ["buffer", "u32", "buffer", "u32", "buffer", "u32"],
     result: "i32",
-    nonblocking: false,
   },
-  rpcx_scan_frames: {
-    parameters: ["buffer", "u32", "u32", "buffer", "u32"],
-    result: "i32",
-    nonblocking: false,
-  },
-} as const;
+  rpcx_scan_frames: { parameters: ["buffer", "u32", "u32", "buffer", "u32"], result: "i32" },
+} as const satisfies FfiSymbols;
 
-type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Symbols = Record<keyof typeof SYMBOLS, (...args: (number | Uint8Array)[]) => number>;
 
 /** The largest length the native ABI accepts for one buffer (`i32::MAX`). */
 export const NATIVE_MAX_LENGTH = 0x7fff_ffff;
@@ -100,14 +92,7 @@ export const NATIVE_MAX_LENGTH = 0x7fff_ffff;
  * ```
  */
 export function nativeLibraryFileName(): string {
-  switch (Deno.build.os) {
-    case "darwin":
-      return "librpcx_native.dylib";
-    case "windows":
-      return "rpcx_native.dll";
-    default:
-      return "librpcx_native.so";
-  }
+  return libraryFileName(runtime().process.os(), "rpcx_native");
 }
 
 /**
@@ -143,27 +128,37 @@ export function localBuildPath(): string | undefined {
  * ```
  */
 export class NativeLibrary {
-  readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  readonly #lib: FfiLibrary;
   readonly #s: Symbols;
   /** The path it was opened from. */
   readonly path: string;
   /** The ABI version the library reports. */
   readonly abiVersion: number;
 
-  private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>, path: string) {
+  private constructor(lib: FfiLibrary, path: string) {
     this.#lib = lib;
-    this.#s = lib.symbols;
+    this.#s = lib.symbols as Symbols;
     this.path = path;
     this.abiVersion = this.#s.rpcx_native_abi_version();
   }
 
   /**
-   * Opens the library at `path` with `Deno.dlopen`. Throws what `Deno.dlopen` throws
-   * (`Deno.errors.NotCapable` without `--allow-ffi`, an `Error` when the file is missing or
-   * lacks a symbol).
+   * Opens the library at `path` through the runtime's FFI. With `explicit` (the default) Deno
+   * may prompt for `--allow-ffi`; without it an ungranted permission fails at once. Throws
+   * {@linkcode NativeCodecUnavailableError}: `unsupported` on a runtime without FFI (Node),
+   * `permission` (Deno without `--allow-ffi`), `load-failed` (missing file or symbol, not a
+   * library; `cause` is the runtime's error).
    */
-  static open(path: string): NativeLibrary {
-    return new NativeLibrary(Deno.dlopen(path, SYMBOLS), path);
+  static open(path: string, explicit = true): NativeLibrary {
+    const ffi = runtime().ffi;
+    if (ffi === undefined) {
+      throw new NativeCodecUnavailableError(
+        "unsupported",
+        `the ${runtime().name} runtime has no FFI`,
+        path,
+      );
+    }
+    return new NativeLibrary(ffi.open(path, SYMBOLS, explicit), path);
   }
 
   /** Closes the library; the object must not be used afterwards. */

@@ -1,7 +1,8 @@
 /**
  * Pluggable wire codec: frame encoding of a connection's write queue and gzip, either in pure
  * TypeScript (the reference) or through the optional native library `librpcx_native` (the Rust
- * crate in `native/`, loaded with `Deno.dlopen`).
+ * crate in `native/`, loaded through the runtime seam's FFI: Deno, or Bun with `bun:ffi`; on
+ * Node, which has no FFI, auto mode serves with TypeScript, silently).
  *
  * {@linkcode loadWireCodec}`("auto")` uses the native library when it can be loaded (FFI
  * permission granted, library found, ABI version matching) and falls back to TypeScript
@@ -26,6 +27,7 @@ import {
 } from "./backend.ts";
 import { TS_BACKEND, TsWireCodec } from "./_ts_backend.ts";
 import { NativeWireCodec } from "./_native_backend.ts";
+import { runtime } from "../runtime/mod.ts";
 
 export {
   NativeCodecError,
@@ -63,7 +65,7 @@ export interface LoadWireCodecOptions {
  *
  * @example
  * ```ts
- * import { AUTO_IMPLEMENTATIONS } from "@rpcx/core/protocol";
+ * import { AUTO_IMPLEMENTATIONS } from "@rpcx/core/native";
  * console.log(AUTO_IMPLEMENTATIONS.gzip);
  * ```
  */
@@ -81,7 +83,7 @@ export const AUTO_IMPLEMENTATIONS: Readonly<Record<WireOperation, WireImplementa
  *
  * @example
  * ```ts
- * import { AUTO_GZIP_NATIVE_BELOW } from "@rpcx/core/protocol";
+ * import { AUTO_GZIP_NATIVE_BELOW } from "@rpcx/core/native";
  * console.log(AUTO_GZIP_NATIVE_BELOW); // 32768
  * ```
  */
@@ -95,14 +97,9 @@ type Loaded = { lib: NativeLibrary } | { error: NativeCodecUnavailableError };
 
 const loadCache = new Map<string, Loaded>();
 
+/** `RPCX_NATIVE_LIB`, read only when allowed (Deno: `--allow-env`): never prompts. */
 function envLibraryPath(): string | undefined {
-  try {
-    const st = Deno.permissions.querySync({ name: "env", variable: "RPCX_NATIVE_LIB" });
-    if (st.state !== "granted") return undefined;
-    return Deno.env.get("RPCX_NATIVE_LIB") || undefined;
-  } catch {
-    return undefined;
-  }
+  return runtime().process.env("RPCX_NATIVE_LIB") || undefined;
 }
 
 function resolvePath(options: LoadWireCodecOptions): string | undefined {
@@ -110,8 +107,9 @@ function resolvePath(options: LoadWireCodecOptions): string | undefined {
 }
 
 function openLibrary(path: string | undefined, explicit: boolean): Loaded {
-  if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
-    return { error: new NativeCodecUnavailableError("unsupported", "Deno.dlopen is missing") };
+  if (runtime().ffi === undefined) {
+    const detail = `the ${runtime().name} runtime has no FFI`;
+    return { error: new NativeCodecUnavailableError("unsupported", detail, path) };
   }
   if (path === undefined) {
     return {
@@ -121,27 +119,12 @@ function openLibrary(path: string | undefined, explicit: boolean): Loaded {
       ),
     };
   }
-  let state: Deno.PermissionState;
-  try {
-    state = Deno.permissions.querySync({ name: "ffi", path }).state;
-  } catch {
-    state = "denied";
-  }
-  // Auto mode never triggers a permission prompt; explicit native mode may.
-  if (state === "denied" || (state === "prompt" && !explicit)) {
-    return {
-      error: new NativeCodecUnavailableError(
-        "permission",
-        `ffi access to ${path} is not granted (run with --allow-ffi)`,
-        path,
-      ),
-    };
-  }
   const cached = loadCache.get(path);
   if (cached) return cached;
   let result: Loaded;
   try {
-    const lib = NativeLibrary.open(path);
+    // Auto mode never triggers a permission prompt; explicit native mode may.
+    const lib = NativeLibrary.open(path, explicit);
     if (lib.abiVersion !== NATIVE_ABI_VERSION) {
       lib.close();
       result = {
@@ -155,17 +138,13 @@ function openLibrary(path: string | undefined, explicit: boolean): Loaded {
       result = { lib };
     }
   } catch (e) {
-    const reason = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
-      ? "permission"
-      : "load-failed";
+    const error = e instanceof NativeCodecUnavailableError
+      ? e
+      : new NativeCodecUnavailableError("load-failed", `cannot load ${path}: ${e}`, path, {
+        cause: e,
+      });
     // Permission errors are not cached: a later call may run with the permission granted.
-    const error = new NativeCodecUnavailableError(
-      reason,
-      `cannot load ${path}: ${(e as Error).message ?? e}`,
-      path,
-      { cause: e },
-    );
-    if (reason === "permission") return { error };
+    if (error.reason === "permission") return { error };
     result = { error };
   }
   loadCache.set(path, result);
@@ -183,7 +162,7 @@ function openLibrary(path: string | undefined, explicit: boolean): Loaded {
  *
  * @example
  * ```ts
- * import { loadWireCodec } from "@rpcx/core/protocol";
+ * import { loadWireCodec } from "@rpcx/core/native";
  * const codec = loadWireCodec("auto");
  * console.log(codec.name, codec.implementations);
  * const gz = codec.gzip(new TextEncoder().encode("hello hello hello"));

@@ -1,7 +1,7 @@
 /**
  * Wire-level helpers of the rpcx protocol: message encoding and decoding, stream framing,
- * payload compression, the framed connection, and the wire codec (pure TS or the native
- * library). A Server or Client user does not need these; they are for tools, proxies, tests and
+ * payload compression and the framed connection (the wire codec's loader is
+ * `@rpcx/core/native`). A Server or Client user does not need these; they are for tools, proxies, tests and
  * benchmarks that read or write rpcx frames themselves. Mirrors Go rpcx's `protocol` package.
  *
  * @example
@@ -58,22 +58,3 @@ export {
   type FramedConnectionOptions,
 } from "../transport/framed.ts";
 export { joinHostPort, splitHostPort } from "../transport/address.ts";
-export {
-  AUTO_GZIP_NATIVE_BELOW,
-  AUTO_IMPLEMENTATIONS,
-  loadWireCodec,
-  type LoadWireCodecOptions,
-  NativeCodecError,
-  NativeCodecUnavailableError,
-  type NativeUnavailableReason,
-  type WireCodecBackend,
-  type WireCodecMode,
-  type WireImplementation,
-  type WireOperation,
-} from "../native/wire_codec.ts";
-export {
-  localBuildPath,
-  NATIVE_ABI_VERSION,
-  NativeLibrary,
-  nativeLibraryFileName,
-} from "../native/ffi.ts";

@@ -80,7 +80,10 @@ let emitted: Promise<string> | undefined;
 export function emittedSources(): Promise<string> {
   return emitted ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "rpcx-emitted-" });
-    const modules = await emitJs(["mod.ts", "src/runtime/mod.ts"], dir);
+    const modules = await emitJs(
+      ["mod.ts", "src/protocol/mod.ts", "src/native/mod.ts", "src/runtime/mod.ts"],
+      dir,
+    );
     await Deno.symlink(modules, join(dir, "node_modules"));
     // ESM: Node reads .js as CommonJS without it.
     await Deno.writeTextFile(join(dir, "package.json"), JSON.stringify({ type: "module" }));
