@@ -83,8 +83,11 @@ const TARGETS: Target[] = [
   },
 ];
 
+const childDir = await Deno.makeTempDir({ prefix: "rpcx-runtime-child-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(childDir, { recursive: true }));
+
 async function writeChild(script: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "rpcx-runtime-child-" });
+  const dir = await Deno.makeTempDir({ dir: childDir });
   const path = join(dir, "child.mjs");
   await Deno.writeTextFile(path, script);
   return path;

@@ -80,6 +80,7 @@ let emitted: Promise<string> | undefined;
 export function emittedSources(): Promise<string> {
   return emitted ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "rpcx-emitted-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
     const modules = await emitJs(
       ["mod.ts", "src/protocol/mod.ts", "src/native/mod.ts", "src/runtime/mod.ts"],
       dir,

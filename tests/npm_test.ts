@@ -1,0 +1,155 @@
+// The npm form (issue 24, tools/build_npm.ts): built, packed and installed with npm into an
+// empty project, every subpath imports under Node and Bun, a Server and a Client talk in-process
+// there, the `rpcx` bin runs, and the .d.ts files type-check with Node's types alone (errors
+// only in the files tools/check_neutral.ts still lists as PENDING).
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { buildNpm } from "../tools/build_npm.ts";
+import { denoJson, npmTools, run, toolPackages } from "../tools/_npm.ts";
+import { judge, parseDiagnostics } from "../tools/check_neutral.ts";
+import { needs } from "./support/env.ts";
+import { bunBinary, nodeBinary, runBounded } from "./support/runtimes.ts";
+
+const manifest = denoJson();
+const SUBPATHS = Object.keys(manifest.exports).map((s) => manifest.name + s.slice(1));
+
+let installed: Promise<string> | undefined;
+
+/** Builds, packs and installs the package into a new project; returns the project folder. */
+function install(): Promise<string> {
+  return installed ??= (async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "rpcx-npm-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
+    const dist = await buildNpm(join(tmp, "dist"));
+    const packed = await run("npm", ["pack", "--pack-destination", tmp, "--silent"], dist);
+    const tgz = join(tmp, packed.trim().split("\n").pop()!);
+    const project = join(tmp, "project");
+    await Deno.mkdir(project);
+    await Deno.writeTextFile(
+      join(project, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    await run("npm", [
+      "install",
+      tgz,
+      "--no-audit",
+      "--no-fund",
+      "--prefer-offline",
+      "--ignore-scripts",
+      "--loglevel=error",
+    ], project);
+    return project;
+  })();
+}
+
+/** Imports every subpath, then serves and calls Arith.Mul in-process; prints one JSON line. */
+const CONSUMER = `
+const counts = {};
+for (const s of ${JSON.stringify(SUBPATHS)}) counts[s] = Object.keys(await import(s)).length;
+const { Client, Server } = await import("@rpcx/core");
+const server = new Server();
+await server.register({ Mul: (a) => ({ C: a.A * a.B }) }, "Arith");
+await server.serve("inprocess", "npm");
+const client = new Client("inprocess@npm");
+const reply = await client.call("Arith", "Mul", { A: 6, B: 7 }, { timeout: 60_000 });
+await client.close();
+await server.close();
+console.log(JSON.stringify({ counts, reply }));
+`;
+
+async function consumer(cmd: string, pre: string[]): Promise<void> {
+  const project = await install();
+  await Deno.writeTextFile(join(project, "consumer.mjs"), CONSUMER);
+  const r = await runBounded(cmd, [...pre, "consumer.mjs"], { cwd: project, timeoutMs: 60_000 });
+  assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  for (const s of SUBPATHS) assert.ok(out.counts[s] > 0, `${s} exports nothing`);
+  assert.deepEqual(out.reply, { C: 42 });
+}
+
+Deno.test("npm form: package.json names every deno.json export, the bin and src/'s npm dependencies", async () => {
+  const { packageJson } = await import("../tools/build_npm.ts");
+  const pkg = packageJson() as {
+    exports: Record<string, unknown>;
+    bin: Record<string, string>;
+    dependencies: Record<string, string>;
+  };
+  for (const sub of Object.keys(manifest.exports)) assert.ok(sub in pkg.exports, sub);
+  assert.equal(pkg.bin.rpcx, "./bin/rpcx.js");
+  for (const dep of ["@msgpack/msgpack", "lossless-json", "etcd3", "commander"]) {
+    assert.equal(`npm:${dep}@${pkg.dependencies[dep]}`, manifest.imports[dep]);
+  }
+  // Test-only packages stay out.
+  for (const dep of ["puppeteer-core", "parse-prometheus-text-format"]) {
+    assert.ok(!(dep in pkg.dependencies), dep);
+  }
+});
+
+Deno.test("npm form (node): npm installs it; every subpath imports; an in-process call works", async () => {
+  const node = nodeBinary();
+  if (!needs("node", node ? undefined : "node is not on PATH")) return;
+  await consumer(node!, []);
+});
+
+Deno.test("npm form (bun): every subpath imports; an in-process call works", async () => {
+  const bun = bunBinary();
+  if (!needs("bun", bun ? undefined : "no bun (.ci/install/80-bun.sh, $RPCX_BUN)")) return;
+  await consumer(bun!, ["run"]);
+});
+
+Deno.test("npm form (node): the rpcx bin prints its help", async () => {
+  const node = nodeBinary();
+  if (!needs("node", node ? undefined : "node is not on PATH")) return;
+  const project = await install();
+  const r = await runBounded(node!, ["node_modules/.bin/rpcx", "--help"], {
+    cwd: project,
+    timeoutMs: 30_000,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Usage: rpcx/);
+});
+
+Deno.test("npm form: its .d.ts type-check with Node's types alone, errors only from PENDING files", async () => {
+  const node = nodeBinary();
+  if (!needs("node", node ? undefined : "node is not on PATH")) return;
+  const project = await install();
+  const tools = join(await npmTools(toolPackages()), "node_modules");
+  await Deno.writeTextFile(
+    join(project, "types.ts"),
+    SUBPATHS.map((s, i) => `import * as m${i} from "${s}";\nexport { m${i} };\n`).join(""),
+  );
+  await Deno.writeTextFile(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "es2022",
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        lib: ["es2023"],
+        types: ["node"],
+        typeRoots: [join(tools, "@types")],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+      },
+      files: ["types.ts"],
+    }),
+  );
+  const out = await new Deno.Command(node!, {
+    args: [join(tools, "typescript/bin/tsc"), "-p", "tsconfig.json", "--pretty", "false"],
+    cwd: project,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const prefix = "node_modules/@rpcx/core/";
+  const ours = parseDiagnostics(text).filter((d) => d.file.startsWith(prefix));
+  const others = parseDiagnostics(text).filter((d) => !d.file.startsWith(prefix));
+  // Errors in the dependencies' own .d.ts are theirs (none today).
+  assert.deepEqual(others.map((d) => `${d.file}:${d.line} ${d.text}`), []);
+  const { failing } = judge(
+    ours.map((d) => ({ ...d, file: d.file.slice(prefix.length).replace(/\.d\.ts$/, ".ts") })),
+  );
+  assert.deepEqual(failing.map((d) => `${d.file}:${d.line} ${d.text}`), []);
+  assert.ok(out.success || ours.length > 0, text);
+});
