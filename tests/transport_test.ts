@@ -468,37 +468,52 @@ Deno.test("a self-signed server certificate made by `openssl req -x509` (CA:TRUE
   }
 });
 
-Deno.test("transport: remove the test certificates", async () => {
-  await certs?.remove();
-  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
-});
-
-Deno.test("reusePort: two servers share one port (Deno needs --unstable-net), both answer", async () => {
-  const script = `
-    import { Client, Server } from "@rpcx/core";
-    const a = new Server(), b = new Server();
-    await a.register({ Who: () => "a" }, "Svc");
-    await b.register({ Who: () => "b" }, "Svc");
-    const addr = await a.serve("tcp", "127.0.0.1:0", { reusePort: true });
-    await b.serve("tcp", addr, { reusePort: true });
-    const seen = new Set();
-    for (let i = 0; i < 200 && seen.size < 2; i++) {
-      const c = new Client("tcp@" + addr);
-      seen.add(await c.call("Svc", "Who", null));
-      await c.close();
-    }
-    console.log([...seen].sort().join(","));
-    await a.close();
-    await b.close();
-  `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--unstable-net", "--ext=ts", script],
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.equal(text, "a,b");
-});
+for (const flags of [["--unstable-net"], []]) {
+  Deno.test(`reusePort: two servers share one port on tcp, tls and ws, both answer (deno ${flags.join(" ") || "without --unstable-net"})`, async () => {
+    if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+    const k = await getCerts();
+    const script = `
+      import { Client, Server } from "@rpcx/core";
+      const [cert, key, ca] = JSON.parse(Deno.args[0]);
+      const tls = { certChain: cert, privateKey: key };
+      const out = [];
+      for (const [network, serve, opts] of [
+        ["tcp", {}, {}],
+        ["tcp", { tls }, { tls: { caCerts: [ca] } }],
+        ["ws", {}, {}],
+      ]) {
+        const a = new Server(), b = new Server();
+        await a.register({ Who: () => "a" }, "Svc");
+        await b.register({ Who: () => "b" }, "Svc");
+        const addr = await a.serve(network, "127.0.0.1:0", { ...serve, reusePort: true });
+        await b.serve(network, addr, { ...serve, reusePort: true });
+        const seen = new Set();
+        for (let i = 0; i < 200 && seen.size < 2; i++) {
+          const c = new Client(network + "@" + addr, opts);
+          seen.add(await c.call("Svc", "Who", null));
+          await c.close();
+        }
+        out.push([...seen].sort().join(","));
+        await a.close();
+        await b.close();
+      }
+      console.log(out.join(" "));
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        ...flags,
+        "--ext=ts",
+        script,
+        JSON.stringify([k.server.cert, k.server.key, k.ca]),
+      ],
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(text, "a,b a,b a,b");
+  });
+}
 
 /** A WebSocket frame as a client sends it (masked). */
 function wsFrame(opcode: number, payload: Uint8Array, fin = true): Uint8Array {
@@ -609,4 +624,9 @@ Deno.test("http and ws on another path: rpcPath on the client, path on serve; th
       await server.close();
     }
   }
+});
+
+Deno.test("transport: remove the test certificates", async () => {
+  await certs?.remove();
+  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 });
