@@ -192,6 +192,7 @@ export { type KvRegisterOptions, KvRegisterPlugin } from "./src/registry/kv_regi
 // Transport: networks by name (tcp with TLS, unix, http, ws, wss; inprocess) and their errors.
 export {
   type Connection,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_RPC_PATH,
   type DialOptions,
   type Listener,

@@ -262,6 +262,48 @@ Deno.test("TLS with Go: wrong certificates and plain TCP on a TLS port fail with
   }
 });
 
+Deno.test("TLS with Go: a self-signed certificate made by `openssl req -x509` (CA:TRUE) is accepted by both clients, both ways", async () => {
+  if (!canRun({ name: "tls", network: "tcp", tls: "tls" })) return;
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-selfsigned-" });
+  tempDirs.push(dir);
+  // Exactly as the common recipe makes it (openssl adds basicConstraints CA:TRUE).
+  const made = await new Deno.Command(OPENSSL!, {
+    args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out"]
+      .concat(["cert.pem", "-days", "2", "-subj", "/CN=localhost"])
+      .concat(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]),
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+  const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+  const key = await Deno.readTextFile(`${dir}/key.pem`);
+  const server = await interopServer();
+  const bound = await server.serve("tcp", "127.0.0.1:0", {
+    tls: { certChain: cert, privateKey: key },
+  });
+  const go = await startGo([
+    "--addr",
+    "127.0.0.1:0",
+    "--tls-cert",
+    `${dir}/cert.pem`,
+    "--tls-key",
+    `${dir}/key.pem`,
+  ]);
+  const c = new Client(`tcp@${go.addr}`, { tls: { caCerts: [cert] } });
+  try {
+    // Go's client against our server: the reference behaviour.
+    const r = await goClient(["--addr", bound, "--tls-ca", `${dir}/cert.pem`]);
+    assert.equal(r.code, 0, r.out);
+    // Ours against Go's server with the same certificate.
+    assert.deepEqual(await c.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+  } finally {
+    await c.close();
+    await go.stop();
+    await server.close();
+  }
+});
+
 Deno.test("interop networks: remove the test certificates", async () => {
   await certs?.remove();
   for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});

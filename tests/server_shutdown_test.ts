@@ -4,11 +4,13 @@ import assert from "node:assert/strict";
 import {
   type CallContext,
   Client,
+  type ClientOptions,
   ConnectionError,
   FailMode,
   MultipleServersDiscovery,
   SelectMode,
   SerializeType,
+  type ServeOptions,
   Server,
   XClient,
 } from "@rpcx/core";
@@ -17,6 +19,7 @@ import { Arith } from "../examples/arith.ts";
 import { bounded, delay, needs, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
 import { GO_PEER } from "./support/go_peer.ts";
 import { expectRefused, RawConn } from "./support/raw_conn.ts";
+import { makeTestCerts, OPENSSL } from "./support/certs.ts";
 
 /** A server with `Svc.Slow` (1.5 s, cut short by a hard close) and `Svc.Who` (its name). */
 async function slowServer(
@@ -328,5 +331,59 @@ Deno.test("shutdownOnSignals: SIGTERM with a peer that stops reading still exits
     }
     await child.status;
     await out.cancel().catch(() => {});
+  }
+});
+
+Deno.test("serve again on the same address right after shutdown() or close() resolved, five times, on every network (tcp, tls, mutual TLS, unix, http, ws, wss, reusePort)", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const k = await makeTestCerts();
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-reserve-" });
+  const tls = { certChain: k.server.cert, privateKey: k.server.key };
+  const mtls = { ...tls, caCerts: [k.ca], requireClientCert: true };
+  const cases: { name: string; network: string; serve: ServeOptions; client: ClientOptions }[] = [
+    { name: "tcp", network: "tcp", serve: {}, client: {} },
+    { name: "tcp+tls", network: "tcp", serve: { tls }, client: { tls: { caCerts: [k.ca] } } },
+    {
+      name: "tcp+mtls",
+      network: "tcp",
+      serve: { tls: mtls },
+      client: { tls: { caCerts: [k.ca], certChain: k.client.cert, privateKey: k.client.key } },
+    },
+    { name: "unix", network: "unix", serve: {}, client: {} },
+    { name: "http", network: "http", serve: {}, client: {} },
+    { name: "ws", network: "ws", serve: {}, client: {} },
+    { name: "wss", network: "wss", serve: { tls }, client: { tls: { caCerts: [k.ca] } } },
+    { name: "tcp+reusePort", network: "tcp", serve: { reusePort: true }, client: {} },
+  ];
+  try {
+    for (const c of cases) {
+      let address = c.network === "unix" ? `${dir}/${c.name}.sock` : "127.0.0.1:0";
+      for (let round = 0; round < 5; round++) {
+        const server = new Server();
+        await server.register(new Arith(), "Arith");
+        // Must not fail with AddrInUse: the previous server's shutdown() resolved.
+        address = await server.serve(c.network, address, c.serve).catch((e) => {
+          throw new Error(`${c.name} round ${round}: serve again on ${address}: ${e}`);
+        });
+        // A client connected while it shuts down (its connection is accepted and open).
+        const client = new Client(`${c.network}@${address}`, c.client);
+        try {
+          assert.deepEqual(await client.call("Arith", "Mul", { A: round, B: 2 }), {
+            C: round * 2,
+          });
+          await bounded(
+            round % 2 ? server.close() : server.shutdown({ timeout: 2000 }),
+            5000,
+            `${c.name} round ${round}: shutdown`,
+          );
+        } finally {
+          await client.close();
+          await server.close();
+        }
+      }
+    }
+  } finally {
+    await k.remove();
+    await Deno.remove(dir, { recursive: true });
   }
 });

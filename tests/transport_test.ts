@@ -10,6 +10,7 @@ import {
   ConnectionError,
   ConnectionRefusedError,
   defaultNetworks,
+  DialTimeoutError,
   NetworkRegistry,
   SerializeType,
   type ServeOptions,
@@ -19,7 +20,7 @@ import {
   UnsupportedNetworkError,
   UpgradeError,
 } from "@rpcx/core";
-import { bounded, needs, waitFor } from "./support/env.ts";
+import { bounded, delay, needs, waitFor } from "./support/env.ts";
 import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { interopServer } from "./support/echo_service.ts";
 import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
@@ -254,37 +255,265 @@ Deno.test("a network of one's own, registered by name, serves and dials", async 
   }
 });
 
-Deno.test("transport: remove the test certificates", async () => {
-  await certs?.remove();
-  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+/** First bytes of a handshake that never finishes, per kind of listener. */
+const HALF = {
+  // A TLS record that announces a 200-byte ClientHello and stops after its first bytes.
+  tls: new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03]),
+  // rpcx's magic, version and half the rest of a header.
+  rpcx: new Uint8Array([0x08, 0x01, 0x00]),
+  // A CONNECT / WebSocket request whose header never ends.
+  connect: new TextEncoder().encode("CONNECT /_rpcx_ HTTP/1.0\r\n"),
+  upgrade: new TextEncoder().encode("GET /_rpcx_ HTTP/1.1\r\nHost: x\r\n"),
+};
+
+/**
+ * Opens `n` raw connections to `addr` that send nothing and `n` that send `half`; resolves with
+ * how many of them the server closed (EOF or reset seen by the client) within `withinMs`, and
+ * the latest close (ms after the last one was opened). Every socket is closed afterwards.
+ */
+async function stalledPeers(
+  addr: string,
+  n: number,
+  half: Uint8Array,
+  withinMs: number,
+  whileWaiting: () => Promise<void>,
+): Promise<{ closed: number; latestMs: number }> {
+  const [hostname, port] = [addr.slice(0, addr.lastIndexOf(":")), Number(addr.split(":").pop())];
+  const conns: Deno.Conn[] = [];
+  let closed = 0;
+  let latest = 0;
+  const reads: Promise<void>[] = [];
+  for (let i = 0; i < 2 * n; i++) {
+    const c = await Deno.connect({ hostname, port });
+    conns.push(c);
+    if (i % 2 === 1) await c.write(half);
+  }
+  const opened = Date.now();
+  for (const c of conns) {
+    reads.push((async () => {
+      const buf = new Uint8Array(4096);
+      try {
+        while (await c.read(buf) !== null) { /* what the server says before closing */ }
+      } catch {
+        // reset: closed too
+      }
+      closed++;
+      latest = Math.max(latest, Date.now() - opened);
+    })());
+  }
+  const end = opened + withinMs;
+  while (closed < conns.length && Date.now() < end) await whileWaiting();
+  const byServer = closed;
+  const latestMs = latest;
+  for (const c of conns) {
+    try {
+      c.close();
+    } catch {
+      // closed
+    }
+  }
+  await Promise.all(reads);
+  return { closed: byServer, latestMs };
+}
+
+Deno.test("handshakes that never finish are bounded by readTimeout on every listener (tls, mutual TLS, http+tls, wss; plain tcp, http, ws), and others are served meanwhile", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const cases: (Case & { half: Uint8Array })[] = [
+    { name: "tcp+tls", network: "tcp", tls: "tls", half: HALF.tls },
+    { name: "tcp+mtls", network: "tcp", tls: "mtls", half: HALF.tls },
+    { name: "http+tls", network: "http", tls: "tls", half: HALF.tls },
+    { name: "wss", network: "wss", tls: "tls", half: HALF.tls },
+    { name: "tcp", network: "tcp", half: HALF.rpcx },
+    { name: "http", network: "http", half: HALF.connect },
+    { name: "ws", network: "ws", half: HALF.upgrade },
+  ];
+  const N = 100; // per kind: N silent + N half-sent
+  for (const c of cases) {
+    const { serve, client: opts } = await tlsFor(c);
+    const server = await interopServer({ readTimeout: 1000 });
+    const addr = await server.serve(c.network, "127.0.0.1:0", serve);
+    const client = new Client(`${c.network}@${addr}`, { ...opts, connectTimeout: 5000 });
+    let served = 0;
+    try {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+      const { closed, latestMs } = await stalledPeers(addr, N, c.half, 6000, async () => {
+        const r = await client.call("Arith", "Mul", { A: 3, B: 4 }, { timeout: 3000 });
+        assert.deepEqual(r, { C: 12 }, `${c.name}: served while the stalled peers wait`);
+        served++;
+        await new Promise((r) => setTimeout(r, 100));
+      });
+      assert.equal(closed, 2 * N, `${c.name}: ${closed} of ${2 * N} stalled connections closed`);
+      assert.ok(served > 0, `${c.name}: no call made while waiting`);
+      console.log(`${c.name}: ${2 * N} stalled connections closed, the last after ${latestMs} ms`);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  }
 });
 
-Deno.test("reusePort: two servers share one port (Deno needs --unstable-net), both answer", async () => {
-  const script = `
-    import { Client, Server } from "@rpcx/core";
-    const a = new Server(), b = new Server();
-    await a.register({ Who: () => "a" }, "Svc");
-    await b.register({ Who: () => "b" }, "Svc");
-    const addr = await a.serve("tcp", "127.0.0.1:0", { reusePort: true });
-    await b.serve("tcp", addr, { reusePort: true });
-    const seen = new Set();
-    for (let i = 0; i < 200 && seen.size < 2; i++) {
-      const c = new Client("tcp@" + addr);
-      seen.add(await c.call("Svc", "Who", null));
-      await c.close();
+Deno.test("handshakeTimeout: a TLS listener without readTimeout bounds the handshake by the serve option", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const k = await getCerts();
+  const server = await interopServer();
+  const addr = await server.serve("tcp", "127.0.0.1:0", {
+    tls: { certChain: k.server.cert, privateKey: k.server.key },
+    handshakeTimeout: 500,
+  });
+  try {
+    const { closed } = await stalledPeers(addr, 20, HALF.tls, 4000, () => delay(50));
+    assert.equal(closed, 40);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a TLS dial that times out frees its socket (a server that accepts and never answers the handshake)", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const ended: number[] = [];
+  const accepted = (async () => {
+    const c = await l.accept();
+    const t0 = Date.now();
+    const buf = new Uint8Array(4096);
+    try {
+      while (await c.read(buf) !== null) { /* the ClientHello */ }
+    } catch {
+      // reset
     }
-    console.log([...seen].sort().join(","));
-    await a.close();
-    await b.close();
-  `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--unstable-net", "--ext=ts", script],
+    ended.push(Date.now() - t0);
+    c.close();
+  })();
+  const client = new Client(`tcp@127.0.0.1:${port}`, {
+    tls: {},
+    connectTimeout: 300,
+  });
+  try {
+    const err = await bounded(
+      client.call("Arith", "Mul", {}).catch((e) => e),
+      5000,
+      "call over a TLS dial that never completes",
+    );
+    assert.ok(err instanceof ConnectionError, String(err));
+    assert.ok(err.cause instanceof DialTimeoutError, `cause ${err.cause}`);
+    await waitFor("the dialer to close its socket", () => ended.length === 1, 3000);
+  } finally {
+    await client.close();
+    l.close();
+    await bounded(accepted.catch(() => {}), 5000, "server side of the stalled dial");
+  }
+});
+
+Deno.test("a self-signed server certificate made by `openssl req -x509` (CA:TRUE) is accepted when trusted, as Go's client does; untrusted, the error says what to do", async () => {
+  if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-selfsigned-" });
+  const out = await new Deno.Command(OPENSSL!, {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "key.pem",
+      "-out",
+      "cert.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    cwd: dir,
+    stdout: "null",
     stderr: "piped",
   }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.equal(text, "a,b");
+  const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+  const key = await Deno.readTextFile(`${dir}/key.pem`);
+  const server = await interopServer();
+  const clients: Client[] = [];
+  try {
+    const addr = await server.serve("tcp", "127.0.0.1:0", {
+      tls: { certChain: cert, privateKey: key },
+    });
+    const port = addr.split(":").pop();
+    // By IP and by name; tcp and wss alike.
+    for (const key of [`tcp@${addr}`, `tcp@localhost:${port}`]) {
+      const c = new Client(key, { tls: { caCerts: [cert] } });
+      clients.push(c);
+      assert.deepEqual(await c.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 }, key);
+    }
+    const untrusted = new Client(`tcp@${addr}`, { tls: {} });
+    clients.push(untrusted);
+    await assert.rejects(untrusted.call("Arith", "Mul", { A: 1, B: 1 }), (e) => {
+      assert.ok(e instanceof ConnectionError && e.cause instanceof TlsHandshakeError, String(e));
+      assert.match(e.cause.message, /tls\.caCerts/, e.cause.message);
+      return true;
+    });
+    const wrongName = new Client(`tcp@${addr}`, {
+      tls: { caCerts: [cert], serverName: "rpc.example.com" },
+    });
+    clients.push(wrongName);
+    await assert.rejects(wrongName.call("Arith", "Mul", { A: 1, B: 1 }), (e) => {
+      assert.ok(e instanceof ConnectionError && e.cause instanceof TlsHandshakeError, String(e));
+      assert.match(e.cause.message, /serverName/, e.cause.message);
+      return true;
+    });
+  } finally {
+    for (const c of clients) await c.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
+
+for (const flags of [["--unstable-net"], []]) {
+  Deno.test(`reusePort: two servers share one port on tcp, tls and ws, both answer (deno ${flags.join(" ") || "without --unstable-net"})`, async () => {
+    if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+    const k = await getCerts();
+    const script = `
+      import { Client, Server } from "@rpcx/core";
+      const [cert, key, ca] = JSON.parse(Deno.args[0]);
+      const tls = { certChain: cert, privateKey: key };
+      const out = [];
+      for (const [network, serve, opts] of [
+        ["tcp", {}, {}],
+        ["tcp", { tls }, { tls: { caCerts: [ca] } }],
+        ["ws", {}, {}],
+      ]) {
+        const a = new Server(), b = new Server();
+        await a.register({ Who: () => "a" }, "Svc");
+        await b.register({ Who: () => "b" }, "Svc");
+        const addr = await a.serve(network, "127.0.0.1:0", { ...serve, reusePort: true });
+        await b.serve(network, addr, { ...serve, reusePort: true });
+        const seen = new Set();
+        for (let i = 0; i < 200 && seen.size < 2; i++) {
+          const c = new Client(network + "@" + addr, opts);
+          seen.add(await c.call("Svc", "Who", null));
+          await c.close();
+        }
+        out.push([...seen].sort().join(","));
+        await a.close();
+        await b.close();
+      }
+      console.log(out.join(" "));
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        ...flags,
+        "--ext=ts",
+        script,
+        JSON.stringify([k.server.cert, k.server.key, k.ca]),
+      ],
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(text, "a,b a,b a,b");
+  });
+}
 
 /** A WebSocket frame as a client sends it (masked). */
 function wsFrame(opcode: number, payload: Uint8Array, fin = true): Uint8Array {
@@ -395,4 +624,9 @@ Deno.test("http and ws on another path: rpcPath on the client, path on serve; th
       await server.close();
     }
   }
+});
+
+Deno.test("transport: remove the test certificates", async () => {
+  await certs?.remove();
+  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 });

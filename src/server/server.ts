@@ -130,6 +130,7 @@ export class Server {
   #connsGone: (() => void)[] = [];
   #shuttingDown = false;
   #shutdown: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
   #closed = false;
   #serviceAddress: string | undefined;
   #stats = { startedAt: Date.now(), connectionsAccepted: 0, calls: 0 };
@@ -481,9 +482,16 @@ export class Server {
       bound = address;
     } else {
       const tls = options.tls ?? this.#tls;
+      // Go sets the read deadline before the TLS handshake: a peer gets readTimeout to finish it.
+      const handshakeTimeout = options.handshakeTimeout ??
+        (this.#timeouts.read > 0 ? this.#timeouts.read : undefined);
       let listener: Listener;
       try {
-        listener = await this.#networks.get(network).listen(address, { ...options, tls });
+        listener = await this.#networks.get(network).listen(address, {
+          ...options,
+          tls,
+          handshakeTimeout,
+        });
       } catch (e) {
         throw listenError(network, address, e);
       }
@@ -499,7 +507,7 @@ export class Server {
       } catch (e) {
         // Not advertised means not served: undo the listener so the caller can retry.
         const l = this.#listening.pop()!;
-        l.listener?.close();
+        await l.listener?.close();
         if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
         this.#serviceAddress = undefined;
         await this.#registries.stopAll();
@@ -603,7 +611,9 @@ export class Server {
    * still answered; a request that arrives on a draining connection is not taken, so its caller
    * sees the connection close and a Failover client (Go's or ours) retries another server. When
    * `timeout` passes (or `signal` aborts), what is left is closed as by {@linkcode Server.close}.
-   * Calling it again returns the same promise.
+   * Resolves once every address it listened on is free again (tcp, unix, http, ws, wss, with or
+   * without TLS): a new Server may serve there at once, as after Go's `Shutdown`. Calling it
+   * again returns the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -614,7 +624,7 @@ export class Server {
   async #drain(options: ShutdownOptions): Promise<void> {
     this.#shuttingDown = true;
     this.#host.draining = true;
-    this.#stopListening();
+    void this.#stopListening();
     const registries = this.#registries.stopAll();
     this.#http.drain();
     for (const c of [...this.#conns]) c.drain();
@@ -638,29 +648,44 @@ export class Server {
     await this.close();
   }
 
-  /** Closes the listeners and leaves the in-process registry (idempotent). */
-  #stopListening(): void {
+  /**
+   * Closes the listeners and leaves the in-process registry (idempotent); resolves once every
+   * listened address is free again.
+   */
+  #stopListening(): Promise<void> {
+    const released: (void | Promise<void>)[] = [];
     for (const l of this.#listening) {
-      l.listener?.close();
+      try {
+        released.push(l.listener?.close());
+      } catch (e) {
+        this.#report(`close listener ${l.network}@${l.address}`, e);
+      }
       if (l.inprocessName) this.#inprocess.removeServer(l.inprocessName);
     }
+    return Promise.all(released).then(() => {}, (e) => this.#report("close listener", e));
   }
 
   /**
    * Closes at once: listeners, connections; in-flight calls' signals are aborted. Registries
-   * are told to withdraw the services (errors are reported).
+   * are told to withdraw the services (errors are reported). Resolves once every address it
+   * listened on is free again (a new Server may `serve` there at once, as after Go's `Close`).
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closing ??= this.#closeNow();
+    return this.#closing;
+  }
+
+  async #closeNow(): Promise<void> {
     this.#shuttingDown = true;
     this.#host.draining = true;
-    this.#stopListening();
+    const released = this.#stopListening();
     this.#http.close();
     for (const c of [...this.#conns]) c.close();
     this.#conns.clear();
     this.#hardStop.abort(new ServerClosedError());
     if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
-    await this.#registries.stopAll();
+    await Promise.all([this.#registries.stopAll(), released]);
     this.#closed = true;
   }
 

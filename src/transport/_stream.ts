@@ -102,12 +102,13 @@ export async function withTimeout<T>(
 export class QueueListener implements Listener {
   readonly network: string;
   readonly address: string;
-  readonly #close: () => void;
+  readonly #close: () => void | Promise<void>;
   #queue: Connection[] = [];
   #waiter: ((c: Connection | null) => void) | undefined;
-  #closed = false;
+  #released: Promise<void> | undefined;
 
-  constructor(network: string, address: string, close: () => void) {
+  /** `close` stops what feeds it; it may return a promise that resolves once the address is free. */
+  constructor(network: string, address: string, close: () => void | Promise<void>) {
     this.network = network;
     this.address = address;
     this.#close = close;
@@ -115,7 +116,7 @@ export class QueueListener implements Listener {
 
   /** Hands a connection to the consumer (closed at once if the listener is closed). */
   push(c: Connection): void {
-    if (this.#closed) return c.close();
+    if (this.#released) return c.close();
     if (this.#waiter) {
       const w = this.#waiter;
       this.#waiter = undefined;
@@ -125,18 +126,25 @@ export class QueueListener implements Listener {
     }
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#close();
+  /** Stops accepting; resolves once the address is free (idempotent). */
+  close(): Promise<void> {
+    if (this.#released) return this.#released;
+    let released: void | Promise<void> = undefined;
+    try {
+      released = this.#close();
+    } catch {
+      // closed
+    }
+    this.#released = Promise.resolve(released).catch(() => {});
     for (const c of this.#queue) c.close();
     this.#queue = [];
     this.#waiter?.(null);
     this.#waiter = undefined;
+    return this.#released;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
-    while (!this.#closed) {
+    while (!this.#released) {
       const c = this.#queue.shift() ??
         await new Promise<Connection | null>((r) => (this.#waiter = r));
       if (c === null) return;

@@ -9,34 +9,36 @@ import { splitHostPort } from "./address.ts";
 import { DialError, UpgradeError } from "./errors.ts";
 import {
   type Connection,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_RPC_PATH,
   type DialOptions,
   type Listener,
   type ListenOptions,
   type Network,
 } from "./network.ts";
-import { dialTcp, listenTcp, SocketConnection, SocketListener } from "./tcp.ts";
-import { listenMutualTls } from "./_node_tls.ts";
+import { dialTcp, listenStream } from "./tcp.ts";
 import { PrefixedConnection, QueueListener, readHeader, withTimeout, writeAll } from "./_stream.ts";
 
 /** Go's answer to a CONNECT on the rpcx path. */
 export const HTTP_CONNECTED = "200 Connected to rpcx";
 
-/** How long an accepted connection may take to send its CONNECT (ms). */
-const HANDSHAKE_TIMEOUT = 10_000;
-
 const enc = new TextEncoder();
 
-/** Accepts connections of `inner`, answers their CONNECT, and yields the upgraded ones. */
+/**
+ * Accepts connections of `inner`, runs `upgrade` on each (answer the CONNECT, the WebSocket
+ * upgrade), and yields the upgraded ones. A connection that has not finished its upgrade within
+ * `timeoutMs` is closed.
+ */
 export function upgradeListener(
   inner: Listener,
   network: string,
   upgrade: (c: Connection) => Promise<Connection | undefined>,
+  timeoutMs: number = DEFAULT_HANDSHAKE_TIMEOUT,
 ): Listener {
   const out = new QueueListener(network, inner.address, () => inner.close());
   void (async () => {
     for await (const c of inner) {
-      withTimeout(upgrade(c), HANDSHAKE_TIMEOUT, () => new Error("handshake timed out"))
+      withTimeout(upgrade(c), timeoutMs, () => new Error("handshake timed out"))
         .then((u) => u ? out.push(u) : c.close(), () => c.close());
     }
   })();
@@ -88,8 +90,7 @@ export const httpNetwork: Network = {
     }
     const timeout = options.timeout ?? 1000;
     const started = Date.now();
-    const raw = await dialTcp(label, hostname, port, timeout, options.tls);
-    const c = new SocketConnection(raw, "http");
+    const c = await dialTcp(label, "http", hostname, port, timeout, options.tls);
     try {
       await writeAll(c, enc.encode(`CONNECT ${options.path ?? DEFAULT_RPC_PATH} HTTP/1.0\n\n`));
       const left = Math.max(timeout - (Date.now() - started), 1);
@@ -107,10 +108,13 @@ export const httpNetwork: Network = {
     }
   },
   async listen(address: string, options: ListenOptions = {}): Promise<Listener> {
-    const inner = options.tls?.requireClientCert
-      ? await listenMutualTls("tcp", address, options.tls)
-      : new SocketListener(listenTcp(address, options), "tcp");
+    const inner = await listenStream("tcp", address, options);
     const path = options.path ?? DEFAULT_RPC_PATH;
-    return upgradeListener(inner, "http", (c) => acceptConnect(c, path));
+    return upgradeListener(
+      inner,
+      "http",
+      (c) => acceptConnect(c, path),
+      options.handshakeTimeout,
+    );
   },
 };

@@ -42,15 +42,22 @@ export interface Listener extends AsyncIterable<Connection> {
   readonly network: string;
   /** The bound address (`host:port` with the real port, or the socket path). */
   readonly address: string;
-  /** Stops accepting; the iteration ends. Idempotent. */
-  close(): void;
+  /**
+   * Stops accepting; the iteration ends. Idempotent. May return a promise that resolves once the
+   * address is free to listen on again (every listener of the built-in networks does; Deno frees
+   * a listening socket only after the accept in progress has ended).
+   */
+  close(): void | Promise<void>;
 }
 
 /**
  * TLS settings, PEM text (as Go's `tls.Config` built from files). On a client: `caCerts` to trust
- * (besides the system roots), `serverName` to verify (default: the host dialed), and
- * `certChain`/`privateKey` to present for mutual TLS. On a server: `certChain`/`privateKey` (required),
- * and `caCerts` with `requireClientCert` for mutual TLS.
+ * (as Go's `RootCAs`: when given, only these; else the default roots), `serverName` to verify
+ * (default: the host dialed), and `certChain`/`privateKey` to present for mutual TLS. A
+ * self-signed server certificate is accepted when it is itself in `caCerts`, also one marked as a
+ * CA (as `openssl req -x509` makes them; Go accepts it too). On a server: `certChain`/`privateKey`
+ * (required), and `caCerts` with `requireClientCert` for mutual TLS. TLS runs on `node:tls`
+ * (Deno's Node layer) on both sides.
  *
  * @example
  * ```ts
@@ -64,7 +71,10 @@ export interface TlsOptions {
   certChain?: string;
   /** Our private key (PEM). */
   privateKey?: string;
-  /** Certificates to trust (PEM): the server's CA on a client, client CAs on a server. */
+  /**
+   * Certificates to trust (PEM): the server's CA (or its self-signed certificate) on a client,
+   * client CAs on a server.
+   */
   caCerts?: string[];
   /** Client: the name the server's certificate must carry (default: the host dialed). */
   serverName?: string;
@@ -104,8 +114,19 @@ export interface DialOptions {
 export interface ListenOptions {
   /** Serve TLS (tcp, http, wss; required for wss). */
   tls?: TlsOptions;
-  /** Set SO_REUSEPORT (tcp; Deno needs `--unstable-net` for it). */
+  /**
+   * Set SO_REUSEPORT (tcp, http, ws, wss): several listeners, in this process or others, share
+   * the port and the kernel spreads connections over them. Works without flags: with Deno's
+   * `--unstable-net` through `Deno.listen`, without it through `node:net`.
+   */
   reusePort?: boolean;
+  /**
+   * How long an accepted connection may take (ms) to finish its TLS handshake and, on http, ws
+   * and wss, its HTTP CONNECT or WebSocket upgrade (each); past it the socket is closed and freed.
+   * Default: the server's `readTimeout` when set (Go sets the read deadline before the
+   * handshake), else `DEFAULT_HANDSHAKE_TIMEOUT` (10 000).
+   */
+  handshakeTimeout?: number;
   /**
    * Connections the kernel may queue before they are accepted (tcp; default 4096, capped by
    * `net.core.somaxconn`, as Go listens).
@@ -117,6 +138,21 @@ export interface ListenOptions {
 
 /** Go rpcx's default HTTP path for CONNECT and WebSocket (`share.DefaultRPCPath`). */
 export const DEFAULT_RPC_PATH = "/_rpcx_";
+
+/**
+ * How long (ms) an accepted connection may take to finish its TLS handshake and, on http, ws and
+ * wss, its HTTP CONNECT or WebSocket upgrade, when neither {@linkcode ListenOptions}'
+ * `handshakeTimeout` nor the server's `readTimeout` is set: 10 000. Go has no such default (its
+ * bound is the read deadline, none unless `WithReadTimeout`); without one a peer that never
+ * finishes would hold its socket for ever.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_HANDSHAKE_TIMEOUT } from "@rpcx/core";
+ * console.log(DEFAULT_HANDSHAKE_TIMEOUT); // 10000
+ * ```
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 /**
  * A network: how to dial an address and how to listen on one.

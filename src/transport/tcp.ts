@@ -5,12 +5,7 @@
  * @module
  */
 import { joinHostPort, splitHostPort } from "./address.ts";
-import {
-  ConnectionRefusedError,
-  DialError,
-  DialTimeoutError,
-  TlsHandshakeError,
-} from "./errors.ts";
+import { ConnectionRefusedError, DialError, DialTimeoutError } from "./errors.ts";
 import type {
   Connection,
   DialOptions,
@@ -20,7 +15,7 @@ import type {
   TlsOptions,
 } from "./network.ts";
 import { withTimeout } from "./_stream.ts";
-import { listenMutualTls } from "./_node_tls.ts";
+import { dialTls, errorCode, listenNode } from "./_node_tls.ts";
 
 function netAddr(a: Deno.Addr): string {
   const n = a as Deno.NetAddr;
@@ -77,9 +72,11 @@ export class SocketConnection implements Connection {
   }
 }
 
-/** Whether `e` (from Deno) means nothing listens there. */
+/** Whether `e` (from Deno or `node:net`) means nothing listens there. */
 export function isRefusal(e: unknown): boolean {
-  return e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.NotFound;
+  const code = errorCode(e);
+  return e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.NotFound ||
+    code === "ECONNREFUSED" || code === "ENOENT";
 }
 
 /** Maps a Deno dial error to the transport's typed errors. */
@@ -90,95 +87,66 @@ export function dialError(address: string, e: unknown): DialError {
 }
 
 /**
- * Opens a TCP connection to `hostname:port`, with TLS when `tls` is set; the handshake is done
- * before it resolves. `label` names the address in errors.
+ * Opens a TCP connection to `hostname:port` for `network`, with TLS when `tls` is set (on
+ * `node:tls`, see `_node_tls.ts`); the handshake is done before it resolves, all within `timeout`
+ * ms. `label` names the address in errors.
  */
 export async function dialTcp(
   label: string,
+  network: string,
   hostname: string,
   port: number,
   timeout: number,
   tls: TlsOptions | undefined,
-): Promise<Deno.Conn> {
-  let opened: Deno.Conn | undefined;
-  const attempt = async (): Promise<Deno.Conn> => {
-    if (!tls) {
-      const c = await Deno.connect({ hostname, port, transport: "tcp" });
-      opened = c;
-      try {
-        c.setNoDelay(true);
-        c.setKeepAlive(true);
-      } catch {
-        // not fatal
-      }
-      return c;
-    }
-    let conn: Deno.TlsConn;
-    if (tls.certChain && tls.privateKey) {
-      conn = await Deno.connectTls({
-        hostname,
-        port,
-        caCerts: tls.caCerts,
-        cert: tls.certChain,
-        key: tls.privateKey,
-      });
-      opened = conn;
-    } else {
-      const raw = await Deno.connect({ hostname, port, transport: "tcp" });
-      opened = raw;
-      try {
-        raw.setNoDelay(true);
-      } catch {
-        // not fatal
-      }
-      conn = await Deno.startTls(raw, {
-        hostname: tls.serverName ?? hostname,
-        caCerts: tls.caCerts,
-      });
-      opened = conn;
-    }
-    try {
-      await conn.handshake();
-    } catch (e) {
-      throw new TlsHandshakeError(label, (e as Error).message, { cause: e });
-    }
-    return conn;
-  };
+): Promise<Connection> {
+  if (tls) return await dialTls(label, network, hostname, port, timeout, tls);
+  const dialing = Deno.connect({ hostname, port, transport: "tcp" });
+  let conn: Deno.TcpConn;
   try {
-    return await withTimeout(attempt(), timeout, () => new DialTimeoutError(label, timeout), () => {
-      try {
-        opened?.close();
-      } catch {
-        // closed
-      }
-    });
+    conn = await withTimeout(dialing, timeout, () => new DialTimeoutError(label, timeout));
   } catch (e) {
-    try {
-      opened?.close();
-    } catch {
-      // closed
-    }
+    dialing.then((c) => c.close(), () => {});
     throw dialError(label, e);
   }
+  try {
+    conn.setNoDelay(true);
+    conn.setKeepAlive(true);
+  } catch {
+    // not fatal
+  }
+  return new SocketConnection(conn, network);
 }
 
-/** Listens on TCP `address` (TLS when `options.tls`); returns the raw Deno listener. */
-export function listenTcp(address: string, options: ListenOptions): Deno.Listener {
+/** Whether Deno runs with `--unstable-net` (its unstable network API is there). */
+function hasUnstableNet(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
+}
+
+/**
+ * Listens on TCP `address` for `network`: with TLS when `options.tls` (on `node:tls`, which bounds
+ * each handshake by `options.handshakeTimeout`), else with `Deno.listen`. `reusePort` sets
+ * SO_REUSEPORT: through `Deno.listen` when Deno runs with `--unstable-net`, else through
+ * `node:net` (Deno ends the process when `Deno.listen` is asked for it without the flag).
+ */
+export function listenStream(
+  network: string,
+  address: string,
+  options: ListenOptions,
+): Promise<Listener> {
+  if (options.tls || (options.reusePort && !hasUnstableNet())) {
+    return listenNode(network, address, options);
+  }
   const { hostname, port } = splitHostPort(address);
-  const tls = options.tls;
-  const base = {
+  const listener = Deno.listen({
     hostname,
     port,
+    transport: "tcp",
     // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux); Deno's
     // default of 511 drops connections that arrive in bursts (the client then waits 1 s to retry).
     tcpBacklog: options.backlog ?? 4096,
     ...(options.reusePort ? { reusePort: true } : {}),
-  };
-  if (!tls) return Deno.listen({ ...base, transport: "tcp" } as Deno.TcpListenOptions);
-  if (!tls.certChain || !tls.privateKey) {
-    throw new TypeError("listen with TLS: tls.certChain and tls.privateKey are required");
-  }
-  return Deno.listenTls({ ...base, cert: tls.certChain, key: tls.privateKey });
+  } as Deno.TcpListenOptions);
+  return Promise.resolve(new SocketListener(listener, network));
 }
 
 /** Wraps a Deno listener; every accepted socket becomes a {@linkcode SocketConnection}. */
@@ -187,6 +155,9 @@ export class SocketListener implements Listener {
   readonly network: string;
   readonly address: string;
   #closed = false;
+  /** The pending `accept()`: Deno frees the listening socket only once it has settled. */
+  #accepting: Promise<unknown> | undefined;
+  #released: Promise<void> | undefined;
 
   /** Wraps `listener` for `network`. */
   constructor(listener: Deno.Listener, network: string) {
@@ -195,27 +166,36 @@ export class SocketListener implements Listener {
     const a = listener.addr;
     this.address = a.transport === "unix" ? (a as Deno.UnixAddr).path : netAddr(a);
   }
-  /** Stops accepting. */
-  close(): void {
-    if (this.#closed) return;
+  /** Stops accepting; resolves once the address is free again (idempotent). */
+  close(): Promise<void> {
+    if (this.#released) return this.#released;
     this.#closed = true;
     try {
       this.#listener.close();
     } catch {
       // closed
     }
+    // Deno releases the socket when the accept in progress ends (it fails with BadResource
+    // right after close()); until then listening again on the address fails with AddrInUse.
+    const pending = this.#accepting;
+    this.#released = pending ? pending.then(() => {}, () => {}) : Promise.resolve();
+    return this.#released;
   }
   /** The accepted connections. */
   async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
     while (!this.#closed) {
       let conn: Deno.Conn;
       try {
-        conn = await this.#listener.accept();
+        const accepting = this.#listener.accept();
+        this.#accepting = accepting;
+        conn = await accepting;
       } catch (e) {
         if (this.#closed || e instanceof Deno.errors.BadResource) return;
         // A failed accept (e.g. too many open files): go on after a pause, as Go does.
         await new Promise((r) => setTimeout(r, 5));
         continue;
+      } finally {
+        this.#accepting = undefined;
       }
       yield new SocketConnection(
         conn,
@@ -237,12 +217,10 @@ function tcpNamed(name: string): Network {
       } catch (e) {
         throw new DialError(label, (e as Error).message, { cause: e });
       }
-      const conn = await dialTcp(label, hostname, port, options.timeout ?? 1000, options.tls);
-      return new SocketConnection(conn, name);
+      return await dialTcp(label, name, hostname, port, options.timeout ?? 1000, options.tls);
     },
     listen(address: string, options: ListenOptions = {}): Promise<Listener> {
-      if (options.tls?.requireClientCert) return listenMutualTls(name, address, options.tls);
-      return Promise.resolve(new SocketListener(listenTcp(address, options), name));
+      return listenStream(name, address, options);
     },
   };
 }
@@ -264,6 +242,7 @@ export const tcpNetwork: Network = tcpNamed("tcp");
 
 /** Whether `e` is the peer going away (reset, broken pipe): not worth a report. */
 export function isPeerGone(e: unknown): boolean {
+  const code = errorCode(e);
   return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
-    e instanceof Deno.errors.UnexpectedEof;
+    e instanceof Deno.errors.UnexpectedEof || code === "ECONNRESET" || code === "EPIPE";
 }

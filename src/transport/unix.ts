@@ -37,6 +37,7 @@ export const unixNetwork: Network = {
       throw dialError(label, e);
     }
   },
+  /** Listens on the socket path; closing the listener removes the path (as Go's). */
   listen(address: string): Promise<Listener> {
     return Promise.resolve(
       new SocketListener(Deno.listen({ transport: "unix", path: address }), "unix"),

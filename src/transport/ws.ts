@@ -19,9 +19,8 @@ import {
   type ListenOptions,
   type Network,
 } from "./network.ts";
-import { dialTcp, listenTcp, SocketConnection, SocketListener } from "./tcp.ts";
+import { dialTcp, listenStream } from "./tcp.ts";
 import { upgradeListener } from "./http.ts";
-import { listenMutualTls } from "./_node_tls.ts";
 import { PrefixedConnection, readHeader, withTimeout, writeAll } from "./_stream.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -269,8 +268,7 @@ function wsNamed(name: "ws" | "wss"): Network {
       if (name === "wss" && !options.tls) options = { ...options, tls: {} };
       const timeout = options.timeout ?? 1000;
       const started = Date.now();
-      const raw = await dialTcp(label, hostname, port, timeout, options.tls);
-      const c = new SocketConnection(raw, name);
+      const c = await dialTcp(label, name, hostname, port, timeout, options.tls);
       try {
         const key = encodeBase64(crypto.getRandomValues(new Uint8Array(16)));
         const scheme = name === "wss" ? "https" : "http";
@@ -303,11 +301,14 @@ function wsNamed(name: "ws" | "wss"): Network {
       if (name === "wss" && !options.tls) {
         throw new TypeError("listen wss: TLS options are required (as Go: must set tlsconfig)");
       }
-      const inner = options.tls?.requireClientCert
-        ? await listenMutualTls("tcp", address, options.tls)
-        : new SocketListener(listenTcp(address, options), "tcp");
+      const inner = await listenStream("tcp", address, options);
       const path = options.path ?? DEFAULT_RPC_PATH;
-      return upgradeListener(inner, name, (c) => acceptUpgrade(c, path, name));
+      return upgradeListener(
+        inner,
+        name,
+        (c) => acceptUpgrade(c, path, name),
+        options.handshakeTimeout,
+      );
     },
   };
 }
