@@ -13,6 +13,7 @@ import {
   MetadataKeys,
 } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
+import { runtime } from "../runtime/mod.ts";
 import { createMessage, type Message, type Metadata } from "../protocol/message.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
@@ -189,7 +190,7 @@ class CallDeadline {
       this.#ctrl.abort(new DOMException("Signal timed out.", "TimeoutError"));
     }, timeoutMs);
     // As `AbortSignal.timeout`'s: a pending deadline does not keep the process alive.
-    Deno.unrefTimer(timer);
+    runtime().timers.unref(timer);
     this.#timer = timer;
     stop.addEventListener("abort", this);
   }
