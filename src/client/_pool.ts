@@ -5,10 +5,10 @@
  * @module
  */
 import { Client } from "./client.ts";
-import type { CallTracker } from "./_calls.ts";
+import { type CallTracker, trackedCall } from "./_calls.ts";
 import { ClientClosedError, isRetryable } from "./errors.ts";
 import type { ServerHealth } from "./_health.ts";
-import type { ClientOptions } from "./options.ts";
+import type { CallOptions, ClientOptions } from "./options.ts";
 
 /** A server's client and the calls under way on it (dialing included). */
 export interface Entry {
@@ -59,6 +59,32 @@ export class ClientPool {
       p = Promise.reject(e);
     }
     return p.finally(() => this.done(entry));
+  }
+
+  /**
+   * One try of `servicePath.method` on `key`: its health is updated from the outcome. Never
+   * throws: after `close()` it rejects with {@linkcode ClientClosedError} (nothing is dialed).
+   */
+  call<T>(
+    key: string,
+    servicePath: string,
+    method: string,
+    args: unknown,
+    options: CallOptions,
+  ): Promise<T> {
+    let entry: Entry;
+    try {
+      entry = this.entry(key);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    entry.busy++;
+    const client = entry.client;
+    return client[trackedCall]<T>(servicePath, method, args, options, entry.track) ??
+      client.call<T>(servicePath, method, args, options).then(
+        entry.ok,
+        entry.failed,
+      ) as Promise<T>;
   }
 
   /** One call on `entry` is over. */

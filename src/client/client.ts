@@ -1,7 +1,8 @@
 /**
- * The one-connection rpcx client. This file is the façade: call bookkeeping is in `_calls.ts`
- * (one waiter per call) and `_deadlines.ts` (timeout lanes), requests are built in
- * `_request.ts`, connections opened in `_dial.ts`, the options declared in `options.ts`.
+ * The one-connection rpcx client. This file is the façade: the connection (dial, plugin hooks,
+ * heartbeats) is in `_link.ts`, the calls waiting for replies in `_in_flight.ts` (one waiter
+ * per call, `_calls.ts`; timeout lanes, `_deadlines.ts`), requests are built in `_request.ts`,
+ * connections opened in `_dial.ts`, the options declared in `options.ts`.
  *
  * @module
  */
@@ -10,29 +11,14 @@ import { type TypedClient, typedProxy } from "./typed.ts";
 import { type CodecRegistry, defaultCodecs } from "../codec/registry.ts";
 import { MessageType, SerializeType } from "../protocol/constants.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
-import { deadlines } from "./_deadlines.ts";
 import { loadWireCodec } from "../native/wire_codec.ts";
-import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
-import {
-  CallAbortedError,
-  CallTimeoutError,
-  ClientClosedError,
-  ConnectionClosedError,
-  ConnectionError,
-} from "./errors.ts";
+import { CallAbortedError } from "./errors.ts";
 import { type ClientCall, ClientPluginChain } from "./plugin.ts";
 import { isServerPush, PushReceivers, toServerMessage } from "./_push.ts";
 import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
-import {
-  type Bounded,
-  type CallTracker,
-  type Pending,
-  trackedCall,
-  type Transport,
-  Waiter,
-  waitFor,
-} from "./_calls.ts";
-import { type Dialed, dialInprocess, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
+import { type Bounded, type CallTracker, trackedCall } from "./_calls.ts";
+import { InFlight } from "./_in_flight.ts";
+import { closedError, Link } from "./_link.ts";
 import { checkLength, requestMessage } from "./_request.ts";
 import type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
 
@@ -61,35 +47,24 @@ const NO_OPTIONS: CallOptions = {};
 export class Client {
   /** `network@address`. */
   readonly address: string;
-  readonly #network: string;
-  readonly #target: string;
   readonly #options: ClientOptions & Bounded;
   readonly #codecs: CodecRegistry;
   /** The serializer of requests (default MsgPack). */
   readonly #serializeType: number;
-  /** Calls waiting for a reply, by seq (a number: Map lookups by bigint are slower). */
-  readonly #pending = new Map<number, Pending>();
-  #seq = 0;
-  #transport: Transport | undefined;
-  /** The address of the server at the other end of `#transport` (Go's `RemoteAddr()`). */
-  #server = "";
-  #connecting: Promise<Transport> | undefined;
-  /** Fails the calls waiting for `#connecting` (on `close()`). */
-  #failConnecting: ((error: unknown) => void) | undefined;
+  /** Calls waiting for a reply. */
+  readonly #calls: InFlight;
+  /** The connection, opened on demand. */
+  readonly #link: Link;
   #closed = false;
-  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   readonly #plugins: ClientPluginChain | undefined;
   readonly #push: PushReceivers;
-  /** Handlers of the connection (made once per client). */
-  readonly #onMessage: OnMessage = (msg) => this.#onResponse(msg);
-  readonly #onEnd: OnClosed = (transport, cause) => this.#onClosed(transport, cause);
 
   /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
   constructor(address: string, options: ClientOptions = {}) {
     const at = address.indexOf("@");
-    this.#network = at < 0 ? "tcp" : address.slice(0, at);
-    this.#target = at < 0 ? address : address.slice(at + 1);
-    this.address = `${this.#network}@${this.#target}`;
+    const network = at < 0 ? "tcp" : address.slice(0, at);
+    const target = at < 0 ? address : address.slice(at + 1);
+    this.address = `${network}@${target}`;
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#plugins = ClientPluginChain.of(options.plugins);
@@ -107,6 +82,13 @@ export class Client {
       this.address,
       options.bidirectionalBlock ?? false,
     );
+    this.#calls = new InFlight(this.address, this.#options, this.#plugins);
+    this.#link = new Link(this.address, network, target, this.#options, this.#plugins, {
+      onMessage: (msg) => this.#onResponse(msg),
+      lost: (error) => this.#calls.failAll(error),
+      closed: () => this.#closed,
+      heartbeat: (options) => this.heartbeat(options),
+    });
   }
 
   /**
@@ -129,7 +111,8 @@ export class Client {
 
   /** Whether a connection is open now. */
   get isConnected(): boolean {
-    return this.#transport !== undefined && !this.#transport.isClosed;
+    const t = this.#link.transport;
+    return t !== undefined && !t.isClosed;
   }
 
   /** Whether `close()` was called. */
@@ -139,89 +122,12 @@ export class Client {
 
   /** Calls waiting for a reply. */
   get pendingCalls(): number {
-    return this.#pending.size;
+    return this.#calls.size;
   }
 
   /** Opens the connection now (calls open it on demand anyway). */
   async connect(): Promise<void> {
-    await this.#ensure();
-  }
-
-  #ensure(): Promise<Transport> {
-    if (this.#closed) return Promise.reject(this.#closedError());
-    const t = this.#transport;
-    if (t && !t.isClosed) return Promise.resolve(t);
-    // The calls waiting for the connection fail at once on close(), not when the dial ends
-    // (up to connectTimeout later); the dial itself closes what it opens after close().
-    this.#connecting ??= new Promise<Transport>((resolve, reject) => {
-      this.#failConnecting = reject;
-      this.#dial().then(resolve, reject);
-    }).finally(() => {
-      this.#connecting = undefined;
-      this.#failConnecting = undefined;
-    });
-    return this.#connecting;
-  }
-
-  #closedError(): ClientClosedError {
-    return new ClientClosedError(`rpcx: client of ${this.address} is shut down`);
-  }
-
-  async #dial(): Promise<Transport> {
-    const plugins = this.#plugins;
-    let dialed: Dialed;
-    try {
-      dialed = this.#network === INPROCESS_NETWORK
-        ? dialInprocess(this.#target, this.address, this.#options, this.#onMessage, this.#onEnd)
-        : await dialNetwork(
-          this.#network,
-          this.#target,
-          this.address,
-          this.#options,
-          this.#onMessage,
-          this.#onEnd,
-        );
-    } catch (e) {
-      plugins?.connCreateFailed(this.address, e);
-      throw e;
-    }
-    const transport = dialed.transport;
-    if (this.#closed) {
-      transport.close();
-      throw this.#closedError();
-    }
-    if (plugins) {
-      try {
-        plugins.connCreated({ address: this.address });
-      } catch (e) {
-        transport.close();
-        plugins.connCreateFailed(this.address, e);
-        throw new ConnectionError(`dial ${this.address}: refused by a client plugin: ${e}`, {
-          cause: e,
-        });
-      }
-    }
-    this.#transport = transport;
-    this.#server = dialed.server;
-    if (this.#options.heartbeat) this.#startHeartbeat(transport);
-    plugins?.clientConnected({ address: this.address });
-    return transport;
-  }
-
-  #onClosed(transport: Transport, cause?: unknown): void {
-    if (this.#transport !== transport) return;
-    this.#transport = undefined;
-    this.#stopHeartbeat();
-    this.#plugins?.connClose({ address: this.address });
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    const err = cause === undefined
-      ? new ConnectionClosedError(`connection to ${this.address} is shut down`)
-      : new ConnectionClosedError(
-        `connection to ${this.address} is shut down: ${(cause as Error).message ?? cause}`,
-        { cause },
-      );
-    for (const p of pending) p.reject(err);
+    await this.#link.ensure();
   }
 
   #onResponse(msg: Message): void | Promise<void> {
@@ -230,25 +136,7 @@ export class Client {
       if (!isServerPush(msg)) return;
       return this.#push.dispatch(toServerMessage(msg, this.address, this.#codecs));
     }
-    const p = this.#pending.get(Number(msg.seq));
-    if (p !== undefined) p.resolve(msg);
-  }
-
-  #startHeartbeat(transport: Transport): void {
-    this.#stopHeartbeat();
-    const every = this.#options.heartbeatInterval ?? 10_000;
-    const maxWait = this.#options.maxWaitForHeartbeat ?? 30_000;
-    this.#heartbeatTimer = setInterval(() => {
-      if (transport.isClosed) return this.#stopHeartbeat();
-      this.heartbeat({ timeout: maxWait }).catch(() => {
-        if (this.#transport === transport) transport.close();
-      });
-    }, every);
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
-    this.#heartbeatTimer = undefined;
+    this.#calls.settle(msg);
   }
 
   /** Sends a heartbeat; resolves with the round-trip time in ms. */
@@ -305,7 +193,7 @@ export class Client {
     options: CallOptions,
     tracker: CallTracker,
   ): Promise<T> | undefined {
-    const t = this.#transport;
+    const t = this.#link.transport;
     if (
       t === undefined || t.isClosed || this.#closed || this.#plugins?.wrapsCalls ||
       options.signal?.aborted
@@ -319,7 +207,7 @@ export class Client {
     } catch {
       return undefined; // call() fails the same way, through its promise
     }
-    return this.#exchange(t, req, options, codec, tracker) as Promise<T>;
+    return this.#calls.exchange(t, this.#link.server, req, options, codec, tracker) as Promise<T>;
   }
 
   /**
@@ -431,59 +319,16 @@ export class Client {
     } catch (e) {
       return Promise.reject(e);
     }
-    const t = this.#transport;
+    const t = this.#link.transport;
     if (t !== undefined && !t.isClosed && !this.#closed) {
-      return this.#exchange(t, req, options, codec);
+      return this.#calls.exchange(t, this.#link.server, req, options, codec);
     }
-    return this.#ensure().then((transport) => {
+    return this.#link.ensure().then((transport) => {
       // An abort while the connection was being opened: its event has already fired.
       if (signal?.aborted) throw new CallAbortedError(signal.reason);
       // Closed between the connection's opening and this turn: nothing is sent.
-      if (this.#closed) throw this.#closedError();
-      return this.#exchange(transport, req, options, codec);
-    });
-  }
-
-  #exchange(
-    transport: Transport,
-    req: Message,
-    options: CallOptions,
-    codec: Codec | undefined,
-    tracker?: CallTracker,
-  ): Promise<unknown> {
-    const seq = ++this.#seq;
-    req.seq = BigInt(seq);
-    if (this.#plugins?.hasBeforeEncode) this.#plugins.beforeEncode(req);
-    const timeout = waitFor(options, this.#options);
-    if (req.oneway) {
-      transport.send(req);
-      const written = transport.drained().then(() => {
-        if (transport.isClosed) throw new ConnectionClosedError();
-        return undefined;
-      });
-      return timeout !== undefined && timeout > 0 ? writeWithin(written, timeout) : written;
-    }
-    if (transport.isClosed) {
-      // Closed since it was handed out (e.g. an in-process server refused the session):
-      // nothing would ever settle this call.
-      return Promise.reject(
-        new ConnectionClosedError(`connection to ${this.address} is shut down`),
-      );
-    }
-    const signal = options.signal;
-    return new Promise((resolve, reject) => {
-      const w = new Waiter(this.#pending, seq, options, codec, resolve, reject, tracker);
-      if (options.replyMetadata !== undefined) w.server = this.#server;
-      this.#pending.set(seq, w);
-      if (timeout !== undefined && timeout > 0) {
-        w.timeout = timeout;
-        deadlines.add(timeout, w);
-      }
-      if (signal !== undefined) {
-        w.onAbort = () => w.reject(new CallAbortedError(signal.reason));
-        signal.addEventListener("abort", w.onAbort, { once: true });
-      }
-      transport.send(req);
+      if (this.#closed) throw closedError(this.address);
+      return this.#calls.exchange(transport, this.#link.server, req, options, codec);
     });
   }
 
@@ -495,28 +340,11 @@ export class Client {
    */
   close(): Promise<void> {
     this.#closed = true;
-    this.#stopHeartbeat();
-    const error = this.#closedError();
-    this.#failConnecting?.(error);
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of pending) p.reject(error);
-    this.#transport?.close();
+    const error = closedError(this.address);
+    this.#link.stop(error);
+    this.#calls.failAll(error);
+    this.#link.close();
     this.#push.close();
     return Promise.resolve();
   }
-}
-
-/**
- * `written` (a oneway request's write), or {@linkcode CallTimeoutError} when it is not written
- * within `timeout` ms (a peer that stopped reading).
- */
-function writeWithin(written: Promise<undefined>, timeout: number): Promise<undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    written,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CallTimeoutError(timeout)), timeout);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

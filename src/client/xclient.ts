@@ -1,12 +1,15 @@
 /**
  * XClient: calls a service through a discovery, with select modes, fail modes, retries,
  * broadcast and fork, and per-server health (refused servers are skipped and retried later).
+ * This file is the façade: the fail modes are in `_fail_modes.ts`, broadcast and fork in
+ * `_every_server.ts`, the server list and its health in `_health.ts`, one Client per server in
+ * `_pool.ts`, the selectors in `selectors/` (made in `_select.ts`), time bounds in `_bounds.ts`.
  *
  * @module
  */
 import type { KVPair, RegistryOutageEvent, ServiceDiscovery } from "../registry/discovery.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
-import { type Bounded, trackedCall, waitBound } from "./_calls.ts";
+import { type Bounded, waitBound } from "./_calls.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
 import { PushReceivers } from "./_push.ts";
@@ -18,11 +21,13 @@ import {
   NoServerSelectedError,
 } from "./errors.ts";
 import { type SelectMode, type Selector, WeightedLatencySelector } from "./selectors.ts";
-import { type CallOptions, type ClientOptions, FailMode, type XClientOptions } from "./options.ts";
+import type { CallOptions, ClientOptions, FailMode, XClientOptions } from "./options.ts";
 import { ServerHealth } from "./_health.ts";
-import { ClientPool, type Entry } from "./_pool.ts";
+import { ClientPool } from "./_pool.ts";
 import { makeSelector } from "./_select.ts";
 import { type Budget, budgetOf, maxWaitOf, timedOut, tryOptions, waitReady } from "./_bounds.ts";
+import { startCall, type Tries } from "./_fail_modes.ts";
+import { allReplies, type EveryServer, everyServer, firstReply } from "./_every_server.ts";
 
 export { FailMode, type XClientOptions } from "./options.ts";
 
@@ -85,6 +90,8 @@ export class XClient {
   readonly #push: PushReceivers;
   /** Options of each server's Client: pushes go to this XClient's receivers. */
   readonly #clientOptions: ClientOptions & Bounded;
+  /** What the fail modes and broadcast/fork use of this client. */
+  readonly #core: Tries & EveryServer;
 
   /**
    * Follows `discovery` for `servicePath`.
@@ -121,6 +128,18 @@ export class XClient {
     const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);
     this.#plugins = ClientPluginChain.of(options.plugins);
     this.#select = this.#plugins?.wrapSelect(select) ?? select;
+    this.#core = {
+      failMode,
+      options,
+      maxWait: this.#maxWait,
+      closed: () => this.#closed,
+      pick: (method, args, tried) => this.#pick(method, args, tried),
+      callOne: <T>(key: string, method: string, args: unknown, options: CallOptions) =>
+        this.#pool.call<T>(key, this.servicePath, method, args, options),
+      ready: (signal, budget) => this.#ready(signal, budget),
+      keys: () => this.discovered,
+      noServer: () => this.#noServer(),
+    };
     this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
     discovery.addEventListener("outage", this.#onOutage);
     discovery.addEventListener("recovered", this.#onRecovered);
@@ -215,26 +234,6 @@ export class XClient {
   }
 
   /**
-   * One try on `key`: its health is updated from the outcome. Never throws: after `close()`
-   * it rejects with {@linkcode ClientClosedError} (nothing is dialed).
-   */
-  #callOne<T>(key: string, method: string, args: unknown, options: CallOptions): Promise<T> {
-    let entry: Entry;
-    try {
-      entry = this.#pool.entry(key);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    entry.busy++;
-    const client = entry.client;
-    return client[trackedCall]<T>(this.servicePath, method, args, options, entry.track) ??
-      client.call<T>(this.servicePath, method, args, options).then(
-        entry.ok,
-        entry.failed,
-      ) as Promise<T>;
-  }
-
-  /**
    * Calls `method` with `args` on a server chosen by the select mode, applying the fail mode.
    * `timeout` (the call's, else the options') and `signal` bound the whole call, retries
    * included; without a timeout, `maxWait` does (default 60 s, not sent to the server).
@@ -247,179 +246,10 @@ export class XClient {
     const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
     if (!this.#discoveryReady) {
       return this.#ready(options.signal, budget).then(() =>
-        this.#start<T>(method, args, options, budget, true)
+        startCall<T>(this.#core, method, args, options, budget, true)
       );
     }
-    return this.#start<T>(method, args, options, budget, false);
-  }
-
-  /**
-   * The fail modes: the first try goes straight out (no waiting beyond the call itself);
-   * only when it fails with a transport error do Failover and Failtry enter the retry loop.
-   * `waited`: the call waited for the discovery before.
-   */
-  #start<T>(
-    method: string,
-    args: unknown,
-    options: CallOptions,
-    budget: Budget | undefined,
-    waited: boolean,
-  ): Promise<T> {
-    const mode = this.failMode;
-    // A call bound by maxWait alone that did not wait goes out with the caller's options as
-    // they are: each connection's client bounds a call with no timeout at maxWait.
-    const plain = budget === undefined || (!budget.sent && !waited);
-    if (mode === FailMode.Failfast && plain) {
-      // One try: nothing to retry or rewrite.
-      try {
-        return this.#callOne<T>(this.#pick(method, args), method, args, options);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    const tries = mode === FailMode.Failover || mode === FailMode.Failtry
-      ? Math.max(this.#options.retries ?? 3, 0) + 1
-      : 1;
-    let key: string | undefined;
-    let first: Promise<T>;
-    try {
-      key = this.#pick(method, args);
-      first = this.#try<T>(
-        key,
-        method,
-        args,
-        options,
-        plain ? options : tryOptions(options, budget!),
-        budget,
-      );
-    } catch (e) {
-      first = Promise.reject(e);
-    }
-    const p = tries > 1
-      ? first.catch((e) => this.#retry<T>(e, key, tries, method, args, options, budget))
-      : first;
-    if (plain) return p;
-    return p.catch((e) => {
-      // A try's timeout is what was left of the call's: report the call's own timeout.
-      throw timedOut(e, budget);
-    });
-  }
-
-  /**
-   * One try of the fail mode on `key` with `tryOpts` (Failbackup: with its backup, whose
-   * options are made from `options` and `budget` when it starts).
-   */
-  #try<T>(
-    key: string,
-    method: string,
-    args: unknown,
-    options: CallOptions,
-    tryOpts: CallOptions,
-    budget: Budget | undefined,
-  ): Promise<T> {
-    return this.failMode === FailMode.Failbackup
-      ? this.#backup<T>(key, method, args, options, tryOpts, budget)
-      : this.#callOne<T>(key, method, args, tryOpts);
-  }
-
-  /**
-   * The one retry loop of the fail modes, after a first try on `key` failed with `error`: on a
-   * transport error try again — Failover on another server, Failtry on the same one — up to
-   * `tries` tries in all, within the call's budget. A service error is never retried, and
-   * nothing is tried once the client is closed.
-   */
-  async #retry<T>(
-    error: unknown,
-    key: string | undefined,
-    tries: number,
-    method: string,
-    args: unknown,
-    options: CallOptions,
-    budget: Budget | undefined,
-  ): Promise<T> {
-    const signal = options.signal;
-    if (key === undefined || !isRetryable(error) || signal?.aborted) throw timedOut(error, budget);
-    const tried = new Set<string>([key]);
-    let last = error;
-    for (let i = 1; i < tries; i++) {
-      if (this.#closed) throw new ClientClosedError();
-      if (this.failMode !== FailMode.Failtry) {
-        try {
-          key = this.#pick(method, args, tried);
-        } catch {
-          throw timedOut(last, budget);
-        }
-        tried.add(key);
-      }
-      try {
-        const opts = budget === undefined ? options : tryOptions(options, budget);
-        return await this.#try<T>(key!, method, args, options, opts, budget);
-      } catch (e) {
-        last = e;
-        if (!isRetryable(e) || signal?.aborted) throw timedOut(e, budget);
-      }
-    }
-    throw timedOut(last, budget);
-  }
-
-  /**
-   * Failbackup (Go's): a try on `first`; when it has not answered within `backupLatency` (or
-   * failed with a transport error before), a second try — on another server when there is one,
-   * else on the same one, as Go asks the select mode again — and the first reply wins; the
-   * other try is abandoned.
-   */
-  #backup<T>(
-    first: string,
-    method: string,
-    args: unknown,
-    options: CallOptions,
-    firstOpts: CallOptions,
-    budget: Budget | undefined,
-  ): Promise<T> {
-    const ac = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, ac.signal]) : ac.signal;
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      let started = 0;
-      let failed = 0;
-      const run = (key: string, opts: CallOptions) => {
-        started++;
-        this.#callOne<T>(key, method, args, { ...opts, signal }).then((reply) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          ac.abort();
-          resolve(reply);
-        }, (e) => {
-          failed++;
-          if (settled) return;
-          // A failed first try starts the backup at once instead of waiting.
-          if (started === 1 && isRetryable(e) && startBackup()) return;
-          if (failed >= started) {
-            settled = true;
-            clearTimeout(timer);
-            ac.abort();
-            reject(timedOut(e, budget));
-          }
-        });
-      };
-      const startBackup = (): boolean => {
-        if (settled || started > 1 || this.#closed) return false;
-        clearTimeout(timer);
-        let second: string;
-        let opts: CallOptions;
-        try {
-          second = this.#pick(method, args, new Set([first]));
-          opts = budget === undefined ? options : tryOptions(options, budget);
-        } catch {
-          return false;
-        }
-        run(second, opts);
-        return true;
-      };
-      const timer = setTimeout(startBackup, this.#options.backupLatency ?? 10);
-      run(first, firstOpts);
-    });
+    return startCall<T>(this.#core, method, args, options, budget, false);
   }
 
   /**
@@ -443,7 +273,7 @@ export class XClient {
     args: unknown,
     options: CallOptions = {},
   ): Promise<T[]> {
-    return await this.#everyServer<T, T[]>(method, args, options, (calls) => Promise.all(calls));
+    return await everyServer<T, T[]>(this.#core, method, args, options, allReplies);
   }
 
   /**
@@ -453,45 +283,7 @@ export class XClient {
    * one-minute bound of `Fork`).
    */
   async fork<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
-    return await this.#everyServer<T, T>(
-      method,
-      args,
-      options,
-      (calls) =>
-        Promise.any(calls).catch((e) => {
-          const errors = (e as AggregateError).errors ?? [e];
-          throw errors[errors.length - 1];
-        }),
-    );
-  }
-
-  /**
-   * Broadcast and fork: one call to each discovered server at once, all within the shorter of
-   * the caller's timeout and `maxWait` (never sent to the server: Go adds its minute after
-   * setting `__ServerTimeout`); `settle` says when the operation is over, and the calls still
-   * under way then are abandoned.
-   */
-  async #everyServer<T, R>(
-    method: string,
-    args: unknown,
-    options: CallOptions,
-    settle: (calls: Promise<T>[]) => Promise<R>,
-  ): Promise<R> {
-    const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait, true);
-    await this.#ready(options.signal, budget);
-    const keys = this.discovered;
-    if (keys.length === 0) throw this.#noServer();
-    const ac = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, ac.signal]) : ac.signal;
-    try {
-      let opts: CallOptions = { ...options, signal };
-      if (budget !== undefined) opts = tryOptions(opts, budget);
-      return await settle(keys.map((k) => this.#callOne<T>(k, method, args, opts)));
-    } catch (e) {
-      throw timedOut(e, budget);
-    } finally {
-      ac.abort();
-    }
+    return await everyServer<T, T>(this.#core, method, args, options, firstReply);
   }
 
   /**
