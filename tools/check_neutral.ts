@@ -23,8 +23,6 @@ export const PENDING: Record<string, string> = {
   "src/cli/main.ts": "Deno. and import.meta.main (A1, after wt-ui)",
   "src/cli/mod.ts": "Deno. and import.meta.main (A1, after wt-ui)",
   "src/cli/ui/server.ts": "Deno. (A5, after wt-ui); Request.json() is unknown on Node",
-  "src/client/selectors.ts": "Deno. (A1, after wt-hash)",
-  "src/client/xclient.ts": "the DOM type EventListener (after wt-xclient)",
   "src/plugins/metrics.ts": "Deno. (A5)",
   "src/registry/mdns/names.ts": "Deno. (A5)",
   "src/registry/mdns/socket.ts": "Deno. (A5)",

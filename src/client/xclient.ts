@@ -81,10 +81,10 @@ export class XClient {
   readonly #unwatch: () => void;
   /** The discovery's last outage error while it cannot reach its registry, else undefined. */
   #registryError: unknown = undefined;
-  readonly #onOutage: EventListener = (e) => {
+  readonly #onOutage = (e: Event): void => {
     this.#registryError = (e as RegistryOutageEvent).error;
   };
-  readonly #onRecovered: EventListener = () => {
+  readonly #onRecovered = (): void => {
     this.#registryError = undefined;
   };
   readonly #push: PushReceivers;

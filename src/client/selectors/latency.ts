@@ -8,6 +8,7 @@ import type { KVPair } from "../../registry/discovery.ts";
 import { tcpNetwork } from "../../transport/tcp.ts";
 import type { Selector } from "./selector.ts";
 import { WeightedRoundRobinSelector } from "./weighted.ts";
+import { runtime } from "../../runtime/mod.ts";
 
 /**
  * Weight for a round-trip time in ms, as Go rpcx computes it: 191 up to 10 ms, 201 − rtt up
@@ -98,7 +99,7 @@ export class WeightedLatencySelector implements Selector {
     this.measured = this.#measure();
     if (this.#timer === undefined && this.#refreshMs > 0) {
       this.#timer = setInterval(() => (this.measured = this.#measure()), this.#refreshMs);
-      Deno.unrefTimer(this.#timer as unknown as number);
+      runtime().timers.unref(this.#timer);
     }
   }
   async #measure(): Promise<void> {
