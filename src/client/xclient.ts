@@ -81,7 +81,9 @@ export class XClient {
   readonly #unwatch: () => void;
   /** The discovery's last outage error while it cannot reach its registry, else undefined. */
   #registryError: unknown = undefined;
-  readonly #onOutage = (e: Event): void => {
+  // Typed by shape, not by the DOM's `Event`: Deno's and Node's `Event` types differ when both
+  // are loaded (a registry's npm client brings Node's), and `EventListener` is DOM-only.
+  readonly #onOutage = (e: { type: string }): void => {
     this.#registryError = (e as RegistryOutageEvent).error;
   };
   readonly #onRecovered = (): void => {
