@@ -7,7 +7,6 @@
  */
 import { Redis, type RedisOptions } from "ioredis";
 import { Buffer } from "node:buffer";
-import { logger } from "../../log/logger.ts";
 
 /**
  * An error of the Redis registry: a bad option, or a Redis command that failed (`reply` is
@@ -169,15 +168,52 @@ function replyCode(e: unknown): string | undefined {
   return /^([A-Z]+)\b/.exec(err.message)?.[1] ?? "ERR";
 }
 
-/** Runs a Redis command; any failure becomes a {@linkcode RedisError}. */
-export async function command<T>(operation: string, run: () => Promise<T>): Promise<T> {
+/** The last connection error of each client (its `error` events), for messages. */
+const lastErrors = new WeakMap<Redis, Error>();
+
+/**
+ * Why `client` is not connected: the last connection error it reported (a refused AUTH, a
+ * failed TLS handshake, a refused TCP connect), if any.
+ */
+function lastError(client: Redis | undefined): Error | undefined {
+  return client ? lastErrors.get(client) : undefined;
+}
+
+/**
+ * Runs a Redis command; any failure becomes a {@linkcode RedisError}. A bare "connection is
+ * closed" is completed with the client's last connection error (e.g. `WRONGPASS ...` or a TLS
+ * certificate error), which ioredis reports only as an event.
+ */
+export async function command<T>(
+  operation: string,
+  run: () => Promise<T>,
+  client?: Redis,
+): Promise<T> {
   try {
     return await run();
   } catch (e) {
     if (e instanceof RedisError) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new RedisError(operation, msg, replyCode(e), { cause: e });
+    let msg = e instanceof Error ? e.message : String(e);
+    // ioredis's words for a command whose connection dropped before the reply (no retries)
+    if (/max retries per request/i.test(msg)) msg = "connection lost before the reply";
+    else if (/stream isn't writeable/i.test(msg)) msg = "not connected";
+    let reply = replyCode(e);
+    const last = lastError(client);
+    if (reply === undefined && last && last !== e && /closed|connected|lost/i.test(msg)) {
+      msg = `${last.message} (${msg})`;
+      reply = replyCode(last);
+    }
+    throw new RedisError(operation, msg, reply, { cause: e });
   }
+}
+
+/**
+ * Whether Redis refused a command to this user or this server (`NOPERM`, or an `ERR` such as
+ * an unknown or renamed command), as opposed to failing (not reachable, not authenticated,
+ * loading).
+ */
+export function isRefusal(e: unknown): boolean {
+  return e instanceof RedisError && (e.reply === "NOPERM" || e.reply === "ERR");
 }
 
 /**
@@ -209,7 +245,7 @@ export function createClient(servers: string[], options: RedisClientOptions): Re
       if (tls[k] === undefined) delete tls[k];
     }
   }
-  return new Redis({
+  const client = new Redis({
     host: ep.host,
     port: ep.port,
     username: options.username,
@@ -232,15 +268,24 @@ export function createClient(servers: string[], options: RedisClientOptions): Re
     maintNotifications: "disabled",
     ...options.redisOptions,
   } as RedisOptions);
+  client.on("error", (e: Error) => lastErrors.set(client, e));
+  client.on("ready", () => lastErrors.delete(client));
+  return client;
 }
 
 /** Connects a client made by {@linkcode createClient} (bounded by its connect timeout). */
 export async function connectClient(client: Redis): Promise<void> {
   if (client.status === "ready") return;
-  if (client.status !== "wait" && client.status !== "end" && client.status !== "close") {
-    throw new RedisError("connect", `not connected (${client.status})`);
+  if (client.status !== "wait" && client.status !== "end") {
+    const last = lastError(client);
+    throw new RedisError(
+      "connect",
+      `not connected (${client.status})${last ? `: ${last.message}` : ""}`,
+      replyCode(last),
+      { cause: last },
+    );
   }
-  await command("connect", () => client.connect());
+  await command("connect", () => client.connect(), client);
 }
 
 /**
@@ -260,6 +305,7 @@ export async function listDir(
     const [next, batch] = await command(
       "SCAN",
       () => client.scan(cursor, "MATCH", match, "COUNT", 1000),
+      client,
     );
     for (const k of batch) keys.add(k);
     cursor = next;
@@ -268,7 +314,7 @@ export async function listDir(
   const pairs: { key: string; value: string }[] = [];
   for (let i = 0; i < all.length; i += 1000) {
     const slice = all.slice(i, i + 1000);
-    const values = await command("MGET", () => client.mget(...slice));
+    const values = await command("MGET", () => client.mget(...slice), client);
     slice.forEach((k, j) => {
       const raw = values[j];
       if (raw === null || raw === undefined) return; // expired between SCAN and MGET
@@ -292,30 +338,35 @@ export function keyspaceEventsEnough(flags: string): boolean {
 
 /**
  * Turns keyspace notifications on, as libkv does on every connect (`CONFIG SET
- * notify-keyspace-events KEA`), keeping the classes already on. True when they are on (or now
- * are); false when Redis refuses `CONFIG` (ACL, renamed command) and they are not on.
- * Throws a {@linkcode RedisError} when Redis cannot be reached.
+ * notify-keyspace-events KEA`), keeping the classes already on. Resolves with undefined when
+ * they are on (or now are), or with Redis's refusal of `CONFIG` (ACL, renamed command) when
+ * they cannot be checked or turned on. Throws a {@linkcode RedisError} when Redis cannot be
+ * reached.
  */
-export async function enableKeyspaceEvents(client: Redis): Promise<boolean> {
+export async function enableKeyspaceEvents(client: Redis): Promise<RedisError | undefined> {
   let current: string | undefined;
   try {
     const r = await command(
       "CONFIG GET",
       () => client.config("GET", "notify-keyspace-events"),
+      client,
     ) as unknown as string[];
     current = r[1] ?? "";
-    if (keyspaceEventsEnough(current)) return true;
+    if (keyspaceEventsEnough(current)) return undefined;
   } catch (e) {
-    if (!(e instanceof RedisError) || e.reply === undefined) throw e;
+    if (!isRefusal(e)) throw e;
   }
   const want = [...new Set(`${current ?? ""}KEA`)].join("");
   try {
-    await command("CONFIG SET", () => client.config("SET", "notify-keyspace-events", want));
-    return true;
+    await command(
+      "CONFIG SET",
+      () => client.config("SET", "notify-keyspace-events", want),
+      client,
+    );
+    return undefined;
   } catch (e) {
-    if (!(e instanceof RedisError) || e.reply === undefined) throw e;
-    logger().warn("redis: cannot turn keyspace notifications on", { error: e.message });
-    return false;
+    if (!isRefusal(e)) throw e;
+    return e as RedisError;
   }
 }
 

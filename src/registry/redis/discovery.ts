@@ -14,10 +14,11 @@ import {
   dropClient,
   enableKeyspaceEvents,
   escapeGlob,
+  isRefusal,
   listDir,
   normalizeKey,
   type RedisClientOptions,
-  RedisError,
+  type RedisError,
   trimPath,
 } from "./client.ts";
 
@@ -88,6 +89,7 @@ export class RedisDiscovery extends BaseDiscovery {
   #subscribed = false;
   /** Notifications checked (and on, or not) on the command client's current connection. */
   #notify: boolean | undefined;
+  #warned = false;
   /** Whether changes arrive as notifications (else the list is polled). */
   #watching = false;
 
@@ -164,25 +166,30 @@ export class RedisDiscovery extends BaseDiscovery {
     await Promise.all([connectClient(this.#client), connectClient(this.#sub)]);
     if (!this.#subscribed) {
       try {
-        await command("PSUBSCRIBE", () => this.#sub.psubscribe(this.#pattern));
+        await command("PSUBSCRIBE", () => this.#sub.psubscribe(this.#pattern), this.#sub);
         this.#subscribed = true;
       } catch (e) {
-        if (!(e instanceof RedisError) || e.reply === undefined) throw e;
-        this.#warnOnce(e);
+        if (!isRefusal(e)) throw e;
+        this.#warnOnce(e as RedisError);
       }
     }
-    if (this.#notify === undefined) this.#notify = await enableKeyspaceEvents(this.#client);
+    if (this.#notify === undefined) {
+      const refused = await enableKeyspaceEvents(this.#client);
+      if (refused) this.#warnOnce(refused);
+      this.#notify = refused === undefined;
+    }
     this.#watching = this.#subscribed && this.#notify;
     return await listDir(this.#client, this.#dir);
   }
 
-  #warned = false;
+  /** Logs (once per discovery) why changes are polled rather than notified. */
   #warnOnce(e: RedisError): void {
     if (this.#warned) return;
     this.#warned = true;
-    logger().warn("redis: cannot subscribe to keyspace notifications; polling", {
+    logger().warn("redis: keyspace notifications unavailable; polling", {
       error: e.message,
       pattern: this.#pattern,
+      pollMs: this.#options.pollInterval ?? 1000,
     });
   }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Redis } from "ioredis";
+import { logger } from "../../log/logger.ts";
 import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
 import {
   command,
@@ -117,16 +118,17 @@ export class RedisRegisterPlugin extends KvRegisterPlugin {
       throw e;
     }
     this.#readyOnce = true;
-    await enableKeyspaceEvents(client).catch((e) => {
-      // libkv ignores this too; the registration itself works without notifications
-      if (!(e instanceof RedisError) || e.reply === undefined) throw e;
-    });
+    // libkv ignores a refusal too: the registration works without notifications
+    const refused = await enableKeyspaceEvents(client);
+    if (refused) {
+      logger().debug("redis: cannot turn keyspace notifications on", { error: refused.message });
+    }
   }
 
   /** Writes a directory key (no expiry, as Go's `IsDir` puts). */
   protected async putDir(path: string, value: string): Promise<void> {
     const client = this.#ensureClient();
-    await command("SET", () => client.set(normalizeKey(path), encodeValue(path, value)));
+    await command("SET", () => client.set(normalizeKey(path), encodeValue(path, value)), client);
   }
 
   /** Writes the service node with its TTL. */
@@ -144,7 +146,7 @@ export class RedisRegisterPlugin extends KvRegisterPlugin {
   /** Reads a node; undefined when missing or not libkv's JSON (then it is written anew). */
   protected async getNode(path: string): Promise<string | undefined> {
     const client = this.#ensureClient();
-    const raw = await command("GET", () => client.get(normalizeKey(path)));
+    const raw = await command("GET", () => client.get(normalizeKey(path)), client);
     return raw === null ? undefined : decodeValue(raw);
   }
 
@@ -152,7 +154,7 @@ export class RedisRegisterPlugin extends KvRegisterPlugin {
   protected async deleteNode(path: string): Promise<void> {
     const client = this.#client;
     if (!client) return;
-    await command("DEL", () => client.del(normalizeKey(path)));
+    await command("DEL", () => client.del(normalizeKey(path)), client);
   }
 
   /** Closes the connection at once. */
