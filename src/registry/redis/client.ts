@@ -74,12 +74,12 @@ export interface RedisClientOptions {
    * default 5000.
    */
   dialTimeout?: number;
-  /** Extra options for the `ioredis` client, applied last. */
-  redisOptions?: Partial<RedisOptions>;
+  /**
+   * Extra options for the `ioredis` client (its `RedisOptions`, e.g. `{ keepAlive: 10_000 }`),
+   * applied last, over ours.
+   */
+  redisOptions?: Record<string, unknown>;
 }
-
-/** The `ioredis` client's options (re-exported so {@linkcode RedisClientOptions} can name it). */
-export type { RedisOptions };
 
 /** Where one Redis server is. */
 interface Endpoint {
