@@ -175,6 +175,32 @@ Deno.test("redis with ACL users: the plugin as a full user, the discovery as a u
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(warnings[0], /keyspace notifications.*NOPERM/);
 
+    // a user that may not write: start() fails with Redis's refusal and leaves no connection
+    // behind
+    const admin = new Redis({ host: "127.0.0.1", port: redis.port, ...rpcx });
+    admin.on("error", () => {});
+    const readers = async () =>
+      ((await admin.client("LIST")) as string).split("\n").filter((l) => / user=reader /.test(l))
+        .length;
+    try {
+      const before = await readers();
+      const reader = new RedisRegisterPlugin({
+        servers: [redis.endpoint],
+        basePath: BASE,
+        username: "reader",
+        password: "reader-secret",
+      });
+      await assert.rejects(
+        reader.start(START_CONTEXT),
+        (e: Error) =>
+          e instanceof RedisError && e.reply === "NOPERM" && /^redis: SET: /.test(e.message),
+      );
+      await delay(300);
+      assert.equal(await readers(), before, "the failed plugin's connection is closed");
+    } finally {
+      admin.disconnect();
+    }
+
     wrongUser = new RedisDiscovery(BASE, "Arith", [redis.endpoint], {
       username: "rpcx",
       password: "reader-secret",

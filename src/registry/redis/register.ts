@@ -5,6 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import { logger } from "../../log/logger.ts";
+import type { RegistryStartContext } from "../../server/plugin.ts";
 import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
 import {
   command,
@@ -92,6 +93,20 @@ export class RedisRegisterPlugin extends KvRegisterPlugin {
    */
   get ttlMs(): number {
     return Math.max(0, this.updateInterval + this.expired);
+  }
+
+  /**
+   * Connects, writes the base path and starts refreshing (see {@linkcode KvRegisterPlugin}).
+   * Rejects with a {@linkcode RedisError} when Redis cannot be reached within `dialTimeout` or
+   * refuses the write; the connection is then closed (nothing keeps reconnecting).
+   */
+  override async start(ctx?: RegistryStartContext): Promise<void> {
+    try {
+      await super.start(ctx);
+    } catch (e) {
+      await this.disconnect();
+      throw e;
+    }
   }
 
   /** Connects (bounded by `dialTimeout`) and turns keyspace notifications on, as libkv does. */
