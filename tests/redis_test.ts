@@ -371,6 +371,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "redis discovery: a renewed TTL (`expire` event) is no change: no re-list; a `set` is",
+  fn: () =>
+    withRedis(async (redis, raw) => {
+      const k = "//rpcx_test/Arith/tcp@127.0.0.1:9000";
+      await raw.set(k, libkv(k.slice(1), "weight=5"));
+      const d = discovery(redis);
+      try {
+        await d.ready();
+        await delay(300); // the rounds of the first connect are over
+        const scans = (cmds: string[][]) => cmds.filter((c) => c[0].toLowerCase() === "scan");
+        const renewed = await monitored(redis, async () => {
+          await raw.expire(k, 100);
+          await delay(300);
+        });
+        assert.ok(renewed.some((c) => c[0].toLowerCase() === "expire"), "EXPIRE seen");
+        assert.deepEqual(scans(renewed), []);
+        const set = await monitored(redis, async () => {
+          await raw.set(k, libkv(k.slice(1), "weight=6"));
+          await waitFor("new value", () => d.getServices()[0]?.value === "weight=6", 3000);
+        });
+        assert.ok(scans(set).length >= 1);
+      } finally {
+        await d.close();
+      }
+    }),
+});
+
+Deno.test({
   name: "redis discovery: CONFIG renamed away and notifications off → polls every pollInterval",
   fn: async () => {
     const redis = await startRedis({ args: ["--rename-command", "CONFIG", ""] });

@@ -51,7 +51,9 @@ export interface RedisDiscoveryOptions extends RedisClientOptions, RetryOptions 
  * `/` + `basePath/servicePath/` (SCAN, then MGET of libkv's JSON values; the key is what
  * follows the prefix) and re-lists on every keyspace notification of that prefix (PSUBSCRIBE
  * `__keyspace@<db>__:<prefix>*`, notifications turned on with `CONFIG SET
- * notify-keyspace-events` as libkv does, on every connect). It subscribes before it lists, and
+ * notify-keyspace-events` as libkv does, on every connect) except `expire` (a TTL renewed).
+ * SCAN walks the whole database, so a registry in a database with many other keys is best
+ * given its own (`db`). It subscribes before it lists, and
  * re-lists after every reconnect, so nothing written in between is missed; a Redis that
  * refuses `CONFIG` or `PSUBSCRIBE` is polled every `pollInterval` instead. When Redis is
  * unreachable it keeps the last list, emits `"outage"` ({@linkcode RegistryOutageEvent}),
@@ -123,8 +125,10 @@ export class RedisDiscovery extends BaseDiscovery {
     // reconnected: whatever changed meanwhile was not notified
     this.#client.on("ready", () => this.#resync.kick());
     this.#sub.on("ready", () => this.#resync.kick());
-    this.#sub.on("pmessage", () => {
-      if (!this.closed) this.#resync.kick();
+    this.#sub.on("pmessage", (_pattern: string, _channel: string, event: string) => {
+      // `expire` (a TTL set, e.g. by every refresh's SET EX, right after its `set`) changes
+      // neither the keys nor their values: no re-list for it
+      if (!this.closed && event !== "expire") this.#resync.kick();
     });
     this.#resync = this.resyncLoop({
       list: () => this.#list(),
