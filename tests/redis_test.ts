@@ -355,13 +355,16 @@ Deno.test({
         } finally {
           await x.close();
         }
-        // an empty prefix is an empty list (Go's NewRedisDiscovery fails there)
-        const none = discovery(redis, "/nothing_here");
-        try {
-          await none.ready();
-          assert.deepEqual(none.getServices(), []);
-        } finally {
-          await none.close();
+        // an empty prefix is an empty list (Go's NewRedisDiscovery fails there); glob
+        // characters in the base path are literal (libkv's SCAN pattern would match them)
+        for (const base of ["/nothing_here", "/rpcx_*", "/rpcx_tes?", "/rpcx_[t]est"]) {
+          const none = discovery(redis, base);
+          try {
+            await none.ready();
+            assert.deepEqual(none.getServices(), [], base);
+          } finally {
+            await none.close();
+          }
         }
       } finally {
         await d.close();
