@@ -17,10 +17,9 @@ import {
   isRefusal,
   listDir,
   normalizeKey,
-  type RedisClientOptions,
-  type RedisError,
   trimPath,
 } from "./client.ts";
+import { type RedisClientOptions, type RedisError } from "./options.ts";
 
 /**
  * Options of {@linkcode RedisDiscovery}.

@@ -35,6 +35,6 @@
  *
  * @module
  */
-export { type RedisClientOptions, RedisError } from "./client.ts";
+export { type RedisClientOptions, RedisError } from "./options.ts";
 export { type RedisRegisterOptions, RedisRegisterPlugin } from "./register.ts";
 export { RedisDiscovery, type RedisDiscoveryOptions } from "./discovery.ts";

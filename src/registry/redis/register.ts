@@ -16,10 +16,9 @@ import {
   enableKeyspaceEvents,
   encodeValue,
   normalizeKey,
-  type RedisClientOptions,
-  RedisError,
   ttlArgs,
 } from "./client.ts";
+import { type RedisClientOptions, RedisError } from "./options.ts";
 
 /**
  * Options of {@linkcode RedisRegisterPlugin}: the common KV registry options (durations in ms)
