@@ -118,7 +118,7 @@ func (c *clientConfig) callCtx() (context.Context, context.CancelFunc) {
 func runClient(argv []string) int {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	addr := fs.String("addr", "", "server host:port (Peer2Peer discovery), or a comma list (MultipleServers discovery)")
-	reg := fs.String("registry", "", "discover servers in a registry: etcd | zookeeper | consul | mdns")
+	reg := fs.String("registry", "", "discover servers in a registry: etcd | zookeeper | consul | redis | mdns")
 	regAddr := fs.String("registry-addr", "", "registry address(es), host:port[,host:port...]")
 	base := fs.String("base", "/rpcx_test", "registry base path")
 	interval := fs.Duration("update-interval", time.Second, "mdns browse interval")

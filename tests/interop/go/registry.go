@@ -9,6 +9,8 @@ import (
 	consulplugin "github.com/rpcxio/rpcx-consul/serverplugin"
 	etcdclient "github.com/rpcxio/rpcx-etcd/client"
 	etcdplugin "github.com/rpcxio/rpcx-etcd/serverplugin"
+	redisclient "github.com/rpcxio/rpcx-redis/client"
+	redisplugin "github.com/rpcxio/rpcx-redis/serverplugin"
 	zkclient "github.com/rpcxio/rpcx-zookeeper/client"
 	zkplugin "github.com/rpcxio/rpcx-zookeeper/serverplugin"
 	"github.com/smallnest/rpcx/client"
@@ -17,7 +19,7 @@ import (
 
 // registryOpts are the registry flags shared by server and client.
 type registryOpts struct {
-	kind      string // etcd | zookeeper | consul | mdns | "" (none)
+	kind      string // etcd | zookeeper | consul | redis | mdns | "" (none)
 	addrs     []string
 	base      string
 	interval  time.Duration
@@ -61,6 +63,16 @@ func newRegistryPlugin(o registryOpts, serviceAddress string) (registryPlugin, e
 			consulplugin.WithConsulUpdateInterval(o.interval),
 			consulplugin.WithConsulOptions(o.store),
 		)
+	case "redis":
+		// rpcx-redis over libkv's redis store: one endpoint, Password and Bucket (DB index)
+		// from store.Config; libkv refuses TLS. Node TTL = UpdateInterval * 2.
+		p = &redisplugin.RedisRegisterPlugin{
+			ServiceAddress: serviceAddress,
+			RedisServers:   o.addrs,
+			BasePath:       o.base,
+			UpdateInterval: o.interval,
+			Options:        o.store,
+		}
 	case "mdns":
 		mp, err := newMDNSPlugin(serviceAddress, o.mdnsIface, o.interval)
 		if err != nil {
@@ -68,7 +80,7 @@ func newRegistryPlugin(o registryOpts, serviceAddress string) (registryPlugin, e
 		}
 		p = mp
 	default:
-		return nil, fmt.Errorf("unknown registry %q (want etcd, zookeeper, consul or mdns)", o.kind)
+		return nil, fmt.Errorf("unknown registry %q (want etcd, zookeeper, consul, redis or mdns)", o.kind)
 	}
 	if err := p.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s register plugin: %w", o.kind, err)
@@ -97,11 +109,19 @@ func newDiscovery(addr string, o registryOpts, servicePath string) (client.Servi
 		return zkclient.NewZookeeperDiscovery(o.base, servicePath, o.addrs, o.store)
 	case "consul":
 		return consulclient.NewConsulDiscovery(o.base, servicePath, o.addrs, o.store)
+	case "redis":
+		// fails ("Key not found in store") while nothing is under base/servicePath: libkv's
+		// List of an empty prefix is an error
+		d, err := redisclient.NewRedisDiscovery(o.base, servicePath, o.addrs, o.store)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return d, nil
 	case "mdns":
 		return newMDNSDiscovery(servicePath, o.mdnsIface, o.interval)
 	case "":
 		return nil, fmt.Errorf("give --addr or --registry")
 	default:
-		return nil, fmt.Errorf("unknown registry %q (want etcd, zookeeper, consul or mdns)", o.kind)
+		return nil, fmt.Errorf("unknown registry %q (want etcd, zookeeper, consul, redis or mdns)", o.kind)
 	}
 }

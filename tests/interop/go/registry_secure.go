@@ -15,27 +15,29 @@ import (
 type registrySecurity struct {
 	ca, cert, key  *string
 	user, password *string
+	db             *string
 }
 
 // addRegistrySecurityFlags declares --registry-ca, --registry-cert, --registry-key,
-// --registry-user and --registry-password on fs.
+// --registry-user, --registry-password and --registry-db on fs.
 func addRegistrySecurityFlags(fs *flag.FlagSet) *registrySecurity {
 	return &registrySecurity{
 		ca:       fs.String("registry-ca", "", "PEM CA that signed the registry's certificate: talk TLS to the registry (etcd, consul)"),
 		cert:     fs.String("registry-cert", "", "PEM client certificate for the registry (mutual TLS)"),
 		key:      fs.String("registry-key", "", "PEM key of --registry-cert"),
 		user:     fs.String("registry-user", "", "registry user (etcd auth)"),
-		password: fs.String("registry-password", "", "password of --registry-user"),
+		password: fs.String("registry-password", "", "password of --registry-user (redis: the password alone, requirepass)"),
+		db:       fs.String("registry-db", "", "redis: database index (libkv store.Config.Bucket)"),
 	}
 }
 
 // storeConfig is the libkv store.Config the upstream plugins and discoveries take, or nil
 // when no flag was given.
 func (s *registrySecurity) storeConfig() (*store.Config, error) {
-	if *s.ca == "" && *s.cert == "" && *s.user == "" {
+	if *s.ca == "" && *s.cert == "" && *s.user == "" && *s.password == "" && *s.db == "" {
 		return nil, nil
 	}
-	cfg := &store.Config{Username: *s.user, Password: *s.password}
+	cfg := &store.Config{Username: *s.user, Password: *s.password, Bucket: *s.db}
 	if *s.ca != "" || *s.cert != "" {
 		t := &tls.Config{MinVersion: tls.VersionTLS12}
 		if *s.ca != "" {

@@ -21,7 +21,7 @@ import (
 func runServer(argv []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address host:port (port 0 picks a free one)")
-	reg := fs.String("registry", "", "register in a registry: etcd | zookeeper | consul | mdns")
+	reg := fs.String("registry", "", "register in a registry: etcd | zookeeper | consul | redis | mdns")
 	regAddr := fs.String("registry-addr", "", "registry address(es), host:port[,host:port...]")
 	base := fs.String("base", "/rpcx_test", "registry base path")
 	interval := fs.Duration("update-interval", time.Second, "registry refresh interval (node TTL is derived from it; consul default 10s)")
