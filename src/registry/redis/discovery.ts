@@ -19,7 +19,7 @@ import {
   normalizeKey,
   trimPath,
 } from "./client.ts";
-import { type RedisClientOptions, type RedisError } from "./options.ts";
+import type { RedisClientOptions, RedisError } from "./options.ts";
 
 /**
  * Options of {@linkcode RedisDiscovery}.
