@@ -58,6 +58,53 @@ Deno.test("dns: bad arguments throw TypeError at once", () => {
   }
 });
 
+Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces throws NotCapable at once; the system's resolver needs --allow-net only", async () => {
+  const script = `
+    import { DnsDiscovery } from "@rpcx/core/dns";
+    const out = {};
+    for (const [name, options] of [["nameserver", { nameserver: "127.0.0.1" }], ["system", {}]]) {
+      try {
+        const d = new DnsDiscovery("localhost", "tcp", 8972, 60000, options);
+        await d.ready();
+        out[name] = d.getServices().map((p) => p.key).join(",");
+        await d.close();
+      } catch (e) {
+        out[name] = { name: e.constructor.name, message: e.message };
+      }
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const file = await Deno.makeTempFile({ prefix: "rpcx-dns-perm-", suffix: ".ts" });
+  let out: Deno.CommandOutput;
+  try {
+    await Deno.writeTextFile(file, script);
+    out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-lock",
+        "--no-check",
+        "--no-prompt",
+        `--config=${REPO_ROOT}/deno.json`,
+        "--allow-net",
+        file,
+      ],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+  } finally {
+    await Deno.remove(file);
+  }
+  assert.equal(out.code, 0, decoder.decode(out.stderr));
+  const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").pop()!);
+  assert.deepEqual(r.nameserver, {
+    name: "NotCapable",
+    message: "DnsDiscovery with a nameserver needs --allow-sys=networkInterfaces (and --allow-net)",
+  });
+  assert.match(r.system, /^tcp@(127\.0\.0\.1|\[::1\]):8972/, "localhost via getaddrinfo");
+});
+
 if (!IN_NETNS) {
   Deno.test("dns: the DNS tests pass inside a private network namespace with dnsmasq", async () => {
     if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
@@ -65,7 +112,7 @@ if (!IN_NETNS) {
     if (!needs("dnsmasq", bin ? undefined : "not installed (bash .ci/install/85-dnsmasq.sh)")) {
       return;
     }
-    await testFileInNetns("tests/dns_test.ts", INNER_TESTS + 1);
+    await testFileInNetns("tests/dns_test.ts", INNER_TESTS + 2); // + the two above
   });
 } else {
   registerNetnsTests();

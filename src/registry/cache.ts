@@ -157,7 +157,10 @@ export class CacheDiscovery extends BaseDiscovery {
   readonly #options: CacheDiscoveryOptions;
   /** The cached list (from the file, then from the registry), raw (no filter). */
   #cached: KVPair[] = [];
+  /** The list the file holds (after a successful write). */
   #written: KVPair[] | undefined;
+  /** The list last handed to the writer (undefined after a failed write: tried again). */
+  #queued: KVPair[] | undefined;
   #fromCache = false;
   #innerListed = false;
   #fileRead: Promise<void>;
@@ -333,7 +336,8 @@ export class CacheDiscovery extends BaseDiscovery {
 
   /** Writes the cached list when the file does not hold it yet. */
   #write(): void {
-    if (this.#written && sameList(this.#written, this.#cached)) return;
+    if (this.#queued && sameList(this.#queued, this.#cached)) return;
+    this.#queued = this.#cached;
     this.#pendingWrite = this.#cached;
     this.#kickWriter();
   }
@@ -355,6 +359,7 @@ export class CacheDiscovery extends BaseDiscovery {
               await Deno.utime(this.file, now, now);
             }
           } catch (e) {
+            if (pairs) this.#queued = undefined;
             if (!pairs && e instanceof Deno.errors.NotFound) {
               this.#pendingWrite = this.#cached; // removed meanwhile: write it again
             } else {
