@@ -98,10 +98,8 @@ Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces t
   }
   assert.equal(out.code, 0, decoder.decode(out.stderr));
   const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").pop()!);
-  assert.deepEqual(r.nameserver, {
-    name: "NotCapable",
-    message: "DnsDiscovery with a nameserver needs --allow-sys=networkInterfaces (and --allow-net)",
-  });
+  assert.equal(r.nameserver.name, "NotCapable");
+  assert.match(r.nameserver.message, /^Requires sys access to "networkInterfaces"/);
   assert.match(r.system, /^tcp@(127\.0\.0\.1|\[::1\]):8972/, "localhost via getaddrinfo");
 });
 

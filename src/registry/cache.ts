@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { goJsonString } from "../codec/_go_json.ts";
 import { logger } from "../log/logger.ts";
 import { RpcxError } from "../protocol/errors.ts";
@@ -14,6 +15,12 @@ import {
   type RegistryOutageEvent,
   type ServiceDiscovery,
 } from "./discovery.ts";
+
+/**
+ * An event listener as this runtime's `EventTarget` types it (DOM's `EventListener` under Deno's
+ * types, @types/node's own under Node's), so both type checks accept it.
+ */
+type Listener = NonNullable<Parameters<EventTarget["addEventListener"]>[1]>;
 
 /** Go's default file, relative to the working directory. */
 const DEFAULT_FILE = ".cache/discovery.json";
@@ -170,12 +177,12 @@ export class CacheDiscovery extends BaseDiscovery {
   #pendingTouch = false;
   #writing: Promise<void> | undefined;
   readonly #unwatch: () => void;
-  readonly #onOutage: EventListener = (e) => {
+  readonly #onOutage: Listener = (e) => {
     const o = e as RegistryOutageEvent;
     this.reportOutage(o.error, o.attempt, o.retryInMs);
     if (!this.#innerListed) void this.#fileRead.then(() => this.#fallback());
   };
-  readonly #onRecovered: EventListener = () => this.reportRecovered();
+  readonly #onRecovered: Listener = () => this.reportRecovered();
 
   /** Reads `file` (Go's default `.cache/discovery.json` when empty) and follows `discovery`. */
   constructor(
@@ -299,21 +306,22 @@ export class CacheDiscovery extends BaseDiscovery {
   }
 
   async #readFile(): Promise<void> {
-    let info: Deno.FileInfo;
+    let mtimeMs: number;
     let text: string;
     try {
-      info = await Deno.stat(this.file);
-      if (!info.isFile) return this.#problem("read", "not a regular file");
+      const info = await stat(this.file);
+      if (!info.isFile()) return this.#problem("read", "not a regular file");
       if (info.size > MAX_FILE_BYTES) {
         return this.#problem("corrupt", `${info.size} bytes, over ${MAX_FILE_BYTES}`);
       }
-      text = await Deno.readTextFile(this.file);
+      mtimeMs = info.mtimeMs;
+      text = await readFile(this.file, "utf8");
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return; // first run
+      if ((e as { code?: unknown })?.code === "ENOENT") return; // first run
       return this.#problem("read", e instanceof Error ? e.message : String(e), e);
     }
     const maxAge = this.#options.maxAgeMs;
-    const age = Date.now() - (info.mtime?.getTime() ?? Date.now());
+    const age = Date.now() - mtimeMs;
     if (maxAge !== undefined && age > maxAge) {
       return this.#problem("stale", `written ${age} ms ago, over maxAgeMs ${maxAge}`);
     }
@@ -356,11 +364,11 @@ export class CacheDiscovery extends BaseDiscovery {
               this.#written = pairs;
             } else {
               const now = new Date();
-              await Deno.utime(this.file, now, now);
+              await utimes(this.file, now, now);
             }
           } catch (e) {
             if (pairs) this.#queued = undefined;
-            if (!pairs && e instanceof Deno.errors.NotFound) {
+            if (!pairs && (e as { code?: unknown })?.code === "ENOENT") {
               this.#pendingWrite = this.#cached; // removed meanwhile: write it again
             } else {
               this.#problem("write", e instanceof Error ? e.message : String(e), e);
@@ -417,13 +425,13 @@ function decodeCacheFile(text: string): KVPair[] {
 /** Writes `text` to a temp file beside `path`, then renames it over `path`. */
 async function writeAtomically(path: string, text: string): Promise<void> {
   const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  const tmp = `${path}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
+  if (slash > 0) await mkdir(path.slice(0, slash), { recursive: true });
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 13)}.tmp`;
   try {
-    await Deno.writeTextFile(tmp, text, { mode: 0o644 });
-    await Deno.rename(tmp, path);
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, path);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {});
     throw e;
   }
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import dns from "node:dns";
 import { BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
 import type { ResyncLoop, RetryOptions } from "../resync.ts";
 import { type LookupPlan, lookupServers, parseNameserver } from "./resolve.ts";
@@ -61,8 +62,8 @@ export interface DnsDiscoveryOptions extends RetryOptions {
  *
  * The name serves every service path: `clone()` returns a discovery of the same name (as Go).
  *
- * Permissions: `--allow-net`; with `nameserver`, also `--allow-sys=networkInterfaces` (Deno's
- * `node:dns` asks for it to ask a chosen server), checked in the constructor.
+ * Permissions (Deno): `--allow-net`; with `nameserver`, also `--allow-sys=networkInterfaces`
+ * (Deno's `node:dns` asks for it to set name servers), needed by the constructor.
  *
  * @example
  * ```ts ignore
@@ -80,8 +81,8 @@ export interface DnsDiscoveryOptions extends RetryOptions {
  *
  * @throws {TypeError} an empty `domain`, a `port` outside 1-65535 (A/AAAA), an `intervalMs` or
  * `timeoutMs` that is not a positive finite number, or a `nameserver` that is not an IP address.
- * @throws {Deno.errors.NotCapable} a `nameserver` without `--allow-sys=networkInterfaces` (every
- * lookup would fail otherwise).
+ * @throws {Error} on Deno, `NotCapable` for a `nameserver` without
+ * `--allow-sys=networkInterfaces` (every lookup would fail otherwise).
  */
 export class DnsDiscovery extends BaseDiscovery {
   /** The name looked up. */
@@ -128,7 +129,9 @@ export class DnsDiscovery extends BaseDiscovery {
     const given = options.nameserver;
     this.nameservers = (given === undefined ? [] : Array.isArray(given) ? given : [given])
       .map(parseNameserver);
-    if (this.nameservers.length) checkSysPermission();
+    // Also where Deno asks for --allow-sys=networkInterfaces: without it this throws (once,
+    // here) instead of failing every round.
+    if (this.nameservers.length) new dns.promises.Resolver().setServers([...this.nameservers]);
     this.#options = options;
     this.#plan = {
       domain: this.domain,
@@ -169,20 +172,5 @@ export class DnsDiscovery extends BaseDiscovery {
     await super.close();
     this.#abort.abort();
     await this.#resync.close();
-  }
-}
-
-/**
- * Deno's `node:dns` needs `--allow-sys=networkInterfaces` to ask a chosen name server; without it
- * every round would fail: ask first (a prompt when allowed), else fail at once with a clear error.
- */
-function checkSysPermission(): void {
-  const d: Deno.PermissionDescriptor = { name: "sys", kind: "networkInterfaces" };
-  let state = Deno.permissions.querySync(d).state;
-  if (state === "prompt") state = Deno.permissions.requestSync(d).state;
-  if (state !== "granted") {
-    throw new Deno.errors.NotCapable(
-      "DnsDiscovery with a nameserver needs --allow-sys=networkInterfaces (and --allow-net)",
-    );
   }
 }
