@@ -185,6 +185,13 @@ export {
 export { Peer2PeerDiscovery } from "./src/registry/peer2peer.ts";
 export { MultipleServersDiscovery } from "./src/registry/multiple_servers.ts";
 export { InprocessDiscovery } from "./src/registry/inprocess.ts";
+export {
+  CacheDiscovery,
+  type CacheDiscoveryOptions,
+  CacheFileError,
+  CacheFileErrorEvent,
+  type CacheFileProblem,
+} from "./src/registry/cache.ts";
 export { ResyncLoop, type ResyncOptions, type RetryOptions } from "./src/registry/resync.ts";
 export { RegisterPluginBase, type RegisterPluginOptions } from "./src/registry/register_base.ts";
 export { type KvRegisterOptions, KvRegisterPlugin } from "./src/registry/kv_register.ts";

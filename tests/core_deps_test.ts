@@ -59,7 +59,7 @@ for (const root of ["mod.ts", "src/protocol/mod.ts", "examples/inprocess/main.ts
     const names = [...ids].map((id) => i.npmPackages[id].name);
     for (const p of ADAPTER_PACKAGES) assert.ok(!names.includes(p), `${root} loads npm:${p}`);
     const adapters = i.modules.filter((m) =>
-      /\/src\/(registry\/(etcd|zookeeper|consul|mdns|redis)|plugins)\//.test(m.specifier)
+      /\/src\/(registry\/(etcd|zookeeper|consul|mdns|redis|dns)|plugins)\//.test(m.specifier)
     );
     assert.deepEqual(adapters.map((m) => m.specifier), []);
   });

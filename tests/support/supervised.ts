@@ -68,6 +68,11 @@ export class SupervisedProcess {
     return new SupervisedProcess(child, watchdog, logs, logFile);
   }
 
+  /** The process id (for signals such as SIGHUP or SIGSTOP). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Whether the process has ended. */
   get exited(): boolean {
     return this.#exited;
