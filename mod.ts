@@ -231,6 +231,10 @@ export {
   type InprocessSession,
 } from "./src/transport/inprocess.ts";
 
+// The runtime seam's error: a permission the process lacks (Deno's --allow-*).
+export { PermissionError } from "./src/runtime/errors.ts";
+export type { Permission } from "./src/runtime/types.ts";
+
 // Wire codec choice (the `wireCodec` option) and its errors.
 export {
   NativeCodecError,

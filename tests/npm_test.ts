@@ -1,13 +1,16 @@
 // The npm form (issue 24, tools/build_npm.ts): built, packed and installed with npm into an
 // empty project, every subpath imports under Node and Bun, a Server and a Client talk in-process
-// there, the `rpcx` bin runs, and the .d.ts files type-check with Node's types alone (errors
-// only in the files tools/check_neutral.ts still lists as PENDING).
+// there, the `rpcx` bin lists, edits and watches a real etcd under both, and the .d.ts files
+// type-check with Node's types alone (errors only in the files tools/check_neutral.ts still
+// lists as PENDING).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { buildNpm } from "../tools/build_npm.ts";
 import { denoJson, npmTools, run, toolPackages } from "../tools/_npm.ts";
 import { judge, parseDiagnostics } from "../tools/check_neutral.ts";
+import { Etcd3 } from "etcd3";
 import { needs } from "./support/env.ts";
+import { startEtcd } from "./support/etcd_server.ts";
 import { bunBinary, nodeBinary, runBounded } from "./support/runtimes.ts";
 
 const manifest = denoJson();
@@ -97,16 +100,92 @@ Deno.test("npm form (bun): every subpath imports; an in-process call works", asy
   await consumer(bun!, ["run"]);
 });
 
-Deno.test("npm form (node): the rpcx bin prints its help", async () => {
+Deno.test("npm form (node): the rpcx bin prints its help, and so does @rpcx/core/cli run as the script", async () => {
   const node = nodeBinary();
   if (!needs("node", node ? undefined : "node is not on PATH")) return;
   const project = await install();
-  const r = await runBounded(node!, ["node_modules/.bin/rpcx", "--help"], {
+  // The bin; then the module itself (Node 20 has no import.meta.main: the seam's isMain
+  // compares it with the script), through a link as npm's bins are.
+  await Deno.symlink(
+    join(project, "node_modules/@rpcx/core/src/cli/mod.js"),
+    join(project, "cli-link.js"),
+  ).catch((e) => {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  });
+  for (const script of ["node_modules/.bin/rpcx", "cli-link.js"]) {
+    const r = await runBounded(node!, [script, "--help"], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(r.code, 0, `${script}: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: rpcx/, script);
+  }
+  const usage = await runBounded(node!, ["cli-link.js", "nosuchcommand"], {
     cwd: project,
     timeoutMs: 30_000,
   });
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Usage: rpcx/);
+  assert.equal(usage.code, 2, usage.stderr);
+});
+
+/** Node and Bun as the tests run them: the command and its arguments before a script. */
+function jsRuntimes(): { name: string; cmd: string; pre: string[] }[] {
+  const found: { name: string; cmd: string; pre: string[] }[] = [];
+  const node = nodeBinary();
+  if (needs("node", node ? undefined : "node is not on PATH")) {
+    found.push({ name: "node", cmd: node!, pre: [] });
+  }
+  const bun = bunBinary();
+  if (needs("bun", bun ? undefined : "no bun (.ci/install/80-bun.sh, $RPCX_BUN)")) {
+    found.push({ name: "bun", cmd: bun!, pre: ["run"] });
+  }
+  return found;
+}
+
+Deno.test("npm form (node, bun): the rpcx bin lists, edits and watches a real etcd", async () => {
+  const runtimes = jsRuntimes();
+  if (runtimes.length === 0) return;
+  const project = await install();
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const url = `etcd://${etcd.endpoint}/rpcx_test`;
+  const key = "/rpcx_test/Arith/tcp@127.0.0.1:9";
+  try {
+    await raw.put(key).value("weight=1");
+    for (const [i, rt] of runtimes.entries()) {
+      const rpcx = (...args: string[]) =>
+        runBounded(rt.cmd, [...rt.pre, "node_modules/.bin/rpcx", ...args], {
+          cwd: project,
+          timeoutMs: 30_000,
+        });
+      const list = await rpcx("list", "-r", url, "--json");
+      assert.equal(list.code, 0, `${rt.name}: ${list.stderr}`);
+      assert.deepEqual(JSON.parse(list.stdout), [{
+        service: "Arith",
+        key: "tcp@127.0.0.1:9",
+        metadata: i === 0 ? "weight=1" : `weight=${i + 1}`,
+        state: "active",
+      }], rt.name);
+
+      const set = await rpcx("set", "-r", url, "Arith", "tcp@127.0.0.1:9", `weight=${i + 2}`);
+      assert.equal(set.code, 0, `${rt.name}: ${set.stderr}`);
+      assert.equal(set.stdout, `Arith tcp@127.0.0.1:9 weight=${i + 2}\n`, rt.name);
+      assert.equal(await raw.get(key).string(), `weight=${i + 2}`, rt.name);
+
+      const watch = await rpcx("watch", "-r", url, "--json", "--duration", "300");
+      assert.equal(watch.code, 0, `${rt.name}: ${watch.stderr}`);
+      assert.deepEqual(JSON.parse(watch.stdout), {
+        type: "added",
+        service: "Arith",
+        key: "tcp@127.0.0.1:9",
+        metadata: `weight=${i + 2}`,
+      }, rt.name);
+
+      const missing = await rpcx("set", "-r", url, "Arith", "tcp@127.0.0.1:10", "weight=1");
+      assert.equal(missing.code, 1, `${rt.name}: ${missing.stderr}`);
+      assert.match(missing.stderr, /^rpcx: .*tcp@127\.0\.0\.1:10/, rt.name);
+    }
+  } finally {
+    raw.close();
+    await etcd.stop();
+  }
 });
 
 Deno.test("npm form: its .d.ts type-check with Node's types alone, errors only from PENDING files", async () => {

@@ -14,7 +14,8 @@ const _realDeno: DenoApi = Deno;
 /** A child script (plain JS, so Node and Bun run it too) that uses the seam at `url`. */
 function childScript(url: string, mode: "unref" | "ref" | "signal" | "process"): string {
   return `
-const { runtime } = await import(${JSON.stringify(url)});
+const { runtime, PermissionError } = await import(${JSON.stringify(url)});
+const RpcxError = Object.getPrototypeOf(PermissionError);
 const rt = runtime();
 const mode = ${JSON.stringify(mode)};
 console.log("runtime " + rt.name);
@@ -36,11 +37,28 @@ if (mode === "unref") {
   });
   console.log("ready");
 } else {
+  let permissions = "granted";
+  try {
+    rt.process.requirePermissions(["net", "sys:hostname", "sys:networkInterfaces"], "probe needs them");
+  } catch (e) {
+    permissions = { name: e.name, rpcx: e instanceof RpcxError, permissions: e.permissions, message: e.message };
+  }
   console.log(JSON.stringify({
     args: rt.process.args(),
     env: rt.process.env("RPCX_SEAM_PROBE") ?? null,
     os: rt.process.os(),
+    main: rt.process.isMain(import.meta),
+    notMain: rt.process.isMain({ url: "file:///elsewhere/child.mjs" }),
+    terminal: [1, 2].map((s) => rt.process.isTerminal(s)),
+    hostname: rt.process.hostname() ?? null,
+    loopback: rt.process.networkInterfaces()
+      .filter((i) => i.address === "127.0.0.1" || i.address === "::1")
+      .map((i) => i.family + " " + i.name).sort(),
+    permissions,
   }));
+  // 1 MiB in one write, all of it (a pipe takes 64 KiB at a time), then a line on stderr.
+  await rt.process.write(1, new TextEncoder().encode("x".repeat(1 << 20) + "\\n"));
+  await rt.process.write(2, new TextEncoder().encode("to stderr\\n"));
 }
 `;
 }
@@ -166,13 +184,32 @@ for (const target of TARGETS) {
       { timeoutMs: 20_000, cwd: REPO_ROOT, env: { RPCX_SEAM_PROBE: "yes" } },
     );
     assert.equal(r.code, 0, r.stderr);
-    const [first, json] = r.stdout.trim().split("\n");
+    const [first, json, written] = r.stdout.split("\n");
     assert.equal(first, `runtime ${target.name}`);
-    assert.deepEqual(JSON.parse(json), { args: ["--one", "two"], env: "yes", os: Deno.build.os });
+    assert.deepEqual(JSON.parse(json), {
+      args: ["--one", "two"],
+      env: "yes",
+      os: Deno.build.os,
+      main: true,
+      notMain: false,
+      terminal: [false, false],
+      hostname: Deno.hostname(),
+      loopback: loopbackInterfaces(),
+      permissions: "granted",
+    });
+    assert.equal(written, "x".repeat(1 << 20));
+    assert.equal(r.stderr, "to stderr\n");
   });
 }
 
-Deno.test("runtime (deno): env() is undefined without --allow-env, and does not prompt", async () => {
+/** This host's loopback addresses as the seam lists them ("IPv4 lo", ...), from Deno's own list. */
+function loopbackInterfaces(): string[] {
+  return Deno.networkInterfaces()
+    .filter((i) => i.address === "127.0.0.1" || i.address === "::1")
+    .map((i) => `${i.family} ${i.name}`).sort();
+}
+
+Deno.test("runtime (deno): without permissions env, hostname and interfaces are empty, requirePermissions throws PermissionError; nothing prompts", async () => {
   const url = new URL("../src/runtime/mod.ts", import.meta.url).href;
   const r = await runBounded(
     Deno.execPath(),
@@ -180,10 +217,21 @@ Deno.test("runtime (deno): env() is undefined without --allow-env, and does not 
     { timeoutMs: 20_000, cwd: REPO_ROOT, env: { RPCX_SEAM_PROBE: "yes" } },
   );
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout.trim().split("\n")[1]), {
+  assert.deepEqual(JSON.parse(r.stdout.split("\n")[1]), {
     args: [],
     env: null,
     os: Deno.build.os,
+    main: true,
+    notMain: false,
+    terminal: [false, false],
+    hostname: null,
+    loopback: [],
+    permissions: {
+      name: "PermissionError",
+      rpcx: true,
+      permissions: ["net", "sys:hostname", "sys:networkInterfaces"],
+      message: "probe needs them",
+    },
   });
 });
 

@@ -16,12 +16,6 @@ import { denoJson, npmTools, ROOT, toolPackages } from "./_npm.ts";
  * them (PLAN-seam.md §5). The ones marked `Deno.` name Deno's global.
  */
 export const PENDING: Record<string, string> = {
-  "src/cli/commands/bench.ts": "Deno. (A1, after wt-ui)",
-  "src/cli/commands/call.ts": "Deno. (A1, after wt-ui)",
-  "src/cli/commands/ui.ts": "Deno. (A1, after wt-ui)",
-  "src/cli/commands/watch.ts": "Deno. (A1, after wt-ui)",
-  "src/cli/main.ts": "Deno. and import.meta.main (A1, after wt-ui)",
-  "src/cli/mod.ts": "Deno. and import.meta.main (A1, after wt-ui)",
   "src/cli/ui/server.ts": "Deno. (A5, after wt-ui); Request.json() is unknown on Node",
   "src/plugins/metrics.ts": "Deno. (A5)",
   "src/registry/mdns/names.ts": "Deno. (A5)",

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { runtime } from "../runtime/mod.ts";
 import { runRpcx } from "./program.ts";
 
-if (import.meta.main) Deno.exit(await runRpcx(Deno.args));
+const { process } = runtime();
+if (process.isMain(import.meta)) process.exit(await runRpcx(process.args()));

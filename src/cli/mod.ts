@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { runtime } from "../runtime/mod.ts";
 import { runRpcx } from "./program.ts";
 
 export { CliError, ExitCode } from "./errors.ts";
@@ -37,4 +38,5 @@ export { openMdns } from "./registry/mdns.ts";
 export { openDirect } from "./registry/direct.ts";
 export { type AdminOptions, type AdminServer, serveAdmin } from "./ui/server.ts";
 
-if (import.meta.main) Deno.exit(await runRpcx(Deno.args));
+const { process } = runtime();
+if (process.isMain(import.meta)) process.exit(await runRpcx(process.args()));

@@ -55,7 +55,8 @@ Examples:
  * @example
  * ```ts ignore
  * import { runRpcx } from "@rpcx/core/cli";
- * Deno.exit(await runRpcx(["list", "-r", "etcd://127.0.0.1:2379/rpcx_test"]));
+ * const code = await runRpcx(["list", "-r", "etcd://127.0.0.1:2379/rpcx_test"]);
+ * console.log(code); // 0: listed
  * ```
  */
 export async function runRpcx(args: string[]): Promise<number> {

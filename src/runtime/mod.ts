@@ -24,13 +24,18 @@ export type {
   FfiLibrary,
   FfiSymbols,
   FfiType,
+  ModuleMeta,
+  NetInterface,
+  Permission,
   ProcessApi,
   Runtime,
   RuntimeName,
+  StdStream,
   TermSignal,
   TimerHandle,
   Timers,
 } from "./types.ts";
+export { PermissionError } from "./errors.ts";
 export { bunRuntime, denoRuntime, nodeRuntime };
 
 let active: Runtime | undefined;

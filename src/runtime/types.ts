@@ -5,7 +5,9 @@
  * {@linkcode "./mod.ts".runtime} picks the one the process runs on.
  *
  * This step of the seam covers timers, the process (signals, exit, arguments, environment,
- * OS) and the native library (FFI). Sockets, TLS and the HTTP server join it in later steps.
+ * OS, standard output, host name, network interfaces, permissions) and the native library
+ * (FFI). Sockets and TLS join it in a later step. HTTP servers need no member: `node:http`
+ * serves the same on all three runtimes (`src/_internal/serve_fetch.ts`).
  *
  * @module
  */
@@ -27,6 +29,30 @@ export interface Timers {
 /** A signal that asks the process to stop. */
 export type TermSignal = "SIGINT" | "SIGTERM";
 
+/** What `import.meta` gives a module (`main` exists on Deno, Bun and Node ≥ 24.2). */
+export interface ModuleMeta {
+  /** The module's URL. */
+  readonly url: string;
+  /** Whether the module is the program's entry, where the runtime says so. */
+  readonly main?: boolean;
+}
+
+/** A standard stream: 0 input, 1 output, 2 error. */
+export type StdStream = 0 | 1 | 2;
+
+/** An address of a network interface of this host. */
+export interface NetInterface {
+  /** The interface's name (`eth0`, `lo`, ...). */
+  readonly name: string;
+  /** The address family. */
+  readonly family: "IPv4" | "IPv6";
+  /** The address, without a zone (`fe80::1`, not `fe80::1%eth0`). */
+  readonly address: string;
+}
+
+/** A permission the code may need (Deno asks for them; Node and Bun have none to ask). */
+export type Permission = "net" | "sys:hostname" | "sys:networkInterfaces";
+
 /** The process the code runs in. */
 export interface ProcessApi {
   /**
@@ -46,6 +72,32 @@ export interface ProcessApi {
   env(name: string): string | undefined;
   /** The OS, as Deno's `Deno.build.os` names it: "linux", "darwin", "windows", ... */
   os(): string;
+  /**
+   * Whether the module whose `import.meta` is `meta` is the program's entry (the file the
+   * runtime was asked to run): `meta.main` where the runtime sets it, else (Node < 24.2) the
+   * module's file is the script's (`process.argv[1]`, links resolved).
+   */
+  isMain(meta: ModuleMeta): boolean;
+  /** Writes all of `bytes` to standard output (1) or error (2); resolves once they are written. */
+  write(stream: 1 | 2, bytes: Uint8Array): Promise<void>;
+  /** Whether standard input (0), output (1) or error (2) is a terminal. */
+  isTerminal(stream: StdStream): boolean;
+  /**
+   * The host's name, or `undefined` when it may not be read (Deno without
+   * `--allow-sys=hostname`). Never asks for a permission.
+   */
+  hostname(): string | undefined;
+  /**
+   * The addresses of this host's network interfaces, loopback included; `[]` when they may not
+   * be read (Deno without `--allow-sys=networkInterfaces`). Never asks for a permission.
+   */
+  networkInterfaces(): NetInterface[];
+  /**
+   * Makes sure the process holds `permissions`: on Deno, each one not granted is asked for (a
+   * prompt where Deno may prompt) and one still not granted throws `PermissionError`
+   * (`src/runtime/errors.ts`) with `why` as its message. Node and Bun grant everything: a no-op.
+   */
+  requirePermissions(permissions: readonly Permission[], why: string): void;
 }
 
 /** A parameter or result type of a native symbol. */

@@ -10,7 +10,9 @@
 /** A permission query (the kinds the adapter asks about). */
 export type DenoPermission =
   | { name: "env"; variable?: string }
-  | { name: "ffi"; path?: string | URL };
+  | { name: "ffi"; path?: string | URL }
+  | { name: "net"; host?: string }
+  | { name: "sys"; kind: "hostname" | "networkInterfaces" };
 
 /** The state of a permission. */
 export type DenoPermissionState = "granted" | "denied" | "prompt";
@@ -22,6 +24,19 @@ export interface DenoForeignFunction {
   nonblocking?: boolean;
 }
 
+/** A standard stream of Deno (`Deno.stdout`, `Deno.stderr`; `Deno.stdin` only says if it is a terminal). */
+export interface DenoStdStream {
+  write?(p: Uint8Array): Promise<number>;
+  isTerminal(): boolean;
+}
+
+/** One address of `Deno.networkInterfaces()`. */
+export interface DenoNetworkInterface {
+  readonly family: "IPv4" | "IPv6";
+  readonly name: string;
+  readonly address: string;
+}
+
 /** The part of `Deno` the adapter uses. */
 export interface DenoApi {
   readonly build: { readonly os: string };
@@ -29,7 +44,13 @@ export interface DenoApi {
   readonly env: { get(key: string): string | undefined };
   readonly permissions: {
     querySync(desc: DenoPermission): { readonly state: DenoPermissionState };
+    requestSync(desc: DenoPermission): { readonly state: DenoPermissionState };
   };
+  readonly stdin: DenoStdStream;
+  readonly stdout: DenoStdStream & { write(p: Uint8Array): Promise<number> };
+  readonly stderr: DenoStdStream & { write(p: Uint8Array): Promise<number> };
+  hostname(): string;
+  networkInterfaces(): DenoNetworkInterface[];
   readonly errors: {
     // deno-lint-ignore no-explicit-any
     readonly NotCapable: new (...args: any[]) => Error;

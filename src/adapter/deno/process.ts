@@ -1,11 +1,41 @@
 /**
- * The process on Deno: signal listeners, `Deno.exit`, `Deno.args`, the environment (read only
- * when already allowed: never prompts) and `Deno.build.os`.
+ * The process on Deno: signal listeners, `Deno.exit`, `Deno.args`, the environment, host name
+ * and network interfaces (read only when already allowed: never prompts), `Deno.build.os`,
+ * `Deno.stdout`/`Deno.stderr`, and permissions asked for where Deno may prompt.
  *
  * @module
  */
-import type { ProcessApi, TermSignal } from "../../runtime/types.ts";
-import { deno } from "./_deno.ts";
+import { PermissionError } from "../../runtime/errors.ts";
+import type {
+  ModuleMeta,
+  NetInterface,
+  Permission,
+  ProcessApi,
+  StdStream,
+  TermSignal,
+} from "../../runtime/types.ts";
+import { deno, type DenoPermission, type DenoPermissionState } from "./_deno.ts";
+
+/** Deno's descriptor of one of the seam's permissions. */
+function descriptor(p: Permission): DenoPermission {
+  switch (p) {
+    case "net":
+      return { name: "net" };
+    case "sys:hostname":
+      return { name: "sys", kind: "hostname" };
+    case "sys:networkInterfaces":
+      return { name: "sys", kind: "networkInterfaces" };
+  }
+}
+
+/** The state of `desc` now ("denied" when Deno cannot tell). Never prompts. */
+function stateOf(desc: DenoPermission): DenoPermissionState {
+  try {
+    return deno().permissions.querySync(desc).state;
+  } catch {
+    return "denied";
+  }
+}
 
 /** The Deno adapter's process. */
 export const denoProcess: ProcessApi = {
@@ -36,17 +66,70 @@ export const denoProcess: ProcessApi = {
     return [...deno().args];
   },
   env(name: string): string | undefined {
+    if (stateOf({ name: "env", variable: name }) !== "granted") return undefined;
     try {
-      const D = deno();
-      if (D.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
-        return undefined;
-      }
-      return D.env.get(name);
+      return deno().env.get(name);
     } catch {
       return undefined;
     }
   },
   os(): string {
     return deno().build.os;
+  },
+  isMain(meta: ModuleMeta): boolean {
+    return meta.main === true;
+  },
+  async write(stream: 1 | 2, bytes: Uint8Array): Promise<void> {
+    const out = stream === 1 ? deno().stdout : deno().stderr;
+    // Deno's write may take part of the bytes: write the rest until none is left.
+    for (let at = 0; at < bytes.length;) at += await out.write(bytes.subarray(at));
+  },
+  isTerminal(stream: StdStream): boolean {
+    const D = deno();
+    try {
+      return (stream === 0 ? D.stdin : stream === 1 ? D.stdout : D.stderr).isTerminal();
+    } catch {
+      return false;
+    }
+  },
+  hostname(): string | undefined {
+    if (stateOf(descriptor("sys:hostname")) !== "granted") return undefined;
+    try {
+      return deno().hostname();
+    } catch {
+      return undefined;
+    }
+  },
+  networkInterfaces(): NetInterface[] {
+    if (stateOf(descriptor("sys:networkInterfaces")) !== "granted") return [];
+    try {
+      return deno().networkInterfaces().map((i) => ({
+        name: i.name,
+        family: i.family,
+        address: i.address.replace(/%.*$/, ""),
+      }));
+    } catch {
+      return [];
+    }
+  },
+  requirePermissions(permissions: readonly Permission[], why: string): void {
+    const missing: Permission[] = [];
+    const causes: unknown[] = [];
+    for (const p of permissions) {
+      const desc = descriptor(p);
+      let state = stateOf(desc);
+      if (state === "prompt") {
+        try {
+          state = deno().permissions.requestSync(desc).state;
+        } catch (e) {
+          causes.push(e);
+          state = "denied";
+        }
+      }
+      if (state !== "granted") missing.push(p);
+    }
+    if (missing.length > 0) {
+      throw new PermissionError(missing, why, causes.length ? { cause: causes[0] } : undefined);
+    }
   },
 };

@@ -1,13 +1,32 @@
 /**
- * The process on Node and Bun, through `node:process`.
+ * The process on Node and Bun, through `node:process` and `node:os`.
  *
  * @module
  */
+import { realpathSync } from "node:fs";
+import os from "node:os";
 import process from "node:process";
-import type { ProcessApi, TermSignal } from "../../runtime/types.ts";
+import { fileURLToPath } from "node:url";
+import type {
+  ModuleMeta,
+  NetInterface,
+  Permission,
+  ProcessApi,
+  StdStream,
+  TermSignal,
+} from "../../runtime/types.ts";
 
 /** `process.platform` → the OS names of `Deno.build.os`. */
 const OS_NAMES: Record<string, string> = { win32: "windows", sunos: "solaris" };
+
+/** `path` with its links resolved, or as it is when it cannot be. */
+function real(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
 
 /** The Node adapter's process (Bun's too). */
 export const nodeProcess: ProcessApi = {
@@ -36,5 +55,48 @@ export const nodeProcess: ProcessApi = {
   },
   os(): string {
     return OS_NAMES[process.platform] ?? process.platform;
+  },
+  isMain(meta: ModuleMeta): boolean {
+    if (typeof meta.main === "boolean") return meta.main;
+    const script = process.argv[1];
+    if (!script || !meta.url.startsWith("file:")) return false;
+    return real(script) === real(fileURLToPath(meta.url));
+  },
+  write(stream: 1 | 2, bytes: Uint8Array): Promise<void> {
+    const out = stream === 1 ? process.stdout : process.stderr;
+    return new Promise((resolve, reject) => {
+      out.write(bytes, (e) => (e ? reject(e) : resolve()));
+    });
+  },
+  isTerminal(stream: StdStream): boolean {
+    const s = stream === 0 ? process.stdin : stream === 1 ? process.stdout : process.stderr;
+    return s.isTTY === true;
+  },
+  hostname(): string | undefined {
+    try {
+      return os.hostname();
+    } catch {
+      return undefined;
+    }
+  },
+  networkInterfaces(): NetInterface[] {
+    const found: NetInterface[] = [];
+    let table: ReturnType<typeof os.networkInterfaces>;
+    try {
+      table = os.networkInterfaces();
+    } catch {
+      return found;
+    }
+    for (const [name, list] of Object.entries(table)) {
+      for (const i of list ?? []) {
+        // Node 18.0-18.3 gave the family as a number.
+        const family = String(i.family) === "6" || i.family === "IPv6" ? "IPv6" : "IPv4";
+        found.push({ name, family, address: i.address.replace(/%.*$/, "") });
+      }
+    }
+    return found;
+  },
+  requirePermissions(_permissions: readonly Permission[], _why: string): void {
+    // Node and Bun have no permissions to ask for.
   },
 };

@@ -5,8 +5,8 @@
  */
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
-import process from "node:process";
 import { XClient } from "../../client/xclient.ts";
+import { runtime } from "../../runtime/mod.ts";
 import {
   argsOf,
   callError,
@@ -78,10 +78,10 @@ export function benchCommand(program: Command): void {
       const discovery = r.discovery(service);
       const outage = outageOf(discovery);
       const x = new XClient(service, setup.failMode, setup.selectMode, discovery, setup.options);
-      const bar = f.progress && !f.json && Deno.stderr.isTerminal()
+      // cli-progress draws on the process's stderr (its default stream).
+      const bar = f.progress && !f.json && runtime().process.isTerminal(2)
         ? new cliProgress.SingleBar({
           format: "{bar} {percentage}% | {value}/{total} calls | {rate} calls/s | {errors} errors",
-          stream: process.stderr,
         }, cliProgress.Presets.shades_classic)
         : undefined;
       const latencies = new Float64Array(total);

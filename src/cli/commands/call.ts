@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { XClient } from "../../client/xclient.ts";
+import { runtime } from "../../runtime/mod.ts";
 import {
   argsOf,
   callErrorOf,
@@ -51,7 +52,7 @@ export function callCommand(program: Command): void {
             metadata: setup.metadata,
             replyMetadata,
           });
-          if (reply instanceof Uint8Array) await Deno.stdout.write(reply);
+          if (reply instanceof Uint8Array) await runtime().process.write(1, reply);
           else console.log(toJson(reply));
           if (f.showMeta) console.error(toJson(replyMetadata));
         } catch (e) {

@@ -4,6 +4,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
+import { runtime } from "../../runtime/mod.ts";
 import { REGISTRY_HELP } from "../common.ts";
 import { intFlag } from "../common.ts";
 import { serveAdmin } from "../ui/server.ts";
@@ -54,13 +55,10 @@ export function uiCommand(program: Command): void {
       });
       console.log(`rpcx ui: ${ui.url}`);
       await new Promise<void>((resolve) => {
-        const stop = () => {
-          Deno.removeSignalListener("SIGINT", stop);
-          Deno.removeSignalListener("SIGTERM", stop);
+        const remove = runtime().process.onSignals(["SIGINT", "SIGTERM"], () => {
+          remove();
           resolve();
-        };
-        Deno.addSignalListener("SIGINT", stop);
-        Deno.addSignalListener("SIGTERM", stop);
+        });
       });
       await ui.shutdown();
     });

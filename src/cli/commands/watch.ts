@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { runtime } from "../../runtime/mod.ts";
 import { intFlag, registryOption, toJson, withRegistry } from "../common.ts";
 import { follow, type NodeChange } from "../registry/follow.ts";
 
@@ -21,7 +22,7 @@ export function watchCommand(program: Command): void {
     program.command("watch")
       .description(
         "print the servers, then each change as it happens: + added, - removed, ~ metadata " +
-          "changed (until Ctrl-C)",
+          "changed (until Ctrl-C or SIGTERM)",
       )
       .argument("[service]", "only this service")
       .option("-i, --interval <ms>", "poll period", "1000")
@@ -37,7 +38,7 @@ export function watchCommand(program: Command): void {
       const interval = intFlag("interval", opts.interval);
       const ac = new AbortController();
       const stop = () => ac.abort();
-      Deno.addSignalListener("SIGINT", stop);
+      const removeSignals = runtime().process.onSignals(["SIGINT", "SIGTERM"], stop);
       const timer = opts.duration === undefined
         ? undefined
         : setTimeout(stop, intFlag("duration", opts.duration));
@@ -53,7 +54,7 @@ export function watchCommand(program: Command): void {
           }));
       } finally {
         clearTimeout(timer);
-        Deno.removeSignalListener("SIGINT", stop);
+        removeSignals();
       }
     },
   );
