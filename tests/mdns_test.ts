@@ -98,7 +98,7 @@ if (!IN_NETNS) {
       import { Server } from "@rpcx/core";
       import { MdnsDiscovery, MdnsRegisterPlugin } from "@rpcx/core/mdns";
       const out = {};
-      const describe = (e) => ({ name: e.constructor.name, message: e.message });
+      const describe = (e) => ({ name: e.constructor.name, message: e.message, permissions: e.permissions });
       const server = new Server();
       server.use(new MdnsRegisterPlugin({}));
       await server.register({ Mul: () => 1 }, "Arith");
@@ -140,8 +140,9 @@ if (!IN_NETNS) {
     assert.equal(out.code, 0, decoder.decode(out.stderr));
     const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").pop()!);
     const want = {
-      name: "NotCapable",
+      name: "PermissionError",
       message: "mdns needs --allow-net and --allow-sys=networkInterfaces,hostname",
+      permissions: ["sys:networkInterfaces", "sys:hostname"],
     };
     assert.deepEqual(r.serve, want, "serve() rejects");
     assert.deepEqual(r.discovery, want, "the discovery throws at once (not an endless outage)");

@@ -1,15 +1,16 @@
 // The npm form (issue 24, tools/build_npm.ts): built, packed and installed with npm into an
 // empty project, every subpath imports under Node and Bun, a Server and a Client talk in-process
-// there, the `rpcx` bin lists, edits and watches a real etcd under both, and the .d.ts files
-// type-check with Node's types alone (errors only in the files tools/check_neutral.ts still
-// lists as PENDING).
+// there, serveMetrics is scraped, the `rpcx` bin lists, edits and watches a real etcd and serves
+// the admin page under both, and the .d.ts files type-check with Node's types alone (errors only
+// in the files tools/check_neutral.ts still lists as PENDING).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { buildNpm } from "../tools/build_npm.ts";
 import { denoJson, npmTools, run, toolPackages } from "../tools/_npm.ts";
 import { judge, parseDiagnostics } from "../tools/check_neutral.ts";
 import { Etcd3 } from "etcd3";
-import { needs } from "./support/env.ts";
+import { needs, waitFor } from "./support/env.ts";
+import { spawnRpcx } from "./support/rpcx_cli.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { bunBinary, nodeBinary, runBounded } from "./support/runtimes.ts";
 
@@ -181,6 +182,142 @@ Deno.test("npm form (node, bun): the rpcx bin lists, edits and watches a real et
       const missing = await rpcx("set", "-r", url, "Arith", "tcp@127.0.0.1:10", "weight=1");
       assert.equal(missing.code, 1, `${rt.name}: ${missing.stderr}`);
       assert.match(missing.stderr, /^rpcx: .*tcp@127\.0\.0\.1:10/, rt.name);
+    }
+  } finally {
+    raw.close();
+    await etcd.stop();
+  }
+});
+
+/**
+ * Counts calls with the metrics plugin, serves them with serveMetrics and scrapes them (GET,
+ * HEAD, a wrong path, the same port again), then shuts down; prints one JSON line.
+ */
+const METRICS = `
+const { Client, Server } = await import("@rpcx/core");
+const { serveMetrics, serverMetrics } = await import("@rpcx/core/plugins/metrics");
+const metrics = serverMetrics();
+const server = new Server({ plugins: [metrics] });
+await server.register({ Mul: (a) => ({ C: a.A * a.B }) }, "Arith");
+await server.serve("inprocess", "metrics");
+const client = new Client("inprocess@metrics");
+for (let i = 0; i < 3; i++) await client.call("Arith", "Mul", { A: i, B: 2 }, { timeout: 60_000 });
+await client.close();
+await server.close();
+const endpoint = await serveMetrics(metrics.registry, { port: 0 });
+const url = "http://" + endpoint.addr;
+const res = await fetch(url + "/metrics");
+const text = await res.text();
+const head = await fetch(url + "/metrics", { method: "HEAD" });
+const other = await fetch(url + "/other");
+await other.body?.cancel();
+let again;
+try {
+  await serveMetrics(metrics.registry, { port: Number(endpoint.addr.split(":").pop()) });
+  again = "listened";
+} catch (e) {
+  again = e.code;
+}
+const t0 = Date.now();
+await endpoint.shutdown();
+console.log(JSON.stringify({
+  addr: endpoint.addr,
+  status: res.status,
+  type: res.headers.get("content-type"),
+  calls: /^rpcx_server_calls_total\\{[^}]*method="Mul"[^}]*\\} (\\d+)/m.exec(text)?.[1] ?? text,
+  head: [head.status, await head.text()],
+  other: other.status,
+  again,
+  shutdownMs: Date.now() - t0,
+}));
+`;
+
+Deno.test("npm form (node, bun): serveMetrics is scraped, refuses a taken port, and shuts down with the process ending by itself", async () => {
+  const runtimes = jsRuntimes();
+  if (runtimes.length === 0) return;
+  const project = await install();
+  await Deno.writeTextFile(join(project, "metrics.mjs"), METRICS);
+  for (const rt of runtimes) {
+    const r = await runBounded(rt.cmd, [...rt.pre, "metrics.mjs"], {
+      cwd: project,
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, `${rt.name}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.match(out.addr, /^127\.0\.0\.1:\d+$/, rt.name);
+    assert.equal(out.status, 200, rt.name);
+    assert.equal(out.type, "text/plain; version=0.0.4; charset=utf-8", rt.name);
+    assert.equal(out.calls, "3", rt.name);
+    assert.deepEqual(out.head, [200, ""], rt.name);
+    assert.equal(out.other, 404, rt.name);
+    assert.equal(out.again, "EADDRINUSE", rt.name);
+    assert.ok(out.shutdownMs < 2000, `${rt.name}: shutdown took ${out.shutdownMs} ms`);
+  }
+});
+
+Deno.test("npm form (node, bun): rpcx ui serves the admin page from etcd, writes an edit, and exits 0 on SIGINT", async () => {
+  const runtimes = jsRuntimes();
+  if (runtimes.length === 0) return;
+  const project = await install();
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const registry = `etcd://${etcd.endpoint}/rpcx_test`;
+  const key = "/rpcx_test/Arith/tcp@127.0.0.1:9";
+  try {
+    await raw.put(key).value("weight=1");
+    for (const [i, rt] of runtimes.entries()) {
+      const ui = spawnRpcx(["ui", "-r", registry, "--addr", "127.0.0.1:0", "-i", "60000"], {}, {
+        cmd: rt.cmd,
+        pre: [...rt.pre, "node_modules/.bin/rpcx"],
+        cwd: project,
+      });
+      let code: number | undefined;
+      try {
+        await waitFor(
+          `${rt.name}: the page up`,
+          () => /rpcx ui: http:\/\/\S+\//.test(ui.out),
+          30_000,
+        );
+        const url = /rpcx ui: (http:\/\/\S+\/)/.exec(ui.out)![1];
+        const page = await fetch(url);
+        assert.equal(page.status, 200, rt.name);
+        assert.match(await page.text(), /<html/i, rt.name);
+        assert.equal(page.headers.get("x-frame-options"), "DENY", rt.name);
+        const nodes = await (await fetch(new URL("/api/nodes", url))).json();
+        assert.deepEqual(
+          nodes.registries[0].nodes.map((n: { key: string }) => n.key),
+          ["tcp@127.0.0.1:9"],
+          rt.name,
+        );
+        const set = await fetch(new URL("/api/set", url), {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            registry,
+            service: "Arith",
+            key: "tcp@127.0.0.1:9",
+            set: [`weight=${i + 5}`],
+          }),
+        });
+        assert.deepEqual(await set.json(), { metadata: `weight=${i + 5}` }, rt.name);
+        assert.equal(await raw.get(key).string(), `weight=${i + 5}`, rt.name);
+        // Another origin's page is refused (the guard runs there too).
+        const foreign = await fetch(new URL("/api/nodes", url), {
+          headers: { "sec-fetch-site": "cross-site" },
+        });
+        assert.equal(foreign.status, 403, rt.name);
+        await foreign.body?.cancel();
+        // The live stream is open when SIGINT comes: shutdown ends it.
+        const events = await fetch(new URL("/api/events", url));
+        const reader = events.body!.getReader();
+        assert.match(new TextDecoder().decode((await reader.read()).value), /^retry: 1000/);
+        code = await ui.stop();
+        for (;;) if ((await reader.read()).done) break;
+      } finally {
+        code ??= await ui.stop();
+      }
+      assert.equal(code, 0, `${rt.name}: rpcx ui exits 0 on SIGINT`);
     }
   } finally {
     raw.close();

@@ -86,7 +86,7 @@ Deno.test("metrics: calls, errors, in-flight and latency per service/method, scr
   const addr = await server.serve("tcp", "127.0.0.1:0");
   const cm = clientMetrics({ registry: plugin.registry });
   const client = new Client(`tcp@${addr}`, { plugins: [cm] });
-  const endpoint = serveMetrics(plugin.registry, { port: 0 });
+  const endpoint = await serveMetrics(plugin.registry, { port: 0 });
   try {
     await Promise.all(
       Array.from({ length: 20 }, async (_, w) => {
@@ -151,7 +151,7 @@ Deno.test("metrics: the latency histogram parses as a Prometheus histogram with 
   await server.register(new Arith());
   const addr = await server.serve("tcp", "127.0.0.1:0");
   const client = new Client(`tcp@${addr}`);
-  const endpoint = serveMetrics(plugin.registry, { port: 0 });
+  const endpoint = await serveMetrics(plugin.registry, { port: 0 });
   try {
     await Promise.all(
       Array.from({ length: 50 }, (_, i) => client.call("Arith", "Mul", { A: i, B: 2 })),
@@ -196,5 +196,21 @@ Deno.test("metrics: made-up service/method names past maxSeries share one _other
   } finally {
     await client.close();
     await server.close();
+  }
+});
+
+Deno.test("serveMetrics: resolves once it listens; a taken port rejects with EADDRINUSE (no synchronous throw)", async () => {
+  const { registry } = serverMetrics();
+  const first = await serveMetrics(registry, { port: 0 });
+  try {
+    const port = Number(first.addr.split(":").pop());
+    let second: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => (second = serveMetrics(registry, { port })));
+    await assert.rejects(second!, (e: Error & { code?: string }) => e.code === "EADDRINUSE");
+    const res = await fetch(`http://${first.addr}/metrics`, { method: "HEAD" });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "");
+  } finally {
+    await first.shutdown();
   }
 });

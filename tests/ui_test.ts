@@ -11,7 +11,7 @@ import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
 import { findExecutable, freePort, needs, waitFor } from "./support/env.ts";
 import { GO_ARITH_WEIGHT_5, GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
 import { startEtcd } from "./support/etcd_server.ts";
-import { spawnRpcx } from "./support/rpcx_cli.ts";
+import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
 import { serveAdmin } from "@rpcx/core/cli";
 
 const CHROMIUM = findExecutable("/usr/bin/chromium", "chromium", "chromium-browser");
@@ -283,4 +283,16 @@ Deno.test("rpcx ui re-applies an edit a server's refresh wrote back (in the back
     await etcd.stop();
   }
   assert.equal(code, 0);
+});
+
+Deno.test("rpcx ui on a port that is taken exits 1 with one line saying so", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const addr = `127.0.0.1:${taken.addr.port}`;
+    const r = await rpcx(["ui", "-r", `tcp@127.0.0.1:${freePort()}`, "--addr", addr], 30_000);
+    assert.equal(r.code, 1, r.err);
+    assert.equal(r.err, `rpcx: ui: cannot listen on ${addr}: address already in use\n`);
+  } finally {
+    taken.close();
+  }
 });

@@ -154,6 +154,28 @@ export async function npmTools(packages: Record<string, string>): Promise<string
   return dir;
 }
 
+/**
+ * tsconfig `paths` that resolve bare imports into the tools' `modules` folder (the sources live
+ * outside any node_modules tree). A path mapping to a package folder reads its `types`/`main`
+ * only, not `exports`, so a package typed through `exports["."].types` alone gets its own entry.
+ */
+export function modulePaths(modules: string): Record<string, string[]> {
+  const paths: Record<string, string[]> = { "*": [`${modules}/*`] };
+  for (const name of Object.keys(srcDependencies())) {
+    let pkg: { types?: string; typings?: string; exports?: Record<string, unknown> };
+    try {
+      pkg = JSON.parse(Deno.readTextFileSync(join(modules, name, "package.json")));
+    } catch {
+      continue;
+    }
+    const root = pkg.exports?.["."] as { types?: unknown } | undefined;
+    if (!pkg.types && !pkg.typings && typeof root?.types === "string") {
+      paths[name] = [join(modules, name, root.types)];
+    }
+  }
+  return paths;
+}
+
 /** The npm packages the tools install: tsc, Node's types and src/'s dependencies (deno.lock's versions). */
 export function toolPackages(manifest: DenoJson = denoJson()): Record<string, string> {
   return { ...TYPESCRIPT, ...NODE_TYPES, ...lockedVersions(srcDependencies(manifest)) };
@@ -181,7 +203,7 @@ export async function emitJs(
         moduleResolution: "bundler",
         types: ["node"],
         typeRoots: [join(tools, "node_modules", "@types")],
-        paths: { "*": [`${join(tools, "node_modules")}/*`] },
+        paths: modulePaths(join(tools, "node_modules")),
         noCheck: true,
         declaration: declarations,
         rewriteRelativeImportExtensions: true,

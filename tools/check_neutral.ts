@@ -9,17 +9,13 @@
 //
 // Usage: deno run -A tools/check_neutral.ts [--verbose]
 import { join, relative } from "node:path";
-import { denoJson, npmTools, ROOT, toolPackages } from "./_npm.ts";
+import { denoJson, modulePaths, npmTools, ROOT, toolPackages } from "./_npm.ts";
 
 /**
  * src/ files whose errors under Node's types are still tolerated, with the step that removes
  * them (PLAN-seam.md §5). The ones marked `Deno.` name Deno's global.
  */
 export const PENDING: Record<string, string> = {
-  "src/cli/ui/server.ts": "Deno. (A5, after wt-ui); Request.json() is unknown on Node",
-  "src/plugins/metrics.ts": "Deno. (A5)",
-  "src/registry/mdns/names.ts": "Deno. (A5)",
-  "src/registry/mdns/socket.ts": "Deno. (A5)",
   "src/server/server.ts": "Deno. (A1, A3, after wt-server)",
   "src/transport/_node_tls.ts": "Deno. (A4)",
   "src/transport/tcp.ts": "Deno. (A4)",
@@ -60,7 +56,7 @@ export async function neutralDiagnostics(): Promise<Diagnostic[]> {
       join(work, "untyped.d.ts"),
       UNTYPED.map((m) => `declare module "${m}";\n`).join(""),
     );
-    const paths: Record<string, string[]> = { "*": [`${modules}/*`] };
+    const paths = modulePaths(modules);
     for (const [sub, file] of Object.entries(manifest.exports)) {
       paths[manifest.name + sub.slice(1)] = [join(ROOT, file)];
     }

@@ -10,7 +10,7 @@
  * import { serveMetrics, serverMetrics } from "@rpcx/core/plugins/metrics";
  * const metrics = serverMetrics();
  * const server = new Server({ plugins: [metrics] });
- * const endpoint = serveMetrics(metrics.registry, { hostname: "127.0.0.1", port: 0 });
+ * const endpoint = await serveMetrics(metrics.registry, { hostname: "127.0.0.1", port: 0 });
  * console.log(`scrape http://${endpoint.addr}/metrics`);
  * await endpoint.shutdown();
  * await server.close();
@@ -24,6 +24,7 @@ import { MessageStatusType } from "../protocol/constants.ts";
 import type { Message } from "../protocol/message.ts";
 import type { CallContext } from "../server/context.ts";
 import type { ServerPlugin } from "../server/plugin.ts";
+import { serveFetch } from "../_internal/serve_fetch.ts";
 
 /**
  * What the plugins need of a `prom-client` `Registry` (pass a real one: `new Registry()` from
@@ -313,28 +314,35 @@ export interface MetricsEndpoint {
 }
 
 /**
- * Serves `registry` over HTTP in the Prometheus text format (`GET /metrics`), with `Deno.serve`.
- * Throws what `Deno.serve` throws when the address cannot be bound.
+ * Serves `registry` over HTTP in the Prometheus text format (`GET /metrics`; `HEAD` too), with
+ * `node:http`, the same on Deno, Node and Bun. Resolves once it listens (so `addr` holds the
+ * port the OS picked for port 0). `shutdown()` stops it: a scrape in progress gets up to 5 s to
+ * finish, then its connection is closed.
  *
  * @example
  * ```ts
  * import { serveMetrics, serverMetrics } from "@rpcx/core/plugins/metrics";
- * const endpoint = serveMetrics(serverMetrics().registry, { port: 0 });
+ * const endpoint = await serveMetrics(serverMetrics().registry, { port: 0 });
  * const res = await fetch(`http://${endpoint.addr}/metrics`);
  * console.log(res.headers.get("content-type"));
  * await res.body?.cancel();
  * await endpoint.shutdown();
  * ```
+ *
+ * @throws (rejects with) the listen error as `node:http` reports it, an `Error` whose `code` is
+ * `EADDRINUSE` (the port is taken), `EADDRNOTAVAIL` (not an address of this host; `EINVAL` on
+ * Deno), `EACCES`, `ENOTFOUND` (a host name that does not resolve), ... Under Deno,
+ * `--allow-net` is needed.
  */
-export function serveMetrics(
+export async function serveMetrics(
   registry: MetricsRegistry,
   options: ServeMetricsOptions = {},
-): MetricsEndpoint {
+): Promise<MetricsEndpoint> {
   const path = options.path ?? "/metrics";
-  const server = Deno.serve({
+  const server = await serveFetch({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 9100,
-    onListen: () => {},
+    name: "rpcx metrics",
   }, async (req) => {
     if (new URL(req.url).pathname !== path || (req.method !== "GET" && req.method !== "HEAD")) {
       return new Response("not found\n", { status: 404 });
@@ -343,7 +351,5 @@ export function serveMetrics(
       headers: { "content-type": registry.contentType },
     });
   });
-  const a = server.addr as Deno.NetAddr;
-  const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
-  return { addr: `${host}:${a.port}`, shutdown: () => server.shutdown() };
+  return { addr: server.addr, shutdown: () => server.shutdown() };
 }

@@ -36,11 +36,32 @@ export interface CliProcess {
   readonly status: Promise<Deno.CommandStatus>;
 }
 
-/** Starts `rpcx ...args` in the background (`env` added to the environment). */
-export function spawnRpcx(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", CLI_MAIN, ...args],
-    cwd: REPO_ROOT,
+/** How `rpcx` is started: the command, the arguments before rpcx's own, the folder. */
+export interface RpcxLauncher {
+  cmd: string;
+  pre: string[];
+  cwd: string;
+}
+
+/** `deno run -A src/cli/main.ts` in the repository. */
+export const DENO_RPCX: RpcxLauncher = {
+  cmd: Deno.execPath(),
+  pre: ["run", "-A", "--no-check", CLI_MAIN],
+  cwd: REPO_ROOT,
+};
+
+/**
+ * Starts `rpcx ...args` in the background (`env` added to the environment), with Deno or
+ * another `launcher` (the npm form's bin under Node or Bun).
+ */
+export function spawnRpcx(
+  args: string[],
+  env: Record<string, string> = {},
+  launcher: RpcxLauncher = DENO_RPCX,
+): CliProcess {
+  const child = new Deno.Command(launcher.cmd, {
+    args: [...launcher.pre, ...args],
+    cwd: launcher.cwd,
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "inherit",

@@ -10,7 +10,7 @@ const metrics = serverMetrics();
 const server = new Server({ plugins: [metrics] });
 await server.register(new Arith(), "Arith");
 const at = metricsAddr.lastIndexOf(":");
-const endpoint = serveMetrics(metrics.registry, {
+const endpoint = await serveMetrics(metrics.registry, {
   hostname: metricsAddr.slice(0, at).replace(/^\[|\]$/g, ""),
   port: Number(metricsAddr.slice(at + 1)),
 });

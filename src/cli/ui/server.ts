@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type FetchServer, serveFetch } from "../../_internal/serve_fetch.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { follow } from "../registry/follow.ts";
 import { openRegistry } from "../registry/open.ts";
@@ -84,7 +85,7 @@ function splitAddr(addr: string): { hostname: string; port: number } {
 }
 
 /**
- * Serves the admin page (Deno.serve). Routes: `GET /` the page, `GET /api/nodes` the current
+ * Serves the admin page (`node:http`, the same on Deno, Node and Bun). Routes: `GET /` the page, `GET /api/nodes` the current
  * snapshot, `GET /api/events` the snapshots as Server-Sent Events, `POST /api/set` with
  * `Content-Type: application/json` and
  * `{registry, service, key, set: ["state=inactive", "weight=3", "group=a"]}` → `{metadata}`
@@ -95,7 +96,8 @@ function splitAddr(addr: string): { hostname: string; port: number } {
  * requests without those credentials get 401.
  *
  * @throws {CliError} (exit code 2) no registry, a bad `addr` or `auth`, or an `addr` beyond
- * loopback without `auth` or `noAuth`.
+ * loopback without `auth` or `noAuth`; (exit code 1) `addr` cannot be listened on (taken, not
+ * an address of this host, not allowed); what opening a registry throws.
  */
 export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
   if (options.registries.length === 0) {
@@ -171,7 +173,8 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     }
     let body: { registry?: unknown; service?: unknown; key?: unknown; set?: unknown };
     try {
-      body = await req.json();
+      const parsed: unknown = await req.json();
+      body = parsed !== null && typeof parsed === "object" ? parsed : {};
     } catch {
       return json({ error: "body is not JSON" }, 400);
     }
@@ -258,7 +261,7 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     return json({ error: "not found" }, 404);
   };
 
-  const server = Deno.serve({ hostname, port, onListen: () => {} }, async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     const refused = guard(req);
     const res = refused ? json({ error: refused.error }, refused.status) : await route(req);
     if (refused?.status === 401) {
@@ -266,13 +269,23 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     }
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
     return res;
-  });
-  const a = server.addr as Deno.NetAddr;
-  const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
+  };
+  let server: FetchServer;
+  try {
+    server = await serveFetch({ hostname, port, name: "rpcx ui" }, handle);
+  } catch (e) {
+    ac.abort();
+    await Promise.all(followers);
+    await Promise.all(admins.map((a) => a.close()));
+    const why = (e as { code?: string }).code === "EADDRINUSE"
+      ? "address already in use"
+      : (e as Error).message ?? String(e);
+    throw new CliError(`ui: cannot listen on ${addr}: ${why}`, ExitCode.Failed, { cause: e });
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${a.port}/`,
+    url: `http://${server.addr}/`,
     shutdown() {
       closing ??= (async () => {
         ac.abort();

@@ -94,9 +94,9 @@ export class MdnsDiscovery extends BaseDiscovery {
   readonly #resync: ResyncLoop<void>;
 
   /**
-   * Starts browsing for `servicePath` at once. Throws `Deno.errors.NotCapable` without
-   * `--allow-net` and `--allow-sys=networkInterfaces,hostname` (a missing permission is not an
-   * outage that retrying could end).
+   * Starts browsing for `servicePath` at once. Throws `PermissionError` (`@rpcx/core`) on Deno
+   * without `--allow-net` and `--allow-sys=networkInterfaces,hostname` (a missing permission is
+   * not an outage that retrying could end).
    */
   constructor(servicePath: string, options: MdnsDiscoveryOptions = {}) {
     checkPermissions();

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { runtime } from "../../runtime/mod.ts";
 
 /**
  * The service types announced and browsed by default: Go rpcx's `_rpcxservices` (as zeroconf
@@ -31,23 +32,15 @@ export function label(text: string): string {
   return s || "rpcx";
 }
 
-/** The host name, or `rpcx` without permission. */
+/** The host name, or `rpcx` where it may not be read (Deno without `--allow-sys=hostname`). */
 export function hostName(): string {
-  try {
-    return Deno.hostname();
-  } catch {
-    return "rpcx";
-  }
+  return runtime().process.hostname() || "rpcx";
 }
 
 /** Addresses to advertise: non-loopback ones, or the loopback ones when there are no others. */
 export function hostAddresses(): { v4: string[]; v6: string[] } {
-  let list: Deno.NetworkInterfaceInfo[] = [];
-  try {
-    list = Deno.networkInterfaces();
-  } catch {
-    // no permission: loopback below
-  }
+  // Empty where they may not be read: loopback below.
+  const list = runtime().process.networkInterfaces();
   const pick = (loopback: boolean) => {
     const v4 = new Set<string>();
     const v6 = new Set<string>();
@@ -55,7 +48,7 @@ export function hostAddresses(): { v4: string[]; v6: string[] } {
       const isLoop = i.address.startsWith("127.") || i.address === "::1";
       if (isLoop !== loopback) continue;
       if (i.family === "IPv4") v4.add(i.address);
-      else v6.add(i.address.replace(/%.*$/, ""));
+      else v6.add(i.address);
     }
     return { v4: [...v4], v6: [...v6] };
   };

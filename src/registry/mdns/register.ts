@@ -17,6 +17,7 @@ import {
 } from "./names.ts";
 import {
   AUTHORITATIVE_ANSWER,
+  checkPermissions,
   closeSocket,
   type DnsPacket,
   type DnsQuestion,
@@ -48,8 +49,8 @@ export interface MdnsRegisterOptions extends RegisterPluginOptions {
   domain?: string;
   /**
    * Instance name. Default `<host name>-<port>`: Go uses the bare host name, which makes two
-   * servers on one host shadow each other in zeroconf browsers. Pass `Deno.hostname()` for Go's
-   * exact naming.
+   * servers on one host shadow each other in zeroconf browsers. Pass the host name
+   * (`hostname()` of `node:os`) for Go's exact naming.
    */
   instance?: string;
   /** Host label of the SRV target and the A/AAAA records (default: the host name). */
@@ -129,6 +130,8 @@ export class MdnsRegisterPlugin extends RegisterPluginBase {
     this.bindServer(ctx);
     const address = this.serviceAddress;
     this.#port = this.#options.port ?? splitServiceAddress(address).port;
+    // Before the host name: Deno may prompt for it here, and hostName() never prompts.
+    checkPermissions();
     const host = hostName();
     this.#host = label(this.#options.host ?? host.split(".")[0]);
     this.#instance = label(this.#options.instance ?? `${host.split(".")[0]}-${this.#port}`);

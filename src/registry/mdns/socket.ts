@@ -5,6 +5,7 @@
  * @module
  */
 import createMulticastDns from "multicast-dns";
+import { runtime } from "../../runtime/mod.ts";
 
 /**
  * Options passed to the `multicast-dns` socket (advanced; the defaults join 224.0.0.251:5353 on
@@ -104,25 +105,19 @@ export function openSocket(
   });
 }
 
+/** What the mDNS registry needs (Deno asks for them; Node and Bun have none to ask). */
+export const MDNS_PERMISSIONS = ["net", "sys:networkInterfaces", "sys:hostname"] as const;
+
 /**
  * multicast-dns reads the network interfaces from an event handler, where a missing permission
- * would be an uncaught error: ask first, and fail with a clear message (`Deno.errors.NotCapable`).
+ * would be an uncaught error: ask first (Deno may prompt), and fail with a clear
+ * `PermissionError` naming the missing ones.
  */
 export function checkPermissions(): void {
-  const needed: Deno.PermissionDescriptor[] = [
-    { name: "sys", kind: "networkInterfaces" },
-    { name: "sys", kind: "hostname" },
-    { name: "net" },
-  ];
-  for (const d of needed) {
-    let state = Deno.permissions.querySync(d).state;
-    if (state === "prompt") state = Deno.permissions.requestSync(d).state;
-    if (state !== "granted") {
-      throw new Deno.errors.NotCapable(
-        "mdns needs --allow-net and --allow-sys=networkInterfaces,hostname",
-      );
-    }
-  }
+  runtime().process.requirePermissions(
+    MDNS_PERMISSIONS,
+    "mdns needs --allow-net and --allow-sys=networkInterfaces,hostname",
+  );
 }
 
 /** Sends one packet (multicast, or to `to`). */
