@@ -183,6 +183,11 @@ Deno.test("rpcx ui POST /api/set: bad requests get a 4xx naming what is wrong", 
       status: 404,
       error: `registry etcd://127.0.0.1:1/x is not on this page (it shows ${reg})`,
     });
+    for (const notObject of ["null", "3", '"x"']) {
+      const r = await post(notObject);
+      assert.equal(r.status, 400, notObject);
+      assert.match(r.error, /^expected \{registry, service, key, set/, notObject);
+    }
     const shape = await post(JSON.stringify({ registry: reg, service: "Arith" }));
     assert.equal(shape.status, 400);
     assert.match(shape.error, /^expected \{registry, service, key, set/);
