@@ -58,7 +58,7 @@ Deno.test("dns: bad arguments throw TypeError at once", () => {
   }
 });
 
-Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces throws NotCapable at once; the system's resolver needs --allow-net only", async () => {
+Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces throws PermissionError at once; the system's resolver needs --allow-net only", async () => {
   const script = `
     import { DnsDiscovery } from "@rpcx/core/dns";
     const out = {};
@@ -69,7 +69,7 @@ Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces t
         out[name] = d.getServices().map((p) => p.key).join(",");
         await d.close();
       } catch (e) {
-        out[name] = { name: e.constructor.name, message: e.message };
+        out[name] = { name: e.constructor.name, message: e.message, permissions: e.permissions };
       }
     }
     console.log(JSON.stringify(out));
@@ -98,8 +98,11 @@ Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces t
   }
   assert.equal(out.code, 0, decoder.decode(out.stderr));
   const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").pop()!);
-  assert.equal(r.nameserver.name, "NotCapable");
-  assert.match(r.nameserver.message, /^Requires sys access to "networkInterfaces"/);
+  assert.deepEqual(r.nameserver, {
+    name: "PermissionError",
+    message: "dns: a nameserver needs --allow-sys=networkInterfaces",
+    permissions: ["sys:networkInterfaces"],
+  });
   assert.match(r.system, /^tcp@(127\.0\.0\.1|\[::1\]):8972/, "localhost via getaddrinfo");
 });
 

@@ -4,6 +4,7 @@
  * @module
  */
 import dns from "node:dns";
+import { runtime } from "../../runtime/mod.ts";
 import { BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
 import type { ResyncLoop, RetryOptions } from "../resync.ts";
 import { type LookupPlan, lookupServers, parseNameserver } from "./resolve.ts";
@@ -81,8 +82,9 @@ export interface DnsDiscoveryOptions extends RetryOptions {
  *
  * @throws {TypeError} an empty `domain`, a `port` outside 1-65535 (A/AAAA), an `intervalMs` or
  * `timeoutMs` that is not a positive finite number, or a `nameserver` that is not an IP address.
- * @throws {Error} on Deno, `NotCapable` for a `nameserver` without
- * `--allow-sys=networkInterfaces` (every lookup would fail otherwise).
+ * @throws {PermissionError} (`@rpcx/core`) on Deno, for a `nameserver` without
+ * `--allow-sys=networkInterfaces` (every lookup would fail otherwise; asked for first where
+ * Deno may prompt).
  */
 export class DnsDiscovery extends BaseDiscovery {
   /** The name looked up. */
@@ -129,9 +131,15 @@ export class DnsDiscovery extends BaseDiscovery {
     const given = options.nameserver;
     this.nameservers = (given === undefined ? [] : Array.isArray(given) ? given : [given])
       .map(parseNameserver);
-    // Also where Deno asks for --allow-sys=networkInterfaces: without it this throws (once,
-    // here) instead of failing every round.
-    if (this.nameservers.length) new dns.promises.Resolver().setServers([...this.nameservers]);
+    if (this.nameservers.length) {
+      // Deno's node:dns reads the interfaces to set name servers: without the permission fail
+      // once, here, with a PermissionError (not Deno's own class), instead of every round.
+      runtime().process.requirePermissions(
+        ["sys:networkInterfaces"],
+        "dns: a nameserver needs --allow-sys=networkInterfaces",
+      );
+      new dns.promises.Resolver().setServers([...this.nameservers]);
+    }
     this.#options = options;
     this.#plan = {
       domain: this.domain,
