@@ -98,9 +98,10 @@ Deno.test("rpcx call/list/bench directly (tcp@): Deno server, MsgPack, JSON, raw
     ]);
     assert.equal(meta.code, 0, meta.err);
     assert.equal(meta.out, '{"Data":"d"}\n');
-    const { __ServerTimeout, ...echoed } = JSON.parse(meta.err);
+    const { __ServerTimeout, __ServerAddress, ...echoed } = JSON.parse(meta.err);
     assert.deepEqual(echoed, { k1: "v1", x: "y=z" });
     assert.match(__ServerTimeout, /^\d+$/, "the call's timeout went along");
+    assert.equal(__ServerAddress, addr, "the client adds the answering server, as Go's does");
 
     const fail = await rpcx(["call", "-r", reg, "Echo.Fail"]);
     assert.equal(fail.code, 1);
