@@ -3,6 +3,7 @@
 // (`--cached-only`) against a new DENO_DIR that holds just those packages, so an eager install
 // of every npm package in deno.lock (etcd3 → grpc-js, protobufjs, ...) fails the test.
 import assert from "node:assert/strict";
+import { runBounded } from "./support/child.ts";
 import { REPO_ROOT } from "./support/env.ts";
 
 /** npm packages of the registry adapters (and the heavy trees they bring). */
@@ -25,12 +26,11 @@ interface DenoInfo {
 }
 
 async function info(root: string): Promise<DenoInfo> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await runBounded(Deno.execPath(), {
     args: ["info", "--json", root],
     cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+    timeoutMs: 120_000,
+  });
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
@@ -75,16 +75,15 @@ Deno.test("core deps: examples/inprocess/main.ts runs offline from a DENO_DIR ho
       const from = pkg.localPath!.replace(/\/[^/]+$/, "");
       const to = `${denoDir}/npm/registry.npmjs.org/${pkg.name}`;
       await Deno.mkdir(to.replace(/\/[^/]+$/, ""), { recursive: true });
-      const cp = await new Deno.Command("cp", { args: ["-r", from, to] }).output();
+      const cp = await runBounded("cp", { args: ["-r", from, to], timeoutMs: 30_000 });
       assert.equal(cp.code, 0, `copy ${from}`);
     }
-    const out = await new Deno.Command(Deno.execPath(), {
+    const out = await runBounded(Deno.execPath(), {
       args: ["run", "--cached-only", "examples/inprocess/main.ts"],
       cwd: REPO_ROOT,
       env: { DENO_DIR: denoDir, NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+      timeoutMs: 120_000,
+    });
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, stderr);
     assert.equal(new TextDecoder().decode(out.stdout), "10 * 20 = 200\n");

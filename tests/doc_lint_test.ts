@@ -3,17 +3,16 @@
 // entry `@rpcx/core` must be clean on its own (a user reading only its docs can follow every
 // type), and all entry points together (as JSR documents them) must be clean too.
 import assert from "node:assert/strict";
+import { runBounded } from "./support/child.ts";
 import { REPO_ROOT } from "./support/env.ts";
 
 async function docLint(files: string[]): Promise<string[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await runBounded(Deno.execPath(), {
     args: ["doc", "--lint", ...files],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
+    timeoutMs: 120_000,
+  });
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   const errors = text.split("\n").filter((l) => /^error\[/.test(l));
   if (out.code !== 0) assert.ok(errors.length > 0, `deno doc failed without findings:\n${text}`);

@@ -3,12 +3,11 @@
 import assert from "node:assert/strict";
 import { needs, REPO_ROOT } from "./support/env.ts";
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
-import { startReady } from "./support/child.ts";
+import { runBounded, startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: REPO_ROOT, stderr: "piped" })
-    .output();
+  const out = await runBounded(Deno.execPath(), { args, cwd: REPO_ROOT });
   const dec = new TextDecoder();
   return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
 }
@@ -108,8 +107,7 @@ Deno.test("examples/tls: mutual TLS pair; Go's client with a certificate calls i
     assert.match(r.out, /^10 \* 20 = 200$/m);
     if (!needGoPeer()) return;
     const go = (args: string[]) =>
-      new Deno.Command(GO_PEER!, { args: ["client", "--addr", addr, ...args], stderr: "piped" })
-        .output();
+      runBounded(GO_PEER!, { args: ["client", "--addr", addr, ...args] });
     const withCert = await go([
       "--tls-ca",
       certs.caPath,

@@ -2,16 +2,13 @@
 // where a Go side fits.
 import assert from "node:assert/strict";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { freePort, REPO_ROOT } from "./support/env.ts";
+import { exited, runBounded } from "./support/child.ts";
+import { bounded, freePort, REPO_ROOT } from "./support/env.ts";
 import { runExampleClient, startExampleServer } from "./support/examples.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 
 async function goClient(addr: string, extra: string[]): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command(GO_PEER!, {
-    args: ["client", "--addr", addr, ...extra],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const r = await runBounded(GO_PEER!, { args: ["client", "--addr", addr, ...extra] });
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
 }
@@ -47,8 +44,8 @@ function spawn(cmd: string, args: string[]): {
       } catch {
         // exited
       }
-      await child.status;
-      await reading;
+      await exited(child, 10_000, `${cmd} to exit on SIGTERM`).catch(() => {});
+      await bounded(reading, 5000, `${cmd}'s stdout to end`).catch(() => {});
     },
   };
 }
@@ -80,10 +77,9 @@ Deno.test("example plugins/tracing: client.ts prints the trace id the Go otel se
   ]);
   try {
     await deno.waitFor(/listening on/);
-    const r = await new Deno.Command(GO_PEER!, {
+    const r = await runBounded(GO_PEER!, {
       args: ["otel", "client", "--addr", `127.0.0.1:${port}`],
-      stdout: "piped",
-    }).output();
+    });
     const out = new TextDecoder().decode(r.stdout);
     assert.match(out, /^RESULT 200$/m);
     const goSpan = JSON.parse(out.split("\n").find((l) => l.startsWith("SPAN "))!.slice(5));

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
+import { exited, runBounded } from "./support/child.ts";
 import { freePort, REPO_ROOT, waitForPort } from "./support/env.ts";
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: REPO_ROOT, stderr: "piped" })
-    .output();
+  const out = await runBounded(Deno.execPath(), { args, cwd: REPO_ROOT });
   return {
     code: out.code,
     out: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
@@ -67,7 +67,8 @@ Deno.test("examples peer2peer and multiple: server + client pairs over TCP", asy
         // already gone
       }
     }
-    codes.push(...(await Promise.all(servers.map((s) => s.status))).map((st) => st.code));
+    const exits = servers.map((s) => exited(s, 10_000, "an example server to exit on SIGTERM"));
+    codes.push(...(await Promise.all(exits)).map((st) => st.code));
   }
   assert.deepEqual(codes, [0, 0], "both servers exit cleanly on SIGTERM");
 });

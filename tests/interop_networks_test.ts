@@ -13,9 +13,9 @@ import {
   SerializeType,
   TlsHandshakeError,
 } from "@rpcx/core";
-import { bounded, waitFor } from "./support/env.ts";
+import { bounded, removeAtExit, waitFor } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
-import { startReady } from "./support/child.ts";
+import { runBounded, startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
 import { needs } from "./support/env.ts";
@@ -38,15 +38,19 @@ const CASES: Case[] = [
 ];
 
 let certs: TestCerts | undefined;
-const getCerts = async () => (certs ??= await makeTestCerts());
-
-/** Directories made for unix sockets; removed by the last test. */
-const tempDirs: string[] = [];
+/** The file's certificates, made once and removed when the test process ends. */
+async function getCerts(): Promise<TestCerts> {
+  if (!certs) {
+    certs = await makeTestCerts();
+    removeAtExit(certs.dir);
+  }
+  return certs;
+}
 
 async function address(c: Case): Promise<string> {
   if (c.network !== "unix") return "127.0.0.1:0";
   const dir = await Deno.makeTempDir({ prefix: "rpcx-unix-" });
-  tempDirs.push(dir);
+  removeAtExit(dir);
   return `${dir}/rpcx.sock`;
 }
 
@@ -89,8 +93,7 @@ async function denoTls(
 }
 
 async function goClient(args: string[]): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command(GO_PEER!, { args: ["client", ...args], stderr: "piped" })
-    .output();
+  const out = await runBounded(GO_PEER!, { args: ["client", ...args] });
   const dec = new TextDecoder();
   return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
 }
@@ -265,16 +268,15 @@ Deno.test("TLS with Go: wrong certificates and plain TCP on a TLS port fail with
 Deno.test("TLS with Go: a self-signed certificate made by `openssl req -x509` (CA:TRUE) is accepted by both clients, both ways", async () => {
   if (!canRun({ name: "tls", network: "tcp", tls: "tls" })) return;
   const dir = await Deno.makeTempDir({ prefix: "rpcx-selfsigned-" });
-  tempDirs.push(dir);
+  removeAtExit(dir);
   // Exactly as the common recipe makes it (openssl adds basicConstraints CA:TRUE).
-  const made = await new Deno.Command(OPENSSL!, {
+  const made = await runBounded(OPENSSL!, {
     args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out"]
       .concat(["cert.pem", "-days", "2", "-subj", "/CN=localhost"])
       .concat(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]),
     cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+    timeoutMs: 30_000,
+  });
   assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
   const cert = await Deno.readTextFile(`${dir}/cert.pem`);
   const key = await Deno.readTextFile(`${dir}/key.pem`);
@@ -302,9 +304,4 @@ Deno.test("TLS with Go: a self-signed certificate made by `openssl req -x509` (C
     await go.stop();
     await server.close();
   }
-});
-
-Deno.test("interop networks: remove the test certificates", async () => {
-  await certs?.remove();
-  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 });

@@ -5,7 +5,7 @@ import { Client, CompressType, SerializeType, Server, ServiceError } from "@rpcx
 import { decompressPayload } from "@rpcx/core/protocol";
 import { waitFor } from "./support/env.ts";
 import { interopServer, REQ_COMPRESSED } from "./support/echo_service.ts";
-import { startReady } from "./support/child.ts";
+import { runBounded, startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 
 const PEER = GO_PEER;
@@ -23,8 +23,7 @@ export async function startGoServer(
 }
 
 async function goClient(args: string[]): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command(PEER!, { args: ["client", ...args], stderr: "piped" })
-    .output();
+  const out = await runBounded(PEER!, { args: ["client", ...args] });
   return {
     code: out.code,
     out: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),

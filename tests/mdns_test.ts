@@ -15,8 +15,17 @@ import {
   MdnsRegisterPlugin,
 } from "@rpcx/core/mdns";
 import { Arith } from "../examples/arith.ts";
-import { delay, findExecutable, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
+import {
+  bounded,
+  delay,
+  findExecutable,
+  freePort,
+  needs,
+  REPO_ROOT,
+  waitFor,
+} from "./support/env.ts";
 import { IN_NETNS, netnsUnavailable, testFileInNetns } from "./support/netns.ts";
+import { exited, runBounded, startReady } from "./support/child.ts";
 
 const decoder = new TextDecoder();
 
@@ -296,8 +305,10 @@ function registerNetnsTests(): void {
   });
 
   Deno.test("mdns: a server killed with SIGKILL is removed when its records expire", async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
+    const discovery = new MdnsDiscovery("Arith", FAST);
+    const server = await startReady(
+      Deno.execPath(),
+      [
         "run",
         "-A",
         "examples/mdns/server.ts",
@@ -310,29 +321,22 @@ function registerNetnsTests(): void {
         "--meta",
         "weight=5",
       ],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    const discovery = new MdnsDiscovery("Arith", FAST);
-    let killed = false;
+      {
+        ready: /listening on (\S+)/,
+        what: "the example server's address",
+        timeoutMs: 20_000,
+        cwd: REPO_ROOT,
+        stderr: "inherit",
+      },
+    ).catch(async (e) => {
+      await discovery.close();
+      throw e;
+    });
     try {
-      let out = "";
-      const deadline = Date.now() + 20_000;
-      while (!/listening on (\S+)/.test(out) && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += decoder.decode(value);
-      }
-      const bound = /listening on (\S+)/.exec(out)?.[1];
-      assert.ok(bound, `the example server printed its address: ${out}`);
-      const key = `tcp@${bound}`;
+      const key = `tcp@${server.match[1]}`;
       await waitFor("the child server", () => keys(discovery).includes(key), 5000);
       assert.equal(discovery.getServices().find((p) => p.key === key)?.value, "weight=5");
-      child.kill("SIGKILL");
-      killed = true;
-      await child.status;
+      await server.stop("SIGKILL");
       const t0 = Date.now();
       await delay(300);
       assert.ok(keys(discovery).includes(key), "no goodbye from a killed process: still listed");
@@ -341,11 +345,7 @@ function registerNetnsTests(): void {
       console.log(`SIGKILL → removed after ${took} ms (TTL 2 s, browse every 0.5 s)`);
       assert.ok(took >= 1000, `removed by expiry, not at once (${took} ms)`);
     } finally {
-      if (!killed) {
-        child.kill("SIGKILL");
-        await child.status;
-      }
-      await reader.cancel().catch(() => {});
+      await server.stop("SIGKILL");
       await discovery.close();
     }
   });
@@ -504,11 +504,7 @@ function registerNetnsTests(): void {
     const python = findExecutable("python3");
     let missing: string | undefined = python ? undefined : "python3 is not installed";
     if (python) {
-      const probe = await new Deno.Command(python, {
-        args: ["-c", "import zeroconf"],
-        stderr: "null",
-      })
-        .output();
+      const probe = await runBounded(python, { args: ["-c", "import zeroconf"] });
       if (probe.code !== 0) missing = "the python zeroconf package is not installed";
     }
     if (!needs("python-zeroconf (.ci/install/40-mdns.sh)", missing)) return;
@@ -697,20 +693,32 @@ function registerNetnsTests(): void {
         }).spawn();
         const lines = go.stdout.pipeThrough(new TextDecoderStream()).getReader();
         let text = "";
-        while (!/10 \* 20 = 200\n/.test(text)) {
-          const { value, done } = await lines.read();
-          if (done) break;
-          text += value;
-        }
+        await bounded(
+          (async () => {
+            while (!/10 \* 20 = 200\n/.test(text)) {
+              const { value, done } = await lines.read();
+              if (done) break;
+              text += value;
+            }
+          })(),
+          30_000,
+          "Go's first call",
+        );
         assert.match(text, /^servers 2$/m, `Go's discovery found both Deno servers: ${text}`);
         servers[0].kill("SIGKILL");
         await servers[0].status;
-        for (;;) {
-          const { value, done } = await lines.read();
-          if (done) break;
-          text += value;
-        }
-        const status = await go.status;
+        await bounded(
+          (async () => {
+            for (;;) {
+              const { value, done } = await lines.read();
+              if (done) break;
+              text += value;
+            }
+          })(),
+          60_000,
+          "Go's failover run to end",
+        );
+        const status = await exited(go, 5000, "Go's failover client to exit");
         assert.equal(status.code, 0, text);
         assert.equal(text.match(/^10 \* 20 = 200$/gm)?.length, 60, text);
         assert.doesNotMatch(
@@ -745,7 +753,7 @@ function registerNetnsTests(): void {
 
 /** zeroconf (Go) needs a non-loopback IPv4 address: a veth pair in the namespace for `fn`. */
 async function withVeth(fn: () => Promise<void>): Promise<void> {
-  const ip = (...args: string[]) => new Deno.Command("ip", { args, stderr: "piped" }).output();
+  const ip = (...args: string[]) => runBounded("ip", { args, timeoutMs: 10_000 });
   const veth = await ip("link", "add", "rpcxmdns0", "type", "veth", "peer", "name", "rpcxmdns1");
   const vethProblem = veth.code === 0 ? undefined : decoder.decode(veth.stderr).trim();
   if (!needs("a veth interface in the namespace", vethProblem)) return;

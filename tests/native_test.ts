@@ -17,6 +17,7 @@ import {
   NativeCodecUnavailableError,
   type WireCodecBackend,
 } from "@rpcx/core/native";
+import { runBounded } from "./support/child.ts";
 import { findExecutable, needs, REPO_ROOT } from "./support/env.ts";
 
 const enc = new TextEncoder();
@@ -450,13 +451,11 @@ async function probe(
   try {
     const file = `${dir}/probe.ts`;
     await Deno.writeTextFile(file, PROBE);
-    const out = await new Deno.Command(Deno.execPath(), {
+    const out = await runBounded(Deno.execPath(), {
       args: ["run", "--no-prompt", "--no-lock", ...flags, file],
       cwd: REPO_ROOT,
       env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, `probe failed: ${stderr}`);
     return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
@@ -525,11 +524,10 @@ Deno.test("native codec loader: with --allow-ffi auto loads the local build", as
 Deno.test("native crate: cargo test passes (Rust unit tests of native/)", async () => {
   const cargo = findExecutable("cargo", `${Deno.env.get("HOME") ?? ""}/.cargo/bin/cargo`);
   if (!needs("cargo (Rust toolchain)", cargo ? undefined : "cargo not found on PATH")) return;
-  const out = await new Deno.Command(cargo!, {
+  const out = await runBounded(cargo!, {
     args: ["test", "--release", "--locked", "--manifest-path", `${REPO_ROOT}/native/Cargo.toml`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+    timeoutMs: 600_000, // a build from scratch on 2 cores
+  });
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   const summary = text.split("\n").find((l) =>
     l.startsWith("test result:") && !/ 0 passed/.test(l)

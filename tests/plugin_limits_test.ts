@@ -15,6 +15,7 @@ import { connRateLimit, reqRateLimit, TokenBucket } from "@rpcx/core/plugins/rat
 import { ipAllowList, ipDenyList, IpSet, remoteIp } from "@rpcx/core/plugins/ipfilter";
 import { concurrencyLimit } from "@rpcx/core/plugins/concurrency";
 import { ALIAS_APPLIED_KEY, AliasPlugin } from "@rpcx/core/plugins/alias";
+import { runBounded } from "./support/child.ts";
 import { bounded, waitFor } from "./support/env.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 
@@ -323,7 +324,7 @@ Deno.test("AliasPlugin: the Go rpcx client calls Arith.Times and gets Arith.Mul'
   };
   const { server, addr } = await serve([aliases, watch]);
   try {
-    const r = await new Deno.Command(GO_PEER!, {
+    const r = await runBounded(GO_PEER!, {
       args: [
         "client",
         "--addr",
@@ -339,9 +340,7 @@ Deno.test("AliasPlugin: the Go rpcx client calls Arith.Times and gets Arith.Mul'
         "--concurrency",
         "10",
       ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
     const out = new TextDecoder().decode(r.stdout).trim().split("\n");
     assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
     assert.equal(out.length, 50);

@@ -22,6 +22,7 @@ import {
   type TracingOptions,
 } from "@rpcx/core/plugins/tracing";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
+import { runBounded } from "./support/child.ts";
 import { bounded, waitFor } from "./support/env.ts";
 
 function otel(): { options: TracingOptions; exporter: InMemorySpanExporter } {
@@ -191,11 +192,9 @@ Deno.test("tracing interop: one trace over Go client → Deno server → Deno cl
     front = new Server({ plugins: [serverTracing(options)] });
     await front.register(new Front(backend), "Arith");
     const frontAddr = await front.serve("tcp", "127.0.0.1:0");
-    const goClient = await new Deno.Command(GO_PEER!, {
+    const goClient = await runBounded(GO_PEER!, {
       args: ["otel", "client", "--addr", frontAddr, "--a", "6", "--b", "7", "--baggage", "k1=v1"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
     const clientOut = new TextDecoder().decode(goClient.stdout);
     assert.equal(goClient.code, 0, clientOut + new TextDecoder().decode(goClient.stderr));
     assert.match(clientOut, /^RESULT 42$/m);

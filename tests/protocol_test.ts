@@ -21,6 +21,7 @@ import {
   encodeMessages,
   FrameDecoder,
 } from "@rpcx/core/protocol";
+import { bounded } from "./support/env.ts";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -190,7 +191,7 @@ Deno.test("gzip: payload produced by the gzip command line tool", async () => {
   const w = child.stdin.getWriter();
   await w.write(payload);
   await w.close();
-  const out = await child.output();
+  const out = await bounded(child.output(), 10_000, "gzip -c");
   const frame = encodeMessage(createMessage({ payload: out.stdout }));
   frame[2] |= 0x04;
   assert.deepEqual(decodeFrame(frame).payload, payload);

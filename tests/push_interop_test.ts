@@ -14,6 +14,7 @@ import {
   type ServerMessage,
   XClient,
 } from "@rpcx/core";
+import { exited as childExited, runBounded } from "./support/child.ts";
 import { bounded, needs, waitFor } from "./support/env.ts";
 import { GO_PEER } from "./support/go_peer.ts";
 import { codecsWithProtobuf } from "./support/push.ts";
@@ -79,8 +80,8 @@ function spawnPeer(args: string[]): Peer {
           child.kill(signal);
         } catch { /* exited */ }
       }
-      await status;
-      await reading.catch(() => {});
+      await childExited(child, 10_000, `rpcxpeer ${args[0]} to exit on ${signal}`).catch(() => {});
+      await bounded(reading, 5000, `rpcxpeer ${args[0]}'s stdout to end`).catch(() => {});
     },
   };
 }
@@ -250,11 +251,9 @@ Deno.test({
       }
     });
     try {
-      const r = await new Deno.Command(GO_PEER!, {
+      const r = await runBounded(GO_PEER!, {
         args: ["push-client", "--addr", addr, "--count", String(n), "--timeout", "20s"],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      });
       const out = new TextDecoder().decode(r.stdout);
       assert.equal(r.code, 0, out + new TextDecoder().decode(r.stderr));
       assert.match(out, /^CALLED C=200$/m);
@@ -340,11 +339,9 @@ Deno.test({
     const { peer, addr: goAddr } = await goPushServer(["--interval", "1s"]);
     try {
       const addr = await bounded(server.ready, 30_000, "example server");
-      const go = await new Deno.Command(GO_PEER!, {
+      const go = await runBounded(GO_PEER!, {
         args: ["push-client", "--addr", addr, "--count", "2", "--timeout", "10s"],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      });
       const out = new TextDecoder().decode(go.stdout);
       assert.equal(go.code, 0, out + new TextDecoder().decode(go.stderr));
       const lines = out.split("\n").filter((l) => l.startsWith("PUSH ")).map((l) =>

@@ -207,7 +207,14 @@ Deno.test("push: a client that disconnects mid-push fails the push with ClientCo
     })();
     let seen = 0;
     await capturingWarn(async () => { // the reader is slower than the pusher: drops are logged
-      for await (const _ of gone) if (++seen === 10) break;
+      // Bounded: when pushes stop arriving, the test fails here instead of hanging.
+      await bounded(
+        (async () => {
+          for await (const _ of gone) if (++seen === 10) break;
+        })(),
+        5000,
+        () => `the first 10 pushes (got ${seen})`,
+      );
       await leaving.close();
     });
     const err = await bounded(pusher.then(() => undefined, (e) => e), 10_000, "pusher");
@@ -241,16 +248,23 @@ async function rawPeer(addr: string) {
   return {
     conn,
     msgs,
-    /** Reads what is there, at most `max` bytes per read, sleeping `pauseMs` between reads. */
+    /**
+     * Reads until `count` frames came, sleeping `pauseMs` between reads; rejects when that takes
+     * longer than `timeoutMs` (a read that never returns included).
+     */
     async readUntil(count: number, pauseMs: number, timeoutMs: number): Promise<void> {
-      const end = Date.now() + timeoutMs;
-      while (msgs.length < count) {
-        if (Date.now() > end) throw new Error(`read ${msgs.length} of ${count} frames`);
-        const n = await conn.read(buf);
-        if (n === null) throw new Error("closed");
-        msgs.push(...decoder.push(buf.slice(0, n)));
-        if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
-      }
+      await bounded(
+        (async () => {
+          while (msgs.length < count) {
+            const n = await conn.read(buf);
+            if (n === null) throw new Error("closed");
+            msgs.push(...decoder.push(buf.slice(0, n)));
+            if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+          }
+        })(),
+        timeoutMs,
+        () => `reading ${count} frames (got ${msgs.length})`,
+      );
     },
     close() {
       try {
@@ -535,7 +549,7 @@ Deno.test("push: bidirectionalBlock — a stream that is not read stops the read
     assert.deepEqual(got, [...got].sort((a, b) => a - b));
     assert.equal(stream.dropped, 0);
     await client.close();
-    await reading;
+    await bounded(reading, 5000, "the stream to end on close");
   } finally {
     await client.close();
     await server.close();

@@ -12,6 +12,7 @@ import {
   Server,
   XClient,
 } from "@rpcx/core";
+import { runBounded } from "./support/child.ts";
 import { REPO_ROOT } from "./support/env.ts";
 
 const servers = (n: number, from = 0) =>
@@ -86,12 +87,10 @@ Deno.test("ConsistentHash: another process maps every key alike", async () => {
     const users = Array.from({ length: ${USERS.length} }, (_, i) => ({ user: "user-" + i }));
     console.log(JSON.stringify(users.map((a) => s.select("Arith", "Mul", a))));
   `;
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await runBounded(Deno.execPath(), {
     args: ["eval", "--no-lock", code],
     cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  });
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const theirs = JSON.parse(new TextDecoder().decode(out.stdout));
   assert.deepEqual(theirs, mapping(keys));

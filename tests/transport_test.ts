@@ -20,14 +20,19 @@ import {
   UnsupportedNetworkError,
   UpgradeError,
 } from "@rpcx/core";
-import { bounded, delay, needs, waitFor } from "./support/env.ts";
+import { runBounded } from "./support/child.ts";
+import { bounded, delay, needs, removeAtExit, waitFor } from "./support/env.ts";
 import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { interopServer } from "./support/echo_service.ts";
 import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
 
 let certs: TestCerts | undefined;
+/** The file's certificates, made once and removed when the test process ends. */
 async function getCerts(): Promise<TestCerts> {
-  certs ??= await makeTestCerts();
+  if (!certs) {
+    certs = await makeTestCerts();
+    removeAtExit(certs.dir);
+  }
   return certs;
 }
 
@@ -48,13 +53,10 @@ const CASES: Case[] = [
   { name: "wss", network: "wss", tls: "tls" },
 ];
 
-/** Directories made for unix sockets; removed by the last test. */
-const tempDirs: string[] = [];
-
 async function listenAddress(c: Case): Promise<string> {
   if (c.network !== "unix") return "127.0.0.1:0";
   const dir = await Deno.makeTempDir({ prefix: "rpcx-unix-" });
-  tempDirs.push(dir);
+  removeAtExit(dir);
   return `${dir}/rpcx.sock`;
 }
 
@@ -407,7 +409,7 @@ Deno.test("a TLS dial that times out frees its socket (a server that accepts and
 Deno.test("a self-signed server certificate made by `openssl req -x509` (CA:TRUE) is accepted when trusted, as Go's client does; untrusted, the error says what to do", async () => {
   if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
   const dir = await Deno.makeTempDir({ prefix: "rpcx-selfsigned-" });
-  const out = await new Deno.Command(OPENSSL!, {
+  const out = await runBounded(OPENSSL!, {
     args: [
       "req",
       "-x509",
@@ -426,9 +428,8 @@ Deno.test("a self-signed server certificate made by `openssl req -x509` (CA:TRUE
       "subjectAltName=DNS:localhost,IP:127.0.0.1",
     ],
     cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+    timeoutMs: 30_000,
+  });
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const cert = await Deno.readTextFile(`${dir}/cert.pem`);
   const key = await Deno.readTextFile(`${dir}/key.pem`);
@@ -499,7 +500,7 @@ for (const flags of [["--unstable-net"], []]) {
       }
       console.log(out.join(" "));
     `;
-    const out = await new Deno.Command(Deno.execPath(), {
+    const out = await runBounded(Deno.execPath(), {
       args: [
         "eval",
         ...flags,
@@ -507,8 +508,7 @@ for (const flags of [["--unstable-net"], []]) {
         script,
         JSON.stringify([k.server.cert, k.server.key, k.ca]),
       ],
-      stderr: "piped",
-    }).output();
+    });
     const text = new TextDecoder().decode(out.stdout).trim();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     assert.equal(text, "a,b a,b a,b");
@@ -624,9 +624,4 @@ Deno.test("http and ws on another path: rpcPath on the client, path on serve; th
       await server.close();
     }
   }
-});
-
-Deno.test("transport: remove the test certificates", async () => {
-  await certs?.remove();
-  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 });

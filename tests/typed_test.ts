@@ -15,18 +15,18 @@ import {
 import type { Arith } from "../examples/arith.ts";
 import { type Echo, interopServer } from "./support/echo_service.ts";
 import { GO_PEER, startGoServer } from "./support/go_peer.ts";
+import { runBounded } from "./support/child.ts";
 import { needs, REPO_ROOT } from "./support/env.ts";
 
 const TYPES_FILE = `${REPO_ROOT}/tests/types/typed_client.ts`;
 
 async function denoCheck(file: string): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
+  const r = await runBounded(Deno.execPath(), {
     args: ["check", "--quiet", file],
     cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "piped",
     env: { NO_COLOR: "1" },
-  }).output();
+    timeoutMs: 120_000,
+  });
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
 }

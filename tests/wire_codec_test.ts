@@ -11,6 +11,7 @@ import {
   NativeLibrary,
   type WireCodecMode,
 } from "@rpcx/core/native";
+import { runBounded } from "./support/child.ts";
 import { bounded, needs, REPO_ROOT } from "./support/env.ts";
 
 /** Why the native library cannot be loaded here, or undefined when it can. */
@@ -341,7 +342,7 @@ async function runScript(
   try {
     const file = `${dir}/probe.ts`;
     await Deno.writeTextFile(file, SCRIPT);
-    const out = await new Deno.Command(Deno.execPath(), {
+    const out = await runBounded(Deno.execPath(), {
       args: [
         "run",
         "--no-prompt",
@@ -354,9 +355,7 @@ async function runScript(
       ],
       cwd: REPO_ROOT,
       env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, `probe failed: ${stderr}`);
     return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);

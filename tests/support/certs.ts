@@ -1,6 +1,7 @@
 // Test certificates, made on the spot with openssl: a CA, a server certificate for localhost and
 // 127.0.0.1, a client certificate (mutual TLS), and an unrelated "rogue" CA with its own server
 // certificate (a certificate the client must refuse).
+import { runBounded } from "./child.ts";
 import { findExecutable } from "./env.ts";
 
 /** PEM text and file paths of one certificate and its key. */
@@ -28,8 +29,7 @@ export interface TestCerts {
 export const OPENSSL: string | undefined = findExecutable("openssl");
 
 async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command(OPENSSL!, { args, cwd: dir, stdout: "null", stderr: "piped" })
-    .output();
+  const out = await runBounded(OPENSSL!, { args, cwd: dir, timeoutMs: 30_000 });
   if (out.code !== 0) {
     throw new Error(`openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }

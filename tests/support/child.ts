@@ -11,7 +11,7 @@ export interface ReadyChild {
   readonly match: RegExpMatchArray;
   /**
    * Sends `signal` (default: the start option `stopSignal`) unless the child has exited, waits
-   * for it to exit and closes its stdout. Safe to call twice.
+   * for it to exit (SIGKILL after 10 s) and closes its stdout. Safe to call twice.
    */
   stop(signal?: Deno.Signal): Promise<void>;
 }
@@ -51,7 +51,8 @@ export async function startReady(
     } catch {
       // exited
     }
-    await child.status;
+    // A child that ignores a gentle signal is killed after 10 s.
+    await exited(child, 10_000, `${cmd} to exit on ${signal}`).catch(() => {});
     await reader.cancel().catch(() => {});
   };
   let text = "";
@@ -78,4 +79,77 @@ export async function startReady(
     } catch { /* closed */ }
   })();
   return { child, match: match!, stop };
+}
+
+/** How {@link runBounded} runs a command. */
+export interface RunBoundedOptions {
+  /** Arguments. */
+  args?: string[];
+  /** Working directory. */
+  cwd?: string;
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** stdin (default "null"). */
+  stdin?: "null" | "inherit";
+  /** How long it may run, in ms (default 60 000); past it the child is killed and this throws. */
+  timeoutMs?: number;
+  /** What runs, for the timeout error (default the command line). */
+  what?: string;
+}
+
+/**
+ * `new Deno.Command(cmd, …).output()` with stdout and stderr piped, within a bound: a child still
+ * running after `timeoutMs` is killed (SIGKILL) and this rejects, so a hung child fails the test
+ * instead of hanging it.
+ */
+export async function runBounded(
+  cmd: string,
+  { args = [], cwd, env, stdin = "null", timeoutMs = 60_000, what }: RunBoundedOptions = {},
+): Promise<Deno.CommandOutput> {
+  const child = new Deno.Command(cmd, { args, cwd, env, stdin, stdout: "piped", stderr: "piped" })
+    .spawn();
+  const output = child.output();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((
+    r,
+  ) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+  try {
+    const first = await Promise.race([output, timedOut]);
+    if (first !== "timeout") return first;
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // exited just now
+  }
+  // A grandchild may hold the pipes open: do not wait for them for long.
+  const out = await bounded(output, 5000, "the killed child's output").catch(() => undefined);
+  const err = out ? new TextDecoder().decode(out.stderr).slice(-2000) : "";
+  throw new Error(
+    `${what ?? [cmd, ...args].join(" ")} ran longer than ${timeoutMs} ms and was killed\n${err}`,
+  );
+}
+
+/**
+ * The child's exit status within `timeoutMs`; past it the child is killed (SIGKILL) and this
+ * rejects with `what`.
+ */
+export async function exited(
+  child: Deno.ChildProcess,
+  timeoutMs: number,
+  what: string,
+): Promise<Deno.CommandStatus> {
+  try {
+    return await bounded(child.status, timeoutMs, what);
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited just now
+    }
+    await child.status;
+    throw e;
+  }
 }

@@ -77,14 +77,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** `p`, or a rejection after `ms` (so a regression fails the test instead of hanging it). */
-export async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * `p`, or a rejection after `ms` (so a regression fails the test instead of hanging it). `what`
+ * names the wait in the error; a function is asked only then (to report progress so far).
+ */
+export async function bounded<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string | (() => string),
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+        timer = setTimeout(() => {
+          const name = typeof what === "function" ? what() : what;
+          reject(new Error(`${name}: still pending after ${ms} ms`));
+        }, ms);
       }),
     ]);
   } finally {
@@ -128,3 +138,17 @@ export async function waitForPort(port: number, timeoutMs = 20_000): Promise<voi
 
 /** The repository root (absolute path). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/**
+ * Removes `path` (recursively) when this test process ends, whichever tests ran (a `--filter`
+ * run included): for files that several tests of one file share, such as test certificates.
+ */
+export function removeAtExit(path: string): void {
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } catch {
+      // already gone
+    }
+  });
+}

@@ -2,7 +2,7 @@
 // .cache/bin/rpcxpeer) as the registry tests use it: a Go server registered by Go's plugin, and
 // Go's client finding servers through Go's discovery.
 
-import { startReady } from "./child.ts";
+import { runBounded, startReady } from "./child.ts";
 import { findExecutable, needs, REPO_ROOT } from "./env.ts";
 
 /** The rpcxpeer binary (`$RPCXPEER` when set, for a peer built elsewhere), or undefined. */
@@ -69,16 +69,19 @@ export async function startGoServer(
   return { key: `tcp@${go.match[1]}`, kill: (signal) => go.stop(signal), stop: () => go.stop() };
 }
 
-/** Runs `rpcxpeer client` through `reg` with `extra` flags; returns its exit code and output. */
+/**
+ * Runs `rpcxpeer client` through `reg` with `extra` flags; returns its exit code and output
+ * (killed, and this rejects, after `timeoutMs`).
+ */
 export async function runGoClient(
   reg: GoRegistry,
   extra: string[],
+  timeoutMs = 60_000,
 ): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(GO_PEER!, {
+  const r = await runBounded(GO_PEER!, {
     args: ["client", ...registryArgs(reg), ...extra],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+    timeoutMs,
+  });
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }

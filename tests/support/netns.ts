@@ -1,6 +1,7 @@
 // Running a test file again inside a private network namespace (tests/support/run_in_netns.sh:
 // `unshare -n` + loopback multicast), for mDNS tests that must not touch a real network.
 import assert from "node:assert/strict";
+import { runBounded } from "./child.ts";
 import { findExecutable, IN_CI, REPO_ROOT } from "./env.ts";
 
 /** True inside the namespace (run_in_netns.sh sets RPCX_IN_NETNS=1). */
@@ -14,8 +15,7 @@ export async function netnsUnavailable(): Promise<string | undefined> {
     }
   }
   try {
-    const out = await new Deno.Command("unshare", { args: ["-n", "true"], stderr: "piped" })
-      .output();
+    const out = await runBounded("unshare", { args: ["-n", "true"], timeoutMs: 10_000 });
     if (out.code !== 0) {
       return `unshare -n is not permitted: ${new TextDecoder().decode(out.stderr).trim()}`;
     }
@@ -35,7 +35,7 @@ export async function testFileInNetns(
   minPassed: number,
   timeoutMs = 240_000,
 ): Promise<void> {
-  const out = await new Deno.Command("bash", {
+  const out = await runBounded("bash", {
     args: [
       `${REPO_ROOT}/tests/support/run_in_netns.sh`,
       Deno.execPath(),
@@ -46,10 +46,8 @@ export async function testFileInNetns(
     ],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).output();
+    timeoutMs,
+  });
   const dec = new TextDecoder();
   const text = dec.decode(out.stdout) + dec.decode(out.stderr);
   console.log(text.trimEnd().split("\n").map((l) => `  [netns] ${l}`).join("\n"));

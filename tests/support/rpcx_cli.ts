@@ -1,5 +1,6 @@
 // The `rpcx` command line (src/cli/main.ts) run as a real subprocess, as a user runs it.
-import { REPO_ROOT } from "./env.ts";
+import { runBounded } from "./child.ts";
+import { bounded, REPO_ROOT } from "./env.ts";
 
 /** The CLI entry. */
 export const CLI_MAIN = `${REPO_ROOT}/src/cli/main.ts`;
@@ -13,16 +14,15 @@ export interface CliRun {
 
 const decoder = new TextDecoder();
 
-/** Runs `rpcx ...args` to the end (bounded by `timeoutMs`). */
+/** Runs `rpcx ...args` to the end (killed, and this rejects, after `timeoutMs`). */
 export async function rpcx(args: string[], timeoutMs = 60_000): Promise<CliRun> {
-  const r = await new Deno.Command(Deno.execPath(), {
+  const r = await runBounded(Deno.execPath(), {
     args: ["run", "-A", "--no-check", CLI_MAIN, ...args],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).output();
+    timeoutMs,
+    what: `rpcx ${args.join(" ")}`,
+  });
   return { code: r.code, out: decoder.decode(r.stdout), err: decoder.decode(r.stderr) };
 }
 
@@ -90,7 +90,8 @@ export function spawnRpcx(
       }, 10_000);
       const s = await child.status;
       clearTimeout(timer);
-      await reading;
+      // A grandchild could hold stdout open: the reading ends with the child, or soon after.
+      await bounded(reading, 5000, "rpcx's stdout to end").catch(() => {});
       return s.code;
     },
   };
