@@ -16,28 +16,86 @@ import {
 } from "@rpcx/core";
 import { createMessage, encodeMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
+import { exited } from "./support/child.ts";
 import { bounded, delay, needs, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
 import { GO_PEER } from "./support/go_peer.ts";
 import { expectRefused, RawConn } from "./support/raw_conn.ts";
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
 
-/** A server with `Svc.Slow` (1.5 s, cut short by a hard close) and `Svc.Who` (its name). */
-async function slowServer(
-  name: string,
-): Promise<{ server: Server; addr: string; started(): number }> {
+/** A call a server received: when (performance.now()) and which method. */
+interface Seen {
+  at: number;
+  method: string;
+}
+
+/** A server whose `Svc.Slow` (and, once armed, one `Arith.Mul`) is held until released. */
+interface SlowServer {
+  server: Server;
+  addr: string;
+  /** Held calls that have started (Slow, and a held Mul). */
+  started(): number;
+  /** Ends every held call now (and every later one at once). */
+  release(): void;
+  /** The next `Arith.Mul` is held like Slow (Go's client only calls Arith). */
+  holdNextMul(): void;
+  /** Requests read from a socket (before the draining check) and calls run (after it). */
+  read: Seen[];
+  ran: Seen[];
+}
+
+/** Longest a held call waits when the test never releases it. */
+const HOLD_MS = 10_000;
+
+/**
+ * A server with `Svc.Slow` (held until `release()`, cut short by a hard close), `Svc.Who` (its
+ * name) and `Arith.Mul`; it records what it reads and what it runs.
+ */
+async function slowServer(name: string): Promise<SlowServer> {
   let started = 0;
-  const server = new Server();
+  let holdMul = false;
+  const gate = new AbortController();
+  const read: Seen[] = [];
+  const ran: Seen[] = [];
+  const hold = async (ctx: CallContext) => {
+    started++;
+    await sleep(HOLD_MS, AbortSignal.any([gate.signal, ctx.signal]));
+  };
+  const server = new Server({
+    plugins: [{
+      postReadRequest: (req) => {
+        if (!req.heartbeat) read.push({ at: performance.now(), method: req.serviceMethod });
+      },
+    }],
+  });
+  const seen = (method: string) => ran.push({ at: performance.now(), method });
   await server.register({
     async Slow(_: unknown, ctx: CallContext) {
-      started++;
-      await sleep(1500, ctx.signal);
+      seen("Slow");
+      await hold(ctx);
       return "slow done";
     },
-    Who: () => name,
+    Who: () => (seen("Who"), name),
   }, "Svc");
-  await server.register(new Arith(), "Arith");
+  await server.register({
+    async Mul(args: { A: number; B: number }, ctx: CallContext) {
+      seen("Mul");
+      if (holdMul) {
+        holdMul = false;
+        await hold(ctx);
+      }
+      return { C: args.A * args.B };
+    },
+  }, "Arith");
   const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, addr, started: () => started };
+  return {
+    server,
+    addr,
+    started: () => started,
+    release: () => gate.abort(),
+    holdNextMul: () => void (holdMul = true),
+    read,
+    ran,
+  };
 }
 
 Deno.test("draining: an idle client's call settles at once with a connection error; the in-flight call finishes", async () => {
@@ -56,9 +114,11 @@ Deno.test("draining: an idle client's call settles at once with a connection err
     assert.ok(err instanceof ConnectionError, `B's call settled with ${err}`);
     assert.ok(took < 300, `B's call settled after ${took.toFixed(0)} ms`);
     await expectRefused(s1.addr);
-    assert.equal(await slow, "slow done", "the in-flight reply still arrives");
+    s1.release();
+    assert.equal(await bounded(slow, 2000, "Slow"), "slow done", "the in-flight reply arrives");
     await bounded(shutdown, 2000, "shutdown");
   } finally {
+    s1.release();
     await a.close();
     await b.close();
     await s1.server.close();
@@ -77,13 +137,29 @@ Deno.test("draining: heartbeats on a busy connection are answered by the drainin
       assert.ok(rtt < 300);
       await delay(100);
     }
-    assert.equal(await slow, "slow done");
+    s1.release();
+    assert.equal(await bounded(slow, 2000, "Slow"), "slow done");
     await bounded(shutdown, 2000, "shutdown");
   } finally {
+    s1.release();
     await a.close();
     await s1.server.close();
   }
 });
+
+/** An XClient of `Svc` over [s1, s2], RoundRobin. */
+function xclientOver(mode: FailMode, s1: SlowServer, s2: SlowServer, backupLatency?: number) {
+  return new XClient(
+    "Svc",
+    mode,
+    SelectMode.RoundRobin,
+    new MultipleServersDiscovery([
+      { key: `tcp@${s1.addr}`, value: "" },
+      { key: `tcp@${s2.addr}`, value: "" },
+    ]),
+    backupLatency === undefined ? {} : { backupLatency },
+  );
+}
 
 for (
   const [mode, name] of [[FailMode.Failover, "Failover"], [
@@ -91,19 +167,11 @@ for (
     "Failbackup",
   ]] as const
 ) {
-  Deno.test(`draining: an XClient (${name}) over [draining S1, S2] gets S2's reply within 500 ms`, async () => {
+  Deno.test(`draining: an XClient (${name}) whose connection to the draining S1 is idle gets S2's reply within 500 ms`, async () => {
     const s1 = await slowServer("s1");
     const s2 = await slowServer("s2");
     const a = new Client(`tcp@${s1.addr}`);
-    const x = new XClient(
-      "Svc",
-      mode,
-      SelectMode.RoundRobin,
-      new MultipleServersDiscovery([
-        { key: `tcp@${s1.addr}`, value: "" },
-        { key: `tcp@${s2.addr}`, value: "" },
-      ]),
-    );
+    const x = xclientOver(mode, s1, s2);
     try {
       // Both connections open and idle.
       const seen = new Set([await x.call("Who", null), await x.call("Who", null)]);
@@ -119,9 +187,11 @@ for (
         assert.equal(who, "s2");
         assert.ok(took < 500, `call ${i} took ${took.toFixed(0)} ms`);
       }
-      assert.equal(await slow, "slow done");
+      s1.release();
+      assert.equal(await bounded(slow, 2000, "Slow"), "slow done");
       await bounded(shutdown, 2000, "shutdown");
     } finally {
+      s1.release();
       await x.close();
       await a.close();
       await s1.server.close();
@@ -130,11 +200,81 @@ for (
   });
 }
 
-Deno.test("draining: Go's Failover XClient moves to the other server while ours drains", async () => {
-  if (!needs("the Go rpcx peer", GO_PEER ? undefined : "run bash .ci/install/50-gopeer.sh")) return;
-  const s1 = await slowServer("s1");
-  const s2 = await slowServer("s2");
-  const a = new Client(`tcp@${s1.addr}`);
+// The XClient's own connection to S1 is busy (its Slow call is held) when S1 starts draining: the
+// connection stays open for that reply, and the requests the XClient sends on it meanwhile are
+// not taken. Failover: each is retried on S2 as soon as S1's connection closes after its last
+// reply. Failbackup: the backup on S2 answers it after backupLatency, while S1 still holds it.
+for (
+  const [mode, name] of [[FailMode.Failover, "Failover"], [
+    FailMode.Failbackup,
+    "Failbackup",
+  ]] as const
+) {
+  Deno.test(`draining: an XClient (${name}) whose connection to the draining S1 is busy: no new call is taken there; S2 answers them`, async () => {
+    const s1 = await slowServer("s1");
+    const s2 = await slowServer("s2");
+    const x = xclientOver(mode, s1, s2, mode === FailMode.Failbackup ? 200 : undefined);
+    try {
+      // The XClient's own connections: one held Slow call on each server.
+      const slow = x.broadcast<string>("Slow", null).catch((e) => e);
+      await waitFor("Slow to start on both", () => s1.started() === 1 && s2.started() === 1);
+      const drainAt = performance.now();
+      const shutdown = s1.server.shutdown({ timeout: 5000 });
+      await expectRefused(s1.addr);
+      // Round robin sends half of these to S1's busy connection.
+      const answers: string[] = [];
+      const whos = Array.from(
+        { length: 4 },
+        () => x.call<string>("Who", null).then((w) => void answers.push(w)),
+      );
+      const readOnS1 = () => s1.read.filter((r) => r.at > drainAt && r.method === "Who").length;
+      await waitFor("Who requests to reach S1's busy connection", () => readOnS1() >= 1, 2000);
+      if (mode === FailMode.Failbackup) {
+        // The backups on S2 answer every call while S1 still holds its Slow call.
+        await bounded(Promise.all(whos), 1500, "the backups' answers");
+        assert.equal(s1.started(), 1, "S1's Slow call is still held");
+      } else {
+        await delay(300);
+        assert.ok(answers.every((w) => w === "s2"), `answers: ${answers}`);
+        assert.ok(answers.length < 4, "the calls sent to S1 wait for its connection to close");
+      }
+      assert.ok(answers.every((w) => w === "s2"), `answers: ${answers}`);
+      const ranOnS1 = s1.ran.filter((r) => r.at > drainAt);
+      assert.deepEqual(ranOnS1, [], "S1 took no call while draining");
+      // S1's held call ends: its reply goes out, the connection closes, and the calls that
+      // waited on it move to S2 at once.
+      const releasedAt = performance.now();
+      s1.release();
+      await bounded(Promise.all(whos), 500, "the waiting calls, retried on S2");
+      const retried = performance.now() - releasedAt;
+      assert.deepEqual(answers, ["s2", "s2", "s2", "s2"]);
+      assert.ok(readOnS1() >= 1, "calls were sent on S1's busy connection");
+      assert.deepEqual(s1.ran.filter((r) => r.at > drainAt), [], "S1 took no call while draining");
+      console.log(
+        `${name}: the waiting calls answered by S2 ${retried.toFixed(0)} ms after release`,
+      );
+      await bounded(shutdown, 2000, "shutdown");
+      // Later calls go to S2 at once (S1 refuses connections).
+      for (let i = 0; i < 4; i++) {
+        const t0 = performance.now();
+        assert.equal(await bounded(x.call("Who", null), 2000, `call ${i}`), "s2");
+        const took = performance.now() - t0;
+        assert.ok(took < 500, `call ${i} after the drain took ${took.toFixed(0)} ms`);
+      }
+      s2.release();
+      assert.deepEqual(await bounded(slow, 2000, "the broadcast"), ["slow done", "slow done"]);
+    } finally {
+      s1.release();
+      s2.release();
+      await x.close();
+      await s1.server.close();
+      await s2.server.close();
+    }
+  });
+}
+
+/** `rpcxpeer client` (Go's Failover XClient, round robin) over [s1, s2], its lines timed. */
+function goFailoverClient(s1: SlowServer, s2: SlowServer, extra: string[]) {
   const go = new Deno.Command(GO_PEER!, {
     args: [
       "client",
@@ -144,16 +284,14 @@ Deno.test("draining: Go's Failover XClient moves to the other server while ours 
       "failover",
       "--selectmode",
       "roundrobin",
-      "--count",
-      "30",
-      "--interval",
-      "50ms",
       "--timeout",
-      "3s",
+      "5s",
+      ...extra,
     ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const stderr = new Response(go.stderr).text();
   const lines: { at: number; text: string }[] = [];
   const reading = (async () => {
     let rest = "";
@@ -164,24 +302,46 @@ Deno.test("draining: Go's Failover XClient moves to the other server while ours 
       for (const text of parts) lines.push({ at: performance.now(), text });
     }
   })();
+  return {
+    lines,
+    /** Waits (bounded) for the exit; its code, and all it printed. */
+    async end(ms: number): Promise<{ code: number; out: string }> {
+      const status = await exited(go, ms, "the Go client");
+      await bounded(reading, 5000, "the Go client's stdout");
+      const out = `${lines.map((l) => l.text).join("\n")}\n${await stderr}`;
+      return { code: status.code, out };
+    },
+    async stop(): Promise<void> {
+      try {
+        go.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await go.status;
+      await reading.catch(() => {});
+      await stderr.catch(() => {});
+    },
+  };
+}
+
+Deno.test("draining: Go's Failover XClient, its connection to our draining server idle, moves to the other at once", async () => {
+  if (!needs("the Go rpcx peer", GO_PEER ? undefined : "run bash .ci/install/50-gopeer.sh")) return;
+  const s1 = await slowServer("s1");
+  const s2 = await slowServer("s2");
+  const a = new Client(`tcp@${s1.addr}`);
+  const go = goFailoverClient(s1, s2, ["--count", "30", "--interval", "50ms"]);
   try {
     // Go's client has connections to both servers before the drain starts.
-    await waitFor("the Go client's first calls", () => lines.length >= 6, 20_000, 10);
+    await waitFor("the Go client's first calls", () => go.lines.length >= 6, 20_000, 10);
     const slow = a.call("Svc", "Slow", null).catch((e) => e);
     await waitFor("Slow to start", () => s1.started() === 1);
     const drainAt = performance.now();
     const shutdown = s1.server.shutdown({ timeout: 5000 });
-    const status = await bounded(go.status, 20_000, "the Go client");
-    await reading;
-    const stderr = new TextDecoder().decode(await new Response(go.stderr).arrayBuffer());
-    assert.equal(
-      status.code,
-      0,
-      `Go client failed:\n${lines.map((l) => l.text).join("\n")}\n${stderr}`,
-    );
-    assert.equal(lines.filter((l) => l.text === "10 * 20 = 200").length, 30);
+    const { code, out } = await go.end(20_000);
+    assert.equal(code, 0, `Go client failed:\n${out}`);
+    assert.equal(go.lines.filter((l) => l.text === "10 * 20 = 200").length, 30);
     // No call during the drain waited for the in-flight call: consecutive results stay close.
-    const during = lines.filter((l) => l.at > drainAt);
+    const during = go.lines.filter((l) => l.at > drainAt);
     assert.ok(during.length > 0, "calls ran during the drain");
     let prev = drainAt;
     for (const l of during) {
@@ -191,18 +351,69 @@ Deno.test("draining: Go's Failover XClient moves to the other server while ours 
       );
       prev = l.at;
     }
-    assert.equal(await slow, "slow done");
+    s1.release();
+    assert.equal(await bounded(slow, 2000, "Slow"), "slow done");
     await bounded(shutdown, 3000, "shutdown");
   } finally {
-    try {
-      go.kill("SIGKILL");
-    } catch {
-      // exited
-    }
-    await go.status;
-    await reading.catch(() => {});
-    await go.stderr.cancel().catch(() => {});
+    s1.release();
+    await go.stop();
     await a.close();
+    await s1.server.close();
+    await s2.server.close();
+  }
+});
+
+Deno.test("draining: Go's Failover XClient, its own connection to our draining server busy: no new call taken there; they move to the other at once after its reply", async () => {
+  if (!needs("the Go rpcx peer", GO_PEER ? undefined : "run bash .ci/install/50-gopeer.sh")) return;
+  const s1 = await slowServer("s1");
+  const s2 = await slowServer("s2");
+  // Four workers share one XClient, so one connection per server.
+  const go = goFailoverClient(s1, s2, [
+    "--count",
+    "60",
+    "--concurrency",
+    "4",
+    "--interval",
+    "50ms",
+  ]);
+  try {
+    await waitFor("the Go client's first calls", () => go.lines.length >= 8, 20_000, 10);
+    // One of Go's own calls on S1 is held: its connection to S1 is busy.
+    s1.holdNextMul();
+    await waitFor("a Go call held by S1", () => s1.started() === 1, 5000, 5);
+    const drainAt = performance.now();
+    const shutdown = s1.server.shutdown({ timeout: 5000 });
+    // Go's workers go on sending; those that round robin sends to S1's busy connection wait.
+    await waitFor(
+      "Go requests on S1's busy connection",
+      () => s1.read.some((r) => r.at > drainAt),
+      3000,
+      10,
+    );
+    await delay(300);
+    assert.deepEqual(s1.ran.filter((r) => r.at > drainAt), [], "S1 took no call while draining");
+    const releasedAt = performance.now();
+    s1.release();
+    const { code, out } = await go.end(20_000);
+    assert.equal(code, 0, `Go client failed:\n${out}`);
+    assert.equal(go.lines.filter((l) => l.text === "10 * 20 = 200").length, 60, out);
+    assert.deepEqual(s1.ran.filter((r) => r.at > drainAt), [], "S1 took no call while draining");
+    // After the held reply, S1's connection closes and the waiting calls are answered by S2 at
+    // once; the rest of the run keeps its pace.
+    const after = go.lines.filter((l) => l.at > releasedAt);
+    assert.ok(after.length > 0, "calls ran after the release");
+    let prev = releasedAt;
+    for (const l of after) {
+      assert.ok(
+        l.at - prev < 50 + 500,
+        `a call after the release took ${(l.at - prev).toFixed(0)} ms`,
+      );
+      prev = l.at;
+    }
+    await bounded(shutdown, 3000, "shutdown");
+  } finally {
+    s1.release();
+    await go.stop();
     await s1.server.close();
     await s2.server.close();
   }

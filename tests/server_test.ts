@@ -19,7 +19,7 @@ import { Arith } from "../examples/arith.ts";
 
 const enc = (v: unknown) => jsonCodec.encode(v);
 const dec = (b: Uint8Array) => jsonCodec.decode(b);
-import { bounded, delay, freePort, REPO_ROOT, waitFor } from "./support/env.ts";
+import { bounded, delay, freePort, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
 import { expectRefused, RawConn } from "./support/raw_conn.ts";
 
 /** Every RawConn opened by the running test; `withServer` closes them all in `finally`. */
@@ -486,11 +486,13 @@ Deno.test("registry plugins: started on serve, told of services, unregistered on
 
 Deno.test("graceful shutdown: stops accepting, finishes in-flight calls, then closes", async () => {
   let started = 0;
+  // The Slow calls last until the test has made its checks during the drain (10 s at most).
+  const gate = new AbortController();
   const server = new Server();
   await server.register({
     async Slow() {
       started++;
-      await delay(300);
+      await sleep(10_000, gate.signal);
       return "done";
     },
     Who: () => "me",
@@ -503,8 +505,8 @@ Deno.test("graceful shutdown: stops accepting, finishes in-flight calls, then cl
     const inflight = client.call("Work", "Slow", null).catch((e) => e);
     await busy.write(req({ seq: 1n, servicePath: "Work", serviceMethod: "Slow" }));
     await waitFor("both Slow calls to start", () => started === 2);
-    const t0 = Date.now();
-    const shutdown = server.shutdown({ timeout: 5000 });
+    let shutDown = false;
+    const shutdown = server.shutdown({ timeout: 5000 }).then(() => void (shutDown = true));
     // While draining: no new connection...
     await expectRefused(addr);
     // ...an idle open connection is closed at once...
@@ -517,15 +519,20 @@ Deno.test("graceful shutdown: stops accepting, finishes in-flight calls, then cl
     assert.ok(hb?.heartbeat, "heartbeat answered while draining");
     assert.deepEqual(dec(hb.payload), "ping");
     await busy.write(req({ seq: 3n, servicePath: "Work", serviceMethod: "Who" }));
+    await delay(100); // time for the server to take Who, if it (wrongly) did
+    assert.equal(busy.inbox.length, 0, "nothing answered before the Slow calls end");
+    assert.ok(!busy.closed, "the busy connection stays open while its call runs");
+    assert.ok(!shutDown, "shutdown waits for the in-flight calls");
+    gate.abort();
     const slow = (await busy.next(2000))!;
     assert.equal(slow.seq, 1n, "the in-flight call is answered, the new one is not");
     assert.deepEqual(dec(slow.payload), "done");
     assert.ok(await busy.waitClosed(), "the busy connection closes once its calls are answered");
     assert.equal(await inflight, "done");
-    await shutdown;
-    assert.ok(Date.now() - t0 >= 200, "shutdown waited for the in-flight calls");
+    await bounded(shutdown, 2000, "shutdown");
     assert.equal(server.metrics().activeConnections, 0);
   } finally {
+    gate.abort();
     await client.close();
     busy.close();
     idle.close();
