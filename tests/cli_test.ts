@@ -290,11 +290,16 @@ interface CliFixture {
   /** Go's view of the same registry, for `rpcxpeer server`. */
   go: GoRegistry;
   /** A registry plugin for a Deno server. */
-  plugin(): RegisterPlugin;
+  plugin(): RegisterPlugin & { refresh(): Promise<void> };
   /** A discovery of Arith for an XClient in the test. */
   discovery(): ServiceDiscovery;
   /** Reads the node `Arith/<key>` straight from the registry. */
   readNode(key: string): Promise<string | undefined>;
+  /**
+   * The registry's version of that node (etcd `mod_revision`, ZooKeeper `version`, Consul
+   * `ModifyIndex`): it moves with every write, a server's refresh included.
+   */
+  nodeVersion(key: string): Promise<string>;
   /** Whether the registry notifies changes (watch then needs no polling to see them at once). */
   notifies: boolean;
   /** The registry's own checks of a node an operator edited (lease, session, flags). */
@@ -303,7 +308,8 @@ interface CliFixture {
 
 async function cliScenario(fx: CliFixture): Promise<void> {
   const deno = new Server();
-  deno.use(fx.plugin());
+  const plugin = fx.plugin();
+  deno.use(plugin);
   const arith = new CountedArith();
   await deno.register(arith, "Arith", "weight=1&group=blue");
   await deno.register(new Echo(), "Echo", "");
@@ -329,6 +335,7 @@ async function cliScenario(fx: CliFixture): Promise<void> {
     watch.out.split("\n").filter((l) => l !== "").map((l) =>
       JSON.parse(l) as Record<string, string>
     );
+  let watchCode: number;
   try {
     const keys = [denoKey, ...(go ? [go.key] : [])].sort();
     // list: both servers, Go's weight=5 and Deno's group, all active.
@@ -396,7 +403,19 @@ async function cliScenario(fx: CliFixture): Promise<void> {
       for (let i = 0; i < 5; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
       assert.equal(arith.hits, before + 5, "every call went to the Deno server");
     }
-    await new Promise((r) => setTimeout(r, 1500)); // a refresh of the server passes
+    // A refresh of the target server passes (Go's reads the node and writes it back; ours is
+    // run here by hand), and the operator's state stays.
+    if (go) {
+      const edited = await fx.nodeVersion(target);
+      await waitFor(
+        "a refresh of the Go server to rewrite its node",
+        async () => (await fx.nodeVersion(target)) !== edited,
+        10_000,
+        100,
+      );
+    } else {
+      await plugin.refresh();
+    }
     assert.match((await fx.readNode(target))!, /state=inactive/);
     await fx.checkEdited?.(target);
     const listed = JSON.parse((await rpcx(["list", "-r", fx.url, "Arith", "--json"])).out) as {
@@ -473,12 +492,15 @@ async function cliScenario(fx: CliFixture): Promise<void> {
       );
     }
   } finally {
-    assert.equal(await watch.stop(), 0, "watch exits 0 on SIGINT");
+    // Stop and clean up everything before asserting on the exit code, so that a failure here
+    // can neither hide the scenario's own error nor skip the rest of the cleanup.
+    watchCode = await watch.stop();
     await x.close();
     await d.close();
     await go?.stop();
     await deno.close();
   }
+  assert.equal(watchCode, 0, "watch exits 0 on SIGINT");
 }
 
 Deno.test("rpcx on etcd: list, call, set, watch, bench with Go and Deno servers", async () => {
@@ -498,6 +520,8 @@ Deno.test("rpcx on etcd: list, call, set, watch, bench with Go and Deno servers"
         }),
       discovery: () => new EtcdDiscovery("/rpcx_test", "Arith", [etcd.endpoint]),
       readNode: async (key) => (await raw.get(`/rpcx_test/Arith/${key}`).string()) ?? undefined,
+      nodeVersion: async (key) =>
+        String((await raw.get(`/rpcx_test/Arith/${key}`).exec()).kvs[0]?.mod_revision),
       // The operator's write kept the server's lease: the key still expires with its server.
       checkEdited: async (key) => {
         const r = await raw.get(`/rpcx_test/Arith/${key}`).exec();
@@ -563,7 +587,7 @@ Deno.test("rpcx on ZooKeeper: list, call, set, watch, bench with Go and Deno ser
       once(e: string, f: () => void): void;
       getData(
         p: string,
-        cb: (e: unknown, d?: Buffer, stat?: { ephemeralOwner: Buffer }) => void,
+        cb: (e: unknown, d?: Buffer, stat?: { ephemeralOwner: Buffer; version: number }) => void,
       ): void;
     };
   }).createClient(zk.connectString);
@@ -591,6 +615,13 @@ Deno.test("rpcx on ZooKeeper: list, call, set, watch, bench with Go and Deno ser
             else resolve(data ? data.toString("utf8") : "");
           })
         ),
+      nodeVersion: (key) =>
+        new Promise((resolve, reject) =>
+          client.getData(`${base}/Arith/${key}`, (e, _data, stat) => {
+            if (e) reject(e);
+            else resolve(String(stat!.version));
+          })
+        ),
       // The operator's setData kept the node ephemeral, owned by its server's session.
       checkEdited: (key) =>
         new Promise((resolve, reject) =>
@@ -607,7 +638,7 @@ Deno.test("rpcx on ZooKeeper: list, call, set, watch, bench with Go and Deno ser
     });
   } finally {
     client.close();
-    await zk.stop();
+    await zk.dispose(); // stops it and removes its data directory
   }
 });
 
@@ -620,7 +651,12 @@ Deno.test("rpcx on Consul: list, call, set, watch, bench with Go and Deno server
       await r.body?.cancel();
       return undefined;
     }
-    return await r.json() as { Value: string | null; Session?: string; Flags: number }[];
+    return await r.json() as {
+      Value: string | null;
+      Session?: string;
+      Flags: number;
+      ModifyIndex: number;
+    }[];
   };
   try {
     await cliScenario({
@@ -638,6 +674,7 @@ Deno.test("rpcx on Consul: list, call, set, watch, bench with Go and Deno server
         const e = (await kv(`rpcx_test/Arith/${key}`))?.[0];
         return e ? new TextDecoder().decode(Buffer.from(e.Value ?? "", "base64")) : undefined;
       },
+      nodeVersion: async (key) => String((await kv(`rpcx_test/Arith/${key}`))?.[0]?.ModifyIndex),
       // The operator's write kept the node's session and libkv's lock flags.
       checkEdited: async (key) => {
         const r = await fetch(`http://${agent.endpoint}/v1/kv/rpcx_test/Arith/${key}`);

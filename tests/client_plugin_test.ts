@@ -85,12 +85,12 @@ Deno.test("client plugin: every hook runs, in order, with what it should see", a
   };
   const client = new Client(`tcp@${addr}`, { plugins: [recorder] });
   try {
-    const reply = await client.call<Record<string, string>>("Meta", "Echo", {}, {
-      metadata: { k: "v" },
-    });
+    const metadata = { k: "v" };
+    const reply = await client.call<Record<string, string>>("Meta", "Echo", {}, { metadata });
     // The metadata preCall added went over the wire; the caller's own object was not changed.
     assert.equal(reply["x-from-plugin"], "yes");
     assert.equal(reply.k, "v");
+    assert.deepEqual(metadata, { k: "v" });
     assert.deepEqual(seen.reply, reply);
     assert.equal(seen.encoded?.metadata["x-from-plugin"], "yes");
     assert.equal(seen.decoded?.seq, seen.encoded?.seq);

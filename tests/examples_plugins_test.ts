@@ -146,16 +146,22 @@ Deno.test("examples plugins/alias, ratelimit, concurrency: served to the Go clie
     const a = await goClient(await alias.ready, ["--method", "Times"]);
     assert.equal(a.code, 0, a.out);
     assert.match(a.out, /^10 \? 20 = 200$/m);
-    const r = await goClient(await limited.ready, [
+    const limitedAddr = await limited.ready;
+    const t0 = performance.now();
+    const r = await goClient(limitedAddr, [
       "--count",
       "20",
       "--concurrency",
       "20",
       "--tolerate-errors",
     ]);
+    const seconds = (performance.now() - t0) / 1000;
     const ok = r.out.match(/^10 \* 20 = 200$/gm)?.length ?? 0;
     const refused = r.out.match(/^ERROR: request reached rate limit$/gm)?.length ?? 0;
-    assert.ok(ok >= 3 && ok <= 5, r.out);
+    // The burst of 3, plus 2 a second for as long as the Go client ran (its calls all fall
+    // inside that time, however slowly a loaded machine starts it).
+    const most = 3 + Math.floor(2 * seconds);
+    assert.ok(ok >= 3 && ok <= most, `${ok} served in ${seconds.toFixed(2)} s:\n${r.out}`);
     assert.equal(ok + refused, 20, r.out);
     const c = await goClient(await capped.ready, ["--count", "50", "--concurrency", "10"]);
     assert.equal(c.code, 0, c.out);

@@ -60,7 +60,12 @@ Deno.test("without CORS the browser keeps the answer from a page of another orig
   if (!needs("chromium", CHROMIUM ? undefined : "not installed (.ci/install/70-chromium.sh)")) {
     return;
   }
-  const server = new Server(); // CORS off: Go's default too
+  // CORS off: Go's default too. It counts the connections it accepts and the calls it runs.
+  let accepted = 0;
+  let calls = 0;
+  const server = new Server({
+    plugins: [{ connAccept: () => void accepted++, preCall: (_ctx, args) => (calls++, args) }],
+  });
   await server.register(new Arith(), "Arith");
   const addr = await server.serve("tcp", "127.0.0.1:0");
   const html = await Deno.readTextFile(new URL("../examples/http/index.html", import.meta.url));
@@ -71,9 +76,21 @@ Deno.test("without CORS the browser keeps the answer from a page of another orig
   try {
     await withBrowser(async (browser) => {
       const page = await browser.newPage();
+      // What the browser itself says about each request it refused under CORS.
+      const cdp = await page.createCDPSession();
+      await cdp.send("Network.enable");
+      const refused: string[] = [];
+      cdp.on("Network.loadingFailed", (e) => {
+        if (e.corsErrorStatus) refused.push(e.corsErrorStatus.corsError);
+      });
       await page.goto(`http://127.0.0.1:${pages.addr.port}/?rpcx=${addr}`);
       await page.waitForSelector("#result[data-done]", { timeout: 20_000 });
       assert.match(await page.$eval("#result", (e) => e.textContent ?? ""), /^error: /);
+      // The server was up and reached (a server that is down or answers 500 fails here), its
+      // preflight answer had no Access-Control-Allow-Origin, so the call was never sent.
+      assert.ok(accepted >= 1, "the browser reached the rpcx port");
+      assert.deepEqual(refused, ["PreflightMissingAllowOriginHeader"]);
+      assert.equal(calls, 0, "the browser never sent the call itself");
     });
   } finally {
     await pages.shutdown();

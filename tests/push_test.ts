@@ -23,7 +23,7 @@ import {
 } from "@rpcx/core";
 import { FrameDecoder } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
-import { bounded, waitFor } from "./support/env.ts";
+import { bounded, delay, waitFor } from "./support/env.ts";
 import { codecsWithProtobuf } from "./support/push.ts";
 
 /** A server whose `Arith` records the connection of every caller. */
@@ -613,6 +613,90 @@ Deno.test("push: bidirectionalBlock on an in-process connection still keeps a st
     assert.equal(stream.dropped, 990);
   } finally {
     await xclient.close();
+    await server.close();
+  }
+});
+
+Deno.test("push: a stream keeps by default at most 1024 messages (maxBuffered) and 16 MiB (maxBufferedBytes) unread", async () => {
+  const { server, addr, callers } = await pushServer();
+  const client = new Client(`tcp@${addr}`);
+  try {
+    await capturingWarn(async () => {
+      // 1100 small pushes to a stream that is not read: 1024 kept.
+      const byCount = client.serverMessages();
+      await client.call("Push", "Hello", null);
+      for (let i = 0; i < 1100; i++) await server.sendMessage(callers[0], "", "", {}, `${i}`);
+      await client.call("Arith", "Mul", { A: 1, B: 1 }); // every push before it was read
+      assert.equal(byCount.buffered, 1024);
+      assert.equal(byCount.dropped, 76);
+      await byCount.return();
+      // 20 pushes of 1 MiB: 16 kept (16 MiB), the rest dropped.
+      const byBytes = client.serverMessages();
+      const mib = new Uint8Array(1 << 20).fill(1);
+      for (let i = 0; i < 20; i++) await server.sendMessage(callers[0], "", "", {}, mib);
+      await client.call("Arith", "Mul", { A: 1, B: 1 });
+      assert.equal(byBytes.bufferedBytes, 16 * 1024 * 1024);
+      assert.equal(byBytes.buffered, 16);
+      assert.equal(byBytes.dropped, 4);
+    });
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("push: a server queues by default at most 4 MiB of pushes per connection (pushBufferSize)", async () => {
+  const { server, addr } = await pushServer();
+  const peer = await rawPeer(addr); // never reads
+  try {
+    await waitFor("the connection", () => server.activeClientConn().length === 1, 5000);
+    const [conn] = server.activeClientConn();
+    const data = new Uint8Array(64 * 1024);
+    const settled: Promise<unknown>[] = [];
+    let refused: PushBufferFullError | undefined;
+    let maxPending = 0;
+    // Queued in one turn, so nothing is written meanwhile: the queue alone meets the limit.
+    for (let i = 0; i < 200 && !refused; i++) {
+      const p = server.sendMessage(conn, "", "", {}, data);
+      settled.push(p.catch((e) => {
+        if (e instanceof PushBufferFullError) refused ??= e;
+      }));
+      maxPending = Math.max(maxPending, server.pendingPushBytes(conn));
+      await Promise.resolve(); // a refusal rejects at once
+    }
+    assert.ok(refused, "a push past 4 MiB was refused");
+    assert.equal(refused.limit, 4 * 1024 * 1024);
+    assert.ok(maxPending <= 4 * 1024 * 1024, `pending ${maxPending}`);
+    assert.ok(maxPending > 4 * 1024 * 1024 - 2 * data.byteLength, `pending ${maxPending}`);
+    peer.close();
+    await bounded(Promise.all(settled), 5000, "the queued pushes to settle");
+  } finally {
+    peer.close();
+    await server.close();
+  }
+});
+
+Deno.test("push: a connection that closes puts no message into the stream; the stream ends when the client is closed", async () => {
+  const { server, addr } = await pushServer();
+  const client = new Client(`tcp@${addr}`);
+  try {
+    const stream = client.serverMessages();
+    await client.call("Push", "Hello", null);
+    const next = stream.next();
+    let settled = false;
+    void next.then(() => (settled = true));
+    await server.close(); // the server closes the connection
+    await waitFor("the client to see the close", () => !client.isConnected, 5000);
+    await delay(300);
+    assert.equal(settled, false, "nothing was put into the stream, and it did not end");
+    assert.equal(stream.buffered, 0);
+    await client.close();
+    assert.deepEqual(await bounded(next, 2000, "the stream to end"), {
+      value: undefined,
+      done: true,
+    });
+  } finally {
+    await client.close();
     await server.close();
   }
 });

@@ -99,7 +99,11 @@ for (const c of CASES) {
     });
     try {
       assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
-      assert.ok((await client.heartbeat({ timeout: 1000 })) >= 0);
+      const answered = () => client.call<{ Count: number }>("Echo", "Heartbeats", {});
+      const before = (await answered()).Count;
+      const rtt = await client.heartbeat({ timeout: 1000 });
+      assert.ok(Number.isFinite(rtt) && rtt >= 0 && rtt < 1000, `heartbeat rtt ${rtt} ms`);
+      assert.ok((await answered()).Count > before, "the server answered the heartbeat");
       await client.send("Echo", "Note", { Text: `via ${c.name}` });
       assert.deepEqual(await client.call("Echo", "Notes", {}), { Count: 1, Last: `via ${c.name}` });
       const data = "x".repeat(9000);
