@@ -239,6 +239,97 @@ Deno.test("refused dials are typed: tcp port closed, unix path missing", async (
   }
 });
 
+/**
+ * A loopback black hole: a listener with a backlog of 0 that never accepts, its accept queue
+ * filled, so the kernel drops further SYNs and a dial waits without an answer (no outside
+ * address needed). `blocked` is the probe connect that found it full.
+ */
+async function blackHole(): Promise<{
+  listener: Deno.TcpListener;
+  port: number;
+  fillers: Deno.Conn[];
+  blocked: Promise<Deno.Conn>;
+}> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const fillers: Deno.Conn[] = [];
+  for (let i = 0; i < 8; i++) {
+    const probe = Deno.connect({ hostname: "127.0.0.1", port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = await Promise.race([
+      probe,
+      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 300))),
+    ]);
+    clearTimeout(timer);
+    if (done === undefined) return { listener, port, fillers, blocked: probe };
+    fillers.push(done);
+  }
+  listener.close();
+  for (const c of fillers) c.close();
+  throw new Error("the accept queue never filled: no black hole on this kernel");
+}
+
+Deno.test("a dial that gets no answer fails with DialTimeoutError after connectTimeout; a late connection is closed, not leaked", async () => {
+  const hole = await blackHole();
+  const client = new Client(`tcp@127.0.0.1:${hole.port}`, { connectTimeout: 300 });
+  const accepted: Deno.Conn[] = [];
+  try {
+    const t0 = performance.now();
+    const err = await bounded(
+      client.call("Arith", "Mul", { A: 1, B: 2 }).then(() => "answered", (e) => e),
+      5000,
+      "a call to the black hole",
+    );
+    const took = performance.now() - t0;
+    assert.ok(err instanceof ConnectionError, `got ${err}`);
+    assert.ok(err.cause instanceof DialTimeoutError, `cause ${err.cause}`);
+    assert.equal(err.cause.timeout, 300);
+    assert.match(err.cause.message, new RegExp(`tcp@127\\.0\\.0\\.1:${hole.port}.*timed out`));
+    assert.ok(took >= 250 && took < 2000, `failed after ${took.toFixed(0)} ms`);
+    // The queue drains: the probe's and then the client's retried SYN complete. The client gave
+    // that dial up, so it must close the connection it gets (the server side reads its end).
+    for (const c of hole.fillers) c.close();
+    const accepting = (async () => {
+      for await (const c of hole.listener) accepted.push(c);
+    })();
+    (await bounded(hole.blocked, 5000, "the probe's connection")).close();
+    await waitFor(
+      "the client's late connection to arrive",
+      () => accepted.length === hole.fillers.length + 2,
+      8000,
+      20,
+    );
+    const buf = new Uint8Array(64);
+    for (const c of accepted) {
+      const end = await bounded(
+        c.read(buf).then((n) => n === null ? "closed" : `${n} bytes`, () => "reset"),
+        3000,
+        "the far end of an accepted connection to close",
+      );
+      assert.ok(["closed", "reset"].includes(end), end);
+    }
+    hole.listener.close();
+    await accepting.catch(() => {});
+  } finally {
+    await client.close();
+    for (const c of [...hole.fillers, ...accepted]) {
+      try {
+        c.close();
+      } catch {
+        // closed
+      }
+    }
+    try {
+      hole.listener.close();
+    } catch {
+      // closed
+    }
+    await bounded(hole.blocked.then((c) => c.close(), () => {}), 10_000, "the probe").catch(
+      () => {},
+    );
+  }
+});
+
 Deno.test("a network of one's own, registered by name, serves and dials", async () => {
   const networks = new NetworkRegistry();
   let dials = 0;
