@@ -12,7 +12,8 @@ import {
   silentLogger,
 } from "@rpcx/core";
 import { Arith } from "../examples/arith.ts";
-import { waitFor } from "./support/env.ts";
+import { runBounded } from "./support/child.ts";
+import { REPO_ROOT, waitFor } from "./support/env.ts";
 
 Deno.test("consoleLogger: drops records below its level; one line per record with its fields", () => {
   const lines: string[] = [];
@@ -62,4 +63,25 @@ Deno.test("Server: errors it reports (a throwing plugin hook) go to the library 
     await server.close();
     setLogger(previous);
   }
+});
+
+Deno.test("by default the library logs only warnings and errors: the process's first logger and consoleLogger()", async () => {
+  // A fresh process: the logger the library uses before any setLogger call.
+  const script = `
+    import { consoleLogger, setLogger, silentLogger } from "@rpcx/core";
+    const byDefault = setLogger(silentLogger);
+    for (const log of [byDefault, consoleLogger()]) {
+      log.debug("d");
+      log.info("i");
+      log.warn("w", { k: 1 });
+      log.error("e");
+    }
+  `;
+  const out = await runBounded(Deno.execPath(), {
+    args: ["eval", "--config", `${REPO_ROOT}/deno.json`, "--ext=ts", script],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+  });
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(new TextDecoder().decode(out.stderr), "WARN w k=1\nERROR e\nWARN w k=1\nERROR e\n");
 });

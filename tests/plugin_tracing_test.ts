@@ -169,6 +169,49 @@ Deno.test("tracing: one trace over Deno client → Deno server → Deno client �
   }
 });
 
+Deno.test("tracing: a caller's traceparent and tracestate (W3C) go on through every hop", async () => {
+  const { options, exporter } = otel();
+  const traceId = "0af7651916cd43dd8448eb211c80319c";
+  const callerSpan = "b7ad6b7169203331";
+  const tracestate = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
+  const back = new Server({ plugins: [serverTracing(options)] });
+  const backSaw: Record<string, string | undefined>[] = [];
+  await back.register({
+    Mul(args: { A: number; B: number }, ctx: CallContext) {
+      backSaw.push({ traceparent: ctx.metadata.traceparent, tracestate: ctx.metadata.tracestate });
+      return { C: args.A * args.B };
+    },
+  }, "Arith");
+  const backAddr = await back.serve("tcp", "127.0.0.1:0");
+  const inner = new Client(`tcp@${backAddr}`, { plugins: [clientTracing(options)] });
+  const front = new Server({ plugins: [serverTracing(options)] });
+  await front.register(new Front(inner), "Front");
+  const frontAddr = await front.serve("tcp", "127.0.0.1:0");
+  const outer = new Client(`tcp@${frontAddr}`, { plugins: [clientTracing(options)] });
+  try {
+    // The caller is inside a trace of its own (as a request handled by an upstream service).
+    await outer.call("Front", "Mul", { A: 2, B: 3 }, {
+      metadata: { traceparent: `00-${traceId}-${callerSpan}-01`, tracestate },
+    });
+    assert.equal(backSaw.length, 1);
+    assert.equal(backSaw[0].tracestate, tracestate, "the last server got the tracestate");
+    assert.match(backSaw[0].traceparent ?? "", new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    const spans = exporter.getFinishedSpans();
+    assert.equal(spans.length, 4);
+    for (const s of spans) {
+      assert.equal(s.spanContext().traceId, traceId, s.name);
+      assert.equal(s.spanContext().traceState?.serialize(), tracestate, s.name);
+    }
+    const c1 = spans.find((s) => s.name === "rpcx.client.Front.Mul")!;
+    assert.equal(c1.parentSpanContext?.spanId, callerSpan);
+  } finally {
+    await outer.close();
+    await inner.close();
+    await front.close();
+    await back.close();
+  }
+});
+
 Deno.test("tracing interop: one trace over Go client → Deno server → Deno client → Go server (rpcx-plugins' otel)", async () => {
   if (!needGoPeer()) return;
   const goServer = new Deno.Command(GO_PEER!, {

@@ -9,6 +9,7 @@ import {
   MultipleServersDiscovery,
   Peer2PeerDiscovery,
   SelectMode,
+  Server,
   ServiceError,
   XClient,
 } from "@rpcx/core";
@@ -120,5 +121,54 @@ Deno.test("typed XClient calls a Go server", async () => {
   } finally {
     await x.close();
     await go.stop();
+  }
+});
+
+/** A service with what the server leaves out: a `_` method and a non-function field. */
+class Odd {
+  count = 7;
+  seen: unknown[] = [];
+  Ping(...given: unknown[]) {
+    this.seen.push(given);
+    return "pong";
+  }
+  Mul(args: { A: number; B: number }) {
+    return { C: args.A * args.B };
+  }
+  _secret() {
+    return "leaked";
+  }
+}
+
+Deno.test("typed client at run time: a method without parameters is called with no args; `_` methods and fields are not served", async () => {
+  const payloads: string[] = []; // the request payloads of Odd.Ping, in hex
+  const server = new Server({
+    plugins: [{
+      postReadRequest: (req) => {
+        if (req.serviceMethod !== "Ping") return;
+        payloads.push([...req.payload].map((b) => b.toString(16).padStart(2, "0")).join(""));
+      },
+    }],
+  });
+  const odd = new Odd();
+  await server.register(odd, "Odd");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`);
+  try {
+    const typed = client.typed<Odd>("Odd");
+    assert.equal(await typed.Ping(), "pong");
+    assert.equal(await typed.Ping(undefined, { timeout: 1000 }), "pong");
+    // No args: MsgPack nil on the wire, as Go's client sends for nil args.
+    assert.deepEqual(payloads, ["c0", "c0"]);
+    assert.deepEqual(odd.seen.map((g) => (g as unknown[])[0]), [null, null]);
+    assert.deepEqual(await typed.Mul({ A: 6, B: 7 }), { C: 42 });
+    // What the types leave out, the server does not serve either.
+    const raw = typed as unknown as Record<string, (args?: unknown) => Promise<unknown>>;
+    for (const name of ["_secret", "count", "seen", "constructor"]) {
+      await assert.rejects(raw[name](), new RegExp(`can't find method ${name}`), name);
+    }
+  } finally {
+    await client.close();
+    await server.close();
   }
 });
