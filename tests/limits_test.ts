@@ -20,7 +20,8 @@ import {
   encodeMessage,
   FrameDecoder,
 } from "@rpcx/core/protocol";
-import { bounded } from "./support/env.ts";
+import { startReady } from "./support/child.ts";
+import { bounded, REPO_ROOT, waitFor } from "./support/env.ts";
 
 const MiB = 1024 * 1024;
 const FRAME_LIMIT = 16 * MiB;
@@ -219,4 +220,81 @@ Deno.test("Client with defaults: reads a 16 MiB reply; 16 MiB + 1 fails the call
       await client.close();
     }
   });
+});
+
+/** A process's peak and current resident memory (VmHWM, VmRSS), in bytes (Linux /proc). */
+async function residentMemory(pid: number): Promise<{ peak: number; now: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)![1]);
+  return { peak: kib("VmHWM") * 1024, now: kib("VmRSS") * 1024 };
+}
+
+Deno.test("Server with defaults: a frame declaring 400 MiB is skipped as it arrives, never held (the server's peak memory stays flat); the connection goes on", async () => {
+  // The server runs in its own process, so its peak resident memory is its own.
+  const script = `
+    import { Server } from "${REPO_ROOT}/mod.ts";
+    const server = new Server();
+    await server.register({ Len: (b) => new TextEncoder().encode(String(b.byteLength)) }, "Big");
+    console.log("LISTENING " + await server.serve("tcp", "127.0.0.1:0"));
+  `;
+  const server = await startReady(Deno.execPath(), ["eval", "--ext=ts", script], {
+    ready: /LISTENING (\S+)\n/,
+    what: "the server's LISTENING line",
+    timeoutMs: 30_000,
+  });
+  const [hostname, port] = server.match[1].split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    // 400 MiB: a server that held it would peak 400 MiB higher; one that skips it peaks only by
+    // the read buffers it has not yet collected (V8 collects at ~64 MiB of them).
+    const declared = 400 * MiB;
+    // Warm the connection and the server's read path up, then take its peak as the baseline.
+    const replies: Message[] = [];
+    const decoder = new FrameDecoder();
+    const reading = (async () => {
+      const buf = new Uint8Array(64 * 1024);
+      for (let n; (n = await conn.read(buf)) !== null;) {
+        replies.push(...decoder.push(buf.slice(0, n)));
+      }
+    })().catch(() => {});
+    const write = async (bytes: Uint8Array) => {
+      for (let o = 0; o < bytes.byteLength;) o += await conn.write(bytes.subarray(o));
+    };
+    await write(requestWithTotal(MiB, { seq: 1n }));
+    await waitFor("the warm-up reply", () => replies.length === 1, 10_000);
+    const before = await residentMemory(server.child.pid);
+    // A header declaring 400 MiB, then all of its body in 1 MiB writes of one buffer.
+    const over = requestWithTotal(100, { seq: 2n }).subarray(0, 16);
+    new DataView(over.buffer, over.byteOffset).setUint32(12, declared);
+    await write(over);
+    const chunk = new Uint8Array(MiB).fill(0x61);
+    for (let sent = 0; sent < declared; sent += MiB) await write(chunk);
+    // Then a request on the same connection: answered after the skipped frame's error reply.
+    await write(requestWithTotal(100, { seq: 3n }));
+    await waitFor("both replies", () => replies.length === 3, 30_000);
+    const after = await residentMemory(server.child.pid);
+    assert.equal(replies[1].seq, 2n);
+    assert.equal(replies[1].status, MessageStatusType.Error);
+    assert.equal(
+      replies[1].metadata.__rpcx_error__,
+      `rpcx: message length ${declared} exceeds the limit of ${FRAME_LIMIT} bytes`,
+    );
+    assert.equal(replies[2].seq, 3n);
+    assert.equal(lenOf(replies[2]), 100 - 22);
+    const grew = after.peak - before.peak;
+    console.log(
+      `server peak RSS ${(before.peak / MiB).toFixed(0)} -> ${(after.peak / MiB).toFixed(0)} MiB ` +
+        `over ${declared / MiB} MiB skipped`,
+    );
+    assert.ok(grew < 160 * MiB, `the server's peak memory grew by ${(grew / MiB).toFixed(0)} MiB`);
+    conn.close();
+    await reading;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+    await server.stop();
+  }
 });
