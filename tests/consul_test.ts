@@ -23,6 +23,7 @@ import {
   discoveryOutageThenWipe,
   discoveryStartsDuringOutage,
   exampleServerKilled,
+  exampleServerSignalled,
   joinThenGracefulShutdown,
   MUL,
   operatorMarksInactive,
@@ -519,6 +520,23 @@ Deno.test("consul + XClient: examples/consul server (child) and client; SIGKILL 
       serverFlags: ["--update", "1000"], // session TTL 1 s
       // Consul invalidates a session between TTL and 2×TTL after its last renewal
       boundMs: 2 * 1000 + 1500,
+    })
+  ));
+
+Deno.test("consul + examples/consul server: SIGTERM and SIGINT unregister at once (not at session expiry)", () =>
+  withConsul((agent) =>
+    exampleServerSignalled({
+      example: "consul",
+      // updateInterval 10 s: its session TTL is 10 s, invalidated 10-20 s after a silent end.
+      serverFlags: (base) => ["--registry", agent.endpoint, "--base", base, "--update", "10000"],
+      nodeListed: async (base, key) => {
+        const res = await agent.api(`/v1/kv/${base.slice(1)}/Arith/${key}`);
+        await res.body?.cancel();
+        return res.status === 200;
+      },
+      discovery: (base) => discovery(agent, base),
+      lifetimeMs: 10_000,
+      boundMs: 2000,
     })
   ));
 

@@ -26,6 +26,7 @@ import {
 } from "./support/env.ts";
 import { IN_NETNS, netnsUnavailable, testFileInNetns } from "./support/netns.ts";
 import { exited, runBounded, startReady } from "./support/child.ts";
+import { exampleServerSignalled } from "./support/registry_scenarios.ts";
 
 const decoder = new TextDecoder();
 
@@ -163,7 +164,7 @@ if (!IN_NETNS) {
     const buildProblem = await buildUpstreamPeer(false);
     if (buildProblem) console.warn(`mdns upstream Go peer: ${buildProblem}`);
     // 2 TXT tests and every namespace test.
-    await testFileInNetns("tests/mdns_test.ts", 16);
+    await testFileInNetns("tests/mdns_test.ts", 17);
   });
 } else {
   registerNetnsTests();
@@ -302,6 +303,17 @@ function registerNetnsTests(): void {
       await discovery.close();
       await s?.server.shutdown({ timeout: 1000 });
     }
+  });
+
+  Deno.test("mdns + examples/mdns server: SIGTERM and SIGINT say goodbye at once (not at record expiry)", async () => {
+    await exampleServerSignalled({
+      example: "mdns",
+      // Records live 120 s: a server that vanished without a goodbye stays listed that long.
+      serverFlags: () => ["--ttl", "120", "--update", "10000"],
+      discovery: () => new MdnsDiscovery("Arith", FAST),
+      lifetimeMs: 120_000,
+      boundMs: 2000,
+    });
   });
 
   Deno.test("mdns: a server killed with SIGKILL is removed when its records expire", async () => {

@@ -16,6 +16,7 @@ import {
 import type { Args, Reply } from "../examples/arith.ts";
 import { delay, freePort, needs, waitFor } from "./support/env.ts";
 import { startExampleServer } from "./support/examples.ts";
+import { exampleServerSignalled } from "./support/registry_scenarios.ts";
 import {
   GO_ARITH_WEIGHT_5,
   type GoRegistry,
@@ -615,6 +616,35 @@ Deno.test("zookeeper: a server killed with SIGKILL leaves within its session tim
     await x.close();
     await d.close();
     await local.server.close();
+  }
+});
+
+Deno.test("zookeeper + examples/zookeeper server: SIGTERM and SIGINT unregister at once (not at session expiry)", async () => {
+  const zk = await zkServer();
+  if (!zk) return;
+  const op = await Operator.open(zk.connectString);
+  try {
+    await exampleServerSignalled({
+      example: "zookeeper",
+      // A 20 s session: a server that ended without a word would stay listed that long.
+      serverFlags: (base) => [
+        "--registry",
+        zk.connectString,
+        "--base",
+        base,
+        "--session",
+        "20000",
+        "--update",
+        "10000",
+      ],
+      nodeListed: async (base, key) => (await op.get(`${base}/Arith/${key}`)) !== undefined,
+      discovery: (base) =>
+        new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS),
+      lifetimeMs: 20_000,
+      boundMs: 2000,
+    });
+  } finally {
+    await op.close();
   }
 });
 

@@ -15,6 +15,7 @@ import {
   XClient,
 } from "@rpcx/core";
 import { freePort, waitFor } from "./env.ts";
+import { exited } from "./child.ts";
 import { runExampleClient, startExampleServer } from "./examples.ts";
 
 /**
@@ -169,6 +170,74 @@ export async function exampleServerKilled(
     await x.close();
     await d.close();
     await local.server.close();
+  }
+}
+
+/** How {@link exampleServerSignalled} runs one registry's example server. */
+export interface SignalFixture {
+  /** `examples/<example>/server.ts`. */
+  example: string;
+  /** Its flags besides `--addr`: registered under `base`, with a lifetime far over `boundMs`. */
+  serverFlags(base: string): string[];
+  /** Whether `key`'s node is in the registry under `base`, read raw (none for mDNS). */
+  nodeListed?(base: string, key: string): Promise<boolean>;
+  /** A discovery of `Arith` under `base`. */
+  discovery(base: string): ServiceDiscovery;
+  /** How long a server that vanished without a word stays registered, in ms (for the log). */
+  lifetimeMs: number;
+  /** The bound on "at once", in ms: well under `lifetimeMs`. */
+  boundMs: number;
+}
+
+/**
+ * `examples/<example>/server.ts` as a child, once per signal: SIGTERM and SIGINT make it
+ * unregister at once (its node gone from the registry, and from a discovery, within `boundMs`
+ * while its registration would live `lifetimeMs`), and exit 0.
+ */
+export async function exampleServerSignalled(f: SignalFixture): Promise<void> {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    const port = freePort();
+    const base = `/rpcx_sig_${signal}_${Date.now().toString(36)}`;
+    const key = `tcp@127.0.0.1:${port}`;
+    const child = startExampleServer(f.example, [
+      "--addr",
+      `127.0.0.1:${port}`,
+      ...f.serverFlags(base),
+    ]);
+    const d = f.discovery(base);
+    const discovered = () => d.getServices().some((p) => p.key === key);
+    try {
+      assert.equal(await child.ready, `127.0.0.1:${port}`);
+      if (f.nodeListed) {
+        await waitFor("the node in the registry", () => f.nodeListed!(base, key), 10_000);
+      }
+      await waitFor("the discovery to list it", discovered, 10_000);
+      const t0 = Date.now();
+      child.child.kill(signal);
+      if (f.nodeListed) {
+        await waitFor(
+          `the node gone after ${signal}`,
+          async () => !(await f.nodeListed!(base, key)),
+          f.boundMs + 3000,
+          20,
+        );
+      }
+      const gone = Date.now() - t0;
+      await waitFor(`the discovery to drop it after ${signal}`, () => !discovered(), 5000, 20);
+      const dropped = Date.now() - t0;
+      console.log(
+        `${f.example} ${signal}: ${f.nodeListed ? `node removed after ${gone} ms, ` : ""}` +
+          `dropped by the discovery after ${dropped} ms (a vanished server stays ` +
+          `${f.lifetimeMs} ms)`,
+      );
+      assert.ok(gone < f.boundMs, `${signal}: removed after ${gone} ms`);
+      assert.ok(dropped < f.boundMs, `${signal}: dropped after ${dropped} ms`);
+      const status = await exited(child.child, 10_000, `the ${f.example} server to exit`);
+      assert.equal(status.code, 0, `${signal}: the server exited with ${status.code}`);
+    } finally {
+      await child.stop();
+      await d.close();
+    }
   }
 }
 
