@@ -23,7 +23,7 @@ const TYPES_FILE = `${REPO_ROOT}/tests/types/typed_client.ts`;
 
 async function denoCheck(file: string): Promise<{ code: number; out: string }> {
   const r = await runBounded(Deno.execPath(), {
-    args: ["check", "--quiet", file],
+    args: ["check", "--quiet", "--config", `${REPO_ROOT}/deno.json`, file],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     timeoutMs: 120_000,
@@ -43,7 +43,9 @@ Deno.test("typed client type tests: each @ts-expect-error line is a compile erro
   assert.ok(expected.length >= 10, `only ${expected.length} expectations`);
   // Without the directives, deno check must report one error per directive, on the lines below.
   const stripped = text.replace(/^[ \t]*\/\/ @ts-expect-error.*$/gm, "//");
-  const tmp = `${REPO_ROOT}/tests/types/.stripped_${crypto.randomUUID()}.ts`;
+  // Outside the repository, so a run killed midway leaves nothing for `deno task check`.
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-types-" });
+  const tmp = `${dir}/.stripped_${crypto.randomUUID()}.ts`;
   await Deno.writeTextFile(tmp, stripped);
   try {
     const r = await denoCheck(tmp);
@@ -58,7 +60,7 @@ Deno.test("typed client type tests: each @ts-expect-error line is a compile erro
       .filter((n) => n > 0);
     assert.deepEqual([...errorLines].sort((a, b) => a - b), expectedLines, r.out);
   } finally {
-    await Deno.remove(tmp);
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
