@@ -233,12 +233,10 @@ Deno.test("ConsistentHash: another process maps keys of every kind alike", async
     }
     console.log(JSON.stringify(out));
   `;
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await runBounded(Deno.execPath(), {
     args: ["eval", "--no-lock", code],
     cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  });
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const s = new ConsistentHashSelector();
   s.update(pairs(keys));
