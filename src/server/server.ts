@@ -11,6 +11,7 @@
  * @module
  */
 import { logger } from "../log/logger.ts";
+import { runtime } from "../runtime/mod.ts";
 import { defaultCodecs } from "../codec/registry.ts";
 import { MAGIC_NUMBER, MessageType, MetadataKeys } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
@@ -534,7 +535,7 @@ export class Server {
       const now = Date.now();
       for (const c of this.#conns) c.check(now, t);
     }, every);
-    Deno.unrefTimer(this.#watchdog);
+    runtime().timers.unref(this.#watchdog);
   }
 
   async #acceptLoop(listener: Listener): Promise<void> {
@@ -695,23 +696,13 @@ export class Server {
    * Returns a function that removes the handlers.
    */
   shutdownOnSignals(options: ShutdownOptions & { exit?: boolean } = {}): () => void {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    const handler = () => {
+    const process = runtime().process;
+    const remove = process.onSignals(["SIGINT", "SIGTERM"], () => {
       remove();
       this.shutdown(options).finally(() => {
-        if (options.exit !== false) Deno.exit(0);
+        if (options.exit !== false) process.exit(0);
       });
-    };
-    const remove = () => {
-      for (const s of signals) {
-        try {
-          Deno.removeSignalListener(s, handler);
-        } catch {
-          // not added
-        }
-      }
-    };
-    for (const s of signals) Deno.addSignalListener(s, handler);
+    });
     return remove;
   }
 }
