@@ -16,11 +16,8 @@ import { denoJson, modulePaths, npmTools, ROOT, toolPackages } from "./_npm.ts";
  * them (PLAN-seam.md §5). The ones marked `Deno.` name Deno's global.
  */
 export const PENDING: Record<string, string> = {
-  "src/server/server.ts": "Deno. (A1, A3, after wt-server)",
-  "src/transport/_node_tls.ts": "Deno. (A4)",
   "src/transport/tcp.ts": "Deno. (A4)",
   "src/transport/unix.ts": "Deno. (A4)",
-  "src/transport/ws.ts": "Deno. (A4)",
 };
 
 /** npm packages without types: Deno types them as `any`, so the check does too. */

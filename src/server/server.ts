@@ -24,7 +24,7 @@ import {
 import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
 import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
-import { isPeerGone } from "../transport/tcp.ts";
+import { PeerGoneError } from "../transport/errors.ts";
 import {
   defaultInprocessRegistry,
   INPROCESS_NETWORK,
@@ -184,7 +184,7 @@ export class Server {
       callEnded: () => void this.#inFlight--,
       dropped: (c) => this.#dropConn(c),
       linkFailed: (c, e) => {
-        if (!isPeerGone(e)) {
+        if (!(e instanceof PeerGoneError)) {
           this.#report(`connection ${c.info.remoteAddress}`, e);
         }
       },
@@ -468,8 +468,9 @@ export class Server {
    * address once listening and registries (plugins) were told. If a registry plugin fails to
    * start, the listener is closed again and the error is thrown. Throws
    * {@linkcode ServerClosedError} after shutdown, `UnsupportedNetworkError` for an unknown
-   * network, and the OS's `Deno.errors.AddrInUse` (or `AddrNotAvailable`, `PermissionDenied`)
-   * with the message prefixed `listen <network> <address>: ` as Go's.
+   * network, and `ListenError` when the address cannot be listened on, with Go's message
+   * (`listen tcp 127.0.0.1:8972: bind: address already in use`; `reason` "in-use",
+   * "unavailable", "denied" or "other"; an in-process name already served is "in-use" too).
    */
   async serve(network: string, address: string, options: ServeOptions = {}): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new ServerClosedError();
@@ -486,16 +487,11 @@ export class Server {
       // Go sets the read deadline before the TLS handshake: a peer gets readTimeout to finish it.
       const handshakeTimeout = options.handshakeTimeout ??
         (this.#timeouts.read > 0 ? this.#timeouts.read : undefined);
-      let listener: Listener;
-      try {
-        listener = await this.#networks.get(network).listen(address, {
-          ...options,
-          tls,
-          handshakeTimeout,
-        });
-      } catch (e) {
-        throw listenError(network, address, e);
-      }
+      const listener = await this.#networks.get(network).listen(address, {
+        ...options,
+        tls,
+        handshakeTimeout,
+      });
       bound = listener.address;
       this.#listening.push({ network, address: bound, listener });
       void this.#acceptLoop(listener);
@@ -705,23 +701,4 @@ export class Server {
     });
     return remove;
   }
-}
-
-/**
- * An OS error of `listen` (address in use, not available, permission denied) names the network
- * and address, as Go's `listen tcp 127.0.0.1:8972: bind: address already in use`; same class.
- */
-function listenError(network: string, address: string, e: unknown): unknown {
-  for (
-    const Kind of [
-      Deno.errors.AddrInUse,
-      Deno.errors.AddrNotAvailable,
-      Deno.errors.PermissionDenied,
-    ]
-  ) {
-    if (e instanceof Kind) {
-      return new Kind(`listen ${network} ${address}: ${e.message}`, { cause: e });
-    }
-  }
-  return e;
 }

@@ -21,8 +21,11 @@ import {
   ConnectionRefusedError,
   DialError,
   DialTimeoutError,
+  PeerGoneError,
+  type SocketError,
   TlsHandshakeError,
 } from "./errors.ts";
+import { errorCode, nodeListenError, nodeSocketError } from "../adapter/node/errors.ts";
 import {
   type Connection,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -103,9 +106,18 @@ export class NodeSocketConnection implements Connection {
     w?.();
   }
 
+  #failure(op: "read" | "write", e: unknown): SocketError {
+    return nodeSocketError(e, {
+      op,
+      network: this.network,
+      localAddress: this.localAddress,
+      remoteAddress: this.remoteAddress,
+    });
+  }
+
   async read(p: Uint8Array): Promise<number | null> {
     while (this.#chunks.length === 0) {
-      if (this.#error !== undefined) throw this.#error;
+      if (this.#error !== undefined) throw this.#failure("read", this.#error);
       if (this.#ended) return null;
       await new Promise<void>((r) => (this.#waiter = r));
     }
@@ -120,11 +132,23 @@ export class NodeSocketConnection implements Connection {
   }
 
   write(p: Uint8Array): Promise<number> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.reject(new Deno.errors.BrokenPipe("socket closed"));
+    if (this.#error !== undefined) return Promise.reject(this.#failure("write", this.#error));
+    if (this.#ended) {
+      return Promise.reject(
+        new PeerGoneError({
+          op: "write",
+          network: this.network,
+          localAddress: this.localAddress,
+          remoteAddress: this.remoteAddress,
+        }, "broken-pipe"),
+      );
+    }
     const copy = p.slice();
     return new Promise((resolve, reject) => {
-      this.#socket.write(copy, (err) => (err ? reject(err) : resolve(copy.byteLength)));
+      this.#socket.write(
+        copy,
+        (err) => (err ? reject(this.#failure("write", err)) : resolve(copy.byteLength)),
+      );
     });
   }
 
@@ -143,12 +167,6 @@ function tune(socket: NodeSocket): void {
   } catch {
     // not fatal
   }
-}
-
-/** A `node:net` error's code (`ECONNREFUSED`, `ERR_TLS_CERT_ALTNAME_INVALID`, ...). */
-export function errorCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  return typeof code === "string" ? code : undefined;
 }
 
 /**
@@ -202,7 +220,7 @@ export async function listenNode(
       resolve();
     });
   }).catch((e) => {
-    throw nodeListenError(e);
+    throw nodeListenError("tcp", address, e);
   });
   const bound = server.address() as { address: string; port: number };
   /** TLS connections in their handshake, by the peer's address (destroyed on close). */
@@ -236,21 +254,6 @@ export async function listenNode(
     server.on("tlsClientError", (_e: unknown, s: NodeSocket) => s?.destroy());
   }
   return listener;
-}
-
-/** `node:net`'s listen errors as the `Deno.errors` classes `Deno.listen` throws. */
-function nodeListenError(e: unknown): unknown {
-  const message = (e as Error)?.message ?? String(e);
-  switch (errorCode(e)) {
-    case "EADDRINUSE":
-      return new Deno.errors.AddrInUse(message, { cause: e });
-    case "EADDRNOTAVAIL":
-      return new Deno.errors.AddrNotAvailable(message, { cause: e });
-    case "EACCES":
-    case "EPERM":
-      return new Deno.errors.PermissionDenied(message, { cause: e });
-  }
-  return e;
 }
 
 /** What to do about a certificate the client refused, by the TLS stack's error code. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { joinHostPort, splitHostPort } from "./address.ts";
-import { ConnectionRefusedError, DialError, DialTimeoutError } from "./errors.ts";
+import { DialError, DialTimeoutError, ListenError, type SocketError } from "./errors.ts";
 import type {
   Connection,
   DialOptions,
@@ -15,7 +15,8 @@ import type {
   TlsOptions,
 } from "./network.ts";
 import { withTimeout } from "./_stream.ts";
-import { dialTls, errorCode, listenNode } from "./_node_tls.ts";
+import { dialTls, listenNode } from "./_node_tls.ts";
+import { denoDialError, denoListenError, denoSocketError } from "../adapter/deno/errors.ts";
 
 function netAddr(a: Deno.Addr): string {
   const n = a as Deno.NetAddr;
@@ -50,9 +51,26 @@ export class SocketConnection implements Connection {
     const a = this.#conn.remoteAddr;
     return a.transport === "unix" ? (a as Deno.UnixAddr).path : netAddr(a);
   }
-  /** Reads into `p`. */
+  /** Reads into `p`; rejects with a `SocketError` (`PeerGoneError` when the peer went). */
   read(p: Uint8Array): Promise<number | null> {
-    return this.#conn.read(p);
+    return this.#conn.read(p).catch((e) => {
+      throw this.#error("read", e);
+    });
+  }
+  #error(op: "read" | "write", e: unknown): SocketError {
+    let local = "", remote = "";
+    try {
+      local = this.localAddress;
+      remote = this.remoteAddress;
+    } catch {
+      // closed
+    }
+    return denoSocketError(e, {
+      op,
+      network: this.network,
+      localAddress: local,
+      remoteAddress: remote,
+    });
   }
   /** Writes from `p`. */
   write(p: Uint8Array): Promise<number> {
@@ -64,7 +82,9 @@ export class SocketConnection implements Connection {
         // not fatal
       }
     }
-    return this.#conn.write(p);
+    return this.#conn.write(p).catch((e) => {
+      throw this.#error("write", e);
+    });
   }
   /** Closes the socket. */
   close(): void {
@@ -72,19 +92,8 @@ export class SocketConnection implements Connection {
   }
 }
 
-/** Whether `e` (from Deno or `node:net`) means nothing listens there. */
-export function isRefusal(e: unknown): boolean {
-  const code = errorCode(e);
-  return e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.NotFound ||
-    code === "ECONNREFUSED" || code === "ENOENT";
-}
-
 /** Maps a Deno dial error to the transport's typed errors. */
-export function dialError(address: string, e: unknown): DialError {
-  if (e instanceof DialError) return e;
-  if (isRefusal(e)) return new ConnectionRefusedError(address, { cause: e });
-  return new DialError(address, (e as Error)?.message ?? String(e), { cause: e });
-}
+export const dialError: (address: string, e: unknown) => DialError = denoDialError;
 
 /**
  * Opens a TCP connection to `hostname:port` for `network`, with TLS when `tls` is set (on
@@ -123,6 +132,22 @@ function hasUnstableNet(): boolean {
 }
 
 /**
+ * Deno's Node layer fails `listen` on an address that is not this host's with `EINVAL` where the
+ * OS said `EADDRNOTAVAIL` (Deno 2.9): `Deno.listen` on the same address tells the real reason.
+ */
+function nodeLayerListenError(address: string, e: unknown): unknown {
+  const code = (e as { cause?: { code?: unknown } })?.cause?.code;
+  if (!(e instanceof ListenError) || e.reason !== "other" || code !== "EINVAL") return e;
+  try {
+    const { hostname, port } = splitHostPort(address);
+    Deno.listen({ hostname, port, transport: "tcp" }).close();
+  } catch (real) {
+    return denoListenError("tcp", address, real);
+  }
+  return e;
+}
+
+/**
  * Listens on TCP `address` for `network`: with TLS when `options.tls` (on `node:tls`, which bounds
  * each handshake by `options.handshakeTimeout`), else with `Deno.listen`. `reusePort` sets
  * SO_REUSEPORT: through `Deno.listen` when Deno runs with `--unstable-net`, else through
@@ -134,18 +159,25 @@ export function listenStream(
   options: ListenOptions,
 ): Promise<Listener> {
   if (options.tls || (options.reusePort && !hasUnstableNet())) {
-    return listenNode(network, address, options);
+    return listenNode(network, address, options).catch((e) => {
+      throw nodeLayerListenError(address, e);
+    });
   }
   const { hostname, port } = splitHostPort(address);
-  const listener = Deno.listen({
-    hostname,
-    port,
-    transport: "tcp",
-    // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux); Deno's
-    // default of 511 drops connections that arrive in bursts (the client then waits 1 s to retry).
-    tcpBacklog: options.backlog ?? 4096,
-    ...(options.reusePort ? { reusePort: true } : {}),
-  } as Deno.TcpListenOptions);
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({
+      hostname,
+      port,
+      transport: "tcp",
+      // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux); Deno's
+      // default of 511 drops connections that arrive in bursts (the client then waits 1 s to retry).
+      tcpBacklog: options.backlog ?? 4096,
+      ...(options.reusePort ? { reusePort: true } : {}),
+    } as Deno.TcpListenOptions);
+  } catch (e) {
+    return Promise.reject(denoListenError("tcp", address, e));
+  }
   return Promise.resolve(new SocketListener(listener, network));
 }
 
@@ -239,10 +271,3 @@ function tcpNamed(name: string): Network {
  * ```
  */
 export const tcpNetwork: Network = tcpNamed("tcp");
-
-/** Whether `e` is the peer going away (reset, broken pipe): not worth a report. */
-export function isPeerGone(e: unknown): boolean {
-  const code = errorCode(e);
-  return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
-    e instanceof Deno.errors.UnexpectedEof || code === "ECONNRESET" || code === "EPIPE";
-}

@@ -7,6 +7,7 @@ import { DialTimeoutError } from "./errors.ts";
 import type { Connection, DialOptions, Listener, Network } from "./network.ts";
 import { dialError, SocketConnection, SocketListener } from "./tcp.ts";
 import { withTimeout } from "./_stream.ts";
+import { denoListenError } from "../adapter/deno/errors.ts";
 
 /**
  * The `unix` network. Listening fails when the path exists (as Go's `net.Listen("unix")`);
@@ -39,8 +40,12 @@ export const unixNetwork: Network = {
   },
   /** Listens on the socket path; closing the listener removes the path (as Go's). */
   listen(address: string): Promise<Listener> {
-    return Promise.resolve(
-      new SocketListener(Deno.listen({ transport: "unix", path: address }), "unix"),
-    );
+    try {
+      return Promise.resolve(
+        new SocketListener(Deno.listen({ transport: "unix", path: address }), "unix"),
+      );
+    } catch (e) {
+      return Promise.reject(denoListenError("unix", address, e));
+    }
   },
 };
