@@ -15,10 +15,7 @@ import { denoJson, modulePaths, npmTools, ROOT, toolPackages } from "./_npm.ts";
  * src/ files whose errors under Node's types are still tolerated, with the step that removes
  * them (PLAN-seam.md §5). The ones marked `Deno.` name Deno's global.
  */
-export const PENDING: Record<string, string> = {
-  "src/transport/tcp.ts": "Deno. (A4)",
-  "src/transport/unix.ts": "Deno. (A4)",
-};
+export const PENDING: Record<string, string> = {};
 
 /** npm packages without types: Deno types them as `any`, so the check does too. */
 const UNTYPED = ["cli-progress", "multicast-dns", "node-zookeeper-client"];
