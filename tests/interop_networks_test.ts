@@ -15,96 +15,19 @@ import {
 } from "@rpcx/core";
 import { bounded, waitFor } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
-import { startReady } from "./support/child.ts";
-import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
-import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
-import { needs } from "./support/env.ts";
-
-interface Case {
-  name: string;
-  network: string;
-  tls?: "tls" | "mtls";
-}
-
-const CASES: Case[] = [
-  { name: "tcp", network: "tcp" },
-  { name: "tcp+tls", network: "tcp", tls: "tls" },
-  { name: "tcp+mtls", network: "tcp", tls: "mtls" },
-  { name: "unix", network: "unix" },
-  { name: "http", network: "http" },
-  { name: "http+tls", network: "http", tls: "tls" },
-  { name: "ws", network: "ws" },
-  { name: "wss", network: "wss", tls: "tls" },
-];
-
-let certs: TestCerts | undefined;
-const getCerts = async () => (certs ??= await makeTestCerts());
-
-/** Directories made for unix sockets; removed by the last test. */
-const tempDirs: string[] = [];
-
-async function address(c: Case): Promise<string> {
-  if (c.network !== "unix") return "127.0.0.1:0";
-  const dir = await Deno.makeTempDir({ prefix: "rpcx-unix-" });
-  tempDirs.push(dir);
-  return `${dir}/rpcx.sock`;
-}
-
-/** `rpcxpeer` flags for the Go side of a case (`server`: its certificate; else a client's). */
-async function goTlsFlags(c: Case, side: "server" | "client"): Promise<string[]> {
-  if (!c.tls) return [];
-  const k = await getCerts();
-  if (side === "server") {
-    return [
-      "--tls-cert",
-      k.server.certPath,
-      "--tls-key",
-      k.server.keyPath,
-      ...(c.tls === "mtls" ? ["--tls-ca", k.caPath] : []),
-    ];
-  }
-  return [
-    "--tls-ca",
-    k.caPath,
-    ...(c.tls === "mtls" ? ["--tls-cert", k.client.certPath, "--tls-key", k.client.keyPath] : []),
-  ];
-}
-
-async function denoTls(
-  c: Case,
-): Promise<{ serve: ClientOptions["tls"]; client: ClientOptions["tls"] }> {
-  if (!c.tls) return { serve: undefined, client: undefined };
-  const k = await getCerts();
-  return {
-    serve: {
-      certChain: k.server.cert,
-      privateKey: k.server.key,
-      ...(c.tls === "mtls" ? { caCerts: [k.ca], requireClientCert: true } : {}),
-    },
-    client: {
-      caCerts: [k.ca],
-      ...(c.tls === "mtls" ? { certChain: k.client.cert, privateKey: k.client.key } : {}),
-    },
-  };
-}
-
-async function goClient(args: string[]): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command(GO_PEER!, { args: ["client", ...args], stderr: "piped" })
-    .output();
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
-}
-
-async function startGo(args: string[]): Promise<{ addr: string; stop(): Promise<void> }> {
-  const go = await startReady(GO_PEER!, ["server", "--no-gateway", ...args], {
-    ready: /LISTENING (\S+)\n/,
-    what: "the Go server's LISTENING line",
-  });
-  return { addr: go.match[1], stop: () => go.stop() };
-}
-
-const canRun = (c: Case) =>
-  needGoPeer() && (!c.tls || needs("openssl", OPENSSL ? undefined : "not on PATH"));
+import { OPENSSL } from "./support/certs.ts";
+import {
+  address,
+  canRun,
+  CASES,
+  denoTls,
+  getCerts,
+  goClient,
+  goTlsFlags,
+  removeInteropFiles,
+  startGo,
+  tempDir,
+} from "./support/interop_networks.ts";
 
 for (const c of CASES) {
   Deno.test(`Go client -> Deno server over ${c.name}: the whole checklist`, async () => {
@@ -264,8 +187,7 @@ Deno.test("TLS with Go: wrong certificates and plain TCP on a TLS port fail with
 
 Deno.test("TLS with Go: a self-signed certificate made by `openssl req -x509` (CA:TRUE) is accepted by both clients, both ways", async () => {
   if (!canRun({ name: "tls", network: "tcp", tls: "tls" })) return;
-  const dir = await Deno.makeTempDir({ prefix: "rpcx-selfsigned-" });
-  tempDirs.push(dir);
+  const dir = await tempDir("rpcx-selfsigned-");
   // Exactly as the common recipe makes it (openssl adds basicConstraints CA:TRUE).
   const made = await new Deno.Command(OPENSSL!, {
     args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out"]
@@ -305,6 +227,5 @@ Deno.test("TLS with Go: a self-signed certificate made by `openssl req -x509` (C
 });
 
 Deno.test("interop networks: remove the test certificates", async () => {
-  await certs?.remove();
-  for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+  await removeInteropFiles();
 });

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { setMaxListeners } from "node:events";
 import { logger } from "../log/logger.ts";
 import { runtime } from "../runtime/mod.ts";
 import { defaultCodecs } from "../codec/registry.ts";
@@ -160,6 +161,9 @@ export class Server {
     this.#plugins = new PluginChain(report);
     this.#registries = new RegistryLifecycle(() => this.#services.values(), report);
     const codecs = options.codecs ?? defaultCodecs;
+    // Every timed call in flight listens on this signal (CallDeadline): Node warns past 10
+    // listeners (MaxListenersExceededWarning) unless told that many are expected.
+    setMaxListeners(0, this.#hardStop.signal);
     this.#dispatcher = new Dispatcher({
       services: this.#services,
       codecs,
