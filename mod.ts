@@ -220,6 +220,12 @@ export {
   ConnectionRefusedError,
   DialError,
   DialTimeoutError,
+  ListenError,
+  type ListenFailure,
+  PeerGoneError,
+  type PeerGoneReason,
+  SocketError,
+  type SocketErrorInfo,
   TlsHandshakeError,
   UpgradeError,
 } from "./src/transport/errors.ts";

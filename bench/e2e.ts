@@ -5,10 +5,13 @@
 //                            [--plugins none|noop|tracing|metrics[,..]] (both sides; see _plugins.ts)
 //                            [--network tcp|unix|http|ws|wss] [--tls-ca ca.pem]
 //                            [--tls-cert cert.pem --tls-key key.pem]  (for the server it starts)
+//                            [--sockets deno|node]  (the runtime adapter whose sockets both sides
+//                            use: Deno's own, default, or node:net/node:tls on Deno's Node layer)
 // Prints one JSON line: calls, errors, seconds, calls_per_sec, p50_us, p99_us.
 import { Client, CompressType, SerializeType } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 import { benchClientPlugins } from "./_plugins.ts";
+import { nodeRuntime, setRuntime } from "../src/runtime/mod.ts";
 
 const total = Number(flag(Deno.args, "total", "200000"));
 const concurrency = Number(flag(Deno.args, "concurrency", "100"));
@@ -22,9 +25,11 @@ const plugins = flag(Deno.args, "plugins", "none");
 const network = flag(Deno.args, "network", "tcp");
 const tlsCa = flag(Deno.args, "tls-ca", "");
 let addr = flag(Deno.args, "addr", "");
+const sockets = flag(Deno.args, "sockets", "deno");
+if (sockets === "node") setRuntime(nodeRuntime);
 let child: Deno.ChildProcess | undefined;
 if (!addr) {
-  const serverArgs = ["--network", network];
+  const serverArgs = ["--network", network, "--sockets", sockets];
   for (const f of ["tls-cert", "tls-key"]) {
     const v = flag(Deno.args, f, "");
     if (v) serverArgs.push(`--${f}`, v);
@@ -101,6 +106,7 @@ console.log(JSON.stringify({
   codec,
   gzip,
   plugins,
+  sockets,
   server: child ? "deno" : addr,
   calls: next,
   errors,

@@ -1,10 +1,14 @@
 // The server side of bench/e2e.ts: Bench.Echo and Arith, in its own process.
 //   deno run -A bench/e2e_server.ts --addr 127.0.0.1:0 [--plugins none|noop|tracing|metrics]
 //   [--network tcp|unix|http|ws|wss] [--tls-cert cert.pem --tls-key key.pem]
+//   [--sockets deno|node]  (Deno's own sockets, default, or node:net on Deno's Node layer)
 //   (prints "LISTENING host:port")
 import { Server } from "@rpcx/core";
 import { Arith, flag } from "../examples/arith.ts";
 import { benchServerPlugins } from "./_plugins.ts";
+import { nodeRuntime, setRuntime } from "../src/runtime/mod.ts";
+
+if (flag(Deno.args, "sockets", "deno") === "node") setRuntime(nodeRuntime);
 
 const cert = flag(Deno.args, "tls-cert", "");
 const server = new Server({

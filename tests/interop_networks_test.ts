@@ -13,101 +13,21 @@ import {
   SerializeType,
   TlsHandshakeError,
 } from "@rpcx/core";
-import { bounded, removeAtExit, waitFor } from "./support/env.ts";
+import { bounded, waitFor } from "./support/env.ts";
+import { runBounded } from "./support/child.ts";
 import { interopServer } from "./support/echo_service.ts";
-import { runBounded, startReady } from "./support/child.ts";
-import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
-import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
-import { needs } from "./support/env.ts";
-
-interface Case {
-  name: string;
-  network: string;
-  tls?: "tls" | "mtls";
-}
-
-const CASES: Case[] = [
-  { name: "tcp", network: "tcp" },
-  { name: "tcp+tls", network: "tcp", tls: "tls" },
-  { name: "tcp+mtls", network: "tcp", tls: "mtls" },
-  { name: "unix", network: "unix" },
-  { name: "http", network: "http" },
-  { name: "http+tls", network: "http", tls: "tls" },
-  { name: "ws", network: "ws" },
-  { name: "wss", network: "wss", tls: "tls" },
-];
-
-let certs: TestCerts | undefined;
-/** The file's certificates, made once and removed when the test process ends. */
-async function getCerts(): Promise<TestCerts> {
-  if (!certs) {
-    certs = await makeTestCerts();
-    removeAtExit(certs.dir);
-  }
-  return certs;
-}
-
-async function address(c: Case): Promise<string> {
-  if (c.network !== "unix") return "127.0.0.1:0";
-  const dir = await Deno.makeTempDir({ prefix: "rpcx-unix-" });
-  removeAtExit(dir);
-  return `${dir}/rpcx.sock`;
-}
-
-/** `rpcxpeer` flags for the Go side of a case (`server`: its certificate; else a client's). */
-async function goTlsFlags(c: Case, side: "server" | "client"): Promise<string[]> {
-  if (!c.tls) return [];
-  const k = await getCerts();
-  if (side === "server") {
-    return [
-      "--tls-cert",
-      k.server.certPath,
-      "--tls-key",
-      k.server.keyPath,
-      ...(c.tls === "mtls" ? ["--tls-ca", k.caPath] : []),
-    ];
-  }
-  return [
-    "--tls-ca",
-    k.caPath,
-    ...(c.tls === "mtls" ? ["--tls-cert", k.client.certPath, "--tls-key", k.client.keyPath] : []),
-  ];
-}
-
-async function denoTls(
-  c: Case,
-): Promise<{ serve: ClientOptions["tls"]; client: ClientOptions["tls"] }> {
-  if (!c.tls) return { serve: undefined, client: undefined };
-  const k = await getCerts();
-  return {
-    serve: {
-      certChain: k.server.cert,
-      privateKey: k.server.key,
-      ...(c.tls === "mtls" ? { caCerts: [k.ca], requireClientCert: true } : {}),
-    },
-    client: {
-      caCerts: [k.ca],
-      ...(c.tls === "mtls" ? { certChain: k.client.cert, privateKey: k.client.key } : {}),
-    },
-  };
-}
-
-async function goClient(args: string[]): Promise<{ code: number; out: string }> {
-  const out = await runBounded(GO_PEER!, { args: ["client", ...args] });
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
-}
-
-async function startGo(args: string[]): Promise<{ addr: string; stop(): Promise<void> }> {
-  const go = await startReady(GO_PEER!, ["server", "--no-gateway", ...args], {
-    ready: /LISTENING (\S+)\n/,
-    what: "the Go server's LISTENING line",
-  });
-  return { addr: go.match[1], stop: () => go.stop() };
-}
-
-const canRun = (c: Case) =>
-  needGoPeer() && (!c.tls || needs("openssl", OPENSSL ? undefined : "not on PATH"));
+import { OPENSSL } from "./support/certs.ts";
+import {
+  address,
+  canRun,
+  CASES,
+  denoTls,
+  getCerts,
+  goClient,
+  goTlsFlags,
+  startGo,
+  tempDir,
+} from "./support/interop_networks.ts";
 
 for (const c of CASES) {
   Deno.test(`Go client -> Deno server over ${c.name}: the whole checklist`, async () => {
@@ -267,8 +187,7 @@ Deno.test("TLS with Go: wrong certificates and plain TCP on a TLS port fail with
 
 Deno.test("TLS with Go: a self-signed certificate made by `openssl req -x509` (CA:TRUE) is accepted by both clients, both ways", async () => {
   if (!canRun({ name: "tls", network: "tcp", tls: "tls" })) return;
-  const dir = await Deno.makeTempDir({ prefix: "rpcx-selfsigned-" });
-  removeAtExit(dir);
+  const dir = await tempDir("rpcx-selfsigned-");
   // Exactly as the common recipe makes it (openssl adds basicConstraints CA:TRUE).
   const made = await runBounded(OPENSSL!, {
     args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out"]

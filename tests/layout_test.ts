@@ -136,7 +136,7 @@ function code(text: string): string {
     .map((l) => l.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')).join("\n");
 }
 
-Deno.test("layout: only src/adapter/deno names Deno's global and only src/adapter/bun Bun's; the files still waiting are tools/check_neutral.ts's PENDING", () => {
+Deno.test("layout: only src/adapter/deno names Deno's global and only src/adapter/bun Bun's; nothing waits in tools/check_neutral.ts's PENDING any more", () => {
   const deno: string[] = [];
   const bun: string[] = [];
   for (const [file, text] of texts) {
@@ -147,13 +147,45 @@ Deno.test("layout: only src/adapter/deno names Deno's global and only src/adapte
     if (/(?<![.\w$])Deno\b(?!\??:)/.test(c) && !rel.startsWith("src/adapter/deno/")) deno.push(rel);
     if (/(?<![.\w$])Bun\b(?!\??:)/.test(c) && !rel.startsWith("src/adapter/bun/")) bun.push(rel);
   }
-  const waiting = Object.entries(PENDING).filter(([, why]) => why.startsWith("Deno."))
-    .map(([f]) => f).sort();
-  assert.ok(deno.length > 0 || waiting.length === 0);
-  assert.deepEqual(
-    deno,
-    waiting,
-    "files naming Deno outside src/adapter/deno vs PENDING's Deno. entries",
-  );
-  assert.deepEqual(bun, []);
+  assert.deepEqual(deno, [], "files naming Deno outside src/adapter/deno");
+  assert.deepEqual(bun, [], "files naming Bun outside src/adapter/bun");
+  // The seam is complete (issue 24, step A6): a file may not wait for it again.
+  assert.deepEqual(PENDING, {});
+});
+
+/**
+ * `node:` built-ins that behave the same on Deno, Node and Bun and are no runtime seam's
+ * business: any src/ file may import them.
+ */
+const PORTABLE_NODE = new Set([
+  "node:buffer",
+  "node:crypto",
+  "node:dns",
+  "node:events",
+  "node:fs/promises",
+  "node:http",
+  "node:https",
+  "node:stream",
+  "node:zlib",
+]);
+
+/** Files outside src/adapter that import node:net or node:tls for something other than a socket. */
+const NET_WITHOUT_SOCKETS: Record<string, string[]> = {
+  "src/plugins/ipfilter.ts": ["node:net"], // BlockList, isIP
+  "src/registry/_tls_sni.ts": ["node:net", "node:tls"], // isIP; registry clients' TLS options
+  "src/registry/dns/resolve.ts": ["node:net"], // isIP
+};
+
+Deno.test("layout: sockets, the OS and the process come through the runtime seam: outside src/adapter only portable node: built-ins (node:net/node:tls only where listed, for no socket)", () => {
+  const found: string[] = [];
+  for (const [file, text] of texts) {
+    const rel = relative(REPO_ROOT, file);
+    if (rel.startsWith("src/adapter/")) continue;
+    const c = text.split("\n").filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join("\n");
+    for (const m of c.matchAll(/(?:\bfrom|\bimport\s*\(?)\s*["'](node:[^"']+)["']/g)) {
+      if (PORTABLE_NODE.has(m[1]) || NET_WITHOUT_SOCKETS[rel]?.includes(m[1])) continue;
+      found.push(`${rel}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(found, []);
 });

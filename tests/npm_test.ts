@@ -5,46 +5,19 @@
 // in the files tools/check_neutral.ts still lists as PENDING).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildNpm } from "../tools/build_npm.ts";
-import { denoJson, npmTools, run, toolPackages } from "../tools/_npm.ts";
+import { denoJson, npmTools, toolPackages } from "../tools/_npm.ts";
 import { judge, parseDiagnostics } from "../tools/check_neutral.ts";
 import { Etcd3 } from "etcd3";
 import { needs, waitFor } from "./support/env.ts";
 import { spawnRpcx } from "./support/rpcx_cli.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { bunBinary, nodeBinary, runBounded } from "./support/runtimes.ts";
+import { installPackage } from "./support/npm_package.ts";
 
 const manifest = denoJson();
 const SUBPATHS = Object.keys(manifest.exports).map((s) => manifest.name + s.slice(1));
 
-let installed: Promise<string> | undefined;
-
-/** Builds, packs and installs the package into a new project; returns the project folder. */
-function install(): Promise<string> {
-  return installed ??= (async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "rpcx-npm-" });
-    globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
-    const dist = await buildNpm(join(tmp, "dist"));
-    const packed = await run("npm", ["pack", "--pack-destination", tmp, "--silent"], dist);
-    const tgz = join(tmp, packed.trim().split("\n").pop()!);
-    const project = join(tmp, "project");
-    await Deno.mkdir(project);
-    await Deno.writeTextFile(
-      join(project, "package.json"),
-      JSON.stringify({ name: "consumer", private: true, type: "module" }),
-    );
-    await run("npm", [
-      "install",
-      tgz,
-      "--no-audit",
-      "--no-fund",
-      "--prefer-offline",
-      "--ignore-scripts",
-      "--loglevel=error",
-    ], project);
-    return project;
-  })();
-}
+const install = installPackage;
 
 /** Imports every subpath, then serves and calls Arith.Mul in-process; prints one JSON line. */
 const CONSUMER = `

@@ -331,3 +331,57 @@ Deno.test("runtime (bun): the native library loads through bun:ffi and frames an
   assert.equal(out.native, "native");
   assert.equal(out.sameBytes, true);
 });
+
+/**
+ * A Server with a readTimeout (so serve() starts its watchdog timer, unreferenced through the
+ * seam) that shuts down and exits on SIGTERM through `shutdownOnSignals` (signals and exit
+ * through the seam).
+ */
+function signalServerScript(dir: string): string {
+  return `
+const core = await import(${JSON.stringify(`file://${dir}/mod.js`)});
+const server = new core.Server({ readTimeout: 60_000 });
+await server.register({ Mul: (a) => ({ C: a.A * a.B }) }, "Arith");
+await server.serve("inprocess", "signals");
+server.shutdownOnSignals({ timeout: 5_000 });
+const keep = setInterval(() => {}, 60_000);
+console.log("ready");
+`;
+}
+
+for (const target of TARGETS.filter((t) => t.name !== "deno")) {
+  Deno.test(`runtime (${target.name}): a Server's watchdog and shutdownOnSignals run from the compiled JS: SIGTERM shuts down and exits 0`, async () => {
+    const c = await target.command();
+    if (!c) return;
+    const dir = await emittedSources();
+    const child = new Deno.Command(c.cmd, {
+      args: [...c.pre, await writeChild(signalServerScript(dir))],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { RPCX_NATIVE_LIB: "" },
+    }).spawn();
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes("ready")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += value;
+      }
+      if (out.includes("ready")) child.kill("SIGTERM");
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += value;
+      }
+      const status = await child.status;
+      const err = await new Response(child.stderr).text();
+      assert.equal(status.code, 0, `${out}${err}`);
+      assert.equal(out.trim(), "ready");
+    } finally {
+      clearTimeout(killer);
+    }
+  });
+}

@@ -5,6 +5,7 @@ import {
   CompressType,
   ConnectionClosedError,
   jsonCodec,
+  ListenError,
   type Message,
   MessageStatusType,
   MessageType,
@@ -21,6 +22,7 @@ const enc = (v: unknown) => jsonCodec.encode(v);
 const dec = (b: Uint8Array) => jsonCodec.decode(b);
 import { bounded, delay, freePort, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
 import { expectRefused, RawConn } from "./support/raw_conn.ts";
+import { makeTestCerts } from "./support/certs.ts";
 
 /** Every RawConn opened by the running test; `withServer` closes them all in `finally`. */
 const opened = new Set<RawConn>();
@@ -739,30 +741,68 @@ Deno.test("registerFunction: functions as methods of a service path, with metada
   assert.deepEqual(log, ["register:Fn:weight=7", "unregister:Fn"]);
 });
 
-Deno.test("serve on an address in use fails with AddrInUse naming the network and address (tcp, ws, http, unix)", async () => {
+Deno.test("serve on an address in use fails with ListenError and Go's message (tcp, TLS, http, ws, wss, unix, in-process); an address not of this host too", async () => {
+  const k = await makeTestCerts();
+  const tls = { certChain: k.server.cert, privateKey: k.server.key };
   const first = new Server();
   const second = new Server();
   const dir = await Deno.makeTempDir();
   try {
     const port = Number((await first.serve("tcp", "127.0.0.1:0")).split(":").pop());
     await first.serve("unix", `${dir}/s.sock`);
-    for (const network of ["tcp", "ws", "http"]) {
-      const address = `127.0.0.1:${port}`;
-      await assert.rejects(second.serve(network, address), (e: Error) => {
-        assert.ok(e instanceof Deno.errors.AddrInUse, String(e));
-        assert.ok(e.message.startsWith(`listen ${network} ${address}: `), e.message);
-        assert.equal(e.message.split("listen ").length, 2, `said once: ${e.message}`);
-        return true;
-      });
-    }
-    await assert.rejects(second.serve("unix", `${dir}/s.sock`), (e: Error) => {
-      assert.ok(e instanceof Deno.errors.AddrInUse, String(e));
-      assert.ok(e.message.startsWith(`listen unix ${dir}/s.sock: `), e.message);
+    await first.serve("inprocess", "taken");
+    const address = `127.0.0.1:${port}`;
+    const check = (network: string, at: string, reason: string, text: string) => (e: Error) => {
+      assert.ok(e instanceof ListenError, `${network}: ${e}`);
+      assert.equal(e.reason, reason);
+      assert.equal(e.address, at);
+      assert.equal(e.message, text);
+      assert.ok(e.cause !== undefined || network === "inprocess", "the runtime's error as cause");
       return true;
-    });
+    };
+    // Go listens on tcp for http, ws and wss, and names tcp in the message.
+    const inUse = `listen tcp ${address}: bind: address already in use`;
+    for (
+      const [network, options] of [["tcp", {}], ["tcp", { tls }], ["http", {}], ["ws", {}]] as const
+    ) {
+      await assert.rejects(
+        second.serve(network, address, options),
+        check(network, address, "in-use", inUse),
+      );
+    }
+    await assert.rejects(
+      second.serve("wss", address, { tls }),
+      check("wss", address, "in-use", inUse),
+    );
+    await assert.rejects(
+      second.serve("unix", `${dir}/s.sock`),
+      check(
+        "unix",
+        `${dir}/s.sock`,
+        "in-use",
+        `listen unix ${dir}/s.sock: bind: address already in use`,
+      ),
+    );
+    await assert.rejects(
+      second.serve("inprocess", "taken"),
+      check("inprocess", "taken", "in-use", "listen inprocess taken: name already in use"),
+    );
+    // 192.0.2.1 (TEST-NET-1) is no address of this host, with Deno's sockets and with node:tls.
+    for (const options of [{}, { tls }]) {
+      await assert.rejects(
+        second.serve("tcp", "192.0.2.1:0", options),
+        check(
+          "tcp",
+          "192.0.2.1:0",
+          "unavailable",
+          "listen tcp 192.0.2.1:0: bind: cannot assign requested address",
+        ),
+      );
+    }
   } finally {
     await second.shutdown();
     await first.shutdown();
     await Deno.remove(dir, { recursive: true });
+    await k.remove();
   }
 });

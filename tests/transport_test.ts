@@ -3,18 +3,24 @@
 // certificates and plain TCP on a TLS port, with the server serving others throughout; a network
 // of one's own in a NetworkRegistry.
 import assert from "node:assert/strict";
+import { connect as netConnect } from "node:net";
 import {
   Client,
   type ClientOptions,
   CompressType,
+  type Connection,
   ConnectionError,
   ConnectionRefusedError,
   defaultNetworks,
   DialTimeoutError,
+  type Listener,
   NetworkRegistry,
+  PeerGoneError,
+  RpcxError,
   SerializeType,
   type ServeOptions,
   type Server,
+  SocketError,
   tcpNetwork,
   TlsHandshakeError,
   UnsupportedNetworkError,
@@ -25,6 +31,7 @@ import { bounded, delay, needs, removeAtExit, waitFor } from "./support/env.ts";
 import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { interopServer } from "./support/echo_service.ts";
 import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
+import { denoRuntime, nodeRuntime, type Runtime, setRuntime } from "../src/runtime/mod.ts";
 
 let certs: TestCerts | undefined;
 /** The file's certificates, made once and removed when the test process ends. */
@@ -87,55 +94,79 @@ async function serveCase(c: Case): Promise<{ server: Server; key: string; opts: 
   return { server, key: `${c.network}@${bound}`, opts: client };
 }
 
-for (const c of CASES) {
-  Deno.test(`network ${c.name}: calls, heartbeat, oneway, gzip, 1 MiB, 1000 in flight`, async () => {
-    if (c.tls && !needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
-    const { server, key, opts } = await serveCase(c);
-    const client = new Client(key, {
-      ...opts,
-      connectTimeout: 10_000,
-      heartbeat: true,
-      heartbeatInterval: 50,
+/**
+ * The adapters whose sockets the tests run on: Deno's (the one in use here) and Node's (the one
+ * Node and Bun use; here on Deno's Node layer). `runtime().sockets` is read at each dial and
+ * listen, so a test sets it for its own run.
+ */
+const SOCKETS: Runtime[] = [denoRuntime, nodeRuntime];
+
+/** Runs `fn` with `rt`'s sockets in use; then detection again. */
+async function using<T>(rt: Runtime, fn: () => Promise<T>): Promise<T> {
+  setRuntime(rt);
+  try {
+    return await fn();
+  } finally {
+    setRuntime(undefined);
+  }
+}
+
+for (const rt of SOCKETS) {
+  for (const c of CASES) {
+    Deno.test(`network ${c.name} (${rt.name} sockets): calls, heartbeat, oneway, gzip, 1 MiB, 1000 in flight`, async () => {
+      if (c.tls && !needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+      await using(rt, async () => {
+        const { server, key, opts } = await serveCase(c);
+        const client = new Client(key, {
+          ...opts,
+          connectTimeout: 10_000,
+          heartbeat: true,
+          heartbeatInterval: 50,
+        });
+        try {
+          assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+          const answered = () => client.call<{ Count: number }>("Echo", "Heartbeats", {});
+          const before = (await answered()).Count;
+          const rtt = await client.heartbeat({ timeout: 1000 });
+          assert.ok(Number.isFinite(rtt) && rtt >= 0 && rtt < 1000, `heartbeat rtt ${rtt} ms`);
+          assert.ok((await answered()).Count > before, "the server answered the heartbeat");
+          await client.send("Echo", "Note", { Text: `via ${c.name}` });
+          assert.deepEqual(await client.call("Echo", "Notes", {}), {
+            Count: 1,
+            Last: `via ${c.name}`,
+          });
+          const data = "x".repeat(9000);
+          const big = await client.call("Echo", "Big", { Data: data }, {
+            compressType: CompressType.Gzip,
+            replyMetadata: {},
+          });
+          assert.deepEqual(big, { Data: data });
+          const mib = crypto.getRandomValues(new Uint8Array(1 << 16));
+          const payload = new Uint8Array(1 << 20);
+          for (let o = 0; o < payload.length; o += mib.length) payload.set(mib, o);
+          const echoed = await client.call<Uint8Array>("Echo", "Bytes", payload, {
+            serializeType: SerializeType.SerializeNone,
+          });
+          assert.deepEqual(echoed, payload);
+          const many = await bounded(
+            Promise.all(
+              Array.from(
+                { length: 1000 },
+                (_, i) => client.call<{ Tag: number }>("Echo", "Delay", { Ms: 20, Tag: i }),
+              ),
+            ),
+            20_000,
+            "1000 calls in flight",
+          );
+          assert.deepEqual(many.map((r) => r.Tag), Array.from({ length: 1000 }, (_, i) => i));
+          assert.ok(client.isConnected, "heartbeats kept the connection");
+        } finally {
+          await client.close();
+          await server.close();
+        }
+      });
     });
-    try {
-      assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
-      const answered = () => client.call<{ Count: number }>("Echo", "Heartbeats", {});
-      const before = (await answered()).Count;
-      const rtt = await client.heartbeat({ timeout: 1000 });
-      assert.ok(Number.isFinite(rtt) && rtt >= 0 && rtt < 1000, `heartbeat rtt ${rtt} ms`);
-      assert.ok((await answered()).Count > before, "the server answered the heartbeat");
-      await client.send("Echo", "Note", { Text: `via ${c.name}` });
-      assert.deepEqual(await client.call("Echo", "Notes", {}), { Count: 1, Last: `via ${c.name}` });
-      const data = "x".repeat(9000);
-      const big = await client.call("Echo", "Big", { Data: data }, {
-        compressType: CompressType.Gzip,
-        replyMetadata: {},
-      });
-      assert.deepEqual(big, { Data: data });
-      const mib = crypto.getRandomValues(new Uint8Array(1 << 16));
-      const payload = new Uint8Array(1 << 20);
-      for (let o = 0; o < payload.length; o += mib.length) payload.set(mib, o);
-      const echoed = await client.call<Uint8Array>("Echo", "Bytes", payload, {
-        serializeType: SerializeType.SerializeNone,
-      });
-      assert.deepEqual(echoed, payload);
-      const many = await bounded(
-        Promise.all(
-          Array.from(
-            { length: 1000 },
-            (_, i) => client.call<{ Tag: number }>("Echo", "Delay", { Ms: 20, Tag: i }),
-          ),
-        ),
-        20_000,
-        "1000 calls in flight",
-      );
-      assert.deepEqual(many.map((r) => r.Tag), Array.from({ length: 1000 }, (_, i) => i));
-      assert.ok(client.isConnected, "heartbeats kept the connection");
-    } finally {
-      await client.close();
-      await server.close();
-    }
-  });
+  }
 }
 
 Deno.test("TLS: a wrong certificate and plain TCP on a TLS port get typed errors; the server serves on", async () => {
@@ -720,3 +751,102 @@ Deno.test("http and ws on another path: rpcPath on the client, path on serve; th
     }
   }
 });
+
+/** Writes 64 KiB chunks to `c` until a write fails (at most 2000 writes or 10 s); the error. */
+async function writeUntilGone(c: Connection): Promise<unknown> {
+  const chunk = new Uint8Array(64 * 1024);
+  const end = Date.now() + 10_000;
+  for (let i = 0; i < 2000 && Date.now() < end; i++) {
+    try {
+      await bounded(c.write(chunk), 5000, "a write to a gone peer");
+    } catch (e) {
+      return e;
+    }
+    await delay(2);
+  }
+  throw new Error("writes to a gone peer never failed");
+}
+
+/** Listens for case `c` on the network itself; the first accepted connection and a dialed one. */
+async function connectedPair(
+  c: Case,
+): Promise<{ accepted: Connection; dialed: Connection; listener: Listener }> {
+  const { serve, client } = await tlsFor(c);
+  const network = defaultNetworks.get(c.network);
+  const listener = await network.listen(await listenAddress(c), { tls: serve.tls });
+  const it = listener[Symbol.asyncIterator]();
+  const [first, dialed] = await bounded(
+    Promise.all([it.next(), network.dial(listener.address, { tls: client.tls, timeout: 5000 })]),
+    10_000,
+    "connect",
+  );
+  return { accepted: first.value as Connection, dialed, listener };
+}
+
+const GONE_WRITE =
+  /^write (tcp|unix) \S+(->\S+)?: (write: broken pipe|write: connection reset by peer)$/;
+
+for (const rt of SOCKETS) {
+  for (const c of CASES) {
+    Deno.test(`network ${c.name} (${rt.name} sockets): writing to a peer that closed fails with PeerGoneError and Go's message`, async () => {
+      if (c.tls && !needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
+      await using(rt, async () => {
+        const { accepted, dialed, listener } = await connectedPair(c);
+        try {
+          dialed.close();
+          const e = await writeUntilGone(accepted);
+          assert.ok(e instanceof PeerGoneError, `${c.name}: ${e}`);
+          assert.ok(e instanceof SocketError && e instanceof RpcxError);
+          assert.match(e.message, GONE_WRITE);
+          assert.equal(e.op, "write");
+          assert.ok(["broken-pipe", "reset"].includes(e.reason), e.reason);
+        } finally {
+          accepted.close();
+          await listener.close();
+        }
+      });
+    });
+  }
+
+  for (const network of ["tcp", "unix"]) {
+    Deno.test(`network ${network} (${rt.name} sockets): a peer that closes with bytes unread resets; the read fails with PeerGoneError`, async () => {
+      await using(rt, async () => {
+        const c = CASES.find((c) => c.network === network)!;
+        const listener = await defaultNetworks.get(network).listen(await listenAddress(c));
+        const it = listener[Symbol.asyncIterator]();
+        // The peer is a paused node:net socket: it reads nothing, so destroying it sends a reset
+        // (Deno's own TcpConn.close() sends a FIN first, which the other side reads as the end).
+        const peer = network === "unix"
+          ? netConnect({ path: listener.address })
+          : netConnect({ host: "127.0.0.1", port: Number(listener.address.split(":").pop()) });
+        peer.pause();
+        peer.on("error", () => {});
+        const [first] = await bounded(
+          Promise.all([it.next(), new Promise((r) => peer.once("connect", r))]),
+          10_000,
+          "connect",
+        );
+        const accepted = first.value as Connection;
+        try {
+          await accepted.write(new Uint8Array(100));
+          await delay(50);
+          peer.destroy();
+          const e = await bounded(
+            accepted.read(new Uint8Array(10)).then(() => undefined, (e) => e),
+            5000,
+            "a read from a reset connection",
+          );
+          assert.ok(e instanceof PeerGoneError, `${network}: ${e}`);
+          assert.equal(e.reason, "reset");
+          assert.match(
+            e.message,
+            new RegExp(`^read ${network} \\S+: read: connection reset by peer$`),
+          );
+        } finally {
+          accepted.close();
+          await listener.close();
+        }
+      });
+    });
+  }
+}

@@ -2,26 +2,20 @@
 // with npm's TypeScript, Node's types (@types/node for Node 20) and no Deno types, so runtime
 // APIs outside the runtime seam (src/runtime, src/adapter) show up as type errors. Issue 24.
 //
-// Files still waiting for their step of the seam work are listed in PENDING with the reason:
-// their errors are reported and tolerated. Every other file must have none, and a PENDING file
-// that has none fails the check too, so the list only shrinks (tests/layout_test.ts holds it to
-// the files that still name `Deno.`, plus the non-Deno reasons listed here).
+// Files waiting for their step of the seam work were listed in PENDING with the reason: their
+// errors were reported and tolerated, every other file had to have none, and a PENDING file
+// without errors failed the check too, so the list only shrank. Since step A6 (the sockets) it is
+// empty, and tests/layout_test.ts keeps it empty: every file must type-check without Deno.
 //
 // Usage: deno run -A tools/check_neutral.ts [--verbose]
 import { join, relative } from "node:path";
 import { denoJson, modulePaths, npmTools, ROOT, toolPackages } from "./_npm.ts";
 
 /**
- * src/ files whose errors under Node's types are still tolerated, with the step that removes
- * them (PLAN-seam.md §5). The ones marked `Deno.` name Deno's global.
+ * src/ files whose errors under Node's types are tolerated, with the step that removes them
+ * (PLAN-seam.md §5). Empty since step A6; tests/layout_test.ts keeps it empty.
  */
-export const PENDING: Record<string, string> = {
-  "src/server/server.ts": "Deno. (A1, A3, after wt-server)",
-  "src/transport/_node_tls.ts": "Deno. (A4)",
-  "src/transport/tcp.ts": "Deno. (A4)",
-  "src/transport/unix.ts": "Deno. (A4)",
-  "src/transport/ws.ts": "Deno. (A4)",
-};
+export const PENDING: Record<string, string> = {};
 
 /** npm packages without types: Deno types them as `any`, so the check does too. */
 const UNTYPED = ["cli-progress", "multicast-dns", "node-zookeeper-client"];

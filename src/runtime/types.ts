@@ -4,13 +4,16 @@
  * Each runtime implements it once, in `src/adapter/<runtime>/` (hono's layout);
  * {@linkcode "./mod.ts".runtime} picks the one the process runs on.
  *
- * This step of the seam covers timers, the process (signals, exit, arguments, environment,
- * OS, standard output, host name, network interfaces, permissions) and the native library
- * (FFI). Sockets and TLS join it in a later step. HTTP servers need no member: `node:http`
- * serves the same on all three runtimes (`src/_internal/serve_fetch.ts`).
+ * It covers sockets (TCP, TLS, Unix), timers, the process (signals, exit, arguments,
+ * environment, OS, standard output, host name, network interfaces, permissions) and the native
+ * library (FFI). HTTP servers need no member: `node:http` serves the same on all three runtimes
+ * (`src/_internal/serve_fetch.ts`). Runtime errors do not cross it: sockets fail with the
+ * transport's typed errors (`ListenError`, `ConnectionRefusedError`, `DialTimeoutError`,
+ * `TlsHandshakeError`, `DialError`; reads and writes with `SocketError`/`PeerGoneError`).
  *
  * @module
  */
+import type { Connection, Listener, TlsOptions } from "../transport/network.ts";
 
 /** Which runtime an adapter is for. */
 export type RuntimeName = "deno" | "node" | "bun";
@@ -132,10 +135,65 @@ export interface Ffi {
   open(path: string, symbols: FfiSymbols, explicit: boolean): FfiLibrary;
 }
 
+/** Where a socket connects or listens: a TCP host and port, or a Unix socket path. */
+export type SocketTarget =
+  | { readonly transport: "tcp"; readonly hostname: string; readonly port: number }
+  | { readonly transport: "unix"; readonly path: string };
+
+/** Options of {@linkcode Sockets.connect}. */
+export interface SocketConnectOptions {
+  /** The network name the connection carries (`tcp`, `http`, `ws`, `unix`, ...). */
+  readonly network: string;
+  /** What errors name: `network@address`. */
+  readonly label: string;
+  /** Give up after this many ms (the TLS handshake included). */
+  readonly timeout: number;
+  /** TCP only: connect with TLS; the handshake is done before the promise resolves. */
+  readonly tls?: TlsOptions;
+}
+
+/** Options of {@linkcode Sockets.listen}. */
+export interface SocketListenOptions {
+  /** The network name the accepted connections carry. */
+  readonly network: string;
+  /** The address as asked for, for `ListenError`'s message. */
+  readonly address: string;
+  /** TCP only: serve TLS (`certChain` and `privateKey` required; mutual TLS with `requireClientCert`). */
+  readonly tls?: TlsOptions;
+  /** TCP only: SO_REUSEPORT. */
+  readonly reusePort?: boolean;
+  /** TCP only: the accept queue's length (default 4096, capped by the system, as Go listens). */
+  readonly backlog?: number;
+  /** TLS: ms an accepted connection has to finish its handshake (default 10 000). */
+  readonly handshakeTimeout?: number;
+}
+
+/**
+ * TCP (with or without TLS) and Unix stream sockets. Connections and listeners are the
+ * transport's own {@linkcode Connection} and {@linkcode Listener}; closing a listener resolves
+ * once its address is free again (a Unix socket path is removed, as Go does).
+ */
+export interface Sockets {
+  /**
+   * Connects. Rejects with `ConnectionRefusedError` (nothing listens there), `DialTimeoutError`
+   * after `options.timeout` ms (the socket is freed), `TlsHandshakeError`, or another
+   * `DialError`.
+   */
+  connect(target: SocketTarget, options: SocketConnectOptions): Promise<Connection>;
+  /**
+   * Listens. Rejects with `ListenError` (Go's message: `listen tcp 127.0.0.1:8972: bind: address
+   * already in use`) or `TypeError` (TLS options missing a certificate or key; `reusePort` where
+   * the runtime cannot set it).
+   */
+  listen(target: SocketTarget, options: SocketListenOptions): Promise<Listener>;
+}
+
 /** One runtime's implementation of the seam. */
 export interface Runtime {
   /** Which runtime this is. */
   readonly name: RuntimeName;
+  /** TCP, TLS and Unix sockets. */
+  readonly sockets: Sockets;
   /** Timer (un)referencing. */
   readonly timers: Timers;
   /** Signals, exit, arguments, environment, OS. */

@@ -10,7 +10,9 @@
  *
  * @module
  */
+import { setMaxListeners } from "node:events";
 import { logger } from "../log/logger.ts";
+import { runtime } from "../runtime/mod.ts";
 import { defaultCodecs } from "../codec/registry.ts";
 import { MAGIC_NUMBER, MessageType, MetadataKeys } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
@@ -23,7 +25,7 @@ import {
 import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
 import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
-import { isPeerGone } from "../transport/tcp.ts";
+import { PeerGoneError } from "../transport/errors.ts";
 import {
   defaultInprocessRegistry,
   INPROCESS_NETWORK,
@@ -159,6 +161,9 @@ export class Server {
     this.#plugins = new PluginChain(report);
     this.#registries = new RegistryLifecycle(() => this.#services.values(), report);
     const codecs = options.codecs ?? defaultCodecs;
+    // Every timed call in flight listens on this signal (CallDeadline): Node warns past 10
+    // listeners (MaxListenersExceededWarning) unless told that many are expected.
+    setMaxListeners(0, this.#hardStop.signal);
     this.#dispatcher = new Dispatcher({
       services: this.#services,
       codecs,
@@ -183,7 +188,7 @@ export class Server {
       callEnded: () => void this.#inFlight--,
       dropped: (c) => this.#dropConn(c),
       linkFailed: (c, e) => {
-        if (!isPeerGone(e)) {
+        if (!(e instanceof PeerGoneError)) {
           this.#report(`connection ${c.info.remoteAddress}`, e);
         }
       },
@@ -467,8 +472,9 @@ export class Server {
    * address once listening and registries (plugins) were told. If a registry plugin fails to
    * start, the listener is closed again and the error is thrown. Throws
    * {@linkcode ServerClosedError} after shutdown, `UnsupportedNetworkError` for an unknown
-   * network, and the OS's `Deno.errors.AddrInUse` (or `AddrNotAvailable`, `PermissionDenied`)
-   * with the message prefixed `listen <network> <address>: ` as Go's.
+   * network, and `ListenError` when the address cannot be listened on, with Go's message
+   * (`listen tcp 127.0.0.1:8972: bind: address already in use`; `reason` "in-use",
+   * "unavailable", "denied" or "other"; an in-process name already served is "in-use" too).
    */
   async serve(network: string, address: string, options: ServeOptions = {}): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new ServerClosedError();
@@ -485,16 +491,11 @@ export class Server {
       // Go sets the read deadline before the TLS handshake: a peer gets readTimeout to finish it.
       const handshakeTimeout = options.handshakeTimeout ??
         (this.#timeouts.read > 0 ? this.#timeouts.read : undefined);
-      let listener: Listener;
-      try {
-        listener = await this.#networks.get(network).listen(address, {
-          ...options,
-          tls,
-          handshakeTimeout,
-        });
-      } catch (e) {
-        throw listenError(network, address, e);
-      }
+      const listener = await this.#networks.get(network).listen(address, {
+        ...options,
+        tls,
+        handshakeTimeout,
+      });
       bound = listener.address;
       this.#listening.push({ network, address: bound, listener });
       void this.#acceptLoop(listener);
@@ -534,7 +535,7 @@ export class Server {
       const now = Date.now();
       for (const c of this.#conns) c.check(now, t);
     }, every);
-    Deno.unrefTimer(this.#watchdog);
+    runtime().timers.unref(this.#watchdog);
   }
 
   async #acceptLoop(listener: Listener): Promise<void> {
@@ -695,42 +696,13 @@ export class Server {
    * Returns a function that removes the handlers.
    */
   shutdownOnSignals(options: ShutdownOptions & { exit?: boolean } = {}): () => void {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    const handler = () => {
+    const process = runtime().process;
+    const remove = process.onSignals(["SIGINT", "SIGTERM"], () => {
       remove();
       this.shutdown(options).finally(() => {
-        if (options.exit !== false) Deno.exit(0);
+        if (options.exit !== false) process.exit(0);
       });
-    };
-    const remove = () => {
-      for (const s of signals) {
-        try {
-          Deno.removeSignalListener(s, handler);
-        } catch {
-          // not added
-        }
-      }
-    };
-    for (const s of signals) Deno.addSignalListener(s, handler);
+    });
     return remove;
   }
-}
-
-/**
- * An OS error of `listen` (address in use, not available, permission denied) names the network
- * and address, as Go's `listen tcp 127.0.0.1:8972: bind: address already in use`; same class.
- */
-function listenError(network: string, address: string, e: unknown): unknown {
-  for (
-    const Kind of [
-      Deno.errors.AddrInUse,
-      Deno.errors.AddrNotAvailable,
-      Deno.errors.PermissionDenied,
-    ]
-  ) {
-    if (e instanceof Kind) {
-      return new Kind(`listen ${network} ${address}: ${e.message}`, { cause: e });
-    }
-  }
-  return e;
 }

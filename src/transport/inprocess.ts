@@ -7,6 +7,7 @@
  * @module
  */
 import type { Message } from "../protocol/message.ts";
+import { ListenError } from "./errors.ts";
 
 /** The network name of in-process addresses (`inprocess@name`). */
 export const INPROCESS_NETWORK = "inprocess";
@@ -47,9 +48,11 @@ interface Entry {
 export class InprocessRegistry extends EventTarget {
   readonly #servers = new Map<string, Entry>();
 
-  /** Adds a server endpoint under `name`; throws if the name is taken. */
+  /** Adds a server endpoint under `name`; throws `ListenError` ("in-use") if the name is taken. */
   addServer(name: string, endpoint: InprocessEndpoint): void {
-    if (this.#servers.has(name)) throw new Error(`in-process server ${name} already exists`);
+    if (this.#servers.has(name)) {
+      throw new ListenError(INPROCESS_NETWORK, name, "in-use", "name already in use");
+    }
     this.#servers.set(name, { endpoint, services: new Map() });
     this.dispatchEvent(new Event("change"));
   }

@@ -56,8 +56,8 @@ export interface Listener extends AsyncIterable<Connection> {
  * (default: the host dialed), and `certChain`/`privateKey` to present for mutual TLS. A
  * self-signed server certificate is accepted when it is itself in `caCerts`, also one marked as a
  * CA (as `openssl req -x509` makes them; Go accepts it too). On a server: `certChain`/`privateKey`
- * (required), and `caCerts` with `requireClientCert` for mutual TLS. TLS runs on `node:tls`
- * (Deno's Node layer) on both sides.
+ * (required), and `caCerts` with `requireClientCert` for mutual TLS. TLS runs on `node:tls` on
+ * both sides, on every runtime.
  *
  * @example
  * ```ts
@@ -116,8 +116,9 @@ export interface ListenOptions {
   tls?: TlsOptions;
   /**
    * Set SO_REUSEPORT (tcp, http, ws, wss): several listeners, in this process or others, share
-   * the port and the kernel spreads connections over them. Works without flags: with Deno's
-   * `--unstable-net` through `Deno.listen`, without it through `node:net`.
+   * the port and the kernel spreads connections over them. Works without flags: on Deno with
+   * `--unstable-net` through `Deno.listen`, without it through `node:net`; on Bun; on Node from
+   * 22.12 (earlier Node ignores it: `listen` rejects with a `TypeError` there).
    */
   reusePort?: boolean;
   /**

@@ -1,11 +1,13 @@
 /**
  * The `tcp` network (also `tcp4`, `tcp6`), with TLS as an option of the dialer and the listener,
- * as Go rpcx has it (`client.Option.TLSConfig`, `server.WithTLSConfig`).
+ * as Go rpcx has it (`client.Option.TLSConfig`, `server.WithTLSConfig`). The sockets come from
+ * the runtime seam (`runtime().sockets`: Deno's own sockets on Deno, `node:net`/`node:tls` on
+ * Node and Bun, TLS on `node:tls` everywhere).
  *
  * @module
  */
-import { joinHostPort, splitHostPort } from "./address.ts";
-import { ConnectionRefusedError, DialError, DialTimeoutError } from "./errors.ts";
+import { splitHostPort } from "./address.ts";
+import { DialError } from "./errors.ts";
 import type {
   Connection,
   DialOptions,
@@ -14,84 +16,14 @@ import type {
   Network,
   TlsOptions,
 } from "./network.ts";
-import { withTimeout } from "./_stream.ts";
-import { dialTls, errorCode, listenNode } from "./_node_tls.ts";
-
-function netAddr(a: Deno.Addr): string {
-  const n = a as Deno.NetAddr;
-  return n.hostname === undefined ? "" : joinHostPort(n.hostname, n.port);
-}
-
-/** A Deno socket as a {@linkcode Connection}. */
-export class SocketConnection implements Connection {
-  readonly #conn: Deno.Conn;
-  readonly network: string;
-  /** TCP_NODELAY is still to be set, before the first write. */
-  #noDelay: boolean;
-
-  /**
-   * Wraps `conn` (a TCP, TLS or Unix socket) for `network`. With `noDelay`, TCP_NODELAY is set
-   * before the first write (as Go sets it on every TCP connection): nothing is in flight before
-   * that write, so it behaves as if set at once, and a connection that never writes (an idle
-   * accepted one) never pays for it.
-   */
-  constructor(conn: Deno.Conn, network: string, noDelay = false) {
-    this.#conn = conn;
-    this.network = network;
-    this.#noDelay = noDelay;
-  }
-  /** Our end. */
-  get localAddress(): string {
-    const a = this.#conn.localAddr;
-    return a.transport === "unix" ? (a as Deno.UnixAddr).path : netAddr(a);
-  }
-  /** The peer's end. */
-  get remoteAddress(): string {
-    const a = this.#conn.remoteAddr;
-    return a.transport === "unix" ? (a as Deno.UnixAddr).path : netAddr(a);
-  }
-  /** Reads into `p`. */
-  read(p: Uint8Array): Promise<number | null> {
-    return this.#conn.read(p);
-  }
-  /** Writes from `p`. */
-  write(p: Uint8Array): Promise<number> {
-    if (this.#noDelay) {
-      this.#noDelay = false;
-      try {
-        (this.#conn as Deno.TcpConn).setNoDelay?.(true);
-      } catch {
-        // not fatal
-      }
-    }
-    return this.#conn.write(p);
-  }
-  /** Closes the socket. */
-  close(): void {
-    this.#conn.close();
-  }
-}
-
-/** Whether `e` (from Deno or `node:net`) means nothing listens there. */
-export function isRefusal(e: unknown): boolean {
-  const code = errorCode(e);
-  return e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.NotFound ||
-    code === "ECONNREFUSED" || code === "ENOENT";
-}
-
-/** Maps a Deno dial error to the transport's typed errors. */
-export function dialError(address: string, e: unknown): DialError {
-  if (e instanceof DialError) return e;
-  if (isRefusal(e)) return new ConnectionRefusedError(address, { cause: e });
-  return new DialError(address, (e as Error)?.message ?? String(e), { cause: e });
-}
+import { runtime } from "../runtime/mod.ts";
 
 /**
- * Opens a TCP connection to `hostname:port` for `network`, with TLS when `tls` is set (on
- * `node:tls`, see `_node_tls.ts`); the handshake is done before it resolves, all within `timeout`
- * ms. `label` names the address in errors.
+ * Opens a TCP connection to `hostname:port` for `network`, with TLS when `tls` is set; the
+ * handshake is done before it resolves, all within `timeout` ms. `label` names the address in
+ * errors: `ConnectionRefusedError`, `DialTimeoutError`, `TlsHandshakeError`, `DialError`.
  */
-export async function dialTcp(
+export function dialTcp(
   label: string,
   network: string,
   hostname: string,
@@ -99,111 +31,30 @@ export async function dialTcp(
   timeout: number,
   tls: TlsOptions | undefined,
 ): Promise<Connection> {
-  if (tls) return await dialTls(label, network, hostname, port, timeout, tls);
-  const dialing = Deno.connect({ hostname, port, transport: "tcp" });
-  let conn: Deno.TcpConn;
-  try {
-    conn = await withTimeout(dialing, timeout, () => new DialTimeoutError(label, timeout));
-  } catch (e) {
-    dialing.then((c) => c.close(), () => {});
-    throw dialError(label, e);
-  }
-  try {
-    conn.setNoDelay(true);
-    conn.setKeepAlive(true);
-  } catch {
-    // not fatal
-  }
-  return new SocketConnection(conn, network);
-}
-
-/** Whether Deno runs with `--unstable-net` (its unstable network API is there). */
-function hasUnstableNet(): boolean {
-  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
+  return runtime().sockets.connect(
+    { transport: "tcp", hostname, port },
+    { network, label, timeout, tls },
+  );
 }
 
 /**
- * Listens on TCP `address` for `network`: with TLS when `options.tls` (on `node:tls`, which bounds
- * each handshake by `options.handshakeTimeout`), else with `Deno.listen`. `reusePort` sets
- * SO_REUSEPORT: through `Deno.listen` when Deno runs with `--unstable-net`, else through
- * `node:net` (Deno ends the process when `Deno.listen` is asked for it without the flag).
+ * Listens on TCP `address` for `network` (TLS when `options.tls`, each handshake bounded by
+ * `options.handshakeTimeout`). Rejects with `ListenError` (Go's message) or `TypeError`.
  */
 export function listenStream(
   network: string,
   address: string,
   options: ListenOptions,
 ): Promise<Listener> {
-  if (options.tls || (options.reusePort && !hasUnstableNet())) {
-    return listenNode(network, address, options);
-  }
   const { hostname, port } = splitHostPort(address);
-  const listener = Deno.listen({
-    hostname,
-    port,
-    transport: "tcp",
-    // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux); Deno's
-    // default of 511 drops connections that arrive in bursts (the client then waits 1 s to retry).
-    tcpBacklog: options.backlog ?? 4096,
-    ...(options.reusePort ? { reusePort: true } : {}),
-  } as Deno.TcpListenOptions);
-  return Promise.resolve(new SocketListener(listener, network));
-}
-
-/** Wraps a Deno listener; every accepted socket becomes a {@linkcode SocketConnection}. */
-export class SocketListener implements Listener {
-  readonly #listener: Deno.Listener;
-  readonly network: string;
-  readonly address: string;
-  #closed = false;
-  /** The pending `accept()`: Deno frees the listening socket only once it has settled. */
-  #accepting: Promise<unknown> | undefined;
-  #released: Promise<void> | undefined;
-
-  /** Wraps `listener` for `network`. */
-  constructor(listener: Deno.Listener, network: string) {
-    this.#listener = listener;
-    this.network = network;
-    const a = listener.addr;
-    this.address = a.transport === "unix" ? (a as Deno.UnixAddr).path : netAddr(a);
-  }
-  /** Stops accepting; resolves once the address is free again (idempotent). */
-  close(): Promise<void> {
-    if (this.#released) return this.#released;
-    this.#closed = true;
-    try {
-      this.#listener.close();
-    } catch {
-      // closed
-    }
-    // Deno releases the socket when the accept in progress ends (it fails with BadResource
-    // right after close()); until then listening again on the address fails with AddrInUse.
-    const pending = this.#accepting;
-    this.#released = pending ? pending.then(() => {}, () => {}) : Promise.resolve();
-    return this.#released;
-  }
-  /** The accepted connections. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
-    while (!this.#closed) {
-      let conn: Deno.Conn;
-      try {
-        const accepting = this.#listener.accept();
-        this.#accepting = accepting;
-        conn = await accepting;
-      } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        // A failed accept (e.g. too many open files): go on after a pause, as Go does.
-        await new Promise((r) => setTimeout(r, 5));
-        continue;
-      } finally {
-        this.#accepting = undefined;
-      }
-      yield new SocketConnection(
-        conn,
-        this.network,
-        typeof (conn as Deno.TcpConn).setNoDelay === "function",
-      );
-    }
-  }
+  return runtime().sockets.listen({ transport: "tcp", hostname, port }, {
+    network,
+    address,
+    tls: options.tls,
+    reusePort: options.reusePort,
+    backlog: options.backlog,
+    handshakeTimeout: options.handshakeTimeout,
+  });
 }
 
 function tcpNamed(name: string): Network {
@@ -235,14 +86,7 @@ function tcpNamed(name: string): Network {
  * const listener = await tcpNetwork.listen("127.0.0.1:0");
  * const conn = await tcpNetwork.dial(listener.address);
  * conn.close();
- * listener.close();
+ * await listener.close();
  * ```
  */
 export const tcpNetwork: Network = tcpNamed("tcp");
-
-/** Whether `e` is the peer going away (reset, broken pipe): not worth a report. */
-export function isPeerGone(e: unknown): boolean {
-  const code = errorCode(e);
-  return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
-    e instanceof Deno.errors.UnexpectedEof || code === "ECONNRESET" || code === "EPIPE";
-}

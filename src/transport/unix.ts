@@ -1,46 +1,43 @@
 /**
  * The `unix` network: a Unix domain stream socket; the address is its path (`unix@/tmp/rpcx.sock`).
+ * The sockets come from the runtime seam (`runtime().sockets`).
  *
  * @module
  */
-import { DialTimeoutError } from "./errors.ts";
 import type { Connection, DialOptions, Listener, Network } from "./network.ts";
-import { dialError, SocketConnection, SocketListener } from "./tcp.ts";
-import { withTimeout } from "./_stream.ts";
+import { runtime } from "../runtime/mod.ts";
 
 /**
- * The `unix` network. Listening fails when the path exists (as Go's `net.Listen("unix")`);
- * dialing a path nobody listens on is a `ConnectionRefusedError`.
+ * The `unix` network. Listening fails with `ListenError` when the path exists (as Go's
+ * `net.Listen("unix")`: `listen unix /tmp/rpcx.sock: bind: address already in use`); closing the
+ * listener removes the path (as Go's). Dialing a path nobody listens on is a
+ * `ConnectionRefusedError`.
  *
  * @example
  * ```ts
  * import { unixNetwork } from "@rpcx/core";
- * const path = await Deno.makeTempFile();
- * await Deno.remove(path);
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * const path = `${mkdtempSync(`${tmpdir()}/rpcx-`)}/rpcx.sock`;
  * const listener = await unixNetwork.listen(path);
  * const conn = await unixNetwork.dial(path);
  * conn.close();
- * listener.close();
+ * await listener.close();
  * ```
  */
 export const unixNetwork: Network = {
   name: "unix",
-  async dial(address: string, options: DialOptions = {}): Promise<Connection> {
-    const label = `unix@${address}`;
-    const timeout = options.timeout ?? 1000;
-    const dialing = Deno.connect({ transport: "unix", path: address });
-    try {
-      const conn = await withTimeout(dialing, timeout, () => new DialTimeoutError(label, timeout));
-      return new SocketConnection(conn, "unix");
-    } catch (e) {
-      dialing.then((c) => c.close(), () => {});
-      throw dialError(label, e);
-    }
+  dial(address: string, options: DialOptions = {}): Promise<Connection> {
+    return runtime().sockets.connect({ transport: "unix", path: address }, {
+      network: "unix",
+      label: `unix@${address}`,
+      timeout: options.timeout ?? 1000,
+    });
   },
-  /** Listens on the socket path; closing the listener removes the path (as Go's). */
   listen(address: string): Promise<Listener> {
-    return Promise.resolve(
-      new SocketListener(Deno.listen({ transport: "unix", path: address }), "unix"),
-    );
+    return runtime().sockets.listen({ transport: "unix", path: address }, {
+      network: "unix",
+      address,
+    });
   },
 };

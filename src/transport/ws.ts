@@ -10,7 +10,7 @@
  */
 import { encodeBase64 } from "./_base64.ts";
 import { splitHostPort } from "./address.ts";
-import { DialError, UpgradeError } from "./errors.ts";
+import { DialError, PeerGoneError, UpgradeError } from "./errors.ts";
 import {
   type Connection,
   DEFAULT_RPC_PATH,
@@ -206,7 +206,14 @@ export class WebSocketConnection implements Connection {
 
   /** Writes `p` as one binary message. */
   async write(p: Uint8Array): Promise<number> {
-    if (this.#closed) throw new Deno.errors.BrokenPipe("websocket closed");
+    if (this.#closed) {
+      throw new PeerGoneError({
+        op: "write",
+        network: this.network,
+        localAddress: this.localAddress,
+        remoteAddress: this.remoteAddress,
+      }, "broken-pipe");
+    }
     await this.#send(OP_BINARY, p);
     return p.byteLength;
   }

@@ -14,6 +14,8 @@ export interface ReadyChild {
    * for it to exit (SIGKILL after 10 s) and closes its stdout. Safe to call twice.
    */
   stop(signal?: Deno.Signal): Promise<void>;
+  /** What the child wrote to stderr so far (with the start option `stderr: "piped"`; else ""). */
+  stderrText(): string;
 }
 
 /** How {@link startReady} runs the child. */
@@ -26,8 +28,8 @@ export interface StartReadyOptions {
   timeoutMs?: number;
   /** The signal `stop()` sends by default (default SIGKILL). */
   stopSignal?: Deno.Signal;
-  /** Where the child's stderr goes (default "null"). */
-  stderr?: "inherit" | "null";
+  /** Where the child's stderr goes (default "null"; "piped": kept for `stderrText()`). */
+  stderr?: "inherit" | "null" | "piped";
   /** The child's working directory. */
   cwd?: string;
 }
@@ -44,6 +46,12 @@ export async function startReady(
     StartReadyOptions,
 ): Promise<ReadyChild> {
   const child = new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr }).spawn();
+  let errText = "";
+  const errDrained = stderr !== "piped" ? Promise.resolve() : (async () => {
+    try {
+      for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) errText += t;
+    } catch { /* closed */ }
+  })();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const stop = async (signal: Deno.Signal = stopSignal) => {
     try {
@@ -54,6 +62,7 @@ export async function startReady(
     // A child that ignores a gentle signal is killed after 10 s.
     await exited(child, 10_000, `${cmd} to exit on ${signal}`).catch(() => {});
     await reader.cancel().catch(() => {});
+    await errDrained;
   };
   let text = "";
   let match: RegExpMatchArray | null = null;
@@ -78,7 +87,7 @@ export async function startReady(
       while (!(await reader.read()).done) { /* drain */ }
     } catch { /* closed */ }
   })();
-  return { child, match: match!, stop };
+  return { child, match: match!, stop, stderrText: () => errText };
 }
 
 /** How {@link runBounded} runs a command. */

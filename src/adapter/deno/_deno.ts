@@ -37,6 +37,45 @@ export interface DenoNetworkInterface {
   readonly address: string;
 }
 
+/** A socket address (`Deno.NetAddr`, `Deno.UnixAddr`, ...), loosely. */
+export interface DenoAddr {
+  readonly transport: string;
+  readonly hostname?: string;
+  readonly port?: number;
+  readonly path?: string | null;
+}
+
+/** A connection (`Deno.Conn`). */
+export interface DenoConn {
+  readonly localAddr: DenoAddr;
+  readonly remoteAddr: DenoAddr;
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** A TCP connection (`Deno.TcpConn`). */
+export interface DenoTcpConn extends DenoConn {
+  setNoDelay(noDelay?: boolean): void;
+  setKeepAlive(keepAlive?: boolean): void;
+}
+
+/** A listener (`Deno.Listener`). */
+export interface DenoListener {
+  readonly addr: DenoAddr;
+  accept(): Promise<DenoConn>;
+  close(): void;
+}
+
+/** `Deno.listen`'s TCP options as the adapter passes them (`reusePort` is unstable). */
+export interface DenoTcpListenOptions {
+  hostname?: string;
+  port: number;
+  transport?: "tcp";
+  tcpBacklog?: number;
+  reusePort?: boolean;
+}
+
 /** The part of `Deno` the adapter uses. */
 export interface DenoApi {
   readonly build: { readonly os: string };
@@ -62,6 +101,12 @@ export interface DenoApi {
   refTimer(id: number): void;
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   removeSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  connect(options: { hostname?: string; port: number; transport?: "tcp" }): Promise<DenoTcpConn>;
+  connect(options: { path: string; transport: "unix" }): Promise<DenoConn>;
+  listen(options: DenoTcpListenOptions): DenoListener;
+  listen(options: { path: string; transport: "unix" }): DenoListener;
+  /** Only with `--unstable-net`. */
+  readonly listenDatagram?: unknown;
   dlopen(
     path: string | URL,
     symbols: Record<string, DenoForeignFunction>,

@@ -1,0 +1,166 @@
+// Our Server or Client as a peer process, for the interop tests that run the package under Node
+// and Bun (tests/runtimes_interop_test.ts compiles this file to JavaScript beside the installed
+// npm package, so "@rpcx/core" is the package). Portable: "@rpcx/core" and node: built-ins only.
+// Flags as the Go peer's (tests/interop/go/network.go):
+//   runtime_peer.js serve --network tcp|unix|http|ws|wss --addr A [--tls-cert F --tls-key F [--tls-ca F]]
+//     serves Arith, Echo and Bench (tests/support/echo_service.ts), prints "LISTENING <address>",
+//     shuts down and exits on SIGTERM (Server.shutdownOnSignals).
+//   runtime_peer.js call --network N --addr A [--tls-ca F [--tls-cert F --tls-key F]]
+//     runs the client checklist against a Go server (Arith.Mul, heartbeat, oneway, gzip, 1 MiB,
+//     1000 calls in flight), printing "OK <check>" for each and "PASS" at the end; exit 1 and
+//     "FAIL <check>: <error>" at the first failure.
+//   runtime_peer.js reuse
+//     two Servers serve tcp on one port with reusePort: prints "SHARED" when both listen and a
+//     Client call through the port is answered, else the error's class and message.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { Client, CompressType, SerializeType, Server, type TlsOptions } from "@rpcx/core";
+import { interopServer } from "./echo_service.ts";
+import { flag } from "../../examples/arith.ts";
+
+const [mode, ...args] = process.argv.slice(2);
+const network = flag(args, "network", "tcp");
+const addr = flag(args, "addr", "127.0.0.1:0");
+const file = (name: string) => {
+  const path = flag(args, name, "");
+  return path ? readFileSync(path, "utf8") : undefined;
+};
+const cert = file("tls-cert");
+const key = file("tls-key");
+const ca = file("tls-ca");
+
+/** Resolves `p`, or rejects after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function serve(): Promise<void> {
+  const tls: TlsOptions | undefined = cert
+    ? {
+      certChain: cert,
+      privateKey: key,
+      ...(ca ? { caCerts: [ca], requireClientCert: true } : {}),
+    }
+    : undefined;
+  const server = await interopServer();
+  server.shutdownOnSignals({ timeout: 2000 });
+  console.log(`LISTENING ${await server.serve(network, addr, { tls })}`);
+}
+
+async function call(): Promise<number> {
+  const tls: TlsOptions | undefined = ca || network === "wss"
+    ? { ...(ca ? { caCerts: [ca] } : {}), ...(cert ? { certChain: cert, privateKey: key } : {}) }
+    : undefined;
+  const client = new Client(`${network}@${addr}`, {
+    tls,
+    connectTimeout: 10_000,
+    heartbeat: true,
+    heartbeatInterval: 100,
+  });
+  const checks: [string, () => Promise<void>][] = [
+    ["mul", async () => {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+    }],
+    ["heartbeat", async () => {
+      await client.heartbeat({ timeout: 2000 });
+      const beats = await client.call<{ Count: number }>("Echo", "Heartbeats", {});
+      assert.ok(beats.Count >= 1, `Go answered ${beats.Count} heartbeats`);
+    }],
+    ["oneway", async () => {
+      await client.send("Echo", "Note", { Text: network });
+      // Go runs each request in its own goroutine: the note may land after a later call.
+      for (let i = 0;; i++) {
+        const notes = await client.call<{ Last: string }>("Echo", "Notes", {});
+        if (notes.Last === network) return;
+        if (i === 100) throw new Error(`the oneway note never arrived: ${notes.Last}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }],
+    ["gzip", async () => {
+      const data = "y".repeat(9000);
+      const meta: Record<string, string> = {};
+      assert.deepEqual(
+        await client.call("Echo", "Big", { Data: data }, {
+          compressType: CompressType.Gzip,
+          replyMetadata: meta,
+        }),
+        { Data: data },
+      );
+      assert.equal(meta["x-req-compressed"], "gzip", "Go saw a gzip request");
+    }],
+    ["bytes-1mib", async () => {
+      const mib = new Uint8Array(1 << 20);
+      for (let i = 0; i < mib.length; i++) mib[i] = (i * 7919) & 0xff;
+      const back = await client.call<Uint8Array>("Echo", "Bytes", mib, {
+        serializeType: SerializeType.SerializeNone,
+      });
+      assert.deepEqual(back, mib);
+    }],
+    ["concurrent-1000", async () => {
+      const tags = await within(
+        Promise.all(
+          Array.from(
+            { length: 1000 },
+            (_, i) =>
+              client.call<{ Tag: number }>("Echo", "Delay", { Ms: 300, Tag: i }).then((r) => r.Tag),
+          ),
+        ),
+        15_000,
+        "1000 calls in flight",
+      );
+      assert.deepEqual(tags, Array.from({ length: 1000 }, (_, i) => i));
+    }],
+  ];
+  try {
+    for (const [name, check] of checks) {
+      try {
+        await within(check(), 20_000, name);
+        console.log(`OK ${name}`);
+      } catch (e) {
+        console.log(`FAIL ${name}: ${(e as Error)?.stack ?? e}`);
+        return 1;
+      }
+    }
+    console.log("PASS");
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+async function reuse(): Promise<void> {
+  const servers = [new Server(), new Server()];
+  for (const s of servers) {
+    await s.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+  }
+  try {
+    const bound = await servers[0].serve("tcp", "127.0.0.1:0", { reusePort: true });
+    await servers[1].serve("tcp", bound, { reusePort: true });
+    const client = new Client(`tcp@${bound}`);
+    try {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+    } finally {
+      await client.close();
+    }
+    console.log("SHARED");
+  } catch (e) {
+    console.log(`${(e as Error).constructor.name}: ${(e as Error).message}`);
+  } finally {
+    for (const s of servers) await s.close();
+  }
+}
+
+if (mode === "serve") await serve();
+else if (mode === "reuse") await reuse();
+else if (mode === "call") process.exit(await call());
+else {
+  console.error("usage: runtime_peer.js serve|call --network N --addr A [TLS flags]");
+  process.exit(2);
+}
