@@ -9,6 +9,7 @@ import zookeeper from "node-zookeeper-client";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { CONNECTION_LOSS, OPERATION_TIMEOUT, ZooKeeperError } from "./errors.ts";
+import { EndpointHealth, parseEndpoint } from "../_endpoint_health.ts";
 
 // A typed view of the parts of node-zookeeper-client 1.x we use.
 
@@ -38,6 +39,8 @@ export type ZkWatcher = (event: unknown) => void;
 interface ZkSocket {
   destroy(): void;
   once(event: "close", listener: () => void): void;
+  once(event: "data", listener: () => void): void;
+  once(event: "error", listener: (e: Error) => void): void;
   readonly destroyed?: boolean;
 }
 
@@ -45,7 +48,7 @@ interface ZkConnectionManager {
   state: number;
   socket?: ZkSocket;
   connectTimeoutHandler?: ReturnType<typeof setTimeout> | null;
-  servers: unknown[];
+  servers: { host: string; port: string | number }[];
   nextServerIndex: number;
   serverAttempts: number;
   spinDelay: number;
@@ -134,6 +137,18 @@ export interface SessionTimings {
   sessionTimeout: number;
   spinDelay: number;
   opTimeout: number;
+  /**
+   * Bound of one connection attempt to a server (TCP connect and ZooKeeper's handshake);
+   * default a third of the session timeout, between 300 and 2000.
+   */
+  endpointDialTimeout?: number;
+  /** How long a server that could not be reached is avoided (default 5000). */
+  endpointRetryMs?: number;
+}
+
+/** The default bound of one connection attempt: a third of the session, 300..2000 ms. */
+export function defaultHandshakeMs(sessionTimeout: number): number {
+  return Math.max(300, Math.min(2000, Math.floor(sessionTimeout / 3)));
 }
 
 export interface SessionHandlers {
@@ -162,10 +177,19 @@ export class ZkSession {
   readonly #waiters = new Set<() => void>();
   readonly #retired = new Set<Promise<void>>();
   readonly #stops = new Map<ZkClient, () => void>();
+  readonly #health: EndpointHealth;
+  readonly #handshakeMs: number;
 
   constructor(servers: string[], timings: SessionTimings, handlers: SessionHandlers) {
     if (servers.length === 0) throw new TypeError("zookeeper: no servers given");
     this.#connectString = servers.join(",");
+    this.#handshakeMs = timings.endpointDialTimeout ?? defaultHandshakeMs(timings.sessionTimeout);
+    // A chroot suffix (`host:port/chroot`) is not part of the address.
+    this.#health = new EndpointHealth(servers.map((s) => s.replace(/\/.*$/, "")), {
+      dialTimeout: this.#handshakeMs,
+      retryMs: timings.endpointRetryMs ?? 5000,
+      defaultPort: 2181,
+    });
     const auth = timings.auth;
     this.#acl = auth
       ? [
@@ -203,8 +227,7 @@ export class ZkSession {
     const auth = this.#timings.auth;
     // sent again by the client on every reconnect; a new client (after expiry) gets it here
     if (auth) client.addAuthInfo("digest", Buffer.from(`${auth.username}:${auth.password}`));
-    const handshakeMs = Math.max(300, Math.min(2000, Math.floor(this.#timings.sessionTimeout / 3)));
-    this.#stops.set(client, patchReconnects(client, handshakeMs));
+    this.#stops.set(client, patchReconnects(client, this.#handshakeMs, this.#health));
     this.#client = client;
     this.#connected = false;
     client.on("state", (state) => {
@@ -348,6 +371,7 @@ export class ZkSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#connected = false;
+    this.#health.close();
     for (const wake of [...this.#waiters]) wake();
     const client = this.#client;
     this.#client = undefined;
@@ -363,42 +387,112 @@ export class ZkSession {
 /**
  * Patches a client's reconnect path (node-zookeeper-client 1.x) and returns the function that
  * stops reconnecting for good:
- * - its server picker keeps an anonymous spin timer that, once the client is closed while
- *   reconnecting, could open a socket again; ours can be cancelled;
- * - it has no bound on the handshake: a server that accepts the TCP connection but never
- *   answers the connect request (seen with ZooKeeper 3.8 right after a restart: the request
- *   stays unread in its socket) leaves the client CONNECTING forever. Like the Java client's
- *   read timeout, we drop such a socket after `handshakeMs` and try again.
+ * - its server picker tries the servers in a fixed (shuffled) order, a dead one as often as a
+ *   live one, and keeps an anonymous spin timer that, once the client is closed while
+ *   reconnecting, could open a socket again. Ours picks servers that answer
+ *   ({@linkcode EndpointHealth}: all are dialled at once, a server whose attempt failed is
+ *   avoided for a while), waits for the first dials before the first pick, and can be
+ *   cancelled;
+ * - it bounds the TCP connect only by sessionTimeout / servers, and the handshake not at all: a
+ *   server that drops SYNs, or that accepts the TCP connection but never answers the connect
+ *   request (seen with ZooKeeper 3.8 right after a restart: the request stays unread in its
+ *   socket), leaves the client CONNECTING for long or for ever. Like the Java client's
+ *   read timeout, we drop such a socket after `handshakeMs` and try another server.
  */
-function patchReconnects(client: ZkClient, handshakeMs: number): () => void {
+function patchReconnects(
+  client: ZkClient,
+  handshakeMs: number,
+  health: EndpointHealth,
+): () => void {
   const cm = client.connectionManager;
+  // the server objects of the client (shuffled by it) → the endpoint strings health knows
+  const byAddress = new Map<string, string>();
+  for (const endpoint of health.endpoints) {
+    const a = parseEndpoint(endpoint, 2181);
+    if (a) byAddress.set(`${a.hostname}:${a.port}`, endpoint);
+  }
+  const endpointOf = (i: number) => {
+    const s = cm.servers[i];
+    return byAddress.get(`${s.host}:${Number(s.port)}`) ?? `${s.host}:${s.port}`;
+  };
   let stopped = false;
   let spin: ReturnType<typeof setTimeout> | undefined;
   let handshake: ReturnType<typeof setTimeout> | undefined;
-  const attempt = (callback: (server: unknown) => void) => {
+  /** The attempt in progress: which server, and whether it got a session. */
+  let current: { endpoint: string; established: boolean; why: string } | undefined;
+  /** Servers tried since the last session was established, by index in cm.servers. */
+  const tried = new Set<number>();
+
+  const attempt = (index: number, callback: (server: unknown) => void) => {
     if (stopped) return;
-    callback(cm.servers[cm.nextServerIndex]); // opens cm.socket synchronously
-    cm.nextServerIndex += 1;
+    tried.add(index);
+    cm.nextServerIndex = index;
+    const mine = { endpoint: endpointOf(index), established: false, why: "connection closed" };
+    current = mine;
+    callback(cm.servers[index]); // opens cm.socket synchronously
     const socket = cm.socket;
+    socket?.once("error", (e) => (mine.why = e.message));
+    // the library's own data handler runs first: after the connect answer it is CONNECTED
+    socket?.once("data", () => {
+      if (cm.state === CM_CONNECTED || cm.state === CM_CONNECTED_READ_ONLY) {
+        mine.established = true;
+        tried.clear();
+        health.reportUp(mine.endpoint);
+      }
+    });
     clearTimeout(handshake);
     handshake = setTimeout(() => {
       handshake = undefined;
-      if (!stopped && cm.socket === socket && cm.state === CM_CONNECTING) socket?.destroy();
+      if (!stopped && cm.socket === socket && cm.state === CM_CONNECTING) {
+        mine.why = `no session within ${handshakeMs} ms`;
+        socket?.destroy();
+      }
     }, handshakeMs);
   };
+
+  /** The next server to try: one that answers, not yet tried in this round; else undefined. */
+  const next = (): number | undefined => {
+    const rank = (i: number) => {
+      const state = health.state(endpointOf(i));
+      return state === "up" ? 0 : state === "unknown" ? 1 : 2;
+    };
+    let best: number | undefined;
+    for (let i = 0; i < cm.servers.length; i++) {
+      if (tried.has(i)) continue;
+      if (best === undefined || rank(i) < rank(best)) best = i;
+    }
+    return best !== undefined && rank(best) < 2 ? best : undefined;
+  };
+
+  const pick = async (callback: (server: unknown) => void) => {
+    // the first pick waits for the first dials (at most one dial timeout)
+    await health.whenKnown(health.dialTimeout);
+    for (;;) {
+      if (stopped) return;
+      const i = next();
+      if (i !== undefined) return attempt(i, callback);
+      // every server failed or was tried: dial them all again, and after a pause a new round
+      tried.clear();
+      await health.refresh(health.dialTimeout);
+      if (stopped) return;
+      const j = next();
+      if (j !== undefined) return attempt(j, callback);
+      await new Promise<void>((resolve) => {
+        spin = setTimeout(() => {
+          spin = undefined;
+          resolve();
+        }, Math.random() * cm.spinDelay);
+      });
+    }
+  };
+
   cm.findNextServer = (callback: (server: unknown) => void): void => {
     if (stopped) return;
-    cm.nextServerIndex %= cm.servers.length;
-    if (cm.serverAttempts === cm.servers.length) {
-      spin = setTimeout(() => {
-        spin = undefined;
-        cm.serverAttempts = 0;
-        attempt(callback);
-      }, Math.random() * cm.spinDelay);
-    } else {
-      cm.serverAttempts += 1;
-      queueMicrotask(() => attempt(callback));
-    }
+    const last = current;
+    current = undefined;
+    // an attempt that never got a session: that server is avoided for a while
+    if (last && !last.established) health.reportDown(last.endpoint, last.why);
+    void pick(callback);
   };
   return () => {
     stopped = true;
