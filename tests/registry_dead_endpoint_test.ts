@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
 import { Server } from "@rpcx/core";
+import { openRegistry } from "@rpcx/core/cli";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
 import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
@@ -29,6 +30,8 @@ interface Registry {
   servers: string[];
   /** Base path of this run. */
   base: string;
+  /** The same registry as the command line names it (`etcd://dead,live.../base`). */
+  url: string;
   plugin(): ServerPlugin;
   discovery(): ServiceDiscovery;
   /** The service node keys present now (read from the registry directly), e.g. `tcp@…`. */
@@ -52,6 +55,8 @@ interface Figures {
   readyMs: number[];
   /** serve() calls that rejected: after how long and why. */
   serveErrors: string[];
+  /** The command line's registry client (`rpcx list`, `rpcx ui`): each list, or its error. */
+  cliMs: (number | string)[];
   discoverMs: number[];
   gaps: string[];
 }
@@ -62,6 +67,7 @@ async function scenario(reg: Registry): Promise<Figures> {
     serveMs: [],
     readyMs: [],
     serveErrors: [],
+    cliMs: [],
     discoverMs: [],
     gaps: [],
   };
@@ -106,6 +112,23 @@ async function scenario(reg: Registry): Promise<Figures> {
       figures.discoverMs.push(Math.round(performance.now() - t0));
     };
     for (let i = 0; i < 4; i++) await freshDiscovery(i);
+    // The command line's own registry client: fresh ones list every server.
+    for (let i = 0; i < 3; i++) {
+      const admin = await openRegistry(reg.url);
+      const t0 = performance.now();
+      try {
+        const nodes = await bounded(admin.list("Arith"), 30_000, "rpcx list");
+        const ms = Math.round(performance.now() - t0);
+        const keys = new Set(nodes.map((n) => n.key));
+        const missing = servers.filter((s) => !keys.has(s.key));
+        figures.cliMs.push(missing.length ? `${ms} ms, missing ${missing.length}` : ms);
+      } catch (e) {
+        const ms = Math.round(performance.now() - t0);
+        figures.cliMs.push(`after ${ms} ms: ${String(e).split("\n")[0]}`);
+      } finally {
+        await admin.close();
+      }
+    }
     // The window: every 100 ms every server's node must be there.
     const start = performance.now();
     let midDone = !reg.midWindow;
@@ -134,7 +157,9 @@ function check(reg: Registry, f: Figures): void {
     `${reg.name}: serve() ms ${JSON.stringify(f.serveMs)}` +
       (f.serveErrors.length ? `, rejected ${JSON.stringify(f.serveErrors)}` : "") +
       `; fresh discovery ready after ms ${JSON.stringify(f.readyMs)}, sees a new node ` +
-      `after ms ${JSON.stringify(f.discoverMs)}; node vanished ${f.gaps.length} times` +
+      `after ms ${JSON.stringify(f.discoverMs)}; rpcx list ms ${
+        JSON.stringify(f.cliMs)
+      }; node vanished ${f.gaps.length} times` +
       (f.gaps.length ? ` (first: ${f.gaps[0]})` : ""),
   );
   assert.deepEqual(f.serveErrors, [], "serve() rejected");
@@ -145,6 +170,9 @@ function check(reg: Registry, f: Figures): void {
   }
   for (const ms of f.discoverMs) {
     assert.ok(ms < bound, `a fresh discovery saw a new node after ${ms} ms`);
+  }
+  for (const ms of f.cliMs) {
+    assert.ok(typeof ms === "number" && ms < bound, `the command line's list: ${ms}`);
   }
   assert.deepEqual(f.gaps, [], "a live server's node vanished from the registry");
 }
@@ -173,6 +201,7 @@ Deno.test({
           name: "etcd",
           servers,
           base,
+          url: `etcd://${servers.join(",")}${base}`,
           // TTL 4 s (updateInterval 1 s + expired 3 s), keep-alive every 1.3 s
           plugin: () =>
             new EtcdRegisterPlugin({
@@ -225,6 +254,7 @@ Deno.test({
           name: "zookeeper",
           servers,
           base,
+          url: `zookeeper://${servers.join(",")}${base}`,
           // session (the nodes' life) 4 s
           plugin: () =>
             new ZooKeeperRegisterPlugin({
@@ -275,6 +305,7 @@ Deno.test({
           name: "consul",
           servers,
           base,
+          url: `consul://${servers.join(",")}/${base}`,
           // session TTL (1 s + 3 s) / 2 = 2 s, renewed every second
           plugin: () =>
             new ConsulRegisterPlugin({

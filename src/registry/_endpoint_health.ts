@@ -183,6 +183,49 @@ export class EndpointHealth {
     );
   }
 
+  /**
+   * Runs `fn` on an endpoint that answers (the first by preference); when it fails for want of
+   * a connection (`isTransportFailure`), marks that endpoint down and runs it on the next one
+   * that answers. When none answers, every endpoint is dialled again first (bounded, once).
+   * Throws `fn`'s other errors as they are, the last transport failure, or `none(describe())`
+   * when no endpoint could be tried at all.
+   */
+  async failover<T>(
+    fn: (endpoint: string) => Promise<T>,
+    isTransportFailure: (e: unknown) => boolean,
+    none: (endpoints: string) => Error,
+  ): Promise<T> {
+    await this.whenKnown(this.#options.dialTimeout);
+    const tried = new Set<string>();
+    let last: unknown;
+    let failed = false;
+    let refreshed = false;
+    for (;;) {
+      if (this.#closed) throw none("client closed");
+      const next = () => this.ordered().find((e) => !tried.has(e) && this.isUp(e));
+      let endpoint = next();
+      if (endpoint === undefined && !refreshed && !this.anyUp()) {
+        refreshed = true;
+        await this.refresh(this.#options.dialTimeout);
+        if (this.#closed) throw none("client closed");
+        endpoint = next();
+      }
+      if (endpoint === undefined) {
+        if (failed) throw last;
+        throw none(this.describe());
+      }
+      tried.add(endpoint);
+      try {
+        return await fn(endpoint);
+      } catch (e) {
+        if (this.#closed || !isTransportFailure(e)) throw e;
+        failed = true;
+        last = e;
+        this.reportDown(endpoint, text(e));
+      }
+    }
+  }
+
   /** Each endpoint with its state, for error messages: `a:1 (up), b:2 (down: refused)`. */
   describe(): string {
     return [...this.#entries.values()]

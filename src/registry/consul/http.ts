@@ -232,11 +232,6 @@ export class ConsulHttp {
     });
   }
 
-  /** The endpoint a request would go to first (one that answers, if any). */
-  get preferred(): string {
-    return this.#health.preferred();
-  }
-
   /**
    * Runs one request; returns [response, body]. It goes to an endpoint that answers; a
    * transport failure (refused, no connection in time, timed out) marks that endpoint down and
@@ -249,42 +244,34 @@ export class ConsulHttp {
     opts: Record<string, unknown> = {},
     timeout = this.#timeout,
   ): Promise<[HttpResponse, unknown]> {
-    const health = this.#health;
-    await health.whenKnown(health.dialTimeout);
-    let last: ConsulError | undefined;
-    const tried = new Set<string>();
-    let refreshed = false;
-    for (;;) {
-      if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
-      const next = () => health.ordered().find((e) => !tried.has(e) && health.isUp(e));
-      let endpoint = next();
-      if (endpoint === undefined && !refreshed && !health.anyUp()) {
-        refreshed = true;
-        await health.refresh(health.dialTimeout);
+    return await this.#health.failover(
+      async (endpoint) => {
         if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
-        endpoint = next();
-      }
-      if (endpoint === undefined) {
-        throw last ??
-          new ConsulError(operation, undefined, `no agent reachable: ${health.describe()}`);
-      }
-      tried.add(endpoint);
-      const ctx = new RequestContext();
-      this.#inflight.add(ctx);
-      try {
-        const all: Record<string, unknown> = { ...opts, ctx, timeout };
-        if (this.#dc) all.dc = this.#dc;
-        const out = await run(this.#clients.get(endpoint)!, all);
-        if (Array.isArray(out)) return [out[0] as HttpResponse, out[1]];
-        return [{}, out];
-      } catch (e) {
-        last = toConsulError(operation, e);
-        if (last.status !== undefined || this.#closed) throw last;
-        health.reportDown(endpoint, last.message);
-      } finally {
-        this.#inflight.delete(ctx);
-      }
-    }
+        const ctx = new RequestContext();
+        this.#inflight.add(ctx);
+        try {
+          const all: Record<string, unknown> = { ...opts, ctx, timeout };
+          if (this.#dc) all.dc = this.#dc;
+          const out = await run(this.#clients.get(endpoint)!, all);
+          if (Array.isArray(out)) {
+            return [out[0] as HttpResponse, out[1]] as [HttpResponse, unknown];
+          }
+          return [{}, out] as [HttpResponse, unknown];
+        } catch (e) {
+          throw toConsulError(operation, e);
+        } finally {
+          this.#inflight.delete(ctx);
+        }
+      },
+      // refused, no connection in time, timed out: no HTTP status
+      (e) => e instanceof ConsulError && e.status === undefined && !this.#closed,
+      (endpoints) =>
+        new ConsulError(
+          operation,
+          undefined,
+          this.#closed ? "client closed" : `no agent reachable: ${endpoints}`,
+        ),
+    );
   }
 
   /** Aborts every request in flight, stops the endpoint dials and releases the sockets. */

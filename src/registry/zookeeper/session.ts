@@ -327,10 +327,11 @@ export class ZkSession {
     );
   }
 
-  async setData(path: string, value: string): Promise<void> {
+  /** Sets a node's data; with `version` (not -1) only if the node is still at that version. */
+  async setData(path: string, value: string, version = -1): Promise<void> {
     await this.#call<ZkStat>(
       `setData ${path}`,
-      (c, cb) => c.setData(path, Buffer.from(value, "utf8"), -1, cb),
+      (c, cb) => c.setData(path, Buffer.from(value, "utf8"), version, cb),
     );
   }
 
