@@ -22,13 +22,7 @@ import {
   Metadata,
   status,
 } from "@grpc/grpc-js";
-import {
-  Etcd3,
-  GRPCUnavailableError,
-  type IOptions,
-  isRecoverableError,
-  RecoverableError,
-} from "etcd3";
+import { Etcd3, GRPCUnavailableError, type IOptions, isRecoverableError } from "etcd3";
 import { Buffer } from "node:buffer";
 import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
 import { EndpointHealth } from "../_endpoint_health.ts";
@@ -110,10 +104,12 @@ export class EtcdUnreachableError extends Error {
   }
 }
 
-/** The pool skips an endpoint that is not known to answer while another one is (internal). */
+/**
+ * The pool skips an endpoint that is not known to answer while another one is (internal). Not
+ * one of etcd3's recoverable errors (the pool would close the skipped endpoint's channels, and
+ * with them any stream still open there); {@linkcode poolPolicy} retries it all the same.
+ */
 class EndpointSkipped extends Error {
-  // recoverable: the pool's retry then picks another endpoint
-  readonly [RecoverableError] = true;
   constructor(endpoint: string) {
     super(`etcd: endpoint ${endpoint} skipped: not known to answer`);
   }
@@ -183,7 +179,9 @@ function poolPolicy(health: EndpointHealth): GlobalPolicy {
         try {
           return await fn({ signal: signal ?? NEVER_ABORTED });
         } catch (e) {
-          if (attempt >= RETRIES || !(e instanceof Error) || !isRecoverableError(e)) throw e;
+          const again = e instanceof EndpointSkipped ||
+            (e instanceof Error && isRecoverableError(e));
+          if (attempt >= RETRIES || !again) throw e;
         }
       }
     },
