@@ -13,6 +13,8 @@
  *
  * @module
  */
+import { connect } from "node:net";
+import { runtime } from "../runtime/mod.ts";
 
 /** State of one endpoint: not dialled yet, answered, or failed (avoided). */
 export type EndpointState = "unknown" | "up" | "down";
@@ -34,9 +36,9 @@ interface Entry {
   state: EndpointState;
   /** Why it is down. */
   reason: string;
-  /** The dial in flight. */
+  /** The dial in flight, and how to stop it. */
   dial: Promise<void> | undefined;
-  abort: AbortController | undefined;
+  abort: { abort(): void } | undefined;
   /** When the last dial started (performance.now()). */
   dialledAt: number;
   /** The next background dial of a down endpoint. */
@@ -258,39 +260,40 @@ export class EndpointHealth {
         this.#dial(e);
       }, this.#options.retryMs);
       // an open client that was never closed must not keep the process alive
-      Deno.unrefTimer(e.retry as unknown as number);
+      runtime().timers.unref(e.retry);
     }
     this.#wake();
   }
 
   #dial(e: Entry): void {
     if (this.#closed || e.dial || !e.address) return;
-    const abort = new AbortController();
     const ms = this.#options.dialTimeout;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, ms);
-    e.abort = abort;
+    const { hostname, port } = e.address;
     e.dialledAt = performance.now();
-    e.dial = Deno.connect({ ...e.address, signal: abort.signal }).then(
-      (conn) => {
-        conn.close();
-        if (!this.#closed && e.abort === abort) this.#set(e, "up", "");
-      },
-      (err) => {
-        if (this.#closed || e.abort !== abort) return;
-        if (timedOut) this.#set(e, "down", `no connection within ${ms} ms`);
-        else if (!abort.signal.aborted) this.#set(e, "down", text(err));
-      },
-    ).finally(() => {
-      clearTimeout(timer);
-      if (e.abort === abort) {
-        e.abort = undefined;
-        e.dial = undefined;
-      }
-      this.#wake();
+    e.dial = new Promise<void>((resolve) => {
+      // node:net on every runtime; destroying a socket still connecting ends the connect
+      const socket = connect({ host: hostname, port });
+      let done = false;
+      const finish = (failure: string | undefined, aborted = false) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        socket.on("error", () => {}); // anything after destroy()
+        socket.destroy();
+        if (e.abort === stop) {
+          e.abort = undefined;
+          e.dial = undefined;
+        }
+        if (!aborted && !this.#closed) {
+          this.#set(e, failure === undefined ? "up" : "down", failure ?? "");
+        } else this.#wake();
+        resolve();
+      };
+      const stop = { abort: () => finish(undefined, true) };
+      e.abort = stop;
+      const timer = setTimeout(() => finish(`no connection within ${ms} ms`), ms);
+      socket.once("connect", () => finish(undefined));
+      socket.once("error", (err: Error) => finish(err.message || String(err)));
     });
   }
 
