@@ -10,6 +10,7 @@
  * client is made, with a deadline; the clients send only to endpoints that answered, and one
  * that failed (its dial, or a request on it failing for want of a connection) is avoided and
  * dialled again in the background every `retryMs` until it answers. No dial outlives `close()`.
+ * A list of one endpoint has nothing to choose from: it is neither dialled nor avoided.
  *
  * @module
  */
@@ -85,9 +86,11 @@ export class EndpointHealth {
   constructor(endpoints: readonly string[], options: EndpointHealthOptions) {
     this.endpoints = [...endpoints];
     this.#options = options;
+    // With one endpoint there is nothing to choose: it is neither dialled nor ever avoided.
+    const choice = new Set(this.endpoints).size > 1;
     for (const endpoint of this.endpoints) {
       if (this.#entries.has(endpoint)) continue;
-      const address = parseEndpoint(endpoint, options.defaultPort);
+      const address = choice ? parseEndpoint(endpoint, options.defaultPort) : undefined;
       const entry: Entry = {
         endpoint,
         address,

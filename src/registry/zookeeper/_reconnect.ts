@@ -126,12 +126,11 @@ export function patchReconnects(
       if (stopped) return;
       const i = next();
       if (i !== undefined) return attempt(i, callback);
-      // every server failed or was tried: dial them all again, and after a pause a new round
+      // every server was tried or does not answer: dial them all again, and after a pause
+      // (as the library's own picker) a new round
       tried.clear();
       await health.refresh(health.dialTimeout);
       if (stopped) return;
-      const j = next();
-      if (j !== undefined) return attempt(j, callback);
       await new Promise<void>((resolve) => {
         spin = setTimeout(() => {
           spin = undefined;
