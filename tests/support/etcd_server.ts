@@ -1,6 +1,6 @@
-// Starts a real, single-member etcd (Debian package etcd-server, /usr/bin/etcd) for tests:
-// free loopback ports for the client and peer URLs, a temp data dir, waits until healthy.
-// Install it with .ci/install/10-etcd.sh.
+// Starts a real etcd (Debian package etcd-server, /usr/bin/etcd) for tests: one member, or a
+// cluster of several (startEtcdCluster), each on free loopback ports for its client and peer
+// URLs with its own temp data dir; waits until healthy. Install it with .ci/install/10-etcd.sh.
 
 import { delay, findExecutable, freePort, needs } from "./env.ts";
 import { SupervisedProcess } from "./supervised.ts";
@@ -21,6 +21,14 @@ export interface EtcdServerOptions {
   };
   /** More etcd flags, e.g. `--auth-token-ttl=1`. */
   args?: string[];
+}
+
+/** How one member of a test cluster is named and finds its peers (set by startEtcdCluster). */
+interface ClusterMembership {
+  name: string;
+  /** `name=http://127.0.0.1:PEER,...` of every member. */
+  initialCluster: string;
+  token: string;
 }
 
 /** A running test etcd. */
@@ -66,9 +74,42 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
   return server;
 }
 
+/**
+ * Starts a real etcd cluster of `size` members (plain http, no auth) on loopback, each with its
+ * own ports and data dir, and waits until every member is healthy (a leader is elected). Returns
+ * undefined like {@linkcode startEtcd} when the binary is missing. Stop it with `stop()` on every
+ * member. A member halted and resumed rejoins with its data dir.
+ */
+export async function startEtcdCluster(size = 3): Promise<EtcdServer[] | undefined> {
+  const bin = etcdBinary();
+  if (!needs("etcd", bin ? undefined : "no etcd binary (apt-get install etcd-server)")) {
+    return undefined;
+  }
+  const token = `rpcx-test-${crypto.randomUUID()}`;
+  const peers = Array.from({ length: size }, (_, i) => ({ name: `m${i}`, port: freePort() }));
+  const initialCluster = peers.map((p) => `${p.name}=http://127.0.0.1:${p.port}`).join(",");
+  const members = peers.map((p) =>
+    new TestEtcd(
+      bin!,
+      Deno.makeTempDirSync({ prefix: `rpcx-etcd-${p.name}-` }),
+      {},
+      { name: p.name, initialCluster, token },
+      p.port,
+    )
+  );
+  try {
+    // Each member is healthy only once a quorum has elected a leader: start them together.
+    await Promise.all(members.map((m) => m.resume()));
+  } catch (e) {
+    await Promise.all(members.map((m) => m.stop()));
+    throw e;
+  }
+  return members;
+}
+
 class TestEtcd implements EtcdServer {
   readonly port: number = freePort();
-  readonly peerPort: number = freePort();
+  readonly peerPort: number;
   readonly dataDir: string;
   #proc: SupervisedProcess | undefined;
   #stopped = false;
@@ -77,8 +118,11 @@ class TestEtcd implements EtcdServer {
     readonly bin: string,
     readonly root: string,
     readonly options: EtcdServerOptions = {},
+    readonly cluster?: ClusterMembership,
+    peerPort?: number,
   ) {
     this.dataDir = `${root}/data`;
+    this.peerPort = peerPort ?? freePort();
   }
 
   get endpoint(): string {
@@ -107,14 +151,16 @@ class TestEtcd implements EtcdServer {
       ]
       : [];
     const peer = `http://127.0.0.1:${this.peerPort}`;
+    const name = this.cluster?.name ?? "rpcx-test";
     const proc = await SupervisedProcess.spawn(this.bin, [
-      "--name=rpcx-test",
+      `--name=${name}`,
       `--data-dir=${this.dataDir}`,
       `--listen-client-urls=${client}`,
       `--advertise-client-urls=${client}`,
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=rpcx-test=${peer}`,
+      `--initial-cluster=${this.cluster?.initialCluster ?? `${name}=${peer}`}`,
+      ...(this.cluster ? [`--initial-cluster-token=${this.cluster.token}`] : []),
       "--initial-cluster-state=new",
       "--heartbeat-interval=50",
       "--election-timeout=500",
@@ -122,7 +168,7 @@ class TestEtcd implements EtcdServer {
       "--log-level=warn",
       ...tlsArgs,
       ...(this.options.args ?? []),
-    ], { root: this.root, logName: "etcd" });
+    ], { root: this.root, logName: this.cluster ? `etcd-${name}` : "etcd" });
     this.#proc = proc;
     try {
       const probe = tls

@@ -7,6 +7,7 @@
  */
 import { ConsulDiscovery } from "@rpcx/core/consul";
 import type { ServiceDiscovery } from "../../registry/discovery.ts";
+import { EndpointHealth } from "../../registry/_endpoint_health.ts";
 import { CliError, ExitCode, unreachable } from "../errors.ts";
 import {
   ChangeWaiters,
@@ -20,6 +21,8 @@ import {
 
 /** How long one Consul request may take, ms. */
 const REQUEST_TIMEOUT = 5000;
+/** How long connecting to one agent may take, ms (an agent that does not answer is avoided). */
+const DIAL_TIMEOUT = 2000;
 /** Compare-and-set rounds before giving up on a node that keeps changing. */
 const CAS_TRIES = 5;
 
@@ -29,8 +32,12 @@ interface KvEntry {
   ModifyIndex: number;
 }
 
+/** A request that got no HTTP answer (refused, reset, timed out). */
+class TransportFailure extends Error {}
+
 /**
- * Opens the Consul agent at `servers[0]` (`host:port`) for base path `basePath`.
+ * Opens the Consul agents at `servers` (`host:port`, or `https://host:port`) for base path
+ * `basePath`. Requests go to an agent that answers, the next one after a transport failure.
  *
  * @example
  * ```ts ignore
@@ -42,21 +49,47 @@ interface KvEntry {
  */
 export function openConsul(url: string, servers: string[], basePath: string): RegistryAdmin {
   const base = basePath.replace(/^\/+/, "").replace(/\/+$/, "") || "rpcx";
-  const agent = servers[0].includes("://") ? servers[0] : `http://${servers[0]}`;
-  const where = `consul ${servers[0]}`;
-  const kvUrl = (key: string, query: string) =>
-    `${agent}/v1/kv/${key.split("/").map(encodeURIComponent).join("/")}${query}`;
+  const where = `consul ${servers.join(",")}`;
+  const kvPath = (key: string, query: string) =>
+    `/v1/kv/${key.split("/").map(encodeURIComponent).join("/")}${query}`;
+  // Which agents answer (dialled at the first request: opening contacts nothing).
+  let health: EndpointHealth | undefined;
+  const agents = () => (health ??= new EndpointHealth(servers, {
+    dialTimeout: DIAL_TIMEOUT,
+    retryMs: 5000,
+    defaultPort: 8500,
+  }));
+  const stop = new AbortController();
 
-  async function request(u: string, init: RequestInit = {}): Promise<Response> {
+  /** `path` on an agent that answers; throws a CliError (exit 3) when none does. */
+  async function request(
+    path: string,
+    init: RequestInit = {},
+    timeout = REQUEST_TIMEOUT,
+  ): Promise<Response> {
     try {
-      return await fetch(u, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT) });
+      return await agents().failover(
+        async (endpoint) => {
+          const agent = endpoint.includes("://") ? endpoint : `http://${endpoint}`;
+          try {
+            return await fetch(`${agent}${path}`, {
+              ...init,
+              signal: AbortSignal.any([stop.signal, AbortSignal.timeout(timeout)]),
+            });
+          } catch (e) {
+            throw new TransportFailure(e instanceof Error ? e.message : String(e), { cause: e });
+          }
+        },
+        (e) => e instanceof TransportFailure && !stop.signal.aborted,
+        (endpoints) => new TransportFailure(`no agent reachable: ${endpoints}`),
+      );
     } catch (e) {
       throw unreachable(where, e);
     }
   }
 
   async function entries(prefix: string): Promise<KvEntry[]> {
-    const res = await request(kvUrl(prefix, "?recurse=true"));
+    const res = await request(kvPath(prefix, "?recurse=true"));
     if (res.status === 404) {
       await res.body?.cancel();
       return [];
@@ -70,17 +103,15 @@ export function openConsul(url: string, servers: string[], basePath: string): Re
 
   // Change notifications: a blocking query on the base path while anybody waits.
   const waiters = new ChangeWaiters();
-  const stop = new AbortController();
   let blocking: Promise<void> | undefined;
   async function block(): Promise<void> {
     let index = "0";
     while (waiters.size > 0 && !stop.signal.aborted) {
       try {
-        const res = await fetch(
-          kvUrl(`${base}/`, `?recurse=true&keys=true&index=${index}&wait=30s`),
-          {
-            signal: AbortSignal.any([stop.signal, AbortSignal.timeout(40_000)]),
-          },
+        const res = await request(
+          kvPath(`${base}/`, `?recurse=true&keys=true&index=${index}&wait=30s`),
+          {},
+          40_000,
         );
         await res.body?.cancel();
         const next = res.headers.get("x-consul-index") ?? "0";
@@ -109,7 +140,7 @@ export function openConsul(url: string, servers: string[], basePath: string): Re
     async update(service, key, edit): Promise<string> {
       const path = `${base}/${service}/${key}`;
       for (let i = 0; i < CAS_TRIES; i++) {
-        const res = await request(kvUrl(path, ""));
+        const res = await request(kvPath(path, ""));
         if (res.status === 404) {
           await res.body?.cancel();
           throw nodeMissing(service, key, url);
@@ -124,7 +155,7 @@ export function openConsul(url: string, servers: string[], basePath: string): Re
         const next = encodeGoValues(meta);
         // Same flags (libkv's lock flags) and no acquire/release: the session keeps the node.
         const put = await request(
-          kvUrl(path, `?cas=${entry.ModifyIndex}&flags=${flags}`),
+          kvPath(path, `?cas=${entry.ModifyIndex}&flags=${flags}`),
           { method: "PUT", body: next },
         );
         const ok = (await put.text()).trim();
@@ -145,6 +176,7 @@ export function openConsul(url: string, servers: string[], basePath: string): Re
       stop.abort();
       waiters.wake();
       await blocking;
+      health?.close();
     },
   };
 }

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { Etcd3, type Watcher } from "etcd3";
+import type { Etcd3, Watcher } from "etcd3";
 import { EtcdDiscovery } from "@rpcx/core/etcd";
+import { createClient, withTimeout } from "../../registry/etcd/client.ts";
 import type { ServiceDiscovery } from "../../registry/discovery.ts";
 import { unreachable } from "../errors.ts";
 import {
@@ -33,22 +34,29 @@ const REQUEST_TIMEOUT = 5000;
  * ```
  */
 export function openEtcd(url: string, servers: string[], basePath: string): RegistryAdmin {
-  const client = new Etcd3({
-    hosts: servers.map((s) => (s.includes("://") ? s : `http://${s}`)),
-    defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + REQUEST_TIMEOUT },
-  });
+  // The registries' own client (dead endpoints steered around, bounded dials and stream
+  // opens), made at the first call: opening contacts nothing.
+  let etcd: Etcd3 | undefined;
+  const client = () => (etcd ??= createClient(servers, { dialTimeout: REQUEST_TIMEOUT }));
   const base = basePath.length > 1 ? basePath.replace(/\/+$/, "") : basePath;
   const where = `etcd ${servers.join(",")}`;
   const waiters = new ChangeWaiters();
-  let watcher: Promise<Watcher | undefined> | undefined;
-  const watch = () =>
-    client.watch().prefix(`${base}/`).create().then((w) => {
-      w.on("data", () => waiters.wake());
-      // A broken watch is dropped; the next wait makes a new one (polling goes on meanwhile).
-      w.on("error", () => (watcher = undefined));
-      w.on("disconnected", () => (watcher = undefined));
-      return w;
-    }, () => (watcher = undefined));
+  let watcher: Watcher | undefined;
+  // A watch that breaks is dropped (so etcd3 stops re-opening it); the next wait makes a new
+  // one (polling goes on meanwhile).
+  const drop = (w: Watcher) => {
+    if (watcher === w) watcher = undefined;
+    w.removeAllListeners("data");
+    w.on("error", () => {});
+    return withTimeout(w.cancel(), 1000).catch(() => {});
+  };
+  const watch = () => {
+    const w = client().watch().prefix(`${base}/`).watcher();
+    w.on("data", () => waiters.wake());
+    w.on("error", () => void drop(w));
+    w.on("disconnected", () => void drop(w));
+    return w;
+  };
   return {
     url,
     writable: true,
@@ -56,7 +64,7 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
       const prefix = service === undefined ? `${base}/` : `${base}/${service}/`;
       let all: Record<string, string>;
       try {
-        all = await client.getAll().prefix(prefix).strings();
+        all = await client().getAll().prefix(prefix).strings();
       } catch (e) {
         throw unreachable(where, e);
       }
@@ -71,7 +79,7 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
       const path = `${base}/${service}/${key}`;
       let current: string | null;
       try {
-        current = await client.get(path).string();
+        current = await client().get(path).string();
       } catch (e) {
         throw unreachable(where, e);
       }
@@ -81,7 +89,7 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
       const next = encodeGoValues(meta);
       try {
         // ignoreLease: the key stays on the server's lease, so it still expires with the server.
-        await client.put(path).value(next).ignoreLease();
+        await client().put(path).value(next).ignoreLease();
       } catch (e) {
         if (/not found/i.test(String(e))) throw nodeMissing(service, key, url);
         throw unreachable(where, e);
@@ -97,10 +105,10 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
     },
     async close(): Promise<void> {
       waiters.wake();
-      const w = await watcher;
+      const w = watcher;
       watcher = undefined;
-      await w?.cancel().catch(() => {});
-      client.close();
+      if (w) await drop(w);
+      etcd?.close();
     },
   };
 }

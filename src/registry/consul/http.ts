@@ -1,14 +1,18 @@
 /**
- * Consul's HTTP API as both halves use it: one `consul` client per endpoint with failover to
- * the next on transport failures, per-request deadlines, blocking-query listing, and
+ * Consul's HTTP API as both halves use it: one `consul` client per endpoint, requests sent to
+ * endpoints that answer ({@linkcode EndpointHealth}) with failover to the next on transport
+ * failures, a bound on each connect, per-request deadlines, blocking-query listing, and
  * {@linkcode ConsulError} for every failure.
  *
  * @module
  */
 import { EventEmitter } from "node:events";
 import Consul from "consul";
+import http from "node:http";
 import https from "node:https";
+import type { Socket } from "node:net";
 import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
+import { EndpointHealth } from "../_endpoint_health.ts";
 
 /** Flags libkv writes on every key: Consul's `api.LockFlagValue`, as a decimal uint64. */
 export const CONSUL_LOCK_FLAGS: string = "3304740253564472344";
@@ -54,6 +58,18 @@ export interface ConsulClientOptions {
   token?: string;
   /** Deadline of each non-blocking request in ms; default 5000. */
   requestTimeout?: number;
+  /**
+   * Bound of connecting to one agent, ms (TCP, and the TLS handshake for https); default 2000.
+   * Every endpoint is dialled when the client is made and requests go to endpoints that
+   * answered; a request whose connection is not made in time moves to the next endpoint. An
+   * agent that drops SYNs (a dead host) thus costs this once, not a request deadline each time.
+   */
+  endpointDialTimeout?: number;
+  /**
+   * How long an endpoint that could not be reached is avoided, ms; default 5000. It is dialled
+   * again every this many ms until it answers (at once when no endpoint answers).
+   */
+  endpointRetryMs?: number;
   /** Datacenter (`dc` query parameter); default: the agent's. */
   datacenter?: string;
   /**
@@ -156,14 +172,37 @@ export function goDuration(ms: number): string {
 }
 
 /**
- * The HTTP side: one `consul` client per endpoint; a transport failure moves on to the next
- * endpoint for the following request.
+ * An HTTP(S) agent whose connections must be made (TCP, plus the TLS handshake for https)
+ * within `ms`, else the socket is destroyed with an error (a transport failure for papi).
+ */
+function boundedAgent<A extends http.Agent>(agent: A, ms: number, secure: boolean): A {
+  type Create = (options: unknown, callback?: unknown) => Socket;
+  const a = agent as unknown as { createConnection: Create };
+  const create = a.createConnection.bind(agent);
+  a.createConnection = (options, callback) => {
+    const socket = create(options, callback);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no connection within ${ms} ms`)),
+      ms,
+    );
+    const done = () => clearTimeout(timer);
+    socket.once(secure ? "secureConnect" : "connect", done);
+    socket.once("close", done);
+    return socket;
+  };
+  return agent;
+}
+
+/**
+ * The HTTP side: one `consul` client per endpoint; each request goes to the first endpoint
+ * that answers and, after a transport failure, to the next one (the failed one is avoided for
+ * a while).
  */
 export class ConsulHttp {
-  readonly #clients: ConsulLike[];
+  readonly #clients = new Map<string, ConsulLike>();
+  readonly #health: EndpointHealth;
   readonly #timeout: number;
   readonly #dc: string | undefined;
-  #current = 0;
   readonly #inflight = new Set<RequestContext>();
   #closed = false;
 
@@ -171,54 +210,78 @@ export class ConsulHttp {
     if (servers.length === 0) throw new TypeError("consul: no servers given");
     this.#timeout = options.requestTimeout ?? 5000;
     this.#dc = options.datacenter;
-    this.#clients = servers.map((s) => {
+    const dialMs = Math.max(1, options.endpointDialTimeout ?? 2000);
+    for (const s of servers) {
+      if (this.#clients.has(s)) continue;
       const { host, port, secure } = parseEndpoint(s);
       const defaults = options.token ? { token: options.token } : undefined;
       // the TLS settings go on the agent too: Deno's https takes them from there
       const tls = secure ? tlsOptions(options.tls) : undefined;
-      const agent = tls ? new https.Agent({ keepAlive: true, ...tls }) : undefined;
-      return new Consul({ host, port, secure, defaults, ...tls, agent }) as unknown as ConsulLike;
+      const agent = boundedAgent(
+        tls ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true }),
+        dialMs,
+        secure,
+      );
+      const client = new Consul({ host, port, secure, defaults, ...tls, agent });
+      this.#clients.set(s, client as unknown as ConsulLike);
+    }
+    this.#health = new EndpointHealth(servers, {
+      dialTimeout: dialMs,
+      retryMs: options.endpointRetryMs ?? 5000,
+      defaultPort: 8500,
     });
   }
 
-  /** Runs one request against the current endpoint; returns [response, body]. */
+  /**
+   * Runs one request; returns [response, body]. It goes to an endpoint that answers; a
+   * transport failure (refused, no connection in time, timed out) marks that endpoint down and
+   * moves on to the next one that answers. When none answers, every endpoint is dialled again
+   * (bounded) before giving up.
+   */
   async request(
     operation: string,
     run: (c: ConsulLike, opts: Record<string, unknown>) => Promise<unknown>,
     opts: Record<string, unknown> = {},
     timeout = this.#timeout,
   ): Promise<[HttpResponse, unknown]> {
-    // A transport failure (refused, timed out) moves on to the next endpoint, each tried once.
-    let last: ConsulError | undefined;
-    for (let tries = 0; tries < this.#clients.length; tries++) {
-      if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
-      const index = this.#current;
-      const ctx = new RequestContext();
-      this.#inflight.add(ctx);
-      try {
-        const all: Record<string, unknown> = { ...opts, ctx, timeout };
-        if (this.#dc) all.dc = this.#dc;
-        const out = await run(this.#clients[index], all);
-        if (Array.isArray(out)) return [out[0] as HttpResponse, out[1]];
-        return [{}, out];
-      } catch (e) {
-        last = toConsulError(operation, e);
-        if (last.status !== undefined || this.#closed) throw last;
-        if (this.#current === index) this.#current = (index + 1) % this.#clients.length;
-      } finally {
-        this.#inflight.delete(ctx);
-      }
-    }
-    throw last!;
+    return await this.#health.failover(
+      async (endpoint) => {
+        if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
+        const ctx = new RequestContext();
+        this.#inflight.add(ctx);
+        try {
+          const all: Record<string, unknown> = { ...opts, ctx, timeout };
+          if (this.#dc) all.dc = this.#dc;
+          const out = await run(this.#clients.get(endpoint)!, all);
+          if (Array.isArray(out)) {
+            return [out[0] as HttpResponse, out[1]] as [HttpResponse, unknown];
+          }
+          return [{}, out] as [HttpResponse, unknown];
+        } catch (e) {
+          throw toConsulError(operation, e);
+        } finally {
+          this.#inflight.delete(ctx);
+        }
+      },
+      // refused, no connection in time, timed out: no HTTP status
+      (e) => e instanceof ConsulError && e.status === undefined && !this.#closed,
+      (endpoints) =>
+        new ConsulError(
+          operation,
+          undefined,
+          this.#closed ? "client closed" : `no agent reachable: ${endpoints}`,
+        ),
+    );
   }
 
-  /** Aborts every request in flight and releases the sockets. */
+  /** Aborts every request in flight, stops the endpoint dials and releases the sockets. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#health.close();
     for (const ctx of this.#inflight) ctx.cancel();
     this.#inflight.clear();
-    for (const c of this.#clients) c.destroy();
+    for (const c of this.#clients.values()) c.destroy();
   }
 
   get closed(): boolean {

@@ -69,6 +69,8 @@ export class ConsulRegisterPlugin extends KvRegisterPlugin {
     this.#options = {
       token: options.token,
       requestTimeout: options.requestTimeout,
+      endpointDialTimeout: options.endpointDialTimeout,
+      endpointRetryMs: options.endpointRetryMs,
       datacenter: options.datacenter,
       tls: options.tls,
     };

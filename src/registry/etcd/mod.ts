@@ -31,6 +31,6 @@
  *
  * @module
  */
-export type { Etcd3Options, EtcdClientOptions } from "./client.ts";
+export { type Etcd3Options, type EtcdClientOptions, EtcdUnreachableError } from "./client.ts";
 export { type EtcdRegisterOptions, EtcdRegisterPlugin } from "./register.ts";
 export { EtcdDiscovery, type EtcdDiscoveryOptions } from "./discovery.ts";

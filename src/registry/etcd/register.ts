@@ -75,6 +75,8 @@ export class EtcdRegisterPlugin extends KvRegisterPlugin {
     super(options);
     this.#options = {
       dialTimeout: options.dialTimeout,
+      endpointDialTimeout: options.endpointDialTimeout,
+      endpointRetryMs: options.endpointRetryMs,
       auth: options.auth,
       credentials: options.credentials,
       etcdOptions: options.etcdOptions,

@@ -30,6 +30,18 @@ export interface ZooKeeperDiscoveryOptions extends RetryOptions {
   opTimeout?: number;
   /** Upper bound of the random pause between reconnect rounds, ms (default 1000). */
   spinDelay?: number;
+  /**
+   * Bound of one connection attempt to a server, ms: TCP connect and ZooKeeper's handshake
+   * (default a third of `sessionTimeout`, between 300 and 2000). Every server is dialled when the
+   * session opens and connections go to servers that answered; one that drops SYNs or does not
+   * answer costs this once, and is then avoided for `endpointRetryMs`.
+   */
+  endpointDialTimeout?: number;
+  /**
+   * How long a server that could not be reached is avoided, ms (default 5000); it is dialled
+   * again every this many ms until it answers (at once when no server answers).
+   */
+  endpointRetryMs?: number;
 }
 
 /**
@@ -96,6 +108,8 @@ export class ZooKeeperDiscovery extends BaseDiscovery {
       sessionTimeout: options.sessionTimeout ?? 10_000,
       spinDelay: options.spinDelay ?? 1000,
       opTimeout: options.opTimeout ?? 5000,
+      endpointDialTimeout: options.endpointDialTimeout,
+      endpointRetryMs: options.endpointRetryMs,
       auth: options.auth,
     }, { connected: kick, disconnected: kick, expired: kick });
     this.#resync.kick();

@@ -10,12 +10,13 @@ export const CONNECTION_LOSS = -4;
 export const OPERATION_TIMEOUT = -7;
 export const NO_NODE = -101;
 export const NO_AUTH = -102;
+export const BAD_VERSION = -103;
 export const NODE_EXISTS = -110;
 export const SESSION_EXPIRED = -112;
 
 /**
  * An error of a ZooKeeper operation: `code` is ZooKeeper's (`-4` connection loss, `-7`
- * operation timeout, `-101` no node, `-102` no auth (the ACL refuses), `-110` node exists, `-112` session expired, ...).
+ * operation timeout, `-101` no node, `-102` no auth (the ACL refuses), `-103` bad version, `-110` node exists, `-112` session expired, ...).
  *
  * @example
  * ```ts

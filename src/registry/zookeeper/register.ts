@@ -39,6 +39,18 @@ export interface ZooKeeperRegisterOptions extends KvRegisterOptions {
   /** Upper bound of the random pause between reconnect rounds, ms (default 1000). */
   spinDelay?: number;
   /**
+   * Bound of one connection attempt to a server, ms: TCP connect and ZooKeeper's handshake
+   * (default a third of `sessionTimeout`, between 300 and 2000). Every server is dialled when the
+   * session opens and connections go to servers that answered; one that drops SYNs or does not
+   * answer costs this once, and is then avoided for `endpointRetryMs`.
+   */
+  endpointDialTimeout?: number;
+  /**
+   * How long a server that could not be reached is avoided, ms (default 5000); it is dialled
+   * again every this many ms until it answers (at once when no server answers).
+   */
+  endpointRetryMs?: number;
+  /**
    * Digest auth: the session authenticates as this user and every node the plugin creates is
    * `digest:user` ALL (+ world READ unless `worldReadable: false`), so no one else can change
    * or delete them. Go rpcx's ZooKeeper plugin has no such setting (libkv writes open ACLs).
@@ -81,6 +93,8 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
   /** Bound of each operation, ms. */
   readonly opTimeout: number;
   readonly #spinDelay: number;
+  readonly #endpointDialTimeout: number | undefined;
+  readonly #endpointRetryMs: number | undefined;
   readonly #auth: ZooKeeperAuth | undefined;
   #session: ZkSession | undefined;
   readonly #pendingDeletes = new Set<string>();
@@ -95,6 +109,8 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
     this.connectTimeout = options.connectTimeout ?? 10_000;
     this.opTimeout = options.opTimeout ?? 5000;
     this.#spinDelay = options.spinDelay ?? 1000;
+    this.#endpointDialTimeout = options.endpointDialTimeout;
+    this.#endpointRetryMs = options.endpointRetryMs;
     this.#auth = options.auth;
   }
 
@@ -120,6 +136,8 @@ export class ZooKeeperRegisterPlugin extends KvRegisterPlugin {
       sessionTimeout: this.sessionTimeout,
       spinDelay: this.#spinDelay,
       opTimeout: this.opTimeout,
+      endpointDialTimeout: this.#endpointDialTimeout,
+      endpointRetryMs: this.#endpointRetryMs,
       auth: this.#auth,
     }, {
       connected: () => void this.#flushDeletes(),

@@ -9,6 +9,8 @@ import zookeeper from "node-zookeeper-client";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { CONNECTION_LOSS, OPERATION_TIMEOUT, ZooKeeperError } from "./errors.ts";
+import { EndpointHealth } from "../_endpoint_health.ts";
+import { patchReconnects, shutdownClient, type ZkConnectionManager } from "./_reconnect.ts";
 
 // A typed view of the parts of node-zookeeper-client 1.x we use.
 
@@ -34,23 +36,6 @@ export interface ZkStat {
 type ZkCallback<T> = (error: ZkException | null, result: T, stat?: ZkStat) => void;
 /** A one-shot watch callback. */
 export type ZkWatcher = (event: unknown) => void;
-
-interface ZkSocket {
-  destroy(): void;
-  once(event: "close", listener: () => void): void;
-  readonly destroyed?: boolean;
-}
-
-interface ZkConnectionManager {
-  state: number;
-  socket?: ZkSocket;
-  connectTimeoutHandler?: ReturnType<typeof setTimeout> | null;
-  servers: unknown[];
-  nextServerIndex: number;
-  serverAttempts: number;
-  spinDelay: number;
-  findNextServer(callback: (server: unknown) => void): void;
-}
 
 interface ZkClient {
   connect(): void;
@@ -87,11 +72,6 @@ const STATE_DISCONNECTED = 0;
 const STATE_SYNC_CONNECTED = 3;
 const STATE_CONNECTED_READ_ONLY = 5;
 const STATE_EXPIRED = -122;
-
-// ConnectionManager states.
-const CM_CONNECTING = 1;
-const CM_CONNECTED = 2;
-const CM_CONNECTED_READ_ONLY = 3;
 
 /** `/a/b/c` from any mix of parts with or without slashes. */
 export function zkPath(...parts: string[]): string {
@@ -134,6 +114,18 @@ export interface SessionTimings {
   sessionTimeout: number;
   spinDelay: number;
   opTimeout: number;
+  /**
+   * Bound of one connection attempt to a server (TCP connect and ZooKeeper's handshake);
+   * default a third of the session timeout, between 300 and 2000.
+   */
+  endpointDialTimeout?: number;
+  /** How long a server that could not be reached is avoided (default 5000). */
+  endpointRetryMs?: number;
+}
+
+/** The default bound of one connection attempt: a third of the session, 300..2000 ms. */
+export function defaultHandshakeMs(sessionTimeout: number): number {
+  return Math.max(300, Math.min(2000, Math.floor(sessionTimeout / 3)));
 }
 
 export interface SessionHandlers {
@@ -162,10 +154,19 @@ export class ZkSession {
   readonly #waiters = new Set<() => void>();
   readonly #retired = new Set<Promise<void>>();
   readonly #stops = new Map<ZkClient, () => void>();
+  readonly #health: EndpointHealth;
+  readonly #handshakeMs: number;
 
   constructor(servers: string[], timings: SessionTimings, handlers: SessionHandlers) {
     if (servers.length === 0) throw new TypeError("zookeeper: no servers given");
     this.#connectString = servers.join(",");
+    this.#handshakeMs = timings.endpointDialTimeout ?? defaultHandshakeMs(timings.sessionTimeout);
+    // A chroot suffix (`host:port/chroot`) is not part of the address.
+    this.#health = new EndpointHealth(servers.map((s) => s.replace(/\/.*$/, "")), {
+      dialTimeout: this.#handshakeMs,
+      retryMs: timings.endpointRetryMs ?? 5000,
+      defaultPort: 2181,
+    });
     const auth = timings.auth;
     this.#acl = auth
       ? [
@@ -203,8 +204,7 @@ export class ZkSession {
     const auth = this.#timings.auth;
     // sent again by the client on every reconnect; a new client (after expiry) gets it here
     if (auth) client.addAuthInfo("digest", Buffer.from(`${auth.username}:${auth.password}`));
-    const handshakeMs = Math.max(300, Math.min(2000, Math.floor(this.#timings.sessionTimeout / 3)));
-    this.#stops.set(client, patchReconnects(client, handshakeMs));
+    this.#stops.set(client, patchReconnects(client, this.#handshakeMs, this.#health));
     this.#client = client;
     this.#connected = false;
     client.on("state", (state) => {
@@ -304,10 +304,11 @@ export class ZkSession {
     );
   }
 
-  async setData(path: string, value: string): Promise<void> {
+  /** Sets a node's data; with `version` (not -1) only if the node is still at that version. */
+  async setData(path: string, value: string, version = -1): Promise<void> {
     await this.#call<ZkStat>(
       `setData ${path}`,
-      (c, cb) => c.setData(path, Buffer.from(value, "utf8"), -1, cb),
+      (c, cb) => c.setData(path, Buffer.from(value, "utf8"), version, cb),
     );
   }
 
@@ -348,6 +349,7 @@ export class ZkSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#connected = false;
+    this.#health.close();
     for (const wake of [...this.#waiters]) wake();
     const client = this.#client;
     this.#client = undefined;
@@ -358,91 +360,4 @@ export class ZkSession {
     }
     await Promise.all([...this.#retired]);
   }
-}
-
-/**
- * Patches a client's reconnect path (node-zookeeper-client 1.x) and returns the function that
- * stops reconnecting for good:
- * - its server picker keeps an anonymous spin timer that, once the client is closed while
- *   reconnecting, could open a socket again; ours can be cancelled;
- * - it has no bound on the handshake: a server that accepts the TCP connection but never
- *   answers the connect request (seen with ZooKeeper 3.8 right after a restart: the request
- *   stays unread in its socket) leaves the client CONNECTING forever. Like the Java client's
- *   read timeout, we drop such a socket after `handshakeMs` and try again.
- */
-function patchReconnects(client: ZkClient, handshakeMs: number): () => void {
-  const cm = client.connectionManager;
-  let stopped = false;
-  let spin: ReturnType<typeof setTimeout> | undefined;
-  let handshake: ReturnType<typeof setTimeout> | undefined;
-  const attempt = (callback: (server: unknown) => void) => {
-    if (stopped) return;
-    callback(cm.servers[cm.nextServerIndex]); // opens cm.socket synchronously
-    cm.nextServerIndex += 1;
-    const socket = cm.socket;
-    clearTimeout(handshake);
-    handshake = setTimeout(() => {
-      handshake = undefined;
-      if (!stopped && cm.socket === socket && cm.state === CM_CONNECTING) socket?.destroy();
-    }, handshakeMs);
-  };
-  cm.findNextServer = (callback: (server: unknown) => void): void => {
-    if (stopped) return;
-    cm.nextServerIndex %= cm.servers.length;
-    if (cm.serverAttempts === cm.servers.length) {
-      spin = setTimeout(() => {
-        spin = undefined;
-        cm.serverAttempts = 0;
-        attempt(callback);
-      }, Math.random() * cm.spinDelay);
-    } else {
-      cm.serverAttempts += 1;
-      queueMicrotask(() => attempt(callback));
-    }
-  };
-  return () => {
-    stopped = true;
-    clearTimeout(spin);
-    clearTimeout(handshake);
-    spin = handshake = undefined;
-  };
-}
-
-/** Closes a client: CLOSE_SESSION when connected, then no more reconnects and no timers left. */
-async function shutdownClient(
-  client: ZkClient,
-  stopReconnects: (() => void) | undefined,
-  waitMs: number,
-): Promise<void> {
-  const cm = client.connectionManager;
-  stopReconnects?.();
-  const live = cm.state === CM_CONNECTED || cm.state === CM_CONNECTED_READ_ONLY;
-  const socket = cm.socket;
-  if (live && socket && !socket.destroyed) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const closed = new Promise<void>((resolve) => {
-      socket.once("close", resolve);
-      timer = setTimeout(resolve, waitMs);
-    });
-    try {
-      client.close(); // the server answers CLOSE_SESSION and closes the socket
-    } catch {
-      // already closing
-    }
-    await closed;
-    clearTimeout(timer);
-  } else {
-    try {
-      client.close();
-    } catch {
-      // already closing
-    }
-  }
-  try {
-    cm.socket?.destroy();
-  } catch {
-    // already destroyed
-  }
-  if (cm.connectTimeoutHandler) clearTimeout(cm.connectTimeoutHandler);
-  cm.connectTimeoutHandler = null;
 }
