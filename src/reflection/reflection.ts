@@ -8,7 +8,6 @@
  * @module
  */
 import { collectMethods } from "../server/service.ts";
-import type { RegisterPlugin } from "../server/plugin.ts";
 import { goDefinition } from "./_go_text.ts";
 
 /**
@@ -227,17 +226,17 @@ export class Reflection {
   }
 
   /** Plugin hook (registry side): remembers a service again once the server serves. */
-  get register(): RegisterPlugin["register"] {
+  get register(): (name: string, service: unknown) => void {
     return (name, service) => this.#remember(name, service);
   }
 
   /** Plugin hook: forgets an unregistered service (Go: `Unregister`). */
-  get unregister(): RegisterPlugin["unregister"] {
+  get unregister(): (name: string) => void {
     return (name) => void this.#services.delete(name);
   }
 
   /** Plugin hook: on serving, the server tells `register` every service it has now. */
-  get start(): NonNullable<RegisterPlugin["start"]> {
+  get start(): () => void {
     return () => this.#services.clear();
   }
 
