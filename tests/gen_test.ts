@@ -562,3 +562,15 @@ func (o *Order) NotRpcx(a *Line, b *Line) error { return nil }
   );
   assert.throws(() => parseGo('type A struct { B string `json:"b"'), GoSyntaxError);
 });
+
+Deno.test("gen: hostile Go text fails with GoSyntaxError, not a stack overflow", () => {
+  const deep = `type A struct {\n\tB ${"[]".repeat(100_000)}int\n}\n`;
+  assert.throws(
+    () => parseGo(deep),
+    (e) => e instanceof GoSyntaxError && /nested at most 200/.test(e.message),
+  );
+  const wide = `type A struct {\n${
+    Array.from({ length: 20_000 }, (_, i) => `\tF${i} int\n`).join("")
+  }}\n`;
+  assert.equal((parseGo(wide).types[0].type as { fields: unknown[] }).fields.length, 20_000);
+});

@@ -358,3 +358,19 @@ Deno.test("reflection: GetServices over 200 services, one package line per packa
     await server.close();
   }
 });
+
+Deno.test("reflection: a sample that contains itself is refused at construction", () => {
+  const loop: Record<string, unknown> = { A: 1 };
+  loop.Self = loop;
+  assert.throws(
+    () => new Reflection({ services: { S: { M: { args: { name: "Loop", sample: loop } } } } }),
+    /must not contain itself/,
+  );
+  // The same object twice (not a cycle) is fine.
+  const shared = { X: 1 };
+  const ok = new Reflection({
+    services: { S: { M: { args: { name: "Two", sample: { P: shared, Q: shared } } } } },
+  });
+  ok.afterRegister("S", { M() {} });
+  assert.match(ok.GetService("S"), /\tP struct \{\n\t\tX int64 \n\t\} \n\tQ struct \{/);
+});

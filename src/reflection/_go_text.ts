@@ -127,7 +127,20 @@ function fresh(): Seen {
 const INT64_MAX = (1n << 63n) - 1n;
 
 /** Adds one value, as its JSON/MsgPack encoding would carry it, to `s`. */
-function observe(s: Seen, v: unknown): Seen {
+function observe(s: Seen, v: unknown, path: Set<unknown> = new Set()): Seen {
+  if (typeof v === "object" && v !== null) {
+    if (path.has(v)) throw new TypeError("reflection: a sample must not contain itself");
+    path.add(v);
+    try {
+      observeValue(s, v, path);
+    } finally {
+      path.delete(v);
+    }
+  } else observeValue(s, v, path);
+  return s;
+}
+
+function observeValue(s: Seen, v: unknown, path: Set<unknown>): void {
   s.n++;
   if (v === null || v === undefined) s.nulls++;
   else if (typeof v === "boolean") s.bools++;
@@ -145,11 +158,11 @@ function observe(s: Seen, v: unknown): Seen {
   else if (Array.isArray(v)) {
     s.arrays++;
     s.elements ??= fresh();
-    for (const e of v) observe(s.elements, e);
+    for (const e of v) observe(s.elements, e, path);
   } else if (v instanceof Map) {
     s.maps++;
     s.mapValues ??= fresh();
-    for (const e of v.values()) observe(s.mapValues, e);
+    for (const e of v.values()) observe(s.mapValues, e, path);
   } else if (typeof v === "object") {
     s.objects++;
     s.props ??= new Map();
@@ -157,10 +170,9 @@ function observe(s: Seen, v: unknown): Seen {
       if (e === undefined) continue; // JSON and our MsgPack leave it out
       let p = s.props.get(k);
       if (!p) s.props.set(k, p = fresh());
-      observe(p, e);
+      observe(p, e, path);
     }
   } else s.strings++; // functions and symbols: whatever they encode to, a string is closest
-  return s;
 }
 
 /** A Go type as a tree, laid out by {@linkcode render}. */

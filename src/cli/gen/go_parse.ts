@@ -59,6 +59,9 @@ export interface GoDecls {
   methods: GoMethodDecl[];
 }
 
+/** How deep types may nest (`[][]*map[K]struct{…}`…). */
+const MAX_DEPTH = 200;
+
 class Parser {
   readonly #t: Tok[];
   #i = 0;
@@ -272,7 +275,19 @@ class Parser {
     return t.kind === "op" && ["*", "[", "(", "<-", "..."].includes(t.text);
   }
 
+  #depth = 0;
+
+  /** A type; nested at most {@linkcode MAX_DEPTH} deep (a hostile answer cannot overflow). */
   #type(): GoTypeExpr {
+    if (++this.#depth > MAX_DEPTH) this.#fail(`a type nested at most ${MAX_DEPTH} deep`);
+    try {
+      return this.#typeInner();
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #typeInner(): GoTypeExpr {
     const t = this.#tok;
     if (t.kind === "op") {
       switch (t.text) {
