@@ -72,7 +72,7 @@ import { Client, type TypedClient } from "@rpcx/core";
 import type { Arith, Catalog, Echo, Item } from "./go_reflection.ts";
 
 export async function run(key: string) {
-  const client = new Client(key);
+  const client = new Client(key, { timeout: 10_000 });
   try {
     const arith = client.typed<Arith>("Arith");
     const mul = await arith.Mul({ A: 10, B: 20 }, { timeout: 5000 });
@@ -163,8 +163,8 @@ import type { Catalog as MsgpackCatalog, Item } from "./msgpack.ts";
 import type { Catalog as JsonCatalog, Item as JsonItem } from "./json.ts";
 
 export async function run(key: string) {
-  const mp = new Client(key);
-  const js = new Client(key, { serializeType: SerializeType.JSON });
+  const mp = new Client(key, { timeout: 10_000 });
+  const js = new Client(key, { serializeType: SerializeType.JSON, timeout: 10_000 });
   try {
     const item: Item = {
       CreatedBy: "me",
@@ -341,7 +341,7 @@ export async function run(key: string, protoFile: string) {
     encode: (v) => Args.encode(Args.fromObject(v as ProtoArgs)).finish(),
     decode: (b) => Reply.toObject(Reply.decode(b), { defaults: true }),
   }));
-  const client = new Client(key, { serializeType: SerializeType.ProtoBuffer, codecs });
+  const client = new Client(key, { serializeType: SerializeType.ProtoBuffer, codecs, timeout: 10_000 });
   try {
     const arith = client.typed<Arith>("ProtoArith");
     return await arith.Mul({ A: 10, B: 20 }, { timeout: 5000 });
@@ -445,6 +445,19 @@ Deno.test("gen: usage errors, a server without Reflection, bad Go and bad proto"
   assert.match(missing.err, /cannot read \/nonexistent\/x\.go/);
   const badProto = await rpcx(["gen", "--proto", "/nonexistent/x.proto"]);
   assert.equal(badProto.code, 2);
+  // A directory: its .go files (the Go peer's services all together).
+  const dir = await rpcx([
+    "gen",
+    "--go",
+    `${REPO_ROOT}/tests/interop/go`,
+    "--service",
+    "Arith",
+    "--service",
+    "Catalog",
+  ]);
+  assertOk(dir);
+  assert.match(dir.out, /export interface Arith \{/);
+  assert.match(dir.out, /export interface Catalog \{/);
   const noService = await rpcx(["gen", "--go", GO_SOURCE, "--service", "Nope"]);
   assert.equal(noService.code, 1);
   assert.match(noService.err, /no service Nope/);

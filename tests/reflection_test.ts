@@ -3,7 +3,7 @@
 // Go's server writes it for the same Go types, and our client reads Go's Reflection service.
 import assert from "node:assert/strict";
 import { Client, Server, ServiceError } from "@rpcx/core";
-import { type GoTypeSpec, Reflection } from "@rpcx/core/reflection";
+import { type GoTypeSpec, Reflection, type ReflectionService } from "@rpcx/core/reflection";
 import { GO_PEER, needGoPeer, startGoServer } from "./support/go_peer.ts";
 import { bounded } from "./support/env.ts";
 
@@ -193,14 +193,14 @@ Deno.test("reflection: our client reads Go's Reflection service; unknown names f
   if (!needGoPeer()) return;
   const go = await startGoServer(undefined, ["--services", "Arith", "--reflection"]);
   const { server, addr } = await ourServer();
-  const toGo = new Client(go.key);
-  const toUs = new Client(`tcp@${addr}`);
+  const toGo = new Client(go.key, { timeout: 10_000 });
+  const toUs = new Client(`tcp@${addr}`, { timeout: 10_000 });
   try {
     for (const c of [toGo, toUs]) {
-      const refl = c.typed<Reflection>("Reflection");
+      const refl = c.typed<ReflectionService>("Reflection");
       assert.equal(await refl.GetService("Arith", { timeout: 5000 }), GO_ARITH);
       assert.equal(await refl.GetService("Reflection"), GO_REFLECTION);
-      const all = await refl.GetServices("");
+      const all = await refl.GetServices();
       assert.ok(all.includes("type (s *Arith) Mul("), all);
       await assert.rejects(
         refl.GetService("Nope"),
@@ -217,7 +217,7 @@ Deno.test("reflection: our client reads Go's Reflection service; unknown names f
 
 Deno.test("reflection: registered as a service, only GetService and GetServices are callable", async () => {
   const { server, addr } = await ourServer();
-  const c = new Client(`tcp@${addr}`);
+  const c = new Client(`tcp@${addr}`, { timeout: 10_000 });
   try {
     for (const hook of ["afterRegister", "register", "unregister", "start", "name"]) {
       await assert.rejects(
@@ -250,7 +250,7 @@ Deno.test("reflection: follows register and unregister, before and after serve",
     return "hi";
   });
   const addr = await server.serve("tcp", "127.0.0.1:0");
-  const c = new Client(`tcp@${addr}`);
+  const c = new Client(`tcp@${addr}`, { timeout: 10_000 });
   try {
     const names = async () =>
       [
@@ -346,7 +346,7 @@ Deno.test("reflection: GetServices over 200 services, one package line per packa
   for (let i = 0; i < 200; i++) await server.register({ M: () => 0 }, `${i % 2 ? "A" : "Z"}${i}`);
   await server.register(reflection);
   const addr = await server.serve("tcp", "127.0.0.1:0");
-  const c = new Client(`tcp@${addr}`);
+  const c = new Client(`tcp@${addr}`, { timeout: 10_000 });
   try {
     const text = String(
       await bounded(c.call("Reflection", "GetServices", ""), 5000, "GetServices"),

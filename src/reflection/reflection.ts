@@ -86,6 +86,27 @@ export interface ReflectionOptions {
   readonly services?: Readonly<Record<string, Readonly<Record<string, MethodTypes>>>>;
 }
 
+/**
+ * The Reflection service as a client calls it (Go's or ours), for
+ * `client.typed<ReflectionService>("Reflection")`.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rpcx/core";
+ * import type { ReflectionService } from "@rpcx/core/reflection";
+ * const client = new Client("tcp@127.0.0.1:8972");
+ * const reflection = client.typed<ReflectionService>("Reflection");
+ * console.log(await reflection.GetService("Arith", { timeout: 1000 }));
+ * await client.close();
+ * ```
+ */
+export interface ReflectionService {
+  /** The Go text of the service registered as `name`; fails with `not found service <name>`. */
+  GetService(name: string): string;
+  /** The Go text of every service (the argument is ignored). */
+  GetServices(ignored?: unknown): string;
+}
+
 interface MethodInfo {
   name: string;
   reqName: string;
@@ -172,7 +193,7 @@ function serviceText(si: ServiceInfo): string {
  * await server.close();
  * ```
  */
-export class Reflection {
+export class Reflection implements ReflectionService {
   /** The plugin's name in logs. */
   readonly name = "reflection";
   readonly #packageName: string;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { ServiceError } from "../../client/errors.ts";
 import { FailMode, XClient } from "../../client/xclient.ts";
@@ -63,11 +64,16 @@ async function fetchReflection(registry: string, f: GenFlags): Promise<string> {
   });
 }
 
-async function readText(file: string): Promise<string> {
+/** The text of a Go file, or of every `.go` file (not `_test.go`) of a directory, in name order. */
+async function readGo(path: string): Promise<string> {
   try {
-    return await readFile(file, "utf8");
+    if (!(await stat(path)).isDirectory()) return await readFile(path, "utf8");
+    const names = (await readdir(path)).filter((n) => n.endsWith(".go") && !n.endsWith("_test.go"));
+    if (names.length === 0) throw new Error("no .go files in it");
+    const texts = await Promise.all(names.sort().map((n) => readFile(join(path, n), "utf8")));
+    return texts.join("\n");
   } catch (e) {
-    throw usage(`gen: cannot read ${file}: ${(e as Error).message}`);
+    throw usage(`gen: cannot read ${path}: ${(e as Error).message}`);
   }
 }
 
@@ -93,7 +99,7 @@ async function generate(f: GenFlags, registry: string | undefined): Promise<stri
     const fromServer = registry !== undefined;
     const text = fromServer
       ? await fetchReflection(registry, f)
-      : (await Promise.all(f.go!.map(readText))).join("\n");
+      : (await Promise.all(f.go!.map(readGo))).join("\n");
     const decls = parseGo(text);
     // The reflection service describes itself too; leave it out unless asked for.
     const services = f.service.length
@@ -130,7 +136,10 @@ export function genCommand(program: Command): void {
       ).env("RPCX_REGISTRY"),
     )
     .option("--proto <file...>", ".proto files (protobufjs; imports resolved next to them)")
-    .option("--go <file...>", "Go source files declaring the services and their types")
+    .option(
+      "--go <path...>",
+      "Go source files (or directories of them) declaring the services and their types",
+    )
     .option("-o, --out <file>", "write here (default: stdout)")
     .option("--service <name>", "only this service (repeatable)", repeat, [] as string[])
     .addOption(
