@@ -5,7 +5,6 @@
  * @module
  */
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { ServiceError } from "../../client/errors.ts";
 import { FailMode, XClient } from "../../client/xclient.ts";
@@ -70,7 +69,9 @@ async function readGo(path: string): Promise<string> {
     if (!(await stat(path)).isDirectory()) return await readFile(path, "utf8");
     const names = (await readdir(path)).filter((n) => n.endsWith(".go") && !n.endsWith("_test.go"));
     if (names.length === 0) throw new Error("no .go files in it");
-    const texts = await Promise.all(names.sort().map((n) => readFile(join(path, n), "utf8")));
+    const texts = await Promise.all(
+      names.sort().map((n) => readFile(`${path.replace(/\/+$/, "")}/${n}`, "utf8")),
+    );
     return texts.join("\n");
   } catch (e) {
     throw usage(`gen: cannot read ${path}: ${(e as Error).message}`);
