@@ -109,16 +109,16 @@ class Parser {
       const t = this.#tok;
       if (t.kind === "eof") return this.out;
       if (t.kind !== "ident") this.#fail("a declaration");
+      // (a regex, not `case` labels: tools/_npm.ts reads a quoted import keyword as an import)
+      if (/^(import|const|var)$/.test(t.text)) {
+        this.#i++;
+        this.#skipDecl();
+        continue;
+      }
       switch (t.text) {
         case "package":
           this.#i++;
           this.#pkg = this.#ident();
-          break;
-        case "import":
-        case "const":
-        case "var":
-          this.#i++;
-          this.#skipDecl();
           break;
         case "type":
           this.#i++;
