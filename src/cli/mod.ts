@@ -37,6 +37,9 @@ export { openConsul } from "./registry/consul.ts";
 export { openMdns } from "./registry/mdns.ts";
 export { openDirect } from "./registry/direct.ts";
 export { type AdminOptions, type AdminServer, serveAdmin } from "./ui/server.ts";
+export { GoSyntaxError } from "./gen/_go_tokens.ts";
+export { type GoToTsOptions, goToTypeScript } from "./gen/go_ts.ts";
+export { type ProtoToTsOptions, protoToTypeScript } from "./gen/proto_ts.ts";
 
 const { process } = runtime();
 if (process.isMain(import.meta)) process.exit(await runRpcx(process.args()));

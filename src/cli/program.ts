@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "commander";
 import { benchCommand } from "./commands/bench.ts";
 import { callCommand } from "./commands/call.ts";
+import { genCommand } from "./commands/gen.ts";
 import { listCommand } from "./commands/list.ts";
 import { setCommand } from "./commands/set.ts";
 import { uiCommand } from "./commands/ui.ts";
@@ -44,6 +45,7 @@ Examples:
   for (
     const add of [listCommand, callCommand, watchCommand, setCommand, benchCommand, uiCommand]
   ) add(program);
+  genCommand(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

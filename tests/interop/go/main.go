@@ -14,6 +14,7 @@
 //	rpcxpeer otel   ...   Arith server / client with rpcx-plugins' OpenTelemetry plugins
 //	rpcxpeer http   ...   Go-shaped HTTP-invoke and JSON-RPC 2.0 callers (--check)
 //	rpcxpeer http-bench   HTTP-invoke / JSON-RPC load generator, prints one JSON line
+//	rpcxpeer reflect-client  rpcx-examples reflection/client (see reflection.go)
 //
 // Run `rpcxpeer <subcommand> -h` for the flags. Results go to stdout; rpcx's
 // own logging goes to stderr.
@@ -28,7 +29,7 @@ import (
 	rlog "github.com/smallnest/rpcx/log"
 )
 
-const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|push-client|otel|http|http-bench> [flags]
+const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|push-client|otel|http|http-bench|reflect-client> [flags]
   server  serve Arith, Echo and Bench services
   client  call Arith via XClient, or run the interop checklist with --check
   bench   load generator against Bench.Echo (one JSON line of results)
@@ -38,6 +39,7 @@ const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|pu
   otel    server|client with rpcx-plugins' OpenTelemetry plugins (SPAN lines)
   http    HTTP-invoke and JSON-RPC 2.0 checks against a server's port (--check)
   http-bench  HTTP-invoke (or JSON-RPC) load generator (one JSON line of results)
+  reflect-client  rpcx-examples reflection/client: Reflection.GetService and GetServices
 run "rpcxpeer <subcommand> -h" for the flags of a subcommand`
 
 func main() {
@@ -66,6 +68,8 @@ func main() {
 		code = runHTTP(os.Args[2:])
 	case "http-bench":
 		code = runHTTPBench(os.Args[2:])
+	case "reflect-client":
+		code = runReflectClient(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:

@@ -34,6 +34,7 @@ func runServer(argv []string) int {
 	state := fs.String("state", "", "add state=S to the registered metadata (e.g. inactive)")
 	meta := fs.String("meta", "", "extra registered metadata, URL query form (k=v&k2=v2)")
 	services := fs.String("services", "Arith,Echo,Bench", "services to register")
+	withReflection := fs.Bool("reflection", false, "add reflection.New() as a plugin and register it as the service Reflection")
 	sec := addRegistrySecurityFlags(fs)
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Second, "graceful shutdown deadline")
 	noGateway := fs.Bool("no-gateway", false, "disable the HTTP gateway and JSON-RPC listener sharing the port")
@@ -148,13 +149,14 @@ func runServer(argv []string) int {
 		s.Plugins.Add(plugin)
 	}
 
+	refl := addReflection(s, *withReflection)
 	echo := &Echo{stats: stats}
-	impls := map[string]interface{}{"Arith": new(Arith), "Echo": echo, "Bench": new(Bench)}
+	impls := map[string]interface{}{"Arith": new(Arith), "Echo": echo, "Bench": new(Bench), "Catalog": new(Catalog), "ProtoArith": new(ProtoArith)}
 	registered := []string{}
 	for _, name := range splitList(*services) {
 		rcvr, ok := impls[name]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "unknown service %q (have Arith, Echo, Bench)\n", name)
+			fmt.Fprintf(os.Stderr, "unknown service %q (have Arith, Echo, Bench, Catalog, ProtoArith)\n", name)
 			return 2
 		}
 		if err := s.RegisterName(name, rcvr, metadata); err != nil {
@@ -162,6 +164,10 @@ func runServer(argv []string) int {
 			return 1
 		}
 		registered = append(registered, name)
+	}
+	if err := registerReflection(s, refl); err != nil {
+		fmt.Fprintf(os.Stderr, "register Reflection: %v\n", err)
+		return 1
 	}
 	// The etcd plugin writes the nodes of the *previously* registered service
 	// on each Register (it assigns its path table after writing), so the last
