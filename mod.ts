@@ -69,6 +69,7 @@ export { protobufCodec, type ProtobufFunctions } from "./src/codec/protobuf.ts";
 
 // Server.
 export type { CallContext } from "./src/server/context.ts";
+export { currentCall } from "./src/server/call_scope.ts";
 export {
   type ConnInfo,
   type HttpRequestInfo,
@@ -120,6 +121,7 @@ export {
 } from "./src/client/errors.ts";
 export {
   type CallOptions,
+  type CallParent,
   Client,
   type ClientOptions,
   type PendingCall,
@@ -160,7 +162,9 @@ export {
   type TypedMethod,
   typedProxy,
 } from "./src/client/typed.ts";
-export { FailMode, XClient, type XClientOptions } from "./src/client/xclient.ts";
+export { FailMode, type Receipt, XClient, type XClientOptions } from "./src/client/xclient.ts";
+export { OneClient } from "./src/client/oneclient.ts";
+export { OneClientPool, XClientPool } from "./src/client/pool.ts";
 
 // Registry: the contracts every registry shares, and the registries without a dependency.
 export {

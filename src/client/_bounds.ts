@@ -123,3 +123,16 @@ export function waitReady(
     ready.then(() => finish(), (e) => finish(e ?? new Error("discovery failed")));
   });
 }
+
+/**
+ * Resolves after `ms` (a pause between two tries); rejects at once with
+ * {@linkcode CallAbortedError} when `signal` aborts, {@linkcode ClientClosedError} when `closing`
+ * does. Leaves no timer or listener behind.
+ */
+export function pause(
+  ms: number,
+  signal: AbortSignal | undefined,
+  closing: AbortSignal,
+): Promise<void> {
+  return waitReady(new Promise<never>(() => {}), ms, signal, closing);
+}

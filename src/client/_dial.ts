@@ -13,6 +13,7 @@ import { defaultInprocessRegistry } from "../transport/inprocess.ts";
 import { ConnectionError } from "./errors.ts";
 import type { Transport } from "./_calls.ts";
 import type { ClientOptions } from "./options.ts";
+import { logger } from "../log/logger.ts";
 
 /** Each message the server sends on the connection. */
 export type OnMessage = (msg: Message) => void | Promise<void>;
@@ -27,6 +28,19 @@ export interface Dialed {
 }
 
 let inprocessClientIds = 0;
+
+let warnedInsecure = false;
+
+/** Logs once per process that TLS certificates are not verified (`tls.insecureSkipVerify`). */
+function warnInsecure(address: string): void {
+  if (warnedInsecure) return;
+  warnedInsecure = true;
+  logger().warn(
+    "rpcx client: tls.insecureSkipVerify is set: server certificates are NOT verified, anyone " +
+      "on the path can read and change the calls (for tests only; trust the CA with tls.caCerts)",
+    { address },
+  );
+}
 
 /**
  * The client's largest read buffer (the connection's default is 64 KiB). Replies to many calls
@@ -57,10 +71,12 @@ export async function dialNetwork(
   }
   let conn: Connection;
   try {
+    if (options.tls?.insecureSkipVerify) warnInsecure(address);
     conn = await networks.get(network).dial(target, {
       timeout: options.connectTimeout ?? 1000,
       tls: options.tls,
       path: options.rpcPath,
+      keepAlive: options.tcpKeepAlivePeriod,
     });
   } catch (e) {
     // The transport's typed error (ConnectionRefusedError, DialTimeoutError, TlsHandshakeError,

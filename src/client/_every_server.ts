@@ -1,5 +1,5 @@
 /**
- * Internal to XClient: broadcast and fork, one call to each discovered server at once.
+ * Internal to XClient: broadcast, fork and inform, one call to each discovered server at once.
  *
  * @module
  */
@@ -7,7 +7,7 @@ import type { NoServerAvailableError } from "./errors.ts";
 import type { CallOptions, XClientOptions } from "./options.ts";
 import { type Budget, budgetOf, timedOut, tryOptions } from "./_bounds.ts";
 
-/** What broadcast and fork use of their XClient. */
+/** What broadcast, fork and inform use of their XClient. */
 export interface EveryServer {
   /** Its options (`timeout`). */
   readonly options: XClientOptions;
@@ -34,7 +34,7 @@ export async function everyServer<T, R>(
   method: string,
   args: unknown,
   options: CallOptions,
-  settle: (calls: Promise<T>[]) => Promise<R>,
+  settle: (calls: Promise<T>[], keys: string[], budget: Budget | undefined) => Promise<R>,
 ): Promise<R> {
   const budget = budgetOf(options.timeout ?? x.options.timeout, x.maxWait, true);
   await x.ready(options.signal, budget);
@@ -45,12 +45,53 @@ export async function everyServer<T, R>(
   try {
     let opts: CallOptions = { ...options, signal };
     if (budget !== undefined) opts = tryOptions(opts, budget);
-    return await settle(keys.map((k) => x.callOne<T>(k, method, args, opts)));
+    return await settle(keys.map((k) => x.callOne<T>(k, method, args, opts)), keys, budget);
   } catch (e) {
     throw timedOut(e, budget);
   } finally {
     ac.abort();
   }
+}
+
+/**
+ * What one server answered to {@linkcode XClient.inform} (Go's `client.Receipt`): `reply` when
+ * it succeeded, else `error`.
+ *
+ * @example
+ * ```ts
+ * import type { Receipt } from "@rpcx/core";
+ * const r: Receipt<{ C: number }> = { address: "127.0.0.1:8972", reply: { C: 6 } };
+ * console.log(r.error === undefined ? r.reply : r.error);
+ * ```
+ */
+export interface Receipt<T = unknown> {
+  /** The server, `host:port` (its key without the network, as Go's `Address`). */
+  readonly address: string;
+  /** Its reply, when the call succeeded (Go's `Reply`). */
+  readonly reply?: T;
+  /**
+   * Why the call failed (Go's `Error`): a {@linkcode ServiceError}, {@linkcode ConnectionError},
+   * {@linkcode CallTimeoutError} (the operation's timeout, or `maxWait`)...; undefined on success.
+   */
+  readonly error?: unknown;
+}
+
+/** Inform's end: every server's receipt, in the order of `keys`, once all have settled. */
+export function receipts<T>(
+  calls: Promise<T>[],
+  keys: string[],
+  budget: Budget | undefined,
+): Promise<Receipt<T>[]> {
+  return Promise.allSettled(calls).then((done) =>
+    done.map((d, i) => {
+      const key = keys[i];
+      const at = key.indexOf("@");
+      const address = at < 0 ? key : key.slice(at + 1);
+      return d.status === "fulfilled"
+        ? { address, reply: d.value }
+        : { address, error: timedOut(d.reason, budget) };
+    })
+  );
 }
 
 /** Broadcast's end: all replies when all succeed, else the first error. */

@@ -6,7 +6,7 @@
  */
 import { ClientClosedError, isRetryable } from "./errors.ts";
 import { type CallOptions, FailMode, type XClientOptions } from "./options.ts";
-import { type Budget, timedOut, tryOptions } from "./_bounds.ts";
+import { type Budget, pause, timedOut, tryOptions } from "./_bounds.ts";
 
 /** What the fail modes use of their XClient. */
 export interface Tries {
@@ -16,6 +16,8 @@ export interface Tries {
   readonly options: XClientOptions;
   /** Whether the XClient is closed: nothing is tried any more. */
   closed(): boolean;
+  /** Aborted when the XClient closes (ends a pause between tries). */
+  readonly closing: AbortSignal;
   /**
    * The server for the next try, not one of `tried` when another can be had.
    *
@@ -102,7 +104,7 @@ function tryOn<T>(
 /**
  * The one retry loop of the fail modes, after a first try on `key` failed with `error`: on a
  * transport error try again — Failover on another server, Failtry on the same one — up to
- * `tries` tries in all, within the call's budget. A service error is never retried, and
+ * `tries` tries in all, within the call's budget, `retryInterval` ms apart. A service error is never retried, and
  * nothing is tried once the client is closed.
  */
 async function retry<T>(
@@ -119,8 +121,16 @@ async function retry<T>(
   if (key === undefined || !isRetryable(error) || signal?.aborted) throw timedOut(error, budget);
   const tried = new Set<string>([key]);
   let last = error;
+  const interval = x.options.retryInterval ?? 0;
   for (let i = 1; i < tries; i++) {
     if (x.closed()) throw new ClientClosedError();
+    if (interval > 0) {
+      // Go's RetryInterval. No time for the pause and a try after it: the last error stands.
+      if (budget !== undefined && budget.deadline - Date.now() <= interval) {
+        throw timedOut(last, budget);
+      }
+      await pause(interval, signal, x.closing);
+    }
     if (x.failMode !== FailMode.Failtry) {
       try {
         key = x.pick(method, args, tried);

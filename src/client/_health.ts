@@ -28,6 +28,11 @@ export class ServerHealth {
   readonly #health = new Map<string, Health>();
   #available: KVPair[] = [];
   #availableUntil = Infinity;
+  /**
+   * With `sticky` (Go's `Option.Sticky`): the server every call goes to until a transport
+   * failure on it or its leaving the list (then undefined, and the selector chooses again).
+   */
+  sticky: string | undefined;
 
   constructor(readonly selector: Selector, readonly options: XClientOptions) {}
 
@@ -38,6 +43,7 @@ export class ServerHealth {
       !isInactive(p.value) && (group === undefined || inGroup(p.value, group))
     );
     const keep = new Set(this.pairs.map((p) => p.key));
+    if (this.sticky !== undefined && !keep.has(this.sticky)) this.sticky = undefined;
     for (const key of this.#health.keys()) if (!keep.has(key)) this.#health.delete(key);
     this.#rebuild();
     return keep;
@@ -72,6 +78,7 @@ export class ServerHealth {
 
   /** A transport failure on `key`. */
   markFailure(key: string, error: unknown): void {
+    if (key === this.sticky) this.sticky = undefined;
     const h = this.#health.get(key) ?? { failures: 0, downUntil: 0, trips: 0 };
     h.failures++;
     const threshold = this.options.failureThreshold ?? 3;

@@ -1,6 +1,7 @@
 /**
  * Internal to the client: its one connection — dialed on first use and again after it ends, the
- * client plugins' connection hooks around the dial, and heartbeats while it is open.
+ * client plugins' connection hooks around the dial, heartbeats while it is open, and its closing
+ * once idle (`idleTimeout`).
  *
  * @module
  */
@@ -10,6 +11,8 @@ import type { ClientPluginChain } from "./plugin.ts";
 import type { Bounded, Transport } from "./_calls.ts";
 import { type Dialed, dialInprocess, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
 import type { CallOptions, ClientOptions } from "./options.ts";
+import { logger } from "../log/logger.ts";
+import { runtime } from "../runtime/mod.ts";
 
 /** What the connection tells its client, and asks of it. */
 export interface LinkOwner {
@@ -21,6 +24,8 @@ export interface LinkOwner {
   closed(): boolean;
   /** Sends a heartbeat (`Client.heartbeat`). */
   heartbeat(options: CallOptions): Promise<unknown>;
+  /** Whether calls wait for a reply (the connection is not idle then). */
+  busy(): boolean;
 }
 
 /** The error of a call on a closed client. */
@@ -37,6 +42,12 @@ export class Link {
   /** Fails the calls waiting for `#connecting` (on `close()`). */
   #failConnecting: ((error: unknown) => void) | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * When the connection was last used (`performance.now()` ms: a message sent or received),
+   * kept by the client when `idleTimeout` is set.
+   */
+  lastUse = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** The connection's end (made once per client). */
   readonly #onEnd: OnClosed = (transport, cause) => this.#onClosed(transport, cause);
 
@@ -109,6 +120,8 @@ export class Link {
     this.#transport = transport;
     this.server = dialed.server;
     if (this.options.heartbeat) this.#startHeartbeat(transport);
+    const idle = this.options.idleTimeout ?? 0;
+    if (idle > 0) this.#watchIdle(transport, idle);
     plugins?.clientConnected({ address: this.address });
     return transport;
   }
@@ -117,6 +130,7 @@ export class Link {
     if (this.#transport !== transport) return;
     this.#transport = undefined;
     this.#stopHeartbeat();
+    this.#stopIdle();
     this.plugins?.connClose({ address: this.address });
     const err = cause === undefined
       ? new ConnectionClosedError(`connection to ${this.address} is shut down`)
@@ -133,10 +147,41 @@ export class Link {
     const maxWait = this.options.maxWaitForHeartbeat ?? 30_000;
     this.#heartbeatTimer = setInterval(() => {
       if (transport.isClosed) return this.#stopHeartbeat();
-      this.owner.heartbeat({ timeout: maxWait }).catch(() => {
+      // parent: null — the timer runs in the async context of the call that dialed.
+      this.owner.heartbeat({ timeout: maxWait, parent: null }).catch(() => {
         if (this.#transport === transport) transport.close();
       });
     }, every);
+  }
+
+  /**
+   * Go's `Option.IdleTimeout`: closes `transport` once nothing was sent or received on it for
+   * `idle` ms while no call waits for a reply. One timer, re-armed for when that can be.
+   */
+  #watchIdle(transport: Transport, idle: number): void {
+    this.lastUse = performance.now();
+    const check = () => {
+      this.#idleTimer = undefined;
+      if (this.#transport !== transport || transport.isClosed) return;
+      const quiet = performance.now() - this.lastUse;
+      if (!this.owner.busy() && quiet >= idle) {
+        logger().debug("rpcx client: closing an idle connection", {
+          address: this.address,
+          idleTimeout: idle,
+        });
+        transport.close(); // the next call dials again
+        return;
+      }
+      this.#idleTimer = setTimeout(check, quiet >= idle ? idle : idle - quiet);
+      runtime().timers.unref(this.#idleTimer);
+    };
+    this.#idleTimer = setTimeout(check, idle);
+    runtime().timers.unref(this.#idleTimer);
+  }
+
+  #stopIdle(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
   }
 
   #stopHeartbeat(): void {
@@ -150,6 +195,7 @@ export class Link {
    */
   stop(error: unknown): void {
     this.#stopHeartbeat();
+    this.#stopIdle();
     this.#failConnecting?.(error);
   }
 

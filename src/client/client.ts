@@ -20,9 +20,10 @@ import { type Bounded, type CallTracker, trackedCall } from "./_calls.ts";
 import { InFlight } from "./_in_flight.ts";
 import { closedError, Link } from "./_link.ts";
 import { checkLength, requestMessage } from "./_request.ts";
+import { callFor, parentOf } from "./_parent.ts";
 import type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
 
-export type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
+export type { CallOptions, CallParent, ClientOptions, PendingCall } from "./options.ts";
 export { type CallTracker, trackedCall } from "./_calls.ts";
 
 const NO_OPTIONS: CallOptions = {};
@@ -58,6 +59,8 @@ export class Client {
   #closed = false;
   readonly #plugins: ClientPluginChain | undefined;
   readonly #push: PushReceivers;
+  /** `idleTimeout` is set: each message sent or received marks the connection used. */
+  readonly #touch: boolean;
 
   /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
   constructor(address: string, options: ClientOptions = {}) {
@@ -88,7 +91,9 @@ export class Client {
       lost: (error) => this.#calls.failAll(error),
       closed: () => this.#closed,
       heartbeat: (options) => this.heartbeat(options),
+      busy: () => this.#calls.size > 0,
     });
+    this.#touch = (options.idleTimeout ?? 0) > 0;
   }
 
   /**
@@ -131,6 +136,7 @@ export class Client {
   }
 
   #onResponse(msg: Message): void | Promise<void> {
+    if (this.#touch) this.#link.lastUse = performance.now();
     if (this.#plugins?.hasAfterDecode) this.#plugins.afterDecode(msg);
     if (msg.messageType !== MessageType.Response) {
       if (!isServerPush(msg)) return;
@@ -165,6 +171,17 @@ export class Client {
     args: unknown,
     options: CallOptions = NO_OPTIONS,
   ): Promise<T> {
+    if (options.parent !== null) {
+      const parent = parentOf(options);
+      if (parent !== undefined) {
+        return callFor(
+          parent,
+          options,
+          this.#options.timeout,
+          (o) => this.call<T>(servicePath, serviceMethod, args, o),
+        );
+      }
+    }
     if (this.#plugins?.wrapsCalls) {
       const call = this.#call(servicePath, serviceMethod, args, options, false);
       const opts = { ...options, metadata: call.metadata };
@@ -207,6 +224,7 @@ export class Client {
     } catch {
       return undefined; // call() fails the same way, through its promise
     }
+    if (this.#touch) this.#link.lastUse = performance.now();
     return this.#calls.exchange(t, this.#link.server, req, options, codec, tracker) as Promise<T>;
   }
 
@@ -272,6 +290,15 @@ export class Client {
     args: unknown,
     options: CallOptions = {},
   ): Promise<void> {
+    const parent = parentOf(options);
+    if (parent !== undefined) {
+      return await callFor(
+        parent,
+        options,
+        this.#options.timeout,
+        (o) => this.send(servicePath, serviceMethod, args, o),
+      );
+    }
     if (this.#plugins?.wrapsCalls) {
       const call = this.#call(servicePath, serviceMethod, args, options, true);
       const opts = { ...options, metadata: call.metadata };
@@ -303,6 +330,11 @@ export class Client {
    * connection go on).
    */
   sendRaw(req: Message, options: CallOptions = NO_OPTIONS): Promise<Message | undefined> {
+    const parent = parentOf(options);
+    if (parent !== undefined) {
+      // The message is the caller's: only the deadline and signal are taken from the parent.
+      return callFor(parent, options, this.#options.timeout, (o) => this.sendRaw(req, o), false);
+    }
     return this.#roundTrip(req, options, undefined) as Promise<Message | undefined>;
   }
 
@@ -321,6 +353,7 @@ export class Client {
     }
     const t = this.#link.transport;
     if (t !== undefined && !t.isClosed && !this.#closed) {
+      if (this.#touch) this.#link.lastUse = performance.now();
       return this.#calls.exchange(t, this.#link.server, req, options, codec);
     }
     return this.#link.ensure().then((transport) => {
@@ -328,6 +361,7 @@ export class Client {
       if (signal?.aborted) throw new CallAbortedError(signal.reason);
       // Closed between the connection's opening and this turn: nothing is sent.
       if (this.#closed) throw closedError(this.address);
+      if (this.#touch) this.#link.lastUse = performance.now();
       return this.#calls.exchange(transport, this.#link.server, req, options, codec);
     });
   }

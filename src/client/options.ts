@@ -53,9 +53,27 @@ export interface ClientOptions extends Partial<DecodeLimits> {
   networks?: NetworkRegistry;
   /**
    * TLS for `tcp`, `http` and `wss` (Go's `client.Option.TLSConfig`): `caCerts` to trust,
-   * `serverName`, and `certChain`/`privateKey` for mutual TLS.
+   * `serverName`, and `certChain`/`privateKey` for mutual TLS. `insecureSkipVerify: true` (Go's
+   * `tls.Config{InsecureSkipVerify: true}`) accepts ANY certificate: UNSAFE, for tests only (see
+   * {@linkcode TlsOptions.insecureSkipVerify}).
    */
   tls?: TlsOptions;
+  /**
+   * Close the connection once nothing was sent or received on it for this many ms while no call
+   * waits for a reply (Go's `Option.IdleTimeout`; default 0: never). The next call dials again.
+   * Heartbeats count as traffic: with `heartbeat` on, a connection is never idle. Unlike Go's
+   * (a deadline on the socket, renewed at each read and write), a call waiting longer than this
+   * for its reply is not failed: `timeout` bounds calls.
+   */
+  idleTimeout?: number;
+  /**
+   * TCP keep-alive period of the `tcp` network's connections, ms (Go's
+   * `Option.TCPKeepAlivePeriod`, one minute in Go's `DefaultOption`): how long a connection stays
+   * idle before the kernel sends keep-alive probes. Default: keep-alive on with the system's
+   * period (two hours on Linux). When set, the connection is opened with `node:net` (Deno's
+   * `Deno.connect` cannot set the period; with TLS it always is); `0` turns keep-alive off.
+   */
+  tcpKeepAlivePeriod?: number;
   /** Registry that resolves `inprocess@name` addresses. */
   inprocessRegistry?: InprocessRegistry;
   /**
@@ -117,6 +135,40 @@ export interface CallOptions {
   serializeType?: number;
   /** Override the client's compression for this call. */
   compressType?: CompressType;
+  /**
+   * The call being served that this call is made for (grpc-js's `parent`; Go passes `ctx` on).
+   * From it the call takes the time left until its deadline as its `timeout` (the shorter of
+   * the two when the call has its own), its `signal` (aborted when that deadline passes or its
+   * server closes hard) and its trace metadata (`traceparent`, `tracestate`, `baggage`, unless
+   * the call sets them). A call that finds no time left fails at once with
+   * {@linkcode CallTimeoutError}; when the parent's deadline ends the call, it fails with
+   * `CallTimeoutError` too. Default (undefined): the call a server is running in this async
+   * context, found through `AsyncLocalStorage` (a method's calls need no `parent`), when its
+   * request carried a deadline (`__ServerTimeout`) or trace metadata. `null`: none, for work
+   * that must outlive the call being served.
+   */
+  parent?: CallParent | null;
+}
+
+/**
+ * What a call takes from the call being served that it is made for (see `CallOptions.parent`):
+ * a server method's {@linkcode CallContext} is one.
+ *
+ * @example
+ * ```ts
+ * import type { CallParent } from "@rpcx/core";
+ * // Calls made with this parent have at most 200 ms.
+ * const parent: CallParent = { deadline: Date.now() + 200, metadata: {} };
+ * console.log(parent.deadline! > Date.now()); // true
+ * ```
+ */
+export interface CallParent {
+  /** When the parent's caller stops waiting, ms since the epoch; undefined: no deadline. */
+  readonly deadline?: number | undefined;
+  /** Aborted when the parent call ends early (its deadline, its server closing hard). */
+  readonly signal?: AbortSignal;
+  /** The parent's request metadata: its trace keys are passed on. */
+  readonly metadata?: Readonly<Metadata>;
 }
 
 /**
@@ -181,6 +233,18 @@ export type FailMode = typeof FailMode[keyof typeof FailMode];
 export interface XClientOptions extends ClientOptions {
   /** Extra tries for Failover/Failtry (default 3). */
   retries?: number;
+  /**
+   * Pause between two tries of Failover and Failtry, ms (Go's `Option.RetryInterval`; default
+   * 0). The pause counts in the call's `timeout` (a call whose time runs out while pausing fails
+   * with {@linkcode CallTimeoutError}); `close()` and the call's `signal` end it at once.
+   */
+  retryInterval?: number;
+  /**
+   * Keep using the server chosen first until a try on it fails with a transport error, or it
+   * leaves the list (Go's `Option.Sticky`; default false). The select mode chooses again only
+   * then. Service errors and timeouts do not unstick, as in Go.
+   */
+  sticky?: boolean;
   /** Failbackup's wait before sending the backup request, ms (default 10, Go's `BackupLatency`). */
   backupLatency?: number;
   /**

@@ -27,9 +27,18 @@ import { ClientPool } from "./_pool.ts";
 import { makeSelector } from "./_select.ts";
 import { type Budget, budgetOf, maxWaitOf, timedOut, tryOptions, waitReady } from "./_bounds.ts";
 import { startCall, type Tries } from "./_fail_modes.ts";
-import { allReplies, type EveryServer, everyServer, firstReply } from "./_every_server.ts";
+import {
+  allReplies,
+  type EveryServer,
+  everyServer,
+  firstReply,
+  type Receipt,
+  receipts,
+} from "./_every_server.ts";
+import { callFor, parentOf } from "./_parent.ts";
 
 export { FailMode, type XClientOptions } from "./options.ts";
+export type { Receipt } from "./_every_server.ts";
 
 const NO_OPTIONS: CallOptions = {};
 
@@ -74,6 +83,8 @@ export class XClient {
   /** The listed servers and their health. */
   readonly #health: ServerHealth;
   #closed = false;
+  /** Go's `Option.Sticky`: calls stay on the server chosen first (`ServerHealth.sticky`). */
+  readonly #sticky: boolean;
   /** Aborted by `close()`: what waits (for the discovery) stops at once. */
   readonly #closing = new AbortController();
   /** The bound of an operation without a timeout, ms (undefined: none). */
@@ -113,6 +124,7 @@ export class XClient {
     this.discovery = discovery;
     this.#options = options;
     this.#maxWait = maxWaitOf(options.maxWait);
+    this.#sticky = options.sticky ?? false;
     this.#push = new PushReceivers(
       options.onServerMessage,
       servicePath,
@@ -135,6 +147,7 @@ export class XClient {
       options,
       maxWait: this.#maxWait,
       closed: () => this.#closed,
+      closing: this.#closing.signal,
       pick: (method, args, tried) => this.#pick(method, args, tried),
       callOne: <T>(key: string, method: string, args: unknown, options: CallOptions) =>
         this.#pool.call<T>(key, this.servicePath, method, args, options),
@@ -215,11 +228,23 @@ export class XClient {
   /**
    * The server for the next try: the selector's choice among the available servers, else
    * (when it was tried already) another available one, else a backing-off one not tried yet
-   * (soonest due first), else the selector's choice again.
+   * (soonest due first), else the selector's choice again. With `sticky`, the server chosen
+   * before while it has not failed (and was not tried by this call).
    */
   #pick(method: string, args: unknown, tried?: Set<string>): string {
     const available = this.#health.available();
     if (available.length === 0) throw this.#noServer();
+    const health = this.#health;
+    const sticky = health.sticky;
+    if (sticky !== undefined && (tried === undefined || !tried.has(sticky))) return sticky;
+    const key = this.#choose(available, method, args, tried);
+    // A backup request (the sticky server tried and not failed) does not move it.
+    if (this.#sticky && health.sticky === undefined) health.sticky = key;
+    return key;
+  }
+
+  /** `#pick` without stickiness. */
+  #choose(available: KVPair[], method: string, args: unknown, tried?: Set<string>): string {
     let key = this.#select(this.servicePath, method, args);
     if (key === undefined) throw new NoServerSelectedError(this.servicePath, available.length);
     if (tried === undefined || !tried.has(key)) return key;
@@ -244,6 +269,17 @@ export class XClient {
    */
   call<T = unknown>(method: string, args: unknown, options: CallOptions = NO_OPTIONS): Promise<T> {
     if (this.#closed) return Promise.reject(new ClientClosedError());
+    if (options.parent !== null) {
+      const parent = parentOf(options);
+      if (parent !== undefined) {
+        return callFor(
+          parent,
+          options,
+          this.#options.timeout,
+          (o) => this.call<T>(method, args, o),
+        );
+      }
+    }
     // The default timeout of the options bounds the whole call too, not each try.
     const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
     if (!this.#discoveryReady) {
@@ -275,7 +311,10 @@ export class XClient {
     args: unknown,
     options: CallOptions = {},
   ): Promise<T[]> {
-    return await everyServer<T, T[]>(this.#core, method, args, options, allReplies);
+    return await this.#forParent(
+      options,
+      (o) => everyServer<T, T[]>(this.#core, method, args, o, allReplies),
+    );
   }
 
   /**
@@ -285,7 +324,50 @@ export class XClient {
    * one-minute bound of `Fork`).
    */
   async fork<T = unknown>(method: string, args: unknown, options: CallOptions = {}): Promise<T> {
-    return await everyServer<T, T>(this.#core, method, args, options, firstReply);
+    return await this.#forParent(
+      options,
+      (o) => everyServer<T, T>(this.#core, method, args, o, firstReply),
+    );
+  }
+
+  /**
+   * Calls every discovered server (after state and group filtering; backing-off servers
+   * included) and resolves, once each has answered, failed or run out of time, with one
+   * {@linkcode Receipt} per server in the discovered order: its address (`host:port`), and its
+   * reply or its error (Go's `Inform`, whose `Receipt` has `Address`, `Reply`, `Error`). It
+   * rejects only when it cannot start: {@linkcode NoServerAvailableError} when no server is
+   * listed, {@linkcode ClientClosedError}. Bounded by `maxWait` like
+   * {@linkcode XClient.broadcast} (Go's one minute): a server that has not answered by then
+   * gets a {@linkcode CallTimeoutError} receipt.
+   *
+   * @example
+   * ```ts
+   * import { FailMode, MultipleServersDiscovery, SelectMode, XClient } from "@rpcx/core";
+   * const x = new XClient("Arith", FailMode.Failfast, SelectMode.RandomSelect,
+   *   new MultipleServersDiscovery([{ key: "tcp@127.0.0.1:8972", value: "" }]));
+   * for (const r of await x.inform("Mul", { A: 2, B: 3 }, { timeout: 500 })) {
+   *   console.log(r.address, r.error ?? r.reply);
+   * }
+   * await x.close();
+   * ```
+   */
+  async inform<T = unknown>(
+    method: string,
+    args: unknown,
+    options: CallOptions = {},
+  ): Promise<Receipt<T>[]> {
+    return await this.#forParent(
+      options,
+      (o) => everyServer<T, Receipt<T>[]>(this.#core, method, args, o, receipts),
+    );
+  }
+
+  /** `run` with the options of a call made for the call being served, if any (`parent`). */
+  #forParent<R>(options: CallOptions, run: (options: CallOptions) => Promise<R>): Promise<R> {
+    const parent = parentOf(options);
+    return parent === undefined
+      ? run(options)
+      : callFor(parent, options, this.#options.timeout, run);
   }
 
   /**
@@ -293,6 +375,15 @@ export class XClient {
    * that stops reading fails it with {@linkcode CallTimeoutError}).
    */
   async send(method: string, args: unknown, options: CallOptions = {}): Promise<void> {
+    const parent = parentOf(options);
+    if (parent !== undefined) {
+      return await callFor(
+        parent,
+        options,
+        this.#options.timeout,
+        (o) => this.send(method, args, o),
+      );
+    }
     const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
     await this.#ready(options.signal, budget);
     const key = this.#pick(method, args);
@@ -311,6 +402,11 @@ export class XClient {
    * the response message (undefined for oneway). Bounded like `call`.
    */
   async sendRaw(req: Message, options: CallOptions = {}): Promise<Message | undefined> {
+    const parent = parentOf(options);
+    if (parent !== undefined) {
+      const raw = (o: CallOptions) => this.sendRaw(req, o);
+      return await callFor(parent, options, this.#options.timeout, raw, false);
+    }
     const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
     await this.#ready(options.signal, budget);
     const key = this.#pick(req.serviceMethod, req.payload);

@@ -45,6 +45,7 @@ import type { ServerPlugin } from "../server/plugin.ts";
 import { logger } from "../log/logger.ts";
 import { MessageStatusType, MetadataKeys } from "../protocol/constants.ts";
 import type { Message, Metadata } from "../protocol/message.ts";
+import { TRACE_METADATA_KEYS } from "../server/call_scope.ts";
 
 /**
  * What the plugins call on a tracer: `@opentelemetry/api`'s `Tracer` fits (its own types are
@@ -113,8 +114,11 @@ export interface TracingOptions {
   recordMessages?: boolean;
 }
 
-/** The metadata keys W3C propagation uses (what {@linkcode traceMetadata} copies). */
-export const TRACE_METADATA_KEYS: readonly string[] = ["traceparent", "tracestate", "baggage"];
+/**
+ * The metadata keys W3C propagation uses (what {@linkcode traceMetadata} copies, and what a
+ * method's own calls take from the call it serves without being told).
+ */
+export { TRACE_METADATA_KEYS };
 
 const SYSTEM = "rpcx";
 const MAX_MESSAGE = 4096;
@@ -313,7 +317,9 @@ export function serverTracing(options: TracingOptions = {}): ServerPlugin {
 /**
  * The trace metadata of a call being served (`traceparent`, `tracestate`, `baggage`), to pass as
  * `metadata` of the calls a method makes, so they join the caller's trace as children of the
- * server span. Go rpcx does this by passing `ctx` on.
+ * server span. Go rpcx does this by passing `ctx` on. A method's own calls carry it without
+ * this (they take it from the call being served, see `CallOptions.parent`); this is for calls
+ * made with `parent: null` or outside the method's async context.
  *
  * @example
  * ```ts

@@ -150,6 +150,11 @@ export interface SocketConnectOptions {
   readonly timeout: number;
   /** TCP only: connect with TLS; the handshake is done before the promise resolves. */
   readonly tls?: TlsOptions;
+  /**
+   * TCP only: the keep-alive period, ms (idle time before the first probe; Go's
+   * `TCPKeepAlivePeriod`). Undefined: keep-alive on with the system's period; 0: off.
+   */
+  readonly keepAlive?: number;
 }
 
 /** Options of {@linkcode Sockets.listen}. */

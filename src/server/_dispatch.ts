@@ -16,6 +16,7 @@ import { RpcxError } from "../protocol/errors.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createMessage, type Message, type Metadata } from "../protocol/message.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
+import { runAsCall } from "./call_scope.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
 import type { ServiceEntry } from "./service.ts";
 
@@ -137,7 +138,8 @@ export class Dispatcher {
     let reply: unknown;
     let error: unknown;
     try {
-      reply = await method(args, ctx);
+      // Inside, the method's own calls take their deadline and trace from ctx (call_scope.ts).
+      reply = await runAsCall(ctx, method as (args: unknown, ctx: CallContext) => unknown, args);
     } catch (e) {
       error = e;
     }

@@ -80,6 +80,14 @@ export interface TlsOptions {
   serverName?: string;
   /** Server: refuse clients that do not present a certificate signed by `caCerts`. */
   requireClientCert?: boolean;
+  /**
+   * Client: accept ANY server certificate, unverified — expired, self-signed, for another name
+   * (Go's `tls.Config{InsecureSkipVerify: true}`, as rpcx-examples `tls` uses it). UNSAFE: the
+   * connection is encrypted but anyone between the client and the server can read and change
+   * it. For tests and local development only; trust the server's CA with `caCerts` instead.
+   * Default false.
+   */
+  insecureSkipVerify?: boolean;
 }
 
 /**
@@ -99,6 +107,12 @@ export interface DialOptions {
   tls?: TlsOptions;
   /** The HTTP path for `http` (CONNECT) and `ws`/`wss` (default `/_rpcx_`, Go's `share.DefaultRPCPath`). */
   path?: string;
+  /**
+   * `tcp`: the TCP keep-alive period, ms (Go's `TCPKeepAlivePeriod`): idle time before the
+   * first probe. Undefined: keep-alive on with the system's period; `0`: off. A period is set
+   * through `node:net` (`Deno.connect` cannot set it).
+   */
+  keepAlive?: number;
 }
 
 /**

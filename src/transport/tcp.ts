@@ -22,6 +22,7 @@ import { runtime } from "../runtime/mod.ts";
  * Opens a TCP connection to `hostname:port` for `network`, with TLS when `tls` is set; the
  * handshake is done before it resolves, all within `timeout` ms. `label` names the address in
  * errors: `ConnectionRefusedError`, `DialTimeoutError`, `TlsHandshakeError`, `DialError`.
+ * `keepAlive`: the keep-alive period, ms (undefined: the system's; 0: off).
  */
 export function dialTcp(
   label: string,
@@ -30,10 +31,11 @@ export function dialTcp(
   port: number,
   timeout: number,
   tls: TlsOptions | undefined,
+  keepAlive?: number,
 ): Promise<Connection> {
   return runtime().sockets.connect(
     { transport: "tcp", hostname, port },
-    { network, label, timeout, tls },
+    { network, label, timeout, tls, keepAlive },
   );
 }
 
@@ -68,7 +70,8 @@ function tcpNamed(name: string): Network {
       } catch (e) {
         throw new DialError(label, (e as Error).message, { cause: e });
       }
-      return await dialTcp(label, name, hostname, port, options.timeout ?? 1000, options.tls);
+      const timeout = options.timeout ?? 1000;
+      return await dialTcp(label, name, hostname, port, timeout, options.tls, options.keepAlive);
     },
     listen(address: string, options: ListenOptions = {}): Promise<Listener> {
       return listenStream(name, address, options);

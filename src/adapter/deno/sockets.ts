@@ -190,6 +190,8 @@ function realListenError(target: SocketTarget, address: string, e: unknown): unk
 
 async function connect(target: SocketTarget, o: SocketConnectOptions): Promise<Connection> {
   if (o.tls && target.transport === "tcp") return await nodeSockets.connect(target, o);
+  // A keep-alive period: Deno's setKeepAlive has none, node:net's has.
+  if (o.keepAlive && target.transport === "tcp") return await nodeSockets.connect(target, o);
   const D = deno();
   const dialing: Promise<DenoConn> = target.transport === "unix"
     ? D.connect({ transport: "unix", path: target.path })
@@ -204,7 +206,7 @@ async function connect(target: SocketTarget, o: SocketConnectOptions): Promise<C
   if (target.transport === "tcp") {
     try {
       (conn as DenoTcpConn).setNoDelay(true);
-      (conn as DenoTcpConn).setKeepAlive(true);
+      (conn as DenoTcpConn).setKeepAlive(o.keepAlive !== 0);
     } catch {
       // not fatal
     }

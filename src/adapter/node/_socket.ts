@@ -25,7 +25,7 @@ export interface NodeSocket {
   resume(): void;
   destroy(): void;
   setNoDelay?(noDelay: boolean): void;
-  setKeepAlive?(enable: boolean): void;
+  setKeepAlive?(enable: boolean, initialDelay?: number): void;
 }
 
 const HIGH_WATER = 256 * 1024;
@@ -139,11 +139,14 @@ export class NodeSocketConnection implements Connection {
   }
 }
 
-/** Sets TCP_NODELAY (as Go does on every TCP connection) and keep-alive; best effort. */
-export function tune(socket: NodeSocket): void {
+/**
+ * Sets TCP_NODELAY (as Go does on every TCP connection) and keep-alive, probing after `keepAlive`
+ * ms idle (undefined: the system's period; 0: off); best effort.
+ */
+export function tune(socket: NodeSocket, keepAlive?: number): void {
   try {
     socket.setNoDelay?.(true);
-    socket.setKeepAlive?.(true);
+    socket.setKeepAlive?.(keepAlive !== 0, keepAlive ?? 0);
   } catch {
     // not fatal
   }

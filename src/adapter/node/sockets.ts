@@ -73,7 +73,7 @@ async function connectPlain(target: SocketTarget, o: SocketConnectOptions): Prom
           }),
         );
       } else {
-        tune(socket);
+        tune(socket, o.keepAlive);
         resolve(new NodeSocketConnection(socket, o.network));
       }
     });
@@ -172,6 +172,7 @@ export const nodeSockets: Sockets = {
         target.port,
         options.timeout,
         options.tls,
+        options.keepAlive,
       );
     }
     return connectPlain(target, options);

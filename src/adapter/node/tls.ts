@@ -83,6 +83,7 @@ export async function dialTls(
   port: number,
   timeout: number,
   tls: TlsOptions,
+  keepAlive?: number,
 ): Promise<Connection> {
   const nodeTls = await import("node:tls");
   const { isIP } = await import("node:net");
@@ -97,6 +98,8 @@ export async function dialTls(
       ...(isIP(serverName) ? {} : { servername: serverName }),
       ...(tls.caCerts?.length ? { ca: tls.caCerts } : {}),
       ...(tls.certChain && tls.privateKey ? { cert: tls.certChain, key: tls.privateKey } : {}),
+      // Go's InsecureSkipVerify: any certificate is accepted (documented as unsafe).
+      ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
     }) as unknown as NodeSocket;
     const fail = (e: DialError) => {
       clearTimeout(timer);
@@ -121,7 +124,7 @@ export async function dialTls(
     const timer = setTimeout(() => fail(new DialTimeoutError(label, timeout)), timeout);
     socket.once("connect", () => {
       connected = true;
-      tune(socket);
+      tune(socket, keepAlive);
     });
     socket.on("error", onError);
     socket.once("secureConnect", () => {
