@@ -12,7 +12,7 @@ import { type Budget, pause, timedOut, tryOptions } from "./_bounds.ts";
 export interface Tries {
   /** The XClient's fail mode. */
   readonly failMode: FailMode;
-  /** Its options (`retries`, `backupLatency`). */
+  /** Its options (`retries`, `retryInterval`, `backupLatency`). */
   readonly options: XClientOptions;
   /** Whether the XClient is closed: nothing is tried any more. */
   closed(): boolean;
