@@ -338,7 +338,9 @@ export class XClient {
    * rejects only when it cannot start: {@linkcode NoServerAvailableError} when no server is
    * listed, {@linkcode ClientClosedError}. Bounded by `maxWait` like
    * {@linkcode XClient.broadcast} (Go's one minute): a server that has not answered by then
-   * gets a {@linkcode CallTimeoutError} receipt.
+   * gets a {@linkcode CallTimeoutError} receipt. Unlike Go's, a server that cannot be reached
+   * has its receipt (a {@linkcode ConnectionError}), and each receipt has its own error (Go's
+   * `Receipt.Error` is the aggregate of all).
    *
    * @example
    * ```ts
