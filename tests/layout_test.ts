@@ -158,6 +158,7 @@ Deno.test("layout: only src/adapter/deno names Deno's global and only src/adapte
  * business: any src/ file may import them.
  */
 const PORTABLE_NODE = new Set([
+  "node:async_hooks", // AsyncLocalStorage (server/call_scope.ts): Deno, Node and Bun have it
   "node:buffer",
   "node:crypto",
   "node:dns",

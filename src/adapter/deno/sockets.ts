@@ -2,8 +2,9 @@
  * Sockets on Deno: `Deno.connect`/`Deno.listen` for plain TCP and Unix sockets (Deno's own
  * sockets carry rpcx frames faster than its Node layer; see the figures below), and the Node
  * adapter's `node:net`/`node:tls` for TLS (Deno's own TLS cannot free a socket still in its
- * handshake nor ask for client certificates; see `adapter/node/tls.ts`) and for `reusePort`
- * without `--unstable-net` (`Deno.listen({ reusePort })` ends the process without that flag).
+ * handshake nor ask for client certificates; see `adapter/node/tls.ts`), for `reusePort`
+ * without `--unstable-net` (`Deno.listen({ reusePort })` ends the process without that flag),
+ * and for a TCP keep-alive period (`keepAlive`: `Deno.TcpConn.setKeepAlive` has none).
  *
  * Why Deno's own sockets for plain tcp and unix: `deno run -A bench/sockets.ts` (Deno 2.9.6, our
  * server loaded by Go's client and by ours; medians of 5 rounds on tcp, 3 on unix, the two stacks
