@@ -28,6 +28,7 @@ import {
   xclientOf,
 } from "./support/registry_scenarios.ts";
 import { delay, freePort, waitFor } from "./support/env.ts";
+import { exited } from "./support/child.ts";
 
 const ctx = START_CONTEXT;
 
@@ -537,7 +538,7 @@ Deno.test("etcd + examples/etcd server: SIGTERM and SIGINT unregister at once (n
           () => d.getServices().length === 0,
           3000,
         );
-        const status = await child.child.status;
+        const status = await exited(child.child, 5000, `the server to exit after ${signal}`);
         assert.equal(status.code, 0, `${signal}: the server exited with ${status.code}`);
       } finally {
         await child.stop();

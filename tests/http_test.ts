@@ -14,7 +14,7 @@ import {
 } from "@rpcx/core";
 import { bounded, findExecutable, needs, waitFor } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
-import { startReady } from "./support/child.ts";
+import { runBounded, startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { httpRequest, parseAnswer, type RawAnswer, rawExchange } from "./support/raw_http.ts";
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
@@ -25,7 +25,7 @@ let peerChecked: boolean | undefined;
 async function needHttpPeer(): Promise<boolean> {
   if (!needGoPeer()) return false;
   if (peerChecked === undefined) {
-    const r = await new Deno.Command(GO_PEER!, { args: ["http"], stderr: "piped" }).output();
+    const r = await runBounded(GO_PEER!, { args: ["http"], timeoutMs: 10_000 });
     peerChecked = !new TextDecoder().decode(r.stderr).includes("unknown subcommand");
   }
   return needs(
@@ -628,11 +628,9 @@ Deno.test("Go's HTTP callers (net/http with X-RPCX headers, JSON-RPC 2.0) call o
   if (!(await needHttpPeer())) return;
   const { port, server } = await startOurs();
   try {
-    const r = await new Deno.Command(GO_PEER!, {
+    const r = await runBounded(GO_PEER!, {
       args: ["http", "--addr", `127.0.0.1:${port}`, "--check", "all"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
     const out = new TextDecoder().decode(r.stdout);
     assert.equal(r.code, 0, out + new TextDecoder().decode(r.stderr));
     assert.match(out, /OK jsonrpc-notify/);
@@ -1174,8 +1172,7 @@ Deno.test("curl calls our server (HTTP invoke and JSON-RPC)", async () => {
   const { port, server } = await startOurs();
   try {
     const run = async (args: string[]) => {
-      const r = await new Deno.Command(curl!, { args: ["-sS", "-i", ...args], stdout: "piped" })
-        .output();
+      const r = await runBounded(curl!, { args: ["-sS", "-i", "--max-time", "10", ...args] });
       assert.equal(r.code, 0);
       return dec.decode(r.stdout);
     };
@@ -1242,11 +1239,9 @@ Deno.test("HTTPS: HTTP invoke and JSON-RPC on a TLS port (curl), rpcx over TLS b
   const client = new Client(`tcp@${addr}`, { tls: { caCerts: [certs.ca] } });
   try {
     const run = async (args: string[]) => {
-      const r = await new Deno.Command(curl!, {
-        args: ["-sS", "--cacert", certs.caPath, ...args],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      const r = await runBounded(curl!, {
+        args: ["-sS", "--max-time", "10", "--cacert", certs.caPath, ...args],
+      });
       assert.equal(r.code, 0, dec.decode(r.stderr));
       return dec.decode(r.stdout);
     };

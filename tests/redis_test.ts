@@ -30,6 +30,7 @@ import {
   xclientOf,
 } from "./support/registry_scenarios.ts";
 import { delay, freePort, waitFor } from "./support/env.ts";
+import { exited } from "./support/child.ts";
 
 const ctx = START_CONTEXT;
 const NODE = "//rpcx_test/Arith/tcp@127.0.0.1:8972";
@@ -713,7 +714,7 @@ Deno.test("redis + examples/redis server: SIGTERM and SIGINT unregister at once 
           () => d.getServices().length === 0,
           3000,
         );
-        const status = await child.child.status;
+        const status = await exited(child.child, 5000, `the server to exit after ${signal}`);
         assert.equal(status.code, 0, `${signal}: the server exited with ${status.code}`);
       } finally {
         await child.stop();
