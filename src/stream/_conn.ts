@@ -1,0 +1,241 @@
+/**
+ * A data connection as handlers and clients use it: reads and writes bounded by an idle
+ * timeout, half-close, abort with a typed reason, and web streams over the same socket.
+ *
+ * @module
+ */
+import type { RawConn } from "./_socket.ts";
+import { DataConnectionError, DataTimeoutError, StreamError } from "./errors.ts";
+
+/**
+ * A data connection of the file transfer or the stream service (Go hands a `net.Conn`): raw
+ * bytes both ways after the token. Use either `read`/`write` or the web streams, not both at
+ * once in one direction. A read or write that makes no progress for the idle timeout fails
+ * with {@linkcode DataTimeoutError} and closes the connection; a broken socket fails with
+ * {@linkcode DataConnectionError}.
+ *
+ * @example
+ * ```ts
+ * import type { DataConn } from "@rpcx/core/stream";
+ * // Go's stream example handler, io.Copy(conn, conn): echo until the caller ends.
+ * async function echo(conn: DataConn) {
+ *   await conn.readable.pipeTo(conn.writable);
+ * }
+ * console.log(typeof echo);
+ * ```
+ */
+export interface DataConn {
+  /** Our end: `host:port` or a socket path. */
+  readonly localAddress: string;
+  /** The peer's end. */
+  readonly remoteAddress: string;
+  /** Aborted when the connection fails or is closed; `reason` is the typed error. */
+  readonly signal: AbortSignal;
+  /** The bytes the peer sends, until it ends its direction. Cancel to stop reading. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; closing it ends our direction (half-close), aborting it closes all. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Reads into `p`: how many bytes came, or null once the peer ended its direction. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes all of `p`; resolves once the socket took it (backpressure). */
+  write(p: Uint8Array): Promise<void>;
+  /** Ends our direction (the peer reads its end); reading goes on. */
+  closeWrite(): Promise<void>;
+  /** Closes both directions. Idempotent. */
+  close(): void;
+  /** Closes both directions at once; pending and later reads and writes fail with `reason`. */
+  abort(reason?: unknown): void;
+}
+
+/** Chunk size of `readable` in bytes. */
+const READ_CHUNK = 64 * 1024;
+
+function socketError(e: unknown, op: string): StreamError {
+  if (e instanceof StreamError) return e;
+  return new DataConnectionError(`rpcx: data connection ${op}: ${(e as Error)?.message ?? e}`, {
+    cause: e,
+  });
+}
+
+/** The {@linkcode DataConn} over a {@linkcode RawConn}. */
+export class Conn implements DataConn {
+  readonly #raw: RawConn;
+  readonly #idle: number;
+  readonly #abort = new AbortController();
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  #readEnded = false;
+  #writeEnded = false;
+  #closing: Promise<void> | undefined;
+  #clean = false;
+  readonly #pending = { read: 0, write: 0 };
+  #last = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Runs once before a `close()` by the user (a server writes its success status there). */
+  beforeClose: (() => Promise<void>) | undefined;
+
+  /** Wraps `raw`; reads and writes fail after `idleTimeout` ms without progress (0: never). */
+  constructor(raw: RawConn, idleTimeout: number) {
+    this.#raw = raw;
+    this.#idle = idleTimeout;
+  }
+
+  get localAddress(): string {
+    return this.#raw.localAddress;
+  }
+  get remoteAddress(): string {
+    return this.#raw.remoteAddress;
+  }
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+  /** Whether the connection is closed or aborted. */
+  get closed(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  #failure(e: unknown, op: string): unknown {
+    if (this.#abort.signal.aborted) return this.#abort.signal.reason;
+    const err = socketError(e, op);
+    this.abort(err);
+    return err;
+  }
+
+  /**
+   * `p`, counted as a pending `op`: while anything is pending, the connection fails with
+   * DataTimeoutError once no read or write completed for the idle bound (progress either way
+   * counts, so an upload's status read waits as long as the upload moves).
+   */
+  async #bounded<T>(p: Promise<T>, op: "read" | "write"): Promise<T> {
+    if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
+    if (this.#pending.read + this.#pending.write === 0) this.#last = performance.now();
+    this.#pending[op]++;
+    this.#arm();
+    try {
+      const v = await p;
+      this.#last = performance.now();
+      return v;
+    } catch (e) {
+      throw this.#failure(e, op);
+    } finally {
+      this.#pending[op]--;
+      if (this.#pending.read + this.#pending.write === 0 && this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+    }
+  }
+
+  #arm(): void {
+    if (this.#idle <= 0 || this.#timer !== undefined) return;
+    const wait = Math.max(0, this.#last + this.#idle - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#pending.read + this.#pending.write === 0) return;
+      if (performance.now() - this.#last < this.#idle) return this.#arm();
+      this.abort(new DataTimeoutError(this.#idle, this.#pending.read ? "read" : "write"));
+    }, wait);
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
+    const n = await this.#bounded(this.#raw.read(p), "read");
+    if (n === null) this.#ended("read");
+    return n;
+  }
+
+  /** Reads exactly `p.byteLength` bytes; the count read when the peer ended first. */
+  async readFull(p: Uint8Array): Promise<number> {
+    let o = 0;
+    while (o < p.byteLength) {
+      const n = await this.read(p.subarray(o));
+      if (n === null) return o;
+      o += n;
+    }
+    return o;
+  }
+
+  async write(p: Uint8Array): Promise<void> {
+    for (let o = 0; o < p.byteLength;) {
+      o += await this.#bounded(this.#raw.write(p.subarray(o)), "write");
+    }
+  }
+
+  async closeWrite(): Promise<void> {
+    if (this.#writeEnded || this.#abort.signal.aborted) return;
+    this.#writeEnded = true;
+    try {
+      await this.#raw.closeWrite();
+    } catch (e) {
+      throw this.#failure(e, "close");
+    }
+    this.#ended("write");
+  }
+
+  #ended(dir: "read" | "write"): void {
+    if (dir === "read") this.#readEnded = true;
+    else this.#writeEnded = true;
+    if (this.#readEnded && this.#writeEnded) this.shut();
+  }
+
+  /** Whether it was closed (by `close()` or both directions ending), not aborted. */
+  get closedCleanly(): boolean {
+    return this.#clean;
+  }
+
+  /** Closes the socket without `beforeClose` (internal). */
+  shut(): void {
+    if (this.#abort.signal.aborted) return;
+    this.#clean = true;
+    this.#abort.abort(new DataConnectionError("rpcx: data connection closed"));
+    clearTimeout(this.#timer);
+    this.#raw.close();
+  }
+
+  close(): void {
+    void this.finish();
+  }
+
+  /** `close()`, resolved once `beforeClose` ran and the socket is closed (internal). */
+  finish(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const before = this.beforeClose;
+    this.beforeClose = undefined;
+    this.#closing = before && !this.#abort.signal.aborted
+      ? before().catch(() => {}).then(() => this.shut())
+      : Promise.resolve(this.shut());
+    return this.#closing;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.#abort.signal.aborted) return;
+    this.beforeClose = undefined;
+    this.#abort.abort(reason ?? new DataConnectionError("rpcx: data connection aborted"));
+    clearTimeout(this.#timer);
+    this.#raw.close();
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const buf = new Uint8Array(READ_CHUNK);
+        const n = await this.read(buf);
+        if (n === null) controller.close();
+        else controller.enqueue(buf.subarray(0, n));
+      },
+      cancel: () => {
+        this.#ended("read");
+      },
+    }, { highWaterMark: 0 });
+    return this.#readable;
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.write(chunk),
+      close: () => this.closeWrite(),
+      abort: (reason) => this.abort(reason),
+    }, { highWaterMark: 1 });
+    return this.#writable;
+  }
+}

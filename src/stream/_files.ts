@@ -1,0 +1,132 @@
+/**
+ * The files of `src/stream`: the only file here that calls Deno's file system API (a runtime
+ * seam moves it later). Paths are handled as POSIX paths.
+ *
+ * @module
+ */
+import { DiskFullError, FileNotFoundError } from "./errors.ts";
+
+/** A file open for reading. */
+export interface ReadFile {
+  /** Reads into `p`: the count, or null at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Closes it. Idempotent. */
+  close(): void;
+}
+
+/** A file open for writing. */
+export interface WriteFile {
+  /** Writes all of `p`. Throws DiskFullError on ENOSPC/EFBIG. */
+  write(p: Uint8Array): Promise<void>;
+  /** Flushes it to the disk. */
+  sync(): Promise<void>;
+  /** Closes it. Idempotent. */
+  close(): void;
+}
+
+function diskError(e: unknown): unknown {
+  const code = (e as { code?: string })?.code;
+  if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT") {
+    return new DiskFullError(`rpcx: disk full: ${(e as Error).message}`, { cause: e });
+  }
+  return e;
+}
+
+function closer(f: Deno.FsFile): () => void {
+  let closed = false;
+  return () => {
+    if (closed) return;
+    closed = true;
+    try {
+      f.close();
+    } catch {
+      // closed
+    }
+  };
+}
+
+/** Opens `path` for reading. */
+export async function openRead(path: string): Promise<ReadFile> {
+  const f = await Deno.open(path, { read: true });
+  return { read: (p) => f.read(p), close: closer(f) };
+}
+
+/** Creates `path` (which must not exist) for writing, mode 0644 as Go's `os.Create`. */
+export async function createNew(path: string): Promise<WriteFile> {
+  const f = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
+  return {
+    async write(p: Uint8Array): Promise<void> {
+      try {
+        for (let o = 0; o < p.byteLength;) o += await f.write(p.subarray(o));
+      } catch (e) {
+        throw diskError(e);
+      }
+    },
+    async sync(): Promise<void> {
+      try {
+        await f.sync();
+      } catch (e) {
+        throw diskError(e);
+      }
+    },
+    close: closer(f),
+  };
+}
+
+/** Size and kind of `path` (following symlinks); undefined when it does not exist. */
+export async function stat(
+  path: string,
+): Promise<{ size: number; isFile: boolean } | undefined> {
+  try {
+    const s = await Deno.stat(path);
+    return { size: s.size, isFile: s.isFile };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/** The canonical path of `path` (symlinks resolved); FileNotFoundError when missing. */
+export async function realPath(path: string, name = path): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      throw new FileNotFoundError(name, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Renames `from` to `to` (atomic within a file system; replaces `to`). */
+export function rename(from: string, to: string): Promise<void> {
+  return Deno.rename(from, to);
+}
+
+/** Removes `path` if it exists; never throws. */
+export async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch {
+    // gone already
+  }
+}
+
+/** The directory of a POSIX path. */
+export function dirname(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+/** The last element of a POSIX path (Go's `fi.Name()` of an opened path). */
+export function basename(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+/** A fresh hidden sibling path of `path` for writing before the rename. */
+export function partPath(path: string): string {
+  const rnd = crypto.getRandomValues(new Uint8Array(6));
+  const tag = Array.from(rnd, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${dirname(path)}/.${basename(path)}.${tag}.part`;
+}

@@ -1,0 +1,184 @@
+/**
+ * A safe default for the file transfer's handlers: uploads stored into one directory, downloads
+ * served from it, nothing outside it.
+ *
+ * @module
+ */
+import type { DataConn } from "./_conn.ts";
+import {
+  createNew,
+  openRead,
+  partPath,
+  realPath,
+  removeQuietly,
+  rename,
+  stat,
+  type WriteFile,
+} from "./_files.ts";
+import type { DownloadFileArgs, FileTransferArgs } from "./_wire.ts";
+import {
+  FileNameNotAllowedError,
+  FileNotFoundError,
+  FileTooLargeError,
+  TransferIncompleteError,
+} from "./errors.ts";
+import type { FileTransferOptions } from "./file_transfer.ts";
+
+/**
+ * Options of {@linkcode directoryHandlers}.
+ *
+ * @example
+ * ```ts
+ * import type { DirectoryOptions } from "@rpcx/core/stream";
+ * const o: DirectoryOptions = { downloads: false, maxFileSize: 100 * 2 ** 20 };
+ * console.log(o.maxFileSize); // 104857600
+ * ```
+ */
+export interface DirectoryOptions {
+  /** Store uploads (default true). */
+  uploads?: boolean;
+  /** Serve downloads (default true). */
+  downloads?: boolean;
+  /** Refuse an upload larger than this many bytes (announced or received). Default: none. */
+  maxFileSize?: number;
+  /** Flush an upload to the disk (fsync) before it takes its name. Default false. */
+  sync?: boolean;
+}
+
+/** Buffer of the file copies, bytes. */
+const CHUNK = 256 * 1024;
+
+function isAbsolute(name: string): boolean {
+  return name.startsWith("/") || name.startsWith("\\") || /^[A-Za-z]:/.test(name);
+}
+
+/** An upload's name: one plain path element (Go's client sends its file's base name). */
+function uploadName(name: string): string {
+  if (
+    !name || name === "." || name === ".." || /[/\\\0]/.test(name) ||
+    new TextEncoder().encode(name).byteLength > 255
+  ) throw new FileNameNotAllowedError(name);
+  return name;
+}
+
+/**
+ * Where `name` is under `rootReal`: a relative path with no `..` element and no NUL, whose
+ * real path (symlinks resolved) stays inside the root and is a regular file.
+ */
+async function confine(rootReal: string, name: string): Promise<{ path: string; size: number }> {
+  if (!name || name.includes("\0") || isAbsolute(name)) throw new FileNameNotAllowedError(name);
+  if (name.split(/[/\\]/).includes("..")) throw new FileNameNotAllowedError(name);
+  const real = await realPath(`${rootReal}/${name}`, name);
+  if (real !== rootReal && !real.startsWith(rootReal === "/" ? "/" : `${rootReal}/`)) {
+    throw new FileNameNotAllowedError(name);
+  }
+  const s = await stat(real);
+  if (!s?.isFile) throw new FileNotFoundError(name);
+  return { path: real, size: s.size };
+}
+
+async function store(
+  conn: DataConn,
+  args: FileTransferArgs,
+  rootReal: string,
+  options: DirectoryOptions,
+): Promise<void> {
+  const name = uploadName(args.fileName);
+  const limit = options.maxFileSize ?? Infinity;
+  const expected = args.fileSize >= 0 ? args.fileSize : -1;
+  if (expected > limit) throw new FileTooLargeError(limit);
+  const target = `${rootReal}/${name}`;
+  const part = partPath(target);
+  let file: WriteFile | undefined;
+  let received = 0;
+  try {
+    file = await createNew(part);
+    const buf = new Uint8Array(CHUNK);
+    while (true) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      received += n;
+      if (received > limit) throw new FileTooLargeError(limit);
+      if (expected >= 0 && received > expected) {
+        throw new TransferIncompleteError(expected, received);
+      }
+      await file.write(buf.subarray(0, n));
+    }
+    if (expected >= 0 && received !== expected) {
+      throw new TransferIncompleteError(expected, received);
+    }
+    if (options.sync) await file.sync();
+    file.close();
+    await rename(part, target);
+  } catch (e) {
+    file?.close();
+    await removeQuietly(part);
+    throw e;
+  }
+}
+
+async function serve(conn: DataConn, args: DownloadFileArgs, rootReal: string): Promise<void> {
+  const { path } = await confine(rootReal, args.fileName);
+  const file = await openRead(path);
+  try {
+    const buf = new Uint8Array(CHUNK);
+    while (true) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      await conn.write(buf.subarray(0, n));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Handlers of {@linkcode FileTransfer} confined to the directory `root` (which must exist):
+ * spread them into its options.
+ *
+ * - Uploads: the name must be one plain path element (no `/`, `\`, `..`, NUL; at most 255
+ *   bytes), checked in the `TransferFile` call. The bytes go to a hidden `.name.<random>.part`
+ *   file in `root`, which takes the name (replacing a file there) only once all the announced
+ *   `FileSize` bytes came; on any failure (the caller disconnects or stalls, more or fewer
+ *   bytes than announced, the disk fills, `maxFileSize`) it is removed, nothing half-written
+ *   is left. A size of -1 (unknown) takes whatever comes until the caller ends.
+ * - Downloads: a relative path under `root` with no `..` element, not absolute, whose real
+ *   path (symlinks resolved) stays inside `root` and is a regular file; checked in the
+ *   `DownloadFile` call (the caller gets {@linkcode FileNameNotAllowedError} or
+ *   {@linkcode FileNotFoundError} — a Go caller their text — and no token), and again when the
+ *   connection comes. Its size goes to Deno callers.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@rpcx/core";
+ * import { directoryHandlers, enableFileTransfer, FileTransfer } from "@rpcx/core/stream";
+ * const root = await Deno.makeTempDir();
+ * const ft = new FileTransfer({ ...directoryHandlers(root, { maxFileSize: 2 ** 30 }) });
+ * await enableFileTransfer(new Server(), ft);
+ * await ft.close();
+ * ```
+ */
+export function directoryHandlers(
+  root: string,
+  options: DirectoryOptions = {},
+): Pick<FileTransferOptions, "handler" | "downloadHandler" | "checkUpload" | "checkDownload"> {
+  let rootReal: Promise<string> | undefined;
+  const real = () => (rootReal ??= realPath(root).catch((e) => {
+    rootReal = undefined;
+    throw e;
+  }));
+  const out: ReturnType<typeof directoryHandlers> = {};
+  if (options.uploads ?? true) {
+    out.checkUpload = (args) => {
+      uploadName(args.fileName);
+      const limit = options.maxFileSize ?? Infinity;
+      if (args.fileSize > limit) throw new FileTooLargeError(limit);
+    };
+    out.handler = async (conn, args) => store(conn, args, await real(), options);
+  }
+  if (options.downloads ?? true) {
+    out.checkDownload = async (args) => (await confine(await real(), args.fileName)).size;
+    out.downloadHandler = async (conn, args) => serve(conn, args, await real());
+  }
+  return out;
+}

@@ -1,0 +1,259 @@
+/**
+ * The file transfer service (Go: `server.NewFileTransfer` and `Server.EnableFileTransfer`).
+ *
+ * @module
+ */
+import type { CallContext } from "../server/context.ts";
+import type { Server } from "../server/server.ts";
+import type { Conn, DataConn } from "./_conn.ts";
+import { type DataConnInfo, DataServer, type DataServiceOptions } from "./_data_server.ts";
+import {
+  checkCodec,
+  type DownloadFileArgs,
+  ERROR_META,
+  errorJson,
+  type FileTransferArgs,
+  readDownloadArgs,
+  readUploadArgs,
+  SEND_FILE_SERVICE_NAME,
+  SIZE_META,
+  statusFrame,
+  tokenReply,
+} from "./_wire.ts";
+import { TransferFailedError } from "./errors.ts";
+
+/**
+ * Handles an upload (Go: `FileTransferHandler`): read the file's bytes from `conn` until the
+ * caller ends them (`read` returns null). Unlike Go, do not close `conn`: it is closed once the
+ * returned promise settles; throw (or reject) to fail the upload, and a Deno caller gets the
+ * error, typed. {@linkcode directoryHandlers} provides one that stores into a directory.
+ *
+ * @example
+ * ```ts
+ * import type { FileTransferHandler } from "@rpcx/core/stream";
+ * const count: FileTransferHandler = async (conn, args) => {
+ *   let n = 0;
+ *   for await (const chunk of conn.readable) n += chunk.byteLength;
+ *   console.log(`${args.fileName}: ${n} of ${args.fileSize} bytes`);
+ * };
+ * console.log(typeof count);
+ * ```
+ */
+export type FileTransferHandler = (
+  conn: DataConn,
+  args: FileTransferArgs,
+  info: DataConnInfo,
+) => void | Promise<void>;
+
+/**
+ * Handles a download (Go: `DownloadFileHandler`): write the file's bytes to `conn`. The
+ * connection is closed once the returned promise settles (the caller reads until then).
+ *
+ * @example
+ * ```ts
+ * import type { DownloadFileHandler } from "@rpcx/core/stream";
+ * const hello: DownloadFileHandler = async (conn) => {
+ *   await conn.write(new TextEncoder().encode("hello"));
+ * };
+ * console.log(typeof hello);
+ * ```
+ */
+export type DownloadFileHandler = (
+  conn: DataConn,
+  args: DownloadFileArgs,
+  info: DataConnInfo,
+) => void | Promise<void>;
+
+/**
+ * Options of {@linkcode FileTransfer}: Go's `NewFileTransfer(addr, handler,
+ * downloadFileHandler, waitNum)` and more.
+ *
+ * @example
+ * ```ts
+ * import { directoryHandlers, type FileTransferOptions } from "@rpcx/core/stream";
+ * const o: FileTransferOptions = { addr: "127.0.0.1:8973", ...directoryHandlers("/srv/files") };
+ * console.log(typeof o.handler);
+ * ```
+ */
+export interface FileTransferOptions extends DataServiceOptions {
+  /** Uploads (Go: `handler`). None: `TransferFile` calls are refused (Go issues a token). */
+  handler?: FileTransferHandler;
+  /** Downloads (Go: `downloadFileHandler`). None: `DownloadFile` calls are refused. */
+  downloadHandler?: DownloadFileHandler;
+  /**
+   * Runs in the `TransferFile` call, before a token is issued: throw to refuse the upload (the
+   * caller gets the error; e.g. a bad name or a size over a bound).
+   */
+  checkUpload?: (args: FileTransferArgs, ctx: CallContext) => void | Promise<void>;
+  /**
+   * Runs in the `DownloadFile` call, before a token is issued: throw to refuse (no such file, a
+   * name outside what is served); return the file's size in bytes to let Deno callers check
+   * they got all of it.
+   */
+  checkDownload?: (
+    args: DownloadFileArgs,
+    ctx: CallContext,
+  ) => number | void | Promise<number | void>;
+}
+
+type Job = { upload: FileTransferArgs } | { download: DownloadFileArgs };
+
+/** How long a failed upload's remaining bytes are read and dropped, so its status gets through. */
+const DRAIN_MS = 2_000;
+
+async function drain(conn: Conn): Promise<void> {
+  const end = Date.now() + DRAIN_MS;
+  const buf = new Uint8Array(64 * 1024);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = new Promise<null>((r) => (timer = setTimeout(() => r(null), DRAIN_MS)));
+  try {
+    while (Date.now() < end && await Promise.race([conn.read(buf), stop]) !== null) {
+      // dropped
+    }
+  } catch {
+    // broken: nothing more to drain
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Go's `server.FileTransfer`: a listener for data connections and the `_filetransfer` service
+ * (`TransferFile`, `DownloadFile`) that hands out one-time 32-byte tokens for it. Register it
+ * with {@linkcode enableFileTransfer}. Go clients (`xclient.SendFile`, `xclient.DownloadFile`)
+ * and {@linkcode sendFile}/{@linkcode downloadFile} use it.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@rpcx/core";
+ * import { directoryHandlers, enableFileTransfer, FileTransfer } from "@rpcx/core/stream";
+ * const dir = await Deno.makeTempDir();
+ * const server = new Server();
+ * const ft = new FileTransfer({ addr: "127.0.0.1:0", ...directoryHandlers(dir) });
+ * await enableFileTransfer(server, ft);
+ * await server.serve("tcp", "127.0.0.1:0");
+ * console.log(ft.address); // 127.0.0.1:<port>
+ * await server.close();
+ * await ft.close();
+ * ```
+ */
+export class FileTransfer {
+  readonly #options: FileTransferOptions;
+  readonly #server: DataServer<Job>;
+  /** The service registered by {@linkcode enableFileTransfer} (Go: `FileTransferService`). */
+  readonly service: {
+    TransferFile(args: unknown, ctx: CallContext): Promise<unknown>;
+    DownloadFile(args: unknown, ctx: CallContext): Promise<unknown>;
+  };
+
+  /** Creates it; it listens on `start()` (or the first call). RangeError on bad bounds. */
+  constructor(options: FileTransferOptions = {}) {
+    this.#options = options;
+    this.#server = new DataServer<Job>(options, (c, job, info) => this.#run(c, job, info));
+    this.service = {
+      TransferFile: (args, ctx) => this.#transferFile(args, ctx),
+      DownloadFile: (args, ctx) => this.#downloadFile(args, ctx),
+    };
+  }
+
+  /** The bound data address, once started. */
+  get address(): string | undefined {
+    return this.#server.address;
+  }
+
+  /** Tokens issued and not yet used (at most `waitNum`). */
+  get waiting(): number {
+    return this.#server.waiting;
+  }
+
+  /** Data connections being handled. */
+  get connections(): number {
+    return this.#server.connections;
+  }
+
+  /** Listens for data connections (once); returns the bound address. Throws Deno's error. */
+  start(): string {
+    return this.#server.start();
+  }
+
+  /** Stops listening, aborts the transfers in progress (bounded: 5 s). Idempotent. */
+  close(): Promise<void> {
+    return this.#server.close();
+  }
+
+  async #check<T>(ctx: CallContext, f: () => T | Promise<T>): Promise<T> {
+    try {
+      checkCodec(ctx.serializeType);
+      return await f();
+    } catch (e) {
+      ctx.replyMetadata[ERROR_META] = errorJson(e);
+      throw e;
+    }
+  }
+
+  async #transferFile(raw: unknown, ctx: CallContext): Promise<unknown> {
+    const args = readUploadArgs(raw);
+    await this.#check(ctx, () => {
+      if (!this.#options.handler) throw new TransferFailedError("rpcx: uploads are not served");
+      return this.#options.checkUpload?.(args, ctx);
+    });
+    const { token, addr } = this.#server.issue({ upload: args }, ctx);
+    return tokenReply(ctx.serializeType, token, addr);
+  }
+
+  async #downloadFile(raw: unknown, ctx: CallContext): Promise<unknown> {
+    const args = readDownloadArgs(raw);
+    const size = await this.#check(ctx, () => {
+      if (!this.#options.downloadHandler) {
+        throw new TransferFailedError("rpcx: downloads are not served");
+      }
+      return this.#options.checkDownload?.(args, ctx);
+    });
+    const { token, addr } = this.#server.issue({ download: args }, ctx);
+    if (typeof size === "number") ctx.replyMetadata[SIZE_META] = String(size);
+    return tokenReply(ctx.serializeType, token, addr);
+  }
+
+  async #run(conn: Conn, job: Job, info: DataConnInfo): Promise<void> {
+    if ("download" in job) return await this.#options.downloadHandler!(conn, job.download, info);
+    if (info.status) conn.beforeClose = () => conn.write(statusFrame());
+    try {
+      await this.#options.handler!(conn, job.upload, info);
+    } catch (e) {
+      conn.beforeClose = undefined;
+      if (info.status && !conn.closed) {
+        // Tell the caller, end our side, and drop what it still sends until it stops, so the
+        // status is read before the socket closes.
+        await conn.write(statusFrame(e)).catch(() => {});
+        await conn.closeWrite().catch(() => {});
+        await drain(conn);
+      }
+      throw e;
+    }
+  }
+}
+
+/**
+ * Starts `fileTransfer` and registers its service on `server` under `serviceName` (default
+ * `_filetransfer`, Go's `share.SendFileServiceName`). Go: `Server.EnableFileTransfer`. Close
+ * the file transfer yourself after the server (as in Go, it is not tied to the server's life).
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@rpcx/core";
+ * import { enableFileTransfer, FileTransfer } from "@rpcx/core/stream";
+ * const server = new Server();
+ * const ft = new FileTransfer({ handler: async (conn) => { for await (const _ of conn.readable); } });
+ * await enableFileTransfer(server, ft);
+ * console.log(server.services); // ["_filetransfer"]
+ * await ft.close();
+ * ```
+ */
+export async function enableFileTransfer(
+  server: Server,
+  fileTransfer: FileTransfer,
+  serviceName: string = SEND_FILE_SERVICE_NAME,
+): Promise<void> {
+  fileTransfer.start();
+  await server.register(fileTransfer.service, serviceName || SEND_FILE_SERVICE_NAME);
+}

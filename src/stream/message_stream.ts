@@ -1,0 +1,406 @@
+/**
+ * Typed message streams over the stream service (beyond Go): `AsyncIterable` in and out, each
+ * message framed with a length prefix and the call's codec (see `_frames.ts` and the README),
+ * backpressure end to end, cancellation by `AbortSignal`, typed errors.
+ *
+ * @module
+ */
+import type { Codec } from "../codec/codec.ts";
+import { defaultCodecs } from "../codec/registry.ts";
+import type { Conn, DataConn } from "./_conn.ts";
+import type { DataConnInfo } from "./_data_server.ts";
+import { type DataCaller, serializeTypeOf, type TransferOptions } from "./_client.ts";
+import { errorFrame, FrameReader, MAX_FRAME, messageFrame } from "./_frames.ts";
+import type { StreamServiceArgs } from "./_wire.ts";
+import { MessageFrameError, StreamAbortedError, StreamError } from "./errors.ts";
+import { openStream } from "./stream.ts";
+import type { StreamHandler } from "./stream_service.ts";
+
+/**
+ * Options of a message stream.
+ *
+ * @example
+ * ```ts
+ * import type { MessageStreamOptions } from "@rpcx/core/stream";
+ * const o: MessageStreamOptions = { maxMessageSize: 1 << 20, writeBuffer: 256 * 1024 };
+ * console.log(o.maxMessageSize);
+ * ```
+ */
+export interface MessageStreamOptions {
+  /** The codec (default: the one of the `Stream` call's serialize type, MsgPack by default). */
+  codec?: Codec;
+  /** Largest message payload, bytes, either way (default 16 MiB; at most 2^31 - 1). */
+  maxMessageSize?: number;
+  /**
+   * Encoded messages queued for the socket beyond which `send` waits, bytes (default 64 KiB):
+   * what one slow reader can make us hold.
+   */
+  writeBuffer?: number;
+  /** Aborts the stream: every pending and later operation fails with StreamAbortedError. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One side of a typed message stream: `send` (or `writable`) for what goes out, `for await` (or
+ * `readable`) for what comes in. Backpressure: `send` resolves once its message is queued
+ * within `writeBuffer` bytes for the socket (else once the socket took it), and messages are
+ * read from the socket only as you iterate, so a slow consumer slows the producer on the other
+ * side. `end()` ends our direction; the iteration ends when the peer ends its own.
+ *
+ * Errors: a failure is sticky and ends both directions. {@linkcode RemoteStreamError} (the peer
+ * sent an error frame: its handler threw or it aborted), {@linkcode StreamAbortedError} (the
+ * signal or `abort()`), {@linkcode MessageTooLargeError}, {@linkcode MessageFrameError}, and the
+ * data connection's {@linkcode DataConnectionError}/{@linkcode DataTimeoutError}.
+ *
+ * @example
+ * ```ts
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
+ * import { openMessageStream } from "@rpcx/core/stream";
+ * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery("tcp@127.0.0.1:8972"));
+ * try {
+ *   const chat = await openMessageStream<{ text: string }, { text: string }>(xclient);
+ *   chat.sendAll([{ text: "hi" }, { text: "bye" }]).catch(() => {});
+ *   for await (const m of chat) console.log(m.text);
+ * } catch (e) {
+ *   console.log("failed:", (e as Error).message);
+ * }
+ * await xclient.close();
+ * ```
+ */
+export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
+  readonly #conn: Conn;
+  readonly #codec: Codec;
+  readonly #limit: number;
+  readonly #bufferLimit: number;
+  readonly #reader: FrameReader;
+  #reading: Promise<unknown> = Promise.resolve();
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #flushing: Promise<void> | undefined;
+  #spaceWaiters: (() => void)[] = [];
+  #failure: unknown;
+  #ended = false;
+  #done = false;
+  #readable: ReadableStream<Receive> | undefined;
+  #writable: WritableStream<Send> | undefined;
+
+  /** Frames messages over `conn` with `codec` (internal: use openMessageStream). */
+  constructor(conn: DataConn, codec: Codec, options: MessageStreamOptions = {}) {
+    this.#conn = conn as Conn;
+    this.#codec = codec;
+    this.#limit = Math.min(options.maxMessageSize ?? 16 * 2 ** 20, MAX_FRAME);
+    this.#bufferLimit = options.writeBuffer ?? 64 * 1024;
+    this.#reader = new FrameReader(this.#conn, this.#limit);
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => this.abort(new StreamAbortedError(signal.reason));
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener("abort", onAbort, { once: true });
+        conn.signal.addEventListener("abort", () => signal.removeEventListener("abort", onAbort));
+      }
+    }
+    conn.signal.addEventListener("abort", () => {
+      // A clean close (both directions ended, or close()) fails only what is still pending.
+      if (!this.#conn.closedCleanly) this.#fail(conn.signal.reason);
+      else if (this.#queue.length || this.#flushing) this.#fail(conn.signal.reason);
+    }, { once: true });
+  }
+
+  /** Aborted when the stream fails or closes; `reason` is the typed error. */
+  get signal(): AbortSignal {
+    return this.#conn.signal;
+  }
+
+  #fail(e: unknown): unknown {
+    if (this.#failure === undefined) {
+      this.#failure = e;
+      this.#conn.abort(e);
+      for (const w of this.#spaceWaiters.splice(0)) w();
+    }
+    return this.#failure;
+  }
+
+  #kick(): void {
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = undefined;
+      if (this.#queue.length && this.#failure === undefined) this.#kick();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length && this.#failure === undefined) {
+      const frames = this.#queue;
+      this.#queue = [];
+      let bytes = frames[0];
+      if (frames.length > 1) {
+        let size = 0;
+        for (const f of frames) size += f.byteLength;
+        bytes = new Uint8Array(size);
+        let o = 0;
+        for (const f of frames) {
+          bytes.set(f, o);
+          o += f.byteLength;
+        }
+      }
+      try {
+        await this.#conn.write(bytes);
+      } catch (e) {
+        this.#fail(e);
+      }
+      this.#queued -= bytes.byteLength;
+      for (const w of this.#spaceWaiters.splice(0)) w();
+    }
+  }
+
+  /**
+   * Sends `message`. Resolves once it is queued within `writeBuffer` bytes (else once the socket
+   * took enough). Rejects with the stream's failure, {@linkcode MessageTooLargeError} (nothing
+   * sent, the stream goes on) or a codec error.
+   */
+  async send(message: Send): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#conn.closed) throw this.#conn.signal.reason;
+    if (this.#ended) throw new StreamError("rpcx: send after end()");
+    const frame = messageFrame(this.#codec, message, this.#limit);
+    this.#queue.push(frame);
+    this.#queued += frame.byteLength;
+    this.#kick();
+    while (this.#queued > this.#bufferLimit && this.#failure === undefined) {
+      await new Promise<void>((r) => this.#spaceWaiters.push(r));
+    }
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Waits until everything sent is written to the socket; rejects with the stream's failure. */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Ends our direction once everything sent is written (the peer's iteration then ends). */
+  async end(): Promise<void> {
+    if (this.#ended) return await this.flush();
+    this.#ended = true;
+    await this.flush();
+    try {
+      await this.#conn.closeWrite();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  /** Sends every message of `messages` in order (each awaited: backpressure), then `end()`. */
+  async sendAll(messages: AsyncIterable<Send> | Iterable<Send>): Promise<void> {
+    for await (const m of messages) await this.send(m);
+    await this.end();
+  }
+
+  /** The next message, or done once the peer ended its direction. */
+  next(): Promise<IteratorResult<Receive>> {
+    const p = this.#reading.then(() => this.#next());
+    this.#reading = p.catch(() => {});
+    return p;
+  }
+
+  async #next(): Promise<IteratorResult<Receive>> {
+    if (this.#done) return { done: true, value: undefined };
+    if (this.#failure !== undefined) throw this.#failure;
+    let payload: Uint8Array | null;
+    try {
+      payload = await this.#reader.next();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    if (payload === null) {
+      this.#done = true;
+      return { done: true, value: undefined };
+    }
+    try {
+      return { done: false, value: this.#codec.decode(payload) as Receive };
+    } catch (e) {
+      const err = new MessageFrameError(`rpcx: message did not decode: ${e}`, { cause: e });
+      this.abort(err);
+      throw err;
+    }
+  }
+
+  /** Iterates the messages that come; leaving the loop early stops nothing (see `close`). */
+  [Symbol.asyncIterator](): AsyncIterator<Receive> {
+    return {
+      next: () => this.next(),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+
+  /** The messages that come, as a web stream (read only as it is pulled). */
+  get readable(): ReadableStream<Receive> {
+    this.#readable ??= new ReadableStream<Receive>({
+      pull: async (c) => {
+        const r = await this.next();
+        if (r.done) c.close();
+        else c.enqueue(r.value);
+      },
+      cancel: (reason) => this.abort(reason),
+    }, { highWaterMark: 0 });
+    return this.#readable;
+  }
+
+  /** Messages to send, as a web stream: closing it is `end()`, aborting it is `abort()`. */
+  get writable(): WritableStream<Send> {
+    this.#writable ??= new WritableStream<Send>({
+      write: (m) => this.send(m),
+      close: () => this.end(),
+      abort: (reason) => this.abort(reason),
+    });
+    return this.#writable;
+  }
+
+  /**
+   * Fails the stream with `reason` (a StreamError as is, else {@linkcode StreamAbortedError}),
+   * tells the peer with an error frame when nothing else is being written (bounded: 1 s), and
+   * closes the connection.
+   */
+  abort(reason?: unknown): Promise<void> {
+    if (this.#failure !== undefined) return Promise.resolve();
+    const err = reason instanceof StreamError ? reason : new StreamAbortedError(reason);
+    this.#failure = err;
+    for (const w of this.#spaceWaiters.splice(0)) w();
+    if (this.#conn.closed) return Promise.resolve();
+    // After the frame being written (whole frames only), then the error frame.
+    const tell = (async () => {
+      while (this.#flushing) await this.#flushing;
+      if (!this.#conn.closed) await this.#conn.write(errorFrame(err.message));
+    })().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([tell, new Promise<void>((r) => (timer = setTimeout(r, 1_000)))])
+      .finally(() => {
+        clearTimeout(timer);
+        this.#conn.abort(err);
+      });
+  }
+
+  /** Closes the connection now, both directions (what is queued may be lost: `end()` first). */
+  close(): void {
+    this.#conn.close();
+  }
+
+  /**
+   * Ends our direction and reads (dropping) what the peer still sends until it ends, within
+   * `ms`, then closes: a clean close that loses none of what we sent.
+   */
+  async finish(ms = 5_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await this.end();
+      const drained = (async () => {
+        while (!(await this.next()).done) {
+          // dropped
+        }
+      })();
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, ms)))]);
+    } finally {
+      clearTimeout(timer);
+      this.close();
+    }
+  }
+}
+
+/**
+ * Opens a typed message stream on the `_streamservice` service through `caller` (an XClient made
+ * for `_streamservice`): {@linkcode stream}, then framing with the codec of
+ * `options.serializeType` (MsgPack by default) unless `options.codec` says otherwise.
+ *
+ * @throws {StreamError} as {@linkcode stream} does.
+ *
+ * @example
+ * ```ts
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
+ * import { openMessageStream } from "@rpcx/core/stream";
+ * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery("tcp@127.0.0.1:8972"));
+ * const ac = new AbortController();
+ * try {
+ *   const s = await openMessageStream<number, number>(xclient, { signal: ac.signal });
+ *   await s.send(1);
+ *   ac.abort("done");
+ * } catch (e) {
+ *   console.log("failed:", (e as Error).message);
+ * }
+ * await xclient.close();
+ * ```
+ */
+export async function openMessageStream<Send, Receive>(
+  caller: DataCaller,
+  options: MessageStreamOptions & TransferOptions = {},
+): Promise<MessageStream<Send, Receive>> {
+  const { conn, release } = await openStream(caller, options.meta, options);
+  release(); // the stream below answers the signal, telling the peer
+  const codec = options.codec ?? defaultCodecs.get(serializeTypeOf(options));
+  return new MessageStream<Send, Receive>(conn, codec, options);
+}
+
+/**
+ * A message stream handler: gets the stream (iterate it for what the caller sends, `send` to
+ * answer) and may return an (async) iterable whose items are sent in order before the stream
+ * ends. Throwing ends the stream with an error frame ({@linkcode RemoteStreamError} at the
+ * caller).
+ *
+ * @example
+ * ```ts
+ * import type { MessageHandler } from "@rpcx/core/stream";
+ * const double: MessageHandler<number, number> = async function* (messages) {
+ *   for await (const n of messages) yield 2 * n;
+ * };
+ * console.log(typeof double);
+ * ```
+ */
+export type MessageHandler<Receive, Send> = (
+  messages: MessageStream<Send, Receive>,
+  args: StreamServiceArgs,
+  info: DataConnInfo,
+) => AsyncIterable<Send> | Iterable<Send> | void | Promise<void>;
+
+function isIterable<T>(v: unknown): v is AsyncIterable<T> | Iterable<T> {
+  return v != null && typeof v === "object" &&
+    (Symbol.asyncIterator in v || Symbol.iterator in v);
+}
+
+/**
+ * A {@linkcode StreamHandler} for {@linkcode StreamService} that speaks typed messages: frames
+ * with the codec of the caller's `Stream` call (or `options.codec`), runs `handler`, sends
+ * what it returns, ends our direction and reads the caller's rest (bounded: 5 s) before
+ * closing.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@rpcx/core";
+ * import { enableStreamService, messageStreamHandler, StreamService } from "@rpcx/core/stream";
+ * const echo = messageStreamHandler<unknown, unknown>(async function* (messages) {
+ *   yield* messages;
+ * });
+ * const ss = new StreamService({ handler: echo });
+ * await enableStreamService(new Server(), ss);
+ * await ss.close();
+ * ```
+ */
+export function messageStreamHandler<Receive, Send>(
+  handler: MessageHandler<Receive, Send>,
+  options: Omit<MessageStreamOptions, "signal"> = {},
+): StreamHandler {
+  return async (conn, args, info) => {
+    const codec = options.codec ?? defaultCodecs.get(info.serializeType);
+    const ms = new MessageStream<Send, Receive>(conn, codec, options);
+    try {
+      const out = await handler(ms, args, info);
+      if (isIterable<Send>(out)) await ms.sendAll(out);
+      await ms.finish();
+    } catch (e) {
+      await ms.abort(
+        e instanceof StreamError ? e : new StreamError(String((e as Error)?.message ?? e)),
+      );
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The stream service (Go: `server.NewStreamService` and `Server.EnableStreamService`).
+ *
+ * @module
+ */
+import type { CallContext } from "../server/context.ts";
+import type { Server } from "../server/server.ts";
+import type { DataConn } from "./_conn.ts";
+import { type DataConnInfo, DataServer, type DataServiceOptions } from "./_data_server.ts";
+import {
+  checkCodec,
+  ERROR_META,
+  errorJson,
+  readStreamArgs,
+  STREAM_SERVICE_NAME,
+  type StreamServiceArgs,
+  tokenReply,
+} from "./_wire.ts";
+import { StreamNotAcceptedError } from "./errors.ts";
+
+/**
+ * Handles a stream (Go: `StreamHandler`): `conn` carries raw bytes both ways until either side
+ * ends. The connection is closed once the returned promise settles.
+ *
+ * @example
+ * ```ts
+ * import type { StreamHandler } from "@rpcx/core/stream";
+ * // Go's stream example: echo until the caller closes.
+ * const echo: StreamHandler = (conn) => conn.readable.pipeTo(conn.writable);
+ * console.log(typeof echo);
+ * ```
+ */
+export type StreamHandler = (
+  conn: DataConn,
+  args: StreamServiceArgs,
+  info: DataConnInfo,
+) => void | Promise<void>;
+
+/**
+ * Decides in the `Stream` call whether a caller may stream (Go: `StreamAcceptor`); false
+ * refuses with Go's "server refused the connection" ({@linkcode StreamNotAcceptedError}).
+ *
+ * @example
+ * ```ts
+ * import type { StreamAcceptor } from "@rpcx/core/stream";
+ * const onlyFoo: StreamAcceptor = (_ctx, args) => args.meta.foo === "bar";
+ * console.log(typeof onlyFoo);
+ * ```
+ */
+export type StreamAcceptor = (
+  ctx: CallContext,
+  args: StreamServiceArgs,
+) => boolean | Promise<boolean>;
+
+/**
+ * Options of {@linkcode StreamService}: Go's `NewStreamService(addr, streamHandler, acceptor,
+ * waitNum)`.
+ *
+ * @example
+ * ```ts
+ * import type { StreamServiceOptions } from "@rpcx/core/stream";
+ * const o: StreamServiceOptions = { handler: (c) => c.readable.pipeTo(c.writable), waitNum: 100 };
+ * console.log(o.waitNum);
+ * ```
+ */
+export interface StreamServiceOptions extends DataServiceOptions {
+  /** Runs for every stream (Go: `streamHandler`). None: streams are refused. */
+  handler?: StreamHandler;
+  /** Accepts or refuses a caller before its token (Go: `acceptor`). */
+  acceptor?: StreamAcceptor;
+}
+
+/**
+ * Go's `server.StreamService`: a listener for data connections and the `_streamservice` service
+ * (`Stream`) that hands out one-time 32-byte tokens for it. Register it with
+ * {@linkcode enableStreamService}; Go's `xclient.Stream` and {@linkcode stream} (raw bytes),
+ * or {@linkcode openMessageStream} with {@linkcode messageStreamHandler} (typed messages), use it.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@rpcx/core";
+ * import { enableStreamService, StreamService } from "@rpcx/core/stream";
+ * const server = new Server();
+ * const ss = new StreamService({ handler: (conn) => conn.readable.pipeTo(conn.writable) });
+ * await enableStreamService(server, ss);
+ * console.log(server.services); // ["_streamservice"]
+ * await ss.close();
+ * ```
+ */
+export class StreamService {
+  readonly #options: StreamServiceOptions;
+  readonly #server: DataServer<StreamServiceArgs>;
+  /** The service registered by {@linkcode enableStreamService}. */
+  readonly service: { Stream(args: unknown, ctx: CallContext): Promise<unknown> };
+
+  /** Creates it; it listens on `start()` (or the first call). RangeError on bad bounds. */
+  constructor(options: StreamServiceOptions = {}) {
+    this.#options = options;
+    this.#server = new DataServer<StreamServiceArgs>(options, async (conn, args, info) => {
+      await this.#options.handler?.(conn, args, info);
+    });
+    this.service = { Stream: (args, ctx) => this.#stream(args, ctx) };
+  }
+
+  /** The bound data address, once started. */
+  get address(): string | undefined {
+    return this.#server.address;
+  }
+
+  /** Tokens issued and not yet used (at most `waitNum`). */
+  get waiting(): number {
+    return this.#server.waiting;
+  }
+
+  /** Streams open. */
+  get connections(): number {
+    return this.#server.connections;
+  }
+
+  /** Listens for data connections (once); returns the bound address. Throws Deno's error. */
+  start(): string {
+    return this.#server.start();
+  }
+
+  /** Stops listening, aborts the streams (bounded: 5 s). Idempotent. */
+  close(): Promise<void> {
+    return this.#server.close();
+  }
+
+  async #stream(raw: unknown, ctx: CallContext): Promise<unknown> {
+    const args = readStreamArgs(raw);
+    try {
+      checkCodec(ctx.serializeType);
+      if (!this.#options.handler) throw new StreamNotAcceptedError();
+      if (this.#options.acceptor && !(await this.#options.acceptor(ctx, args))) {
+        throw new StreamNotAcceptedError();
+      }
+    } catch (e) {
+      ctx.replyMetadata[ERROR_META] = errorJson(e);
+      throw e;
+    }
+    const { token, addr } = this.#server.issue(args, ctx);
+    return tokenReply(ctx.serializeType, token, addr);
+  }
+}
+
+/**
+ * Starts `streamService` and registers its service on `server` under `serviceName` (default
+ * `_streamservice`, Go's `share.StreamServiceName`). Go: `Server.EnableStreamService`. Close
+ * the stream service yourself after the server.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@rpcx/core";
+ * import { enableStreamService, StreamService } from "@rpcx/core/stream";
+ * const ss = new StreamService({ handler: (c) => c.readable.pipeTo(c.writable) });
+ * await enableStreamService(new Server(), ss);
+ * await ss.close();
+ * ```
+ */
+export async function enableStreamService(
+  server: Server,
+  streamService: StreamService,
+  serviceName: string = STREAM_SERVICE_NAME,
+): Promise<void> {
+  streamService.start();
+  await server.register(streamService.service, serviceName || STREAM_SERVICE_NAME);
+}
