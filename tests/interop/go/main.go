@@ -15,6 +15,8 @@
 //	rpcxpeer http   ...   Go-shaped HTTP-invoke and JSON-RPC 2.0 callers (--check)
 //	rpcxpeer http-bench   HTTP-invoke / JSON-RPC load generator, prints one JSON line
 //	rpcxpeer reflect-client  rpcx-examples reflection/client (see reflection.go)
+//	rpcxpeer data-server  file transfer and stream service (see data.go)
+//	rpcxpeer data-client  SendFile / DownloadFile / Stream through an XClient
 //
 // Run `rpcxpeer <subcommand> -h` for the flags. Results go to stdout; rpcx's
 // own logging goes to stderr.
@@ -29,7 +31,7 @@ import (
 	rlog "github.com/smallnest/rpcx/log"
 )
 
-const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|push-client|otel|http|http-bench|reflect-client> [flags]
+const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|push-client|otel|http|http-bench|reflect-client|data-server|data-client> [flags]
   server  serve Arith, Echo and Bench services
   client  call Arith via XClient, or run the interop checklist with --check
   bench   load generator against Bench.Echo (one JSON line of results)
@@ -40,6 +42,8 @@ const usage = `usage: rpcxpeer <server|client|bench|bench-xclient|push-server|pu
   http    HTTP-invoke and JSON-RPC 2.0 checks against a server's port (--check)
   http-bench  HTTP-invoke (or JSON-RPC) load generator (one JSON line of results)
   reflect-client  rpcx-examples reflection/client: Reflection.GetService and GetServices
+  data-server  NewFileTransfer + NewStreamService (upload, download, stream echo)
+  data-client  XClient.SendFile / DownloadFile / Stream (one JSON line of results)
 run "rpcxpeer <subcommand> -h" for the flags of a subcommand`
 
 func main() {
@@ -70,6 +74,10 @@ func main() {
 		code = runHTTPBench(os.Args[2:])
 	case "reflect-client":
 		code = runReflectClient(os.Args[2:])
+	case "data-server":
+		code = runDataServer(os.Args[2:])
+	case "data-client":
+		code = runDataClient(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:
