@@ -106,8 +106,9 @@ export class Conn implements DataConn {
    * DataTimeoutError once no read or write completed for the idle bound (progress either way
    * counts, so an upload's status read waits as long as the upload moves).
    */
-  async #bounded<T>(p: Promise<T>, op: "read" | "write"): Promise<T> {
+  async #bounded<T>(start: () => Promise<T>, op: "read" | "write"): Promise<T> {
     if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
+    const p = start();
     if (this.#pending.read + this.#pending.write === 0) this.#last = performance.now();
     this.#pending[op]++;
     this.#arm();
@@ -139,7 +140,7 @@ export class Conn implements DataConn {
 
   async read(p: Uint8Array): Promise<number | null> {
     if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
-    const n = await this.#bounded(this.#raw.read(p), "read");
+    const n = await this.#bounded(() => this.#raw.read(p), "read");
     if (n === null) this.#ended("read");
     return n;
   }
@@ -157,7 +158,7 @@ export class Conn implements DataConn {
 
   async write(p: Uint8Array): Promise<void> {
     for (let o = 0; o < p.byteLength;) {
-      o += await this.#bounded(this.#raw.write(p.subarray(o)), "write");
+      o += await this.#bounded(() => this.#raw.write(p.subarray(o)), "write");
     }
   }
 

@@ -10,9 +10,14 @@ import { defaultCodecs } from "../codec/registry.ts";
 import type { Conn, DataConn } from "./_conn.ts";
 import type { DataConnInfo } from "./_data_server.ts";
 import { type DataCaller, serializeTypeOf, type TransferOptions } from "./_client.ts";
-import { errorFrame, FrameReader, MAX_FRAME, messageFrame } from "./_frames.ts";
+import { END_FRAME, errorFrame, FrameReader, MAX_FRAME, messageFrame } from "./_frames.ts";
 import type { StreamServiceArgs } from "./_wire.ts";
-import { MessageFrameError, StreamAbortedError, StreamError } from "./errors.ts";
+import {
+  MessageFrameError,
+  MessageTooLargeError,
+  StreamAbortedError,
+  StreamError,
+} from "./errors.ts";
 import { openStream } from "./stream.ts";
 import type { StreamHandler } from "./stream_service.ts";
 
@@ -45,7 +50,10 @@ export interface MessageStreamOptions {
  * `readable`) for what comes in. Backpressure: `send` resolves once its message is queued
  * within `writeBuffer` bytes for the socket (else once the socket took it), and messages are
  * read from the socket only as you iterate, so a slow consumer slows the producer on the other
- * side. `end()` ends our direction; the iteration ends when the peer ends its own.
+ * side. `end()` ends our direction (an end frame, then a half-close); the iteration ends when
+ * the peer ends its own. A connection that closes without the peer's end frame fails the
+ * iteration with {@linkcode DataConnectionError} (a peer that crashed never looks like one that
+ * finished).
  *
  * Errors: a failure is sticky and ends both directions. {@linkcode RemoteStreamError} (the peer
  * sent an error frame: its handler threw or it aborted), {@linkcode StreamAbortedError} (the
@@ -182,12 +190,24 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
   /** Ends our direction once everything sent is written (the peer's iteration then ends). */
   async end(): Promise<void> {
     if (this.#ended) return await this.flush();
+    if (this.#failure !== undefined) throw this.#failure;
     this.#ended = true;
+    this.#queue.push(END_FRAME);
+    this.#queued += END_FRAME.byteLength;
+    this.#kick();
     await this.flush();
     try {
       await this.#conn.closeWrite();
     } catch (e) {
       throw this.#fail(e);
+    }
+    this.#closeWhenDone();
+  }
+
+  /** Both directions ended cleanly: the connection goes. */
+  #closeWhenDone(): void {
+    if (this.#done && this.#ended && !this.#flushing && this.#failure === undefined) {
+      this.#conn.close();
     }
   }
 
@@ -211,10 +231,16 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
     try {
       payload = await this.#reader.next();
     } catch (e) {
+      // What we refuse, we tell the peer; what the peer or the socket did, we only record.
+      if (e instanceof MessageTooLargeError || e instanceof MessageFrameError) {
+        await this.abort(e);
+        throw e;
+      }
       throw this.#fail(e);
     }
     if (payload === null) {
       this.#done = true;
+      if (this.#conn.closedCleanly === false && this.#ended) this.#closeWhenDone();
       return { done: true, value: undefined };
     }
     try {

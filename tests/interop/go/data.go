@@ -296,14 +296,24 @@ func writeFrame(w io.Writer, m msg) error {
 	return err
 }
 
-// readFrame reads one frame: io.EOF at a clean end, an error for an error
-// frame (bit 31 of the header set: UTF-8 text follows).
+// endFrame ends a direction: header 0x80000000, then a half-close.
+var endFrame = []byte{0x80, 0, 0, 0}
+
+// readFrame reads one frame: io.EOF at the end frame, an error for an error
+// frame (bit 31 of the header set, a non-zero length: UTF-8 text follows) or
+// a connection that ends without the end frame.
 func readFrame(r io.Reader) (msg, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return msg{}, io.ErrUnexpectedEOF
+		}
 		return msg{}, err
 	}
 	h := binary.BigEndian.Uint32(head[:])
+	if h == 0x80000000 {
+		return msg{}, io.EOF
+	}
 	body := make([]byte, h&0x7fffffff)
 	if _, err := io.ReadFull(r, body); err != nil {
 		return msg{}, io.ErrUnexpectedEOF
@@ -316,7 +326,8 @@ func readFrame(r io.Reader) (msg, error) {
 	return m, err
 }
 
-// doubleFrames answers every {N} with {N: 2N} until the caller ends, then ends.
+// doubleFrames answers every {N} with {N: 2N} until the caller's end frame,
+// then sends its own and half-closes.
 func doubleFrames(conn net.Conn) (int64, error) {
 	r := bufio.NewReader(conn)
 	w := bufio.NewWriter(conn)
@@ -337,6 +348,7 @@ func doubleFrames(conn net.Conn) (int64, error) {
 			w.Flush()
 		}
 	}
+	w.Write(endFrame)
 	if err := w.Flush(); err != nil {
 		return n, err
 	}
@@ -496,8 +508,9 @@ func streamEcho(conn net.Conn, n int64, lines int) (int64, string, error) {
 	return got, string(text), <-errc
 }
 
-// exchangeFrames sends count {N: i} frames and reads answers until the peer
-// ends: each answer must be {N: 2i} (double) or {N: i} (echo), in order.
+// exchangeFrames sends count {N: i} frames and the end frame, and reads
+// answers until the peer's end frame: each answer must be {N: 2i} (double) or
+// {N: i} (echo), in order.
 func exchangeFrames(conn net.Conn, count int) (int, error) {
 	defer conn.Close()
 	errc := make(chan error, 1)
@@ -509,6 +522,7 @@ func exchangeFrames(conn net.Conn, count int) (int, error) {
 				return
 			}
 		}
+		w.Write(endFrame)
 		if err := w.Flush(); err != nil {
 			errc <- err
 			return
