@@ -93,17 +93,25 @@ async function store(
   let received = 0;
   try {
     file = await createNew(part);
-    const buf = new Uint8Array(CHUNK);
+    // Reads fill the buffer (a peer may send small segments: Go's client writes 1 KiB at a
+    // time) and the file is written in large pieces.
+    const buf = new Uint8Array(2 * CHUNK);
+    let filled = 0;
     while (true) {
-      const n = await conn.read(buf);
+      const n = await conn.read(buf.subarray(filled));
       if (n === null) break;
       received += n;
+      filled += n;
       if (received > limit) throw new FileTooLargeError(limit);
       if (expected >= 0 && received > expected) {
         throw new TransferIncompleteError(expected, received);
       }
-      await file.write(buf.subarray(0, n));
+      if (filled >= CHUNK) {
+        await file.write(buf.subarray(0, filled));
+        filled = 0;
+      }
     }
+    if (filled) await file.write(buf.subarray(0, filled));
     if (expected >= 0 && received !== expected) {
       throw new TransferIncompleteError(expected, received);
     }

@@ -71,23 +71,32 @@ export async function downloadFile(
   try {
     if (part) file = await createNew(part);
     else writer = (saveTo as WritableStream<Uint8Array>).getWriter();
-    let buf = new Uint8Array(CHUNK);
+    // Reads fill the buffer (a server may send small segments) and the file or stream gets
+    // large pieces.
+    let buf = new Uint8Array(2 * CHUNK);
+    let filled = 0;
+    const flush = async () => {
+      if (file) {
+        await file.write(buf.subarray(0, filled));
+      } else {
+        await writer!.ready;
+        // The stream keeps the chunk: the next reads need a buffer of their own.
+        writer!.write(buf.subarray(0, filled)).catch(() => {});
+        buf = new Uint8Array(2 * CHUNK);
+      }
+      filled = 0;
+    };
     while (true) {
-      const n = await conn.read(buf);
+      const n = await conn.read(buf.subarray(filled));
       if (n === null) break;
       received += n;
+      filled += n;
       if (expected !== undefined && received > expected) {
         throw new TransferIncompleteError(expected, received);
       }
-      if (file) {
-        await file.write(buf.subarray(0, n));
-      } else {
-        await writer!.ready;
-        // The stream keeps the chunk: the next read needs a buffer of its own.
-        writer!.write(buf.subarray(0, n)).catch(() => {});
-        buf = new Uint8Array(CHUNK);
-      }
+      if (filled >= CHUNK) await flush();
     }
+    if (filled) await flush();
     if (expected !== undefined && received !== expected) {
       throw new TransferIncompleteError(expected, received);
     }

@@ -136,6 +136,7 @@ func runDataServer(argv []string) int {
 	waitNum := fs.Int("wait-num", 1000, "waitNum of NewFileTransfer / NewStreamService")
 	refuse := fs.String("refuse-meta", "", "the stream acceptor refuses callers whose meta has this key")
 	samples := fs.String("samples", "", "comma separated offsets whose bytes uploads report")
+	hash := fs.Bool("hash", true, "uploads report their sha256 (false: no hashing, for benchmarks)")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -150,6 +151,9 @@ func runDataServer(argv []string) int {
 				ev := dataEvent{Event: "upload", FileName: args.FileName, FileSize: args.FileSize, Meta: args.Meta}
 				smp, sum := newSampler(offsets)
 				var w io.Writer = smp
+				if !*hash {
+					w = io.Discard
+				}
 				var f *os.File
 				if save {
 					var err error
@@ -161,6 +165,9 @@ func runDataServer(argv []string) int {
 						return
 					}
 					w = io.MultiWriter(f, smp)
+					if !*hash {
+						w = f
+					}
 				}
 				n, err := io.Copy(w, conn)
 				if f != nil {

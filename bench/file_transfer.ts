@@ -1,0 +1,227 @@
+// A 1 GiB upload and download on loopback, every pair of Go rpcx and @rpcx/core as client and
+// server in the same run (Go: rpcxpeer data-server/data-client, i.e. NewFileTransfer with a
+// handler that io.Copies into a file, XClient.SendFile/DownloadFile; Deno: directoryHandlers,
+// sendFile/downloadFile into a path). Each side runs in its own process. Prints, per transfer,
+// the client's time and throughput, the server's RSS growth (VmHWM after the transfer, reset by
+// clear_refs before it, minus VmRSS before) and the client's peak RSS (and its growth for the
+// Deno client, which samples itself).
+//   deno run -A bench/file_transfer.ts [--size-mib 1024] [--runs 1] [--json]
+// The Deno sides: --serve DIR (prints LISTENING), --client ADDR --op upload|download ...
+import {
+  directoryHandlers,
+  downloadFile,
+  enableFileTransfer,
+  FileTransfer,
+  sendFile,
+} from "@rpcx/core/stream";
+import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+import { flag } from "../examples/arith.ts";
+import { startServer } from "./_process.ts";
+
+const REPO = new URL("../", import.meta.url).pathname;
+const GO_PEER = Deno.env.get("RPCXPEER") || `${REPO}.cache/bin/rpcxpeer`;
+
+if (Deno.args.includes("--serve")) {
+  const dir = flag(Deno.args, "serve", ".");
+  const server = new Server();
+  const ft = new FileTransfer({ addr: "127.0.0.1:0", ...directoryHandlers(dir) });
+  await enableFileTransfer(server, ft);
+  server.shutdownOnSignals();
+  console.log(`LISTENING ${await server.serve("tcp", "127.0.0.1:0")}`);
+} else if (Deno.args.includes("--client")) {
+  await client();
+} else {
+  await main();
+}
+
+/** The Deno client: one transfer, then a JSON line {ms, bytes, rssStartMiB, rssPeakMiB}. */
+async function client(): Promise<void> {
+  const addr = flag(Deno.args, "client", "");
+  const op = flag(Deno.args, "op", "upload");
+  const rss = () => Deno.memoryUsage().rss / 2 ** 20;
+  const rssStart = rss();
+  let rssPeak = rssStart;
+  const watch = setInterval(() => (rssPeak = Math.max(rssPeak, rss())), 50);
+  const x = new XClient(
+    "_filetransfer",
+    FailMode.Failtry,
+    SelectMode.RandomSelect,
+    new Peer2PeerDiscovery(`tcp@${addr}`),
+  );
+  const t0 = performance.now();
+  const r = op === "upload"
+    ? await sendFile(x, flag(Deno.args, "file", ""))
+    : await downloadFile(x, flag(Deno.args, "name", ""), flag(Deno.args, "out", ""));
+  const ms = performance.now() - t0;
+  clearInterval(watch);
+  rssPeak = Math.max(rssPeak, rss());
+  await x.close();
+  console.log(JSON.stringify({ ms, bytes: r.bytes, rssStartMiB: rssStart, rssPeakMiB: rssPeak }));
+}
+
+function status(pid: number, key: string): number {
+  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(text.match(new RegExp(`${key}:\\s+(\\d+) kB`))![1]) / 1024;
+}
+
+interface Row {
+  op: string;
+  client: string;
+  server: string;
+  seconds: number;
+  mibPerSec: number;
+  serverRssGrowthMiB: number;
+  clientPeakRssMiB: number;
+  clientRssGrowthMiB?: number;
+}
+
+/** Runs `args` under /usr/bin/time -v: its last JSON line and its maximum RSS in MiB. */
+async function timed(args: string[]): Promise<{ json: Record<string, number>; maxRssMiB: number }> {
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-v", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (!out.success || !line) throw new Error(`${args.join(" ")} failed: ${stdout}\n${stderr}`);
+  const kb = Number(stderr.match(/Maximum resident set size \(kbytes\): (\d+)/)![1]);
+  const json = JSON.parse(line);
+  if (json.error) throw new Error(json.error);
+  return { json, maxRssMiB: kb / 1024 };
+}
+
+async function main(): Promise<void> {
+  const sizeMiB = Number(flag(Deno.args, "size-mib", "1024"));
+  const runs = Number(flag(Deno.args, "runs", "1"));
+  const size = sizeMiB * 2 ** 20;
+  const work = await Deno.makeTempDir({ prefix: "rpcx_bench_ft_" });
+  const src = `${work}/src.bin`;
+  const goDir = `${work}/go`;
+  const denoDir = `${work}/deno`;
+  const outDir = `${work}/out`;
+  for (const d of [goDir, denoDir, outDir]) await Deno.mkdir(d);
+  {
+    const f = await Deno.open(src, { write: true, create: true });
+    const block = new Uint8Array(1 << 20);
+    for (let o = 0; o < size; o += block.byteLength) {
+      for (let i = 0; i < block.byteLength; i += 65536) {
+        crypto.getRandomValues(block.subarray(i, i + 65536));
+      }
+      for (let w = 0; w < block.byteLength;) w += await f.write(block.subarray(w));
+    }
+    f.close();
+  }
+  await Deno.copyFile(src, `${goDir}/src.bin`);
+  await Deno.copyFile(src, `${denoDir}/src.bin`);
+  const port = () => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const p = (l.addr as Deno.NetAddr).port;
+    l.close();
+    return p;
+  };
+  const go = await startServer(GO_PEER, [
+    "data-server",
+    "--addr",
+    "127.0.0.1:0",
+    "--transfer-addr",
+    `127.0.0.1:${port()}`,
+    "--stream",
+    "none",
+    "--dir",
+    goDir,
+    "--hash=false",
+  ], { stderr: "null" });
+  const deno = await startServer(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL(import.meta.url).pathname,
+    "--serve",
+    denoDir,
+  ]);
+  const servers = { go, deno };
+  const rows: Row[] = [];
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (const op of ["upload", "download"]) {
+        for (const c of ["go", "deno"] as const) {
+          for (const s of ["go", "deno"] as const) {
+            const server = servers[s];
+            Deno.writeTextFileSync(`/proc/${server.pid}/clear_refs`, "5");
+            const before = status(server.pid, "VmRSS");
+            const out = `${outDir}/${c}_${s}.bin`;
+            const args = c === "go"
+              ? [GO_PEER, "data-client", "--addr", server.addr, "--op", op, "--meta", ""]
+                .concat(op === "upload" ? ["--file", src] : ["--name", "src.bin", "--out", out])
+              : [
+                Deno.execPath(),
+                "run",
+                "-A",
+                new URL(import.meta.url).pathname,
+                "--client",
+                server.addr,
+                "--op",
+                op,
+              ]
+                .concat(op === "upload" ? ["--file", src] : ["--name", "src.bin", "--out", out]);
+            const { json, maxRssMiB } = await timed(args);
+            // An upload is done once the server stored it (Go's client does not wait for that).
+            if (op === "upload") {
+              const stored = `${s === "go" ? goDir : denoDir}/src.bin`;
+              for (let i = 0; i < 600 && (await Deno.stat(stored)).size !== size; i++) {
+                await new Promise((r) => setTimeout(r, 50));
+              }
+            }
+            const after = status(server.pid, "VmHWM");
+            rows.push({
+              op,
+              client: c,
+              server: s,
+              seconds: +(json.ms / 1000).toFixed(2),
+              mibPerSec: Math.round(sizeMiB / (json.ms / 1000)),
+              serverRssGrowthMiB: +(after - before).toFixed(1),
+              clientPeakRssMiB: +maxRssMiB.toFixed(1),
+              clientRssGrowthMiB: c === "deno"
+                ? +(json.rssPeakMiB - json.rssStartMiB).toFixed(1)
+                : undefined,
+            });
+            await Deno.remove(out).catch(() => {});
+          }
+        }
+      }
+    }
+  } finally {
+    await go.stop();
+    await deno.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+  if (Deno.args.includes("--json")) console.log(JSON.stringify(rows));
+  console.log(`\n${sizeMiB} MiB on loopback (client time; RSS in MiB)`);
+  console.table(rows);
+  if (runs > 1) {
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const summary = [];
+    for (const op of ["upload", "download"]) {
+      for (const c of ["go", "deno"]) {
+        for (const s of ["go", "deno"]) {
+          const mine = rows.filter((r) => r.op === op && r.client === c && r.server === s);
+          summary.push({
+            op,
+            client: c,
+            server: s,
+            medianMiBPerSec: median(mine.map((r) => r.mibPerSec)),
+            range: `${Math.min(...mine.map((r) => r.mibPerSec))}-${
+              Math.max(...mine.map((r) => r.mibPerSec))
+            }`,
+            maxServerRssGrowthMiB: Math.max(...mine.map((r) => r.serverRssGrowthMiB)),
+            maxClientPeakRssMiB: Math.max(...mine.map((r) => r.clientPeakRssMiB)),
+          });
+        }
+      }
+    }
+    console.log(`medians of ${runs} runs`);
+    console.table(summary);
+  }
+}
