@@ -121,7 +121,8 @@ export class DataServer<T> {
 
   /** Issues a token for a call: the Go-shaped reply fields (token, advertised address). */
   issue(value: T, ctx: CallContext): { token: Uint8Array; addr: string } {
-    const addr = this.#options.advertiseAddr ?? this.start();
+    const bound = this.start();
+    const addr = this.#options.advertiseAddr ?? bound;
     const status = ctx.metadata[STATUS_META] === "1";
     if (status) ctx.replyMetadata[STATUS_META] = "1";
     return {
