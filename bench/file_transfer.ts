@@ -3,8 +3,8 @@
 // handler that io.Copies into a file, XClient.SendFile/DownloadFile; Deno: directoryHandlers,
 // sendFile/downloadFile into a path). Each side runs in its own process. Prints, per transfer,
 // the client's time and throughput, the server's RSS growth (VmHWM after the transfer, reset by
-// clear_refs before it, minus VmRSS before) and the client's peak RSS (and its growth for the
-// Deno client, which samples itself).
+// clear_refs before it, minus VmRSS before), the server's CPU time for it, and the client's peak
+// RSS (and its growth for the Deno client, which samples itself).
 //   deno run -A bench/file_transfer.ts [--size-mib 1024] [--runs 1] [--json]
 // The Deno sides: --serve DIR (prints LISTENING), --client ADDR --op upload|download ...
 import {
@@ -59,6 +59,12 @@ async function client(): Promise<void> {
   console.log(JSON.stringify({ ms, bytes: r.bytes, rssStartMiB: rssStart, rssPeakMiB: rssPeak }));
 }
 
+/** CPU seconds (user + system) the process used so far. */
+function cpu(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function status(pid: number, key: string): number {
   const text = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(text.match(new RegExp(`${key}:\\s+(\\d+) kB`))![1]) / 1024;
@@ -71,6 +77,7 @@ interface Row {
   seconds: number;
   mibPerSec: number;
   serverRssGrowthMiB: number;
+  serverCpuSeconds: number;
   clientPeakRssMiB: number;
   clientRssGrowthMiB?: number;
 }
@@ -151,6 +158,7 @@ async function main(): Promise<void> {
             const server = servers[s];
             Deno.writeTextFileSync(`/proc/${server.pid}/clear_refs`, "5");
             const before = status(server.pid, "VmRSS");
+            const cpu0 = cpu(server.pid);
             const out = `${outDir}/${c}_${s}.bin`;
             const args = c === "go"
               ? [GO_PEER, "data-client", "--addr", server.addr, "--op", op, "--meta", ""]
@@ -182,6 +190,7 @@ async function main(): Promise<void> {
               seconds: +(json.ms / 1000).toFixed(2),
               mibPerSec: Math.round(sizeMiB / (json.ms / 1000)),
               serverRssGrowthMiB: +(after - before).toFixed(1),
+              serverCpuSeconds: +(cpu(server.pid) - cpu0).toFixed(2),
               clientPeakRssMiB: +maxRssMiB.toFixed(1),
               clientRssGrowthMiB: c === "deno"
                 ? +(json.rssPeakMiB - json.rssStartMiB).toFixed(1)

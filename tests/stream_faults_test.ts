@@ -127,10 +127,20 @@ Deno.test("tokens: wrong, short, reused, expired and evicted ones are refused wi
   const ts = await startTsDataServer({ waitNum: 2, tokenTimeout: 300 });
   try {
     const up = { FileName: "t.bin", FileSize: 3, Meta: null };
-    // Wrong (never issued): closed, nothing written (a Go client would read nothing either).
-    const wrong = await dialRaw(ts.ft.address!, crypto.getRandomValues(new Uint8Array(32)));
+    // Wrong (never issued): closed, nothing written to a token without the status bit (as Go's
+    // server: a Go client never gets bytes it did not ask for); a refusal with it.
+    const goLike = crypto.getRandomValues(new Uint8Array(32));
+    goLike[0] &= 0xfe;
+    const wrong = await dialRaw(ts.ft.address!, goLike);
     assert.equal((await readAll(wrong)).byteLength, 0);
     wrong.close();
+    const ours = crypto.getRandomValues(new Uint8Array(32));
+    ours[0] |= 1;
+    const wrongOurs = await dialRaw(ts.ft.address!, ours);
+    const told = await readAll(wrongOurs);
+    wrongOurs.close();
+    assert.equal(told[0], 1);
+    assert.equal(JSON.parse(new TextDecoder().decode(told.subarray(5))).reason, "unknown");
     // Short: the connection ends inside the 32 bytes.
     const short = await dialRaw(ts.ft.address!, new Uint8Array(10));
     await short.closeWrite();
@@ -172,7 +182,7 @@ Deno.test("tokens: wrong, short, reused, expired and evicted ones are refused wi
     out.close();
 
     const reasons = ts.errors.map((e) => (e.error as TokenError).reason);
-    assert.deepEqual(reasons, ["unknown", "short", "used", "expired", "evicted"]);
+    assert.deepEqual(reasons, ["unknown", "unknown", "short", "used", "expired", "evicted"]);
     for (const e of ts.errors) assert.ok(e.error instanceof TokenError);
     assert.deepEqual(
       new Uint8Array(await Deno.readFile(`${ts.root}/t.bin`)),

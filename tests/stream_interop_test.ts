@@ -48,11 +48,13 @@ Deno.test("Go's SendFile (MsgPack and JSON) to a Deno server: 0 B, 1 B, 64 MiB s
   const seen: FileTransferArgs[] = [];
   const root = await Deno.makeTempDir();
   const dir = directoryHandlers(root);
-  const record: FileTransferHandler = (conn, args, info) => {
+  // Go's client returns once written: the server's handler says when the file is stored.
+  const record: FileTransferHandler = async (conn, args, info) => {
+    await dir.handler!(conn, args, info);
     seen.push(args);
-    return dir.handler!(conn, args, info);
   };
   const ts = await startTsDataServer({ handler: record }, {}, root);
+  let stored = 0;
   try {
     for (const serializer of ["msgpack", "json"]) {
       for (const size of serializer === "json" ? [0, 1] : SIZES) {
@@ -66,16 +68,15 @@ Deno.test("Go's SendFile (MsgPack and JSON) to a Deno server: 0 B, 1 B, 64 MiB s
           serializer,
         ]);
         assert.equal(r.code, 0, `${serializer} ${size}: ${r.error} ${r.stderr}`);
-        // Go's client returns once written; the file takes its name once stored.
         await bounded(
           (async () => {
-            while ((await sha256File(`${root}/${src.name}`).catch(() => "")) !== src.sha) {
-              await new Promise((res) => setTimeout(res, 20));
-            }
+            while (seen.length === stored) await new Promise((res) => setTimeout(res, 20));
           })(),
           30_000,
           `${src.name} stored`,
         );
+        stored++;
+        assert.equal(await sha256File(`${root}/${src.name}`), src.sha);
         const args = seen.at(-1)!;
         assert.deepEqual(args, { fileName: src.name, fileSize: size, meta: { foo: "bar" } });
       }

@@ -1,63 +1,75 @@
 /**
- * The files of `src/stream`: the only file here that calls Deno's file system API (a runtime
- * seam moves it later). Paths are handled as POSIX paths.
+ * The files of `src/stream`, on `node:fs/promises` (the same on Deno, Node and Bun). Paths are
+ * handled as POSIX paths.
  *
  * @module
  */
+import {
+  type FileHandle,
+  open,
+  realpath,
+  rename as fsRename,
+  rm,
+  stat as fsStat,
+} from "node:fs/promises";
 import { DiskFullError, FileNotFoundError } from "./errors.ts";
 
 /** A file open for reading. */
 export interface ReadFile {
-  /** Reads into `p`: the count, or null at the end. */
+  /** Reads into `p` (not empty): the count, or null at the end. */
   read(p: Uint8Array): Promise<number | null>;
   /** Closes it. Idempotent. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** A file open for writing. */
 export interface WriteFile {
-  /** Writes all of `p`. Throws DiskFullError on ENOSPC/EFBIG. */
+  /** Writes all of `p`. Throws DiskFullError on ENOSPC/EFBIG/EDQUOT. */
   write(p: Uint8Array): Promise<void>;
   /** Flushes it to the disk. */
   sync(): Promise<void>;
   /** Closes it. Idempotent. */
-  close(): void;
+  close(): Promise<void>;
+}
+
+function code(e: unknown): string | undefined {
+  return (e as { code?: string })?.code;
 }
 
 function diskError(e: unknown): unknown {
-  const code = (e as { code?: string })?.code;
-  if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT") {
+  const c = code(e);
+  if (c === "ENOSPC" || c === "EFBIG" || c === "EDQUOT") {
     return new DiskFullError(`rpcx: disk full: ${(e as Error).message}`, { cause: e });
   }
   return e;
 }
 
-function closer(f: Deno.FsFile): () => void {
-  let closed = false;
-  return () => {
-    if (closed) return;
-    closed = true;
-    try {
-      f.close();
-    } catch {
-      // closed
-    }
-  };
+function closer(f: FileHandle): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= f.close().catch(() => {}));
 }
 
 /** Opens `path` for reading. */
 export async function openRead(path: string): Promise<ReadFile> {
-  const f = await Deno.open(path, { read: true });
-  return { read: (p) => f.read(p), close: closer(f) };
+  const f = await open(path, "r");
+  return {
+    async read(p: Uint8Array): Promise<number | null> {
+      const { bytesRead } = await f.read(p, 0, p.byteLength, null);
+      return bytesRead === 0 ? null : bytesRead;
+    },
+    close: closer(f),
+  };
 }
 
 /** Creates `path` (which must not exist) for writing, mode 0644 as Go's `os.Create`. */
 export async function createNew(path: string): Promise<WriteFile> {
-  const f = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
+  const f = await open(path, "wx", 0o644);
   return {
     async write(p: Uint8Array): Promise<void> {
       try {
-        for (let o = 0; o < p.byteLength;) o += await f.write(p.subarray(o));
+        for (let o = 0; o < p.byteLength;) {
+          o += (await f.write(p, o, p.byteLength - o, null)).bytesWritten;
+        }
       } catch (e) {
         throw diskError(e);
       }
@@ -78,10 +90,10 @@ export async function stat(
   path: string,
 ): Promise<{ size: number; isFile: boolean } | undefined> {
   try {
-    const s = await Deno.stat(path);
-    return { size: s.size, isFile: s.isFile };
+    const s = await fsStat(path);
+    return { size: s.size, isFile: s.isFile() };
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
+    if (code(e) === "ENOENT" || code(e) === "ENOTDIR") return undefined;
     throw e;
   }
 }
@@ -89,9 +101,9 @@ export async function stat(
 /** The canonical path of `path` (symlinks resolved); FileNotFoundError when missing. */
 export async function realPath(path: string, name = path): Promise<string> {
   try {
-    return await Deno.realPath(path);
+    return await realpath(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+    if (code(e) === "ENOENT" || code(e) === "ENOTDIR") {
       throw new FileNotFoundError(name, { cause: e });
     }
     throw e;
@@ -100,16 +112,12 @@ export async function realPath(path: string, name = path): Promise<string> {
 
 /** Renames `from` to `to` (atomic within a file system; replaces `to`). */
 export function rename(from: string, to: string): Promise<void> {
-  return Deno.rename(from, to);
+  return fsRename(from, to);
 }
 
 /** Removes `path` if it exists; never throws. */
 export async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch {
-    // gone already
-  }
+  await rm(path, { force: true }).catch(() => {});
 }
 
 /** The directory of a POSIX path. */

@@ -116,10 +116,10 @@ async function store(
       throw new TransferIncompleteError(expected, received);
     }
     if (options.sync) await file.sync();
-    file.close();
+    await file.close();
     await rename(part, target);
   } catch (e) {
-    file?.close();
+    await file?.close();
     await removeQuietly(part);
     throw e;
   }
@@ -136,7 +136,7 @@ async function serve(conn: DataConn, args: DownloadFileArgs, rootReal: string): 
       await conn.write(buf.subarray(0, n));
     }
   } finally {
-    file.close();
+    await file.close();
   }
 }
 

@@ -101,7 +101,7 @@ export async function downloadFile(
       throw new TransferIncompleteError(expected, received);
     }
     if (file) {
-      file.close();
+      await file.close();
       await rename(part!, saveTo as string);
     } else {
       await writer!.close();
@@ -112,7 +112,7 @@ export async function downloadFile(
     const why = e;
     conn.abort(why);
     if (file) {
-      file.close();
+      await file.close();
       await removeQuietly(part!);
     }
     await writer?.abort(why).catch(() => {});

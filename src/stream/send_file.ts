@@ -130,7 +130,7 @@ export async function sendFile(
       options,
     );
   } catch (e) {
-    file?.close();
+    await file?.close();
     await reader?.cancel(e).catch(() => {});
     throw e;
   }
@@ -176,7 +176,7 @@ export async function sendFile(
     await reader?.cancel(told).catch(() => {});
     throw told;
   } finally {
-    file?.close();
+    await file?.close();
     release();
   }
 }
