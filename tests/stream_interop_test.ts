@@ -243,16 +243,21 @@ Deno.test("stream echo of 100 MiB: Go's Stream to a Deno echo, and stream() to G
         await w.write(b);
         off += n;
       }
-      await w.close();
+      w.releaseLock();
     })();
+    // No half-close: read back all that was sent, then close (Go's echo then ends).
     let got = 0;
-    for await (const chunk of conn.readable) {
+    const reader = conn.readable.getReader();
+    while (got < ECHO_BYTES) {
+      const { value: chunk, done } = await reader.read();
+      if (done) break;
       for (let i = 0; i < chunk.byteLength; i++) {
         if (chunk[i] !== pattern(got + i)) assert.fail(`byte ${got + i} differs`);
       }
       got += chunk.byteLength;
     }
     await writing;
+    conn.close();
     assert.equal(got, ECHO_BYTES);
     const ev = await go.waitEvent((e) => e.event === "stream");
     assert.deepEqual(ev.meta, { foo: "bar" });

@@ -20,16 +20,36 @@ const xclient = new XClient(
 try {
   // get a connection for streaming
   const conn = await stream(xclient, { foo: "bar" });
-  const printed = conn.readable.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (text) => void Deno.stdout.write(new TextEncoder().encode(text)) }),
-  );
-  const w = conn.writable.getWriter();
+  const enc = new TextEncoder();
+  let sent = 0;
+  let echoed = 0;
+  let writing = true;
+  let allBack: () => void = () => {};
+  const back = new Promise<void>((r) => (allBack = r));
+  // Print what comes back (Go's example: io.Copy(os.Stdout, conn) in a goroutine).
+  const printing = (async () => {
+    const buf = new Uint8Array(4096);
+    let n;
+    while ((n = await conn.read(buf)) !== null) {
+      await Deno.stdout.write(buf.subarray(0, n));
+      echoed += n;
+      if (!writing && echoed >= sent) allBack();
+    }
+  })().catch(() => {}); // ends when we close
   for (let i = 0; i < lines; i++) {
-    await w.write(new TextEncoder().encode(`#${i}: ${Math.floor(Date.now() / 1000)}\n`));
+    const line = enc.encode(`#${i}: ${Math.floor(Date.now() / 1000)}\n`);
+    sent += line.byteLength;
+    await conn.write(line);
     if (i + 1 < lines) await new Promise((r) => setTimeout(r, interval));
   }
-  await w.close(); // our side ends; the echo ends its side, then the printing ends
-  await printed;
+  writing = false;
+  if (echoed >= sent) allBack();
+  // No half-close: close once all we sent came back (Go's example closes after its last line).
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([back, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+  clearTimeout(timer);
+  conn.close();
+  await printing;
 
   if (!linesOnly) {
     const notes = await openMessageStream<{ text: string }, { text: string; n: number }>(xclient, {

@@ -1,6 +1,6 @@
 /**
  * A data connection as handlers and clients use it: reads and writes bounded by an idle
- * timeout, half-close, abort with a typed reason, and web streams over the same socket.
+ * timeout, abort with a typed reason, and web streams over the same socket.
  *
  * @module
  */
@@ -14,10 +14,14 @@ import { DataConnectionError, DataTimeoutError, StreamError } from "./errors.ts"
  * with {@linkcode DataTimeoutError} and closes the connection; a broken socket fails with
  * {@linkcode DataConnectionError}.
  *
+ * There is no half-close (it is not portable across runtimes): a direction ends when the peer
+ * closes the connection, or by what the two sides agree on (a size, a message). Closing
+ * `writable` stops our writes; the socket closes once the peer's end came too, or on `close()`.
+ *
  * @example
  * ```ts
  * import type { DataConn } from "@rpcx/core/stream";
- * // Go's stream example handler, io.Copy(conn, conn): echo until the caller ends.
+ * // Go's stream example handler, io.Copy(conn, conn): echo until the caller closes.
  * async function echo(conn: DataConn) {
  *   await conn.readable.pipeTo(conn.writable);
  * }
@@ -31,16 +35,14 @@ export interface DataConn {
   readonly remoteAddress: string;
   /** Aborted when the connection fails or is closed; `reason` is the typed error. */
   readonly signal: AbortSignal;
-  /** The bytes the peer sends, until it ends its direction. Cancel to stop reading. */
+  /** The bytes the peer sends, until it closes (or an upload's announced size). */
   readonly readable: ReadableStream<Uint8Array>;
-  /** Bytes to the peer; closing it ends our direction (half-close), aborting it closes all. */
+  /** Bytes to the peer; closing it stops our writes, aborting it closes the connection. */
   readonly writable: WritableStream<Uint8Array>;
-  /** Reads into `p`: how many bytes came, or null once the peer ended its direction. */
+  /** Reads into `p`: how many bytes came, or null at the end. */
   read(p: Uint8Array): Promise<number | null>;
   /** Writes all of `p`; resolves once the socket took it (backpressure). */
   write(p: Uint8Array): Promise<void>;
-  /** Ends our direction (the peer reads its end); reading goes on. */
-  closeWrite(): Promise<void>;
   /** Closes both directions. Idempotent. */
   close(): void;
   /** Closes both directions at once; pending and later reads and writes fail with `reason`. */
@@ -71,6 +73,8 @@ export class Conn implements DataConn {
   readonly #pending = { read: 0, write: 0 };
   #last = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #left = Infinity;
+  #chunks: { left: number; done: boolean } | undefined;
   /** Runs once before a `close()` by the user (a server writes its success status there). */
   beforeClose: (() => Promise<void>) | undefined;
 
@@ -139,10 +143,61 @@ export class Conn implements DataConn {
   }
 
   async read(p: Uint8Array): Promise<number | null> {
-    if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
-    const n = await this.#bounded(() => this.#raw.read(p), "read");
-    if (n === null) this.#ended("read");
+    if (!this.#chunks) return await this.#read(p);
+    if (this.#chunks.done) return null;
+    while (this.#chunks.left === 0) {
+      const head = new Uint8Array(4);
+      let got = 0;
+      while (got < 4) {
+        const n = await this.#read(head.subarray(got));
+        if (n === null) {
+          throw this.#failure(
+            new DataConnectionError("rpcx: the upload was cut before its end"),
+            "read",
+          );
+        }
+        got += n;
+      }
+      const size = new DataView(head.buffer).getUint32(0);
+      if (size === 0) {
+        this.#chunks.done = true;
+        return null;
+      }
+      this.#chunks.left = size;
+    }
+    const n = await this.#read(p.subarray(0, Math.min(p.byteLength, this.#chunks.left)));
+    if (n === null) {
+      throw this.#failure(
+        new DataConnectionError("rpcx: the upload was cut before its end"),
+        "read",
+      );
+    }
+    this.#chunks.left -= n;
     return n;
+  }
+
+  async #read(p: Uint8Array): Promise<number | null> {
+    if (this.#abort.signal.aborted) throw this.#abort.signal.reason;
+    if (this.#left === 0) return null;
+    const view = p.byteLength > this.#left ? p.subarray(0, this.#left) : p;
+    const n = await this.#bounded(() => this.#raw.read(view), "read");
+    if (n === null) this.#ended("read");
+    else this.#left -= n;
+    return n;
+  }
+
+  /** Reads end (null) after `n` more bytes: an upload of an announced size (internal). */
+  limitReads(n: number): void {
+    this.#left = n;
+  }
+
+  /**
+   * Reads come in chunks, a big-endian uint32 length before each, ended by a zero length: an
+   * upload of unknown size from a caller that asked for status frames (internal). The end
+   * missing fails the read with DataConnectionError.
+   */
+  chunkedReads(on: boolean): void {
+    this.#chunks = on ? { left: 0, done: false } : undefined;
   }
 
   /** Reads exactly `p.byteLength` bytes; the count read when the peer ended first. */
@@ -162,14 +217,8 @@ export class Conn implements DataConn {
     }
   }
 
-  async closeWrite(): Promise<void> {
-    if (this.#writeEnded || this.#abort.signal.aborted) return;
-    this.#writeEnded = true;
-    try {
-      await this.#raw.closeWrite();
-    } catch (e) {
-      throw this.#failure(e, "close");
-    }
+  /** No more writes from us (no half-close: see the interface). */
+  endWrites(): void {
     this.#ended("write");
   }
 
@@ -234,7 +283,7 @@ export class Conn implements DataConn {
   get writable(): WritableStream<Uint8Array> {
     this.#writable ??= new WritableStream<Uint8Array>({
       write: (chunk) => this.write(chunk),
-      close: () => this.closeWrite(),
+      close: () => this.endWrites(),
       abort: (reason) => this.abort(reason),
     }, { highWaterMark: 1 });
     return this.#writable;

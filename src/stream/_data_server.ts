@@ -84,6 +84,7 @@ export class DataServer<T> {
   readonly #dispatch: Dispatch<T>;
   readonly #active = new Map<Conn, Promise<void>>();
   #listener: RawListener | undefined;
+  #starting: Promise<string> | undefined;
   #loop: Promise<void> | undefined;
   #closed = false;
 
@@ -109,19 +110,23 @@ export class DataServer<T> {
     return this.#active.size;
   }
 
-  /** Listens (once). Throws Deno's error when it cannot. */
-  start(): string {
-    if (this.#closed) throw new DataConnectionError("rpcx: data service closed");
-    if (!this.#listener) {
-      this.#listener = listenData(this.#options.addr ?? "127.0.0.1:0");
-      this.#loop = this.#accept(this.#listener);
-    }
-    return this.#listener.address;
+  /** Listens (once). Rejects with the seam's `ListenError` when it cannot. */
+  start(): Promise<string> {
+    if (this.#closed) return Promise.reject(new DataConnectionError("rpcx: data service closed"));
+    this.#starting ??= listenData(this.#options.addr ?? "127.0.0.1:0").then((l) => {
+      this.#listener = l;
+      this.#loop = this.#accept(l);
+      return l.address;
+    }, (e) => {
+      this.#starting = undefined;
+      throw e;
+    });
+    return this.#starting;
   }
 
   /** Issues a token for a call: the Go-shaped reply fields (token, advertised address). */
-  issue(value: T, ctx: CallContext): { token: Uint8Array; addr: string } {
-    const bound = this.start();
+  async issue(value: T, ctx: CallContext): Promise<{ token: Uint8Array; addr: string }> {
+    const bound = await this.start();
     const addr = this.#options.advertiseAddr ?? bound;
     const status = ctx.metadata[STATUS_META] === "1";
     if (status) ctx.replyMetadata[STATUS_META] = "1";
@@ -195,7 +200,8 @@ export class DataServer<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#listener?.close();
+    await this.#starting?.catch(() => {});
+    await this.#listener?.close();
     this.#tokens.clear();
     await this.#loop;
     const reason = new DataConnectionError("rpcx: data service closed");

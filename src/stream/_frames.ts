@@ -5,8 +5,9 @@
  * - Header bit 31 clear: a message; the low 31 bits are its payload's length, the payload the
  *   message encoded with the stream's codec (the serialize type of the `Stream` call; MsgPack
  *   by default).
- * - Header exactly `0x80000000`: the end of this direction's messages; its sender then
- *   half-closes (TCP FIN). A connection that ends without it was cut, not ended.
+ * - Header exactly `0x80000000`: the end of this direction's messages; nothing follows it that
+ *   way. Each side closes the connection once both directions ended (no half-close: it is not
+ *   portable). A connection that ends without it was cut, not ended.
  * - Header bit 31 set and a non-zero length: an error; the payload is its UTF-8 text (at most
  *   64 KiB); its sender then closes the connection.
  *

@@ -171,8 +171,8 @@ export class FileTransfer {
     return this.#server.connections;
   }
 
-  /** Listens for data connections (once); returns the bound address. Throws Deno's error. */
-  start(): string {
+  /** Listens for data connections (once); the bound address. Rejects with `ListenError`. */
+  start(): Promise<string> {
     return this.#server.start();
   }
 
@@ -197,7 +197,7 @@ export class FileTransfer {
       if (!this.#options.handler) throw new TransferFailedError("rpcx: uploads are not served");
       return this.#options.checkUpload?.(args, ctx);
     });
-    const { token, addr } = this.#server.issue({ upload: args }, ctx);
+    const { token, addr } = await this.#server.issue({ upload: args }, ctx);
     return tokenReply(ctx.serializeType, token, addr);
   }
 
@@ -209,23 +209,30 @@ export class FileTransfer {
       }
       return this.#options.checkDownload?.(args, ctx);
     });
-    const { token, addr } = this.#server.issue({ download: args }, ctx);
+    const { token, addr } = await this.#server.issue({ download: args }, ctx);
     if (typeof size === "number") ctx.replyMetadata[SIZE_META] = String(size);
     return tokenReply(ctx.serializeType, token, addr);
   }
 
   async #run(conn: Conn, job: Job, info: DataConnInfo): Promise<void> {
     if ("download" in job) return await this.#options.downloadHandler!(conn, job.download, info);
-    if (info.status) conn.beforeClose = () => conn.write(statusFrame());
+    if (info.status) {
+      // A Deno caller sends exactly the announced size and waits for the status (no half-close
+      // to end an upload with): the handler's reads end there.
+      if (job.upload.fileSize >= 0) conn.limitReads(job.upload.fileSize);
+      else conn.chunkedReads(true); // of unknown size: in chunks, with an end
+      conn.beforeClose = () => conn.write(statusFrame());
+    }
     try {
       await this.#options.handler!(conn, job.upload, info);
     } catch (e) {
       conn.beforeClose = undefined;
       if (info.status && !conn.closed) {
-        // Tell the caller, end our side, and drop what it still sends until it stops, so the
-        // status is read before the socket closes.
+        // Tell the caller, and drop what it still sends until it stops, so the status is read
+        // before the socket closes.
         await conn.write(statusFrame(e)).catch(() => {});
-        await conn.closeWrite().catch(() => {});
+        conn.limitReads(Infinity);
+        conn.chunkedReads(false);
         await drain(conn);
       }
       throw e;
@@ -254,6 +261,6 @@ export async function enableFileTransfer(
   fileTransfer: FileTransfer,
   serviceName: string = SEND_FILE_SERVICE_NAME,
 ): Promise<void> {
-  fileTransfer.start();
+  await fileTransfer.start();
   await server.register(fileTransfer.service, serviceName || SEND_FILE_SERVICE_NAME);
 }

@@ -50,8 +50,8 @@ export interface MessageStreamOptions {
  * `readable`) for what comes in. Backpressure: `send` resolves once its message is queued
  * within `writeBuffer` bytes for the socket (else once the socket took it), and messages are
  * read from the socket only as you iterate, so a slow consumer slows the producer on the other
- * side. `end()` ends our direction (an end frame, then a half-close); the iteration ends when
- * the peer ends its own. A connection that closes without the peer's end frame fails the
+ * side. `end()` ends our direction (an end frame); the iteration ends at the peer's end frame,
+ * and the connection closes once both ended. A connection that closes without the peer's end frame fails the
  * iteration with {@linkcode DataConnectionError} (a peer that crashed never looks like one that
  * finished).
  *
@@ -187,7 +187,10 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
-  /** Ends our direction once everything sent is written (the peer's iteration then ends). */
+  /**
+   * Ends our direction once everything sent is written: the end frame (the peer's iteration then
+   * ends). The connection closes once the peer's end frame came too.
+   */
   async end(): Promise<void> {
     if (this.#ended) return await this.flush();
     if (this.#failure !== undefined) throw this.#failure;
@@ -196,11 +199,6 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
     this.#queued += END_FRAME.byteLength;
     this.#kick();
     await this.flush();
-    try {
-      await this.#conn.closeWrite();
-    } catch (e) {
-      throw this.#fail(e);
-    }
     this.#closeWhenDone();
   }
 
@@ -240,7 +238,7 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
     }
     if (payload === null) {
       this.#done = true;
-      if (this.#conn.closedCleanly === false && this.#ended) this.#closeWhenDone();
+      this.#closeWhenDone();
       return { done: true, value: undefined };
     }
     try {

@@ -12,7 +12,7 @@ import {
   type TransferOptions,
 } from "./_client.ts";
 import { readStatus, SEND_FILE_SERVICE_NAME, uploadArgs } from "./_wire.ts";
-import { StreamError } from "./errors.ts";
+import { StreamError, TransferIncompleteError } from "./errors.ts";
 
 /**
  * Options of {@linkcode sendFile}.
@@ -56,6 +56,13 @@ export interface TransferResult {
 
 /** Read buffer of an upload, bytes. */
 const CHUNK = 256 * 1024;
+
+/** A chunk's header: its length, big-endian uint32. */
+function chunkHead(n: number): Uint8Array {
+  const h = new Uint8Array(4);
+  new DataView(h.buffer).setUint32(0, n);
+  return h;
+}
 
 function chunkOf(rate: number): number {
   return rate > 0 ? Math.min(CHUNK, Math.max(1024, Math.floor(rate / 10))) : CHUNK;
@@ -143,28 +150,40 @@ export async function sendFile(
     }, (e) => e)
     : undefined;
   try {
+    // An announced size is what is sent, no more (a file growing meanwhile is cut there); a
+    // source that ends short fails.
+    const left = () => (fileSize >= 0 ? fileSize - sent : Infinity);
+    // Of unknown size, to a server that reports (a Deno one): in chunks ended by a zero length,
+    // so the end is told without closing (no half-close) and a cut is never taken for it.
+    const chunked = verdict !== undefined && fileSize < 0;
     const buf = new Uint8Array(chunkOf(rate));
-    while (true) {
+    while (left() > 0) {
       let chunk: Uint8Array;
       if (file) {
-        if (limiter) await limiter.wait(buf.byteLength, options.signal);
-        const n = await file.read(buf);
+        const want = Math.min(buf.byteLength, left());
+        if (limiter) await limiter.wait(want, options.signal);
+        const n = await file.read(buf.subarray(0, want));
         if (n === null) break;
         chunk = buf.subarray(0, n);
       } else {
         const r = await reader!.read();
         if (r.done) break;
-        chunk = r.value;
+        chunk = r.value.byteLength > left() ? r.value.subarray(0, left()) : r.value;
         if (limiter) await limiter.wait(chunk.byteLength, options.signal);
       }
+      if (chunk.byteLength === 0) continue;
+      if (chunked) await conn.write(chunkHead(chunk.byteLength));
       await conn.write(chunk);
       sent += chunk.byteLength;
     }
+    if (left() > 0 && left() !== Infinity) throw new TransferIncompleteError(fileSize, sent);
+    await reader?.cancel().catch(() => {});
     if (!verdict) {
+      // Go's server says nothing: the bytes are written, as Go's client has it.
       conn.close();
       return { bytes: sent, confirmed: false };
     }
-    await conn.closeWrite();
+    if (chunked) await conn.write(chunkHead(0));
     const err = await verdict;
     if (err) throw err;
     conn.close();

@@ -19,8 +19,9 @@ import { STREAM_SERVICE_NAME, streamArgs } from "./_wire.ts";
  * `_streamservice`, so its selection and fail mode pick the server), dials the address in the
  * reply and writes the 32-byte token. Then raw bytes flow both ways on the returned
  * {@linkcode DataConn}: `readable`/`writable` (web streams, with backpressure) or
- * `read`/`write`. Close `writable` (or call `closeWrite`) to end your direction, `close()` to
- * end both. `options.signal` aborts it at any time ({@linkcode StreamAbortedError}).
+ * `read`/`write`. There is no half-close: end by what both sides agree on (Go's example
+ * closes once done), with `close()`. `options.signal` aborts it at any time
+ * ({@linkcode StreamAbortedError}).
  *
  * With a Deno server the token is confirmed before this resolves ({@linkcode TokenError}
  * otherwise); the acceptor's refusal rejects with {@linkcode StreamNotAcceptedError} (from Go
@@ -38,11 +39,12 @@ import { STREAM_SERVICE_NAME, streamArgs } from "./_wire.ts";
  *   new Peer2PeerDiscovery("tcp@127.0.0.1:8972"));
  * try {
  *   const conn = await stream(xclient, { foo: "bar" });
- *   const echoed = conn.readable.pipeTo(new WritableStream({ write: (b) => console.log(b) }));
- *   const w = conn.writable.getWriter();
- *   await w.write(new TextEncoder().encode("#0: hello\n"));
- *   await w.close(); // our direction ends; Go's echo handler then closes
- *   await echoed;
+ *   const line = new TextEncoder().encode("#0: hello\n");
+ *   await conn.write(line);
+ *   const back = new Uint8Array(line.byteLength);
+ *   for (let got = 0; got < back.byteLength;) got += (await conn.read(back.subarray(got))) ?? 0;
+ *   console.log(new TextDecoder().decode(back));
+ *   conn.close(); // Go's echo handler then closes too
  * } catch (e) {
  *   console.log("failed:", (e as Error).message);
  * }

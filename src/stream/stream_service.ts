@@ -117,8 +117,8 @@ export class StreamService {
     return this.#server.connections;
   }
 
-  /** Listens for data connections (once); returns the bound address. Throws Deno's error. */
-  start(): string {
+  /** Listens for data connections (once); the bound address. Rejects with `ListenError`. */
+  start(): Promise<string> {
     return this.#server.start();
   }
 
@@ -139,7 +139,7 @@ export class StreamService {
       ctx.replyMetadata[ERROR_META] = errorJson(e);
       throw e;
     }
-    const { token, addr } = this.#server.issue(args, ctx);
+    const { token, addr } = await this.#server.issue(args, ctx);
     return tokenReply(ctx.serializeType, token, addr);
   }
 }
@@ -163,6 +163,6 @@ export async function enableStreamService(
   streamService: StreamService,
   serviceName: string = STREAM_SERVICE_NAME,
 ): Promise<void> {
-  streamService.start();
+  await streamService.start();
   await server.register(streamService.service, serviceName || STREAM_SERVICE_NAME);
 }

@@ -303,7 +303,8 @@ func writeFrame(w io.Writer, m msg) error {
 	return err
 }
 
-// endFrame ends a direction: header 0x80000000, then a half-close.
+// endFrame ends a direction: header 0x80000000. No half-close follows (it is
+// not portable across runtimes): each side closes once both directions ended.
 var endFrame = []byte{0x80, 0, 0, 0}
 
 // readFrame reads one frame: io.EOF at the end frame, an error for an error
@@ -334,7 +335,7 @@ func readFrame(r io.Reader) (msg, error) {
 }
 
 // doubleFrames answers every {N} with {N: 2N} until the caller's end frame,
-// then sends its own and half-closes.
+// then sends its own (the handler then closes).
 func doubleFrames(conn net.Conn) (int64, error) {
 	r := bufio.NewReader(conn)
 	w := bufio.NewWriter(conn)
@@ -356,13 +357,7 @@ func doubleFrames(conn net.Conn) (int64, error) {
 		}
 	}
 	w.Write(endFrame)
-	if err := w.Flush(); err != nil {
-		return n, err
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.CloseWrite()
-	}
-	return n, nil
+	return n, w.Flush()
 }
 
 func runDataClient(argv []string) int {
@@ -530,11 +525,7 @@ func exchangeFrames(conn net.Conn, count int) (int, error) {
 			}
 		}
 		w.Write(endFrame)
-		if err := w.Flush(); err != nil {
-			errc <- err
-			return
-		}
-		errc <- conn.(*net.TCPConn).CloseWrite()
+		errc <- w.Flush()
 	}()
 	r := bufio.NewReader(conn)
 	got := 0
