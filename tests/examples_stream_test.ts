@@ -51,9 +51,9 @@ Deno.test("examples/filetransfer: client and server; Go's SendFile/DownloadFile 
     assert.equal(await Deno.readTextFile(`${dir}/abc.txt.downloaded`), "abc content\n");
     if (!needGoPeer()) return;
     const up = await runGoDataClient(server.addr, ["--op", "upload", "--file", `${dir}/abc.txt`]);
-    assert.equal(up.code, 0, up.error);
+    assert.equal(up.code, 0, String(up.error));
     const down = await runGoDataClient(server.addr, ["--op", "download", "--name", "abc.txt"]);
-    assert.equal(down.code, 0, down.error);
+    assert.equal(down.code, 0, String(down.error));
     assert.equal(down.bytes, 12);
     // Go's server does not confirm an upload (its handler may still be writing when the client
     // is done), so the download asks for another file.
@@ -101,7 +101,7 @@ Deno.test("examples/stream: lines echoed and typed messages; Go's Stream against
     assert.match(r.out, /message 1: hello\nmessage 2: typed\nmessage 3: streams\n/);
     if (!needGoPeer()) return;
     const lines = await runGoDataClient(server.addr, ["--op", "stream", "--lines", "3"]);
-    assert.equal(lines.code, 0, lines.error);
+    assert.equal(lines.code, 0, String(lines.error));
     assert.match(lines.text!, /^#0: \d+\n#1: \d+\n#2: \d+\n$/);
     const go = await startGoDataServer();
     try {

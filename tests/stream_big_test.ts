@@ -103,7 +103,7 @@ Deno.test(`over 2^32 bytes (${SIZE}), sparse, each way with Go, streamed`, async
 
     t = performance.now();
     const r = await runGoDataClient(ts.addr, ["--op", "upload", "--file", path], 600_000);
-    assert.equal(r.code, 0, r.error);
+    assert.equal(r.code, 0, String(r.error));
     await bounded(
       (async () => {
         while (!counted) await new Promise((res) => setTimeout(res, 50));
@@ -124,7 +124,7 @@ Deno.test(`over 2^32 bytes (${SIZE}), sparse, each way with Go, streamed`, async
       600_000,
     );
     timings.denoToGoDownload = performance.now() - t;
-    assert.equal(d.code, 0, d.error);
+    assert.equal(d.code, 0, String(d.error));
     assert.equal(d.bytes, SIZE);
     assert.deepEqual(d.samples, EXPECTED);
 

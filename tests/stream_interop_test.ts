@@ -230,7 +230,7 @@ Deno.test("stream echo of 100 MiB: Go's Stream to a Deno echo, and stream() to G
     assert.equal(r.bytes, ECHO_BYTES);
     // Go's stream example: lines, echoed.
     const lines = await runGoDataClient(ts.addr, ["--op", "stream", "--lines", "3"]);
-    assert.equal(lines.code, 0, lines.error);
+    assert.equal(lines.code, 0, String(lines.error));
     assert.match(lines.text!, /^#0: \d+\n#1: \d+\n#2: \d+\n$/);
 
     const conn = await stream(x, { foo: "bar" });
@@ -326,7 +326,7 @@ Deno.test("acceptors: Go's refusal is StreamNotAcceptedError here, ours is Go's 
     await assert.rejects(stream(x, { deny: "1" }), StreamNotAcceptedError);
     // Both keep serving.
     const ok = await runGoDataClient(ts.addr, ["--op", "stream", "--bytes", "10"]);
-    assert.equal(ok.code, 0, ok.error);
+    assert.equal(ok.code, 0, String(ok.error));
     const conn = await stream(x, {});
     await conn.write(Uint8Array.of(1, 2, 3));
     const b = new Uint8Array(3);
@@ -359,7 +359,7 @@ Deno.test("rate limits in bytes/s: Go's SendFile to us and ours to Go take what 
       "--rate",
       String(rate),
     ]);
-    assert.equal(r.code, 0, r.error);
+    assert.equal(r.code, 0, String(r.error));
     assert.ok(r.ms! >= 1_900, `Go took ${r.ms} ms`);
     const t1 = performance.now();
     await sendFile(x, path, { rateLimit: rate });
