@@ -13,7 +13,7 @@ import {
   stream,
   StreamNotAcceptedError,
 } from "@rpcx/core/stream";
-import { bounded } from "./support/env.ts";
+import { bounded, removeAtExit } from "./support/env.ts";
 import { needGoPeer } from "./support/go_peer.ts";
 import { runGoDataClient, startGoDataServer } from "./support/data_peer.ts";
 import {
@@ -32,7 +32,10 @@ const SIZES = [0, 1, 64 * MiB];
 const sources = new Map<number, { path: string; name: string; sha: string }>();
 let srcDir: string | undefined;
 async function source(size: number): Promise<{ path: string; name: string; sha: string }> {
-  srcDir ??= await Deno.makeTempDir({ prefix: "rpcx_src_" });
+  if (!srcDir) {
+    srcDir = await Deno.makeTempDir({ prefix: "rpcx_src_" });
+    removeAtExit(srcDir); // also when --filter leaves out the cleanup test
+  }
   let s = sources.get(size);
   if (!s) {
     const name = `f${size}.bin`;
