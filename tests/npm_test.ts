@@ -257,12 +257,18 @@ Deno.test("npm form (node, bun): rpcx ui serves the admin page from etcd, writes
         assert.equal(page.status, 200, rt.name);
         assert.match(await page.text(), /<html/i, rt.name);
         assert.equal(page.headers.get("x-frame-options"), "DENY", rt.name);
-        const nodes = await (await fetch(new URL("/api/nodes", url))).json();
-        assert.deepEqual(
-          nodes.registries[0].nodes.map((n: { key: string }) => n.key),
-          ["tcp@127.0.0.1:9"],
-          rt.name,
-        );
+        // The page may answer before its first read of the registry is in (seen under Bun on a
+        // loaded machine: an empty list once): wait, bounded, for the node to be listed.
+        const listed = async () =>
+          ((await (await fetch(new URL("/api/nodes", url))).json()).registries[0].nodes as {
+            key: string;
+          }[]).map((n) => n.key);
+        let keys: string[] = [];
+        await waitFor(`${rt.name}: the node listed`, async () => {
+          keys = await listed();
+          return keys.length > 0;
+        }, 10_000);
+        assert.deepEqual(keys, ["tcp@127.0.0.1:9"], rt.name);
         const set = await fetch(new URL("/api/set", url), {
           method: "POST",
           headers: { "content-type": "application/json" },
