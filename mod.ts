@@ -89,7 +89,7 @@ export {
   JSONRPC_HEADER,
   JsonRpcErrorCode,
 } from "./src/http/jsonrpc.ts";
-export type { HttpLimits, HttpOptions } from "./src/http/http_server.ts";
+export type { HttpLimits, HttpOptions } from "./src/http/options.ts";
 export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
 export {
   type AuthFunction,

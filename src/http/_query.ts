@@ -1,6 +1,6 @@
 /**
- * URL query strings as Go's net/url reads and writes them (`url.ParseQuery`, `Values.Encode`),
- * for the `X-RPCX-Meta` header.
+ * URLs as Go's net/url reads and writes them: query strings (`url.ParseQuery`, `Values.Encode`)
+ * for the `X-RPCX-Meta` header, and the request path HTTP invoke routes on.
  *
  * @module
  */
@@ -110,4 +110,23 @@ function compareBytes(a: string, b: string): number {
   const n = Math.min(x.length, y.length);
   for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
   return x.length - y.length;
+}
+
+/**
+ * Go's URL path unescaping of a request target (its query and any `scheme://host` dropped);
+ * undefined when an escape is bad.
+ */
+export function unescapePath(url: string): string | undefined {
+  let path = url;
+  const q = path.indexOf("?");
+  if (q >= 0) path = path.slice(0, q);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    const slash = path.indexOf("/", path.indexOf("//") + 2);
+    path = slash < 0 ? "" : path.slice(slash);
+  }
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
 }

@@ -12,7 +12,7 @@ import type { InprocessRegistry } from "../transport/inprocess.ts";
 import type { WireCodecMode } from "../native/wire_codec.ts";
 import type { ConnInfo } from "./context.ts";
 import type { ServerPlugin } from "./plugin.ts";
-import type { HttpOptions } from "../http/http_server.ts";
+import type { HttpOptions } from "../http/options.ts";
 
 /**
  * Checks a request's `__AUTH` token. Return false or throw to refuse: the caller gets an error

@@ -60,7 +60,8 @@ import {
   ServerConnection,
 } from "./_connection.ts";
 import type { HttpCallOutcome } from "../http/_host.ts";
-import { type HttpLimits, RpcxHttpServer } from "../http/http_server.ts";
+import { RpcxHttpServer } from "../http/http_server.ts";
+import type { HttpLimits } from "../http/options.ts";
 
 /** Networks whose port also serves HTTP (Go starts its gateway on tcp, tcp4, tcp6). */
 const TCP_NETWORKS = new Set(["tcp", "tcp4", "tcp6"]);
