@@ -17,6 +17,7 @@ import { createMessage, encodeMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { delay, waitFor } from "./support/env.ts";
 import { RawConn } from "./support/raw_conn.ts";
+import { httpRequest, rawExchange } from "./support/raw_http.ts";
 
 const enc = (v: unknown) => jsonCodec.encode(v);
 const dec = (b: Uint8Array) => jsonCodec.decode(b);
@@ -249,4 +250,90 @@ Deno.test("handleMessage: dispatch without a socket (call, error, heartbeat, one
   );
   assert.deepEqual(events, ["pre:1", "pre:2"]);
   await server.close();
+});
+
+Deno.test("one request pipeline: on every path (tcp, in-process, HTTP invoke, JSON-RPC, handleMessage) hooks run in Go's order and postWriteResponse runs after the write, so what it changes never reaches the caller", async () => {
+  const events: string[] = [];
+  const server = new Server({
+    plugins: [{
+      name: "late",
+      postReadRequest: () => void events.push("postReadRequest"),
+      preCall: (_ctx, args) => {
+        events.push("preCall");
+        return args;
+      },
+      postCall: (_ctx, _args, reply) => {
+        events.push("postCall");
+        return reply;
+      },
+      preWriteResponse: (_req, res) => {
+        events.push("preWriteResponse");
+        res.metadata.early = "1";
+      },
+      postWriteResponse: (_req, res) => {
+        events.push("postWriteResponse");
+        // Go runs this after conn.Write / w.Write: too late to change the answer.
+        res.metadata.late = "1";
+        res.payload = enc({ C: -1 });
+      },
+    }],
+  });
+  await server.register(new Arith(), "Arith");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  await server.serve("inprocess", "pipeline-test");
+  const port = Number(addr.split(":").at(-1));
+  const GO_ORDER = [
+    "postReadRequest",
+    "preCall",
+    "postCall",
+    "preWriteResponse",
+    "postWriteResponse",
+  ];
+  const hooksRan = async (path: string) => {
+    await waitFor(`${path}: postWriteResponse`, () => events.length >= GO_ORDER.length);
+    assert.deepEqual(events.splice(0), GO_ORDER, path);
+  };
+  const http = (headers: Record<string, string>, body: string) =>
+    rawExchange(port, httpRequest("POST", "/Arith", headers, body));
+  try {
+    for (const path of [`tcp@${addr}`, "inprocess@pipeline-test"]) {
+      const client = new Client(path, { serializeType: SerializeType.JSON });
+      try {
+        const replyMetadata = {};
+        assert.deepEqual(
+          await client.call("Arith", "Mul", { A: 6, B: 7 }, { replyMetadata }),
+          { C: 42 },
+          path,
+        );
+        assert.equal((replyMetadata as Record<string, string>).early, "1", path);
+        assert.equal((replyMetadata as Record<string, string>).late, undefined, path);
+        await hooksRan(path);
+      } finally {
+        await client.close();
+      }
+    }
+
+    const invoke = await http({
+      "X-RPCX-ServiceMethod": "Mul",
+      "X-RPCX-SerializeType": "1",
+    }, '{"A":6,"B":7}');
+    assert.equal(invoke.status, 200);
+    assert.equal(new TextDecoder().decode(invoke.body), '{"C":42}');
+    assert.equal(invoke.headers.get("x-rpcx-meta"), "early=1", "X-RPCX-Meta is written before");
+    await hooksRan("HTTP invoke");
+
+    const rpc = await http(
+      { "X-JSONRPC-2.0": "true" },
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}',
+    );
+    assert.equal(new TextDecoder().decode(rpc.body), '{"jsonrpc":"2.0","result":{"C":42},"id":1}');
+    await hooksRan("JSON-RPC");
+
+    const res = (await server.handleMessage(mul(1n)))!;
+    assert.deepEqual(dec(res.payload), { C: 42 });
+    assert.deepEqual(res.metadata, { early: "1" });
+    await hooksRan("handleMessage");
+  } finally {
+    await server.close();
+  }
 });

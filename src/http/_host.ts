@@ -10,17 +10,32 @@ import type { ConnInfo, ServerPlugin } from "../server/plugin.ts";
 
 /** The outcome of one request handed to the server. */
 export type HttpCallOutcome =
-  /** A `postReadRequest` plugin refused the request (Go: an HTTP 500 with the error text). */
+  /**
+   * A `postReadRequest` plugin refused the request, or the server is draining (Go: an HTTP 500
+   * with the error text).
+   */
   | { readonly kind: "refused"; readonly error: unknown }
-  /** Auth refused the request (Go: HTTP 401 / a JSON-RPC error). */
+  /** Auth refused a oneway request, so nothing was written (Go: HTTP 401 / a JSON-RPC error). */
   | { readonly kind: "auth"; readonly error: unknown }
-  /** The response (status Error for a failed call); undefined for a oneway request. */
-  | { readonly kind: "reply"; readonly res: Message | undefined };
+  /** The response went to the request's `write`. */
+  | { readonly kind: "written" }
+  /** No response: a oneway request. */
+  | { readonly kind: "reply"; readonly res: undefined };
+
+/**
+ * Writes the response to one request (status Error for a failed call); `closing`: auth refused
+ * it (Go: HTTP 401 / a JSON-RPC error). Resolves once it is written: the server runs
+ * `postWriteResponse` after, as Go does after its `w.Write`.
+ */
+export type HttpWrite = (res: Message, closing: boolean) => void | Promise<void>;
 
 /** The server as the HTTP side sees it. */
 export interface HttpHost {
-  /** Runs one request as if it came from an rpcx connection `conn`. */
-  handle(req: Message, conn: ConnInfo): Promise<HttpCallOutcome>;
+  /**
+   * Runs one request through the server's request pipeline, as if it came from an rpcx
+   * connection `conn`; its response, if any, goes to `write`.
+   */
+  handle(req: Message, conn: ConnInfo, write: HttpWrite): Promise<HttpCallOutcome>;
   /** The server's plugins, in order. */
   plugins(): readonly ServerPlugin[];
   /** Reports an error that has no caller to go to. */

@@ -76,27 +76,35 @@ async function runCall(
     metadata,
     payload: call.params ?? NULL_PARAMS,
   });
-  const outcome = await host.handle(req, conn);
+  // The answer is made inside the server's pipeline, between preWriteResponse and
+  // postWriteResponse (as Go makes it before its postWriteResponse).
+  let answer: string | undefined;
+  let bad: ResultError | undefined;
+  const outcome = await host.handle(req, conn, (res) => {
+    if (call.id === undefined) return;
+    if (res.status === MessageStatusType.Error) {
+      answer = errorJson(
+        call.id,
+        JsonRpcErrorCode.Internal,
+        res.metadata[MetadataKeys.ServiceError] ?? "",
+      );
+      return;
+    }
+    try {
+      scanGoJson(res.payload);
+      answer = answerJson(call.id, `"result":${goCompact(res.payload)}`);
+    } catch (e) {
+      bad = new ResultError(
+        `json: error calling MarshalJSON for type *json.RawMessage: ${errorMessage(e)}`,
+      );
+    }
+  });
   if (call.id === undefined) return undefined;
-  if (outcome.kind !== "reply") {
+  if (bad) throw bad;
+  if (outcome.kind === "refused" || outcome.kind === "auth") {
     return errorJson(call.id, JsonRpcErrorCode.Internal, host.errorText(outcome.error));
   }
-  const res = outcome.res!;
-  if (res.status === MessageStatusType.Error) {
-    return errorJson(
-      call.id,
-      JsonRpcErrorCode.Internal,
-      res.metadata[MetadataKeys.ServiceError] ?? "",
-    );
-  }
-  try {
-    scanGoJson(res.payload);
-  } catch (e) {
-    throw new ResultError(
-      `json: error calling MarshalJSON for type *json.RawMessage: ${errorMessage(e)}`,
-    );
-  }
-  return answerJson(call.id, `"result":${goCompact(res.payload)}`);
+  return answer;
 }
 
 /**

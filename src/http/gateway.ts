@@ -116,8 +116,8 @@ const H = {
 const EMPTY = new Uint8Array(0);
 
 /**
- * Answers one HTTP invoke: `urlPath` is the request path (unescaped), used as the service path
- * when the header has none.
+ * Answers one HTTP invoke through `send` (which resolves once the answer is written): `urlPath`
+ * is the request path (unescaped), used as the service path when the header has none.
  */
 export async function handleGateway(
   host: HttpHost,
@@ -125,7 +125,8 @@ export async function handleGateway(
   headers: FirstHeaders,
   urlPath: string,
   body: Uint8Array,
-): Promise<HttpAnswer> {
+  send: (answer: HttpAnswer) => Promise<void>,
+): Promise<void> {
   const out: [string, string][] = [];
   const servicePath = get(headers, RpcxHttpHeaders.ServicePath) || urlPath.replace(/^\//, "");
   let req: Message | undefined;
@@ -149,28 +150,36 @@ export async function handleGateway(
   else out.push([H.SerializeType, st]);
   if (err !== undefined || req === undefined) {
     out.push([H.MessageStatusType, "Error"], [H.ErrorMessage, errorMessage(err)]);
-    return { status: 200, headers: out, body: EMPTY };
+    return send({ status: 200, headers: out, body: EMPTY });
   }
   // Go dispatches an HTTP heartbeat as a call: the flag reaches no handler.
   req.heartbeat = false;
-  const outcome = await host.handle(req, conn);
-  if (outcome.kind === "refused") return httpError(500, host.errorText(outcome.error));
-  if (outcome.kind === "auth") {
-    out.push([H.MessageStatusType, "Error"], [H.ErrorMessage, host.errorText(outcome.error)]);
-    return { status: 401, headers: out, body: EMPTY };
+  // The answer is made and written inside the server's pipeline, between preWriteResponse and
+  // postWriteResponse (Go sets X-Rpcx-Meta and calls w.Write before postWriteResponse).
+  const outcome = await host.handle(req, conn, (res, closing) => send(answer(out, res, closing)));
+  switch (outcome.kind) {
+    case "written":
+      return;
+    case "refused":
+      return send(httpError(500, host.errorText(outcome.error)));
+    case "auth":
+      out.push([H.MessageStatusType, "Error"], [H.ErrorMessage, host.errorText(outcome.error)]);
+      return send({ status: 401, headers: out, body: EMPTY });
+    case "reply":
+      // oneway: Go still answers, with empty metadata and no body.
+      out.push([H.Meta, ""]);
+      return send({ status: 200, headers: out, body: EMPTY });
   }
-  const res = outcome.res;
-  if (res === undefined) {
-    // oneway: Go still answers, with empty metadata and no body.
-    out.push([H.Meta, ""]);
-    return { status: 200, headers: out, body: EMPTY };
-  }
-  if (res.status === MessageStatusType.Error) {
+}
+
+/** The answer carrying `res`, after the headers `out` has so far; `closing`: auth refused. */
+function answer(out: [string, string][], res: Message, closing: boolean): HttpAnswer {
+  if (closing || res.status === MessageStatusType.Error) {
     out.push(
       [H.MessageStatusType, "Error"],
       [H.ErrorMessage, res.metadata[MetadataKeys.ServiceError] ?? ""],
     );
-    return { status: 500, headers: out, body: EMPTY };
+    return { status: closing ? 401 : 500, headers: out, body: EMPTY };
   }
   out.push([H.Meta, goEncodeQuery(res.metadata)]);
   // Go's reply is a clone of the request with compression off: no X-Rpcx-Compresstype.

@@ -23,6 +23,8 @@ import { type HttpLimits, httpLimits, type HttpServerSettings } from "./options.
 /** Methods Go's gateway routes (httprouter), in the order of its `Allow` header. */
 const ALLOW = "GET, OPTIONS, POST, PUT";
 const HTTP_METHOD_START = /^[A-Z]/;
+/** An answer already written. */
+const SENT = Symbol("sent");
 
 interface ConnState {
   readonly info: ConnInfo;
@@ -148,12 +150,12 @@ export class RpcxHttpServer {
       else this.#arm(state);
     });
     try {
-      const answer = await this.#answer(req, state.info);
+      const answer = await this.#answer(req, state.info, (a) => this.#write(res, a));
       if (answer === undefined) {
         stream.destroy();
         return;
       }
-      this.#write(res, answer);
+      if (answer !== SENT) await this.#write(res, answer);
     } catch (e) {
       if (e instanceof BodyError) {
         res.shouldKeepAlive = false;
@@ -166,24 +168,38 @@ export class RpcxHttpServer {
     }
   }
 
-  #write(res: http.ServerResponse, answer: HttpAnswer): void {
+  /** Writes an answer; resolves once it is handed to the connection (or the response closed). */
+  #write(res: http.ServerResponse, answer: HttpAnswer): Promise<void> {
     const flat: string[] = [];
     for (const [k, v] of answer.headers) flat.push(k, toLatin1(v));
     // Go sends no Content-Length with a 204 (or 304).
     if (answer.status !== 204 && answer.status !== 304) {
       flat.push("Content-Length", String(bodyLength(answer.body)));
     }
+    const written = new Promise<void>((resolve) => {
+      res.once("finish", resolve);
+      res.once("close", resolve);
+    });
     res.writeHead(answer.status, flat);
     if (!Array.isArray(answer.body)) {
       res.end(answer.body);
-      return;
+    } else {
+      for (const chunk of answer.body) res.write(chunk);
+      res.end();
     }
-    for (const chunk of answer.body) res.write(chunk);
-    res.end();
+    return written;
   }
 
-  /** The answer to one request; undefined closes the connection (Go: no route matched). */
-  async #answer(req: http.IncomingMessage, conn: ConnInfo): Promise<HttpAnswer | undefined> {
+  /**
+   * The answer to one request, or {@linkcode SENT} when it was written through `send` (HTTP
+   * invoke writes from inside the server's request pipeline); undefined closes the connection
+   * (Go: no route matched).
+   */
+  async #answer(
+    req: http.IncomingMessage,
+    conn: ConnInfo,
+    send: (answer: HttpAnswer) => Promise<void>,
+  ): Promise<HttpAnswer | typeof SENT | undefined> {
     const headers = new RequestHeaders(req.rawHeaders);
     const first = headers.first;
     const values = headers.values;
@@ -254,7 +270,8 @@ export class RpcxHttpServer {
         return withCors(httpError(500, this.#host.errorText(e)));
       }
     }
-    return withCors(await handleGateway(this.#host, conn, first, path, body));
+    await handleGateway(this.#host, conn, first, path, body, (a) => send(withCors(a)));
+    return SENT;
   }
 
   /** Stops taking requests: idle connections close now, busy ones after their answer. */

@@ -9,8 +9,9 @@ import { MessageType } from "../protocol/constants.ts";
 import type { ProtocolError } from "../protocol/errors.ts";
 import { createMessage, type FrameHeader, type Message } from "../protocol/message.ts";
 import type { ConnInfo } from "./context.ts";
-import type { Dispatcher } from "./_dispatch.ts";
+import type { Dispatcher, Outcome } from "./_dispatch.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
+import type { Exchange, RequestPipeline } from "./_pipeline.ts";
 import { clock, CLOCK_BASE } from "../transport/_clock.ts";
 
 /** What a connection is carried on: a framed socket or an in-process session. */
@@ -31,12 +32,10 @@ export interface Link {
 export interface ConnectionHost {
   readonly plugins: PluginChain;
   readonly dispatcher: Dispatcher;
+  /** The sequence each request goes through. */
+  readonly pipeline: RequestPipeline;
   /** Whether the server is draining (no new calls are taken). */
   readonly draining: boolean;
-  /** A call started (for the server's counters). */
-  callStarted(): void;
-  /** A call ended. */
-  callEnded(): void;
   /** The connection closed: forget it. */
   dropped(conn: ServerConnection): void;
   /** The link failed (socket error, frame out of sync). */
@@ -68,11 +67,12 @@ export interface ConnectionTimeouts {
 
 /**
  * One accepted connection. It is also the handler of its framed link (`onMessage`, `onError`,
- * `onClose`, `onFrameError`), so a connection costs no closures. Its {@linkcode ConnInfo} is
+ * `onClose`, `onFrameError`) and the {@linkcode Exchange} of the requests it reads, so a
+ * connection and its calls cost no closures. Its {@linkcode ConnInfo} is
  * made when first needed (a message, a plugin's hook, a push): an idle connection holds this
  * object and its link only.
  */
-export class ServerConnection {
+export class ServerConnection implements Exchange {
   /** Bytes of pushes queued on it and not yet known to be written (kept by the push sender). */
   pushPending = 0;
   /** The one before it in its server's {@linkcode ConnectionList}. */
@@ -148,43 +148,50 @@ export class ServerConnection {
     return false;
   }
 
-  /** A message arrived. */
+  /** A message arrived: it goes through the server's pipeline, this connection its exchange. */
   onMessage(req: Message): void {
     if (this.#state & CLOSED) return;
-    const plugins = this.#host.plugins;
-    if (!plugins.postReadRequest(req, this.info)) return this.close();
-    if (plugins.hasPreReadRequest && !this.readyToRead()) return;
-    if (req.messageType !== MessageType.Request) return; // responses from a client: ignore
-    if (req.heartbeat) {
-      this.#link.send(this.#host.dispatcher.heartbeat(req, this.info));
-      return;
-    }
+    void this.#host.pipeline.handle(req, this.info, this);
+  }
+
+  /** `postReadRequest` refused the request: close (as Go). */
+  refused(): void {
+    this.close();
+  }
+
+  /** `preReadRequest` for the next request, when a plugin has it. */
+  readNext(): boolean {
+    return !this.#host.plugins.hasPreReadRequest || this.readyToRead();
+  }
+
+  /** Takes a call, unless draining. */
+  take(): boolean {
     if (this.#state & DRAINING || this.#host.draining) {
       // Not taken: the connection closes once its own calls are answered, so the caller sees a
       // closed connection (never a service error) and a Failover client retries elsewhere.
       this.drain();
-      return;
+      return false;
     }
     this.#inFlight++;
-    this.#host.callStarted();
-    void this.#run(req);
+    return true;
   }
 
-  async #run(req: Message): Promise<void> {
-    try {
-      const { res, close } = await this.#host.dispatcher.call(req, this.info);
-      if (res && !(this.#state & CLOSED)) {
-        this.#host.plugins.preWriteResponse(req, res);
-        this.#link.send(res);
-        this.#host.plugins.postWriteResponse(req, res);
-      }
-      if (close) this.#closeAfterWrites();
-    } finally {
-      this.#inFlight--;
-      this.#lastDoneAt = clock();
-      this.#host.callEnded();
-      if (this.#state & DRAINING && this.#inFlight === 0) this.#closeAfterWrites();
-    }
+  /** Queues a response. */
+  write(res: Message): void {
+    if (!(this.#state & CLOSED)) this.#link.send(res);
+  }
+
+  /** Resolves once the queued responses are written, or the connection closed. */
+  written(): Promise<void> {
+    return this.drained();
+  }
+
+  /** A call ended: close after an auth refusal (as Go), or once drained of its calls. */
+  done(out: Outcome | undefined): void {
+    if (out?.close) this.#closeAfterWrites();
+    this.#inFlight--;
+    this.#lastDoneAt = clock();
+    if (this.#state & DRAINING && this.#inFlight === 0) this.#closeAfterWrites();
   }
 
   /**

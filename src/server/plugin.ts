@@ -153,9 +153,12 @@ export interface ServerPlugin {
    * throw to answer it with HTTP 500 and the error's text.
    */
   postHTTPRequest?(req: HttpRequestInfo, conn: ConnInfo): void | Promise<void>;
-  /** Before a response is written. */
+  /** Before a response is written: what it changes in `res` is what the caller gets. */
   preWriteResponse?(req: Message, res: Message): void;
-  /** After a response was queued for writing. */
+  /**
+   * After a response was written (Go: after `conn.Write`): on a connection once its bytes are
+   * handed to the socket, on HTTP once the answer is; what it changes no longer reaches the caller.
+   */
   postWriteResponse?(req: Message, res: Message): void;
   /** Before a push (`Server.sendMessage`) is written (Go: PreWriteRequest); errors are logged. */
   preWriteRequest?(ctx: PushContext): void;

@@ -3,10 +3,11 @@
  * The rpcx server: registers services, serves them on any network of the transport layer or
  * in-process, and advertises them through registry plugins.
  *
- * This file is the façade: the work is done by `_dispatch.ts` (a request in, a response out),
- * `_plugin_chain.ts` (hooks and their error policies), `_registries.ts` (registry plugins'
- * lifecycle), `_connection.ts` (one connection: drain, timeouts), `_inprocess.ts` (in-process
- * sessions) and `_push.ts` (pushes).
+ * This file is the façade: the work is done by `_pipeline.ts` (the one sequence every request
+ * goes through, from a connection, `handleMessage` or HTTP), `_dispatch.ts` (a request in, a
+ * response out), `_plugin_chain.ts` (hooks and their error policies), `_registries.ts` (registry
+ * plugins' lifecycle), `_connection.ts` (one connection: drain, timeouts), `_inprocess.ts`
+ * (in-process sessions) and `_push.ts` (pushes).
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { setMaxListeners } from "node:events";
 import { logger } from "../log/logger.ts";
 import { runtime } from "../runtime/mod.ts";
 import { defaultCodecs } from "../codec/registry.ts";
-import { MAGIC_NUMBER, MessageType, MetadataKeys } from "../protocol/constants.ts";
+import { MAGIC_NUMBER } from "../protocol/constants.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import {
   type DecodeLimits,
@@ -44,7 +45,8 @@ import { loadWireCodec } from "../native/wire_codec.ts";
 import { PushSender } from "./_push.ts";
 import { DEFAULT_PUSH_BUFFER_SIZE, type SendMessageOptions } from "./push.ts";
 import { PluginChain } from "./_plugin_chain.ts";
-import { AUTH_FAILED, Dispatcher, type Outcome } from "./_dispatch.ts";
+import { AUTH_FAILED, Dispatcher } from "./_dispatch.ts";
+import { type Exchange, RequestPipeline } from "./_pipeline.ts";
 import { RegistryLifecycle } from "./_registries.ts";
 import {
   type ServeOptions,
@@ -107,6 +109,7 @@ export class Server {
   readonly #plugins: PluginChain;
   readonly #registries: RegistryLifecycle;
   readonly #dispatcher: Dispatcher;
+  readonly #pipeline: RequestPipeline;
   /** The open connections, oldest first (also what pushes reach). */
   readonly #conns = new ConnectionList();
   /** The connections whose ConnInfo was made (handed to plugins, methods, pushes), by it. */
@@ -178,15 +181,20 @@ export class Server {
       write: Math.max(options.writeTimeout ?? 0, 0),
       idle: Math.max(options.idleTimeout ?? 0, 0),
     };
-    this.#host = {
+    this.#pipeline = new RequestPipeline({
       plugins: this.#plugins,
       dispatcher: this.#dispatcher,
-      draining: false,
       callStarted: () => {
         this.#inFlight++;
         this.#stats.calls++;
       },
       callEnded: () => void this.#inFlight--,
+    });
+    this.#host = {
+      plugins: this.#plugins,
+      dispatcher: this.#dispatcher,
+      pipeline: this.#pipeline,
+      draining: false,
       dropped: (c) => this.#dropConn(c),
       linkFailed: (c, e) => {
         if (!(e instanceof PeerGoneError)) {
@@ -214,7 +222,7 @@ export class Server {
       report: (what, e) => this.#report(what, e),
     });
     this.#http = new RpcxHttpServer({
-      handle: (req, conn) => this.#handleHttp(req, conn),
+      handle: (req, conn, write) => this.#handleHttp(req, conn, write),
       plugins: () => this.#plugins.plugins,
       report: (where, e) => this.#report(where, e),
       errorText: options.errorText ?? ((e) => (e instanceof Error ? e.message : String(e))),
@@ -231,26 +239,34 @@ export class Server {
     for (const p of options.plugins ?? []) this.use(p);
   }
 
-  /** One request from the HTTP side, through the same path as a frame from a connection. */
-  async #handleHttp(req: Message, info: ConnInfo): Promise<HttpCallOutcome> {
-    if (this.#host.draining) return { kind: "refused", error: new ServerClosedError() };
-    if (!this.#plugins.postReadRequest(req, info)) {
+  /** One request from the HTTP side, through the same pipeline as a frame from a connection. */
+  async #handleHttp(
+    req: Message,
+    info: ConnInfo,
+    write: (res: Message, closing: boolean) => void | Promise<void>,
+  ): Promise<HttpCallOutcome> {
+    let writing: void | Promise<void> | undefined;
+    let wrote = false;
+    const ex: Exchange = {
+      refused: () => {},
+      take: () => !this.#host.draining,
+      write: (res, closing) => {
+        wrote = true;
+        writing = write(res, closing);
+      },
+      written: async () => await writing,
+    };
+    const out = await this.#pipeline.handle(req, info, ex);
+    if (out === "refused") {
       return { kind: "refused", error: "rpcx: request refused by a postReadRequest plugin" };
     }
-    this.#host.callStarted();
-    try {
-      const out: Outcome = await this.#dispatcher.call(req, info);
-      if (out.close) {
-        return { kind: "auth", error: out.res?.metadata[MetadataKeys.ServiceError] ?? AUTH_FAILED };
-      }
-      if (out.res) {
-        this.#plugins.preWriteResponse(req, out.res);
-        this.#plugins.postWriteResponse(req, out.res);
-      }
-      return { kind: "reply", res: out.res };
-    } finally {
-      this.#host.callEnded();
+    if (out === "untaken") return { kind: "refused", error: new ServerClosedError() };
+    if (wrote) {
+      await writing;
+      return { kind: "written" };
     }
+    if (typeof out === "object" && out.close) return { kind: "auth", error: AUTH_FAILED };
+    return { kind: "reply", res: undefined };
   }
 
   /**
@@ -431,7 +447,9 @@ export class Server {
   /**
    * Answers one request message as the server would on a connection, without a socket: resolves
    * with the response (undefined for a oneway request or a message that is not a request).
-   * Heartbeats are echoed. Plugins run as on a connection, except the connection hooks.
+   * Heartbeats are echoed. Plugins run as on a connection, except the connection hooks; the
+   * response is a copy taken when it is "written", so `postWriteResponse` runs after and what it
+   * changes is not in it. Rejects with `RpcxError` when a `postReadRequest` plugin refuses.
    *
    * @example
    * ```ts
@@ -452,17 +470,19 @@ export class Server {
       remoteAddress: "",
       localAddress: this.#serviceAddress ?? "",
     };
-    if (req.messageType !== MessageType.Request) return undefined;
-    if (!this.#plugins.postReadRequest(req, info)) {
+    let out: Message | undefined;
+    const handled = await this.#pipeline.handle(req, info, {
+      refused: () => {},
+      take: () => true,
+      // The caller gets the response as it was when written: what postWriteResponse changes
+      // after is not in it (as on a connection).
+      write: (res) => void (out = { ...res, metadata: { ...res.metadata } }),
+      written: () => Promise.resolve(),
+    });
+    if (handled === "refused") {
       throw new RpcxError("rpcx: request refused by a postReadRequest plugin");
     }
-    if (req.heartbeat) return this.#dispatcher.heartbeat(req, info);
-    const out: Outcome = await this.#dispatcher.call(req, info);
-    if (out.res) {
-      this.#plugins.preWriteResponse(req, out.res);
-      this.#plugins.postWriteResponse(req, out.res);
-    }
-    return out.res;
+    return out;
   }
 
   /**

@@ -1,0 +1,114 @@
+/**
+ * The server's request pipeline: the one sequence every request goes through, whatever brought
+ * it (an rpcx connection, `Server.handleMessage`, HTTP invoke, JSON-RPC), in Go rpcx's order:
+ *
+ * 1. `postReadRequest` (a throw refuses the request: reported, and its source drops it);
+ * 2. a heartbeat is answered at once (Go runs no response hooks for it);
+ * 3. the call: auth, `preHandleRequest`, `preCall`, the method, `postCall` (`_dispatch.ts`);
+ * 4. `preWriteResponse`;
+ * 5. the write, by the request's source;
+ * 6. `postWriteResponse`, once the write is done (Go: after `conn.Write` / `w.Write`), so what it
+ *    changes never reaches the caller.
+ *
+ * What differs between sources (where the response goes, when a call may start, what a refusal
+ * does) is the {@linkcode Exchange} each one hands in.
+ *
+ * @module
+ */
+import { MessageType } from "../protocol/constants.ts";
+import type { Message } from "../protocol/message.ts";
+import type { ConnInfo } from "./context.ts";
+import type { Dispatcher, Outcome } from "./_dispatch.ts";
+import type { PluginChain } from "./_plugin_chain.ts";
+
+/** One request's source, as the pipeline sees it. */
+export interface Exchange {
+  /** `postReadRequest` refused the request (the error is reported): drop it (an rpcx connection closes). */
+  refused(): void;
+  /**
+   * After `postReadRequest`: whether to go on with the request (an rpcx connection runs
+   * `preReadRequest` for its next one here, and closes when it is refused).
+   */
+  readNext?(): boolean;
+  /** Whether the call may start now (false: not taken, e.g. the source is draining). */
+  take(): boolean;
+  /**
+   * Writes (or queues) a response. `closing`: auth refused the caller (Go closes an rpcx
+   * connection once this is written, and answers HTTP invoke with 401).
+   */
+  write(res: Message, closing: boolean): void;
+  /** Resolves once everything given to `write` is written (or can no longer be). */
+  written(): Promise<void>;
+  /** Whether the source closed meanwhile: then nothing is written and no write hook runs. */
+  readonly isClosed?: boolean;
+  /** A call taken by `take` ended (after `postWriteResponse`); `out` is undefined if it threw. */
+  done?(out: Outcome | undefined): void;
+}
+
+/** How a request ended, when it was not a call. */
+export type NotCalled =
+  /** `postReadRequest` refused it. */
+  | "refused"
+  /** Not a request (a client's response), or `readNext` said no. */
+  | "ignored"
+  /** A heartbeat, answered. */
+  | "heartbeat"
+  /** Not taken: `take` said no. */
+  | "untaken";
+
+/** What the pipeline needs from its server. */
+export interface PipelineHost {
+  readonly plugins: PluginChain;
+  readonly dispatcher: Dispatcher;
+  /** A call started (for the server's counters). */
+  callStarted(): void;
+  /** A call ended. */
+  callEnded(): void;
+}
+
+/** Runs requests through the server's hooks and dispatcher (see the module doc). */
+export class RequestPipeline {
+  readonly #host: PipelineHost;
+
+  /** The pipeline of the server `host`. */
+  constructor(host: PipelineHost) {
+    this.#host = host;
+  }
+
+  /**
+   * Runs one request from `ex`, arrived on `conn`, to its end; resolves with the call's outcome
+   * (after `postWriteResponse`), or how it ended otherwise. Never rejects unless `ex` throws.
+   */
+  async handle(req: Message, conn: ConnInfo, ex: Exchange): Promise<Outcome | NotCalled> {
+    const { plugins, dispatcher } = this.#host;
+    if (!plugins.postReadRequest(req, conn)) {
+      ex.refused();
+      return "refused";
+    }
+    if (ex.readNext && !ex.readNext()) return "ignored";
+    if (req.messageType !== MessageType.Request) return "ignored"; // a client's response
+    if (req.heartbeat) {
+      ex.write(dispatcher.heartbeat(req, conn), false);
+      return "heartbeat";
+    }
+    if (!ex.take()) return "untaken";
+    this.#host.callStarted();
+    let out: Outcome | undefined;
+    try {
+      out = await dispatcher.call(req, conn);
+      const res = out.res;
+      if (res && !ex.isClosed) {
+        plugins.preWriteResponse(req, res);
+        ex.write(res, out.close);
+        if (plugins.has("postWriteResponse")) {
+          await ex.written();
+          plugins.postWriteResponse(req, res);
+        }
+      }
+      return out;
+    } finally {
+      this.#host.callEnded();
+      ex.done?.(out);
+    }
+  }
+}
