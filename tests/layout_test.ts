@@ -1,7 +1,8 @@
-// Layout rules of issue 12, checked on every src/ file (no sockets, no subprocess): no import
-// cycle among src/ files (type-only imports included: a cycle of types is still one reader's
-// loop), and no file over 500 lines unless a comment in its first 5 lines starts with
-// "Over 500 lines:" and says why.
+// Layout rules of issues 12 and 27, checked on every src/ file (no sockets, no subprocess): no
+// import cycle among src/ files (type-only imports included: a cycle of types is still one
+// reader's loop), no folder cycle between the layers listed in NO_FOLDER_CYCLE, plugin hooks run
+// only in the chains (CHAINS), and no file over 500 lines unless a comment in its first 5 lines
+// starts with "Over 500 lines:" and says why.
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { REPO_ROOT } from "./support/env.ts";
@@ -69,6 +70,116 @@ Deno.test("layout: no import cycle among src/ files", () => {
   assert.ok([...graph.values()].reduce((n, e) => n + e.length, 0) > files.length);
   const found = cycles(graph).map((c) => c.map((f) => relative(REPO_ROOT, f)).join(" -> "));
   assert.deepEqual(found, []);
+});
+
+/**
+ * Folder pairs with a direction: the first is the lower layer, which never imports the second
+ * (type-only imports included), so the two never form a folder cycle.
+ */
+const NO_FOLDER_CYCLE: [lower: string, upper: string][] = [
+  // The server implements the HTTP side's host (src/http/host.ts); the HTTP side knows no server.
+  ["http", "server"],
+];
+
+Deno.test("layout: no folder cycle between src/http and src/server (the HTTP side imports nothing from src/server)", () => {
+  for (const [lower, upper] of NO_FOLDER_CYCLE) {
+    const up: string[] = [];
+    let down = 0;
+    for (const [file, text] of texts) {
+      const folder = relative(SRC, file).split("/")[0];
+      if (folder !== lower && folder !== upper) continue;
+      for (const spec of relativeImports(text)) {
+        const target = relative(SRC, resolve(dirname(file), spec)).split("/")[0];
+        if (folder === lower && target === upper) {
+          up.push(`${relative(REPO_ROOT, file)} -> ${spec}`);
+        }
+        if (folder === upper && target === lower) down++;
+      }
+    }
+    assert.ok(down > 0, `src/${upper} imports src/${lower} (the rule checks a real edge)`);
+    assert.deepEqual(up, [], `src/${lower} imports src/${upper}`);
+  }
+});
+
+/**
+ * The files that run plugin hooks, each applying the documented policy of every hook it runs:
+ * the server's chain (ServerPlugin), the registry plugins' lifecycle (RegisterPlugin) and the
+ * client's chain (ClientPlugin).
+ */
+const CHAINS = new Set([
+  "src/server/_plugin_chain.ts",
+  "src/server/_registries.ts",
+  "src/client/plugin.ts",
+  "src/client/_plugin_chain.ts",
+]);
+
+/** The text from `at` to the bracket closing the one at `at` (`{`/`(`), or to the next `;`. */
+function statementAt(c: string, at: number): string {
+  let i = at;
+  while (i < c.length && /\s/.test(c[i])) i++;
+  if (c[i] !== "{" && c[i] !== "(") return c.slice(i, c.indexOf(";", i) + 1 || c.length);
+  const open = c[i], close = open === "{" ? "}" : ")";
+  let depth = 0;
+  for (let j = i; j < c.length; j++) {
+    if (c[j] === open) depth++;
+    else if (c[j] === close && --depth === 0) return c.slice(i, j + 1);
+  }
+  return c.slice(i);
+}
+
+/** The optional methods of `interface name { ... }` in `text`: the hooks a plugin may have. */
+function hookNames(text: string, name: string): string[] {
+  const at = text.indexOf(`export interface ${name} `);
+  const block = statementAt(text, text.indexOf("{", at));
+  return [...block.matchAll(/^\s*(\w+)\?\(/gm)].map((m) => m[1]);
+}
+
+const HOOKS = [
+  ...hookNames(texts.get(join(SRC, "server/plugin.ts"))!, "ServerPlugin"),
+  ...hookNames(texts.get(join(SRC, "client/plugin.ts"))!, "ClientPlugin"),
+];
+
+/**
+ * Where `text` runs plugins' hooks itself: an optional call of a hook (`p.preReadRequest?.(`),
+ * or a loop over plugins whose body calls a method of the loop's plugin (`for (const p of
+ * ...plugins...) p.x(...)`, `plugins.map((p) => p.x(...))`).
+ */
+function hookCalls(text: string): string[] {
+  const c = code(text);
+  const found: string[] = [];
+  const optional = new RegExp(`\\.\\s*(${HOOKS.join("|")})\\s*\\?\\.\\s*\\(`, "g");
+  for (const m of c.matchAll(optional)) found.push(`${m[1]}?.(`);
+  const loops: { v: string; head: string; body: number }[] = [];
+  for (const m of c.matchAll(/\bfor\s*(?=\(\s*(?:const|let)\s+(\w+)\s+of\b)/g)) {
+    const head = statementAt(c, m.index! + m[0].length);
+    if (/plugins/i.test(head)) {
+      loops.push({ v: m[1], head, body: m.index! + m[0].length + head.length });
+    }
+  }
+  for (
+    const m of c.matchAll(
+      /plugins[\w$#.()?]*\.(?:forEach|map|some|every|filter|reduce|find)\(\s*(?:async\s*)?\(?\s*(\w+)[^=]*=>/gi,
+    )
+  ) loops.push({ v: m[1], head: m[0], body: m.index! + m[0].length });
+  for (const { v, head, body } of loops) {
+    const call = new RegExp(`\\b${v}\\s*\\.\\s*[\\w$]+\\s*(?:\\?\\.)?\\s*\\(`);
+    if (call.test(statementAt(c, body))) found.push(head.replace(/\s+/g, " "));
+  }
+  return found;
+}
+
+Deno.test("layout: plugin hooks run only in the chains (no loop calling plugins' hooks elsewhere), so each hook has the one policy its table documents", () => {
+  const outside: string[] = [];
+  let inChains = 0;
+  for (const [file, text] of texts) {
+    const rel = relative(REPO_ROOT, file);
+    const calls = hookCalls(text);
+    if (CHAINS.has(rel)) inChains += calls.length;
+    else outside.push(...calls.map((l) => `${rel}: ${l}`));
+  }
+  assert.ok(HOOKS.length > 20, `the hooks are found: ${HOOKS}`);
+  assert.ok(inChains > 10, `the scan finds the chains' own hook calls (${inChains})`);
+  assert.deepEqual(outside, []);
 });
 
 Deno.test("layout: no src/ file over 500 lines without its reason at its top", () => {

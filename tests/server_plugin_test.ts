@@ -90,6 +90,33 @@ for (const [how, fail] of [["throws", boom], ["rejects", rejecting]] as const) {
     }
   });
 
+  Deno.test(`a preWriteRequest/postWriteRequest (push) hook that ${how} is reported; the push is still written`, async () => {
+    const { server, addr, reported } = await setup({
+      name: "bad",
+      preWriteRequest: fail,
+      postWriteRequest: fail,
+    });
+    server.registerFunction("Push", function Me(_args: unknown, ctx: CallContext) {
+      setTimeout(() => server.sendMessage(ctx.conn, "news", "tick", {}, "hello"), 0);
+      return {};
+    });
+    const client = new Client(`tcp@${addr}`);
+    try {
+      const pushes = client.serverMessages();
+      await client.call("Push", "Me", {});
+      const { value } = await pushes.next();
+      assert.equal(new TextDecoder().decode(value!.data), "hello");
+      await waitFor("both push hooks reported", () => reported.length === 2);
+      assert.deepEqual(reported.sort(), [
+        "plugin bad postWriteRequest",
+        "plugin bad preWriteRequest",
+      ]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   Deno.test(`an afterRegister or connClose hook that ${how} is reported and changes nothing`, async () => {
     const { server, addr, reported } = await setup({
       name: "bad",
@@ -333,6 +360,49 @@ Deno.test("one request pipeline: on every path (tcp, in-process, HTTP invoke, JS
     assert.deepEqual(dec(res.payload), { C: 42 });
     assert.deepEqual(res.metadata, { early: "1" });
     await hooksRan("handleMessage");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("preReadRequest on HTTP: a throw answers HTTP invoke with 500 and its text (Go's gateway); a JSON-RPC call goes on (Go ignores it)", async () => {
+  let n = 0;
+  const server = new Server({
+    plugins: [{
+      name: "bad",
+      preReadRequest(conn) {
+        if (conn.network === "http") throw new Error(`no ${++n}`);
+      },
+    }],
+    onError: () => {},
+  });
+  await server.register(new Arith(), "Arith");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const port = Number(addr.split(":").at(-1));
+  try {
+    const invoke = await rawExchange(
+      port,
+      httpRequest("POST", "/Arith", {
+        "X-RPCX-ServiceMethod": "Mul",
+        "X-RPCX-SerializeType": "1",
+      }, '{"A":6,"B":7}'),
+    );
+    assert.equal(invoke.status, 500);
+    assert.equal(new TextDecoder().decode(invoke.body), "no 1\n");
+    const rpc = await rawExchange(
+      port,
+      httpRequest(
+        "POST",
+        "/",
+        { "X-JSONRPC-2.0": "true" },
+        '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}',
+      ),
+    );
+    assert.equal(
+      new TextDecoder().decode(rpc.body),
+      '{"jsonrpc":"2.0","result":{"C":42},"id":1}',
+    );
+    assert.equal(n, 2, "the hook ran for both");
   } finally {
     await server.close();
   }

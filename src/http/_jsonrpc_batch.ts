@@ -11,7 +11,7 @@ import {
   type RawMember,
   scanGoJson,
 } from "../codec/_go_json.ts";
-import type { HttpAnswer } from "./_host.ts";
+import type { HttpAnswer } from "./_answer.ts";
 import { JsonRpcErrorCode } from "./jsonrpc.ts";
 import {
   decodeCall,

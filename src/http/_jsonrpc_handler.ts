@@ -11,7 +11,7 @@ import {
   SerializeType,
 } from "../protocol/constants.ts";
 import { createMessage } from "../protocol/message.ts";
-import type { ConnInfo } from "../server/plugin.ts";
+import type { ConnInfo } from "../transport/network.ts";
 import {
   goCompact,
   GoJsonSyntaxError,
@@ -19,7 +19,8 @@ import {
   type RawMember,
   scanGoJson,
 } from "../codec/_go_json.ts";
-import { errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
+import { errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
+import type { HttpHost } from "./host.ts";
 import { goParseQueryLenient } from "./_query.ts";
 import type { FirstHeaders } from "./gateway.ts";
 import {
@@ -49,13 +50,7 @@ async function runCall(
   headers: FirstHeaders,
   call: ParsedCall,
 ): Promise<string | undefined> {
-  for (const p of host.plugins()) {
-    try {
-      p.preReadRequest?.(conn);
-    } catch {
-      // Go ignores preReadRequest errors on JSON-RPC
-    }
-  }
+  host.preReadJsonRpc(conn);
   const lastDot = call.method.lastIndexOf(".");
   if (lastDot <= 0) {
     return call.id === undefined ? undefined : errorJson(

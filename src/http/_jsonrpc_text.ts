@@ -8,7 +8,7 @@
 import type { RawMember } from "../codec/_go_json.ts";
 import { goJsonString, unescapeGoString } from "../codec/_go_json.ts";
 import { detectContentType } from "./_content_type.ts";
-import type { HttpAnswer } from "./_host.ts";
+import type { HttpAnswer } from "./_answer.ts";
 
 const encoder = new TextEncoder();
 

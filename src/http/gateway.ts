@@ -6,9 +6,10 @@
  */
 import { MessageStatusType, MessageType, MetadataKeys } from "../protocol/constants.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
-import type { ConnInfo } from "../server/plugin.ts";
+import type { ConnInfo } from "../transport/network.ts";
 import { detectContentType } from "./_content_type.ts";
-import { errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
+import { errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
+import type { HttpHost } from "./host.ts";
 import { goEncodeQuery, goParseQuery } from "./_query.ts";
 
 /**

@@ -7,10 +7,10 @@
  * @module
  */
 import http from "node:http";
-import type { Connection } from "../transport/network.ts";
-import type { ConnInfo } from "../server/plugin.ts";
+import type { Connection, ConnInfo } from "../transport/network.ts";
 import { Cors } from "./cors.ts";
-import { bodyLength, errorMessage, type HttpAnswer, httpError, type HttpHost } from "./_host.ts";
+import { bodyLength, errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
+import type { HttpHost } from "./host.ts";
 import { type BodyBounds, BodyError, discardBody, readBody } from "./_body.ts";
 import { RequestHeaders, toLatin1 } from "./_headers.ts";
 import { unescapePath } from "./_query.ts";
@@ -249,27 +249,16 @@ export class RpcxHttpServer {
       return httpError(400, "Bad Request");
     }
     const body = await readBody(req, this.#body);
-    for (const p of this.#host.plugins()) {
-      try {
-        p.preReadRequest?.(conn);
-      } catch (e) {
-        return withCors(httpError(500, this.#host.errorText(e)));
-      }
-    }
-    const servicePath = path.startsWith("/") ? path.slice(1) : path;
-    for (const p of this.#host.plugins()) {
-      if (!p.postHTTPRequest) continue;
-      try {
-        await p.postHTTPRequest({
-          method,
-          url: req.url ?? "/",
-          headers: headers.all(),
-          servicePath,
-        }, conn);
-      } catch (e) {
-        return withCors(httpError(500, this.#host.errorText(e)));
-      }
-    }
+    const refused = this.#host.preReadHttp(conn) ??
+      await this.#host.postHTTPRequest({
+        method,
+        url: req.url ?? "/",
+        get headers() {
+          return headers.all();
+        },
+        servicePath: path.startsWith("/") ? path.slice(1) : path,
+      }, conn);
+    if (refused) return withCors(httpError(500, this.#host.errorText(refused.error)));
     await handleGateway(this.#host, conn, first, path, body, (a) => send(withCors(a)));
     return SENT;
   }

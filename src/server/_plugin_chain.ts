@@ -1,12 +1,15 @@
 /**
  * The server's plugin chain: runs each hook over the plugins in order and applies that hook's
- * one error policy (see {@linkcode ServerPlugin}).
+ * one error policy (the table on {@linkcode ServerPlugin}). It is the only place hooks run: the
+ * connections, the request pipeline, the HTTP side (through `HttpHost`) and pushes call it.
  *
  * @module
  */
 import type { Message } from "../protocol/message.ts";
+import type { HttpRequestInfo, Refusal } from "../http/host.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import { isRegisterPlugin, type RegisterPlugin, type ServerPlugin } from "./plugin.ts";
+import type { PushContext } from "./push.ts";
 
 /** Receives hook errors that are reported rather than passed on. */
 export type ErrorReporter = (where: string, error: unknown) => void;
@@ -34,11 +37,6 @@ export class PluginChain {
   /** Appends a plugin. */
   add(plugin: ServerPlugin): void {
     this.#plugins.push(plugin);
-  }
-
-  /** The plugins, in order. */
-  get plugins(): readonly ServerPlugin[] {
-    return this.#plugins;
   }
 
   /** The registry plugins, in order. */
@@ -99,6 +97,49 @@ export class PluginChain {
       }
     }
     return true;
+  }
+
+  /**
+   * `preReadRequest` of an HTTP invoke request (Go's gateway): the first throw refuses it, to be
+   * answered with HTTP 500 and the error's text; later plugins do not run.
+   */
+  preReadHttp(conn: ConnInfo): Refusal | undefined {
+    for (const p of this.#plugins) {
+      if (!p.preReadRequest) continue;
+      try {
+        p.preReadRequest(conn);
+      } catch (error) {
+        return { error };
+      }
+    }
+    return undefined;
+  }
+
+  /** `preReadRequest` of a JSON-RPC call: errors ignored, as Go's JSON-RPC ignores them. */
+  preReadJsonRpc(conn: ConnInfo): void {
+    for (const p of this.#plugins) {
+      try {
+        p.preReadRequest?.(conn);
+      } catch {
+        // Go: `s.Plugins.DoPreReadRequest(ctx)`, its error dropped
+      }
+    }
+  }
+
+  /**
+   * `postHTTPRequest` (Go's `PostHTTPRequest`): awaited in order; the first throw (or rejection)
+   * refuses the request, to be answered with HTTP 500 and the error's text.
+   */
+  async postHTTPRequest(req: HttpRequestInfo, conn: ConnInfo): Promise<Refusal | undefined> {
+    for (const p of this.#plugins) {
+      if (!p.postHTTPRequest) continue;
+      try {
+        await p.postHTTPRequest(req, conn);
+      } catch (error) {
+        return { error };
+      }
+    }
+    return undefined;
   }
 
   /** Whether any plugin has `preReadRequest` (so the per-request call can be skipped). */
@@ -177,5 +218,15 @@ export class PluginChain {
   /** `postWriteResponse`: errors reported. */
   postWriteResponse(req: Message, res: Message): void {
     this.#each("postWriteResponse", (p) => p.postWriteResponse?.(req, res));
+  }
+
+  /** `preWriteRequest` (before a push): errors reported; the push is still written. */
+  preWriteRequest(ctx: PushContext): void {
+    this.#each("preWriteRequest", (p) => p.preWriteRequest?.(ctx));
+  }
+
+  /** `postWriteRequest` (after a push, with its error): errors reported. */
+  postWriteRequest(ctx: PushContext, req: Message, error: unknown): void {
+    this.#each("postWriteRequest", (p) => p.postWriteRequest?.(ctx, req, error));
   }
 }

@@ -9,7 +9,7 @@ import { CompressType, MessageType, SerializeType } from "../protocol/constants.
 import { createMessage, HEADER_LENGTH, type Message, type Metadata } from "../protocol/message.ts";
 import { utf8Length } from "../protocol/utf8.ts";
 import type { ConnInfo } from "./context.ts";
-import type { ServerPlugin } from "./plugin.ts";
+import type { PluginChain } from "./_plugin_chain.ts";
 import {
   ClientConnClosedError,
   PushBufferFullError,
@@ -36,10 +36,8 @@ export interface PushSenderOptions {
   /** Bytes of pushes a connection may have queued. */
   readonly bufferSize: number;
   readonly codecs: CodecRegistry;
-  /** The server's plugins, read at each push. */
-  readonly plugins: readonly ServerPlugin[];
-  /** Reports a throwing hook. */
-  readonly report: (what: string, e: unknown) => void;
+  /** The server's plugin chain (`preWriteRequest`, `postWriteRequest`). */
+  readonly plugins: PluginChain;
 }
 
 /**
@@ -73,7 +71,7 @@ export class PushSender {
     options: SendMessageOptions,
   ): Promise<void> {
     const ctx: PushContext = { conn, startedAt: Date.now() };
-    this.#hook("preWriteRequest", (p) => p.preWriteRequest?.(ctx));
+    this.#options.plugins.preWriteRequest(ctx);
     const serializeType = options.serializeType ?? SerializeType.SerializeNone;
     const payload = this.#options.codecs.get(serializeType).encode(data);
     const msg = createMessage({
@@ -93,7 +91,7 @@ export class PushSender {
     } catch (e) {
       error = e;
     }
-    this.#hook("postWriteRequest", (p) => p.postWriteRequest?.(ctx, msg, error));
+    this.#options.plugins.postWriteRequest(ctx, msg, error);
     if (error !== undefined) throw error;
   }
 
@@ -116,16 +114,6 @@ export class PushSender {
     // Closing resolves the drain waiters before the connection is detached in the same turn:
     // still attached now means the bytes reached the socket.
     if (this.#options.find(conn) !== a) throw new ClientConnClosedError(conn.remoteAddress);
-  }
-
-  #hook(name: string, call: (p: ServerPlugin) => void): void {
-    for (const p of this.#options.plugins) {
-      try {
-        call(p);
-      } catch (e) {
-        this.#options.report(`${name} plugin`, e); // as Go, a hook's error does not stop the push
-      }
-    }
   }
 }
 

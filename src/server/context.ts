@@ -4,27 +4,9 @@
  * @module
  */
 import type { Metadata } from "../protocol/message.ts";
+import type { ConnInfo } from "../transport/network.ts";
 
-/**
- * What a plugin or a method learns of a connection.
- *
- * @example
- * ```ts
- * import type { ConnInfo } from "@rpcx/core";
- * const c: ConnInfo = { id: 1, network: "tcp", remoteAddress: "127.0.0.1:50000", localAddress: "127.0.0.1:8972" };
- * console.log(c.remoteAddress);
- * ```
- */
-export interface ConnInfo {
-  /** Unique per server. */
-  readonly id: number;
-  /** The network it came on: `tcp`, `inprocess`, ... */
-  readonly network: string;
-  /** The peer's `host:port` (or an in-process name). */
-  readonly remoteAddress: string;
-  /** Our `host:port`. */
-  readonly localAddress: string;
-}
+export type { ConnInfo } from "../transport/network.ts";
 
 /**
  * Per-call information and the reply metadata a method may set.

@@ -7,33 +7,10 @@
 import type { Message } from "../protocol/message.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import type { PushContext } from "./push.ts";
+import type { HttpRequestInfo } from "../http/host.ts";
 
 export type { ConnInfo } from "./context.ts";
-
-/**
- * An HTTP request on the rpcx port as plugins see it (`postHTTPRequest`).
- *
- * @example
- * ```ts
- * import type { HttpRequestInfo, ServerPlugin } from "@rpcx/core";
- * const needsKey: ServerPlugin = {
- *   postHTTPRequest(req: HttpRequestInfo) {
- *     if (!req.headers.get("x-api-key")) throw new Error("missing X-Api-Key");
- *   },
- * };
- * console.log(typeof needsKey.postHTTPRequest);
- * ```
- */
-export interface HttpRequestInfo {
-  /** `GET`, `POST` or `PUT`. */
-  readonly method: string;
-  /** The request target as sent (path and query). */
-  readonly url: string;
-  /** The request headers. */
-  readonly headers: Headers;
-  /** The path without its leading `/` (Go's `servicePath` route parameter). */
-  readonly servicePath: string;
-}
+export type { HttpRequestInfo } from "../http/host.ts";
 
 /**
  * Counters a server keeps, read by registry plugins for their metrics refresh.
@@ -79,7 +56,8 @@ export interface RegistryStartContext {
 
 /**
  * Hooks a plugin may implement; every one is optional. Plugins run in the order they were added.
- * Each hook has one error policy (a hook "throws" also when the promise it returns rejects):
+ * Each hook has one error policy per kind of request (a hook "throws" also when the promise it
+ * returns rejects), and this table is all of them: hooks run only in the server's plugin chain.
  *
  * | hook | Go rpcx's | when a hook throws |
  * | --- | --- | --- |
@@ -87,19 +65,23 @@ export interface RegistryStartContext {
  * | `afterRegister` | — | reported; the service stays registered; the other plugins still run |
  * | `connAccept` | `PostConnAccept` | the connection is closed (as when it returns false); reported |
  * | `connClose` | `PostConnClose` | reported; the other plugins still run |
- * | `preReadRequest` | `PreReadRequest` | the connection is closed (Go stops reading it); reported |
- * | `postReadRequest` | `PostReadRequest` | the request is dropped and the connection closed (as Go); reported |
+ * | `preReadRequest` (rpcx connection) | `PreReadRequest` | the connection is closed (Go stops reading it); reported |
+ * | `preReadRequest` (HTTP invoke) | `PreReadRequest` (gateway) | answered with HTTP 500 and the error's text (as Go); later plugins do not run |
+ * | `preReadRequest` (JSON-RPC call) | `PreReadRequest` (JSON-RPC) | ignored, as Go; the call goes on |
+ * | `postHTTPRequest` | `PostHTTPRequest` | answered with HTTP 500 and the error's text (as Go); later plugins do not run |
+ * | `postReadRequest` | `PostReadRequest` | the request is dropped and the connection closed (as Go); on HTTP an HTTP 500, in `handleMessage` a rejection; reported |
  * | `heartbeat` | `HeartbeatRequest` | reported; the heartbeat is still answered (Go ignores the error) |
  * | `preHandleRequest` | `PreHandleRequest` | reported; the call still runs (Go ignores the error) |
  * | `preCall` | `PreCall` | the call fails: the caller gets an error reply with the error's text |
  * | `postCall` | `PostCall` | the call fails: the caller gets an error reply with the error's text |
  * | `preWriteResponse` | `PreWriteResponse` | reported; the response is still written (Go ignores the error) |
- * | `postWriteResponse` | `PostWriteResponse` | reported |
- * | `preWriteRequest` | `PreWriteRequest` | reported; the push is still written |
+ * | `postWriteResponse` | `PostWriteResponse` | reported (it runs once the response is written) |
+ * | `preWriteRequest` | `PreWriteRequest` | reported; the push is still written (as Go) |
  * | `postWriteRequest` | `PostWriteRequest` | reported |
  *
  * "Reported" means passed to the server's `onError` option (default: a warning to the library's
- * logger, see `setLogger`); no hook can end the process or leave a rejection unhandled.
+ * logger, see `setLogger`); no hook can end the process or leave a rejection unhandled. The
+ * methods of a registry plugin have their own table on {@linkcode RegisterPlugin}.
  *
  * @example
  * ```ts
@@ -171,7 +153,15 @@ export interface ServerPlugin {
 /**
  * A plugin that advertises the server's services in a registry. The server calls `start` once it
  * listens, then `register` for every service (already registered or registered later),
- * `unregister` when a service is removed or the server shuts down, then `stop`.
+ * `unregister` when a service is removed or the server shuts down, then `stop`. Each method has
+ * one error policy (a throw or a rejection), applied by the server's registry lifecycle:
+ *
+ * | method | when it throws |
+ * | --- | --- |
+ * | `start`, and `register` of the services already there | `serve()` rejects with the error, its listener is closed again and every registry stopped (not advertised means not served); for a plugin added by `use()` after `serve`, reported |
+ * | `register` (a service registered later) | `register()`/`registerFunction()` reject with the error; the service stays registered locally |
+ * | `unregister` (`Server.unregister`) | `unregister()` rejects with the error; the service is no longer callable |
+ * | `unregister` and `stop` (shutdown, close) | reported; every other registry and service is still withdrawn |
  *
  * @example
  * ```ts

@@ -61,7 +61,7 @@ import {
   type ConnectionTimeouts,
   ServerConnection,
 } from "./_connection.ts";
-import type { HttpCallOutcome } from "../http/_host.ts";
+import type { HttpCallOutcome, HttpHost } from "../http/host.ts";
 import { RpcxHttpServer } from "../http/http_server.ts";
 import type { HttpLimits } from "../http/options.ts";
 
@@ -218,15 +218,21 @@ export class Server {
       active: () => Array.from(this.#conns, (c) => c.info),
       bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
       codecs,
-      plugins: this.#plugins.plugins,
-      report: (what, e) => this.#report(what, e),
+      plugins: this.#plugins,
     });
-    this.#http = new RpcxHttpServer({
+    const plugins = this.#plugins;
+    const host: HttpHost = {
       handle: (req, conn, write) => this.#handleHttp(req, conn, write),
-      plugins: () => this.#plugins.plugins,
+      preReadHttp: (conn) => plugins.preReadHttp(conn),
+      preReadJsonRpc: (conn) => plugins.preReadJsonRpc(conn),
+      postHTTPRequest: (req, conn) => plugins.postHTTPRequest(req, conn),
       report: (where, e) => this.#report(where, e),
       errorText: options.errorText ?? ((e) => (e instanceof Error ? e.message : String(e))),
-    }, { ...options, maxBodyLength: this.#limits.maxMessageLength });
+    };
+    this.#http = new RpcxHttpServer(host, {
+      ...options,
+      maxBodyLength: this.#limits.maxMessageLength,
+    });
     // HTTP invoke and JSON-RPC share a TCP port: the first byte tells (as Go's cmux).
     this.#tcpFrameOptions = this.#http.enabled
       ? {

@@ -27,6 +27,28 @@ export interface Connection extends ByteStream {
 }
 
 /**
+ * What a server plugin or a service method learns of a connection (a server's view of an
+ * accepted {@linkcode Connection}).
+ *
+ * @example
+ * ```ts
+ * import type { ConnInfo } from "@rpcx/core";
+ * const c: ConnInfo = { id: 1, network: "tcp", remoteAddress: "127.0.0.1:50000", localAddress: "127.0.0.1:8972" };
+ * console.log(c.remoteAddress);
+ * ```
+ */
+export interface ConnInfo {
+  /** Unique per server. */
+  readonly id: number;
+  /** The network it came on: `tcp`, `inprocess`, ... */
+  readonly network: string;
+  /** The peer's `host:port` (or an in-process name). */
+  readonly remoteAddress: string;
+  /** Our `host:port`. */
+  readonly localAddress: string;
+}
+
+/**
  * Accepts connections until closed; iterate it with `for await`.
  *
  * @example
