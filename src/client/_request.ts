@@ -17,8 +17,8 @@ import {
   HEADER_LENGTH,
   type Message,
   type Metadata,
-  prepareMessage,
 } from "../protocol/message.ts";
+import { prepareMessage } from "../protocol/encode.ts";
 import { FrameTooLargeError } from "../protocol/errors.ts";
 import type { CallOptions, ClientOptions } from "./options.ts";
 

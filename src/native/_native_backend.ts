@@ -8,15 +8,14 @@
 import { CompressType } from "../protocol/constants.ts";
 import { compressPayload, decompressPayload } from "../protocol/compression.ts";
 import { DecompressionError, MalformedFrameError } from "../protocol/errors.ts";
+import { HEADER_LENGTH, type Message } from "../protocol/message.ts";
 import {
   encodeMessages,
   flagsByte,
-  HEADER_LENGTH,
-  type Message,
   type PreparedMessage,
   prepareMessage,
   writeMessage,
-} from "../protocol/message.ts";
+} from "../protocol/encode.ts";
 import { writeUtf8 } from "../protocol/utf8.ts";
 import {
   DESCRIPTOR_WORDS,

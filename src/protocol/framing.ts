@@ -12,15 +12,13 @@ import {
 } from "./errors.ts";
 import type { ProtocolError } from "./errors.ts";
 import {
-  decodeFrame,
   type DecodeLimits,
   DEFAULT_DECODE_LIMITS,
   type FrameHeader,
   HEADER_LENGTH,
   type Message,
-  readFrameHeader,
-  readFrameTotal,
 } from "./message.ts";
+import { decodeFrame, readFrameHeader, readFrameTotal } from "./decode.ts";
 
 /** The smallest `total` a well-formed frame can have: four empty length-prefixed fields. */
 const MIN_TOTAL = 16;

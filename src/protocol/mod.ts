@@ -33,22 +33,22 @@ export {
 } from "./errors.ts";
 export {
   createMessage,
-  decodeFrame,
   type DecodeLimits,
   DEFAULT_DECODE_LIMITS,
-  encodeMessage,
-  encodeMessages,
-  flagsByte,
   type FrameHeader,
   HEADER_LENGTH,
   type Message,
   type Metadata,
+} from "./message.ts";
+export {
+  encodeMessage,
+  encodeMessages,
+  flagsByte,
   type PreparedMessage,
   prepareMessage,
-  readFrameHeader,
-  readFrameTotal,
   writeMessage,
-} from "./message.ts";
+} from "./encode.ts";
+export { decodeFrame, readFrameHeader, readFrameTotal } from "./decode.ts";
 export { FrameDecoder, type FrameDecoderOptions, type FrameErrorSink } from "./framing.ts";
 export { compressPayload, decompressPayload } from "./compression.ts";
 export {

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Message } from "../protocol/message.ts";
-import { encodeMessages } from "../protocol/message.ts";
+import { encodeMessages } from "../protocol/encode.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "../protocol/framing.ts";
 import type { ProtocolError } from "../protocol/errors.ts";
 import { type FrameHeader, HEADER_LENGTH } from "../protocol/message.ts";
