@@ -12,13 +12,8 @@ import {
 } from "../protocol/constants.ts";
 import { createMessage } from "../protocol/message.ts";
 import type { ConnInfo } from "../transport/network.ts";
-import {
-  goCompact,
-  GoJsonSyntaxError,
-  isGoJsonArray,
-  type RawMember,
-  scanGoJson,
-} from "../codec/_go_json.ts";
+import { GoJsonSyntaxError, isGoJsonArray, type RawMember, scanGoJson } from "../codec/_go_json.ts";
+import { goCompact } from "../codec/_go_json_encode.ts";
 import { errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
 import type { HttpHost } from "./host.ts";
 import { goParseQueryLenient } from "./_query.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { goJsonString } from "../codec/_go_json.ts";
+import { goJsonString } from "../codec/_go_json_encode.ts";
 import { logger } from "../log/logger.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import {
