@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { goJsonString } from "../codec/_go_json_encode.ts";
+import { readFile, stat, utimes } from "node:fs/promises";
 import { logger } from "../log/logger.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import {
@@ -15,6 +14,13 @@ import {
   type RegistryOutageEvent,
   type ServiceDiscovery,
 } from "./discovery.ts";
+import {
+  decodeCacheFile,
+  encodeCacheFile,
+  MAX_FILE_BYTES,
+  sameList,
+  writeAtomically,
+} from "./_cache_file.ts";
 
 /**
  * An event listener as this runtime's `EventTarget` types it (DOM's `EventListener` under Deno's
@@ -24,8 +30,6 @@ type Listener = NonNullable<Parameters<EventTarget["addEventListener"]>[1]>;
 
 /** Go's default file, relative to the working directory. */
 const DEFAULT_FILE = ".cache/discovery.json";
-/** A cache file larger than this is refused as corrupt (a list of 100 000 servers is ~6 MiB). */
-const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Options of {@linkcode CacheDiscovery}. Durations in milliseconds.
@@ -380,66 +384,4 @@ export class CacheDiscovery extends BaseDiscovery {
       }
     })();
   }
-}
-
-/**
- * Go's `json.Marshal([]*KVPair)`: `[{"Key":"…","Value":"…"}]`, `<`, `>`, `&`, U+2028/9 escaped;
- * `null` for an empty list.
- */
-function encodeCacheFile(pairs: readonly KVPair[]): string {
-  if (pairs.length === 0) return "null";
-  return `[${
-    pairs.map((p) => `{"Key":${goJsonString(p.key)},"Value":${goJsonString(p.value)}}`).join(",")
-  }]`;
-}
-
-/**
- * Reads a cache file as Go's `json.Unmarshal` into `[]*KVPair` would (field names matched
- * without case, `Value` optional), but strictly: anything else throws.
- */
-function decodeCacheFile(text: string): KVPair[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`not JSON (${(e as Error).message})`);
-  }
-  if (data === null) return [];
-  if (!Array.isArray(data)) throw new Error("not a JSON list");
-  return data.map((item, i) => {
-    if (item === null || typeof item !== "object" || Array.isArray(item)) {
-      throw new Error(`entry ${i} is not an object`);
-    }
-    let key: unknown;
-    let value: unknown = "";
-    for (const [k, v] of Object.entries(item)) {
-      if (k.toLowerCase() === "key") key = v;
-      else if (k.toLowerCase() === "value") value = v ?? "";
-    }
-    if (typeof key !== "string" || key === "") throw new Error(`entry ${i} has no Key`);
-    if (typeof value !== "string") throw new Error(`entry ${i} has a Value that is no string`);
-    return { key, value };
-  });
-}
-
-/** Writes `text` to a temp file beside `path`, then renames it over `path`. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) await mkdir(path.slice(0, slash), { recursive: true });
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 13)}.tmp`;
-  try {
-    await writeFile(tmp, text, { mode: 0o644 });
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw e;
-  }
-}
-
-function sameList(a: readonly KVPair[], b: readonly KVPair[]): boolean {
-  if (a.length !== b.length) return false;
-  const m = new Map<string, string>();
-  for (const p of a) m.set(p.key, p.value);
-  for (const p of b) if (m.get(p.key) !== p.value) return false;
-  return true;
 }
