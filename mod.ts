@@ -91,14 +91,14 @@ export {
 } from "./src/http/jsonrpc.ts";
 export type { HttpLimits, HttpOptions } from "./src/http/options.ts";
 export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
+export { Server } from "./src/server/server.ts";
 export {
   type AuthFunction,
   type ServeOptions,
-  Server,
   ServerClosedError,
   type ServerOptions,
   type ShutdownOptions,
-} from "./src/server/server.ts";
+} from "./src/server/options.ts";
 export {
   ClientConnClosedError,
   DEFAULT_PUSH_BUFFER_SIZE,

@@ -15,13 +15,22 @@ import type { ConnInfo } from "../transport/network.ts";
  *
  * @example
  * ```ts
- * import type { HttpRequestInfo, ServerPlugin } from "@rpcx/core";
+ * import { type HttpRequestInfo, Server, type ServerPlugin } from "@rpcx/core";
  * const needsKey: ServerPlugin = {
  *   postHTTPRequest(req: HttpRequestInfo) {
- *     if (!req.headers.get("x-api-key")) throw new Error("missing X-Api-Key");
+ *     if (!req.headers.get("x-api-key")) throw new Error(`${req.servicePath}: missing X-Api-Key`);
  *   },
  * };
- * console.log(typeof needsKey.postHTTPRequest);
+ * const server = new Server({ plugins: [needsKey] });
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+ * const addr = await server.serve("tcp", "127.0.0.1:0");
+ * const res = await fetch(`http://${addr}/Arith`, {
+ *   method: "POST",
+ *   headers: { "X-RPCX-ServiceMethod": "Mul", "X-RPCX-SerializeType": "1" },
+ *   body: JSON.stringify({ A: 2, B: 3 }),
+ * });
+ * console.log(res.status, await res.text()); // 500 Arith: missing X-Api-Key
+ * await server.close();
  * ```
  */
 export interface HttpRequestInfo {

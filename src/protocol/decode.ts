@@ -54,7 +54,7 @@ export function readFrameTotal(buf: Uint8Array, off: number): number {
  *
  * @example
  * ```ts
- * import { createMessage, encodeMessage, readFrameHeader } from "@rpcx/core";
+ * import { createMessage, encodeMessage, readFrameHeader } from "@rpcx/core/protocol";
  * console.log(readFrameHeader(encodeMessage(createMessage({ seq: 3n })), 0).seq); // 3n
  * ```
  */

@@ -112,7 +112,7 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
  *
  * @example
  * ```ts
- * import { createMessage, encodeMessage, readFrameHeader } from "@rpcx/core";
+ * import { createMessage, encodeMessage, readFrameHeader } from "@rpcx/core/protocol";
  * const h = readFrameHeader(encodeMessage(createMessage({ seq: 9n, oneway: true })), 0);
  * console.log(h.seq, h.oneway); // 9n true
  * ```

@@ -16,6 +16,7 @@
  * @module
  */
 import { MessageType } from "../protocol/constants.ts";
+import { RpcxError } from "../protocol/errors.ts";
 import type { Message } from "../protocol/message.ts";
 import type { ConnInfo } from "./context.ts";
 import type { Dispatcher, Outcome } from "./_dispatch.ts";
@@ -60,19 +61,27 @@ export type NotCalled =
 export interface PipelineHost {
   readonly plugins: PluginChain;
   readonly dispatcher: Dispatcher;
-  /** A call started (for the server's counters). */
-  callStarted(): void;
-  /** A call ended. */
-  callEnded(): void;
 }
 
 /** Runs requests through the server's hooks and dispatcher (see the module doc). */
 export class RequestPipeline {
   readonly #host: PipelineHost;
+  #calls = 0;
+  #inFlight = 0;
 
   /** The pipeline of the server `host`. */
   constructor(host: PipelineHost) {
     this.#host = host;
+  }
+
+  /** Calls taken since start (heartbeats excluded). */
+  get calls(): number {
+    return this.#calls;
+  }
+
+  /** Calls running now. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /**
@@ -92,7 +101,8 @@ export class RequestPipeline {
       return "heartbeat";
     }
     if (!ex.take()) return "untaken";
-    this.#host.callStarted();
+    this.#calls++;
+    this.#inFlight++;
     let out: Outcome | undefined;
     try {
       out = await dispatcher.call(req, conn);
@@ -107,8 +117,28 @@ export class RequestPipeline {
       }
       return out;
     } finally {
-      this.#host.callEnded();
+      this.#inFlight--;
       ex.done?.(out);
     }
+  }
+
+  /**
+   * Runs a request that came on no connection (`Server.handleMessage`): resolves with the
+   * response as it was when written (a copy, so what `postWriteResponse` changes after is not
+   * in it), undefined when there is none. Rejects with `RpcxError` when `postReadRequest`
+   * refuses.
+   */
+  async answer(req: Message, conn: ConnInfo): Promise<Message | undefined> {
+    let out: Message | undefined;
+    const handled = await this.handle(req, conn, {
+      refused: () => {},
+      take: () => true,
+      write: (res) => void (out = { ...res, metadata: { ...res.metadata } }),
+      written: () => Promise.resolve(),
+    });
+    if (handled === "refused") {
+      throw new RpcxError("rpcx: request refused by a postReadRequest plugin");
+    }
+    return out;
   }
 }

@@ -35,6 +35,19 @@ export class RegistryLifecycle {
     for (const s of this.#services()) await p.register(s.name, s.receiver, s.metadata);
   }
 
+  /**
+   * Starts every plugin of `plugins` in turn; when one fails, every registry is stopped again
+   * (not advertised means not served) and its error is thrown.
+   */
+  async startAll(plugins: readonly RegisterPlugin[], ctx: RegistryStartContext): Promise<void> {
+    try {
+      for (const p of plugins) await this.start(p, ctx);
+    } catch (e) {
+      await this.stopAll();
+      throw e;
+    }
+  }
+
   /** Advertises a new service in every started registry. */
   async register(s: Advertised): Promise<void> {
     for (const p of this.#started) await p.register(s.name, s.receiver, s.metadata);

@@ -1,0 +1,111 @@
+/**
+ * How a server ends: a graceful shutdown (stop accepting, withdraw from the registries, drain
+ * the connections, bounded in time) or a close at once, each run once whatever the callers do;
+ * and the shutdown on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { runtime } from "../runtime/mod.ts";
+import { ServerClosedError, type ShutdownOptions } from "./options.ts";
+
+/** The parts of a server its end stops. */
+export interface Stoppable {
+  /** Closes the listeners; resolves once their addresses are free. */
+  stopListening(): Promise<void>;
+  /** Withdraws every service from the registries and stops them. */
+  stopRegistries(): Promise<void>;
+  /** The rpcx connections. */
+  readonly connections: { drain(): Promise<void>; closeAll(): void };
+  /** The HTTP side. */
+  readonly http: { drain(): void; drained(): Promise<void>; close(): void };
+}
+
+/** The states of one server's end. */
+export class Lifecycle {
+  /** Aborted when the server closes hard: every call's signal follows it. */
+  readonly stop: AbortController = new AbortController();
+  readonly #parts: () => Stoppable;
+  #shuttingDown = false;
+  #closed = false;
+  #shutdown: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** `parts` is read when the end begins (the server builds them after this). */
+  constructor(parts: () => Stoppable) {
+    this.#parts = parts;
+  }
+
+  /** Whether new connections and calls are taken (not once shutdown or close began). */
+  get accepting(): boolean {
+    return !this.#shuttingDown && !this.#closed;
+  }
+
+  /** Whether the server is closed (its end is over). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The graceful shutdown (see `Server.shutdown`); the same promise on every call. */
+  shutdown(options: ShutdownOptions): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#shutdown ??= this.#drain(options);
+    return this.#shutdown;
+  }
+
+  async #drain(options: ShutdownOptions): Promise<void> {
+    this.#shuttingDown = true;
+    const parts = this.#parts();
+    void parts.stopListening();
+    const registries = parts.stopRegistries();
+    parts.http.drain();
+    const gone = parts.connections.drain();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.timeout ?? 10_000);
+      onAbort = () => resolve();
+      if (options.signal?.aborted) resolve();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([Promise.all([registries, gone, parts.http.drained()]), bound]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+    }
+    await this.close();
+  }
+
+  /** The close at once (see `Server.close`); the same promise on every call. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closing ??= this.#closeNow();
+    return this.#closing;
+  }
+
+  async #closeNow(): Promise<void> {
+    this.#shuttingDown = true;
+    const parts = this.#parts();
+    const released = parts.stopListening();
+    parts.http.close();
+    parts.connections.closeAll();
+    this.stop.abort(new ServerClosedError());
+    await Promise.all([parts.stopRegistries(), released]);
+    this.#closed = true;
+  }
+
+  /**
+   * Shuts down on SIGINT or SIGTERM, then exits the process (unless `exit` is false); returns
+   * a function that removes the handlers.
+   */
+  onSignals(options: ShutdownOptions & { exit?: boolean }): () => void {
+    const process = runtime().process;
+    const remove = process.onSignals(["SIGINT", "SIGTERM"], () => {
+      remove();
+      this.shutdown(options).finally(() => {
+        if (options.exit !== false) process.exit(0);
+      });
+    });
+    return remove;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The services of one server: registering a class instance's methods or one function (the
+ * `beforeRegister` and `afterRegister` hooks around it), withdrawing one, and telling the
+ * in-process names and the registry plugins of each change.
+ *
+ * @module
+ */
+import type { CallContext } from "./context.ts";
+import { collectMethods, type ServiceEntry, type ServiceMethod } from "./service.ts";
+import type { PluginChain } from "./_plugin_chain.ts";
+import type { RegistryLifecycle } from "./_registries.ts";
+
+type Method = (args: unknown, ctx: CallContext) => unknown;
+
+/** Where changes to the services go besides the table. */
+export interface ServiceListeners {
+  /** A service was added or changed (the in-process names list it). */
+  serviceAdded(name: string, metadata: string): void;
+  /** A service was withdrawn. */
+  serviceRemoved(name: string): void;
+}
+
+/** The registered services, by name (what the dispatcher looks calls up in). */
+export class ServiceTable {
+  /** The services by name. */
+  readonly entries: Map<string, ServiceEntry> = new Map();
+  readonly #plugins: PluginChain;
+  readonly #registries: RegistryLifecycle;
+  readonly #listeners: () => ServiceListeners;
+
+  /** An empty table; `listeners` is read at each change. */
+  constructor(
+    plugins: PluginChain,
+    registries: RegistryLifecycle,
+    listeners: () => ServiceListeners,
+  ) {
+    this.#plugins = plugins;
+    this.#registries = registries;
+    this.#listeners = listeners;
+  }
+
+  /** See `Server.register`. */
+  register(service: object, name?: string, metadata = ""): Promise<void> {
+    const serviceName = name ?? service.constructor?.name;
+    if (!serviceName || serviceName === "Object") {
+      throw new TypeError("register: give the service a name (plain objects have no class name)");
+    }
+    const methods = collectMethods(service);
+    if (methods.size === 0) throw new TypeError(`register: ${serviceName} has no methods`);
+    return this.#add(serviceName, methods, service, metadata);
+  }
+
+  /** See `Server.registerFunction`. */
+  registerFunction(
+    servicePath: string,
+    fn: ServiceMethod,
+    metadata: string,
+    name: string,
+  ): Promise<void> {
+    if (!name) throw new TypeError("registerFunction: the function needs a name");
+    return this.#add(servicePath, new Map([[name, fn as Method]]), fn, metadata);
+  }
+
+  async #add(
+    name: string,
+    methods: Map<string, Method>,
+    receiver: unknown,
+    metadata: string,
+  ): Promise<void> {
+    this.#plugins.beforeRegister(name, receiver, metadata);
+    const existing = this.entries.get(name);
+    if (existing) {
+      for (const [k, v] of methods) existing.methods.set(k, v);
+      existing.metadata = metadata || existing.metadata;
+    } else {
+      this.entries.set(name, { name, methods, metadata, receiver });
+    }
+    this.#plugins.afterRegister(name, receiver, metadata);
+    const entry = this.entries.get(name)!;
+    this.#listeners().serviceAdded(name, entry.metadata);
+    if (!existing) await this.#registries.register(entry);
+  }
+
+  /** See `Server.unregister`. */
+  async unregister(name: string): Promise<void> {
+    if (!this.entries.delete(name)) return;
+    this.#listeners().serviceRemoved(name);
+    await this.#registries.unregister(name);
+  }
+}
