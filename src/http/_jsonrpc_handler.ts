@@ -12,8 +12,13 @@ import {
 } from "../protocol/constants.ts";
 import { createMessage } from "../protocol/message.ts";
 import type { ConnInfo } from "../transport/network.ts";
-import { GoJsonSyntaxError, isGoJsonArray, type RawMember, scanGoJson } from "../codec/_go_json.ts";
-import { goCompact } from "../codec/_go_json_encode.ts";
+import {
+  goCompact,
+  GoJsonSyntaxError,
+  isGoJsonArray,
+  type RawMember,
+  scanGoJson,
+} from "../codec/_go_json.ts";
 import { errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
 import type { HttpHost } from "./host.ts";
 import { goParseQueryLenient } from "./_query.ts";

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import type { RawMember } from "../codec/_go_json.ts";
-import { unescapeGoString } from "../codec/_go_json.ts";
-import { goJsonString } from "../codec/_go_json_encode.ts";
+import { goJsonString, type RawMember, unescapeGoString } from "../codec/_go_json.ts";
 import { detectContentType } from "./_content_type.ts";
 import type { HttpAnswer } from "./_answer.ts";
 

@@ -5,7 +5,7 @@
  */
 import { CompressType } from "../protocol/constants.ts";
 import { compressPayload, decompressPayload } from "../protocol/compression.ts";
-import { type Message } from "../protocol/message.ts";
+import type { Message } from "../protocol/message.ts";
 import { encodeMessages } from "../protocol/encode.ts";
 import type { WireCodecBackend, WireImplementation, WireOperation } from "./backend.ts";
 
