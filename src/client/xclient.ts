@@ -3,7 +3,8 @@
  * broadcast and fork, and per-server health (refused servers are skipped and retried later).
  * This file is the façade: the fail modes are in `_fail_modes.ts`, broadcast and fork in
  * `_every_server.ts`, the server list and its health in `_health.ts`, one Client per server in
- * `_pool.ts`, the selectors in `selectors/` (made in `_select.ts`), time bounds in `_bounds.ts`.
+ * `_pool.ts`, the selectors in `selectors/` (made in `_select.ts`, which also chooses the server
+ * of each try), time bounds in `_bounds.ts`.
  *
  * @module
  */
@@ -14,17 +15,12 @@ import { type TypedClient, typedProxy } from "./typed.ts";
 import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
 import { PushReceivers } from "./_push.ts";
 import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
-import {
-  ClientClosedError,
-  isRetryable,
-  NoServerAvailableError,
-  NoServerSelectedError,
-} from "./errors.ts";
+import { ClientClosedError, isRetryable } from "./errors.ts";
 import { type SelectMode, type Selector, WeightedLatencySelector } from "./selectors.ts";
 import type { CallOptions, ClientOptions, FailMode, XClientOptions } from "./options.ts";
 import { ServerHealth } from "./_health.ts";
 import { ClientPool } from "./_pool.ts";
-import { makeSelector } from "./_select.ts";
+import { makeSelector, ServerChooser } from "./_select.ts";
 import { type Budget, budgetOf, maxWaitOf, timedOut, tryOptions, waitReady } from "./_bounds.ts";
 import { startCall, type Tries } from "./_fail_modes.ts";
 import {
@@ -72,8 +68,6 @@ export class XClient {
   readonly discovery: ServiceDiscovery;
   readonly #options: XClientOptions;
   readonly #selector: Selector;
-  /** The selector, wrapped by the plugins' `wrapSelect`. */
-  readonly #select: SelectFunc;
   /** The client plugins (also handed to every connection's Client). */
   readonly #plugins: ClientPluginChain | undefined;
   /** One Client per server. */
@@ -83,26 +77,22 @@ export class XClient {
   /** The listed servers and their health. */
   readonly #health: ServerHealth;
   #closed = false;
-  /** Go's `Option.Sticky`: calls stay on the server chosen first (`ServerHealth.sticky`). */
-  readonly #sticky: boolean;
   /** Aborted by `close()`: what waits (for the discovery) stops at once. */
   readonly #closing = new AbortController();
   /** The bound of an operation without a timeout, ms (undefined: none). */
   readonly #maxWait: number | undefined;
   readonly #unwatch: () => void;
-  /** The discovery's last outage error while it cannot reach its registry, else undefined. */
-  #registryError: unknown = undefined;
+  /** The server of each try. */
+  readonly #chooser: ServerChooser;
   // Typed by shape, not by the DOM's `Event`: Deno's and Node's `Event` types differ when both
   // are loaded (a registry's npm client brings Node's), and `EventListener` is DOM-only.
   readonly #onOutage = (e: { type: string }): void => {
-    this.#registryError = (e as RegistryOutageEvent).error;
+    this.#chooser.registryError = (e as RegistryOutageEvent).error;
   };
   readonly #onRecovered = (): void => {
-    this.#registryError = undefined;
+    this.#chooser.registryError = undefined;
   };
   readonly #push: PushReceivers;
-  /** Options of each server's Client: pushes go to this XClient's receivers. */
-  readonly #clientOptions: ClientOptions & Bounded;
   /** What the fail modes and broadcast/fork use of this client. */
   readonly #core: Tries & EveryServer;
 
@@ -124,42 +114,44 @@ export class XClient {
     this.discovery = discovery;
     this.#options = options;
     this.#maxWait = maxWaitOf(options.maxWait);
-    this.#sticky = options.sticky ?? false;
     this.#push = new PushReceivers(
       options.onServerMessage,
       servicePath,
       options.bidirectionalBlock ?? false,
     );
-    // Each connection's client bounds a call without a timeout at maxWait (never sent).
-    this.#clientOptions = {
+    // Each server's Client: pushes go to this XClient's receivers; a call without a timeout is
+    // bounded at maxWait (never sent).
+    const clientOptions: ClientOptions & Bounded = {
       ...options,
       onServerMessage: (m) => this.#push.dispatch(m),
       [waitBound]: this.#maxWait,
     };
     this.#selector = makeSelector(selectMode, options);
     this.#health = new ServerHealth(this.#selector, options);
-    this.#pool = new ClientPool(this.#clientOptions, this.#health);
+    this.#pool = new ClientPool(clientOptions, this.#health);
     const select: SelectFunc = (path, method, args) => this.#selector.select(path, method, args);
     this.#plugins = ClientPluginChain.of(options.plugins);
-    this.#select = this.#plugins?.wrapSelect(select) ?? select;
+    const wrapped = this.#plugins?.wrapSelect(select) ?? select;
+    this.#chooser = new ServerChooser(servicePath, this.#health, wrapped, options.sticky ?? false);
     this.#core = {
       failMode,
       options,
       maxWait: this.#maxWait,
       closed: () => this.#closed,
       closing: this.#closing.signal,
-      pick: (method, args, tried) => this.#pick(method, args, tried),
+      pick: (method, args, tried) => this.#chooser.pick(method, args, tried),
       callOne: <T>(key: string, method: string, args: unknown, options: CallOptions) =>
         this.#pool.call<T>(key, this.servicePath, method, args, options),
       ready: (signal, budget) => this.#ready(signal, budget),
       keys: () => this.discovered,
-      noServer: () => this.#noServer(),
+      noServer: () => this.#chooser.noServer(),
     };
-    this.#unwatch = discovery.watch((pairs) => this.#setPairs(pairs));
+    const setPairs = (pairs: KVPair[]) => this.#pool.retireAllBut(this.#health.setPairs(pairs));
+    this.#unwatch = discovery.watch(setPairs);
     discovery.addEventListener("outage", this.#onOutage);
     discovery.addEventListener("recovered", this.#onRecovered);
     discovery.ready().then(() => (this.#discoveryReady = true), () => {});
-    this.#setPairs(discovery.getServices());
+    setPairs(discovery.getServices());
   }
 
   /**
@@ -196,10 +188,6 @@ export class XClient {
     return this.#health.pairs.map((p) => p.key);
   }
 
-  #setPairs(pairs: KVPair[]): void {
-    this.#pool.retireAllBut(this.#health.setPairs(pairs));
-  }
-
   /**
    * Waits for the discovery's first list, at most `discoveryTimeout` (and what is left of
    * `budget`); rejects with {@linkcode ClientClosedError} at once when the client closes.
@@ -211,53 +199,6 @@ export class XClient {
     if (budget !== undefined) wait = Math.min(wait, budget.deadline - Date.now());
     await waitReady(this.discovery.ready(), wait, signal, this.#closing.signal);
     if (this.#closed) throw new ClientClosedError();
-  }
-
-  /** "No server", saying why when the discovery cannot reach its registry. */
-  #noServer(): NoServerAvailableError {
-    const e = this.#registryError;
-    if (e === undefined) return new NoServerAvailableError(this.servicePath);
-    const why = e instanceof Error ? e.message : String(e);
-    return new NoServerAvailableError(
-      this.servicePath,
-      `; its registry cannot be reached: ${why}`,
-      { cause: e },
-    );
-  }
-
-  /**
-   * The server for the next try: the selector's choice among the available servers, else
-   * (when it was tried already) another available one, else a backing-off one not tried yet
-   * (soonest due first), else the selector's choice again. With `sticky`, the server chosen
-   * before while it has not failed (and was not tried by this call).
-   */
-  #pick(method: string, args: unknown, tried?: Set<string>): string {
-    const available = this.#health.available();
-    if (available.length === 0) throw this.#noServer();
-    const health = this.#health;
-    const sticky = health.sticky;
-    if (sticky !== undefined && (tried === undefined || !tried.has(sticky))) return sticky;
-    const key = this.#choose(available, method, args, tried);
-    // A backup request (the sticky server tried and not failed) does not move it.
-    if (this.#sticky && health.sticky === undefined) health.sticky = key;
-    return key;
-  }
-
-  /** `#pick` without stickiness. */
-  #choose(available: KVPair[], method: string, args: unknown, tried?: Set<string>): string {
-    let key = this.#select(this.servicePath, method, args);
-    if (key === undefined) throw new NoServerSelectedError(this.servicePath, available.length);
-    if (tried === undefined || !tried.has(key)) return key;
-    for (const p of available) if (!tried.has(p.key)) return p.key;
-    let due = Infinity;
-    for (const p of this.#health.pairs) {
-      const until = this.#health.downUntil(p.key);
-      if (!tried.has(p.key) && until < due) {
-        due = until;
-        key = p.key;
-      }
-    }
-    return key;
   }
 
   /**
@@ -377,22 +318,28 @@ export class XClient {
    * that stops reading fails it with {@linkcode CallTimeoutError}).
    */
   async send(method: string, args: unknown, options: CallOptions = {}): Promise<void> {
-    const parent = parentOf(options);
-    if (parent !== undefined) {
-      return await callFor(
-        parent,
-        options,
-        this.#options.timeout,
-        (o) => this.send(method, args, o),
-      );
-    }
+    const send = (key: string, o: CallOptions) =>
+      this.#pool.withClient(key, (c) => c.send(this.servicePath, method, args, o));
+    await this.#forParent(options, (o) => this.#once(method, args, o, send));
+  }
+
+  /**
+   * One try of `run` on the server chosen for `method` (no fail mode), bounded like `call`; the
+   * server's health is marked by its outcome.
+   */
+  async #once<R>(
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    run: (key: string, options: CallOptions) => Promise<R>,
+  ): Promise<R> {
     const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
     await this.#ready(options.signal, budget);
-    const key = this.#pick(method, args);
+    const key = this.#chooser.pick(method, args);
     try {
-      const opts = budget === undefined ? options : tryOptions(options, budget);
-      await this.#pool.withClient(key, (c) => c.send(this.servicePath, method, args, opts));
+      const r = await run(key, budget === undefined ? options : tryOptions(options, budget));
       this.#health.markSuccess(key);
+      return r;
     } catch (e) {
       if (isRetryable(e)) this.#health.markFailure(key, e);
       throw timedOut(e, budget);
@@ -409,20 +356,16 @@ export class XClient {
       const raw = (o: CallOptions) => this.sendRaw(req, o);
       return await callFor(parent, options, this.#options.timeout, raw, false);
     }
-    const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
-    await this.#ready(options.signal, budget);
-    const key = this.#pick(req.serviceMethod, req.payload);
-    const msg = createMessage({
-      ...req,
-      servicePath: req.servicePath || this.servicePath,
-      metadata: { ...req.metadata },
-    });
-    try {
-      const opts = budget === undefined ? options : tryOptions(options, budget);
+    return await this.#once(req.serviceMethod, req.payload, options, (key, opts) => {
+      const msg = createMessage({
+        ...req,
+        servicePath: req.servicePath || this.servicePath,
+        metadata: { ...req.metadata },
+      });
       const send = () => this.#pool.withClient(key, (c) => c.sendRaw(msg, opts));
       // As Go's wrapSendRaw: preCall/postCall around it, the payload as args.
-      const res = this.#plugins?.wrapsCalls
-        ? await this.#plugins.around({
+      return this.#plugins?.wrapsCalls
+        ? this.#plugins.around({
           address: key,
           servicePath: msg.servicePath,
           serviceMethod: msg.serviceMethod,
@@ -430,13 +373,8 @@ export class XClient {
           metadata: msg.metadata,
           oneway: msg.oneway,
         }, send)
-        : await send();
-      this.#health.markSuccess(key);
-      return res;
-    } catch (e) {
-      if (isRetryable(e)) this.#health.markFailure(key, e);
-      throw timedOut(e, budget);
-    }
+        : send();
+    });
   }
 
   /**
