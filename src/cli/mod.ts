@@ -6,7 +6,7 @@
  * Run it: `deno run -A jsr:@rpcx/core/cli --help`, or in this repository `deno task rpcx --help`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * await r.update("Arith", "tcp@127.0.0.1:8972", (m) => m.set("state", "inactive"));

@@ -55,7 +55,7 @@ Examples:
  * 1 failed, 2 usage, 3 unreachable. Errors are printed as `rpcx: <message>` on stderr.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { runRpcx } from "@rpcx/core/cli";
  * const code = await runRpcx(["list", "-r", "etcd://127.0.0.1:2379/rpcx_test"]);
  * console.log(code); // 0: listed

@@ -177,11 +177,16 @@ export interface CallParent {
  *
  * @example
  * ```ts
- * import type { PendingCall } from "@rpcx/core";
- * function log(c: PendingCall<unknown>) {
- *   c.done.then((r) => console.log(c.serviceMethod, r));
- * }
- * console.log(typeof log);
+ * import { Client, type PendingCall, Server } from "@rpcx/core";
+ * const server = new Server();
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+ * const client = new Client(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`);
+ * const calls: PendingCall<{ C: number }>[] = [1, 2, 3].map((n) =>
+ *   client.go<{ C: number }>("Arith", "Mul", { A: n, B: 10 })
+ * );
+ * for (const c of calls) console.log(c.serviceMethod, (await c.done).C); // Mul 10, Mul 20, Mul 30
+ * await client.close();
+ * await server.close();
  * ```
  */
 export interface PendingCall<T> {

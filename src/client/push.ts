@@ -12,11 +12,22 @@ import { logger } from "../log/logger.ts";
  *
  * @example
  * ```ts
- * import type { ServerMessage } from "@rpcx/core";
+ * import { type CallContext, Client, Server, type ServerMessage } from "@rpcx/core";
  * function show(m: ServerMessage) {
  *   console.log(m.server, m.servicePath, m.serviceMethod, new TextDecoder().decode(m.data));
  * }
- * console.log(typeof show);
+ * const server = new Server();
+ * server.registerFunction("News", function Subscribe(_args: unknown, ctx: CallContext) {
+ *   setTimeout(() => server.sendMessage(ctx.conn, "News", "Tick", {}, "hello"), 0);
+ *   return "ok";
+ * });
+ * const client = new Client(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`);
+ * const pushes = client.serverMessages();
+ * await client.call("News", "Subscribe", {});
+ * const { value } = await pushes.next();
+ * show(value!); // tcp@127.0.0.1:… News Tick hello
+ * await client.close();
+ * await server.close();
  * ```
  */
 export interface ServerMessage {

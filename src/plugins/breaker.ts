@@ -241,9 +241,26 @@ export class RateBreaker extends CycleBreaker {
  *
  * @example
  * ```ts
- * import type { BreakerPluginOptions } from "@rpcx/core/plugins/breaker";
- * const o: BreakerPluginOptions = { isFailure: (e) => e !== undefined };
- * console.log(typeof o.isFailure);
+ * import { Client, Server } from "@rpcx/core";
+ * import {
+ *   BreakerOpenError,
+ *   breakerPlugin,
+ *   type BreakerPluginOptions,
+ *   ConsecutiveBreaker,
+ * } from "@rpcx/core/plugins/breaker";
+ * // Count every error, service errors included, as a failure of the server.
+ * const options: BreakerPluginOptions = { isFailure: (e) => e !== undefined };
+ * const server = new Server();
+ * await server.register({ Fail: () => Promise.reject(new Error("down")) }, "Svc");
+ * const client = new Client(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`, {
+ *   plugins: [breakerPlugin(() => new ConsecutiveBreaker(2, 5000), options)],
+ * });
+ * for (let i = 0; i < 3; i++) {
+ *   const e = await client.call("Svc", "Fail", null).catch((e) => e);
+ *   console.log(e instanceof BreakerOpenError); // false, false, then true: two failures opened it
+ * }
+ * await client.close();
+ * await server.close();
  * ```
  */
 export interface BreakerPluginOptions {

@@ -301,9 +301,13 @@ export interface ServeMetricsOptions {
  *
  * @example
  * ```ts
- * import type { MetricsEndpoint } from "@rpcx/core/plugins/metrics";
- * function log(e: MetricsEndpoint) { console.log(e.addr); }
- * console.log(typeof log);
+ * import { type MetricsEndpoint, serveMetrics, serverMetrics } from "@rpcx/core/plugins/metrics";
+ * const endpoint: MetricsEndpoint = await serveMetrics(serverMetrics().registry, { port: 0 });
+ * console.log(endpoint.addr); // 127.0.0.1:…
+ * const res = await fetch(`http://${endpoint.addr}/metrics`);
+ * console.log(res.status); // 200
+ * await res.body?.cancel();
+ * await endpoint.shutdown();
  * ```
  */
 export interface MetricsEndpoint {

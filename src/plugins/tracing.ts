@@ -53,10 +53,25 @@ import { TRACE_METADATA_KEYS } from "../server/call_scope.ts";
  *
  * @example
  * ```ts
- * import { trace } from "@opentelemetry/api";
- * import type { TracerLike } from "@rpcx/core/plugins/tracing";
- * const t: TracerLike = trace.getTracer("my-service");
- * console.log(typeof t.startSpan);
+ * import {
+ *   BasicTracerProvider,
+ *   InMemorySpanExporter,
+ *   SimpleSpanProcessor,
+ * } from "@opentelemetry/sdk-trace-base";
+ * import { Client, Server } from "@rpcx/core";
+ * import { clientTracing, serverTracing, type TracerLike } from "@rpcx/core/plugins/tracing";
+ * const exporter = new InMemorySpanExporter();
+ * const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+ * const tracer: TracerLike = provider.getTracer("my-service");
+ * const server = new Server({ plugins: [serverTracing({ tracer })] });
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+ * const addr = await server.serve("tcp", "127.0.0.1:0");
+ * const client = new Client(`tcp@${addr}`, { plugins: [clientTracing({ tracer })] });
+ * await client.call("Arith", "Mul", { A: 2, B: 3 });
+ * console.log(exporter.getFinishedSpans().map((s) => s.name).sort());
+ * // [ "rpcx.client.Arith.Mul", "rpcx.service.Arith.Mul" ]
+ * await client.close();
+ * await server.close();
  * ```
  */
 export interface TracerLike {
@@ -71,9 +86,20 @@ export interface TracerLike {
  * @example
  * ```ts
  * import { W3CTraceContextPropagator } from "@opentelemetry/core";
- * import type { PropagatorLike } from "@rpcx/core/plugins/tracing";
- * const p: PropagatorLike = new W3CTraceContextPropagator();
- * console.log(typeof p.inject);
+ * import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+ * import { type CallContext, Client, Server } from "@rpcx/core";
+ * import { clientTracing, type PropagatorLike } from "@rpcx/core/plugins/tracing";
+ * // The W3C trace context goes in the request metadata (`traceparent`), as Go's plugin reads it.
+ * const propagator: PropagatorLike = new W3CTraceContextPropagator();
+ * const tracer = new BasicTracerProvider().getTracer("my-service");
+ * const server = new Server();
+ * await server.register({ Trace: (_: unknown, ctx: CallContext) => ctx.metadata.traceparent }, "T");
+ * const client = new Client(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`, {
+ *   plugins: [clientTracing({ tracer, propagator })],
+ * });
+ * console.log(await client.call("T", "Trace", null)); // "00-<trace id>-<span id>-01"
+ * await client.close();
+ * await server.close();
  * ```
  */
 export interface PropagatorLike {
@@ -323,15 +349,29 @@ export function serverTracing(options: TracingOptions = {}): ServerPlugin {
  *
  * @example
  * ```ts
- * import { Client, type CallContext } from "@rpcx/core";
- * import { traceMetadata } from "@rpcx/core/plugins/tracing";
- * const backend = new Client("tcp@127.0.0.1:8972");
+ * import { type CallContext, Client, Server } from "@rpcx/core";
+ * import { clientTracing, serverTracing, traceMetadata } from "@rpcx/core/plugins/tracing";
+ * const arith = new Server({ plugins: [serverTracing()] });
+ * await arith.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+ * const backend = new Client(`tcp@${await arith.serve("tcp", "127.0.0.1:0")}`, {
+ *   plugins: [clientTracing()],
+ * });
  * class Front {
+ *   // The backend call's span is a child of this call's server span.
  *   Mul(args: { A: number; B: number }, ctx: CallContext) {
  *     return backend.call("Arith", "Mul", args, { metadata: traceMetadata(ctx) });
  *   }
  * }
- * console.log(typeof new Front().Mul);
+ * const front = new Server({ plugins: [serverTracing()] });
+ * await front.register(new Front());
+ * const client = new Client(`tcp@${await front.serve("tcp", "127.0.0.1:0")}`, {
+ *   plugins: [clientTracing()],
+ * });
+ * console.log(await client.call("Front", "Mul", { A: 6, B: 7 })); // { C: 42 }
+ * await client.close();
+ * await backend.close();
+ * await front.close();
+ * await arith.close();
  * ```
  */
 export function traceMetadata(ctx: Pick<CallContext, "metadata">): Metadata {

@@ -28,7 +28,7 @@ const MIN_TOTAL = 16;
  *
  * @example
  * ```ts
- * import { FrameDecoder, type FrameDecoderOptions } from "@rpcx/core";
+ * import { FrameDecoder, type FrameDecoderOptions } from "@rpcx/core/protocol";
  * const options: FrameDecoderOptions = {
  *   maxMessageLength: 1024,
  *   onFrameError: (e, h) => console.log(`seq ${h.seq}: ${e.message}`),

@@ -140,7 +140,7 @@ export class CacheFileErrorEvent extends Event {
  * directory.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { CacheDiscovery, FailMode, SelectMode, XClient } from "@rpcx/core";
  * import { EtcdDiscovery } from "@rpcx/core/etcd";
  *

@@ -37,9 +37,35 @@ export interface KvRegisterOptions extends RegisterPluginOptions {
  *
  * @example
  * ```ts
- * import { KvRegisterPlugin } from "@rpcx/core";
- * // Adapters (EtcdRegisterPlugin, ZooKeeperRegisterPlugin, ConsulRegisterPlugin) extend it.
- * console.log(typeof KvRegisterPlugin);
+ * import { KvRegisterPlugin, Server } from "@rpcx/core";
+ * // A registry kept in a Map. EtcdRegisterPlugin, ZooKeeperRegisterPlugin and
+ * // ConsulRegisterPlugin fill the same six operations with their client.
+ * class MapRegisterPlugin extends KvRegisterPlugin {
+ *   readonly name = "map";
+ *   readonly store = new Map<string, string>();
+ *   protected async connect() {}
+ *   protected async putDir(path: string, value: string) {
+ *     if (!this.store.has(path)) this.store.set(path, value);
+ *   }
+ *   protected async putNode(path: string, value: string) {
+ *     this.store.set(path, value);
+ *   }
+ *   protected async getNode(path: string) {
+ *     return this.store.get(path);
+ *   }
+ *   protected async deleteNode(path: string) {
+ *     this.store.delete(path);
+ *   }
+ *   protected async disconnect() {}
+ * }
+ * const plugin = new MapRegisterPlugin({ servers: [], basePath: "/rpcx_test" });
+ * const server = new Server({ plugins: [plugin] });
+ * await server.register({ Ping: () => "pong" }, "Health");
+ * await server.serve("tcp", "127.0.0.1:0");
+ * console.log([...plugin.store.keys()]);
+ * // [ "/rpcx_test", "/rpcx_test/Health", "/rpcx_test/Health/tcp@127.0.0.1:…" ]
+ * await server.close(); // unregisters: the node is deleted
+ * console.log(plugin.store.has(plugin.nodePath("Health"))); // false
  * ```
  */
 export abstract class KvRegisterPlugin extends RegisterPluginBase {

@@ -30,12 +30,26 @@ export interface RetryOptions {
  *
  * @example
  * ```ts
- * import type { ResyncOptions } from "@rpcx/core";
+ * import { ResyncLoop, type ResyncOptions } from "@rpcx/core";
+ * let calls = 0;
+ * const listed = Promise.withResolvers<void>();
  * const o: ResyncOptions<string[]> = {
- *   list: () => Promise.resolve(["tcp@127.0.0.1:8972"]),
- *   apply: (keys) => console.log(keys),
+ *   // The first listing fails (the registry is down); the retry 10 ms later succeeds.
+ *   list: () =>
+ *     ++calls === 1
+ *       ? Promise.reject(new Error("registry down"))
+ *       : Promise.resolve(["tcp@127.0.0.1:8972"]),
+ *   apply: (keys) => {
+ *     console.log(keys); // [ "tcp@127.0.0.1:8972" ]
+ *     listed.resolve();
+ *   },
+ *   outage: (e, attempt, ms) => console.log(`attempt ${attempt}: ${e}; retry in ${ms} ms`),
+ *   retryInitialMs: 10,
  * };
- * console.log(typeof o.list);
+ * const loop = new ResyncLoop(o);
+ * loop.kick();
+ * await listed.promise;
+ * await loop.close();
  * ```
  */
 export interface ResyncOptions<T> extends RetryOptions {

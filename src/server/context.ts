@@ -13,14 +13,21 @@ export type { ConnInfo } from "../transport/network.ts";
  *
  * @example
  * ```ts
- * import type { CallContext } from "@rpcx/core";
+ * import { type CallContext, Client, type Metadata, Server } from "@rpcx/core";
  * class Echo {
  *   Say(args: string, ctx: CallContext): string {
  *     ctx.replyMetadata["served-by"] = "deno";
  *     return `${args} from ${ctx.remoteAddress}`;
  *   }
  * }
- * console.log(typeof new Echo().Say);
+ * const server = new Server();
+ * await server.register(new Echo());
+ * const client = new Client(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`);
+ * const replyMetadata: Metadata = {};
+ * console.log(await client.call("Echo", "Say", "hi", { replyMetadata })); // hi from 127.0.0.1:…
+ * console.log(replyMetadata["served-by"]); // deno
+ * await client.close();
+ * await server.close();
  * ```
  */
 export interface CallContext {

@@ -28,10 +28,22 @@ import { clock, CLOCK_BASE } from "./_clock.ts";
  *
  * @example
  * ```ts
- * import type { ByteStream } from "@rpcx/core";
- * // Deno.Conn is a ByteStream:
- * const accept = (conn: Deno.Conn): ByteStream => conn;
- * console.log(typeof accept);
+ * import { type ByteStream, createMessage, FramedConnection } from "@rpcx/core/protocol";
+ * // Deno.Conn is a ByteStream; so is this in-memory one, which records what is written.
+ * const written: Uint8Array[] = [];
+ * const recorder: ByteStream = {
+ *   read: () => new Promise<number | null>(() => {}), // never delivers a byte
+ *   write: (p) => {
+ *     written.push(p.slice());
+ *     return Promise.resolve(p.length);
+ *   },
+ *   close: () => {},
+ * };
+ * const fc = new FramedConnection(recorder, { onMessage: () => {} });
+ * fc.send(createMessage({ heartbeat: true, seq: 1n }));
+ * await fc.drained();
+ * console.log(written[0].length); // 32: the 16-byte header and four empty fields
+ * fc.close();
  * ```
  */
 export interface ByteStream {
@@ -48,9 +60,29 @@ export interface ByteStream {
  *
  * @example
  * ```ts
- * import type { FramedConnectionHandlers } from "@rpcx/core";
- * const h: FramedConnectionHandlers = { onMessage: (m) => console.log(m.seq) };
- * console.log(typeof h.onMessage);
+ * import { Server } from "@rpcx/core";
+ * import {
+ *   createMessage,
+ *   FramedConnection,
+ *   type FramedConnectionHandlers,
+ *   splitHostPort,
+ * } from "@rpcx/core/protocol";
+ * const server = new Server();
+ * const conn = await Deno.connect(splitHostPort(await server.serve("tcp", "127.0.0.1:0")));
+ * const closed = Promise.withResolvers<void>();
+ * const handlers: FramedConnectionHandlers = {
+ *   onMessage: (m) => {
+ *     console.log("reply", m.seq, m.heartbeat); // reply 7n true
+ *     fc.close();
+ *   },
+ *   onError: (e) => console.error("failed:", e),
+ *   onClose: () => closed.resolve(),
+ * };
+ * const fc = new FramedConnection(conn, handlers);
+ * fc.start();
+ * fc.send(createMessage({ heartbeat: true, seq: 7n }));
+ * await closed.promise;
+ * await server.close();
  * ```
  */
 export interface FramedConnectionHandlers {
@@ -75,9 +107,25 @@ export interface FramedConnectionHandlers {
  *
  * @example
  * ```ts
- * import type { FramedConnectionOptions } from "@rpcx/core";
- * const o: FramedConnectionOptions = { maxMessageLength: 1 << 20, readBufferSize: 32 * 1024 };
- * console.log(o.readBufferSize);
+ * import { Server } from "@rpcx/core";
+ * import {
+ *   createMessage,
+ *   FramedConnection,
+ *   type FramedConnectionOptions,
+ *   type Message,
+ *   splitHostPort,
+ * } from "@rpcx/core/protocol";
+ * // One options object may serve every connection: sizes are read from it, not copied.
+ * const options: FramedConnectionOptions = { maxMessageLength: 1 << 20, readBufferSize: 32 * 1024 };
+ * const server = new Server();
+ * const conn = await Deno.connect(splitHostPort(await server.serve("tcp", "127.0.0.1:0")));
+ * const reply = Promise.withResolvers<Message>();
+ * const fc = new FramedConnection(conn, { onMessage: (m) => reply.resolve(m) }, options);
+ * fc.start();
+ * fc.send(createMessage({ heartbeat: true, seq: 2n }));
+ * console.log((await reply.promise).seq); // 2n
+ * fc.close();
+ * await server.close();
  * ```
  */
 export interface FramedConnectionOptions extends FrameDecoderOptions {
@@ -106,12 +154,17 @@ const CLOSED = 1, WRITING = 2, SNIFFED = 4;
  *
  * @example
  * ```ts
- * import { createMessage, FramedConnection } from "@rpcx/core/protocol";
- * // const conn = await Deno.connect({ hostname: "127.0.0.1", port: 8972 });
- * // const fc = new FramedConnection(conn, { onMessage: (m) => console.log(m.seq) });
- * // fc.start();
- * // fc.send(createMessage({ heartbeat: true, seq: 1n }));
- * console.log(typeof FramedConnection);
+ * import { Server } from "@rpcx/core";
+ * import { createMessage, FramedConnection, type Message, splitHostPort } from "@rpcx/core/protocol";
+ * const server = new Server();
+ * const conn = await Deno.connect(splitHostPort(await server.serve("tcp", "127.0.0.1:0")));
+ * const reply = Promise.withResolvers<Message>();
+ * const fc = new FramedConnection(conn, { onMessage: (m) => reply.resolve(m) });
+ * fc.start();
+ * fc.send(createMessage({ heartbeat: true, seq: 1n })); // queued; written with this turn's others
+ * console.log((await reply.promise).heartbeat); // true
+ * fc.close();
+ * await server.close();
  * ```
  */
 export class FramedConnection {

@@ -12,9 +12,20 @@ import type { ByteStream } from "./framed.ts";
  *
  * @example
  * ```ts
- * import type { Connection } from "@rpcx/core";
+ * import { type Connection, defaultNetworks } from "@rpcx/core";
  * const describe = (c: Connection) => `${c.network}: ${c.localAddress} <- ${c.remoteAddress}`;
- * console.log(typeof describe);
+ * const tcp = defaultNetworks.get("tcp");
+ * const listener = await tcp.listen("127.0.0.1:0");
+ * const accepted = listener[Symbol.asyncIterator]().next();
+ * const dialed = await tcp.dial(listener.address);
+ * const { value: served } = await accepted;
+ * console.log(describe(dialed)); // tcp: 127.0.0.1:… <- 127.0.0.1:…
+ * await dialed.write(new TextEncoder().encode("hi"));
+ * const buf = new Uint8Array(2);
+ * console.log(await served.read(buf), new TextDecoder().decode(buf)); // 2 hi
+ * dialed.close();
+ * served.close();
+ * await listener.close();
  * ```
  */
 export interface Connection extends ByteStream {

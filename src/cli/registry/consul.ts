@@ -40,7 +40,7 @@ class TransportFailure extends Error {}
  * `basePath`. Requests go to an agent that answers, the next one after a transport failure.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openConsul } from "@rpcx/core/cli";
  * const r = openConsul("consul://127.0.0.1:8500/rpcx_test", ["127.0.0.1:8500"], "/rpcx_test");
  * console.log(await r.list());

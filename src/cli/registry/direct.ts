@@ -16,7 +16,7 @@ import type { RegistryAdmin, ServerNode } from "./registry.ts";
  * services.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openDirect } from "@rpcx/core/cli";
  * const r = openDirect("tcp@127.0.0.1:8972", ["tcp@127.0.0.1:8972"]);
  * console.log(await r.list());

@@ -26,7 +26,7 @@ const REQUEST_TIMEOUT = 5000;
  * Opens etcd at `servers` (`host:port`) for base path `basePath` (kept as given, as Go does).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openEtcd } from "@rpcx/core/cli";
  * const r = openEtcd("etcd://127.0.0.1:2379/rpcx_test", ["127.0.0.1:2379"], "/rpcx_test");
  * console.log(await r.list());

@@ -69,7 +69,7 @@ export interface FollowOptions {
  * first call: every server `added`). Resolves when `signal` aborts.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { follow, openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * await follow(r, (_list, changes) => console.log(changes), { signal: AbortSignal.timeout(5000) });

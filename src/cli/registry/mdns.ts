@@ -13,7 +13,7 @@ import { type RegistryAdmin, type ServerNode, sortNodes } from "./registry.ts";
  * Opens mDNS browsing (`timeout`: how long one browse listens, ms; default 1000).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openMdns } from "@rpcx/core/cli";
  * const r = openMdns("mdns://", { timeout: 1000 });
  * console.log(await r.list());

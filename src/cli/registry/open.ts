@@ -89,7 +89,7 @@ export function parseRegistryUrl(text: string): RegistryUrl {
  * `CliError` (exit 2) on a malformed URL.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
  * for (const n of await r.list()) console.log(n.service, n.key, n.metadata);

@@ -31,7 +31,7 @@ export interface ServerNode {
  * A registry opened by URL (see `openRegistry`).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * console.log(await r.list());
@@ -200,7 +200,7 @@ function holds(metadata: string, assignments: readonly string[]): boolean {
  * check. Resolves with the node's metadata.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry, setAndConfirm } from "@rpcx/core/cli";
  * const r = await openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
  * console.log(await setAndConfirm(r, "Arith", "tcp@127.0.0.1:8972", ["state=inactive"], 1000));
@@ -225,7 +225,7 @@ export async function setAndConfirm(
  * when a newer edit of the same node is made) stops checking without writing.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { confirmEdit, openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * const set = ["state=inactive"];

@@ -25,7 +25,7 @@ const CAS_TRIES = 5;
  * Opens ZooKeeper at `servers` (`host:port`) for base path `basePath`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openZooKeeper } from "@rpcx/core/cli";
  * const r = openZooKeeper("zookeeper://127.0.0.1:2181/rpcx_test", ["127.0.0.1:2181"], "/rpcx_test");
  * console.log(await r.list());

@@ -56,7 +56,7 @@ export interface AdminOptions {
  * A running admin page.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { serveAdmin } from "@rpcx/core/cli";
  * const ui = await serveAdmin({ registries: ["etcd://127.0.0.1:2379/rpcx_test"], addr: "127.0.0.1:0" });
  * console.log(ui.url);

@@ -10,13 +10,35 @@ import type { KVPair } from "../../registry/discovery.ts";
  *
  * @example
  * ```ts
- * import type { Selector } from "@rpcx/core";
+ * import {
+ *   FailMode,
+ *   MultipleServersDiscovery,
+ *   SelectMode,
+ *   type Selector,
+ *   Server,
+ *   XClient,
+ * } from "@rpcx/core";
+ * // Always the first server listed.
  * class First implements Selector {
  *   #keys: string[] = [];
- *   select() { return this.#keys[0]; }
- *   update(pairs: { key: string; value: string }[]) { this.#keys = pairs.map((p) => p.key); }
+ *   select() {
+ *     return this.#keys[0];
+ *   }
+ *   update(pairs: { key: string; value: string }[]) {
+ *     this.#keys = pairs.map((p) => p.key);
+ *   }
  * }
- * console.log(typeof new First().select);
+ * const server = new Server();
+ * await server.register({ Who: () => "first" }, "Svc");
+ * const discovery = new MultipleServersDiscovery([
+ *   { key: `tcp@${await server.serve("tcp", "127.0.0.1:0")}`, value: "" },
+ * ]);
+ * const x = new XClient("Svc", FailMode.Failfast, SelectMode.SelectByUser, discovery, {
+ *   selector: new First(),
+ * });
+ * console.log(await x.call("Who", null)); // "first"
+ * await x.close();
+ * await server.close();
  * ```
  */
 export interface Selector {

@@ -35,7 +35,7 @@ export interface ConsulDiscoveryOptions extends ConsulClientOptions, RetryOption
  * the blocking query at once.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, XClient } from "@rpcx/core";
  * import { ConsulDiscovery } from "@rpcx/core/consul";
  *

@@ -19,13 +19,13 @@
  * prefix) and follows it with blocking queries (`index` + `wait`).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, Server, XClient } from "@rpcx/core";
  * import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
  *
  * const server = new Server();
  * server.use(new ConsulRegisterPlugin({ servers: ["127.0.0.1:8500"], basePath: "/rpcx_test" }));
- * server.register(new Arith(), "Arith");
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
  * await server.serve("tcp", "127.0.0.1:8972");
  *
  * const d = new ConsulDiscovery("/rpcx_test", "Arith", ["127.0.0.1:8500"]);

@@ -41,7 +41,7 @@ function isInvalidSession(e: unknown): boolean {
  * Events: `"outage"` ({@linkcode RegistryOutageEvent}) when a refresh fails, `"recovered"`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Server } from "@rpcx/core";
  * import { ConsulRegisterPlugin } from "@rpcx/core/consul";
  *
@@ -51,7 +51,7 @@ function isInvalidSession(e: unknown): boolean {
  *   basePath: "/rpcx_test",
  *   updateInterval: 10_000,
  * }));
- * server.register(new Arith(), "Arith", "weight=10");
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith", "weight=10");
  * await server.serve("tcp", "127.0.0.1:8972");
  * ```
  */

@@ -67,7 +67,7 @@ export interface DnsDiscoveryOptions extends RetryOptions {
  * (Deno's `node:dns` asks for it to set name servers), needed by the constructor.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, type RegistryOutageEvent, SelectMode, XClient } from "@rpcx/core";
  * import { DnsDiscovery } from "@rpcx/core/dns";
  *

@@ -6,7 +6,7 @@
  * operator) publishes the records. Built on `node:dns` (no npm package).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, XClient } from "@rpcx/core";
  * import { DnsDiscovery } from "@rpcx/core/dns";
  *

@@ -35,7 +35,7 @@ export interface EtcdDiscoveryOptions extends EtcdClientOptions, RetryOptions {
  * and emits `"recovered"` when it answers again; it never throws into calls.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, XClient } from "@rpcx/core";
  * import { EtcdDiscovery } from "@rpcx/core/etcd";
  *

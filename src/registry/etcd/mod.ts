@@ -15,13 +15,13 @@
  * re-lists after every change and every reconnect.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Server, XClient, FailMode, SelectMode } from "@rpcx/core";
  * import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
  *
  * const server = new Server();
  * server.use(new EtcdRegisterPlugin({ servers: ["127.0.0.1:2379"], basePath: "/rpcx_test" }));
- * server.register(new Arith(), "Arith");
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
  * await server.serve("tcp", "127.0.0.1:8972");
  *
  * const d = new EtcdDiscovery("/rpcx_test", "Arith", ["127.0.0.1:2379"]);

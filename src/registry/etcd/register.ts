@@ -40,7 +40,7 @@ export interface EtcdRegisterOptions extends KvRegisterOptions, EtcdClientOption
  * and `"lease"` each time a lease has been granted.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Server } from "@rpcx/core";
  * import { EtcdRegisterPlugin } from "@rpcx/core/etcd";
  *
@@ -50,7 +50,7 @@ export interface EtcdRegisterOptions extends KvRegisterOptions, EtcdClientOption
  *   basePath: "/rpcx_test",
  *   updateInterval: 10_000,
  * }));
- * server.register(new Arith(), "Arith", "weight=10");
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith", "weight=10");
  * await server.serve("tcp", "127.0.0.1:8972");
  * ```
  */

@@ -62,7 +62,7 @@ const POOF_MS = 10_000;
  * ends. Emits `"outage"` when the multicast socket cannot be used (retried with backoff).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, XClient } from "@rpcx/core";
  * import { MdnsDiscovery } from "@rpcx/core/mdns";
  * const d = new MdnsDiscovery("Arith", { timeout: 1000, watchInterval: 5000 });

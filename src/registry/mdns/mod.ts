@@ -20,7 +20,7 @@
  * text is split into several strings here, and {@linkcode MdnsDiscovery} joins them back.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, Server, XClient } from "@rpcx/core";
  * import { MdnsDiscovery, MdnsRegisterPlugin } from "@rpcx/core/mdns";
  *

@@ -71,7 +71,7 @@ export interface MdnsRegisterOptions extends RegisterPluginOptions {
  * ({@linkcode RegistryOutageEvent}) when a packet cannot be sent and `"recovered"` afterwards.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Server } from "@rpcx/core";
  * import { MdnsRegisterPlugin } from "@rpcx/core/mdns";
  * const server = new Server();

@@ -61,7 +61,7 @@ export interface RedisDiscoveryOptions extends RedisClientOptions, RetryOptions 
  * follows it to empty again.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, XClient } from "@rpcx/core";
  * import { RedisDiscovery } from "@rpcx/core/redis";
  *

@@ -19,13 +19,13 @@
  *   `Bucket`. Password and ACL user, and TLS, go beyond Go (libkv takes only the password).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, Server, XClient } from "@rpcx/core";
  * import { RedisDiscovery, RedisRegisterPlugin } from "@rpcx/core/redis";
  *
  * const server = new Server();
  * server.use(new RedisRegisterPlugin({ servers: ["127.0.0.1:6379"], basePath: "/rpcx_test" }));
- * server.register(new Arith(), "Arith");
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
  * await server.serve("tcp", "127.0.0.1:8972");
  *
  * const d = new RedisDiscovery("/rpcx_test", "Arith", ["127.0.0.1:6379"]);

@@ -52,7 +52,7 @@ export interface RedisRegisterOptions extends KvRegisterOptions, RedisClientOpti
  * Events: `"outage"` ({@linkcode RegistryOutageEvent}) when a refresh fails, `"recovered"`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Server } from "@rpcx/core";
  * import { RedisRegisterPlugin } from "@rpcx/core/redis";
  *
@@ -62,7 +62,7 @@ export interface RedisRegisterOptions extends KvRegisterOptions, RedisClientOpti
  *   basePath: "/rpcx_test",
  *   updateInterval: 10_000,
  * }));
- * server.register(new Arith(), "Arith", "weight=10");
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith", "weight=10");
  * await server.serve("tcp", "127.0.0.1:8972");
  * ```
  */

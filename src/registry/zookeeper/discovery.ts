@@ -54,7 +54,7 @@ export interface ZooKeeperDiscoveryOptions extends RetryOptions {
  * `"recovered"`; it never throws into calls. Each instance has its own ZooKeeper session.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, XClient } from "@rpcx/core";
  * import { ZooKeeperDiscovery } from "@rpcx/core/zookeeper";
  *

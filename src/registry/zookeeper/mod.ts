@@ -17,7 +17,7 @@
  * Built on npm `node-zookeeper-client`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FailMode, SelectMode, Server, XClient } from "@rpcx/core";
  * import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
  *

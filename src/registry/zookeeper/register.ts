@@ -69,7 +69,7 @@ export interface ZooKeeperRegisterOptions extends KvRegisterOptions {
  * reconnect, and the node goes with the session anyway.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Server } from "@rpcx/core";
  * import { ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
  *
