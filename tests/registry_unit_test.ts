@@ -1,7 +1,7 @@
 // Pure logic of the registries, no sockets: the resync loop every discovery runs (list,
 // coalesce, back off, recover) and the mDNS TXT encoding.
 import assert from "node:assert/strict";
-import { backoffDelay, ResyncLoop } from "@rpcx/core";
+import { backoffDelay, ResyncLoop, RpcxError } from "@rpcx/core";
 import { decodeMdnsText, encodeMdnsText, type MdnsServiceEntry } from "@rpcx/core/mdns";
 import { waitFor } from "./support/env.ts";
 
@@ -213,6 +213,9 @@ Deno.test("mdns TXT: random entries round-trip, empty fields are left out", () =
     });
     assert.deepEqual(back, want);
   }
-  assert.throws(() => decodeMdnsText("%ZZ"), URIError);
+  // A bad escape is Go's url.EscapeError text (an RpcxError), as Go's QueryUnescape reports it.
+  assert.throws(() => decodeMdnsText("%ZZ"), (e) =>
+    e instanceof RpcxError &&
+    e.message === 'invalid URL escape "%ZZ"');
   assert.throws(() => decodeMdnsText("%7B%7D"), TypeError); // `{}` is not an array
 });

@@ -6,7 +6,7 @@
 import { isInteger, isSafeNumber, parse as parseLossless, stringify } from "lossless-json";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
-import { GoJsonSyntaxError, scanGoJson } from "./_go_json.ts";
+import { GoJsonSyntaxError, scanGoJson } from "../_internal/go/json.ts";
 
 const encoder = new TextEncoder();
 // As Go's encoding/json: invalid UTF-8 in a string becomes U+FFFD, not an error (and the

@@ -5,7 +5,7 @@
  * @module
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { goJsonString } from "../codec/_go_json.ts";
+import { goJsonString } from "../_internal/go/json.ts";
 import type { KVPair } from "./discovery.ts";
 
 /** A cache file larger than this is refused as corrupt (a list of 100 000 servers is ~6 MiB). */

@@ -7,7 +7,7 @@
  */
 import type { RegistryStartContext } from "../server/plugin.ts";
 import { backoffDelay } from "./discovery.ts";
-import { parseMetadata } from "./metadata.ts";
+import { formatMetadata, parseMetadata } from "./metadata.ts";
 import { RegisterPluginBase, type RegisterPluginOptions } from "./register_base.ts";
 
 /**
@@ -168,9 +168,10 @@ export abstract class KvRegisterPlugin extends RegisterPluginBase {
           await this.putDir(`${this.basePath}/${name}`, name);
           await this.putNode(path, meta);
         } else if (extra) {
+          // Go: url.ParseQuery, Set each figure, Encode (keys sorted, Go's escaping).
           const v = parseMetadata(current);
           for (const [k, val] of Object.entries(extra)) v.set(k, val);
-          await this.putNode(path, v.toString());
+          await this.putNode(path, formatMetadata(v));
         } else {
           await this.putNode(path, current);
         }

@@ -1,52 +1,60 @@
 /**
- * Service metadata strings in URL query form (`weight=10&group=a&state=inactive`).
+ * Service metadata strings in URL query form (`weight=10&group=a&state=inactive`), read and
+ * written by Go's `net/url` rules (`src/_internal/go/url.ts`): what Go rpcx's selectors and
+ * registry plugins read, we read; what they write, byte for byte, we write.
  *
  * @module
  */
 import type { ServerMetrics } from "../server/plugin.ts";
+import { atoi, NumError, parseFloat } from "../_internal/go/strconv.ts";
+import { encodeValues, type GoValues, parseQuery } from "../_internal/go/url.ts";
 
 /**
- * Parses a metadata string into a map of first values per key.
+ * Parses a metadata string as Go's `url.ParseQuery` does: the pairs that parse, each key's values
+ * in order (a pair with a bad `%` escape or a `;` is left out, as Go leaves it out). Go's
+ * registry plugins read metadata this way before they add their metrics figures.
  *
  * @example
  * ```ts
  * import { parseMetadata } from "@rpcx/core";
  * console.log(parseMetadata("weight=10&group=a").get("weight")); // "10"
+ * console.log(parseMetadata("weight=10&x=%zz;").has("x")); // false
  * ```
  */
 export function parseMetadata(value: string): URLSearchParams {
-  return new URLSearchParams(value);
+  const out = new URLSearchParams();
+  for (const [k, values] of parseQuery(value).values) for (const v of values) out.append(k, v);
+  return out;
 }
 
 /**
- * Formats metadata as a URL query string. Accepts a record or URLSearchParams.
+ * Formats metadata as Go's `url.Values.Encode` writes it, which is what Go's registry plugins
+ * write back on each refresh: keys sorted by their bytes, each key's values in order, escaped
+ * as Go's `url.QueryEscape` escapes them (`~` kept, `*` as `%2A`, a space as `+`). Accepts a
+ * record or URLSearchParams.
  *
  * @example
  * ```ts
  * import { formatMetadata } from "@rpcx/core";
- * console.log(formatMetadata({ weight: "10", group: "a" })); // "weight=10&group=a"
+ * console.log(formatMetadata({ weight: "10", group: "a" })); // "group=a&weight=10"
+ * console.log(formatMetadata(new URLSearchParams("tag=~*&tag=a b"))); // "tag=~%2A&tag=a+b"
  * ```
  */
 export function formatMetadata(meta: Record<string, string | number> | URLSearchParams): string {
-  if (meta instanceof URLSearchParams) return meta.toString();
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(meta)) p.append(k, String(v));
-  return p.toString();
+  if (meta instanceof URLSearchParams) return encodeValues(meta);
+  return encodeValues(Object.entries(meta).map(([k, v]) => [k, String(v)] as const));
 }
 
 /**
- * Whether Go's `url.ParseQuery` accepts `value`: it rejects a `;` and a `%` not followed by two
- * hex digits. Go's client ignores metadata it cannot parse (weight 1, no position, no state or
- * group filtering), and so do we.
+ * The metadata as Go's selectors and filters see it: `url.ParseQuery`'s values, or undefined
+ * when Go's `ParseQuery` returns an error (a `;`, a bad escape, over 10 000 parameters). Go's
+ * client then ignores the metadata (weight 1, no position, no state or group filtering), and so
+ * do we.
  */
-function goParses(value: string): boolean {
-  return !value.includes(";") && !/%(?![0-9a-fA-F]{2})/.test(value);
+function goValues(value: string): GoValues | undefined {
+  const { values, error } = parseQuery(value);
+  return error ? undefined : values;
 }
-
-/** Go's `strconv.Atoi` on a 64-bit machine: decimal digits with an optional sign, in int64. */
-const GO_INT = /^[+-]?[0-9]+$/;
-/** Go's `strconv.ParseFloat` decimal forms (hex floats and `_` separators are not read). */
-const GO_FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 
 /**
  * A server's `weight` metadata as Go rpcx reads it for WeightedRoundRobin: an integer
@@ -61,12 +69,14 @@ const GO_FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
  * ```
  */
 export function metadataWeight(value: string): number {
-  if (!goParses(value)) return 1;
-  const w = parseMetadata(value).get("weight");
-  if (w === null || !GO_INT.test(w)) return 1;
-  const n = BigInt(w);
-  if (n > 0x7fffffffffffffffn || n < -0x8000000000000000n) return 1;
-  return Number(n);
+  const w = goValues(value)?.get("weight")?.[0];
+  if (!w) return 1;
+  try {
+    return Number(atoi(w));
+  } catch (e) {
+    if (!(e instanceof NumError)) throw e;
+    return 1; // Go keeps its default when strconv.Atoi fails
+  }
 }
 
 /**
@@ -84,18 +94,27 @@ export function metadataWeight(value: string): number {
 export function metadataPosition(
   value: string,
 ): { latitude: number; longitude: number } | undefined {
-  if (!goParses(value)) return undefined;
-  const meta = parseMetadata(value);
-  const latitude = goFloat(meta.get("latitude"));
-  const longitude = goFloat(meta.get("longitude"));
+  const meta = goValues(value);
+  const latitude = goFloat(meta?.get("latitude")?.[0]);
+  const longitude = goFloat(meta?.get("longitude")?.[0]);
   if (latitude === undefined || longitude === undefined) return undefined;
   return { latitude, longitude };
 }
 
-function goFloat(v: string | null): number | undefined {
-  if (v === null || !GO_FLOAT.test(v)) return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : undefined;
+/**
+ * Go's `strconv.ParseFloat` of a coordinate; undefined when it fails, and also for `inf` and
+ * `nan`, which Go accepts but whose distance is NaN (Go never picks such a server while another
+ * has a position, and panics when it is the only one).
+ */
+function goFloat(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  try {
+    const n = parseFloat(v);
+    return Number.isFinite(n) ? n : undefined;
+  } catch (e) {
+    if (!(e instanceof NumError)) throw e;
+    return undefined;
+  }
 }
 
 /**
@@ -108,7 +127,7 @@ function goFloat(v: string | null): number | undefined {
  * ```
  */
 export function isInactive(value: string): boolean {
-  return goParses(value) && parseMetadata(value).get("state") === "inactive";
+  return goValues(value)?.get("state")?.[0] === "inactive";
 }
 
 /**
@@ -122,7 +141,9 @@ export function isInactive(value: string): boolean {
  * ```
  */
 export function inGroup(value: string, group: string): boolean {
-  return group === "" || !goParses(value) || parseMetadata(value).getAll("group").includes(group);
+  if (group === "") return true;
+  const values = goValues(value);
+  return values === undefined || (values.get("group") ?? []).includes(group);
 }
 
 /**

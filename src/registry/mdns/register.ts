@@ -4,7 +4,7 @@
  * @module
  */
 import type { RegistryStartContext } from "../../server/plugin.ts";
-import { parseMetadata } from "../metadata.ts";
+import { formatMetadata, parseMetadata } from "../metadata.ts";
 import { RegisterPluginBase, type RegisterPluginOptions } from "../register_base.ts";
 import {
   domainOf,
@@ -187,11 +187,10 @@ export class MdnsRegisterPlugin extends RegisterPluginBase {
     for (const [service, meta] of this.serviceMetadata) {
       let value = meta;
       if (this.#extra) {
-        // Go: url.ParseQuery, Set each figure, Encode (which sorts the keys).
+        // Go: url.ParseQuery, Set each figure, Encode (keys sorted, Go's escaping).
         const v = parseMetadata(meta);
         for (const [k, fig] of Object.entries(this.#extra)) v.set(k, fig);
-        v.sort();
-        value = v.toString();
+        value = formatMetadata(v);
       }
       out.push({ service, meta: value, service_address: address });
     }

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { goJsonString } from "../../_internal/go/json.ts";
+import { queryEscape, queryUnescape } from "../../_internal/go/url.ts";
 
 /**
  * One entry of the TXT JSON array (Go `serviceMeta`; empty fields are left out, as Go's
@@ -25,55 +27,6 @@ export interface MdnsServiceEntry {
   service_address?: string;
 }
 
-const UNRESERVED = /[A-Za-z0-9\-_.~]/;
-const HEX = "0123456789ABCDEF";
-
-/** Go's `url.QueryEscape`: unreserved bytes kept, space as `+`, the rest `%XX` (upper case). */
-function goQueryEscape(s: string): string {
-  let out = "";
-  for (const b of new TextEncoder().encode(s)) {
-    const c = String.fromCharCode(b);
-    if (b < 0x80 && UNRESERVED.test(c)) out += c;
-    else if (b === 0x20) out += "+";
-    else out += "%" + HEX[b >> 4] + HEX[b & 15];
-  }
-  return out;
-}
-
-/** Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; a malformed escape is an error. */
-function goQueryUnescape(s: string): string {
-  const input = new TextEncoder().encode(s);
-  const bytes = new Uint8Array(input.length);
-  let n = 0;
-  const hexValue = (b: number) =>
-    b >= 0x30 && b <= 0x39
-      ? b - 0x30
-      : (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66
-      ? (b | 0x20) - 87
-      : -1;
-  for (let i = 0; i < input.length; i++) {
-    const b = input[i];
-    if (b === 0x25) {
-      const hi = hexValue(input[i + 1] ?? 0);
-      const lo = hexValue(input[i + 2] ?? 0);
-      if (hi < 0 || lo < 0) throw new URIError(`invalid URL escape at byte ${i}`);
-      bytes[n++] = hi * 16 + lo;
-      i += 2;
-    } else {
-      bytes[n++] = b === 0x2b ? 0x20 : b;
-    }
-  }
-  return new TextDecoder().decode(bytes.subarray(0, n));
-}
-
-/** Go's `json.Marshal` escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings. */
-function goJsonString(value: string): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
-  );
-}
-
 /**
  * Encodes the TXT string for a list of services exactly as Go rpcx does:
  * `url.QueryEscape(json.Marshal(services))` with Go's field order, `omitempty` and HTML escaping.
@@ -93,12 +46,15 @@ export function encodeMdnsText(entries: readonly MdnsServiceEntry[]): string {
     if (e.service_address) fields.push(`"service_address":${goJsonString(e.service_address)}`);
     return `{${fields.join(",")}}`;
   });
-  return goQueryEscape(`[${objects.join(",")}]`);
+  return queryEscape(`[${objects.join(",")}]`);
 }
 
 /**
  * Decodes a TXT string written by Go rpcx or {@linkcode encodeMdnsText}: URL-query-unescape, then
- * JSON. Throws on malformed input. Entries that are not objects are dropped.
+ * JSON. Entries that are not objects are dropped.
+ *
+ * @throws {UrlEscapeError} (an `RpcxError`) for a bad `%` escape, `SyntaxError` for text that is
+ * not JSON, `TypeError` for JSON that is not an array.
  *
  * @example
  * ```ts
@@ -108,7 +64,7 @@ export function encodeMdnsText(entries: readonly MdnsServiceEntry[]): string {
  * ```
  */
 export function decodeMdnsText(text: string): MdnsServiceEntry[] {
-  const parsed: unknown = JSON.parse(goQueryUnescape(text));
+  const parsed: unknown = JSON.parse(queryUnescape(text));
   if (parsed === null) return [];
   if (!Array.isArray(parsed)) throw new TypeError("mdns TXT: not a JSON array");
   const out: MdnsServiceEntry[] = [];

@@ -8,6 +8,7 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { Buffer } from "node:buffer";
 import { type RedisClientOptions, RedisError } from "./options.ts";
+import { goJsonString } from "../../_internal/go/json.ts";
 
 /** Where one Redis server is. */
 interface Endpoint {
@@ -44,14 +45,6 @@ export function escapeGlob(s: string): string {
 function nanosecondOfSecond(): number {
   const frac = performance.now() % 1;
   return (Date.now() % 1000) * 1_000_000 + Math.floor(frac * 1_000_000);
-}
-
-/** A JSON string as Go's `encoding/json` writes it (`<`, `>`, `&`, U+2028/9 escaped). */
-function goJsonString(s: string): string {
-  return JSON.stringify(s).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
 }
 
 /**
