@@ -194,9 +194,18 @@ class ProtoEmitter {
  * `options.services` names a service that is not there.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { protoToTypeScript } from "@rpcx/core/cli";
- * console.log(await protoToTypeScript(["arith.proto"]));
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/arith.proto`,
+ *   `syntax = "proto3";
+ *   message Args { int32 A = 1; int32 B = 2; }
+ *   message Reply { int32 C = 1; }
+ *   service Arith { rpc Mul (Args) returns (Reply); }`,
+ * );
+ * console.log(await protoToTypeScript([`${dir}/arith.proto`])); // export interface Arith { Mul(…
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function protoToTypeScript(
