@@ -349,3 +349,27 @@ Deno.test("layout: Go's rules are defined once, in src/_internal/go (copies left
   }
   assert.deepEqual(found, GO_RULE_COPIES_LEFT);
 });
+
+/**
+ * Timing helpers (a promise bounded by a time or a signal, a sleep a signal ends) are written
+ * once, in src/_internal/async.ts (issue 27). The copies left are in files whose owners were busy
+ * when they moved; each entry goes when its file imports src/_internal/async.ts.
+ */
+const TIMING_NAMES =
+  /\b(?:function\s+(withTimeout|sleep|delay|deadline|abortable|abortPromise|within)|class\s+(Sleeper))\b/g;
+const TIMING_COPIES_LEFT: Record<string, string[]> = {
+  "src/registry/etcd/client.ts": ["withTimeout"],
+  "src/transport/_stream.ts": ["withTimeout"],
+  "src/stream/_client.ts": ["sleep"],
+};
+
+Deno.test("layout: timing helpers are defined once, in src/_internal/async.ts (copies left: only those listed, and all of them still there)", () => {
+  const found: Record<string, string[]> = {};
+  for (const [file, text] of published) {
+    const rel = relative(REPO_ROOT, file);
+    if (rel === "src/_internal/async.ts") continue;
+    const names = [...code(text).matchAll(TIMING_NAMES)].map((m) => m[1] ?? m[2]);
+    if (names.length > 0) found[rel] = names;
+  }
+  assert.deepEqual(found, TIMING_COPIES_LEFT);
+});

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { delay } from "../_internal/async.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import type { ServerPlugin } from "../server/plugin.ts";
 
@@ -83,17 +84,7 @@ export class TokenBucket {
     while (!this.takeAvailable()) {
       signal?.throwIfAborted();
       const ms = Math.max(1, Math.ceil((1 - this.#tokens) * this.fillInterval));
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(signal!.reason);
-        };
-        const timer = setTimeout(() => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        }, ms);
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
+      await delay(ms, signal);
     }
   }
 }

@@ -1,31 +1,7 @@
 /**
- * A sleep that can be cut short, so nothing is left pending after a close or stop.
+ * The `Sleeper` moved to `src/_internal/async.ts` with the other timing helpers; this re-export
+ * keeps `zookeeper/register.ts` building until it imports the new home (then this file goes).
  *
  * @module
  */
-
-/** A sleep that `cancel()` ends early (so nothing is left pending after close/stop). */
-export class Sleeper {
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | undefined;
-
-  sleep(ms: number): Promise<void> {
-    this.cancel();
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-    });
-  }
-
-  cancel(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-}
+export { Sleeper } from "../_internal/async.ts";

@@ -28,7 +28,7 @@
 import { joinHostPort } from "../../transport/address.ts";
 import { DialTimeoutError, type SocketError } from "../../transport/errors.ts";
 import type { Connection, Listener } from "../../transport/network.ts";
-import { withTimeout } from "../../transport/_stream.ts";
+import { deadline } from "../../_internal/async.ts";
 import type {
   SocketConnectOptions,
   SocketListenOptions,
@@ -199,7 +199,9 @@ async function connect(target: SocketTarget, o: SocketConnectOptions): Promise<C
     : D.connect({ hostname: target.hostname, port: target.port, transport: "tcp" });
   let conn: DenoConn;
   try {
-    conn = await withTimeout(dialing, o.timeout, () => new DialTimeoutError(o.label, o.timeout));
+    conn = await deadline(dialing, o.timeout, {
+      onTimeout: () => new DialTimeoutError(o.label, o.timeout),
+    });
   } catch (e) {
     dialing.then((c) => c.close(), () => {});
     throw denoDialError(o.label, e);

@@ -7,6 +7,7 @@
  */
 import dns from "node:dns";
 import { isIP } from "node:net";
+import { deadline } from "../../_internal/async.ts";
 import { RpcxError } from "../../protocol/errors.ts";
 import { joinHostPort } from "../../transport/address.ts";
 import type { KVPair } from "../discovery.ts";
@@ -118,25 +119,15 @@ export async function lookupServers(plan: LookupPlan, signal: AbortSignal): Prom
   // A resolver per round: cancel() ends just this round's queries (timeout, close).
   const resolver = new dns.promises.Resolver({ timeout: plan.timeoutMs, tries: 1 });
   if (plan.nameservers.length) resolver.setServers([...plan.nameservers]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const stop = new Promise<never>((_, reject) => {
-    const fail = (code: string) => {
-      resolver.cancel();
-      reject(new DnsLookupError(code, plan.domain, rrtype, via));
-    };
-    timer = setTimeout(() => fail("ETIMEOUT"), plan.timeoutMs);
-    onAbort = () => fail("ECANCELLED");
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+  const fail = (code: string) => {
+    resolver.cancel();
+    return new DnsLookupError(code, plan.domain, rrtype, via);
+  };
+  return await deadline(round(plan, resolver, rrtype, via), plan.timeoutMs, {
+    signal,
+    onTimeout: () => fail("ETIMEOUT"),
+    onAbort: () => fail("ECANCELLED"),
   });
-  stop.catch(() => {});
-  try {
-    return await Promise.race([round(plan, resolver, rrtype, via), stop]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener("abort", onAbort);
-  }
 }
 
 async function round(

@@ -5,7 +5,7 @@
  */
 import { BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
 import type { ResyncLoop } from "../resync.ts";
-import { Sleeper } from "../_sleeper.ts";
+import { Sleeper } from "../../_internal/async.ts";
 import { domainOf, MDNS_SERVICE_TYPES, norm } from "./names.ts";
 import {
   checkPermissions,
