@@ -20,12 +20,26 @@ import { DataConnectionError, DataTimeoutError, StreamError } from "./errors.ts"
  *
  * @example
  * ```ts
- * import type { DataConn } from "@rpcx/core/stream";
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import { type DataConn, enableStreamService, stream, StreamService } from "@rpcx/core/stream";
  * // Go's stream example handler, io.Copy(conn, conn): echo until the caller closes.
  * async function echo(conn: DataConn) {
  *   await conn.readable.pipeTo(conn.writable);
  * }
- * console.log(typeof echo);
+ * const server = new Server();
+ * const ss = new StreamService({ handler: echo });
+ * await enableStreamService(server, ss);
+ * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`));
+ * const conn: DataConn = await stream(xclient); // the caller's end is a DataConn too
+ * await conn.write(new TextEncoder().encode("hi"));
+ * const back = new Uint8Array(2);
+ * for (let got = 0; got < back.byteLength;) got += (await conn.read(back.subarray(got))) ?? 0;
+ * console.log(new TextDecoder().decode(back)); // hi
+ * conn.close();
+ * await xclient.close();
+ * await server.close();
+ * await ss.close();
  * ```
  */
 export interface DataConn {

@@ -30,13 +30,30 @@ import { TransferFailedError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import type { FileTransferHandler } from "@rpcx/core/stream";
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import {
+ *   enableFileTransfer,
+ *   FileTransfer,
+ *   type FileTransferHandler,
+ *   sendFile,
+ * } from "@rpcx/core/stream";
  * const count: FileTransferHandler = async (conn, args) => {
  *   let n = 0;
  *   for await (const chunk of conn.readable) n += chunk.byteLength;
- *   console.log(`${args.fileName}: ${n} of ${args.fileSize} bytes`);
+ *   console.log(`${args.fileName}: ${n} of ${args.fileSize} bytes`); // hello.txt: 5 of 5 bytes
  * };
- * console.log(typeof count);
+ * const server = new Server();
+ * const ft = new FileTransfer({ handler: count });
+ * await enableFileTransfer(server, ft);
+ * const xclient = new XClient("_filetransfer", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`));
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/hello.txt`, "hello");
+ * await sendFile(xclient, `${dir}/hello.txt`);
+ * await xclient.close();
+ * await server.close();
+ * await ft.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export type FileTransferHandler = (
@@ -51,11 +68,29 @@ export type FileTransferHandler = (
  *
  * @example
  * ```ts
- * import type { DownloadFileHandler } from "@rpcx/core/stream";
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import {
+ *   type DownloadFileHandler,
+ *   downloadFile,
+ *   enableFileTransfer,
+ *   FileTransfer,
+ * } from "@rpcx/core/stream";
+ * // Every name downloads as "hello".
  * const hello: DownloadFileHandler = async (conn) => {
  *   await conn.write(new TextEncoder().encode("hello"));
  * };
- * console.log(typeof hello);
+ * const server = new Server();
+ * const ft = new FileTransfer({ downloadHandler: hello });
+ * await enableFileTransfer(server, ft);
+ * const xclient = new XClient("_filetransfer", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`));
+ * const dir = await Deno.makeTempDir();
+ * await downloadFile(xclient, "any.txt", `${dir}/any.txt`);
+ * console.log(await Deno.readTextFile(`${dir}/any.txt`)); // hello
+ * await xclient.close();
+ * await server.close();
+ * await ft.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export type DownloadFileHandler = (
@@ -70,9 +105,21 @@ export type DownloadFileHandler = (
  *
  * @example
  * ```ts
- * import { directoryHandlers, type FileTransferOptions } from "@rpcx/core/stream";
- * const o: FileTransferOptions = { addr: "127.0.0.1:8973", ...directoryHandlers("/srv/files") };
- * console.log(typeof o.handler);
+ * import { Server } from "@rpcx/core";
+ * import {
+ *   directoryHandlers,
+ *   enableFileTransfer,
+ *   FileTransfer,
+ *   type FileTransferOptions,
+ * } from "@rpcx/core/stream";
+ * const dir = await Deno.makeTempDir();
+ * // Uploads stored in dir, downloads served from it, data connections on a port of their own.
+ * const options: FileTransferOptions = { addr: "127.0.0.1:0", ...directoryHandlers(dir) };
+ * const ft = new FileTransfer(options);
+ * await enableFileTransfer(new Server(), ft);
+ * console.log(ft.address); // 127.0.0.1:<port>
+ * await ft.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface FileTransferOptions extends DataServiceOptions {

@@ -373,11 +373,29 @@ export async function openMessageStream<Send, Receive>(
  *
  * @example
  * ```ts
- * import type { MessageHandler } from "@rpcx/core/stream";
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import {
+ *   enableStreamService,
+ *   type MessageHandler,
+ *   messageStreamHandler,
+ *   openMessageStream,
+ *   StreamService,
+ * } from "@rpcx/core/stream";
  * const double: MessageHandler<number, number> = async function* (messages) {
  *   for await (const n of messages) yield 2 * n;
  * };
- * console.log(typeof double);
+ * const server = new Server();
+ * const ss = new StreamService({ handler: messageStreamHandler(double) });
+ * await enableStreamService(server, ss);
+ * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`));
+ * const s = await openMessageStream<number, number>(xclient);
+ * await s.send(21);
+ * console.log((await s.next()).value); // 42
+ * await s.end();
+ * await xclient.close();
+ * await server.close();
+ * await ss.close();
  * ```
  */
 export type MessageHandler<Receive, Send> = (

@@ -24,10 +24,27 @@ import { StreamNotAcceptedError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import type { StreamHandler } from "@rpcx/core/stream";
- * // Go's stream example: echo until the caller closes.
- * const echo: StreamHandler = (conn) => conn.readable.pipeTo(conn.writable);
- * console.log(typeof echo);
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import { enableStreamService, stream, type StreamHandler, StreamService } from "@rpcx/core/stream";
+ * // Go's stream example, with the caller's metadata: echo until the caller closes.
+ * const echo: StreamHandler = async (conn, args) => {
+ *   await conn.write(new TextEncoder().encode(`${args.meta.name}: `));
+ *   await conn.readable.pipeTo(conn.writable);
+ * };
+ * const server = new Server();
+ * const ss = new StreamService({ handler: echo });
+ * await enableStreamService(server, ss);
+ * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`));
+ * const conn = await stream(xclient, { name: "a" });
+ * await conn.write(new TextEncoder().encode("hi"));
+ * const back = new Uint8Array(5);
+ * for (let got = 0; got < back.byteLength;) got += (await conn.read(back.subarray(got))) ?? 0;
+ * console.log(new TextDecoder().decode(back)); // a: hi
+ * conn.close();
+ * await xclient.close();
+ * await server.close();
+ * await ss.close();
  * ```
  */
 export type StreamHandler = (
@@ -42,9 +59,26 @@ export type StreamHandler = (
  *
  * @example
  * ```ts
- * import type { StreamAcceptor } from "@rpcx/core/stream";
+ * import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import {
+ *   enableStreamService,
+ *   stream,
+ *   type StreamAcceptor,
+ *   StreamNotAcceptedError,
+ *   StreamService,
+ * } from "@rpcx/core/stream";
  * const onlyFoo: StreamAcceptor = (_ctx, args) => args.meta.foo === "bar";
- * console.log(typeof onlyFoo);
+ * const server = new Server();
+ * const ss = new StreamService({ acceptor: onlyFoo, handler: (c) => c.readable.pipeTo(c.writable) });
+ * await enableStreamService(server, ss);
+ * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
+ *   new Peer2PeerDiscovery(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`));
+ * const refused = await stream(xclient, { foo: "baz" }).catch((e) => e);
+ * console.log(refused instanceof StreamNotAcceptedError); // true
+ * (await stream(xclient, { foo: "bar" })).close(); // accepted
+ * await xclient.close();
+ * await server.close();
+ * await ss.close();
  * ```
  */
 export type StreamAcceptor = (
