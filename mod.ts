@@ -171,7 +171,6 @@ export {
   backoffDelay,
   BaseDiscovery,
   type DiscoveryListener,
-  DiscoveryOutageEvent,
   type KVPair,
   RegistryOutageEvent,
   type ServiceDiscovery,

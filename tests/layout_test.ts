@@ -373,3 +373,16 @@ Deno.test("layout: timing helpers are defined once, in src/_internal/async.ts (c
   }
   assert.deepEqual(found, TIMING_COPIES_LEFT);
 });
+
+/**
+ * No deprecated aliases in a package never released (0.1.0). The `codec` option (old name of
+ * `wireCodec`) is still read by server.ts and client.ts, whose owners were busy when the aliases
+ * went; these entries go with it.
+ */
+const DEPRECATED_LEFT = ["src/client/options.ts", "src/server/options.ts"];
+
+Deno.test("layout: no @deprecated alias in src/ (left: only those listed, and all of them still there)", () => {
+  const found = [...published].filter(([, text]) => /@deprecated\b/.test(text))
+    .map(([file]) => relative(REPO_ROOT, file)).sort();
+  assert.deepEqual(found, DEPRECATED_LEFT);
+});

@@ -104,19 +104,6 @@ export class RegistryOutageEvent extends Event {
 }
 
 /**
- * Old name of {@linkcode RegistryOutageEvent}.
- *
- * @deprecated Use `RegistryOutageEvent`; removed in the next release.
- */
-export const DiscoveryOutageEvent: typeof RegistryOutageEvent = RegistryOutageEvent;
-/**
- * Old name of {@linkcode RegistryOutageEvent}.
- *
- * @deprecated Use `RegistryOutageEvent`; removed in the next release.
- */
-export type DiscoveryOutageEvent = RegistryOutageEvent;
-
-/**
  * Shared machinery for discoveries: filter, watchers, ready promise and outage events.
  * Subclasses call {@linkcode BaseDiscovery.publish} with each complete list, and
  * {@linkcode BaseDiscovery.reportOutage} / {@linkcode BaseDiscovery.reportRecovered} around
