@@ -185,6 +185,7 @@ export {
   metricsFigures,
   parseMetadata,
 } from "./src/registry/metadata.ts";
+export { RegistryError, type RegistryErrorOptions } from "./src/registry/errors.ts";
 export { Peer2PeerDiscovery } from "./src/registry/peer2peer.ts";
 export { MultipleServersDiscovery } from "./src/registry/multiple_servers.ts";
 export { InprocessDiscovery } from "./src/registry/inprocess.ts";

@@ -4,7 +4,7 @@
 // outages, the shared scenarios with XClient, and Go's plugin and discovery both ways.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { Server, type XClient } from "@rpcx/core";
+import { RegistryError, Server, type XClient } from "@rpcx/core";
 import { RedisDiscovery, RedisError, RedisRegisterPlugin } from "@rpcx/core/redis";
 import { type RedisServer, startRedis } from "./support/redis_server.ts";
 import { startExampleServer } from "./support/examples.ts";
@@ -285,14 +285,15 @@ Deno.test({
     }),
 });
 
-Deno.test("redis: bad server lists are RedisErrors (one server, as libkv); Redis down at start fails start within dialTimeout", async () => {
+Deno.test("redis: bad server lists are TypeErrors/RangeErrors, bad arguments (one server, as libkv); Redis down at start fails start within dialTimeout", async () => {
   assert.throws(
     () => new RedisDiscovery("/b", "Arith", ["127.0.0.1:1", "127.0.0.1:2"]),
-    (e: Error) => e instanceof RedisError && /does not support multiple endpoints/.test(e.message),
+    (e: Error) => e instanceof TypeError && /does not support multiple endpoints/.test(e.message),
   );
-  assert.throws(() => new RedisDiscovery("/b", "Arith", []), RedisError);
-  assert.throws(() => new RedisDiscovery("/b", "Arith", ["http://x:1"]), RedisError);
-  assert.throws(() => new RedisDiscovery("/b", "Arith", ["h:1"], { db: -1 }), RedisError);
+  assert.throws(() => new RedisDiscovery("/b", "Arith", []), TypeError);
+  assert.throws(() => new RedisDiscovery("/b", "Arith", ["http://x:1"]), TypeError);
+  assert.throws(() => new RedisDiscovery("/b", "Arith", ["h:1"], { db: -1 }), RangeError);
+  assert.throws(() => new RedisDiscovery("/b", "Arith", ["h:99999"]), RangeError);
   const p = new RedisRegisterPlugin({
     servers: [`127.0.0.1:${freePort()}`],
     basePath: "/b",
@@ -301,7 +302,9 @@ Deno.test("redis: bad server lists are RedisErrors (one server, as libkv); Redis
   const t0 = Date.now();
   await assert.rejects(
     p.start(ctx),
-    (e: Error) => e instanceof RedisError && /connect/.test(e.message),
+    (e: Error) =>
+      e instanceof RedisError && e instanceof RegistryError && e.unavailable &&
+      e.registry === "redis" && /connect/.test(e.message),
   );
   assert.ok(Date.now() - t0 < 2000);
   await p.stop();

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { RpcxError } from "../protocol/errors.ts";
 
 /**
  * Exit codes of `rpcx`: 0 success, 1 the operation failed (service error, timeout, no server),
@@ -29,7 +30,7 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
  * console.log(e.exitCode); // 1
  * ```
  */
-export class CliError extends Error {
+export class CliError extends RpcxError {
   /** The process exit code. */
   readonly exitCode: ExitCode;
   /** Creates the error. */

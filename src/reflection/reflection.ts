@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { RpcxError } from "../protocol/errors.ts";
 import { collectMethods } from "../server/service.ts";
 import { goDefinition } from "./_go_text.ts";
 
@@ -215,11 +216,12 @@ export class Reflection implements ReflectionService {
 
   /**
    * The text of the service registered as `name` (Go: `GetService`). Throws
-   * `Error("not found service <name>")` for a name not registered (the caller gets that text).
+   * `RpcxError("not found service <name>")` for a name not registered (the caller gets that
+   * text).
    */
   GetService(name: string): string {
     const si = typeof name === "string" ? this.#services.get(name) : undefined;
-    if (!si) throw new Error(`not found service ${String(name)}`);
+    if (!si) throw new RpcxError(`not found service ${String(name)}`);
     return serviceText(si);
   }
 

@@ -31,13 +31,13 @@ export function decodeCacheFile(text: string): KVPair[] {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new Error(`not JSON (${(e as Error).message})`);
+    throw new SyntaxError(`not JSON (${(e as Error).message})`);
   }
   if (data === null) return [];
-  if (!Array.isArray(data)) throw new Error("not a JSON list");
+  if (!Array.isArray(data)) throw new SyntaxError("not a JSON list");
   return data.map((item, i) => {
     if (item === null || typeof item !== "object" || Array.isArray(item)) {
-      throw new Error(`entry ${i} is not an object`);
+      throw new SyntaxError(`entry ${i} is not an object`);
     }
     let key: unknown;
     let value: unknown = "";
@@ -45,8 +45,10 @@ export function decodeCacheFile(text: string): KVPair[] {
       if (k.toLowerCase() === "key") key = v;
       else if (k.toLowerCase() === "value") value = v ?? "";
     }
-    if (typeof key !== "string" || key === "") throw new Error(`entry ${i} has no Key`);
-    if (typeof value !== "string") throw new Error(`entry ${i} has a Value that is no string`);
+    if (typeof key !== "string" || key === "") throw new SyntaxError(`entry ${i} has no Key`);
+    if (typeof value !== "string") {
+      throw new SyntaxError(`entry ${i} has a Value that is no string`);
+    }
     return { key, value };
   });
 }

@@ -7,7 +7,7 @@
  */
 import { readFile, stat, utimes } from "node:fs/promises";
 import { logger } from "../log/logger.ts";
-import { RpcxError } from "../protocol/errors.ts";
+import { RegistryError } from "./errors.ts";
 import {
   BaseDiscovery,
   type KVPair,
@@ -72,14 +72,18 @@ export type CacheFileProblem = "corrupt" | "stale" | "read" | "write";
  * console.log(e.message); // cache file .cache/discovery.json: corrupt: not a JSON list
  * ```
  */
-export class CacheFileError extends RpcxError {
+export class CacheFileError extends RegistryError {
   /** What went wrong. */
   readonly problem: CacheFileProblem;
   /** The file. */
   readonly path: string;
   /** Creates the error; `cause` is the file system's or the parser's error, if any. */
   constructor(problem: CacheFileProblem, path: string, detail: string, options?: ErrorOptions) {
-    super(`cache file ${path}: ${problem}: ${detail}`, options);
+    super(`cache file ${path}: ${problem}: ${detail}`, {
+      ...options,
+      registry: "cache",
+      operation: problem === "write" ? "write" : "read",
+    });
     this.problem = problem;
     this.path = path;
   }

@@ -7,6 +7,7 @@
  */
 import type { RegisterPlugin, RegistryStartContext, ServerMetrics } from "../server/plugin.ts";
 import { RegistryOutageEvent } from "./discovery.ts";
+import { RegistryError } from "./errors.ts";
 import { metricsFigures } from "./metadata.ts";
 
 /**
@@ -83,7 +84,12 @@ export abstract class RegisterPluginBase extends EventTarget implements Register
 
   /** The advertised address (`network@host:port`); known after `start`. */
   get serviceAddress(): string {
-    if (!this.#serviceAddress) throw new Error(`${this.name}: serviceAddress is not known yet`);
+    if (!this.#serviceAddress) {
+      throw new RegistryError(`${this.name}: serviceAddress is not known yet`, {
+        registry: this.name,
+        operation: "serviceAddress",
+      });
+    }
     return this.#serviceAddress;
   }
 
@@ -124,9 +130,9 @@ export abstract class RegisterPluginBase extends EventTarget implements Register
     return this.#services;
   }
 
-  /** Records a service; throws for an empty name (Go: "service name can't be empty"). */
+  /** Records a service; a `TypeError` for an empty name (Go: "service name can't be empty"). */
   protected setService(name: string, metadata: string): void {
-    if (!name.trim()) throw new Error("register: service name can't be empty");
+    if (!name.trim()) throw new TypeError("register: service name can't be empty");
     this.#services.set(name, metadata);
   }
 

@@ -7,10 +7,11 @@
  *
  * @module
  */
+import { RpcxError } from "../../protocol/errors.ts";
 import { quote } from "./strconv.ts";
 
-/** A JSON syntax error with the text Go's encoding/json gives. */
-export class GoJsonSyntaxError extends Error {
+/** A JSON syntax error with the text Go's encoding/json gives (Go's `*json.SyntaxError`). */
+export class GoJsonSyntaxError extends RpcxError {
   /** Byte offset where the error was found. */
   readonly offset: number;
   /** Creates the error. */

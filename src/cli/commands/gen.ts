@@ -68,7 +68,7 @@ async function readGo(path: string): Promise<string> {
   try {
     if (!(await stat(path)).isDirectory()) return await readFile(path, "utf8");
     const names = (await readdir(path)).filter((n) => n.endsWith(".go") && !n.endsWith("_test.go"));
-    if (names.length === 0) throw new Error("no .go files in it");
+    if (names.length === 0) throw usage("no .go files in it");
     const texts = await Promise.all(
       names.sort().map((n) => readFile(`${path.replace(/\/+$/, "")}/${n}`, "utf8")),
     );

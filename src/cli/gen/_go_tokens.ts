@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { RpcxError } from "../../protocol/errors.ts";
 
 /**
  * Go text that is not Go (in the subset read here): `line` is 1-based in the text given.
@@ -18,7 +19,7 @@
  * }
  * ```
  */
-export class GoSyntaxError extends Error {
+export class GoSyntaxError extends RpcxError {
   /** The line of the offending token. */
   readonly line: number;
   /** Creates the error. */

@@ -8,7 +8,7 @@
 import dns from "node:dns";
 import { isIP } from "node:net";
 import { deadline } from "../../_internal/async.ts";
-import { RpcxError } from "../../protocol/errors.ts";
+import { RegistryError } from "../errors.ts";
 import { joinHostPort } from "../../transport/address.ts";
 import type { KVPair } from "../discovery.ts";
 
@@ -23,10 +23,10 @@ import type { KVPair } from "../discovery.ts";
  * ```ts
  * import { DnsLookupError } from "@rpcx/core/dns";
  * const e = new DnsLookupError("ETIMEOUT", "arith.default.svc", "A", "10.96.0.10:53");
- * console.log(e.message); // dns: A arith.default.svc via 10.96.0.10:53: ETIMEOUT
+ * console.log(e.message, e.unavailable); // dns: A arith.default.svc via 10.96.0.10:53: ETIMEOUT true
  * ```
  */
-export class DnsLookupError extends RpcxError {
+export class DnsLookupError extends RegistryError {
   /** The resolver's code: `ENOTFOUND`, `ENODATA`, `ETIMEOUT`, `EREFUSED`, `EAI_AGAIN`, ... */
   readonly code: string;
   /** The name looked up. */
@@ -44,7 +44,13 @@ export class DnsLookupError extends RpcxError {
     nameserver: string,
     options?: ErrorOptions,
   ) {
-    super(`dns: ${rrtype} ${domain} via ${nameserver}: ${code}`, options);
+    super(`dns: ${rrtype} ${domain} via ${nameserver}: ${code}`, {
+      ...options,
+      registry: "dns",
+      operation: "lookup",
+      // The name servers did not answer; an answer that the name is not there is no outage.
+      unavailable: !["ENOTFOUND", "ENODATA", "ECANCELLED"].includes(code),
+    });
     this.code = code;
     this.domain = domain;
     this.rrtype = rrtype;

@@ -5,6 +5,7 @@
  */
 import { BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
 import type { ResyncLoop } from "../resync.ts";
+import { RegistryError } from "../errors.ts";
 import { Sleeper } from "../../_internal/async.ts";
 import { domainOf, MDNS_SERVICE_TYPES, norm } from "./names.ts";
 import {
@@ -156,7 +157,7 @@ export class MdnsDiscovery extends BaseDiscovery {
     const socket = await openSocket(this.#options.socketOptions, (e) => this.#resync.fail(e));
     if (this.closed) {
       await closeSocket(socket);
-      throw new Error("mdns: discovery closed");
+      throw new RegistryError("mdns: discovery closed", { registry: "mdns", operation: "open" });
     }
     socket.on("response", (p) => this.#onResponse(p));
     return socket;

@@ -20,9 +20,9 @@ interface Endpoint {
 /** Parses `host:port`, `[v6]:port`, `redis://host:port` or `rediss://host:port` (TLS). */
 export function parseEndpoint(s: string): Endpoint {
   const m = /^(?:(rediss?):\/\/)?(?:\[([^\]]+)\]|([^:/\[\]]+))(?::(\d+))?\/?$/i.exec(s.trim());
-  if (!m) throw new RedisError("server", `cannot parse ${JSON.stringify(s)} (want host:port)`);
+  if (!m) throw new TypeError(`redis: server: cannot parse ${JSON.stringify(s)} (want host:port)`);
   const port = m[4] === undefined ? 6379 : Number(m[4]);
-  if (!(port > 0 && port < 65536)) throw new RedisError("server", `bad port in ${s}`);
+  if (!(port > 0 && port < 65536)) throw new RangeError(`redis: server: bad port in ${s}`);
   return { host: m[2] ?? m[3], port, tls: m[1]?.toLowerCase() === "rediss" };
 }
 
@@ -143,13 +143,15 @@ export function isRefusal(e: unknown): boolean {
  * for later), and it reconnects in the background (100 ms doubling to 1 s).
  */
 export function createClient(servers: string[], options: RedisClientOptions): Redis {
-  if (servers.length === 0) throw new RedisError("server", "no servers given");
+  if (servers.length === 0) throw new TypeError("redis: server: no servers given");
   // Go's libkv: ErrMultipleEndpointsUnsupported
-  if (servers.length > 1) throw new RedisError("server", "does not support multiple endpoints");
+  if (servers.length > 1) {
+    throw new TypeError("redis: server: does not support multiple endpoints");
+  }
   const ep = parseEndpoint(servers[0]);
   const timeout = options.dialTimeout ?? 5000;
   const db = options.db ?? 0;
-  if (!Number.isInteger(db) || db < 0) throw new RedisError("db", `bad database index ${db}`);
+  if (!Number.isInteger(db) || db < 0) throw new RangeError(`redis: db: bad database index ${db}`);
   const t = options.tls;
   const text = (v: string | Uint8Array | undefined) =>
     v === undefined ? undefined : typeof v === "string" ? v : new TextDecoder().decode(v);

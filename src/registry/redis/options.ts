@@ -5,29 +5,40 @@
  *
  * @module
  */
+import { RegistryError } from "../errors.ts";
 
 /**
- * An error of the Redis registry: a bad option, or a Redis command that failed (`reply` is
- * Redis's error code, e.g. `NOPERM`, `WRONGPASS`, `LOADING`, when Redis answered with one;
- * undefined when the connection failed or timed out).
+ * An error of the Redis registry (a {@linkcode RegistryError}): a Redis command that failed
+ * (`reply` is Redis's error code, e.g. `NOPERM`, `WRONGPASS`, `LOADING`, when Redis answered
+ * with one; undefined, and `unavailable` true, when the connection failed or timed out), or the
+ * plugin used before `start`. A bad option is a `TypeError` or `RangeError`.
  *
  * @example
  * ```ts
  * import { RedisError } from "@rpcx/core/redis";
  * const e = new RedisError("SCAN", "NOPERM this user has no permissions", "NOPERM");
- * console.log(e.message); // redis: SCAN: NOPERM this user has no permissions
+ * console.log(e.message, e.unavailable); // redis: SCAN: NOPERM this user has no permissions false
  * ```
  */
-export class RedisError extends Error {
-  /** What was tried, e.g. `SET` or `connect`. */
-  readonly operation: string;
+export class RedisError extends RegistryError {
   /** Redis's error code when Redis answered with an error, else undefined. */
   readonly reply: string | undefined;
-  /** Creates the error. */
-  constructor(operation: string, detail: string, reply?: string, options?: ErrorOptions) {
-    super(`redis: ${operation}: ${detail}`, options);
-    this.name = "RedisError";
-    this.operation = operation;
+  /**
+   * Creates the error for `operation` (e.g. `SET` or `connect`); without a `reply` the Redis
+   * server was not reached (`unavailable`), unless `unavailable` says otherwise.
+   */
+  constructor(
+    operation: string,
+    detail: string,
+    reply?: string,
+    options?: ErrorOptions & { unavailable?: boolean },
+  ) {
+    super(`redis: ${operation}: ${detail}`, {
+      ...options,
+      registry: "redis",
+      operation,
+      unavailable: options?.unavailable ?? reply === undefined,
+    });
     this.reply = reply;
   }
 }

@@ -180,7 +180,9 @@ export class RedisRegisterPlugin extends KvRegisterPlugin {
   }
 
   #ensureClient(): Redis {
-    if (!this.#client) throw new RedisError("register", "plugin is not started");
+    if (!this.#client) {
+      throw new RedisError("register", "plugin is not started", undefined, { unavailable: false });
+    }
     return this.#client;
   }
 }
