@@ -333,9 +333,9 @@ const GO_RULE_COPIES_LEFT: Record<string, string[]> = {
     "goParseQueryLenient",
     "goQueryEscape",
     "goEncodeQuery",
+    "unescapePath",
   ],
   "src/http/gateway.ts": ["parseUint64", "atoi", "goQuote"],
-  "src/http/http_server.ts": ["unescapePath"],
   "src/cli/registry/registry.ts": ["goQueryEscape", "encodeGoValues"],
 };
 
@@ -410,8 +410,9 @@ const BARE_ERRORS_LEFT: Record<string, number> = {
 };
 const EXTENDS_ERROR_LEFT: Record<string, string[]> = {
   "src/cli/registry/consul.ts": ["TransportFailure"],
-  "src/http/http_server.ts": ["BodyError"],
-  "src/http/jsonrpc.ts": ["DecodeError", "ResultError"],
+  "src/http/_body.ts": ["BodyError"],
+  "src/http/_jsonrpc_handler.ts": ["ResultError"],
+  "src/http/_jsonrpc_text.ts": ["DecodeError"],
   "src/registry/consul/http.ts": ["ConsulError"],
   "src/registry/etcd/client.ts": ["EtcdUnreachableError", "EndpointSkipped"],
   "src/registry/zookeeper/errors.ts": ["ZooKeeperError"],

@@ -165,14 +165,23 @@ export interface ServerPlugin {
  *
  * @example
  * ```ts
- * import type { RegisterPlugin } from "@rpcx/core";
+ * import { type RegisterPlugin, Server } from "@rpcx/core";
  * const names = new Set<string>();
  * const memo: RegisterPlugin = {
  *   name: "memo",
- *   register(name) { names.add(name); },
- *   unregister(name) { names.delete(name); },
+ *   register(name) {
+ *     names.add(name);
+ *   },
+ *   unregister(name) {
+ *     names.delete(name);
+ *   },
  * };
- * console.log(typeof memo.register); // "function"
+ * const server = new Server({ plugins: [memo] });
+ * await server.register({ Ping: () => "pong" }, "Health");
+ * await server.serve("tcp", "127.0.0.1:0");
+ * console.log([...names]); // [ "Health" ]
+ * await server.close();
+ * console.log([...names]); // []
  * ```
  */
 export interface RegisterPlugin extends ServerPlugin {
