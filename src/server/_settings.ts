@@ -26,7 +26,7 @@ export interface ServerSettings {
 
 /** The settings of a server created with `options`. */
 export function serverSettings(options: ServerOptions): ServerSettings {
-  const wire = loadWireCodec(options.wireCodec ?? options.codec ?? "auto");
+  const wire = loadWireCodec(options.wireCodec ?? "auto");
   return {
     frame: {
       maxMessageLength: options.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength,

@@ -55,12 +55,6 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
    */
   wireCodec?: WireCodecMode;
-  /**
-   * Old name of `wireCodec`.
-   *
-   * @deprecated Use `wireCodec` (the payload codecs are `codecs`); removed in the next release.
-   */
-  codec?: WireCodecMode;
   /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Turns an error into the `__rpcx_error__` text (default: its message). */
