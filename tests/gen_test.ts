@@ -587,3 +587,19 @@ Deno.test("gen: hostile Go text fails with GoSyntaxError, not a stack overflow",
   }}\n`;
   assert.equal((parseGo(wide).types[0].type as { fields: unknown[] }).fields.length, 20_000);
 });
+
+Deno.test("gen: Go source whose functions return or take func types (`(*T, func() string)`) parses", async () => {
+  const { goToTypeScript } = await import("@rpcx/core/cli");
+  const out = goToTypeScript(
+    [
+      "package main",
+      "type Args struct { A int }",
+      "type Arith int",
+      "func newSampler(offsets []int64) (*Args, func() string) { return nil, nil }",
+      "func each(f func(map[string]int, chan int) error, s struct{}) {}",
+      "func (t *Arith) Mul(ctx context.Context, args *Args, reply *Args) error { return nil }",
+    ].join("\n"),
+  );
+  assert.match(out, /export interface Arith \{/);
+  assert.match(out, /Mul\(/);
+});

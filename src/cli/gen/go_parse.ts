@@ -11,6 +11,9 @@
  */
 import { GoSyntaxError, type Tok, tokenize, unquote } from "./_go_tokens.ts";
 
+/** Go keywords that begin a type literal, so never a parameter name. */
+const TYPE_KEYWORDS = new Set(["func", "map", "chan", "struct", "interface"]);
+
 export { GoSyntaxError } from "./_go_tokens.ts";
 
 /** A Go type expression. */
@@ -242,7 +245,12 @@ class Parser {
     while (!this.#is(")")) {
       this.#semis();
       if (this.#is(")")) break;
-      if (this.#tok.kind === "ident" && !this.#is(".", 1) && this.#startsType(1)) {
+      // A parameter name is an identifier that is not a type keyword: in `(*T, func() string)`
+      // `func` starts a type, not a parameter named "func".
+      if (
+        this.#tok.kind === "ident" && !TYPE_KEYWORDS.has(this.#tok.text) && !this.#is(".", 1) &&
+        this.#startsType(1)
+      ) {
         const name = this.#ident();
         if (this.#is("...")) this.#i++;
         entries.push({ name, type: this.#type() });
