@@ -1,25 +1,21 @@
 /**
  * Typed message streams over the stream service (beyond Go): `AsyncIterable` in and out, each
  * message framed with a length prefix and the call's codec (see `_frames.ts` and the README),
- * backpressure end to end, cancellation by `AbortSignal`, typed errors.
+ * backpressure end to end, cancellation by `AbortSignal`, typed errors. The caller opens one with
+ * `openMessageStream` (`open_message_stream.ts`), the server answers with
+ * `messageStreamHandler` (`message_stream_handler.ts`).
  *
  * @module
  */
 import type { Codec } from "../codec/codec.ts";
-import { defaultCodecs } from "../codec/registry.ts";
 import type { Conn, DataConn } from "./_conn.ts";
-import type { DataConnInfo } from "./_data_server.ts";
-import { type DataCaller, serializeTypeOf, type TransferOptions } from "./_client.ts";
 import { END_FRAME, errorFrame, FrameReader, MAX_FRAME, messageFrame } from "./_frames.ts";
-import type { StreamServiceArgs } from "./_wire.ts";
 import {
   MessageFrameError,
   MessageTooLargeError,
   StreamAbortedError,
   StreamError,
 } from "./errors.ts";
-import { openStream } from "./stream.ts";
-import type { StreamHandler } from "./stream_service.ts";
 
 /**
  * Options of a message stream.
@@ -329,120 +325,4 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
       this.close();
     }
   }
-}
-
-/**
- * Opens a typed message stream on the `_streamservice` service through `caller` (an XClient made
- * for `_streamservice`): {@linkcode stream}, then framing with the codec of
- * `options.serializeType` (MsgPack by default) unless `options.codec` says otherwise.
- *
- * @throws {StreamError} as {@linkcode stream} does.
- *
- * @example
- * ```ts
- * import { FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
- * import { openMessageStream } from "@rpcx/core/stream";
- * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
- *   new Peer2PeerDiscovery("tcp@127.0.0.1:8972"));
- * const ac = new AbortController();
- * try {
- *   const s = await openMessageStream<number, number>(xclient, { signal: ac.signal });
- *   await s.send(1);
- *   ac.abort("done");
- * } catch (e) {
- *   console.log("failed:", (e as Error).message);
- * }
- * await xclient.close();
- * ```
- */
-export async function openMessageStream<Send, Receive>(
-  caller: DataCaller,
-  options: MessageStreamOptions & TransferOptions = {},
-): Promise<MessageStream<Send, Receive>> {
-  const { conn, release } = await openStream(caller, options.meta, options);
-  release(); // the stream below answers the signal, telling the peer
-  const codec = options.codec ?? defaultCodecs.get(serializeTypeOf(options));
-  return new MessageStream<Send, Receive>(conn, codec, options);
-}
-
-/**
- * A message stream handler: gets the stream (iterate it for what the caller sends, `send` to
- * answer) and may return an (async) iterable whose items are sent in order before the stream
- * ends. Throwing ends the stream with an error frame ({@linkcode RemoteStreamError} at the
- * caller).
- *
- * @example
- * ```ts
- * import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
- * import {
- *   enableStreamService,
- *   type MessageHandler,
- *   messageStreamHandler,
- *   openMessageStream,
- *   StreamService,
- * } from "@rpcx/core/stream";
- * const double: MessageHandler<number, number> = async function* (messages) {
- *   for await (const n of messages) yield 2 * n;
- * };
- * const server = new Server();
- * const ss = new StreamService({ handler: messageStreamHandler(double) });
- * await enableStreamService(server, ss);
- * const xclient = new XClient("_streamservice", FailMode.Failtry, SelectMode.RandomSelect,
- *   new Peer2PeerDiscovery(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`));
- * const s = await openMessageStream<number, number>(xclient);
- * await s.send(21);
- * console.log((await s.next()).value); // 42
- * await s.end();
- * await xclient.close();
- * await server.close();
- * await ss.close();
- * ```
- */
-export type MessageHandler<Receive, Send> = (
-  messages: MessageStream<Send, Receive>,
-  args: StreamServiceArgs,
-  info: DataConnInfo,
-) => AsyncIterable<Send> | Iterable<Send> | void | Promise<void>;
-
-function isIterable<T>(v: unknown): v is AsyncIterable<T> | Iterable<T> {
-  return v != null && typeof v === "object" &&
-    (Symbol.asyncIterator in v || Symbol.iterator in v);
-}
-
-/**
- * A {@linkcode StreamHandler} for {@linkcode StreamService} that speaks typed messages: frames
- * with the codec of the caller's `Stream` call (or `options.codec`), runs `handler`, sends
- * what it returns, ends our direction and reads the caller's rest (bounded: 5 s) before
- * closing.
- *
- * @example
- * ```ts
- * import { Server } from "@rpcx/core";
- * import { enableStreamService, messageStreamHandler, StreamService } from "@rpcx/core/stream";
- * const echo = messageStreamHandler<unknown, unknown>(async function* (messages) {
- *   yield* messages;
- * });
- * const ss = new StreamService({ handler: echo });
- * await enableStreamService(new Server(), ss);
- * await ss.close();
- * ```
- */
-export function messageStreamHandler<Receive, Send>(
-  handler: MessageHandler<Receive, Send>,
-  options: Omit<MessageStreamOptions, "signal"> = {},
-): StreamHandler {
-  return async (conn, args, info) => {
-    const codec = options.codec ?? defaultCodecs.get(info.serializeType);
-    const ms = new MessageStream<Send, Receive>(conn, codec, options);
-    try {
-      const out = await handler(ms, args, info);
-      if (isIterable<Send>(out)) await ms.sendAll(out);
-      await ms.finish();
-    } catch (e) {
-      await ms.abort(
-        e instanceof StreamError ? e : new StreamError(String((e as Error)?.message ?? e)),
-      );
-      throw e;
-    }
-  };
 }

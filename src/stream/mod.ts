@@ -96,10 +96,6 @@ export {
 export { sendFile, type SendFileOptions, type TransferResult } from "./send_file.ts";
 export { downloadFile } from "./download_file.ts";
 export { stream } from "./stream.ts";
-export {
-  type MessageHandler,
-  MessageStream,
-  messageStreamHandler,
-  type MessageStreamOptions,
-  openMessageStream,
-} from "./message_stream.ts";
+export { MessageStream, type MessageStreamOptions } from "./message_stream.ts";
+export { openMessageStream } from "./open_message_stream.ts";
+export { type MessageHandler, messageStreamHandler } from "./message_stream_handler.ts";
