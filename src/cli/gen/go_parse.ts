@@ -9,58 +9,14 @@
  *
  * @module
  */
+import type { GoDecls, GoMethodDecl, GoStructField, GoTypeExpr } from "./_go_ast.ts";
 import { GoSyntaxError, type Tok, tokenize, unquote } from "./_go_tokens.ts";
 
 /** Go keywords that begin a type literal, so never a parameter name. */
 const TYPE_KEYWORDS = new Set(["func", "map", "chan", "struct", "interface"]);
 
 export { GoSyntaxError } from "./_go_tokens.ts";
-
-/** A Go type expression. */
-export type GoTypeExpr =
-  | { kind: "named"; pkg?: string; name: string; args: GoTypeExpr[] }
-  | { kind: "ptr" | "slice" | "chan"; elem: GoTypeExpr }
-  | { kind: "array"; len: string; elem: GoTypeExpr }
-  | { kind: "map"; key: GoTypeExpr; elem: GoTypeExpr }
-  | { kind: "struct"; fields: GoStructField[] }
-  | { kind: "interface"; empty: boolean }
-  | { kind: "func" }
-  /** What Go's reflection writes for a type it could not name (`arg *` with nothing after). */
-  | { kind: "missing" };
-
-/** One struct field line: its names (none for an embedded field), type and tag. */
-export interface GoStructField {
-  names: string[];
-  type: GoTypeExpr;
-  /** The tag's value (`json:"a,omitempty"`), unquoted; "" when none. */
-  tag: string;
-}
-
-/** `type Name[T any] Type` or `type Name = Type`, in package `pkg`. */
-export interface GoTypeDecl {
-  pkg: string;
-  name: string;
-  typeParams: string[];
-  alias: boolean;
-  type: GoTypeExpr;
-  line: number;
-}
-
-/** A method declaration (or Go reflection's stub of one). */
-export interface GoMethodDecl {
-  pkg: string;
-  receiver: string;
-  name: string;
-  params: { name?: string; type: GoTypeExpr }[];
-  results: GoTypeExpr[];
-  line: number;
-}
-
-/** Everything read from one or more texts, in order. */
-export interface GoDecls {
-  types: GoTypeDecl[];
-  methods: GoMethodDecl[];
-}
+export type { GoDecls, GoMethodDecl, GoStructField, GoTypeDecl, GoTypeExpr } from "./_go_ast.ts";
 
 /** How deep types may nest (`[][]*map[K]struct{…}`…). */
 const MAX_DEPTH = 200;
@@ -421,15 +377,4 @@ class Parser {
  */
 export function parseGo(text: string): GoDecls {
   return new Parser(tokenize(text)).file();
-}
-
-/**
- * The value of `key` in a struct tag (`reflect.StructTag.Get`): `json:"a,omitempty"` → `a,omitempty`.
- */
-export function tagValue(tag: string, key: string): string | undefined {
-  const re = /([^\s:"]+):("(?:[^"\\]|\\.)*")/g;
-  for (const m of tag.matchAll(re)) {
-    if (m[1] === key) return unquote(m[2]);
-  }
-  return undefined;
 }
