@@ -7,10 +7,7 @@
 // with TLS, ws and wss: the checklist of tests/interop_networks_test.ts. On Node and Bun the
 // sockets are node:net/node:tls (src/adapter/node).
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { emitJs } from "../tools/_npm.ts";
 import { startReady } from "./support/child.ts";
-import { needs } from "./support/env.ts";
 import {
   address,
   canRun,
@@ -19,48 +16,7 @@ import {
   goTlsFlags,
   startGo,
 } from "./support/interop_networks.ts";
-import { installPackage } from "./support/npm_package.ts";
-import { bunBinary, nodeBinary, runBounded } from "./support/runtimes.ts";
-
-interface Target {
-  name: "node" | "bun";
-  /** The binary and the arguments before the script, or undefined (skipped, failed under CI). */
-  command(): { cmd: string; pre: string[] } | undefined;
-}
-
-const TARGETS: Target[] = [
-  {
-    name: "node",
-    command: () => {
-      const node = nodeBinary();
-      return needs("node", node ? undefined : "node is not on PATH")
-        ? { cmd: node!, pre: [] }
-        : undefined;
-    },
-  },
-  {
-    name: "bun",
-    command: () => {
-      const bun = bunBinary();
-      return needs("bun", bun ? undefined : "no bun (.ci/install/80-bun.sh, $RPCX_BUN)")
-        ? { cmd: bun!, pre: ["run"] }
-        : undefined;
-    },
-  },
-];
-
-let peer: Promise<{ project: string; script: string }> | undefined;
-
-/** The installed package's project, with runtime_peer.ts compiled into it (once). */
-function runtimePeer(): Promise<{ project: string; script: string }> {
-  return peer ??= (async () => {
-    const project = await installPackage();
-    // tsc writes tests/support/runtime_peer.js, echo_service.js and examples/arith.js into the
-    // project; their "@rpcx/core" imports resolve to the installed package.
-    await emitJs(["tests/support/runtime_peer.ts"], project);
-    return { project, script: join(project, "tests/support/runtime_peer.js") };
-  })();
-}
+import { runBounded, runtimePeer, TARGETS } from "./support/runtimes.ts";
 
 for (const target of TARGETS) {
   for (const c of CASES) {

@@ -72,8 +72,19 @@ export class Echo {
   }
 }
 
+/** Which of the peer's services {@link interopServer} registers, and with what metadata. */
+export interface InteropServices {
+  /** Default all three: `Arith`, `Echo`, `Bench` (as `rpcxpeer server --services`). */
+  services?: readonly string[];
+  /** Registered metadata (URL query form, `weight=5&group=a`); default none. */
+  metadata?: string;
+}
+
 /** A Deno server with Arith, Echo and Bench as the Go peer serves them. */
-export async function interopServer(options: ServerOptions = {}): Promise<Server> {
+export async function interopServer(
+  options: ServerOptions = {},
+  { services = ["Arith", "Echo", "Bench"], metadata = "" }: InteropServices = {},
+): Promise<Server> {
   const echo = new Echo();
   const server = new Server({
     ...options,
@@ -87,8 +98,14 @@ export async function interopServer(options: ServerOptions = {}): Promise<Server
       },
     }],
   });
-  await server.register(new Arith(), "Arith");
-  await server.register(echo, "Echo");
-  await server.register({ Echo: (args: unknown) => args }, "Bench");
+  const impls: Record<string, object> = {
+    Arith: new Arith(),
+    Echo: echo,
+    Bench: { Echo: (args: unknown) => args },
+  };
+  for (const name of services) {
+    if (!impls[name]) throw new TypeError(`no service ${name} (have Arith, Echo, Bench)`);
+    await server.register(impls[name], name, metadata);
+  }
   return server;
 }

@@ -1,14 +1,23 @@
 // Our Server or Client as a peer process, for the interop tests that run the package under Node
-// and Bun (tests/runtimes_interop_test.ts compiles this file to JavaScript beside the installed
-// npm package, so "@rpcx/core" is the package). Portable: "@rpcx/core" and node: built-ins only.
-// Flags as the Go peer's (tests/interop/go/network.go):
+// and Bun (tests/support/runtimes.ts compiles this file to JavaScript beside the installed npm
+// package, so "@rpcx/core" is the package). Portable: "@rpcx/core" and node: built-ins only.
+// Flags as the Go peer's (tests/interop/go/network.go, server.go, client.go):
 //   runtime_peer.js serve --network tcp|unix|http|ws|wss --addr A [--tls-cert F --tls-key F [--tls-ca F]]
-//     serves Arith, Echo and Bench (tests/support/echo_service.ts), prints "LISTENING <address>",
-//     shuts down and exits on SIGTERM (Server.shutdownOnSignals).
+//                         [--services Arith,Echo,Bench] [--meta k=v&k2=v2] [--shutdown-timeout MS]
+//                         [--registry etcd|zookeeper|consul|redis|mdns --registry-addr A --base B
+//                          --update-interval MS]
+//     serves Arith, Echo and Bench (tests/support/echo_service.ts; HTTP invoke and JSON-RPC on
+//     the same port), registered in the registry with --meta, prints "LISTENING <address>",
+//     shuts down (unregistering, draining in-flight calls) and exits 0 on SIGTERM
+//     (Server.shutdownOnSignals, bounded by --shutdown-timeout, default 2000).
 //   runtime_peer.js call --network N --addr A [--tls-ca F [--tls-cert F --tls-key F]]
 //     runs the client checklist against a Go server (Arith.Mul, heartbeat, oneway, gzip, 1 MiB,
 //     1000 calls in flight), printing "OK <check>" for each and "PASS" at the end; exit 1 and
 //     "FAIL <check>: <error>" at the first failure.
+//   runtime_peer.js xcall ...      our XClient, as `rpcxpeer client` (runtime_peer/xclient.ts)
+//   runtime_peer.js inprocess      the in-process registry's checklist (runtime_peer/xclient.ts)
+//   runtime_peer.js push-call ...  our Client gets Go's pushes (runtime_peer/push.ts)
+//   runtime_peer.js push-serve ... our Server pushes to Go's client (runtime_peer/push.ts)
 //   runtime_peer.js reuse
 //     two Servers serve tcp on one port with reusePort: prints "SHARED" when both listen and a
 //     Client call through the port is answered, else the error's class and message.
@@ -18,6 +27,9 @@ import process from "node:process";
 import { Client, CompressType, SerializeType, Server, type TlsOptions } from "@rpcx/core";
 import { interopServer } from "./echo_service.ts";
 import { flag } from "../../examples/arith.ts";
+import { registryFlags, registryPlugin } from "./runtime_peer/registry.ts";
+import { inprocess, xcall } from "./runtime_peer/xclient.ts";
+import { pushCall, pushServe } from "./runtime_peer/push.ts";
 
 const [mode, ...args] = process.argv.slice(2);
 const network = flag(args, "network", "tcp");
@@ -49,8 +61,15 @@ async function serve(): Promise<void> {
       ...(ca ? { caCerts: [ca], requireClientCert: true } : {}),
     }
     : undefined;
-  const server = await interopServer();
-  server.shutdownOnSignals({ timeout: 2000 });
+  const reg = registryFlags(args);
+  const server = await interopServer(
+    { plugins: reg.kind ? [await registryPlugin(reg)] : [] },
+    {
+      services: flag(args, "services", "Arith,Echo,Bench").split(","),
+      metadata: flag(args, "meta", ""),
+    },
+  );
+  server.shutdownOnSignals({ timeout: Number(flag(args, "shutdown-timeout", "2000")) });
   console.log(`LISTENING ${await server.serve(network, addr, { tls })}`);
 }
 
@@ -160,7 +179,13 @@ async function reuse(): Promise<void> {
 if (mode === "serve") await serve();
 else if (mode === "reuse") await reuse();
 else if (mode === "call") process.exit(await call());
+else if (mode === "xcall") process.exit(await xcall(args));
+else if (mode === "inprocess") process.exit(await inprocess());
+else if (mode === "push-call") process.exit(await pushCall(args));
+else if (mode === "push-serve") await pushServe(args);
 else {
-  console.error("usage: runtime_peer.js serve|call --network N --addr A [TLS flags]");
+  console.error(
+    "usage: runtime_peer.js serve|call|xcall|inprocess|push-call|push-serve|reuse [flags]",
+  );
   process.exit(2);
 }

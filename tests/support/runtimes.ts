@@ -2,7 +2,9 @@
 // are, the package compiled to JavaScript, and a child process run with a bound.
 import { join } from "node:path";
 import { emitJs } from "../../tools/_npm.ts";
-import { findExecutable, REPO_ROOT } from "./env.ts";
+import { findExecutable, needs, REPO_ROOT } from "./env.ts";
+import { startReady } from "./child.ts";
+import { installPackage } from "./npm_package.ts";
 
 /** `node` on PATH, or undefined. */
 export function nodeBinary(): string | undefined {
@@ -90,4 +92,100 @@ export function emittedSources(): Promise<string> {
     await Deno.writeTextFile(join(dir, "package.json"), JSON.stringify({ type: "module" }));
     return dir;
   })();
+}
+
+/** A JavaScript runtime the portable tests run the npm package under. */
+export interface Target {
+  name: "node" | "bun";
+  /** The binary and the arguments before a script, or undefined (skipped; under CI it fails). */
+  command(): { cmd: string; pre: string[] } | undefined;
+}
+
+/** Node and Bun. */
+export const TARGETS: readonly Target[] = [
+  {
+    name: "node",
+    command: () => {
+      const node = nodeBinary();
+      return needs("node", node ? undefined : "node is not on PATH")
+        ? { cmd: node!, pre: [] }
+        : undefined;
+    },
+  },
+  {
+    name: "bun",
+    command: () => {
+      const bun = bunBinary();
+      return needs("bun", bun ? undefined : "no bun (.ci/install/80-bun.sh, $RPCX_BUN)")
+        ? { cmd: bun!, pre: ["run"] }
+        : undefined;
+    },
+  },
+];
+
+/** The installed package's project folder and runtime_peer.js in it. */
+export interface RuntimePeer {
+  project: string;
+  script: string;
+}
+
+/** Set inside a network namespace (tests/support/netns.ts): a project made outside it. */
+export const PEER_PROJECT_ENV = "RPCX_RUNTIME_PEER_PROJECT";
+
+let peer: Promise<RuntimePeer> | undefined;
+
+/**
+ * The npm package installed into a new project (tests/support/npm_package.ts), with
+ * tests/support/runtime_peer.ts compiled into it (once per test process): tsc writes
+ * tests/support/runtime_peer.js and what it imports (echo_service.js, examples/arith.js, ...) into
+ * the project, where their "@rpcx/core" imports resolve to the installed package. With
+ * `$RPCX_RUNTIME_PEER_PROJECT` (a run inside a network namespace, which has no registry to
+ * install from), that project is used as it is.
+ */
+export function runtimePeer(): Promise<RuntimePeer> {
+  return peer ??= (async () => {
+    const given = Deno.env.get(PEER_PROJECT_ENV);
+    const project = given || await installPackage();
+    if (!given) await emitJs(["tests/support/runtime_peer.ts"], project);
+    return { project, script: join(project, "tests/support/runtime_peer.js") };
+  })();
+}
+
+/** Our peer (runtime_peer.js) running as a server under a target. */
+export interface OursServer {
+  /** What it printed after LISTENING. */
+  addr: string;
+  child: Deno.ChildProcess;
+  /** SIGTERM (or `signal`), and the exit awaited (SIGKILL after 10 s). */
+  stop(signal?: Deno.Signal): Promise<void>;
+  /** Its stderr so far. */
+  stderrText(): string;
+}
+
+/** Starts `runtime_peer.js <args>` under `run` and waits for its LISTENING line. */
+export async function startOurs(
+  run: { cmd: string; pre: string[] },
+  args: string[],
+  what = "our server's LISTENING line",
+): Promise<OursServer> {
+  const { project, script } = await runtimePeer();
+  const ours = await startReady(run.cmd, [...run.pre, script, ...args], {
+    ready: /LISTENING (\S+)\n/,
+    what,
+    cwd: project,
+    timeoutMs: 30_000,
+    stopSignal: "SIGTERM",
+    stderr: "piped",
+  });
+  return { addr: ours.match[1], child: ours.child, stop: ours.stop, stderrText: ours.stderrText };
+}
+
+/** Runs `runtime_peer.js <args>` under `run` to its end, within `timeoutMs`. */
+export async function runOurs(
+  run: { cmd: string; pre: string[] },
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<ChildResult> {
+  const { project, script } = await runtimePeer();
+  return await runBounded(run.cmd, [...run.pre, script, ...args], { cwd: project, timeoutMs });
 }
