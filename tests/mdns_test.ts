@@ -24,7 +24,7 @@ import {
   REPO_ROOT,
   waitFor,
 } from "./support/env.ts";
-import { IN_NETNS, netnsUnavailable, testFileInNetns } from "./support/netns.ts";
+import { IN_NETNS, netnsUnavailable, testFileInNetns, withVeth } from "./support/netns.ts";
 import { exited, runBounded, startReady } from "./support/child.ts";
 import { exampleServerSignalled } from "./support/registry_scenarios.ts";
 
@@ -761,22 +761,6 @@ function registerNetnsTests(): void {
       }
     });
   });
-}
-
-/** zeroconf (Go) needs a non-loopback IPv4 address: a veth pair in the namespace for `fn`. */
-async function withVeth(fn: () => Promise<void>): Promise<void> {
-  const ip = (...args: string[]) => runBounded("ip", { args, timeoutMs: 10_000 });
-  const veth = await ip("link", "add", "rpcxmdns0", "type", "veth", "peer", "name", "rpcxmdns1");
-  const vethProblem = veth.code === 0 ? undefined : decoder.decode(veth.stderr).trim();
-  if (!needs("a veth interface in the namespace", vethProblem)) return;
-  try {
-    await ip("addr", "add", "10.253.0.1/24", "dev", "rpcxmdns0");
-    await ip("link", "set", "rpcxmdns0", "up");
-    await ip("link", "set", "rpcxmdns1", "up");
-    await fn();
-  } finally {
-    await ip("link", "del", "rpcxmdns0");
-  }
 }
 
 interface DnsReply {

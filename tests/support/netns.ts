@@ -2,7 +2,7 @@
 // `unshare -n` + loopback multicast), for mDNS tests that must not touch a real network.
 import assert from "node:assert/strict";
 import { runBounded } from "./child.ts";
-import { findExecutable, IN_CI, REPO_ROOT } from "./env.ts";
+import { findExecutable, IN_CI, needs, REPO_ROOT } from "./env.ts";
 
 /** True inside the namespace (run_in_netns.sh sets RPCX_IN_NETNS=1). */
 export const IN_NETNS: boolean = Deno.env.get("RPCX_IN_NETNS") === "1";
@@ -28,12 +28,13 @@ export async function netnsUnavailable(): Promise<string | undefined> {
 /**
  * Runs `deno test` of `file` (relative to the repository) inside a namespace; prints its output
  * prefixed `[netns]` and asserts it passed with 0 failed, at least `minPassed` tests passed (a
- * "0 passed" run is no pass) and, under CI, nothing was skipped.
+ * "0 passed" run is no pass) and, under CI, nothing was skipped. `env` is added to its environment.
  */
 export async function testFileInNetns(
   file: string,
   minPassed: number,
   timeoutMs = 240_000,
+  env: Record<string, string> = {},
 ): Promise<void> {
   const out = await runBounded("bash", {
     args: [
@@ -45,7 +46,7 @@ export async function testFileInNetns(
       file,
     ],
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     timeoutMs,
   });
   const dec = new TextDecoder();
@@ -56,4 +57,24 @@ export async function testFileInNetns(
   assert.ok(summary, "the inner run reported its tests");
   assert.ok(Number(summary[1]) >= minPassed, `only ${summary[1]} inner tests passed`);
   if (IN_CI) assert.doesNotMatch(text, /SKIP:/, "nothing is skipped under CI");
+}
+
+/**
+ * Runs `fn` with a veth pair in the namespace, `rpcxmdns0` holding 10.253.0.1/24: Go's zeroconf
+ * keeps only services with an address, and an mDNS server announces the host's non-loopback
+ * addresses. Skipped (under CI, failed) where a veth cannot be made.
+ */
+export async function withVeth(fn: () => Promise<void>): Promise<void> {
+  const ip = (...args: string[]) => runBounded("ip", { args, timeoutMs: 10_000 });
+  const veth = await ip("link", "add", "rpcxmdns0", "type", "veth", "peer", "name", "rpcxmdns1");
+  const vethProblem = veth.code === 0 ? undefined : new TextDecoder().decode(veth.stderr).trim();
+  if (!needs("a veth interface in the namespace", vethProblem)) return;
+  try {
+    await ip("addr", "add", "10.253.0.1/24", "dev", "rpcxmdns0");
+    await ip("link", "set", "rpcxmdns0", "up");
+    await ip("link", "set", "rpcxmdns1", "up");
+    await fn();
+  } finally {
+    await ip("link", "del", "rpcxmdns0");
+  }
 }

@@ -43,9 +43,9 @@ async function waitFor(what: string, ok: () => boolean, ms: number): Promise<voi
 
 /**
  * `xcall`: an XClient of `--service` (default Arith) over `--addr a[,b...]` (Peer2Peer for one,
- * MultipleServers for several, on `--network`) or over `--registry`. With `--list-servers`, waits
- * up to `--wait-servers` ms for `--min-servers` (default 1) and prints `SERVER <key> <metadata>`
- * for each; else calls `Arith.Mul {A:10, B:20}` `--count` times, `--interval` ms apart, printing
+ * MultipleServers for several, on `--network`) or over `--registry`. It waits up to
+ * `--wait-servers` ms (default 10 000) for `--min-servers` (default 1). With `--list-servers` it
+ * then prints `SERVER <key> <metadata>` for each server discovered (sorted); else it calls `Arith.Mul {A:10, B:20}` `--count` times, `--interval` ms apart, printing
  * `10 * 20 = 200 from <host:port>` (the server that answered), or `ERROR: <message>` and exit 1 at
  * the first failure. `--failmode`, `--selectmode`, `--group` and `--timeout` (ms per call) as Go's.
  */
@@ -67,14 +67,15 @@ export async function xcall(args: string[]): Promise<number> {
     connectTimeout: 2000,
   });
   const wait = Number(flag(args, "wait-servers", "10000"));
+  const min = Number(flag(args, "min-servers", "1"));
   try {
     if (args.includes("--list-servers")) {
-      const min = Number(flag(args, "min-servers", "1"));
       await waitFor(`${min} servers discovered`, () => discovery.getServices().length >= min, wait);
-      for (const p of discovery.getServices()) console.log(`SERVER ${p.key} ${p.value}`);
+      const lines = discovery.getServices().map((p) => `SERVER ${p.key} ${p.value}`);
+      for (const l of lines.sort()) console.log(l);
       return 0;
     }
-    await waitFor("a server to select", () => xclient.servers.length > 0, wait);
+    await waitFor(`${min} servers to select`, () => xclient.servers.length >= min, wait);
     const count = Number(flag(args, "count", "1"));
     const interval = Number(flag(args, "interval", "0"));
     const timeout = Number(flag(args, "timeout", "5000"));
