@@ -16,54 +16,15 @@ import { Client } from "@rpcx/core";
 import { startReady } from "./support/child.ts";
 import { bounded, waitFor } from "./support/env.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
-import { runBounded, runOurs, runtimePeer, startOurs, TARGETS } from "./support/runtimes.ts";
-
-/** A running child whose stdout lines are kept with the time each arrived. */
-interface Lines {
-  readonly lines: { at: number; text: string }[];
-  /** Waits (bounded) for the exit; its code, stdout and stderr. */
-  end(ms: number): Promise<{ code: number; out: string; err: string }>;
-  /** SIGKILL if running; waits for it. */
-  stop(): Promise<void>;
-}
-
-function spawnLines(cmd: string, args: string[], cwd?: string): Lines {
-  const child = new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const lines: { at: number; text: string }[] = [];
-  const reading = (async () => {
-    let rest = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const text of parts) lines.push({ at: performance.now(), text });
-    }
-  })();
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // exited
-    }
-  };
-  return {
-    lines,
-    async end(ms) {
-      const status = await bounded(child.status, ms, `${cmd} ${args[0]} to exit`).catch((e) => {
-        kill();
-        throw e;
-      });
-      await bounded(reading, 5000, `${cmd}'s stdout`);
-      return { code: status.code, out: lines.map((l) => l.text).join("\n"), err: await stderr };
-    },
-    async stop() {
-      kill();
-      await child.status;
-      await reading.catch(() => {});
-      await stderr.catch(() => {});
-    },
-  };
-}
+import {
+  type Lines,
+  runBounded,
+  runOurs,
+  runtimePeer,
+  spawnLines,
+  startOurs,
+  TARGETS,
+} from "./support/runtimes.ts";
 
 /** `rpcxpeer server` on a free port (gateway and JSON-RPC on); its address. */
 async function startGoServer(extra: string[] = []) {

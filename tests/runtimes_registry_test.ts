@@ -6,6 +6,9 @@
 // - our XClient under the runtime lists both with their metadata and round-robins over them;
 // - Go's discovery lists ours with its metadata, and Go's XClient calls it (--group node: ours is
 //   the only server it may pick);
+// - our XClient under the runtime, watching all along, drops ours and then Go's server within 3 s
+//   of each one's SIGTERM (its discovery follows the registry: watch, blocking query, keyspace
+//   notification, goodbye; it re-lists on its own only every 30 s);
 // - SIGTERM: our server unregisters at once (gone from Go's discovery within 3 s, while its
 //   registration would live 10 s and more: refreshed every 10 s, a ZooKeeper session of 10 s; on
 //   mDNS a listening discovery hears its goodbye, where silence would keep it 10 s) and exits 0.
@@ -22,9 +25,11 @@ import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts"
 import { startConsul } from "./support/consul_agent.ts";
 import { startRedis } from "./support/redis_server.ts";
 import {
+  type Lines,
   PEER_PROJECT_ENV,
   runOurs,
   runtimePeer,
+  spawnLines,
   startOurs,
   type Target,
   TARGETS,
@@ -101,6 +106,8 @@ async function checklist(kind: Kind, reg: Registry, target: Target): Promise<voi
   const oursKey = `tcp@${ours.addr}`;
   const t = `${target.name} ${kind}`;
   let listener: MdnsDiscovery | undefined;
+  let watcher: Lines | undefined;
+  const { project, script } = await runtimePeer();
   try {
     // Our XClient under the runtime: both servers, with their metadata; round robin over them.
     const listed = await runOurs(run, [
@@ -153,8 +160,24 @@ async function checklist(kind: Kind, reg: Registry, target: Target): Promise<voi
 
     // SIGTERM: unregistered at once, exit 0. Each Go listing is a new process reading the
     // registry; on mDNS, where a fresh browse misses a dead server as well, a discovery that
-    // listens all along (ours, here) tells a goodbye (dropped at once) from a server that went
-    // silent (dropped after two missed browses and 10 s, or at its TTL of 30 s).
+    // listens all along (ours under Deno, here) tells a goodbye (dropped at once) from a server
+    // that went silent (dropped after two missed browses and 10 s, or at its TTL of 30 s).
+    // Our XClient under the runtime watches all along too: its discovery follows the registry
+    // (it re-lists on its own only every 30 s), so ours, then Go's server (Go unregisters on
+    // SIGTERM), leave its list within 3 s.
+    watcher = spawnLines(run.cmd, [
+      ...run.pre,
+      script,
+      "xcall",
+      ...regFlags,
+      "--min-servers",
+      "2",
+      "--watch",
+      "60000",
+    ], project);
+    const watched = (keys: string[]) => () =>
+      watcher!.lines.some((l) => l.text === `SERVERS ${keys.sort().join(",")}`);
+    await waitFor(`${t}: our watching XClient to list both`, watched([go.key, oursKey]), 15_000);
     listener = kind === "mdns" ? new MdnsDiscovery("Arith", { timeout: 500 }) : undefined;
     const heard = () => listener!.getServices().some((p) => p.key === oursKey);
     if (listener) await waitFor(`${t}: a listening discovery to hear ours`, heard, 10_000);
@@ -162,6 +185,7 @@ async function checklist(kind: Kind, reg: Registry, target: Target): Promise<voi
     await ours.stop("SIGTERM");
     assert.equal((await ours.child.status).code, 0, `${t}: our server exits 0 after SIGTERM`);
     if (listener) await waitFor(`${t}: the goodbye heard`, () => !heard(), 3000, 20);
+    await waitFor(`${t}: ours gone from our watching XClient`, watched([go.key]), 3000, 20);
     await waitFor(
       `${t}: ours gone from Go's discovery`,
       async () => {
@@ -176,9 +200,16 @@ async function checklist(kind: Kind, reg: Registry, target: Target): Promise<voi
       3000,
       50,
     );
-    console.log(`  ${t}: gone from Go's discovery ${Date.now() - t0} ms after SIGTERM`);
+    console.log(`  ${t}: ours gone from Go's discovery ${Date.now() - t0} ms after SIGTERM`);
     assert.equal(ours.stderrText(), "", `${t}: our server's stderr`);
+    const t1 = Date.now();
+    await go.kill("SIGTERM");
+    await waitFor(`${t}: Go's server gone from our watching XClient`, watched([]), 3000, 20);
+    console.log(`  ${t}: Go's server gone from our XClient ${Date.now() - t1} ms after SIGTERM`);
+    await watcher.stop();
+    assert.equal((await watcher.end(1000)).err, "", `${t}: our watching XClient's stderr`);
   } finally {
+    await watcher?.stop();
     await listener?.close();
     await ours.stop("SIGKILL");
     await go.stop();

@@ -2,7 +2,7 @@
 // are, the package compiled to JavaScript, and a child process run with a bound.
 import { join } from "node:path";
 import { emitJs } from "../../tools/_npm.ts";
-import { findExecutable, needs, REPO_ROOT } from "./env.ts";
+import { bounded, findExecutable, needs, REPO_ROOT } from "./env.ts";
 import { startReady } from "./child.ts";
 import { installPackage } from "./npm_package.ts";
 
@@ -188,4 +188,52 @@ export async function runOurs(
 ): Promise<ChildResult> {
   const { project, script } = await runtimePeer();
   return await runBounded(run.cmd, [...run.pre, script, ...args], { cwd: project, timeoutMs });
+}
+
+/** A running child whose stdout lines are kept with the time each arrived. */
+export interface Lines {
+  readonly lines: { at: number; text: string }[];
+  /** Waits (bounded) for the exit; its code, stdout and stderr. */
+  end(ms: number): Promise<{ code: number; out: string; err: string }>;
+  /** SIGKILL if running; waits for it. */
+  stop(): Promise<void>;
+}
+
+/** Runs `cmd args`, keeping its stdout lines as they arrive (stderr kept for the end). */
+export function spawnLines(cmd: string, args: string[], cwd?: string): Lines {
+  const child = new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines: { at: number; text: string }[] = [];
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const text of parts) lines.push({ at: performance.now(), text });
+    }
+  })();
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+  };
+  return {
+    lines,
+    async end(ms) {
+      const status = await bounded(child.status, ms, `${cmd} ${args[0]} to exit`).catch((e) => {
+        kill();
+        throw e;
+      });
+      await bounded(reading, 5000, `${cmd}'s stdout`);
+      return { code: status.code, out: lines.map((l) => l.text).join("\n"), err: await stderr };
+    },
+    async stop() {
+      kill();
+      await child.status;
+      await reading.catch(() => {});
+      await stderr.catch(() => {});
+    },
+  };
 }

@@ -48,6 +48,8 @@ async function waitFor(what: string, ok: () => boolean, ms: number): Promise<voi
  * then prints `SERVER <key> <metadata>` for each server discovered (sorted); else it calls `Arith.Mul {A:10, B:20}` `--count` times, `--interval` ms apart, printing
  * `10 * 20 = 200 from <host:port>` (the server that answered), or `ERROR: <message>` and exit 1 at
  * the first failure. `--failmode`, `--selectmode`, `--group` and `--timeout` (ms per call) as Go's.
+ * With `--watch MS` it calls nothing: for MS ms it prints `SERVERS <key>,<key>...` (the selectable
+ * servers, sorted) at once and on every change the discovery delivers.
  */
 export async function xcall(args: string[]): Promise<number> {
   const service = flag(args, "service", "Arith");
@@ -76,6 +78,16 @@ export async function xcall(args: string[]): Promise<number> {
       return 0;
     }
     await waitFor(`${min} servers to select`, () => xclient.servers.length >= min, wait);
+    const watch = Number(flag(args, "watch", "0"));
+    if (watch > 0) {
+      // What the discovery's watch delivers, as it happens: the selectable servers on each change.
+      let last = "";
+      for (const end = Date.now() + watch; Date.now() < end; await sleep(20)) {
+        const now = [...xclient.servers].sort().join(",");
+        if (now !== last) console.log(`SERVERS ${(last = now)}`);
+      }
+      return 0;
+    }
     const count = Number(flag(args, "count", "1"));
     const interval = Number(flag(args, "interval", "0"));
     const timeout = Number(flag(args, "timeout", "5000"));
