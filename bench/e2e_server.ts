@@ -4,7 +4,8 @@
 //   [--sockets deno|node]  (Deno's own sockets, default, or node:net on Deno's Node layer)
 //   (prints "LISTENING host:port")
 import { Server } from "@rpcx/core";
-import { Arith, flag } from "../examples/arith.ts";
+import { flag } from "../examples/arith.ts";
+import { registerBenchServices } from "./_services.ts";
 import { benchServerPlugins } from "./_plugins.ts";
 import { nodeRuntime, setRuntime } from "../src/runtime/mod.ts";
 
@@ -21,12 +22,7 @@ const server = new Server({
     }
     : undefined,
 });
-await server.register(new Arith(), "Arith");
-await server.register({
-  Echo: (args: unknown) => args,
-  // As the Go peer's Bench.Mul (tests/interop/go/bench_xclient.go): C = A * B, S echoed.
-  Mul: (args: { A: number; B: number; S?: string }) => ({ C: args.A * args.B, S: args.S ?? "" }),
-}, "Bench");
+await registerBenchServices(server);
 server.shutdownOnSignals();
 const network = flag(Deno.args, "network", "tcp");
 console.log(`LISTENING ${await server.serve(network, flag(Deno.args, "addr", "127.0.0.1:0"))}`);

@@ -1,27 +1,32 @@
-// The Deno side of bench/head_to_head.ts: one XClient (Peer2Peer, Failfast, RandomSelect,
-// MsgPack) — or with --client plain one Client — shared by --inflight loops calling Bench.Mul
-// with {A, B, S} (S: --s bytes, echoed back). Prints one JSON line.
+// Our side of bench/head_to_head.ts: one XClient (Peer2Peer, Failfast, RandomSelect, MsgPack) — or
+// with --client plain one Client — shared by --inflight loops calling Bench.Mul with {A, B, S}
+// (S: --s bytes, echoed back). Prints one JSON line. Portable ("@rpcx/core" and node: built-ins):
+// Deno runs this file; head_to_head compiles it beside the installed npm package for Node and Bun.
 //   deno run -A bench/xclient_load.ts --addr host:port [--inflight 100] [--s 0] [--total N]
 //                                     [--seconds 5] [--warmup 2000] [--client xclient|plain]
 //                                     [--network tcp|unix|http|ws|wss] [--tls-ca ca.pem]
 //                                     [--timeout 10000]
+//   node xclient_load.js ...   bun xclient_load.js ...   (the same flags)
 // Every call has a timeout (ms; 0: none), as the Go side's calls each have a context with its
 // 10 s timeout.
+import { readFileSync } from "node:fs";
+import process from "node:process";
 import { Client, FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 
-const addr = flag(Deno.args, "addr", "");
+const args = process.argv.slice(2);
+const addr = flag(args, "addr", "");
 if (!addr) throw new Error("--addr host:port is required");
-const inflight = Math.max(1, Number(flag(Deno.args, "inflight", "100")));
-const sBytes = Number(flag(Deno.args, "s", "0"));
-const total = Number(flag(Deno.args, "total", "100000000"));
-const maxSeconds = Number(flag(Deno.args, "seconds", "5"));
-const warmup = Number(flag(Deno.args, "warmup", "2000"));
-const kind = flag(Deno.args, "client", "xclient");
-const network = flag(Deno.args, "network", "tcp");
-const timeout = Number(flag(Deno.args, "timeout", "10000")) || undefined;
-const tlsCa = flag(Deno.args, "tls-ca", "");
-const tls = tlsCa ? { caCerts: [await Deno.readTextFile(tlsCa)] } : undefined;
+const inflight = Math.max(1, Number(flag(args, "inflight", "100")));
+const sBytes = Number(flag(args, "s", "0"));
+const total = Number(flag(args, "total", "100000000"));
+const maxSeconds = Number(flag(args, "seconds", "5"));
+const warmup = Number(flag(args, "warmup", "2000"));
+const kind = flag(args, "client", "xclient");
+const network = flag(args, "network", "tcp");
+const timeout = Number(flag(args, "timeout", "10000")) || undefined;
+const tlsCa = flag(args, "tls-ca", "");
+const tls = tlsCa ? { caCerts: [readFileSync(tlsCa, "utf8")] } : undefined;
 
 type Call = (args: { A: number; B: number; S: string }) => Promise<{ C: number; S: string }>;
 let call: Call;
@@ -53,7 +58,7 @@ const timer = setTimeout(() => (stop = true), maxSeconds * 1000);
 // second is steadier than calls/s on a shared machine.
 const cpuMs = (): number => {
   try {
-    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
     return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
   } catch {
     return 0;
@@ -82,8 +87,9 @@ clearTimeout(timer);
 const done = Float64Array.from(latencies).sort();
 const pct = (p: number) =>
   Math.round(done[Math.min(done.length - 1, Math.max(0, Math.round(done.length * p) - 1))] * 1000);
+const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 console.log(JSON.stringify({
-  client: `deno-${kind}`,
+  client: `${runtime}-${kind}`,
   calls: next,
   errors,
   seconds: Number(seconds.toFixed(3)),
