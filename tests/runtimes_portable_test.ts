@@ -9,12 +9,14 @@
 // - graceful shutdown on SIGTERM: an in-flight call is answered, Go's Failover XClient moves to the
 //   other server at once and loses no call, the process exits 0; and our Failover XClient moves
 //   off a Go server that shuts down;
-// - the in-process registry.
+// - the in-process registry;
+// - the README's Node and Bun quick start, its server.mjs and client.mjs as written there.
 // No child may write to stderr (a runtime warning fails the test).
 import assert from "node:assert/strict";
 import { Client } from "@rpcx/core";
 import { startReady } from "./support/child.ts";
-import { bounded, waitFor } from "./support/env.ts";
+import { join } from "node:path";
+import { bounded, REPO_ROOT, waitFor } from "./support/env.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import {
   type Lines,
@@ -25,6 +27,17 @@ import {
   startOurs,
   TARGETS,
 } from "./support/runtimes.ts";
+
+/** A `// <name>` code block of the README's "Node and Bun" section. */
+function readmeBlock(name: string): string {
+  const readme = Deno.readTextFileSync(join(REPO_ROOT, "README.md"));
+  const section = readme.slice(readme.indexOf("\n## Node and Bun\n"));
+  const m = section.match(
+    new RegExp("```js\n// " + name.replace(".", "\\.") + "\n([\\s\\S]*?)\n```"),
+  );
+  assert.ok(m, `README: no ${name} block under "## Node and Bun"`);
+  return m[1];
+}
 
 /** `rpcxpeer server` on a free port (gateway and JSON-RPC on); its address. */
 async function startGoServer(extra: string[] = []) {
@@ -271,6 +284,48 @@ for (const target of TARGETS) {
       await ours.stop();
       await g1.stop();
       await g2.stop();
+    }
+  });
+
+  Deno.test(`README's Node and Bun quick start on ${t}: server.mjs serves Go's client, client.mjs calls Go's server`, async () => {
+    const run = target.command();
+    if (!run || !needGoPeer()) return;
+    const { project } = await runtimePeer();
+    // As written, but on free ports.
+    const server = readmeBlock("server.mjs").replace('"127.0.0.1:8972"', '"127.0.0.1:0"');
+    await Deno.writeTextFile(join(project, "readme_server.mjs"), server);
+    const ours = await startReady(run.cmd, [...run.pre, "readme_server.mjs"], {
+      ready: /listening on (\S+)\n/,
+      what: "server.mjs's listening line",
+      cwd: project,
+      timeoutMs: 30_000,
+      stopSignal: "SIGTERM",
+      stderr: "piped",
+    });
+    try {
+      const r = await runBounded(GO_PEER!, ["client", "--addr", ours.match[1], "--count", "2"]);
+      assert.equal(r.code, 0, `${t}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout.match(/^10 \* 20 = 200$/gm)?.length, 2, r.stdout);
+    } finally {
+      await ours.stop();
+    }
+    assert.equal((await ours.child.status).code, 0, "server.mjs exits 0 on SIGTERM");
+    assert.equal(ours.stderrText(), "", `${t}: server.mjs's stderr`);
+
+    const go = await startGoServer(["--no-gateway"]);
+    try {
+      const client = readmeBlock("client.mjs").replace("tcp@127.0.0.1:8972", `tcp@${go.addr}`);
+      await Deno.writeTextFile(join(project, "readme_client.mjs"), client);
+      const r = await runBounded(run.cmd, [...run.pre, "readme_client.mjs"], {
+        cwd: project,
+        timeoutMs: 30_000,
+      });
+      assert.equal(r.code, 0, `${t}: ${r.stdout}${r.stderr}`);
+      // Node prints { C: 200 }, Bun {\n  C: 200,\n}.
+      assert.equal(r.stdout.replace(/\s/g, "").replace(",}", "}"), "{C:200}", r.stdout);
+      assert.equal(r.stderr, "", `${t}: client.mjs's stderr`);
+    } finally {
+      await go.stop();
     }
   });
 
