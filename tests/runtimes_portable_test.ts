@@ -206,7 +206,9 @@ for (const target of TARGETS) {
     let go: Lines | undefined;
     try {
       // A call in flight on S1 (its own connection) for 2.5 s.
-      const held = caller.call("Echo", "Delay", { Ms: 2500, Tag: 7 }, { timeout: 10_000 });
+      // Settled into a value, so a rejection is asserted below, not left unhandled meanwhile.
+      const held = caller.call("Echo", "Delay", { Ms: 2500, Tag: 7 }, { timeout: 10_000 })
+        .catch((e: Error) => `rejected: ${e.constructor.name}: ${e.message}`);
       go = spawnLines(GO_PEER!, [
         "client",
         "--addr",
