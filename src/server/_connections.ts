@@ -6,10 +6,8 @@
  * @module
  */
 import { runtime } from "../runtime/mod.ts";
-import type { Message } from "../protocol/message.ts";
 import { PeerGoneError } from "../transport/errors.ts";
 import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
-import { INPROCESS_NETWORK, type InprocessSession } from "../transport/inprocess.ts";
 import type { Connection } from "../transport/network.ts";
 import type { ConnInfo } from "./context.ts";
 import type { Dispatcher } from "./_dispatch.ts";
@@ -22,7 +20,6 @@ import {
   type ConnectionTimeouts,
   ServerConnection,
 } from "./_connection.ts";
-import { openInprocessSession } from "./_inprocess.ts";
 
 /** Networks whose port also serves HTTP (Go starts its gateway on tcp, tcp4, tcp6). */
 const TCP_NETWORKS = new Set(["tcp", "tcp4", "tcp6"]);
@@ -112,36 +109,20 @@ export class ServerConnections {
     return Array.from(this.#list, (c) => c.info);
   }
 
-  /** Takes a connection a listener at `localAddress` accepted (or closes it if refused). */
+  /**
+   * Takes a connection a listener at `localAddress` accepted (or closes it if refused): framed,
+   * unless the connection carries whole messages itself (`messageLink`, an in-memory pipe).
+   */
   accept(conn: Connection, localAddress: string): void {
     const sc = new ServerConnection(++this.#ids, conn, localAddress, this.#host);
-    const fc = new FramedConnection(
-      conn,
-      sc,
-      TCP_NETWORKS.has(conn.network) ? this.#tcpFrame : this.#frame,
-    );
-    sc.attach(fc);
+    const frame = TCP_NETWORKS.has(conn.network) ? this.#tcpFrame : this.#frame;
+    const link = conn.messageLink?.(sc, frame) ?? new FramedConnection(conn, sc, frame);
+    sc.attach(link);
     if (!this.#take(sc)) {
-      fc.close();
+      link.close();
       return;
     }
-    fc.start();
-  }
-
-  /** Opens the server side of an in-process session from `clientName`, served at `localAddress`. */
-  openInprocess(
-    clientName: string,
-    localAddress: string,
-    deliver: (msg: Message) => void,
-    closed: () => void,
-  ): InprocessSession {
-    const sc = new ServerConnection(
-      ++this.#ids,
-      { network: INPROCESS_NETWORK, remoteAddress: clientName },
-      localAddress,
-      this.#host,
-    );
-    return openInprocessSession(sc, deliver, closed, () => this.#take(sc));
+    link.start();
   }
 
   #take(sc: ServerConnection): boolean {

@@ -1,16 +1,9 @@
 /**
  * What a server listens on: a listener per `serve` on a network of the transport layer (its
- * accept loop hands connections over), or a name in the in-process registry (kept told of the
- * services); closing them all, once, so their addresses are free again.
+ * accept loop hands connections over); closing them all, once, so their addresses are free again.
  *
  * @module
  */
-import type { Message } from "../protocol/message.ts";
-import {
-  INPROCESS_NETWORK,
-  type InprocessRegistry,
-  type InprocessSession,
-} from "../transport/inprocess.ts";
 import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import type { ServeOptions } from "./options.ts";
 import type { ErrorReporter } from "./_plugin_chain.ts";
@@ -18,14 +11,7 @@ import type { ErrorReporter } from "./_plugin_chain.ts";
 interface Listening {
   network: string;
   address: string;
-  listener?: Listener;
-  inprocessName?: string;
-}
-
-/** A service as the in-process registry lists it. */
-interface Listed {
-  readonly name: string;
-  readonly metadata: string;
+  listener: Listener;
 }
 
 /** What the listeners need from their server. */
@@ -35,17 +21,8 @@ export interface ListenersOptions {
   readonly tls: TlsOptions | undefined;
   /** The server's read timeout (ms, 0: none): a TLS handshake gets that long by default. */
   readonly readTimeout: number;
-  readonly inprocess: InprocessRegistry;
-  /** The services registered now. */
-  readonly services: () => Iterable<Listed>;
   /** Takes a connection a listener at `localAddress` accepted. */
   readonly accept: (conn: Connection, localAddress: string) => void;
-  /** Opens the server side of an in-process session. */
-  readonly openInprocess: (
-    clientName: string,
-    deliver: (msg: Message) => void,
-    closed: () => void,
-  ) => InprocessSession;
   /** Whether new connections are taken (false once the server shuts down: they are closed). */
   readonly accepting: () => boolean;
   readonly report: ErrorReporter;
@@ -62,18 +39,11 @@ export class Listeners {
   }
 
   /**
-   * Listens on `address` of `network` (or serves the in-process name `address`) and starts
-   * taking connections; resolves with the bound address. Rejects as the network's `listen` does
-   * (`ListenError`, `UnsupportedNetworkError`).
+   * Listens on `address` of `network` and starts taking connections; resolves with the bound
+   * address. Rejects as the network's `listen` does (`ListenError`, `UnsupportedNetworkError`).
    */
   async listen(network: string, address: string, options: ServeOptions): Promise<string> {
     const o = this.#o;
-    if (network === INPROCESS_NETWORK) {
-      o.inprocess.addServer(address, { open: o.openInprocess });
-      for (const s of o.services()) o.inprocess.registerService(address, s.name, s.metadata);
-      this.#list.push({ network, address, inprocessName: address });
-      return address;
-    }
     const tls = options.tls ?? o.tls;
     // Go sets the read deadline before the TLS handshake: a peer gets readTimeout to finish it.
     const handshakeTimeout = options.handshakeTimeout ??
@@ -101,37 +71,21 @@ export class Listeners {
   /** Closes the listener `listen` opened last (a `serve` undone). */
   async undoLast(): Promise<void> {
     const l = this.#list.pop();
-    await l?.listener?.close();
-    if (l?.inprocessName) this.#o.inprocess.removeServer(l.inprocessName);
-  }
-
-  /** A service was registered or changed: the in-process names list it. */
-  serviceAdded(name: string, metadata: string): void {
-    for (const l of this.#list) {
-      if (l.inprocessName) this.#o.inprocess.registerService(l.inprocessName, name, metadata);
-    }
-  }
-
-  /** A service was withdrawn: the in-process names drop it. */
-  serviceRemoved(name: string): void {
-    for (const l of this.#list) {
-      if (l.inprocessName) this.#o.inprocess.unregisterService(l.inprocessName, name);
-    }
+    await l?.listener.close();
   }
 
   /**
-   * Closes the listeners and leaves the in-process registry (idempotent); resolves once every
-   * listened address is free again. Errors are reported.
+   * Closes the listeners (idempotent); resolves once every listened address is free again.
+   * Errors are reported.
    */
   stop(): Promise<void> {
     const released: (void | Promise<void>)[] = [];
     for (const l of this.#list) {
       try {
-        released.push(l.listener?.close());
+        released.push(l.listener.close());
       } catch (e) {
         this.#o.report(`close listener ${l.network}@${l.address}`, e);
       }
-      if (l.inprocessName) this.#o.inprocess.removeServer(l.inprocessName);
     }
     return Promise.all(released).then(() => {}, (e) => this.#o.report("close listener", e));
   }

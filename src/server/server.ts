@@ -1,14 +1,14 @@
 /**
- * The rpcx server: registers services, serves them on any network of the transport layer or
- * in-process, and advertises them through registry plugins.
+ * The rpcx server: registers services, serves them on any network of the transport layer
+ * (`inprocess` included), and advertises them through registry plugins.
  *
  * This file is the façade: it holds the services and wires the parts that do the work:
  * `_listeners.ts` (what it listens on), `_connections.ts` (accepting, framing, timeouts),
  * `_connection.ts` (one connection), `_pipeline.ts` (the one sequence every request goes
  * through, from a connection, `handleMessage` or HTTP), `_dispatch.ts` (a request in, a response
  * out), `_plugin_chain.ts` (hooks and their error policies), `_registries.ts` (registry
- * plugins' lifecycle), `_http_bridge.ts` (the HTTP side), `_push.ts` (pushes), `_inprocess.ts`
- * (in-process sessions) and `_lifecycle.ts` (shutdown and close).
+ * plugins' lifecycle), `_http_bridge.ts` (the HTTP side), `_push.ts` (pushes) and
+ * `_lifecycle.ts` (shutdown and close).
  *
  * @module
  */
@@ -16,7 +16,6 @@ import { setMaxListeners } from "node:events";
 import { defaultCodecs } from "../codec/registry.ts";
 import type { Message, Metadata } from "../protocol/message.ts";
 import { defaultNetworks } from "../transport/networks.ts";
-import { defaultInprocessRegistry, INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import type { HttpLimits } from "../http/options.ts";
 import type { ConnInfo } from "./context.ts";
 import {
@@ -98,7 +97,7 @@ export class Server {
     setMaxListeners(0, this.#life.stop.signal);
     const plugins = this.#plugins = new PluginChain(report);
     this.#registries = new RegistryLifecycle(() => this.#services.entries.values(), report);
-    this.#services = new ServiceTable(plugins, this.#registries, () => this.#listeners);
+    this.#services = new ServiceTable(plugins, this.#registries);
     const codecs = options.codecs ?? defaultCodecs;
     const dispatcher = new Dispatcher({
       services: this.#services.entries,
@@ -128,11 +127,7 @@ export class Server {
       networks: options.networks ?? defaultNetworks,
       tls: options.tls,
       readTimeout: timeouts.read,
-      inprocess: options.inprocessRegistry ?? defaultInprocessRegistry,
-      services: () => this.#services.entries.values(),
       accept: (conn, localAddress) => conns.accept(conn, localAddress),
-      openInprocess: (client, deliver, closed) =>
-        conns.openInprocess(client, this.#serviceAddress ?? INPROCESS_NETWORK, deliver, closed),
       accepting,
       report,
     });
