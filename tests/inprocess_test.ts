@@ -311,6 +311,38 @@ for (const net of NETWORKS) {
     }
   });
 
+  Deno.test(`${net.name}: the server's writeTimeout closes a connection whose client stopped reading`, async () => {
+    const closed: ConnInfo[] = [];
+    const callers: ConnInfo[] = [];
+    const s = server({ writeTimeout: 200, plugins: [{ connClose: (c) => void closed.push(c) }] });
+    await s.registerFunction("Push", function Hello(_: unknown, ctx: CallContext) {
+      callers.push(ctx.conn);
+      return "hello";
+    });
+    const name = fresh("write-timeout");
+    await s.serve(net.name, name);
+    const c = client(`${net.name}@${name}`, { bidirectionalBlock: true });
+    const stream = c.serverMessages({ maxBuffered: 1 }); // never read
+    try {
+      await c.call("Push", "Hello", null);
+      // One push a turn: once the stream is full the client stops taking them, and the server's
+      // write of the next one waits.
+      const pushes: Promise<void>[] = [];
+      for (let i = 0; i < 5; i++) {
+        pushes.push(s.sendMessage(callers[0], "", "", {}, "x").catch(() => {}));
+        await sleep(5);
+      }
+      const t0 = Date.now();
+      await waitFor("the connection closed", () => closed.length === 1, 3000, 10);
+      assert.ok(Date.now() - t0 >= 150, `closed after ${Date.now() - t0} ms, before the timeout`);
+      await Promise.all(pushes);
+      assert.equal(stream.buffered, 1);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+
   Deno.test(`${net.name}: the server's idleTimeout closes an idle connection; heartbeats keep one open`, async () => {
     const closed: ConnInfo[] = [];
     const s = server({ idleTimeout: 150, plugins: [{ connClose: (c) => void closed.push(c) }] });
