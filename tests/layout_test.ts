@@ -425,7 +425,6 @@ const BARE_ERRORS_LEFT: Record<string, number> = {
   "src/registry/etcd/register.ts": 3,
   "src/transport/_stream.ts": 2,
   "src/transport/http.ts": 1,
-  "src/transport/inprocess.ts": 1,
   "src/transport/ws.ts": 2,
 };
 const EXTENDS_ERROR_LEFT: Record<string, string[]> = {
