@@ -1,40 +1,71 @@
 /**
- * ZooKeeper as the command line sees it: `/basePath/Service/network@host:port` nodes holding
- * the metadata (ephemeral, owned by the server's session), as Go rpcx-zookeeper writes them.
+ * ZooKeeper for an operator (`rpcx list/watch/set/ui`): `/basePath/Service/network@host:port`
+ * nodes holding the metadata (ephemeral, owned by the server's session), as Go rpcx-zookeeper
+ * writes them, through the plugin's own session (digest auth, several servers).
  *
  * @module
  */
-import { ZooKeeperDiscovery } from "@rpcx/core/zookeeper";
-import type { ServiceDiscovery } from "../../registry/discovery.ts";
-import { ZkSession } from "../../registry/zookeeper/session.ts";
-import { BAD_VERSION, codeOf, NO_NODE } from "../../registry/zookeeper/errors.ts";
-import { CliError, ExitCode, unreachable } from "../errors.ts";
+import type { ServiceDiscovery } from "../discovery.ts";
 import {
+  checkTarget,
   encodeGoValues,
+  nodeBusy,
   nodeMissing,
-  type RegistryAdmin,
+  type OperatorTarget,
+  type RegistryOperator,
   type ServerNode,
   sortNodes,
-} from "./registry.ts";
+  unreachableError,
+  usageError,
+} from "../operator.ts";
+import { ZooKeeperDiscovery } from "./discovery.ts";
+import { BAD_VERSION, codeOf, NO_AUTH, NO_NODE } from "./errors.ts";
+import { ZkSession, type ZooKeeperAuth } from "./session.ts";
 
 /** How long connecting and each operation may take, ms. */
 const REQUEST_TIMEOUT = 5000;
 const CAS_TRIES = 5;
 
 /**
- * Opens ZooKeeper at `servers` (`host:port`) for base path `basePath`.
+ * Opens ZooKeeper for `target` (`zookeeper://user:pass@h1:2181,h2:2181/base`: the user and
+ * password are digest auth, `addauth digest user:pass`). Nothing is contacted before the first
+ * call.
  *
  * @example
- * ```ts
- * import { openZooKeeper } from "@rpcx/core/cli";
- * const r = openZooKeeper("zookeeper://127.0.0.1:2181/rpcx_test", ["127.0.0.1:2181"], "/rpcx_test");
+ * ```ts ignore
+ * import { openRegistry } from "@rpcx/core/cli";
+ * const r = await openRegistry("zookeeper://rpcx:secret@127.0.0.1:2181/rpcx_test");
  * console.log(await r.list());
  * await r.close();
  * ```
  */
-export function openZooKeeper(url: string, servers: string[], basePath: string): RegistryAdmin {
+export function openOperator(target: OperatorTarget): RegistryOperator {
+  checkTarget(target, {
+    tls: "ZooKeeper is reached without TLS (node-zookeeper-client has none)",
+    ca: "ZooKeeper is reached without TLS",
+    cert: "ZooKeeper is reached without TLS",
+    key: "ZooKeeper is reached without TLS",
+    token: "ZooKeeper takes digest auth (user:password@), not a token",
+  });
+  let auth: ZooKeeperAuth | undefined;
+  if (target.username !== undefined || target.password !== undefined) {
+    if (!target.username || target.password === undefined) {
+      throw usageError(`registry "${target.url}": digest auth needs both a user and a password`);
+    }
+    auth = { username: target.username, password: target.password };
+  }
+  const { url, servers, basePath } = target;
   const base = "/" + basePath.split("/").filter((s) => s !== "").join("/");
   const where = `zookeeper ${servers.join(",")}`;
+  const refused = (e: unknown) =>
+    codeOf(e) === NO_AUTH
+      ? unreachableError(
+        where,
+        `${(e as Error).message}: ${
+          auth ? `digest user ${auth.username} may not` : "give the digest user and password to"
+        } do this`,
+      )
+      : unreachableError(where, e);
   // The registries' own session (servers that answer first, bounded connection attempts),
   // opened at the first call: opening contacts nothing.
   let session: ZkSession | undefined;
@@ -42,6 +73,7 @@ export function openZooKeeper(url: string, servers: string[], basePath: string):
     sessionTimeout: 10_000,
     spinDelay: 500,
     opTimeout: REQUEST_TIMEOUT,
+    auth,
   }, {}));
 
   const children = async (path: string): Promise<string[]> => {
@@ -49,7 +81,7 @@ export function openZooKeeper(url: string, servers: string[], basePath: string):
       return await zk().getChildren(path);
     } catch (e) {
       if (codeOf(e) === NO_NODE) return [];
-      throw unreachable(where, e);
+      throw refused(e);
     }
   };
   const data = async (path: string): Promise<{ value: string; version: number } | undefined> => {
@@ -58,7 +90,7 @@ export function openZooKeeper(url: string, servers: string[], basePath: string):
       return { value, version: stat?.version ?? -1 };
     } catch (e) {
       if (codeOf(e) === NO_NODE) return undefined;
-      throw unreachable(where, e);
+      throw refused(e);
     }
   };
 
@@ -90,13 +122,13 @@ export function openZooKeeper(url: string, servers: string[], basePath: string):
           return next;
         } catch (e) {
           if (codeOf(e) === NO_NODE) throw nodeMissing(service, key, url);
-          if (codeOf(e) !== BAD_VERSION) throw unreachable(where, e);
+          if (codeOf(e) !== BAD_VERSION) throw refused(e);
         }
       }
-      throw new CliError(`${path} kept changing; not written`, ExitCode.Failed);
+      throw nodeBusy(path);
     },
     discovery(service: string): ServiceDiscovery {
-      return new ZooKeeperDiscovery(basePath, service, servers);
+      return new ZooKeeperDiscovery(basePath, service, servers, { auth });
     },
     async close(): Promise<void> {
       const s = session;

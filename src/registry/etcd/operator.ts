@@ -1,45 +1,81 @@
 /**
- * etcd v3 as the command line sees it: keys `basePath/Service/network@host:port` holding the
- * metadata, as Go rpcx-etcd writes them.
+ * etcd v3 for an operator (`rpcx list/watch/set/ui`): keys `basePath/Service/network@host:port`
+ * holding the metadata, as Go rpcx-etcd writes them, through the plugin's own client (TLS,
+ * client certificates, user/password, several endpoints).
  *
  * @module
  */
 import type { Etcd3, Watcher } from "etcd3";
-import { EtcdDiscovery } from "@rpcx/core/etcd";
-import { createClient, withTimeout } from "../../registry/etcd/client.ts";
-import type { ServiceDiscovery } from "../../registry/discovery.ts";
-import { unreachable } from "../errors.ts";
+import type { ServiceDiscovery } from "../discovery.ts";
 import {
   ChangeWaiters,
+  checkTarget,
   encodeGoValues,
   nodeMissing,
-  type RegistryAdmin,
+  type OperatorTarget,
+  type RegistryOperator,
   type ServerNode,
   sortNodes,
   splitNodePath,
-} from "./registry.ts";
+  unreachableError,
+  usageError,
+} from "../operator.ts";
+import { createClient, type EtcdClientOptions, withTimeout } from "./client.ts";
+import { EtcdDiscovery } from "./discovery.ts";
 
 /** How long one etcd request may take, ms. */
 const REQUEST_TIMEOUT = 5000;
 
+/** The plugin's client options for `target`: TLS material and user/password. */
+function clientOptions(target: OperatorTarget): EtcdClientOptions {
+  checkTarget(target, { token: "etcd takes a user and password, not a token" });
+  const options: EtcdClientOptions = { dialTimeout: REQUEST_TIMEOUT };
+  if (target.username !== undefined || target.password !== undefined) {
+    if (!target.username || target.password === undefined) {
+      throw usageError(`registry "${target.url}": etcd auth needs both a user and a password`);
+    }
+    options.auth = { username: target.username, password: target.password };
+  }
+  if (target.tls) {
+    if (target.ca !== undefined) {
+      options.credentials = { rootCertificate: target.ca, certChain: target.cert };
+      if (target.key !== undefined) options.credentials.privateKey = target.key;
+    } else if (target.cert !== undefined) {
+      throw usageError(`registry "${target.url}": an etcd client certificate needs its CA (ca)`);
+    }
+    if ((target.cert === undefined) !== (target.key === undefined)) {
+      throw usageError(`registry "${target.url}": give both cert and key, or neither`);
+    }
+  }
+  return options;
+}
+
 /**
- * Opens etcd at `servers` (`host:port`) for base path `basePath` (kept as given, as Go does).
+ * Opens etcd for `target` (`etcd://`, `etcd+tls://user:pass@h1:2379,h2:2379/base?ca=…`); the
+ * base path is kept as given, as Go does. Nothing is contacted before the first call.
  *
  * @example
- * ```ts
- * import { openEtcd } from "@rpcx/core/cli";
- * const r = openEtcd("etcd://127.0.0.1:2379/rpcx_test", ["127.0.0.1:2379"], "/rpcx_test");
+ * ```ts ignore
+ * import { openRegistry } from "@rpcx/core/cli";
+ * const r = await openRegistry("etcd+tls://rpcx:secret@127.0.0.1:2379/rpcx_test?ca=ca.pem");
  * console.log(await r.list());
  * await r.close();
  * ```
  */
-export function openEtcd(url: string, servers: string[], basePath: string): RegistryAdmin {
+export function openOperator(target: OperatorTarget): RegistryOperator {
+  const options = clientOptions(target);
+  const url = target.url;
+  // TLS to every endpoint (with no CA given: the system roots)
+  const servers = target.tls
+    ? target.servers.map((s) => (/^https?:\/\//i.test(s) ? s : `https://${s}`))
+    : target.servers;
+  const basePath = target.basePath;
   // The registries' own client (dead endpoints steered around, bounded dials and stream
   // opens), made at the first call: opening contacts nothing.
   let etcd: Etcd3 | undefined;
-  const client = () => (etcd ??= createClient(servers, { dialTimeout: REQUEST_TIMEOUT }));
+  const client = () => (etcd ??= createClient(servers, options));
   const base = basePath.length > 1 ? basePath.replace(/\/+$/, "") : basePath;
-  const where = `etcd ${servers.join(",")}`;
+  const where = `etcd ${target.servers.join(",")}`;
   const waiters = new ChangeWaiters();
   let watcher: Watcher | undefined;
   // A watch that breaks is dropped (so etcd3 stops re-opening it); the next wait makes a new
@@ -66,7 +102,7 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
       try {
         all = await client().getAll().prefix(prefix).strings();
       } catch (e) {
-        throw unreachable(where, e);
+        throw unreachableError(where, e);
       }
       const nodes: ServerNode[] = [];
       for (const [k, metadata] of Object.entries(all)) {
@@ -81,7 +117,7 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
       try {
         current = await client().get(path).string();
       } catch (e) {
-        throw unreachable(where, e);
+        throw unreachableError(where, e);
       }
       if (current === null) throw nodeMissing(service, key, url);
       const meta = new URLSearchParams(current);
@@ -92,7 +128,7 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
         await client().put(path).value(next).ignoreLease();
       } catch (e) {
         if (/not found/i.test(String(e))) throw nodeMissing(service, key, url);
-        throw unreachable(where, e);
+        throw unreachableError(where, e);
       }
       return next;
     },
@@ -101,7 +137,7 @@ export function openEtcd(url: string, servers: string[], basePath: string): Regi
       return waiters.wait(signal);
     },
     discovery(service: string): ServiceDiscovery {
-      return new EtcdDiscovery(basePath, service, servers);
+      return new EtcdDiscovery(basePath, service, servers, options);
     },
     async close(): Promise<void> {
       waiters.wake();
