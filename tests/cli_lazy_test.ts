@@ -1,7 +1,7 @@
 // `@rpcx/core/cli` loads a registry's module and npm client only when a URL names it. Proved by
 // running the command line offline (`--cached-only`) from a fresh DENO_DIR whose npm cache lacks
 // the npm packages of every registry folder (src/registry/<name>/, the packages their files
-// import, read from deno.json): `rpcx list`/`call` on servers named directly work there, and a
+// import, read from deno.json: tests/support/registry_folders.ts): `rpcx list`/`call` on servers named directly work there, and a
 // URL naming a registry fails for want of that registry's packages (so the check does see what
 // is loaded). Then, per registry, a DENO_DIR holding only that registry's packages: `rpcx list`
 // of its URL gets as far as the registry (unreachable, or a usage error after loading), never to
@@ -11,39 +11,15 @@ import { Server } from "@rpcx/core";
 import { runBounded } from "./support/child.ts";
 import { freePort, REPO_ROOT } from "./support/env.ts";
 import { CountedArith } from "./support/registry_scenarios.ts";
+import { registryFolders } from "./support/registry_folders.ts";
 
 const decoder = new TextDecoder();
 
-/** deno.json's import map: bare name → `npm:name@range`. */
-const IMPORTS: Record<string, string> = JSON.parse(
-  await Deno.readTextFile(`${REPO_ROOT}/deno.json`),
-).imports;
-
-/** The npm package name of an import-map target (`npm:@grpc/grpc-js@^1` → `@grpc/grpc-js`). */
-function packageName(target: string): string {
-  return target.replace(/^npm:/, "").replace(/(.)@.*$/, "$1");
-}
-
 /** Each registry folder with an operator, and the npm packages its files import. */
 async function registryPackages(): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for await (const dir of Deno.readDir(`${REPO_ROOT}/src/registry`)) {
-    if (!dir.isDirectory) continue;
-    const path = `${REPO_ROOT}/src/registry/${dir.name}`;
-    const names = new Set<string>();
-    let operator = false;
-    for await (const f of Deno.readDir(path)) {
-      if (!f.name.endsWith(".ts")) continue;
-      if (f.name === "operator.ts") operator = true;
-      const text = await Deno.readTextFile(`${path}/${f.name}`);
-      for (const m of text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^".][^"]*)"/gms)) {
-        const target = IMPORTS[m[1]];
-        if (target?.startsWith("npm:")) names.add(packageName(target));
-      }
-    }
-    if (operator) out.set(dir.name, [...names].sort());
-  }
-  return out;
+  return new Map(
+    (await registryFolders()).filter((f) => f.operator).map((f) => [f.name, f.packages]),
+  );
 }
 
 /** The npm cache of this machine's DENO_DIR. */
