@@ -259,7 +259,8 @@ async function targetOf(
   };
   for (const f of FILES) {
     const path = given[f];
-    if (path === undefined) continue;
+    // read for a TLS URL only: a flag's file is of no use to the others
+    if (path === undefined || !target.tls) continue;
     try {
       target[f] = await readFile(path, "utf8");
     } catch (e) {
