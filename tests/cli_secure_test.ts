@@ -96,6 +96,10 @@ async function secureScenario(fx: SecureFixture): Promise<void> {
       keys,
       "listed with the credentials as flags",
     );
+    // call through the registry (the discovery with the same credentials).
+    const call = await rpcx(["call", "-r", fx.url, "Arith.Mul", '{"A":10,"B":20}']);
+    assert.equal(call.code, 0, call.err);
+    assert.equal(call.out, '{"C":200}\n');
     // Without them: refused, one line.
     const bare = await rpcx(["list", "-r", fx.bare.url, "Arith"]);
     assert.match(bare.err, /^rpcx: [^\n]+\n$/, `one line: ${bare.err}`);
