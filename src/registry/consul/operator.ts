@@ -79,17 +79,23 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
   // Change notifications: a blocking query on the base path while anybody waits.
   const waiters = new ChangeWaiters();
   let blocking: Promise<void> | undefined;
+  // The first answer, and the first after a failure, wake the waiters too: what changed before
+  // (since their last list, or while the agent did not answer: restarted empty, say) was not
+  // notified, so they list again.
   async function block(): Promise<void> {
     let index: string | undefined;
+    let failed = true;
     while (waiters.size > 0 && !closed) {
       try {
         const res = await agents().list(`${base}/`, index ?? "0", WAIT_MS);
         const next = res.index ?? "0";
-        if (index !== undefined && next !== index) waiters.wake();
+        if (failed || (index !== undefined && next !== index)) waiters.wake();
+        failed = false;
         index = next;
       } catch {
         if (closed) break;
         index = undefined;
+        failed = true;
         await new Promise((r) => setTimeout(r, 1000)); // unreachable: polling reports it
       }
     }

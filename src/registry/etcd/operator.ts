@@ -78,19 +78,33 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
   const where = `etcd ${target.servers.join(",")}`;
   const waiters = new ChangeWaiters();
   let watcher: Watcher | undefined;
-  // A watch that breaks is dropped (so etcd3 stops re-opening it); the next wait makes a new
-  // one (polling goes on meanwhile).
+  let closed = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  // A watch that breaks is dropped (so etcd3 stops re-opening it) and made anew a second later
+  // while anybody waits. Each one wakes the waiters once it is open: what changed before it
+  // (since their last list, or while there was no watch) was not notified, so they list again.
   const drop = (w: Watcher) => {
     if (watcher === w) watcher = undefined;
     w.removeAllListeners("data");
+    w.removeAllListeners("connected");
     w.on("error", () => {});
     return withTimeout(w.cancel(), 1000).catch(() => {});
   };
-  const watch = () => {
+  const watch = (): Watcher => {
     const w = client().watch().prefix(`${base}/`).watcher();
+    w.on("connected", () => waiters.wake());
     w.on("data", () => waiters.wake());
-    w.on("error", () => void drop(w));
-    w.on("disconnected", () => void drop(w));
+    const broken = () => {
+      if (watcher !== w) return;
+      void drop(w);
+      clearTimeout(retry);
+      retry = setTimeout(() => {
+        retry = undefined;
+        if (!closed && !watcher && waiters.size > 0) watcher = watch();
+      }, 1000);
+    };
+    w.on("error", broken);
+    w.on("disconnected", broken);
     return w;
   };
   return {
@@ -140,6 +154,8 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       return new EtcdDiscovery(basePath, service, servers, options);
     },
     async close(): Promise<void> {
+      closed = true;
+      clearTimeout(retry);
       waiters.wake();
       const w = watcher;
       watcher = undefined;

@@ -114,28 +114,57 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
     }
   };
 
-  // Change notifications: keyspace events of the base path while anybody waits.
+  // Change notifications: keyspace events of the base path while anybody waits. A subscription
+  // that fails or is lost is tried again every second. Each one wakes the waiters once it is
+  // made: what changed before it (since their last list, or while there was none) was not
+  // notified, so they list again.
   const waiters = new ChangeWaiters();
+  const stop = new AbortController();
   let sub: Redis | undefined;
-  const subscribe = async () => {
-    const s = createClient(servers, options);
-    s.on("error", () => {});
-    s.on("pmessage", (_p: string, _c: string, event: string) => {
-      if (event !== "expire") waiters.wake(); // a TTL renewed changes nothing
+  let subscribing: Promise<void> | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stop.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stop.signal.addEventListener("abort", done, { once: true });
     });
-    sub = s;
-    try {
-      await connectClient(s);
-      await command(
-        "PSUBSCRIBE",
-        () => s.psubscribe(`__keyspace@${options.db ?? 0}__:${escapeGlob(`${dir}/`)}*`),
-        s,
-      );
-      await run((c) => enableKeyspaceEvents(c));
-    } catch {
-      // polling reports why
-      if (sub === s) sub = undefined;
-      dropClient(s);
+  const subscribe = async () => {
+    while (!stop.signal.aborted && waiters.size > 0) {
+      const s = createClient(servers, options);
+      s.on("error", () => {});
+      s.on("pmessage", (_p: string, _c: string, event: string) => {
+        if (event !== "expire") waiters.wake(); // a TTL renewed changes nothing
+      });
+      let live = false;
+      s.on("close", () => {
+        if (sub !== s) return;
+        sub = undefined;
+        dropClient(s);
+        if (live) waiters.wake();
+      });
+      sub = s;
+      try {
+        await connectClient(s);
+        await command(
+          "PSUBSCRIBE",
+          () => s.psubscribe(`__keyspace@${options.db ?? 0}__:${escapeGlob(`${dir}/`)}*`),
+          s,
+        );
+        live = true;
+        waiters.wake();
+        // as libkv, on every connect: a restarted Redis has forgotten them
+        await run((c) => enableKeyspaceEvents(c)).catch(() => {});
+        return;
+      } catch {
+        // polling reports why; try again in a second
+        if (sub === s) sub = undefined;
+        dropClient(s);
+        await pause(1000);
+      }
     }
   };
 
@@ -183,19 +212,21 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
     },
     changed(signal: AbortSignal): Promise<void> {
       const p = waiters.wait(signal);
-      if (!sub) void subscribe();
+      if (!sub && !subscribing) subscribing = subscribe().finally(() => (subscribing = undefined));
       return p;
     },
     discovery(service: string): ServiceDiscovery {
       return new RedisDiscovery(basePath, service, servers, options);
     },
-    close(): Promise<void> {
+    async close(): Promise<void> {
+      stop.abort();
       waiters.wake();
-      dropClient(sub);
+      const s = sub;
       sub = undefined;
+      dropClient(s);
       dropClient(redis);
       redis = undefined;
-      return Promise.resolve();
+      await subscribing;
     },
   };
 }
