@@ -16,7 +16,7 @@ import { Peer2PeerDiscovery } from "./peer2peer.ts";
  * services.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("tcp@127.0.0.1:8972");
  * console.log(await r.list());
@@ -41,7 +41,10 @@ export function openDirect(url: string, keys: string[]): RegistryOperator {
       }));
     },
     update(): Promise<string> {
-      return readOnly("servers named directly have no registry to write to; use a registry URL");
+      return readOnly(
+        "direct",
+        "servers named directly have no registry to write to; use a registry URL",
+      );
     },
     discovery(_service: string): ServiceDiscovery {
       return keys.length === 1

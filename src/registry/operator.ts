@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { RpcxError } from "../protocol/errors.ts";
+import { encodeValues, queryEscape } from "../_internal/go/url.ts";
 import type { ServiceDiscovery } from "./discovery.ts";
+import { RegistryError, type RegistryErrorOptions } from "./errors.ts";
 
 /**
  * One server of one service as a registry lists it.
@@ -34,7 +35,7 @@ export interface ServerNode {
  * fails with a {@linkcode RegistryOperatorError}; nothing is contacted before the first call.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * console.log(await r.list());
@@ -144,58 +145,96 @@ export interface OperatorModule {
 export type OperatorFailure = "usage" | "missing" | "conflict" | "unreachable";
 
 /**
- * The error of every {@linkcode RegistryOperator} call and of `openOperator`. The command line
- * maps `reason` to its exit code (2, 1, 1, 3) and the admin page to an HTTP status.
+ * The error of every {@linkcode RegistryOperator} call and of `openOperator`: a
+ * `RegistryError` (`registry`, `operation`: `open`, `list`, `update`; `unavailable` when the
+ * registry could not be reached, as its own error says) with the `reason` the command line maps
+ * to its exit code (2, 1, 1, 3) and the admin page to an HTTP status.
  *
  * @example
  * ```ts
  * import { RegistryOperatorError } from "@rpcx/core/cli";
- * const e = new RegistryOperatorError("missing", "no server tcp@h:1 under service Arith in etcd://h/x");
- * console.log(e.reason); // "missing"
+ * const e = new RegistryOperatorError("missing", "no server tcp@h:1 under service Arith", {
+ *   registry: "etcd",
+ *   operation: "update",
+ * });
+ * console.log(e.reason, e.registry, e.unavailable); // missing etcd false
  * ```
  */
-export class RegistryOperatorError extends RpcxError {
+export class RegistryOperatorError extends RegistryError {
   /** What went wrong. */
   readonly reason: OperatorFailure;
   /** Creates the error. */
-  constructor(reason: OperatorFailure, message: string, options?: ErrorOptions) {
+  constructor(reason: OperatorFailure, message: string, options: RegistryErrorOptions) {
     super(message, options);
     this.reason = reason;
   }
 }
 
-/** Bad settings (exit 2). */
-export function usageError(message: string): RegistryOperatorError {
-  return new RegistryOperatorError("usage", message);
+/** Bad settings of `registry` (exit 2). */
+export function usageError(registry: string, message: string): RegistryOperatorError {
+  return new RegistryOperatorError("usage", message, { registry, operation: "open" });
+}
+
+/** Whether `cause` says its registry could not be reached (its own `unavailable`, or no answer). */
+function unavailableOf(cause: unknown): boolean {
+  const u = (cause as { unavailable?: unknown } | undefined)?.unavailable;
+  if (typeof u === "boolean") return u;
+  const status = (cause as { status?: unknown } | undefined)?.status; // ConsulError: HTTP status
+  if (cause instanceof Error && cause.name === "ConsulError") return status === undefined;
+  // gRPC (etcd): UNAVAILABLE and DEADLINE_EXCEEDED, or a transport error's words
+  return /unavailable|deadline|unreachable|refused|timed? ?out|ECONN|closed/i.test(String(cause));
 }
 
 /**
- * `where` (e.g. `etcd 127.0.0.1:2379`) could not be reached or refused: `where: <cause>`.
+ * `where` (e.g. `etcd 127.0.0.1:2379`) could not be reached, or refused what `operation` asked:
+ * `where: <cause>` (exit 3).
  */
-export function unreachableError(where: string, cause: unknown): RegistryOperatorError {
+export function unreachableError(
+  registry: string,
+  operation: string,
+  where: string,
+  cause: unknown,
+): RegistryOperatorError {
   if (cause instanceof RegistryOperatorError) return cause;
   // grpc-js (etcd) ends its messages with an empty "Resolution note:".
   const detail = (cause instanceof Error ? cause.message : String(cause))
     .replace(/\s*Resolution note:\s*$/, "").trim();
-  return new RegistryOperatorError("unreachable", `${where}: ${detail}`, { cause });
+  return new RegistryOperatorError("unreachable", `${where}: ${detail}`, {
+    registry,
+    // the registry's own error names what failed (e.g. Redis's `SCAN`)
+    operation: cause instanceof RegistryError ? cause.operation : operation,
+    unavailable: unavailableOf(cause),
+    cause,
+  });
 }
 
-/** The node of `service`/`key` is not in the registry. */
-export function nodeMissing(service: string, key: string, url: string): RegistryOperatorError {
+/** The node of `service`/`key` is not in the registry (exit 1). */
+export function nodeMissing(
+  registry: string,
+  service: string,
+  key: string,
+  url: string,
+): RegistryOperatorError {
   return new RegistryOperatorError(
     "missing",
     `no server ${key} under service ${service} in ${url}`,
+    { registry, operation: "update" },
   );
 }
 
-/** `path` changed under every compare-and-set try. */
-export function nodeBusy(path: string): RegistryOperatorError {
-  return new RegistryOperatorError("conflict", `${path} kept changing; not written`);
+/** `path` changed under every compare-and-set try (exit 1). */
+export function nodeBusy(registry: string, path: string): RegistryOperatorError {
+  return new RegistryOperatorError("conflict", `${path} kept changing; not written`, {
+    registry,
+    operation: "update",
+  });
 }
 
-/** A rejection for `update` of a registry that cannot be written (`why`). */
-export function readOnly(why: string): Promise<never> {
-  return Promise.reject(usageError(why));
+/** A rejection for `update` of a registry that cannot be written (`why`; exit 2). */
+export function readOnly(registry: string, why: string): Promise<never> {
+  return Promise.reject(
+    new RegistryOperatorError("usage", why, { registry, operation: "update" }),
+  );
 }
 
 /**
@@ -209,13 +248,16 @@ export function checkTarget(
 ): void {
   for (const [name, why] of Object.entries(unsupported)) {
     if (name === "tls" ? target.tls : target.fromUrl.has(name as CredentialName)) {
-      throw usageError(`registry "${target.url}": ${why}`);
+      throw usageError(target.registry, `registry "${target.url}": ${why}`);
     }
   }
   for (const name of target.params.keys()) {
     if (!known.includes(name)) {
       const list = known.length ? ` (it takes ${known.join(", ")})` : "";
-      throw usageError(`registry "${target.url}": unknown parameter ${name}${list}`);
+      throw usageError(
+        target.registry,
+        `registry "${target.url}": unknown parameter ${name}${list}`,
+      );
     }
   }
 }
@@ -226,7 +268,10 @@ export function msParam(target: OperatorTarget, name: string, fallback: number):
   if (text === null) return fallback;
   const n = Number(text);
   if (!(Number.isFinite(n) && n > 0)) {
-    throw usageError(`registry "${target.url}": ${name} must be a positive number of ms`);
+    throw usageError(
+      target.registry,
+      `registry "${target.url}": ${name} must be a positive number of ms`,
+    );
   }
   return n;
 }
@@ -240,15 +285,11 @@ export function msParam(target: OperatorTarget, name: string, fallback: number):
  * console.log(goQueryEscape("a b*~")); // "a+b%2A~"
  * ```
  */
-export function goQueryEscape(s: string): string {
-  return encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, "+");
-}
+export const goQueryEscape: (s: string) => string = queryEscape;
 
 /**
- * Metadata as Go's `url.Values.Encode` writes it (what rpcx-ui writes back): keys sorted,
- * each value {@linkcode goQueryEscape}d.
+ * Metadata as Go's `url.Values.Encode` writes it (what rpcx-ui writes back): keys sorted by
+ * their bytes, each value {@linkcode goQueryEscape}d.
  *
  * @example
  * ```ts
@@ -257,11 +298,7 @@ export function goQueryEscape(s: string): string {
  * // "group=a&state=inactive&weight=5"
  * ```
  */
-export function encodeGoValues(meta: URLSearchParams): string {
-  const keys = [...new Set(meta.keys())].sort();
-  return keys.flatMap((k) => meta.getAll(k).map((v) => `${goQueryEscape(k)}=${goQueryEscape(v)}`))
-    .join("&");
-}
+export const encodeGoValues = (meta: URLSearchParams): string => encodeValues(meta);
 
 /** Splits `rel` (`Service/network@addr`) into service and key; undefined for directories. */
 export function splitNodePath(rel: string): { service: string; key: string } | undefined {

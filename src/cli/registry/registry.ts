@@ -6,7 +6,6 @@
  * @module
  */
 import type { RegistryOperator } from "../../registry/operator.ts";
-import { nodeMissing } from "../../registry/operator.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
 export {
@@ -60,7 +59,7 @@ function holds(metadata: string, assignments: readonly string[]): boolean {
  * check. Resolves with the node's metadata.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry, setAndConfirm } from "@rpcx/core/cli";
  * const r = await openRegistry("zookeeper://127.0.0.1:2181/rpcx_test");
  * console.log(await setAndConfirm(r, "Arith", "tcp@127.0.0.1:8972", ["state=inactive"], 1000));
@@ -85,7 +84,7 @@ export async function setAndConfirm(
  * when a newer edit of the same node is made) stops checking without writing.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { confirmEdit, openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("etcd://127.0.0.1:2379/rpcx_test");
  * const set = ["state=inactive"];
@@ -116,7 +115,12 @@ export async function confirmEdit(
     });
     if (signal?.aborted) return metadata; // a newer edit of the node took over
     const node = (await registry.list(service)).find((n) => n.key === key);
-    if (!node) throw new CliError(nodeMissing(service, key, registry.url).message, ExitCode.Failed);
+    if (!node) {
+      throw new CliError(
+        `no server ${key} under service ${service} in ${registry.url}`,
+        ExitCode.Failed,
+      );
+    }
     if (holds(node.metadata, assignments)) return node.metadata;
     metadata = await registry.update(service, key, (m) => applyAssignments(m, assignments));
   }

@@ -40,7 +40,7 @@ function flagsOf(flags: number | undefined): string {
  * next one after a transport failure. Nothing is contacted before the first call.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("consul+tls://127.0.0.1:8501/rpcx_test?ca=ca.pem&token=secret");
  * console.log(await r.list());
@@ -72,7 +72,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
     try {
       return (await agents().list(prefix)).entries;
     } catch (e) {
-      throw unreachableError(where, e);
+      throw unreachableError("consul", "list", where, e);
     }
   };
 
@@ -121,10 +121,12 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
         try {
           entry = await agents().get(path);
         } catch (e) {
-          if (e instanceof ConsulError && e.status === 404) throw nodeMissing(service, key, url);
-          throw unreachableError(where, e);
+          if (e instanceof ConsulError && e.status === 404) {
+            throw nodeMissing("consul", service, key, url);
+          }
+          throw unreachableError("consul", "update", where, e);
         }
-        if (!entry) throw nodeMissing(service, key, url);
+        if (!entry) throw nodeMissing("consul", service, key, url);
         const meta = new URLSearchParams(entry.Value ?? "");
         edit(meta);
         const next = encodeGoValues(meta);
@@ -138,11 +140,11 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
             cas: entry.ModifyIndex ?? 0,
           });
         } catch (e) {
-          throw unreachableError(where, e);
+          throw unreachableError("consul", "update", where, e);
         }
         if (written === true || written === "true") return next;
       }
-      throw nodeBusy(path);
+      throw nodeBusy("consul", path);
     },
     changed(signal: AbortSignal): Promise<void> {
       const p = waiters.wait(signal);

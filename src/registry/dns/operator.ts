@@ -31,7 +31,7 @@ const NO_RECORD = new Set(["ENOTFOUND", "ENODATA"]);
  * asked for, or `*`: a name serves every service path.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("dns://arith.default.svc.cluster.local:8972?nameserver=10.96.0.10");
  * console.log(await r.list("Arith"));
@@ -47,7 +47,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
     "timeout",
     "interval",
   ]);
-  const bad = (why: string) => usageError(`registry "${target.url}": ${why}`);
+  const bad = (why: string) => usageError("dns", `registry "${target.url}": ${why}`);
   const p = target.params;
   if (target.servers.length !== 1) throw bad("give one name, dns://name:port");
   const m = /^(.*?)(?::(\d+))?$/.exec(target.servers[0])!;
@@ -95,14 +95,17 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
         pairs = await lookupServers(plan, stop.signal);
       } catch (e) {
         if (e instanceof DnsLookupError && NO_RECORD.has(e.code)) return [];
-        throw unreachableError(`dns ${domain} via ${via}`, e);
+        throw unreachableError("dns", "list", `dns ${domain} via ${via}`, e);
       }
       return sortNodes(
         pairs.map((kv) => ({ service: service ?? "*", key: kv.key, metadata: kv.value })),
       );
     },
     update(): Promise<string> {
-      return readOnly("dns: the zone's owner publishes the records; there is nothing to write to");
+      return readOnly(
+        "dns",
+        "dns: the zone's owner publishes the records; there is nothing to write to",
+      );
     },
     discovery(_service: string): ServiceDiscovery {
       return new DnsDiscovery(domain, network, port, interval, options);

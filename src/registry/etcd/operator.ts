@@ -32,7 +32,10 @@ function clientOptions(target: OperatorTarget): EtcdClientOptions {
   const options: EtcdClientOptions = { dialTimeout: REQUEST_TIMEOUT };
   if (target.username !== undefined || target.password !== undefined) {
     if (!target.username || target.password === undefined) {
-      throw usageError(`registry "${target.url}": etcd auth needs both a user and a password`);
+      throw usageError(
+        "etcd",
+        `registry "${target.url}": etcd auth needs both a user and a password`,
+      );
     }
     options.auth = { username: target.username, password: target.password };
   }
@@ -41,10 +44,13 @@ function clientOptions(target: OperatorTarget): EtcdClientOptions {
       options.credentials = { rootCertificate: target.ca, certChain: target.cert };
       if (target.key !== undefined) options.credentials.privateKey = target.key;
     } else if (target.cert !== undefined) {
-      throw usageError(`registry "${target.url}": an etcd client certificate needs its CA (ca)`);
+      throw usageError(
+        "etcd",
+        `registry "${target.url}": an etcd client certificate needs its CA (ca)`,
+      );
     }
     if ((target.cert === undefined) !== (target.key === undefined)) {
-      throw usageError(`registry "${target.url}": give both cert and key, or neither`);
+      throw usageError("etcd", `registry "${target.url}": give both cert and key, or neither`);
     }
   }
   return options;
@@ -55,7 +61,7 @@ function clientOptions(target: OperatorTarget): EtcdClientOptions {
  * base path is kept as given, as Go does. Nothing is contacted before the first call.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("etcd+tls://rpcx:secret@127.0.0.1:2379/rpcx_test?ca=ca.pem");
  * console.log(await r.list());
@@ -116,7 +122,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       try {
         all = await client().getAll().prefix(prefix).strings();
       } catch (e) {
-        throw unreachableError(where, e);
+        throw unreachableError("etcd", "list", where, e);
       }
       const nodes: ServerNode[] = [];
       for (const [k, metadata] of Object.entries(all)) {
@@ -131,9 +137,9 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       try {
         current = await client().get(path).string();
       } catch (e) {
-        throw unreachableError(where, e);
+        throw unreachableError("etcd", "update", where, e);
       }
-      if (current === null) throw nodeMissing(service, key, url);
+      if (current === null) throw nodeMissing("etcd", service, key, url);
       const meta = new URLSearchParams(current);
       edit(meta);
       const next = encodeGoValues(meta);
@@ -141,8 +147,8 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
         // ignoreLease: the key stays on the server's lease, so it still expires with the server.
         await client().put(path).value(next).ignoreLease();
       } catch (e) {
-        if (/not found/i.test(String(e))) throw nodeMissing(service, key, url);
-        throw unreachableError(where, e);
+        if (/not found/i.test(String(e))) throw nodeMissing("etcd", service, key, url);
+        throw unreachableError("etcd", "update", where, e);
       }
       return next;
     },

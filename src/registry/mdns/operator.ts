@@ -21,7 +21,7 @@ import { MdnsDiscovery } from "./discovery.ts";
  * 1000). Nothing is sent before the first call.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("mdns://?timeout=1000");
  * console.log(await r.list());
@@ -51,6 +51,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
     },
     update(): Promise<string> {
       return readOnly(
+        "mdns",
         "mdns: each server announces its own metadata; there is no registry to write to",
       );
     },

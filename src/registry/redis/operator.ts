@@ -51,12 +51,15 @@ function clientOptions(target: OperatorTarget): RedisClientOptions {
     password: target.password,
   };
   if (options.username !== undefined && options.password === undefined) {
-    throw usageError(`registry "${target.url}": a Redis ACL user needs its password`);
+    throw usageError("redis", `registry "${target.url}": a Redis ACL user needs its password`);
   }
   const db = target.params.get("db");
   if (db !== null) {
     if (!/^\d+$/.test(db)) {
-      throw usageError(`registry "${target.url}": db must be a database index (0, 1, ...)`);
+      throw usageError(
+        "redis",
+        `registry "${target.url}": db must be a database index (0, 1, ...)`,
+      );
     }
     options.db = Number(db);
   }
@@ -78,7 +81,7 @@ function clientOptions(target: OperatorTarget): RedisClientOptions {
  * turned on as libkv does; without them it polls. Nothing is contacted before the first call.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("redis://:secret@127.0.0.1:6379/rpcx_test");
  * console.log(await r.list());
@@ -89,7 +92,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
   const options = clientOptions(target);
   const { url, servers, basePath } = target;
   if (servers.length !== 1) {
-    throw usageError(`registry "${url}": Redis takes one server (as Go's libkv)`);
+    throw usageError("redis", `registry "${url}": Redis takes one server (as Go's libkv)`);
   }
   const where = `redis ${servers[0]}`;
   const dir = normalizeKey(trimPath(basePath));
@@ -99,7 +102,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       try {
         redis = createClient(servers, options);
       } catch (e) {
-        throw e instanceof RedisError ? usageError(`registry "${url}": ${e.message}`) : e;
+        throw e instanceof RedisError ? usageError("redis", `registry "${url}": ${e.message}`) : e;
       }
       redis.on("error", () => {}); // failures surface as rejected commands
     }
@@ -110,7 +113,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
     try {
       return await what(await client());
     } catch (e) {
-      throw unreachableError(where, e);
+      throw unreachableError("redis", "command", where, e);
     }
   };
 
@@ -193,7 +196,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
         const current = raw === null ? undefined : decodeValue(raw);
         if (current === undefined) {
           await c.unwatch().catch(() => {});
-          throw nodeMissing(service, key, url);
+          throw nodeMissing("redis", service, key, url);
         }
         const meta = new URLSearchParams(current);
         edit(meta);
@@ -205,10 +208,10 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
         );
         if (done === null) continue;
         const failed = done.find(([err]) => err);
-        if (failed) throw unreachableError(where, failed[0]);
+        if (failed) throw unreachableError("redis", "update", where, failed[0]);
         return metadata;
       }
-      throw nodeBusy(k);
+      throw nodeBusy("redis", k);
     },
     changed(signal: AbortSignal): Promise<void> {
       const p = waiters.wait(signal);

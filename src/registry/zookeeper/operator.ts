@@ -32,7 +32,7 @@ const CAS_TRIES = 5;
  * call.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openRegistry } from "@rpcx/core/cli";
  * const r = await openRegistry("zookeeper://rpcx:secret@127.0.0.1:2181/rpcx_test");
  * console.log(await r.list());
@@ -50,22 +50,27 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
   let auth: ZooKeeperAuth | undefined;
   if (target.username !== undefined || target.password !== undefined) {
     if (!target.username || target.password === undefined) {
-      throw usageError(`registry "${target.url}": digest auth needs both a user and a password`);
+      throw usageError(
+        "zookeeper",
+        `registry "${target.url}": digest auth needs both a user and a password`,
+      );
     }
     auth = { username: target.username, password: target.password };
   }
   const { url, servers, basePath } = target;
   const base = "/" + basePath.split("/").filter((s) => s !== "").join("/");
   const where = `zookeeper ${servers.join(",")}`;
-  const refused = (e: unknown) =>
+  const refused = (e: unknown, operation: string) =>
     codeOf(e) === NO_AUTH
       ? unreachableError(
+        "zookeeper",
+        operation,
         where,
         `${(e as Error).message}: ${
           auth ? `digest user ${auth.username} may not` : "give the digest user and password to"
         } do this`,
       )
-      : unreachableError(where, e);
+      : unreachableError("zookeeper", operation, where, e);
   // The registries' own session (servers that answer first, bounded connection attempts),
   // opened at the first call: opening contacts nothing.
   let session: ZkSession | undefined;
@@ -81,7 +86,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       return await zk().getChildren(path);
     } catch (e) {
       if (codeOf(e) === NO_NODE) return [];
-      throw refused(e);
+      throw refused(e, "list");
     }
   };
   const data = async (path: string): Promise<{ value: string; version: number } | undefined> => {
@@ -90,7 +95,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       return { value, version: stat?.version ?? -1 };
     } catch (e) {
       if (codeOf(e) === NO_NODE) return undefined;
-      throw refused(e);
+      throw refused(e, "list");
     }
   };
 
@@ -112,7 +117,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       const path = `${base}/${service}/${key}`;
       for (let i = 0; i < CAS_TRIES; i++) {
         const d = await data(path);
-        if (!d) throw nodeMissing(service, key, url);
+        if (!d) throw nodeMissing("zookeeper", service, key, url);
         const meta = new URLSearchParams(d.value);
         edit(meta);
         const next = encodeGoValues(meta);
@@ -121,11 +126,11 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
           await zk().setData(path, next, d.version);
           return next;
         } catch (e) {
-          if (codeOf(e) === NO_NODE) throw nodeMissing(service, key, url);
-          if (codeOf(e) !== BAD_VERSION) throw refused(e);
+          if (codeOf(e) === NO_NODE) throw nodeMissing("zookeeper", service, key, url);
+          if (codeOf(e) !== BAD_VERSION) throw refused(e, "update");
         }
       }
-      throw nodeBusy(path);
+      throw nodeBusy("zookeeper", path);
     },
     discovery(service: string): ServiceDiscovery {
       return new ZooKeeperDiscovery(basePath, service, servers, { auth });
