@@ -71,7 +71,7 @@ export class Client {
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#plugins = ClientPluginChain.of(options.plugins);
-    const wire = loadWireCodec(options.wireCodec ?? options.codec ?? "auto");
+    const wire = loadWireCodec(options.wireCodec ?? "auto");
     this.#options = {
       ...options,
       serializeType: this.#serializeType,

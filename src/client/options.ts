@@ -82,12 +82,6 @@ export interface ClientOptions extends Partial<DecodeLimits> {
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
    */
   wireCodec?: WireCodecMode;
-  /**
-   * Old name of {@linkcode wireCodec}.
-   *
-   * @deprecated Use `wireCodec` (the payload codecs are `codecs`); removed in the next release.
-   */
-  codec?: WireCodecMode;
   /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
   encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
   /** Client plugins, run in this order (see {@linkcode ClientPlugin}). Go: `Client.Plugins`. */

@@ -13,31 +13,39 @@ import https from "node:https";
 import type { Socket } from "node:net";
 import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
 import { EndpointHealth } from "../_endpoint_health.ts";
+import { RegistryError } from "../errors.ts";
 
 /** Flags libkv writes on every key: Consul's `api.LockFlagValue`, as a decimal uint64. */
 export const CONSUL_LOCK_FLAGS: string = "3304740253564472344";
 
 /**
- * A failed Consul request: `status` is the HTTP status, or undefined when Consul could not
- * be reached (refused, timed out, aborted).
+ * A failed Consul request (a {@linkcode RegistryError}, `registry` `consul`): `status` is the
+ * HTTP status, or undefined when Consul could not be reached (refused, timed out, aborted:
+ * then `unavailable` is true, unless `unavailable` says otherwise, as for a closed client).
  *
  * @example
  * ```ts
  * import { ConsulError } from "@rpcx/core/consul";
  * const e = new ConsulError("session.create", 400, "Invalid Session TTL");
- * console.log(e.message); // consul: session.create: 400 Invalid Session TTL
+ * console.log(e.message, e.unavailable); // consul: session.create: 400 Invalid Session TTL false
  * ```
  */
-export class ConsulError extends Error {
-  /** The operation, e.g. `kv.set`. */
-  readonly operation: string;
+export class ConsulError extends RegistryError {
   /** HTTP status, or undefined for a transport failure. */
   readonly status: number | undefined;
-  /** Creates the error. */
-  constructor(operation: string, status: number | undefined, detail: string) {
-    super(`consul: ${operation}: ${status === undefined ? "" : `${status} `}${detail}`);
-    this.name = "ConsulError";
-    this.operation = operation;
+  /** Creates the error for `operation`, e.g. `kv.set`. */
+  constructor(
+    operation: string,
+    status: number | undefined,
+    detail: string,
+    options?: ErrorOptions & { unavailable?: boolean },
+  ) {
+    super(`consul: ${operation}: ${status === undefined ? "" : `${status} `}${detail}`, {
+      ...options,
+      registry: "consul",
+      operation,
+      unavailable: options?.unavailable ?? status === undefined,
+    });
     this.status = status;
   }
 }
@@ -134,6 +142,11 @@ function parseEndpoint(server: string): { host: string; port: number; secure: bo
   return { host: m[1], port: m[2] ? Number(m[2]) : 8500, secure };
 }
 
+/** The error of a request on a closed client: not an outage. */
+function closedError(operation: string): ConsulError {
+  return new ConsulError(operation, undefined, "client closed", { unavailable: false });
+}
+
 function toConsulError(operation: string, e: unknown): ConsulError {
   if (e instanceof ConsulError) return e;
   const err = e as { response?: { statusCode?: number; body?: unknown }; message?: string };
@@ -149,7 +162,7 @@ function toConsulError(operation: string, e: unknown): ConsulError {
     if (text.trim()) detail = text.trim();
   }
   detail = detail.replace(/^consul: /, "");
-  return new ConsulError(operation, status, detail);
+  return new ConsulError(operation, status, detail, { cause: e });
 }
 
 /** The TLS settings as Node's https options (PEM text); an IP host is never sent as SNI. */
@@ -182,7 +195,14 @@ function boundedAgent<A extends http.Agent>(agent: A, ms: number, secure: boolea
   a.createConnection = (options, callback) => {
     const socket = create(options, callback);
     const timer = setTimeout(
-      () => socket.destroy(new Error(`no connection within ${ms} ms`)),
+      () =>
+        socket.destroy(
+          new RegistryError(`no connection within ${ms} ms`, {
+            registry: "consul",
+            operation: "connect",
+            unavailable: true,
+          }),
+        ),
       ms,
     );
     const done = () => clearTimeout(timer);
@@ -246,7 +266,7 @@ export class ConsulHttp {
   ): Promise<[HttpResponse, unknown]> {
     return await this.#health.failover(
       async (endpoint) => {
-        if (this.#closed) throw new ConsulError(operation, undefined, "client closed");
+        if (this.#closed) throw closedError(operation);
         const ctx = new RequestContext();
         this.#inflight.add(ctx);
         try {
@@ -266,11 +286,9 @@ export class ConsulHttp {
       // refused, no connection in time, timed out: no HTTP status
       (e) => e instanceof ConsulError && e.status === undefined && !this.#closed,
       (endpoints) =>
-        new ConsulError(
-          operation,
-          undefined,
-          this.#closed ? "client closed" : `no agent reachable: ${endpoints}`,
-        ),
+        this.#closed
+          ? closedError(operation)
+          : new ConsulError(operation, undefined, `no agent reachable: ${endpoints}`),
     );
   }
 
@@ -337,7 +355,11 @@ export class ConsulHttp {
       { behavior: "delete", ttl, lockdelay: "1ms", name: "rpcx" },
     );
     const id = (body as { ID?: string } | undefined)?.ID;
-    if (!id) throw new ConsulError("session.create", undefined, "no session ID in the answer");
+    if (!id) {
+      throw new ConsulError("session.create", undefined, "no session ID in the answer", {
+        unavailable: false,
+      });
+    }
     return id;
   }
 

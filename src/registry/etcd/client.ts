@@ -26,6 +26,7 @@ import { Etcd3, GRPCUnavailableError, type IOptions, isRecoverableError } from "
 import { Buffer } from "node:buffer";
 import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
 import { EndpointHealth } from "../_endpoint_health.ts";
+import { EtcdError, EtcdUnreachableError } from "./errors.ts";
 
 /**
  * How to reach etcd; shared by {@linkcode EtcdRegisterPlugin} and {@linkcode EtcdDiscovery}.
@@ -86,33 +87,23 @@ export interface EtcdClientOptions {
 export type Etcd3Options = IOptions;
 
 /**
- * No etcd endpoint could be reached: every one was dialled (again) and none answered within
- * `endpointDialTimeout`. The message lists each endpoint with its state.
- *
- * @example
- * ```ts
- * import { EtcdUnreachableError } from "@rpcx/core/etcd";
- * const e = new EtcdUnreachableError("127.0.0.1:2379 (down: connection refused)");
- * console.log(e.message); // etcd: no endpoint reachable: 127.0.0.1:2379 (down: connection refused)
- * ```
- */
-export class EtcdUnreachableError extends Error {
-  /** Creates the error; `endpoints` says what each endpoint did. */
-  constructor(endpoints: string) {
-    super(`etcd: no endpoint reachable: ${endpoints}`);
-    this.name = "EtcdUnreachableError";
-  }
-}
-
-/**
  * The pool skips an endpoint that is not known to answer while another one is (internal). Not
  * one of etcd3's recoverable errors (the pool would close the skipped endpoint's channels, and
  * with them any stream still open there); {@linkcode poolPolicy} retries it all the same.
  */
-class EndpointSkipped extends Error {
+class EndpointSkipped extends EtcdError {
   constructor(endpoint: string) {
-    super(`etcd: endpoint ${endpoint} skipped: not known to answer`);
+    super(`etcd: endpoint ${endpoint} skipped: not known to answer`, {
+      operation: "connect",
+      unavailable: true,
+    });
   }
+}
+
+/** Whether `e`, an error of an etcd call, says etcd could not be reached. */
+export function unreachable(e: unknown): boolean {
+  return e instanceof EtcdUnreachableError || e instanceof EndpointSkipped ||
+    e instanceof GRPCUnavailableError || (e instanceof Error && isRecoverableError(e));
 }
 
 type FaultHandling = NonNullable<IOptions["faultHandling"]>;
@@ -304,7 +295,7 @@ class RpcxEtcd3 extends Etcd3 {
 
 /** An `etcd3` client for `servers` with our timeouts, fault handling and keepalive. */
 export function createClient(servers: string[], options: EtcdClientOptions): Etcd3 {
-  if (servers.length === 0) throw new Error("etcd: no servers given");
+  if (servers.length === 0) throw new TypeError("etcd: no servers given");
   if (servers.some((s) => /^https:/i.test(s))) allowIpEndpointsOverTls();
   const timeout = options.dialTimeout ?? 5000;
   const dialTimeout = Math.max(1, Math.min(options.endpointDialTimeout ?? 2000, timeout));

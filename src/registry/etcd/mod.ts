@@ -31,6 +31,7 @@
  *
  * @module
  */
-export { type Etcd3Options, type EtcdClientOptions, EtcdUnreachableError } from "./client.ts";
+export { type Etcd3Options, type EtcdClientOptions } from "./client.ts";
+export { EtcdError, EtcdUnreachableError } from "./errors.ts";
 export { type EtcdRegisterOptions, EtcdRegisterPlugin } from "./register.ts";
 export { EtcdDiscovery, type EtcdDiscoveryOptions } from "./discovery.ts";

@@ -6,7 +6,14 @@
 import type { Etcd3, Lease } from "etcd3";
 import { backoffDelay } from "../discovery.ts";
 import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
-import { createClient, errorText, type EtcdClientOptions, withTimeout } from "./client.ts";
+import {
+  createClient,
+  errorText,
+  type EtcdClientOptions,
+  EtcdError,
+  unreachable,
+  withTimeout,
+} from "./client.ts";
 
 /** Go rpcx-etcd's lease TTL when updateInterval + expired is 0. */
 const DEFAULT_TTL_SECONDS = 30;
@@ -151,7 +158,7 @@ export class EtcdRegisterPlugin extends KvRegisterPlugin {
   }
 
   #ensureClient(): Etcd3 {
-    if (this.#closed) throw new Error("etcd: register plugin is stopped");
+    if (this.#closed) throw stoppedError();
     this.#client ??= createClient(this.servers, this.#options);
     return this.#client;
   }
@@ -181,11 +188,15 @@ export class EtcdRegisterPlugin extends KvRegisterPlugin {
       id = await lease.grant();
     } catch (e) {
       lease.release();
-      throw new Error(`etcd: cannot grant a lease: ${errorText(e)}`);
+      throw new EtcdError(`etcd: cannot grant a lease: ${errorText(e)}`, {
+        operation: "lease.grant",
+        unavailable: unreachable(e),
+        cause: e,
+      });
     }
     if (this.#closed) {
       await lease.revoke().catch(() => {});
-      throw new Error("etcd: register plugin is stopped");
+      throw stoppedError();
     }
     this.#lease?.release();
     this.#lease = lease;
@@ -224,4 +235,9 @@ export class EtcdRegisterPlugin extends KvRegisterPlugin {
       }
     }, wait);
   }
+}
+
+/** The error of a register plugin used after `stop`: not an outage. */
+function stoppedError(): EtcdError {
+  return new EtcdError("etcd: register plugin is stopped", { operation: "register" });
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { RegistryError } from "../errors.ts";
 
 /** ZooKeeper error codes (KeeperException.Code). */
 export const CONNECTION_LOSS = -4;
@@ -15,17 +16,20 @@ export const NODE_EXISTS = -110;
 export const SESSION_EXPIRED = -112;
 
 /**
- * An error of a ZooKeeper operation: `code` is ZooKeeper's (`-4` connection loss, `-7`
- * operation timeout, `-101` no node, `-102` no auth (the ACL refuses), `-103` bad version, `-110` node exists, `-112` session expired, ...).
+ * An error of a ZooKeeper operation (a {@linkcode RegistryError}, `registry` `zookeeper`):
+ * `code` is ZooKeeper's (`-4` connection loss, `-7` operation timeout, `-101` no node, `-102`
+ * no auth (the ACL refuses), `-103` bad version, `-110` node exists, `-112` session expired,
+ * ...); `unavailable` is true for connection loss, operation timeout and an expired session;
+ * `operation` is the first word of `what` (e.g. `getData`).
  *
  * @example
  * ```ts
  * import { ZooKeeperError } from "@rpcx/core/zookeeper";
  * const e = new ZooKeeperError(-101, "NO_NODE", "getData /rpcx_test");
- * console.log(e.code, e.unavailable); // -101 false
+ * console.log(e.code, e.operation, e.unavailable); // -101 getData false
  * ```
  */
-export class ZooKeeperError extends Error {
+export class ZooKeeperError extends RegistryError {
   /** ZooKeeper's error code. */
   readonly code: number;
   /** ZooKeeper's error name, e.g. `NO_NODE`. */
@@ -33,16 +37,14 @@ export class ZooKeeperError extends Error {
 
   /** Creates the error; `what` names the operation and path. */
   constructor(code: number, codeName: string, what: string) {
-    super(`zookeeper ${what}: ${codeName}[${code}]`);
-    this.name = "ZooKeeperError";
+    super(`zookeeper ${what}: ${codeName}[${code}]`, {
+      registry: "zookeeper",
+      operation: what.split(" ", 1)[0],
+      unavailable: code === CONNECTION_LOSS || code === OPERATION_TIMEOUT ||
+        code === SESSION_EXPIRED,
+    });
     this.code = code;
     this.codeName = codeName;
-  }
-
-  /** Whether ZooKeeper could not be reached (connection loss, timeout, expired session). */
-  get unavailable(): boolean {
-    return this.code === CONNECTION_LOSS || this.code === OPERATION_TIMEOUT ||
-      this.code === SESSION_EXPIRED;
   }
 }
 
