@@ -10,10 +10,10 @@ import {
   createClient,
   errorText,
   type EtcdClientOptions,
-  EtcdError,
   unreachable,
   withTimeout,
 } from "./client.ts";
+import { EtcdError } from "./errors.ts";
 
 /** Go rpcx-etcd's lease TTL when updateInterval + expired is 0. */
 const DEFAULT_TTL_SECONDS = 30;
