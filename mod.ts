@@ -92,11 +92,19 @@ export {
 export type { HttpLimits, HttpOptions } from "./src/http/options.ts";
 export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
 export { Server } from "./src/server/server.ts";
+export type { Handler, HandlerContext } from "./src/server/handler.ts";
+export {
+  DEFAULT_RESTART_READY_TIMEOUT,
+  RESTART_NOTIFY_ENV,
+  RestartError,
+  type RestartOptions,
+} from "./src/server/restart.ts";
 export {
   type AuthFunction,
   type ServeOptions,
   ServerClosedError,
   type ServerOptions,
+  type ServiceErrorHandler,
   type ShutdownOptions,
 } from "./src/server/options.ts";
 export {

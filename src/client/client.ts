@@ -22,6 +22,11 @@ import { closedError, Link } from "./_link.ts";
 import { checkLength, requestMessage } from "./_request.ts";
 import { callFor, parentOf } from "./_parent.ts";
 import type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
+import { sendFile, type SendFileOptions, type TransferResult } from "../stream/send_file.ts";
+import { downloadFile } from "../stream/download_file.ts";
+import { stream } from "../stream/stream.ts";
+import type { TransferOptions } from "../stream/_client.ts";
+import type { DataConn } from "../stream/_conn.ts";
 
 export type { CallOptions, CallParent, ClientOptions, PendingCall } from "./options.ts";
 export { type CallTracker, trackedCall } from "./_calls.ts";
@@ -364,6 +369,39 @@ export class Client {
       if (this.#touch) this.#link.lastUse = performance.now();
       return this.#calls.exchange(transport, this.#link.server, req, options, codec);
     });
+  }
+
+  /**
+   * Uploads a file to `options.servicePath` (default `_filetransfer`): `sendFile` of
+   * `@rpcx/core/stream` (Go's `XClient.SendFile`), in this client's `serializeType` unless
+   * `options` says.
+   */
+  sendFile(
+    source: string | ReadableStream<Uint8Array>,
+    options: SendFileOptions = {},
+  ): Promise<TransferResult> {
+    return sendFile(this, source, { ...options, serializeType: this.#st(options) });
+  }
+
+  /** Downloads a file (Go's `XClient.DownloadFile`): `downloadFile` of `@rpcx/core/stream`. */
+  downloadFile(
+    requestFileName: string,
+    saveTo: string | WritableStream<Uint8Array>,
+    options: TransferOptions = {},
+  ): Promise<TransferResult> {
+    return downloadFile(this, requestFileName, saveTo, {
+      ...options,
+      serializeType: this.#st(options),
+    });
+  }
+
+  /** Opens a byte stream (Go's `XClient.Stream`; `_streamservice`): `stream` of `@rpcx/core/stream`. */
+  stream(meta?: Record<string, string>, options: TransferOptions = {}): Promise<DataConn> {
+    return stream(this, meta, { ...options, serializeType: this.#st(options) });
+  }
+
+  #st(options: TransferOptions): number {
+    return options.serializeType ?? this.#serializeType;
   }
 
   /**

@@ -45,6 +45,15 @@ export interface ConnectionsOptions {
   readonly report: ErrorReporter;
 }
 
+/** Closes `conn`, whatever state it is in. */
+function closeQuietly(conn: Connection): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already (a plugin that refused may have closed it, as Go's plugins do)
+  }
+}
+
 /** The open connections of one server, oldest first. */
 export class ServerConnections {
   readonly #list = new ConnectionList();
@@ -112,17 +121,29 @@ export class ServerConnections {
     return Array.from(this.#list, (c) => c.info);
   }
 
-  /** Takes a connection a listener at `localAddress` accepted (or closes it if refused). */
+  /**
+   * Takes a connection a listener at `localAddress` accepted (or closes it if refused). The
+   * `connAccept` plugins may wrap it: the framing then reads and writes through their wrapper.
+   */
   accept(conn: Connection, localAddress: string): void {
+    if (!this.#o.accepting()) return closeQuietly(conn);
     const sc = new ServerConnection(++this.#ids, conn, localAddress, this.#host);
+    let stream: Connection = conn;
+    const plugins = this.#o.plugins;
+    if (plugins.has("connAccept")) {
+      const taken = plugins.connAccept(sc.info, conn);
+      if (taken === false) return closeQuietly(conn);
+      stream = taken ?? conn;
+    }
     const fc = new FramedConnection(
-      conn,
+      stream,
       sc,
       TCP_NETWORKS.has(conn.network) ? this.#tcpFrame : this.#frame,
     );
     sc.attach(fc);
-    if (!this.#take(sc)) {
+    if (!this.#ready(sc)) {
       fc.close();
+      if (stream !== conn) closeQuietly(conn);
       return;
     }
     fc.start();
@@ -144,10 +165,16 @@ export class ServerConnections {
     return openInprocessSession(sc, deliver, closed, () => this.#take(sc));
   }
 
+  /** An in-process session: `connAccept` (no socket to wrap), then as {@linkcode #ready}. */
   #take(sc: ServerConnection): boolean {
     const plugins = this.#o.plugins;
     if (!this.#o.accepting()) return false;
-    if (plugins.has("connAccept") && !plugins.connAccept(sc.info)) return false;
+    if (plugins.has("connAccept") && plugins.connAccept(sc.info) === false) return false;
+    return this.#ready(sc);
+  }
+
+  /** `preReadRequest` for the first request, then the connection is counted and listed. */
+  #ready(sc: ServerConnection): boolean {
     if (!sc.readyToRead()) return false;
     this.#accepted++;
     this.#list.add(sc);

@@ -18,6 +18,7 @@ import type { ErrorReporter } from "./_plugin_chain.ts";
 interface Listening {
   network: string;
   address: string;
+  reusePort?: boolean;
   listener?: Listener;
   inprocessName?: string;
 }
@@ -33,6 +34,8 @@ export interface ListenersOptions {
   readonly networks: NetworkRegistry;
   /** The server's TLS options (a `serve` may give its own). */
   readonly tls: TlsOptions | undefined;
+  /** TCP keep-alive period of accepted connections, ms (undefined: the system's; 0: off). */
+  readonly keepAlive: number | undefined;
   /** The server's read timeout (ms, 0: none): a TLS handshake gets that long by default. */
   readonly readTimeout: number;
   readonly inprocess: InprocessRegistry;
@@ -79,11 +82,17 @@ export class Listeners {
     const handshakeTimeout = options.handshakeTimeout ??
       (o.readTimeout > 0 ? o.readTimeout : undefined);
     const listener = await o.networks.get(network).listen(address, {
+      keepAlive: o.keepAlive,
       ...options,
       tls,
       handshakeTimeout,
     });
-    this.#list.push({ network, address: listener.address, listener });
+    this.#list.push({
+      network,
+      address: listener.address,
+      listener,
+      reusePort: options.reusePort === true,
+    });
     void this.#acceptLoop(listener);
     return listener.address;
   }
@@ -103,6 +112,14 @@ export class Listeners {
     const l = this.#list.pop();
     await l?.listener?.close();
     if (l?.inprocessName) this.#o.inprocess.removeServer(l.inprocessName);
+  }
+
+  /** What is listened on (`network@address`) and whether with `reusePort`; in-process names left out. */
+  get served(): { address: string; reusePort: boolean }[] {
+    return this.#list.filter((l) => l.listener).map((l) => ({
+      address: `${l.network}@${l.address}`,
+      reusePort: l.reusePort === true,
+    }));
   }
 
   /** A service was registered or changed: the in-process names list it. */

@@ -31,17 +31,21 @@ import {
   type ServeOptions,
   ServerClosedError,
   type ServerOptions,
+  type ServiceErrorHandler,
   type ShutdownOptions,
 } from "./options.ts";
 import { PushSender } from "./_push.ts";
 import { PluginChain } from "./_plugin_chain.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { RequestPipeline } from "./_pipeline.ts";
+import { handlerKey } from "./_dispatch.ts";
+import type { Handler } from "./handler.ts";
+import { notifyServing, type RestartOptions, startSuccessor } from "./restart.ts";
 import { RegistryLifecycle } from "./_registries.ts";
 import { ServerConnections } from "./_connections.ts";
 import { Listeners } from "./_listeners.ts";
 import { httpBridge } from "./_http_bridge.ts";
-import { Lifecycle } from "./_lifecycle.ts";
+import { Lifecycle, runAll } from "./_lifecycle.ts";
 import { ServiceTable } from "./_services.ts";
 import { serverSettings } from "./_settings.ts";
 import type { RpcxHttpServer } from "../http/http_server.ts";
@@ -79,19 +83,28 @@ export class Server {
   readonly #life: Lifecycle;
   readonly #onError: (where: string, error: unknown) => void;
   readonly #startedAt = Date.now();
+  readonly #reportTo = (where: string, e: unknown): void => this.#report(where, e);
+  readonly #handlers = new Map<string, Handler>();
+  readonly #onShutdown: ((server: Server) => void | Promise<void>)[] = [];
+  readonly #onRestart: ((server: Server) => void | Promise<void>)[] = [];
   #serviceAddress: string | undefined;
+
+  /** Gets every service error (Go's `HandleServiceError` field; option `handleServiceError`). */
+  handleServiceError: ServiceErrorHandler | undefined;
 
   /** Creates a server. */
   constructor(options: ServerOptions = {}) {
     const { frame, timeouts, onError, errorText } = serverSettings(options);
     this.#onError = onError;
-    const report = (where: string, e: unknown) => this.#report(where, e);
+    this.handleServiceError = options.handleServiceError;
+    const report = this.#reportTo;
     const accepting = () => this.#life.accepting;
     this.#life = new Lifecycle(() => ({
       stopListening: () => this.#listeners.stop(),
       stopRegistries: () => this.#registries.stopAll(),
       connections: this.#conns,
       http: this.#http,
+      onShutdown: () => runAll(this.#onShutdown, this, "registerOnShutdown function", report),
     }));
     // Every timed call in flight listens on this signal (CallDeadline): Node warns past 10
     // listeners (MaxListenersExceededWarning) unless told that many are expected.
@@ -102,13 +115,20 @@ export class Server {
     const codecs = options.codecs ?? defaultCodecs;
     const dispatcher = new Dispatcher({
       services: this.#services.entries,
+      handlers: this.#handlers,
+      lateError: (e, req, conn) => this.#pipeline.serviceError(e, req, conn),
       codecs,
       plugins,
       auth: options.auth,
       errorText,
       stop: this.#life.stop.signal,
     });
-    const pipeline = this.#pipeline = new RequestPipeline({ plugins, dispatcher });
+    const pipeline = this.#pipeline = new RequestPipeline({
+      plugins,
+      dispatcher,
+      serviceErrors: () => this.handleServiceError,
+      report,
+    });
     const bridge = httpBridge({ pipeline, plugins, accepting, report, errorText }, {
       ...options,
       maxBodyLength: frame.maxMessageLength,
@@ -127,6 +147,7 @@ export class Server {
     this.#listeners = new Listeners({
       networks: options.networks ?? defaultNetworks,
       tls: options.tls,
+      keepAlive: options.tcpKeepAlivePeriod,
       readTimeout: timeouts.read,
       inprocess: options.inprocessRegistry ?? defaultInprocessRegistry,
       services: () => this.#services.entries.values(),
@@ -272,6 +293,86 @@ export class Server {
     return this.#services.register(service, name, metadata);
   }
 
+  /**
+   * Registers only the methods named in `methods` of `service` (Go's `RegisterWithMethods`):
+   * the others are not callable (a caller gets Go's `rpcx: can't find method <name>`). Throws
+   * TypeError with Go's texts for an empty list, a name the service has no method of, or one
+   * that is not callable; otherwise as {@linkcode register}.
+   *
+   * @example
+   * ```ts
+   * import { Server } from "@rpcx/core";
+   * const arith = { Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }), Reset() {} };
+   * await new Server().registerNameWithMethods("Arith", arith, ["Mul"]); // Reset: not exposed
+   * ```
+   */
+  registerWithMethods(service: object, methods: readonly string[], metadata = ""): Promise<void> {
+    return this.#services.register(service, undefined, metadata, methods);
+  }
+
+  /** {@linkcode registerWithMethods} under `name` (Go's `RegisterNameWithMethods`). */
+  registerNameWithMethods(
+    name: string,
+    service: object,
+    methods: readonly string[],
+    metadata = "",
+  ): Promise<void> {
+    return this.#services.register(service, name, metadata, methods);
+  }
+
+  /**
+   * Answers `servicePath.serviceMethod` with a raw handler (Go's `AddHandler`), before any
+   * registered service of that name: it gets the request undecoded and answers when it likes
+   * (see {@linkcode HandlerContext}), on rpcx connections, HTTP invoke and JSON-RPC. Auth and
+   * `preHandleRequest` run before it; `preCall`/`postCall` do not (as Go). Not advertised to
+   * registries (as Go). Adding one again replaces it.
+   */
+  addHandler(servicePath: string, serviceMethod: string, handler: Handler): void {
+    this.#handlers.set(handlerKey(servicePath, serviceMethod), handler);
+  }
+
+  /**
+   * Calls `fn` when a graceful {@linkcode shutdown} begins (Go's `RegisterOnShutdown`, never
+   * called by Go v1.9.4), all together, the listeners closed; `shutdown` waits for them within
+   * its `timeout`. Errors are reported (`onError`). `close()` does not call them.
+   */
+  registerOnShutdown(fn: (server: Server) => void | Promise<void>): void {
+    this.#onShutdown.push(fn);
+  }
+
+  /**
+   * Calls `fn` when {@linkcode restart} begins (all together, awaited before the new process
+   * starts; Go's `RegisterOnRestart`, never called by Go v1.9.4). Errors are reported.
+   */
+  registerOnRestart(fn: (server: Server) => void | Promise<void>): void {
+    this.#onRestart.push(fn);
+  }
+
+  /**
+   * Graceful restart (Go's `Restart`): starts a new copy of this process (`options.command`,
+   * default this one's command line; `options.env` added), waits until it serves every address
+   * this one does (`readyTimeout`, 30 000 ms), then {@linkcode shutdown}s this one. Each address
+   * must be served with `reusePort` (both listen while this one drains: no call lost). Resolves
+   * with the new process's id. Rejects with {@linkcode RestartError} (no `reusePort`, no command
+   * line, the new process ended or was late: it is ended, this one goes on serving) or
+   * `ServerClosedError`. The new process reads `RPCX_RESTART_NOTIFY` (Deno: `--allow-env`).
+   *
+   * @example
+   * ```ts ignore
+   * import { Server } from "@rpcx/core";
+   * const server = new Server();
+   * await server.serve("tcp", "127.0.0.1:8972", { reusePort: true });
+   * Deno.addSignalListener("SIGHUP", () => server.restart().then(() => Deno.exit(0)));
+   * ```
+   */
+  async restart(options: RestartOptions = {}): Promise<number> {
+    if (!this.#life.accepting) throw new ServerClosedError();
+    const hooks = () => runAll(this.#onRestart, this, "registerOnRestart function", this.#reportTo);
+    const child = await startSuccessor(this.#listeners.served, options, hooks);
+    await this.shutdown(options);
+    return child.pid;
+  }
+
   /** Registers one function as method `name` (default: the function's name) of `servicePath`. */
   registerFunction(
     servicePath: string,
@@ -343,6 +444,8 @@ export class Server {
           throw e;
         });
     }
+    // Started by `restart`: the old process waits for this before it drains.
+    if (network !== INPROCESS_NETWORK) await notifyServing(`${network}@${bound}`);
     return bound;
   }
 
