@@ -56,7 +56,7 @@ Deno.test("handleServiceError (Go's HandleServiceError): every error a call ends
       }
       return args;
     },
-    postCall: (ctx, _args, reply) => {
+    postCall: (_ctx, _args, reply) => {
       if ((reply as { C?: number })?.C === 99) throw new Error("postCall refused");
       return reply;
     },
