@@ -18,7 +18,9 @@ import type { ShutdownOptions } from "./options.ts";
 
 /**
  * The environment variable that tells a process started by `Server.restart` where to report
- * what it serves: `host:port token`.
+ * what it serves, and until when: `host:port token deadline` (ms since epoch; the old process's
+ * `readyTimeout`). Past the deadline nothing is reported (the variable stays in the new process's
+ * environment, and in what it starts).
  */
 export const RESTART_NOTIFY_ENV = "RPCX_RESTART_NOTIFY";
 
@@ -71,7 +73,10 @@ export class RestartError extends RpcxError {
   }
 }
 
-let notifyTarget: { hostname: string; port: number; token: string } | null | undefined;
+let notifyTarget:
+  | { hostname: string; port: number; token: string; until: number }
+  | null
+  | undefined;
 
 /**
  * In a process started by `Server.restart`: tells its parent that `address` (`network@addr`) is
@@ -82,16 +87,16 @@ export async function notifyServing(address: string): Promise<void> {
   if (notifyTarget === undefined) {
     const spec = runtime().process.env(RESTART_NOTIFY_ENV)?.split(" ");
     notifyTarget = null;
-    if (spec?.length === 2) {
+    if (spec?.length === 3) {
       try {
-        notifyTarget = { ...splitHostPort(spec[0]), token: spec[1] };
+        notifyTarget = { ...splitHostPort(spec[0]), token: spec[1], until: Number(spec[2]) };
       } catch {
         // not ours
       }
     }
   }
   const t = notifyTarget;
-  if (!t) return;
+  if (!t || !(Date.now() < t.until)) return;
   let conn: Connection | undefined;
   try {
     conn = await runtime().sockets.connect(
@@ -156,12 +161,13 @@ export async function startSuccessor(
   let child: ChildProcessHandle | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
+    const ms = options.readyTimeout ?? DEFAULT_RESTART_READY_TIMEOUT;
     child = runtime().process.spawn(command, {
       ...options.env,
-      [RESTART_NOTIFY_ENV]: `${listener.address} ${token}`,
+      [RESTART_NOTIFY_ENV]: `${listener.address} ${token} ${Date.now() + ms}`,
     });
     const started = child;
-    const served = (async () => {
+    const reported = (async () => {
       for await (const conn of listener) {
         // One line, soon: a peer that connects and says nothing holds no one up.
         const line = await withTimeout(readLine(conn), 2000, () => new Error("no line"))
@@ -172,7 +178,6 @@ export async function startSuccessor(
         if (missing.size === 0) return;
       }
     })();
-    const ms = options.readyTimeout ?? DEFAULT_RESTART_READY_TIMEOUT;
     const failed = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new RestartError(`the new process did not serve ${[...missing]} in ${ms} ms`)),
@@ -182,7 +187,7 @@ export async function startSuccessor(
         reject(new RestartError(`the new process (${command[0]}) ended (exit code ${code})`))
       );
     });
-    await Promise.race([served, failed]);
+    await Promise.race([reported, failed]);
     return started;
   } catch (e) {
     child?.kill();
