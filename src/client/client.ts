@@ -22,11 +22,7 @@ import { closedError, Link } from "./_link.ts";
 import { checkLength, requestMessage } from "./_request.ts";
 import { callFor, parentOf } from "./_parent.ts";
 import type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
-import { sendFile, type SendFileOptions, type TransferResult } from "../stream/send_file.ts";
-import { downloadFile } from "../stream/download_file.ts";
-import { stream } from "../stream/stream.ts";
-import type { TransferOptions } from "../stream/_client.ts";
-import type { DataConn } from "../stream/_conn.ts";
+import { StreamCalls } from "./stream_calls.ts";
 
 export type { CallOptions, CallParent, ClientOptions, PendingCall } from "./options.ts";
 export { type CallTracker, trackedCall } from "./_calls.ts";
@@ -50,7 +46,7 @@ const NO_OPTIONS: CallOptions = {};
  * await server.close();
  * ```
  */
-export class Client {
+export class Client extends StreamCalls {
   /** `network@address`. */
   readonly address: string;
   readonly #options: ClientOptions & Bounded;
@@ -69,6 +65,7 @@ export class Client {
 
   /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
   constructor(address: string, options: ClientOptions = {}) {
+    super(options.serializeType);
     const at = address.indexOf("@");
     const network = at < 0 ? "tcp" : address.slice(0, at);
     const target = at < 0 ? address : address.slice(at + 1);
@@ -369,39 +366,6 @@ export class Client {
       if (this.#touch) this.#link.lastUse = performance.now();
       return this.#calls.exchange(transport, this.#link.server, req, options, codec);
     });
-  }
-
-  /**
-   * Uploads a file to `options.servicePath` (default `_filetransfer`): `sendFile` of
-   * `@rpcx/core/stream` (Go's `XClient.SendFile`), in this client's `serializeType` unless
-   * `options` says.
-   */
-  sendFile(
-    source: string | ReadableStream<Uint8Array>,
-    options: SendFileOptions = {},
-  ): Promise<TransferResult> {
-    return sendFile(this, source, { ...options, serializeType: this.#st(options) });
-  }
-
-  /** Downloads a file (Go's `XClient.DownloadFile`): `downloadFile` of `@rpcx/core/stream`. */
-  downloadFile(
-    requestFileName: string,
-    saveTo: string | WritableStream<Uint8Array>,
-    options: TransferOptions = {},
-  ): Promise<TransferResult> {
-    return downloadFile(this, requestFileName, saveTo, {
-      ...options,
-      serializeType: this.#st(options),
-    });
-  }
-
-  /** Opens a byte stream (Go's `XClient.Stream`; `_streamservice`): `stream` of `@rpcx/core/stream`. */
-  stream(meta?: Record<string, string>, options: TransferOptions = {}): Promise<DataConn> {
-    return stream(this, meta, { ...options, serializeType: this.#st(options) });
-  }
-
-  #st(options: TransferOptions): number {
-    return options.serializeType ?? this.#serializeType;
   }
 
   /**

@@ -14,10 +14,7 @@ import { maxWaitOf } from "./_bounds.ts";
 import type { SelectMode, Selector } from "./selectors.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { type Receipt, XClient } from "./xclient.ts";
-import type { SendFileOptions, TransferResult } from "../stream/send_file.ts";
-import type { TransferOptions } from "../stream/_client.ts";
-import type { DataConn } from "../stream/_conn.ts";
-import { SEND_FILE_SERVICE_NAME, STREAM_SERVICE_NAME } from "../stream/_wire.ts";
+import { StreamCalls } from "./stream_calls.ts";
 
 /** A service's XClient and the discovery cloned for it (closed with it). */
 interface PerService {
@@ -51,7 +48,7 @@ interface PerService {
  * await server.close();
  * ```
  */
-export class OneClient {
+export class OneClient extends StreamCalls {
   /** The fail mode of every service's calls. */
   readonly failMode: FailMode;
   /** The select mode of every service's calls. */
@@ -75,6 +72,7 @@ export class OneClient {
     discovery: ServiceDiscovery,
     options: XClientOptions = {},
   ) {
+    super(options.serializeType);
     maxWaitOf(options.maxWait); // fail here, not at the first call
     this.failMode = failMode;
     this.selectMode = selectMode;
@@ -205,35 +203,6 @@ export class OneClient {
       return Promise.reject(new TypeError("OneClient.sendRaw: the message has no servicePath"));
     }
     return this.#with(req.servicePath, (x) => x.sendRaw(req, options));
-  }
-
-  /**
-   * Uploads a file through the XClient of `options.servicePath` (default `_filetransfer`); see
-   * {@linkcode XClient.sendFile} (Go's `SendFile`).
-   */
-  sendFile(
-    source: string | ReadableStream<Uint8Array>,
-    options: SendFileOptions = {},
-  ): Promise<TransferResult> {
-    return this.#with(
-      options.servicePath ?? SEND_FILE_SERVICE_NAME,
-      (x) => x.sendFile(source, options),
-    );
-  }
-
-  /** Downloads a file; see {@linkcode XClient.downloadFile} (Go's `DownloadFile`). */
-  downloadFile(
-    requestFileName: string,
-    saveTo: string | WritableStream<Uint8Array>,
-    options: TransferOptions = {},
-  ): Promise<TransferResult> {
-    const path = options.servicePath ?? SEND_FILE_SERVICE_NAME;
-    return this.#with(path, (x) => x.downloadFile(requestFileName, saveTo, options));
-  }
-
-  /** Opens a byte stream (default `_streamservice`); see {@linkcode XClient.stream} (Go's `Stream`). */
-  stream(meta?: Record<string, string>, options: TransferOptions = {}): Promise<DataConn> {
-    return this.#with(options.servicePath ?? STREAM_SERVICE_NAME, (x) => x.stream(meta, options));
   }
 
   /**

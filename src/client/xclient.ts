@@ -32,11 +32,7 @@ import {
   receipts,
 } from "./_every_server.ts";
 import { callFor, parentOf } from "./_parent.ts";
-import { sendFile, type SendFileOptions, type TransferResult } from "../stream/send_file.ts";
-import { downloadFile } from "../stream/download_file.ts";
-import { stream } from "../stream/stream.ts";
-import type { TransferOptions } from "../stream/_client.ts";
-import type { DataConn } from "../stream/_conn.ts";
+import { StreamCalls } from "./stream_calls.ts";
 
 export { FailMode, type XClientOptions } from "./options.ts";
 export type { Receipt } from "./_every_server.ts";
@@ -62,7 +58,7 @@ const NO_OPTIONS: CallOptions = {};
  * for (const s of servers) await s.close();
  * ```
  */
-export class XClient {
+export class XClient extends StreamCalls {
   /** The service called. */
   readonly servicePath: string;
   /** The fail mode. */
@@ -113,6 +109,7 @@ export class XClient {
     discovery: ServiceDiscovery,
     options: XClientOptions = {},
   ) {
+    super(options.serializeType);
     this.servicePath = servicePath;
     this.failMode = failMode;
     this.selectMode = selectMode;
@@ -380,38 +377,6 @@ export class XClient {
         }, send)
         : send();
     });
-  }
-
-  /**
-   * Uploads a file (Go's `XClient.SendFile`) through this XClient, made for `_filetransfer`:
-   * `sendFile` of `@rpcx/core/stream`, in this client's `serializeType` unless `options` says.
-   */
-  sendFile(
-    source: string | ReadableStream<Uint8Array>,
-    options: SendFileOptions = {},
-  ): Promise<TransferResult> {
-    return sendFile(this, source, { ...options, serializeType: this.#st(options) });
-  }
-
-  /** Downloads a file (Go's `XClient.DownloadFile`): `downloadFile` of `@rpcx/core/stream`. */
-  downloadFile(
-    requestFileName: string,
-    saveTo: string | WritableStream<Uint8Array>,
-    options: TransferOptions = {},
-  ): Promise<TransferResult> {
-    return downloadFile(this, requestFileName, saveTo, {
-      ...options,
-      serializeType: this.#st(options),
-    });
-  }
-
-  /** Opens a byte stream (Go's `XClient.Stream`), made for `_streamservice`: `stream` of `@rpcx/core/stream`. */
-  stream(meta?: Record<string, string>, options: TransferOptions = {}): Promise<DataConn> {
-    return stream(this, meta, { ...options, serializeType: this.#st(options) });
-  }
-
-  #st(options: TransferOptions): number | undefined {
-    return options.serializeType ?? this.#options.serializeType;
   }
 
   /**

@@ -2,21 +2,19 @@
  * The rpcx server: registers services, serves them on any network of the transport layer or
  * in-process, and advertises them through registry plugins.
  *
- * This file is the façade: it holds the services and wires the parts that do the work:
+ * This file is the façade: it holds the parts that do the work (made and wired by
+ * `_assemble.ts`):
  * `_listeners.ts` (what it listens on), `_connections.ts` (accepting, framing, timeouts),
  * `_connection.ts` (one connection), `_pipeline.ts` (the one sequence every request goes
  * through, from a connection, `handleMessage` or HTTP), `_dispatch.ts` (a request in, a response
  * out), `_plugin_chain.ts` (hooks and their error policies), `_registries.ts` (registry
  * plugins' lifecycle), `_http_bridge.ts` (the HTTP side), `_push.ts` (pushes), `_inprocess.ts`
- * (in-process sessions) and `_lifecycle.ts` (shutdown and close).
+ * (in-process sessions), `_lifecycle.ts` (shutdown and close) and `restart.ts`.
  *
  * @module
  */
-import { setMaxListeners } from "node:events";
-import { defaultCodecs } from "../codec/registry.ts";
 import type { Message, Metadata } from "../protocol/message.ts";
-import { defaultNetworks } from "../transport/networks.ts";
-import { defaultInprocessRegistry, INPROCESS_NETWORK } from "../transport/inprocess.ts";
+import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import type { HttpLimits } from "../http/options.ts";
 import type { ConnInfo } from "./context.ts";
 import {
@@ -26,7 +24,7 @@ import {
   type ServerPlugin,
 } from "./plugin.ts";
 import type { ServiceMethod } from "./service.ts";
-import { DEFAULT_PUSH_BUFFER_SIZE, type SendMessageOptions } from "./push.ts";
+import type { SendMessageOptions } from "./push.ts";
 import {
   type ServeOptions,
   ServerClosedError,
@@ -34,21 +32,11 @@ import {
   type ServiceErrorHandler,
   type ShutdownOptions,
 } from "./options.ts";
-import { PushSender } from "./_push.ts";
-import { PluginChain } from "./_plugin_chain.ts";
-import { Dispatcher } from "./_dispatch.ts";
-import { RequestPipeline } from "./_pipeline.ts";
 import { handlerKey } from "./_dispatch.ts";
 import type { Handler } from "./handler.ts";
 import { notifyServing, type RestartOptions, startSuccessor } from "./restart.ts";
-import { RegistryLifecycle } from "./_registries.ts";
-import { ServerConnections } from "./_connections.ts";
-import { Listeners } from "./_listeners.ts";
-import { httpBridge } from "./_http_bridge.ts";
-import { Lifecycle, runAll } from "./_lifecycle.ts";
-import { ServiceTable } from "./_services.ts";
-import { serverSettings } from "./_settings.ts";
-import type { RpcxHttpServer } from "../http/http_server.ts";
+import { runAll } from "./_lifecycle.ts";
+import { assembleServer, type ServerParts } from "./_assemble.ts";
 
 /**
  * Serves registered services. A method is `(args, ctx) => reply` (sync or async); replies go
@@ -72,19 +60,10 @@ import type { RpcxHttpServer } from "../http/http_server.ts";
  * ```
  */
 export class Server {
-  readonly #services: ServiceTable;
-  readonly #plugins: PluginChain;
-  readonly #registries: RegistryLifecycle;
-  readonly #pipeline: RequestPipeline;
-  readonly #conns: ServerConnections;
-  readonly #listeners: Listeners;
-  readonly #http: RpcxHttpServer;
-  readonly #push: PushSender;
-  readonly #life: Lifecycle;
-  readonly #onError: (where: string, error: unknown) => void;
   readonly #startedAt = Date.now();
   readonly #reportTo = (where: string, e: unknown): void => this.#report(where, e);
-  readonly #handlers = new Map<string, Handler>();
+  /** Its parts (`_assemble.ts`). */
+  readonly #p: ServerParts;
   readonly #onShutdown: ((server: Server) => void | Promise<void>)[] = [];
   readonly #onRestart: ((server: Server) => void | Promise<void>)[] = [];
   #serviceAddress: string | undefined;
@@ -94,75 +73,13 @@ export class Server {
 
   /** Creates a server. */
   constructor(options: ServerOptions = {}) {
-    const { frame, timeouts, onError, errorText } = serverSettings(options);
-    this.#onError = onError;
     this.handleServiceError = options.handleServiceError;
-    const report = this.#reportTo;
-    const accepting = () => this.#life.accepting;
-    this.#life = new Lifecycle(() => ({
-      stopListening: () => this.#listeners.stop(),
-      stopRegistries: () => this.#registries.stopAll(),
-      connections: this.#conns,
-      http: this.#http,
-      onShutdown: () => runAll(this.#onShutdown, this, "registerOnShutdown function", report),
-    }));
-    // Every timed call in flight listens on this signal (CallDeadline): Node warns past 10
-    // listeners (MaxListenersExceededWarning) unless told that many are expected.
-    setMaxListeners(0, this.#life.stop.signal);
-    const plugins = this.#plugins = new PluginChain(report);
-    this.#registries = new RegistryLifecycle(() => this.#services.entries.values(), report);
-    this.#services = new ServiceTable(plugins, this.#registries, () => this.#listeners);
-    const codecs = options.codecs ?? defaultCodecs;
-    const dispatcher = new Dispatcher({
-      services: this.#services.entries,
-      handlers: this.#handlers,
-      lateError: (e, req, conn) => this.#pipeline.serviceError(e, req, conn),
-      codecs,
-      plugins,
-      auth: options.auth,
-      errorText,
-      stop: this.#life.stop.signal,
-    });
-    const pipeline = this.#pipeline = new RequestPipeline({
-      plugins,
-      dispatcher,
+    this.#p = assembleServer(options, {
+      report: this.#reportTo,
+      serviceAddress: () => this.#serviceAddress,
       serviceErrors: () => this.handleServiceError,
-      report,
-    });
-    const bridge = httpBridge({ pipeline, plugins, accepting, report, errorText }, {
-      ...options,
-      maxBodyLength: frame.maxMessageLength,
-    });
-    this.#http = bridge.http;
-    const conns = this.#conns = new ServerConnections({
-      plugins,
-      dispatcher,
-      pipeline,
-      timeouts,
-      frame,
-      sniff: bridge.sniff,
-      accepting,
-      report,
-    });
-    this.#listeners = new Listeners({
-      networks: options.networks ?? defaultNetworks,
-      tls: options.tls,
-      keepAlive: options.tcpKeepAlivePeriod,
-      readTimeout: timeouts.read,
-      inprocess: options.inprocessRegistry ?? defaultInprocessRegistry,
-      services: () => this.#services.entries.values(),
-      accept: (conn, localAddress) => conns.accept(conn, localAddress),
-      openInprocess: (client, deliver, closed) =>
-        conns.openInprocess(client, this.#serviceAddress ?? INPROCESS_NETWORK, deliver, closed),
-      accepting,
-      report,
-    });
-    this.#push = new PushSender({
-      find: (info) => conns.find(info),
-      active: () => conns.active(),
-      bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
-      codecs,
-      plugins,
+      onShutdown: () =>
+        runAll(this.#onShutdown, this, "registerOnShutdown function", this.#reportTo),
     });
     for (const p of options.plugins ?? []) this.use(p);
   }
@@ -208,7 +125,7 @@ export class Server {
     data: unknown,
     options: SendMessageOptions = {},
   ): Promise<void> {
-    return this.#push.send(conn, servicePath, serviceMethod, metadata, data, options);
+    return this.#p.push.send(conn, servicePath, serviceMethod, metadata, data, options);
   }
 
   /**
@@ -223,12 +140,12 @@ export class Server {
    * ```
    */
   activeClientConn(): ConnInfo[] {
-    return this.#push.active();
+    return this.#p.push.active();
   }
 
   /** Bytes of pushes queued on `conn` and not yet written to its socket (0 once closed). */
   pendingPushBytes(conn: ConnInfo): number {
-    return this.#push.pending(conn);
+    return this.#p.push.pending(conn);
   }
 
   /** The first listener's address as `network@host:port`, once serving. */
@@ -250,22 +167,22 @@ export class Server {
    * ```
    */
   get httpLimits(): HttpLimits {
-    return this.#http.limits;
+    return this.#p.http.limits;
   }
 
   /** Names of the registered services. */
   get services(): string[] {
-    return [...this.#services.entries.keys()];
+    return [...this.#p.services.entries.keys()];
   }
 
   /** The server's counters. */
   metrics(): ServerMetrics {
     return {
       startedAt: this.#startedAt,
-      connectionsAccepted: this.#conns.accepted,
-      activeConnections: this.#conns.size,
-      calls: this.#pipeline.calls,
-      inFlight: this.#pipeline.inFlight,
+      connectionsAccepted: this.#p.conns.accepted,
+      activeConnections: this.#p.conns.size,
+      calls: this.#p.pipeline.calls,
+      inFlight: this.#p.pipeline.inFlight,
     };
   }
 
@@ -274,9 +191,9 @@ export class Server {
    * service right away (errors are reported through `onError`).
    */
   use(plugin: ServerPlugin): this {
-    this.#plugins.add(plugin);
+    this.#p.plugins.add(plugin);
     if (this.#serviceAddress && isRegisterPlugin(plugin)) {
-      this.#registries.start(plugin, this.#registryContext()).catch((e) =>
+      this.#p.registries.start(plugin, this.#registryContext()).catch((e) =>
         this.#report(`registry plugin ${plugin.name ?? ""} start`, e)
       );
     }
@@ -290,7 +207,7 @@ export class Server {
    * plugin's error.
    */
   register(service: object, name?: string, metadata = ""): Promise<void> {
-    return this.#services.register(service, name, metadata);
+    return this.#p.services.register(service, name, metadata);
   }
 
   /**
@@ -298,16 +215,9 @@ export class Server {
    * the others are not callable (a caller gets Go's `rpcx: can't find method <name>`). Throws
    * TypeError with Go's texts for an empty list, a name the service has no method of, or one
    * that is not callable; otherwise as {@linkcode register}.
-   *
-   * @example
-   * ```ts
-   * import { Server } from "@rpcx/core";
-   * const arith = { Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }), Reset() {} };
-   * await new Server().registerNameWithMethods("Arith", arith, ["Mul"]); // Reset: not exposed
-   * ```
    */
   registerWithMethods(service: object, methods: readonly string[], metadata = ""): Promise<void> {
-    return this.#services.register(service, undefined, metadata, methods);
+    return this.#p.services.register(service, undefined, metadata, methods);
   }
 
   /** {@linkcode registerWithMethods} under `name` (Go's `RegisterNameWithMethods`). */
@@ -317,58 +227,42 @@ export class Server {
     methods: readonly string[],
     metadata = "",
   ): Promise<void> {
-    return this.#services.register(service, name, metadata, methods);
+    return this.#p.services.register(service, name, metadata, methods);
   }
 
   /**
-   * Answers `servicePath.serviceMethod` with a raw handler (Go's `AddHandler`), before any
-   * registered service of that name: it gets the request undecoded and answers when it likes
-   * (see {@linkcode HandlerContext}), on rpcx connections, HTTP invoke and JSON-RPC. Auth and
-   * `preHandleRequest` run before it; `preCall`/`postCall` do not (as Go). Not advertised to
-   * registries (as Go). Adding one again replaces it.
+   * Answers `servicePath.serviceMethod` with a raw handler (Go's `AddHandler`; see
+   * {@linkcode HandlerContext}), before any service of that name, on every protocol. Auth and
+   * `preHandleRequest` run first, `preCall`/`postCall` not; not advertised (as Go).
    */
   addHandler(servicePath: string, serviceMethod: string, handler: Handler): void {
-    this.#handlers.set(handlerKey(servicePath, serviceMethod), handler);
+    this.#p.handlers.set(handlerKey(servicePath, serviceMethod), handler);
   }
 
   /**
-   * Calls `fn` when a graceful {@linkcode shutdown} begins (Go's `RegisterOnShutdown`, never
-   * called by Go v1.9.4), all together, the listeners closed; `shutdown` waits for them within
-   * its `timeout`. Errors are reported (`onError`). `close()` does not call them.
+   * Calls `fn` as a graceful {@linkcode shutdown} begins (Go's `RegisterOnShutdown`), within
+   * its `timeout`; errors are reported (`onError`). Not on `close()`.
    */
   registerOnShutdown(fn: (server: Server) => void | Promise<void>): void {
     this.#onShutdown.push(fn);
   }
 
-  /**
-   * Calls `fn` when {@linkcode restart} begins (all together, awaited before the new process
-   * starts; Go's `RegisterOnRestart`, never called by Go v1.9.4). Errors are reported.
-   */
+  /** Calls `fn` as {@linkcode restart} begins (Go's `RegisterOnRestart`); errors are reported. */
   registerOnRestart(fn: (server: Server) => void | Promise<void>): void {
     this.#onRestart.push(fn);
   }
 
   /**
-   * Graceful restart (Go's `Restart`): starts a new copy of this process (`options.command`,
-   * default this one's command line; `options.env` added), waits until it serves every address
-   * this one does (`readyTimeout`, 30 000 ms), then {@linkcode shutdown}s this one. Each address
-   * must be served with `reusePort` (both listen while this one drains: no call lost). Resolves
-   * with the new process's id. Rejects with {@linkcode RestartError} (no `reusePort`, no command
-   * line, the new process ended or was late: it is ended, this one goes on serving) or
-   * `ServerClosedError`. The new process reads `RPCX_RESTART_NOTIFY` (Deno: `--allow-env`).
-   *
-   * @example
-   * ```ts ignore
-   * import { Server } from "@rpcx/core";
-   * const server = new Server();
-   * await server.serve("tcp", "127.0.0.1:8972", { reusePort: true });
-   * Deno.addSignalListener("SIGHUP", () => server.restart().then(() => Deno.exit(0)));
-   * ```
+   * Graceful restart (Go's `Restart`; see {@linkcode RestartOptions}): starts a new copy of
+   * this process, waits until it serves every address this one does (each must be served with
+   * `reusePort`), then {@linkcode shutdown}s this one: no call lost. Resolves with the new
+   * process's id. Rejects with `RestartError` (this one then goes on serving) or
+   * `ServerClosedError`.
    */
   async restart(options: RestartOptions = {}): Promise<number> {
-    if (!this.#life.accepting) throw new ServerClosedError();
+    if (!this.#p.life.accepting) throw new ServerClosedError();
     const hooks = () => runAll(this.#onRestart, this, "registerOnRestart function", this.#reportTo);
-    const child = await startSuccessor(this.#listeners.served, options, hooks);
+    const child = await startSuccessor(this.#p.listeners.served, options, hooks);
     await this.shutdown(options);
     return child.pid;
   }
@@ -380,12 +274,12 @@ export class Server {
     metadata = "",
     name: string = fn.name,
   ): Promise<void> {
-    return this.#services.registerFunction(servicePath, fn, metadata, name);
+    return this.#p.services.registerFunction(servicePath, fn, metadata, name);
   }
 
   /** Withdraws a service: registries are told, and it is no longer callable. */
   unregister(name: string): Promise<void> {
-    return this.#services.unregister(name);
+    return this.#p.services.unregister(name);
   }
 
   /**
@@ -415,7 +309,7 @@ export class Server {
       remoteAddress: "",
       localAddress: this.#serviceAddress ?? "",
     };
-    return this.#pipeline.answer(req, info);
+    return this.#p.pipeline.answer(req, info);
   }
 
   /**
@@ -431,15 +325,15 @@ export class Server {
    * "unavailable", "denied" or "other"; an in-process name already served is "in-use" too).
    */
   async serve(network: string, address: string, options: ServeOptions = {}): Promise<string> {
-    if (!this.#life.accepting) throw new ServerClosedError();
-    const bound = await this.#listeners.listen(network, address, options);
-    this.#conns.startWatchdog();
+    if (!this.#p.life.accepting) throw new ServerClosedError();
+    const bound = await this.#p.listeners.listen(network, address, options);
+    this.#p.conns.startWatchdog();
     if (!this.#serviceAddress) {
       this.#serviceAddress = `${network}@${bound}`;
-      await this.#registries.startAll(this.#plugins.registries(), this.#registryContext())
+      await this.#p.registries.startAll(this.#p.plugins.registries(), this.#registryContext())
         .catch(async (e) => {
           // Not advertised means not served: undo the listener so the caller can retry.
-          await this.#listeners.undoLast();
+          await this.#p.listeners.undoLast();
           this.#serviceAddress = undefined;
           throw e;
         });
@@ -454,9 +348,9 @@ export class Server {
   }
 
   #report(where: string, e: unknown): void {
-    if (this.#life.closed) return;
+    if (this.#p.life.closed) return;
     try {
-      this.#onError(where, e);
+      this.#p.onError(where, e);
     } catch {
       // a failing reporter must not take the server down
     }
@@ -474,7 +368,7 @@ export class Server {
    * again returns the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    return this.#life.shutdown(options);
+    return this.#p.life.shutdown(options);
   }
 
   /**
@@ -483,7 +377,7 @@ export class Server {
    * listened on is free again (a new Server may `serve` there at once, as after Go's `Close`).
    */
   close(): Promise<void> {
-    return this.#life.close();
+    return this.#p.life.close();
   }
 
   /**
@@ -492,6 +386,6 @@ export class Server {
    * Returns a function that removes the handlers.
    */
   shutdownOnSignals(options: ShutdownOptions & { exit?: boolean } = {}): () => void {
-    return this.#life.onSignals(options);
+    return this.#p.life.onSignals(options);
   }
 }
