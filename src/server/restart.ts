@@ -69,7 +69,6 @@ export class RestartError extends RpcxError {
   /** Creates the error. */
   constructor(detail: string, options?: ErrorOptions) {
     super(`rpcx: restart: ${detail}`, options);
-    this.name = "RestartError";
   }
 }
 
@@ -170,7 +169,11 @@ export async function startSuccessor(
     const reported = (async () => {
       for await (const conn of listener) {
         // One line, soon: a peer that connects and says nothing holds no one up.
-        const line = await withTimeout(readLine(conn), 2000, () => new Error("no line"))
+        const line = await withTimeout(
+          readLine(conn),
+          2000,
+          () => new RestartError("no line in 2 s"),
+        )
           .catch(() => undefined);
         conn.close();
         const [got, address] = line?.split(" ") ?? [];

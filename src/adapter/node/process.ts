@@ -17,6 +17,7 @@ import type {
   StdStream,
   TermSignal,
 } from "../../runtime/types.ts";
+import { RpcxError } from "../../protocol/errors.ts";
 
 /** `process.platform` → the OS names of `Deno.build.os`. */
 const OS_NAMES: Record<string, string> = { win32: "windows", sunos: "solaris" };
@@ -118,7 +119,7 @@ export const nodeProcess: ProcessApi = {
     });
     // A program that cannot be started has no pid (its "error" follows).
     if (child.pid === undefined) {
-      throw new Error(`spawn ${program}: cannot start it`, { cause: failed });
+      throw new RpcxError(`rpcx: spawn ${program}: cannot start it`, { cause: failed });
     }
     child.unref();
     return {
