@@ -29,7 +29,8 @@ import type { Connection } from "../transport/network.ts";
  * import type { TeeWriter } from "@rpcx/core/plugins/tee";
  * const chunks: Uint8Array[] = [];
  * const w: TeeWriter = { write: (b) => void chunks.push(b) };
- * console.log(typeof w.write); // "function"
+ * w.write(new Uint8Array([8, 9]));
+ * console.log(chunks.length); // 1
  * ```
  */
 export interface TeeWriter {

@@ -58,9 +58,9 @@ export interface HandlerContext extends CallContext {
  *
  * @example
  * ```ts
- * import type { Handler } from "@rpcx/core";
+ * import { type Handler, Server } from "@rpcx/core";
  * const echo: Handler = (ctx) => void ctx.write(ctx.bind());
- * console.log(typeof echo); // "function"
+ * new Server().addHandler("Echo", "Say", echo); // Echo.Say answers what it was sent
  * ```
  */
 export type Handler = (ctx: HandlerContext) => void | Promise<void>;

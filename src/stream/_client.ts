@@ -25,9 +25,8 @@ import { StreamAbortedError, StreamNotAcceptedError } from "./errors.ts";
  * import type { DataCaller } from "@rpcx/core/stream";
  * const x = new XClient("_filetransfer", FailMode.Failtry, SelectMode.RandomSelect,
  *   new Peer2PeerDiscovery("tcp@127.0.0.1:8972"));
- * const caller: DataCaller = x;
+ * const caller: DataCaller = x; // sendFile(caller, ...) calls x's _filetransfer.TransferFile
  * await x.close();
- * console.log(typeof caller.call); // "function"
  * ```
  */
 export type DataCaller = ServiceCaller | AnyServiceCaller;
@@ -55,8 +54,8 @@ export interface ServiceCaller {
  * @example
  * ```ts
  * import type { AnyServiceCaller } from "@rpcx/core/stream";
- * const c: AnyServiceCaller = { call: () => Promise.resolve({}) };
- * console.log(typeof c.call);
+ * const c: AnyServiceCaller = { call: (path, method) => Promise.resolve(`${path}.${method}`) };
+ * console.log(await c.call("_streamservice", "Stream", {})); // "_streamservice.Stream"
  * ```
  */
 export interface AnyServiceCaller {
