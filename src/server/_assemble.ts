@@ -60,8 +60,8 @@ export interface ServerParts {
 export function assembleServer(options: ServerOptions, side: ServerSide): ServerParts {
   const { frame, timeouts, onError, errorText } = serverSettings(options);
   const report = side.report;
-  // Every part exists before any of these is called.
-  let p!: ServerParts;
+  // Filled in at the end: every part exists before any closure below reads it.
+  const p = {} as ServerParts;
   const accepting = () => p.life.accepting;
   const life = new Lifecycle(() => ({
     stopListening: () => p.listeners.stop(),
@@ -128,7 +128,7 @@ export function assembleServer(options: ServerOptions, side: ServerSide): Server
     codecs,
     plugins,
   });
-  p = {
+  return Object.assign(p, {
     life,
     plugins,
     registries,
@@ -140,6 +140,5 @@ export function assembleServer(options: ServerOptions, side: ServerSide): Server
     http: bridge.http,
     push,
     onError,
-  };
-  return p;
+  });
 }
