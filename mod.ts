@@ -8,14 +8,16 @@
  *
  * @example
  * ```ts
- * import { FailMode, InprocessDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import {
+ *   FailMode, InprocessDiscovery, InprocessRegisterPlugin, SelectMode, Server, XClient,
+ * } from "@rpcx/core";
  *
  * class Arith {
  *   Mul(args: { A: number; B: number }) {
  *     return { C: args.A * args.B };
  *   }
  * }
- * const server = new Server();
+ * const server = new Server({ plugins: [new InprocessRegisterPlugin()] });
  * await server.register(new Arith());
  * await server.serve("inprocess", "arith");
  *
@@ -57,7 +59,8 @@ export {
   RpcxError,
   TruncatedFrameError,
 } from "./src/protocol/errors.ts";
-export type { DecodeLimits, Message, Metadata } from "./src/protocol/message.ts";
+export type { DecodeLimits, FrameHeader, Message, Metadata } from "./src/protocol/message.ts";
+export type { FrameDecoderOptions } from "./src/protocol/framing.ts";
 
 // Payload codecs.
 export { type Codec, CodecError, UnsupportedCodecError } from "./src/codec/codec.ts";
@@ -202,7 +205,13 @@ export {
 export { RegistryError, type RegistryErrorOptions } from "./src/registry/errors.ts";
 export { Peer2PeerDiscovery } from "./src/registry/peer2peer.ts";
 export { MultipleServersDiscovery } from "./src/registry/multiple_servers.ts";
-export { InprocessDiscovery } from "./src/registry/inprocess.ts";
+export {
+  defaultInprocessRegistry,
+  InprocessDiscovery,
+  InprocessRegisterPlugin,
+  type InprocessRegisterPluginOptions,
+  InprocessRegistry,
+} from "./src/registry/inprocess.ts";
 export {
   CacheDiscovery,
   type CacheDiscoveryOptions,
@@ -222,14 +231,20 @@ export {
   type DialOptions,
   type Listener,
   type ListenOptions,
+  type MessageLink,
   type Network,
   NetworkRegistry,
   type TlsOptions,
   UnsupportedNetworkError,
 } from "./src/transport/network.ts";
 export { defaultNetworks } from "./src/transport/networks.ts";
-// A Connection is a ByteStream: a custom Network implements it.
-export type { ByteStream } from "./src/transport/framed.ts";
+// A Connection is a ByteStream: a custom Network implements it (and, to carry whole messages,
+// `messageLink`, which takes what a FramedConnection takes).
+export type {
+  ByteStream,
+  FramedConnectionHandlers,
+  FramedConnectionOptions,
+} from "./src/transport/framed.ts";
 export { tcpNetwork } from "./src/transport/tcp.ts";
 export { unixNetwork } from "./src/transport/unix.ts";
 export { httpNetwork } from "./src/transport/http.ts";
@@ -247,13 +262,8 @@ export {
   TlsHandshakeError,
   UpgradeError,
 } from "./src/transport/errors.ts";
-export {
-  defaultInprocessRegistry,
-  INPROCESS_NETWORK,
-  type InprocessEndpoint,
-  InprocessRegistry,
-  type InprocessSession,
-} from "./src/transport/inprocess.ts";
+export { inprocessNetwork } from "./src/transport/inprocess.ts";
+export { pipe, PipeNetwork } from "./src/transport/pipe.ts";
 
 // The runtime seam's error: a permission the process lacks (Deno's --allow-*).
 export { PermissionError } from "./src/runtime/errors.ts";

@@ -744,6 +744,7 @@ Deno.test("rpcx: deno compile packs the command line with every registry client 
         "node-zookeeper-client",
         "consul",
         "multicast-dns",
+        "ioredis",
       ]
     ) {
       assert.match(

@@ -26,10 +26,16 @@ import { Arith } from "../examples/arith.ts";
 import { bounded, delay, waitFor } from "./support/env.ts";
 import { codecsWithProtobuf } from "./support/push.ts";
 
-/** A server whose `Arith` records the connection of every caller. */
+let served = 0;
+
+/**
+ * A server whose `Arith` records the connection of every caller, on `network` (tcp on
+ * 127.0.0.1, or in-process under a fresh name); `target` is the client's address.
+ */
 async function pushServer(
   options: ServerOptions = {},
-): Promise<{ server: Server; addr: string; callers: ConnInfo[] }> {
+  network: "tcp" | "inprocess" = "tcp",
+): Promise<{ server: Server; addr: string; target: string; callers: ConnInfo[] }> {
   const server = new Server(options);
   const callers: ConnInfo[] = [];
   await server.register(new Arith());
@@ -37,8 +43,11 @@ async function pushServer(
     callers.push(ctx.conn);
     return "hello";
   });
-  const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, addr, callers };
+  const addr = await server.serve(
+    network,
+    network === "tcp" ? "127.0.0.1:0" : `push-server-${++served}`,
+  );
+  return { server, addr, target: `${network}@${addr}`, callers };
 }
 
 /** Captures the library's warnings while `fn` runs. */
@@ -479,143 +488,115 @@ Deno.test("push: XClient receives pushes from each of its servers", async () => 
   }
 });
 
-Deno.test("push: bidirectionalBlock — a slow stream reader pauses the connection; 10,000 pushes arrive, none dropped", async () => {
-  const limit = 64 * 1024;
-  const { server, addr, callers } = await pushServer({ pushBufferSize: limit });
-  const client = new Client(`tcp@${addr}`, { bidirectionalBlock: true });
-  try {
-    const stream = client.serverMessages({ maxBuffered: 10 });
-    await client.call("Push", "Hello", null);
-    const data = new Uint8Array(512);
-    let maxPending = 0;
-    const pusher = (async () => {
+for (const network of ["tcp", "inprocess"] as const) {
+  Deno.test(`push (${network}): bidirectionalBlock — a slow stream reader pauses the connection; 10,000 pushes arrive, none dropped`, async () => {
+    const limit = 64 * 1024;
+    const { server, target, callers } = await pushServer({ pushBufferSize: limit }, network);
+    const client = new Client(target, { bidirectionalBlock: true });
+    try {
+      const stream = client.serverMessages({ maxBuffered: 10 });
+      await client.call("Push", "Hello", null);
+      const data = new Uint8Array(512);
+      let maxPending = 0;
+      const pusher = (async () => {
+        for (let i = 0; i < 10_000; i++) {
+          const p = server.sendMessage(callers[0], "", "", { i: String(i) }, data);
+          maxPending = Math.max(maxPending, server.pendingPushBytes(callers[0]));
+          await p;
+        }
+      })();
+      let maxBuffered = 0;
       for (let i = 0; i < 10_000; i++) {
-        const p = server.sendMessage(callers[0], "", "", { i: String(i) }, data);
-        maxPending = Math.max(maxPending, server.pendingPushBytes(callers[0]));
-        await p;
+        maxBuffered = Math.max(maxBuffered, stream.buffered);
+        const m = (await bounded(stream.next(), 10_000, `push ${i}`)).value as ServerMessage;
+        assert.equal(m.metadata.i, String(i));
+        if (i % 1000 === 0) await new Promise((r) => setTimeout(r, 20)); // a slow reader
       }
-    })();
-    let maxBuffered = 0;
-    for (let i = 0; i < 10_000; i++) {
-      maxBuffered = Math.max(maxBuffered, stream.buffered);
-      const m = (await bounded(stream.next(), 10_000, `push ${i}`)).value as ServerMessage;
-      assert.equal(m.metadata.i, String(i));
-      if (i % 1000 === 0) await new Promise((r) => setTimeout(r, 20)); // a slow reader
+      await bounded(pusher, 10_000, "pusher");
+      assert.equal(stream.dropped, 0);
+      assert.ok(maxBuffered <= 10, `buffered ${maxBuffered}`);
+      assert.ok(maxPending <= limit);
+    } finally {
+      await client.close();
+      await server.close();
     }
-    await bounded(pusher, 10_000, "pusher");
-    assert.equal(stream.dropped, 0);
-    assert.ok(maxBuffered <= 10, `buffered ${maxBuffered}`);
-    assert.ok(maxPending <= limit);
-  } finally {
-    await client.close();
-    await server.close();
-  }
-});
+  });
 
-Deno.test("push: bidirectionalBlock — a stream that is not read stops the reading; the server's fire-and-forget pushes then fail typed", async () => {
-  const limit = 256 * 1024;
-  const { server, addr, callers } = await pushServer({ pushBufferSize: limit });
-  const client = new Client(`tcp@${addr}`, { bidirectionalBlock: true });
-  try {
-    const stream = client.serverMessages({ maxBuffered: 10 });
-    await client.call("Push", "Hello", null);
-    const data = new Uint8Array(4096);
-    let accepted = 0;
-    let full = 0;
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < 10_000; i++) {
-      writes.push(
-        server.sendMessage(callers[0], "", "", { i: String(i) }, data).then(
-          () => void accepted++,
-          (e) => {
-            assert.ok(e instanceof PushBufferFullError, `got ${e}`);
-            full++;
-          },
+  Deno.test(`push (${network}): bidirectionalBlock — a stream that is not read stops the reading; the server's fire-and-forget pushes then fail typed`, async () => {
+    const limit = 256 * 1024;
+    const { server, target, callers } = await pushServer({ pushBufferSize: limit }, network);
+    const client = new Client(target, { bidirectionalBlock: true });
+    try {
+      const stream = client.serverMessages({ maxBuffered: 10 });
+      await client.call("Push", "Hello", null);
+      const data = new Uint8Array(4096);
+      let accepted = 0;
+      let full = 0;
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 10_000; i++) {
+        writes.push(
+          server.sendMessage(callers[0], "", "", { i: String(i) }, data).then(
+            () => void accepted++,
+            (e) => {
+              assert.ok(e instanceof PushBufferFullError, `got ${e}`);
+              full++;
+            },
+          ),
+        );
+        assert.ok(server.pendingPushBytes(callers[0]) <= limit);
+        if (i % 100 === 99) await new Promise((r) => setTimeout(r, 0));
+      }
+      assert.ok(full > 0, "some pushes were refused");
+      assert.equal(stream.buffered, 10);
+      // Read everything: each push that was taken arrives, in order, none dropped.
+      const got: number[] = [];
+      const reading = (async () => {
+        for await (const m of stream) got.push(Number(m.metadata.i));
+      })();
+      await bounded(Promise.all(writes), 20_000, "pushes settled");
+      await waitFor("every accepted push read", () => got.length === accepted, 20_000);
+      assert.equal(accepted + full, 10_000);
+      assert.deepEqual(got, [...got].sort((a, b) => a - b));
+      assert.equal(stream.dropped, 0);
+      await client.close();
+      await bounded(reading, 5000, "the stream to end on close");
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  Deno.test(`push (${network}): bidirectionalBlock — an async onServerMessage paces the connection`, async () => {
+    const { server, target, callers } = await pushServer({}, network);
+    let running = 0;
+    let maxRunning = 0;
+    const seen: number[] = [];
+    const client = new Client(target, {
+      bidirectionalBlock: true,
+      async onServerMessage(m) {
+        maxRunning = Math.max(maxRunning, ++running);
+        await new Promise((r) => setTimeout(r, 1));
+        seen.push(Number(m.metadata.i));
+        running--;
+      },
+    });
+    try {
+      await client.call("Push", "Hello", null);
+      await Promise.all(
+        Array.from(
+          { length: 200 },
+          (_, i) => server.sendMessage(callers[0], "", "", { i: `${i}` }, "x"),
         ),
       );
-      assert.ok(server.pendingPushBytes(callers[0]) <= limit);
-      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 0));
+      await waitFor("200 pushes handled", () => seen.length === 200, 10_000);
+      assert.equal(maxRunning, 1);
+      assert.deepEqual(seen, [...Array(200).keys()]);
+    } finally {
+      await client.close();
+      await server.close();
     }
-    assert.ok(full > 0, "some pushes were refused");
-    assert.equal(stream.buffered, 10);
-    // Read everything: each push that was taken arrives, in order, none dropped.
-    const got: number[] = [];
-    const reading = (async () => {
-      for await (const m of stream) got.push(Number(m.metadata.i));
-    })();
-    await bounded(Promise.all(writes), 20_000, "pushes settled");
-    await waitFor("every accepted push read", () => got.length === accepted, 20_000);
-    assert.equal(accepted + full, 10_000);
-    assert.deepEqual(got, [...got].sort((a, b) => a - b));
-    assert.equal(stream.dropped, 0);
-    await client.close();
-    await bounded(reading, 5000, "the stream to end on close");
-  } finally {
-    await client.close();
-    await server.close();
-  }
-});
-
-Deno.test("push: bidirectionalBlock — an async onServerMessage paces the connection", async () => {
-  const { server, addr, callers } = await pushServer();
-  let running = 0;
-  let maxRunning = 0;
-  const seen: number[] = [];
-  const client = new Client(`tcp@${addr}`, {
-    bidirectionalBlock: true,
-    async onServerMessage(m) {
-      maxRunning = Math.max(maxRunning, ++running);
-      await new Promise((r) => setTimeout(r, 1));
-      seen.push(Number(m.metadata.i));
-      running--;
-    },
   });
-  try {
-    await client.call("Push", "Hello", null);
-    await Promise.all(
-      Array.from(
-        { length: 200 },
-        (_, i) => server.sendMessage(callers[0], "", "", { i: `${i}` }, "x"),
-      ),
-    );
-    await waitFor("200 pushes handled", () => seen.length === 200, 10_000);
-    assert.equal(maxRunning, 1);
-    assert.deepEqual(seen, [...Array(200).keys()]);
-  } finally {
-    await client.close();
-    await server.close();
-  }
-});
-
-Deno.test("push: bidirectionalBlock on an in-process connection still keeps a stream bounded (drops)", async () => {
-  const server = new Server();
-  const callers: ConnInfo[] = [];
-  await server.registerFunction("Push", function Hello(_a: unknown, ctx: CallContext) {
-    callers.push(ctx.conn);
-    return "hello";
-  });
-  await server.serve("inprocess", "push-block-test");
-  const xclient = new XClient(
-    "Push",
-    FailMode.Failtry,
-    SelectMode.RandomSelect,
-    new MultipleServersDiscovery([{ key: "inprocess@push-block-test", value: "" }]),
-    { bidirectionalBlock: true },
-  );
-  try {
-    const stream = xclient.serverMessages({ maxBuffered: 10 });
-    await xclient.call("Hello", null);
-    await capturingWarn(async () => {
-      for (let i = 0; i < 1000; i++) await server.sendMessage(callers[0], "", "", {}, `${i}`);
-      await xclient.call("Hello", null);
-    });
-    assert.equal(stream.buffered, 10);
-    assert.equal(stream.dropped, 990);
-  } finally {
-    await xclient.close();
-    await server.close();
-  }
-});
+}
 
 Deno.test("push: a stream keeps by default at most 1024 messages (maxBuffered) and 16 MiB (maxBufferedBytes) unread", async () => {
   const { server, addr, callers } = await pushServer();

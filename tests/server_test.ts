@@ -575,14 +575,14 @@ Deno.test("shutdown timeout bounds the wait; close aborts in-flight signals", as
   }
 });
 
-Deno.test("in-process serve: no socket, same codecs, same errors", async () => {
-  const { InprocessRegistry } = await import("@rpcx/core");
+Deno.test("in-process serve: no socket, same codecs, same errors; the registry plugin lists and withdraws it", async () => {
+  const { InprocessRegistry, InprocessRegisterPlugin } = await import("@rpcx/core");
   const registry = new InprocessRegistry();
-  const server = new Server({ inprocessRegistry: registry });
+  const server = new Server({ plugins: [new InprocessRegisterPlugin({ registry })] });
   await server.register(new Arith(), "Arith", "weight=2");
   await server.serve("inprocess", "arith-1");
   assert.deepEqual(registry.list("Arith"), [{ key: "inprocess@arith-1", value: "weight=2" }]);
-  const client = new Client("inprocess@arith-1", { inprocessRegistry: registry });
+  const client = new Client("inprocess@arith-1");
   try {
     assert.deepEqual(await client.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
     await assert.rejects(client.call("Arith", "Nope", {}), {

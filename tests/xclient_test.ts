@@ -10,15 +10,18 @@ import {
   FailMode,
   FrameTooLargeError,
   InprocessDiscovery,
+  InprocessRegisterPlugin,
   InprocessRegistry,
   type KVPair,
   type Message,
   MessageType,
   MetadataKeys,
   MultipleServersDiscovery,
+  NetworkRegistry,
   NoServerAvailableError,
   NoServerSelectedError,
   Peer2PeerDiscovery,
+  PipeNetwork,
   SelectMode,
   type Selector,
   SerializeType,
@@ -1021,14 +1024,27 @@ Deno.test("an oversized request fails alone in every fail mode, broadcast and fo
 // ---------------------------------------------------------------------------------------------
 // In-process
 
-Deno.test("in-process: XClient follows servers appearing and disappearing", async () => {
+/**
+ * An in-process world of its own: a registry, and an `inprocess` network whose names no other
+ * test sees; `server()` makes a server that lists itself in that registry.
+ */
+function inprocessWorld() {
   const registry = new InprocessRegistry();
+  const networks = new NetworkRegistry().register(new PipeNetwork("inprocess"));
+  return {
+    registry,
+    networks,
+    server: (plugins: ServerPlugin[] = []) =>
+      new Server({ networks, plugins: [new InprocessRegisterPlugin({ registry }), ...plugins] }),
+  };
+}
+
+Deno.test("in-process: XClient follows servers appearing and disappearing", async () => {
+  const { registry, networks, server } = inprocessWorld();
   const d = new InprocessDiscovery("Svc", registry);
-  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d, {
-    inprocessRegistry: registry,
-  });
+  const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d, { networks });
   const make = async (name: string) => {
-    const s = new Server({ inprocessRegistry: registry });
+    const s = server();
     await s.register({ Who: () => name }, "Svc");
     await s.serve("inprocess", name);
     return s;
@@ -1065,12 +1081,12 @@ Deno.test("in-process: XClient follows servers appearing and disappearing", asyn
 });
 
 Deno.test("in-process graceful shutdown: a call in flight still gets its reply", async () => {
-  const registry = new InprocessRegistry();
-  const d = new InprocessDiscovery("Svc", registry);
+  const world = inprocessWorld();
+  const d = new InprocessDiscovery("Svc", world.registry);
   const x = new XClient("Svc", FailMode.Failfast, SelectMode.RoundRobin, d, {
-    inprocessRegistry: registry,
+    networks: world.networks,
   });
-  const server = new Server({ inprocessRegistry: registry });
+  const server = world.server();
   let started = 0;
   await server.register({
     Slow: async (_: unknown, ctx: CallContext) => {
@@ -1095,16 +1111,13 @@ Deno.test("in-process graceful shutdown: a call in flight still gets its reply",
 });
 
 Deno.test("in-process: a server that refuses the connection fails the call (no hang)", async () => {
-  const registry = new InprocessRegistry();
-  const server = new Server({
-    inprocessRegistry: registry,
-    plugins: [{ connAccept: () => false }],
-  });
+  const world = inprocessWorld();
+  const server = world.server([{ connAccept: () => false }]);
   await server.register({ Who: () => "never" }, "Svc");
   await server.serve("inprocess", "refuser");
-  const d = new InprocessDiscovery("Svc", registry);
+  const d = new InprocessDiscovery("Svc", world.registry);
   const x = new XClient("Svc", FailMode.Failfast, SelectMode.RoundRobin, d, {
-    inprocessRegistry: registry,
+    networks: world.networks,
   });
   try {
     await assert.rejects(bounded(x.call("Who", null), 2000, "refused call"), ConnectionError);

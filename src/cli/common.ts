@@ -17,27 +17,74 @@ import { SelectMode } from "../client/selectors.ts";
 import { CompressType, SerializeType } from "../protocol/constants.ts";
 import { CliError, ExitCode, unreachable, usage } from "./errors.ts";
 import { protoCodecs } from "./proto.ts";
-import { openRegistry } from "./registry/open.ts";
-import type { RegistryAdmin } from "./registry/registry.ts";
+import { openRegistry, type RegistryCredentials } from "./registry/open.ts";
+import type { RegistryOperator } from "./registry/registry.ts";
 
 /** Help text of `--registry`. */
 export const REGISTRY_HELP =
-  "registry URL: etcd://host:port/base, zookeeper://host:port/base, consul://host:port/base, " +
-  "mdns://, or servers directly as tcp@host:port[,tcp@host:port]";
+  "registry URL: etcd://host:port[,host:port]/base, zookeeper://…, consul://…, redis://…, " +
+  "mdns://, dns://name:port, or servers directly as tcp@host:port[,tcp@host:port]; " +
+  "scheme+tls:// (rediss://) for TLS, user:password@ and ?ca=&cert=&key=&token= for credentials";
 
-/** Adds `-r, --registry <url>` to `cmd`. */
-export function registryOption(cmd: Command): Command {
-  return cmd.addOption(
-    new Option("-r, --registry <url>", REGISTRY_HELP).env("RPCX_REGISTRY").makeOptionMandatory(),
-  );
+/** The `--registry-*` credential flags, as commander hands them over. */
+export interface CredentialFlags {
+  registryCa?: string;
+  registryCert?: string;
+  registryKey?: string;
+  registryUser?: string;
+  registryPassword?: string;
+  registryToken?: string;
 }
 
-/** Runs `fn` with the registry open, closing it afterwards. */
+/** What `-r` and the `--registry-*` flags give a command. */
+export interface RegistryFlags extends CredentialFlags {
+  registry: string;
+}
+
+/**
+ * Adds the `--registry-*` credential flags to `cmd`: defaults for every registry URL of the
+ * command (the URL's own settings win), each also from its environment variable.
+ */
+export function credentialOptions(cmd: Command): Command {
+  const flags: [string, string, string][] = [
+    ["--registry-ca <file>", "PEM CA of the registry's certificate (TLS URLs)", "CA"],
+    ["--registry-cert <file>", "PEM client certificate for the registry (mutual TLS)", "CERT"],
+    ["--registry-key <file>", "PEM key of --registry-cert", "KEY"],
+    ["--registry-user <name>", "registry user (etcd, ZooKeeper digest, Redis ACL)", "USER"],
+    ["--registry-password <pw>", "registry password (env keeps it out of ps)", "PASSWORD"],
+    ["--registry-token <token>", "registry token (Consul ACL)", "TOKEN"],
+  ];
+  for (const [flag, help, env] of flags) {
+    cmd.addOption(new Option(flag, help).env(`RPCX_REGISTRY_${env}`));
+  }
+  return cmd;
+}
+
+/** The credentials of {@linkcode CredentialFlags}. */
+export function credentialsOf(f: CredentialFlags): RegistryCredentials {
+  return {
+    ca: f.registryCa,
+    cert: f.registryCert,
+    key: f.registryKey,
+    username: f.registryUser,
+    password: f.registryPassword,
+    token: f.registryToken,
+  };
+}
+
+/** Adds `-r, --registry <url>` and the `--registry-*` credential flags to `cmd`. */
+export function registryOption(cmd: Command): Command {
+  return credentialOptions(cmd.addOption(
+    new Option("-r, --registry <url>", REGISTRY_HELP).env("RPCX_REGISTRY").makeOptionMandatory(),
+  ));
+}
+
+/** Runs `fn` with the registry of `flags` open, closing it afterwards. */
 export async function withRegistry<T>(
-  url: string,
-  fn: (r: RegistryAdmin) => Promise<T>,
+  flags: RegistryFlags,
+  fn: (r: RegistryOperator) => Promise<T>,
 ): Promise<T> {
-  const r = await openRegistry(url);
+  const r = await openRegistry(flags.registry, credentialsOf(flags));
   try {
     return await fn(r);
   } finally {
@@ -223,7 +270,7 @@ export function toJson(value: unknown, indent?: number): string {
  */
 export function stateOf(node: { service: string; metadata: string }): string {
   const state = new URLSearchParams(node.metadata).get("state");
-  if (node.service === "*") return state === "down" ? "down" : "up";
+  if (node.service === "*" && (state === "up" || state === "down")) return state;
   return state === "inactive" ? "inactive" : "active";
 }
 

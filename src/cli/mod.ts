@@ -1,7 +1,9 @@
 /**
  * The `rpcx` command line and what it is made of: registries opened by URL
- * (`etcd://…`, `zookeeper://…`, `consul://…`, `mdns://`, `tcp@host:port`), listed, followed
- * and edited in Go rpcx's layout (what rpcx-ui does), and the admin page.
+ * (`etcd://…`, `zookeeper://…`, `consul://…`, `redis://…`, `mdns://`, `dns://…`,
+ * `tcp@host:port`; TLS and credentials in the URL or the `--registry-*` flags), listed, followed
+ * and edited in Go rpcx's layout (what rpcx-ui does), and the admin page. A registry's module
+ * and npm client are loaded only when a URL names it.
  *
  * Run it: `deno run -A jsr:@rpcx/core/cli --help`, or in this repository `deno task rpcx --help`.
  *
@@ -25,17 +27,26 @@ export {
   confirmEdit,
   encodeGoValues,
   goQueryEscape,
-  type RegistryAdmin,
+  type RegistryOperator,
+  RegistryOperatorError,
   type ServerNode,
   setAndConfirm,
 } from "./registry/registry.ts";
-export { openRegistry, parseRegistryUrl, type RegistryUrl } from "./registry/open.ts";
+export type {
+  CredentialName,
+  OperatorFailure,
+  OperatorModule,
+  OperatorTarget,
+} from "../registry/operator.ts";
+export {
+  openRegistry,
+  parseRegistryUrl,
+  redactRegistryUrl,
+  REGISTRY_SCHEMES,
+  type RegistryCredentials,
+  type RegistryUrl,
+} from "./registry/open.ts";
 export { diffNodes, follow, type FollowOptions, type NodeChange } from "./registry/follow.ts";
-export { openEtcd } from "./registry/etcd.ts";
-export { openZooKeeper } from "./registry/zookeeper.ts";
-export { openConsul } from "./registry/consul.ts";
-export { openMdns } from "./registry/mdns.ts";
-export { openDirect } from "./registry/direct.ts";
 export { type AdminOptions, type AdminServer, serveAdmin } from "./ui/server.ts";
 export { GoSyntaxError } from "./gen/_go_tokens.ts";
 export { type GoToTsOptions, goToTypeScript } from "./gen/go_ts.ts";

@@ -19,14 +19,19 @@ export function rpcxProgram(): Command {
   const program = new Command("rpcx")
     .description(
       "rpcx command line: list, call, watch, edit and benchmark rpcx services (Go or Deno) " +
-        "through etcd, ZooKeeper, Consul, mDNS or directly",
+        "through etcd, ZooKeeper, Consul, Redis, mDNS, DNS or directly",
     )
     .addHelpText(
       "after",
       `
 Registries (-r/--registry, or env RPCX_REGISTRY):
   etcd://127.0.0.1:2379/rpcx_test   zookeeper://127.0.0.1:2181/rpcx_test
-  consul://127.0.0.1:8500/rpcx_test mdns://   tcp@127.0.0.1:8972[,tcp@…]
+  consul://127.0.0.1:8500/rpcx_test redis://127.0.0.1:6379/rpcx_test
+  mdns://   dns://arith.example:8972?nameserver=10.0.0.2   tcp@127.0.0.1:8972[,tcp@…]
+Several endpoints: etcd://h1:2379,h2:2379/base. TLS: etcd+tls://, consul+tls://, rediss://,
+with ?ca=ca.pem&cert=client.pem&key=client-key.pem. Credentials: user:password@host (etcd,
+ZooKeeper digest, Redis), ?token= (Consul ACL), or --registry-ca/-cert/-key/-user/-password/
+-token (env RPCX_REGISTRY_PASSWORD, …) for every URL that leaves them out.
 
 Exit codes: 0 ok, 1 the operation failed, 2 bad usage, 3 registry or server unreachable.
 

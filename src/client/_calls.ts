@@ -11,7 +11,7 @@ import type { Expiring, Lane } from "./_deadlines.ts";
 import { CallTimeoutError, ServiceError } from "./errors.ts";
 import type { CallOptions } from "./options.ts";
 
-/** An open connection as the client uses it (a FramedConnection or an in-process session). */
+/** An open connection as the client uses it (a FramedConnection). */
 export interface Transport {
   send(msg: Message): void;
   close(): void;

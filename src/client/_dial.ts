@@ -1,15 +1,12 @@
 /**
- * Internal to the client: opening its connection, on a network of the transport layer or to an
- * in-process server.
+ * Internal to the client: opening its connection on a network of the transport layer.
  *
  * @module
  */
 import { type DecodeLimits, DEFAULT_DECODE_LIMITS, type Message } from "../protocol/message.ts";
-import { FramedConnection } from "../transport/framed.ts";
-import type { Connection } from "../transport/network.ts";
+import { FramedConnection, type FramedConnectionHandlers } from "../transport/framed.ts";
+import type { Connection, MessageLink } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
-import { ConnectionRefusedError } from "../transport/errors.ts";
-import { defaultInprocessRegistry } from "../transport/inprocess.ts";
 import { ConnectionError } from "./errors.ts";
 import type { Transport } from "./_calls.ts";
 import type { ClientOptions } from "./options.ts";
@@ -26,8 +23,6 @@ export interface Dialed {
   /** `host:port` of the peer (a socket path for unix; the name for in-process). */
   readonly server: string;
 }
-
-let inprocessClientIds = 0;
 
 let warnedInsecure = false;
 
@@ -90,13 +85,17 @@ export async function dialNetwork(
     gunzip: options.gunzip,
   };
   let failure: unknown;
-  const fc: FramedConnection = new FramedConnection(conn, {
+  const handlers: FramedConnectionHandlers = {
     onMessage,
     // A bad frame from the server (too large, malformed, a gzip bomb): pending calls fail with
     // it as the cause.
     onError: (e) => (failure = e),
     onClose: () => onClosed(fc, failure),
-  }, { ...limits, encodeBatch: options.encodeBatch, readBufferSize: CLIENT_READ_BUFFER });
+  };
+  const frame = { ...limits, encodeBatch: options.encodeBatch, readBufferSize: CLIENT_READ_BUFFER };
+  // Framed, unless the connection carries whole messages itself (an in-memory pipe).
+  const fc: MessageLink = conn.messageLink?.(handlers, frame) ??
+    new FramedConnection(conn, handlers, frame);
   // Read once, before reading starts: a closed socket may no longer know its peer.
   let server = target;
   try {
@@ -106,51 +105,4 @@ export async function dialNetwork(
   }
   fc.start();
   return { transport: fc, server };
-}
-
-/**
- * Opens a session with the in-process server `target` (`address` is `inprocess@target`).
- *
- * @throws {ConnectionError} (cause {@linkcode ConnectionRefusedError}) when no such server is
- * registered.
- */
-export function dialInprocess(
-  target: string,
-  address: string,
-  options: ClientOptions,
-  onMessage: OnMessage,
-  onClosed: OnClosed,
-): Dialed {
-  const registry = options.inprocessRegistry ?? defaultInprocessRegistry;
-  const endpoint = registry.endpoint(target);
-  if (!endpoint) {
-    const cause = new ConnectionRefusedError(address);
-    throw new ConnectionError(`${cause.message}: no such in-process server`, { cause });
-  }
-  let closed = false;
-  const transport: Transport = {
-    send: (msg) => {
-      if (!closed) session.send(msg);
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      session.close();
-      onClosed(transport);
-    },
-    get isClosed() {
-      return closed;
-    },
-    drained: () => Promise.resolve(),
-  };
-  const session = endpoint.open(
-    `inprocess-client-${++inprocessClientIds}`,
-    onMessage,
-    () => {
-      if (closed) return;
-      closed = true;
-      onClosed(transport);
-    },
-  );
-  return { transport, server: target };
 }

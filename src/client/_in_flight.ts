@@ -77,7 +77,7 @@ export class InFlight {
       return timeout !== undefined && timeout > 0 ? writeWithin(written, timeout) : written;
     }
     if (transport.isClosed) {
-      // Closed since it was handed out (e.g. an in-process server refused the session):
+      // Closed since it was handed out (e.g. the server refused the connection at once):
       // nothing would ever settle this call.
       return Promise.reject(
         new ConnectionClosedError(`connection to ${this.address} is shut down`),

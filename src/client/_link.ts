@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import { ClientClosedError, ConnectionClosedError, ConnectionError } from "./errors.ts";
 import type { ClientPluginChain } from "./plugin.ts";
 import type { Bounded, Transport } from "./_calls.ts";
-import { type Dialed, dialInprocess, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
+import { type Dialed, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
 import type { CallOptions, ClientOptions } from "./options.ts";
 import { logger } from "../log/logger.ts";
 import { runtime } from "../runtime/mod.ts";
@@ -87,16 +86,14 @@ export class Link {
     const plugins = this.plugins;
     let dialed: Dialed;
     try {
-      dialed = this.network === INPROCESS_NETWORK
-        ? dialInprocess(this.target, this.address, this.options, this.owner.onMessage, this.#onEnd)
-        : await dialNetwork(
-          this.network,
-          this.target,
-          this.address,
-          this.options,
-          this.owner.onMessage,
-          this.#onEnd,
-        );
+      dialed = await dialNetwork(
+        this.network,
+        this.target,
+        this.address,
+        this.options,
+        this.owner.onMessage,
+        this.#onEnd,
+      );
     } catch (e) {
       plugins?.connCreateFailed(this.address, e);
       throw e;

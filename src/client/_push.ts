@@ -8,7 +8,6 @@
 import type { CodecRegistry } from "../codec/registry.ts";
 import type { Message } from "../protocol/message.ts";
 import { logger } from "../log/logger.ts";
-import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import {
   type ServerMessage,
   type ServerMessageHandler,
@@ -93,8 +92,7 @@ export class PushReceivers {
       }
       return;
     }
-    // An in-process connection cannot pause its reading: its pushes are never blocked on.
-    const block = this.#block && !msg.server.startsWith(`${INPROCESS_NETWORK}@`);
+    const block = this.#block;
     let waits: Promise<void>[] | undefined;
     if (this.#handler) {
       try {

@@ -9,7 +9,6 @@ import type { CodecRegistry } from "../codec/registry.ts";
 import type { CompressType } from "../protocol/constants.ts";
 import type { DecodeLimits, Message, Metadata } from "../protocol/message.ts";
 import type { NetworkRegistry, TlsOptions } from "../transport/network.ts";
-import type { InprocessRegistry } from "../transport/inprocess.ts";
 import type { WireCodecMode } from "../native/wire_codec.ts";
 import type { ClientPlugin } from "./plugin.ts";
 import type { ServerMessageHandler } from "./push.ts";
@@ -49,7 +48,10 @@ export interface ClientOptions extends Partial<DecodeLimits> {
   codecs?: CodecRegistry;
   /** The HTTP path of the `http` and `ws`/`wss` networks (default `/_rpcx_`, Go's `Option.RPCPath`). */
   rpcPath?: string;
-  /** Networks by name (default: `defaultNetworks`): `tcp`, `unix`, `http`, `ws`, `wss`, yours. */
+  /**
+   * Networks by name (default: `defaultNetworks`): `tcp`, `unix`, `http`, `ws`, `wss`,
+   * `inprocess`, yours.
+   */
   networks?: NetworkRegistry;
   /**
    * TLS for `tcp`, `http` and `wss` (Go's `client.Option.TLSConfig`): `caCerts` to trust,
@@ -75,8 +77,6 @@ export interface ClientOptions extends Partial<DecodeLimits> {
    * off. Not for `http`, `ws`, `wss`, which keep the system's period.
    */
   tcpKeepAlivePeriod?: number;
-  /** Registry that resolves `inprocess@name` addresses. */
-  inprocessRegistry?: InprocessRegistry;
   /**
    * Wire codec path: `auto` (default) uses the native library for what it does faster when it
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
@@ -103,8 +103,8 @@ export interface ClientOptions extends Partial<DecodeLimits> {
    * is full, stop reading the connection until it has room again (and until a promise returned
    * by `onServerMessage` settles). The server's writes then wait on the socket, so a slow reader
    * slows the pusher down (a Deno server's `sendMessage` fails with `PushBufferFullError` once
-   * its queue for the connection is full). Replies on the same connection wait too. TCP only:
-   * in-process connections always drop. Default false (drop, as Go).
+   * its queue for the connection is full). Replies on the same connection wait too. On every
+   * network, `inprocess` included. Default false (drop, as Go).
    */
   bidirectionalBlock?: boolean;
 }

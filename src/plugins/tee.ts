@@ -53,7 +53,8 @@ export type TeeTarget = TeeWriter | ((conn: ConnInfo) => TeeWriter) | undefined;
  * a `PostConnAccept` that wraps the connection): its `connAccept` returns the connection wrapped
  * so that each read also goes to the writer. {@linkcode TeeConnPlugin.update} changes the
  * target (Go: `Update`): a shared writer for every connection at once, a per-connection one for
- * the connections accepted from then on. In-process sessions have no bytes and are not copied.
+ * the connections accepted from then on. On `inprocess` (a pipe) the wrapped end is read as
+ * bytes, so the copy is rpcx frames there too.
  *
  * @example
  * ```ts
@@ -84,8 +85,7 @@ export class TeeConnPlugin implements ServerPlugin {
   }
 
   /** Wraps each accepted connection (Go: `HandleConnAccept`). */
-  connAccept(conn: ConnInfo, socket?: Connection): Connection | undefined {
-    if (!socket) return undefined;
+  connAccept(conn: ConnInfo, socket: Connection): Connection {
     const target = this.#target;
     if (typeof target === "function") return new TeeConnection(socket, target(conn), true);
     // The plugin's writer at each chunk: `update` starts, changes or stops the copy.

@@ -10,7 +10,6 @@
 import { setMaxListeners } from "node:events";
 import { defaultCodecs } from "../codec/registry.ts";
 import { defaultNetworks } from "../transport/networks.ts";
-import { defaultInprocessRegistry, INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import type { RpcxHttpServer } from "../http/http_server.ts";
 import { DEFAULT_PUSH_BUFFER_SIZE } from "./push.ts";
 import type { ServerOptions, ServiceErrorHandler } from "./options.ts";
@@ -31,8 +30,6 @@ import { serverSettings } from "./_settings.ts";
 export interface ServerSide {
   /** Where errors with no caller go (the server's `onError`, quiet once closed). */
   readonly report: ErrorReporter;
-  /** The first listener's `network@address` (in-process sessions are named after it). */
-  readonly serviceAddress: () => string | undefined;
   /** The server's `handleServiceError` now. */
   readonly serviceErrors: () => ServiceErrorHandler | undefined;
   /** Runs the `registerOnShutdown` functions. */
@@ -75,7 +72,7 @@ export function assembleServer(options: ServerOptions, side: ServerSide): Server
   setMaxListeners(0, life.stop.signal);
   const plugins = new PluginChain(report);
   const registries = new RegistryLifecycle(() => p.services.entries.values(), report);
-  const services = new ServiceTable(plugins, registries, () => p.listeners);
+  const services = new ServiceTable(plugins, registries);
   const handlers = new Map<string, Handler>();
   const codecs = options.codecs ?? defaultCodecs;
   const dispatcher = new Dispatcher({
@@ -113,11 +110,7 @@ export function assembleServer(options: ServerOptions, side: ServerSide): Server
     tls: options.tls,
     keepAlive: options.tcpKeepAlivePeriod,
     readTimeout: timeouts.read,
-    inprocess: options.inprocessRegistry ?? defaultInprocessRegistry,
-    services: () => services.entries.values(),
     accept: (conn, localAddress) => conns.accept(conn, localAddress),
-    openInprocess: (client, deliver, closed) =>
-      conns.openInprocess(client, side.serviceAddress() ?? INPROCESS_NETWORK, deliver, closed),
     accepting,
     report,
   });

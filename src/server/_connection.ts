@@ -14,7 +14,7 @@ import type { PluginChain } from "./_plugin_chain.ts";
 import type { Exchange, RequestPipeline } from "./_pipeline.ts";
 import { clock, CLOCK_BASE } from "../transport/_clock.ts";
 
-/** What a connection is carried on: a framed socket or an in-process session. */
+/** What a connection is carried on: a framed byte stream of some network. */
 export interface Link {
   /** Queues a message for writing. */
   send(msg: Message): void;

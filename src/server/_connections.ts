@@ -6,10 +6,8 @@
  * @module
  */
 import { runtime } from "../runtime/mod.ts";
-import type { Message } from "../protocol/message.ts";
 import { PeerGoneError } from "../transport/errors.ts";
 import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
-import { INPROCESS_NETWORK, type InprocessSession } from "../transport/inprocess.ts";
 import type { Connection } from "../transport/network.ts";
 import type { ConnInfo } from "./context.ts";
 import type { Dispatcher } from "./_dispatch.ts";
@@ -22,7 +20,6 @@ import {
   type ConnectionTimeouts,
   ServerConnection,
 } from "./_connection.ts";
-import { openInprocessSession } from "./_inprocess.ts";
 
 /** Networks whose port also serves HTTP (Go starts its gateway on tcp, tcp4, tcp6). */
 const TCP_NETWORKS = new Set(["tcp", "tcp4", "tcp6"]);
@@ -123,7 +120,9 @@ export class ServerConnections {
 
   /**
    * Takes a connection a listener at `localAddress` accepted (or closes it if refused). The
-   * `connAccept` plugins may wrap it: the framing then reads and writes through their wrapper.
+   * `connAccept` plugins may wrap it: the server then reads and writes through their wrapper,
+   * framed, unless the connection it ends with carries whole messages itself (`messageLink`, an
+   * in-memory pipe's end).
    */
   accept(conn: Connection, localAddress: string): void {
     if (!this.#o.accepting()) return closeQuietly(conn);
@@ -135,42 +134,15 @@ export class ServerConnections {
       if (taken === false) return closeQuietly(conn);
       stream = taken ?? conn;
     }
-    const fc = new FramedConnection(
-      stream,
-      sc,
-      TCP_NETWORKS.has(conn.network) ? this.#tcpFrame : this.#frame,
-    );
-    sc.attach(fc);
+    const frame = TCP_NETWORKS.has(conn.network) ? this.#tcpFrame : this.#frame;
+    const link = stream.messageLink?.(sc, frame) ?? new FramedConnection(stream, sc, frame);
+    sc.attach(link);
     if (!this.#ready(sc)) {
-      fc.close();
+      link.close();
       if (stream !== conn) closeQuietly(conn);
       return;
     }
-    fc.start();
-  }
-
-  /** Opens the server side of an in-process session from `clientName`, served at `localAddress`. */
-  openInprocess(
-    clientName: string,
-    localAddress: string,
-    deliver: (msg: Message) => void,
-    closed: () => void,
-  ): InprocessSession {
-    const sc = new ServerConnection(
-      ++this.#ids,
-      { network: INPROCESS_NETWORK, remoteAddress: clientName },
-      localAddress,
-      this.#host,
-    );
-    return openInprocessSession(sc, deliver, closed, () => this.#take(sc));
-  }
-
-  /** An in-process session: `connAccept` (no socket to wrap), then as {@linkcode #ready}. */
-  #take(sc: ServerConnection): boolean {
-    const plugins = this.#o.plugins;
-    if (!this.#o.accepting()) return false;
-    if (plugins.has("connAccept") && plugins.connAccept(sc.info) === false) return false;
-    return this.#ready(sc);
+    link.start();
   }
 
   /** `preReadRequest` for the first request, then the connection is counted and listed. */

@@ -70,15 +70,15 @@ export class PluginChain {
   /**
    * `connAccept`: false when a plugin refuses or throws (reported); else the connection to serve,
    * `socket` as the plugins wrapped it (each gets the one the plugin before returned, as Go's
-   * `DoPostConnAccept`), undefined for a session without one.
+   * `DoPostConnAccept`).
    */
-  connAccept(conn: ConnInfo, socket?: Connection): Connection | undefined | false {
+  connAccept(conn: ConnInfo, socket: Connection): Connection | false {
     let current = socket;
     // Refused after a plugin wrapped it: the wrapper is closed too (the caller closes `socket`).
     const refuse = () => {
       if (current !== socket) {
         try {
-          current?.close();
+          current.close();
         } catch {
           // closed already
         }
@@ -90,7 +90,7 @@ export class PluginChain {
       try {
         const r = p.connAccept(conn, current);
         if (r === false) return refuse();
-        if (current && typeof r === "object" && r !== null) current = r;
+        if (typeof r === "object" && r !== null) current = r;
       } catch (e) {
         this.#report(label(p, "connAccept"), e);
         return refuse();

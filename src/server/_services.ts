@@ -1,7 +1,7 @@
 /**
  * The services of one server: registering a class instance's methods or one function (the
  * `beforeRegister` and `afterRegister` hooks around it), withdrawing one, and telling the
- * in-process names and the registry plugins of each change.
+ * registry plugins of each change.
  *
  * @module
  */
@@ -45,31 +45,17 @@ function whitelist(
   return picked;
 }
 
-/** Where changes to the services go besides the table. */
-export interface ServiceListeners {
-  /** A service was added or changed (the in-process names list it). */
-  serviceAdded(name: string, metadata: string): void;
-  /** A service was withdrawn. */
-  serviceRemoved(name: string): void;
-}
-
 /** The registered services, by name (what the dispatcher looks calls up in). */
 export class ServiceTable {
   /** The services by name. */
   readonly entries: Map<string, ServiceEntry> = new Map();
   readonly #plugins: PluginChain;
   readonly #registries: RegistryLifecycle;
-  readonly #listeners: () => ServiceListeners;
 
-  /** An empty table; `listeners` is read at each change. */
-  constructor(
-    plugins: PluginChain,
-    registries: RegistryLifecycle,
-    listeners: () => ServiceListeners,
-  ) {
+  /** An empty table. */
+  constructor(plugins: PluginChain, registries: RegistryLifecycle) {
     this.#plugins = plugins;
     this.#registries = registries;
-    this.#listeners = listeners;
   }
 
   /**
@@ -113,15 +99,12 @@ export class ServiceTable {
       this.entries.set(name, { name, methods, metadata, receiver });
     }
     this.#plugins.afterRegister(name, receiver, metadata);
-    const entry = this.entries.get(name)!;
-    this.#listeners().serviceAdded(name, entry.metadata);
-    if (!existing) await this.#registries.register(entry);
+    if (!existing) await this.#registries.register(this.entries.get(name)!);
   }
 
   /** See `Server.unregister`. */
   async unregister(name: string): Promise<void> {
     if (!this.entries.delete(name)) return;
-    this.#listeners().serviceRemoved(name);
     await this.#registries.unregister(name);
   }
 }

@@ -8,7 +8,6 @@ import type { CodecRegistry } from "../codec/registry.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import type { DecodeLimits, Message } from "../protocol/message.ts";
 import type { ListenOptions, NetworkRegistry, TlsOptions } from "../transport/network.ts";
-import type { InprocessRegistry } from "../transport/inprocess.ts";
 import type { WireCodecMode } from "../native/wire_codec.ts";
 import type { ConnInfo } from "./context.ts";
 import type { ServerPlugin } from "./plugin.ts";
@@ -70,8 +69,6 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
   plugins?: ServerPlugin[];
   /** Codec table (default: the process-wide `defaultCodecs`). */
   codecs?: CodecRegistry;
-  /** Registry used by `serve("inprocess", name)` (default: the process-wide one). */
-  inprocessRegistry?: InprocessRegistry;
   /**
    * Wire codec path: `auto` (default) uses the native library for what it does faster when it
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.

@@ -109,9 +109,10 @@ export interface ServerPlugin {
    * `PostConnAccept` returns a `net.Conn`: return a {@linkcode Connection} to have the server
    * read and write through it instead of `socket` (a wrapper: tee what arrives, count bytes...;
    * its `close` must close `socket`). `socket` is the connection as the plugins before this one
-   * left it; undefined for an in-process session (whose return is then ignored).
+   * left it (on every network, `inprocess` too: a wrapper of a pipe's end is read and written
+   * as bytes, framed).
    */
-  connAccept?(conn: ConnInfo, socket?: Connection): boolean | void | Connection;
+  connAccept?(conn: ConnInfo, socket: Connection): boolean | void | Connection;
   /** A connection was closed. */
   connClose?(conn: ConnInfo): void;
   /**

@@ -1,6 +1,6 @@
 /**
- * The rpcx server: registers services, serves them on any network of the transport layer or
- * in-process, and advertises them through registry plugins.
+ * The rpcx server: registers services, serves them on any network of the transport layer
+ * (`inprocess` included), and advertises them through registry plugins.
  *
  * This file is the façade: it holds the parts that do the work (made and wired by
  * `_assemble.ts`):
@@ -8,13 +8,12 @@
  * `_connection.ts` (one connection), `_pipeline.ts` (the one sequence every request goes
  * through, from a connection, `handleMessage` or HTTP), `_dispatch.ts` (a request in, a response
  * out), `_plugin_chain.ts` (hooks and their error policies), `_registries.ts` (registry
- * plugins' lifecycle), `_http_bridge.ts` (the HTTP side), `_push.ts` (pushes), `_inprocess.ts`
- * (in-process sessions), `_lifecycle.ts` (shutdown and close) and `restart.ts`.
+ * plugins' lifecycle), `_http_bridge.ts` (the HTTP side), `_push.ts` (pushes),
+ * `_lifecycle.ts` (shutdown and close) and `restart.ts`.
  *
  * @module
  */
 import type { Message, Metadata } from "../protocol/message.ts";
-import { INPROCESS_NETWORK } from "../transport/inprocess.ts";
 import type { HttpLimits } from "../http/options.ts";
 import type { ConnInfo } from "./context.ts";
 import {
@@ -76,7 +75,6 @@ export class Server {
     this.handleServiceError = options.handleServiceError;
     this.#p = assembleServer(options, {
       report: this.#reportTo,
-      serviceAddress: () => this.#serviceAddress,
       serviceErrors: () => this.handleServiceError,
       onShutdown: () =>
         runAll(this.#onShutdown, this, "registerOnShutdown function", this.#reportTo),
@@ -338,8 +336,9 @@ export class Server {
           throw e;
         });
     }
-    // Started by `restart`: the old process waits for this before it drains.
-    if (network !== INPROCESS_NETWORK) await notifyServing(`${network}@${bound}`);
+    // Started by `restart`: the old process waits for this before it drains (it waits for the
+    // addresses it hands over; others, as an in-memory network's names, it does not wait for).
+    await notifyServing(`${network}@${bound}`);
     return bound;
   }
 

@@ -1,104 +1,32 @@
 /**
- * The `inprocess` network: servers in this process that `serve("inprocess", name)` are listed in
- * an {@linkcode InprocessRegistry}, and clients dialing `inprocess@name` exchange messages with
- * them without sockets (messages still go through the codecs, so behaviour matches the network
- * path).
+ * The `inprocess` network: servers and clients of one process talk over in-memory pipes, no
+ * socket (`Server.serve("inprocess", name)`, `new Client("inprocess@name")`). It is a
+ * {@linkcode PipeNetwork} registered in `defaultNetworks` like `tcp` or `unix`: the Server and
+ * Client know nothing of it, and a network of your own on {@linkcode pipe} gets everything it has.
  *
  * @module
  */
-import type { Message } from "../protocol/message.ts";
-import { ListenError } from "./errors.ts";
-
-/** The network name of in-process addresses (`inprocess@name`). */
-export const INPROCESS_NETWORK = "inprocess";
-
-/** The server side of an in-process connection. */
-export interface InprocessSession {
-  /** Delivers a request to the server. */
-  send(msg: Message): void;
-  /** Closes the session (the server forgets it). */
-  close(): void;
-}
-
-/** What a server offers the in-process registry: a way to open sessions. */
-export interface InprocessEndpoint {
-  /**
-   * Opens a session for a client named `clientName`; the server calls `deliver` with each
-   * response and `closed` when it drops the session.
-   */
-  open(clientName: string, deliver: (msg: Message) => void, closed: () => void): InprocessSession;
-}
-
-interface Entry {
-  endpoint: InprocessEndpoint;
-  services: Map<string, string>;
-}
+import { PipeNetwork } from "./pipe.ts";
 
 /**
- * A set of in-process servers by name. Most programs use {@linkcode defaultInprocessRegistry};
- * tests may create their own to stay isolated.
+ * The process-wide `inprocess` network: names are served in one table for the whole process (a
+ * name served twice is `ListenError` "in-use"; dialing a name nobody serves is
+ * `ConnectionRefusedError`). Messages are framed and decoded as on a socket, so behaviour
+ * (codecs, limits, pushes and their backpressure, timeouts, drain, plugins' `connAccept` and
+ * `connClose`) is the network path's. For a separate namespace (tests), register a
+ * `new PipeNetwork("inprocess")` in a `NetworkRegistry` of your own.
  *
  * @example
  * ```ts
- * import { InprocessRegistry } from "@rpcx/core";
- * const registry = new InprocessRegistry();
- * console.log(registry.list("Arith")); // []
+ * import { Client, inprocessNetwork, Server } from "@rpcx/core";
+ * const server = new Server();
+ * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+ * await server.serve("inprocess", "arith-doc");
+ * console.log(inprocessNetwork.has("arith-doc")); // true
+ * const client = new Client("inprocess@arith-doc");
+ * console.log(await client.call("Arith", "Mul", { A: 6, B: 7 })); // { C: 42 }
+ * await client.close();
+ * await server.close();
  * ```
  */
-export class InprocessRegistry extends EventTarget {
-  readonly #servers = new Map<string, Entry>();
-
-  /** Adds a server endpoint under `name`; throws `ListenError` ("in-use") if the name is taken. */
-  addServer(name: string, endpoint: InprocessEndpoint): void {
-    if (this.#servers.has(name)) {
-      throw new ListenError(INPROCESS_NETWORK, name, "in-use", "name already in use");
-    }
-    this.#servers.set(name, { endpoint, services: new Map() });
-    this.dispatchEvent(new Event("change"));
-  }
-
-  /** Removes a server. */
-  removeServer(name: string): void {
-    if (this.#servers.delete(name)) this.dispatchEvent(new Event("change"));
-  }
-
-  /** Advertises a service of server `name` with its metadata string. */
-  registerService(name: string, servicePath: string, metadata: string): void {
-    const e = this.#servers.get(name);
-    if (!e) throw new Error(`in-process server ${name} does not exist`);
-    e.services.set(servicePath, metadata);
-    this.dispatchEvent(new Event("change"));
-  }
-
-  /** Withdraws a service of server `name`. */
-  unregisterService(name: string, servicePath: string): void {
-    const e = this.#servers.get(name);
-    if (e?.services.delete(servicePath)) this.dispatchEvent(new Event("change"));
-  }
-
-  /** The servers offering `servicePath`, as `{key: "inprocess@name", value: metadata}`. */
-  list(servicePath: string): { key: string; value: string }[] {
-    const out: { key: string; value: string }[] = [];
-    for (const [name, e] of this.#servers) {
-      const meta = e.services.get(servicePath);
-      if (meta !== undefined) out.push({ key: `${INPROCESS_NETWORK}@${name}`, value: meta });
-    }
-    return out;
-  }
-
-  /** The endpoint of server `name`, if it is serving. */
-  endpoint(name: string): InprocessEndpoint | undefined {
-    return this.#servers.get(name)?.endpoint;
-  }
-}
-
-/**
- * The process-wide in-process registry: the embedded default.
- *
- * @example
- * ```ts
- * import { defaultInprocessRegistry } from "@rpcx/core";
- * console.log(defaultInprocessRegistry.list("Nothing").length); // 0
- * ```
- */
-export const defaultInprocessRegistry: InprocessRegistry = new InprocessRegistry();
+export const inprocessNetwork: PipeNetwork = new PipeNetwork("inprocess");

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { ByteStream } from "./framed.ts";
+import type { Message } from "../protocol/message.ts";
+import type { ByteStream, FramedConnectionHandlers, FramedConnectionOptions } from "./framed.ts";
 
 /**
  * A connected byte stream and its addresses.
@@ -35,6 +36,48 @@ export interface Connection extends ByteStream {
   readonly localAddress: string;
   /** The peer's end: `host:port`, or a socket path (may be empty for unix sockets). */
   readonly remoteAddress: string;
+  /**
+   * Optional: carry whole rpcx messages instead of bytes, for a connection that needs no
+   * encoding (the ends of an in-memory `pipe`). The Server and Client call it, when
+   * present, in place of wrapping the connection in a `FramedConnection` (which takes the same
+   * `handlers` and `options`), and use the link it returns the same way; the connection's bytes
+   * are not read or written by them then.
+   */
+  messageLink?(handlers: FramedConnectionHandlers, options?: FramedConnectionOptions): MessageLink;
+}
+
+/**
+ * What carries rpcx messages over a connection: a `FramedConnection` over its bytes, or what a
+ * connection's own `messageLink` returns. `send` queues a message; `drained` resolves once all
+ * queued were written (taken by the peer) or the link closed; `close` drops what is queued and
+ * calls the handlers' `onClose` once; the handlers' `onMessage` may return a promise, which
+ * pauses reading until it settles (backpressure). Times are ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * import { type MessageLink, pipe } from "@rpcx/core";
+ * const [a, b] = pipe();
+ * const link: MessageLink = a.messageLink!({ onMessage: (m) => console.log(m.seq) });
+ * link.start();
+ * link.close();
+ * b.close();
+ * ```
+ */
+export interface MessageLink {
+  /** Starts reading (messages are delivered to the handlers' `onMessage` from now on). */
+  start(): void;
+  /** Queues a message; those of one turn go out together. */
+  send(msg: Message): void;
+  /** Resolves when everything queued so far was written, or the link closed. */
+  drained(): Promise<void>;
+  /** Closes at once; queued messages are dropped. Idempotent. */
+  close(): void;
+  /** Whether it is closed. */
+  readonly isClosed: boolean;
+  /** When the last complete message arrived (ms since epoch; the start time before any). */
+  readonly lastMessageAt: number;
+  /** Since when the current write has been waiting (ms since epoch; 0 if none). */
+  readonly writePendingSince: number;
 }
 
 /**
@@ -53,7 +96,7 @@ export interface ConnInfo {
   readonly id: number;
   /** The network it came on: `tcp`, `inprocess`, ... */
   readonly network: string;
-  /** The peer's `host:port` (or an in-process name). */
+  /** The peer's `host:port` (an in-process client: `inprocess-client-<n>`). */
   readonly remoteAddress: string;
   /** Our `host:port`. */
   readonly localAddress: string;
@@ -262,7 +305,7 @@ export class UnsupportedNetworkError extends Error {
  * @example
  * ```ts
  * import { defaultNetworks } from "@rpcx/core";
- * console.log(defaultNetworks.names()); // ["tcp", "tcp4", "tcp6", "unix", "http", "ws", "wss"]
+ * console.log(defaultNetworks.names()); // ["tcp", "tcp4", "tcp6", "unix", "http", "ws", "wss", "inprocess"]
  * ```
  */
 export class NetworkRegistry {

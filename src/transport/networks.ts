@@ -1,6 +1,6 @@
 /**
- * The process-wide table of networks: `tcp` (`tcp4`, `tcp6`), `unix`, `http`, `ws`, `wss`.
- * (`inprocess` is served and dialed without sockets; see `src/transport/inprocess.ts`.)
+ * The process-wide table of networks: `tcp` (`tcp4`, `tcp6`), `unix`, `http`, `ws`, `wss`, and
+ * `inprocess` (in-memory pipes, `src/transport/inprocess.ts`).
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { tcpNetwork } from "./tcp.ts";
 import { unixNetwork } from "./unix.ts";
 import { httpNetwork } from "./http.ts";
 import { wsNetwork, wssNetwork } from "./ws.ts";
+import { inprocessNetwork } from "./inprocess.ts";
 
 /**
  * The networks the Server and Client use unless given their own `networks`.
@@ -24,4 +25,5 @@ export const defaultNetworks: NetworkRegistry = new NetworkRegistry()
   .register(unixNetwork)
   .register(httpNetwork)
   .register(wsNetwork)
-  .register(wssNetwork);
+  .register(wssNetwork)
+  .register(inprocessNetwork);

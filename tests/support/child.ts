@@ -32,6 +32,8 @@ export interface StartReadyOptions {
   stderr?: "inherit" | "null" | "piped";
   /** The child's working directory. */
   cwd?: string;
+  /** Added to the child's environment. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -42,10 +44,10 @@ export interface StartReadyOptions {
 export async function startReady(
   cmd: string,
   args: string[],
-  { ready, what, timeoutMs = 15_000, stopSignal = "SIGKILL", stderr = "null", cwd }:
+  { ready, what, timeoutMs = 15_000, stopSignal = "SIGKILL", stderr = "null", cwd, env }:
     StartReadyOptions,
 ): Promise<ReadyChild> {
-  const child = new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr }).spawn();
+  const child = new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr }).spawn();
   let errText = "";
   const errDrained = stderr !== "piped" ? Promise.resolve() : (async () => {
     try {

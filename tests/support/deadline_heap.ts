@@ -7,7 +7,7 @@
 // held until it passes (a timer and its signal) shows as hundreds of bytes per call; a deadline
 // released when the call settles, as ~0. The process then closes everything and ends on its own:
 // a leftover ref'd timer would keep it alive for 60 s, past the test's bound.
-import { Client, InprocessRegistry, jsonCodec, SerializeType, Server } from "@rpcx/core";
+import { Client, jsonCodec, SerializeType, Server } from "@rpcx/core";
 import { createMessage } from "@rpcx/core/protocol";
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -17,13 +17,12 @@ const calls = Number(Deno.args[1] ?? 4000);
 const TIMEOUT = 60_000;
 const BATCH = 100;
 
-const registry = new InprocessRegistry();
-const server = new Server({ inprocessRegistry: registry });
+const server = new Server();
 await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
 const addr = await server.serve("tcp", "127.0.0.1:0");
 await server.serve("inprocess", "deadline-heap");
 const tcp = new Client(`tcp@${addr}`);
-const inproc = new Client("inprocess@deadline-heap", { inprocessRegistry: registry });
+const inproc = new Client("inprocess@deadline-heap");
 const payload = jsonCodec.encode({ A: 2, B: 3 });
 /** Calls on each path, with the 60 s deadline or without. */
 const paths: Record<string, (i: number, timed: boolean) => Promise<unknown>> = {

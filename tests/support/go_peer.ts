@@ -54,17 +54,19 @@ export interface GoServer {
 }
 
 /**
- * Starts `rpcxpeer server` on a free port, registered in `reg` (none: direct calls only);
+ * Starts `rpcxpeer server` on a free port, registered in `reg` (none: direct calls only), with
+ * `env` added to its environment (e.g. `CONSUL_HTTP_TOKEN`, which Go's Consul client reads);
  * resolves once it listens.
  */
 export async function startGoServer(
   reg: GoRegistry | undefined,
   extra: readonly string[] = [],
+  env?: Record<string, string>,
 ): Promise<GoServer> {
   const go = await startReady(
     GO_PEER!,
     ["server", "--addr", "127.0.0.1:0", ...registryArgs(reg), ...extra],
-    { ready: /LISTENING (\S+)\n/, what: "the Go server's LISTENING line" },
+    { ready: /LISTENING (\S+)\n/, what: "the Go server's LISTENING line", env },
   );
   return { key: `tcp@${go.match[1]}`, kill: (signal) => go.stop(signal), stop: () => go.stop() };
 }

@@ -1,4 +1,5 @@
-// The npm form of the package (tools/build_npm.ts) built, packed and installed with npm into an
+// The npm form of the package (tools/build_npm.ts) built and installed with npm (the README's
+// `npm install --install-links <dist>`) into an
 // empty project, once per test process: tests/npm_test.ts and tests/runtimes_interop_test.ts run
 // Node and Bun there as a user of the package would.
 import { join } from "node:path";
@@ -8,7 +9,7 @@ import { run } from "../../tools/_npm.ts";
 let installed: Promise<string> | undefined;
 
 /**
- * Builds, packs and installs the package into a new project (`"type": "module"`); resolves with
+ * Builds the package and installs it, as the README says, into a new project (`"type": "module"`); resolves with
  * the project folder (removed when the test process ends).
  */
 export function installPackage(): Promise<string> {
@@ -16,17 +17,18 @@ export function installPackage(): Promise<string> {
     const tmp = await Deno.makeTempDir({ prefix: "rpcx-npm-" });
     globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
     const dist = await buildNpm(join(tmp, "dist"));
-    const packed = await run("npm", ["pack", "--pack-destination", tmp, "--silent"], dist);
-    const tgz = join(tmp, packed.trim().split("\n").pop()!);
     const project = join(tmp, "project");
     await Deno.mkdir(project);
     await Deno.writeTextFile(
       join(project, "package.json"),
       JSON.stringify({ name: "consumer", private: true, type: "module" }),
     );
+    // Exactly the README's command: a folder installed with --install-links (a plain
+    // `npm install <folder>` only symlinks it and leaves its dependencies out).
     await run("npm", [
       "install",
-      tgz,
+      "--install-links",
+      dist,
       "--no-audit",
       "--no-fund",
       "--prefer-offline",

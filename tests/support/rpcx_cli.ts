@@ -14,12 +14,19 @@ export interface CliRun {
 
 const decoder = new TextDecoder();
 
-/** Runs `rpcx ...args` to the end (killed, and this rejects, after `timeoutMs`). */
-export async function rpcx(args: string[], timeoutMs = 60_000): Promise<CliRun> {
+/**
+ * Runs `rpcx ...args` to the end (killed, and this rejects, after `timeoutMs`), with `env` added
+ * to the environment.
+ */
+export async function rpcx(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<CliRun> {
   const r = await runBounded(Deno.execPath(), {
     args: ["run", "-A", "--no-check", CLI_MAIN, ...args],
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     timeoutMs,
     what: `rpcx ${args.join(" ")}`,
   });

@@ -74,7 +74,7 @@ export function benchCommand(program: Command): void {
     const total = intFlag("total", f.total);
     const concurrency = Math.min(intFlag("concurrency", f.concurrency), total);
     const deadline = performance.now() + intFlag("max-seconds", f.maxSeconds) * 1000;
-    const result = await withRegistry(f.registry, async (r) => {
+    const result = await withRegistry(f, async (r) => {
       const discovery = r.discovery(service);
       const outage = outageOf(discovery);
       const x = new XClient(service, setup.failMode, setup.selectMode, discovery, setup.options);
@@ -95,7 +95,7 @@ export function benchCommand(program: Command): void {
         try {
           await x.call(method, args, callOpts);
         } catch (e) {
-          throw callErrorOf(target, e, outage, f.registry);
+          throw callErrorOf(target, e, outage, r.url);
         }
         const t0 = performance.now();
         bar?.start(total, 0, { rate: 0, errors: 0 });

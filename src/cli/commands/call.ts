@@ -41,7 +41,7 @@ export function callCommand(program: Command): void {
       const { service, method } = splitTarget(target);
       const setup = await callSetup(f);
       const args = argsOf(text, f.serializer);
-      await withRegistry(f.registry, async (r) => {
+      await withRegistry(f, async (r) => {
         const discovery = r.discovery(service);
         const outage = outageOf(discovery);
         const x = new XClient(service, setup.failMode, setup.selectMode, discovery, setup.options);
@@ -56,7 +56,7 @@ export function callCommand(program: Command): void {
           else console.log(toJson(reply));
           if (f.showMeta) console.error(toJson(replyMetadata));
         } catch (e) {
-          throw callErrorOf(target, e, outage, f.registry);
+          throw callErrorOf(target, e, outage, r.url);
         } finally {
           await x.close();
           await discovery.close();

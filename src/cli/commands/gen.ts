@@ -9,14 +9,22 @@ import { type Command, Option } from "commander";
 import { ServiceError } from "../../client/errors.ts";
 import { FailMode, XClient } from "../../client/xclient.ts";
 import { SelectMode } from "../../client/selectors.ts";
-import { callErrorOf, intFlag, outageOf, REGISTRY_HELP, withRegistry } from "../common.ts";
+import {
+  callErrorOf,
+  type CredentialFlags,
+  credentialOptions,
+  intFlag,
+  outageOf,
+  REGISTRY_HELP,
+  withRegistry,
+} from "../common.ts";
 import { CliError, ExitCode, usage } from "../errors.ts";
 import { GoSyntaxError, parseGo } from "../gen/go_parse.ts";
 import { declsToTypeScript, goServices } from "../gen/go_ts.ts";
 import { protoToTypeScript } from "../gen/proto_ts.ts";
 
 /** The flags of `rpcx gen`. */
-interface GenFlags {
+interface GenFlags extends CredentialFlags {
   registry?: string;
   proto?: string[];
   go?: string[];
@@ -33,7 +41,7 @@ const repeat = (v: string, all: string[]) => [...all, v];
 /** Reads the reflection answer(s) of the server(s) behind `registry`. */
 async function fetchReflection(registry: string, f: GenFlags): Promise<string> {
   const timeout = intFlag("timeout", f.timeout);
-  return await withRegistry(registry, async (r) => {
+  return await withRegistry({ ...f, registry }, async (r) => {
     const discovery = r.discovery("Reflection");
     const outage = outageOf(discovery);
     const x = new XClient("Reflection", FailMode.Failover, SelectMode.RoundRobin, discovery, {
@@ -50,12 +58,12 @@ async function fetchReflection(registry: string, f: GenFlags): Promise<string> {
     } catch (e) {
       if (e instanceof ServiceError && /can't find service Reflection/.test(e.message)) {
         throw new CliError(
-          `gen: ${registry} has no Reflection service (Go: s.Plugins.Add(p) and s.Register(p, "") ` +
+          `gen: ${r.url} has no Reflection service (Go: s.Plugins.Add(p) and s.Register(p, "") ` +
             `with p := reflection.New(); ours: @rpcx/core/reflection)`,
           ExitCode.Failed,
         );
       }
-      throw callErrorOf("gen: Reflection", e, outage, registry);
+      throw callErrorOf("gen: Reflection", e, outage, r.url);
     } finally {
       await x.close();
       await discovery.close();
@@ -125,7 +133,7 @@ async function generate(f: GenFlags, registry: string | undefined): Promise<stri
 
 /** Adds `gen` to `program`. */
 export function genCommand(program: Command): void {
-  program.command("gen")
+  const cmd = program.command("gen")
     .description(
       "write TypeScript interfaces for typed<S>() from a server's Reflection service, Go source " +
         "or .proto files",
@@ -149,7 +157,8 @@ export function genCommand(program: Command): void {
     )
     .option("--keep-case", "--proto: field names as written (default: camelCase, as protobufjs)")
     .option("-t, --timeout <ms>", "give up on the server after this many ms", "5000")
-    .option("--auth <token>", "auth token sent as __AUTH")
+    .option("--auth <token>", "auth token sent as __AUTH");
+  credentialOptions(cmd)
     .addHelpText(
       "after",
       `

@@ -35,7 +35,11 @@ export function listCommand(program: Command): void {
       .argument("[service]", "only this service")
       .option("--json", "one JSON array of {service, key, metadata, state}"),
   ).action(async (service: string | undefined, opts: { registry: string; json?: boolean }) => {
-    const nodes = await withRegistry(opts.registry, (r) => r.list(service));
+    let where = opts.registry;
+    const nodes = await withRegistry(opts, (r) => {
+      where = r.url; // without its secrets
+      return r.list(service);
+    });
     if (opts.json) {
       console.log(toJson(nodes.map((n) => ({ ...n, state: stateOf(n) }))));
     } else if (nodes.length > 0) {
@@ -43,8 +47,8 @@ export function listCommand(program: Command): void {
     }
     if (nodes.length === 0) {
       const what = service ? `service ${service} has no servers` : "no services";
-      if (service) throw new CliError(`${what} in ${opts.registry}`, ExitCode.Failed);
-      console.error(`rpcx: ${what} in ${opts.registry}`);
+      if (service) throw new CliError(`${what} in ${where}`, ExitCode.Failed);
+      console.error(`rpcx: ${what} in ${where}`);
     }
   });
 }

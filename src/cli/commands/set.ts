@@ -32,14 +32,14 @@ export function setCommand(program: Command): void {
   }) => {
     const settle = intFlag("settle", opts.settle, 0);
     applyAssignments(new URLSearchParams(), assignments); // reject bad text before any write
-    await withRegistry(opts.registry, async (r) => {
+    await withRegistry(opts, async (r) => {
       if (!r.writable) {
-        throw usage(`${opts.registry}: nothing to write to (mdns and tcp@ are read-only)`);
+        throw usage(`${r.url}: nothing to write to (mdns, dns and tcp@ are read-only)`);
       }
       const keys = server === "*" ? (await r.list(service)).map((n) => n.key) : [server];
       if (keys.length === 0) {
         throw new CliError(
-          `service ${service} has no servers in ${opts.registry}`,
+          `service ${service} has no servers in ${r.url}`,
           ExitCode.Failed,
         );
       }

@@ -5,13 +5,18 @@
  */
 import { type Command, Option } from "commander";
 import { runtime } from "../../runtime/mod.ts";
-import { REGISTRY_HELP } from "../common.ts";
-import { intFlag } from "../common.ts";
+import {
+  type CredentialFlags,
+  credentialOptions,
+  credentialsOf,
+  intFlag,
+  REGISTRY_HELP,
+} from "../common.ts";
 import { serveAdmin } from "../ui/server.ts";
 
 /** Adds `ui` to `program`. */
 export function uiCommand(program: Command): void {
-  program.command("ui")
+  const cmd = program.command("ui")
     .description(
       "serve the admin page: services and servers of the registries, live; activate, " +
         "deactivate, edit weight and group (written as rpcx-ui writes them). Until Ctrl-C",
@@ -37,14 +42,17 @@ export function uiCommand(program: Command): void {
       "--allow-host <name>",
       "a host name the page is reached by (IP addresses and localhost always are); repeat",
       (v: string, all: string[] | undefined) => [...(all ?? []), v],
-    )
-    .action(async (opts: {
-      registry: string[];
-      addr: string;
-      interval: string;
-      auth?: string | false;
-      allowHost?: string[];
-    }) => {
+    );
+  credentialOptions(cmd).action(
+    async (
+      opts: CredentialFlags & {
+        registry: string[];
+        addr: string;
+        interval: string;
+        auth?: string | false;
+        allowHost?: string[];
+      },
+    ) => {
       const ui = await serveAdmin({
         registries: opts.registry,
         addr: opts.addr,
@@ -52,6 +60,7 @@ export function uiCommand(program: Command): void {
         auth: opts.auth || undefined,
         noAuth: opts.auth === false,
         allowHosts: opts.allowHost,
+        credentials: credentialsOf(opts),
       });
       console.log(`rpcx ui: ${ui.url}`);
       await new Promise<void>((resolve) => {
@@ -61,5 +70,6 @@ export function uiCommand(program: Command): void {
         });
       });
       await ui.shutdown();
-    });
+    },
+  );
 }

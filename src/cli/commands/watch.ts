@@ -43,7 +43,7 @@ export function watchCommand(program: Command): void {
         ? undefined
         : setTimeout(stop, intFlag("duration", opts.duration));
       try {
-        await withRegistry(opts.registry, (r) =>
+        await withRegistry(opts, (r) =>
           follow(r, (_list, changes) => {
             for (const c of changes) console.log(opts.json ? toJson(c) : formatChange(c));
           }, {

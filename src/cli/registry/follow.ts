@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RegistryAdmin, ServerNode } from "./registry.ts";
+import type { RegistryOperator, ServerNode } from "../../registry/operator.ts";
 
 /**
  * One change of a registry's list: a server `added`, `removed`, or its metadata `changed`
@@ -77,7 +77,7 @@ export interface FollowOptions {
  * ```
  */
 export async function follow(
-  registry: RegistryAdmin,
+  registry: RegistryOperator,
   onList: (list: ServerNode[], changes: NodeChange[]) => void | Promise<void>,
   options: FollowOptions = {},
 ): Promise<void> {

@@ -2,18 +2,18 @@
  * The admin page of `rpcx ui`: one small page (no build step) showing the services and
  * servers of one or more registries, updated live over Server-Sent Events, with buttons to
  * activate/deactivate a server and fields for its weight and group. Every change is written
- * in Go rpcx's layout (see `RegistryAdmin.update`), so Go and Deno clients honour it.
+ * in Go rpcx's layout (see `RegistryOperator.update`), so Go and Deno clients honour it.
  *
  * @module
  */
 import { type FetchServer, serveFetch } from "../../_internal/serve_fetch.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { follow } from "../registry/follow.ts";
-import { openRegistry } from "../registry/open.ts";
+import { openRegistry, type RegistryCredentials } from "../registry/open.ts";
 import {
   applyAssignments,
   confirmEdit,
-  type RegistryAdmin,
+  type RegistryOperator,
   type ServerNode,
 } from "../registry/registry.ts";
 import { isLoopback, parseAuth, requestGuard, SECURITY_HEADERS } from "./guard.ts";
@@ -32,6 +32,8 @@ import { PAGE_HTML } from "./page.ts";
 export interface AdminOptions {
   /** Registry URLs (see `parseRegistryUrl`). */
   registries: string[];
+  /** Credentials for every registry URL that leaves them out (see `openRegistry`). */
+  credentials?: RegistryCredentials;
   /** `host:port` to listen on (default `127.0.0.1:8080`; port 0 picks one). */
   addr?: string;
   /** How often each registry is listed, ms (default 1000). */
@@ -114,9 +116,9 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     );
   }
   const guard = requestGuard({ auth: options.auth, allowHosts: options.allowHosts });
-  const admins: RegistryAdmin[] = [];
+  const admins: RegistryOperator[] = [];
   try {
-    for (const u of options.registries) admins.push(await openRegistry(u));
+    for (const u of options.registries) admins.push(await openRegistry(u, options.credentials));
   } catch (e) {
     await Promise.all(admins.map((a) => a.close()));
     throw e;

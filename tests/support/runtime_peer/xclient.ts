@@ -7,6 +7,7 @@ import {
   Client,
   FailMode,
   InprocessDiscovery,
+  InprocessRegisterPlugin,
   ListenError,
   MultipleServersDiscovery,
   Peer2PeerDiscovery,
@@ -114,7 +115,8 @@ export async function xcall(args: string[]): Promise<number> {
 
 /**
  * `inprocess`: the in-process registry in one process, as examples/inprocess does it and more:
- * two servers serve Arith in-process (weights 1 and 3); an XClient over InprocessDiscovery
+ * two servers serve Arith in-process (weights 1 and 3) and list it with the in-process registry's
+ * plugin; an XClient over InprocessDiscovery
  * round-robins over both, WeightedRoundRobin splits 1:3, a Client reaches one by name, serving a
  * name twice is a ListenError, and a server's shutdown removes it from the discovery while calls
  * go on to the other. Prints `OK <check>` for each and `PASS`; `FAIL <check>: <error>`, exit 1.
@@ -122,7 +124,7 @@ export async function xcall(args: string[]): Promise<number> {
 export async function inprocess(): Promise<number> {
   const hits = { a: 0, b: 0 };
   const serve = async (name: "a" | "b", weight: number) => {
-    const server = new Server();
+    const server = new Server({ plugins: [new InprocessRegisterPlugin()] });
     await server.register(
       {
         Mul: (args: { A: number; B: number }) => (hits[name]++, { C: args.A * args.B }),

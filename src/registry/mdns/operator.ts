@@ -1,30 +1,39 @@
 /**
- * mDNS as the command line sees it: the `_rpcxservices` announcements of the local network.
- * Read-only: each server announces its own metadata.
+ * mDNS for an operator (`rpcx list/watch/ui`): the `_rpcxservices` announcements of the local
+ * network. Read-only: each server announces its own metadata.
  *
  * @module
  */
-import { MdnsDiscovery, type MdnsDiscoveryOptions } from "@rpcx/core/mdns";
-import type { ServiceDiscovery } from "../../registry/discovery.ts";
-import { CliError, ExitCode } from "../errors.ts";
-import { type RegistryAdmin, type ServerNode, sortNodes } from "./registry.ts";
+import type { ServiceDiscovery } from "../discovery.ts";
+import {
+  checkTarget,
+  msParam,
+  type OperatorTarget,
+  readOnly,
+  type RegistryOperator,
+  type ServerNode,
+  sortNodes,
+} from "../operator.ts";
+import { MdnsDiscovery } from "./discovery.ts";
 
 /**
- * Opens mDNS browsing (`timeout`: how long one browse listens, ms; default 1000).
+ * Opens mDNS browsing for `target` (`mdns://?timeout=ms`: how long one browse listens, default
+ * 1000). Nothing is sent before the first call.
  *
  * @example
  * ```ts
- * import { openMdns } from "@rpcx/core/cli";
- * const r = openMdns("mdns://", { timeout: 1000 });
+ * import { openRegistry } from "@rpcx/core/cli";
+ * const r = await openRegistry("mdns://?timeout=1000");
  * console.log(await r.list());
  * await r.close();
  * ```
  */
-export function openMdns(url: string, options: MdnsDiscoveryOptions = {}): RegistryAdmin {
-  const opts = { timeout: 1000, watchInterval: 2000, ...options };
+export function openOperator(target: OperatorTarget): RegistryOperator {
+  checkTarget(target, { tls: "mDNS has no TLS" }, ["timeout"]);
+  const opts = { timeout: msParam(target, "timeout", 1000), watchInterval: 2000 };
   let browser: MdnsDiscovery | undefined;
   return {
-    url,
+    url: target.url,
     writable: false,
     async list(service?: string): Promise<ServerNode[]> {
       if (!browser) {
@@ -41,11 +50,9 @@ export function openMdns(url: string, options: MdnsDiscoveryOptions = {}): Regis
       return sortNodes([...nodes.values()]);
     },
     update(): Promise<string> {
-      return Promise.reject(
-        new CliError(
-          "mdns: each server announces its own metadata; there is no registry to write to",
-          ExitCode.Usage,
-        ),
+      return readOnly(
+        "mdns",
+        "mdns: each server announces its own metadata; there is no registry to write to",
       );
     },
     discovery(service: string): ServiceDiscovery {

@@ -1,14 +1,14 @@
 /**
- * Servers named directly (`tcp@host:port[,tcp@host:port]`): no registry, nothing to edit.
+ * Servers named directly (`tcp@host:port[,tcp@host:port]`) for an operator: no registry,
+ * nothing to edit; each server is asked for a heartbeat.
  *
  * @module
  */
-import { Client } from "../../client/client.ts";
-import type { ServiceDiscovery } from "../../registry/discovery.ts";
-import { MultipleServersDiscovery } from "../../registry/multiple_servers.ts";
-import { Peer2PeerDiscovery } from "../../registry/peer2peer.ts";
-import { CliError, ExitCode } from "../errors.ts";
-import type { RegistryAdmin, ServerNode } from "./registry.ts";
+import { Client } from "../client/client.ts";
+import type { ServiceDiscovery } from "./discovery.ts";
+import { MultipleServersDiscovery } from "./multiple_servers.ts";
+import { readOnly, type RegistryOperator, type ServerNode } from "./operator.ts";
+import { Peer2PeerDiscovery } from "./peer2peer.ts";
 
 /**
  * Servers at `keys` (`network@host:port`). `list` sends each a heartbeat and lists it under
@@ -17,12 +17,12 @@ import type { RegistryAdmin, ServerNode } from "./registry.ts";
  *
  * @example
  * ```ts
- * import { openDirect } from "@rpcx/core/cli";
- * const r = openDirect("tcp@127.0.0.1:8972", ["tcp@127.0.0.1:8972"]);
+ * import { openRegistry } from "@rpcx/core/cli";
+ * const r = await openRegistry("tcp@127.0.0.1:8972");
  * console.log(await r.list());
  * ```
  */
-export function openDirect(url: string, keys: string[]): RegistryAdmin {
+export function openDirect(url: string, keys: string[]): RegistryOperator {
   return {
     url,
     writable: false,
@@ -41,11 +41,9 @@ export function openDirect(url: string, keys: string[]): RegistryAdmin {
       }));
     },
     update(): Promise<string> {
-      return Promise.reject(
-        new CliError(
-          "servers named directly have no registry to write to; use a registry URL",
-          ExitCode.Usage,
-        ),
+      return readOnly(
+        "direct",
+        "servers named directly have no registry to write to; use a registry URL",
       );
     },
     discovery(_service: string): ServiceDiscovery {
