@@ -70,6 +70,26 @@ Deno.test("rpcx-examples tcpcopy (Go's TeeConnPlugin): every byte Go's client se
   }
 });
 
+Deno.test("TeeConnPlugin on inprocess: connAccept gets the pipe's end, the wrapper is read as bytes, so the copy is the same rpcx frames and the calls are served", async () => {
+  const chunks: Uint8Array[] = [];
+  const tee = new TeeConnPlugin({ write: (b: Uint8Array) => void chunks.push(b) });
+  const server = new Server({ plugins: [tee] });
+  await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+  const name = `tee-${crypto.randomUUID()}`;
+  await server.serve("inprocess", name);
+  const client = new Client(`inprocess@${name}`, { serializeType: SerializeType.JSON });
+  try {
+    for (let i = 1; i <= 3; i++) {
+      assert.deepEqual(await client.call("Arith", "Mul", { A: i, B: 10 }), { C: i * 10 });
+    }
+    await waitFor("the copy", () => frames(concat(chunks)).length === 3, 2000, 10);
+    assert.deepEqual(frames(concat(chunks)), ["Arith.Mul", "Arith.Mul", "Arith.Mul"]);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 Deno.test("tcpcopy to another server: a connection per client to Go's server, which gets and serves every request our server gets (Go's client and ours, oneway notes counted there)", async () => {
   if (!needGoPeer()) return;
   const shadow = await startGoServer(undefined, ["--services", "Arith,Echo"]);

@@ -53,7 +53,7 @@ Deno.test("registerOnShutdown (Go's RegisterOnShutdown): called once when shutdo
   assert.equal(called, 0);
 });
 
-Deno.test("restart refuses what it cannot hand over (RestartError), and the server goes on serving: no reusePort, a new process that ends or is not ready in time (it is ended)", async () => {
+Deno.test("restart refuses what it cannot hand over (RestartError), and the server goes on serving: no reusePort (names on an in-memory network are not handed over), a new process that ends or is not ready in time (it is ended)", async () => {
   const server = await mulServer();
   const restarts: number[] = [];
   server.registerOnRestart(() => void restarts.push(Date.now()));
@@ -73,6 +73,8 @@ Deno.test("restart refuses what it cannot hand over (RestartError), and the serv
     let sharedCalls = 0;
     shared.registerOnRestart(() => void sharedCalls++);
     const addr = await shared.serve("tcp", "127.0.0.1:0", { reusePort: true });
+    // A name on an in-memory network is this process's own: not handed over, no reusePort asked.
+    await shared.serve("inprocess", `restart-${crypto.randomUUID()}`);
     const sharedClient = new Client(`tcp@${addr}`, { serializeType: SerializeType.JSON });
     try {
       await assert.rejects(
@@ -105,6 +107,17 @@ Deno.test("restart refuses what it cannot hand over (RestartError), and the serv
       await shared.close();
     }
     assert.deepEqual(await client.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+    const local = new Server();
+    try {
+      await local.serve("inprocess", `restart-${crypto.randomUUID()}`);
+      await assert.rejects(
+        local.restart({ command: ["true"] }),
+        (e: unknown) =>
+          (e as Error).name === "RestartError" && /serves no address/.test((e as Error).message),
+      );
+    } finally {
+      await local.close();
+    }
   } finally {
     await client.close();
     await server.close();
