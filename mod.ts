@@ -95,11 +95,25 @@ export {
 export type { HttpLimits, HttpOptions } from "./src/http/options.ts";
 export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
 export { Server } from "./src/server/server.ts";
+export type { Handler, HandlerContext } from "./src/server/handler.ts";
+// The clients' sendFile, downloadFile and stream (Go's XClient.SendFile, DownloadFile, Stream),
+// what they take and give (the rest of streams is in @rpcx/core/stream).
+export { StreamCalls } from "./src/client/stream_calls.ts";
+export type { SendFileOptions, TransferResult } from "./src/stream/send_file.ts";
+export type { TransferOptions } from "./src/stream/_client.ts";
+export type { DataConn } from "./src/stream/_conn.ts";
+export {
+  DEFAULT_RESTART_READY_TIMEOUT,
+  RESTART_NOTIFY_ENV,
+  RestartError,
+  type RestartOptions,
+} from "./src/server/restart.ts";
 export {
   type AuthFunction,
   type ServeOptions,
   ServerClosedError,
   type ServerOptions,
+  type ServiceErrorHandler,
   type ShutdownOptions,
 } from "./src/server/options.ts";
 export {

@@ -22,6 +22,7 @@ import { closedError, Link } from "./_link.ts";
 import { checkLength, requestMessage } from "./_request.ts";
 import { callFor, parentOf } from "./_parent.ts";
 import type { CallOptions, ClientOptions, PendingCall } from "./options.ts";
+import { StreamCalls } from "./stream_calls.ts";
 
 export type { CallOptions, CallParent, ClientOptions, PendingCall } from "./options.ts";
 export { type CallTracker, trackedCall } from "./_calls.ts";
@@ -45,7 +46,7 @@ const NO_OPTIONS: CallOptions = {};
  * await server.close();
  * ```
  */
-export class Client {
+export class Client extends StreamCalls {
   /** `network@address`. */
   readonly address: string;
   readonly #options: ClientOptions & Bounded;
@@ -64,6 +65,7 @@ export class Client {
 
   /** Creates a client for `address`; nothing is dialed until the first call or `connect()`. */
   constructor(address: string, options: ClientOptions = {}) {
+    super(options.serializeType);
     const at = address.indexOf("@");
     const network = at < 0 ? "tcp" : address.slice(0, at);
     const target = at < 0 ? address : address.slice(at + 1);

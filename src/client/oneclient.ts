@@ -14,6 +14,7 @@ import { maxWaitOf } from "./_bounds.ts";
 import type { SelectMode, Selector } from "./selectors.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import { type Receipt, XClient } from "./xclient.ts";
+import { StreamCalls } from "./stream_calls.ts";
 
 /** A service's XClient and the discovery cloned for it (closed with it). */
 interface PerService {
@@ -47,7 +48,7 @@ interface PerService {
  * await server.close();
  * ```
  */
-export class OneClient {
+export class OneClient extends StreamCalls {
   /** The fail mode of every service's calls. */
   readonly failMode: FailMode;
   /** The select mode of every service's calls. */
@@ -71,6 +72,7 @@ export class OneClient {
     discovery: ServiceDiscovery,
     options: XClientOptions = {},
   ) {
+    super(options.serializeType);
     maxWaitOf(options.maxWait); // fail here, not at the first call
     this.failMode = failMode;
     this.selectMode = selectMode;

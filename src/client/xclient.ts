@@ -32,6 +32,7 @@ import {
   receipts,
 } from "./_every_server.ts";
 import { callFor, parentOf } from "./_parent.ts";
+import { StreamCalls } from "./stream_calls.ts";
 
 export { FailMode, type XClientOptions } from "./options.ts";
 export type { Receipt } from "./_every_server.ts";
@@ -57,7 +58,7 @@ const NO_OPTIONS: CallOptions = {};
  * for (const s of servers) await s.close();
  * ```
  */
-export class XClient {
+export class XClient extends StreamCalls {
   /** The service called. */
   readonly servicePath: string;
   /** The fail mode. */
@@ -108,6 +109,7 @@ export class XClient {
     discovery: ServiceDiscovery,
     options: XClientOptions = {},
   ) {
+    super(options.serializeType);
     this.servicePath = servicePath;
     this.failMode = failMode;
     this.selectMode = selectMode;

@@ -101,6 +101,30 @@ export interface ProcessApi {
    * (`src/runtime/errors.ts`) with `why` as its message. Node and Bun grant everything: a no-op.
    */
   requirePermissions(permissions: readonly Permission[], why: string): void;
+  /**
+   * This process's command line as a copy of it would be started with: the runtime's executable,
+   * its own options (Deno's permission flags, Node's `execArgv`), the script and its arguments.
+   * Undefined where that cannot be told: Deno outside Linux, or without read access to
+   * `/proc/self/cmdline` (Deno keeps its flags nowhere else). Never asks for a permission.
+   */
+  commandLine(): string[] | undefined;
+  /**
+   * Starts `command` (`[0]` the program, the rest its arguments) with `env` added to this
+   * process's environment, sharing its standard input, output and error, as Go's
+   * `os.StartProcess`; the child does not keep this process alive and outlives it. Throws when
+   * it cannot be started (Deno: `--allow-run` is needed).
+   */
+  spawn(command: readonly string[], env: Readonly<Record<string, string>>): ChildProcessHandle;
+}
+
+/** A process started by {@linkcode ProcessApi.spawn}. */
+export interface ChildProcessHandle {
+  /** Its process id. */
+  readonly pid: number;
+  /** Resolves with its exit code once it ended (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** Asks it to end (SIGTERM); nothing when it already ended. */
+  kill(): void;
 }
 
 /** A parameter or result type of a native symbol. */
@@ -171,6 +195,11 @@ export interface SocketListenOptions {
   readonly backlog?: number;
   /** TLS: ms an accepted connection has to finish its handshake (default 10 000). */
   readonly handshakeTimeout?: number;
+  /**
+   * TCP only: the keep-alive period of accepted connections, ms (Go's
+   * `server.WithTCPKeepAlivePeriod`). Undefined: keep-alive on with the system's period; 0: off.
+   */
+  readonly keepAlive?: number;
 }
 
 /**

@@ -42,6 +42,15 @@ export interface ConnectionsOptions {
   readonly report: ErrorReporter;
 }
 
+/** Closes `conn`, whatever state it is in. */
+function closeQuietly(conn: Connection): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already (a plugin that refused may have closed it, as Go's plugins do)
+  }
+}
+
 /** The open connections of one server, oldest first. */
 export class ServerConnections {
   readonly #list = new ConnectionList();
@@ -110,25 +119,34 @@ export class ServerConnections {
   }
 
   /**
-   * Takes a connection a listener at `localAddress` accepted (or closes it if refused): framed,
-   * unless the connection carries whole messages itself (`messageLink`, an in-memory pipe).
+   * Takes a connection a listener at `localAddress` accepted (or closes it if refused). The
+   * `connAccept` plugins may wrap it: the server then reads and writes through their wrapper,
+   * framed, unless the connection it ends with carries whole messages itself (`messageLink`, an
+   * in-memory pipe's end).
    */
   accept(conn: Connection, localAddress: string): void {
+    if (!this.#o.accepting()) return closeQuietly(conn);
     const sc = new ServerConnection(++this.#ids, conn, localAddress, this.#host);
+    let stream: Connection = conn;
+    const plugins = this.#o.plugins;
+    if (plugins.has("connAccept")) {
+      const taken = plugins.connAccept(sc.info, conn);
+      if (taken === false) return closeQuietly(conn);
+      stream = taken ?? conn;
+    }
     const frame = TCP_NETWORKS.has(conn.network) ? this.#tcpFrame : this.#frame;
-    const link = conn.messageLink?.(sc, frame) ?? new FramedConnection(conn, sc, frame);
+    const link = stream.messageLink?.(sc, frame) ?? new FramedConnection(stream, sc, frame);
     sc.attach(link);
-    if (!this.#take(sc)) {
+    if (!this.#ready(sc)) {
       link.close();
+      if (stream !== conn) closeQuietly(conn);
       return;
     }
     link.start();
   }
 
-  #take(sc: ServerConnection): boolean {
-    const plugins = this.#o.plugins;
-    if (!this.#o.accepting()) return false;
-    if (plugins.has("connAccept") && !plugins.connAccept(sc.info)) return false;
+  /** `preReadRequest` for the first request, then the connection is counted and listed. */
+  #ready(sc: ServerConnection): boolean {
     if (!sc.readyToRead()) return false;
     this.#accepted++;
     this.#list.add(sc);

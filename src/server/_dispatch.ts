@@ -19,6 +19,7 @@ import type { CallContext, ConnInfo } from "./context.ts";
 import { runAsCall } from "./call_scope.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
 import type { ServiceEntry } from "./service.ts";
+import { type Handler, type HandlerAnswer, runHandler } from "./handler.ts";
 
 /** Checks a request's `__AUTH` token (see `AuthFunction` in server.ts). */
 export type AuthCheck = (
@@ -30,17 +31,32 @@ export type AuthCheck = (
 /** Reason used when auth refuses without an error of its own. */
 export const AUTH_FAILED = "rpcx: auth failed";
 
+/** The key of a raw handler (Go's `servicePath + "." + serviceMethod`, without its ambiguity). */
+export function handlerKey(servicePath: string, serviceMethod: string): string {
+  return `${servicePath}\n${serviceMethod}`;
+}
+
 /** What a dispatched request produced. */
 export interface Outcome {
   /** The response to write; undefined for oneway requests. */
   readonly res: Message | undefined;
   /** Close the connection once the response is written (auth refused, as Go). */
   readonly close: boolean;
+  /**
+   * The service error, for the server's `handleServiceError` (Go's `HandleServiceError`): what
+   * auth refused with, what the lookup, the codec, `preCall`, the method, `postCall` or a raw
+   * handler failed with; undefined when none.
+   */
+  readonly error?: unknown;
 }
 
 /** What the dispatcher needs from the server. */
 export interface DispatcherDeps {
   readonly services: ReadonlyMap<string, ServiceEntry>;
+  /** Raw handlers by {@linkcode handlerKey} (Go's router; they come before the services). */
+  readonly handlers: ReadonlyMap<string, Handler>;
+  /** A raw handler threw after it had answered: the error goes to the service-error hook. */
+  readonly lateError: (error: unknown, req: Message, conn: ConnInfo) => void;
   readonly codecs: CodecRegistry;
   readonly plugins: PluginChain;
   readonly auth: AuthCheck | undefined;
@@ -76,36 +92,76 @@ export class Dispatcher {
         reason = e;
       }
       if (ok === false) {
-        return { res: req.oneway ? undefined : this.errorReply(req, reason), close: true };
+        return {
+          res: req.oneway ? undefined : this.errorReply(req, reason),
+          close: true,
+          error: reason === AUTH_FAILED ? new RpcxError(AUTH_FAILED) : reason,
+        };
       }
     }
     const deadline = callDeadline(req, this.#d.stop);
     const ctx = this.#context(req, conn, replyMetadata, deadline);
-    let res: Message;
+    let res: Message | undefined;
+    let error: unknown;
     try {
       await this.#d.plugins.preHandleRequest(ctx, req);
-      const payload = await this.#invoke(req, ctx);
-      res = createMessage({
-        version: req.version,
-        messageType: MessageType.Response,
-        compressType: payload.byteLength > 1024 && req.compressType !== CompressType.None
-          ? req.compressType
-          : CompressType.None,
-        serializeType: req.serializeType,
-        seq: req.seq,
-        servicePath: req.servicePath,
-        serviceMethod: req.serviceMethod,
-        metadata: replyMetadata,
-        payload,
-      });
+      const handler = this.#d.handlers.size === 0
+        ? undefined
+        : this.#d.handlers.get(handlerKey(req.servicePath, req.serviceMethod));
+      if (handler) {
+        const answer = await runHandler(
+          handler,
+          req,
+          ctx,
+          this.#d.codecs,
+          (e) => this.#d.lateError(e, req, conn),
+        );
+        ({ res, error } = this.#answerOf(req, answer, replyMetadata));
+      } else {
+        res = this.#response(req, await this.#invoke(req, ctx), replyMetadata);
+      }
     } catch (e) {
+      error = e;
       res = this.errorReply(req, e, replyMetadata);
     } finally {
       // Go's `defer cancel()`: the call's timer and its hold on the server's signal go now, not
       // when the deadline passes.
       deadline?.release();
     }
-    return { res: req.oneway ? undefined : res, close: false };
+    return { res: req.oneway ? undefined : res, close: false, error };
+  }
+
+  /** The response a raw handler's answer makes, and the error for the hook (one it threw). */
+  #answerOf(
+    req: Message,
+    answer: HandlerAnswer,
+    replyMetadata: Metadata,
+  ): { res: Message | undefined; error: unknown } {
+    if (answer === undefined) return { res: undefined, error: undefined };
+    if (answer.payload) {
+      return { res: this.#response(req, answer.payload, replyMetadata), error: undefined };
+    }
+    return {
+      res: this.errorReply(req, answer.error, replyMetadata),
+      error: answer.thrown ? answer.error : undefined,
+    };
+  }
+
+  /** The response carrying `payload` (compressed as the request was when over 1 KiB, as Go). */
+  #response(req: Message, payload: Uint8Array, metadata: Metadata): Message {
+    return createMessage({
+      version: req.version,
+      messageType: MessageType.Response,
+      compressType: payload.byteLength > 1024 && req.compressType !== CompressType.None
+        ? req.compressType
+        : CompressType.None,
+      serializeType: req.serializeType,
+      seq: req.seq,
+      servicePath: req.servicePath,
+      serviceMethod: req.serviceMethod,
+      metadata,
+      payload,
+    });
   }
 
   #context(

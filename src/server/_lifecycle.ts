@@ -1,12 +1,31 @@
 /**
  * How a server ends: a graceful shutdown (stop accepting, withdraw from the registries, drain
- * the connections, bounded in time) or a close at once, each run once whatever the callers do;
+ * the connections and run the `registerOnShutdown` functions, bounded in time) or a close at once, each run once whatever the callers do;
  * and the shutdown on SIGINT/SIGTERM.
  *
  * @module
  */
 import { runtime } from "../runtime/mod.ts";
 import { ServerClosedError, type ShutdownOptions } from "./options.ts";
+
+/**
+ * Runs `fns` together on `server`; resolves once all did. What they throw or reject with goes to
+ * `report` as `what`.
+ */
+export async function runAll<S>(
+  fns: readonly ((server: S) => void | Promise<void>)[],
+  server: S,
+  what: string,
+  report: (where: string, error: unknown) => void,
+): Promise<void> {
+  await Promise.all(fns.map(async (fn) => {
+    try {
+      await fn(server);
+    } catch (e) {
+      report(what, e);
+    }
+  }));
+}
 
 /** The parts of a server its end stops. */
 export interface Stoppable {
@@ -18,6 +37,11 @@ export interface Stoppable {
   readonly connections: { drain(): Promise<void>; closeAll(): void };
   /** The HTTP side. */
   readonly http: { drain(): void; drained(): Promise<void>; close(): void };
+  /**
+   * Runs the `registerOnShutdown` functions (Go's `RegisterOnShutdown`); resolves once each has
+   * (errors are reported).
+   */
+  onShutdown(): Promise<void>;
 }
 
 /** The states of one server's end. */
@@ -59,6 +83,8 @@ export class Lifecycle {
     const registries = parts.stopRegistries();
     parts.http.drain();
     const gone = parts.connections.drain();
+    // Within the same bound as the drain: a hook that never ends holds shutdown no longer.
+    const hooks = parts.onShutdown();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     const bound = new Promise<void>((resolve) => {
@@ -68,7 +94,7 @@ export class Lifecycle {
       options.signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      await Promise.race([Promise.all([registries, gone, parts.http.drained()]), bound]);
+      await Promise.race([Promise.all([registries, gone, parts.http.drained(), hooks]), bound]);
     } finally {
       clearTimeout(timer);
       if (onAbort) options.signal?.removeEventListener("abort", onAbort);

@@ -5,12 +5,16 @@
  * @module
  */
 import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../transport/network.ts";
+import { PipeNetwork } from "../transport/pipe.ts";
 import type { ServeOptions } from "./options.ts";
 import type { ErrorReporter } from "./_plugin_chain.ts";
 
 interface Listening {
   network: string;
   address: string;
+  reusePort: boolean;
+  /** On an in-memory network (a `PipeNetwork`, `inprocess`): a name of this process alone. */
+  local: boolean;
   listener: Listener;
 }
 
@@ -19,6 +23,8 @@ export interface ListenersOptions {
   readonly networks: NetworkRegistry;
   /** The server's TLS options (a `serve` may give its own). */
   readonly tls: TlsOptions | undefined;
+  /** TCP keep-alive period of accepted connections, ms (undefined: the system's; 0: off). */
+  readonly keepAlive: number | undefined;
   /** The server's read timeout (ms, 0: none): a TLS handshake gets that long by default. */
   readonly readTimeout: number;
   /** Takes a connection a listener at `localAddress` accepted. */
@@ -48,12 +54,20 @@ export class Listeners {
     // Go sets the read deadline before the TLS handshake: a peer gets readTimeout to finish it.
     const handshakeTimeout = options.handshakeTimeout ??
       (o.readTimeout > 0 ? o.readTimeout : undefined);
-    const listener = await o.networks.get(network).listen(address, {
+    const net = o.networks.get(network);
+    const listener = await net.listen(address, {
+      keepAlive: o.keepAlive,
       ...options,
       tls,
       handshakeTimeout,
     });
-    this.#list.push({ network, address: listener.address, listener });
+    this.#list.push({
+      network,
+      address: listener.address,
+      listener,
+      reusePort: options.reusePort === true,
+      local: net instanceof PipeNetwork,
+    });
     void this.#acceptLoop(listener);
     return listener.address;
   }
@@ -72,6 +86,18 @@ export class Listeners {
   async undoLast(): Promise<void> {
     const l = this.#list.pop();
     await l?.listener.close();
+  }
+
+  /**
+   * What is listened on (`network@address`) and whether with `reusePort`, for `restart` to hand
+   * over; names on an in-memory network are left out (they are this process's own: a new process
+   * has its own namespace, nothing to take over).
+   */
+  get served(): { address: string; reusePort: boolean }[] {
+    return this.#list.filter((l) => !l.local).map((l) => ({
+      address: `${l.network}@${l.address}`,
+      reusePort: l.reusePort,
+    }));
   }
 
   /**

@@ -4,7 +4,9 @@
  *
  * 1. `postReadRequest` (a throw refuses the request: reported, and its source drops it);
  * 2. a heartbeat is answered at once (Go runs no response hooks for it);
- * 3. the call: auth, `preHandleRequest`, `preCall`, the method, `postCall` (`_dispatch.ts`);
+ * 3. the call: auth, `preHandleRequest`, `preCall`, the method (or a raw handler), `postCall`
+ *    (`_dispatch.ts`); a service error it ended with goes to `handleServiceError` (Go's
+ *    `HandleServiceError`), on every source alike;
  * 4. `preWriteResponse`;
  * 5. the write, by the request's source;
  * 6. `postWriteResponse`, once the write is done (Go: after `conn.Write` / `w.Write`), so what it
@@ -20,7 +22,8 @@ import { RpcxError } from "../protocol/errors.ts";
 import type { Message } from "../protocol/message.ts";
 import type { ConnInfo } from "./context.ts";
 import type { Dispatcher, Outcome } from "./_dispatch.ts";
-import type { PluginChain } from "./_plugin_chain.ts";
+import type { ErrorReporter, PluginChain } from "./_plugin_chain.ts";
+import type { ServiceErrorHandler } from "./options.ts";
 
 /** One request's source, as the pipeline sees it. */
 export interface Exchange {
@@ -61,6 +64,9 @@ export type NotCalled =
 export interface PipelineHost {
   readonly plugins: PluginChain;
   readonly dispatcher: Dispatcher;
+  /** The server's `handleServiceError` now (it may be set at any time, as Go's field). */
+  readonly serviceErrors: () => ServiceErrorHandler | undefined;
+  readonly report: ErrorReporter;
 }
 
 /** Runs requests through the server's hooks and dispatcher (see the module doc). */
@@ -106,6 +112,7 @@ export class RequestPipeline {
     let out: Outcome | undefined;
     try {
       out = await dispatcher.call(req, conn);
+      if (out.error !== undefined) this.serviceError(out.error, req, conn);
       const res = out.res;
       if (res && !ex.isClosed) {
         plugins.preWriteResponse(req, res);
@@ -119,6 +126,22 @@ export class RequestPipeline {
     } finally {
       this.#inFlight--;
       ex.done?.(out);
+    }
+  }
+
+  /** Gives `error`, a service error of `req`, to `handleServiceError` (a throw is reported). */
+  serviceError(error: unknown, req: Message, conn: ConnInfo): void {
+    const hook = this.#host.serviceErrors();
+    if (!hook) return;
+    const report = (e: unknown) => this.#host.report("handleServiceError", e);
+    try {
+      const r: unknown = hook(error, req, conn);
+      // An async hook's rejection is reported too, never left unhandled.
+      if (typeof (r as PromiseLike<unknown> | undefined)?.then === "function") {
+        (r as PromiseLike<unknown>).then(undefined, report);
+      }
+    } catch (e) {
+      report(e);
     }
   }
 

@@ -7,6 +7,7 @@
  */
 import type { Message } from "../protocol/message.ts";
 import type { HttpRequestInfo, Refusal } from "../http/host.ts";
+import type { Connection } from "../transport/network.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import { isRegisterPlugin, type RegisterPlugin, type ServerPlugin } from "./plugin.ts";
 import type { PushContext } from "./push.ts";
@@ -66,18 +67,36 @@ export class PluginChain {
     this.#each("afterRegister", (p) => p.afterRegister?.(name, service, metadata));
   }
 
-  /** `connAccept`: false when a plugin refuses or throws (reported). */
-  connAccept(conn: ConnInfo): boolean {
+  /**
+   * `connAccept`: false when a plugin refuses or throws (reported); else the connection to serve,
+   * `socket` as the plugins wrapped it (each gets the one the plugin before returned, as Go's
+   * `DoPostConnAccept`).
+   */
+  connAccept(conn: ConnInfo, socket: Connection): Connection | false {
+    let current = socket;
+    // Refused after a plugin wrapped it: the wrapper is closed too (the caller closes `socket`).
+    const refuse = () => {
+      if (current !== socket) {
+        try {
+          current.close();
+        } catch {
+          // closed already
+        }
+      }
+      return false as const;
+    };
     for (const p of this.#plugins) {
       if (!p.connAccept) continue;
       try {
-        if (p.connAccept(conn) === false) return false;
+        const r = p.connAccept(conn, current);
+        if (r === false) return refuse();
+        if (typeof r === "object" && r !== null) current = r;
       } catch (e) {
         this.#report(label(p, "connAccept"), e);
-        return false;
+        return refuse();
       }
     }
-    return true;
+    return current;
   }
 
   /** `connClose`: errors reported. */

@@ -12,6 +12,39 @@ import type { RegistryLifecycle } from "./_registries.ts";
 
 type Method = (args: unknown, ctx: CallContext) => unknown;
 
+/**
+ * The methods of `all` named in `only` (Go's `RegisterWithMethods` whitelist). Throws TypeError
+ * with Go's texts: an empty list, a name `service` has no method of, or one it has that is not
+ * callable (`constructor`, a `_` name, not a function).
+ */
+function whitelist(
+  service: object,
+  serviceName: string,
+  all: Map<string, Method>,
+  only: readonly string[],
+): Map<string, Method> {
+  if (only.length === 0) {
+    throw new TypeError(
+      "rpcx.Register: empty methods whitelist; use register to register all methods",
+    );
+  }
+  const picked = new Map<string, Method>();
+  for (const m of only) {
+    const method = all.get(m);
+    if (method) {
+      picked.set(m, method);
+      continue;
+    }
+    if (m in service) {
+      throw new TypeError(
+        `rpcx.Register: method "${m}" of ${serviceName} is not a suitable RPC method`,
+      );
+    }
+    throw new TypeError(`rpcx.Register: method "${m}" not found on ${serviceName}`);
+  }
+  return picked;
+}
+
 /** The registered services, by name (what the dispatcher looks calls up in). */
 export class ServiceTable {
   /** The services by name. */
@@ -25,13 +58,17 @@ export class ServiceTable {
     this.#registries = registries;
   }
 
-  /** See `Server.register`. */
-  register(service: object, name?: string, metadata = ""): Promise<void> {
+  /**
+   * See `Server.register`; with `only`, `Server.registerWithMethods` (the methods named there
+   * alone, each checked as Go's `RegisterWithMethods` does).
+   */
+  register(service: object, name?: string, metadata = "", only?: readonly string[]): Promise<void> {
     const serviceName = name ?? service.constructor?.name;
     if (!serviceName || serviceName === "Object") {
       throw new TypeError("register: give the service a name (plain objects have no class name)");
     }
-    const methods = collectMethods(service);
+    let methods = collectMethods(service);
+    if (only) methods = whitelist(service, serviceName, methods, only);
     if (methods.size === 0) throw new TypeError(`register: ${serviceName} has no methods`);
     return this.#add(serviceName, methods, service, metadata);
   }

@@ -31,6 +31,28 @@ export type AuthFunction = (
 ) => boolean | void | Promise<boolean | void>;
 
 /**
+ * Gets every service error (Go's `Server.HandleServiceError`, `func(error)`): what a method
+ * threw or rejected with, what a raw handler threw, what auth refused with, an unknown service
+ * or method, args that did not decode, a `preCall`/`postCall` failure; on rpcx connections, HTTP
+ * invoke, JSON-RPC and `handleMessage`, oneway calls included. `req` is the request, `conn` its
+ * connection. It runs before the error reply is written; what it throws or rejects with is
+ * reported (`onError`).
+ *
+ * @example
+ * ```ts
+ * import { Server, type ServiceErrorHandler } from "@rpcx/core";
+ * const log: ServiceErrorHandler = (e, req) =>
+ *   console.log(`${req.servicePath}.${req.serviceMethod}:`, (e as Error).message);
+ * new Server({ handleServiceError: log });
+ * ```
+ */
+export type ServiceErrorHandler = (
+  error: unknown,
+  req: Message,
+  conn: ConnInfo,
+) => void | Promise<void>;
+
+/**
  * Options of a `Server`.
  *
  * @example
@@ -85,6 +107,19 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
    * Default 0: never.
    */
   idleTimeout?: number;
+  /**
+   * Gets every service error a call ends with, on every protocol (Go's `HandleServiceError`);
+   * see {@linkcode ServiceErrorHandler}. Also settable later as `server.handleServiceError`.
+   */
+  handleServiceError?: ServiceErrorHandler;
+  /**
+   * TCP keep-alive of accepted connections (Go's `server.WithTCPKeepAlivePeriod`): the idle time
+   * before the first probe, ms, on `tcp`, `http`, `ws`, `wss`, plain and TLS. Default undefined:
+   * keep-alive on with the system's period (2 h on Linux); `0`: off. Go's default is three
+   * minutes; here a period is opt-in because on Deno it makes plain TCP listen through
+   * `node:net` (`Deno.listen` cannot set it), as the client's `tcpKeepAlivePeriod`.
+   */
+  tcpKeepAlivePeriod?: number;
   /**
    * Where errors that are reported rather than passed on go: plugin hooks whose errors are
    * reported (see {@linkcode ServerPlugin}), registry plugin failures, socket errors. Default:

@@ -8,6 +8,7 @@ import type { Message } from "../protocol/message.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import type { PushContext } from "./push.ts";
 import type { HttpRequestInfo } from "../http/host.ts";
+import type { Connection } from "../transport/network.ts";
 
 export type { ConnInfo } from "./context.ts";
 export type { HttpRequestInfo } from "../http/host.ts";
@@ -63,7 +64,7 @@ export interface RegistryStartContext {
  * | --- | --- | --- |
  * | `beforeRegister` | `Register` | the registration is refused: `register()` rejects with the error; later plugins do not run |
  * | `afterRegister` | — | reported; the service stays registered; the other plugins still run |
- * | `connAccept` | `PostConnAccept` | the connection is closed (as when it returns false); reported |
+ * | `connAccept` | `PostConnAccept` (returns a wrapped `net.Conn`: here a returned `Connection`) | the connection is closed (as when it returns false); reported |
  * | `connClose` | `PostConnClose` | reported; the other plugins still run |
  * | `preReadRequest` (rpcx connection) | `PreReadRequest` | the connection is closed (Go stops reading it); reported |
  * | `preReadRequest` (HTTP invoke) | `PreReadRequest` (gateway) | answered with HTTP 500 and the error's text (as Go); later plugins do not run |
@@ -103,8 +104,15 @@ export interface ServerPlugin {
   beforeRegister?(name: string, service: unknown, metadata: string): void;
   /** After a service is registered (locally; registries are told through `register`). */
   afterRegister?(name: string, service: unknown, metadata: string): void;
-  /** A connection was accepted; return false (or throw) to close it at once. */
-  connAccept?(conn: ConnInfo): boolean | void;
+  /**
+   * A connection was accepted; return false (or throw) to close it at once. Go's
+   * `PostConnAccept` returns a `net.Conn`: return a {@linkcode Connection} to have the server
+   * read and write through it instead of `socket` (a wrapper: tee what arrives, count bytes...;
+   * its `close` must close `socket`). `socket` is the connection as the plugins before this one
+   * left it (on every network, `inprocess` too: a wrapper of a pipe's end is read and written
+   * as bytes, framed).
+   */
+  connAccept?(conn: ConnInfo, socket: Connection): boolean | void | Connection;
   /** A connection was closed. */
   connClose?(conn: ConnInfo): void;
   /**

@@ -2,20 +2,18 @@
  * The rpcx server: registers services, serves them on any network of the transport layer
  * (`inprocess` included), and advertises them through registry plugins.
  *
- * This file is the façade: it holds the services and wires the parts that do the work:
+ * This file is the façade: it holds the parts that do the work (made and wired by
+ * `_assemble.ts`):
  * `_listeners.ts` (what it listens on), `_connections.ts` (accepting, framing, timeouts),
  * `_connection.ts` (one connection), `_pipeline.ts` (the one sequence every request goes
  * through, from a connection, `handleMessage` or HTTP), `_dispatch.ts` (a request in, a response
  * out), `_plugin_chain.ts` (hooks and their error policies), `_registries.ts` (registry
- * plugins' lifecycle), `_http_bridge.ts` (the HTTP side), `_push.ts` (pushes) and
- * `_lifecycle.ts` (shutdown and close).
+ * plugins' lifecycle), `_http_bridge.ts` (the HTTP side), `_push.ts` (pushes),
+ * `_lifecycle.ts` (shutdown and close) and `restart.ts`.
  *
  * @module
  */
-import { setMaxListeners } from "node:events";
-import { defaultCodecs } from "../codec/registry.ts";
 import type { Message, Metadata } from "../protocol/message.ts";
-import { defaultNetworks } from "../transport/networks.ts";
 import type { HttpLimits } from "../http/options.ts";
 import type { ConnInfo } from "./context.ts";
 import {
@@ -25,25 +23,19 @@ import {
   type ServerPlugin,
 } from "./plugin.ts";
 import type { ServiceMethod } from "./service.ts";
-import { DEFAULT_PUSH_BUFFER_SIZE, type SendMessageOptions } from "./push.ts";
+import type { SendMessageOptions } from "./push.ts";
 import {
   type ServeOptions,
   ServerClosedError,
   type ServerOptions,
+  type ServiceErrorHandler,
   type ShutdownOptions,
 } from "./options.ts";
-import { PushSender } from "./_push.ts";
-import { PluginChain } from "./_plugin_chain.ts";
-import { Dispatcher } from "./_dispatch.ts";
-import { RequestPipeline } from "./_pipeline.ts";
-import { RegistryLifecycle } from "./_registries.ts";
-import { ServerConnections } from "./_connections.ts";
-import { Listeners } from "./_listeners.ts";
-import { httpBridge } from "./_http_bridge.ts";
-import { Lifecycle } from "./_lifecycle.ts";
-import { ServiceTable } from "./_services.ts";
-import { serverSettings } from "./_settings.ts";
-import type { RpcxHttpServer } from "../http/http_server.ts";
+import { handlerKey } from "./_dispatch.ts";
+import type { Handler } from "./handler.ts";
+import { notifyServing, type RestartOptions, startSuccessor } from "./restart.ts";
+import { runAll } from "./_lifecycle.ts";
+import { assembleServer, type ServerParts } from "./_assemble.ts";
 
 /**
  * Serves registered services. A method is `(args, ctx) => reply` (sync or async); replies go
@@ -67,76 +59,25 @@ import type { RpcxHttpServer } from "../http/http_server.ts";
  * ```
  */
 export class Server {
-  readonly #services: ServiceTable;
-  readonly #plugins: PluginChain;
-  readonly #registries: RegistryLifecycle;
-  readonly #pipeline: RequestPipeline;
-  readonly #conns: ServerConnections;
-  readonly #listeners: Listeners;
-  readonly #http: RpcxHttpServer;
-  readonly #push: PushSender;
-  readonly #life: Lifecycle;
-  readonly #onError: (where: string, error: unknown) => void;
   readonly #startedAt = Date.now();
+  readonly #reportTo = (where: string, e: unknown): void => this.#report(where, e);
+  /** Its parts (`_assemble.ts`). */
+  readonly #p: ServerParts;
+  readonly #onShutdown: ((server: Server) => void | Promise<void>)[] = [];
+  readonly #onRestart: ((server: Server) => void | Promise<void>)[] = [];
   #serviceAddress: string | undefined;
+
+  /** Gets every service error (Go's `HandleServiceError` field; option `handleServiceError`). */
+  handleServiceError: ServiceErrorHandler | undefined;
 
   /** Creates a server. */
   constructor(options: ServerOptions = {}) {
-    const { frame, timeouts, onError, errorText } = serverSettings(options);
-    this.#onError = onError;
-    const report = (where: string, e: unknown) => this.#report(where, e);
-    const accepting = () => this.#life.accepting;
-    this.#life = new Lifecycle(() => ({
-      stopListening: () => this.#listeners.stop(),
-      stopRegistries: () => this.#registries.stopAll(),
-      connections: this.#conns,
-      http: this.#http,
-    }));
-    // Every timed call in flight listens on this signal (CallDeadline): Node warns past 10
-    // listeners (MaxListenersExceededWarning) unless told that many are expected.
-    setMaxListeners(0, this.#life.stop.signal);
-    const plugins = this.#plugins = new PluginChain(report);
-    this.#registries = new RegistryLifecycle(() => this.#services.entries.values(), report);
-    this.#services = new ServiceTable(plugins, this.#registries);
-    const codecs = options.codecs ?? defaultCodecs;
-    const dispatcher = new Dispatcher({
-      services: this.#services.entries,
-      codecs,
-      plugins,
-      auth: options.auth,
-      errorText,
-      stop: this.#life.stop.signal,
-    });
-    const pipeline = this.#pipeline = new RequestPipeline({ plugins, dispatcher });
-    const bridge = httpBridge({ pipeline, plugins, accepting, report, errorText }, {
-      ...options,
-      maxBodyLength: frame.maxMessageLength,
-    });
-    this.#http = bridge.http;
-    const conns = this.#conns = new ServerConnections({
-      plugins,
-      dispatcher,
-      pipeline,
-      timeouts,
-      frame,
-      sniff: bridge.sniff,
-      accepting,
-      report,
-    });
-    this.#listeners = new Listeners({
-      networks: options.networks ?? defaultNetworks,
-      tls: options.tls,
-      readTimeout: timeouts.read,
-      accept: (conn, localAddress) => conns.accept(conn, localAddress),
-      accepting,
-      report,
-    });
-    this.#push = new PushSender({
-      find: (info) => conns.find(info),
-      active: () => conns.active(),
-      bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
-      codecs,
-      plugins,
+    this.handleServiceError = options.handleServiceError;
+    this.#p = assembleServer(options, {
+      report: this.#reportTo,
+      serviceErrors: () => this.handleServiceError,
+      onShutdown: () =>
+        runAll(this.#onShutdown, this, "registerOnShutdown function", this.#reportTo),
     });
     for (const p of options.plugins ?? []) this.use(p);
   }
@@ -182,7 +123,7 @@ export class Server {
     data: unknown,
     options: SendMessageOptions = {},
   ): Promise<void> {
-    return this.#push.send(conn, servicePath, serviceMethod, metadata, data, options);
+    return this.#p.push.send(conn, servicePath, serviceMethod, metadata, data, options);
   }
 
   /**
@@ -197,12 +138,12 @@ export class Server {
    * ```
    */
   activeClientConn(): ConnInfo[] {
-    return this.#push.active();
+    return this.#p.push.active();
   }
 
   /** Bytes of pushes queued on `conn` and not yet written to its socket (0 once closed). */
   pendingPushBytes(conn: ConnInfo): number {
-    return this.#push.pending(conn);
+    return this.#p.push.pending(conn);
   }
 
   /** The first listener's address as `network@host:port`, once serving. */
@@ -224,22 +165,22 @@ export class Server {
    * ```
    */
   get httpLimits(): HttpLimits {
-    return this.#http.limits;
+    return this.#p.http.limits;
   }
 
   /** Names of the registered services. */
   get services(): string[] {
-    return [...this.#services.entries.keys()];
+    return [...this.#p.services.entries.keys()];
   }
 
   /** The server's counters. */
   metrics(): ServerMetrics {
     return {
       startedAt: this.#startedAt,
-      connectionsAccepted: this.#conns.accepted,
-      activeConnections: this.#conns.size,
-      calls: this.#pipeline.calls,
-      inFlight: this.#pipeline.inFlight,
+      connectionsAccepted: this.#p.conns.accepted,
+      activeConnections: this.#p.conns.size,
+      calls: this.#p.pipeline.calls,
+      inFlight: this.#p.pipeline.inFlight,
     };
   }
 
@@ -248,9 +189,9 @@ export class Server {
    * service right away (errors are reported through `onError`).
    */
   use(plugin: ServerPlugin): this {
-    this.#plugins.add(plugin);
+    this.#p.plugins.add(plugin);
     if (this.#serviceAddress && isRegisterPlugin(plugin)) {
-      this.#registries.start(plugin, this.#registryContext()).catch((e) =>
+      this.#p.registries.start(plugin, this.#registryContext()).catch((e) =>
         this.#report(`registry plugin ${plugin.name ?? ""} start`, e)
       );
     }
@@ -264,7 +205,64 @@ export class Server {
    * plugin's error.
    */
   register(service: object, name?: string, metadata = ""): Promise<void> {
-    return this.#services.register(service, name, metadata);
+    return this.#p.services.register(service, name, metadata);
+  }
+
+  /**
+   * Registers only the methods named in `methods` of `service` (Go's `RegisterWithMethods`):
+   * the others are not callable (a caller gets Go's `rpcx: can't find method <name>`). Throws
+   * TypeError with Go's texts for an empty list, a name the service has no method of, or one
+   * that is not callable; otherwise as {@linkcode register}.
+   */
+  registerWithMethods(service: object, methods: readonly string[], metadata = ""): Promise<void> {
+    return this.#p.services.register(service, undefined, metadata, methods);
+  }
+
+  /** {@linkcode registerWithMethods} under `name` (Go's `RegisterNameWithMethods`). */
+  registerNameWithMethods(
+    name: string,
+    service: object,
+    methods: readonly string[],
+    metadata = "",
+  ): Promise<void> {
+    return this.#p.services.register(service, name, metadata, methods);
+  }
+
+  /**
+   * Answers `servicePath.serviceMethod` with a raw handler (Go's `AddHandler`; see
+   * {@linkcode HandlerContext}), before any service of that name, on every protocol. Auth and
+   * `preHandleRequest` run first, `preCall`/`postCall` not; not advertised (as Go).
+   */
+  addHandler(servicePath: string, serviceMethod: string, handler: Handler): void {
+    this.#p.handlers.set(handlerKey(servicePath, serviceMethod), handler);
+  }
+
+  /**
+   * Calls `fn` as a graceful {@linkcode shutdown} begins (Go's `RegisterOnShutdown`), within
+   * its `timeout`; errors are reported (`onError`). Not on `close()`.
+   */
+  registerOnShutdown(fn: (server: Server) => void | Promise<void>): void {
+    this.#onShutdown.push(fn);
+  }
+
+  /** Calls `fn` as {@linkcode restart} begins (Go's `RegisterOnRestart`); errors are reported. */
+  registerOnRestart(fn: (server: Server) => void | Promise<void>): void {
+    this.#onRestart.push(fn);
+  }
+
+  /**
+   * Graceful restart (Go's `Restart`; see {@linkcode RestartOptions}): starts a new copy of
+   * this process, waits until it serves every address this one does (each must be served with
+   * `reusePort`), then {@linkcode shutdown}s this one: no call lost. Resolves with the new
+   * process's id. Rejects with `RestartError` (this one then goes on serving) or
+   * `ServerClosedError`.
+   */
+  async restart(options: RestartOptions = {}): Promise<number> {
+    if (!this.#p.life.accepting) throw new ServerClosedError();
+    const hooks = () => runAll(this.#onRestart, this, "registerOnRestart function", this.#reportTo);
+    const child = await startSuccessor(this.#p.listeners.served, options, hooks);
+    await this.shutdown(options);
+    return child.pid;
   }
 
   /** Registers one function as method `name` (default: the function's name) of `servicePath`. */
@@ -274,12 +272,12 @@ export class Server {
     metadata = "",
     name: string = fn.name,
   ): Promise<void> {
-    return this.#services.registerFunction(servicePath, fn, metadata, name);
+    return this.#p.services.registerFunction(servicePath, fn, metadata, name);
   }
 
   /** Withdraws a service: registries are told, and it is no longer callable. */
   unregister(name: string): Promise<void> {
-    return this.#services.unregister(name);
+    return this.#p.services.unregister(name);
   }
 
   /**
@@ -309,7 +307,7 @@ export class Server {
       remoteAddress: "",
       localAddress: this.#serviceAddress ?? "",
     };
-    return this.#pipeline.answer(req, info);
+    return this.#p.pipeline.answer(req, info);
   }
 
   /**
@@ -325,19 +323,22 @@ export class Server {
    * "unavailable", "denied" or "other"; an in-process name already served is "in-use" too).
    */
   async serve(network: string, address: string, options: ServeOptions = {}): Promise<string> {
-    if (!this.#life.accepting) throw new ServerClosedError();
-    const bound = await this.#listeners.listen(network, address, options);
-    this.#conns.startWatchdog();
+    if (!this.#p.life.accepting) throw new ServerClosedError();
+    const bound = await this.#p.listeners.listen(network, address, options);
+    this.#p.conns.startWatchdog();
     if (!this.#serviceAddress) {
       this.#serviceAddress = `${network}@${bound}`;
-      await this.#registries.startAll(this.#plugins.registries(), this.#registryContext())
+      await this.#p.registries.startAll(this.#p.plugins.registries(), this.#registryContext())
         .catch(async (e) => {
           // Not advertised means not served: undo the listener so the caller can retry.
-          await this.#listeners.undoLast();
+          await this.#p.listeners.undoLast();
           this.#serviceAddress = undefined;
           throw e;
         });
     }
+    // Started by `restart`: the old process waits for this before it drains (it waits for the
+    // addresses it hands over; others, as an in-memory network's names, it does not wait for).
+    await notifyServing(`${network}@${bound}`);
     return bound;
   }
 
@@ -346,9 +347,9 @@ export class Server {
   }
 
   #report(where: string, e: unknown): void {
-    if (this.#life.closed) return;
+    if (this.#p.life.closed) return;
     try {
-      this.#onError(where, e);
+      this.#p.onError(where, e);
     } catch {
       // a failing reporter must not take the server down
     }
@@ -366,7 +367,7 @@ export class Server {
    * again returns the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    return this.#life.shutdown(options);
+    return this.#p.life.shutdown(options);
   }
 
   /**
@@ -375,7 +376,7 @@ export class Server {
    * listened on is free again (a new Server may `serve` there at once, as after Go's `Close`).
    */
   close(): Promise<void> {
-    return this.#life.close();
+    return this.#p.life.close();
   }
 
   /**
@@ -384,6 +385,6 @@ export class Server {
    * Returns a function that removes the handlers.
    */
   shutdownOnSignals(options: ShutdownOptions & { exit?: boolean } = {}): () => void {
-    return this.#life.onSignals(options);
+    return this.#p.life.onSignals(options);
   }
 }

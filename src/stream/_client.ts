@@ -4,10 +4,8 @@
  *
  * @module
  */
-import { Client } from "../client/client.ts";
 import { ServiceError } from "../client/errors.ts";
 import type { CallOptions } from "../client/options.ts";
-import type { XClient } from "../client/xclient.ts";
 import { SerializeType } from "../protocol/constants.ts";
 import type { Metadata } from "../protocol/message.ts";
 import { Conn } from "./_conn.ts";
@@ -16,21 +14,54 @@ import { ERROR_META, errorOf, readStatus, readTokenReply, STATUS_META } from "./
 import { StreamAbortedError, StreamNotAcceptedError } from "./errors.ts";
 
 /**
- * What the client functions call the data service through: an {@linkcode XClient} made for the
- * service (`_filetransfer` or `_streamservice`, as Go's `NewXClient(share.SendFileServiceName,
- * ...)`), whose selection and fail mode pick the server, or a {@linkcode Client} (then
- * `servicePath` names the service).
+ * What the client functions call the data service through: an `XClient` made for the service
+ * (`_filetransfer` or `_streamservice`, as Go's `NewXClient(share.SendFileServiceName, ...)`),
+ * whose selection and fail mode pick the server; or a `Client` or `OneClient` (then
+ * `servicePath` names the service). Told apart by shape: an `XClient` has a `servicePath`.
  *
  * @example
  * ```ts
  * import { FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
  * import type { DataCaller } from "@rpcx/core/stream";
- * const x: DataCaller = new XClient("_filetransfer", FailMode.Failtry, SelectMode.RandomSelect,
+ * const x = new XClient("_filetransfer", FailMode.Failtry, SelectMode.RandomSelect,
  *   new Peer2PeerDiscovery("tcp@127.0.0.1:8972"));
- * await (x as XClient).close();
+ * const caller: DataCaller = x; // sendFile(caller, ...) calls x's _filetransfer.TransferFile
+ * await x.close();
  * ```
  */
-export type DataCaller = XClient | Client;
+export type DataCaller = ServiceCaller | AnyServiceCaller;
+
+/**
+ * A caller of one service's methods (an `XClient`).
+ *
+ * @example
+ * ```ts
+ * import type { ServiceCaller } from "@rpcx/core/stream";
+ * const c: ServiceCaller = { servicePath: "_filetransfer", call: () => Promise.resolve({}) };
+ * console.log(c.servicePath);
+ * ```
+ */
+export interface ServiceCaller {
+  /** The service it calls. */
+  readonly servicePath: string;
+  /** Calls `method` of that service. */
+  call(method: string, args: unknown, options?: CallOptions): Promise<unknown>;
+}
+
+/**
+ * A caller of any service (a `Client`, a `OneClient`).
+ *
+ * @example
+ * ```ts
+ * import type { AnyServiceCaller } from "@rpcx/core/stream";
+ * const c: AnyServiceCaller = { call: (path, method) => Promise.resolve(`${path}.${method}`) };
+ * console.log(await c.call("_streamservice", "Stream", {})); // "_streamservice.Stream"
+ * ```
+ */
+export interface AnyServiceCaller {
+  /** Calls `method` of `servicePath`. */
+  call(servicePath: string, method: string, args: unknown, options?: CallOptions): Promise<unknown>;
+}
 
 /**
  * Options of {@linkcode sendFile}, {@linkcode downloadFile} and {@linkcode stream}.
@@ -61,7 +92,7 @@ export interface TransferOptions {
    * `DataTimeoutError` (0: never). Default 30 000.
    */
   idleTimeout?: number;
-  /** The service when calling through a {@linkcode Client}. Default: Go's service name. */
+  /** The service when calling through a `Client` or `OneClient`. Default: Go's service name. */
   servicePath?: string;
   /**
    * Ask for status frames (default true): a Deno server then confirms the token and an upload,
@@ -125,9 +156,9 @@ export async function openData(
   };
   let reply: unknown;
   try {
-    reply = caller instanceof Client
-      ? await caller.call(options.servicePath ?? service, method, args, call)
-      : await caller.call(method, args, call);
+    reply = typeof (caller as Partial<ServiceCaller>).servicePath === "string"
+      ? await (caller as ServiceCaller).call(method, args, call)
+      : await (caller as AnyServiceCaller).call(options.servicePath ?? service, method, args, call);
   } catch (e) {
     if (signal?.aborted) throw new StreamAbortedError(signal.reason);
     throw typedCallError(e);

@@ -50,7 +50,7 @@
  */
 export type { DataConn } from "./_conn.ts";
 export type { DataConnInfo, DataServiceOptions } from "./_data_server.ts";
-export type { DataCaller, TransferOptions } from "./_client.ts";
+export type { AnyServiceCaller, DataCaller, ServiceCaller, TransferOptions } from "./_client.ts";
 export {
   type DownloadFileArgs,
   type FileTransferArgs,

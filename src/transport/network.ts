@@ -225,6 +225,13 @@ export interface ListenOptions {
   backlog?: number;
   /** The HTTP path for `http` and `ws`/`wss` (default `/_rpcx_`). */
   path?: string;
+  /**
+   * TCP keep-alive of the accepted connections (tcp, http, ws, wss; Go's
+   * `server.WithTCPKeepAlivePeriod`): idle time before the first probe, ms. Undefined: on, with
+   * the system's period; `0`: off. On Deno a period listens through `node:net` (`Deno.listen`
+   * cannot set it).
+   */
+  keepAlive?: number;
 }
 
 /** Go rpcx's default HTTP path for CONNECT and WebSocket (`share.DefaultRPCPath`). */

@@ -56,6 +56,7 @@ export function listenStream(
     reusePort: options.reusePort,
     backlog: options.backlog,
     handshakeTimeout: options.handshakeTimeout,
+    keepAlive: options.keepAlive,
   });
 }
 

@@ -12,6 +12,7 @@ export type DenoPermission =
   | { name: "env"; variable?: string }
   | { name: "ffi"; path?: string | URL }
   | { name: "net"; host?: string }
+  | { name: "read"; path?: string | URL }
   | { name: "sys"; kind: "hostname" | "networkInterfaces" };
 
 /** The state of a permission. */
@@ -76,6 +77,23 @@ export interface DenoTcpListenOptions {
   reusePort?: boolean;
 }
 
+/** A child process (`Deno.ChildProcess`). */
+export interface DenoChildProcess {
+  readonly pid: number;
+  readonly status: Promise<{ readonly code: number; readonly signal: string | null }>;
+  kill(signo?: "SIGTERM"): void;
+  unref(): void;
+}
+
+/** `Deno.Command`'s options as the adapter passes them. */
+export interface DenoCommandOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  stdin?: "inherit";
+  stdout?: "inherit";
+  stderr?: "inherit";
+}
+
 /** The part of `Deno` the adapter uses. */
 export interface DenoApi {
   readonly build: { readonly os: string };
@@ -97,6 +115,11 @@ export interface DenoApi {
     readonly PermissionDenied: new (...args: any[]) => Error;
   };
   exit(code?: number): never;
+  execPath(): string;
+  readTextFileSync(path: string): string;
+  readonly Command: new (command: string, options?: DenoCommandOptions) => {
+    spawn(): DenoChildProcess;
+  };
   unrefTimer(id: number): void;
   refTimer(id: number): void;
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;

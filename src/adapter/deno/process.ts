@@ -7,6 +7,7 @@
  */
 import { PermissionError } from "../../runtime/errors.ts";
 import type {
+  ChildProcessHandle,
   ModuleMeta,
   NetInterface,
   Permission,
@@ -131,5 +132,48 @@ export const denoProcess: ProcessApi = {
     if (missing.length > 0) {
       throw new PermissionError(missing, why, causes.length ? { cause: causes[0] } : undefined);
     }
+  },
+  commandLine(): string[] | undefined {
+    // Deno's flags (permissions, --unstable-*) are on its command line alone: Linux shows it.
+    const path = "/proc/self/cmdline";
+    if (deno().build.os !== "linux" || stateOf({ name: "read", path }) !== "granted") {
+      return undefined;
+    }
+    try {
+      const parts = deno().readTextFileSync(path).split("\0");
+      if (parts.at(-1) === "") parts.pop();
+      return parts.length > 1 ? [deno().execPath(), ...parts.slice(1)] : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  spawn(command: readonly string[], env: Readonly<Record<string, string>>): ChildProcessHandle {
+    const [program, ...args] = command;
+    if (!program) throw new TypeError("spawn: the command is empty");
+    const child = new (deno().Command)(program, {
+      args,
+      env: { ...env },
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    child.unref();
+    let ended = false;
+    const exited = child.status.then((s) => {
+      ended = true;
+      return s.signal === null ? s.code : null;
+    });
+    return {
+      pid: child.pid,
+      exited,
+      kill: () => {
+        if (ended) return;
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // it ended meanwhile
+        }
+      },
+    };
   },
 };

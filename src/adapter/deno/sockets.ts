@@ -122,11 +122,15 @@ export class DenoSocketListener implements Listener {
   #accepting: Promise<unknown> | undefined;
   #released: Promise<void> | undefined;
 
-  /** Wraps `listener` for `network`. */
-  constructor(listener: DenoListener, network: string) {
+  /** Sets SO_KEEPALIVE (the system's period) on each accepted TCP connection. */
+  readonly #keepAlive: boolean;
+
+  /** Wraps `listener` for `network`; with `keepAlive`, accepted connections get keep-alive on. */
+  constructor(listener: DenoListener, network: string, keepAlive = false) {
     this.#listener = listener;
     this.network = network;
     this.address = addressOf(listener.addr);
+    this.#keepAlive = keepAlive;
   }
   /** Stops accepting; resolves once the address is free again (idempotent). */
   close(): Promise<void> {
@@ -158,6 +162,13 @@ export class DenoSocketListener implements Listener {
         continue;
       } finally {
         this.#accepting = undefined;
+      }
+      if (this.#keepAlive) {
+        try {
+          (conn as DenoTcpConn).setKeepAlive(true);
+        } catch {
+          // not fatal
+        }
       }
       yield new DenoConnection(
         conn,
@@ -218,7 +229,11 @@ async function connect(target: SocketTarget, o: SocketConnectOptions): Promise<C
 }
 
 function listen(target: SocketTarget, o: SocketListenOptions): Promise<Listener> {
-  if (target.transport === "tcp" && (o.tls || (o.reusePort && !hasUnstableNet()))) {
+  // node:net for TLS, for reusePort without --unstable-net, and for a keep-alive period (a
+  // Deno.TcpConn's setKeepAlive has none).
+  if (
+    target.transport === "tcp" && (o.tls || (o.reusePort && !hasUnstableNet()) || o.keepAlive)
+  ) {
     return nodeSockets.listen(target, o).catch((e) => {
       throw realListenError(target, o.address, e);
     });
@@ -240,7 +255,9 @@ function listen(target: SocketTarget, o: SocketListenOptions): Promise<Listener>
   } catch (e) {
     return Promise.reject(denoListenError(target.transport, o.address, e));
   }
-  return Promise.resolve(new DenoSocketListener(listener, o.network));
+  return Promise.resolve(
+    new DenoSocketListener(listener, o.network, target.transport === "tcp" && o.keepAlive !== 0),
+  );
 }
 
 /** The Deno adapter's sockets. */

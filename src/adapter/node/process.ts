@@ -3,11 +3,13 @@
  *
  * @module
  */
+import { spawn as spawnChild } from "node:child_process";
 import { realpathSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type {
+  ChildProcessHandle,
   ModuleMeta,
   NetInterface,
   Permission,
@@ -15,6 +17,7 @@ import type {
   StdStream,
   TermSignal,
 } from "../../runtime/types.ts";
+import { RpcxError } from "../../protocol/errors.ts";
 
 /** `process.platform` → the OS names of `Deno.build.os`. */
 const OS_NAMES: Record<string, string> = { win32: "windows", sunos: "solaris" };
@@ -98,5 +101,31 @@ export const nodeProcess: ProcessApi = {
   },
   requirePermissions(_permissions: readonly Permission[], _why: string): void {
     // Node and Bun have no permissions to ask for.
+  },
+  commandLine(): string[] {
+    return [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  },
+  spawn(command: readonly string[], env: Readonly<Record<string, string>>): ChildProcessHandle {
+    const [program, ...args] = command;
+    if (!program) throw new TypeError("spawn: the command is empty");
+    const child = spawnChild(program, args, { stdio: "inherit", env: { ...process.env, ...env } });
+    let failed: unknown;
+    const exited = new Promise<number | null>((resolve) => {
+      child.once("error", (e) => {
+        failed = e;
+        resolve(null);
+      });
+      child.once("exit", (code) => resolve(code));
+    });
+    // A program that cannot be started has no pid (its "error" follows).
+    if (child.pid === undefined) {
+      throw new RpcxError(`rpcx: spawn ${program}: cannot start it`, { cause: failed });
+    }
+    child.unref();
+    return {
+      pid: child.pid,
+      exited,
+      kill: () => void child.kill("SIGTERM"),
+    };
   },
 };

@@ -141,7 +141,7 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
   // A failed accept (e.g. too many open files) must not end the process.
   server.on("error", () => {});
   server.on("connection", (raw: NodeSocket) => {
-    if (!unix) tune(raw);
+    if (!unix) tune(raw, options.keepAlive);
     if (!tls) return listener.push(new NodeSocketConnection(raw, network, unix));
     const key = peerKey(raw);
     handshaking.set(key, raw);

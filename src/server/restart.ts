@@ -1,0 +1,202 @@
+/**
+ * Graceful restart (Go's `Server.Restart`): a new copy of this process is started and takes
+ * over the server's ports (each served with `reusePort`, so both listen at once) while this one
+ * drains. Go sleeps three seconds and hopes the new process listens by then; here the new
+ * process says so: its servers report each address they serve, over a loopback connection
+ * named in its environment ({@linkcode RESTART_NOTIFY_ENV}), and the old one shuts down only
+ * once every address it serves is served there too.
+ *
+ * @module
+ */
+import { RpcxError } from "../protocol/errors.ts";
+import { runtime } from "../runtime/mod.ts";
+import type { ChildProcessHandle } from "../runtime/types.ts";
+import type { Connection } from "../transport/network.ts";
+import { splitHostPort } from "../transport/address.ts";
+import { withTimeout } from "../transport/_stream.ts";
+import type { ShutdownOptions } from "./options.ts";
+
+/**
+ * The environment variable that tells a process started by `Server.restart` where to report
+ * what it serves, and until when: `host:port token deadline` (ms since epoch; the old process's
+ * `readyTimeout`). Past the deadline nothing is reported (the variable stays in the new process's
+ * environment, and in what it starts).
+ */
+export const RESTART_NOTIFY_ENV = "RPCX_RESTART_NOTIFY";
+
+/** Default of {@linkcode RestartOptions.readyTimeout}, ms. */
+export const DEFAULT_RESTART_READY_TIMEOUT = 30_000;
+
+/**
+ * Options of `Server.restart`; the shutdown that follows takes `timeout` and `signal`.
+ *
+ * @example
+ * ```ts
+ * import type { RestartOptions } from "@rpcx/core";
+ * const o: RestartOptions = { readyTimeout: 10_000, timeout: 5_000 };
+ * console.log(o.readyTimeout);
+ * ```
+ */
+export interface RestartOptions extends ShutdownOptions {
+  /**
+   * The new process's command line, `[program, ...args]`. Default: this process's own (Go:
+   * `os.Args`), flags included (Deno: read from `/proc/self/cmdline`, Linux only, with read
+   * access to it; elsewhere give it).
+   */
+  command?: readonly string[];
+  /** Variables added to the new process's environment (it gets this one's). */
+  env?: Readonly<Record<string, string>>;
+  /**
+   * How long the new process may take to serve every address this server serves, ms (default
+   * {@linkcode DEFAULT_RESTART_READY_TIMEOUT}, 30 000). Past it the new process is ended and
+   * `restart` rejects with {@linkcode RestartError}; this server goes on serving.
+   */
+  readyTimeout?: number;
+}
+
+/**
+ * `Server.restart` could not hand over: no command line, a listener without `reusePort`, or the
+ * new process did not serve every address in time (or ended before). This server is still
+ * serving.
+ *
+ * @example
+ * ```ts
+ * import { RestartError } from "@rpcx/core";
+ * console.log(new RestartError("no command").message); // "rpcx: restart: no command"
+ * ```
+ */
+export class RestartError extends RpcxError {
+  /** Creates the error. */
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`rpcx: restart: ${detail}`, options);
+  }
+}
+
+let notifyTarget:
+  | { hostname: string; port: number; token: string; until: number }
+  | null
+  | undefined;
+
+/**
+ * In a process started by `Server.restart`: tells its parent that `address` (`network@addr`) is
+ * served. Best effort, bounded (1 s); nothing when the process was not started that way (or, on
+ * Deno, may not read {@linkcode RESTART_NOTIFY_ENV}).
+ */
+export async function notifyServing(address: string): Promise<void> {
+  if (notifyTarget === undefined) {
+    const spec = runtime().process.env(RESTART_NOTIFY_ENV)?.split(" ");
+    notifyTarget = null;
+    if (spec?.length === 3) {
+      try {
+        notifyTarget = { ...splitHostPort(spec[0]), token: spec[1], until: Number(spec[2]) };
+      } catch {
+        // not ours
+      }
+    }
+  }
+  const t = notifyTarget;
+  if (!t || !(Date.now() < t.until)) return;
+  let conn: Connection | undefined;
+  try {
+    conn = await runtime().sockets.connect(
+      { transport: "tcp", hostname: t.hostname, port: t.port },
+      { network: "tcp", label: `tcp@${t.hostname}:${t.port}`, timeout: 1000 },
+    );
+    const line = new TextEncoder().encode(`${t.token} ${address}\n`);
+    for (let at = 0; at < line.length;) at += await conn.write(line.subarray(at));
+  } catch {
+    // the parent is gone or gave up: nothing to tell
+  } finally {
+    conn?.close();
+  }
+}
+
+/** Reads one line (at most 1 KiB) from `conn`; undefined when it ends first. */
+async function readLine(conn: Connection): Promise<string | undefined> {
+  const buf = new Uint8Array(1024);
+  let n = 0;
+  while (n < buf.length) {
+    const got = await conn.read(buf.subarray(n));
+    if (got === null) return undefined;
+    n += got;
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl >= 0) return new TextDecoder().decode(buf.subarray(0, nl));
+  }
+  return undefined;
+}
+
+/**
+ * Hands `served` (each listener's `network@address`) over to a new process: checks that each is
+ * served with `reusePort`, runs `before` (the onRestart functions), starts the command with
+ * {@linkcode RESTART_NOTIFY_ENV} set and waits until its servers report every address. Resolves
+ * with the process; rejects with {@linkcode RestartError} (the process, if started, is ended).
+ */
+export async function startSuccessor(
+  served: readonly { address: string; reusePort: boolean }[],
+  options: RestartOptions,
+  before: () => Promise<void>,
+): Promise<ChildProcessHandle> {
+  if (served.length === 0) throw new RestartError("the server serves no address");
+  const fixed = served.find((l) => !l.reusePort);
+  if (fixed) {
+    throw new RestartError(
+      `${fixed.address} is served without reusePort, so a new process cannot listen there ` +
+        "while this one drains: serve it with { reusePort: true }",
+    );
+  }
+  const command = options.command ?? runtime().process.commandLine();
+  if (!command?.length) {
+    throw new RestartError("this process's command line cannot be told here: give `command`");
+  }
+  await before();
+  const addresses = served.map((l) => l.address);
+  const listener = await runtime().sockets.listen(
+    { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+    { network: "tcp", address: "127.0.0.1:0" },
+  );
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const missing = new Set(addresses);
+  let child: ChildProcessHandle | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const ms = options.readyTimeout ?? DEFAULT_RESTART_READY_TIMEOUT;
+    child = runtime().process.spawn(command, {
+      ...options.env,
+      [RESTART_NOTIFY_ENV]: `${listener.address} ${token} ${Date.now() + ms}`,
+    });
+    const started = child;
+    const reported = (async () => {
+      for await (const conn of listener) {
+        // One line, soon: a peer that connects and says nothing holds no one up.
+        const line = await withTimeout(
+          readLine(conn),
+          2000,
+          () => new RestartError("no line in 2 s"),
+        )
+          .catch(() => undefined);
+        conn.close();
+        const [got, address] = line?.split(" ") ?? [];
+        if (got === token && address) missing.delete(address);
+        if (missing.size === 0) return;
+      }
+    })();
+    const failed = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RestartError(`the new process did not serve ${[...missing]} in ${ms} ms`)),
+        ms,
+      );
+      started.exited.then((code) =>
+        reject(new RestartError(`the new process (${command[0]}) ended (exit code ${code})`))
+      );
+    });
+    await Promise.race([reported, failed]);
+    return started;
+  } catch (e) {
+    child?.kill();
+    throw e instanceof RestartError ? e : new RestartError(String(e), { cause: e });
+  } finally {
+    clearTimeout(timer);
+    await listener.close();
+  }
+}
