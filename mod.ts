@@ -30,70 +30,29 @@
  *
  * @module
  */
-// Logging.
+// Logging: the library logs warnings and errors through one replaceable logger.
 export {
   consoleLogger,
   type LogFields,
   type Logger,
-  logger,
   LogLevel,
   setLogger,
   silentLogger,
 } from "./src/log/logger.ts";
 
 // Protocol: the constants, message shape and errors a Server/Client user meets. Encoders,
-// decoders, framing and compression are wire-level helpers: `@rpcx/core/protocol`.
-export {
-  CompressType,
-  MessageStatusType,
-  MessageType,
-  MetadataKeys,
-  SerializeType,
-} from "./src/protocol/constants.ts";
-export {
-  DecompressionError,
-  FrameTooLargeError,
-  InvalidMagicError,
-  MalformedFrameError,
-  ProtocolError,
-  RpcxError,
-  TruncatedFrameError,
-} from "./src/protocol/errors.ts";
-export type { DecodeLimits, FrameHeader, Message, Metadata } from "./src/protocol/message.ts";
-export type { FrameDecoderOptions } from "./src/protocol/framing.ts";
+// decoders, framing and the other wire errors: `@rpcx/core/protocol`.
+export { CompressType, MetadataKeys, SerializeType } from "./src/protocol/constants.ts";
+export { ProtocolError, RpcxError } from "./src/protocol/errors.ts";
+export type { Metadata } from "./src/protocol/message.ts";
 
-// Payload codecs.
-export { type Codec, CodecError, UnsupportedCodecError } from "./src/codec/codec.ts";
+// Payload codecs: the registry a Server/Client takes, protobuf's, and their errors. Writing a
+// codec: `@rpcx/core/extend`.
+export { CodecError, UnsupportedCodecError } from "./src/codec/codec.ts";
 export { CodecRegistry, defaultCodecs } from "./src/codec/registry.ts";
-export { rawCodec } from "./src/codec/raw.ts";
-export { jsonCodec } from "./src/codec/json.ts";
-export { msgpackCodec } from "./src/codec/msgpack.ts";
-export { protobufCodec, type ProtobufFunctions } from "./src/codec/protobuf.ts";
+export { protobufCodec } from "./src/codec/protobuf.ts";
 
 // Server.
-export type { CallContext } from "./src/server/context.ts";
-export { currentCall } from "./src/server/call_scope.ts";
-export {
-  type ConnInfo,
-  type HttpRequestInfo,
-  isRegisterPlugin,
-  type RegisterPlugin,
-  type RegistryStartContext,
-  type ServerMetrics,
-  type ServerPlugin,
-} from "./src/server/plugin.ts";
-
-// HTTP on the rpcx port: HTTP invoke (X-RPCX headers), JSON-RPC 2.0 and CORS, as Go rpcx.
-export { allowAllCorsOptions, type CorsOptions } from "./src/http/cors.ts";
-export { RpcxHttpHeaders } from "./src/http/gateway.ts";
-export {
-  DEFAULT_MAX_BATCH_RESPONSE_SIZE,
-  DEFAULT_MAX_BATCH_SIZE,
-  JSONRPC_HEADER,
-  JsonRpcErrorCode,
-} from "./src/http/jsonrpc.ts";
-export type { HttpLimits, HttpOptions } from "./src/http/options.ts";
-export { collectMethods, type ServiceEntry, type ServiceMethod } from "./src/server/service.ts";
 export { Server } from "./src/server/server.ts";
 export type { Handler, HandlerContext } from "./src/server/handler.ts";
 // The clients' sendFile, downloadFile and stream (Go's XClient.SendFile, DownloadFile, Stream),
@@ -116,15 +75,32 @@ export {
   type ServiceErrorHandler,
   type ShutdownOptions,
 } from "./src/server/options.ts";
+export type { CallContext } from "./src/server/context.ts";
+export { currentCall } from "./src/server/call_scope.ts";
+export type { ConnInfo } from "./src/transport/network.ts";
+export type { ServiceMethod } from "./src/server/service.ts";
+// HTTP on the rpcx port: HTTP invoke (X-RPCX headers), JSON-RPC 2.0 and CORS, as Go rpcx.
+export type { HttpOptions } from "./src/http/options.ts";
+export { allowAllCorsOptions, type CorsOptions } from "./src/http/cors.ts";
+// Push: the server's messages to a connected client.
 export {
   ClientConnClosedError,
-  DEFAULT_PUSH_BUFFER_SIZE,
   PushBufferFullError,
-  type PushContext,
   type SendMessageOptions,
 } from "./src/server/push.ts";
 
 // Client.
+export { type CallOptions, Client, type ClientOptions } from "./src/client/client.ts";
+export { FailMode, XClient, type XClientOptions } from "./src/client/xclient.ts";
+export { SelectMode } from "./src/client/selectors.ts";
+export { OneClient } from "./src/client/oneclient.ts";
+export { OneClientPool, XClientPool } from "./src/client/pool.ts";
+export type { TypedClient } from "./src/client/typed.ts";
+export {
+  type ServerMessage,
+  type ServerMessagesOptions,
+  ServerMessageStream,
+} from "./src/client/push.ts";
 export {
   CallAbortedError,
   CallTimeoutError,
@@ -136,77 +112,15 @@ export {
   NoServerSelectedError,
   ServiceError,
 } from "./src/client/errors.ts";
-export {
-  type CallOptions,
-  type CallParent,
-  Client,
-  type ClientOptions,
-  type PendingCall,
-} from "./src/client/client.ts";
-export {
-  type ServerMessage,
-  type ServerMessageHandler,
-  type ServerMessagesOptions,
-  ServerMessageStream,
-} from "./src/client/push.ts";
-export {
-  ClosestSelector,
-  ConsistentHashSelector,
-  fnv1a64,
-  geoDistance,
-  jumpHash,
-  type LatencyProbe,
-  latencyWeight,
-  RandomSelector,
-  RoundRobinSelector,
-  SelectMode,
-  type Selector,
-  tcpConnectLatency,
-  WeightedLatencySelector,
-  WeightedRoundRobinSelector,
-} from "./src/client/selectors.ts";
-export {
-  type ClientCall,
-  type ClientConnInfo,
-  type ClientPlugin,
-  ClientPluginChain,
-  type SelectFunc,
-} from "./src/client/plugin.ts";
-export {
-  type MethodNames,
-  type TypedCaller,
-  type TypedClient,
-  type TypedMethod,
-  typedProxy,
-} from "./src/client/typed.ts";
-export { FailMode, type Receipt, XClient, type XClientOptions } from "./src/client/xclient.ts";
-export { OneClient } from "./src/client/oneclient.ts";
-export { OneClientPool, XClientPool } from "./src/client/pool.ts";
 
-// Registry: the contracts every registry shares, and the registries without a dependency.
-export {
-  backoffDelay,
-  BaseDiscovery,
-  type DiscoveryListener,
-  type KVPair,
-  RegistryOutageEvent,
-  type ServiceDiscovery,
-  type ServiceFilter,
-} from "./src/registry/discovery.ts";
-export {
-  formatMetadata,
-  inGroup,
-  isInactive,
-  metadataPosition,
-  metadataWeight,
-  metricsFigures,
-  parseMetadata,
-} from "./src/registry/metadata.ts";
-export { RegistryError, type RegistryErrorOptions } from "./src/registry/errors.ts";
+// Discovery: the contract XClient reads, the discoveries without a registry, and the registries'
+// errors. Registries: `@rpcx/core/etcd`, `/zookeeper`, `/consul`, `/redis`, `/mdns`, `/dns`;
+// writing one: `@rpcx/core/extend`.
+export { RegistryOutageEvent, type ServiceDiscovery } from "./src/registry/discovery.ts";
+export { RegistryError } from "./src/registry/errors.ts";
 export { Peer2PeerDiscovery } from "./src/registry/peer2peer.ts";
 export { MultipleServersDiscovery } from "./src/registry/multiple_servers.ts";
 export {
-  defaultInprocessRegistry,
   InprocessDiscovery,
   InprocessRegisterPlugin,
   type InprocessRegisterPluginOptions,
@@ -217,62 +131,24 @@ export {
   type CacheDiscoveryOptions,
   CacheFileError,
   CacheFileErrorEvent,
-  type CacheFileProblem,
 } from "./src/registry/cache.ts";
-export { ResyncLoop, type ResyncOptions, type RetryOptions } from "./src/registry/resync.ts";
-export { RegisterPluginBase, type RegisterPluginOptions } from "./src/registry/register_base.ts";
-export { type KvRegisterOptions, KvRegisterPlugin } from "./src/registry/kv_register.ts";
 
-// Transport: networks by name (tcp with TLS, unix, http, ws, wss; inprocess) and their errors.
-export {
-  type Connection,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  DEFAULT_RPC_PATH,
-  type DialOptions,
-  type Listener,
-  type ListenOptions,
-  type MessageLink,
-  type Network,
-  NetworkRegistry,
-  type TlsOptions,
-  UnsupportedNetworkError,
-} from "./src/transport/network.ts";
-export { defaultNetworks } from "./src/transport/networks.ts";
-// A Connection is a ByteStream: a custom Network implements it (and, to carry whole messages,
-// `messageLink`, which takes what a FramedConnection takes).
-export type {
-  ByteStream,
-  FramedConnectionHandlers,
-  FramedConnectionOptions,
-} from "./src/transport/framed.ts";
-export { tcpNetwork } from "./src/transport/tcp.ts";
-export { unixNetwork } from "./src/transport/unix.ts";
-export { httpNetwork } from "./src/transport/http.ts";
-export { wsNetwork, wssNetwork } from "./src/transport/ws.ts";
+// Networks by name (tcp with TLS, unix, http, ws, wss; inprocess): TLS settings and the errors
+// of dialing, listening and sockets. Writing a network: `@rpcx/core/extend`.
+export { type TlsOptions, UnsupportedNetworkError } from "./src/transport/network.ts";
 export {
   ConnectionRefusedError,
   DialError,
   DialTimeoutError,
   ListenError,
-  type ListenFailure,
   PeerGoneError,
-  type PeerGoneReason,
   SocketError,
-  type SocketErrorInfo,
   TlsHandshakeError,
   UpgradeError,
 } from "./src/transport/errors.ts";
-export { inprocessNetwork } from "./src/transport/inprocess.ts";
-export { pipe, PipeNetwork } from "./src/transport/pipe.ts";
 
 // The runtime seam's error: a permission the process lacks (Deno's --allow-*).
 export { PermissionError } from "./src/runtime/errors.ts";
-export type { Permission } from "./src/runtime/types.ts";
 
-// Wire codec choice (the `wireCodec` option) and its errors.
-export {
-  NativeCodecError,
-  NativeCodecUnavailableError,
-  type NativeUnavailableReason,
-  type WireCodecMode,
-} from "./src/native/wire_codec.ts";
+// Wire codec choice (the `wireCodec` option) and its error; the loader: `@rpcx/core/native`.
+export { NativeCodecUnavailableError, type WireCodecMode } from "./src/native/wire_codec.ts";

@@ -4,7 +4,7 @@
 //   tracing  clientTracing/serverTracing on the OpenTelemetry SDK (every span sampled, batched to
 //            an exporter that drops them) with the W3C trace-context + baggage propagator
 //   metrics  clientMetrics/serverMetrics on prom-client
-import type { ClientPlugin, ServerPlugin } from "@rpcx/core";
+import type { ClientPlugin, ServerPlugin } from "@rpcx/core/extend";
 import { clientTracing, serverTracing, type TracingOptions } from "@rpcx/core/plugins/tracing";
 import { clientMetrics, serverMetrics } from "@rpcx/core/plugins/metrics";
 import {

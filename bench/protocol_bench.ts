@@ -1,5 +1,5 @@
 // deno bench: pure-TS encode/decode of rpcx frames (the reference path).
-import { msgpackCodec } from "@rpcx/core";
+import { msgpackCodec } from "@rpcx/core/extend";
 import { createMessage, decodeFrame, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 
 const small = createMessage({

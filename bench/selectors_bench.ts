@@ -1,7 +1,7 @@
 // ConsistentHash select() and update() cost by server count (`deno bench -A bench/selectors_bench.ts`,
 // also part of `deno task bench`). One select is one call's routing decision: the 256 args cycle
 // so the key text and its hash are computed afresh each time, as for a real call.
-import { ConsistentHashSelector, type KVPair } from "@rpcx/core";
+import { ConsistentHashSelector, type KVPair } from "@rpcx/core/extend";
 
 const list = (n: number): KVPair[] =>
   Array.from({ length: n }, (_, i) => ({

@@ -7,7 +7,6 @@ import {
   type CacheFileError,
   type CacheFileErrorEvent,
   FailMode,
-  type KVPair,
   MultipleServersDiscovery,
   NoServerAvailableError,
   SelectMode,
@@ -16,6 +15,7 @@ import {
   silentLogger,
   XClient,
 } from "@rpcx/core";
+import type { KVPair } from "@rpcx/core/extend";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
 import { bounded, delay, waitFor } from "./support/env.ts";

@@ -4,13 +4,8 @@
 // XClient), watch, bench, and the errors and exit codes. mDNS: tests/cli_mdns_test.ts.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import {
-  CodecRegistry,
-  type RegisterPlugin,
-  SerializeType,
-  Server,
-  type ServiceDiscovery,
-} from "@rpcx/core";
+import { CodecRegistry, SerializeType, Server, type ServiceDiscovery } from "@rpcx/core";
+import type { RegisterPlugin } from "@rpcx/core/extend";
 import protobuf from "protobufjs";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";

@@ -4,13 +4,10 @@ import assert from "node:assert/strict";
 import {
   type CallContext,
   Client,
-  type ClientCall,
-  type ClientPlugin,
   ConnectionError,
   FailMode,
   type LogFields,
   type Logger,
-  type Message,
   MultipleServersDiscovery,
   SelectMode,
   SerializeType,
@@ -18,7 +15,8 @@ import {
   setLogger,
   XClient,
 } from "@rpcx/core";
-import { createMessage } from "@rpcx/core/protocol";
+import type { ClientCall, ClientPlugin } from "@rpcx/core/extend";
+import { createMessage, type Message } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { freePort, waitFor } from "./support/env.ts";
 

@@ -9,16 +9,14 @@ import {
   CompressType,
   ConnectionClosedError,
   ConnectionError,
-  FrameTooLargeError,
-  type Message,
   MetadataKeys,
   SerializeType,
   Server,
   type ServerOptions,
-  type ServerPlugin,
   ServiceError,
 } from "@rpcx/core";
-import { createMessage, FrameDecoder } from "@rpcx/core/protocol";
+import type { ServerPlugin } from "@rpcx/core/extend";
+import { createMessage, FrameDecoder, FrameTooLargeError, type Message } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, freePort, REPO_ROOT, sleep, waitFor } from "./support/env.ts";
 

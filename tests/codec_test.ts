@@ -1,17 +1,14 @@
 import assert from "node:assert/strict";
 import {
   Client,
-  type Codec,
   CodecError,
   CodecRegistry,
-  jsonCodec,
-  msgpackCodec,
   protobufCodec,
-  rawCodec,
   SerializeType,
   Server,
   UnsupportedCodecError,
 } from "@rpcx/core";
+import { type Codec, jsonCodec, msgpackCodec, rawCodec } from "@rpcx/core/extend";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 

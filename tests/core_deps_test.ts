@@ -52,7 +52,9 @@ async function npmClosure(root: string): Promise<{ ids: Set<string>; info: DenoI
   return { ids, info: i };
 }
 
-for (const root of ["mod.ts", "src/protocol/mod.ts", "examples/inprocess/main.ts"]) {
+for (
+  const root of ["mod.ts", "src/extend.ts", "src/protocol/mod.ts", "examples/inprocess/main.ts"]
+) {
   Deno.test(`core deps: deno info ${root} has no registry adapter and none of its npm clients`, async () => {
     assert.ok(ADAPTER_PACKAGES.includes("etcd3") && ADAPTER_PACKAGES.includes("ioredis"));
     const { ids, info: i } = await npmClosure(root);

@@ -1,7 +1,10 @@
 // `deno doc --lint` on the published entry points (deno.json "exports"): every public export
-// documented, and no public type that refers to a type the package does not export. The main
-// entry `@rpcx/core` must be clean on its own (a user reading only its docs can follow every
-// type), and all entry points together (as JSR documents them) must be clean too. And every
+// documented, and no public type that refers to a type the package does not export. The user
+// entry `@rpcx/core` and the extenders' `@rpcx/core/extend` must be clean together (a reader of
+// the two can follow every type: the user API's options name plugin, network and selector types,
+// as grpc-js's user options name its `experimental` types), and all entry points together (as JSR
+// documents them) must be clean too. Each of the two has a ceiling on its number of names, so
+// neither grows without this file being changed on purpose. And every
 // JSDoc example under src/ is type-checked (`deno check --doc`, as `deno task check` runs it): no
 // example is left out with `ignore` (or another language), none is a `console.log(typeof X)`
 // placeholder, and together they type-check.
@@ -26,12 +29,52 @@ async function docLint(files: string[]): Promise<string[]> {
 const exports: Record<string, string> =
   JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`)).exports;
 
-Deno.test("deno doc --lint: @rpcx/core (mod.ts) alone is clean", async () => {
-  assert.deepEqual(await docLint([exports["."]]), []);
+Deno.test("deno doc --lint: @rpcx/core (mod.ts) and @rpcx/core/extend together are clean", async () => {
+  assert.deepEqual(await docLint([exports["."], exports["./extend"]]), []);
 });
 
 Deno.test("deno doc --lint: all entry points together are clean", async () => {
   assert.deepEqual(await docLint(Object.values(exports)), []);
+});
+
+/** The names an entry point exports, as `deno doc --json` lists them (a value and its type once). */
+async function exportedNames(entry: string): Promise<string[]> {
+  const out = await runBounded(Deno.execPath(), {
+    args: ["doc", "--json", entry],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    timeoutMs: 120_000,
+  });
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    nodes: Record<string, { symbols: { name: string }[] }>;
+  };
+  const names = Object.values(doc.nodes).flatMap((n) => n.symbols.map((s) => s.name));
+  return [...new Set(names)].sort();
+}
+
+/**
+ * The most names each audience's entry may export. Measured when the split was made (issue 27):
+ * `@rpcx/core` 79 (it was 183 before, users' and extenders' names mixed), `/extend` 82. Raise a
+ * ceiling only on purpose: a name for users belongs in `@rpcx/core` only if users write it (an
+ * option type, a class they construct, an error they catch); one that a call returns, an error
+ * carries or an extension implements belongs in `/extend`.
+ */
+const MAX_NAMES: Record<string, number> = { ".": 85, "./extend": 90 };
+
+Deno.test("entry points: @rpcx/core and @rpcx/core/extend stay under their ceilings and share no name", async () => {
+  const user = await exportedNames(exports["."]);
+  const extend = await exportedNames(exports["./extend"]);
+  assert.ok(user.includes("Server") && extend.includes("Network"), "the scan finds the names");
+  assert.ok(
+    user.length <= MAX_NAMES["."],
+    `@rpcx/core exports ${user.length} names (ceiling ${MAX_NAMES["."]}): ${user.join(" ")}`,
+  );
+  assert.ok(
+    extend.length <= MAX_NAMES["./extend"],
+    `@rpcx/core/extend exports ${extend.length} names (ceiling ${MAX_NAMES["./extend"]})`,
+  );
+  assert.deepEqual(user.filter((n) => extend.includes(n)), [], "names in both entries");
 });
 
 /** Every `.ts` file under `dir`. */

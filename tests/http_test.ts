@@ -8,10 +8,10 @@ import {
   Client,
   type ConnInfo,
   type CorsOptions,
-  type HttpRequestInfo,
   type Server,
   type ServerOptions,
 } from "@rpcx/core";
+import type { HttpRequestInfo } from "@rpcx/core/extend";
 import { bounded, findExecutable, needs, waitFor } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
 import { runBounded, startReady } from "./support/child.ts";

@@ -5,22 +5,21 @@ import assert from "node:assert/strict";
 import {
   Client,
   ConnectionRefusedError,
-  type Message,
-  MessageType,
+  ListenError,
   PeerGoneError,
-  pipe,
-  PipeNetwork,
   SerializeType,
   Server,
   SocketError,
 } from "@rpcx/core";
+import { inprocessNetwork, jsonCodec, pipe, PipeNetwork } from "@rpcx/core/extend";
 import {
   createMessage,
   FramedConnection,
   FrameTooLargeError,
   InvalidMagicError,
+  type Message,
+  MessageType,
 } from "@rpcx/core/protocol";
-import { inprocessNetwork, jsonCodec, ListenError } from "@rpcx/core";
 import { bounded, waitFor } from "./support/env.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -16,12 +16,7 @@ import {
   InprocessDiscovery,
   InprocessRegisterPlugin,
   InprocessRegistry,
-  jsonCodec,
-  type Listener,
   ListenError,
-  type Network,
-  NetworkRegistry,
-  pipe,
   PushBufferFullError,
   SelectMode,
   SerializeType,
@@ -31,8 +26,15 @@ import {
   ServiceError,
   XClient,
 } from "@rpcx/core";
+import {
+  type Connection,
+  jsonCodec,
+  type Listener,
+  type Network,
+  NetworkRegistry,
+  pipe,
+} from "@rpcx/core/extend";
 import { createMessage } from "@rpcx/core/protocol";
-import type { Connection } from "@rpcx/core";
 import { Arith } from "../examples/arith.ts";
 import { bounded, sleep, waitFor } from "./support/env.ts";
 

@@ -3,22 +3,16 @@
 // Client with default options (a Server's reply in).
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import {
-  Client,
-  CompressType,
-  ConnectionClosedError,
-  DecompressionError,
-  FrameTooLargeError,
-  type Message,
-  MessageStatusType,
-  SerializeType,
-  Server,
-} from "@rpcx/core";
+import { Client, CompressType, ConnectionClosedError, SerializeType, Server } from "@rpcx/core";
 import {
   createMessage,
+  DecompressionError,
   DEFAULT_DECODE_LIMITS,
   encodeMessage,
   FrameDecoder,
+  FrameTooLargeError,
+  type Message,
+  MessageStatusType,
 } from "@rpcx/core/protocol";
 import { startReady } from "./support/child.ts";
 import { bounded, REPO_ROOT, waitFor } from "./support/env.ts";

@@ -7,13 +7,12 @@ import createMulticastDns from "multicast-dns";
 import dgram from "node:dgram";
 import { FailMode, type RegistryOutageEvent, SelectMode, Server, XClient } from "@rpcx/core";
 import {
-  decodeMdnsText,
-  encodeMdnsText,
   MdnsDiscovery,
   type MdnsDiscoveryOptions,
   type MdnsRegisterOptions,
   MdnsRegisterPlugin,
 } from "@rpcx/core/mdns";
+import { decodeMdnsText } from "../src/registry/mdns/txt.ts";
 import { Arith } from "../examples/arith.ts";
 import {
   bounded,
@@ -29,40 +28,6 @@ import { exited, runBounded, startReady } from "./support/child.ts";
 import { exampleServerSignalled } from "./support/registry_scenarios.ts";
 
 const decoder = new TextDecoder();
-
-// ---------------------------------------------------------------------------------------------
-// The TXT format (no network): checked against what Go rpcx v1.9.4 (grandcat/zeroconf) sent for
-// RegisterName("Arith", ..., "weight=7&group=g") on tcp@127.0.0.1:9981, captured on the wire.
-
-const GO_TXT =
-  "%5B%7B%22service%22%3A%22Arith%22%2C%22meta%22%3A%22weight%3D7%5Cu0026group%3Dg%22%2C" +
-  "%22service_address%22%3A%22tcp%40127.0.0.1%3A9981%22%7D%5D";
-
-Deno.test("mdns TXT: byte-identical to Go's url.QueryEscape(json.Marshal(services))", () => {
-  const entries = [{
-    service: "Arith",
-    meta: "weight=7&group=g",
-    service_address: "tcp@127.0.0.1:9981",
-  }];
-  assert.equal(encodeMdnsText(entries), GO_TXT);
-  assert.deepEqual(decodeMdnsText(GO_TXT), entries);
-});
-
-Deno.test("mdns TXT: omitempty, Go's HTML escapes, spaces as '+', UTF-8, null, bad input", () => {
-  assert.equal(
-    encodeMdnsText([{ service: "S", meta: "", service_address: "tcp@h:1" }]),
-    "%5B%7B%22service%22%3A%22S%22%2C%22service_address%22%3A%22tcp%40h%3A1%22%7D%5D",
-  );
-  const odd = { service: "S <x> ~é", meta: "a=1&b=2 3", service_address: "tcp@[::1]:8972" };
-  const txt = encodeMdnsText([odd]);
-  assert.match(txt, /%5Cu003cx%5Cu003e\+~%C3%A9/); // \u003c, \u003e, space as +, ~ kept, é UTF-8
-  assert.match(txt, /a%3D1%5Cu0026b%3D2\+3/);
-  assert.deepEqual(decodeMdnsText(txt), [odd]);
-  assert.deepEqual(decodeMdnsText("null"), []);
-  assert.deepEqual(decodeMdnsText("%5B%5D"), []);
-  assert.throws(() => decodeMdnsText("%ZZ"));
-  assert.throws(() => decodeMdnsText("k%3Dv"));
-});
 
 // ---------------------------------------------------------------------------------------------
 // Go rpcx's own mDNS code (tests/support/mdns_upstream, built with the Go toolchain).

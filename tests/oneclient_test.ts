@@ -3,25 +3,23 @@
 // real servers: ours and the Go rpcx peer.
 import assert from "node:assert/strict";
 import {
-  BaseDiscovery,
   type CallContext,
   ClientClosedError,
   ConnectionError,
   FailMode,
-  type KVPair,
   MetadataKeys,
   MultipleServersDiscovery,
   OneClient,
   OneClientPool,
   Peer2PeerDiscovery,
   SelectMode,
-  type Selector,
   Server,
   type ServerMessage,
   type ServiceDiscovery,
   ServiceError,
   XClientPool,
 } from "@rpcx/core";
+import { BaseDiscovery, type KVPair, type Selector } from "@rpcx/core/extend";
 import { bounded, freePort, waitFor } from "./support/env.ts";
 import { needGoPeer, startGoServer } from "./support/go_peer.ts";
 

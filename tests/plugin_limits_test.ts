@@ -2,14 +2,8 @@
 // (token bucket, Go's error text), IP allow/deny lists with CIDR masks, the concurrency cap
 // with its queue bound, and aliases called by the real Go rpcx client.
 import assert from "node:assert/strict";
-import {
-  type CallContext,
-  Client,
-  ConnectionError,
-  Server,
-  type ServerPlugin,
-  ServiceError,
-} from "@rpcx/core";
+import { type CallContext, Client, ConnectionError, Server, ServiceError } from "@rpcx/core";
+import type { ServerPlugin } from "@rpcx/core/extend";
 import { Arith } from "../examples/arith.ts";
 import { connRateLimit, reqRateLimit, TokenBucket } from "@rpcx/core/plugins/ratelimit";
 import { ipAllowList, ipDenyList, IpSet, remoteIp } from "@rpcx/core/plugins/ipfilter";

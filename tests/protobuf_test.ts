@@ -6,13 +6,12 @@ import {
   Client,
   CodecError,
   CodecRegistry,
-  type Message,
   protobufCodec,
   SerializeType,
   Server,
   ServiceError,
 } from "@rpcx/core";
-import { createMessage } from "@rpcx/core/protocol";
+import { createMessage, type Message } from "@rpcx/core/protocol";
 
 const root = protobuf.parse(`
   syntax = "proto3";

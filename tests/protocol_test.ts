@@ -1,25 +1,21 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
+import { CompressType, ProtocolError, SerializeType } from "@rpcx/core";
+import { msgpackCodec } from "@rpcx/core/extend";
 import {
-  CompressType,
+  createMessage,
+  decodeFrame,
   DecompressionError,
+  encodeMessage,
+  encodeMessages,
+  FrameDecoder,
   FrameTooLargeError,
   InvalidMagicError,
   MalformedFrameError,
   type Message,
   MessageStatusType,
   MessageType,
-  msgpackCodec,
-  ProtocolError,
-  SerializeType,
   TruncatedFrameError,
-} from "@rpcx/core";
-import {
-  createMessage,
-  decodeFrame,
-  encodeMessage,
-  encodeMessages,
-  FrameDecoder,
 } from "@rpcx/core/protocol";
 import { bounded } from "./support/env.ts";
 

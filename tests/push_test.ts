@@ -8,11 +8,8 @@ import {
   ClientConnClosedError,
   type ConnInfo,
   FailMode,
-  type Message,
-  MessageType,
   MultipleServersDiscovery,
   PushBufferFullError,
-  type PushContext,
   SelectMode,
   SerializeType,
   Server,
@@ -21,7 +18,8 @@ import {
   setLogger,
   XClient,
 } from "@rpcx/core";
-import { FrameDecoder } from "@rpcx/core/protocol";
+import type { PushContext } from "@rpcx/core/extend";
+import { FrameDecoder, type Message, MessageType } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, waitFor } from "./support/env.ts";
 import { codecsWithProtobuf } from "./support/push.ts";

@@ -2,16 +2,8 @@
 // servers joining and leaving, other processes) and RandomSelect's spread, then both through
 // XClient over real servers.
 import assert from "node:assert/strict";
-import {
-  ConsistentHashSelector,
-  FailMode,
-  type KVPair,
-  MultipleServersDiscovery,
-  RandomSelector,
-  SelectMode,
-  Server,
-  XClient,
-} from "@rpcx/core";
+import { FailMode, MultipleServersDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+import { ConsistentHashSelector, type KVPair, RandomSelector } from "@rpcx/core/extend";
 import { runBounded } from "./support/child.ts";
 import { REPO_ROOT } from "./support/env.ts";
 
@@ -81,7 +73,7 @@ Deno.test("ConsistentHash: a server joining takes only its share; one leaving gi
 Deno.test("ConsistentHash: another process maps every key alike", async () => {
   const keys = servers(5);
   const code = `
-    import { ConsistentHashSelector } from "@rpcx/core";
+    import { ConsistentHashSelector } from "@rpcx/core/extend";
     const s = new ConsistentHashSelector();
     s.update(${JSON.stringify(pairs([...keys].reverse()))});
     const users = Array.from({ length: ${USERS.length} }, (_, i) => ({ user: "user-" + i }));
@@ -223,7 +215,7 @@ Deno.test("ConsistentHash: for keys of every kind, a server joining takes ~1/n, 
 Deno.test("ConsistentHash: another process maps keys of every kind alike", async () => {
   const keys = servers(7);
   const code = `
-    import { ConsistentHashSelector } from "@rpcx/core";
+    import { ConsistentHashSelector } from "@rpcx/core/extend";
     const kinds = ${kinds.toString()};
     const s = new ConsistentHashSelector();
     s.update(${JSON.stringify(pairs([...keys].reverse()))});

@@ -5,14 +5,12 @@ import {
   type CallContext,
   Client,
   CompressType,
-  jsonCodec,
-  type Message,
-  MessageStatusType,
   SerializeType,
   Server,
   type ServerOptions,
 } from "@rpcx/core";
-import { createMessage, encodeMessage } from "@rpcx/core/protocol";
+import { jsonCodec } from "@rpcx/core/extend";
+import { createMessage, encodeMessage, type Message, MessageStatusType } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, sleep, waitFor } from "./support/env.ts";
 import { RawConn } from "./support/raw_conn.ts";

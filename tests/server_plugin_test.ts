@@ -1,19 +1,15 @@
 // The server plugin chain: every hook's one error policy (a throw and a rejected promise), and
 // dispatch without a socket (Server.handleMessage). An unhandled rejection would fail this file.
 import assert from "node:assert/strict";
+import { type CallContext, Client, SerializeType, Server, ServiceError } from "@rpcx/core";
+import { jsonCodec, type ServerPlugin } from "@rpcx/core/extend";
 import {
-  type CallContext,
-  Client,
-  jsonCodec,
+  createMessage,
+  encodeMessage,
   type Message,
   MessageStatusType,
   MessageType,
-  SerializeType,
-  Server,
-  type ServerPlugin,
-  ServiceError,
-} from "@rpcx/core";
-import { createMessage, encodeMessage } from "@rpcx/core/protocol";
+} from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { delay, waitFor } from "./support/env.ts";
 import { RawConn } from "./support/raw_conn.ts";

@@ -4,18 +4,19 @@ import {
   Client,
   CompressType,
   ConnectionClosedError,
-  jsonCodec,
   ListenError,
+  SerializeType,
+  Server,
+  ServiceError,
+} from "@rpcx/core";
+import { jsonCodec, type RegisterPlugin, type ServerPlugin } from "@rpcx/core/extend";
+import {
+  createMessage,
+  encodeMessage,
   type Message,
   MessageStatusType,
   MessageType,
-  type RegisterPlugin,
-  SerializeType,
-  Server,
-  type ServerPlugin,
-  ServiceError,
-} from "@rpcx/core";
-import { createMessage, encodeMessage } from "@rpcx/core/protocol";
+} from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 
 const enc = (v: unknown) => jsonCodec.encode(v);

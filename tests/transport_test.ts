@@ -8,24 +8,26 @@ import {
   Client,
   type ClientOptions,
   CompressType,
-  type Connection,
   ConnectionError,
   ConnectionRefusedError,
-  defaultNetworks,
   DialTimeoutError,
-  type Listener,
-  NetworkRegistry,
   PeerGoneError,
   RpcxError,
   SerializeType,
   type ServeOptions,
   type Server,
   SocketError,
-  tcpNetwork,
   TlsHandshakeError,
   UnsupportedNetworkError,
   UpgradeError,
 } from "@rpcx/core";
+import {
+  type Connection,
+  defaultNetworks,
+  type Listener,
+  NetworkRegistry,
+  tcpNetwork,
+} from "@rpcx/core/extend";
 import { runBounded } from "./support/child.ts";
 import { bounded, delay, needs, waitFor } from "./support/env.ts";
 import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";

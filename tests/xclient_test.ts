@@ -2,38 +2,37 @@
 // discovery changes, health, broadcast and fork.
 import assert from "node:assert/strict";
 import {
-  BaseDiscovery,
   type CallContext,
   CallTimeoutError,
   ClientClosedError,
   ConnectionError,
   FailMode,
-  FrameTooLargeError,
   InprocessDiscovery,
   InprocessRegisterPlugin,
   InprocessRegistry,
-  type KVPair,
-  type Message,
-  MessageType,
   MetadataKeys,
   MultipleServersDiscovery,
-  NetworkRegistry,
   NoServerAvailableError,
   NoServerSelectedError,
   Peer2PeerDiscovery,
-  PipeNetwork,
   SelectMode,
-  type Selector,
   SerializeType,
   Server,
-  type ServerPlugin,
   type ServiceDiscovery,
   ServiceError,
-  WeightedLatencySelector,
   XClient,
   type XClientOptions,
 } from "@rpcx/core";
-import { createMessage } from "@rpcx/core/protocol";
+import {
+  BaseDiscovery,
+  type KVPair,
+  NetworkRegistry,
+  PipeNetwork,
+  type Selector,
+  type ServerPlugin,
+  WeightedLatencySelector,
+} from "@rpcx/core/extend";
+import { createMessage, FrameTooLargeError, type Message, MessageType } from "@rpcx/core/protocol";
 import { bounded, delay, freePort, sleep, waitFor } from "./support/env.ts";
 import { needGoPeer, startGoServer } from "./support/go_peer.ts";
 

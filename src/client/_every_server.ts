@@ -59,7 +59,7 @@ export async function everyServer<T, R>(
  *
  * @example
  * ```ts
- * import type { Receipt } from "@rpcx/core";
+ * import type { Receipt } from "@rpcx/core/extend";
  * const r: Receipt<{ C: number }> = { address: "127.0.0.1:8972", reply: { C: 6 } };
  * console.log(r.error === undefined ? r.reply : r.error);
  * ```

@@ -151,7 +151,7 @@ export interface CallOptions {
  *
  * @example
  * ```ts
- * import type { CallParent } from "@rpcx/core";
+ * import type { CallParent } from "@rpcx/core/extend";
  * // Calls made with this parent have at most 200 ms.
  * const parent: CallParent = { deadline: Date.now() + 200, metadata: {} };
  * console.log(parent.deadline! > Date.now()); // true
@@ -171,7 +171,8 @@ export interface CallParent {
  *
  * @example
  * ```ts
- * import { Client, type PendingCall, Server } from "@rpcx/core";
+ * import { Client, Server } from "@rpcx/core";
+ * import type { PendingCall } from "@rpcx/core/extend";
  * const server = new Server();
  * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
  * const client = new Client(`tcp@${await server.serve("tcp", "127.0.0.1:0")}`);

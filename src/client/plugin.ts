@@ -12,7 +12,7 @@ import { logger } from "../log/logger.ts";
  *
  * @example
  * ```ts
- * import type { ClientConnInfo } from "@rpcx/core";
+ * import type { ClientConnInfo } from "@rpcx/core/extend";
  * const c: ClientConnInfo = { address: "tcp@127.0.0.1:8972" };
  * console.log(c.address);
  * ```
@@ -28,7 +28,7 @@ export interface ClientConnInfo {
  *
  * @example
  * ```ts
- * import type { ClientCall } from "@rpcx/core";
+ * import type { ClientCall } from "@rpcx/core/extend";
  * const call: ClientCall = {
  *   address: "tcp@127.0.0.1:8972", servicePath: "Arith", serviceMethod: "Mul",
  *   args: { A: 2, B: 3 }, metadata: {}, oneway: false,
@@ -57,7 +57,7 @@ export interface ClientCall {
  *
  * @example
  * ```ts
- * import type { SelectFunc } from "@rpcx/core";
+ * import type { SelectFunc } from "@rpcx/core/extend";
  * const first: SelectFunc = () => "tcp@127.0.0.1:8972";
  * console.log(first("Arith", "Mul", {}));
  * ```
@@ -77,7 +77,8 @@ export type SelectFunc = (
  *
  * @example
  * ```ts
- * import { Client, type ClientPlugin } from "@rpcx/core";
+ * import { Client } from "@rpcx/core";
+ * import type { ClientPlugin } from "@rpcx/core/extend";
  * const requestIds: ClientPlugin = {
  *   name: "request-id",
  *   preCall(call) {
@@ -146,14 +147,6 @@ function pluginName(p: ClientPlugin): string {
 /**
  * The plugins of one client, grouped per hook so that a client without plugins pays one
  * `undefined` check per hook point. Built by the client from `ClientOptions.plugins`.
- *
- * @example
- * ```ts
- * import { ClientPluginChain } from "@rpcx/core";
- * const chain = ClientPluginChain.of([{ name: "noop" }]);
- * console.log(chain?.plugins.length); // 1
- * console.log(ClientPluginChain.of([])); // undefined
- * ```
  */
 export class ClientPluginChain {
   /** All plugins, in order. */

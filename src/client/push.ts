@@ -63,7 +63,8 @@ export interface ServerMessage {
  *
  * @example
  * ```ts
- * import { Client, type ServerMessageHandler } from "@rpcx/core";
+ * import { Client } from "@rpcx/core";
+ * import type { ServerMessageHandler } from "@rpcx/core/extend";
  * const onServerMessage: ServerMessageHandler = (m) => console.log(m.serviceMethod, m.payload);
  * new Client("tcp@127.0.0.1:8972", { onServerMessage });
  * ```

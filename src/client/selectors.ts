@@ -14,5 +14,5 @@ export {
   tcpConnectLatency,
   WeightedLatencySelector,
 } from "./selectors/latency.ts";
-export { ConsistentHashSelector, fnv1a64, jumpHash } from "./selectors/consistent_hash.ts";
+export { ConsistentHashSelector } from "./selectors/consistent_hash.ts";
 export { ClosestSelector, geoDistance } from "./selectors/closest.ts";

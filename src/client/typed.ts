@@ -12,7 +12,7 @@ import type { CallOptions } from "./options.ts";
  *
  * @example
  * ```ts
- * import type { MethodNames } from "@rpcx/core";
+ * import type { MethodNames } from "@rpcx/core/extend";
  * class Arith {
  *   Mul(args: { A: number; B: number }) {
  *     return { C: args.A * args.B };
@@ -36,7 +36,7 @@ export type MethodNames<S> = {
  *
  * @example
  * ```ts
- * import type { TypedMethod } from "@rpcx/core";
+ * import type { TypedMethod } from "@rpcx/core/extend";
  * type Mul = TypedMethod<(args: { A: number; B: number }) => { C: number }>;
  * const mul: Mul = (args) => Promise.resolve({ C: args.A * args.B });
  * console.log(await mul({ A: 2, B: 3 })); // { C: 6 }
@@ -87,13 +87,6 @@ export type TypedCaller = (
  * A proxy turning `proxy.Method(args, options)` into `call("Method", args, options)`. Only
  * string property names become methods; `then` stays undefined so the proxy is not mistaken
  * for a promise when returned from an async function.
- *
- * @example
- * ```ts
- * import { typedProxy } from "@rpcx/core";
- * const p = typedProxy<{ Hello(name: string): string }>(async (m, a) => `${m}:${a}`);
- * console.log(await p.Hello("x")); // "Hello:x"
- * ```
  */
 export function typedProxy<S>(call: TypedCaller): TypedClient<S> {
   const methods = new Map<string, (args?: unknown, options?: CallOptions) => Promise<unknown>>();

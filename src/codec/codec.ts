@@ -10,7 +10,7 @@ import { RpcxError } from "../protocol/errors.ts";
  *
  * @example
  * ```ts
- * import type { Codec } from "@rpcx/core";
+ * import type { Codec } from "@rpcx/core/extend";
  * const upper: Codec = {
  *   name: "upper-text",
  *   encode: (v) => new TextEncoder().encode(String(v).toUpperCase()),

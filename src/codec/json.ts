@@ -58,7 +58,7 @@ function parseBytes(bytes: Uint8Array): unknown {
  *
  * @example
  * ```ts
- * import { jsonCodec } from "@rpcx/core";
+ * import { jsonCodec } from "@rpcx/core/extend";
  * console.log(jsonCodec.decode(jsonCodec.encode({ A: 1 }))); // { A: 1 }
  * const big = jsonCodec.decode(new TextEncoder().encode('{"ID":9007199254740993}'));
  * console.log(big); // { ID: 9007199254740993n }

@@ -112,7 +112,7 @@ const decoder = new Decoder({ useBigInt64: true });
  *
  * @example
  * ```ts
- * import { msgpackCodec } from "@rpcx/core";
+ * import { msgpackCodec } from "@rpcx/core/extend";
  * console.log(msgpackCodec.decode(msgpackCodec.encode({ A: 10, B: 20 }))); // { A: 10, B: 20 }
  * const int64 = Uint8Array.of(0xd3, 0, 0x20, 0, 0, 0, 0, 0, 1); // 2^53 + 1, as Go writes it
  * console.log(msgpackCodec.decode(int64)); // 9007199254740993n

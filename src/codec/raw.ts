@@ -12,7 +12,7 @@ import { CodecError } from "./codec.ts";
  *
  * @example
  * ```ts
- * import { rawCodec } from "@rpcx/core";
+ * import { rawCodec } from "@rpcx/core/extend";
  * console.log(rawCodec.encode(new Uint8Array([1, 2])).byteLength); // 2
  * ```
  */

@@ -18,7 +18,7 @@ import { goEncodeQuery, goParseQuery } from "./_query.ts";
  *
  * @example
  * ```ts
- * import { RpcxHttpHeaders } from "@rpcx/core";
+ * import { RpcxHttpHeaders } from "@rpcx/core/protocol";
  * const headers = {
  *   [RpcxHttpHeaders.ServicePath]: "Arith",
  *   [RpcxHttpHeaders.ServiceMethod]: "Mul",

@@ -15,7 +15,8 @@ import type { ConnInfo } from "../transport/network.ts";
  *
  * @example
  * ```ts
- * import { type HttpRequestInfo, Server, type ServerPlugin } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import type { HttpRequestInfo, ServerPlugin } from "@rpcx/core/extend";
  * const needsKey: ServerPlugin = {
  *   postHTTPRequest(req: HttpRequestInfo) {
  *     if (!req.headers.get("x-api-key")) throw new Error(`${req.servicePath}: missing X-Api-Key`);

@@ -17,7 +17,7 @@ import type { FirstHeaders } from "./gateway.ts";
  *
  * @example
  * ```ts
- * import { JsonRpcErrorCode } from "@rpcx/core";
+ * import { JsonRpcErrorCode } from "@rpcx/core/protocol";
  * console.log(JsonRpcErrorCode.MethodNotFound); // -32601
  * ```
  */
@@ -42,12 +42,6 @@ export const JSONRPC_HEADER = "X-JSONRPC-2.0";
 /**
  * Most members a JSON-RPC batch may have (`maxBatchSize` default): go-ethereum's
  * `BatchRequestLimit`. A larger batch is answered with one -32600 "batch too large" error.
- *
- * @example
- * ```ts
- * import { DEFAULT_MAX_BATCH_SIZE, Server } from "@rpcx/core";
- * new Server({ maxBatchSize: 4 * DEFAULT_MAX_BATCH_SIZE });
- * ```
  */
 export const DEFAULT_MAX_BATCH_SIZE = 1000;
 
@@ -55,12 +49,6 @@ export const DEFAULT_MAX_BATCH_SIZE = 1000;
  * Most bytes of answers one JSON-RPC batch may gather (`maxBatchResponseSize` default):
  * go-ethereum's `BatchResponseMaxSize`, 25 MB. Once past it, the members not yet answered get a
  * -32003 "response too large" error each and those not yet started do not run.
- *
- * @example
- * ```ts
- * import { DEFAULT_MAX_BATCH_RESPONSE_SIZE, Server } from "@rpcx/core";
- * new Server({ maxBatchResponseSize: DEFAULT_MAX_BATCH_RESPONSE_SIZE / 5 });
- * ```
  */
 export const DEFAULT_MAX_BATCH_RESPONSE_SIZE = 25_000_000;
 

@@ -54,7 +54,8 @@ export interface HttpOptions {
  *
  * @example
  * ```ts
- * import { type HttpLimits, Server } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import type { HttpLimits } from "@rpcx/core/extend";
  * const limits: HttpLimits = new Server({ maxBatchSize: 100 }).httpLimits;
  * console.log(limits.maxBatchSize, limits.requestTimeout); // 100 30000
  * ```

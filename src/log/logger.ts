@@ -134,7 +134,7 @@ export function setLogger(logger: Logger): Logger {
  *
  * @example
  * ```ts
- * import { logger } from "@rpcx/core";
+ * import { logger } from "@rpcx/core/extend";
  * logger().warn("registry unreachable", { registry: "etcd", addr: "127.0.0.1:2379" });
  * ```
  */

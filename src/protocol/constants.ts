@@ -12,7 +12,7 @@ export const MAGIC_NUMBER = 0x08;
  *
  * @example
  * ```ts
- * import { MessageType } from "@rpcx/core";
+ * import { MessageType } from "@rpcx/core/protocol";
  * console.log(MessageType.Response); // 1
  * ```
  */
@@ -25,7 +25,7 @@ export type MessageType = typeof MessageType[keyof typeof MessageType];
  *
  * @example
  * ```ts
- * import { MessageStatusType } from "@rpcx/core";
+ * import { MessageStatusType } from "@rpcx/core/protocol";
  * console.log(MessageStatusType.Error); // 1
  * ```
  */

@@ -46,7 +46,7 @@ export class ProtocolError extends RpcxError {}
  *
  * @example
  * ```ts
- * import { InvalidMagicError } from "@rpcx/core";
+ * import { InvalidMagicError } from "@rpcx/core/protocol";
  * console.log(new InvalidMagicError(0x47).message);
  * ```
  */
@@ -65,7 +65,7 @@ export class InvalidMagicError extends ProtocolError {
  *
  * @example
  * ```ts
- * import { FrameTooLargeError } from "@rpcx/core";
+ * import { FrameTooLargeError } from "@rpcx/core/protocol";
  * console.log(new FrameTooLargeError(1 << 30, 1 << 20).message);
  * ```
  */
@@ -87,7 +87,7 @@ export class FrameTooLargeError extends ProtocolError {
  *
  * @example
  * ```ts
- * import { MalformedFrameError } from "@rpcx/core";
+ * import { MalformedFrameError } from "@rpcx/core/protocol";
  * console.log(new MalformedFrameError("service path length 99 exceeds frame").message);
  * ```
  */
@@ -103,7 +103,7 @@ export class MalformedFrameError extends ProtocolError {
  *
  * @example
  * ```ts
- * import { TruncatedFrameError } from "@rpcx/core";
+ * import { TruncatedFrameError } from "@rpcx/core/protocol";
  * console.log(new TruncatedFrameError(10).message);
  * ```
  */
@@ -119,7 +119,7 @@ export class TruncatedFrameError extends ProtocolError {
  *
  * @example
  * ```ts
- * import { DecompressionError } from "@rpcx/core";
+ * import { DecompressionError } from "@rpcx/core/protocol";
  * console.log(new DecompressionError("bad gzip").message);
  * ```
  */

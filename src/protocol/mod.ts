@@ -1,7 +1,8 @@
 /**
  * Wire-level helpers of the rpcx protocol: message encoding and decoding, stream framing,
- * payload compression and the framed connection (the wire codec's loader is
- * `@rpcx/core/native`). A Server or Client user does not need these; they are for tools, proxies, tests and
+ * payload compression, the framed connection, and the names of rpcx's HTTP side (HTTP invoke's
+ * `X-RPCX-*` headers, JSON-RPC 2.0's header and error codes); the wire codec's loader is
+ * `@rpcx/core/native`. A Server or Client user does not need these; they are for tools, proxies, tests and
  * benchmarks that read or write rpcx frames themselves. Mirrors Go rpcx's `protocol` package.
  *
  * @example
@@ -58,3 +59,6 @@ export {
   type FramedConnectionOptions,
 } from "../transport/framed.ts";
 export { joinHostPort, splitHostPort } from "../transport/address.ts";
+// rpcx's HTTP side on the rpcx port: HTTP invoke's headers (Go's gateway) and JSON-RPC 2.0's.
+export { RpcxHttpHeaders } from "../http/gateway.ts";
+export { JSONRPC_HEADER, JsonRpcErrorCode } from "../http/jsonrpc.ts";

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { backoffDelay } from "@rpcx/core";
+ * import { backoffDelay } from "@rpcx/core/extend";
  * console.log(backoffDelay(1), backoffDelay(3), backoffDelay(20)); // 1000 4000 30000
  * ```
  */

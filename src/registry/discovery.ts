@@ -15,7 +15,7 @@ export { backoffDelay };
  *
  * @example
  * ```ts
- * import type { KVPair } from "@rpcx/core";
+ * import type { KVPair } from "@rpcx/core/extend";
  * const pair: KVPair = { key: "tcp@127.0.0.1:8972", value: "weight=10" };
  * console.log(pair.key);
  * ```
@@ -32,7 +32,7 @@ export interface KVPair {
  *
  * @example
  * ```ts
- * import type { ServiceFilter } from "@rpcx/core";
+ * import type { ServiceFilter } from "@rpcx/core/extend";
  * const onlyTcp: ServiceFilter = (p) => p.key.startsWith("tcp@");
  * console.log(onlyTcp({ key: "tcp@h:1", value: "" })); // true
  * ```
@@ -44,7 +44,7 @@ export type ServiceFilter = (pair: KVPair) => boolean;
  *
  * @example
  * ```ts
- * import type { DiscoveryListener } from "@rpcx/core";
+ * import type { DiscoveryListener } from "@rpcx/core/extend";
  * const log: DiscoveryListener = (pairs) => console.log(pairs.length);
  * log([]);
  * ```
@@ -112,7 +112,8 @@ export class RegistryOutageEvent extends Event {
  *
  * @example
  * ```ts
- * import { BaseDiscovery, type ServiceDiscovery } from "@rpcx/core";
+ * import type { ServiceDiscovery } from "@rpcx/core";
+ * import { BaseDiscovery } from "@rpcx/core/extend";
  * class Fixed extends BaseDiscovery {
  *   constructor() {
  *     super();

@@ -57,7 +57,7 @@ export class InprocessRegistry extends EventTarget {
  *
  * @example
  * ```ts
- * import { defaultInprocessRegistry } from "@rpcx/core";
+ * import { defaultInprocessRegistry } from "@rpcx/core/extend";
  * console.log(defaultInprocessRegistry.list("Nothing").length); // 0
  * ```
  */

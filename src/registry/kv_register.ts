@@ -15,7 +15,7 @@ import { RegisterPluginBase, type RegisterPluginOptions } from "./register_base.
  *
  * @example
  * ```ts
- * import type { KvRegisterOptions } from "@rpcx/core";
+ * import type { KvRegisterOptions } from "@rpcx/core/extend";
  * const o: KvRegisterOptions = { servers: ["127.0.0.1:2379"], basePath: "/rpcx_test",
  *   serviceAddress: "tcp@127.0.0.1:8972", updateInterval: 1000 };
  * console.log(o.basePath);
@@ -37,7 +37,8 @@ export interface KvRegisterOptions extends RegisterPluginOptions {
  *
  * @example
  * ```ts
- * import { KvRegisterPlugin, Server } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import { KvRegisterPlugin } from "@rpcx/core/extend";
  * // A registry kept in a Map. EtcdRegisterPlugin, ZooKeeperRegisterPlugin and
  * // ConsulRegisterPlugin fill the same six operations with their client.
  * class MapRegisterPlugin extends KvRegisterPlugin {

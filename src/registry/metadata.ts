@@ -16,7 +16,7 @@ import { encodeValues, type GoValues, parseQuery } from "../_internal/go/url.ts"
  *
  * @example
  * ```ts
- * import { parseMetadata } from "@rpcx/core";
+ * import { parseMetadata } from "@rpcx/core/extend";
  * console.log(parseMetadata("weight=10&group=a").get("weight")); // "10"
  * console.log(parseMetadata("weight=10&x=%zz;").has("x")); // false
  * ```
@@ -35,7 +35,7 @@ export function parseMetadata(value: string): URLSearchParams {
  *
  * @example
  * ```ts
- * import { formatMetadata } from "@rpcx/core";
+ * import { formatMetadata } from "@rpcx/core/extend";
  * console.log(formatMetadata({ weight: "10", group: "a" })); // "group=a&weight=10"
  * console.log(formatMetadata(new URLSearchParams("tag=~*&tag=a b"))); // "tag=~%2A&tag=a+b"
  * ```
@@ -64,7 +64,7 @@ function goValues(value: string): GoValues | undefined {
  *
  * @example
  * ```ts
- * import { metadataWeight } from "@rpcx/core";
+ * import { metadataWeight } from "@rpcx/core/extend";
  * console.log(metadataWeight("weight=5"), metadataWeight("weight="), metadataWeight("weight=2.5")); // 5 1 1
  * ```
  */
@@ -86,7 +86,7 @@ export function metadataWeight(value: string): number {
  *
  * @example
  * ```ts
- * import { metadataPosition } from "@rpcx/core";
+ * import { metadataPosition } from "@rpcx/core/extend";
  * console.log(metadataPosition("latitude=48.85&longitude=2.35")); // { latitude: 48.85, longitude: 2.35 }
  * console.log(metadataPosition("latitude=&longitude=")); // undefined
  * ```
@@ -122,7 +122,7 @@ function goFloat(v: string | undefined): number | undefined {
  *
  * @example
  * ```ts
- * import { isInactive } from "@rpcx/core";
+ * import { isInactive } from "@rpcx/core/extend";
  * console.log(isInactive("state=inactive&weight=1")); // true
  * ```
  */
@@ -136,7 +136,7 @@ export function isInactive(value: string): boolean {
  *
  * @example
  * ```ts
- * import { inGroup } from "@rpcx/core";
+ * import { inGroup } from "@rpcx/core/extend";
  * console.log(inGroup("group=a&group=b", "b")); // true
  * ```
  */
@@ -153,7 +153,7 @@ export function inGroup(value: string, group: string): boolean {
  *
  * @example
  * ```ts
- * import { metricsFigures } from "@rpcx/core";
+ * import { metricsFigures } from "@rpcx/core/extend";
  * const m = { startedAt: Date.now() - 10_000, connectionsAccepted: 5, activeConnections: 1,
  *   calls: 100, inFlight: 0 };
  * console.log(metricsFigures(m)); // { calls: "10.00", connections: "0.50" }

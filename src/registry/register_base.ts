@@ -15,7 +15,7 @@ import { metricsFigures } from "./metadata.ts";
  *
  * @example
  * ```ts
- * import type { RegisterPluginOptions } from "@rpcx/core";
+ * import type { RegisterPluginOptions } from "@rpcx/core/extend";
  * const o: RegisterPluginOptions = { serviceAddress: "tcp@127.0.0.1:8972", updateInterval: 1000 };
  * console.log(o.updateInterval);
  * ```
@@ -38,7 +38,7 @@ export interface RegisterPluginOptions {
  *
  * @example
  * ```ts
- * import { RegisterPluginBase } from "@rpcx/core";
+ * import { RegisterPluginBase } from "@rpcx/core/extend";
  * class LogPlugin extends RegisterPluginBase {
  *   readonly name = "log";
  *   async start() {}

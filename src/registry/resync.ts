@@ -13,7 +13,7 @@ import { backoffDelay } from "./backoff.ts";
  *
  * @example
  * ```ts
- * import type { RetryOptions } from "@rpcx/core";
+ * import type { RetryOptions } from "@rpcx/core/extend";
  * const o: RetryOptions = { retryInitialMs: 200, retryMaxMs: 2000 };
  * console.log(o.retryMaxMs);
  * ```
@@ -30,7 +30,7 @@ export interface RetryOptions {
  *
  * @example
  * ```ts
- * import { ResyncLoop, type ResyncOptions } from "@rpcx/core";
+ * import { ResyncLoop, type ResyncOptions } from "@rpcx/core/extend";
  * let calls = 0;
  * const listed = Promise.withResolvers<void>();
  * const o: ResyncOptions<string[]> = {
@@ -77,7 +77,7 @@ export interface ResyncOptions<T> extends RetryOptions {
  *
  * @example
  * ```ts
- * import { ResyncLoop } from "@rpcx/core";
+ * import { ResyncLoop } from "@rpcx/core/extend";
  * let n = 0;
  * const loop = new ResyncLoop<number>({
  *   list: () => Promise.resolve(++n),

@@ -40,7 +40,7 @@ export interface ServerMetrics {
  *
  * @example
  * ```ts
- * import type { RegistryStartContext } from "@rpcx/core";
+ * import type { RegistryStartContext } from "@rpcx/core/extend";
  * const ctx: RegistryStartContext = {
  *   serviceAddress: "tcp@127.0.0.1:8972",
  *   metrics: () => ({ startedAt: 0, connectionsAccepted: 0, activeConnections: 0, calls: 0, inFlight: 0 }),
@@ -86,7 +86,8 @@ export interface RegistryStartContext {
  *
  * @example
  * ```ts
- * import { Server, type ServerPlugin } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import type { ServerPlugin } from "@rpcx/core/extend";
  * const logCalls: ServerPlugin = {
  *   name: "log-calls",
  *   preCall(ctx, args) {
@@ -173,7 +174,8 @@ export interface ServerPlugin {
  *
  * @example
  * ```ts
- * import { type RegisterPlugin, Server } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import type { RegisterPlugin } from "@rpcx/core/extend";
  * const names = new Set<string>();
  * const memo: RegisterPlugin = {
  *   name: "memo",
@@ -205,12 +207,6 @@ export interface RegisterPlugin extends ServerPlugin {
 
 /**
  * Whether a plugin is a registry plugin (has `register` and `unregister`).
- *
- * @example
- * ```ts
- * import { isRegisterPlugin } from "@rpcx/core";
- * console.log(isRegisterPlugin({ name: "x" })); // false
- * ```
  */
 export function isRegisterPlugin(p: ServerPlugin): p is RegisterPlugin {
   const r = p as Partial<RegisterPlugin>;

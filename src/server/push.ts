@@ -12,12 +12,6 @@ import type { ConnInfo } from "./context.ts";
  * Bytes of pushes a connection may have queued but not yet written to its socket, by default
  * (4 MiB). Past it, {@linkcode Server.sendMessage} fails with {@linkcode PushBufferFullError}
  * instead of queueing more. Set per server with `ServerOptions.pushBufferSize`.
- *
- * @example
- * ```ts
- * import { DEFAULT_PUSH_BUFFER_SIZE } from "@rpcx/core";
- * console.log(DEFAULT_PUSH_BUFFER_SIZE); // 4194304
- * ```
  */
 export const DEFAULT_PUSH_BUFFER_SIZE = 4 * 1024 * 1024;
 
@@ -47,7 +41,7 @@ export interface SendMessageOptions {
  *
  * @example
  * ```ts
- * import type { PushContext } from "@rpcx/core";
+ * import type { PushContext } from "@rpcx/core/extend";
  * const ctx: PushContext = {
  *   conn: { id: 1, network: "tcp", remoteAddress: "127.0.0.1:50000", localAddress: "127.0.0.1:8972" },
  *   startedAt: Date.now(),

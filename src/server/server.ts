@@ -289,7 +289,8 @@ export class Server {
    *
    * @example
    * ```ts
-   * import { jsonCodec, SerializeType, Server } from "@rpcx/core";
+   * import { SerializeType, Server } from "@rpcx/core";
+   * import { jsonCodec } from "@rpcx/core/extend";
    * import { createMessage } from "@rpcx/core/protocol";
    * const server = new Server();
    * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");

@@ -72,7 +72,7 @@ async function acceptConnect(c: Connection, path: string): Promise<Connection | 
  *
  * @example
  * ```ts
- * import { httpNetwork } from "@rpcx/core";
+ * import { httpNetwork } from "@rpcx/core/extend";
  * const listener = await httpNetwork.listen("127.0.0.1:0");
  * console.log(listener.network); // "http"
  * listener.close();

@@ -18,7 +18,8 @@ import { PipeNetwork } from "./pipe.ts";
  *
  * @example
  * ```ts
- * import { Client, inprocessNetwork, Server } from "@rpcx/core";
+ * import { Client, Server } from "@rpcx/core";
+ * import { inprocessNetwork } from "@rpcx/core/extend";
  * const server = new Server();
  * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
  * await server.serve("inprocess", "arith-doc");

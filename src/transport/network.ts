@@ -13,7 +13,7 @@ import type { ByteStream, FramedConnectionHandlers, FramedConnectionOptions } fr
  *
  * @example
  * ```ts
- * import { type Connection, defaultNetworks } from "@rpcx/core";
+ * import { type Connection, defaultNetworks } from "@rpcx/core/extend";
  * const describe = (c: Connection) => `${c.network}: ${c.localAddress} <- ${c.remoteAddress}`;
  * const tcp = defaultNetworks.get("tcp");
  * const listener = await tcp.listen("127.0.0.1:0");
@@ -55,7 +55,7 @@ export interface Connection extends ByteStream {
  *
  * @example
  * ```ts
- * import { type MessageLink, pipe } from "@rpcx/core";
+ * import { type MessageLink, pipe } from "@rpcx/core/extend";
  * const [a, b] = pipe();
  * const link: MessageLink = a.messageLink!({ onMessage: (m) => console.log(m.seq) });
  * link.start();
@@ -107,7 +107,7 @@ export interface ConnInfo {
  *
  * @example
  * ```ts
- * import { defaultNetworks } from "@rpcx/core";
+ * import { defaultNetworks } from "@rpcx/core/extend";
  * const listener = await defaultNetworks.get("tcp").listen("127.0.0.1:0");
  * console.log(listener.address.startsWith("127.0.0.1:")); // true
  * listener.close();
@@ -171,7 +171,7 @@ export interface TlsOptions {
  *
  * @example
  * ```ts
- * import type { DialOptions } from "@rpcx/core";
+ * import type { DialOptions } from "@rpcx/core/extend";
  * const o: DialOptions = { timeout: 1000 };
  * console.log(o.timeout);
  * ```
@@ -196,7 +196,7 @@ export interface DialOptions {
  *
  * @example
  * ```ts
- * import type { ListenOptions } from "@rpcx/core";
+ * import type { ListenOptions } from "@rpcx/core/extend";
  * const o: ListenOptions = { reusePort: true };
  * console.log(o.reusePort);
  * ```
@@ -246,7 +246,7 @@ export const DEFAULT_RPC_PATH = "/_rpcx_";
  *
  * @example
  * ```ts
- * import { DEFAULT_HANDSHAKE_TIMEOUT } from "@rpcx/core";
+ * import { DEFAULT_HANDSHAKE_TIMEOUT } from "@rpcx/core/extend";
  * console.log(DEFAULT_HANDSHAKE_TIMEOUT); // 10000
  * ```
  */
@@ -257,7 +257,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
  *
  * @example
  * ```ts
- * import { type Network, NetworkRegistry, tcpNetwork } from "@rpcx/core";
+ * import { type Network, NetworkRegistry, tcpNetwork } from "@rpcx/core/extend";
  * // A network that is tcp under another name.
  * const mine: Network = { ...tcpNetwork, name: "mytcp" };
  * const networks = new NetworkRegistry();
@@ -304,7 +304,7 @@ export class UnsupportedNetworkError extends Error {
  *
  * @example
  * ```ts
- * import { defaultNetworks } from "@rpcx/core";
+ * import { defaultNetworks } from "@rpcx/core/extend";
  * console.log(defaultNetworks.names()); // ["tcp", "tcp4", "tcp6", "unix", "http", "ws", "wss", "inprocess"]
  * ```
  */

@@ -16,7 +16,7 @@ import { inprocessNetwork } from "./inprocess.ts";
  *
  * @example
  * ```ts
- * import { defaultNetworks } from "@rpcx/core";
+ * import { defaultNetworks } from "@rpcx/core/extend";
  * console.log(defaultNetworks.has("wss")); // true
  * ```
  */

@@ -72,7 +72,7 @@ class PipeConnection implements Connection, ChannelEnd {
  *
  * @example
  * ```ts
- * import { pipe } from "@rpcx/core";
+ * import { pipe } from "@rpcx/core/extend";
  * const [a, b] = pipe();
  * const buf = new Uint8Array(8);
  * const reading = b.read(buf);
@@ -146,7 +146,8 @@ class PipeListener implements Listener {
  *
  * @example
  * ```ts
- * import { Client, NetworkRegistry, PipeNetwork, Server } from "@rpcx/core";
+ * import { Client, Server } from "@rpcx/core";
+ * import { NetworkRegistry, PipeNetwork } from "@rpcx/core/extend";
  * const networks = new NetworkRegistry().register(new PipeNetwork("mem"));
  * const server = new Server({ networks });
  * await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");

@@ -86,7 +86,7 @@ function tcpNamed(name: string): Network {
  *
  * @example
  * ```ts
- * import { tcpNetwork } from "@rpcx/core";
+ * import { tcpNetwork } from "@rpcx/core/extend";
  * const listener = await tcpNetwork.listen("127.0.0.1:0");
  * const conn = await tcpNetwork.dial(listener.address);
  * conn.close();

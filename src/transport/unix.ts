@@ -15,7 +15,7 @@ import { runtime } from "../runtime/mod.ts";
  *
  * @example
  * ```ts
- * import { unixNetwork } from "@rpcx/core";
+ * import { unixNetwork } from "@rpcx/core/extend";
  * import { mkdtempSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * const path = `${mkdtempSync(`${tmpdir()}/rpcx-`)}/rpcx.sock`;

@@ -325,7 +325,7 @@ function wsNamed(name: "ws" | "wss"): Network {
  *
  * @example
  * ```ts
- * import { wsNetwork } from "@rpcx/core";
+ * import { wsNetwork } from "@rpcx/core/extend";
  * const listener = await wsNetwork.listen("127.0.0.1:0");
  * const conn = await wsNetwork.dial(listener.address);
  * conn.close();
@@ -340,7 +340,7 @@ export const wsNetwork: Network = wsNamed("ws");
  *
  * @example
  * ```ts
- * import { wssNetwork } from "@rpcx/core";
+ * import { wssNetwork } from "@rpcx/core/extend";
  * console.log(wssNetwork.name); // "wss"
  * ```
  */

@@ -7,7 +7,8 @@
 // held until it passes (a timer and its signal) shows as hundreds of bytes per call; a deadline
 // released when the call settles, as ~0. The process then closes everything and ends on its own:
 // a leftover ref'd timer would keep it alive for 60 s, past the test's bound.
-import { Client, jsonCodec, SerializeType, Server } from "@rpcx/core";
+import { Client, SerializeType, Server } from "@rpcx/core";
+import { jsonCodec } from "@rpcx/core/extend";
 import { createMessage } from "@rpcx/core/protocol";
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,5 +1,6 @@
 // Shared by the push tests: a protobuf codec for the pushes the Go peer sends.
-import { type Codec, CodecRegistry, protobufCodec, SerializeType } from "@rpcx/core";
+import { CodecRegistry, protobufCodec, SerializeType } from "@rpcx/core";
+import type { Codec } from "@rpcx/core/extend";
 
 /** Protobuf `google.protobuf.StringValue` (field 1, a string): what the Go peer pushes too. */
 export const stringValue: Codec = protobufCodec({

@@ -1,6 +1,5 @@
 // A raw rpcx connection for server tests: send any bytes, read decoded messages.
-import type { Message } from "@rpcx/core";
-import { FrameDecoder } from "@rpcx/core/protocol";
+import { FrameDecoder, type Message } from "@rpcx/core/protocol";
 import { delay } from "./env.ts";
 
 /** A raw rpcx connection: send frames, read decoded messages. */

@@ -4,16 +4,15 @@
 
 import assert from "node:assert/strict";
 import {
-  type BaseDiscovery,
   FailMode,
   NoServerAvailableError,
   type RegistryOutageEvent,
-  type RegistryStartContext,
   SelectMode,
   type Server,
   type ServiceDiscovery,
   XClient,
 } from "@rpcx/core";
+import type { BaseDiscovery, RegistryStartContext } from "@rpcx/core/extend";
 import { freePort, waitFor } from "./env.ts";
 import { exited } from "./child.ts";
 import { runExampleClient, startExampleServer } from "./examples.ts";

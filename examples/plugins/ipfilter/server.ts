@@ -1,7 +1,8 @@
 // Serves Arith to the addresses and CIDR masks of --allow (comma list), closing connections
 // from --deny at once.
 //   deno run -A examples/plugins/ipfilter/server.ts --addr [::]:8972 --allow 127.0.0.0/8 --deny ::1
-import { Server, type ServerPlugin } from "@rpcx/core";
+import { Server } from "@rpcx/core";
+import type { ServerPlugin } from "@rpcx/core/extend";
 import { ipAllowList, ipDenyList } from "@rpcx/core/plugins/ipfilter";
 import { Arith, flag } from "../../arith.ts";
 

@@ -12,7 +12,7 @@ import type { Selector } from "./selector.ts";
  *
  * @example
  * ```ts
- * import { geoDistance } from "@rpcx/core";
+ * import { geoDistance } from "@rpcx/core/extend";
  * console.log(Math.round(geoDistance(0, 0, 0, 1) / 1000)); // 111
  * ```
  */
@@ -32,7 +32,7 @@ export function geoDistance(lat1: number, lon1: number, lat2: number, lon2: numb
  *
  * @example
  * ```ts
- * import { ClosestSelector } from "@rpcx/core";
+ * import { ClosestSelector } from "@rpcx/core/extend";
  * const s = new ClosestSelector(48.85, 2.35); // Paris
  * s.update([{ key: "ber", value: "latitude=52.52&longitude=13.40" },
  *           { key: "lon", value: "latitude=51.50&longitude=-0.12" }]);

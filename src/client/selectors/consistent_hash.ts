@@ -1,6 +1,6 @@
 /**
- * ConsistentHash: the same service, method and args to the same server; and the hashes Go rpcx
- * uses (FNV-1a 64, jump hash).
+ * ConsistentHash: the same service, method and args to the same server (FNV-1a 64 of Go rpcx's
+ * key, multi-probe consistent hashing).
  *
  * @module
  */
@@ -17,46 +17,6 @@ import {
   ringPosition,
   serverPoints,
 } from "./_consistent_hash.ts";
-
-const MASK64 = 0xffffffffffffffffn;
-
-/**
- * FNV-1a 64-bit hash of a string's UTF-8 bytes (Go's `hash/fnv` `New64a`, which rpcx's
- * `HashString` uses).
- *
- * @example
- * ```ts
- * import { fnv1a64 } from "@rpcx/core";
- * console.log(fnv1a64("").toString(16)); // "cbf29ce484222325"
- * ```
- */
-export function fnv1a64(s: string): bigint {
-  fnv1a64Of(s);
-  return (BigInt(fnvOut.hi) << 32n) | BigInt(fnvOut.lo);
-}
-
-/**
- * Jump consistent hash (Lamping & Veach; Go rpcx's `client.Hash`): a bucket in [0, buckets)
- * for `key`; when buckets grow from n to n+1 only 1/(n+1) of keys move.
- *
- * @example
- * ```ts
- * import { jumpHash } from "@rpcx/core";
- * console.log(jumpHash(42n, 1)); // 0
- * ```
- */
-export function jumpHash(key: bigint, buckets: number): number {
-  if (buckets <= 0) buckets = 1;
-  let b = -1;
-  let j = 0;
-  let k = key & MASK64;
-  while (j < buckets) {
-    b = j;
-    k = (k * 2862933555777941757n + 1n) & MASK64;
-    j = Math.floor((b + 1) * (2 ** 31 / (Number(k >> 33n) + 1)));
-  }
-  return b;
-}
 
 /**
  * Consistent hashing: the same service, method and args go to the same server, in every
@@ -86,7 +46,7 @@ export function jumpHash(key: bigint, buckets: number): number {
  *
  * @example
  * ```ts
- * import { ConsistentHashSelector } from "@rpcx/core";
+ * import { ConsistentHashSelector } from "@rpcx/core/extend";
  * const s = new ConsistentHashSelector();
  * s.update([{ key: "a", value: "" }, { key: "b", value: "" }, { key: "c", value: "" }]);
  * console.log(s.select("Arith", "Mul", { A: 1 }) === s.select("Arith", "Mul", { A: 1 })); // true

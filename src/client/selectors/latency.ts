@@ -16,7 +16,7 @@ import { runtime } from "../../runtime/mod.ts";
  *
  * @example
  * ```ts
- * import { latencyWeight } from "@rpcx/core";
+ * import { latencyWeight } from "@rpcx/core/extend";
  * console.log(latencyWeight(5), latencyWeight(50), latencyWeight(500), latencyWeight(2000)); // 191 151 1 0
  * ```
  */
@@ -39,7 +39,7 @@ export type LatencyProbe = (key: string) => Promise<number>;
  *
  * @example
  * ```ts
- * import { tcpConnectLatency } from "@rpcx/core";
+ * import { tcpConnectLatency } from "@rpcx/core/extend";
  * console.log(await tcpConnectLatency("tcp@127.0.0.1:1").catch(() => 1000)); // 1000 (refused)
  * ```
  */
@@ -60,7 +60,7 @@ export async function tcpConnectLatency(key: string): Promise<number> {
  *
  * @example
  * ```ts
- * import { WeightedLatencySelector } from "@rpcx/core";
+ * import { WeightedLatencySelector } from "@rpcx/core/extend";
  * const s = new WeightedLatencySelector({ probe: async (k) => (k === "a" ? 5 : 150) });
  * s.update([{ key: "a", value: "" }, { key: "b", value: "" }]);
  * await s.measured;

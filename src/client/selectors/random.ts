@@ -11,7 +11,7 @@ import type { Selector } from "./selector.ts";
  *
  * @example
  * ```ts
- * import { RandomSelector } from "@rpcx/core";
+ * import { RandomSelector } from "@rpcx/core/extend";
  * const s = new RandomSelector();
  * s.update([{ key: "tcp@a:1", value: "" }]);
  * console.log(s.select()); // "tcp@a:1"

@@ -11,7 +11,7 @@ import type { Selector } from "./selector.ts";
  *
  * @example
  * ```ts
- * import { RoundRobinSelector } from "@rpcx/core";
+ * import { RoundRobinSelector } from "@rpcx/core/extend";
  * const s = new RoundRobinSelector();
  * s.update([{ key: "a", value: "" }, { key: "b", value: "" }]);
  * console.log(s.select(), s.select(), s.select()); // "a" "b" "a"

@@ -10,14 +10,8 @@ import type { KVPair } from "../../registry/discovery.ts";
  *
  * @example
  * ```ts
- * import {
- *   FailMode,
- *   MultipleServersDiscovery,
- *   SelectMode,
- *   type Selector,
- *   Server,
- *   XClient,
- * } from "@rpcx/core";
+ * import { FailMode, MultipleServersDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
+ * import type { Selector } from "@rpcx/core/extend";
  * // Always the first server listed.
  * class First implements Selector {
  *   #keys: string[] = [];

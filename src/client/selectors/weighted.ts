@@ -21,7 +21,7 @@ interface Weighted {
  *
  * @example
  * ```ts
- * import { WeightedRoundRobinSelector } from "@rpcx/core";
+ * import { WeightedRoundRobinSelector } from "@rpcx/core/extend";
  * const s = new WeightedRoundRobinSelector();
  * s.update([{ key: "a", value: "weight=3" }, { key: "b", value: "weight=1" }]);
  * console.log([1, 2, 3, 4].map(() => s.select()).join("")); // "aaba"

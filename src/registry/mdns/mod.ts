@@ -38,6 +38,6 @@
  */
 export { MDNS_SERVICE_TYPES } from "./names.ts";
 export type { MdnsSocketOptions } from "./socket.ts";
-export { decodeMdnsText, encodeMdnsText, type MdnsServiceEntry } from "./txt.ts";
+export type { MdnsServiceEntry } from "./txt.ts";
 export { type MdnsRegisterOptions, MdnsRegisterPlugin } from "./register.ts";
 export { MdnsDiscovery, type MdnsDiscoveryOptions } from "./discovery.ts";

@@ -30,13 +30,6 @@ export interface MdnsServiceEntry {
 /**
  * Encodes the TXT string for a list of services exactly as Go rpcx does:
  * `url.QueryEscape(json.Marshal(services))` with Go's field order, `omitempty` and HTML escaping.
- *
- * @example
- * ```ts
- * import { encodeMdnsText } from "@rpcx/core/mdns";
- * console.log(encodeMdnsText([{ service: "Arith", service_address: "tcp@127.0.0.1:8972" }]));
- * // %5B%7B%22service%22%3A%22Arith%22%2C%22service_address%22%3A%22tcp%40127.0.0.1%3A8972%22%7D%5D
- * ```
  */
 export function encodeMdnsText(entries: readonly MdnsServiceEntry[]): string {
   const objects = entries.map((e) => {
@@ -55,13 +48,6 @@ export function encodeMdnsText(entries: readonly MdnsServiceEntry[]): string {
  *
  * @throws {UrlEscapeError} (an `RpcxError`) for a bad `%` escape, `SyntaxError` for text that is
  * not JSON, `TypeError` for JSON that is not an array.
- *
- * @example
- * ```ts
- * import { decodeMdnsText, encodeMdnsText } from "@rpcx/core/mdns";
- * const txt = encodeMdnsText([{ service: "Arith", meta: "weight=10&group=a", service_address: "tcp@h:1" }]);
- * console.log(decodeMdnsText(txt)[0].meta); // "weight=10&group=a"
- * ```
  */
 export function decodeMdnsText(text: string): MdnsServiceEntry[] {
   const parsed: unknown = JSON.parse(queryUnescape(text));

@@ -2,7 +2,8 @@
 // package): our register plugin and our discovery for each registry the Go peer's `--registry`
 // knows (etcd, zookeeper, consul, redis, mdns), built from the same flags. Each registry's
 // subpath is imported only when asked for, as a user's program would import one.
-import type { RegisterPlugin, ServiceDiscovery } from "@rpcx/core";
+import type { ServiceDiscovery } from "@rpcx/core";
+import type { RegisterPlugin } from "@rpcx/core/extend";
 import { flag } from "../../../examples/arith.ts";
 
 /** The registry flags, as `rpcxpeer server|client` takes them. */

@@ -1,9 +1,17 @@
-// Pure logic of the registries, no sockets: the resync loop every discovery runs (list,
-// coalesce, back off, recover) and the mDNS TXT encoding.
+// The resync loop every discovery runs (resync.ts), pure: list, coalesce kicks, back off with
+// outage events, recover.
 import assert from "node:assert/strict";
-import { backoffDelay, ResyncLoop, RpcxError } from "@rpcx/core";
-import { decodeMdnsText, encodeMdnsText, type MdnsServiceEntry } from "@rpcx/core/mdns";
-import { waitFor } from "./support/env.ts";
+import { delay } from "../_internal/async.ts";
+import { ResyncLoop } from "./resync.ts";
+
+/** Waits until `cond` holds, polling every 5 ms; fails after `timeoutMs`. */
+async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(5);
+  }
+}
 
 /** A promise with its resolve/reject outside. */
 function deferred<T>() {
@@ -12,21 +20,6 @@ function deferred<T>() {
   const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
   return { promise, resolve, reject };
 }
-
-Deno.test("backoffDelay: 1 s doubling to 30 s (Go rpcx), custom bounds, attempt 0 and huge", () => {
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map((a) => backoffDelay(a)), [
-    1000,
-    2000,
-    4000,
-    8000,
-    16000,
-    30000,
-    30000,
-  ]);
-  assert.deepEqual([1, 2, 3, 4].map((a) => backoffDelay(a, 250, 1000)), [250, 500, 1000, 1000]);
-  assert.equal(backoffDelay(0), 1000);
-  assert.equal(backoffDelay(1e9), 30000);
-});
 
 Deno.test("resync: a failing registry is retried with doubling, capped delays and outage events", async () => {
   const events: string[] = [];
@@ -164,58 +157,4 @@ Deno.test("resync: `again` schedules the next round after a success; close cance
   const n = starts.length;
   await new Promise((r) => setTimeout(r, 80));
   assert.equal(starts.length, n);
-});
-
-// ---------------------------------------------------------------------------------------------
-// mDNS TXT (the Go-compatibility cases with captured bytes are in mdns_test.ts)
-
-Deno.test("mdns TXT: every byte is escaped exactly as Go's url.QueryEscape", () => {
-  for (let b = 0x20; b < 0x7f; b++) {
-    const c = String.fromCharCode(b);
-    const txt = encodeMdnsText([{ service: c }]);
-    // `[{"service":"` + c + `"}]` escaped: the prefix and suffix are fixed.
-    const inner = txt.slice("%5B%7B%22service%22%3A%22".length, -"%22%7D%5D".length);
-    let want: string;
-    if (/[A-Za-z0-9\-_.~]/.test(c)) want = c;
-    else if (c === " ") want = "+";
-    else if (c === '"') want = "%5C%22"; // JSON escapes it first: \"
-    else if (c === "\\") want = "%5C%5C";
-    else if (c === "<" || c === ">" || c === "&") {
-      want = "%5Cu00" + b.toString(16); // Go's json.Marshal HTML escape, then %-escaped
-    } else want = "%" + b.toString(16).toUpperCase().padStart(2, "0");
-    assert.equal(inner, want, `byte 0x${b.toString(16)}`);
-  }
-});
-
-Deno.test("mdns TXT: random entries round-trip, empty fields are left out", () => {
-  let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const alphabet = 'aZ9-_.~ &=%+<>"\\/é€😀\u2028';
-  const word = () => {
-    let s = "";
-    const n = Math.floor(rand() * 12);
-    for (let i = 0; i < n; i++) s += [...alphabet][Math.floor(rand() * [...alphabet].length)];
-    return s;
-  };
-  for (let round = 0; round < 200; round++) {
-    const entries: MdnsServiceEntry[] = [];
-    const count = Math.floor(rand() * 4);
-    for (let i = 0; i < count; i++) {
-      entries.push({ service: word(), meta: word(), service_address: word() });
-    }
-    const back = decodeMdnsText(encodeMdnsText(entries));
-    const want = entries.map((e) => {
-      const o: MdnsServiceEntry = {};
-      if (e.service) o.service = e.service;
-      if (e.meta) o.meta = e.meta;
-      if (e.service_address) o.service_address = e.service_address;
-      return o;
-    });
-    assert.deepEqual(back, want);
-  }
-  // A bad escape is Go's url.EscapeError text (an RpcxError), as Go's QueryUnescape reports it.
-  assert.throws(() => decodeMdnsText("%ZZ"), (e) =>
-    e instanceof RpcxError &&
-    e.message === 'invalid URL escape "%ZZ"');
-  assert.throws(() => decodeMdnsText("%7B%7D"), TypeError); // `{}` is not an array
 });
