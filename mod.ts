@@ -2,9 +2,12 @@
  * @rpcx/core — the rpcx RPC framework for Deno, byte-compatible with Go rpcx.
  *
  * Serve services and call them over TCP (or in-process), find servers through a registry
- * (Peer2Peer, MultipleServers and in-process here; etcd, ZooKeeper, Consul and mDNS under
- * their own subpaths: `@rpcx/core/etcd`, `@rpcx/core/zookeeper`, `@rpcx/core/consul`,
- * `@rpcx/core/mdns`).
+ * (Peer2Peer, MultipleServers and in-process here; etcd, ZooKeeper, Consul, Redis, mDNS and DNS
+ * under their own subpaths: `@rpcx/core/etcd`, `@rpcx/core/zookeeper`, `@rpcx/core/consul`,
+ * `@rpcx/core/redis`, `@rpcx/core/mdns`, `@rpcx/core/dns`).
+ *
+ * This entry is the user API. Writing a network, a registry, a selector, a codec or a plugin:
+ * `@rpcx/core/extend`. Reading and writing rpcx frames yourself: `@rpcx/core/protocol`.
  *
  * @example
  * ```ts

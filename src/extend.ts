@@ -1,9 +1,10 @@
 /**
- * `@rpcx/core/extend`: what authors of networks, registries, selectors and plugins build on,
- * kept out of the user API (`@rpcx/core`) as grpc-js keeps its `experimental` entry and connect-es its `./protocol`. A user of
- * Server, Client and XClient never needs it; the types here appear in a few user options
- * (`ServerOptions.plugins`, `ClientOptions.networks`, `XClientOptions.selector`), and are
- * documented with them.
+ * `@rpcx/core/extend`: what authors of networks, registries, selectors, codecs and plugins build
+ * on, kept out of the user API (`@rpcx/core`) as grpc-js keeps its `experimental` entry and
+ * connect-es its `./protocol`. A program that serves and calls with Server, Client and XClient
+ * does not import it; a few user options take its types (`ServerOptions.plugins`,
+ * `ClientOptions.networks`, `XClientOptions.selector`), as grpc-js's user options take its
+ * experimental ones.
  *
  * - Networks: {@linkcode Network}, {@linkcode Connection}, {@linkcode Listener}, the
  *   {@linkcode NetworkRegistry} and the built-in network objects (Go's `RegisterMakeListener`
@@ -12,14 +13,14 @@
  *   {@linkcode ClientPlugin} and the values their hooks receive (Go's `PluginContainer`s).
  * - Codecs: {@linkcode Codec} and the built-in JSON, msgpack and raw codecs.
  * - Selectors: {@linkcode Selector} and the built-in selectors (Go's `Selector`).
- * - The types the user API refers to but users rarely write, since a call returns them or an
- *   error carries them ({@linkcode Message} of `sendRaw` and of plugin hooks, {@linkcode Receipt}
- *   of `XClient.broadcast`, {@linkcode PendingCall}, the reasons of `ListenError`,
- *   `PeerGoneError` and `PermissionError`, ...): documented here, as grpc-js's `experimental`
- *   types appear in its user options.
  * - Registries: {@linkcode BaseDiscovery}, {@linkcode ResyncLoop}, {@linkcode RegisterPluginBase},
  *   {@linkcode KvRegisterPlugin}, {@linkcode backoffDelay} and Go's metadata readers, on which
  *   `@rpcx/core/etcd`, `/zookeeper`, `/consul`, `/redis`, `/mdns` and `/dns` are built.
+ * - The types the user API refers to but users rarely write, since a call returns them or an
+ *   error carries them: {@linkcode Message} (`sendRaw`, plugin hooks), {@linkcode Receipt}
+ *   (`XClient.inform`), {@linkcode PendingCall} (`Client.go`), the `reason` unions of
+ *   `ListenError`, `PeerGoneError`, `PermissionError`, `CacheFileError` and
+ *   `NativeCodecUnavailableError`, ...
  *
  * @example
  * ```ts

@@ -2,8 +2,9 @@
  * Wire-level helpers of the rpcx protocol: message encoding and decoding, stream framing,
  * payload compression, the framed connection, and the names of rpcx's HTTP side (HTTP invoke's
  * `X-RPCX-*` headers, JSON-RPC 2.0's header and error codes); the wire codec's loader is
- * `@rpcx/core/native`. A Server or Client user does not need these; they are for tools, proxies, tests and
- * benchmarks that read or write rpcx frames themselves. Mirrors Go rpcx's `protocol` package.
+ * `@rpcx/core/native`. A Server or Client user does not need these; they are for tools, proxies,
+ * tests and benchmarks that read or write rpcx frames themselves. Mirrors Go rpcx's `protocol`
+ * package.
  *
  * @example
  * ```ts
