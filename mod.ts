@@ -57,31 +57,18 @@ export { protobufCodec } from "./src/codec/protobuf.ts";
 
 // Server.
 export { Server } from "./src/server/server.ts";
-export type { Handler, HandlerContext } from "./src/server/handler.ts";
-// The clients' sendFile, downloadFile and stream (Go's XClient.SendFile, DownloadFile, Stream),
-// what they take and give (the rest of streams is in @rpcx/core/stream).
-export { StreamCalls } from "./src/client/stream_calls.ts";
-export type { SendFileOptions, TransferResult } from "./src/stream/send_file.ts";
-export type { TransferOptions } from "./src/stream/_client.ts";
-export type { DataConn } from "./src/stream/_conn.ts";
 export {
-  DEFAULT_RESTART_READY_TIMEOUT,
-  RESTART_NOTIFY_ENV,
-  RestartError,
-  type RestartOptions,
-} from "./src/server/restart.ts";
-export {
-  type AuthFunction,
   type ServeOptions,
   ServerClosedError,
   type ServerOptions,
-  type ServiceErrorHandler,
   type ShutdownOptions,
 } from "./src/server/options.ts";
 export type { CallContext } from "./src/server/context.ts";
 export { currentCall } from "./src/server/call_scope.ts";
 export type { ConnInfo } from "./src/transport/network.ts";
-export type { ServiceMethod } from "./src/server/service.ts";
+// Raw handlers (Go's AddHandler) and graceful restart (Go's Restart).
+export type { HandlerContext } from "./src/server/handler.ts";
+export { RestartError, type RestartOptions } from "./src/server/restart.ts";
 // HTTP on the rpcx port: HTTP invoke (X-RPCX headers), JSON-RPC 2.0 and CORS, as Go rpcx.
 export type { HttpOptions } from "./src/http/options.ts";
 export { allowAllCorsOptions, type CorsOptions } from "./src/http/cors.ts";

@@ -16,11 +16,13 @@
  * - Registries: {@linkcode BaseDiscovery}, {@linkcode ResyncLoop}, {@linkcode RegisterPluginBase},
  *   {@linkcode KvRegisterPlugin}, {@linkcode backoffDelay} and Go's metadata readers, on which
  *   `@rpcx/core/etcd`, `/zookeeper`, `/consul`, `/redis`, `/mdns` and `/dns` are built.
- * - The types the user API refers to but users rarely write, since a call returns them or an
- *   error carries them: {@linkcode Message} (`sendRaw`, plugin hooks), {@linkcode Receipt}
- *   (`XClient.inform`), {@linkcode PendingCall} (`Client.go`), the `reason` unions of
- *   `ListenError`, `PeerGoneError`, `PermissionError`, `CacheFileError` and
- *   `NativeCodecUnavailableError`, ...
+ * - The types the user API refers to but users rarely write: the functions options and methods
+ *   take ({@linkcode AuthFunction}, {@linkcode ServiceMethod}, {@linkcode Handler}, ...: users
+ *   write the function), what a call returns or an error carries ({@linkcode PendingCall} of
+ *   `Client.go`, {@linkcode Receipt} of `XClient.inform`, the `reason` unions of `ListenError`,
+ *   `PeerGoneError`, `PermissionError` and `CacheFileError`), and {@linkcode StreamCalls}, the
+ *   base class of the clients. The wire's types (`Message`, `DecodeLimits`, ...) are in
+ *   `@rpcx/core/protocol`, the native codec's in `/native`, the streams' in `/stream`.
  *
  * @example
  * ```ts
@@ -72,13 +74,6 @@ export {
   NetworkRegistry,
 } from "./transport/network.ts";
 export { defaultNetworks } from "./transport/networks.ts";
-// A Connection is a ByteStream: a custom Network implements it (and, to carry whole messages,
-// `messageLink`, which takes what a FramedConnection takes).
-export type {
-  ByteStream,
-  FramedConnectionHandlers,
-  FramedConnectionOptions,
-} from "./transport/framed.ts";
 export { tcpNetwork } from "./transport/tcp.ts";
 export { unixNetwork } from "./transport/unix.ts";
 export { httpNetwork } from "./transport/http.ts";
@@ -156,11 +151,15 @@ export { ResyncLoop, type ResyncOptions, type RetryOptions } from "./registry/re
 export { RegisterPluginBase, type RegisterPluginOptions } from "./registry/register_base.ts";
 export { type KvRegisterOptions, KvRegisterPlugin } from "./registry/kv_register.ts";
 
-// The types the user API refers to but users rarely write: a call returns them, an error carries
-// them, or they are parts of a type users write (TypedClient, HttpOptions).
-export type { DecodeLimits, FrameHeader, Message } from "./protocol/message.ts";
-export type { FrameDecoderOptions } from "./protocol/framing.ts";
-export { MessageStatusType, MessageType } from "./protocol/constants.ts";
+// The types the user API refers to but users rarely write: the functions options and methods
+// take (users write the function), what a call returns or an error carries, and the parts of a
+// type users write (TypedClient, HttpOptions). The wire's types (Message, DecodeLimits, ...) are
+// in @rpcx/core/protocol, the native codec's in /native, the streams' in /stream.
+export type { AuthFunction, ServiceErrorHandler } from "./server/options.ts";
+export type { ServiceMethod } from "./server/service.ts";
+export type { Handler } from "./server/handler.ts";
+// The base class of XClient, Client and OneClient: their sendFile, downloadFile and stream.
+export { StreamCalls } from "./client/stream_calls.ts";
 export type { ProtobufFunctions } from "./codec/protobuf.ts";
 export type { HttpLimits } from "./http/options.ts";
 export type { CallParent, PendingCall } from "./client/client.ts";
@@ -170,4 +169,3 @@ export type { ServerMessageHandler } from "./client/push.ts";
 export type { CacheFileProblem } from "./registry/cache.ts";
 export type { ListenFailure, PeerGoneReason } from "./transport/errors.ts";
 export type { Permission } from "./runtime/types.ts";
-export type { NativeUnavailableReason } from "./native/wire_codec.ts";

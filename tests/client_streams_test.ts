@@ -5,14 +5,14 @@ import assert from "node:assert/strict";
 import {
   Client,
   FailMode,
-  type Message,
   OneClient,
   Peer2PeerDiscovery,
   SelectMode,
   SerializeType,
   XClient,
-} from "../mod.ts";
-import type { DataConn } from "../src/stream/mod.ts";
+} from "@rpcx/core";
+import type { Message } from "@rpcx/core/protocol";
+import type { DataConn } from "@rpcx/core/stream";
 import { removeAtExit } from "./support/env.ts";
 import { needGoPeer } from "./support/go_peer.ts";
 import { startGoDataServer } from "./support/data_peer.ts";

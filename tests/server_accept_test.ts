@@ -4,16 +4,9 @@
 // server.WithTCPKeepAlivePeriod).
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import {
-  Client,
-  type Connection,
-  type ConnInfo,
-  jsonCodec,
-  SerializeType,
-  Server,
-  type ServerPlugin,
-} from "../mod.ts";
-import { decodeFrame, readFrameTotal } from "../src/protocol/mod.ts";
+import { Client, type ConnInfo, SerializeType, Server } from "@rpcx/core";
+import { type Connection, jsonCodec, type ServerPlugin } from "@rpcx/core/extend";
+import { decodeFrame, readFrameTotal } from "@rpcx/core/protocol";
 import { TeeConnPlugin } from "@rpcx/core/plugins/tee";
 import { GO_PEER, needGoPeer, startGoServer } from "./support/go_peer.ts";
 import { runBounded } from "./support/child.ts";

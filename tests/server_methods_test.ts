@@ -2,14 +2,8 @@
 // RegisterNameWithMethods) and raw handlers (Go's AddHandler; rpcx-examples `handler`), called by
 // the Go peer's client and ours.
 import assert from "node:assert/strict";
-import {
-  Client,
-  type HandlerContext,
-  jsonCodec,
-  SerializeType,
-  Server,
-  ServiceError,
-} from "../mod.ts";
+import { Client, type HandlerContext, SerializeType, Server, ServiceError } from "@rpcx/core";
+import { jsonCodec } from "@rpcx/core/extend";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { runBounded } from "./support/child.ts";
 import { waitFor } from "./support/env.ts";

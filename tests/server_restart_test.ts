@@ -3,7 +3,7 @@
 // a new process takes over the port (reusePort) while the old one drains, under load from Go's
 // client, and no call is lost.
 import assert from "node:assert/strict";
-import { Client, SerializeType, Server } from "../mod.ts";
+import { Client, SerializeType, Server } from "@rpcx/core";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { bounded, delay, freePort, REPO_ROOT, waitFor } from "./support/env.ts";
 

@@ -2,15 +2,9 @@
 // every error a call ends with, on every protocol: rpcx (ours and Go's client), HTTP invoke,
 // JSON-RPC and handleMessage, oneway calls included.
 import assert from "node:assert/strict";
-import {
-  Client,
-  jsonCodec,
-  type Message,
-  SerializeType,
-  Server,
-  type ServerPlugin,
-} from "../mod.ts";
-import { createMessage } from "../src/protocol/mod.ts";
+import { Client, SerializeType, Server } from "@rpcx/core";
+import { jsonCodec, type ServerPlugin } from "@rpcx/core/extend";
+import { createMessage, type Message } from "@rpcx/core/protocol";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { runBounded } from "./support/child.ts";
 import { waitFor } from "./support/env.ts";

@@ -58,7 +58,8 @@ export interface HandlerContext extends CallContext {
  *
  * @example
  * ```ts
- * import { type Handler, Server } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import type { Handler } from "@rpcx/core/extend";
  * const echo: Handler = (ctx) => void ctx.write(ctx.bind());
  * new Server().addHandler("Echo", "Say", echo); // Echo.Say answers what it was sent
  * ```

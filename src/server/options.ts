@@ -19,7 +19,8 @@ import type { HttpOptions } from "../http/options.ts";
  *
  * @example
  * ```ts
- * import { type AuthFunction, Server } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import type { AuthFunction } from "@rpcx/core/extend";
  * const auth: AuthFunction = (token) => token === "bearer tGzv3JOkF0XG5Qx2TlKWIA";
  * new Server({ auth });
  * ```
@@ -40,7 +41,8 @@ export type AuthFunction = (
  *
  * @example
  * ```ts
- * import { Server, type ServiceErrorHandler } from "@rpcx/core";
+ * import { Server } from "@rpcx/core";
+ * import type { ServiceErrorHandler } from "@rpcx/core/extend";
  * const log: ServiceErrorHandler = (e, req) =>
  *   console.log(`${req.servicePath}.${req.serviceMethod}:`, (e as Error).message);
  * new Server({ handleServiceError: log });

@@ -11,7 +11,7 @@ import type { CallContext } from "./context.ts";
  *
  * @example
  * ```ts
- * import type { ServiceMethod } from "@rpcx/core";
+ * import type { ServiceMethod } from "@rpcx/core/extend";
  * const mul: ServiceMethod = (args) => {
  *   const { A, B } = args as { A: number; B: number };
  *   return { C: A * B };
