@@ -6,6 +6,7 @@
 // inner tests directly.
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
+import { Resolver } from "node:dns/promises";
 import {
   FailMode,
   NoServerAvailableError,
@@ -554,6 +555,14 @@ function registerNetnsTests(): void {
       assert.deepEqual(c.getServices(), d.getServices());
       assert.equal(c.domain, "arith.test");
       await ns.setHosts(["127.0.0.3 arith.test"]);
+      // dnsmasq reloads on SIGHUP a moment later: wait (bounded) until it answers the new record,
+      // so that one refresh() is what moves d (seen once under load: refresh ran before the reload).
+      const probe = new Resolver({ timeout: 500, tries: 1 });
+      probe.setServers([ns.nameserver]);
+      await waitFor("dnsmasq to answer the new record", async () => {
+        const a = await probe.resolve4("arith.test").catch(() => [] as string[]);
+        return a.length === 1 && a[0] === "127.0.0.3";
+      }, 5000);
       await bounded(d.refresh(), 3000, "refresh");
       assert.deepEqual(d.getServices().map((p) => p.key), [servers[1].key]);
       assert.deepEqual(c.getServices().map((p) => p.key), [servers[0].key], "60 s period");
