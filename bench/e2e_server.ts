@@ -2,6 +2,9 @@
 //   deno run -A bench/e2e_server.ts --addr 127.0.0.1:0 [--plugins none|noop|tracing|metrics]
 //   [--network tcp|unix|http|ws|wss] [--tls-cert cert.pem --tls-key key.pem]
 //   [--sockets deno|node]  (Deno's own sockets, default, or node:net on Deno's Node layer)
+//   [--no-http]  (HTTP invoke and JSON-RPC off)
+//   [--node-sockets]  (serve tcp with ListenOptions.nodeSockets: node:net on Deno, whose sockets
+//   node:http takes over whole)
 //   (prints "LISTENING host:port")
 import { Server } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
@@ -12,7 +15,10 @@ import { nodeRuntime, setRuntime } from "../src/runtime/mod.ts";
 if (flag(Deno.args, "sockets", "deno") === "node") setRuntime(nodeRuntime);
 
 const cert = flag(Deno.args, "tls-cert", "");
+const noHttp = Deno.args.includes("--no-http");
 const server = new Server({
+  disableHTTPGateway: noHttp,
+  disableJSONRPC: noHttp,
   wireCodec: flag(Deno.args, "codec", "auto") as "auto" | "ts" | "native",
   plugins: benchServerPlugins(flag(Deno.args, "plugins", "none")),
   tls: cert
@@ -25,4 +31,6 @@ const server = new Server({
 await registerBenchServices(server);
 server.shutdownOnSignals();
 const network = flag(Deno.args, "network", "tcp");
-console.log(`LISTENING ${await server.serve(network, flag(Deno.args, "addr", "127.0.0.1:0"))}`);
+const addr = flag(Deno.args, "addr", "127.0.0.1:0");
+const nodeSockets = Deno.args.includes("--node-sockets");
+console.log(`LISTENING ${await server.serve(network, addr, { nodeSockets })}`);

@@ -5,7 +5,11 @@
 // after round, so a machine whose load drifts weighs on both alike; the table gives each cell's
 // median calls/s and p50 latency over the rounds.
 //   deno run -A bench/sockets.ts [--rounds 3] [--total 20000] [--seconds 8] [--network tcp|unix]
-// Needs .cache/bin/rpcxpeer (.ci/install/50-gopeer.sh).
+//                                [--listener]
+// --listener compares only the server's listening sockets, as a server picks them on Deno: with
+// HTTP on the port (the default; node:net, so node:http can take an HTTP connection's socket)
+// against HTTP off (`--no-http`: Deno's own sockets); every client is unchanged (ours on Deno's
+// sockets). Needs .cache/bin/rpcxpeer (.ci/install/50-gopeer.sh).
 import { flag } from "../examples/arith.ts";
 import { type LoadResult, runJson, startServer } from "./_process.ts";
 
@@ -15,6 +19,7 @@ const rounds = Number(flag(Deno.args, "rounds", "3"));
 const total = flag(Deno.args, "total", "20000");
 const seconds = flag(Deno.args, "seconds", "8");
 const network = flag(Deno.args, "network", "tcp");
+const listenerOnly = Deno.args.includes("--listener");
 const STACKS = ["deno", "node"] as const;
 const LOADS = [
   { client: "go", inFlight: 1 },
@@ -36,8 +41,7 @@ try {
         `${root}bench/e2e_server.ts`,
         "--network",
         network,
-        "--sockets",
-        stack,
+        ...(listenerOnly ? (stack === "deno" ? ["--no-http"] : []) : ["--sockets", stack]),
         "--addr",
         network === "unix" ? `${dir}/${stack}-${round}.sock` : "127.0.0.1:0",
       ], { stderr: "null", signal: "SIGKILL" });
@@ -66,7 +70,7 @@ try {
               "--network",
               network,
               "--sockets",
-              stack,
+              listenerOnly ? "deno" : stack,
               "--addr",
               server.addr,
               "--total",
@@ -98,6 +102,13 @@ try {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+console.log(
+  `${rounds} rounds × ${seconds} s, ${navigator.hardwareConcurrency} cores, load average at the end ${load}; ` +
+    (listenerOnly
+      ? "the server's listener only (HTTP off: Deno sockets; on: node:net)"
+      : "both sides"),
+);
 console.log(
   `| client, in flight (${network}) | Deno sockets: calls/s, p50 µs | node:net on Deno: calls/s, p50 µs | node / Deno |`,
 );

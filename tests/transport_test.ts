@@ -35,6 +35,7 @@ import { interopServer } from "./support/echo_service.ts";
 import { OPENSSL } from "./support/certs.ts";
 import { address, type Case, CASES, getCerts } from "./support/interop_networks.ts";
 import { denoRuntime, nodeRuntime, type Runtime, setRuntime } from "../src/runtime/mod.ts";
+import { handOverOf } from "../src/transport/_hand_over.ts";
 
 const listenAddress = address;
 
@@ -826,3 +827,53 @@ for (const rt of SOCKETS) {
     });
   }
 }
+
+Deno.test("tcp with nodeSockets: an accepted node:net connection hands its socket over with the bytes read and not taken in front", async () => {
+  // What the server's HTTP side relies on to give node:http the socket itself: bytes the
+  // connection already queued (a pipelined second request) must come out of the socket first.
+  const listener = await tcpNetwork.listen("127.0.0.1:0", { nodeSockets: true });
+  const it = listener[Symbol.asyncIterator]();
+  const peer = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(listener.address.split(":").pop()),
+  });
+  try {
+    const accepted = (await bounded(it.next(), 5000, "accept")).value as Connection;
+    const own = handOverOf(accepted);
+    assert.ok(
+      own,
+      "a node:net connection can hand its socket over (on Deno too, with nodeSockets)",
+    );
+    await peer.write(new TextEncoder().encode("first|second|third"));
+    const head = new Uint8Array(6);
+    await bounded(
+      (async () => {
+        // Read "first|" and wait until the rest is queued behind it.
+        let got = 0;
+        while (got < head.byteLength) got += (await accepted.read(head.subarray(got))) ?? 0;
+        await delay(50);
+      })(),
+      5000,
+      "the first bytes",
+    );
+    const socket = own.handOver();
+    assert.equal(await accepted.read(new Uint8Array(10)), null, "the connection reads no more");
+    const rest: Uint8Array[] = [];
+    socket.on("data", (d: Uint8Array) => rest.push(d));
+    socket.resume();
+    await peer.write(new TextEncoder().encode("|fourth"));
+    const text = () => rest.map((d) => new TextDecoder().decode(d)).join("");
+    await bounded(
+      (async () => {
+        while (!text().endsWith("fourth")) await delay(5);
+      })(),
+      5000,
+      "the rest through the socket",
+    );
+    assert.equal(text(), "second|third|fourth");
+    socket.destroy();
+  } finally {
+    peer.close();
+    await listener.close();
+  }
+});

@@ -17,17 +17,38 @@ export class BodyError extends Error {
 export interface BodyBounds {
   /** Most bytes (the server's `maxMessageLength`). */
   readonly maxBody: number;
-  /** Time for the whole body, in ms. */
+  /** Time for the whole body, in ms (used when no {@linkcode BodyClock} is given). */
   readonly timeout: number;
 }
 
 /**
- * Reads a request body, bounded in size and time; rejects with {@linkcode BodyError} (413, 408)
- * or the stream's error.
+ * Times a body elsewhere (the HTTP side's one watchdog timer for all its connections) instead of
+ * a timer per body: `start` when the body is awaited, with what fails the read (408); `stop`
+ * once it is read or failed.
  */
-export function readBody(req: http.IncomingMessage, bounds: BodyBounds): Promise<Uint8Array> {
+export interface BodyClock {
+  /** The body is awaited from now; `fail` rejects the read. */
+  start(fail: (e: BodyError) => void): void;
+  /** The read is over. */
+  stop(): void;
+}
+
+/** A body that is not read in time. */
+export const bodyTimeout = (): BodyError => new BodyError(408, "request body not received in time");
+
+/**
+ * Reads a request body, bounded in size and time (by `clock` when given, else by a timer of its
+ * own); rejects with {@linkcode BodyError} (413, 408) or the stream's error. `contentLength` is
+ * the request's Content-Length header (undefined: none).
+ */
+export function readBody(
+  req: http.IncomingMessage,
+  bounds: BodyBounds,
+  contentLength: string | undefined,
+  clock?: BodyClock,
+): Promise<Uint8Array> {
   const { maxBody } = bounds;
-  const declared = Number(req.headers["content-length"] ?? "0");
+  const declared = Number(contentLength ?? "0");
   if (declared > maxBody) {
     return Promise.reject(
       new BodyError(413, `request body of ${declared} bytes exceeds ${maxBody}`),
@@ -37,13 +58,16 @@ export function readBody(req: http.IncomingMessage, bounds: BodyBounds): Promise
     // The body goes into one buffer that grows (doubling, up to the declared length) as bytes
     // arrive: memory follows what was received, not what was declared, and no list of
     // chunks is joined at the end.
-    const cap = req.headers["content-length"] !== undefined ? declared : maxBody;
+    const cap = contentLength !== undefined ? declared : maxBody;
     let buf = new Uint8Array(Math.min(cap, 64 * 1024));
     let size = 0;
-    const timer = setTimeout(() => {
+    const fail = (e: BodyError) => {
       cleanup();
-      reject(new BodyError(408, "request body not received in time"));
-    }, bounds.timeout);
+      reject(e);
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (clock) clock.start(fail);
+    else timer = setTimeout(() => fail(bodyTimeout()), bounds.timeout);
     const onData = (c: Uint8Array) => {
       const need = size + c.byteLength;
       if (need > maxBody) {
@@ -68,7 +92,8 @@ export function readBody(req: http.IncomingMessage, bounds: BodyBounds): Promise
       reject(e);
     };
     const cleanup = () => {
-      clearTimeout(timer);
+      if (clock) clock.stop();
+      else clearTimeout(timer);
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
@@ -80,6 +105,11 @@ export function readBody(req: http.IncomingMessage, bounds: BodyBounds): Promise
 }
 
 /** Reads and drops a request body (within the same bounds), so the connection can go on. */
-export async function discardBody(req: http.IncomingMessage, bounds: BodyBounds): Promise<void> {
-  await readBody(req, bounds).catch(() => {});
+export async function discardBody(
+  req: http.IncomingMessage,
+  bounds: BodyBounds,
+  contentLength: string | undefined,
+  clock?: BodyClock,
+): Promise<void> {
+  await readBody(req, bounds, contentLength, clock).catch(() => {});
 }

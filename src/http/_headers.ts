@@ -20,6 +20,8 @@ export function fromLatin1(s: string): string {
 /** Header text as Go writes it (UTF-8 bytes, CR and LF turned to spaces), as node:http's Latin-1. */
 export function toLatin1(s: string): string {
   // deno-lint-ignore no-control-regex
+  if (!/[^\x09\x20-\x7e]/.test(s)) return s; // printable ASCII and tabs: as is
+  // deno-lint-ignore no-control-regex
   const clean = s.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, " ");
   // deno-lint-ignore no-control-regex
   if (!/[^\x00-\x7f]/.test(clean)) return clean;
@@ -64,7 +66,7 @@ export class RequestHeaders {
   }
 
   /** Every value of a header, by lower-case name (for CORS); the index is built on first use. */
-  readonly values = (name: string): readonly string[] => {
+  values(name: string): readonly string[] {
     if (!this.#byName) {
       const raw = this.#raw;
       this.#byName = new Map();
@@ -77,5 +79,5 @@ export class RequestHeaders {
       }
     }
     return this.#byName.get(name) ?? [];
-  };
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * Connection plumbing for the HTTP side: a Node stream over a connection whose first bytes were
- * already read (what node:http's server reads and writes).
+ * already read (what node:http's server reads and writes), for a connection that cannot hand its
+ * own socket over (see `transport/_hand_over.ts`).
  *
  * @module
  */
@@ -8,6 +9,12 @@ import { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
 import type { Connection } from "../transport/network.ts";
 import { splitHostPort } from "../transport/address.ts";
+import { writeBuffers } from "../protocol/_write_buffers.ts";
+
+/** The size of a read buffer; a new one is made when less than MIN_READ bytes are left. */
+const READ_BUFFER = 16 * 1024;
+const MIN_READ = 2 * 1024;
+const EMPTY = new Uint8Array(0);
 
 function hostPort(address: string): { hostname: string; port: number } {
   try {
@@ -17,19 +24,16 @@ function hostPort(address: string): { hostname: string; port: number } {
   }
 }
 
-/** Activity a {@linkcode ConnStream} reports to its owner. */
-export interface ConnStreamEvents {
-  /** Bytes arrived. */
-  onData(): void;
-}
-
 /**
  * A Node Duplex over a connection, shaped like a `net.Socket` as far as node:http's server uses
  * one (`setTimeout`, `setNoDelay`, addresses).
  */
 export class ConnStream extends Duplex {
   readonly #conn: Connection;
-  readonly #events: ConnStreamEvents;
+  #bytesRead: number;
+  #buf: Uint8Array<ArrayBuffer> = EMPTY;
+  /** Where the next read goes in `#buf`. */
+  #off = 0;
   #reading = false;
   #idleMs = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -43,10 +47,10 @@ export class ConnStream extends Duplex {
   readonly localPort: number;
 
   /** Wraps `conn`, whose first bytes `head` were already read. */
-  constructor(conn: Connection, head: Uint8Array, events: ConnStreamEvents) {
+  constructor(conn: Connection, head: Uint8Array) {
     super({ allowHalfOpen: true });
     this.#conn = conn;
-    this.#events = events;
+    this.#bytesRead = head.byteLength;
     const r = hostPort(conn.remoteAddress);
     const l = hostPort(conn.localAddress);
     this.remoteAddress = r.hostname;
@@ -56,39 +60,76 @@ export class ConnStream extends Duplex {
     if (head.byteLength > 0) this.push(Buffer.from(head.buffer, head.byteOffset, head.byteLength));
   }
 
+  /** Bytes received, `head` included (as `net.Socket.bytesRead`). */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
   override _read(): void {
     if (this.#reading) return;
     this.#reading = true;
-    void this.#pump();
+    this.#readNext();
   }
 
-  async #pump(): Promise<void> {
-    try {
-      for (;;) {
-        const buf = new Uint8Array(16 * 1024);
-        const n = await this.#conn.read(buf);
-        if (this.destroyed) return;
-        if (n === null) {
-          this.push(null);
-          return;
-        }
-        this.#touch();
-        this.#events.onData();
-        if (!this.push(Buffer.from(buf.buffer, 0, n))) {
-          this.#reading = false;
-          return;
-        }
-      }
-    } catch (e) {
-      this.#reading = false;
-      if (!this.destroyed) this.destroy(e as Error);
+  // Reads go into one buffer, region after region (a region handed on is never written again:
+  // the parser may still hold a view of it), and a new buffer only once it is nearly full:
+  // memory follows the bytes read, not the number of reads. Callbacks rather than an async
+  // loop: one promise per read.
+  #readNext(): void {
+    if (this.#buf.byteLength - this.#off < MIN_READ) {
+      this.#buf = new Uint8Array(READ_BUFFER);
+      this.#off = 0;
     }
+    let reading: Promise<number | null>;
+    try {
+      reading = this.#conn.read(this.#buf.subarray(this.#off));
+    } catch (e) {
+      return this.#readFailed(e);
+    }
+    reading.then(this.#onRead, this.#onReadError);
   }
 
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < bytes.byteLength) off += await this.#conn.write(bytes.subarray(off));
+  readonly #onRead = (n: number | null): void => {
+    if (this.destroyed) return;
+    if (n === null) {
+      this.#reading = false;
+      this.push(null);
+      return;
+    }
     this.#touch();
+    this.#bytesRead += n;
+    const chunk = Buffer.from(this.#buf.buffer, this.#off, n);
+    this.#off += n;
+    if (this.push(chunk)) this.#readNext();
+    else this.#reading = false;
+  };
+
+  readonly #onReadError = (e: unknown): void => this.#readFailed(e);
+
+  #readFailed(e: unknown): void {
+    this.#reading = false;
+    if (!this.destroyed) this.destroy(e as Error);
+  }
+
+  /** Writes all of `bytes`, then calls `callback`; a pooled buffer goes back once written. */
+  #writeAll(
+    bytes: Uint8Array,
+    callback: (error?: Error | null) => void,
+    pooled: boolean,
+  ): void {
+    let off = 0;
+    const fail = (e: unknown) => callback(e as Error);
+    const step = (n: number) => {
+      off += n;
+      if (off < bytes.byteLength) {
+        this.#conn.write(bytes.subarray(off)).then(step, fail);
+        return;
+      }
+      if (pooled) writeBuffers.give(bytes);
+      this.#touch();
+      callback();
+    };
+    this.#conn.write(bytes).then(step, fail);
   }
 
   override _write(
@@ -96,21 +137,23 @@ export class ConnStream extends Duplex {
     _encoding: string,
     callback: (error?: Error | null) => void,
   ): void {
-    this.#writeAll(chunk).then(() => callback(), (e) => callback(e as Error));
+    this.#writeAll(chunk, callback, false);
   }
 
   override _writev(
     chunks: { chunk: Uint8Array }[],
     callback: (error?: Error | null) => void,
   ): void {
-    const total = chunks.reduce((n, c) => n + c.chunk.byteLength, 0);
-    const all = new Uint8Array(total);
+    // node:http writes a head and a body together: one write of both (into a pooled buffer).
+    let total = 0;
+    for (const c of chunks) total += c.chunk.byteLength;
+    const all = writeBuffers.take(total);
     let off = 0;
     for (const { chunk } of chunks) {
       all.set(chunk, off);
       off += chunk.byteLength;
     }
-    this.#writeAll(all).then(() => callback(), (e) => callback(e as Error));
+    this.#writeAll(all, callback, true);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -45,13 +45,20 @@ export const RpcxHttpHeaders = {
 /** First values of a request's headers by lower-case name (Go's `Header.Get`). */
 export type FirstHeaders = ReadonlyMap<string, string>;
 
-const get = (h: FirstHeaders, name: string) => h.get(name.toLowerCase()) ?? "";
+/** Lower-case names, made once rather than per request. */
+const lowerNames = new Map<string, string>();
+const get = (h: FirstHeaders, name: string) => {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) lowerNames.set(name, lower = name.toLowerCase());
+  return h.get(lower) ?? "";
+};
 
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MAX = (1n << 63n) - 1n;
 
 /** Go's strconv.ParseUint(s, 10, 64). */
 function parseUint64(s: string): bigint {
+  if (s.length < 16 && /^[0-9]+$/.test(s)) return BigInt(Number(s)); // exact below 2^53
   if (!/^[0-9]+$/.test(s)) {
     throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: invalid syntax`);
   }
@@ -64,6 +71,8 @@ function parseUint64(s: string): bigint {
 
 /** Go's strconv.Atoi. */
 function atoi(s: string): number {
+  // Exact below 2^53; the low 8 bits survive ToInt32.
+  if (s.length < 16 && /^[+-]?[0-9]+$/.test(s)) return Number(s) & 0xff;
   if (!/^[+-]?[0-9]+$/.test(s)) {
     throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`);
   }
@@ -126,7 +135,7 @@ export async function handleGateway(
   headers: FirstHeaders,
   urlPath: string,
   body: Uint8Array,
-  send: (answer: HttpAnswer) => Promise<void>,
+  send: (answer: HttpAnswer) => void | Promise<void>,
 ): Promise<void> {
   const out: [string, string][] = [];
   const servicePath = get(headers, RpcxHttpHeaders.ServicePath) || urlPath.replace(/^\//, "");

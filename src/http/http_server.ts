@@ -7,11 +7,22 @@
  * @module
  */
 import http from "node:http";
+import { Buffer } from "node:buffer";
+import type { Duplex } from "node:stream";
+import { runtime } from "../runtime/mod.ts";
+import { handOverOf } from "../transport/_hand_over.ts";
 import type { Connection, ConnInfo } from "../transport/network.ts";
 import { Cors } from "./cors.ts";
 import { bodyLength, errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
 import type { HttpHost } from "./host.ts";
-import { type BodyBounds, BodyError, discardBody, readBody } from "./_body.ts";
+import {
+  type BodyBounds,
+  type BodyClock,
+  BodyError,
+  bodyTimeout,
+  discardBody,
+  readBody,
+} from "./_body.ts";
 import { RequestHeaders, toLatin1 } from "./_headers.ts";
 import { unescapePath } from "./_query.ts";
 import { ConnStream } from "./_socket.ts";
@@ -25,15 +36,60 @@ const ALLOW = "GET, OPTIONS, POST, PUT";
 const HTTP_METHOD_START = /^[A-Z]/;
 /** An answer already written. */
 const SENT = Symbol("sent");
+const EMPTY = new Uint8Array(0);
 
-interface ConnState {
-  readonly info: ConnInfo;
-  readonly stream: ConnStream;
+/** `a` with the CORS headers `cors` (if any) in front. */
+function withCors(cors: [string, string][] | undefined, a: HttpAnswer): HttpAnswer {
+  return cors === undefined || cors.length === 0 ? a : { ...a, headers: [...cors, ...a.headers] };
+}
+
+/** What the HTTP side uses of a connection's socket (a `net.Socket`, or a {@linkcode ConnStream}). */
+type HttpSocket = Duplex & { readonly bytesRead: number };
+
+/** A body being awaited, and what fails its read. */
+interface BodyWait {
+  readonly since: number;
+  readonly fail: (e: BodyError) => void;
+}
+
+/** One HTTP connection's state, timed by the server's watchdog; the clock of its bodies. */
+class HttpConn implements BodyClock {
   /** Requests received and not yet answered. */
-  busy: number;
-  /** Bytes arrived since the last answer (a request has begun). */
-  started: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  busy = 0;
+  /** Since when (ms, `Date.now()`) a request's head has been arriving; 0: none is. */
+  headSince: number;
+  /** Since when (ms) the connection has been idle: no request in progress. */
+  idleSince: number;
+  /** `socket.bytesRead` when it went idle: more means a new request has begun. */
+  readMark = 0;
+  /** Bodies being read (pipelined requests may overlap). */
+  bodies: BodyWait[] | undefined;
+  /** Runs when a response closes (one function per connection, not per request). */
+  readonly responseClosed: () => void;
+
+  constructor(
+    readonly info: ConnInfo,
+    readonly socket: HttpSocket,
+    draining: () => boolean,
+  ) {
+    // The head of the first request has begun (its first bytes are here): timed from now.
+    this.headSince = this.idleSince = Date.now();
+    this.responseClosed = () => {
+      if (--this.busy > 0) return;
+      if (draining()) return void socket.destroy();
+      this.idleSince = Date.now();
+      this.readMark = socket.bytesRead;
+    };
+  }
+
+  start(fail: (e: BodyError) => void): void {
+    (this.bodies ??= []).push({ since: Date.now(), fail });
+  }
+
+  stop(): void {
+    // Bodies are read in request order: the oldest is the one done.
+    this.bodies?.shift();
+  }
 }
 
 /**
@@ -47,7 +103,9 @@ export class RpcxHttpServer {
   readonly #jsonrpc: boolean;
   readonly #limits: HttpLimits;
   readonly #body: BodyBounds;
-  readonly #conns = new Map<ConnStream, ConnState>();
+  readonly #conns = new Map<Duplex, HttpConn>();
+  /** The one timer that applies every connection's head and idle bounds (while any is open). */
+  #watchdog: ReturnType<typeof setInterval> | undefined;
   #draining = false;
 
   /** An HTTP side answering through `host`. */
@@ -60,7 +118,7 @@ export class RpcxHttpServer {
     this.#body = { maxBody: this.#limits.maxBodyLength, timeout: this.#limits.requestTimeout };
     this.#node = http.createServer({
       maxHeaderSize: this.#limits.maxHeaderSize,
-      keepAliveTimeout: 0, // idle connections are timed here (see #arm)
+      keepAliveTimeout: 0, // idle connections are timed here (see #check)
       requestTimeout: 0,
       headersTimeout: 0,
     });
@@ -84,102 +142,127 @@ export class RpcxHttpServer {
    * Takes an accepted connection whose first bytes `head` (already read) start an HTTP request,
    * as Go's cmux tells protocols apart on one port; returns false, leaving the connection to the
    * rpcx side, when they do not (or the server is draining). `info` is the rpcx side's view of it.
+   * A connection on a `node:net`/`node:tls` socket gives node:http the socket itself; any other
+   * is served through a {@linkcode ConnStream}.
    */
   take(conn: Connection, head: Uint8Array, info: ConnInfo): boolean {
     if (this.#draining || !HTTP_METHOD_START.test(String.fromCharCode(head[0]))) return false;
-    this.#serve(conn, head, { ...info, network: "http" });
+    const own = handOverOf(conn);
+    let socket: HttpSocket;
+    if (own) {
+      socket = own.handOver() as HttpSocket;
+      socket.unshift(Buffer.from(head.buffer, head.byteOffset, head.byteLength));
+    } else {
+      socket = new ConnStream(conn, head);
+    }
+    this.#serve(socket, { ...info, network: "http" });
+    if (own) socket.resume();
     return true;
   }
 
-  #serve(conn: Connection, head: Uint8Array, info: ConnInfo): void {
-    const stream = new ConnStream(conn, head, {
-      onData: () => {
-        // Bytes after an answer: a new request has begun; its head is timed from here.
-        if (!state.started && state.busy === 0) {
-          state.started = true;
-          this.#arm(state);
-        }
-      },
+  #serve(socket: HttpSocket, info: ConnInfo): void {
+    const conn = new HttpConn(info, socket, () => this.#draining);
+    this.#conns.set(socket, conn);
+    socket.on("close", () => {
+      this.#conns.delete(socket);
+      if (this.#conns.size === 0) this.#stopWatchdog();
     });
-    // (onData runs from the stream's read loop, after this line.)
-    const state: ConnState = { info, stream, busy: 0, started: true, timer: undefined };
-    this.#conns.set(stream, state);
-    stream.on("close", () => {
-      clearTimeout(state.timer);
-      this.#conns.delete(stream);
-    });
-    stream.on("error", () => {});
-    this.#arm(state);
-    this.#node.emit("connection", stream);
+    socket.on("error", () => {});
+    this.#startWatchdog();
+    this.#node.emit("connection", socket);
   }
 
-  /** Times the connection's wait: for the rest of a request's head, or idle for the next one. */
-  #arm(state: ConnState): void {
-    clearTimeout(state.timer);
-    state.timer = undefined;
-    if (state.busy > 0) return;
-    if (state.started) {
-      state.timer = setTimeout(() => {
-        // Slow headers: answer 408 as node:http does for its own request timeout, then close.
-        state.stream.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
-        setTimeout(() => state.stream.destroy(), 100);
-      }, this.#limits.headersTimeout);
-    } else if (this.#limits.keepAliveTimeout > 0) {
-      state.timer = setTimeout(() => state.stream.destroy(), this.#limits.keepAliveTimeout);
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined) return;
+    const { headersTimeout, requestTimeout, keepAliveTimeout } = this.#limits;
+    const shortest = Math.min(
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout > 0 ? keepAliveTimeout : Infinity,
+    );
+    const every = Math.min(Math.max(Math.floor(shortest / 4), 10), 1000);
+    this.#watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const s of this.#conns.values()) this.#check(s, now);
+    }, every);
+    runtime().timers.unref(this.#watchdog);
+  }
+
+  #stopWatchdog(): void {
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  /**
+   * Applies a connection's bounds: a body awaited for `requestTimeout` fails with 408; a request
+   * head that has been arriving for `headersTimeout` is answered 408 and closed (as node:http
+   * does); an idle connection closes after `keepAliveTimeout`.
+   */
+  #check(conn: HttpConn, now: number): void {
+    const late = conn.bodies?.[0];
+    if (late !== undefined && now - late.since >= this.#limits.requestTimeout) {
+      late.fail(bodyTimeout());
+    }
+    if (conn.busy > 0) return;
+    const socket = conn.socket;
+    if (conn.headSince === 0 && socket.bytesRead > conn.readMark) conn.headSince = now;
+    if (conn.headSince > 0) {
+      if (now - conn.headSince < this.#limits.headersTimeout) return;
+      conn.headSince = Infinity; // answered once
+      socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+      setTimeout(() => socket.destroy(), 100);
+    } else if (
+      this.#limits.keepAliveTimeout > 0 && now - conn.idleSince >= this.#limits.keepAliveTimeout
+    ) {
+      socket.destroy();
     }
   }
 
-  async #onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const stream = req.socket as unknown as ConnStream;
-    const state = this.#conns.get(stream);
-    if (!state) {
-      req.socket.destroy();
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    const conn = this.#conns.get(socket);
+    if (conn === undefined || this.#draining) {
+      socket.destroy();
       return;
     }
-    if (this.#draining) {
-      stream.destroy();
-      return;
-    }
-    state.busy++;
-    clearTimeout(state.timer);
-    state.timer = undefined;
-    res.on("close", () => {
-      state.busy--;
-      state.started = false;
-      if (this.#draining && state.busy === 0) stream.destroy();
-      else this.#arm(state);
-    });
+    conn.busy++;
+    conn.headSince = 0;
+    res.on("close", conn.responseClosed);
+    this.#respond(req, res, conn).catch((e) => this.#host.report("HTTP answer", e));
+  }
+
+  async #respond(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    conn: HttpConn,
+  ): Promise<void> {
     try {
-      const answer = await this.#answer(req, state.info, (a) => this.#write(res, a));
-      if (answer === undefined) {
-        stream.destroy();
-        return;
-      }
-      if (answer !== SENT) await this.#write(res, answer);
+      const answer = await this.#answer(req, res, conn);
+      if (answer === undefined) return void req.socket.destroy();
+      if (answer !== SENT) this.#write(res, answer);
     } catch (e) {
       if (e instanceof BodyError) {
         res.shouldKeepAlive = false;
         this.#write(res, httpError(e.status, e.message));
         return;
       }
-      this.#host.report(`HTTP request from ${state.info.remoteAddress}`, e);
+      this.#host.report(`HTTP request from ${conn.info.remoteAddress}`, e);
       if (!res.headersSent) this.#write(res, httpError(500, errorMessage(e)));
-      else stream.destroy();
+      else req.socket.destroy();
     }
   }
 
-  /** Writes an answer; resolves once it is handed to the connection (or the response closed). */
-  #write(res: http.ServerResponse, answer: HttpAnswer): Promise<void> {
+  /**
+   * Writes an answer: the bytes are handed to the connection before it returns (Go's
+   * `w.Write` returns once they are in the response's buffer; `postWriteResponse` runs after).
+   */
+  #write(res: http.ServerResponse, answer: HttpAnswer): void {
     const flat: string[] = [];
     for (const [k, v] of answer.headers) flat.push(k, toLatin1(v));
     // Go sends no Content-Length with a 204 (or 304).
     if (answer.status !== 204 && answer.status !== 304) {
       flat.push("Content-Length", String(bodyLength(answer.body)));
     }
-    const written = new Promise<void>((resolve) => {
-      res.once("finish", resolve);
-      res.once("close", resolve);
-    });
     res.writeHead(answer.status, flat);
     if (!Array.isArray(answer.body)) {
       res.end(answer.body);
@@ -187,69 +270,61 @@ export class RpcxHttpServer {
       for (const chunk of answer.body) res.write(chunk);
       res.end();
     }
-    return written;
   }
 
   /**
-   * The answer to one request, or {@linkcode SENT} when it was written through `send` (HTTP
-   * invoke writes from inside the server's request pipeline); undefined closes the connection
-   * (Go: no route matched).
+   * The answer to one request, or {@linkcode SENT} when it was written already (HTTP invoke
+   * writes from inside the server's request pipeline); undefined closes the connection (Go: no
+   * route matched).
    */
   async #answer(
     req: http.IncomingMessage,
-    conn: ConnInfo,
-    send: (answer: HttpAnswer) => Promise<void>,
+    res: http.ServerResponse,
+    conn: HttpConn,
   ): Promise<HttpAnswer | typeof SENT | undefined> {
     const headers = new RequestHeaders(req.rawHeaders);
     const first = headers.first;
-    const values = headers.values;
     const method = req.method ?? "GET";
-    const corsHeaders: [string, string][] = [];
-    const setCors = (name: string, value: string, append?: boolean) => {
-      if (!append) {
-        for (let i = corsHeaders.length - 1; i >= 0; i--) {
-          if (corsHeaders[i][0] === name) corsHeaders.splice(i, 1);
-        }
-      }
-      corsHeaders.push([name, value]);
-    };
     const jsonrpc = this.#jsonrpc && isJsonRpc(first);
     if (!jsonrpc && !this.#gateway) return undefined;
-    if (this.#cors && Cors.isPreflight(method, values)) {
-      this.#cors.preflight(values, setCors);
-      await discardBody(req, this.#body);
-      return {
-        status: this.#cors.optionsSuccessStatus,
-        headers: corsHeaders,
-        body: new Uint8Array(0),
+    const length = first.get("content-length");
+    let cors: [string, string][] | undefined;
+    if (this.#cors) {
+      const set: [string, string][] = cors = [];
+      const setCors = (name: string, value: string, append?: boolean) => {
+        if (!append) {
+          for (let i = set.length - 1; i >= 0; i--) if (set[i][0] === name) set.splice(i, 1);
+        }
+        set.push([name, value]);
       };
+      const values = (name: string) => headers.values(name);
+      if (Cors.isPreflight(method, values)) {
+        this.#cors.preflight(values, setCors);
+        await discardBody(req, this.#body, length, conn);
+        return { status: this.#cors.optionsSuccessStatus, headers: set, body: EMPTY };
+      }
+      this.#cors.actual(method, values, setCors);
     }
-    this.#cors?.actual(method, values, setCors);
-    const withCors = (a: HttpAnswer): HttpAnswer => ({
-      ...a,
-      headers: [...corsHeaders, ...a.headers],
-    });
+    const info = conn.info;
     if (jsonrpc) {
-      const body = await readBody(req, this.#body);
-      return withCors(
-        await handleJsonRpc(this.#host, conn, first, body, this.#limits),
-      );
+      const body = await readBody(req, this.#body, length, conn);
+      return withCors(cors, await handleJsonRpc(this.#host, info, first, body, this.#limits));
     }
     if (method !== "GET" && method !== "POST" && method !== "PUT") {
-      await discardBody(req, this.#body);
+      await discardBody(req, this.#body, length, conn);
       if (method === "OPTIONS") {
-        return withCors({ status: 200, headers: [["Allow", ALLOW]], body: new Uint8Array(0) });
+        return withCors(cors, { status: 200, headers: [["Allow", ALLOW]], body: EMPTY });
       }
       const err = httpError(405, "Method Not Allowed");
-      return withCors({ ...err, headers: [["Allow", ALLOW], ...err.headers] });
+      return withCors(cors, { ...err, headers: [["Allow", ALLOW], ...err.headers] });
     }
     const path = unescapePath(req.url ?? "/");
     if (path === undefined) {
-      await discardBody(req, this.#body);
+      await discardBody(req, this.#body, length, conn);
       return httpError(400, "Bad Request");
     }
-    const body = await readBody(req, this.#body);
-    const refused = this.#host.preReadHttp(conn) ??
+    const body = await readBody(req, this.#body, length, conn);
+    const refused = this.#host.preReadHttp(info) ??
       await this.#host.postHTTPRequest({
         method,
         url: req.url ?? "/",
@@ -257,23 +332,31 @@ export class RpcxHttpServer {
           return headers.all();
         },
         servicePath: path.startsWith("/") ? path.slice(1) : path,
-      }, conn);
-    if (refused) return withCors(httpError(500, this.#host.errorText(refused.error)));
-    await handleGateway(this.#host, conn, first, path, body, (a) => send(withCors(a)));
+      }, info);
+    if (refused) return withCors(cors, httpError(500, this.#host.errorText(refused.error)));
+    await handleGateway(
+      this.#host,
+      info,
+      first,
+      path,
+      body,
+      (a) => this.#write(res, withCors(cors, a)),
+    );
     return SENT;
   }
 
   /** Stops taking requests: idle connections close now, busy ones after their answer. */
   drain(): void {
     this.#draining = true;
-    for (const s of this.#conns.values()) if (s.busy === 0) s.stream.destroy();
+    for (const s of this.#conns.values()) if (s.busy === 0) s.socket.destroy();
   }
 
   /** Closes every HTTP connection at once. */
   close(): void {
     this.#draining = true;
-    for (const s of this.#conns.values()) s.stream.destroy();
+    for (const s of this.#conns.values()) s.socket.destroy();
     this.#conns.clear();
+    this.#stopWatchdog();
   }
 
   /** Resolves once no HTTP connection is open (after {@linkcode drain}). */

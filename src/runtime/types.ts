@@ -200,6 +200,11 @@ export interface SocketListenOptions {
    * `server.WithTCPKeepAlivePeriod`). Undefined: keep-alive on with the system's period; 0: off.
    */
   readonly keepAlive?: number;
+  /**
+   * TCP only: listen with `node:net` on every runtime (Deno otherwise listens with its own
+   * sockets), so that an HTTP connection on the port is handed to node:http whole.
+   */
+  readonly nodeSockets?: boolean;
 }
 
 /**

@@ -57,6 +57,7 @@ export function listenStream(
     backlog: options.backlog,
     handshakeTimeout: options.handshakeTimeout,
     keepAlive: options.keepAlive,
+    nodeSockets: options.nodeSockets,
   });
 }
 

@@ -229,10 +229,11 @@ async function connect(target: SocketTarget, o: SocketConnectOptions): Promise<C
 }
 
 function listen(target: SocketTarget, o: SocketListenOptions): Promise<Listener> {
-  // node:net for TLS, for reusePort without --unstable-net, and for a keep-alive period (a
-  // Deno.TcpConn's setKeepAlive has none).
+  // node:net for TLS, for reusePort without --unstable-net, for a keep-alive period (a
+  // Deno.TcpConn's setKeepAlive has none) and when asked for (nodeSockets).
   if (
-    target.transport === "tcp" && (o.tls || (o.reusePort && !hasUnstableNet()) || o.keepAlive)
+    target.transport === "tcp" &&
+    (o.tls || o.nodeSockets || (o.reusePort && !hasUnstableNet()) || o.keepAlive)
   ) {
     return nodeSockets.listen(target, o).catch((e) => {
       throw realListenError(target, o.address, e);

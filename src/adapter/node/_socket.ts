@@ -1,14 +1,18 @@
 /**
- * A `node:net`/`node:tls` socket as the transport's `Connection`: a chunk queue read with
- * `read(p)` (the socket is paused above 256 KiB unread and resumed below 128 KiB), writes that
- * resolve once the socket took the bytes, and the runtime's errors as the transport's
- * `SocketError`/`PeerGoneError`.
+ * A `node:net`/`node:tls` socket as the transport's `Connection`: the chunks the socket delivers
+ * are read with `read(p)` (straight into a read that waits, else queued; the socket is paused
+ * above 256 KiB unread and resumed below 128 KiB), writes resolve once the socket took the bytes
+ * (not copied: the caller's buffer is the socket's until then), and the runtime's errors become
+ * the transport's `SocketError`/`PeerGoneError`. The socket can be handed over whole
+ * (`handOver()`: the server's HTTP side gives it to node:http).
  *
  * @module
  */
+import type { Duplex } from "node:stream";
 import { joinHostPort } from "../../transport/address.ts";
 import { PeerGoneError, type SocketError } from "../../transport/errors.ts";
 import type { Connection } from "../../transport/network.ts";
+import type { SocketHandOver } from "../../transport/_hand_over.ts";
 import { nodeSocketError } from "./errors.ts";
 
 /** The part of a `node:net` `Socket` (or `tls.TLSSocket`) used here. */
@@ -21,6 +25,7 @@ export interface NodeSocket {
   once(event: string, fn: (arg?: unknown) => void): void;
   off(event: string, fn: (arg?: unknown) => void): void;
   write(data: Uint8Array, cb: (err?: unknown) => void): boolean;
+  unshift(chunk: Uint8Array): void;
   pause(): void;
   resume(): void;
   destroy(): void;
@@ -29,6 +34,7 @@ export interface NodeSocket {
 }
 
 const HIGH_WATER = 256 * 1024;
+const EMPTY: readonly Uint8Array[] = [];
 
 /** The ends of a Unix socket, which `node:net` does not report: the path on one side, "" on the other. */
 export interface UnixEnds {
@@ -37,16 +43,31 @@ export interface UnixEnds {
 }
 
 /** A `node:net`/`node:tls` socket as a {@linkcode Connection}. */
-export class NodeSocketConnection implements Connection {
+export class NodeSocketConnection implements Connection, SocketHandOver {
   readonly network: string;
   readonly localAddress: string;
   readonly remoteAddress: string;
   readonly #socket: NodeSocket;
-  #chunks: Uint8Array[] = [];
+  /** Chunks not yet read, from `#first` on. */
+  #chunks: Uint8Array[] = EMPTY as Uint8Array[];
+  #first = 0;
   #buffered = 0;
   #ended = false;
+  #paused = false;
   #error: unknown;
-  #waiter: (() => void) | undefined;
+  /** The buffer of the read waiting for bytes, with its promise's ends. */
+  #want: Uint8Array | undefined;
+  #resolve: ((n: number | null) => void) | undefined;
+  #reject: ((e: unknown) => void) | undefined;
+  readonly #onData = (d: unknown) => this.#data(d as Uint8Array);
+  readonly #onEnd = () => {
+    this.#ended = true;
+    this.#wake();
+  };
+  readonly #onError = (e: unknown) => {
+    this.#error ??= e;
+    this.#wake();
+  };
 
   /** Wraps `socket` for `network`; `unix` gives the ends of a Unix socket. */
   constructor(socket: NodeSocket, network: string, unix?: UnixEnds) {
@@ -56,31 +77,45 @@ export class NodeSocketConnection implements Connection {
       joinHostPort(socket.localAddress ?? "", socket.localPort ?? 0);
     this.remoteAddress = unix?.remoteAddress ??
       joinHostPort(socket.remoteAddress ?? "", socket.remotePort ?? 0);
-    socket.on("data", (d) => {
-      const chunk = d as Uint8Array;
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.byteLength;
-      if (this.#buffered > HIGH_WATER) socket.pause();
-      this.#wake();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#wake();
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#wake();
-    });
-    socket.on("error", (e) => {
-      this.#error ??= e;
-      this.#wake();
-    });
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onEnd);
+    socket.on("error", this.#onError);
   }
 
+  #data(chunk: Uint8Array): void {
+    const want = this.#want;
+    if (want !== undefined) {
+      // A read is waiting (so nothing is queued): the bytes go straight into its buffer.
+      const n = Math.min(want.byteLength, chunk.byteLength);
+      want.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+      if (n < chunk.byteLength) this.#queue(chunk.subarray(n));
+      const resolve = this.#resolve!;
+      this.#want = this.#resolve = this.#reject = undefined;
+      resolve(n);
+      return;
+    }
+    this.#queue(chunk);
+  }
+
+  #queue(chunk: Uint8Array): void {
+    if (this.#chunks === EMPTY) this.#chunks = [];
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.byteLength;
+    if (this.#buffered > HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  /** A waiting read learns of the end or the error. */
   #wake(): void {
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.();
+    const resolve = this.#resolve;
+    if (resolve === undefined) return;
+    const reject = this.#reject!;
+    this.#want = this.#resolve = this.#reject = undefined;
+    if (this.#error !== undefined) reject(this.#failure("read", this.#error));
+    else resolve(null);
   }
 
   #failure(op: "read" | "write", e: unknown): SocketError {
@@ -93,23 +128,38 @@ export class NodeSocketConnection implements Connection {
   }
 
   /** Reads into `p`; null at the end of the stream; rejects with a `SocketError`. */
-  async read(p: Uint8Array): Promise<number | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#error !== undefined) throw this.#failure("read", this.#error);
-      if (this.#ended) return null;
-      await new Promise<void>((r) => (this.#waiter = r));
+  read(p: Uint8Array): Promise<number | null> {
+    const chunks = this.#chunks;
+    if (this.#first < chunks.length) {
+      const head = chunks[this.#first];
+      const n = Math.min(p.byteLength, head.byteLength);
+      p.set(n === head.byteLength ? head : head.subarray(0, n));
+      if (n < head.byteLength) chunks[this.#first] = head.subarray(n);
+      else if (++this.#first === chunks.length) {
+        this.#chunks = EMPTY as Uint8Array[];
+        this.#first = 0;
+      }
+      this.#buffered -= n;
+      if (this.#paused && this.#buffered <= HIGH_WATER / 2) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+      return Promise.resolve(n);
     }
-    const head = this.#chunks[0];
-    const n = Math.min(p.byteLength, head.byteLength);
-    p.set(head.subarray(0, n));
-    if (n === head.byteLength) this.#chunks.shift();
-    else this.#chunks[0] = head.subarray(n);
-    this.#buffered -= n;
-    if (this.#buffered <= HIGH_WATER / 2) this.#socket.resume();
-    return n;
+    if (this.#error !== undefined) return Promise.reject(this.#failure("read", this.#error));
+    if (this.#ended) return Promise.resolve(null);
+    if (this.#want !== undefined) return Promise.reject(new Error("a read is already pending"));
+    return new Promise((resolve, reject) => {
+      this.#want = p;
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
   }
 
-  /** Writes all of `p` (copied); rejects with a `SocketError` (`PeerGoneError` once the peer left). */
+  /**
+   * Writes all of `p`; resolves once the socket has taken it (until then `p` must not change);
+   * rejects with a `SocketError` (`PeerGoneError` once the peer left).
+   */
   write(p: Uint8Array): Promise<number> {
     if (this.#error !== undefined) return Promise.reject(this.#failure("write", this.#error));
     if (this.#ended) {
@@ -122,11 +172,10 @@ export class NodeSocketConnection implements Connection {
         }, "broken-pipe"),
       );
     }
-    const copy = p.slice();
     return new Promise((resolve, reject) => {
       this.#socket.write(
-        copy,
-        (err) => (err ? reject(this.#failure("write", err)) : resolve(copy.byteLength)),
+        p,
+        (err) => (err ? reject(this.#failure("write", err)) : resolve(p.byteLength)),
       );
     });
   }
@@ -136,6 +185,25 @@ export class NodeSocketConnection implements Connection {
     this.#ended = true;
     this.#socket.destroy();
     this.#wake();
+  }
+
+  /**
+   * Gives the socket away, paused, with the bytes read and not yet taken put back in front; this
+   * connection then reads nothing more (a waiting read ends) and no longer closes it.
+   */
+  handOver(): Duplex {
+    const s = this.#socket;
+    s.pause();
+    s.off("data", this.#onData);
+    s.off("end", this.#onEnd);
+    s.off("close", this.#onEnd);
+    s.off("error", this.#onError);
+    for (let i = this.#chunks.length - 1; i >= this.#first; i--) s.unshift(this.#chunks[i]);
+    this.#chunks = EMPTY as Uint8Array[];
+    this.#first = this.#buffered = 0;
+    this.#ended = true;
+    this.#wake();
+    return s as unknown as Duplex;
   }
 }
 
