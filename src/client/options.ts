@@ -8,6 +8,7 @@
 import type { CodecRegistry } from "../codec/registry.ts";
 import type { CompressType } from "../protocol/constants.ts";
 import type { DecodeLimits, Message, Metadata } from "../protocol/message.ts";
+import type { BatchAlloc } from "../protocol/encode.ts";
 import type { NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import type { WireCodecMode } from "../native/wire_codec.ts";
 import type { ClientPlugin } from "./plugin.ts";
@@ -82,8 +83,12 @@ export interface ClientOptions extends Partial<DecodeLimits> {
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
    */
   wireCodec?: WireCodecMode;
-  /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
-  encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
+  /**
+   * Batch encoder for socket writes; overrides `wireCodec` for encoding. It may take its
+   * buffer from `alloc` (a pooled write buffer of exactly the length asked, given back once the
+   * socket has taken the bytes) or return one of its own.
+   */
+  encodeBatch?: (msgs: readonly Message[], alloc?: BatchAlloc) => Uint8Array;
   /** Client plugins, run in this order (see {@linkcode ClientPlugin}). Go: `Client.Plugins`. */
   plugins?: readonly ClientPlugin[];
   /**

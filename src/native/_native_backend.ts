@@ -10,6 +10,7 @@ import { compressPayload, decompressPayload } from "../protocol/compression.ts";
 import { DecompressionError, MalformedFrameError } from "../protocol/errors.ts";
 import { HEADER_LENGTH, type Message } from "../protocol/message.ts";
 import {
+  type BatchAlloc,
   encodeMessages,
   flagsByte,
   type PreparedMessage,
@@ -93,7 +94,7 @@ export class NativeWireCodec implements WireCodecBackend {
     this.gunzip = impl.gunzip === "ts" ? TS_BACKEND.gunzip : this.gunzip.bind(this);
   }
 
-  encodeMessages: (msgs: readonly Message[]) => Uint8Array;
+  encodeMessages: (msgs: readonly Message[], alloc?: BatchAlloc) => Uint8Array;
 
   gzip(data: Uint8Array): Uint8Array {
     const n = data.byteLength;
@@ -144,7 +145,7 @@ export class NativeWireCodec implements WireCodecBackend {
   }
 
   /** TS framing; gzip payloads compressed by the library. */
-  #encodeTsNativeGzip = (msgs: readonly Message[]): Uint8Array => {
+  #encodeTsNativeGzip = (msgs: readonly Message[], alloc?: BatchAlloc): Uint8Array => {
     let any = false;
     for (let i = 0; i < msgs.length; i++) {
       const m = msgs[i];
@@ -153,7 +154,7 @@ export class NativeWireCodec implements WireCodecBackend {
         break;
       }
     }
-    if (!any) return encodeMessages(msgs);
+    if (!any) return encodeMessages(msgs, alloc);
     const prepared = new Array<PreparedMessage>(msgs.length);
     let total = 0;
     for (let i = 0; i < msgs.length; i++) {
@@ -174,7 +175,7 @@ export class NativeWireCodec implements WireCodecBackend {
       prepared[i] = p;
       total += p.frameLength;
     }
-    const buf = new Uint8Array(total);
+    const buf = alloc ? alloc(total) : new Uint8Array(total);
     let o = 0;
     for (let i = 0; i < prepared.length; i++) o = writeMessage(prepared[i], buf, o);
     return buf;
@@ -188,7 +189,7 @@ export class NativeWireCodec implements WireCodecBackend {
   }
 
   /** Native framing: TS fills a descriptor and a blob, the library assembles the frames. */
-  #encodeNative = (msgs: readonly Message[]): Uint8Array => {
+  #encodeNative = (msgs: readonly Message[], alloc?: BatchAlloc): Uint8Array => {
     const count = msgs.length;
     if (this.#d32.length < count * DESCRIPTOR_WORDS) {
       this.#desc = new ArrayBuffer(count * DESCRIPTOR_WORDS * 4 * 2);
@@ -271,9 +272,9 @@ export class NativeWireCodec implements WireCodecBackend {
     if (outLength > NATIVE_MAX_LENGTH) {
       // Beyond the native ABI's lengths: the reference encoder handles it.
       if (blob.byteLength > KEEP_SCRATCH) this.#blob = new Uint8Array(64 * 1024);
-      return encodeMessages(msgs);
+      return encodeMessages(msgs, alloc);
     }
-    const out = new Uint8Array(outLength);
+    const out = alloc ? alloc(outLength) : new Uint8Array(outLength);
     const r = this.#lib.encodeBatch(
       this.#dBytes.subarray(0, count * DESCRIPTOR_WORDS * 4),
       blob.subarray(0, b),

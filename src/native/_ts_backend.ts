@@ -6,7 +6,7 @@
 import { CompressType } from "../protocol/constants.ts";
 import { compressPayload, decompressPayload } from "../protocol/compression.ts";
 import type { Message } from "../protocol/message.ts";
-import { encodeMessages } from "../protocol/encode.ts";
+import { type BatchAlloc, encodeMessages } from "../protocol/encode.ts";
 import type { WireCodecBackend, WireImplementation, WireOperation } from "./backend.ts";
 
 /** The TS backend; `fallbackReason` says why the native one was not used. */
@@ -22,8 +22,8 @@ export class TsWireCodec implements WireCodecBackend {
   constructor(fallbackReason: string | undefined) {
     if (fallbackReason !== undefined) this.fallbackReason = fallbackReason;
   }
-  encodeMessages(msgs: readonly Message[]): Uint8Array {
-    return encodeMessages(msgs);
+  encodeMessages(msgs: readonly Message[], alloc?: BatchAlloc): Uint8Array {
+    return encodeMessages(msgs, alloc);
   }
   gzip(data: Uint8Array): Uint8Array {
     return compressPayload(data, CompressType.Gzip);

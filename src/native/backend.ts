@@ -6,6 +6,7 @@
  */
 import { RpcxError } from "../protocol/errors.ts";
 import type { Message } from "../protocol/message.ts";
+import type { BatchAlloc } from "../protocol/encode.ts";
 
 /** Which wire codec to load: `auto` (native when available), `ts` or `native` (required). */
 export type WireCodecMode = "auto" | "ts" | "native";
@@ -26,7 +27,8 @@ export type WireOperation = "encode" | "gzip" | "gunzip";
  * A wire codec the core plugs in: the connection writer calls `encodeMessages` for each batch
  * of queued messages; decoders call `gunzip` for gzip payloads. The methods are bound (they can
  * be passed around as plain functions) and synchronous; one backend can serve every connection
- * of the process. Buffers they return are fresh (never reused by a later call).
+ * of the process. Buffers they return are fresh (never reused by a later call), unless
+ * `encodeMessages` is given an `alloc` to take its buffer from.
  *
  * @example
  * ```ts
@@ -49,8 +51,11 @@ export interface WireCodecBackend {
   readonly gzipNativeBelow: number;
   /** In auto mode, why the native library is not used (undefined when it is, or in ts mode). */
   readonly fallbackReason?: string;
-  /** Encodes messages back to back into one buffer (gzip payloads compressed as flagged). */
-  encodeMessages(msgs: readonly Message[]): Uint8Array;
+  /**
+   * Encodes messages back to back into one buffer (gzip payloads compressed as flagged), taken
+   * from `alloc` when given (exactly the length asked; the result may be a shorter view of it).
+   */
+  encodeMessages(msgs: readonly Message[], alloc?: BatchAlloc): Uint8Array;
   /** Gzips a payload; an empty payload stays empty (as the TS encoder does). */
   gzip(data: Uint8Array): Uint8Array;
   /**

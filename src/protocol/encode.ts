@@ -148,7 +148,17 @@ export function encodeMessage(msg: Message): Uint8Array {
 }
 
 /**
- * Encodes several messages into one buffer, back to back (one socket write).
+ * Where an encoder takes the buffer of a batch: `length` bytes, exactly. A connection passes
+ * one that lends a pooled write buffer (given back once the socket has taken the bytes); the
+ * default makes a new one.
+ */
+export type BatchAlloc = (length: number) => Uint8Array;
+
+const newBuffer: BatchAlloc = (length) => new Uint8Array(length);
+
+/**
+ * Encodes several messages into one buffer, back to back (one socket write); the buffer comes
+ * from `alloc` (default: a new one).
  *
  * @example
  * ```ts
@@ -157,7 +167,10 @@ export function encodeMessage(msg: Message): Uint8Array {
  * console.log(buf.byteLength); // 64
  * ```
  */
-export function encodeMessages(msgs: readonly Message[]): Uint8Array {
+export function encodeMessages(
+  msgs: readonly Message[],
+  alloc: BatchAlloc = newBuffer,
+): Uint8Array {
   const prepared = new Array<PreparedMessage>(msgs.length);
   let total = 0;
   for (let i = 0; i < msgs.length; i++) {
@@ -165,7 +178,7 @@ export function encodeMessages(msgs: readonly Message[]): Uint8Array {
     prepared[i] = p;
     total += p.frameLength;
   }
-  const buf = new Uint8Array(total);
+  const buf = alloc(total);
   let o = 0;
   for (let i = 0; i < prepared.length; i++) o = writeMessage(prepared[i], buf, o);
   return buf;

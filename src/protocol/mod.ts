@@ -43,6 +43,7 @@ export {
   type Metadata,
 } from "./message.ts";
 export {
+  type BatchAlloc,
   encodeMessage,
   encodeMessages,
   flagsByte,

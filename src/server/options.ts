@@ -7,6 +7,7 @@
 import type { CodecRegistry } from "../codec/registry.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import type { DecodeLimits, Message } from "../protocol/message.ts";
+import type { BatchAlloc } from "../protocol/encode.ts";
 import type { ListenOptions, NetworkRegistry, TlsOptions } from "../transport/network.ts";
 import type { WireCodecMode } from "../native/wire_codec.ts";
 import type { ConnInfo } from "./context.ts";
@@ -76,8 +77,12 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
    * can be loaded (`--allow-ffi`), else pure TS; `ts` never loads it; `native` requires it.
    */
   wireCodec?: WireCodecMode;
-  /** Batch encoder for socket writes; overrides `wireCodec` for encoding. */
-  encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
+  /**
+   * Batch encoder for socket writes; overrides `wireCodec` for encoding. It may take its
+   * buffer from `alloc` (a pooled write buffer of exactly the length asked, given back once the
+   * socket has taken the bytes) or return one of its own.
+   */
+  encodeBatch?: (msgs: readonly Message[], alloc?: BatchAlloc) => Uint8Array;
   /** Turns an error into the `__rpcx_error__` text (default: its message). */
   errorText?: (error: unknown) => string;
   /** Networks by name (default: `defaultNetworks`); add your own there. */

@@ -15,7 +15,8 @@
  * @module
  */
 import type { Message } from "../protocol/message.ts";
-import { encodeMessages } from "../protocol/encode.ts";
+import { type BatchAlloc, encodeMessages } from "../protocol/encode.ts";
+import { writeBuffers } from "../protocol/_write_buffers.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "../protocol/framing.ts";
 import type { ProtocolError } from "../protocol/errors.ts";
 import { type FrameHeader, HEADER_LENGTH } from "../protocol/message.ts";
@@ -129,8 +130,12 @@ export interface FramedConnectionHandlers {
  * ```
  */
 export interface FramedConnectionOptions extends FrameDecoderOptions {
-  /** Encodes a batch of messages into one buffer; defaults to the pure-TS encoder. */
-  encodeBatch?: (msgs: readonly Message[]) => Uint8Array;
+  /**
+   * Encodes a batch of messages into one buffer; defaults to the pure-TS encoder. `alloc`
+   * lends a pooled write buffer of the length asked (given back once written): an encoder
+   * that takes its buffer from there costs no allocation per write.
+   */
+  encodeBatch?: (msgs: readonly Message[], alloc?: BatchAlloc) => Uint8Array;
   /** Largest read buffer in bytes (default 64 KiB). */
   readBufferSize?: number;
   /** First (and smallest) read buffer in bytes (default 256, at least 64). */
@@ -145,6 +150,8 @@ export interface FramedConnectionOptions extends FrameDecoderOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Lends the process's pooled write buffers to encoders. */
+const takeWriteBuffer: BatchAlloc = (length) => writeBuffers.take(length);
 
 /** Bits of `FramedConnection`'s state. */
 const CLOSED = 1, WRITING = 2, SNIFFED = 4;
@@ -386,12 +393,14 @@ export class FramedConnection {
       while (this.#queue && this.#queue.length > 0 && !(this.#state & CLOSED)) {
         const batch = this.#queue;
         this.#queue = undefined;
-        const bytes = (this.#options.encodeBatch ?? encodeMessages)(batch);
+        const bytes = (this.#options.encodeBatch ?? encodeMessages)(batch, takeWriteBuffer);
         let written = 0;
         while (written < bytes.byteLength) {
           this.#writeSince = clock();
-          written += await this.#conn.write(bytes.subarray(written));
+          written += await this.#conn.write(written === 0 ? bytes : bytes.subarray(written));
         }
+        // All taken by the socket (a failed write keeps its buffer: the socket may hold it).
+        writeBuffers.give(bytes);
       }
     } catch (e) {
       if (!(this.#state & CLOSED)) this.#handlers.onError?.(e);
