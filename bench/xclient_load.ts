@@ -2,8 +2,12 @@
 // with --client plain one Client — shared by --inflight loops calling Bench.Mul with {A, B, S}
 // (S: --s bytes, echoed back). Prints one JSON line. Portable ("@rpcx/core" and node: built-ins):
 // Deno runs this file; head_to_head compiles it beside the installed npm package for Node and Bun.
+// --client bare is the floor under them (bench/floor.ts; tcp, 1 in flight): the same request
+// frame, encoded once, written on a tcp connection of the runtime's own sockets (as the clients
+// dial) and the reply frame read whole, with no rpcx code per call.
 //   deno run -A bench/xclient_load.ts --addr host:port [--inflight 100] [--s 0] [--total N]
-//                                     [--seconds 5] [--warmup 2000] [--client xclient|plain]
+//                                     [--seconds 5] [--warmup 2000]
+//                                     [--client xclient|plain|bare]
 //                                     [--network tcp|unix|http|ws|wss] [--tls-ca ca.pem]
 //                                     [--timeout 10000]
 //   node xclient_load.js ...   bun xclient_load.js ...   (the same flags)
@@ -11,7 +15,17 @@
 // 10 s timeout.
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { Client, FailMode, Peer2PeerDiscovery, SelectMode, XClient } from "@rpcx/core";
+import {
+  Client,
+  FailMode,
+  MetadataKeys,
+  Peer2PeerDiscovery,
+  SelectMode,
+  SerializeType,
+  XClient,
+} from "@rpcx/core";
+import { defaultNetworks, msgpackCodec } from "@rpcx/core/extend";
+import { createMessage, encodeMessage, HEADER_LENGTH } from "@rpcx/core/protocol";
 import { flag } from "../examples/arith.ts";
 
 const args = process.argv.slice(2);
@@ -31,7 +45,41 @@ const tls = tlsCa ? { caCerts: [readFileSync(tlsCa, "utf8")] } : undefined;
 type Call = (args: { A: number; B: number; S: string }) => Promise<{ C: number; S: string }>;
 let call: Call;
 let close: () => Promise<void>;
-if (kind === "plain") {
+if (kind === "bare") {
+  if (inflight !== 1 || network !== "tcp" || tls) throw new Error("--client bare: tcp, 1 in flight");
+  const conn = await defaultNetworks.get("tcp").dial(addr, { timeout: 5000 });
+  // The request our clients send for {A: 1, B: 7, S}: the same bytes every time (the reply's
+  // C is not checked; its length is read from its header).
+  const frame = encodeMessage(createMessage({
+    servicePath: "Bench",
+    serviceMethod: "Mul",
+    serializeType: SerializeType.MsgPack,
+    seq: 1n,
+    metadata: timeout ? { [MetadataKeys.ServerTimeout]: String(timeout) } : {},
+    payload: msgpackCodec.encode({ A: 1, B: 7, S: "s".repeat(sBytes) }),
+  }));
+  let buf = new Uint8Array(64 * 1024);
+  call = async (args) => {
+    for (let o = 0; o < frame.byteLength;) o += await conn.write(frame.subarray(o));
+    let got = 0;
+    let want = HEADER_LENGTH;
+    while (got < want) {
+      const n = await conn.read(buf.subarray(got));
+      if (n === null) throw new Error("closed");
+      got += n;
+      if (want === HEADER_LENGTH && got >= HEADER_LENGTH) {
+        want = HEADER_LENGTH + new DataView(buf.buffer).getUint32(12);
+        if (want > buf.byteLength) {
+          const bigger = new Uint8Array(want);
+          bigger.set(buf.subarray(0, got));
+          buf = bigger;
+        }
+      }
+    }
+    return { C: args.A * args.B, S: args.S };
+  };
+  close = () => Promise.resolve(conn.close());
+} else if (kind === "plain") {
   const client = new Client(`${network}@${addr}`, { tls });
   call = (args) => client.call("Bench", "Mul", args, { timeout });
   close = () => client.close();
