@@ -4,7 +4,8 @@
  * adapter's `node:net`/`node:tls` for TLS (Deno's own TLS cannot free a socket still in its
  * handshake nor ask for client certificates; see `adapter/node/tls.ts`), for `reusePort`
  * without `--unstable-net` (`Deno.listen({ reusePort })` ends the process without that flag),
- * and for a TCP keep-alive period (`keepAlive`: `Deno.TcpConn.setKeepAlive` has none).
+ * for a TCP keep-alive period (`keepAlive`: `Deno.TcpConn.setKeepAlive` has none), and for a
+ * listener asked for with `nodeSockets` (its sockets can go to node:http whole).
  *
  * Why Deno's own sockets for plain tcp and unix: `deno run -A bench/sockets.ts` (Deno 2.9.6, our
  * server loaded by Go's client and by ours; medians of 5 rounds on tcp, 3 on unix, the two stacks
@@ -21,7 +22,15 @@
  * On unix node:net was slower in every cell (0.80-0.95). With one call in flight Deno's sockets
  * answered 20-25 % sooner in every round; only Go's 100 calls over 10 connections went faster on
  * node:net, within a spread of 13,000-37,000 calls/s per round. Not "as fast", so Deno keeps its
- * own sockets for frames; step A8 re-measures on a quiet machine.
+ * own sockets for frames.
+ *
+ * Step A8 (issue 28) measured the listener alone (`bench/sockets.ts --listener`: our server's
+ * port on Deno sockets or on node:net, every client unchanged; the node:net side already with
+ * the leaner `NodeSocketConnection`; 5 rounds × 3 s, load average 3.0-3.5): node:net ÷ Deno
+ * 0.94 (Go, 1), 0.82 (Go, 100), 0.77 (ours, 1: p50 86 → 109 µs), 0.91 (ours, 100). node:http on
+ * a node:net socket serves HTTP faster than through the stream adapter (README, "HTTP on the rpcx
+ * port"), so a port may ask for node:net (`nodeSockets`), but the default stays Deno's sockets:
+ * rpcx frames are the port's main traffic.
  *
  * @module
  */
