@@ -46,7 +46,9 @@ type Call = (args: { A: number; B: number; S: string }) => Promise<{ C: number; 
 let call: Call;
 let close: () => Promise<void>;
 if (kind === "bare") {
-  if (inflight !== 1 || network !== "tcp" || tls) throw new Error("--client bare: tcp, 1 in flight");
+  if (inflight !== 1 || network !== "tcp" || tls) {
+    throw new Error("--client bare: tcp, 1 in flight");
+  }
   const conn = await defaultNetworks.get("tcp").dial(addr, { timeout: 5000 });
   // The request our clients send for {A: 1, B: 7, S}: the same bytes every time (the reply's
   // C is not checked; its length is read from its header).

@@ -148,7 +148,9 @@ export class NodeSocketConnection implements Connection, SocketHandOver {
     }
     if (this.#error !== undefined) return Promise.reject(this.#failure("read", this.#error));
     if (this.#ended) return Promise.resolve(null);
-    if (this.#want !== undefined) return Promise.reject(new Error("a read is already pending"));
+    if (this.#want !== undefined) {
+      return Promise.reject(new TypeError("a read is already pending on this connection"));
+    }
     return new Promise((resolve, reject) => {
       this.#want = p;
       this.#resolve = resolve;
