@@ -4,7 +4,8 @@
  * @module
  */
 import { type DecodeLimits, DEFAULT_DECODE_LIMITS, type Message } from "../protocol/message.ts";
-import { FramedConnection, type FramedConnectionHandlers } from "../transport/framed.ts";
+import { FramedConnection } from "../transport/framed.ts";
+import type { FramedConnectionHandlers } from "../transport/framed_options.ts";
 import type { Connection, MessageLink } from "../transport/network.ts";
 import { defaultNetworks } from "../transport/networks.ts";
 import { ConnectionError } from "./errors.ts";

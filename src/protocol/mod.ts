@@ -54,12 +54,12 @@ export {
 export { decodeFrame, readFrameHeader, readFrameTotal } from "./decode.ts";
 export { FrameDecoder, type FrameDecoderOptions, type FrameErrorSink } from "./framing.ts";
 export { compressPayload, decompressPayload } from "./compression.ts";
-export {
-  type ByteStream,
-  FramedConnection,
-  type FramedConnectionHandlers,
-  type FramedConnectionOptions,
-} from "../transport/framed.ts";
+export type { ByteStream } from "../transport/byte_stream.ts";
+export { FramedConnection } from "../transport/framed.ts";
+export type {
+  FramedConnectionHandlers,
+  FramedConnectionOptions,
+} from "../transport/framed_options.ts";
 export { joinHostPort, splitHostPort } from "../transport/address.ts";
 // rpcx's HTTP side on the rpcx port: HTTP invoke's headers (Go's gateway) and JSON-RPC 2.0's.
 export { RpcxHttpHeaders } from "../http/gateway.ts";

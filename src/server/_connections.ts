@@ -7,7 +7,8 @@
  */
 import { runtime } from "../runtime/mod.ts";
 import { PeerGoneError } from "../transport/errors.ts";
-import { FramedConnection, type FramedConnectionOptions } from "../transport/framed.ts";
+import { FramedConnection } from "../transport/framed.ts";
+import type { FramedConnectionOptions } from "../transport/framed_options.ts";
 import type { Connection } from "../transport/network.ts";
 import type { ConnInfo } from "./context.ts";
 import type { Dispatcher } from "./_dispatch.ts";

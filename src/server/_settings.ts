@@ -8,7 +8,7 @@
 import { logger } from "../log/logger.ts";
 import { DEFAULT_DECODE_LIMITS } from "../protocol/message.ts";
 import { loadWireCodec } from "../native/wire_codec.ts";
-import type { FramedConnectionOptions } from "../transport/framed.ts";
+import type { FramedConnectionOptions } from "../transport/framed_options.ts";
 import type { ServerOptions } from "./options.ts";
 import type { ConnectionTimeouts } from "./_connection.ts";
 

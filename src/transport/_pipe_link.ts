@@ -9,7 +9,7 @@
  */
 import type { Message } from "../protocol/message.ts";
 import { FrameDecoder } from "../protocol/framing.ts";
-import type { FramedConnectionHandlers, FramedConnectionOptions } from "./framed.ts";
+import type { FramedConnectionHandlers, FramedConnectionOptions } from "./framed_options.ts";
 import type { MessageLink } from "./network.ts";
 import { type Channel, type ChannelSink, Chunk } from "./_pipe_channel.ts";
 import { clock, CLOCK_BASE } from "./_clock.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 import type { Message } from "../protocol/message.ts";
-import type { ByteStream, FramedConnectionHandlers, FramedConnectionOptions } from "./framed.ts";
+import type { ByteStream } from "./byte_stream.ts";
+import type { FramedConnectionHandlers, FramedConnectionOptions } from "./framed_options.ts";
 
 /**
  * A connected byte stream and its addresses.

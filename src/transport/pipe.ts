@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { FramedConnectionHandlers, FramedConnectionOptions } from "./framed.ts";
+import type { FramedConnectionHandlers, FramedConnectionOptions } from "./framed_options.ts";
 import type { Connection, Listener, MessageLink, Network } from "./network.ts";
 import { ConnectionRefusedError, ListenError, type SocketErrorInfo } from "./errors.ts";
 import { Channel, type ChannelEnd } from "./_pipe_channel.ts";
