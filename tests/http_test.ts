@@ -162,6 +162,37 @@ const SAME_ANSWERS: [string, string][] = [
     httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Heartbeat": "true" }), '{"A":1,"B":5}'),
   ],
   ["invoke: escaped path", httpRequest("POST", "/Ar%69th", GW("Mul"), '{"A":3,"B":3}')],
+  ["invoke: a path escape that is not UTF-8", httpRequest("POST", "/Ar%FFth", GW("Mul"), "{}")],
+  [
+    "invoke: metadata with a bad escape, then a semicolon (Go reports the semicolon)",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Meta": "a=%zz&b;c=1" }), "{}"),
+  ],
+  [
+    "invoke: metadata keys repeated (the first value wins)",
+    httpRequest(
+      "POST",
+      "/Echo",
+      GW("Meta", { "X-RPCX-Meta": "k=1&k=2&%6B2=%E6%97%A5+x" }),
+      '{"Data":"x"}',
+    ),
+  ],
+  [
+    "invoke: message id past uint64, then a letter (Go: out of range)",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-MessageID": "99999999999999999999x" }), "{}"),
+  ],
+  [
+    "invoke: serialize type past int64, then a letter (Go: invalid syntax)",
+    httpRequest(
+      "POST",
+      "/Arith",
+      GW("Mul", { "X-RPCX-SerializeType": "9223372036854775808x" }),
+      "{}",
+    ),
+  ],
+  [
+    "invoke: serialize type 257 (Go keeps the low bits: 1)",
+    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-SerializeType": "257" }), '{"A":2,"B":2}'),
+  ],
   [
     "invoke: compress type header (Go does not decompress the body)",
     httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-CompressType": "1" }), '{"A":7,"B":6}'),

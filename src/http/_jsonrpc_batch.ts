@@ -10,7 +10,7 @@ import {
   GoJsonSyntaxError,
   type RawMember,
   scanGoJson,
-} from "../codec/_go_json.ts";
+} from "../_internal/go/json.ts";
 import type { HttpAnswer } from "./_answer.ts";
 import { JsonRpcErrorCode } from "./jsonrpc.ts";
 import {

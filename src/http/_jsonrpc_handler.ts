@@ -18,10 +18,10 @@ import {
   isGoJsonArray,
   type RawMember,
   scanGoJson,
-} from "../codec/_go_json.ts";
+} from "../_internal/go/json.ts";
 import { errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
 import type { HttpHost } from "./host.ts";
-import { goParseQueryLenient } from "./_query.ts";
+import { readMeta } from "./_meta.ts";
 import type { FirstHeaders } from "./gateway.ts";
 import {
   DEFAULT_MAX_BATCH_RESPONSE_SIZE,
@@ -59,7 +59,8 @@ async function runCall(
       "must contains servicepath and method",
     );
   }
-  const [metadata] = goParseQueryLenient(headers.get("x-rpcx-meta") ?? "");
+  // Go ignores the header's error and keeps what parsed.
+  const [metadata] = readMeta(headers.get("x-rpcx-meta") ?? "");
   const auth = headers.get("authorization") ?? "";
   if (auth !== "") metadata[MetadataKeys.Auth] = auth;
   const req = createMessage({

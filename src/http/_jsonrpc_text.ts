@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { goJsonString, type RawMember, unescapeGoString } from "../codec/_go_json.ts";
-import { detectContentType } from "./_content_type.ts";
+import { goJsonString, type RawMember, unescapeGoString } from "../_internal/go/json.ts";
+import { detectContentType } from "../_internal/go/content_type.ts";
 import type { HttpAnswer } from "./_answer.ts";
 
 const encoder = new TextEncoder();

@@ -7,10 +7,12 @@
 import { MessageStatusType, MessageType, MetadataKeys } from "../protocol/constants.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
 import type { ConnInfo } from "../transport/network.ts";
-import { detectContentType } from "./_content_type.ts";
+import { detectContentType } from "../_internal/go/content_type.ts";
+import { atoi, parseUint } from "../_internal/go/strconv.ts";
+import { encodeValues } from "../_internal/go/url.ts";
 import { errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
 import type { HttpHost } from "./host.ts";
-import { goEncodeQuery, goParseQuery } from "./_query.ts";
+import { readMeta } from "./_meta.ts";
 
 /**
  * The header names of HTTP invoke, as Go rpcx spells them (`server.XVersion` …). HTTP header
@@ -53,41 +55,6 @@ const get = (h: FirstHeaders, name: string) => {
   return h.get(lower) ?? "";
 };
 
-const UINT64_MAX = (1n << 64n) - 1n;
-const INT64_MAX = (1n << 63n) - 1n;
-
-/** Go's strconv.ParseUint(s, 10, 64). */
-function parseUint64(s: string): bigint {
-  if (s.length < 16 && /^[0-9]+$/.test(s)) return BigInt(Number(s)); // exact below 2^53
-  if (!/^[0-9]+$/.test(s)) {
-    throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: invalid syntax`);
-  }
-  const v = BigInt(s);
-  if (v > UINT64_MAX) {
-    throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: value out of range`);
-  }
-  return v;
-}
-
-/** Go's strconv.Atoi. */
-function atoi(s: string): number {
-  // Exact below 2^53; the low 8 bits survive ToInt32.
-  if (s.length < 16 && /^[+-]?[0-9]+$/.test(s)) return Number(s) & 0xff;
-  if (!/^[+-]?[0-9]+$/.test(s)) {
-    throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`);
-  }
-  const v = BigInt(s);
-  if (v > INT64_MAX || v < -INT64_MAX - 1n) {
-    throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: value out of range`);
-  }
-  return Number(BigInt.asUintN(8, v));
-}
-
-/** Go's strconv.Quote for header text (ASCII printable kept). */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
-
 /**
  * Builds the rpcx request an HTTP invoke describes (Go's `HTTPRequest2RpcxRequest`); throws Go's
  * error text for a malformed header.
@@ -95,15 +62,20 @@ function goQuote(s: string): string {
 export function httpRequestToMessage(headers: FirstHeaders, body: Uint8Array): Message {
   const msg = createMessage({ messageType: MessageType.Request, payload: body });
   const seq = get(headers, RpcxHttpHeaders.MessageID);
-  if (seq !== "") msg.seq = parseUint64(seq);
+  if (seq !== "") msg.seq = parseUint(seq);
   if (get(headers, RpcxHttpHeaders.Heartbeat) !== "") msg.heartbeat = true;
   if (get(headers, RpcxHttpHeaders.Oneway) !== "") msg.oneway = true;
   const st = get(headers, RpcxHttpHeaders.SerializeType);
-  if (st !== "") msg.serializeType = atoi(st) & 0x0f;
+  // Go converts Atoi's int to a byte: its low 8 bits, then the header keeps 4 (or 3).
+  if (st !== "") msg.serializeType = Number(BigInt.asUintN(4, atoi(st)));
   const ct = get(headers, RpcxHttpHeaders.CompressType);
-  if (ct !== "") msg.compressType = (atoi(ct) & 0x07) as Message["compressType"];
+  if (ct !== "") msg.compressType = Number(BigInt.asUintN(3, atoi(ct))) as Message["compressType"];
   const meta = get(headers, RpcxHttpHeaders.Meta);
-  if (meta !== "") msg.metadata = goParseQuery(meta);
+  if (meta !== "") {
+    const [metadata, error] = readMeta(meta);
+    if (error) throw error;
+    msg.metadata = metadata;
+  }
   const auth = get(headers, "Authorization");
   if (auth !== "") msg.metadata[MetadataKeys.Auth] = auth;
   msg.servicePath = get(headers, RpcxHttpHeaders.ServicePath);
@@ -191,7 +163,7 @@ function answer(out: [string, string][], res: Message, closing: boolean): HttpAn
     );
     return { status: closing ? 401 : 500, headers: out, body: EMPTY };
   }
-  out.push([H.Meta, goEncodeQuery(res.metadata)]);
+  out.push([H.Meta, encodeValues(res.metadata)]);
   // Go's reply is a clone of the request with compression off: no X-Rpcx-Compresstype.
   if (res.payload.byteLength > 0) out.push(["Content-Type", detectContentType(res.payload)]);
   return { status: 200, headers: out, body: res.payload };

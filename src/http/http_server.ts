@@ -24,7 +24,7 @@ import {
   readBody,
 } from "./_body.ts";
 import { RequestHeaders, toLatin1 } from "./_headers.ts";
-import { unescapePath } from "./_query.ts";
+import { requestPath } from "./_request_path.ts";
 import { ConnStream } from "./_socket.ts";
 import { handleGateway } from "./gateway.ts";
 import { isJsonRpc } from "./jsonrpc.ts";
@@ -318,7 +318,7 @@ export class RpcxHttpServer {
       const err = httpError(405, "Method Not Allowed");
       return withCors(cors, { ...err, headers: [["Allow", ALLOW], ...err.headers] });
     }
-    const path = unescapePath(req.url ?? "/");
+    const path = requestPath(req.url ?? "/");
     if (path === undefined) {
       await discardBody(req, this.#body, length, conn);
       return httpError(400, "Bad Request");

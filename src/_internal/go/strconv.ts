@@ -45,9 +45,29 @@ export class NumError extends RpcxError {
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
-/** Go's base-10 digit loop: a syntax error at the first non-digit, a range error past `max`. */
+/**
+ * Go's base-10 digit loop (`ParseUint`): a syntax error at the first non-digit, a range error as
+ * soon as the value passes `max`, whichever comes first.
+ */
 function readUint(func: string, s: string, from: number, max: bigint, num: string): bigint {
   if (from >= s.length) throw new NumError(func, num, "invalid syntax");
+  if (s.length - from < 16) {
+    // Exact as a number below 2^53: one BigInt at the end rather than one per digit.
+    let n = 0;
+    for (let i = from; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (!isDigit(c)) return readBigUint(func, s, from, max, num);
+      n = n * 10 + (c - 0x30);
+    }
+    const v = BigInt(n);
+    if (v > max) return readBigUint(func, s, from, max, num);
+    return v;
+  }
+  return readBigUint(func, s, from, max, num);
+}
+
+/** {@linkcode readUint}'s loop in bigints, which finds which error Go reports first. */
+function readBigUint(func: string, s: string, from: number, max: bigint, num: string): bigint {
   let n = 0n;
   for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -75,8 +95,11 @@ export function parseUint(s: string, bitSize = 64): bigint {
 export function parseInt(s: string, bitSize = 64, func = "ParseInt"): bigint {
   const neg = s[0] === "-";
   const from = neg || s[0] === "+" ? 1 : 0;
+  // Go reads the digits with ParseUint's bounds (a syntax error after more digits than the int
+  // holds is still a syntax error), then checks the sign's range.
+  const n = readUint(func, s, from, (1n << BigInt(bitSize)) - 1n, s);
   const limit = 1n << BigInt(bitSize - 1);
-  const n = readUint(func, s, from, neg ? limit : limit - 1n, s);
+  if (neg ? n > limit : n >= limit) throw new NumError(func, s, "value out of range");
   return neg ? -n : n;
 }
 
