@@ -344,15 +344,13 @@ Deno.test("layout: Go's rules are defined once, in src/_internal/go (no copy els
 
 /**
  * Timing helpers (a promise bounded by a time or a signal, a sleep a signal ends) are written
- * once, in src/_internal/async.ts (issue 27). The copies left are in files whose owners were busy
- * when they moved; each entry goes when its file imports src/_internal/async.ts.
+ * once, in src/_internal/async.ts (issue 27). The copy left is in a file whose owner was busy
+ * when they moved; its entry goes when the file imports src/_internal/async.ts.
  */
 const TIMING_NAMES =
   /\b(?:function\s+(withTimeout|sleep|delay|deadline|abortable|abortPromise|within)|class\s+(Sleeper))\b/g;
 const TIMING_COPIES_LEFT: Record<string, string[]> = {
-  "src/registry/etcd/client.ts": ["withTimeout"],
-  "src/transport/_stream.ts": ["withTimeout"],
-  "src/stream/_client.ts": ["sleep"],
+  "src/registry/etcd/client.ts": ["withTimeout"], // issue 26's work on the etcd client
 };
 
 Deno.test("layout: timing helpers are defined once, in src/_internal/async.ts (copies left: only those listed, and all of them still there)", () => {
@@ -364,6 +362,59 @@ Deno.test("layout: timing helpers are defined once, in src/_internal/async.ts (c
     if (names.length > 0) found[rel] = names;
   }
   assert.deepEqual(found, TIMING_COPIES_LEFT);
+});
+
+/**
+ * Where `text` races by hand: a `Promise.race(`, or a `new Promise` whose executor sets a timer
+ * (a wait bounded by a time, a sleep), each of which async.ts expresses once with its timer
+ * cleared and its listeners removed.
+ */
+function handRaces(text: string): string[] {
+  const c = code(text);
+  const found = [...c.matchAll(/\bPromise\.race\(/g)].map(() => "Promise.race(");
+  for (const m of c.matchAll(/\bnew Promise\s*(?:<[^>]*>)?\s*(?=\()/g)) {
+    const body = statementAt(c, m.index! + m[0].length);
+    if (/\bsetTimeout\s*\(/.test(body)) found.push("new Promise(... setTimeout(...) ...)");
+  }
+  return found;
+}
+
+/**
+ * Files that keep a timer inside a promise of their own, each with the reason a helper of
+ * async.ts does not say the same thing. An entry goes when its file no longer has one.
+ */
+const HAND_TIMERS_LEFT: Record<string, string> = {
+  // The timer acts (it destroys the sockets still open when the grace period ends): it bounds
+  // no wait, and the promise is server.close()'s callback.
+  "src/_internal/serve_fetch.ts": "a grace timer that destroys sockets",
+  // The timer starts the backup call (Go's Failbackup) inside the promise that settles on the
+  // first reply: it bounds nothing.
+  "src/client/_fail_modes.ts": "the backup call's start",
+  // The timer is one of a node:http body's events (data, end, error, aborted, and the time) that
+  // end the read, each removing every listener; or a clock shared by the request replaces it.
+  "src/http/_body.ts": "one event among a body stream's",
+  // One connect attempt of a node:net / node:tls socket, written as the socket's event handlers:
+  // whichever of connect, error, the time (or an abort) comes first ends it, unhooks the others
+  // and destroys or hands over the socket at that moment. deadline() could bound a promise of
+  // connect/error instead; not done here because the runtime adapters and the registries' probe
+  // are other work's this session (issues 26 and 28).
+  "src/adapter/node/sockets.ts": "one event among a connecting socket's",
+  "src/adapter/node/tls.ts": "one event among a connecting socket's",
+  "src/registry/_endpoint_health.ts": "one event among a connecting socket's",
+  // issue 26's work on the etcd client (its withTimeout above); goes with that copy.
+  "src/registry/etcd/client.ts": "withTimeout's copy",
+};
+
+Deno.test("layout: no race by hand outside src/_internal/async.ts (no Promise.race, no timer in a new Promise; left: only those listed, with their reason, and all of them still there)", () => {
+  const found: string[] = [];
+  for (const [file, text] of published) {
+    const rel = relative(REPO_ROOT, file);
+    if (rel === "src/_internal/async.ts") continue;
+    if (handRaces(text).length > 0) found.push(rel);
+  }
+  // The scan finds what it is meant to: async.ts's own timer promise.
+  assert.ok(handRaces(texts.get(join(SRC, "_internal/async.ts"))!).length > 0);
+  assert.deepEqual(found.sort(), Object.keys(HAND_TIMERS_LEFT).sort());
 });
 
 /**
@@ -392,7 +443,6 @@ const BARE_ERRORS_LEFT: Record<string, number> = {
   "src/client/oneclient.ts": 1,
   "src/http/gateway.ts": 3,
   "src/transport/_stream.ts": 2,
-  "src/transport/http.ts": 1,
   "src/transport/ws.ts": 2,
 };
 const EXTENDS_ERROR_LEFT: Record<string, string[]> = {

@@ -101,18 +101,25 @@ export function abortable<T>(p: PromiseLike<T>, signal: AbortSignal | undefined)
 }
 
 /**
- * `p`'s value, or `undefined` once `ms` milliseconds have passed: for a wait that may give up
- * quietly (a best-effort cancel before a close). A rejection of `p` before then still rejects.
+ * `p`'s value, or `undefined` once `ms` milliseconds have passed (`Infinity`: never) or `signal`
+ * aborted, whichever comes first: for a wait that may give up quietly (a best-effort cancel
+ * before a close, a drain bounded in time). A rejection of `p` before then still rejects.
  *
  * @example
  * ```ts
  * import { within } from "./async.ts";
  * console.log(await within(new Promise(() => {}), 10)); // undefined
+ * console.log(await within(new Promise(() => {}), 60_000, AbortSignal.abort())); // undefined
  * ```
  */
-export function within<T>(p: PromiseLike<T>, ms: number): Promise<T | undefined> {
+export function within<T>(
+  p: PromiseLike<T>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<T | undefined> {
   const quiet = Symbol();
-  return deadline<T | undefined>(p, ms, { onTimeout: () => quiet }).catch((e) => {
+  const end = () => quiet;
+  return deadline<T | undefined>(p, ms, { signal, onTimeout: end, onAbort: end }).catch((e) => {
     if (e === quiet) return undefined;
     throw e;
   });

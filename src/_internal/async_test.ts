@@ -71,6 +71,12 @@ Deno.test("abortable, within, delay, sleep", async () => {
   assert.equal(await within(never(), 5), undefined);
   assert.equal(await within(Promise.resolve(3), 1000), 3);
   await assert.rejects(within(Promise.reject(new Error("x")), 1000), /x/);
+  const w = countingController();
+  const bounded = within(never(), 60_000, w.ac.signal);
+  w.ac.abort(new Error("quiet"));
+  assert.equal(await bounded, undefined); // an abort ends it quietly too
+  assert.equal(w.listeners(), 0);
+  assert.equal(await within(never(), 60_000, w.ac.signal), undefined); // aborted before
   await delay(1);
   await assert.rejects(delay(60_000, AbortSignal.abort(new Error("stop"))), /stop/);
   const s = new AbortController();

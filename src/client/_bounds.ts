@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { deadline } from "../_internal/async.ts";
 import { type Bounded, waitBound } from "./_calls.ts";
 import { CallAbortedError, CallTimeoutError, ClientClosedError } from "./errors.ts";
 import type { CallOptions } from "./options.ts";
@@ -104,23 +105,24 @@ export function waitReady(
 ): Promise<void> {
   if (closing.aborted) return Promise.reject(new ClientClosedError());
   if (signal?.aborted) return Promise.reject(new CallAbortedError(signal.reason));
-  return new Promise<void>((resolve, reject) => {
-    let done = false;
-    const finish = (error?: unknown) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      closing.removeEventListener("abort", onClose);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onAbort = () => finish(new CallAbortedError(signal!.reason));
-    const onClose = () => finish(new ClientClosedError());
-    const timer = setTimeout(finish, Math.max(0, Math.min(ms, MAX_TIMER)));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    closing.addEventListener("abort", onClose, { once: true });
-    ready.then(() => finish(), (e) => finish(e ?? new Error("discovery failed")));
+  const quiet = Symbol();
+  return deadline(
+    ready.then(
+      () => {},
+      (e) =>
+        Promise.reject(
+          e ?? new Error("discovery failed"),
+        ),
+    ),
+    Math.min(ms, MAX_TIMER),
+    {
+      signal: signal ? AbortSignal.any([signal, closing]) : closing,
+      onTimeout: () => quiet,
+      onAbort: () =>
+        closing.aborted ? new ClientClosedError() : new CallAbortedError(signal!.reason),
+    },
+  ).catch((e) => {
+    if (e !== quiet) throw e;
   });
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { deadline } from "../_internal/async.ts";
 import type { Codec } from "../codec/codec.ts";
 import type { Message } from "../protocol/message.ts";
 import { deadlines } from "./_deadlines.ts";
@@ -106,11 +107,5 @@ export class InFlight {
  * within `timeout` ms (a peer that stopped reading).
  */
 function writeWithin(written: Promise<undefined>, timeout: number): Promise<undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    written,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CallTimeoutError(timeout)), timeout);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return deadline(written, timeout, { onTimeout: () => new CallTimeoutError(timeout) });
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { delay } from "../_internal/async.ts";
 import {
   goJsonArrayElements,
   GoJsonSyntaxError,
@@ -45,7 +46,7 @@ class Slicer {
 
   /** Lets timers and I/O (other callers) run, then starts a new stretch. */
   async pause(): Promise<void> {
-    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    await delay(0);
     this.#since = performance.now();
   }
 }

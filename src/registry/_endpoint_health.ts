@@ -16,6 +16,7 @@
  */
 import { connect } from "node:net";
 import { runtime } from "../runtime/mod.ts";
+import { sleep } from "../_internal/async.ts";
 
 /** State of one endpoint: not dialled yet, answered, or failed (avoided). */
 export type EndpointState = "unknown" | "up" | "down";
@@ -309,15 +310,12 @@ export class EndpointHealth {
     while (!this.#closed && !done()) {
       const left = end - performance.now();
       if (left <= 0) return;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.#wakers.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.#wakers.add(wake);
-      });
+      // Until the time is up or any endpoint's state changes.
+      const changed = new AbortController();
+      const wake = () => changed.abort();
+      this.#wakers.add(wake);
+      await sleep(left, changed.signal);
+      this.#wakers.delete(wake);
     }
   }
 }

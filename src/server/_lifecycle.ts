@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { within } from "../_internal/async.ts";
 import { runtime } from "../runtime/mod.ts";
 import { ServerClosedError, type ShutdownOptions } from "./options.ts";
 
@@ -85,20 +86,11 @@ export class Lifecycle {
     const gone = parts.connections.drain();
     // Within the same bound as the drain: a hook that never ends holds shutdown no longer.
     const hooks = parts.onShutdown();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, options.timeout ?? 10_000);
-      onAbort = () => resolve();
-      if (options.signal?.aborted) resolve();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      await Promise.race([Promise.all([registries, gone, parts.http.drained(), hooks]), bound]);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) options.signal?.removeEventListener("abort", onAbort);
-    }
+    await within(
+      Promise.all([registries, gone, parts.http.drained(), hooks]),
+      options.timeout ?? 10_000,
+      options.signal,
+    );
     await this.close();
   }
 

@@ -146,7 +146,7 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
  * ```
  */
 export interface ShutdownOptions {
-  /** How long in-flight calls may take to finish, in ms (default 10 000). */
+  /** How long in-flight calls may take to finish, in ms (default 10 000; `Infinity`: no bound). */
   timeout?: number;
   /** Stops waiting for in-flight calls when aborted. */
   signal?: AbortSignal;

@@ -13,7 +13,7 @@ import { runtime } from "../runtime/mod.ts";
 import type { ChildProcessHandle } from "../runtime/types.ts";
 import type { Connection } from "../transport/network.ts";
 import { splitHostPort } from "../transport/address.ts";
-import { withTimeout } from "../transport/_stream.ts";
+import { deadline } from "../_internal/async.ts";
 import type { ShutdownOptions } from "./options.ts";
 
 /**
@@ -158,7 +158,6 @@ export async function startSuccessor(
   const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   const missing = new Set(addresses);
   let child: ChildProcessHandle | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const ms = options.readyTimeout ?? DEFAULT_RESTART_READY_TIMEOUT;
     child = runtime().process.spawn(command, {
@@ -169,34 +168,30 @@ export async function startSuccessor(
     const reported = (async () => {
       for await (const conn of listener) {
         // One line, soon: a peer that connects and says nothing holds no one up.
-        const line = await withTimeout(
-          readLine(conn),
-          2000,
-          () => new RestartError("no line in 2 s"),
-        )
-          .catch(() => undefined);
+        const line = await deadline(readLine(conn), 2000, {
+          onTimeout: () => new RestartError("no line in 2 s"),
+        }).catch(() => undefined);
         conn.close();
         const [got, address] = line?.split(" ") ?? [];
         if (got === token && address) missing.delete(address);
         if (missing.size === 0) return;
       }
     })();
-    const failed = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RestartError(`the new process did not serve ${[...missing]} in ${ms} ms`)),
-        ms,
-      );
-      started.exited.then((code) =>
-        reject(new RestartError(`the new process (${command[0]}) ended (exit code ${code})`))
-      );
+    // The new process ending first fails the wait at once.
+    const exited = new AbortController();
+    started.exited.then((code) =>
+      exited.abort(new RestartError(`the new process (${command[0]}) ended (exit code ${code})`))
+    );
+    await deadline(reported, ms, {
+      signal: exited.signal,
+      onTimeout: () =>
+        new RestartError(`the new process did not serve ${[...missing]} in ${ms} ms`),
     });
-    await Promise.race([reported, failed]);
     return started;
   } catch (e) {
     child?.kill();
     throw e instanceof RestartError ? e : new RestartError(String(e), { cause: e });
   } finally {
-    clearTimeout(timer);
     await listener.close();
   }
 }

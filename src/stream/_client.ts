@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { delay } from "../_internal/async.ts";
 import { ServiceError } from "../client/errors.ts";
 import type { CallOptions } from "../client/options.ts";
 import { SerializeType } from "../protocol/constants.ts";
@@ -186,22 +187,6 @@ export async function openData(
   return { conn, status, replyMetadata, release };
 }
 
-/** Sleeps `ms`, or rejects with {@linkcode StreamAbortedError} when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new StreamAbortedError(signal.reason));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new StreamAbortedError(signal!.reason));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /**
  * Go's `ratelimit.NewBucketWithRate(rate, rate)`: a bucket of `rate` bytes, full at the start,
  * refilled at `rate` bytes/s; `wait(n)` takes n bytes, waiting while the bucket is in debt.
@@ -223,6 +208,10 @@ export class RateLimiter {
     this.#tokens = Math.min(this.#rate, this.#tokens + (now - this.#at) / 1000 * this.#rate);
     this.#at = now;
     this.#tokens -= n;
-    if (this.#tokens < 0) await sleep(-this.#tokens / this.#rate * 1000, signal);
+    if (this.#tokens < 0) {
+      await delay(-this.#tokens / this.#rate * 1000, signal).catch(() => {
+        throw new StreamAbortedError(signal!.reason);
+      });
+    }
   }
 }

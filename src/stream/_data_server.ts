@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { within } from "../_internal/async.ts";
 import type { CallContext } from "../server/context.ts";
 import { logger } from "../log/logger.ts";
 import { Conn } from "./_conn.ts";
@@ -206,12 +207,7 @@ export class DataServer<T> {
     await this.#loop;
     const reason = new DataConnectionError("rpcx: data service closed");
     for (const c of this.#active.keys()) c.abort(reason);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled(this.#active.values()),
-      new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT))),
-    ]);
-    clearTimeout(timer);
+    await within(Promise.allSettled(this.#active.values()), CLOSE_WAIT);
   }
 }
 

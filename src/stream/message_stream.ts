@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { within } from "../_internal/async.ts";
 import type { Codec } from "../codec/codec.ts";
 import type { Conn, DataConn } from "./_conn.ts";
 import { END_FRAME, errorFrame, FrameReader, MAX_FRAME, messageFrame } from "./_frames.ts";
@@ -293,12 +294,7 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
       while (this.#flushing) await this.#flushing;
       if (!this.#conn.closed) await this.#conn.write(errorFrame(err.message));
     })().catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return Promise.race([tell, new Promise<void>((r) => (timer = setTimeout(r, 1_000)))])
-      .finally(() => {
-        clearTimeout(timer);
-        this.#conn.abort(err);
-      });
+    return within(tell, 1_000).then(() => this.#conn.abort(err));
   }
 
   /** Closes the connection now, both directions (what is queued may be lost: `end()` first). */
@@ -311,7 +307,6 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
    * `ms`, then closes: a clean close that loses none of what we sent.
    */
   async finish(ms = 5_000): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await this.end();
       const drained = (async () => {
@@ -319,9 +314,8 @@ export class MessageStream<Send, Receive> implements AsyncIterable<Receive> {
           // dropped
         }
       })();
-      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, ms)))]);
+      await within(drained, ms);
     } finally {
-      clearTimeout(timer);
       this.close();
     }
   }

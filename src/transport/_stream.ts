@@ -1,6 +1,6 @@
 /**
  * Internal helpers of the transport layer: a connection with bytes already read pushed back in
- * front, reading an HTTP header block, bounded waits, and an async queue of accepted connections.
+ * front, reading an HTTP header block, and an async queue of accepted connections.
  *
  * @module
  */
@@ -69,29 +69,6 @@ export async function readHeader(c: Connection): Promise<{ lines: string[]; rest
       return { lines: text.split(/\r?\n/), rest: buf.slice(end) };
     }
     if (buf.byteLength > MAX_HEADER) throw new Error("HTTP header longer than 8 KiB");
-  }
-}
-
-/** `p`, or `onTimeout()` thrown after `ms`; `cleanup` runs on timeout. */
-export async function withTimeout<T>(
-  p: Promise<T>,
-  ms: number,
-  onTimeout: () => Error,
-  cleanup?: () => void,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          cleanup?.();
-          reject(onTimeout());
-        }, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -17,7 +17,8 @@ import {
   type Network,
 } from "./network.ts";
 import { dialTcp, listenStream } from "./tcp.ts";
-import { PrefixedConnection, QueueListener, readHeader, withTimeout, writeAll } from "./_stream.ts";
+import { deadline, within } from "../_internal/async.ts";
+import { PrefixedConnection, QueueListener, readHeader, writeAll } from "./_stream.ts";
 
 /** Go's answer to a CONNECT on the rpcx path. */
 export const HTTP_CONNECTED = "200 Connected to rpcx";
@@ -38,8 +39,8 @@ export function upgradeListener(
   const out = new QueueListener(network, inner.address, () => inner.close());
   void (async () => {
     for await (const c of inner) {
-      withTimeout(upgrade(c), timeoutMs, () => new Error("handshake timed out"))
-        .then((u) => u ? out.push(u) : c.close(), () => c.close());
+      // Not upgraded in time (undefined), refused, or failed: closed.
+      within(upgrade(c), timeoutMs).then((u) => u ? out.push(u) : c.close(), () => c.close());
     }
   })();
   return out;
@@ -94,11 +95,9 @@ export const httpNetwork: Network = {
     try {
       await writeAll(c, enc.encode(`CONNECT ${options.path ?? DEFAULT_RPC_PATH} HTTP/1.0\n\n`));
       const left = Math.max(timeout - (Date.now() - started), 1);
-      const { lines, rest } = await withTimeout(
-        readHeader(c),
-        left,
-        () => new DialError(label, `no answer to CONNECT within ${timeout} ms`),
-      );
+      const { lines, rest } = await deadline(readHeader(c), left, {
+        onTimeout: () => new DialError(label, `no answer to CONNECT within ${timeout} ms`),
+      });
       const status = lines[0].replace(/^HTTP\/1\.[01] /, "");
       if (status !== HTTP_CONNECTED) throw new UpgradeError(label, lines[0]);
       return new PrefixedConnection(c, rest, "http");

@@ -21,7 +21,8 @@ import {
 } from "./network.ts";
 import { dialTcp, listenStream } from "./tcp.ts";
 import { upgradeListener } from "./http.ts";
-import { PrefixedConnection, readHeader, withTimeout, writeAll } from "./_stream.ts";
+import { deadline } from "../_internal/async.ts";
+import { PrefixedConnection, readHeader, writeAll } from "./_stream.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const enc = new TextEncoder();
@@ -289,11 +290,9 @@ function wsNamed(name: "ws" | "wss"): Network {
           ),
         );
         const left = Math.max(timeout - (Date.now() - started), 1);
-        const { lines, rest } = await withTimeout(
-          readHeader(c),
-          left,
-          () => new DialError(label, `no WebSocket upgrade within ${timeout} ms`),
-        );
+        const { lines, rest } = await deadline(readHeader(c), left, {
+          onTimeout: () => new DialError(label, `no WebSocket upgrade within ${timeout} ms`),
+        });
         if (!/^HTTP\/1\.1 101/.test(lines[0])) throw new UpgradeError(label, lines[0]);
         if (header(lines, "Sec-WebSocket-Accept") !== await acceptKey(key)) {
           throw new UpgradeError(label, "wrong Sec-WebSocket-Accept");

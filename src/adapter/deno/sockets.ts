@@ -37,7 +37,7 @@
 import { joinHostPort } from "../../transport/address.ts";
 import { DialTimeoutError, type SocketError } from "../../transport/errors.ts";
 import type { Connection, Listener } from "../../transport/network.ts";
-import { deadline } from "../../_internal/async.ts";
+import { deadline, delay } from "../../_internal/async.ts";
 import type {
   SocketConnectOptions,
   SocketListenOptions,
@@ -167,7 +167,7 @@ export class DenoSocketListener implements Listener {
       } catch (e) {
         if (this.#closed || (e as Error)?.name === "BadResource") return;
         // A failed accept (e.g. too many open files): go on after a pause, as Go does.
-        await new Promise((r) => setTimeout(r, 5));
+        await delay(5);
         continue;
       } finally {
         this.#accepting = undefined;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { within } from "../../_internal/async.ts";
 import type { RegistryOperator, ServerNode } from "../../registry/operator.ts";
 
 /**
@@ -94,17 +95,11 @@ export async function follow(
     }
     // Until the next poll, the registry's own change notification, or the end.
     const wait = new AbortController();
-    const stop = () => wait.abort();
-    options.signal?.addEventListener("abort", stop, { once: true });
-    const timer = setTimeout(stop, interval);
-    const ended = new Promise<void>((resolve) =>
-      wait.signal.addEventListener("abort", () => resolve())
+    await within(
+      registry.changed?.(wait.signal) ?? new Promise(() => {}),
+      interval,
+      options.signal,
     );
-    await (registry.changed
-      ? Promise.race([ended, registry.changed(wait.signal).then(stop)])
-      : ended);
-    clearTimeout(timer);
-    wait.abort();
-    options.signal?.removeEventListener("abort", stop);
+    wait.abort(); // the registry's watch, if it has not ended
   }
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "../../_internal/async.ts";
 import type { RegistryOperator } from "../../registry/operator.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
@@ -104,15 +105,7 @@ export async function confirmEdit(
 ): Promise<string> {
   let metadata = written;
   for (let round = 0; round < 3 && settleMs > 0; round++) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, settleMs);
-      signal?.addEventListener("abort", done, { once: true });
-    });
+    await sleep(settleMs, signal);
     if (signal?.aborted) return metadata; // a newer edit of the node took over
     const node = (await registry.list(service)).find((n) => n.key === key);
     if (!node) {

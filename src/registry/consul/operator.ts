@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { delay } from "../../_internal/async.ts";
 import type { ServiceDiscovery } from "../discovery.ts";
 import {
   ChangeWaiters,
@@ -96,7 +97,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
         if (closed) break;
         index = undefined;
         failed = true;
-        await new Promise((r) => setTimeout(r, 1000)); // unreachable: polling reports it
+        await delay(1000); // unreachable: polling reports it
       }
     }
     blocking = undefined;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "../../_internal/async.ts";
 import type { Redis } from "ioredis";
 import type { ServiceDiscovery } from "../discovery.ts";
 import {
@@ -125,16 +126,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
   const stop = new AbortController();
   let sub: Redis | undefined;
   let subscribing: Promise<void> | undefined;
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        stop.signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      stop.signal.addEventListener("abort", done, { once: true });
-    });
+  const pause = (ms: number) => sleep(ms, stop.signal);
   const subscribe = async () => {
     while (!stop.signal.aborted && waiters.size > 0) {
       const s = createClient(servers, options);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep, within } from "../../_internal/async.ts";
 import { type EndpointHealth, parseEndpoint } from "../_endpoint_health.ts";
 
 /** The client's socket, as far as we use it. */
@@ -71,7 +72,8 @@ export function patchReconnects(
     return byAddress.get(`${s.host}:${Number(s.port)}`) ?? `${s.host}:${s.port}`;
   };
   let stopped = false;
-  let spin: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the pause between rounds when reconnects stop. */
+  const spin = new AbortController();
   let handshake: ReturnType<typeof setTimeout> | undefined;
   /** The attempt in progress: which server, and whether it got a session. */
   let current: { endpoint: string; established: boolean; why: string } | undefined;
@@ -131,12 +133,7 @@ export function patchReconnects(
       tried.clear();
       await health.refresh(health.dialTimeout);
       if (stopped) return;
-      await new Promise<void>((resolve) => {
-        spin = setTimeout(() => {
-          spin = undefined;
-          resolve();
-        }, Math.random() * cm.spinDelay);
-      });
+      await sleep(Math.random() * cm.spinDelay, spin.signal);
     }
   };
 
@@ -150,9 +147,9 @@ export function patchReconnects(
   };
   return () => {
     stopped = true;
-    clearTimeout(spin);
+    spin.abort();
     clearTimeout(handshake);
-    spin = handshake = undefined;
+    handshake = undefined;
   };
 }
 
@@ -167,18 +164,13 @@ export async function shutdownClient(
   const live = cm.state === CM_CONNECTED || cm.state === CM_CONNECTED_READ_ONLY;
   const socket = cm.socket;
   if (live && socket && !socket.destroyed) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const closed = new Promise<void>((resolve) => {
-      socket.once("close", resolve);
-      timer = setTimeout(resolve, waitMs);
-    });
+    const closed = within(new Promise<void>((resolve) => socket.once("close", resolve)), waitMs);
     try {
       client.close(); // the server answers CLOSE_SESSION and closes the socket
     } catch {
       // already closing
     }
     await closed;
-    clearTimeout(timer);
   } else {
     try {
       client.close();

@@ -8,6 +8,7 @@
 import zookeeper from "node-zookeeper-client";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { deadline } from "../../_internal/async.ts";
 import { CONNECTION_LOSS, OPERATION_TIMEOUT, ZooKeeperError } from "./errors.ts";
 import { EndpointHealth } from "../_endpoint_health.ts";
 import { patchReconnects, shutdownClient, type ZkConnectionManager } from "./_reconnect.ts";
@@ -246,25 +247,25 @@ export class ZkSession {
       return Promise.reject(new ZooKeeperError(CONNECTION_LOSS, "CLOSED", "client closed"));
     }
     if (this.#connected) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        clearTimeout(timer);
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve, reject) => {
+      wake = () => {
         this.#waiters.delete(wake);
         if (this.#closed) {
           reject(new ZooKeeperError(CONNECTION_LOSS, "CLOSED", "client closed"));
         } else resolve();
       };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
-        reject(
-          new ZooKeeperError(
-            CONNECTION_LOSS,
-            "CONNECTION_LOSS",
-            `not connected to ${this.#connectString} within ${timeoutMs} ms`,
-          ),
-        );
-      }, timeoutMs);
       this.#waiters.add(wake);
+    });
+    return deadline(woken, timeoutMs, {
+      onTimeout: () => {
+        this.#waiters.delete(wake);
+        return new ZooKeeperError(
+          CONNECTION_LOSS,
+          "CONNECTION_LOSS",
+          `not connected to ${this.#connectString} within ${timeoutMs} ms`,
+        );
+      },
     });
   }
 
@@ -276,24 +277,15 @@ export class ZkSession {
     const timeout = this.#timings.opTimeout;
     await this.waitConnected(timeout);
     const client = this.#client!;
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new ZooKeeperError(OPERATION_TIMEOUT, "OPERATION_TIMEOUT", `${what}: no answer`),
-          ),
-        timeout,
-      );
-      try {
-        run(client, (error, result, stat) => {
-          clearTimeout(timer);
-          if (error) reject(new ZooKeeperError(error.code, error.name, what));
-          else resolve({ result, stat });
-        });
-      } catch (e) {
-        clearTimeout(timer);
-        reject(e);
-      }
+    const answered = new Promise<{ result: T; stat?: ZkStat }>((resolve, reject) => {
+      run(client, (error, result, stat) => {
+        if (error) reject(new ZooKeeperError(error.code, error.name, what));
+        else resolve({ result, stat });
+      });
+    });
+    return await deadline(answered, timeout, {
+      onTimeout: () =>
+        new ZooKeeperError(OPERATION_TIMEOUT, "OPERATION_TIMEOUT", `${what}: no answer`),
     });
   }
 
