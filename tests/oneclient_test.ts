@@ -226,7 +226,11 @@ Deno.test("OneClient.setSelector: SelectByUser with a selector per service (Go's
     await one.call("Arith", "Mul", { A: 1, B: 2 });
     await one.call("echo", "Say", "x");
     assert.deepEqual(chosen, ["arith", "echo"]);
-    assert.throws(() => one.setSelector("Arith", mine("late")), /called already/);
+    // A call at the wrong time is a bad argument: a TypeError.
+    assert.throws(
+      () => one.setSelector("Arith", mine("late")),
+      (e) => e instanceof TypeError && /called already/.test(e.message),
+    );
     // A service without a selector: the XClient's error, as a rejection.
     await assert.rejects(one.call("Other", "X", null), /SelectByUser needs options.selector/);
   } finally {

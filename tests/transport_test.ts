@@ -347,7 +347,13 @@ Deno.test("a network of one's own, registered by name, serves and dials", async 
   try {
     assert.deepEqual(await client.call("Arith", "Add", { A: 1, B: 2 }), { C: 3 });
     assert.equal(dials, 1);
-    await assert.rejects(server.serve("nope", "x"), UnsupportedNetworkError);
+    // One error contract: an RpcxError like every error @rpcx/core throws; Go's text.
+    await assert.rejects(server.serve("nope", "x"), (e) => {
+      assert.ok(e instanceof UnsupportedNetworkError && e instanceof RpcxError);
+      assert.equal(e.message, "rpcx: unsupported network nope");
+      assert.equal(e.name, "UnsupportedNetworkError");
+      return true;
+    });
     assert.ok(!defaultNetworks.has("counted"));
   } finally {
     await client.close();

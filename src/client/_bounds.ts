@@ -5,6 +5,7 @@
  * @module
  */
 import { deadline } from "../_internal/async.ts";
+import { RegistryError } from "../registry/errors.ts";
 import { type Bounded, waitBound } from "./_calls.ts";
 import { CallAbortedError, CallTimeoutError, ClientClosedError } from "./errors.ts";
 import type { CallOptions } from "./options.ts";
@@ -111,7 +112,7 @@ export function waitReady(
       () => {},
       (e) =>
         Promise.reject(
-          e ?? new Error("discovery failed"),
+          e ?? new RegistryError("discovery failed", { registry: "discovery", operation: "ready" }),
         ),
     ),
     Math.min(ms, MAX_TIMER),

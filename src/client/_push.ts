@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { CodecError } from "../codec/codec.ts";
 import type { CodecRegistry } from "../codec/registry.ts";
 import type { Message } from "../protocol/message.ts";
 import { logger } from "../log/logger.ts";
@@ -31,7 +32,7 @@ export function toServerMessage(
   try {
     payload = codecs.get(msg.serializeType).decode(msg.payload);
   } catch (e) {
-    decodeError = e instanceof Error ? e : new Error(String(e));
+    decodeError = e instanceof Error ? e : new CodecError(String(e), { cause: e });
   }
   return {
     server,

@@ -120,11 +120,11 @@ export class OneClient extends StreamCalls {
    * `OneClient.SetSelector`): each service needs its own, since a selector holds its service's
    * server list. Without one, `options.selector` is used.
    *
-   * @throws {Error} when `servicePath` was called already (its XClient has its selector).
+   * @throws {TypeError} when `servicePath` was called already (its XClient has its selector).
    */
   setSelector(servicePath: string, selector: Selector): void {
     if (this.#services.has(servicePath)) {
-      throw new Error(`OneClient.setSelector: ${servicePath} has been called already`);
+      throw new TypeError(`OneClient.setSelector: ${servicePath} has been called already`);
     }
     this.#selectors.set(servicePath, selector);
   }

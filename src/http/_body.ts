@@ -4,9 +4,10 @@
  * @module
  */
 import type http from "node:http";
+import { RpcxError } from "../protocol/errors.ts";
 
 /** A body that could not be read within its bounds: answered with `status` and closed. */
-export class BodyError extends Error {
+export class BodyError extends RpcxError {
   /** An error answered with HTTP `status` and `message`. */
   constructor(readonly status: number, message: string) {
     super(message);

@@ -10,6 +10,7 @@ import {
   MetadataKeys,
   SerializeType,
 } from "../protocol/constants.ts";
+import { RpcxError } from "../protocol/errors.ts";
 import { createMessage } from "../protocol/message.ts";
 import type { ConnInfo } from "../transport/network.ts";
 import {
@@ -41,7 +42,7 @@ import { type BatchBounds, handleBatch } from "./_jsonrpc_batch.ts";
 const NULL_PARAMS = new TextEncoder().encode("null");
 
 /** A reply's JSON body could not be written (Go: json.Marshal failed on the raw result). */
-class ResultError extends Error {}
+class ResultError extends RpcxError {}
 
 /** Runs one decoded call; resolves with its answer (undefined for a notification). */
 async function runCall(

@@ -7,6 +7,7 @@
  */
 import { goJsonString, type RawMember, unescapeGoString } from "../_internal/go/json.ts";
 import { detectContentType } from "../_internal/go/content_type.ts";
+import { RpcxError } from "../protocol/errors.ts";
 import type { HttpAnswer } from "./_answer.ts";
 
 const encoder = new TextEncoder();
@@ -18,7 +19,7 @@ export interface ParsedCall {
   id: string | undefined;
 }
 
-export class DecodeError extends Error {}
+export class DecodeError extends RpcxError {}
 
 function typeError(kind: string, field: string): DecodeError {
   return new DecodeError(

@@ -5,6 +5,7 @@
  * @module
  */
 import { MessageStatusType, MessageType, MetadataKeys } from "../protocol/constants.ts";
+import { RpcxError } from "../protocol/errors.ts";
 import { createMessage, type Message } from "../protocol/message.ts";
 import type { ConnInfo } from "../transport/network.ts";
 import { detectContentType } from "../_internal/go/content_type.ts";
@@ -83,6 +84,12 @@ export function httpRequestToMessage(headers: FirstHeaders, body: Uint8Array): M
   return msg;
 }
 
+/**
+ * An HTTP invoke without a header Go's gateway needs; the message is Go's (`empty servicepath`,
+ * `empty servicemethod`, `empty serialized type`), sent back in `X-Rpcx-Errormessage`.
+ */
+class MissingHeaderError extends RpcxError {}
+
 /** Go writes header names canonically. */
 const H = {
   Version: "X-Rpcx-Version",
@@ -122,13 +129,13 @@ export async function handleGateway(
   out.push([H.Version, get(headers, RpcxHttpHeaders.Version)]);
   out.push([H.MessageID, get(headers, RpcxHttpHeaders.MessageID)]);
   // Go's checks, including which headers each one leaves out.
-  if (err === undefined && servicePath === "") err = new Error("empty servicepath");
+  if (err === undefined && servicePath === "") err = new MissingHeaderError("empty servicepath");
   else out.push([H.ServicePath, servicePath]);
   const method = get(headers, RpcxHttpHeaders.ServiceMethod);
-  if (err === undefined && method === "") err = new Error("empty servicemethod");
+  if (err === undefined && method === "") err = new MissingHeaderError("empty servicemethod");
   else out.push([H.ServiceMethod, method]);
   const st = get(headers, RpcxHttpHeaders.SerializeType);
-  if (err === undefined && st === "") err = new Error("empty serialized type");
+  if (err === undefined && st === "") err = new MissingHeaderError("empty serialized type");
   else out.push([H.SerializeType, st]);
   if (err !== undefined || req === undefined) {
     out.push([H.MessageStatusType, "Error"], [H.ErrorMessage, errorMessage(err)]);

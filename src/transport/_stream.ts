@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ProtocolError } from "../protocol/errors.ts";
 import type { Connection, Listener } from "./network.ts";
 
 /** A connection whose first reads return `head` (bytes read past an HTTP header). */
@@ -47,14 +48,15 @@ const MAX_HEADER = 8192;
 
 /**
  * Reads an HTTP header block (up to the blank line, `\r\n\r\n` or Go's bare `\n\n`); returns its
- * lines and the bytes read past it. Throws when the stream ends first or the block passes 8 KiB.
+ * lines and the bytes read past it. Throws {@linkcode ProtocolError} when the stream ends first or
+ * the block passes 8 KiB.
  */
 export async function readHeader(c: Connection): Promise<{ lines: string[]; rest: Uint8Array }> {
   let buf = new Uint8Array(0);
   const chunk = new Uint8Array(1024);
   while (true) {
     const n = await c.read(chunk);
-    if (n === null) throw new Error("connection closed before the end of the HTTP header");
+    if (n === null) throw new ProtocolError("connection closed before the end of the HTTP header");
     const next = new Uint8Array(buf.byteLength + n);
     next.set(buf);
     next.set(chunk.subarray(0, n), buf.byteLength);
@@ -68,7 +70,7 @@ export async function readHeader(c: Connection): Promise<{ lines: string[]; rest
       const text = new TextDecoder().decode(buf.subarray(0, i));
       return { lines: text.split(/\r?\n/), rest: buf.slice(end) };
     }
-    if (buf.byteLength > MAX_HEADER) throw new Error("HTTP header longer than 8 KiB");
+    if (buf.byteLength > MAX_HEADER) throw new ProtocolError("HTTP header longer than 8 KiB");
   }
 }
 

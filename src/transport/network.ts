@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { RpcxError } from "../protocol/errors.ts";
 import type { Message } from "../protocol/message.ts";
 import type { ByteStream } from "./byte_stream.ts";
 import type { FramedConnectionHandlers, FramedConnectionOptions } from "./framed_options.ts";
@@ -295,13 +296,12 @@ export interface Network {
  * console.log(new UnsupportedNetworkError("quic").message); // "rpcx: unsupported network quic"
  * ```
  */
-export class UnsupportedNetworkError extends Error {
+export class UnsupportedNetworkError extends RpcxError {
   /** The name asked for. */
   readonly network: string;
   /** Creates the error for `network`. */
   constructor(network: string) {
     super(`rpcx: unsupported network ${network}`);
-    this.name = "UnsupportedNetworkError";
     this.network = network;
   }
 }

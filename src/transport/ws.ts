@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ProtocolError } from "../protocol/errors.ts";
 import { encodeBase64 } from "./_base64.ts";
 import { splitHostPort } from "./address.ts";
 import { DialError, PeerGoneError, UpgradeError } from "./errors.ts";
@@ -137,7 +138,7 @@ export class WebSocketConnection implements Connection {
         continue;
       }
       // Control frames carry at most 125 bytes.
-      if (len > 125) throw new Error(`websocket: control frame of ${len} bytes`);
+      if (len > 125) throw new ProtocolError(`websocket: control frame of ${len} bytes`);
       if (!await this.#need(len)) return null;
       const body = this.#take(len).slice();
       if (mask) { for (let i = 0; i < len; i++) body[i] ^= mask[i & 3]; }
@@ -147,7 +148,7 @@ export class WebSocketConnection implements Connection {
         this.#closed = true;
         return null;
       } else if (opcode !== OP_PONG) {
-        throw new Error(`websocket: unknown opcode ${opcode}`);
+        throw new ProtocolError(`websocket: unknown opcode ${opcode}`);
       }
     }
     let n: number;
