@@ -10,7 +10,7 @@ import type { Codec } from "../codec/codec.ts";
 import type { Message } from "../protocol/message.ts";
 import { deadlines } from "./_deadlines.ts";
 import { CallAbortedError, CallTimeoutError, ConnectionClosedError } from "./errors.ts";
-import type { ClientPluginChain } from "./plugin.ts";
+import type { ClientPluginChain } from "./_plugin_chain.ts";
 import {
   type Bounded,
   type CallTracker,

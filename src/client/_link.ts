@@ -6,7 +6,7 @@
  * @module
  */
 import { ClientClosedError, ConnectionClosedError, ConnectionError } from "./errors.ts";
-import type { ClientPluginChain } from "./plugin.ts";
+import type { ClientPluginChain } from "./_plugin_chain.ts";
 import type { Bounded, Transport } from "./_calls.ts";
 import { type Dialed, dialNetwork, type OnClosed, type OnMessage } from "./_dial.ts";
 import type { CallOptions, ClientOptions } from "./options.ts";

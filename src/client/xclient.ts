@@ -12,7 +12,8 @@ import type { KVPair, RegistryOutageEvent, ServiceDiscovery } from "../registry/
 import { createMessage, type Message } from "../protocol/message.ts";
 import { type Bounded, waitBound } from "./_calls.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
-import { ClientPluginChain, type SelectFunc } from "./plugin.ts";
+import type { SelectFunc } from "./plugin.ts";
+import { ClientPluginChain } from "./_plugin_chain.ts";
 import { PushReceivers } from "./_push.ts";
 import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
 import { ClientClosedError, isRetryable } from "./errors.ts";
