@@ -21,7 +21,14 @@ import type {
   SocketTarget,
 } from "../../runtime/types.ts";
 import { nodeDialError, nodeListenError } from "./errors.ts";
-import { type NodeSocket, NodeSocketConnection, tune, type UnixEnds } from "./_socket.ts";
+import {
+  GO_CLIENT_KEEPALIVE_PERIOD,
+  GO_SERVER_KEEPALIVE_PERIOD,
+  type NodeSocket,
+  NodeSocketConnection,
+  tune,
+  type UnixEnds,
+} from "./_socket.ts";
 import { dialTls, tlsServerOptions } from "./tls.ts";
 
 /** The part of a `node:net` `Server` used here. */
@@ -73,7 +80,7 @@ async function connectPlain(target: SocketTarget, o: SocketConnectOptions): Prom
           }),
         );
       } else {
-        tune(socket, o.keepAlive);
+        tune(socket, o.keepAlive, GO_CLIENT_KEEPALIVE_PERIOD);
         resolve(new NodeSocketConnection(socket, o.network));
       }
     });
@@ -141,7 +148,7 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
   // A failed accept (e.g. too many open files) must not end the process.
   server.on("error", () => {});
   server.on("connection", (raw: NodeSocket) => {
-    if (!unix) tune(raw, options.keepAlive);
+    if (!unix) tune(raw, options.keepAlive, GO_SERVER_KEEPALIVE_PERIOD);
     if (!tls) return listener.push(new NodeSocketConnection(raw, network, unix));
     const key = peerKey(raw);
     handshaking.set(key, raw);
