@@ -102,6 +102,8 @@ export async function withTimeout<T>(
 export class QueueListener implements Listener {
   readonly network: string;
   readonly address: string;
+  /** The listening socket's file descriptor, where known (set by the adapter). */
+  fd?: number;
   readonly #close: () => void | Promise<void>;
   #queue: Connection[] = [];
   #waiter: ((c: Connection | null) => void) | undefined;

@@ -22,6 +22,7 @@
 //   runtime_peer.js idle --addr A [--keepalive MS] [--ms N]
 //     our Client (tcpKeepAlivePeriod --keepalive, default: left out) calls Arith.Mul once, prints
 //     "CALLED", keeps the connection idle N ms (default 10 000), closes, exits 0.
+//   runtime_peer.js restart-serve --addr A   graceful restart (runtime_peer/restart.ts)
 //   runtime_peer.js reuse
 //     two Servers serve tcp on one port with reusePort: prints "SHARED" when both listen and a
 //     Client call through the port is answered, else the error's class and message.
@@ -34,6 +35,7 @@ import { flag } from "../../examples/arith.ts";
 import { registryFlags, registryPlugin } from "./runtime_peer/registry.ts";
 import { inprocess, xcall } from "./runtime_peer/xclient.ts";
 import { pushCall, pushServe } from "./runtime_peer/push.ts";
+import { restartServe } from "./runtime_peer/restart.ts";
 
 const [mode, ...args] = process.argv.slice(2);
 const network = flag(args, "network", "tcp");
@@ -203,6 +205,7 @@ async function reuse(): Promise<void> {
 if (mode === "serve") await serve();
 else if (mode === "reuse") await reuse();
 else if (mode === "idle") process.exit(await idle());
+else if (mode === "restart-serve") await restartServe(args);
 else if (mode === "call") process.exit(await call());
 else if (mode === "xcall") process.exit(await xcall(args));
 else if (mode === "inprocess") process.exit(await inprocess());

@@ -111,13 +111,17 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(
-      target.transport === "unix" ? { path: target.path } : {
-        port: target.port,
-        host: target.hostname,
-        // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux).
-        backlog: options.backlog ?? 4096,
-        ...(options.reusePort ? { reusePort: true } : {}),
-      },
+      target.transport === "unix"
+        ? { path: target.path }
+        : options.fd !== undefined
+        ? { fd: options.fd }
+        : {
+          port: target.port,
+          host: target.hostname,
+          // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux).
+          backlog: options.backlog ?? 4096,
+          ...(options.reusePort ? { reusePort: true } : {}),
+        },
       () => {
         server.off("error", reject);
         resolve();
@@ -135,6 +139,8 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
     const bound = server.address() as { address: string; port: number };
     address = joinHostPort(bound.address, bound.port);
   }
+  // node:net keeps the listening socket's descriptor on its handle (Unix).
+  const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   /** TLS connections in their handshake, by the peer's address (destroyed on close). */
   const handshaking = new Map<string, NodeSocket>();
   const peerKey = (s: NodeSocket) => `${s.remoteAddress}|${s.remotePort}`;
@@ -145,6 +151,7 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
     for (const s of handshaking.values()) s.destroy();
     handshaking.clear();
   });
+  if (typeof fd === "number" && fd >= 0 && target.transport === "tcp") listener.fd = fd;
   // A failed accept (e.g. too many open files) must not end the process.
   server.on("error", () => {});
   server.on("connection", (raw: NodeSocket) => {
