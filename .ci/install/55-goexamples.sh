@@ -24,7 +24,7 @@ hash="$(
   cd "$SRC"
   {
     go version
-    echo "$PROGRAMS"
+    echo "$PROGRAMS -s -w"
     for f in go.mod go.sum $(find . -name '*.go' | LC_ALL=C sort); do
       echo "== $f"
       cat "$f"
@@ -41,7 +41,7 @@ cd "$SRC"
 for p in $PROGRAMS; do
   for side in client server; do
     echo "goexamples: building $p/$side"
-    GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -trimpath -o "$OUT/$p-$side.tmp" "./$p/$side"
+    GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -trimpath -ldflags="-s -w" -o "$OUT/$p-$side.tmp" "./$p/$side"
     mv -f "$OUT/$p-$side.tmp" "$OUT/$p-$side"
   done
 done
