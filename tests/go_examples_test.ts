@@ -192,7 +192,7 @@ Deno.test("rpcx-examples oneclient: Go's client against our server, ours against
   }
 });
 
-Deno.test("rpcx-examples pool: Go's XClientPool of 10 against our server (100 calls on 10 connections), our XClientPool against Go's", async () => {
+Deno.test("rpcx-examples pool: Go's XClientPool of 10 against our server (100 calls), our XClientPool against Go's", async () => {
   if (!needGoExamples()) return;
   const addr = `127.0.0.1:${freePort()}`;
   const server = await ourServer("pool", ["--addr", addr]);
