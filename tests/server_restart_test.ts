@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Client, SerializeType, Server } from "@rpcx/core";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { bounded, delay, freePort, REPO_ROOT, waitFor } from "./support/env.ts";
+import { runtimePeer, TARGETS } from "./support/runtimes.ts";
 
 async function mulServer(options: ConstructorParameters<typeof Server>[0] = {}) {
   const server = new Server(options);
@@ -127,8 +128,8 @@ Deno.test("restart refuses what it cannot hand over (RestartError), and the serv
 });
 
 /** A child whose stdout lines (its own and its successors', who share it) are collected. */
-function spawnLines(cmd: string, args: string[]) {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" }).spawn();
+function spawnLines(cmd: string, args: string[], cwd?: string) {
+  const child = new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "inherit" }).spawn();
   const lines: string[] = [];
   const reading = (async () => {
     let text = "";
@@ -161,17 +162,15 @@ function killQuietly(pid: number | undefined, signal: Deno.Signal = "SIGKILL") {
   }
 }
 
-Deno.test("restart (Go's Restart, rpcx-examples graceful_restart) under load from Go's client: the new process takes over the port while the old one drains; every call sent is answered OK", async () => {
-  if (!needGoPeer()) return;
+/**
+ * The server program (`cmd args... --addr A`, tests/support/restart_server.ts or its Node/Bun
+ * form) restarted under load from Go's client: the new process takes over the port while the
+ * old one drains; every call sent is answered OK.
+ */
+async function restartUnderLoad(cmd: string, args: string[], cwd?: string) {
   const port = freePort();
   const addr = `127.0.0.1:${port}`;
-  const server = spawnLines(Deno.execPath(), [
-    "run",
-    "-A",
-    `${REPO_ROOT}/tests/support/restart_server.ts`,
-    "--addr",
-    addr,
-  ]);
+  const server = spawnLines(cmd, [...args, "--addr", addr], cwd);
   const COUNT = 6000;
   let load: ReturnType<typeof spawnLines> | undefined;
   let newPid: number | undefined;
@@ -238,4 +237,30 @@ Deno.test("restart (Go's Restart, rpcx-examples graceful_restart) under load fro
     await server.child.stdout.cancel().catch(() => {});
     if (load) await load.child.status;
   }
+}
+
+Deno.test("restart (Go's Restart, rpcx-examples graceful_restart) under load from Go's client on Deno: the new process takes over the port while the old one drains; every call sent is answered OK", async () => {
+  if (!needGoPeer()) return;
+  await restartUnderLoad(Deno.execPath(), [
+    "run",
+    "-A",
+    `${REPO_ROOT}/tests/support/restart_server.ts`,
+  ]);
 });
+
+for (const target of TARGETS) {
+  // Node before 22.12 has no reusePort: there the listening socket itself is handed over.
+  for (const how of target.name === "bun" ? ["reusePort", "inherit"] : ["inherit"]) {
+    Deno.test(`restart under load from Go's client on ${target.name}, ${how === "inherit" ? "the listening socket handed over" : "reusePort"} (the npm package; the new process is the runtime's own command line): every call sent is answered OK`, async () => {
+      const run = target.command();
+      if (!run || !needGoPeer()) return;
+      const { project, script } = await runtimePeer();
+      await restartUnderLoad(run.cmd, [
+        ...run.pre,
+        script,
+        "restart-serve",
+        ...(how === "inherit" ? ["--inherit"] : []),
+      ], project);
+    });
+  }
+}

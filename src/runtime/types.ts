@@ -114,7 +114,17 @@ export interface ProcessApi {
    * `os.StartProcess`; the child does not keep this process alive and outlives it. Throws when
    * it cannot be started (Deno: `--allow-run` is needed).
    */
-  spawn(command: readonly string[], env: Readonly<Record<string, string>>): ChildProcessHandle;
+  spawn(
+    command: readonly string[],
+    env: Readonly<Record<string, string>>,
+    listeners?: readonly number[],
+  ): ChildProcessHandle;
+  /**
+   * Whether `spawn` can pass listening sockets (`listeners`: file descriptors, which the child
+   * gets as 3, 4, ...) and `Sockets.listen` can listen on an inherited one (`fd`): Node and Bun
+   * on Unix; not Deno (`Deno.Command` passes no descriptors).
+   */
+  readonly passesListeners: boolean;
 }
 
 /** A process started by {@linkcode ProcessApi.spawn}. */
@@ -191,6 +201,12 @@ export interface SocketListenOptions {
   readonly tls?: TlsOptions;
   /** TCP only: SO_REUSEPORT. */
   readonly reusePort?: boolean;
+  /**
+   * TCP only: listen on this listening socket, a file descriptor this process inherited (a
+   * graceful restart's successor, `Server.restart`), instead of binding; only where
+   * {@linkcode ProcessApi.passesListeners}.
+   */
+  readonly fd?: number;
   /** TCP only: the accept queue's length (default 4096, capped by the system, as Go listens). */
   readonly backlog?: number;
   /** TLS: ms an accepted connection has to finish its handshake (default 10 000). */

@@ -8,6 +8,7 @@ import type { Connection, Listener, NetworkRegistry, TlsOptions } from "../trans
 import { PipeNetwork } from "../transport/pipe.ts";
 import type { ServeOptions } from "./options.ts";
 import type { ErrorReporter } from "./_plugin_chain.ts";
+import { inheritedListener } from "./restart.ts";
 
 interface Listening {
   network: string;
@@ -55,11 +56,14 @@ export class Listeners {
     const handshakeTimeout = options.handshakeTimeout ??
       (o.readTimeout > 0 ? o.readTimeout : undefined);
     const net = o.networks.get(network);
+    // A graceful restart's new process takes the socket its parent handed over (Server.restart).
+    const fd = inheritedListener(network, address);
     const listener = await net.listen(address, {
       keepAlive: o.keepAlive,
       ...options,
       tls,
       handshakeTimeout,
+      ...(fd !== undefined ? { fd } : {}),
     });
     this.#list.push({
       network,
@@ -93,10 +97,11 @@ export class Listeners {
    * over; names on an in-memory network are left out (they are this process's own: a new process
    * has its own namespace, nothing to take over).
    */
-  get served(): { address: string; reusePort: boolean }[] {
+  get served(): { address: string; reusePort: boolean; fd?: number }[] {
     return this.#list.filter((l) => !l.local).map((l) => ({
       address: `${l.network}@${l.address}`,
       reusePort: l.reusePort,
+      fd: l.listener.fd,
     }));
   }
 

@@ -121,10 +121,19 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
   handleServiceError?: ServiceErrorHandler;
   /**
    * TCP keep-alive of accepted connections (Go's `server.WithTCPKeepAlivePeriod`): the idle time
-   * before the first probe, ms, on `tcp`, `http`, `ws`, `wss`, plain and TLS. Default undefined:
-   * keep-alive on with the system's period (2 h on Linux); `0`: off. Go's default is three
-   * minutes; here a period is opt-in because on Deno it makes plain TCP listen through
-   * `node:net` (`Deno.listen` cannot set it), as the client's `tcpKeepAlivePeriod`.
+   * before the first probe, ms, on `tcp`, `http`, `ws`, `wss`, plain and TLS; `0`: off. Default:
+   * Go's three minutes on Node and Bun, and on Deno for TLS and `nodeSockets` ports; on Deno for
+   * plain TCP, keep-alive on with the system's period (2 h on Linux), because `Deno.listen`
+   * cannot set a period: given one, Deno listens through `node:net`, slower per call (README,
+   * the `tcpKeepAlivePeriod` rows).
+   *
+   * @example
+   * ```ts
+   * import { Server } from "@rpcx/core";
+   * const server = new Server({ tcpKeepAlivePeriod: 180_000 }); // Go's default, on every runtime
+   * await server.serve("tcp", "127.0.0.1:0");
+   * await server.close();
+   * ```
    */
   tcpKeepAlivePeriod?: number;
   /**

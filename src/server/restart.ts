@@ -1,6 +1,7 @@
 /**
  * Graceful restart (Go's `Server.Restart`): a new copy of this process is started and takes
- * over the server's ports (each served with `reusePort`, so both listen at once) while this one
+ * over the server's ports (each served with `reusePort`, so both listen at once, or, on Node and
+ * Bun, its `tcp` listening socket passed to the new process as a descriptor) while this one
  * drains. Go sleeps three seconds and hopes the new process listens by then; here the new
  * process says so: its servers report each address they serve, over a loopback connection
  * named in its environment ({@linkcode RESTART_NOTIFY_ENV}), and the old one shuts down only
@@ -26,6 +27,33 @@ export const RESTART_NOTIFY_ENV = "RPCX_RESTART_NOTIFY";
 
 /** Default of {@linkcode RestartOptions.readyTimeout}, ms. */
 export const DEFAULT_RESTART_READY_TIMEOUT = 30_000;
+
+/**
+ * The environment variable that tells a new process which listening sockets it inherited:
+ * `network@address=fd` entries separated by spaces (internal to `Server.restart`).
+ */
+const RESTART_LISTENERS_ENV = "RPCX_RESTART_LISTENERS";
+
+let inherited: Map<string, number> | undefined;
+
+/**
+ * The listening socket this process inherited from a restart for `network@address`, once (a
+ * second `serve` of the same address binds anew); undefined when none.
+ */
+export function inheritedListener(network: string, address: string): number | undefined {
+  if (!inherited) {
+    inherited = new Map();
+    for (const entry of runtime().process.env(RESTART_LISTENERS_ENV)?.split(" ") ?? []) {
+      const at = entry.lastIndexOf("=");
+      const fd = Number(entry.slice(at + 1));
+      if (at > 0 && Number.isInteger(fd) && fd >= 3) inherited.set(entry.slice(0, at), fd);
+    }
+  }
+  const key = `${network}@${address}`;
+  const fd = inherited.get(key);
+  inherited.delete(key);
+  return fd;
+}
 
 /**
  * Options of `Server.restart`; the shutdown that follows takes `timeout` and `signal`.
@@ -55,7 +83,8 @@ export interface RestartOptions extends ShutdownOptions {
 }
 
 /**
- * `Server.restart` could not hand over: no command line, a listener without `reusePort`, or the
+ * `Server.restart` could not hand over: no command line, a listener without `reusePort` that this
+ * runtime cannot pass (Deno; a network other than `tcp`), or the
  * new process did not serve every address in time (or ended before). This server is still
  * serving.
  *
@@ -132,18 +161,23 @@ async function readLine(conn: Connection): Promise<string | undefined> {
  * with the process; rejects with {@linkcode RestartError} (the process, if started, is ended).
  */
 export async function startSuccessor(
-  served: readonly { address: string; reusePort: boolean }[],
+  served: readonly { address: string; reusePort: boolean; fd?: number }[],
   options: RestartOptions,
   before: () => Promise<void>,
 ): Promise<ChildProcessHandle> {
   if (served.length === 0) throw new RestartError("the server serves no address");
-  const fixed = served.find((l) => !l.reusePort);
+  // Without reusePort the listening socket itself goes to the new process where the runtime
+  // can pass it (Node, Bun): both accept from it until this one closes its copy.
+  const passes = runtime().process.passesListeners;
+  const fixed = served.find((l) => !l.reusePort && !(passes && l.fd !== undefined));
   if (fixed) {
     throw new RestartError(
-      `${fixed.address} is served without reusePort, so a new process cannot listen there ` +
-        "while this one drains: serve it with { reusePort: true }",
+      `${fixed.address} is served without reusePort, and this runtime cannot hand its socket ` +
+        "to a new process, so it cannot listen there while this one drains: serve it with " +
+        "{ reusePort: true }",
     );
   }
+  const handed = served.filter((l) => !l.reusePort);
   const command = options.command ?? runtime().process.commandLine();
   if (!command?.length) {
     throw new RestartError("this process's command line cannot be told here: give `command`");
@@ -160,10 +194,17 @@ export async function startSuccessor(
   let child: ChildProcessHandle | undefined;
   try {
     const ms = options.readyTimeout ?? DEFAULT_RESTART_READY_TIMEOUT;
-    child = runtime().process.spawn(command, {
-      ...options.env,
-      [RESTART_NOTIFY_ENV]: `${listener.address} ${token} ${Date.now() + ms}`,
-    });
+    child = runtime().process.spawn(
+      command,
+      {
+        ...options.env,
+        [RESTART_NOTIFY_ENV]: `${listener.address} ${token} ${Date.now() + ms}`,
+        ...(handed.length
+          ? { [RESTART_LISTENERS_ENV]: handed.map((l, i) => `${l.address}=${3 + i}`).join(" ") }
+          : {}),
+      },
+      handed.map((l) => l.fd!),
+    );
     const started = child;
     const reported = (async () => {
       for await (const conn of listener) {

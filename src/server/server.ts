@@ -252,8 +252,9 @@ export class Server {
 
   /**
    * Graceful restart (Go's `Restart`; see {@linkcode RestartOptions}): starts a new copy of
-   * this process, waits until it serves every address this one does (each must be served with
-   * `reusePort`), then {@linkcode shutdown}s this one: no call lost. Resolves with the new
+   * this process, waits until it serves every address this one does (each served with
+   * `reusePort`, or, on Node and Bun, a `tcp` listening socket handed to it), then
+   * {@linkcode shutdown}s this one: no call lost. Resolves with the new
    * process's id. Rejects with `RestartError` (this one then goes on serving) or
    * `ServerClosedError`.
    */

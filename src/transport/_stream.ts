@@ -81,6 +81,8 @@ export async function readHeader(c: Connection): Promise<{ lines: string[]; rest
 export class QueueListener implements Listener {
   readonly network: string;
   readonly address: string;
+  /** The listening socket's file descriptor, where known (set by the adapter). */
+  fd?: number;
   readonly #close: () => void | Promise<void>;
   #queue: Connection[] = [];
   #waiter: ((c: Connection | null) => void) | undefined;

@@ -121,6 +121,11 @@ export interface Listener extends AsyncIterable<Connection> {
   /** The bound address (`host:port` with the real port, or the socket path). */
   readonly address: string;
   /**
+   * The listening socket's file descriptor where the runtime tells it (node:net on Unix), so a
+   * graceful restart can hand the socket itself to the new process; else undefined.
+   */
+  readonly fd?: number;
+  /**
    * Stops accepting; the iteration ends. Idempotent. May return a promise that resolves once the
    * address is free to listen on again (every listener of the built-in networks does; Deno frees
    * a listening socket only after the accept in progress has ended).
@@ -213,6 +218,11 @@ export interface ListenOptions {
    * 22.12 (earlier Node ignores it: `listen` rejects with a `TypeError` there).
    */
   reusePort?: boolean;
+  /**
+   * tcp: listen on this inherited listening socket (a file descriptor) instead of binding: what a
+   * graceful restart's new process does (`Server.restart`); Node and Bun only.
+   */
+  fd?: number;
   /**
    * How long an accepted connection may take (ms) to finish its TLS handshake and, on http, ws
    * and wss, its HTTP CONNECT or WebSocket upgrade (each); past it the socket is closed and freed.

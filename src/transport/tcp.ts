@@ -54,6 +54,7 @@ export function listenStream(
     address,
     tls: options.tls,
     reusePort: options.reusePort,
+    fd: options.fd,
     backlog: options.backlog,
     handshakeTimeout: options.handshakeTimeout,
     keepAlive: options.keepAlive,

@@ -4,6 +4,7 @@
 // Flags as the Go peer's (tests/interop/go/network.go, server.go, client.go):
 //   runtime_peer.js serve --network tcp|unix|http|ws|wss --addr A [--tls-cert F --tls-key F [--tls-ca F]]
 //                         [--services Arith,Echo,Bench] [--meta k=v&k2=v2] [--shutdown-timeout MS]
+//                         [--keepalive MS (tcpKeepAlivePeriod)]
 //                         [--registry etcd|zookeeper|consul|redis|mdns --registry-addr A --base B
 //                          --update-interval MS]
 //     serves Arith, Echo and Bench (tests/support/echo_service.ts; HTTP invoke and JSON-RPC on
@@ -18,6 +19,10 @@
 //   runtime_peer.js inprocess      the in-process registry's checklist (runtime_peer/xclient.ts)
 //   runtime_peer.js push-call ...  our Client gets Go's pushes (runtime_peer/push.ts)
 //   runtime_peer.js push-serve ... our Server pushes to Go's client (runtime_peer/push.ts)
+//   runtime_peer.js idle --addr A [--keepalive MS] [--ms N]
+//     our Client (tcpKeepAlivePeriod --keepalive, default: left out) calls Arith.Mul once, prints
+//     "CALLED", keeps the connection idle N ms (default 10 000), closes, exits 0.
+//   runtime_peer.js restart-serve --addr A   graceful restart (runtime_peer/restart.ts)
 //   runtime_peer.js reuse
 //     two Servers serve tcp on one port with reusePort: prints "SHARED" when both listen and a
 //     Client call through the port is answered, else the error's class and message.
@@ -30,6 +35,7 @@ import { flag } from "../../examples/arith.ts";
 import { registryFlags, registryPlugin } from "./runtime_peer/registry.ts";
 import { inprocess, xcall } from "./runtime_peer/xclient.ts";
 import { pushCall, pushServe } from "./runtime_peer/push.ts";
+import { restartServe } from "./runtime_peer/restart.ts";
 
 const [mode, ...args] = process.argv.slice(2);
 const network = flag(args, "network", "tcp");
@@ -63,7 +69,12 @@ async function serve(): Promise<void> {
     : undefined;
   const reg = registryFlags(args);
   const server = await interopServer(
-    { plugins: reg.kind ? [await registryPlugin(reg)] : [] },
+    {
+      plugins: reg.kind ? [await registryPlugin(reg)] : [],
+      ...(flag(args, "keepalive", "")
+        ? { tcpKeepAlivePeriod: Number(flag(args, "keepalive", "")) }
+        : {}),
+    },
     {
       services: flag(args, "services", "Arith,Echo,Bench").split(","),
       metadata: flag(args, "meta", ""),
@@ -154,6 +165,21 @@ async function call(): Promise<number> {
   }
 }
 
+async function idle(): Promise<number> {
+  const keepalive = flag(args, "keepalive", "");
+  const client = new Client(`tcp@${addr}`, {
+    ...(keepalive ? { tcpKeepAlivePeriod: Number(keepalive) } : {}),
+  });
+  try {
+    assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
+    console.log("CALLED");
+    await new Promise((r) => setTimeout(r, Number(flag(args, "ms", "10000"))));
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
 async function reuse(): Promise<void> {
   const servers = [new Server(), new Server()];
   for (const s of servers) {
@@ -178,6 +204,8 @@ async function reuse(): Promise<void> {
 
 if (mode === "serve") await serve();
 else if (mode === "reuse") await reuse();
+else if (mode === "idle") process.exit(await idle());
+else if (mode === "restart-serve") await restartServe(args);
 else if (mode === "call") process.exit(await call());
 else if (mode === "xcall") process.exit(await xcall(args));
 else if (mode === "inprocess") process.exit(await inprocess());

@@ -147,9 +147,15 @@ export const denoProcess: ProcessApi = {
       return undefined;
     }
   },
-  spawn(command: readonly string[], env: Readonly<Record<string, string>>): ChildProcessHandle {
+  passesListeners: false,
+  spawn(
+    command: readonly string[],
+    env: Readonly<Record<string, string>>,
+    listeners: readonly number[] = [],
+  ): ChildProcessHandle {
     const [program, ...args] = command;
     if (!program) throw new TypeError("spawn: the command is empty");
+    if (listeners.length) throw new TypeError("spawn: Deno passes no descriptors to a child");
     const child = new (deno().Command)(program, {
       args,
       env: { ...env },

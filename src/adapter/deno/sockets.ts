@@ -242,7 +242,8 @@ function listen(target: SocketTarget, o: SocketListenOptions): Promise<Listener>
   // Deno.TcpConn's setKeepAlive has none) and when asked for (nodeSockets).
   if (
     target.transport === "tcp" &&
-    (o.tls || o.nodeSockets || (o.reusePort && !hasUnstableNet()) || o.keepAlive)
+    (o.tls || o.nodeSockets || (o.reusePort && !hasUnstableNet()) || o.keepAlive ||
+      o.fd !== undefined)
   ) {
     return nodeSockets.listen(target, o).catch((e) => {
       throw realListenError(target, o.address, e);

@@ -210,13 +210,22 @@ export class NodeSocketConnection implements Connection, SocketHandOver {
 }
 
 /**
- * Sets TCP_NODELAY (as Go does on every TCP connection) and keep-alive, probing after `keepAlive`
- * ms idle (undefined: the system's period; 0: off); best effort.
+ * Go's keep-alive period of a client's connections, ms (`client.DefaultOption.TCPKeepAlivePeriod`,
+ * one minute): the default where setting a period costs nothing (node:net's sockets).
  */
-export function tune(socket: NodeSocket, keepAlive?: number): void {
+export const GO_CLIENT_KEEPALIVE_PERIOD = 60_000;
+/** Go's keep-alive period of a server's accepted connections, ms (`server.NewServer`: 3 minutes). */
+export const GO_SERVER_KEEPALIVE_PERIOD = 180_000;
+
+/**
+ * Sets TCP_NODELAY (as Go does on every TCP connection) and keep-alive, probing after `keepAlive`
+ * ms idle (undefined: `fallback`, Go's period for the side; 0: off); best effort.
+ */
+export function tune(socket: NodeSocket, keepAlive: number | undefined, fallback: number): void {
+  const period = keepAlive ?? fallback;
   try {
     socket.setNoDelay?.(true);
-    socket.setKeepAlive?.(keepAlive !== 0, keepAlive ?? 0);
+    socket.setKeepAlive?.(period !== 0, period);
   } catch {
     // not fatal
   }

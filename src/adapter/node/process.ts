@@ -105,10 +105,19 @@ export const nodeProcess: ProcessApi = {
   commandLine(): string[] {
     return [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   },
-  spawn(command: readonly string[], env: Readonly<Record<string, string>>): ChildProcessHandle {
+  passesListeners: process.platform !== "win32",
+  spawn(
+    command: readonly string[],
+    env: Readonly<Record<string, string>>,
+    listeners: readonly number[] = [],
+  ): ChildProcessHandle {
     const [program, ...args] = command;
     if (!program) throw new TypeError("spawn: the command is empty");
-    const child = spawnChild(program, args, { stdio: "inherit", env: { ...process.env, ...env } });
+    // Listening sockets go to the child as its descriptors 3, 4, ...
+    const child = spawnChild(program, args, {
+      stdio: ["inherit", "inherit", "inherit", ...listeners],
+      env: { ...process.env, ...env },
+    });
     let failed: unknown;
     const exited = new Promise<number | null>((resolve) => {
       child.once("error", (e) => {

@@ -21,7 +21,14 @@ import type {
   SocketTarget,
 } from "../../runtime/types.ts";
 import { nodeDialError, nodeListenError } from "./errors.ts";
-import { type NodeSocket, NodeSocketConnection, tune, type UnixEnds } from "./_socket.ts";
+import {
+  GO_CLIENT_KEEPALIVE_PERIOD,
+  GO_SERVER_KEEPALIVE_PERIOD,
+  type NodeSocket,
+  NodeSocketConnection,
+  tune,
+  type UnixEnds,
+} from "./_socket.ts";
 import { dialTls, tlsServerOptions } from "./tls.ts";
 
 /** The part of a `node:net` `Server` used here. */
@@ -73,7 +80,7 @@ async function connectPlain(target: SocketTarget, o: SocketConnectOptions): Prom
           }),
         );
       } else {
-        tune(socket, o.keepAlive);
+        tune(socket, o.keepAlive, GO_CLIENT_KEEPALIVE_PERIOD);
         resolve(new NodeSocketConnection(socket, o.network));
       }
     });
@@ -104,13 +111,17 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(
-      target.transport === "unix" ? { path: target.path } : {
-        port: target.port,
-        host: target.hostname,
-        // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux).
-        backlog: options.backlog ?? 4096,
-        ...(options.reusePort ? { reusePort: true } : {}),
-      },
+      target.transport === "unix"
+        ? { path: target.path }
+        : options.fd !== undefined
+        ? { fd: options.fd }
+        : {
+          port: target.port,
+          host: target.hostname,
+          // Go listens with the system's maximum (net.core.somaxconn, 4096 on current Linux).
+          backlog: options.backlog ?? 4096,
+          ...(options.reusePort ? { reusePort: true } : {}),
+        },
       () => {
         server.off("error", reject);
         resolve();
@@ -128,6 +139,8 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
     const bound = server.address() as { address: string; port: number };
     address = joinHostPort(bound.address, bound.port);
   }
+  // node:net keeps the listening socket's descriptor on its handle (Unix).
+  const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   /** TLS connections in their handshake, by the peer's address (destroyed on close). */
   const handshaking = new Map<string, NodeSocket>();
   const peerKey = (s: NodeSocket) => `${s.remoteAddress}|${s.remotePort}`;
@@ -138,10 +151,11 @@ async function listen(target: SocketTarget, options: SocketListenOptions): Promi
     for (const s of handshaking.values()) s.destroy();
     handshaking.clear();
   });
+  if (typeof fd === "number" && fd >= 0 && target.transport === "tcp") listener.fd = fd;
   // A failed accept (e.g. too many open files) must not end the process.
   server.on("error", () => {});
   server.on("connection", (raw: NodeSocket) => {
-    if (!unix) tune(raw, options.keepAlive);
+    if (!unix) tune(raw, options.keepAlive, GO_SERVER_KEEPALIVE_PERIOD);
     if (!tls) return listener.push(new NodeSocketConnection(raw, network, unix));
     const key = peerKey(raw);
     handshaking.set(key, raw);

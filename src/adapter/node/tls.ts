@@ -22,7 +22,12 @@ import {
 } from "../../transport/errors.ts";
 import type { Connection, TlsOptions } from "../../transport/network.ts";
 import { errorCode } from "./errors.ts";
-import { type NodeSocket, NodeSocketConnection, tune } from "./_socket.ts";
+import {
+  GO_CLIENT_KEEPALIVE_PERIOD,
+  type NodeSocket,
+  NodeSocketConnection,
+  tune,
+} from "./_socket.ts";
 
 /**
  * `tls.createServer` options for our {@linkcode TlsOptions}; throws `TypeError` when the
@@ -124,7 +129,7 @@ export async function dialTls(
     const timer = setTimeout(() => fail(new DialTimeoutError(label, timeout)), timeout);
     socket.once("connect", () => {
       connected = true;
-      tune(socket, keepAlive);
+      tune(socket, keepAlive, GO_CLIENT_KEEPALIVE_PERIOD);
     });
     socket.on("error", onError);
     socket.once("secureConnect", () => {
