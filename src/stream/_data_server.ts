@@ -8,12 +8,20 @@
  */
 import { within } from "../_internal/async.ts";
 import type { CallContext } from "../server/context.ts";
+import type { Server } from "../server/server.ts";
 import { logger } from "../log/logger.ts";
-import { Conn } from "./_conn.ts";
+import { Conn, type DataConn } from "./_conn.ts";
 import { listenData, type RawListener } from "./_socket.ts";
 import { TOKEN_LENGTH, TokenTable, wantsStatus } from "./_token.ts";
-import { STATUS_META, statusFrame } from "./_wire.ts";
-import { DataConnectionError, DataTimeoutError, StreamError, TokenError } from "./errors.ts";
+import {
+  checkCodec,
+  ERROR_META,
+  errorJson,
+  STATUS_META,
+  statusFrame,
+  tokenReply,
+} from "./_wire.ts";
+import { DataConnectionError, DataTimeoutError, TokenError } from "./errors.ts";
 
 /**
  * Options both data services take (Go: `NewFileTransfer(addr, ..., waitNum)` and
@@ -211,7 +219,104 @@ export class DataServer<T> {
   }
 }
 
-/** Whether `e` is a failure worth telling the peer as is (a typed error), else a generic one. */
-export function isTyped(e: unknown): e is StreamError {
-  return e instanceof StreamError;
+/**
+ * A handler of a data connection: the file transfer's upload and download handlers and the
+ * stream service's handler (Go: `FileTransferHandler`, `DownloadFileHandler`, `StreamHandler`,
+ * which get a `net.Conn` and the call's args). The connection is closed once it settles; throw
+ * to fail it (a Deno caller gets the error, typed).
+ *
+ * @example
+ * ```ts
+ * import type { DataHandler, StreamServiceArgs } from "@rpcx/core/stream";
+ * // Echo, as Go's stream example: io.Copy(conn, conn).
+ * const echo: DataHandler<StreamServiceArgs> = (conn) => conn.readable.pipeTo(conn.writable);
+ * console.log(echo.length); // 1
+ * ```
+ */
+export type DataHandler<A> = (conn: DataConn, args: A, info: DataConnInfo) => void | Promise<void>;
+
+/**
+ * What `FileTransfer` and `StreamService` share (Go: the `start` and token handling of
+ * `server.FileTransfer` and `server.StreamService`): a listener for data connections, the
+ * one-time tokens for it, the checks of a token call and its reply as Go writes it. `T` is
+ * what a token stands for (the call's args). Not for subclassing outside this package.
+ *
+ * @example
+ * ```ts
+ * import { DataService, StreamService } from "@rpcx/core/stream";
+ * const ss = new StreamService({ handler: (c) => c.readable.pipeTo(c.writable) });
+ * console.log(ss instanceof DataService, ss.waiting); // true 0
+ * console.log(await ss.start()); // 127.0.0.1:<port>
+ * await ss.close();
+ * ```
+ */
+export abstract class DataService<T> {
+  readonly #server: DataServer<T>;
+
+  /** Validates the options (RangeError); connections are dispatched to `dispatch`. */
+  protected constructor(options: DataServiceOptions) {
+    this.#server = new DataServer<T>(options, (c, v, i) => this.dispatch(c, v, i));
+  }
+
+  /** Handles a connection whose token stands for `value` (it is closed afterwards). */
+  protected abstract dispatch(conn: DataConn, value: T, info: DataConnInfo): Promise<void>;
+
+  /** The bound data address, once started. */
+  get address(): string | undefined {
+    return this.#server.address;
+  }
+
+  /** Tokens issued and not yet used (at most `waitNum`). */
+  get waiting(): number {
+    return this.#server.waiting;
+  }
+
+  /** Data connections being handled. */
+  get connections(): number {
+    return this.#server.connections;
+  }
+
+  /** Listens for data connections (once); the bound address. Rejects with `ListenError`. */
+  start(): Promise<string> {
+    return this.#server.start();
+  }
+
+  /** Stops listening, aborts the connections being handled (bounded: 5 s). Idempotent. */
+  close(): Promise<void> {
+    return this.#server.close();
+  }
+
+  /**
+   * Runs a token call's checks (the codec, then `check`): its result, or its error rethrown
+   * after writing it into the reply metadata (typed for Deno callers; Go's get the text).
+   */
+  protected async admit<R>(ctx: CallContext, check: () => R | Promise<R>): Promise<R> {
+    try {
+      checkCodec(ctx.serializeType);
+      return await check();
+    } catch (e) {
+      ctx.replyMetadata[ERROR_META] = errorJson(e);
+      throw e;
+    }
+  }
+
+  /** Issues a token standing for `value`: the call's reply as Go writes it (token, address). */
+  protected async reply(value: T, ctx: CallContext): Promise<unknown> {
+    const { token, addr } = await this.#server.issue(value, ctx);
+    return tokenReply(ctx.serializeType, token, addr);
+  }
+}
+
+/**
+ * Starts `service` and registers its token service on `server` under `name` (or `fallback`
+ * when empty): Go's `EnableFileTransfer` and `EnableStreamService`.
+ */
+export async function enableDataService(
+  server: Server,
+  service: { start(): Promise<string>; readonly service: object },
+  name: string,
+  fallback: string,
+): Promise<void> {
+  await service.start();
+  await server.register(service.service, name || fallback);
 }

@@ -7,19 +7,21 @@ import { within } from "../_internal/async.ts";
 import type { CallContext } from "../server/context.ts";
 import type { Server } from "../server/server.ts";
 import type { Conn, DataConn } from "./_conn.ts";
-import { type DataConnInfo, DataServer, type DataServiceOptions } from "./_data_server.ts";
 import {
-  checkCodec,
+  type DataConnInfo,
+  type DataHandler,
+  DataService,
+  type DataServiceOptions,
+  enableDataService,
+} from "./_data_server.ts";
+import {
   type DownloadFileArgs,
-  ERROR_META,
-  errorJson,
   type FileTransferArgs,
   readDownloadArgs,
   readUploadArgs,
   SEND_FILE_SERVICE_NAME,
   SIZE_META,
   statusFrame,
-  tokenReply,
 } from "./_wire.ts";
 import { TransferFailedError } from "./errors.ts";
 
@@ -57,11 +59,7 @@ import { TransferFailedError } from "./errors.ts";
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export type FileTransferHandler = (
-  conn: DataConn,
-  args: FileTransferArgs,
-  info: DataConnInfo,
-) => void | Promise<void>;
+export type FileTransferHandler = DataHandler<FileTransferArgs>;
 
 /**
  * Handles a download (Go: `DownloadFileHandler`): write the file's bytes to `conn`. The
@@ -94,11 +92,7 @@ export type FileTransferHandler = (
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export type DownloadFileHandler = (
-  conn: DataConn,
-  args: DownloadFileArgs,
-  info: DataConnInfo,
-) => void | Promise<void>;
+export type DownloadFileHandler = DataHandler<DownloadFileArgs>;
 
 /**
  * Options of {@linkcode FileTransfer}: Go's `NewFileTransfer(addr, handler,
@@ -144,8 +138,6 @@ export interface FileTransferOptions extends DataServiceOptions {
   ) => number | void | Promise<number | void>;
 }
 
-type Job = { upload: FileTransferArgs } | { download: DownloadFileArgs };
-
 /** How long a failed upload's remaining bytes are read and dropped, so its status gets through. */
 const DRAIN_MS = 2_000;
 
@@ -182,9 +174,9 @@ async function drain(conn: Conn): Promise<void> {
  * await ft.close();
  * ```
  */
-export class FileTransfer {
+export class FileTransfer
+  extends DataService<{ upload: FileTransferArgs } | { download: DownloadFileArgs }> {
   readonly #options: FileTransferOptions;
-  readonly #server: DataServer<Job>;
   /** The service registered by {@linkcode enableFileTransfer} (Go: `FileTransferService`). */
   readonly service: {
     TransferFile(args: unknown, ctx: CallContext): Promise<unknown>;
@@ -193,73 +185,43 @@ export class FileTransfer {
 
   /** Creates it; it listens on `start()` (or the first call). RangeError on bad bounds. */
   constructor(options: FileTransferOptions = {}) {
+    super(options);
     this.#options = options;
-    this.#server = new DataServer<Job>(options, (c, job, info) => this.#run(c, job, info));
     this.service = {
       TransferFile: (args, ctx) => this.#transferFile(args, ctx),
       DownloadFile: (args, ctx) => this.#downloadFile(args, ctx),
     };
   }
 
-  /** The bound data address, once started. */
-  get address(): string | undefined {
-    return this.#server.address;
-  }
-
-  /** Tokens issued and not yet used (at most `waitNum`). */
-  get waiting(): number {
-    return this.#server.waiting;
-  }
-
-  /** Data connections being handled. */
-  get connections(): number {
-    return this.#server.connections;
-  }
-
-  /** Listens for data connections (once); the bound address. Rejects with `ListenError`. */
-  start(): Promise<string> {
-    return this.#server.start();
-  }
-
-  /** Stops listening, aborts the transfers in progress (bounded: 5 s). Idempotent. */
-  close(): Promise<void> {
-    return this.#server.close();
-  }
-
-  async #check<T>(ctx: CallContext, f: () => T | Promise<T>): Promise<T> {
-    try {
-      checkCodec(ctx.serializeType);
-      return await f();
-    } catch (e) {
-      ctx.replyMetadata[ERROR_META] = errorJson(e);
-      throw e;
-    }
-  }
-
   async #transferFile(raw: unknown, ctx: CallContext): Promise<unknown> {
     const args = readUploadArgs(raw);
-    await this.#check(ctx, () => {
+    await this.admit(ctx, () => {
       if (!this.#options.handler) throw new TransferFailedError("rpcx: uploads are not served");
       return this.#options.checkUpload?.(args, ctx);
     });
-    const { token, addr } = await this.#server.issue({ upload: args }, ctx);
-    return tokenReply(ctx.serializeType, token, addr);
+    return await this.reply({ upload: args }, ctx);
   }
 
   async #downloadFile(raw: unknown, ctx: CallContext): Promise<unknown> {
     const args = readDownloadArgs(raw);
-    const size = await this.#check(ctx, () => {
+    const size = await this.admit(ctx, () => {
       if (!this.#options.downloadHandler) {
         throw new TransferFailedError("rpcx: downloads are not served");
       }
       return this.#options.checkDownload?.(args, ctx);
     });
-    const { token, addr } = await this.#server.issue({ download: args }, ctx);
+    const reply = await this.reply({ download: args }, ctx);
     if (typeof size === "number") ctx.replyMetadata[SIZE_META] = String(size);
-    return tokenReply(ctx.serializeType, token, addr);
+    return reply;
   }
 
-  async #run(conn: Conn, job: Job, info: DataConnInfo): Promise<void> {
+  /** Runs the upload or download handler of a connection (internal). */
+  protected async dispatch(
+    dataConn: DataConn,
+    job: { upload: FileTransferArgs } | { download: DownloadFileArgs },
+    info: DataConnInfo,
+  ): Promise<void> {
+    const conn = dataConn as Conn; // the data server's connections are Conns
     if ("download" in job) return await this.#options.downloadHandler!(conn, job.download, info);
     if (info.status) {
       // A Deno caller sends exactly the announced size and waits for the status (no half-close
@@ -306,6 +268,5 @@ export async function enableFileTransfer(
   fileTransfer: FileTransfer,
   serviceName: string = SEND_FILE_SERVICE_NAME,
 ): Promise<void> {
-  await fileTransfer.start();
-  await server.register(fileTransfer.service, serviceName || SEND_FILE_SERVICE_NAME);
+  await enableDataService(server, fileTransfer, serviceName, SEND_FILE_SERVICE_NAME);
 }

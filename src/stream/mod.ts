@@ -49,7 +49,12 @@
  * @module
  */
 export type { DataConn } from "./_conn.ts";
-export type { DataConnInfo, DataServiceOptions } from "./_data_server.ts";
+export {
+  type DataConnInfo,
+  type DataHandler,
+  DataService,
+  type DataServiceOptions,
+} from "./_data_server.ts";
 export type { AnyServiceCaller, DataCaller, ServiceCaller, TransferOptions } from "./_client.ts";
 export {
   type DownloadFileArgs,

@@ -6,16 +6,14 @@
 import type { CallContext } from "../server/context.ts";
 import type { Server } from "../server/server.ts";
 import type { DataConn } from "./_conn.ts";
-import { type DataConnInfo, DataServer, type DataServiceOptions } from "./_data_server.ts";
 import {
-  checkCodec,
-  ERROR_META,
-  errorJson,
-  readStreamArgs,
-  STREAM_SERVICE_NAME,
-  type StreamServiceArgs,
-  tokenReply,
-} from "./_wire.ts";
+  type DataConnInfo,
+  type DataHandler,
+  DataService,
+  type DataServiceOptions,
+  enableDataService,
+} from "./_data_server.ts";
+import { readStreamArgs, STREAM_SERVICE_NAME, type StreamServiceArgs } from "./_wire.ts";
 import { StreamNotAcceptedError } from "./errors.ts";
 
 /**
@@ -47,11 +45,7 @@ import { StreamNotAcceptedError } from "./errors.ts";
  * await ss.close();
  * ```
  */
-export type StreamHandler = (
-  conn: DataConn,
-  args: StreamServiceArgs,
-  info: DataConnInfo,
-) => void | Promise<void>;
+export type StreamHandler = DataHandler<StreamServiceArgs>;
 
 /**
  * Decides in the `Stream` call whether a caller may stream (Go: `StreamAcceptor`); false
@@ -121,60 +115,36 @@ export interface StreamServiceOptions extends DataServiceOptions {
  * await ss.close();
  * ```
  */
-export class StreamService {
+export class StreamService extends DataService<StreamServiceArgs> {
   readonly #options: StreamServiceOptions;
-  readonly #server: DataServer<StreamServiceArgs>;
   /** The service registered by {@linkcode enableStreamService}. */
   readonly service: { Stream(args: unknown, ctx: CallContext): Promise<unknown> };
 
   /** Creates it; it listens on `start()` (or the first call). RangeError on bad bounds. */
   constructor(options: StreamServiceOptions = {}) {
+    super(options);
     this.#options = options;
-    this.#server = new DataServer<StreamServiceArgs>(options, async (conn, args, info) => {
-      await this.#options.handler?.(conn, args, info);
-    });
     this.service = { Stream: (args, ctx) => this.#stream(args, ctx) };
-  }
-
-  /** The bound data address, once started. */
-  get address(): string | undefined {
-    return this.#server.address;
-  }
-
-  /** Tokens issued and not yet used (at most `waitNum`). */
-  get waiting(): number {
-    return this.#server.waiting;
-  }
-
-  /** Streams open. */
-  get connections(): number {
-    return this.#server.connections;
-  }
-
-  /** Listens for data connections (once); the bound address. Rejects with `ListenError`. */
-  start(): Promise<string> {
-    return this.#server.start();
-  }
-
-  /** Stops listening, aborts the streams (bounded: 5 s). Idempotent. */
-  close(): Promise<void> {
-    return this.#server.close();
   }
 
   async #stream(raw: unknown, ctx: CallContext): Promise<unknown> {
     const args = readStreamArgs(raw);
-    try {
-      checkCodec(ctx.serializeType);
+    await this.admit(ctx, async () => {
       if (!this.#options.handler) throw new StreamNotAcceptedError();
       if (this.#options.acceptor && !(await this.#options.acceptor(ctx, args))) {
         throw new StreamNotAcceptedError();
       }
-    } catch (e) {
-      ctx.replyMetadata[ERROR_META] = errorJson(e);
-      throw e;
-    }
-    const { token, addr } = await this.#server.issue(args, ctx);
-    return tokenReply(ctx.serializeType, token, addr);
+    });
+    return await this.reply(args, ctx);
+  }
+
+  /** Runs the handler of a stream's connection (internal). */
+  protected async dispatch(
+    conn: DataConn,
+    args: StreamServiceArgs,
+    info: DataConnInfo,
+  ): Promise<void> {
+    await this.#options.handler?.(conn, args, info);
   }
 }
 
@@ -197,6 +167,5 @@ export async function enableStreamService(
   streamService: StreamService,
   serviceName: string = STREAM_SERVICE_NAME,
 ): Promise<void> {
-  await streamService.start();
-  await server.register(streamService.service, serviceName || STREAM_SERVICE_NAME);
+  await enableDataService(server, streamService, serviceName, STREAM_SERVICE_NAME);
 }
