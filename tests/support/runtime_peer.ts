@@ -23,6 +23,8 @@
 //     our Client (tcpKeepAlivePeriod --keepalive, default: left out) calls Arith.Mul once, prints
 //     "CALLED", keeps the connection idle N ms (default 10 000), closes, exits 0.
 //   runtime_peer.js restart-serve --addr A   graceful restart (runtime_peer/restart.ts)
+//   runtime_peer.js data-serve ... our FileTransfer and StreamService (runtime_peer/stream.ts)
+//   runtime_peer.js data-call ...  our sendFile / downloadFile / stream echo (runtime_peer/stream.ts)
 //   runtime_peer.js reuse
 //     two Servers serve tcp on one port with reusePort: prints "SHARED" when both listen and a
 //     Client call through the port is answered, else the error's class and message.
@@ -36,6 +38,7 @@ import { registryFlags, registryPlugin } from "./runtime_peer/registry.ts";
 import { inprocess, xcall } from "./runtime_peer/xclient.ts";
 import { pushCall, pushServe } from "./runtime_peer/push.ts";
 import { restartServe } from "./runtime_peer/restart.ts";
+import { dataCall, dataServe } from "./runtime_peer/stream.ts";
 
 const [mode, ...args] = process.argv.slice(2);
 const network = flag(args, "network", "tcp");
@@ -211,9 +214,11 @@ else if (mode === "xcall") process.exit(await xcall(args));
 else if (mode === "inprocess") process.exit(await inprocess());
 else if (mode === "push-call") process.exit(await pushCall(args));
 else if (mode === "push-serve") await pushServe(args);
+else if (mode === "data-serve") await dataServe(args);
+else if (mode === "data-call") process.exit(await dataCall(args));
 else {
   console.error(
-    "usage: runtime_peer.js serve|call|xcall|inprocess|push-call|push-serve|reuse [flags]",
+    "usage: runtime_peer.js serve|call|xcall|inprocess|push-call|push-serve|data-serve|data-call|reuse [flags]",
   );
   process.exit(2);
 }
