@@ -883,3 +883,37 @@ Deno.test("tcp with nodeSockets: an accepted node:net connection hands its socke
     await listener.close();
   }
 });
+
+Deno.test("tcp with nodeSockets: one read takes every queued chunk that fits, not one chunk a read", async () => {
+  // Go's SendFile writes 1 KiB at a time: node:net queues a chunk per segment, and a read that
+  // took one chunk cost a read (an event-loop turn) per KiB on Node and Bun.
+  const listener = await tcpNetwork.listen("127.0.0.1:0", { nodeSockets: true });
+  const it = listener[Symbol.asyncIterator]();
+  const peer = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(listener.address.split(":").pop()),
+  });
+  peer.setNoDelay(true);
+  try {
+    const accepted = (await bounded(it.next(), 5000, "accept")).value as Connection;
+    const segment = new Uint8Array(1024);
+    for (let i = 0; i < 40; i++) {
+      segment.fill(i);
+      await peer.write(segment);
+      await delay(3); // each its own segment, delivered as its own chunk
+    }
+    await delay(100);
+    const buf = new Uint8Array(64 * 1024);
+    const n = await bounded(accepted.read(buf), 5000, "the read");
+    assert.equal(n, 40 * 1024, "the 40 queued 1 KiB chunks in one read");
+    for (let i = 0; i < 40; i++) assert.equal(buf[i * 1024 + 1023], i, `chunk ${i} in order`);
+    const small = new Uint8Array(10);
+    await peer.write(new Uint8Array(100).fill(7));
+    assert.equal(await bounded(accepted.read(small), 5000, "a short read"), 10);
+    assert.deepEqual(small, new Uint8Array(10).fill(7));
+    accepted.close();
+  } finally {
+    peer.close();
+    await listener.close();
+  }
+});

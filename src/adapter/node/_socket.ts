@@ -131,13 +131,19 @@ export class NodeSocketConnection implements Connection, SocketHandOver {
   read(p: Uint8Array): Promise<number | null> {
     const chunks = this.#chunks;
     if (this.#first < chunks.length) {
-      const head = chunks[this.#first];
-      const n = Math.min(p.byteLength, head.byteLength);
-      p.set(n === head.byteLength ? head : head.subarray(0, n));
-      if (n < head.byteLength) chunks[this.#first] = head.subarray(n);
-      else if (++this.#first === chunks.length) {
-        this.#chunks = EMPTY as Uint8Array[];
-        this.#first = 0;
+      // As many queued chunks as fit: a peer that writes small segments (Go's SendFile: 1 KiB)
+      // queues many small chunks, and one chunk a read would cost a read per segment.
+      let n = 0;
+      while (n < p.byteLength && this.#first < this.#chunks.length) {
+        const head = chunks[this.#first];
+        const k = Math.min(p.byteLength - n, head.byteLength);
+        p.set(k === head.byteLength ? head : head.subarray(0, k), n);
+        n += k;
+        if (k < head.byteLength) chunks[this.#first] = head.subarray(k);
+        else if (++this.#first === chunks.length) {
+          this.#chunks = EMPTY as Uint8Array[];
+          this.#first = 0;
+        }
       }
       this.#buffered -= n;
       if (this.#paused && this.#buffered <= HIGH_WATER / 2) {
