@@ -2,10 +2,15 @@
 // server in the same run (Go: rpcxpeer data-server/data-client, i.e. NewFileTransfer with a
 // handler that io.Copies into a file, XClient.SendFile/DownloadFile; Deno: directoryHandlers,
 // sendFile/downloadFile into a path). Each side runs in its own process. Prints, per transfer,
-// the client's time and throughput, the server's RSS growth (VmHWM after the transfer, reset by
+// the time and throughput (an upload: until the server stored the whole file, a new one each time;
+// a download: the client's time; the client's own time beside it), the server's RSS growth (VmHWM after the transfer, reset by
 // clear_refs before it, minus VmRSS before), the server's CPU time for it, and the client's peak
 // RSS (and its growth for the Deno client, which samples itself).
 //   deno run -A bench/file_transfer.ts [--size-mib 1024] [--runs 1] [--json]
+//     [--ops upload,download] [--clients go,deno] [--before DIR]
+// --before DIR adds a third server, "before": the Deno server of another checkout (e.g.
+// `git archive <commit> | tar -x -C DIR`), so a change is measured beside the old code and Go's
+// in one run; rounds alternate the servers (load from other processes hits each alike).
 // The Deno sides: --serve DIR (prints LISTENING), --client ADDR --op upload|download ...
 import {
   directoryHandlers,
@@ -76,6 +81,7 @@ interface Row {
   server: string;
   seconds: number;
   mibPerSec: number;
+  clientSeconds: number;
   serverRssGrowthMiB: number;
   serverCpuSeconds: number;
   clientPeakRssMiB: number;
@@ -102,14 +108,20 @@ async function timed(args: string[]): Promise<{ json: Record<string, number>; ma
 
 async function main(): Promise<void> {
   const sizeMiB = Number(flag(Deno.args, "size-mib", "1024"));
+  const ops = flag(Deno.args, "ops", "upload,download").split(",");
+  const clients = flag(Deno.args, "clients", "go,deno").split(",") as ("go" | "deno")[];
+  const beforeDir = flag(Deno.args, "before", "");
+  const uptime = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  console.log(`load average at start: ${uptime()}`);
   const runs = Number(flag(Deno.args, "runs", "1"));
   const size = sizeMiB * 2 ** 20;
   const work = await Deno.makeTempDir({ prefix: "rpcx_bench_ft_" });
   const src = `${work}/src.bin`;
   const goDir = `${work}/go`;
   const denoDir = `${work}/deno`;
+  const beforeStore = `${work}/before`;
   const outDir = `${work}/out`;
-  for (const d of [goDir, denoDir, outDir]) await Deno.mkdir(d);
+  for (const d of [goDir, denoDir, beforeStore, outDir]) await Deno.mkdir(d);
   {
     const f = await Deno.open(src, { write: true, create: true });
     const block = new Uint8Array(1 << 20);
@@ -121,8 +133,11 @@ async function main(): Promise<void> {
     }
     f.close();
   }
+  const up = `${work}/up.bin`; // uploads store it as up.bin, a new file every time
+  await Deno.link(src, up);
   await Deno.copyFile(src, `${goDir}/src.bin`);
   await Deno.copyFile(src, `${denoDir}/src.bin`);
+  if (beforeDir) await Deno.copyFile(src, `${beforeStore}/src.bin`);
   const port = () => {
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const p = (l.addr as Deno.NetAddr).port;
@@ -148,21 +163,35 @@ async function main(): Promise<void> {
     "--serve",
     denoDir,
   ]);
-  const servers = { go, deno };
+  const before = beforeDir
+    ? await startServer(Deno.execPath(), [
+      "run",
+      "-A",
+      `--config=${beforeDir}/deno.json`,
+      `${beforeDir}/bench/file_transfer.ts`,
+      "--serve",
+      beforeStore,
+    ])
+    : undefined;
+  const servers = { go, deno, ...(before ? { before } : {}) };
+  const stores = { go: goDir, deno: denoDir, before: beforeStore };
+  const names = Object.keys(servers) as (keyof typeof stores)[];
   const rows: Row[] = [];
   try {
     for (let run = 0; run < runs; run++) {
-      for (const op of ["upload", "download"]) {
-        for (const c of ["go", "deno"] as const) {
-          for (const s of ["go", "deno"] as const) {
-            const server = servers[s];
+      for (const op of ops) {
+        for (const c of clients) {
+          // Each round starts with another server, so none always runs first.
+          for (let k = 0; k < names.length; k++) {
+            const s = names[(k + run) % names.length];
+            const server = servers[s]!;
             Deno.writeTextFileSync(`/proc/${server.pid}/clear_refs`, "5");
             const before = status(server.pid, "VmRSS");
             const cpu0 = cpu(server.pid);
             const out = `${outDir}/${c}_${s}.bin`;
             const args = c === "go"
               ? [GO_PEER, "data-client", "--addr", server.addr, "--op", op, "--meta", ""]
-                .concat(op === "upload" ? ["--file", src] : ["--name", "src.bin", "--out", out])
+                .concat(op === "upload" ? ["--file", up] : ["--name", "src.bin", "--out", out])
               : [
                 Deno.execPath(),
                 "run",
@@ -173,22 +202,39 @@ async function main(): Promise<void> {
                 "--op",
                 op,
               ]
-                .concat(op === "upload" ? ["--file", src] : ["--name", "src.bin", "--out", out]);
-            const { json, maxRssMiB } = await timed(args);
-            // An upload is done once the server stored it (Go's client does not wait for that).
-            if (op === "upload") {
-              const stored = `${s === "go" ? goDir : denoDir}/src.bin`;
-              for (let i = 0; i < 600 && (await Deno.stat(stored)).size !== size; i++) {
-                await new Promise((r) => setTimeout(r, 50));
+                .concat(op === "upload" ? ["--file", up] : ["--name", "src.bin", "--out", out]);
+            // An upload is done once the server stored all of it (Go's client does not wait for
+            // that, ours does): the time from the client's start until the stored file is whole.
+            // Each upload stores a new file (the old one was removed outside the timing).
+            const stored = `${stores[s]}/up.bin`;
+            let whole: number | undefined;
+            let watching = op === "upload";
+            const watcher = (async () => {
+              while (watching && whole === undefined) {
+                const st = await Deno.stat(stored).catch(() => undefined);
+                if (st?.size === size) whole = performance.now();
+                else await new Promise((r) => setTimeout(r, 5));
               }
+            })();
+            const { json, maxRssMiB } = await timed(args);
+            const exited = performance.now();
+            let ms = json.ms;
+            if (op === "upload") {
+              const limit = setTimeout(() => (watching = false), 60_000);
+              await watcher;
+              clearTimeout(limit);
+              if (whole === undefined) throw new Error(`${c} -> ${s}: upload not stored`);
+              ms = Math.max(json.ms, whole - (exited - json.ms));
+              await Deno.remove(stored);
             }
             const after = status(server.pid, "VmHWM");
             rows.push({
               op,
               client: c,
               server: s,
-              seconds: +(json.ms / 1000).toFixed(2),
-              mibPerSec: Math.round(sizeMiB / (json.ms / 1000)),
+              seconds: +(ms / 1000).toFixed(2),
+              mibPerSec: Math.round(sizeMiB / (ms / 1000)),
+              clientSeconds: +(json.ms / 1000).toFixed(2),
               serverRssGrowthMiB: +(after - before).toFixed(1),
               serverCpuSeconds: +(cpu(server.pid) - cpu0).toFixed(2),
               clientPeakRssMiB: +maxRssMiB.toFixed(1),
@@ -204,17 +250,19 @@ async function main(): Promise<void> {
   } finally {
     await go.stop();
     await deno.stop();
+    await before?.stop();
     await Deno.remove(work, { recursive: true });
   }
   if (Deno.args.includes("--json")) console.log(JSON.stringify(rows));
+  console.log(`load average at the end: ${uptime()}`);
   console.log(`\n${sizeMiB} MiB on loopback (client time; RSS in MiB)`);
   console.table(rows);
   if (runs > 1) {
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const summary = [];
-    for (const op of ["upload", "download"]) {
-      for (const c of ["go", "deno"]) {
-        for (const s of ["go", "deno"]) {
+    for (const op of ops) {
+      for (const c of clients) {
+        for (const s of names) {
           const mine = rows.filter((r) => r.op === op && r.client === c && r.server === s);
           summary.push({
             op,
@@ -224,6 +272,9 @@ async function main(): Promise<void> {
             range: `${Math.min(...mine.map((r) => r.mibPerSec))}-${
               Math.max(...mine.map((r) => r.mibPerSec))
             }`,
+            medianServerCpuSecondsPerGiB: +(median(
+              mine.map((r) => r.serverCpuSeconds),
+            ) * 1024 / sizeMiB).toFixed(2),
             maxServerRssGrowthMiB: Math.max(...mine.map((r) => r.serverRssGrowthMiB)),
             maxClientPeakRssMiB: Math.max(...mine.map((r) => r.clientPeakRssMiB)),
           });

@@ -45,8 +45,14 @@ export interface DirectoryOptions {
   sync?: boolean;
 }
 
-/** Buffer of the file copies, bytes. */
-const CHUNK = 256 * 1024;
+/**
+ * Each of the two buffers of an upload or a download, bytes: the file is written or read a
+ * buffer at a time (fewer, larger file operations: each is a hand-off to the runtime's file
+ * thread and back) while the socket fills or drains the other one. 2 MiB a transfer.
+ */
+const BUFFER = 1024 * 1024;
+/** A buffer is written once less than this is left in it (so no read is given a sliver). */
+const UPLOAD_SLACK = 64 * 1024;
 
 function isAbsolute(name: string): boolean {
   return name.startsWith("/") || name.startsWith("\\") || /^[A-Za-z]:/.test(name);
@@ -93,24 +99,41 @@ async function store(
   let received = 0;
   try {
     file = await createNew(part);
-    // Reads fill the buffer (a peer may send small segments: Go's client writes 1 KiB at a
-    // time) and the file is written in large pieces.
-    const buf = new Uint8Array(2 * CHUNK);
+    // Reads fill a buffer (a peer may send small segments: Go's client writes 1 KiB at a
+    // time) and the file is written in large pieces; while one buffer is written, the next
+    // fills (two buffers: the socket is read while the disk takes the last piece).
+    const bufs = [new Uint8Array(BUFFER), new Uint8Array(BUFFER)];
+    let buf = bufs[0];
     let filled = 0;
-    while (true) {
-      const n = await conn.read(buf.subarray(filled));
-      if (n === null) break;
-      received += n;
-      filled += n;
-      if (received > limit) throw new FileTooLargeError(limit);
-      if (expected >= 0 && received > expected) {
-        throw new TransferIncompleteError(expected, received);
+    let writing: Promise<void> | undefined;
+    const flush = async () => {
+      const w = writing;
+      writing = undefined;
+      await w;
+    };
+    try {
+      while (true) {
+        const n = await conn.read(buf.subarray(filled));
+        if (n === null) break;
+        received += n;
+        filled += n;
+        if (received > limit) throw new FileTooLargeError(limit);
+        if (expected >= 0 && received > expected) {
+          throw new TransferIncompleteError(expected, received);
+        }
+        if (filled > BUFFER - UPLOAD_SLACK) {
+          await flush();
+          writing = file.write(buf.subarray(0, filled));
+          writing.catch(() => {}); // awaited by the next flush; not unhandled meanwhile
+          buf = buf === bufs[0] ? bufs[1] : bufs[0];
+          filled = 0;
+        }
       }
-      if (filled >= CHUNK) {
-        await file.write(buf.subarray(0, filled));
-        filled = 0;
-      }
+    } catch (e) {
+      await writing?.catch(() => {}); // the read's error is the one to report
+      throw e;
     }
+    await flush();
     if (filled) await file.write(buf.subarray(0, filled));
     if (expected >= 0 && received !== expected) {
       throw new TransferIncompleteError(expected, received);
@@ -128,14 +151,20 @@ async function store(
 async function serve(conn: DataConn, args: DownloadFileArgs, rootReal: string): Promise<void> {
   const { path } = await confine(rootReal, args.fileName);
   const file = await openRead(path);
+  // The next piece is read from the file while the socket takes the last one (two buffers).
+  const bufs = [new Uint8Array(BUFFER), new Uint8Array(BUFFER)];
+  let next: Promise<number | null> | undefined = file.read(bufs[0]);
   try {
-    const buf = new Uint8Array(CHUNK);
-    while (true) {
-      const n = await file.read(buf);
+    for (let i = 0;; i ^= 1) {
+      const n: number | null = await next;
+      next = undefined;
       if (n === null) break;
-      await conn.write(buf.subarray(0, n));
+      next = file.read(bufs[i ^ 1]);
+      next.catch(() => {}); // awaited next turn (or below); not unhandled meanwhile
+      await conn.write(bufs[i].subarray(0, n));
     }
   } finally {
+    await next?.catch(() => {});
     await file.close();
   }
 }
