@@ -424,14 +424,6 @@ const HAND_TIMERS_LEFT: Record<string, string> = {
   // The timer is one of a node:http body's events (data, end, error, aborted, and the time) that
   // end the read, each removing every listener; or a clock shared by the request replaces it.
   "src/http/_body.ts": "one event among a body stream's",
-  // One connect attempt of a node:net / node:tls socket, written as the socket's event handlers:
-  // whichever of connect, error, the time (or an abort) comes first ends it, unhooks the others
-  // and destroys or hands over the socket at that moment. deadline() could bound a promise of
-  // connect/error instead; not done here because the runtime adapters and the registries' probe
-  // are other work's this session (issues 26 and 28).
-  "src/adapter/node/sockets.ts": "one event among a connecting socket's",
-  "src/adapter/node/tls.ts": "one event among a connecting socket's",
-  "src/registry/_endpoint_health.ts": "one event among a connecting socket's",
   // issue 26's work on the etcd client (its withTimeout above); goes with that copy.
   "src/registry/etcd/client.ts": "withTimeout's copy",
 };
