@@ -25,6 +25,7 @@ import { startEtcd } from "./support/etcd_server.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
 import { startConsul } from "./support/consul_agent.ts";
 import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
+import { GO_QUERY_NODES } from "./support/go_metadata.ts";
 import { runBounded } from "./support/child.ts";
 import { Etcd3 } from "etcd3";
 import zookeeper from "node-zookeeper-client";
@@ -567,6 +568,54 @@ Deno.test("rpcx set: an edit a server's refresh writes back (read-then-write) is
     assert.equal((await once).code, 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(await raw.get(key).string(), "state=inactive&weight=1");
+  } finally {
+    raw.close();
+    await etcd.stop();
+  }
+});
+
+Deno.test("rpcx list and set read metadata by Go's url.ParseQuery, not URLSearchParams (;, bad %, +, a key without =)", async () => {
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const url = `etcd://${etcd.endpoint}/rpcx_go`;
+  const path = (key: string) => `/rpcx_go/Arith/${key}`;
+  try {
+    for (const [key, meta] of Object.entries(GO_QUERY_NODES)) await raw.put(path(key)).value(meta);
+    const json = await rpcx(["list", "-r", url, "Arith", "--json"]);
+    assert.equal(json.code, 0, json.err);
+    const states = (JSON.parse(json.out) as { key: string; state: string }[])
+      .map((n) => `${n.key} ${n.state}`);
+    assert.deepEqual(states, [
+      "tcp@127.0.0.1:1 active",
+      "tcp@127.0.0.1:2 active",
+      "tcp@127.0.0.1:3 active",
+      "tcp@127.0.0.1:4 active",
+    ]);
+    const table = await rpcx(["list", "-r", url, "Arith"]);
+    assert.equal(table.code, 0, table.err);
+    const columns = table.out.trim().split("\n").slice(1)
+      .map((l) => l.split(/\s{2,}/).slice(1, 5).join(" | "));
+    assert.deepEqual(columns, [
+      "tcp@127.0.0.1:1 | active | - | -",
+      "tcp@127.0.0.1:2 | active | - | -",
+      "tcp@127.0.0.1:3 | active | - | -",
+      "tcp@127.0.0.1:4 | active | 2 | a b",
+    ]);
+    // An edit keeps the pairs Go parses and drops the others, as Go's plugins' refresh does;
+    // nothing is re-escaped into a new value (x=%25zz, weight=5%3B).
+    const edits: [string, string, string][] = [
+      ["tcp@127.0.0.1:1", "weight=6", "state=inactive&weight=6"],
+      ["tcp@127.0.0.1:2", "state=inactive", "group=a&state=inactive"],
+      ["tcp@127.0.0.1:3", "group=b", "group=b&state=inactive"],
+      ["tcp@127.0.0.1:4", "weight=3", "group=a+b&state=&weight=3"],
+    ];
+    for (const [key, set, want] of edits) {
+      const r = await rpcx(["set", "-r", url, "Arith", key, set, "--settle", "100"]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `Arith ${key} ${want}\n`);
+      assert.equal(await raw.get(path(key)).string(), want);
+    }
   } finally {
     raw.close();
     await etcd.stop();

@@ -36,6 +36,7 @@ import { OPENSSL } from "./support/certs.ts";
 import { address, type Case, CASES, getCerts } from "./support/interop_networks.ts";
 import { denoRuntime, nodeRuntime, type Runtime, setRuntime } from "../src/runtime/mod.ts";
 import { handOverOf } from "../src/transport/_hand_over.ts";
+import { nodeSockets } from "../src/adapter/node/sockets.ts";
 
 const listenAddress = address;
 
@@ -315,6 +316,78 @@ Deno.test("a dial that gets no answer fails with DialTimeoutError after connectT
     await accepting.catch(() => {});
   } finally {
     await client.close();
+    for (const c of [...hole.fillers, ...accepted]) {
+      try {
+        c.close();
+      } catch {
+        // closed
+      }
+    }
+    try {
+      hole.listener.close();
+    } catch {
+      // closed
+    }
+    await bounded(hole.blocked.then((c) => c.close(), () => {}), 10_000, "the probe").catch(
+      () => {},
+    );
+  }
+});
+
+Deno.test("a node:net dial (nodeSockets: Node's and Bun's) that gets no answer fails with DialTimeoutError after its timeout and frees its socket; a refused one is typed", async () => {
+  const hole = await blackHole();
+  const accepted: Deno.Conn[] = [];
+  const label = `tcp@127.0.0.1:${hole.port}`;
+  try {
+    const t0 = performance.now();
+    const err = await bounded(
+      nodeSockets.connect({ transport: "tcp", hostname: "127.0.0.1", port: hole.port }, {
+        network: "tcp",
+        label,
+        timeout: 300,
+      }).then((c) => {
+        c.close();
+        return "connected";
+      }, (e) => e),
+      5000,
+      "a node:net dial to the black hole",
+    );
+    const took = performance.now() - t0;
+    assert.ok(err instanceof DialTimeoutError, `got ${err}`);
+    assert.equal(err.timeout, 300);
+    assert.ok(took >= 250 && took < 2000, `failed after ${took.toFixed(0)} ms`);
+    // The queue drains: the dial given up was destroyed, so no connection of it is left open
+    // (none arrives, or it is closed at once).
+    for (const c of hole.fillers) c.close();
+    const accepting = (async () => {
+      for await (const c of hole.listener) accepted.push(c);
+    })();
+    (await bounded(hole.blocked, 5000, "the probe's connection")).close();
+    await delay(500);
+    const buf = new Uint8Array(64);
+    for (const c of accepted) {
+      const end = await bounded(
+        c.read(buf).then((n) => n === null ? "closed" : `${n} bytes`, () => "reset"),
+        3000,
+        "the far end of an accepted connection to close",
+      );
+      assert.ok(["closed", "reset"].includes(end), end);
+    }
+    hole.listener.close();
+    await accepting.catch(() => {});
+    // A closed port: ConnectionRefusedError, at once.
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    await assert.rejects(
+      nodeSockets.connect({ transport: "tcp", hostname: "127.0.0.1", port }, {
+        network: "tcp",
+        label: `tcp@127.0.0.1:${port}`,
+        timeout: 2000,
+      }),
+      ConnectionRefusedError,
+    );
+  } finally {
     for (const c of [...hole.fillers, ...accepted]) {
       try {
         c.close();

@@ -13,6 +13,7 @@ import { GO_ARITH_WEIGHT_5, GO_PEER, type GoServer, startGoServer } from "./supp
 import { startEtcd } from "./support/etcd_server.ts";
 import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
 import { serveAdmin } from "@rpcx/core/cli";
+import { GO_QUERY_NODES } from "./support/go_metadata.ts";
 
 const CHROMIUM = findExecutable("/usr/bin/chromium", "chromium", "chromium-browser");
 const SCREENSHOT = Deno.env.get("RPCX_UI_SCREENSHOT") ?? "/tmp/rpcx-admin-ui.png";
@@ -158,6 +159,65 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
     await etcd.stop();
   }
   assert.equal(code, 0, "rpcx ui exits 0 on SIGINT");
+});
+
+Deno.test("rpcx ui reads metadata by Go's url.ParseQuery, on the server and so on the page (;, bad %, +, a key without =)", async () => {
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const registry = `etcd://${etcd.endpoint}/rpcx_go`;
+  for (const [key, meta] of Object.entries(GO_QUERY_NODES)) {
+    await raw.put(`/rpcx_go/Arith/${key}`).value(meta);
+  }
+  const ui = await serveAdmin({ registries: [registry], addr: "127.0.0.1:0", interval: 60_000 });
+  let browser: Browser | undefined;
+  // Each server as Go's client reads it: metadata Go cannot parse is ignored.
+  const want = [
+    ["tcp@127.0.0.1:1", "active", "", ""],
+    ["tcp@127.0.0.1:2", "active", "", ""],
+    ["tcp@127.0.0.1:3", "active", "", ""],
+    ["tcp@127.0.0.1:4", "active", "2", "a b"],
+  ];
+  try {
+    type Node = { key: string; state: string; weight?: string; groups: string[] };
+    let nodes: Node[] = [];
+    await waitFor("the nodes listed", async () => {
+      const r = await fetch(new URL("/api/nodes", ui.url));
+      nodes = (await r.json()).registries[0].nodes;
+      return nodes.length === want.length;
+    }, 10_000);
+    assert.deepEqual(
+      nodes.map((n) => [n.key, n.state, n.weight ?? "", (n.groups ?? []).join(",")]),
+      want,
+    );
+    if (!needs("chromium", CHROMIUM ? undefined : "not installed (.ci/install/70-chromium.sh)")) {
+      return;
+    }
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    const page = await browser.newPage();
+    await page.goto(ui.url);
+    const row = (key: string) => `tr[data-service="Arith"][data-key="${key}"]`;
+    for (const [key] of want) await page.waitForSelector(row(key), { timeout: 20_000 });
+    const shown = [];
+    for (const [key] of want) {
+      shown.push([
+        key,
+        await page.$eval(`${row(key)} .state`, (e) => e.textContent ?? ""),
+        await page.$eval(`${row(key)} .weight`, (e) => (e as unknown as { value: string }).value),
+        await page.$eval(`${row(key)} .group`, (e) => (e as unknown as { value: string }).value),
+      ]);
+    }
+    assert.deepEqual(shown, want);
+  } finally {
+    await browser?.close();
+    await ui.shutdown();
+    raw.close();
+    await etcd.stop();
+  }
 });
 
 Deno.test("rpcx ui POST /api/set: bad requests get a 4xx naming what is wrong", async () => {

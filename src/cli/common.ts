@@ -18,7 +18,7 @@ import { CompressType, SerializeType } from "../protocol/constants.ts";
 import { CliError, ExitCode, unreachable, usage } from "./errors.ts";
 import { protoCodecs } from "./proto.ts";
 import { openRegistry, type RegistryCredentials } from "./registry/open.ts";
-import type { RegistryOperator } from "./registry/registry.ts";
+import { type RegistryOperator, viewOf } from "./registry/registry.ts";
 
 /** Help text of `--registry`. */
 export const REGISTRY_HELP =
@@ -263,15 +263,9 @@ export function toJson(value: unknown, indent?: number): string {
   return (text ?? "null").replace(/"\\u0000big:(-?\d+)"/g, "$1");
 }
 
-/**
- * The STATE `rpcx list` shows for a node: `inactive` or `active` as rpcx-ui shows a registry's
- * node; for a server named directly (`tcp@…`, listed under service `*` with `state=up` or
- * `state=down&error=…` from a heartbeat), `up` or `down`.
- */
+/** The STATE `rpcx list` shows for a node (its `NodeView`'s `state`). */
 export function stateOf(node: { service: string; metadata: string }): string {
-  const state = new URLSearchParams(node.metadata).get("state");
-  if (node.service === "*" && (state === "up" || state === "down")) return state;
-  return state === "inactive" ? "inactive" : "active";
+  return viewOf(node).state;
 }
 
 /**

@@ -2,28 +2,30 @@
  * XClient: calls a service through a discovery, with select modes, fail modes, retries,
  * broadcast and fork, and per-server health (refused servers are skipped and retried later).
  * This file is the façade: the fail modes are in `_fail_modes.ts`, broadcast and fork in
- * `_every_server.ts`, the server list and its health in `_health.ts`, one Client per server in
- * `_pool.ts`, the selectors in `selectors/` (made in `_select.ts`, which also chooses the server
- * of each try), time bounds in `_bounds.ts`.
+ * `_every_server.ts`, `send` and `sendRaw` (one server, no fail mode) in `_one_try.ts`, the
+ * server list and its health in `_health.ts`, one Client per server in `_pool.ts`, the
+ * selectors in `selectors/` (made in `_select.ts`, which also chooses the server of each try),
+ * time bounds in `_bounds.ts`.
  *
  * @module
  */
 import type { KVPair, RegistryOutageEvent, ServiceDiscovery } from "../registry/discovery.ts";
-import { createMessage, type Message } from "../protocol/message.ts";
+import type { Message } from "../protocol/message.ts";
 import { type Bounded, waitBound } from "./_calls.ts";
 import { type TypedClient, typedProxy } from "./typed.ts";
 import type { SelectFunc } from "./plugin.ts";
 import { ClientPluginChain } from "./_plugin_chain.ts";
 import { PushReceivers } from "./_push.ts";
 import type { ServerMessagesOptions, ServerMessageStream } from "./push.ts";
-import { ClientClosedError, isRetryable } from "./errors.ts";
+import { ClientClosedError } from "./errors.ts";
 import { type SelectMode, type Selector, WeightedLatencySelector } from "./selectors.ts";
 import type { CallOptions, ClientOptions, FailMode, XClientOptions } from "./options.ts";
 import { ServerHealth } from "./_health.ts";
 import { ClientPool } from "./_pool.ts";
 import { makeSelector, ServerChooser } from "./_select.ts";
-import { type Budget, budgetOf, maxWaitOf, timedOut, tryOptions, waitReady } from "./_bounds.ts";
+import { type Budget, budgetOf, maxWaitOf, waitReady } from "./_bounds.ts";
 import { startCall, type Tries } from "./_fail_modes.ts";
+import { type OneTry, sendOnce, sendRawOnce } from "./_one_try.ts";
 import {
   allReplies,
   type EveryServer,
@@ -95,8 +97,8 @@ export class XClient extends StreamCalls {
     this.#chooser.registryError = undefined;
   };
   readonly #push: PushReceivers;
-  /** What the fail modes and broadcast/fork use of this client. */
-  readonly #core: Tries & EveryServer;
+  /** What the fail modes, broadcast/fork and the one-server tries use of this client. */
+  readonly #core: Tries & EveryServer & OneTry;
 
   /**
    * Follows `discovery` for `servicePath`.
@@ -148,6 +150,10 @@ export class XClient extends StreamCalls {
       ready: (signal, budget) => this.#ready(signal, budget),
       keys: () => this.discovered,
       noServer: () => this.#chooser.noServer(),
+      servicePath,
+      health: this.#health,
+      pool: this.#pool,
+      plugins: this.#plugins,
     };
     const setPairs = (pairs: KVPair[]) => this.#pool.retireAllBut(this.#health.setPairs(pairs));
     this.#unwatch = discovery.watch(setPairs);
@@ -321,32 +327,7 @@ export class XClient extends StreamCalls {
    * that stops reading fails it with {@linkcode CallTimeoutError}).
    */
   async send(method: string, args: unknown, options: CallOptions = {}): Promise<void> {
-    const send = (key: string, o: CallOptions) =>
-      this.#pool.withClient(key, (c) => c.send(this.servicePath, method, args, o));
-    await this.#forParent(options, (o) => this.#once(method, args, o, send));
-  }
-
-  /**
-   * One try of `run` on the server chosen for `method` (no fail mode), bounded like `call`; the
-   * server's health is marked by its outcome.
-   */
-  async #once<R>(
-    method: string,
-    args: unknown,
-    options: CallOptions,
-    run: (key: string, options: CallOptions) => Promise<R>,
-  ): Promise<R> {
-    const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
-    await this.#ready(options.signal, budget);
-    const key = this.#chooser.pick(method, args);
-    try {
-      const r = await run(key, budget === undefined ? options : tryOptions(options, budget));
-      this.#health.markSuccess(key);
-      return r;
-    } catch (e) {
-      if (isRetryable(e)) this.#health.markFailure(key, e);
-      throw timedOut(e, budget);
-    }
+    await this.#forParent(options, (o) => sendOnce(this.#core, method, args, o));
   }
 
   /**
@@ -359,25 +340,7 @@ export class XClient extends StreamCalls {
       const raw = (o: CallOptions) => this.sendRaw(req, o);
       return await callFor(parent, options, this.#options.timeout, raw, false);
     }
-    return await this.#once(req.serviceMethod, req.payload, options, (key, opts) => {
-      const msg = createMessage({
-        ...req,
-        servicePath: req.servicePath || this.servicePath,
-        metadata: { ...req.metadata },
-      });
-      const send = () => this.#pool.withClient(key, (c) => c.sendRaw(msg, opts));
-      // As Go's wrapSendRaw: preCall/postCall around it, the payload as args.
-      return this.#plugins?.wrapsCalls
-        ? this.#plugins.around({
-          address: key,
-          servicePath: msg.servicePath,
-          serviceMethod: msg.serviceMethod,
-          args: msg.payload,
-          metadata: msg.metadata,
-          oneway: msg.oneway,
-        }, send)
-        : send();
-    });
+    return await sendRawOnce(this.#core, req, options);
   }
 
   /**

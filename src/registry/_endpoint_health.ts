@@ -16,7 +16,10 @@
  */
 import { connect } from "node:net";
 import { runtime } from "../runtime/mod.ts";
-import { sleep } from "../_internal/async.ts";
+import { deadline, sleep } from "../_internal/async.ts";
+
+/** Why a dial ended when it was stopped (reportDown, close). */
+const ABORTED = Symbol("aborted");
 
 /** State of one endpoint: not dialled yet, answered, or failed (avoided). */
 export type EndpointState = "unknown" | "up" | "down";
@@ -274,31 +277,41 @@ export class EndpointHealth {
     const ms = this.#options.dialTimeout;
     const { hostname, port } = e.address;
     e.dialledAt = performance.now();
-    e.dial = new Promise<void>((resolve) => {
-      // node:net on every runtime; destroying a socket still connecting ends the connect
-      const socket = connect({ host: hostname, port });
-      let done = false;
-      const finish = (failure: string | undefined, aborted = false) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        socket.on("error", () => {}); // anything after destroy()
-        socket.destroy();
-        if (e.abort === stop) {
-          e.abort = undefined;
-          e.dial = undefined;
-        }
-        if (!aborted && !this.#closed) {
-          this.#set(e, failure === undefined ? "up" : "down", failure ?? "");
-        } else this.#wake();
-        resolve();
-      };
-      const stop = { abort: () => finish(undefined, true) };
-      e.abort = stop;
-      const timer = setTimeout(() => finish(`no connection within ${ms} ms`), ms);
-      socket.once("connect", () => finish(undefined));
-      socket.once("error", (err: Error) => finish(err.message || String(err)));
+    // node:net on every runtime; destroying a socket still connecting ends the connect
+    const socket = connect({ host: hostname, port });
+    socket.on("error", () => {}); // what the attempt does not take, and anything after destroy()
+    let ended = false;
+    const end = (why: unknown) => {
+      if (ended) return;
+      ended = true;
+      socket.destroy();
+      if (e.abort === stop) {
+        e.abort = undefined;
+        e.dial = undefined;
+      }
+      if (why === ABORTED || this.#closed) return this.#wake();
+      const failure = why === undefined || typeof why === "string"
+        ? why
+        : (why as Error)?.message || String(why);
+      this.#set(e, failure === undefined ? "up" : "down", failure ?? "");
+    };
+    // Stopped (reportDown, close): ended at once, the attempt's timer cleared.
+    const stopped = new AbortController();
+    const stop = {
+      abort: () => {
+        stopped.abort();
+        end(ABORTED);
+      },
+    };
+    e.abort = stop;
+    const connected = new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", reject);
     });
+    e.dial = deadline(connected, ms, {
+      signal: stopped.signal,
+      onTimeout: () => `no connection within ${ms} ms`,
+    }).then(() => end(undefined), end);
   }
 
   #wake(): void {

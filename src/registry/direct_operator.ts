@@ -5,6 +5,7 @@
  * @module
  */
 import { Client } from "../client/client.ts";
+import { queryEscape } from "../_internal/go/url.ts";
 import type { ServiceDiscovery } from "./discovery.ts";
 import { MultipleServersDiscovery } from "./multiple_servers.ts";
 import { readOnly, type RegistryOperator, type ServerNode } from "./operator.ts";
@@ -33,8 +34,8 @@ export function openDirect(url: string, keys: string[]): RegistryOperator {
           await c.heartbeat({ timeout: 2000 });
           return { service: "*", key, metadata: "state=up" };
         } catch (e) {
-          const why = new URLSearchParams({ state: "down", error: (e as Error).message });
-          return { service: "*", key, metadata: why.toString() };
+          const why = queryEscape((e as Error).message);
+          return { service: "*", key, metadata: `state=down&error=${why}` };
         } finally {
           await c.close();
         }

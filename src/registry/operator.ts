@@ -54,7 +54,9 @@ export interface RegistryOperator {
    */
   list(service?: string): Promise<ServerNode[]>;
   /**
-   * Reads the node of `key` under `service`, lets `edit` change its metadata, writes it back
+   * Reads the node of `key` under `service` (its metadata read by Go's `url.ParseQuery`,
+   * keeping the pairs that parse, as Go's registry plugins' refresh does: a pair with a bad `%`
+   * escape or a `;` is dropped), lets `edit` change its metadata, writes it back
    * in Go's `url.Values.Encode` form (compare-and-set), keeping the node's lease, session,
    * ephemeral owner or TTL. Resolves with the new metadata. Rejects `"missing"` when there is no
    * such node, `"conflict"` when it kept changing, `"usage"` on a read-only registry.

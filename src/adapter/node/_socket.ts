@@ -14,6 +14,7 @@ import { PeerGoneError, type SocketError } from "../../transport/errors.ts";
 import type { Connection } from "../../transport/network.ts";
 import type { SocketHandOver } from "../../transport/_hand_over.ts";
 import { nodeSocketError } from "./errors.ts";
+import { deadline } from "../../_internal/async.ts";
 
 /** The part of a `node:net` `Socket` (or `tls.TLSSocket`) used here. */
 export interface NodeSocket {
@@ -235,4 +236,47 @@ export function tune(socket: NodeSocket, keepAlive: number | undefined, fallback
   } catch {
     // not fatal
   }
+}
+
+/**
+ * One connect attempt of a `node:net` / `node:tls` socket: at its `ready` event (`"connect"`,
+ * `"secureConnect"`) resolves with `onReady()`, run in that event's handler (the socket's
+ * `error` listener removed just before, so the connection `onReady` makes gets every later
+ * event); rejects with the socket's first error, or with `onTimeout()` once `ms` milliseconds
+ * have passed ({@linkcode deadline}). On an error or the time, the socket is destroyed at that
+ * moment and its later errors ignored.
+ */
+export function connectAttempt<T>(
+  socket: NodeSocket,
+  ready: string,
+  ms: number,
+  onTimeout: () => unknown,
+  onReady: () => T,
+): Promise<T> {
+  let failed!: (e: unknown) => void;
+  let dropped = false;
+  const drop = () => {
+    if (dropped) return;
+    dropped = true;
+    socket.off("error", failed);
+    socket.on("error", () => {});
+    socket.destroy();
+  };
+  const attempt = new Promise<T>((resolve, reject) => {
+    failed = (e) => {
+      drop();
+      reject(e);
+    };
+    socket.once(ready, () => {
+      socket.off("error", failed);
+      resolve(onReady());
+    });
+    socket.on("error", failed);
+  });
+  return deadline(attempt, ms, {
+    onTimeout: () => {
+      drop();
+      return onTimeout();
+    },
+  });
 }

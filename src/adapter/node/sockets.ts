@@ -22,6 +22,7 @@ import type {
 } from "../../runtime/types.ts";
 import { nodeDialError, nodeListenError } from "./errors.ts";
 import {
+  connectAttempt,
   GO_CLIENT_KEEPALIVE_PERIOD,
   GO_SERVER_KEEPALIVE_PERIOD,
   type NodeSocket,
@@ -55,35 +56,22 @@ function reusePortWorks(): boolean {
 /** Connects a plain `node:net` socket (TCP or Unix) within `timeout` ms. */
 async function connectPlain(target: SocketTarget, o: SocketConnectOptions): Promise<Connection> {
   const net = await import("node:net");
-  return await new Promise<Connection>((resolve, reject) => {
-    const socket = (target.transport === "unix"
+  const socket =
+    (target.transport === "unix"
       ? net.connect({ path: target.path })
       : net.connect({ host: target.hostname, port: target.port })) as unknown as NodeSocket;
-    const fail = (e: unknown) => {
-      clearTimeout(timer);
-      socket.off("error", fail);
-      socket.on("error", () => {});
-      socket.destroy();
-      reject(nodeDialError(o.label, e));
-    };
-    const timer = setTimeout(() =>
-      fail(new DialTimeoutError(o.label, o.timeout)), o.timeout);
-    socket.on("error", fail);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.off("error", fail);
-      if (target.transport === "unix") {
-        resolve(
-          new NodeSocketConnection(socket, o.network, {
-            localAddress: "",
-            remoteAddress: target.path,
-          }),
-        );
-      } else {
-        tune(socket, o.keepAlive, GO_CLIENT_KEEPALIVE_PERIOD);
-        resolve(new NodeSocketConnection(socket, o.network));
-      }
-    });
+  const timedOut = () => new DialTimeoutError(o.label, o.timeout);
+  return await connectAttempt(socket, "connect", o.timeout, timedOut, () => {
+    if (target.transport === "unix") {
+      return new NodeSocketConnection(socket, o.network, {
+        localAddress: "",
+        remoteAddress: target.path,
+      });
+    }
+    tune(socket, o.keepAlive, GO_CLIENT_KEEPALIVE_PERIOD);
+    return new NodeSocketConnection(socket, o.network);
+  }).catch((e) => {
+    throw nodeDialError(o.label, e);
   });
 }
 

@@ -23,6 +23,7 @@ import {
 import type { Connection, TlsOptions } from "../../transport/network.ts";
 import { errorCode } from "./errors.ts";
 import {
+  connectAttempt,
   GO_CLIENT_KEEPALIVE_PERIOD,
   type NodeSocket,
   NodeSocketConnection,
@@ -93,49 +94,36 @@ export async function dialTls(
   const nodeTls = await import("node:tls");
   const { isIP } = await import("node:net");
   const serverName = tls.serverName ?? hostname;
-  return await new Promise<Connection>((resolve, reject) => {
-    let connected = false;
-    const socket = nodeTls.connect({
-      host: hostname,
-      port,
-      // RFC 6066: no IP address as SNI (Deno's node:tls refuses one); the certificate is still
-      // checked against it.
-      ...(isIP(serverName) ? {} : { servername: serverName }),
-      ...(tls.caCerts?.length ? { ca: tls.caCerts } : {}),
-      ...(tls.certChain && tls.privateKey ? { cert: tls.certChain, key: tls.privateKey } : {}),
-      // Go's InsecureSkipVerify: any certificate is accepted (documented as unsafe).
-      ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
-    }) as unknown as NodeSocket;
-    const fail = (e: DialError) => {
-      clearTimeout(timer);
-      socket.off("error", onError);
-      socket.on("error", () => {});
-      socket.destroy();
-      reject(e);
-    };
-    const onError = (e: unknown) => {
-      const detail = (e as Error)?.message ?? String(e);
-      const code = errorCode(e);
-      if (!connected) {
-        fail(
-          code === "ECONNREFUSED"
-            ? new ConnectionRefusedError(label, { cause: e })
-            : new DialError(label, detail, { cause: e }),
-        );
-      } else {
-        fail(new TlsHandshakeError(label, detail + tlsHint(code), { cause: e }));
-      }
-    };
-    const timer = setTimeout(() => fail(new DialTimeoutError(label, timeout)), timeout);
-    socket.once("connect", () => {
-      connected = true;
-      tune(socket, keepAlive, GO_CLIENT_KEEPALIVE_PERIOD);
-    });
-    socket.on("error", onError);
-    socket.once("secureConnect", () => {
-      clearTimeout(timer);
-      socket.off("error", onError);
-      resolve(new NodeSocketConnection(socket, network));
-    });
+  const socket = nodeTls.connect({
+    host: hostname,
+    port,
+    // RFC 6066: no IP address as SNI (Deno's node:tls refuses one); the certificate is still
+    // checked against it.
+    ...(isIP(serverName) ? {} : { servername: serverName }),
+    ...(tls.caCerts?.length ? { ca: tls.caCerts } : {}),
+    ...(tls.certChain && tls.privateKey ? { cert: tls.certChain, key: tls.privateKey } : {}),
+    // Go's InsecureSkipVerify: any certificate is accepted (documented as unsafe).
+    ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+  }) as unknown as NodeSocket;
+  let connected = false;
+  socket.once("connect", () => {
+    connected = true;
+    tune(socket, keepAlive, GO_CLIENT_KEEPALIVE_PERIOD);
+  });
+  const timedOut = () => new DialTimeoutError(label, timeout);
+  return await connectAttempt(
+    socket,
+    "secureConnect",
+    timeout,
+    timedOut,
+    () => new NodeSocketConnection(socket, network),
+  ).catch((e) => {
+    if (e instanceof DialTimeoutError) throw e;
+    const detail = (e as Error)?.message ?? String(e);
+    const code = errorCode(e);
+    if (connected) throw new TlsHandshakeError(label, detail + tlsHint(code), { cause: e });
+    throw code === "ECONNREFUSED"
+      ? new ConnectionRefusedError(label, { cause: e })
+      : new DialError(label, detail, { cause: e });
   });
 }

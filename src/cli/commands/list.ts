@@ -6,19 +6,19 @@
 import type { Command } from "commander";
 import { registryOption, stateOf, toJson, withRegistry } from "../common.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import type { ServerNode } from "../registry/registry.ts";
+import { type ServerNode, viewOf } from "../registry/registry.ts";
 
 /** Formats nodes as an aligned table (one header line, one line per server). */
 export function formatTable(nodes: readonly ServerNode[]): string {
   const rows = [["SERVICE", "SERVER", "STATE", "WEIGHT", "GROUP", "METADATA"]];
   for (const n of nodes) {
-    const m = new URLSearchParams(n.metadata);
+    const v = viewOf(n);
     rows.push([
       n.service,
       n.key,
-      stateOf(n),
-      m.get("weight") ?? "-",
-      m.getAll("group").join(",") || "-",
+      v.state,
+      v.weight ?? "-",
+      v.groups.join(",") || "-",
       n.metadata || "-",
     ]);
   }

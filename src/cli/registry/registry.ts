@@ -6,6 +6,7 @@
  * @module
  */
 import { sleep } from "../../_internal/async.ts";
+import { parseQuery } from "../../_internal/go/url.ts";
 import type { RegistryOperator } from "../../registry/operator.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
@@ -42,13 +43,51 @@ export function applyAssignments(meta: URLSearchParams, assignments: readonly st
   }
 }
 
-/** Whether `metadata` holds every `key=value` of `assignments` (`key=`: key absent). */
+/**
+ * What `rpcx list` and the admin page show of a node: its STATE, WEIGHT and GROUPs as Go's
+ * client reads them (`url.ParseQuery`, src/_internal/go/url.ts): metadata Go cannot parse (a
+ * `;`, a bad `%` escape) is ignored as Go's client ignores it, so such a node shows as active,
+ * with no weight and no group, which is how Go's clients call it.
+ */
+export interface NodeView {
+  /**
+   * `inactive` or `active` for a registry's node; for a server named directly (`tcp@…`, listed
+   * under service `*` with `state=up` or `state=down&error=…` from a heartbeat), `up` or `down`.
+   */
+  state: string;
+  /** The first `weight` value, as written (absent: undefined). */
+  weight: string | undefined;
+  /** The `group` values, in order. */
+  groups: string[];
+}
+
+/** A node's {@linkcode NodeView}. */
+export function viewOf(node: { service: string; metadata: string }): NodeView {
+  const { values, error } = parseQuery(node.metadata);
+  const m = error ? new Map<string, string[]>() : values;
+  const state = m.get("state")?.[0];
+  return {
+    state: node.service === "*" && (state === "up" || state === "down")
+      ? state
+      : state === "inactive"
+      ? "inactive"
+      : "active",
+    weight: m.get("weight")?.[0],
+    groups: m.get("group") ?? [],
+  };
+}
+
+/**
+ * Whether `metadata` holds every `key=value` of `assignments` (`key=`: key absent), read as the
+ * operator's `update` reads it: Go's `url.ParseQuery`, keeping the pairs that parse.
+ */
 function holds(metadata: string, assignments: readonly string[]): boolean {
-  const m = new URLSearchParams(metadata);
+  const m = parseQuery(metadata).values;
   return assignments.every((a) => {
     const i = a.indexOf("=");
     const value = a.slice(i + 1);
-    return value === "" ? !m.has(a.slice(0, i)) : m.get(a.slice(0, i)) === value;
+    const first = m.get(a.slice(0, i))?.[0];
+    return value === "" ? first === undefined : first === value;
   });
 }
 

@@ -71,13 +71,14 @@ async function set(registry, service, key, assignments) {
 }
 
 function row(reg, n) {
-  const m = new URLSearchParams(n.metadata);
-  const inactive = m.get("state") === "inactive";
+  // The server sends each node's state, weight and groups, read by Go's rules (NodeView): the
+  // page parses no metadata.
+  const inactive = n.state === "inactive";
   const id = reg.url + " " + n.service + " " + n.key;
   const draft = drafts.get(id) || {};
   const writable = reg.writable ? undefined : "disabled";
-  const weight = el("input", { class: "weight", disabled: writable, value: draft.weight ?? (m.get("weight") || ""), placeholder: "-" });
-  const group = el("input", { class: "group", disabled: writable, value: draft.group ?? m.getAll("group").join(","), placeholder: "-" });
+  const weight = el("input", { class: "weight", disabled: writable, value: draft.weight ?? (n.weight || ""), placeholder: "-" });
+  const group = el("input", { class: "group", disabled: writable, value: draft.group ?? n.groups.join(","), placeholder: "-" });
   for (const [name, i] of [["weight", weight], ["group", group]]) {
     i.addEventListener("focus", () => editing = true);
     i.addEventListener("input", () => drafts.set(id, { ...drafts.get(id), [name]: i.value }));

@@ -13,8 +13,10 @@ import { openRegistry, type RegistryCredentials } from "../registry/open.ts";
 import {
   applyAssignments,
   confirmEdit,
+  type NodeView,
   type RegistryOperator,
   type ServerNode,
+  viewOf,
 } from "../registry/registry.ts";
 import { isLoopback, parseAuth, requestGuard, SECURITY_HEADERS } from "./guard.ts";
 import { PAGE_HTML } from "./page.ts";
@@ -72,10 +74,21 @@ export interface AdminServer {
   shutdown(): Promise<void>;
 }
 
-/** What the page receives: per registry, its servers or the error listing it. */
+/**
+ * What the page receives: per registry, its servers or the error listing it. Each server comes
+ * with its {@linkcode NodeView} (state, weight, groups), read here by Go's rules, so the page's
+ * script parses no metadata.
+ */
 interface Snapshot {
-  registries: { url: string; writable: boolean; error?: string; nodes: ServerNode[] }[];
+  registries: {
+    url: string;
+    writable: boolean;
+    error?: string;
+    nodes: (ServerNode & NodeView)[];
+  }[];
 }
+
+const withView = (n: ServerNode): ServerNode & NodeView => ({ ...n, ...viewOf(n) });
 
 function splitAddr(addr: string): { hostname: string; port: number } {
   const i = addr.lastIndexOf(":");
@@ -146,7 +159,7 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
 
   const followers = admins.map((admin, i) =>
     follow(admin, (list) => {
-      state.registries[i].nodes = list;
+      state.registries[i].nodes = list.map(withView);
       state.registries[i].error = undefined;
       broadcast();
     }, {
@@ -225,8 +238,8 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
       checks.add(check);
       // Show the change at once rather than at the next poll.
       const nodes = state.registries[i].nodes;
-      const n = nodes.find((x) => x.service === service && x.key === key);
-      if (n) n.metadata = metadata;
+      const at = nodes.findIndex((x) => x.service === service && x.key === key);
+      if (at >= 0) nodes[at] = withView({ service, key, metadata });
       broadcast();
       return json({ metadata });
     } catch (e) {

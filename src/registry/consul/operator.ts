@@ -21,6 +21,7 @@ import {
   splitNodePath,
   unreachableError,
 } from "../operator.ts";
+import { parseMetadata } from "../metadata.ts";
 import { ConsulDiscovery } from "./discovery.ts";
 import { CONSUL_LOCK_FLAGS, type ConsulClientOptions, ConsulError, ConsulHttp } from "./http.ts";
 
@@ -128,7 +129,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
           throw unreachableError("consul", "update", where, e);
         }
         if (!entry) throw nodeMissing("consul", service, key, url);
-        const meta = new URLSearchParams(entry.Value ?? "");
+        const meta = parseMetadata(entry.Value ?? "");
         edit(meta);
         const next = encodeGoValues(meta);
         let written: unknown;

@@ -20,6 +20,7 @@ import {
   unreachableError,
   usageError,
 } from "../operator.ts";
+import { parseMetadata } from "../metadata.ts";
 import { createClient, type EtcdClientOptions, withTimeout } from "./client.ts";
 import { EtcdDiscovery } from "./discovery.ts";
 
@@ -140,7 +141,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
         throw unreachableError("etcd", "update", where, e);
       }
       if (current === null) throw nodeMissing("etcd", service, key, url);
-      const meta = new URLSearchParams(current);
+      const meta = parseMetadata(current);
       edit(meta);
       const next = encodeGoValues(meta);
       try {

@@ -22,6 +22,7 @@ import {
   unreachableError,
   usageError,
 } from "../operator.ts";
+import { parseMetadata } from "../metadata.ts";
 import {
   command,
   connectClient,
@@ -190,7 +191,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
           await c.unwatch().catch(() => {});
           throw nodeMissing("redis", service, key, url);
         }
-        const meta = new URLSearchParams(current);
+        const meta = parseMetadata(current);
         edit(meta);
         const metadata = encodeGoValues(meta);
         const value = encodeValue(path, metadata);

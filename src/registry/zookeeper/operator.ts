@@ -18,6 +18,7 @@ import {
   unreachableError,
   usageError,
 } from "../operator.ts";
+import { parseMetadata } from "../metadata.ts";
 import { ZooKeeperDiscovery } from "./discovery.ts";
 import { BAD_VERSION, codeOf, NO_AUTH, NO_NODE } from "./errors.ts";
 import { ZkSession, type ZooKeeperAuth } from "./session.ts";
@@ -118,7 +119,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       for (let i = 0; i < CAS_TRIES; i++) {
         const d = await data(path);
         if (!d) throw nodeMissing("zookeeper", service, key, url);
-        const meta = new URLSearchParams(d.value);
+        const meta = parseMetadata(d.value);
         edit(meta);
         const next = encodeGoValues(meta);
         try {
