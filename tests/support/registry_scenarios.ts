@@ -35,6 +35,13 @@ export const START_CONTEXT: RegistryStartContext = {
   }),
 };
 
+let baseSeq = 0;
+
+/** `/rpcx_<name>_<time>_<n>`: a base path no other test (or earlier run) uses. */
+export function uniqueBasePath(name: string): string {
+  return `/rpcx_${name}_${Date.now().toString(36)}_${baseSeq++}`;
+}
+
 /** `Arith.Mul` that counts its calls. */
 export class CountedArith {
   /** Calls so far. */
