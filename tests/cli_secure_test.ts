@@ -445,6 +445,13 @@ Deno.test("rpcx and rpcx ui on Consul over https with client certificates and an
   }
 });
 
+/** The value of Redis key `key`, decoded from libkv's JSON; undefined when there is none. */
+async function libkvValue(raw: Redis, key: string): Promise<string | undefined> {
+  const v = await raw.get(key);
+  if (v === null) return undefined;
+  return Buffer.from(JSON.parse(v).Value, "base64").toString("utf8");
+}
+
 Deno.test("rpcx and rpcx ui on Redis with a password, Go and Deno servers", async () => {
   const password = "redis-secret";
   const redis = await startRedis({ password });
@@ -480,11 +487,7 @@ Deno.test("rpcx and rpcx ui on Redis with a password, Go and Deno servers", asyn
           password,
         }),
       discovery: () => new RedisDiscovery(base, "Arith", [redis.endpoint], { password }),
-      readNode: async (key) => {
-        const v = await raw.get(`/${base}/Arith/${key}`);
-        if (v === null) return undefined;
-        return Buffer.from(JSON.parse(v).Value, "base64").toString("utf8");
-      },
+      readNode: (key) => libkvValue(raw, `/${base}/Arith/${key}`),
       notifies: true,
     });
     // The edits kept the node's TTL (it still expires with its server).
@@ -536,11 +539,7 @@ Deno.test("rpcx and rpcx ui on Redis over TLS with a client certificate and a pa
           tls,
         }),
       discovery: () => new RedisDiscovery(base, "Arith", [redis.endpoint], { password, tls }),
-      readNode: async (key) => {
-        const v = await raw.get(`/${base}/Arith/${key}`);
-        if (v === null) return undefined;
-        return Buffer.from(JSON.parse(v).Value, "base64").toString("utf8");
-      },
+      readNode: (key) => libkvValue(raw, `/${base}/Arith/${key}`),
       notifies: true,
     });
   } finally {

@@ -134,12 +134,14 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
   const auth = { username: "rpcx", password: "rpcx-secret" };
   const base = basePath("etcd_auth");
   // updateInterval 3 s: the plugin is idle longer than the token lives between refreshes.
-  const plugin = new EtcdRegisterPlugin({
-    servers: [etcd.endpoint],
-    basePath: base,
-    updateInterval: 3000,
-    auth,
-  });
+  const authPlugin = () =>
+    new EtcdRegisterPlugin({
+      servers: [etcd.endpoint],
+      basePath: base,
+      updateInterval: 3000,
+      auth,
+    });
+  const plugin = authPlugin();
   const pluginOutages = outages(plugin);
   let s: Awaited<ReturnType<typeof serveArith>> | undefined;
   let s2: Awaited<ReturnType<typeof serveArith>> | undefined;
@@ -157,12 +159,7 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
     // expired tokens in between.
     await delay(7000);
     // A second server registers after the idle gap; the watch (opened on an old token) sees it.
-    const plugin2 = new EtcdRegisterPlugin({
-      servers: [etcd.endpoint],
-      basePath: base,
-      updateInterval: 3000,
-      auth,
-    });
+    const plugin2 = authPlugin();
     const plugin2Outages = outages(plugin2);
     s2 = await serveArith(plugin2);
     await waitFor("the second server listed", () => d!.getServices().length === 2, 10_000);
@@ -198,12 +195,7 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
     // down are expected; none may be "invalid auth token", and both sides recover by themselves.
     const allOutages = () => [...pluginOutages, ...discoveryOutages];
     await etcd.restart({ downMs: 500 });
-    const plugin3 = new EtcdRegisterPlugin({
-      servers: [etcd.endpoint],
-      basePath: base,
-      updateInterval: 3000,
-      auth,
-    });
+    const plugin3 = authPlugin();
     const plugin3Outages = outages(plugin3);
     s2 = await serveArith(plugin3);
     await waitFor(
