@@ -13,6 +13,7 @@ import {
 } from "./support/go_peer.ts";
 import {
   DISCOVERY_RETRY,
+  discoveryFollowsChanges,
   discoveryOutageThenWipe,
   discoveryStartsDuringOutage,
   exampleServerKilled,
@@ -238,50 +239,16 @@ Deno.test({
     }),
 });
 
-Deno.test({
-  name:
-    "etcd discovery: lists basePath/Service/ (dir and sibling services skipped), follows changes, clone",
-  fn: () =>
-    withEtcd(async (etcd, raw) => {
-      const p = plugin(etcd);
-      await p.start(ctx);
-      await p.register("Arith", null, "weight=1");
-      await p.register("ArithX", null, "x=1");
-      const d = discovery(etcd);
-      const lists: number[] = [];
-      d.watch((pairs) => lists.push(pairs.length));
-      try {
-        await d.ready();
-        assert.equal(d.prefix, "/rpcx_test/Arith/");
-        assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
-        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9000").value("weight=5");
-        await waitFor("second server listed", () => d.getServices().length === 2, 3000);
-        assert.deepEqual(
-          d.getServices().find((s) => s.key === "tcp@127.0.0.1:9000"),
-          { key: "tcp@127.0.0.1:9000", value: "weight=5" },
-        );
-        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9000").value("weight=5&state=inactive");
-        await waitFor(
-          "value change",
-          () => d.getServices().some((s) => s.value.includes("inactive")),
-          3000,
-        );
-        await raw.delete().key("/rpcx_test/Arith/tcp@127.0.0.1:9000");
-        await waitFor("second server gone", () => d.getServices().length === 1, 3000);
-        assert.deepEqual(lists.slice(-1), [1]);
-        const x = d.clone("ArithX");
-        try {
-          await x.ready();
-          assert.deepEqual(x.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "x=1" }]);
-        } finally {
-          await x.close();
-        }
-      } finally {
-        await d.close();
-        await p.stop();
-      }
-    }),
-});
+Deno.test("etcd discovery: lists basePath/Service/ (dir and sibling services skipped), follows changes, clone", () =>
+  withEtcd((etcd, raw) =>
+    discoveryFollowsChanges({
+      plugin: () => plugin(etcd),
+      discovery: () => discovery(etcd),
+      prefix: "/rpcx_test/Arith/",
+      putNode: async (key, value) => void await raw.put(`/rpcx_test/Arith/${key}`).value(value),
+      deleteNode: async (key) => void await raw.delete().key(`/rpcx_test/Arith/${key}`),
+    })
+  ));
 
 function outageFixture(etcd: EtcdServer, raw: Etcd3): OutageFixture {
   return {

@@ -384,6 +384,75 @@ export async function exampleServerSignalled(f: SignalFixture): Promise<void> {
   }
 }
 
+/** What {@link discoveryFollowsChanges} needs of a KV registry. */
+export interface ListingFixture {
+  /** A plugin of base path `/rpcx_test`, not started. */
+  plugin(): {
+    start(ctx: RegistryStartContext): Promise<void>;
+    register(name: string, service: unknown, metadata: string): Promise<void>;
+    stop(): Promise<void>;
+  };
+  /** A discovery of `Arith` under `/rpcx_test`. */
+  discovery(): ServiceDiscovery & { readonly prefix: string };
+  /** The discovery's prefix as the registry spells it. */
+  prefix: string;
+  /** Writes the node `Arith/<key>` = `value` raw, as an operator would. */
+  putNode(key: string, value: string): Promise<void>;
+  /** Deletes the node `Arith/<key>` raw. */
+  deleteNode(key: string): Promise<void>;
+  /** The registry's own checks once the first list is in (`d` lists the plugin's node alone). */
+  listed?(d: ServiceDiscovery): void | Promise<void>;
+  /** The registry's own checks once the written node is deleted (`d` lists one node again). */
+  deleted?(d: ServiceDiscovery): void | Promise<void>;
+}
+
+/**
+ * A plugin registers Arith and ArithX (at {@link START_CONTEXT}'s address): the discovery
+ * lists `prefix` (the dir and the sibling service skipped), follows a node written, changed
+ * and deleted raw, and its clone lists ArithX.
+ */
+export async function discoveryFollowsChanges(f: ListingFixture): Promise<void> {
+  const p = f.plugin();
+  await p.start(START_CONTEXT);
+  await p.register("Arith", null, "weight=1");
+  await p.register("ArithX", null, "x=1");
+  const d = f.discovery();
+  const lists: number[] = [];
+  d.watch((pairs) => lists.push(pairs.length));
+  try {
+    await d.ready();
+    assert.equal(d.prefix, f.prefix);
+    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
+    await f.listed?.(d);
+    await f.putNode("tcp@127.0.0.1:9000", "weight=5");
+    await waitFor("second server listed", () => d.getServices().length === 2, 3000);
+    assert.deepEqual(
+      d.getServices().find((s) => s.key === "tcp@127.0.0.1:9000"),
+      { key: "tcp@127.0.0.1:9000", value: "weight=5" },
+    );
+    await f.putNode("tcp@127.0.0.1:9000", "weight=5&state=inactive");
+    await waitFor(
+      "value change",
+      () => d.getServices().some((s) => s.value.includes("inactive")),
+      3000,
+    );
+    await f.deleteNode("tcp@127.0.0.1:9000");
+    await waitFor("second server gone", () => d.getServices().length === 1, 3000);
+    await f.deleted?.(d);
+    assert.deepEqual(lists.slice(-1), [1]);
+    const x = d.clone("ArithX");
+    try {
+      await x.ready();
+      assert.deepEqual(x.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "x=1" }]);
+    } finally {
+      await x.close();
+    }
+  } finally {
+    await d.close();
+    await p.stop();
+  }
+}
+
 /** What the registry-outage scenarios need: a registry the test can stop and start again. */
 export interface OutageFixture {
   /** A discovery of `Arith` in the fixture's base path, retrying within 500 ms. */
