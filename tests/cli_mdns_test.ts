@@ -7,17 +7,18 @@ import { Server } from "@rpcx/core";
 import { MdnsRegisterPlugin } from "@rpcx/core/mdns";
 import { CountedArith } from "./support/registry_scenarios.ts";
 import { needs, waitFor } from "./support/env.ts";
-import { IN_NETNS, netnsUnavailable, testFileInNetns } from "./support/netns.ts";
+import { IN_NETNS, testInNetns } from "./support/netns.ts";
 import { GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
 import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
 
 const URL = "mdns://?timeout=500";
 
 if (!IN_NETNS) {
-  Deno.test("rpcx on mDNS: the test passes inside a private network namespace", async () => {
-    if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
-    await testFileInNetns("tests/cli_mdns_test.ts", 1);
-  });
+  testInNetns(
+    "rpcx on mDNS: the test passes inside a private network namespace",
+    "tests/cli_mdns_test.ts",
+    1,
+  );
 } else {
   Deno.test("rpcx on mDNS: list, call, watch with Go and Deno servers; set is refused", async () => {
     const deno = new Server();

@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Etcd3 } from "etcd3";
-import zookeeper from "node-zookeeper-client";
 import { Redis } from "ioredis";
 import { Server, type ServiceDiscovery } from "@rpcx/core";
 import type { RegisterPlugin } from "@rpcx/core/extend";
@@ -16,19 +15,27 @@ import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
 import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
 import { RedisDiscovery, RedisRegisterPlugin } from "@rpcx/core/redis";
-import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
-import { startEtcd } from "./support/etcd_server.ts";
+import type { TestCerts } from "./support/certs.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
-import { startConsul } from "./support/consul_agent.ts";
 import { startRedis } from "./support/redis_server.ts";
 import { type GoRegistry, type GoServer, needGoPeer, startGoServer } from "./support/go_peer.ts";
-import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
+import { CountedArith, MUL, uniqueBasePath, xclientOf } from "./support/registry_scenarios.ts";
+import {
+  clientTls,
+  enableEtcdAuth,
+  rawZk,
+  redisTls,
+  registryCertFlags as certFlags,
+  startTlsConsul,
+  startTlsEtcd,
+  testCertsOrSkip,
+} from "./support/secure_registries.ts";
 import { freePort, needs, waitFor } from "./support/env.ts";
 import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
 
-let seq = 0;
+/** Under a base path of its own (no test sees another's nodes). */
 function basePath(name: string): string {
-  return `/rpcx_cli_${name}_${Date.now().toString(36)}_${seq++}`;
+  return uniqueBasePath(`cli_${name}`);
 }
 
 /** One registry, secured, as the scenario sees it. */
@@ -224,18 +231,6 @@ async function secureScenario(fx: SecureFixture): Promise<void> {
   assert.deepEqual(codes, codes.map(() => 0), "ui and watch exit 0 on SIGINT");
 }
 
-/** The `--registry-*` flags of the CA and the client certificate (the Go peer's are the same). */
-function certFlags(certs: TestCerts): string[] {
-  return [
-    "--registry-ca",
-    certs.caPath,
-    "--registry-cert",
-    certs.client.certPath,
-    "--registry-key",
-    certs.client.keyPath,
-  ];
-}
-
 /** `ca=…&cert=…&key=…` (without the client certificate: `ca` only). */
 function certQuery(certs: TestCerts, client = true): string {
   const q = new URLSearchParams({ ca: certs.caPath });
@@ -257,17 +252,9 @@ Deno.test({
   name: "rpcx and rpcx ui on etcd with mutual TLS and user/password, Go and Deno servers",
   ignore: true,
 }, async () => {
-  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
-  const certs = await makeTestCerts();
-  const etcd = await startEtcd({
-    tls: {
-      cert: certs.server.certPath,
-      key: certs.server.keyPath,
-      ca: certs.caPath,
-      clientCa: certs.caPath,
-      probe: { cert: certs.client.certPath, key: certs.client.keyPath },
-    },
-  });
+  const certs = await testCertsOrSkip();
+  if (!certs) return;
+  const etcd = await startTlsEtcd(certs);
   if (!etcd) return void await certs.remove();
   const credentials = {
     rootCertificate: Buffer.from(certs.ca),
@@ -278,19 +265,7 @@ Deno.test({
   // users and auth on, through a client with the certificate (root first, as etcd wants); by
   // name: gRPC's TLS would send an IP address as the server name
   const byName = `https://localhost:${etcd.port}`;
-  const admin = new Etcd3({ hosts: byName, credentials });
-  try {
-    await admin.role("root").create().catch(() => {});
-    await admin.user("root").create("root-secret");
-    await admin.user("root").addRole("root");
-    await admin.role("rpcx").create();
-    await admin.role("rpcx").grant({ permission: "Readwrite", range: admin.range({ prefix: "" }) });
-    await admin.user("rpcx").create(auth.password);
-    await admin.user("rpcx").addRole("rpcx");
-    await admin.auth.authEnable({});
-  } finally {
-    admin.close();
-  }
+  await enableEtcdAuth({ hosts: byName, credentials }, "rpcx", auth.password);
   const raw = new Etcd3({ hosts: byName, credentials, auth });
   const base = basePath("etcd");
   const hostport = etcd.endpoint;
@@ -352,28 +327,13 @@ Deno.test({
   }
 });
 
-/** node-zookeeper-client with digest auth, for reading nodes the way an operator would. */
-interface RawZk {
-  connect(): void;
-  close(): void;
-  once(event: string, fn: () => void): void;
-  addAuthInfo(scheme: string, auth: Buffer): void;
-  getData(path: string, cb: (e: { code: number } | null, data?: Buffer) => void): void;
-}
-
 Deno.test("rpcx and rpcx ui on ZooKeeper with digest auth (nodes only the digest user reads), Go and Deno servers", async () => {
   if (!needs("ZooKeeper", zooKeeperMissing())) return;
   const zk = await startZooKeeper({ tickTime: 200 });
   if (!zk) return;
   const auth = { username: "rpcx", password: "zk-secret" };
-  const raw = zookeeper.createClient(zk.connectString, {
-    sessionTimeout: 5000,
-  }) as unknown as RawZk;
-  raw.addAuthInfo("digest", Buffer.from(`${auth.username}:${auth.password}`));
-  await new Promise<void>((resolve) => {
-    raw.once("connected", resolve);
-    raw.connect();
-  });
+  // node-zookeeper-client with digest auth, for reading nodes the way an operator would
+  const raw = await rawZk(zk.connectString, `${auth.username}:${auth.password}`);
   const base = basePath("zk");
   try {
     await secureScenario({
@@ -425,21 +385,13 @@ Deno.test("rpcx and rpcx ui on ZooKeeper with digest auth (nodes only the digest
 });
 
 Deno.test("rpcx and rpcx ui on Consul over https with client certificates and an ACL token, Go and Deno servers", async () => {
-  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
-  const certs = await makeTestCerts();
+  const certs = await testCertsOrSkip();
+  if (!certs) return;
   const httpsPort = freePort();
   const token = "rpcx-root-token";
-  const agent = await startConsul({
-    hcl: [
-      `ports { https = ${httpsPort} }`,
-      `tls { defaults { ca_file = "${certs.caPath}" cert_file = "${certs.server.certPath}" ` +
-      `key_file = "${certs.server.keyPath}" } https { verify_incoming = true } }`,
-      `acl { enabled = true, default_policy = "deny", tokens { initial_management = "${token}" } }`,
-    ],
-    token,
-  });
+  const agent = await startTlsConsul(certs, httpsPort, token);
   if (!agent) return void await certs.remove();
-  const tls = { ca: certs.ca, cert: certs.client.cert, key: certs.client.key };
+  const tls = clientTls(certs);
   const hostport = `127.0.0.1:${httpsPort}`;
   const base = basePath("consul");
   try {
@@ -493,6 +445,13 @@ Deno.test("rpcx and rpcx ui on Consul over https with client certificates and an
   }
 });
 
+/** The value of Redis key `key`, decoded from libkv's JSON; undefined when there is none. */
+async function libkvValue(raw: Redis, key: string): Promise<string | undefined> {
+  const v = await raw.get(key);
+  if (v === null) return undefined;
+  return Buffer.from(JSON.parse(v).Value, "base64").toString("utf8");
+}
+
 Deno.test("rpcx and rpcx ui on Redis with a password, Go and Deno servers", async () => {
   const password = "redis-secret";
   const redis = await startRedis({ password });
@@ -528,11 +487,7 @@ Deno.test("rpcx and rpcx ui on Redis with a password, Go and Deno servers", asyn
           password,
         }),
       discovery: () => new RedisDiscovery(base, "Arith", [redis.endpoint], { password }),
-      readNode: async (key) => {
-        const v = await raw.get(`/${base}/Arith/${key}`);
-        if (v === null) return undefined;
-        return Buffer.from(JSON.parse(v).Value, "base64").toString("utf8");
-      },
+      readNode: (key) => libkvValue(raw, `/${base}/Arith/${key}`),
       notifies: true,
     });
     // The edits kept the node's TTL (it still expires with its server).
@@ -546,20 +501,12 @@ Deno.test("rpcx and rpcx ui on Redis with a password, Go and Deno servers", asyn
 });
 
 Deno.test("rpcx and rpcx ui on Redis over TLS with a client certificate and a password (Go's libkv has no TLS: Deno server)", async () => {
-  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
-  const certs = await makeTestCerts();
+  const certs = await testCertsOrSkip();
+  if (!certs) return;
   const password = "redis-tls-secret";
-  const redis = await startRedis({
-    password,
-    tls: {
-      cert: certs.server.certPath,
-      key: certs.server.keyPath,
-      ca: certs.caPath,
-      clients: "yes",
-    },
-  });
+  const redis = await startRedis({ password, tls: redisTls(certs) });
   if (!redis) return void await certs.remove();
-  const tls = { ca: certs.ca, cert: certs.client.cert, key: certs.client.key };
+  const tls = clientTls(certs);
   const raw = new Redis({
     host: "127.0.0.1",
     port: redis.port,
@@ -592,11 +539,7 @@ Deno.test("rpcx and rpcx ui on Redis over TLS with a client certificate and a pa
           tls,
         }),
       discovery: () => new RedisDiscovery(base, "Arith", [redis.endpoint], { password, tls }),
-      readNode: async (key) => {
-        const v = await raw.get(`/${base}/Arith/${key}`);
-        if (v === null) return undefined;
-        return Buffer.from(JSON.parse(v).Value, "base64").toString("utf8");
-      },
+      readNode: (key) => libkvValue(raw, `/${base}/Arith/${key}`),
       notifies: true,
     });
   } finally {

@@ -15,20 +15,23 @@ import {
   GO_ARITH_WEIGHT_5,
   type GoRegistry,
   needGoPeer,
-  runGoClient,
   startGoServer,
 } from "./support/go_peer.ts";
 import {
   CountedArith,
+  DISCOVERY_RETRY,
   discoveryOutageThenWipe,
   discoveryStartsDuringOutage,
   exampleServerKilled,
   exampleServerSignalled,
+  goAndDenoCallEachOther,
   joinThenGracefulShutdown,
   MUL,
   operatorMarksInactive,
   type OutageFixture,
   type RegistryFixture,
+  serveCountedArith,
+  type ServedArith,
   START_CONTEXT,
   weightsAndGroups,
   xclientOf,
@@ -138,32 +141,20 @@ function plugin(agent: ConsulAgent, extra: PluginOptions = {}): ConsulRegisterPl
   });
 }
 
-interface Served {
-  server: Server;
-  service: CountedArith;
-  key: string;
-  plugin: ConsulRegisterPlugin;
-}
+type Served = ServedArith<ConsulRegisterPlugin>;
 
 async function serveArith(
   agent: ConsulAgent,
   metadata = "",
   extra: PluginOptions = {},
 ): Promise<Served> {
-  const server = new Server();
-  const p = plugin(agent, extra);
-  server.use(p);
-  const service = new CountedArith();
-  await server.register(service, "Arith", metadata);
-  const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, service, key: `tcp@${addr}`, plugin: p };
+  return await serveCountedArith(plugin(agent, extra), metadata);
 }
 
 function discovery(agent: ConsulAgent, base = "/rpcx_test", service = "Arith"): ConsulDiscovery {
   return new ConsulDiscovery(base, service, [agent.endpoint], {
     waitMs: 5000,
-    retryInitialMs: 100,
-    retryMaxMs: 500,
+    ...DISCOVERY_RETRY,
   });
 }
 
@@ -650,17 +641,7 @@ Deno.test({
         x = xclient(d);
         await d.ready();
         await waitFor("both discovered", () => x!.servers.length === 2, 3000);
-        assert.deepEqual(x.servers.sort(), [goKey, local.key].sort());
-        for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-        assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
-
-        const listed = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
-        assert.equal(listed.code, 0, listed.out + listed.err);
-        assert.match(listed.out, new RegExp(`SERVER ${local.key} weight=5`));
-        const gc = await runGoClient(reg, ["--count", "4"]);
-        assert.equal(gc.code, 0, gc.out + gc.err);
-        assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
-        assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
+        await goAndDenoCallEachOther(reg, x, goKey, local);
 
         await go.kill("SIGKILL");
         await waitFor(

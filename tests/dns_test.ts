@@ -18,7 +18,8 @@ import {
 import { DnsDiscovery, DnsLookupError } from "@rpcx/core/dns";
 import { Dnsmasq, dnsmasqBinary } from "./support/dnsmasq.ts";
 import { bounded, delay, freePort, needs, REPO_ROOT, waitFor } from "./support/env.ts";
-import { IN_NETNS, netnsUnavailable, testFileInNetns } from "./support/netns.ts";
+import { IN_NETNS, testInNetns } from "./support/netns.ts";
+import { denoScriptJson } from "./support/child.ts";
 import { CountedArith, MUL } from "./support/registry_scenarios.ts";
 
 const decoder = new TextDecoder();
@@ -75,30 +76,10 @@ Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces t
     }
     console.log(JSON.stringify(out));
   `;
-  const file = await Deno.makeTempFile({ prefix: "rpcx-dns-perm-", suffix: ".ts" });
-  let out: Deno.CommandOutput;
-  try {
-    await Deno.writeTextFile(file, script);
-    out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-lock",
-        "--no-check",
-        "--no-prompt",
-        `--config=${REPO_ROOT}/deno.json`,
-        "--allow-net",
-        file,
-      ],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(30_000),
-    }).output();
-  } finally {
-    await Deno.remove(file);
-  }
-  assert.equal(out.code, 0, decoder.decode(out.stderr));
-  const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").pop()!);
+  const r = await denoScriptJson<{ nameserver: unknown; system: string }>(script, {
+    flags: ["--no-check", `--config=${REPO_ROOT}/deno.json`, "--allow-net"],
+    timeoutMs: 30_000,
+  });
   assert.deepEqual(r.nameserver, {
     name: "PermissionError",
     message: "dns: a nameserver needs --allow-sys=networkInterfaces",
@@ -108,14 +89,20 @@ Deno.test("dns permissions: a nameserver without --allow-sys=networkInterfaces t
 });
 
 if (!IN_NETNS) {
-  Deno.test("dns: the DNS tests pass inside a private network namespace with dnsmasq", async () => {
-    if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
-    const bin = dnsmasqBinary();
-    if (!needs("dnsmasq", bin ? undefined : "not installed (bash .ci/install/85-dnsmasq.sh)")) {
-      return;
-    }
-    await testFileInNetns("tests/dns_test.ts", INNER_TESTS + 2); // + the two above
-  });
+  testInNetns(
+    "dns: the DNS tests pass inside a private network namespace with dnsmasq",
+    "tests/dns_test.ts",
+    INNER_TESTS + 2, // + the two above
+    {
+      // dnsmasq is started inside: skip (under CI, fail) here when it is not installed
+      prepare: () => {
+        const missing = dnsmasqBinary()
+          ? undefined
+          : "not installed (bash .ci/install/85-dnsmasq.sh)";
+        return needs("dnsmasq", missing) ? undefined : false;
+      },
+    },
+  );
 } else {
   registerNetnsTests();
 }

@@ -2,33 +2,35 @@
 // leases, re-registration after lease loss, registry outages, and XClient end to end.
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
-import { SelectMode, Server, type XClient } from "@rpcx/core";
+import { SelectMode, type XClient } from "@rpcx/core";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
-import { startExampleServer } from "./support/examples.ts";
 import {
   GO_ARITH_WEIGHT_5,
   type GoRegistry,
   needGoPeer,
-  runGoClient,
   startGoServer,
 } from "./support/go_peer.ts";
 import {
-  CountedArith,
+  DISCOVERY_RETRY,
+  discoveryFollowsChanges,
   discoveryOutageThenWipe,
   discoveryStartsDuringOutage,
   exampleServerKilled,
+  exampleServerSignalled,
+  goAndDenoCallEachOther,
   joinThenGracefulShutdown,
-  MUL,
   operatorMarksInactive,
   type OutageFixture,
   type RegistryFixture,
+  restartedUnderCalls,
+  serveCountedArith,
+  type ServedArith,
   START_CONTEXT,
   weightsAndGroups,
   xclientOf,
 } from "./support/registry_scenarios.ts";
 import { delay, freePort, waitFor } from "./support/env.ts";
-import { exited } from "./support/child.ts";
 
 const ctx = START_CONTEXT;
 
@@ -76,21 +78,12 @@ async function serveArith(
   etcd: EtcdServer,
   metadata = "",
   extra: Partial<ConstructorParameters<typeof EtcdRegisterPlugin>[0]> = {},
-): Promise<{ server: Server; service: CountedArith; key: string; plugin: EtcdRegisterPlugin }> {
-  const server = new Server();
-  const p = plugin(etcd, extra);
-  server.use(p);
-  const service = new CountedArith();
-  await server.register(service, "Arith", metadata);
-  const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, service, key: `tcp@${addr}`, plugin: p };
+): Promise<ServedArith<EtcdRegisterPlugin>> {
+  return await serveCountedArith(plugin(etcd, extra), metadata);
 }
 
 function discovery(etcd: EtcdServer, base = "/rpcx_test", service = "Arith"): EtcdDiscovery {
-  return new EtcdDiscovery(base, service, [etcd.endpoint], {
-    retryInitialMs: 100,
-    retryMaxMs: 500,
-  });
+  return new EtcdDiscovery(base, service, [etcd.endpoint], DISCOVERY_RETRY);
 }
 
 Deno.test({
@@ -246,50 +239,16 @@ Deno.test({
     }),
 });
 
-Deno.test({
-  name:
-    "etcd discovery: lists basePath/Service/ (dir and sibling services skipped), follows changes, clone",
-  fn: () =>
-    withEtcd(async (etcd, raw) => {
-      const p = plugin(etcd);
-      await p.start(ctx);
-      await p.register("Arith", null, "weight=1");
-      await p.register("ArithX", null, "x=1");
-      const d = discovery(etcd);
-      const lists: number[] = [];
-      d.watch((pairs) => lists.push(pairs.length));
-      try {
-        await d.ready();
-        assert.equal(d.prefix, "/rpcx_test/Arith/");
-        assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
-        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9000").value("weight=5");
-        await waitFor("second server listed", () => d.getServices().length === 2, 3000);
-        assert.deepEqual(
-          d.getServices().find((s) => s.key === "tcp@127.0.0.1:9000"),
-          { key: "tcp@127.0.0.1:9000", value: "weight=5" },
-        );
-        await raw.put("/rpcx_test/Arith/tcp@127.0.0.1:9000").value("weight=5&state=inactive");
-        await waitFor(
-          "value change",
-          () => d.getServices().some((s) => s.value.includes("inactive")),
-          3000,
-        );
-        await raw.delete().key("/rpcx_test/Arith/tcp@127.0.0.1:9000");
-        await waitFor("second server gone", () => d.getServices().length === 1, 3000);
-        assert.deepEqual(lists.slice(-1), [1]);
-        const x = d.clone("ArithX");
-        try {
-          await x.ready();
-          assert.deepEqual(x.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "x=1" }]);
-        } finally {
-          await x.close();
-        }
-      } finally {
-        await d.close();
-        await p.stop();
-      }
-    }),
-});
+Deno.test("etcd discovery: lists basePath/Service/ (dir and sibling services skipped), follows changes, clone", () =>
+  withEtcd((etcd, raw) =>
+    discoveryFollowsChanges({
+      plugin: () => plugin(etcd),
+      discovery: () => discovery(etcd),
+      prefix: "/rpcx_test/Arith/",
+      putNode: async (key, value) => void await raw.put(`/rpcx_test/Arith/${key}`).value(value),
+      deleteNode: async (key) => void await raw.delete().key(`/rpcx_test/Arith/${key}`),
+    })
+  ));
 
 function outageFixture(etcd: EtcdServer, raw: Etcd3): OutageFixture {
   return {
@@ -361,59 +320,19 @@ Deno.test("etcd + XClient: state=inactive written by an operator → not selecte
     })
   ));
 
-Deno.test({
-  name: "etcd + XClient: etcd restarted mid-test → registration returns, no user call fails",
-  fn: () =>
-    withEtcd(async (etcd, raw) => {
-      const a = await serveArith(etcd);
-      let b: Awaited<ReturnType<typeof serveArith>> | undefined;
-      const d = discovery(etcd);
-      const x = xclient(d);
-      let calls = 0;
-      const failures: unknown[] = [];
-      let running = true;
-      const loop = (async () => {
-        const end = Date.now() + 20_000;
-        while (running && Date.now() < end && calls < 2000) {
-          try {
-            await x.call("Mul", MUL, { timeout: 2000 });
-          } catch (e) {
-            failures.push(e);
-          }
-          calls++;
-          await delay(20);
-        }
-      })();
-      try {
-        await d.ready();
-        await delay(300);
-        await etcd.restart({ downMs: 1500 });
-        const node = `/rpcx_test/Arith/${a.key}`;
-        await waitFor("registration back", async () => {
+Deno.test("etcd + XClient: etcd restarted mid-test → registration returns, no user call fails", () =>
+  withEtcd((etcd, raw) =>
+    restartedUnderCalls({ serve: (m) => serveArith(etcd, m), discovery: () => discovery(etcd) }, {
+      name: "etcd",
+      restart: () => etcd.restart({ downMs: 1500 }),
+      registeredAgain: (a) =>
+        waitFor("registration back", async () => {
+          const node = `/rpcx_test/Arith/${a.key}`;
           return (await raw.get(node).string()) === "" &&
             (await leaseOf(raw, node)) === a.plugin.leaseId;
-        }, 8000);
-        // The discovery follows etcd again (not a cached list): a node written now is listed.
-        b = await serveArith(etcd);
-        await waitFor("a server registered after the restart to be listed", () =>
-          x.servers.includes(b!.key), 8000);
-        await delay(500);
-        running = false;
-        await loop;
-        console.log(`${calls} calls across the etcd restart, ${failures.length} failed`);
-        assert.deepEqual(failures, []);
-        assert.ok(calls > 50, `${calls} calls`);
-        assert.deepEqual(x.servers.sort(), [a.key, b.key].sort());
-      } finally {
-        running = false;
-        await loop;
-        await x.close();
-        await d.close();
-        await a.server.close();
-        await b?.server.close();
-      }
-    }),
-});
+        }, 8000),
+    })
+  ));
 
 Deno.test("etcd + XClient: weight and group metadata reach the selectors", () =>
   withEtcd((etcd) => weightsAndGroups(fixture(etcd))));
@@ -456,19 +375,7 @@ Deno.test({
         d = discovery(etcd);
         x = xclient(d);
         await d.ready();
-        assert.deepEqual(x.servers.sort(), [goKey, local.key].sort());
-        for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-        assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
-
-        // Go's discovery lists ours, with its metadata.
-        const list = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
-        assert.equal(list.code, 0, list.out + list.err);
-        assert.match(list.out, new RegExp(`SERVER ${local.key} weight=5`));
-        assert.match(list.out, new RegExp(`SERVER ${goKey} weight=5`));
-        const gc = await runGoClient(reg, ["--count", "4"]);
-        assert.equal(gc.code, 0, gc.out + gc.err);
-        assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
-        assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
+        await goAndDenoCallEachOther(reg, x, goKey, local);
 
         await go.kill("SIGTERM");
         await waitFor(
@@ -488,61 +395,15 @@ Deno.test({
 });
 
 Deno.test("etcd + examples/etcd server: SIGTERM and SIGINT unregister at once (not at lease expiry)", () =>
-  withEtcd(async (etcd, raw) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      const port = freePort();
-      const base = `/rpcx_sig_${signal}`;
-      const node = `${base}/Arith/tcp@127.0.0.1:${port}`;
+  withEtcd((etcd, raw) =>
+    exampleServerSignalled({
+      example: "etcd",
       // updateInterval 10 s: the lease lives 20 s, so a removal within a second is the
       // server's own unregister.
-      const child = startExampleServer("etcd", [
-        "--addr",
-        `127.0.0.1:${port}`,
-        "--registry",
-        etcd.endpoint,
-        "--base",
-        base,
-        "--update",
-        "10000",
-      ]);
-      const d = discovery(etcd, base);
-      try {
-        assert.equal(await child.ready, `127.0.0.1:${port}`);
-        await waitFor(
-          "the node in etcd",
-          async () => (await raw.get(node).string()) !== null,
-          5000,
-        );
-        await d.ready();
-        // The discovery may have made its first list before the node was written: its watch
-        // brings the node in shortly after.
-        await waitFor(
-          "the discovery to list the node",
-          () => d.getServices().length === 1,
-          5000,
-        );
-        assert.deepEqual(d.getServices().map((p) => p.key), [`tcp@127.0.0.1:${port}`]);
-        const t0 = Date.now();
-        child.child.kill(signal);
-        await waitFor(
-          `the node gone after ${signal}`,
-          async () => (await raw.get(node).string()) === null,
-          5000,
-          20,
-        );
-        const took = Date.now() - t0;
-        console.log(`${signal}: node removed after ${took} ms (lease 20 s)`);
-        assert.ok(took < 2000, `${signal}: removed after ${took} ms`);
-        await waitFor(
-          `the discovery to drop it after ${signal}`,
-          () => d.getServices().length === 0,
-          3000,
-        );
-        const status = await exited(child.child, 5000, `the server to exit after ${signal}`);
-        assert.equal(status.code, 0, `${signal}: the server exited with ${status.code}`);
-      } finally {
-        await child.stop();
-        await d.close();
-      }
-    }
-  }));
+      serverFlags: (base) => ["--registry", etcd.endpoint, "--base", base, "--update", "10000"],
+      nodeListed: async (base, key) => (await raw.get(`${base}/Arith/${key}`).string()) !== null,
+      discovery: (base) => discovery(etcd, base),
+      lifetimeMs: 20_000,
+      boundMs: 2000,
+    })
+  ));

@@ -23,8 +23,8 @@ import {
   REPO_ROOT,
   waitFor,
 } from "./support/env.ts";
-import { IN_NETNS, netnsUnavailable, testFileInNetns, withVeth } from "./support/netns.ts";
-import { exited, runBounded, startReady } from "./support/child.ts";
+import { IN_NETNS, testInNetns, withVeth } from "./support/netns.ts";
+import { denoScriptJson, exited, runBounded, startReady } from "./support/child.ts";
 import { exampleServerSignalled } from "./support/registry_scenarios.ts";
 
 const decoder = new TextDecoder();
@@ -88,32 +88,16 @@ if (!IN_NETNS) {
       }
       console.log(JSON.stringify(out));
     `;
-    const file = await Deno.makeTempFile({ prefix: "rpcx-mdns-perm-", suffix: ".ts" });
-    let out: Deno.CommandOutput;
-    try {
-      await Deno.writeTextFile(file, script);
-      out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--no-lock",
-          "--no-check",
-          "--no-prompt",
-          `--config=${REPO_ROOT}/deno.json`,
-          "--allow-net",
-          "--allow-env",
-          "--allow-read",
-          file,
-        ],
-        cwd: REPO_ROOT,
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(30_000),
-      }).output();
-    } finally {
-      await Deno.remove(file);
-    }
-    assert.equal(out.code, 0, decoder.decode(out.stderr));
-    const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").pop()!);
+    const r = await denoScriptJson<{ serve: unknown; discovery: unknown }>(script, {
+      flags: [
+        "--no-check",
+        `--config=${REPO_ROOT}/deno.json`,
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+      ],
+      timeoutMs: 30_000,
+    });
     const want = {
       name: "PermissionError",
       message: "mdns needs --allow-net and --allow-sys=networkInterfaces,hostname",
@@ -123,14 +107,19 @@ if (!IN_NETNS) {
     assert.deepEqual(r.discovery, want, "the discovery throws at once (not an endless outage)");
   });
 
-  Deno.test("mdns: the mDNS tests pass inside a private network namespace", async () => {
-    if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
-    // Build Go rpcx's peer here, where the Go module proxy is reachable (none in the namespace).
-    const buildProblem = await buildUpstreamPeer(false);
-    if (buildProblem) console.warn(`mdns upstream Go peer: ${buildProblem}`);
-    // 2 TXT tests and every namespace test.
-    await testFileInNetns("tests/mdns_test.ts", 15);
-  });
+  // 2 TXT tests and every namespace test.
+  testInNetns(
+    "mdns: the mDNS tests pass inside a private network namespace",
+    "tests/mdns_test.ts",
+    15,
+    {
+      // Build Go rpcx's peer here, where the Go module proxy is reachable (none in the namespace).
+      prepare: async () => {
+        const buildProblem = await buildUpstreamPeer(false);
+        if (buildProblem) console.warn(`mdns upstream Go peer: ${buildProblem}`);
+      },
+    },
+  );
 } else {
   registerNetnsTests();
 }

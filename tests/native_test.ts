@@ -17,7 +17,7 @@ import {
   NativeCodecUnavailableError,
   type WireCodecBackend,
 } from "@rpcx/core/native";
-import { runBounded } from "./support/child.ts";
+import { denoScriptJson, runBounded } from "./support/child.ts";
 import { findExecutable, needs, REPO_ROOT } from "./support/env.ts";
 
 const enc = new TextEncoder();
@@ -447,21 +447,7 @@ async function probe(
   flags: string[],
   env: Record<string, string> = {},
 ): Promise<{ auto: string; reason: string | null; native: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "rpcx-native-" });
-  try {
-    const file = `${dir}/probe.ts`;
-    await Deno.writeTextFile(file, PROBE);
-    const out = await runBounded(Deno.execPath(), {
-      args: ["run", "--no-prompt", "--no-lock", ...flags, file],
-      cwd: REPO_ROOT,
-      env,
-    });
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `probe failed: ${stderr}`);
-    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  return await denoScriptJson(PROBE, { flags, env });
 }
 
 Deno.test("native codec loader: without --allow-ffi auto picks ts, native is a typed error", async () => {

@@ -34,14 +34,77 @@ await server.close();
 console.log(JSON.stringify({ counts, reply }));
 `;
 
-async function consumer(cmd: string, pre: string[]): Promise<void> {
-  const project = await install();
-  await Deno.writeTextFile(join(project, "consumer.mjs"), CONSUMER);
-  const r = await runBounded(cmd, [...pre, "consumer.mjs"], { cwd: project, timeoutMs: 60_000 });
-  assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}${r.stderr}`);
-  const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+/** Node or Bun as the tests run them: the command and its arguments before a script. */
+interface JsRuntime {
+  name: string;
+  cmd: string;
+  pre: string[];
+}
+
+/** Node, or undefined (the test skipped; under CI, failed) when it is not on PATH. */
+function nodeOrSkip(): JsRuntime | undefined {
+  const node = nodeBinary();
+  if (!needs("node", node ? undefined : "node is not on PATH")) return undefined;
+  return { name: "node", cmd: node!, pre: [] };
+}
+
+/** Bun, or undefined (the test skipped; under CI, failed) when there is none. */
+function bunOrSkip(): JsRuntime | undefined {
+  const bun = bunBinary();
+  if (!needs("bun", bun ? undefined : "no bun (.ci/install/80-bun.sh, $RPCX_BUN)")) {
+    return undefined;
+  }
+  return { name: "bun", cmd: bun!, pre: ["run"] };
+}
+
+/** Node and Bun, those of them there are. */
+function jsRuntimes(): JsRuntime[] {
+  return [nodeOrSkip(), bunOrSkip()].filter((rt) => rt !== undefined);
+}
+
+/**
+ * Writes `script` as `file` into the installed `project` and runs it with `rt` (60 s at most):
+ * asserts it exited 0 and returns the last line it printed, parsed as JSON.
+ */
+// deno-lint-ignore no-explicit-any
+async function runJson(rt: JsRuntime, project: string, file: string, script: string): Promise<any> {
+  await Deno.writeTextFile(join(project, file), script);
+  const r = await runBounded(rt.cmd, [...rt.pre, file], { cwd: project, timeoutMs: 60_000 });
+  assert.equal(r.code, 0, `${rt.name}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+
+async function consumer(rt: JsRuntime): Promise<void> {
+  const out = await runJson(rt, await install(), "consumer.mjs", CONSUMER);
   for (const s of SUBPATHS) assert.ok(out.counts[s] > 0, `${s} exports nothing`);
   assert.deepEqual(out.reply, { C: 42 });
+}
+
+/**
+ * Runs `fn` for the npm form installed once, with Node and Bun (those there are) and a fresh
+ * etcd holding the node `key` (`/rpcx_test/Arith/tcp@127.0.0.1:9` = `weight=1`) under `registry`
+ * (`etcd://…/rpcx_test`), read and written through `raw`.
+ */
+async function withEtcdNode(
+  fn: (
+    o: { runtimes: JsRuntime[]; project: string; registry: string; key: string; raw: Etcd3 },
+  ) => Promise<void>,
+): Promise<void> {
+  const runtimes = jsRuntimes();
+  if (runtimes.length === 0) return;
+  const project = await install();
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const registry = `etcd://${etcd.endpoint}/rpcx_test`;
+  const key = "/rpcx_test/Arith/tcp@127.0.0.1:9";
+  try {
+    await raw.put(key).value("weight=1");
+    await fn({ runtimes, project, registry, key, raw });
+  } finally {
+    raw.close();
+    await etcd.stop();
+  }
 }
 
 Deno.test("npm form: package.json names every deno.json export, the bin and src/'s npm dependencies", async () => {
@@ -63,20 +126,18 @@ Deno.test("npm form: package.json names every deno.json export, the bin and src/
 });
 
 Deno.test("npm form (node): npm installs it; every subpath imports; an in-process call works", async () => {
-  const node = nodeBinary();
-  if (!needs("node", node ? undefined : "node is not on PATH")) return;
-  await consumer(node!, []);
+  const node = nodeOrSkip();
+  if (node) await consumer(node);
 });
 
 Deno.test("npm form (bun): every subpath imports; an in-process call works", async () => {
-  const bun = bunBinary();
-  if (!needs("bun", bun ? undefined : "no bun (.ci/install/80-bun.sh, $RPCX_BUN)")) return;
-  await consumer(bun!, ["run"]);
+  const bun = bunOrSkip();
+  if (bun) await consumer(bun);
 });
 
 Deno.test("npm form (node): the rpcx bin prints its help, and so does @rpcx/core/cli run as the script", async () => {
-  const node = nodeBinary();
-  if (!needs("node", node ? undefined : "node is not on PATH")) return;
+  const node = nodeOrSkip()?.cmd;
+  if (!node) return;
   const project = await install();
   // The bin; then the module itself (Node 20 has no import.meta.main: the seam's isMain
   // compares it with the script), through a link as npm's bins are.
@@ -87,42 +148,19 @@ Deno.test("npm form (node): the rpcx bin prints its help, and so does @rpcx/core
     if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
   });
   for (const script of ["node_modules/.bin/rpcx", "cli-link.js"]) {
-    const r = await runBounded(node!, [script, "--help"], { cwd: project, timeoutMs: 30_000 });
+    const r = await runBounded(node, [script, "--help"], { cwd: project, timeoutMs: 30_000 });
     assert.equal(r.code, 0, `${script}: ${r.stderr}`);
     assert.match(r.stdout, /Usage: rpcx/, script);
   }
-  const usage = await runBounded(node!, ["cli-link.js", "nosuchcommand"], {
+  const usage = await runBounded(node, ["cli-link.js", "nosuchcommand"], {
     cwd: project,
     timeoutMs: 30_000,
   });
   assert.equal(usage.code, 2, usage.stderr);
 });
 
-/** Node and Bun as the tests run them: the command and its arguments before a script. */
-function jsRuntimes(): { name: string; cmd: string; pre: string[] }[] {
-  const found: { name: string; cmd: string; pre: string[] }[] = [];
-  const node = nodeBinary();
-  if (needs("node", node ? undefined : "node is not on PATH")) {
-    found.push({ name: "node", cmd: node!, pre: [] });
-  }
-  const bun = bunBinary();
-  if (needs("bun", bun ? undefined : "no bun (.ci/install/80-bun.sh, $RPCX_BUN)")) {
-    found.push({ name: "bun", cmd: bun!, pre: ["run"] });
-  }
-  return found;
-}
-
-Deno.test("npm form (node, bun): the rpcx bin lists, edits and watches a real etcd", async () => {
-  const runtimes = jsRuntimes();
-  if (runtimes.length === 0) return;
-  const project = await install();
-  const etcd = await startEtcd();
-  if (!etcd) return;
-  const raw = new Etcd3({ hosts: etcd.endpoint });
-  const url = `etcd://${etcd.endpoint}/rpcx_test`;
-  const key = "/rpcx_test/Arith/tcp@127.0.0.1:9";
-  try {
-    await raw.put(key).value("weight=1");
+Deno.test("npm form (node, bun): the rpcx bin lists, edits and watches a real etcd", () =>
+  withEtcdNode(async ({ runtimes, project, registry: url, key, raw }) => {
     for (const [i, rt] of runtimes.entries()) {
       const rpcx = (...args: string[]) =>
         runBounded(rt.cmd, [...rt.pre, "node_modules/.bin/rpcx", ...args], {
@@ -156,11 +194,7 @@ Deno.test("npm form (node, bun): the rpcx bin lists, edits and watches a real et
       assert.equal(missing.code, 1, `${rt.name}: ${missing.stderr}`);
       assert.match(missing.stderr, /^rpcx: .*tcp@127\.0\.0\.1:10/, rt.name);
     }
-  } finally {
-    raw.close();
-    await etcd.stop();
-  }
-});
+  }));
 
 /**
  * Counts calls with the metrics plugin, serves them with serveMetrics and scrapes them (GET,
@@ -209,14 +243,8 @@ Deno.test("npm form (node, bun): serveMetrics is scraped, refuses a taken port, 
   const runtimes = jsRuntimes();
   if (runtimes.length === 0) return;
   const project = await install();
-  await Deno.writeTextFile(join(project, "metrics.mjs"), METRICS);
   for (const rt of runtimes) {
-    const r = await runBounded(rt.cmd, [...rt.pre, "metrics.mjs"], {
-      cwd: project,
-      timeoutMs: 60_000,
-    });
-    assert.equal(r.code, 0, `${rt.name}: exit ${r.code}\n${r.stdout}${r.stderr}`);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    const out = await runJson(rt, project, "metrics.mjs", METRICS);
     assert.match(out.addr, /^127\.0\.0\.1:\d+$/, rt.name);
     assert.equal(out.status, 200, rt.name);
     assert.equal(out.type, "text/plain; version=0.0.4; charset=utf-8", rt.name);
@@ -228,17 +256,8 @@ Deno.test("npm form (node, bun): serveMetrics is scraped, refuses a taken port, 
   }
 });
 
-Deno.test("npm form (node, bun): rpcx ui serves the admin page from etcd, writes an edit, and exits 0 on SIGINT", async () => {
-  const runtimes = jsRuntimes();
-  if (runtimes.length === 0) return;
-  const project = await install();
-  const etcd = await startEtcd();
-  if (!etcd) return;
-  const raw = new Etcd3({ hosts: etcd.endpoint });
-  const registry = `etcd://${etcd.endpoint}/rpcx_test`;
-  const key = "/rpcx_test/Arith/tcp@127.0.0.1:9";
-  try {
-    await raw.put(key).value("weight=1");
+Deno.test("npm form (node, bun): rpcx ui serves the admin page from etcd, writes an edit, and exits 0 on SIGINT", () =>
+  withEtcdNode(async ({ runtimes, project, registry, key, raw }) => {
     for (const [i, rt] of runtimes.entries()) {
       const ui = spawnRpcx(["ui", "-r", registry, "--addr", "127.0.0.1:0", "-i", "60000"], {}, {
         cmd: rt.cmd,
@@ -298,15 +317,11 @@ Deno.test("npm form (node, bun): rpcx ui serves the admin page from etcd, writes
       }
       assert.equal(code, 0, `${rt.name}: rpcx ui exits 0 on SIGINT`);
     }
-  } finally {
-    raw.close();
-    await etcd.stop();
-  }
-});
+  }));
 
 Deno.test("npm form: its .d.ts type-check with Node's types alone, errors only from PENDING files", async () => {
-  const node = nodeBinary();
-  if (!needs("node", node ? undefined : "node is not on PATH")) return;
+  const node = nodeOrSkip()?.cmd;
+  if (!node) return;
   const project = await install();
   const tools = join(await npmTools(toolPackages()), "node_modules");
   await Deno.writeTextFile(
@@ -331,7 +346,7 @@ Deno.test("npm form: its .d.ts type-check with Node's types alone, errors only f
     }),
   );
   const out = await runBounded(
-    node!,
+    node,
     [join(tools, "typescript/bin/tsc"), "-p", "tsconfig.json", "--pretty", "false"],
     { cwd: project, timeoutMs: 300_000 },
   );

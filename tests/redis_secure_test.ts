@@ -5,74 +5,38 @@
 // libkv supports the setting (password, database; it refuses TLS and has no user name).
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import {
-  type Logger,
-  type RegistryOutageEvent,
-  Server,
-  type ServiceDiscovery,
-  setLogger,
-} from "@rpcx/core";
+import { type Logger, setLogger } from "@rpcx/core";
 import {
   type RedisClientOptions,
   RedisDiscovery,
   RedisError,
   RedisRegisterPlugin,
 } from "@rpcx/core/redis";
-import { makeTestCerts, OPENSSL } from "./support/certs.ts";
 import { type RedisServer, startRedis } from "./support/redis_server.ts";
-import { type GoRegistry, needGoPeer, runGoClient, startGoServer } from "./support/go_peer.ts";
-import { CountedArith, MUL, START_CONTEXT, xclientOf } from "./support/registry_scenarios.ts";
-import { delay, needs, waitFor } from "./support/env.ts";
+import { needGoPeer, runGoClient } from "./support/go_peer.ts";
+import { MUL, serveCountedArith, START_CONTEXT, xclientOf } from "./support/registry_scenarios.ts";
+import {
+  clientTls,
+  closeAll,
+  goBothWays,
+  outages,
+  redisTls,
+  testCertsOrSkip,
+} from "./support/secure_registries.ts";
+import { delay, waitFor } from "./support/env.ts";
 
 const BASE = "/rpcx_test";
 
-/** Failures a plugin or discovery reported, as text. */
-function outages(target: EventTarget): string[] {
-  const seen: string[] = [];
-  target.addEventListener("outage", (e) => {
-    const err = (e as RegistryOutageEvent).error;
-    seen.push(err instanceof Error ? err.message : String(err));
-  });
-  return seen;
-}
-
+/** Arith served on a free port, registered in `redis` under BASE with `options`. */
 async function serveArith(redis: RedisServer, options: RedisClientOptions & { db?: number }) {
-  const server = new Server();
-  const plugin = new RedisRegisterPlugin({
-    servers: [redis.endpoint],
-    basePath: BASE,
-    updateInterval: 1000,
-    ...options,
-  });
-  server.use(plugin);
-  const arith = new CountedArith();
-  await server.register(arith, "Arith", "");
-  const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, arith, plugin, key: `tcp@${addr}` };
-}
-
-async function closeAll(...items: ({ close(): Promise<void> } | undefined)[]): Promise<void> {
-  for (const item of items) await item?.close().catch(() => {});
-}
-
-/**
- * Go rpcx with `flags`: Go's client through Go's discovery calls the Deno server twice, and a
- * Go server registered by Go's plugin shows up in our discovery `d`.
- */
-async function goBothWays(reg: GoRegistry, flags: string[], d: ServiceDiscovery): Promise<void> {
-  const gc = await runGoClient(reg, ["--count", "2", ...flags]);
-  assert.equal(gc.code, 0, gc.out + gc.err);
-  assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 2, gc.out);
-  const go = await startGoServer(reg, ["--services", "Arith", ...flags]);
-  try {
-    await waitFor(
-      "the Go server listed",
-      () => d.getServices().some((p) => p.key === go.key),
-      10_000,
-    );
-  } finally {
-    await go.stop();
-  }
+  return await serveCountedArith(
+    new RedisRegisterPlugin({
+      servers: [redis.endpoint],
+      basePath: BASE,
+      updateInterval: 1000,
+      ...options,
+    }),
+  );
 }
 
 Deno.test("redis with a password: register, discover, call; a wrong or no password is a typed outage, never a list; Go with the password both ways", async () => {
@@ -220,21 +184,14 @@ Deno.test("redis with ACL users: the plugin as a full user, the discovery as a u
 });
 
 Deno.test("redis over TLS with client certificates: register, discover, call; no certificate or a wrong CA is an outage, never a list; Go's libkv refuses TLS", async () => {
-  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
-  const certs = await makeTestCerts();
-  const redis = await startRedis({
-    tls: {
-      cert: certs.server.certPath,
-      key: certs.server.keyPath,
-      ca: certs.caPath,
-      clients: "yes",
-    },
-  });
+  const certs = await testCertsOrSkip();
+  if (!certs) return;
+  const redis = await startRedis({ tls: redisTls(certs) });
   if (!redis) {
     await certs.remove();
     return;
   }
-  const tls = { ca: certs.ca, cert: certs.client.cert, key: certs.client.key };
+  const tls = clientTls(certs);
   let s: Awaited<ReturnType<typeof serveArith>> | undefined;
   let d: RedisDiscovery | undefined;
   let noCert: RedisDiscovery | undefined;

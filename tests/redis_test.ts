@@ -4,33 +4,36 @@
 // outages, the shared scenarios with XClient, and Go's plugin and discovery both ways.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { RegistryError, Server, type XClient } from "@rpcx/core";
+import { RegistryError, type XClient } from "@rpcx/core";
 import { RedisDiscovery, RedisError, RedisRegisterPlugin } from "@rpcx/core/redis";
 import { type RedisServer, startRedis } from "./support/redis_server.ts";
-import { startExampleServer } from "./support/examples.ts";
 import {
   GO_ARITH_WEIGHT_5,
   type GoRegistry,
   needGoPeer,
-  runGoClient,
   startGoServer,
 } from "./support/go_peer.ts";
 import {
-  CountedArith,
+  DISCOVERY_RETRY,
+  discoveryFollowsChanges,
   discoveryOutageThenWipe,
   discoveryStartsDuringOutage,
   exampleServerKilled,
+  exampleServerSignalled,
+  goAndDenoCallEachOther,
   joinThenGracefulShutdown,
   MUL,
   operatorMarksInactive,
   type OutageFixture,
   type RegistryFixture,
+  restartedUnderCalls,
+  serveCountedArith,
+  type ServedArith,
   START_CONTEXT,
   weightsAndGroups,
   xclientOf,
 } from "./support/registry_scenarios.ts";
 import { delay, freePort, waitFor } from "./support/env.ts";
-import { exited } from "./support/child.ts";
 
 const ctx = START_CONTEXT;
 const NODE = "//rpcx_test/Arith/tcp@127.0.0.1:8972";
@@ -92,21 +95,12 @@ async function serveArith(
   redis: RedisServer,
   metadata = "",
   extra: Partial<ConstructorParameters<typeof RedisRegisterPlugin>[0]> = {},
-): Promise<{ server: Server; service: CountedArith; key: string; plugin: RedisRegisterPlugin }> {
-  const server = new Server();
-  const p = plugin(redis, extra);
-  server.use(p);
-  const service = new CountedArith();
-  await server.register(service, "Arith", metadata);
-  const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, service, key: `tcp@${addr}`, plugin: p };
+): Promise<ServedArith<RedisRegisterPlugin>> {
+  return await serveCountedArith(plugin(redis, extra), metadata);
 }
 
 function discovery(redis: RedisServer, base = "/rpcx_test", service = "Arith"): RedisDiscovery {
-  return new RedisDiscovery(base, service, [redis.endpoint], {
-    retryInitialMs: 100,
-    retryMaxMs: 500,
-  });
+  return new RedisDiscovery(base, service, [redis.endpoint], DISCOVERY_RETRY);
 }
 
 /** The commands Redis executes while `fn` runs (MONITOR), as argument lists. */
@@ -310,40 +304,24 @@ Deno.test("redis: bad server lists are TypeErrors/RangeErrors, bad arguments (on
   await p.stop();
 });
 
-Deno.test({
-  name:
-    "redis discovery: lists basePath/Service/ (dirs, siblings and non-libkv values skipped), follows set/del/expiry, clone",
-  fn: () =>
-    withRedis(async (redis, raw) => {
-      const p = plugin(redis);
-      await p.start(ctx);
-      await p.register("Arith", null, "weight=1");
-      await p.register("ArithX", null, "x=1");
-      const d = discovery(redis);
-      const lists: number[] = [];
-      d.watch((pairs) => lists.push(pairs.length));
-      try {
-        await d.ready();
-        assert.equal(d.prefix, "//rpcx_test/Arith/");
-        assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
-        assert.equal(d.watching, true);
-        const k9000 = "//rpcx_test/Arith/tcp@127.0.0.1:9000";
-        await raw.set(k9000, libkv(k9000.slice(1), "weight=5"));
-        await waitFor("second server listed", () => d.getServices().length === 2, 3000);
-        assert.deepEqual(
-          d.getServices().find((s) => s.key === "tcp@127.0.0.1:9000"),
-          { key: "tcp@127.0.0.1:9000", value: "weight=5" },
-        );
-        await raw.set(k9000, libkv(k9000.slice(1), "weight=5&state=inactive"));
-        await waitFor(
-          "value change",
-          () => d.getServices().some((s) => s.value.includes("inactive")),
-          3000,
-        );
-        await raw.del(k9000);
-        await waitFor("second server gone", () => d.getServices().length === 1, 3000);
+Deno.test("redis discovery: lists basePath/Service/ (dirs, siblings and non-libkv values skipped), follows set/del/expiry, clone", () =>
+  withRedis((redis, raw) => {
+    /** libkv's key and JSON for `Arith/<key>`; with `px`, expiring after `px` ms. */
+    const put = async (key: string, value: string, px?: number) => {
+      const path = `/rpcx_test/Arith/${key}`;
+      if (px === undefined) await raw.set(`/${path}`, libkv(path, value));
+      else await raw.set(`/${path}`, libkv(path, value), "PX", px);
+    };
+    return discoveryFollowsChanges({
+      plugin: () => plugin(redis),
+      discovery: () => discovery(redis),
+      prefix: "//rpcx_test/Arith/",
+      putNode: (key, value) => put(key, value),
+      deleteNode: async (key) => void await raw.del(`//rpcx_test/Arith/${key}`),
+      listed: (d) => assert.equal((d as RedisDiscovery).watching, true),
+      deleted: async (d) => {
         // an expiring key leaves the list when Redis expires it
-        await raw.set(k9000, libkv(k9000.slice(1), ""), "PX", 500);
+        await put("tcp@127.0.0.1:9000", "", 500);
         await waitFor("short-lived server listed", () => d.getServices().length === 2, 3000);
         await waitFor("short-lived server expired", () => d.getServices().length === 1, 3000);
         // not libkv's JSON, and other types: skipped, the rest still listed
@@ -351,14 +329,6 @@ Deno.test({
         await raw.hset("//rpcx_test/Arith/tcp@127.0.0.1:9002", "a", "b");
         await delay(300);
         assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
-        assert.deepEqual(lists.slice(-1), [1]);
-        const x = d.clone("ArithX");
-        try {
-          await x.ready();
-          assert.deepEqual(x.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "x=1" }]);
-        } finally {
-          await x.close();
-        }
         // an empty prefix is an empty list (Go's NewRedisDiscovery fails there); glob
         // characters in the base path are literal (libkv's SCAN pattern would match them)
         for (const base of ["/nothing_here", "/rpcx_*", "/rpcx_tes?", "/rpcx_[t]est"]) {
@@ -370,12 +340,9 @@ Deno.test({
             await none.close();
           }
         }
-      } finally {
-        await d.close();
-        await p.stop();
-      }
-    }),
-});
+      },
+    });
+  }));
 
 Deno.test({
   name: "redis discovery: a renewed TTL (`expire` event) is no change: no re-list; a `set` is",
@@ -487,67 +454,13 @@ Deno.test("redis + XClient: state=inactive written by an operator → not select
 Deno.test("redis + XClient: weight and group metadata reach the selectors", () =>
   withRedis((redis) => weightsAndGroups(fixture(redis))));
 
-/** Calls Arith.Mul every 20 ms through `x` until stopped (at most 20 s / 2000 calls). */
-function callLoop(x: XClient) {
-  let calls = 0;
-  let running = true;
-  const failures: { at: number; error: unknown }[] = [];
-  const done = (async () => {
-    const end = Date.now() + 20_000;
-    while (running && Date.now() < end && calls < 2000) {
-      try {
-        await x.call("Mul", MUL, { timeout: 2000 });
-      } catch (e) {
-        failures.push({ at: Date.now(), error: e });
-      }
-      calls++;
-      await delay(20);
-    }
-  })();
-  return {
-    failures,
-    get calls() {
-      return calls;
-    },
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
-}
-
-Deno.test({
-  name:
-    "redis + XClient: Redis restarted with its keys mid-test → no user call fails; a later server is listed",
-  fn: () =>
-    withRedis(async (redis) => {
-      const a = await serveArith(redis);
-      let b: Awaited<ReturnType<typeof serveArith>> | undefined;
-      const d = discovery(redis);
-      const x = xclientOf(d);
-      const loop = callLoop(x);
-      try {
-        await d.ready();
-        await delay(300);
-        await redis.restart({ downMs: 1500 });
-        b = await serveArith(redis);
-        await waitFor("a server registered after the restart to be listed", () =>
-          x.servers.includes(b!.key), 8000);
-        await delay(500);
-        await loop.stop();
-        console.log(`${loop.calls} calls across the Redis restart, ${loop.failures.length} failed`);
-        assert.deepEqual(loop.failures, []);
-        assert.ok(loop.calls > 50, `${loop.calls} calls`);
-        assert.deepEqual(x.servers.sort(), [a.key, b.key].sort());
-      } finally {
-        await loop.stop();
-        await x.close();
-        await d.close();
-        await a.server.close();
-        await b?.server.close();
-      }
-    }),
-});
+Deno.test("redis + XClient: Redis restarted with its keys mid-test → no user call fails; a later server is listed", () =>
+  withRedis((redis) =>
+    restartedUnderCalls({ serve: (m) => serveArith(redis, m), discovery: () => discovery(redis) }, {
+      name: "Redis",
+      restart: () => redis.restart({ downMs: 1500 }),
+    })
+  ));
 
 Deno.test({
   name:
@@ -643,19 +556,7 @@ Deno.test({
         d = discovery(redis);
         x = xclientOf(d);
         await d.ready();
-        assert.deepEqual(x.servers.sort(), [goKey, local!.key].sort());
-        for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
-        assert.equal(local!.service.hits, 2, "round robin over the Go and the Deno server");
-
-        // Go's discovery lists ours, with its metadata, and Go's client calls it.
-        const list = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
-        assert.equal(list.code, 0, list.out + list.err);
-        assert.match(list.out, new RegExp(`SERVER ${local!.key} weight=5`));
-        assert.match(list.out, new RegExp(`SERVER ${goKey} weight=5`));
-        const gc = await runGoClient(reg, ["--count", "4"]);
-        assert.equal(gc.code, 0, gc.out + gc.err);
-        assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
-        assert.ok(local!.service.hits > 2, "the Go client called the Deno server too");
+        await goAndDenoCallEachOther(reg, x, goKey, local!);
 
         // SIGKILL: nothing unregisters; the key expires within its TTL (2 s) and the
         // discovery drops it on the `expired` notification.
@@ -679,49 +580,14 @@ Deno.test({
 });
 
 Deno.test("redis + examples/redis server: SIGTERM and SIGINT unregister at once (not at expiry)", () =>
-  withRedis(async (redis, raw) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      const port = freePort();
-      const base = `/rpcx_sig_${signal}`;
-      const node = `/${base}/Arith/tcp@127.0.0.1:${port}`;
+  withRedis((redis, raw) =>
+    exampleServerSignalled({
+      example: "redis",
       // updateInterval 10 s: the node lives 20 s, so a removal within a second is the server's
-      const child = startExampleServer("redis", [
-        "--addr",
-        `127.0.0.1:${port}`,
-        "--registry",
-        redis.endpoint,
-        "--base",
-        base,
-        "--update",
-        "10000",
-      ]);
-      const d = discovery(redis, base);
-      try {
-        assert.equal(await child.ready, `127.0.0.1:${port}`);
-        await waitFor("the node in Redis", async () => (await raw.exists(node)) === 1, 5000);
-        await d.ready();
-        await waitFor("the discovery to list the node", () => d.getServices().length === 1, 5000);
-        const t0 = Date.now();
-        child.child.kill(signal);
-        await waitFor(
-          `the node gone after ${signal}`,
-          async () => (await raw.exists(node)) === 0,
-          5000,
-          20,
-        );
-        const took = Date.now() - t0;
-        console.log(`${signal}: node removed after ${took} ms (TTL 20 s)`);
-        assert.ok(took < 2000, `${signal}: removed after ${took} ms`);
-        await waitFor(
-          `the discovery to drop it after ${signal}`,
-          () => d.getServices().length === 0,
-          3000,
-        );
-        const status = await exited(child.child, 5000, `the server to exit after ${signal}`);
-        assert.equal(status.code, 0, `${signal}: the server exited with ${status.code}`);
-      } finally {
-        await child.stop();
-        await d.close();
-      }
-    }
-  }));
+      serverFlags: (base) => ["--registry", redis.endpoint, "--base", base, "--update", "10000"],
+      nodeListed: async (base, key) => (await raw.exists(`/${base}/Arith/${key}`)) === 1,
+      discovery: (base) => discovery(redis, base),
+      lifetimeMs: 20_000,
+      boundMs: 2000,
+    })
+  ));

@@ -3,52 +3,38 @@
 // digest auth and ACLs, Consul over https. Real registries (tests/support), certificates made
 // by openssl (tests/support/certs.ts), and the Go rpcx peer with the same settings.
 import assert from "node:assert/strict";
-import { Etcd3 } from "etcd3";
-import { type RegistryOutageEvent, Server, type ServiceDiscovery } from "@rpcx/core";
+import type { ServiceDiscovery } from "@rpcx/core";
 import { type EtcdClientOptions, EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
 import { type ConsulClientOptions, ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
-import zookeeper from "node-zookeeper-client";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { makeTestCerts, OPENSSL, type TestCerts } from "./support/certs.ts";
+import type { TestCerts } from "./support/certs.ts";
 import { startEtcd } from "./support/etcd_server.ts";
-import { startConsul } from "./support/consul_agent.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
-import { type GoRegistry, needGoPeer, runGoClient, startGoServer } from "./support/go_peer.ts";
-import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
+import { needGoPeer, runGoClient } from "./support/go_peer.ts";
+import { MUL, serveCountedArith, uniqueBasePath, xclientOf } from "./support/registry_scenarios.ts";
+import {
+  closeAll,
+  closeRawZk,
+  enableEtcdAuth,
+  goBothWays,
+  outages,
+  rawZk,
+  registryCertFlags,
+  startTlsConsul,
+  startTlsEtcd,
+  testCertsOrSkip,
+} from "./support/secure_registries.ts";
 import { delay, freePort, needs, waitFor } from "./support/env.ts";
 
-let seq = 0;
-function basePath(name: string): string {
-  return `/rpcx_${name}_${Date.now().toString(36)}_${seq++}`;
-}
-
-/** Failures a plugin or discovery reported, as text. */
-function outages(target: EventTarget): string[] {
-  const seen: string[] = [];
-  target.addEventListener("outage", (e) => {
-    const err = (e as RegistryOutageEvent).error;
-    seen.push(err instanceof Error ? err.message : String(err));
-  });
-  return seen;
-}
+/** Under a base path of its own (no test sees another's nodes). */
+const basePath = uniqueBasePath;
 
 /** A Deno server with Arith registered through `plugin`, listening on a free loopback port. */
-async function serveArith(
-  plugin: EtcdRegisterPlugin | ZooKeeperRegisterPlugin | ConsulRegisterPlugin,
-) {
-  const server = new Server();
-  server.use(plugin);
-  const arith = new CountedArith();
-  await server.register(arith, "Arith", "");
-  const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, arith, key: `tcp@${addr}` };
-}
-
-async function closeAll(...items: ({ close(): Promise<void> } | undefined)[]): Promise<void> {
-  for (const item of items) await item?.close().catch(() => {});
-}
+const serveArith = serveCountedArith<
+  EtcdRegisterPlugin | ZooKeeperRegisterPlugin | ConsulRegisterPlugin
+>;
 
 function tlsOf(certs: TestCerts, client = true): EtcdClientOptions["credentials"] {
   return {
@@ -62,58 +48,13 @@ function tlsOf(certs: TestCerts, client = true): EtcdClientOptions["credentials"
   };
 }
 
-/** The Go peer's flags for TLS to the registry with the client certificate. */
-function tlsFlags(certs: TestCerts): string[] {
-  return [
-    "--registry-ca",
-    certs.caPath,
-    "--registry-cert",
-    certs.client.certPath,
-    "--registry-key",
-    certs.client.keyPath,
-  ];
-}
-
-/**
- * Go rpcx with `flags`: Go's client through Go's discovery calls the Deno server twice, and a
- * Go server registered by Go's plugin shows up in our discovery `d`.
- */
-async function goBothWays(
-  reg: GoRegistry,
-  flags: string[],
-  d: ServiceDiscovery,
-  serverFlags: string[] = [],
-): Promise<void> {
-  const gc = await runGoClient(reg, ["--count", "2", ...flags]);
-  assert.equal(gc.code, 0, gc.out + gc.err);
-  assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 2, gc.out);
-  const go = await startGoServer(reg, ["--services", "Arith", ...serverFlags, ...flags]);
-  try {
-    await waitFor(
-      "the Go server listed",
-      () => d.getServices().some((p) => p.key === go.key),
-      10_000,
-    );
-  } finally {
-    await go.stop();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // etcd
 
 Deno.test("etcd over mutual TLS: register, discover, call; no client certificate or a wrong CA is an outage, never a list", async () => {
-  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
-  const certs = await makeTestCerts();
-  const etcd = await startEtcd({
-    tls: {
-      cert: certs.server.certPath,
-      key: certs.server.keyPath,
-      ca: certs.caPath,
-      clientCa: certs.caPath,
-      probe: { cert: certs.client.certPath, key: certs.client.keyPath },
-    },
-  });
+  const certs = await testCertsOrSkip();
+  if (!certs) return;
+  const etcd = await startTlsEtcd(certs);
   if (!etcd) return;
   const base = basePath("etcd_tls");
   const plugin = new EtcdRegisterPlugin({
@@ -156,7 +97,8 @@ Deno.test("etcd over mutual TLS: register, discover, call; no client certificate
     assert.deepEqual(pluginOutages, []);
 
     if (needGoPeer()) {
-      await goBothWays({ registry: "etcd", registryAddr: etcd.endpoint, base }, tlsFlags(certs), d);
+      const reg = { registry: "etcd", registryAddr: etcd.endpoint, base };
+      await goBothWays(reg, registryCertFlags(certs), d);
     }
   } finally {
     await closeAll(x, d, noCert, wrongCa);
@@ -165,23 +107,6 @@ Deno.test("etcd over mutual TLS: register, discover, call; no client certificate
     await certs.remove();
   }
 });
-
-/** Creates root (role root) and `user` with read/write on everything, then enables auth. */
-async function enableEtcdAuth(endpoint: string, user: string, password: string): Promise<void> {
-  const raw = new Etcd3({ hosts: endpoint });
-  try {
-    await raw.role("root").create().catch(() => {});
-    await raw.user("root").create("root-secret");
-    await raw.user("root").addRole("root");
-    await raw.role("rpcx").create();
-    await raw.role("rpcx").grant({ permission: "Readwrite", range: raw.range({ prefix: "" }) });
-    await raw.user(user).create(password);
-    await raw.user(user).addRole("rpcx");
-    await raw.auth.authEnable({});
-  } finally {
-    raw.close();
-  }
-}
 
 /** What etcd answers (gRPC gateway) to a read with a token that sat unused for 2.5 s. */
 async function staleTokenAnswer(endpoint: string, name: string, password: string): Promise<string> {
@@ -203,18 +128,20 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
   // Simple tokens live 1 s after their last use: every idle gap below outlives them.
   const etcd = await startEtcd({ args: ["--auth-token-ttl=1"] });
   if (!etcd) return;
-  await enableEtcdAuth(etcd.endpoint, "rpcx", "rpcx-secret");
+  await enableEtcdAuth({ hosts: etcd.endpoint }, "rpcx", "rpcx-secret");
   // The premise: etcd really drops a token left idle for longer than its TTL.
   assert.match(await staleTokenAnswer(etcd.endpoint, "rpcx", "rpcx-secret"), /invalid auth token/);
   const auth = { username: "rpcx", password: "rpcx-secret" };
   const base = basePath("etcd_auth");
   // updateInterval 3 s: the plugin is idle longer than the token lives between refreshes.
-  const plugin = new EtcdRegisterPlugin({
-    servers: [etcd.endpoint],
-    basePath: base,
-    updateInterval: 3000,
-    auth,
-  });
+  const authPlugin = () =>
+    new EtcdRegisterPlugin({
+      servers: [etcd.endpoint],
+      basePath: base,
+      updateInterval: 3000,
+      auth,
+    });
+  const plugin = authPlugin();
   const pluginOutages = outages(plugin);
   let s: Awaited<ReturnType<typeof serveArith>> | undefined;
   let s2: Awaited<ReturnType<typeof serveArith>> | undefined;
@@ -232,12 +159,7 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
     // expired tokens in between.
     await delay(7000);
     // A second server registers after the idle gap; the watch (opened on an old token) sees it.
-    const plugin2 = new EtcdRegisterPlugin({
-      servers: [etcd.endpoint],
-      basePath: base,
-      updateInterval: 3000,
-      auth,
-    });
+    const plugin2 = authPlugin();
     const plugin2Outages = outages(plugin2);
     s2 = await serveArith(plugin2);
     await waitFor("the second server listed", () => d!.getServices().length === 2, 10_000);
@@ -273,12 +195,7 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
     // down are expected; none may be "invalid auth token", and both sides recover by themselves.
     const allOutages = () => [...pluginOutages, ...discoveryOutages];
     await etcd.restart({ downMs: 500 });
-    const plugin3 = new EtcdRegisterPlugin({
-      servers: [etcd.endpoint],
-      basePath: base,
-      updateInterval: 3000,
-      auth,
-    });
+    const plugin3 = authPlugin();
     const plugin3Outages = outages(plugin3);
     s2 = await serveArith(plugin3);
     await waitFor(
@@ -309,48 +226,6 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
 
 // ---------------------------------------------------------------------------------------------
 // ZooKeeper
-
-/** An operator's raw client (node-zookeeper-client as is), optionally with digest auth. */
-interface RawZk {
-  connect(): void;
-  close(): void;
-  once(event: string, fn: () => void): void;
-  addAuthInfo(scheme: string, auth: Buffer): void;
-  getData(path: string, cb: (e: { code: number } | null, data?: Buffer) => void): void;
-  setData(
-    path: string,
-    data: Buffer,
-    version: number,
-    cb: (e: { code: number } | null) => void,
-  ): void;
-  remove(path: string, version: number, cb: (e: { code: number } | null) => void): void;
-  getACL(
-    path: string,
-    cb: (
-      e: { code: number } | null,
-      acls?: { permission: number; id: { scheme: string; id: string } }[],
-    ) => void,
-  ): void;
-}
-
-async function rawZk(connectString: string, auth?: string): Promise<RawZk> {
-  const c = zookeeper.createClient(connectString, {
-    sessionTimeout: 5000,
-    spinDelay: 100,
-  }) as unknown as RawZk;
-  if (auth) c.addAuthInfo("digest", Buffer.from(auth));
-  await new Promise<void>((resolve) => {
-    c.once("connected", resolve);
-    c.connect();
-  });
-  return c;
-}
-
-async function closeRaw(c: RawZk): Promise<void> {
-  const gone = new Promise<void>((r) => c.once("disconnected", r));
-  c.close();
-  await Promise.race([gone, delay(2000)]);
-}
 
 /** The ZooKeeper error code of an operation (0: it worked). */
 function codeOf(run: (cb: (e: { code: number } | null) => void) => void): Promise<number> {
@@ -450,7 +325,7 @@ Deno.test("zookeeper with digest auth: nodes are digest:user ALL + world READ; o
       assert.equal(await codeOf((cb) => stranger2.getData(echoNode, cb)), 0);
       assert.equal(await codeOf((cb) => stranger2.remove(echoNode, -1, cb)), -102);
     } finally {
-      await closeRaw(stranger2);
+      await closeRawZk(stranger2);
     }
 
     if (needGoPeer()) {
@@ -469,8 +344,8 @@ Deno.test("zookeeper with digest auth: nodes are digest:user ALL + world READ; o
     await closeAll(x, open, authed, anonymous);
     await s2?.server.close();
     await s?.server.close();
-    await closeRaw(stranger);
-    await closeRaw(owner);
+    await closeRawZk(stranger);
+    await closeRawZk(owner);
     await zk.dispose();
   }
 });
@@ -479,16 +354,10 @@ Deno.test("zookeeper with digest auth: nodes are digest:user ALL + world READ; o
 // Consul
 
 Deno.test("consul over https with client certificates: register, discover, call; no certificate, a wrong CA or plain http is an outage", async () => {
-  if (!needs("openssl", OPENSSL ? undefined : "openssl is not on PATH")) return;
-  const certs = await makeTestCerts();
+  const certs = await testCertsOrSkip();
+  if (!certs) return;
   const httpsPort = freePort();
-  const agent = await startConsul({
-    hcl: [
-      `ports { https = ${httpsPort} }`,
-      `tls { defaults { ca_file = "${certs.caPath}" cert_file = "${certs.server.certPath}" ` +
-      `key_file = "${certs.server.keyPath}" } https { verify_incoming = true } }`,
-    ],
-  });
+  const agent = await startTlsConsul(certs, httpsPort);
   if (!agent) return;
   const url = `https://127.0.0.1:${httpsPort}`;
   const tls: ConsulClientOptions["tls"] = {
@@ -550,7 +419,7 @@ Deno.test("consul over https with client certificates: register, discover, call;
 
     if (needGoPeer()) {
       const reg = { registry: "consul", registryAddr: `127.0.0.1:${httpsPort}`, base };
-      await goBothWays(reg, tlsFlags(certs), d, ["--update-interval", "10s"]);
+      await goBothWays(reg, registryCertFlags(certs), d, ["--update-interval", "10s"]);
     }
   } finally {
     await closeAll(x, d, ...bad);

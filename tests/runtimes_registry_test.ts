@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { MdnsDiscovery } from "@rpcx/core/mdns";
 import { needs, waitFor } from "./support/env.ts";
 import { type GoRegistry, needGoPeer, runGoClient, startGoServer } from "./support/go_peer.ts";
-import { IN_NETNS, netnsUnavailable, testFileInNetns, withVeth } from "./support/netns.ts";
+import { IN_NETNS, testInNetns, withVeth } from "./support/netns.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
 import { startConsul } from "./support/consul_agent.ts";
@@ -240,15 +240,19 @@ function registryTest(kind: Kind): void {
 if (!IN_NETNS) {
   for (const kind of ["etcd", "zookeeper", "consul", "redis"] as const) registryTest(kind);
 
-  Deno.test("mdns under Node and Bun: the test passes inside a private network namespace", async () => {
-    if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
-    if (!needGoPeer()) return;
-    // Installed here: the namespace has no network to install from.
-    const { project } = await runtimePeer();
-    await testFileInNetns("tests/runtimes_registry_test.ts", 1, 240_000, {
-      [PEER_PROJECT_ENV]: project,
-    });
-  });
+  testInNetns(
+    "mdns under Node and Bun: the test passes inside a private network namespace",
+    "tests/runtimes_registry_test.ts",
+    1,
+    {
+      prepare: async () => {
+        if (!needGoPeer()) return false;
+        // Installed here: the namespace has no network to install from.
+        const { project } = await runtimePeer();
+        return { [PEER_PROJECT_ENV]: project };
+      },
+    },
+  );
 } else {
   registryTest("mdns");
 }

@@ -11,7 +11,7 @@ import {
   NativeLibrary,
   type WireCodecMode,
 } from "@rpcx/core/native";
-import { runBounded } from "./support/child.ts";
+import { denoScriptJson } from "./support/child.ts";
 import { bounded, needs, REPO_ROOT } from "./support/env.ts";
 
 /** Why the native library cannot be loaded here, or undefined when it can. */
@@ -338,30 +338,12 @@ async function runScript(
   modes: string[],
   env: Record<string, string>,
 ): Promise<Record<string, unknown>> {
-  const dir = await Deno.makeTempDir({ prefix: "rpcx-wire-" });
-  try {
-    const file = `${dir}/probe.ts`;
-    await Deno.writeTextFile(file, SCRIPT);
-    const out = await runBounded(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--no-lock",
-        "--no-check",
-        `--config=${REPO_ROOT}/deno.json`,
-        "-A", // reading /proc/self/maps needs every permission
-        file,
-        ...modes,
-      ],
-      cwd: REPO_ROOT,
-      env,
-    });
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `probe failed: ${stderr}`);
-    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  return await denoScriptJson(SCRIPT, {
+    // reading /proc/self/maps needs every permission
+    flags: ["--no-check", `--config=${REPO_ROOT}/deno.json`, "-A"],
+    args: modes,
+    env,
+  });
 }
 
 Deno.test("wireCodec without the native library: native is a clear error, auto and ts fall back", async () => {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import zookeeper from "node-zookeeper-client";
-import { FailMode, type RegistryOutageEvent, SelectMode, Server, XClient } from "@rpcx/core";
+import { FailMode, type RegistryOutageEvent, SelectMode, XClient } from "@rpcx/core";
 import {
   ZooKeeperDiscovery,
   type ZooKeeperDiscoveryOptions,
@@ -13,15 +13,19 @@ import {
   type ZooKeeperRegisterOptions,
   ZooKeeperRegisterPlugin,
 } from "@rpcx/core/zookeeper";
-import type { Args, Reply } from "../examples/arith.ts";
+import type { Reply } from "../examples/arith.ts";
 import { delay, freePort, needs, waitFor } from "./support/env.ts";
 import { startExampleServer } from "./support/examples.ts";
-import { exampleServerSignalled } from "./support/registry_scenarios.ts";
+import {
+  exampleServerSignalled,
+  goAndDenoCallEachOther,
+  serveCountedArith,
+  type ServedArith,
+} from "./support/registry_scenarios.ts";
 import {
   GO_ARITH_WEIGHT_5,
   type GoRegistry,
   needGoPeer,
-  runGoClient,
   startGoServer,
 } from "./support/go_peer.ts";
 import {
@@ -178,40 +182,22 @@ class Operator {
 // ---------------------------------------------------------------------------------------------
 // Servers under test.
 
-interface TestServer {
-  server: Server;
-  plugin: ZooKeeperRegisterPlugin;
-  key: string;
-  hits: { n: number };
-}
+type TestServer = ServedArith<ZooKeeperRegisterPlugin>;
 
+/** Arith (its calls counted in `service.hits`) served on a free port, registered under `base`. */
 async function startServer(
   connectString: string,
   base: string,
   meta = "",
   opts: Partial<ZooKeeperRegisterOptions> = {},
 ): Promise<TestServer> {
-  const hits = { n: 0 };
   const plugin = new ZooKeeperRegisterPlugin({
     servers: [connectString],
     basePath: base,
     ...PLUGIN_OPTS,
     ...opts,
   });
-  const server = new Server();
-  server.use(plugin);
-  await server.register(
-    {
-      Mul(a: Args): Reply {
-        hits.n++;
-        return { C: a.A * a.B };
-      },
-    },
-    "Arith",
-    meta,
-  );
-  const addr = await server.serve("tcp", "127.0.0.1:0");
-  return { server, plugin, key: `tcp@${addr}`, hits };
+  return await serveCountedArith(plugin, meta);
 }
 
 /** A plugin alone (no Server), advertising a made-up address. */
@@ -547,12 +533,12 @@ Deno.test("zookeeper: XClient calls through the discovery; joins are used, shutd
   try {
     await waitFor("first server selectable", () => x.servers.length === 1, 5000);
     assert.deepEqual(await x.call<Reply>("Mul", { A: 10, B: 20 }), { C: 200 });
-    assert.equal(s1.hits.n, 1);
+    assert.equal(s1.service.hits, 1);
 
     s2 = await startServer(zk.connectString, base);
     await waitFor("second server selectable", () => x.servers.length === 2, 5000);
     for (let i = 0; i < 10; i++) await x.call("Mul", { A: i, B: 2 });
-    assert.ok(s2.hits.n >= 4, `second server got ${s2.hits.n} of 10 calls`);
+    assert.ok(s2.service.hits >= 4, `second server got ${s2.service.hits} of 10 calls`);
 
     const t0 = Date.now();
     await s2.server.shutdown();
@@ -560,9 +546,9 @@ Deno.test("zookeeper: XClient calls through the discovery; joins are used, shutd
     const ms = Date.now() - t0;
     assert.ok(ms < 1000, `removed after ${ms} ms`);
     assert.deepEqual(x.servers, [s1.key]);
-    const before = s1.hits.n;
+    const before = s1.service.hits;
     for (let i = 0; i < 5; i++) await x.call("Mul", { A: 1, B: 1 });
-    assert.equal(s1.hits.n, before + 5);
+    assert.equal(s1.service.hits, before + 5);
   } finally {
     await x.close();
     await d.close();
@@ -662,15 +648,15 @@ Deno.test("zookeeper: state=inactive written by an operator is honoured, then un
     const node = `${base}/Arith/${s1.key}`;
     await op.set(node, "weight=1&state=inactive");
     await waitFor("inactive server dropped", () => x.servers.join() === s2.key, 5000);
-    const [h1, h2] = [s1.hits.n, s2.hits.n];
+    const [h1, h2] = [s1.service.hits, s2.service.hits];
     for (let i = 0; i < 6; i++) await x.call("Mul", { A: 1, B: 2 });
-    assert.equal(s1.hits.n, h1);
-    assert.equal(s2.hits.n, h2 + 6);
+    assert.equal(s1.service.hits, h1);
+    assert.equal(s2.service.hits, h2 + 6);
 
     await op.set(node, "weight=1&state=active");
     await waitFor("selectable again", () => x.servers.length === 2, 5000);
     for (let i = 0; i < 6; i++) await x.call("Mul", { A: 1, B: 2 });
-    assert.ok(s1.hits.n > h1);
+    assert.ok(s1.service.hits > h1);
   } finally {
     await x.close();
     await d.close();
@@ -696,9 +682,9 @@ Deno.test("zookeeper: weight and group metadata reach the selectors", async () =
     await waitFor("group a selectable", () => x.servers.length === 2, 5000);
     assert.deepEqual(x.servers.sort(), [light.key, heavy.key].sort());
     for (let i = 0; i < 40; i++) await x.call("Mul", { A: i, B: 1 });
-    assert.equal(light.hits.n, 10);
-    assert.equal(heavy.hits.n, 30);
-    assert.equal(elsewhere.hits.n, 0);
+    assert.equal(light.service.hits, 10);
+    assert.equal(heavy.service.hits, 30);
+    assert.equal(elsewhere.service.hits, 0);
   } finally {
     await x.close();
     await d.close();
@@ -817,21 +803,9 @@ Deno.test({
       d = new ZooKeeperDiscovery(base, "Arith", [zk.connectString], DISCOVERY_OPTS);
       x = new XClient("Arith", FailMode.Failover, SelectMode.RoundRobin, d);
       await waitFor("both selectable", () => x!.servers.length === 2, 5000);
-      assert.deepEqual(x.servers.sort(), [goKey, local.key].sort());
-      for (let i = 0; i < 4; i++) {
-        assert.deepEqual(await x.call<Reply>("Mul", { A: 10, B: 20 }), { C: 200 });
-      }
-      assert.equal(local.hits.n, 2, "round robin over the Go and the Deno server");
-
-      // Go's discovery finds ours, with its metadata, and calls it.
-      const list = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
-      assert.equal(list.code, 0, list.out + list.err);
-      assert.match(list.out, new RegExp(`SERVER ${local.key} weight=5`));
-      assert.match(list.out, new RegExp(`SERVER ${goKey} weight=5`));
-      const gc = await runGoClient(reg, ["--count", "4"]);
-      assert.equal(gc.code, 0, gc.out + gc.err);
-      assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
-      assert.ok(local.hits.n > 2, "the Go client called the Deno server too");
+      // Calls alternate between the two; Go's discovery finds ours, with its metadata, and
+      // calls it.
+      await goAndDenoCallEachOther(reg, x, goKey, local);
 
       // Go's graceful shutdown deletes its node; our discovery drops it.
       await go.kill("SIGTERM");

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { splitHostPort } from "./address.ts";
 import { DialError, UpgradeError } from "./errors.ts";
 import {
   type Connection,
@@ -83,15 +82,9 @@ export const httpNetwork: Network = {
   name: "http",
   async dial(address: string, options: DialOptions = {}): Promise<Connection> {
     const label = `http@${address}`;
-    let hostname: string, port: number;
-    try {
-      ({ hostname, port } = splitHostPort(address));
-    } catch (e) {
-      throw new DialError(label, (e as Error).message, { cause: e });
-    }
     const timeout = options.timeout ?? 1000;
     const started = Date.now();
-    const c = await dialTcp(label, "http", hostname, port, timeout, options.tls);
+    const c = await dialTcp("http", address, timeout, options.tls);
     try {
       await writeAll(c, enc.encode(`CONNECT ${options.path ?? DEFAULT_RPC_PATH} HTTP/1.0\n\n`));
       const left = Math.max(timeout - (Date.now() - started), 1);

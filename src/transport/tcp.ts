@@ -19,21 +19,27 @@ import type {
 import { runtime } from "../runtime/mod.ts";
 
 /**
- * Opens a TCP connection to `hostname:port` for `network`, with TLS when `tls` is set; the
- * handshake is done before it resolves, all within `timeout` ms. `label` names the address in
- * errors: `ConnectionRefusedError`, `DialTimeoutError`, `TlsHandshakeError`, `DialError`.
- * `keepAlive`: the keep-alive period, ms (undefined: the system's; 0: off).
+ * Opens a TCP connection to `address` (`host:port`) for `network`, with TLS when `tls` is set;
+ * the handshake is done before it resolves, all within `timeout` ms. Errors name the address as
+ * `network@address`: `ConnectionRefusedError`, `DialTimeoutError`, `TlsHandshakeError`,
+ * `DialError` (an address that is not `host:port` too). `keepAlive`: the keep-alive period, ms
+ * (undefined: the system's; 0: off).
  */
-export function dialTcp(
-  label: string,
+export async function dialTcp(
   network: string,
-  hostname: string,
-  port: number,
+  address: string,
   timeout: number,
   tls: TlsOptions | undefined,
   keepAlive?: number,
 ): Promise<Connection> {
-  return runtime().sockets.connect(
+  const label = `${network}@${address}`;
+  let hostname: string, port: number;
+  try {
+    ({ hostname, port } = splitHostPort(address));
+  } catch (e) {
+    throw new DialError(label, (e as Error).message, { cause: e });
+  }
+  return await runtime().sockets.connect(
     { transport: "tcp", hostname, port },
     { network, label, timeout, tls, keepAlive },
   );
@@ -65,16 +71,9 @@ export function listenStream(
 function tcpNamed(name: string): Network {
   return {
     name,
-    async dial(address: string, options: DialOptions = {}): Promise<Connection> {
-      const label = `${name}@${address}`;
-      let hostname: string, port: number;
-      try {
-        ({ hostname, port } = splitHostPort(address));
-      } catch (e) {
-        throw new DialError(label, (e as Error).message, { cause: e });
-      }
+    dial(address: string, options: DialOptions = {}): Promise<Connection> {
       const timeout = options.timeout ?? 1000;
-      return await dialTcp(label, name, hostname, port, timeout, options.tls, options.keepAlive);
+      return dialTcp(name, address, timeout, options.tls, options.keepAlive);
     },
     listen(address: string, options: ListenOptions = {}): Promise<Listener> {
       return listenStream(name, address, options);

@@ -10,7 +10,6 @@
  */
 import { ProtocolError } from "../protocol/errors.ts";
 import { encodeBase64 } from "./_base64.ts";
-import { splitHostPort } from "./address.ts";
 import { DialError, PeerGoneError, UpgradeError } from "./errors.ts";
 import {
   type Connection,
@@ -268,16 +267,10 @@ function wsNamed(name: "ws" | "wss"): Network {
     name,
     async dial(address: string, options: DialOptions = {}): Promise<Connection> {
       const label = `${name}@${address}`;
-      let hostname: string, port: number;
-      try {
-        ({ hostname, port } = splitHostPort(address));
-      } catch (e) {
-        throw new DialError(label, (e as Error).message, { cause: e });
-      }
       if (name === "wss" && !options.tls) options = { ...options, tls: {} };
       const timeout = options.timeout ?? 1000;
       const started = Date.now();
-      const c = await dialTcp(label, name, hostname, port, timeout, options.tls);
+      const c = await dialTcp(name, address, timeout, options.tls);
       try {
         const key = encodeBase64(crypto.getRandomValues(new Uint8Array(16)));
         const scheme = name === "wss" ? "https" : "http";

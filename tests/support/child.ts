@@ -1,7 +1,8 @@
 // A server started in a child process that says on stdout when it is ready (the Go peer's
 // `LISTENING host:port`, an example's `listening on network@address`).
 
-import { bounded } from "./env.ts";
+import assert from "node:assert/strict";
+import { bounded, REPO_ROOT } from "./env.ts";
 
 /** A child process whose stdout printed its ready line. */
 export interface ReadyChild {
@@ -162,5 +163,42 @@ export async function exited(
     }
     await child.status;
     throw e;
+  }
+}
+
+/** How {@link denoScriptJson} runs its script. */
+export interface DenoScriptOptions {
+  /** `deno run` flags besides `--no-prompt --no-lock` (permissions, `--no-check`, `--config`). */
+  flags?: string[];
+  /** The script's own arguments. */
+  args?: string[];
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** How long it may run, in ms (default 60 000). */
+  timeoutMs?: number;
+}
+
+/**
+ * Writes `script` (TypeScript) to a temporary file and runs it in a child
+ * `deno run --no-prompt --no-lock <flags> <file> <args>` from the repository root, within
+ * `timeoutMs`: asserts it exited 0 (its stderr as the message) and returns the last line of its
+ * stdout, parsed as JSON. For what a process with other permissions or settings sees.
+ */
+export async function denoScriptJson<T>(script: string, o: DenoScriptOptions = {}): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-script-" });
+  try {
+    const file = `${dir}/script.ts`;
+    await Deno.writeTextFile(file, script);
+    const out = await runBounded(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--no-lock", ...o.flags ?? [], file, ...o.args ?? []],
+      cwd: REPO_ROOT,
+      env: o.env,
+      timeoutMs: o.timeoutMs,
+    });
+    const dec = new TextDecoder();
+    assert.equal(out.code, 0, `the script failed: ${dec.decode(out.stderr)}`);
+    return JSON.parse(dec.decode(out.stdout).trim().split("\n").pop()!) as T;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

@@ -5,8 +5,8 @@
 // `session_ttl_min` is lowered to 1s so tests can use short session TTLs, except on a `stock`
 // agent (Consul's own default of 10s, as users run it).
 
-import { delay, findExecutable, freePort, needs, REPO_ROOT } from "./env.ts";
-import { SupervisedProcess } from "./supervised.ts";
+import { findExecutable, freePort, needs, REPO_ROOT } from "./env.ts";
+import { SupervisedProcess, SupervisedServer } from "./supervised.ts";
 
 /** A running test Consul agent. */
 export interface ConsulAgent {
@@ -52,30 +52,26 @@ export async function startConsul(
   return agent;
 }
 
-class TestConsul implements ConsulAgent {
+class TestConsul extends SupervisedServer implements ConsulAgent {
   readonly port: number = freePort();
   readonly serfLan: number = freePort();
   readonly serfWan: number = freePort();
   readonly serverPort: number = freePort();
-  #proc: SupervisedProcess | undefined;
-  #stopped = false;
 
   /** Sent as X-Consul-Token by `api()` and the readiness probe (ACL-enabled agents). */
   token: string | undefined;
 
   constructor(
     readonly bin: string,
-    readonly root: string,
+    root: string,
     readonly persistent: boolean,
     readonly hcl: string[],
-  ) {}
+  ) {
+    super(root, "consul test agent");
+  }
 
   get endpoint(): string {
     return `127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.#proc !== undefined;
   }
 
   api(path: string, init?: RequestInit): Promise<Response> {
@@ -84,9 +80,8 @@ class TestConsul implements ConsulAgent {
     return fetch(`http://${this.endpoint}${path}`, { ...init, headers });
   }
 
-  async resume(): Promise<void> {
-    if (this.#stopped) throw new Error("consul test agent was stopped");
-    if (this.#proc) return;
+  // no `wipe`: a dev agent always restarts empty, a persistent one with its data
+  protected async launch(_wipe: boolean) {
     const mode = this.persistent
       ? [
         "-server",
@@ -112,8 +107,7 @@ class TestConsul implements ConsulAgent {
       ...this.hcl.map((h) => `-hcl=${h}`),
       "-log-level=warn",
     ], { root: this.root, logName: "consul", env: { CHECKPOINT_DISABLE: "1" } });
-    this.#proc = proc;
-    try {
+    const ready = async () => {
       // Ready means: a leader, and a session can be created (the node is in the catalog).
       await proc.waitReady(`consul on ${this.endpoint} to accept sessions`, async () => {
         const res = await this.api("/v1/session/create", {
@@ -127,28 +121,7 @@ class TestConsul implements ConsulAgent {
         await (await this.api(`/v1/session/destroy/${id}`, { method: "PUT" })).body?.cancel();
         return true;
       }, 30_000);
-    } catch (e) {
-      this.#proc = undefined;
-      throw e;
-    }
-  }
-
-  async halt(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
-    const proc = this.#proc;
-    this.#proc = undefined;
-    await proc?.halt(signal);
-  }
-
-  async restart(options: { downMs?: number } = {}): Promise<void> {
-    await this.halt();
-    if (options.downMs) await delay(options.downMs);
-    await this.resume();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    await this.halt();
-    this.#stopped = true;
-    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+    };
+    return { proc, ready };
   }
 }

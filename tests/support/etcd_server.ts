@@ -2,8 +2,8 @@
 // cluster of several (startEtcdCluster), each on free loopback ports for its client and peer
 // URLs with its own temp data dir; waits until healthy. Install it with .ci/install/10-etcd.sh.
 
-import { delay, findExecutable, freePort, needs } from "./env.ts";
-import { SupervisedProcess } from "./supervised.ts";
+import { findExecutable, freePort, needs } from "./env.ts";
+import { SupervisedProcess, SupervisedServer } from "./supervised.ts";
 
 /** How to start the test etcd (defaults: plain http, no auth). */
 export interface EtcdServerOptions {
@@ -107,20 +107,19 @@ export async function startEtcdCluster(size = 3): Promise<EtcdServer[] | undefin
   return members;
 }
 
-class TestEtcd implements EtcdServer {
+class TestEtcd extends SupervisedServer implements EtcdServer {
   readonly port: number = freePort();
   readonly peerPort: number;
   readonly dataDir: string;
-  #proc: SupervisedProcess | undefined;
-  #stopped = false;
 
   constructor(
     readonly bin: string,
-    readonly root: string,
+    root: string,
     readonly options: EtcdServerOptions = {},
     readonly cluster?: ClusterMembership,
     peerPort?: number,
   ) {
+    super(root, "etcd test server");
     this.dataDir = `${root}/data`;
     this.peerPort = peerPort ?? freePort();
   }
@@ -133,14 +132,8 @@ class TestEtcd implements EtcdServer {
     return `${this.options.tls ? "https" : "http"}://${this.endpoint}`;
   }
 
-  get running(): boolean {
-    return this.#proc !== undefined;
-  }
-
-  async resume(options: { wipe?: boolean } = {}): Promise<void> {
-    if (this.#stopped) throw new Error("etcd test server was stopped");
-    if (this.#proc) return;
-    if (options.wipe) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
+  protected async launch(wipe: boolean) {
+    if (wipe) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
     const client = this.url;
     const tls = this.options.tls;
     const tlsArgs = tls
@@ -169,8 +162,7 @@ class TestEtcd implements EtcdServer {
       ...tlsArgs,
       ...(this.options.args ?? []),
     ], { root: this.root, logName: this.cluster ? `etcd-${name}` : "etcd" });
-    this.#proc = proc;
-    try {
+    const ready = async () => {
       const probe = tls
         ? Deno.createHttpClient({
           caCerts: [Deno.readTextFileSync(tls.ca)],
@@ -190,32 +182,11 @@ class TestEtcd implements EtcdServer {
         const body = await res.text();
         return res.ok && body.includes('"health":"true"');
       }, 20_000).finally(() => probe?.close());
-    } catch (e) {
-      this.#proc = undefined;
-      throw e;
-    }
-  }
-
-  async halt(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
-    const proc = this.#proc;
-    this.#proc = undefined;
-    await proc?.halt(signal);
+    };
+    return { proc, ready };
   }
 
   kill(): Promise<void> {
     return this.halt("SIGKILL");
-  }
-
-  async restart(options: { wipe?: boolean; downMs?: number } = {}): Promise<void> {
-    await this.halt();
-    if (options.downMs) await delay(options.downMs);
-    await this.resume({ wipe: options.wipe });
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    await this.halt();
-    this.#stopped = true;
-    await Deno.remove(this.root, { recursive: true }).catch(() => {});
   }
 }

@@ -59,6 +59,41 @@ export async function testFileInNetns(
   if (IN_CI) assert.doesNotMatch(text, /SKIP:/, "nothing is skipped under CI");
 }
 
+/** What {@link testInNetns} does before it runs the file again inside a namespace. */
+export interface InNetnsOptions {
+  /**
+   * Runs outside the namespace first (install, build, check a tool): `false` skips the test
+   * (having said why through `needs`), an object is added to the inner run's environment.
+   */
+  prepare?():
+    | Promise<Record<string, string> | false | void>
+    | Record<string, string>
+    | false
+    | void;
+  /** How long the inner run may take, in ms (default 240 000). */
+  timeoutMs?: number;
+}
+
+/**
+ * The outer half of a file whose tests must run inside a private network namespace: registers
+ * the test `name`, which (where a namespace can be made; under CI it must) runs `file` again
+ * through {@link testFileInNetns} and asserts at least `minPassed` inner tests passed. Call it
+ * when not {@link IN_NETNS}; inside, the file registers its real tests.
+ */
+export function testInNetns(
+  name: string,
+  file: string,
+  minPassed: number,
+  options: InNetnsOptions = {},
+): void {
+  Deno.test(name, async () => {
+    if (!needs("a private network namespace (root, unshare -n)", await netnsUnavailable())) return;
+    const env = await options.prepare?.();
+    if (env === false) return;
+    await testFileInNetns(file, minPassed, options.timeoutMs, env ?? {});
+  });
+}
+
 /**
  * Runs `fn` with a veth pair in the namespace, `rpcxmdns0` holding 10.253.0.1/24: Go's zeroconf
  * keeps only services with an address, and an mDNS server announces the host's non-loopback

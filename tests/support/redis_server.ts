@@ -4,8 +4,8 @@
 // (off): the registry turns them on itself, as Go's libkv does.
 // Install it with .ci/install/80-redis.sh.
 
-import { delay, findExecutable, freePort, needs } from "./env.ts";
-import { SupervisedProcess } from "./supervised.ts";
+import { findExecutable, freePort, needs } from "./env.ts";
+import { SupervisedProcess, SupervisedServer } from "./supervised.ts";
 
 /** How to start the test redis-server (defaults: plain TCP, no auth, saved on SIGTERM). */
 export interface RedisServerOptions {
@@ -66,13 +66,12 @@ export async function startRedis(
   return server;
 }
 
-class TestRedis implements RedisServer {
+class TestRedis extends SupervisedServer implements RedisServer {
   readonly port: number = freePort();
   readonly dataDir: string;
-  #proc: SupervisedProcess | undefined;
-  #stopped = false;
 
-  constructor(readonly bin: string, readonly root: string, readonly options: RedisServerOptions) {
+  constructor(readonly bin: string, root: string, readonly options: RedisServerOptions) {
+    super(root, "redis test server", "SIGKILL");
     this.dataDir = `${root}/data`;
     Deno.mkdirSync(this.dataDir);
     if (options.users?.length) {
@@ -84,14 +83,8 @@ class TestRedis implements RedisServer {
     return `127.0.0.1:${this.port}`;
   }
 
-  get running(): boolean {
-    return this.#proc !== undefined;
-  }
-
-  async resume(options: { wipe?: boolean } = {}): Promise<void> {
-    if (this.#stopped) throw new Error("redis test server was stopped");
-    if (this.#proc) return;
-    if (options.wipe) await Deno.remove(`${this.dataDir}/dump.rdb`).catch(() => {});
+  protected async launch(wipe: boolean) {
+    if (wipe) await Deno.remove(`${this.dataDir}/dump.rdb`).catch(() => {});
     const o = this.options;
     const tls = o.tls
       ? [
@@ -139,36 +132,13 @@ class TestRedis implements RedisServer {
       ...(o.users?.length ? ["--aclfile", `${this.root}/users.acl`] : []),
       ...(o.args ?? []),
     ], { root: this.root, logName: "redis" });
-    this.#proc = proc;
-    try {
-      await proc.waitReady(`redis-server on ${this.endpoint}`, async () => {
+    const ready = () =>
+      proc.waitReady(`redis-server on ${this.endpoint}`, async () => {
         const log = await Deno.readFile(logFile).catch(() => new Uint8Array());
         return new TextDecoder().decode(log.subarray(offset)).includes(
           "Ready to accept connections",
         );
       }, 20_000);
-    } catch (e) {
-      this.#proc = undefined;
-      throw e;
-    }
-  }
-
-  async halt(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
-    const proc = this.#proc;
-    this.#proc = undefined;
-    await proc?.halt(signal);
-  }
-
-  async restart(options: { wipe?: boolean; downMs?: number } = {}): Promise<void> {
-    await this.halt();
-    if (options.downMs) await delay(options.downMs);
-    await this.resume({ wipe: options.wipe });
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    await this.halt("SIGKILL");
-    this.#stopped = true;
-    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+    return { proc, ready };
   }
 }

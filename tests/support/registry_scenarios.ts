@@ -1,6 +1,8 @@
-// Scenarios every KV registry adapter must pass, written once and run by tests/etcd_test.ts and
-// tests/consul_test.ts against their real registry: a fixture serves Arith registered in the
-// registry and makes discoveries of it.
+// Scenarios every KV registry adapter must pass, written once and run by tests/etcd_test.ts,
+// tests/consul_test.ts, tests/redis_test.ts and tests/zookeeper_test.ts against their real
+// registry: a fixture serves Arith registered in the registry and makes discoveries of it. Also
+// the pieces those files share: a counted Arith served with a plugin, a bounded call loop, the
+// Go interop checks.
 
 import assert from "node:assert/strict";
 import {
@@ -8,14 +10,15 @@ import {
   NoServerAvailableError,
   type RegistryOutageEvent,
   SelectMode,
-  type Server,
+  Server,
   type ServiceDiscovery,
   XClient,
 } from "@rpcx/core";
-import type { BaseDiscovery, RegistryStartContext } from "@rpcx/core/extend";
-import { freePort, waitFor } from "./env.ts";
+import type { BaseDiscovery, RegistryStartContext, ServerPlugin } from "@rpcx/core/extend";
+import { delay, freePort, waitFor } from "./env.ts";
 import { exited } from "./child.ts";
 import { runExampleClient, startExampleServer } from "./examples.ts";
+import { type GoRegistry, runGoClient } from "./go_peer.ts";
 
 /**
  * What `Server.serve` hands a registry plugin, for tests that drive a plugin directly:
@@ -31,6 +34,13 @@ export const START_CONTEXT: RegistryStartContext = {
     inFlight: 0,
   }),
 };
+
+let baseSeq = 0;
+
+/** `/rpcx_<name>_<time>_<n>`: a base path no other test (or earlier run) uses. */
+export function uniqueBasePath(name: string): string {
+  return `/rpcx_${name}_${Date.now().toString(36)}_${baseSeq++}`;
+}
 
 /** `Arith.Mul` that counts its calls. */
 export class CountedArith {
@@ -53,6 +63,99 @@ export interface RegisteredServer {
   service: { hits: number };
   /** The server's registry plugin: `refresh()` runs one round of its periodic refresh. */
   plugin: { refresh(): Promise<void> };
+}
+
+/** A server serving {@link CountedArith} as `Arith`, registered by `plugin`. */
+export interface ServedArith<P> {
+  server: Server;
+  service: CountedArith;
+  /** `tcp@<host:port>`, the node's name in the registry. */
+  key: string;
+  plugin: P;
+}
+
+/** Serves a {@link CountedArith} as `Arith` with `metadata` on a free port, registered by `plugin`. */
+export async function serveCountedArith<P extends ServerPlugin>(
+  plugin: P,
+  metadata = "",
+): Promise<ServedArith<P>> {
+  const server = new Server();
+  server.use(plugin);
+  const service = new CountedArith();
+  await server.register(service, "Arith", metadata);
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  return { server, service, key: `tcp@${addr}`, plugin };
+}
+
+/** The retry timings the registry tests give their discoveries (100 ms, at most 500 ms). */
+export const DISCOVERY_RETRY: { retryInitialMs: number; retryMaxMs: number } = {
+  retryInitialMs: 100,
+  retryMaxMs: 500,
+};
+
+/** A call loop of {@link callLoop}: what it counted, and how to stop it. */
+export interface CallLoop {
+  /** Each failed call, with when it failed (ms since the epoch). */
+  readonly failures: { at: number; error: unknown }[];
+  /** Calls made so far. */
+  readonly calls: number;
+  /** Stops the loop and waits for its last call; again is a no-op. */
+  stop(): Promise<void>;
+}
+
+/** Calls Arith.Mul every 20 ms through `x` until stopped (at most 20 s / 2000 calls). */
+export function callLoop(x: XClient): CallLoop {
+  let calls = 0;
+  let running = true;
+  const failures: { at: number; error: unknown }[] = [];
+  const done = (async () => {
+    const end = Date.now() + 20_000;
+    while (running && Date.now() < end && calls < 2000) {
+      try {
+        await x.call("Mul", MUL, { timeout: 2000 });
+      } catch (e) {
+        failures.push({ at: Date.now(), error: e });
+      }
+      calls++;
+      await delay(20);
+    }
+  })();
+  return {
+    failures,
+    get calls() {
+      return calls;
+    },
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+/**
+ * A Go server (`goKey`, Arith with weight=5) and a Deno one (`local`, weight=5) registered
+ * side by side and both selectable through `x` (RoundRobin): 4 calls through `x` go 2 to each;
+ * Go's discovery (`rpcxpeer client --list-servers`) lists both with their metadata, and Go's
+ * client calls ours too.
+ */
+export async function goAndDenoCallEachOther(
+  reg: GoRegistry,
+  x: XClient,
+  goKey: string,
+  local: { key: string; service: { hits: number } },
+): Promise<void> {
+  assert.deepEqual(x.servers.sort(), [goKey, local.key].sort());
+  for (let i = 0; i < 4; i++) assert.deepEqual(await x.call("Mul", MUL), { C: 200 });
+  assert.equal(local.service.hits, 2, "round robin over the Go and the Deno server");
+
+  const list = await runGoClient(reg, ["--list-servers", "--service", "Arith"]);
+  assert.equal(list.code, 0, list.out + list.err);
+  assert.match(list.out, new RegExp(`SERVER ${local.key} weight=5`));
+  assert.match(list.out, new RegExp(`SERVER ${goKey} weight=5`));
+  const gc = await runGoClient(reg, ["--count", "4"]);
+  assert.equal(gc.code, 0, gc.out + gc.err);
+  assert.equal(gc.out.match(/10 \* 20 = 200/g)?.length, 4, gc.out);
+  assert.ok(local.service.hits > 2, "the Go client called the Deno server too");
 }
 
 /** What a scenario needs of a registry. */
@@ -172,6 +275,47 @@ export async function exampleServerKilled(
   }
 }
 
+/**
+ * The registry restarts (`restart`, data kept) under a loop of calls (one every 20 ms): no
+ * call fails, `registeredAgain` (the registry's own check that server A is back) passes, and a
+ * server registered after the restart is listed, so the discovery follows the registry again
+ * rather than a cached list.
+ */
+export async function restartedUnderCalls<S extends RegisteredServer>(
+  r: { serve(metadata: string): Promise<S>; discovery(): ServiceDiscovery },
+  o: { name: string; restart(): Promise<void>; registeredAgain?(a: S): Promise<void> },
+): Promise<void> {
+  const a = await r.serve("");
+  let b: S | undefined;
+  const d = r.discovery();
+  const x = xclientOf(d);
+  const loop = callLoop(x);
+  try {
+    await d.ready();
+    await delay(300);
+    await o.restart();
+    await o.registeredAgain?.(a);
+    b = await r.serve("");
+    await waitFor(
+      "a server registered after the restart to be listed",
+      () => x.servers.includes(b!.key),
+      8000,
+    );
+    await delay(500);
+    await loop.stop();
+    console.log(`${loop.calls} calls across the ${o.name} restart, ${loop.failures.length} failed`);
+    assert.deepEqual(loop.failures, []);
+    assert.ok(loop.calls > 50, `${loop.calls} calls`);
+    assert.deepEqual(x.servers.sort(), [a.key, b.key].sort());
+  } finally {
+    await loop.stop();
+    await x.close();
+    await d.close();
+    await a.server.close();
+    await b?.server.close();
+  }
+}
+
 /** How {@link exampleServerSignalled} runs one registry's example server. */
 export interface SignalFixture {
   /** `examples/<example>/server.ts`. */
@@ -237,6 +381,75 @@ export async function exampleServerSignalled(f: SignalFixture): Promise<void> {
       await child.stop();
       await d.close();
     }
+  }
+}
+
+/** What {@link discoveryFollowsChanges} needs of a KV registry. */
+export interface ListingFixture {
+  /** A plugin of base path `/rpcx_test`, not started. */
+  plugin(): {
+    start(ctx: RegistryStartContext): Promise<void>;
+    register(name: string, service: unknown, metadata: string): Promise<void>;
+    stop(): Promise<void>;
+  };
+  /** A discovery of `Arith` under `/rpcx_test`. */
+  discovery(): ServiceDiscovery & { readonly prefix: string };
+  /** The discovery's prefix as the registry spells it. */
+  prefix: string;
+  /** Writes the node `Arith/<key>` = `value` raw, as an operator would. */
+  putNode(key: string, value: string): Promise<void>;
+  /** Deletes the node `Arith/<key>` raw. */
+  deleteNode(key: string): Promise<void>;
+  /** The registry's own checks once the first list is in (`d` lists the plugin's node alone). */
+  listed?(d: ServiceDiscovery): void | Promise<void>;
+  /** The registry's own checks once the written node is deleted (`d` lists one node again). */
+  deleted?(d: ServiceDiscovery): void | Promise<void>;
+}
+
+/**
+ * A plugin registers Arith and ArithX (at {@link START_CONTEXT}'s address): the discovery
+ * lists `prefix` (the dir and the sibling service skipped), follows a node written, changed
+ * and deleted raw, and its clone lists ArithX.
+ */
+export async function discoveryFollowsChanges(f: ListingFixture): Promise<void> {
+  const p = f.plugin();
+  await p.start(START_CONTEXT);
+  await p.register("Arith", null, "weight=1");
+  await p.register("ArithX", null, "x=1");
+  const d = f.discovery();
+  const lists: number[] = [];
+  d.watch((pairs) => lists.push(pairs.length));
+  try {
+    await d.ready();
+    assert.equal(d.prefix, f.prefix);
+    assert.deepEqual(d.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "weight=1" }]);
+    await f.listed?.(d);
+    await f.putNode("tcp@127.0.0.1:9000", "weight=5");
+    await waitFor("second server listed", () => d.getServices().length === 2, 3000);
+    assert.deepEqual(
+      d.getServices().find((s) => s.key === "tcp@127.0.0.1:9000"),
+      { key: "tcp@127.0.0.1:9000", value: "weight=5" },
+    );
+    await f.putNode("tcp@127.0.0.1:9000", "weight=5&state=inactive");
+    await waitFor(
+      "value change",
+      () => d.getServices().some((s) => s.value.includes("inactive")),
+      3000,
+    );
+    await f.deleteNode("tcp@127.0.0.1:9000");
+    await waitFor("second server gone", () => d.getServices().length === 1, 3000);
+    await f.deleted?.(d);
+    assert.deepEqual(lists.slice(-1), [1]);
+    const x = d.clone("ArithX");
+    try {
+      await x.ready();
+      assert.deepEqual(x.getServices(), [{ key: "tcp@127.0.0.1:8972", value: "x=1" }]);
+    } finally {
+      await x.close();
+    }
+  } finally {
+    await d.close();
+    await p.stop();
   }
 }
 

@@ -136,3 +136,69 @@ export class SupervisedProcess {
     await this.#watchdog.status;
   }
 }
+
+/**
+ * The life of a test registry server (etcd, Redis, Consul): at most one {@link SupervisedProcess}
+ * at a time, started by `resume` (the subclass's `launch`, then its `ready`), stopped by `halt`,
+ * both by `restart`; `stop` ends it for good and removes `root`.
+ */
+export abstract class SupervisedServer {
+  #proc: SupervisedProcess | undefined;
+  #stopped = false;
+
+  /**
+   * `root`: the temp dir (removed by `stop`); `what`: the server in messages; `stopSignal`: how
+   * `stop` halts it.
+   */
+  constructor(
+    readonly root: string,
+    readonly what: string,
+    readonly stopSignal: "SIGTERM" | "SIGKILL" = "SIGTERM",
+  ) {}
+
+  /** Starts the process (its data dir emptied first when `wipe`); `ready` waits until it serves. */
+  protected abstract launch(
+    wipe: boolean,
+  ): Promise<{ proc: SupervisedProcess; ready(): Promise<void> }>;
+
+  /** Whether the process is running now. */
+  get running(): boolean {
+    return this.#proc !== undefined;
+  }
+
+  /** Starts it again on the same ports (data kept unless `wipe`); waits until it serves. */
+  async resume(options: { wipe?: boolean } = {}): Promise<void> {
+    if (this.#stopped) throw new Error(`${this.what} was stopped`);
+    if (this.#proc) return;
+    const { proc, ready } = await this.launch(options.wipe ?? false);
+    this.#proc = proc;
+    try {
+      await ready();
+    } catch (e) {
+      this.#proc = undefined;
+      throw e;
+    }
+  }
+
+  /** Stops the process (SIGTERM, or SIGKILL); the data dir is kept. */
+  async halt(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    const proc = this.#proc;
+    this.#proc = undefined;
+    await proc?.halt(signal);
+  }
+
+  /** `halt()`, optionally stays down `downMs`, then `resume()`. */
+  async restart(options: { wipe?: boolean; downMs?: number } = {}): Promise<void> {
+    await this.halt();
+    if (options.downMs) await delay(options.downMs);
+    await this.resume({ wipe: options.wipe });
+  }
+
+  /** Stops for good and removes the temp dir. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    await this.halt(this.stopSignal);
+    this.#stopped = true;
+    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+  }
+}
