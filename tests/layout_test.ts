@@ -343,14 +343,12 @@ Deno.test("layout: Go's rules are defined once, in src/_internal/go (no copy els
 
 /**
  * Timing helpers (a promise bounded by a time or a signal, a sleep a signal ends) are written
- * once, in src/_internal/async.ts (issue 27). The copy left is in a file whose owner was busy
- * when they moved; its entry goes when the file imports src/_internal/async.ts.
+ * once, in src/_internal/async.ts (issue 27). No copy is left (the last, etcd/client.ts's
+ * withTimeout, went with issue 26); a file that needs one imports src/_internal/async.ts.
  */
 const TIMING_NAMES =
   /\b(?:function\s+(withTimeout|sleep|delay|deadline|abortable|abortPromise|within)|class\s+(Sleeper))\b/g;
-const TIMING_COPIES_LEFT: Record<string, string[]> = {
-  "src/registry/etcd/client.ts": ["withTimeout"], // issue 26's work on the etcd client
-};
+const TIMING_COPIES_LEFT: Record<string, string[]> = {};
 
 Deno.test("layout: timing helpers are defined once, in src/_internal/async.ts (copies left: only those listed, and all of them still there)", () => {
   const found: Record<string, string[]> = {};
@@ -400,8 +398,6 @@ const HAND_TIMERS_LEFT: Record<string, string> = {
   "src/adapter/node/sockets.ts": "one event among a connecting socket's",
   "src/adapter/node/tls.ts": "one event among a connecting socket's",
   "src/registry/_endpoint_health.ts": "one event among a connecting socket's",
-  // issue 26's work on the etcd client (its withTimeout above); goes with that copy.
-  "src/registry/etcd/client.ts": "withTimeout's copy",
 };
 
 Deno.test("layout: no race by hand outside src/_internal/async.ts (no Promise.race, no timer in a new Promise; left: only those listed, with their reason, and all of them still there)", () => {
