@@ -286,12 +286,14 @@ const PORTABLE_NODE = new Set([
   "node:zlib",
 ]);
 
-/** Files outside src/adapter that import node:net or node:tls for something other than a socket. */
+/** Files outside src/adapter that import node:net, node:tls or node:http2 to open no socket. */
 const NET_WITHOUT_SOCKETS: Record<string, string[]> = {
   "src/plugins/ipfilter.ts": ["node:net"], // BlockList, isIP
   "src/registry/_tls_sni.ts": ["node:net", "node:tls"], // isIP; registry clients' TLS options
   "src/registry/dns/resolve.ts": ["node:net"], // isIP
   "src/registry/consul/http.ts": ["node:net"], // the Socket type of node:http's agent hook only
+  // wraps the sessions node:http2's connect opens (grpc-js's), to defer "goaway" on Deno; opens none
+  "src/registry/_http2_goaway.ts": ["node:http2"],
 };
 
 /**
