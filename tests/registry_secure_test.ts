@@ -3,7 +3,8 @@
 // digest auth and ACLs, Consul over https. Real registries (tests/support), certificates made
 // by openssl (tests/support/certs.ts), and the Go rpcx peer with the same settings.
 import assert from "node:assert/strict";
-import type { ServiceDiscovery } from "@rpcx/core";
+import { CacheDiscovery, type ServiceDiscovery } from "@rpcx/core";
+import { openRegistry } from "@rpcx/core/cli";
 import { type EtcdClientOptions, EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
 import { type ConsulClientOptions, ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
@@ -27,6 +28,7 @@ import {
   testCertsOrSkip,
 } from "./support/secure_registries.ts";
 import { delay, freePort, needs, waitFor } from "./support/env.ts";
+import { connectionsTo, procSocketsMissing } from "./support/sockets.ts";
 
 /** Under a base path of its own (no test sees another's nodes). */
 const basePath = uniqueBasePath;
@@ -221,6 +223,83 @@ Deno.test("etcd with user/password: a token that expires while idle never fails 
     await s2?.server.close();
     await s?.server.close();
     await etcd.stop();
+  }
+});
+
+Deno.test("etcd with user/password: once closed, the plugin, a discovery (bare and in a CacheDiscovery) and the CLI's operator leave no connection to etcd, tokens fetched again and again included", async () => {
+  // etcd3 fetched each auth token over a channel of its own and never closed it: every client
+  // with a user kept idle HTTP/2 connections to etcd after close(), and when etcd stopped, its
+  // GOAWAY on them could abort the Deno process (node:http2, issue 26).
+  if (!needs("/proc sockets", procSocketsMissing())) return;
+  // Tokens live 1 s after their last use: the idle gap below makes every client fetch new ones.
+  const etcd = await startEtcd({ args: ["--auth-token-ttl=1"] });
+  if (!etcd) return;
+  // Connections of this process before any client: startEtcd's health probe (fetch keeps it).
+  const before = connectionsTo(etcd.port);
+  await enableEtcdAuth({ hosts: etcd.endpoint }, "rpcx", "rpcx-secret");
+  const auth = { username: "rpcx", password: "rpcx-secret" };
+  const base = basePath("etcd_conns");
+  const dir = await Deno.makeTempDir({ prefix: "rpcx-etcd-conns-" });
+  let s: Awaited<ReturnType<typeof serveArith>> | undefined;
+  let d: EtcdDiscovery | undefined;
+  let cached: CacheDiscovery | undefined;
+  let op: Awaited<ReturnType<typeof openRegistry>> | undefined;
+  const stopWatch = new AbortController();
+  try {
+    s = await serveArith(
+      new EtcdRegisterPlugin({
+        servers: [etcd.endpoint],
+        basePath: base,
+        updateInterval: 1000,
+        auth,
+      }),
+    );
+    d = new EtcdDiscovery(base, "Arith", [etcd.endpoint], { auth, resyncInterval: 500 });
+    cached = new CacheDiscovery(
+      0,
+      `${dir}/cache.json`,
+      new EtcdDiscovery(base, "Arith", [etcd.endpoint], { auth, resyncInterval: 500 }),
+    );
+    op = await openRegistry(`etcd://rpcx:rpcx-secret@${etcd.endpoint}${base}`);
+    await waitFor(
+      "both discoveries list the server",
+      () => d!.getServices().length === 1 && cached!.getServices().length === 1,
+      10_000,
+    );
+    assert.equal((await op.list("Arith")).length, 1);
+    const watching = op.changed!(stopWatch.signal).catch(() => {}); // opens the operator's watch
+    // Idle past the tokens' life twice over: refreshes, re-lists and lists fetch new ones.
+    await delay(2500);
+    assert.equal((await op.list("Arith")).length, 1);
+    await delay(1000);
+    assert.ok(connectionsTo(etcd.port) > before, "the clients are connected");
+
+    stopWatch.abort();
+    await watching;
+    await op.close();
+    op = undefined;
+    await cached.close();
+    cached = undefined;
+    await d.close();
+    d = undefined;
+    await s.server.close();
+    s = undefined;
+    // Closing ends every session at once (the grace is for the FIN and GOAWAY to go out).
+    await waitFor(
+      "no connection to etcd left once every client is closed",
+      () => connectionsTo(etcd.port) <= before,
+      3000,
+      50,
+    ).catch((e) => {
+      throw new Error(`${e.message}: ${connectionsTo(etcd.port) - before} still open`);
+    });
+  } finally {
+    stopWatch.abort();
+    await op?.close();
+    await closeAll(cached, d);
+    await s?.server.close();
+    await etcd.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
 

@@ -26,6 +26,8 @@ import { Etcd3, GRPCUnavailableError, type IOptions, isRecoverableError } from "
 import { Buffer } from "node:buffer";
 import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
 import { EndpointHealth } from "../_endpoint_health.ts";
+import { deferGoawayEvents } from "../_http2_goaway.ts";
+import { closeTokenChannels, endWatchStream } from "./_etcd3_internals.ts";
 import { EtcdError, EtcdUnreachableError } from "./errors.ts";
 
 /**
@@ -280,15 +282,20 @@ function tlsCredentials(c: EtcdClientOptions["credentials"]): IOptions["credenti
   };
 }
 
-/** An etcd3 client that also stops its endpoint dials when closed. */
+/**
+ * An etcd3 client that stops its endpoint dials when closed, closes its auth token channels as
+ * soon as the token is in, and ends a watch stream still open before closing its channels.
+ */
 class RpcxEtcd3 extends Etcd3 {
   readonly #health: EndpointHealth;
   constructor(options: IOptions, health: EndpointHealth) {
     super(options);
     this.#health = health;
+    closeTokenChannels(this, options.grpcOptions);
   }
   override close(): void {
     this.#health.close();
+    endWatchStream(this);
     super.close();
   }
 }
@@ -296,6 +303,8 @@ class RpcxEtcd3 extends Etcd3 {
 /** An `etcd3` client for `servers` with our timeouts, fault handling and keepalive. */
 export function createClient(servers: string[], options: EtcdClientOptions): Etcd3 {
   if (servers.length === 0) throw new TypeError("etcd: no servers given");
+  // etcd's GOAWAY (it stops or restarts) must not abort a Deno process (issue 26)
+  deferGoawayEvents();
   if (servers.some((s) => /^https:/i.test(s))) allowIpEndpointsOverTls();
   const timeout = options.dialTimeout ?? 5000;
   const dialTimeout = Math.max(1, Math.min(options.endpointDialTimeout ?? 2000, timeout));
@@ -340,19 +349,6 @@ export function createClient(servers: string[], options: EtcdClientOptions): Etc
     ...options.etcdOptions,
   };
   return new RpcxEtcd3(opts, health);
-}
-
-/** Resolves with `p`, or undefined after `ms`; leaves no timer behind. */
-export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The message of an error, or the value as text. */

@@ -6,7 +6,8 @@
 import type { Etcd3, Watcher } from "etcd3";
 import { BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
 import type { ResyncLoop, RetryOptions } from "../resync.ts";
-import { createClient, type EtcdClientOptions, withTimeout } from "./client.ts";
+import { within } from "../../_internal/async.ts";
+import { createClient, type EtcdClientOptions } from "./client.ts";
 
 /**
  * Options of {@linkcode EtcdDiscovery}.
@@ -152,6 +153,6 @@ export class EtcdDiscovery extends BaseDiscovery {
     w.removeAllListeners("data");
     w.on("error", () => {});
     // the stream may already be gone
-    await withTimeout(w.cancel(), 1000).catch(() => {});
+    await within(w.cancel(), 1000).catch(() => {});
   }
 }

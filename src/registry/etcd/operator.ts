@@ -21,7 +21,8 @@ import {
   usageError,
 } from "../operator.ts";
 import { parseMetadata } from "../metadata.ts";
-import { createClient, type EtcdClientOptions, withTimeout } from "./client.ts";
+import { within } from "../../_internal/async.ts";
+import { createClient, type EtcdClientOptions } from "./client.ts";
 import { EtcdDiscovery } from "./discovery.ts";
 
 /** How long one etcd request may take, ms. */
@@ -95,7 +96,7 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
     w.removeAllListeners("data");
     w.removeAllListeners("connected");
     w.on("error", () => {});
-    return withTimeout(w.cancel(), 1000).catch(() => {});
+    return within(w.cancel(), 1000).catch(() => {});
   };
   const watch = (): Watcher => {
     const w = client().watch().prefix(`${base}/`).watcher();
@@ -154,7 +155,8 @@ export function openOperator(target: OperatorTarget): RegistryOperator {
       return next;
     },
     changed(signal: AbortSignal): Promise<void> {
-      watcher ??= watch();
+      // no watch is opened on a closed client (etcd3 would retry it for ever)
+      if (!closed) watcher ??= watch();
       return waiters.wait(signal);
     },
     discovery(service: string): ServiceDiscovery {

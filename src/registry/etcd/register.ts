@@ -6,13 +6,8 @@
 import type { Etcd3, Lease } from "etcd3";
 import { backoffDelay } from "../discovery.ts";
 import { type KvRegisterOptions, KvRegisterPlugin } from "../kv_register.ts";
-import {
-  createClient,
-  errorText,
-  type EtcdClientOptions,
-  unreachable,
-  withTimeout,
-} from "./client.ts";
+import { within } from "../../_internal/async.ts";
+import { createClient, errorText, type EtcdClientOptions, unreachable } from "./client.ts";
 import { EtcdError } from "./errors.ts";
 
 /** Go rpcx-etcd's lease TTL when updateInterval + expired is 0. */
@@ -145,7 +140,7 @@ export class EtcdRegisterPlugin extends KvRegisterPlugin {
     this.#owned.clear();
     if (lease) {
       // etcd may be gone: the lease then expires by itself
-      await withTimeout(lease.revoke(), this.#options.dialTimeout ?? 5000).catch(() => {});
+      await within(lease.revoke(), this.#options.dialTimeout ?? 5000).catch(() => {});
       lease.release();
     }
     client?.close();
