@@ -12,7 +12,7 @@
 // --compare adds the e2e_server.ts of another checkout of this repository (e.g. `git archive
 // main | tar -x -C /tmp/before`) as one more server: before/after in the same run
 // (`label=dir,NAME=value,--flag,...`: environment variables and e2e_server.ts flags for it, e.g.
-// `--compare node-sockets=.,--node-sockets`).
+// `--compare deno-sockets=.,--deno-sockets`).
 // --mixed adds, per level, HTTP invoke and rpcx frames (`rpcxpeer bench`, the same callers in
 // flight over 10 connections) run at the same time against the same port, each rate ÷ its rate
 // alone.

@@ -217,8 +217,8 @@ export interface SocketListenOptions {
    */
   readonly keepAlive?: number;
   /**
-   * TCP only: listen with `node:net` on every runtime (Deno otherwise listens with its own
-   * sockets), so that an HTTP connection on the port is handed to node:http whole.
+   * TCP only: listen with `node:net` (undefined or true; Node and Bun always do) or, on Deno,
+   * with Deno's own sockets (false: unfair to connections on a saturated port).
    */
   readonly nodeSockets?: boolean;
 }
