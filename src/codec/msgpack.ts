@@ -6,6 +6,7 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
+import { encodePooled, lendCopy, type PoolingCodec } from "./_pooled.ts";
 
 /**
  * The library's int64 hooks, which we replace on our own instances below: with `useBigInt64`
@@ -136,4 +137,16 @@ export const msgpackCodec: Codec = {
       throw new CodecError(`invalid msgpack payload: ${(e as Error).message}`, { cause: e });
     }
   },
+};
+
+// Encodes into the encoder's own buffer and copies the bytes out once, into a lent buffer when
+// they are large (see _pooled.ts), as `encode` copies them into a new one.
+(msgpackCodec as PoolingCodec)[encodePooled] = (value: unknown): Uint8Array => {
+  let shared: Uint8Array;
+  try {
+    shared = encoder.encodeSharedRef(value);
+  } catch (e) {
+    throw new CodecError(`msgpack codec cannot encode: ${(e as Error).message}`, { cause: e });
+  }
+  return lendCopy(shared);
 };
