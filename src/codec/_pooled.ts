@@ -1,8 +1,8 @@
 /**
- * Internal: request payloads encoded into the process's write buffers (see
- * `protocol/_write_buffers.ts`) instead of a buffer of their own, and given back once a
- * connection has framed them into its write buffer. A 16 KiB MsgPack request then allocates no
- * 16 KiB buffer for its payload (V8's collector was a third of such a client's CPU).
+ * Internal: request payloads encoded straight into a buffer of the process's write buffers (see
+ * `protocol/_write_buffers.ts`) and given back once a connection has framed them into its write
+ * buffer. A large MsgPack request is then copied once between its argument and the socket (into
+ * the frame), and allocates no buffer of its own.
  *
  * Only payloads made here go back, and only once: a payload is lent from `encodePayload` until
  * the connection that frames it calls `givePayload` (a message never framed, e.g. one carried
@@ -29,13 +29,10 @@ export const POOLED_PAYLOAD = 4096;
 /** The buffers lent as payloads and not given back yet. */
 const lent = new WeakSet<ArrayBufferLike>();
 
-/** Copies `bytes` into a lent buffer when they are large enough, else into one of their own. */
-export function lendCopy(bytes: Uint8Array): Uint8Array {
-  if (bytes.byteLength < POOLED_PAYLOAD) return bytes.slice();
-  const out = writeBuffers.take(bytes.byteLength);
-  out.set(bytes);
-  lent.add(out.buffer);
-  return out;
+/** Marks `payload` lent: its buffer goes back to the pool once framed (if the pool made it). */
+export function lend(payload: Uint8Array): Uint8Array {
+  lent.add(payload.buffer);
+  return payload;
 }
 
 /** `codec.encode(value)`, into a lent buffer where the codec can do that. */

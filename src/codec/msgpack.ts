@@ -6,7 +6,8 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
-import { encodePooled, lendCopy, type PoolingCodec } from "./_pooled.ts";
+import { encodePooled, lend, POOLED_PAYLOAD, type PoolingCodec } from "./_pooled.ts";
+import { writeBuffers } from "../protocol/_write_buffers.ts";
 
 /**
  * The library's int64 hooks, which we replace on our own instances below: with `useBigInt64`
@@ -139,14 +140,28 @@ export const msgpackCodec: Codec = {
   },
 };
 
-// Encodes into the encoder's own buffer and copies the bytes out once, into a lent buffer when
-// they are large (see _pooled.ts), as `encode` copies them into a new one.
+/** The library's output buffer (replaced by `encodePooled` below). */
+interface EncoderBuffer {
+  bytes: Uint8Array<ArrayBuffer>;
+  view: DataView<ArrayBuffer>;
+}
+
+// A large payload is the encoder's own buffer, handed out as it is (no copy), and the encoder
+// gets another of the same size from the write buffers; the payload's buffer goes back there
+// once its frame is made (see _pooled.ts). A small one is copied out, as `encode` does.
 (msgpackCodec as PoolingCodec)[encodePooled] = (value: unknown): Uint8Array => {
-  let shared: Uint8Array;
+  let out: Uint8Array<ArrayBuffer>;
   try {
-    shared = encoder.encodeSharedRef(value);
+    out = encoder.encodeSharedRef(value);
   } catch (e) {
     throw new CodecError(`msgpack codec cannot encode: ${(e as Error).message}`, { cause: e });
   }
-  return lendCopy(shared);
+  if (out.byteLength < POOLED_PAYLOAD) return out.slice();
+  const e = encoder as unknown as EncoderBuffer;
+  // A nested encode ran on a clone of the encoder: its buffer is nobody's.
+  if (out.buffer !== e.bytes.buffer) return out;
+  const next = writeBuffers.take(e.bytes.byteLength);
+  e.bytes = next;
+  e.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  return lend(out);
 };
