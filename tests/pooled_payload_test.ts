@@ -107,3 +107,39 @@ Deno.test("lent payloads: XClient Failover past a dead server, 40 large calls at
     await server.close();
   }
 });
+
+Deno.test("lent payloads: a server's postWriteResponse hook reads every large reply intact after its write", async () => {
+  const seen: string[] = [];
+  const bad: string[] = [];
+  const server = new Server({
+    plugins: [{
+      postWriteResponse(_req, res) {
+        // Read after the write: had the reply's buffer gone back to the pool, later replies
+        // would have been encoded over it by now.
+        const r = msgpackCodec.decode(res.payload) as { S: string; N: number };
+        (r.S === text(r.N, 5000 + r.N) ? seen : bad).push(String(r.N));
+      },
+    }],
+  });
+  await server.register({ Echo: (a: { S: string; N: number }) => a }, "Bench");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`);
+  try {
+    await Promise.all(
+      Array.from(
+        { length: 100 },
+        (_, i) => client.call("Bench", "Echo", { S: text(i, 5000 + i), N: i }),
+      ),
+    );
+    await waitUntil(() => seen.length + bad.length === 100);
+    assert.deepEqual(bad, []);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+async function waitUntil(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(ok(), "not all postWriteResponse hooks ran within 2 s");
+}

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { runBounded, startReady } from "./support/child.ts";
+import { type Connection, tcpNetwork } from "@rpcx/core/extend";
 
 interface Load {
   calls: number;
@@ -66,3 +67,39 @@ for (const kind of ["rpcx", "http"] as const) {
     );
   });
 }
+
+Deno.test("a loop awaiting its writes on a node:net connection lets timers and reads run", async () => {
+  // Deno's node:net resolved a write without a turn of the event loop when the kernel took the
+  // bytes at once: a server pushing in a loop starved every timer, read and accept until the
+  // loop ended (a client's close went unseen for 100,000 pushes).
+  const listener = await tcpNetwork.listen("127.0.0.1:0"); // node:net on every runtime now
+  const client = await tcpNetwork.dial(listener.address);
+  const accepted = await listener[Symbol.asyncIterator]().next();
+  const server = accepted.value as Connection;
+  let draining = true;
+  const drain = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    while (draining && (await client.read(buf)) !== null) { /* keep the kernel's buffer empty */ }
+  })().catch(() => {});
+  try {
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    const bytes = new Uint8Array(64);
+    const WRITES = 20_000;
+    let at = WRITES;
+    for (let i = 0; i < WRITES; i++) {
+      await server.write(bytes);
+      if (fired) {
+        at = i;
+        break;
+      }
+    }
+    assert.ok(at < WRITES, `a timer due at once had not run after ${WRITES} awaited writes`);
+  } finally {
+    draining = false;
+    server.close();
+    client.close();
+    await listener.close();
+    await drain;
+  }
+});

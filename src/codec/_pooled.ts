@@ -8,7 +8,8 @@
  * the connection that frames it calls `givePayload` (a message never framed, e.g. one carried
  * whole by an in-process pipe, just stays with the collector). Nothing may read such a payload
  * after it was framed: only a client's own requests are encoded here, which nothing reads after
- * their write (a retry encodes again).
+ * their write (a retry encodes again), and a server's replies when no `postWriteResponse` hook
+ * reads them after their write (one that is not framed, e.g. an HTTP answer, is left alone).
  *
  * @module
  */
