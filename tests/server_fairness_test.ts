@@ -72,7 +72,7 @@ Deno.test("a loop awaiting its writes on a node:net connection lets timers and r
   // Deno's node:net resolved a write without a turn of the event loop when the kernel took the
   // bytes at once: a server pushing in a loop starved every timer, read and accept until the
   // loop ended (a client's close went unseen for 100,000 pushes).
-  const listener = await tcpNetwork.listen("127.0.0.1:0"); // node:net on every runtime now
+  const listener = await tcpNetwork.listen("127.0.0.1:0", { nodeSockets: true });
   const client = await tcpNetwork.dial(listener.address);
   const accepted = await listener[Symbol.asyncIterator]().next();
   const server = accepted.value as Connection;

@@ -217,8 +217,8 @@ export interface SocketListenOptions {
    */
   readonly keepAlive?: number;
   /**
-   * TCP only: listen with `node:net` (undefined or true; Node and Bun always do) or, on Deno,
-   * with Deno's own sockets (false: unfair to connections on a saturated port).
+   * TCP only: listen with `node:net` on every runtime (Deno otherwise listens with its own
+   * sockets, unfair to the connections of a saturated port; a Server asks for node:net).
    */
   readonly nodeSockets?: boolean;
 }

@@ -41,9 +41,10 @@
  * turn gate) did not change it, so it is in Deno's scheduling of socket reads, not in ours. The
  * listen queue is not it (4096 deep as Go's, `ListenOverflows` and `TCPSynRetrans` +0 over such a
  * run, all 1000 accepted within 0.3 s). `node:net` on Deno serves the same load fairly (p99 1.1-1.5
- * s at p50 0.25-0.32 s: 4-5x; bare loop p99 0.55-1.2 s), so plain tcp listens with node:net by
- * default since; `nodeSockets: false` asks for Deno's sockets (faster with few connections, as
- * above). Dialing keeps Deno's sockets (a client has few connections).
+ * s at p50 0.25-0.32 s: 4-5x; bare loop p99 0.55-1.2 s), so a Server's tcp port listens with
+ * node:net by default since (`Server.serve` passes `nodeSockets: true` unless told otherwise);
+ * `nodeSockets: false` asks for Deno's sockets (faster with few connections, as above). A bare
+ * `listen` (the stream server's data port, `tcpNetwork.listen`) and dialing keep Deno's sockets.
  *
  * @module
  */
@@ -251,13 +252,12 @@ async function connect(target: SocketTarget, o: SocketConnectOptions): Promise<C
 }
 
 function listen(target: SocketTarget, o: SocketListenOptions): Promise<Listener> {
-  // node:net by default: Deno's own sockets serve a saturated port's connections unfairly (see
-  // the module doc); Deno's sockets only when asked for (nodeSockets: false) and nothing below
-  // needs node:net: TLS, reusePort without --unstable-net, a keep-alive period (a Deno.TcpConn's
-  // setKeepAlive has none).
+  // node:net for TLS, for reusePort without --unstable-net, for a keep-alive period (a
+  // Deno.TcpConn's setKeepAlive has none) and when asked for (nodeSockets: a Server's tcp port
+  // by default, see the module doc).
   if (
     target.transport === "tcp" &&
-    (o.tls || o.nodeSockets !== false || (o.reusePort && !hasUnstableNet()) || o.keepAlive ||
+    (o.tls || o.nodeSockets || (o.reusePort && !hasUnstableNet()) || o.keepAlive ||
       o.fd !== undefined)
   ) {
     return nodeSockets.listen(target, o).catch((e) => {
