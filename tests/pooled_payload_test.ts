@@ -7,8 +7,12 @@ import assert from "node:assert/strict";
 import { Client, CompressType, Server } from "@rpcx/core";
 import { FailMode, MultipleServersDiscovery, SelectMode, XClient } from "@rpcx/core";
 import { msgpackCodec } from "@rpcx/core/extend";
-import { encodePayload, givePayload, POOLED_PAYLOAD } from "../src/codec/_pooled.ts";
-import { writeBuffers } from "../src/protocol/_write_buffers.ts";
+import {
+  encodePayload,
+  givePayload,
+  payloadBuffers as writeBuffers,
+  POOLED_PAYLOAD,
+} from "../src/codec/_pooled.ts";
 
 async function echoServer(wireCodec: "ts" | "native" | "auto" = "auto") {
   const server = new Server({ wireCodec });

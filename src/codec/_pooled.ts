@@ -1,7 +1,8 @@
 /**
- * Internal: request payloads encoded straight into a buffer of the process's write buffers (see
+ * Internal: large payloads (requests, and replies no hook reads after their write) encoded
+ * straight into a pooled buffer ({@linkcode payloadBuffers}, a pool like the write buffers of
  * `protocol/_write_buffers.ts`) and given back once a connection has framed them into its write
- * buffer. A large MsgPack request is then copied once between its argument and the socket (into
+ * buffer. A large MsgPack payload is then copied once between its argument and the socket (into
  * the frame), and allocates no buffer of its own.
  *
  * Only payloads made here go back, and only once: a payload is lent from `encodePayload` until
@@ -14,7 +15,7 @@
  * @module
  */
 import type { Codec } from "./codec.ts";
-import { writeBuffers } from "../protocol/_write_buffers.ts";
+import { WriteBuffers } from "../protocol/_write_buffers.ts";
 
 /** A codec method that encodes a value into a buffer from the pool (a lent payload). */
 export const encodePooled: unique symbol = Symbol("rpcx.encodePooled");
@@ -26,6 +27,12 @@ export interface PoolingCodec extends Codec {
 
 /** Payloads of this many bytes and more are lent; smaller ones get a buffer of their own. */
 export const POOLED_PAYLOAD = 4096;
+
+/**
+ * The payloads' own pool: shared with the write buffers, 32 KiB payloads filled its byte cap
+ * and pushed the batches' large write buffers out of it (one new buffer per write again).
+ */
+export const payloadBuffers: WriteBuffers = new WriteBuffers();
 
 /** The buffers lent as payloads and not given back yet. */
 const lent = new WeakSet<ArrayBufferLike>();
@@ -47,5 +54,5 @@ export function givePayload(payload: Uint8Array): void {
   const buffer = payload.buffer;
   if (!lent.has(buffer)) return;
   lent.delete(buffer);
-  writeBuffers.give(payload);
+  payloadBuffers.give(payload);
 }

@@ -6,8 +6,13 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
-import { encodePooled, lend, POOLED_PAYLOAD, type PoolingCodec } from "./_pooled.ts";
-import { writeBuffers } from "../protocol/_write_buffers.ts";
+import {
+  encodePooled,
+  lend,
+  payloadBuffers,
+  POOLED_PAYLOAD,
+  type PoolingCodec,
+} from "./_pooled.ts";
 
 /**
  * The library's int64 hooks, which we replace on our own instances below: with `useBigInt64`
@@ -147,7 +152,7 @@ interface EncoderBuffer {
 }
 
 // A large payload is the encoder's own buffer, handed out as it is (no copy), and the encoder
-// gets another of the same size from the write buffers; the payload's buffer goes back there
+// gets another of the same size from the payload pool; the payload's buffer goes back there
 // once its frame is made (see _pooled.ts). A small one is copied out, as `encode` does.
 (msgpackCodec as PoolingCodec)[encodePooled] = (value: unknown): Uint8Array => {
   let out: Uint8Array<ArrayBuffer>;
@@ -160,7 +165,7 @@ interface EncoderBuffer {
   const e = encoder as unknown as EncoderBuffer;
   // A nested encode ran on a clone of the encoder: its buffer is nobody's.
   if (out.buffer !== e.bytes.buffer) return out;
-  const next = writeBuffers.take(e.bytes.byteLength);
+  const next = payloadBuffers.take(e.bytes.byteLength);
   e.bytes = next;
   e.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   return lend(out);
