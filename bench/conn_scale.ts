@@ -23,7 +23,9 @@
 // Prints a markdown table with the load average at each measurement, then the medians and the
 // Deno/Go ratios of each round.
 //   deno run -A bench/conn_scale.ts [--conns 10000] [--batch 500] [--rounds 3] [--hold 40]
-//     [--only deno,go,floor]
+//     [--only deno,go,floor] [--deno-sockets]
+// --deno-sockets: our server listens with Deno's own sockets (ListenOptions.nodeSockets: false)
+// rather than node:net, the default since issue 28.
 import { Client } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 import { startServer } from "./_process.ts";
@@ -187,7 +189,14 @@ const servers = [
   {
     name: "Deno",
     cmd: Deno.execPath(),
-    args: ["run", "-A", `${root}bench/e2e_server.ts`, "--addr", "127.0.0.1:0"],
+    args: [
+      "run",
+      "-A",
+      `${root}bench/e2e_server.ts`,
+      "--addr",
+      "127.0.0.1:0",
+      ...(Deno.args.includes("--deno-sockets") ? ["--deno-sockets"] : []),
+    ],
     prober: rpcxProber,
   },
   {

@@ -3,8 +3,8 @@
 //   [--network tcp|unix|http|ws|wss] [--tls-cert cert.pem --tls-key key.pem]
 //   [--sockets deno|node]  (Deno's own sockets, default, or node:net on Deno's Node layer)
 //   [--no-http]  (HTTP invoke and JSON-RPC off)
-//   [--node-sockets]  (serve tcp with ListenOptions.nodeSockets: node:net on Deno, whose sockets
-//   node:http takes over whole)
+//   [--node-sockets | --deno-sockets]  (serve tcp with ListenOptions.nodeSockets true or false:
+//   node:net on Deno, the default, whose sockets node:http takes over whole, or Deno's own)
 //   (prints "LISTENING host:port")
 import { Server } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
@@ -32,5 +32,9 @@ await registerBenchServices(server);
 server.shutdownOnSignals();
 const network = flag(Deno.args, "network", "tcp");
 const addr = flag(Deno.args, "addr", "127.0.0.1:0");
-const nodeSockets = Deno.args.includes("--node-sockets");
+const nodeSockets = Deno.args.includes("--deno-sockets")
+  ? false
+  : Deno.args.includes("--node-sockets")
+  ? true
+  : undefined;
 console.log(`LISTENING ${await server.serve(network, addr, { nodeSockets })}`);

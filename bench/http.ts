@@ -9,15 +9,23 @@
 //   deno run -A bench/http.ts [--rounds 3] [--seconds 3] [--inflight 1,100,1000]
 //                             [--modes invoke,jsonrpc] [--mixed]
 //                             [--compare label=/path/to/other/checkout ...]
+//                             [--runtimes node,bun]
 // --compare adds the e2e_server.ts of another checkout of this repository (e.g. `git archive
 // main | tar -x -C /tmp/before`) as one more server: before/after in the same run
 // (`label=dir,NAME=value,--flag,...`: environment variables and e2e_server.ts flags for it, e.g.
-// `--compare node-sockets=.,--node-sockets`).
+// `--compare deno-sockets=.,--deno-sockets`).
+// --runtimes adds our server under Node and Bun (bench/runtime_server.ts compiled beside the npm
+// package, `deno task build:npm` + `npm install` into a temporary project, as head_to_head.ts
+// does; a runtime not installed is left out): node:http gets a node:net socket there.
 // --mixed adds, per level, HTTP invoke and rpcx frames (`rpcxpeer bench`, the same callers in
 // flight over 10 connections) run at the same time against the same port, each rate ÷ its rate
 // alone.
 import { flag } from "../examples/arith.ts";
 import { type LoadResult, runJson, type ServerProcess, startServer } from "./_process.ts";
+import { join } from "node:path";
+import { installPackage } from "../tests/support/npm_package.ts";
+import { bunBinary, nodeBinary } from "../tests/support/runtimes.ts";
+import { emitJs } from "../tools/_npm.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const peer = Deno.env.get("RPCXPEER") ?? `${root}.cache/bin/rpcxpeer`;
@@ -53,6 +61,16 @@ const deno = (dir: string, extra: string[] = []) => async () => {
     for (const [k, old] of saved) old === undefined ? Deno.env.delete(k) : Deno.env.set(k, old);
   }
 };
+/** Node and Bun as asked by --runtimes and found here. */
+const jsRuntimes: { name: string; cmd: string }[] = [];
+for (const name of flag(Deno.args, "runtimes", "").split(",").filter((n) => n)) {
+  const bin = name === "node" ? nodeBinary() : name === "bun" ? bunBinary() : undefined;
+  if (bin) jsRuntimes.push({ name, cmd: bin });
+  else console.error(`${name} not found: its rows are left out`);
+}
+const project = jsRuntimes.length > 0 ? await installPackage() : "";
+if (project) await emitJs(["bench/runtime_server.ts"], project);
+
 const sides: Side[] = [
   {
     label: "Go",
@@ -60,6 +78,13 @@ const sides: Side[] = [
   },
   { label: "ours", start: deno(root) },
   ...compare.map(([label, dir, env]) => ({ label, start: deno(dir, env) })),
+  ...jsRuntimes.map((rt) => ({
+    label: rt.name,
+    start: () =>
+      startServer(rt.cmd, [join(project, "bench/runtime_server.js"), "--addr", "127.0.0.1:0"], {
+        stderr: "null",
+      }),
+  })),
 ];
 
 /** CPU time (user + system) of process `pid` so far, ms. */

@@ -6,9 +6,8 @@
 // median calls/s and p50 latency over the rounds.
 //   deno run -A bench/sockets.ts [--rounds 3] [--total 20000] [--seconds 8] [--network tcp|unix]
 //                                [--listener]
-// --listener compares only the server's listening sockets, as a server picks them on Deno: with
-// HTTP on the port (the default; node:net, so node:http can take an HTTP connection's socket)
-// against HTTP off (`--no-http`: Deno's own sockets); every client is unchanged (ours on Deno's
+// --listener compares only the server's listening sockets (`serve` with `nodeSockets: true`, the
+// default: node:net; `false`: Deno's own sockets); every client is unchanged (ours on Deno's
 // sockets). Needs .cache/bin/rpcxpeer (.ci/install/50-gopeer.sh).
 import { flag } from "../examples/arith.ts";
 import { type LoadResult, runJson, startServer } from "./_process.ts";
@@ -41,7 +40,7 @@ try {
         `${root}bench/e2e_server.ts`,
         "--network",
         network,
-        ...(listenerOnly ? (stack === "deno" ? ["--no-http"] : []) : ["--sockets", stack]),
+        ...(listenerOnly ? [`--${stack}-sockets`] : ["--sockets", stack]),
         "--addr",
         network === "unix" ? `${dir}/${stack}-${round}.sock` : "127.0.0.1:0",
       ], { stderr: "null", signal: "SIGKILL" });

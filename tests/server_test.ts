@@ -6,6 +6,7 @@ import {
   ConnectionClosedError,
   ListenError,
   SerializeType,
+  type ServeOptions,
   Server,
   ServiceError,
 } from "@rpcx/core";
@@ -79,9 +80,10 @@ function req(fields: Partial<Message>): Uint8Array {
 async function withServer(
   fn: (addr: string, server: Server) => Promise<void>,
   server = new Server(),
+  serve: ServeOptions = {},
 ) {
   await server.register(new Arith());
-  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const addr = await server.serve("tcp", "127.0.0.1:0", serve);
   try {
     await fn(addr, server);
   } finally {
@@ -144,39 +146,43 @@ Deno.test("replies produced in the same turn are coalesced into one socket write
       return out;
     },
   });
-  await withServer(async (addr) => {
-    // Spy from before the connection exists, so its first read is seen too.
-    const spy = await spyServerSocket(Number(addr.split(":")[1]));
-    const frames = Array.from(
-      { length: 50 },
-      (_, i) =>
-        req({
-          seq: BigInt(i),
-          servicePath: "Arith",
-          serviceMethod: "Add",
-          payload: enc({ A: i, B: 1 }),
-        }),
-    );
-    const all = new Uint8Array(frames.flatMap((f) => [...f]));
-    try {
-      const c = await openRaw(addr);
-      // One chunk holding 50 requests: the 50 replies are produced in the same turn.
-      await c.write(all);
-      for (let i = 0; i < 50; i++) assert.ok(await c.next(), `reply ${i}`);
-    } finally {
-      spy.restore();
-    }
-    assert.equal(batches.reduce((a, b) => a + b, 0), 50);
-    assert.equal(spy.reads.reduce((a, b) => a + b, 0), all.byteLength, "the spy saw every read");
-    assert.equal(spy.writes.reduce((a, b) => a + b, 0), encoded, "the spy saw every write");
-    // One write per chunk of requests the server read (one chunk, unless the machine split it).
-    assert.ok(
-      spy.writes.length <= spy.reads.length,
-      `${spy.reads.length} reads of requests, ${spy.writes.length} socket writes of replies`,
-    );
-    assert.equal(batches.length, spy.writes.length);
-    console.log(`50 replies: ${spy.reads.length} read(s), ${spy.writes.length} write(s)`);
-  }, server);
+  await withServer(
+    async (addr) => {
+      // Spy from before the connection exists, so its first read is seen too.
+      const spy = await spyServerSocket(Number(addr.split(":")[1]));
+      const frames = Array.from(
+        { length: 50 },
+        (_, i) =>
+          req({
+            seq: BigInt(i),
+            servicePath: "Arith",
+            serviceMethod: "Add",
+            payload: enc({ A: i, B: 1 }),
+          }),
+      );
+      const all = new Uint8Array(frames.flatMap((f) => [...f]));
+      try {
+        const c = await openRaw(addr);
+        // One chunk holding 50 requests: the 50 replies are produced in the same turn.
+        await c.write(all);
+        for (let i = 0; i < 50; i++) assert.ok(await c.next(), `reply ${i}`);
+      } finally {
+        spy.restore();
+      }
+      assert.equal(batches.reduce((a, b) => a + b, 0), 50);
+      assert.equal(spy.reads.reduce((a, b) => a + b, 0), all.byteLength, "the spy saw every read");
+      assert.equal(spy.writes.reduce((a, b) => a + b, 0), encoded, "the spy saw every write");
+      // One write per chunk of requests the server read (one chunk, unless the machine split it).
+      assert.ok(
+        spy.writes.length <= spy.reads.length,
+        `${spy.reads.length} reads of requests, ${spy.writes.length} socket writes of replies`,
+      );
+      assert.equal(batches.length, spy.writes.length);
+      console.log(`50 replies: ${spy.reads.length} read(s), ${spy.writes.length} write(s)`);
+    },
+    server,
+    { nodeSockets: false },
+  ); // the spy sees Deno's own sockets
 });
 
 Deno.test("heartbeat is echoed as a response with the same seq and payload", async () => {

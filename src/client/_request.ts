@@ -5,6 +5,7 @@
  * @module
  */
 import type { Codec } from "../codec/codec.ts";
+import { encodePayload } from "../codec/_pooled.ts";
 import {
   CompressType,
   MessageStatusType,
@@ -35,7 +36,8 @@ export function requestMessage(
   options: CallOptions,
   oneway: boolean,
 ): Message {
-  const payload = codec.encode(args);
+  // Lent from the write buffers when large: given back once the connection framed it.
+  const payload = encodePayload(codec, args);
   return {
     version: 0,
     messageType: MessageType.Request,

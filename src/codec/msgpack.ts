@@ -6,6 +6,13 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
+import {
+  encodePooled,
+  lend,
+  payloadBuffers,
+  POOLED_PAYLOAD,
+  type PoolingCodec,
+} from "./_pooled.ts";
 
 /**
  * The library's int64 hooks, which we replace on our own instances below: with `useBigInt64`
@@ -136,4 +143,30 @@ export const msgpackCodec: Codec = {
       throw new CodecError(`invalid msgpack payload: ${(e as Error).message}`, { cause: e });
     }
   },
+};
+
+/** The library's output buffer (replaced by `encodePooled` below). */
+interface EncoderBuffer {
+  bytes: Uint8Array<ArrayBuffer>;
+  view: DataView<ArrayBuffer>;
+}
+
+// A large payload is the encoder's own buffer, handed out as it is (no copy), and the encoder
+// gets another of the same size from the payload pool; the payload's buffer goes back there
+// once its frame is made (see _pooled.ts). A small one is copied out, as `encode` does.
+(msgpackCodec as PoolingCodec)[encodePooled] = (value: unknown): Uint8Array => {
+  let out: Uint8Array<ArrayBuffer>;
+  try {
+    out = encoder.encodeSharedRef(value);
+  } catch (e) {
+    throw new CodecError(`msgpack codec cannot encode: ${(e as Error).message}`, { cause: e });
+  }
+  if (out.byteLength < POOLED_PAYLOAD) return out.slice();
+  const e = encoder as unknown as EncoderBuffer;
+  // A nested encode ran on a clone of the encoder: its buffer is nobody's.
+  if (out.buffer !== e.bytes.buffer) return out;
+  const next = payloadBuffers.take(e.bytes.byteLength);
+  e.bytes = next;
+  e.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  return lend(out);
 };

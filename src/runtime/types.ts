@@ -218,7 +218,7 @@ export interface SocketListenOptions {
   readonly keepAlive?: number;
   /**
    * TCP only: listen with `node:net` on every runtime (Deno otherwise listens with its own
-   * sockets), so that an HTTP connection on the port is handed to node:http whole.
+   * sockets, unfair to the connections of a saturated port; a Server asks for node:net).
    */
   readonly nodeSockets?: boolean;
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { encodePayload } from "../codec/_pooled.ts";
 import type { CodecRegistry } from "../codec/registry.ts";
 import {
   CompressType,
@@ -202,7 +203,11 @@ export class Dispatcher {
     ({ reply, error } = await this.#d.plugins.postCall(ctx, args, reply, error));
     if (error !== undefined) throw error;
     if (req.oneway) return new Uint8Array(0);
-    return codec.encode(reply);
+    // A large reply is encoded into a lent write buffer, given back once framed (_pooled.ts),
+    // unless a postWriteResponse hook will read it after its write.
+    return this.#d.plugins.has("postWriteResponse")
+      ? codec.encode(reply)
+      : encodePayload(codec, reply);
   }
 
   /** An error response to `req` carrying `error`'s text as Go writes it. */

@@ -64,6 +64,9 @@ export class Listeners {
       tls,
       handshakeTimeout,
       ...(fd !== undefined ? { fd } : {}),
+      // A tcp port listens with node:net on Deno unless told otherwise: Deno's own sockets
+      // serve a saturated port's connections unfairly (adapter/deno/sockets.ts).
+      nodeSockets: options.nodeSockets ?? network === "tcp",
     });
     this.#list.push({
       network,

@@ -17,6 +17,7 @@
 import type { Message } from "../protocol/message.ts";
 import { type BatchAlloc, encodeMessages } from "../protocol/encode.ts";
 import { writeBuffers } from "../protocol/_write_buffers.ts";
+import { givePayload } from "../codec/_pooled.ts";
 import { FrameDecoder } from "../protocol/framing.ts";
 import { HEADER_LENGTH } from "../protocol/message.ts";
 import { MAGIC_NUMBER } from "../protocol/constants.ts";
@@ -269,6 +270,8 @@ export class FramedConnection {
         const batch = this.#queue;
         this.#queue = undefined;
         const bytes = (this.#options.encodeBatch ?? encodeMessages)(batch, takeWriteBuffer);
+        // Framed: a payload lent by the client's codec goes back (_pooled.ts).
+        for (let i = 0; i < batch.length; i++) givePayload(batch[i].payload);
         let written = 0;
         while (written < bytes.byteLength) {
           this.#writeSince = clock();

@@ -245,10 +245,13 @@ export interface ListenOptions {
    */
   keepAlive?: number;
   /**
-   * `tcp` on Deno: listen with `node:net` rather than Deno's own sockets (Node and Bun always
-   * do). A server then hands an HTTP connection on the port (HTTP invoke, JSON-RPC) to node:http
-   * as the socket itself instead of through a stream adapter: HTTP calls go faster, rpcx frames
-   * a little slower (the README's "HTTP on the rpcx port" has the figures). Default false.
+   * `tcp` on Deno: listen with `node:net` (true; Node and Bun always do) or with Deno's own
+   * sockets (false). Deno's own sockets carry rpcx frames a little faster with few connections,
+   * but serve a saturated port's connections unfairly (with 1000 connections some waited seconds
+   * for their first answer while others were answered over and over), and hand an HTTP
+   * connection (HTTP invoke, JSON-RPC) to node:http through a stream adapter rather than as the
+   * socket itself. The README's "HTTP on the rpcx port" has the figures. Default: true for a
+   * `Server`'s tcp port (`serve`), false for a bare `listen`.
    */
   nodeSockets?: boolean;
 }

@@ -29,8 +29,22 @@
  * the leaner `NodeSocketConnection`; 5 rounds × 3 s, load average 3.0-3.5): node:net ÷ Deno
  * 0.94 (Go, 1), 0.82 (Go, 100), 0.77 (ours, 1: p50 86 → 109 µs), 0.91 (ours, 100). node:http on
  * a node:net socket serves HTTP faster than through the stream adapter (README, "HTTP on the rpcx
- * port"), so a port may ask for node:net (`nodeSockets`), but the default stays Deno's sockets:
+ * port"), so a port may ask for node:net (`nodeSockets`), but the default stayed Deno's sockets:
  * rpcx frames are the port's main traffic.
+ *
+ * Issue 28 then found Deno's own sockets unfair on a saturated port: with 1000 connections each
+ * waiting for an answer (Go's `rpcxpeer bench --pool 1000 --concurrency 1000`, rpcx frames, or
+ * `http-bench`, HTTP invoke), some connections were answered over and over (p50 22-73 ms) while
+ * others waited for their first answer until the load stopped (p99 3.2-6.2 s: 30-100x the
+ * median), on our server and equally on a bare `Deno.listen` read loop with no rpcx or node:http
+ * code; yielding to the event loop before each read (`setImmediate`, `setTimeout(0)`, one shared
+ * turn gate) did not change it, so it is in Deno's scheduling of socket reads, not in ours. The
+ * listen queue is not it (4096 deep as Go's, `ListenOverflows` and `TCPSynRetrans` +0 over such a
+ * run, all 1000 accepted within 0.3 s). `node:net` on Deno serves the same load fairly (p99 1.1-1.5
+ * s at p50 0.25-0.32 s: 4-5x; bare loop p99 0.55-1.2 s), so a Server's tcp port listens with
+ * node:net by default since (`Server.serve` passes `nodeSockets: true` unless told otherwise);
+ * `nodeSockets: false` asks for Deno's sockets (faster with few connections, as above). A bare
+ * `listen` (the stream server's data port, `tcpNetwork.listen`) and dialing keep Deno's sockets.
  *
  * @module
  */
@@ -239,7 +253,8 @@ async function connect(target: SocketTarget, o: SocketConnectOptions): Promise<C
 
 function listen(target: SocketTarget, o: SocketListenOptions): Promise<Listener> {
   // node:net for TLS, for reusePort without --unstable-net, for a keep-alive period (a
-  // Deno.TcpConn's setKeepAlive has none) and when asked for (nodeSockets).
+  // Deno.TcpConn's setKeepAlive has none) and when asked for (nodeSockets: a Server's tcp port
+  // by default, see the module doc).
   if (
     target.transport === "tcp" &&
     (o.tls || o.nodeSockets || (o.reusePort && !hasUnstableNet()) || o.keepAlive ||

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
+import { setImmediate } from "node:timers";
 import { joinHostPort } from "../../transport/address.ts";
 import { PeerGoneError, type SocketError } from "../../transport/errors.ts";
 import type { Connection } from "../../transport/network.ts";
@@ -36,6 +37,22 @@ export interface NodeSocket {
 
 const HIGH_WATER = 256 * 1024;
 const EMPTY: readonly Uint8Array[] = [];
+
+/**
+ * Writes of every node:net connection resolved since the event loop last had a turn. Deno's
+ * node:net calls a write's callback without going back to the event loop when the kernel took
+ * the bytes at once, so a loop that awaits its writes (a server pushing to a client) ran for
+ * ever on microtasks: no timer, no read, no accept (measured: 66,000 writes in 0.38 s with one
+ * timer tick; the peer's close went unseen). Past YIELD_AFTER such writes a write resolves after
+ * a turn of the event loop (`setImmediate`: 1 in 64 writes, throughput unchanged).
+ */
+let writesInTurn = 0;
+let turnMarked = false;
+const YIELD_AFTER = 64;
+const endTurn = () => {
+  writesInTurn = 0;
+  turnMarked = false;
+};
 
 /** The ends of a Unix socket, which `node:net` does not report: the path on one side, "" on the other. */
 export interface UnixEnds {
@@ -182,10 +199,19 @@ export class NodeSocketConnection implements Connection, SocketHandOver {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#socket.write(
-        p,
-        (err) => (err ? reject(this.#failure("write", err)) : resolve(p.byteLength)),
-      );
+      this.#socket.write(p, (err) => {
+        if (err) return reject(this.#failure("write", err));
+        if (++writesInTurn > YIELD_AFTER) {
+          writesInTurn = 0;
+          setImmediate(() => resolve(p.byteLength));
+          return;
+        }
+        if (!turnMarked) {
+          turnMarked = true;
+          setImmediate(endTurn);
+        }
+        resolve(p.byteLength);
+      });
     });
   }
 
