@@ -9,7 +9,7 @@
 // Every file is checked by sha256, every echoed byte by value; no child may write to stderr.
 import assert from "node:assert/strict";
 import { downloadFile, sendFile, stream } from "@rpcx/core/stream";
-import { bounded, removeAtExit } from "./support/env.ts";
+import { removeAtExit, waitFor } from "./support/env.ts";
 import { needGoPeer } from "./support/go_peer.ts";
 import { runGoDataClient, startGoDataServer } from "./support/data_peer.ts";
 import { makeFile, sha256File, startTsDataServer, xclientFor } from "./support/stream_files.ts";
@@ -40,16 +40,12 @@ async function source(size: number) {
 
 /** Waits (bounded) until `path` holds `sha` (Go's client returns before the server stored it). */
 async function stored(path: string, sha: string, what: string): Promise<void> {
-  await bounded(
-    (async () => {
-      while (true) {
-        const got = await sha256File(path).catch(() => undefined);
-        if (got === sha) return;
-        await new Promise((r) => setTimeout(r, 30));
-      }
-    })(),
-    30_000,
+  // waitFor stops polling once its bound passed (a bounded loop would go on polling behind it).
+  await waitFor(
     what,
+    async () => (await sha256File(path).catch(() => undefined)) === sha,
+    30_000,
+    30,
   );
 }
 

@@ -102,7 +102,11 @@ export async function bounded<T>(
   }
 }
 
-/** Polls `cond` every `everyMs` until true or `timeoutMs` passes; throws with `what` on timeout. */
+/**
+ * Polls `cond` every `everyMs` until true or `timeoutMs` passes; throws with `what` on timeout.
+ * The bound holds for `cond` itself too: a check still pending when the time is up (a read
+ * that never ends) fails the wait then; it is not called again while one is pending.
+ */
 export async function waitFor(
   what: string,
   cond: () => boolean | Promise<boolean>,
@@ -112,12 +116,22 @@ export async function waitFor(
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
+    const check = Promise.resolve().then(cond);
+    let ok: boolean;
     try {
-      if (await cond()) return;
+      ok = await bounded(check, Math.max(1, end - Date.now()), "its check");
     } catch (e) {
+      if (e instanceof Error && e.message.startsWith("its check: still pending")) {
+        check.catch(() => {});
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}: its check did not end`,
+        );
+      }
       last = e;
+      ok = false;
     }
-    await delay(everyMs);
+    if (ok) return;
+    await delay(Math.min(everyMs, Math.max(0, end - Date.now())));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
 }
