@@ -937,6 +937,9 @@ Deno.test("tcp with nodeSockets: an accepted node:net connection hands its socke
     );
     const socket = own.handOver();
     assert.equal(await accepted.read(new Uint8Array(10)), null, "the connection reads no more");
+    // The socket is its new owner's now: closing the connection leaves it open.
+    accepted.close();
+    assert.equal((socket as unknown as { destroyed: boolean }).destroyed, false);
     const rest: Uint8Array[] = [];
     socket.on("data", (d: Uint8Array) => rest.push(d));
     socket.resume();
@@ -975,7 +978,9 @@ Deno.test("tcp with nodeSockets: one read takes every queued chunk that fits, no
       await peer.write(segment);
       await delay(3); // each its own segment, delivered as its own chunk
     }
-    await delay(100);
+    // Every byte queued on our side before the one read (however slow the delivery).
+    const queued = () => (accepted as unknown as { buffered: number }).buffered;
+    await waitFor("the 40 KiB queued", () => queued() === 40 * 1024, 10_000, 5);
     const buf = new Uint8Array(64 * 1024);
     const n = await bounded(accepted.read(buf), 5000, "the read");
     assert.equal(n, 40 * 1024, "the 40 queued 1 KiB chunks in one read");

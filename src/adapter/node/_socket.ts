@@ -71,6 +71,8 @@ export class NodeSocketConnection implements Connection, SocketHandOver {
   #first = 0;
   #buffered = 0;
   #ended = false;
+  /** Given away by `handOver()`: `close()` no longer destroys it. */
+  #handedOver = false;
   #paused = false;
   #error: unknown;
   /** The buffer of the read waiting for bytes, with its promise's ends. */
@@ -215,10 +217,15 @@ export class NodeSocketConnection implements Connection, SocketHandOver {
     });
   }
 
-  /** Destroys the socket (frees it at once). */
+  /** Bytes received and not yet read (queued here), in bytes. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Destroys the socket (frees it at once); a socket handed over is its new owner's: left alone. */
   close(): void {
     this.#ended = true;
-    this.#socket.destroy();
+    if (!this.#handedOver) this.#socket.destroy();
     this.#wake();
   }
 
@@ -236,7 +243,7 @@ export class NodeSocketConnection implements Connection, SocketHandOver {
     for (let i = this.#chunks.length - 1; i >= this.#first; i--) s.unshift(this.#chunks[i]);
     this.#chunks = EMPTY as Uint8Array[];
     this.#first = this.#buffered = 0;
-    this.#ended = true;
+    this.#ended = this.#handedOver = true;
     this.#wake();
     return s as unknown as Duplex;
   }
