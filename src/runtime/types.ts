@@ -125,6 +125,20 @@ export interface ProcessApi {
    * on Unix; not Deno (`Deno.Command` passes no descriptors).
    */
   readonly passesListeners: boolean;
+  /** This process's id. */
+  pid(): number;
+  /** The id of the process that started this one. */
+  parentPid(): number;
+  /**
+   * Removes `name` from this process's environment, so what it starts does not get it; nothing
+   * where that is not allowed (Deno without `--allow-env` for it). Never asks for a permission.
+   */
+  unsetEnv(name: string): void;
+  /**
+   * Closes an inherited descriptor (one {@linkcode ProcessApi.spawn} passed as a listener, not
+   * taken); errors (already closed) are ignored. Nothing where none are passed (Deno).
+   */
+  closeDescriptor(fd: number): void;
 }
 
 /** A process started by {@linkcode ProcessApi.spawn}. */

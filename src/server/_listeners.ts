@@ -12,6 +12,9 @@ import { inheritedListener } from "./restart.ts";
 
 interface Listening {
   network: string;
+  /** As given to `serve`. */
+  requested: string;
+  /** As bound. */
   address: string;
   reusePort: boolean;
   /** On an in-memory network (a `PipeNetwork`, `inprocess`): a name of this process alone. */
@@ -70,6 +73,7 @@ export class Listeners {
     });
     this.#list.push({
       network,
+      requested: address,
       address: listener.address,
       listener,
       reusePort: options.reusePort === true,
@@ -96,13 +100,15 @@ export class Listeners {
   }
 
   /**
-   * What is listened on (`network@address`) and whether with `reusePort`, for `restart` to hand
-   * over; names on an in-memory network are left out (they are this process's own: a new process
-   * has its own namespace, nothing to take over).
+   * What is listened on (`network@address` as bound, and as given to `serve`: a new process
+   * running the same program serves that again) and whether with `reusePort`, for `restart` to
+   * hand over; names on an in-memory network are left out (they are this process's own: a new
+   * process has its own namespace, nothing to take over).
    */
-  get served(): { address: string; reusePort: boolean; fd?: number }[] {
+  get served(): { address: string; requested: string; reusePort: boolean; fd?: number }[] {
     return this.#list.filter((l) => !l.local).map((l) => ({
       address: `${l.network}@${l.address}`,
+      requested: `${l.network}@${l.requested}`,
       reusePort: l.reusePort,
       fd: l.listener.fd,
     }));

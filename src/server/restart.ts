@@ -30,28 +30,93 @@ export const DEFAULT_RESTART_READY_TIMEOUT = 30_000;
 
 /**
  * The environment variable that tells a new process which listening sockets it inherited:
- * `network@address=fd` entries separated by spaces (internal to `Server.restart`).
+ * `<parent pid> network@address=fd ...` (internal to `Server.restart`). `address` is the one the
+ * parent gave `serve` (`localhost:8972`, `:8972`, `:0`), as the new process, running the same
+ * program, gives it again. Only a process whose parent is that pid uses it (a variable left in a
+ * grandchild's environment names descriptors that are not listening sockets there); it is
+ * removed from the environment once read, so what the new process starts does not get it.
  */
 const RESTART_LISTENERS_ENV = "RPCX_RESTART_LISTENERS";
 
+/**
+ * `network@address` as both sides of a handover compare it: the host lowercased and unbracketed,
+ * every wildcard host (none, `0.0.0.0`, `::`) the same.
+ */
+function listenerKey(network: string, address: string): string {
+  try {
+    const { hostname, port } = splitHostPort(address);
+    const host = hostname.toLowerCase();
+    const wildcard = host === "0.0.0.0" || host === "::" || host === "";
+    return `${network}@${wildcard ? "*" : host}:${port}`;
+  } catch {
+    return `${network}@${address}`;
+  }
+}
+
+/** What `Server.restart` says about each socket it hands over. */
+export interface HandedListener {
+  /** `network@address` as given to `serve`. */
+  readonly requested: string;
+  /** `network@address` as bound. */
+  readonly address: string;
+}
+
+/** The value of {@linkcode RESTART_LISTENERS_ENV} for `handed` (as descriptors 3, 4, ...). */
+function listenersEnv(handed: readonly HandedListener[]): string {
+  const entries = handed.flatMap((l, i) => {
+    const keys = new Set([l.requested, l.address]);
+    return [...keys].map((k) => `${k}=${3 + i}`);
+  });
+  return [String(runtime().process.pid()), ...entries].join(" ");
+}
+
+/** The inherited listening sockets not yet claimed: descriptor by key (a descriptor may have two). */
 let inherited: Map<string, number> | undefined;
 
-/**
- * The listening socket this process inherited from a restart for `network@address`, once (a
- * second `serve` of the same address binds anew); undefined when none.
- */
-export function inheritedListener(network: string, address: string): number | undefined {
-  if (!inherited) {
-    inherited = new Map();
-    for (const entry of runtime().process.env(RESTART_LISTENERS_ENV)?.split(" ") ?? []) {
-      const at = entry.lastIndexOf("=");
-      const fd = Number(entry.slice(at + 1));
-      if (at > 0 && Number.isInteger(fd) && fd >= 3) inherited.set(entry.slice(0, at), fd);
+/** Reads (once) and removes {@linkcode RESTART_LISTENERS_ENV}; closes what is never claimed. */
+function readInherited(): Map<string, number> {
+  if (inherited) return inherited;
+  inherited = new Map();
+  const proc = runtime().process;
+  const [parent, ...entries] = proc.env(RESTART_LISTENERS_ENV)?.split(" ") ?? [];
+  proc.unsetEnv(RESTART_LISTENERS_ENV);
+  // Deno is never handed a socket (a value there is another process's).
+  if (!proc.passesListeners || !parent || Number(parent) !== proc.parentPid()) return inherited;
+  for (const entry of entries) {
+    const at = entry.lastIndexOf("=");
+    const fd = Number(entry.slice(at + 1));
+    const key = entry.slice(0, at);
+    const sep = key.indexOf("@");
+    if (at > 0 && sep > 0 && Number.isInteger(fd) && fd >= 3) {
+      inherited.set(listenerKey(key.slice(0, sep), key.slice(sep + 1)), fd);
     }
   }
-  const key = `${network}@${address}`;
-  const fd = inherited.get(key);
-  inherited.delete(key);
+  if (inherited.size === 0) return inherited;
+  // Once the parent stopped waiting for reports (its readyTimeout), a socket no serve claimed
+  // would only queue connections nobody accepts: it is closed.
+  const until = notifyDeadline() ?? Date.now();
+  const timer = setTimeout(closeUnclaimed, Math.max(0, until - Date.now()));
+  runtime().timers.unref(timer);
+  return inherited;
+}
+
+/** Closes every inherited socket no `serve` claimed (once the restart's report time is over). */
+export function closeUnclaimed(): void {
+  const fds = new Set(inherited?.values() ?? []);
+  inherited?.clear();
+  for (const fd of fds) runtime().process.closeDescriptor(fd);
+}
+
+/**
+ * The listening socket this process inherited from a restart for `network@address` (the address
+ * as given to `serve`; `:8972` and `0.0.0.0:8972` are the same), once (a second `serve` of the
+ * same address binds anew); undefined when none.
+ */
+export function inheritedListener(network: string, address: string): number | undefined {
+  const map = readInherited();
+  const fd = map.get(listenerKey(network, address));
+  if (fd === undefined) return undefined;
+  for (const [k, v] of map) if (v === fd) map.delete(k);
   return fd;
 }
 
@@ -106,12 +171,7 @@ let notifyTarget:
   | null
   | undefined;
 
-/**
- * In a process started by `Server.restart`: tells its parent that `address` (`network@addr`) is
- * served. Best effort, bounded (1 s); nothing when the process was not started that way (or, on
- * Deno, may not read {@linkcode RESTART_NOTIFY_ENV}).
- */
-export async function notifyServing(address: string): Promise<void> {
+function readNotifyTarget() {
   if (notifyTarget === undefined) {
     const spec = runtime().process.env(RESTART_NOTIFY_ENV)?.split(" ");
     notifyTarget = null;
@@ -123,7 +183,22 @@ export async function notifyServing(address: string): Promise<void> {
       }
     }
   }
-  const t = notifyTarget;
+  return notifyTarget;
+}
+
+/** Until when (ms since epoch) this process's restart report is awaited; undefined: none. */
+function notifyDeadline(): number | undefined {
+  const until = readNotifyTarget()?.until;
+  return Number.isFinite(until) ? until : undefined;
+}
+
+/**
+ * In a process started by `Server.restart`: tells its parent that `address` (`network@addr`) is
+ * served. Best effort, bounded (1 s); nothing when the process was not started that way (or, on
+ * Deno, may not read {@linkcode RESTART_NOTIFY_ENV}).
+ */
+export async function notifyServing(address: string): Promise<void> {
+  const t = readNotifyTarget();
   if (!t || !(Date.now() < t.until)) return;
   let conn: Connection | undefined;
   try {
@@ -161,7 +236,7 @@ async function readLine(conn: Connection): Promise<string | undefined> {
  * with the process; rejects with {@linkcode RestartError} (the process, if started, is ended).
  */
 export async function startSuccessor(
-  served: readonly { address: string; reusePort: boolean; fd?: number }[],
+  served: readonly (HandedListener & { reusePort: boolean; fd?: number })[],
   options: RestartOptions,
   before: () => Promise<void>,
 ): Promise<ChildProcessHandle> {
@@ -199,9 +274,8 @@ export async function startSuccessor(
       {
         ...options.env,
         [RESTART_NOTIFY_ENV]: `${listener.address} ${token} ${Date.now() + ms}`,
-        ...(handed.length
-          ? { [RESTART_LISTENERS_ENV]: handed.map((l, i) => `${l.address}=${3 + i}`).join(" ") }
-          : {}),
+        // Always set: one this process inherited must not reach its successor.
+        [RESTART_LISTENERS_ENV]: listenersEnv(handed),
       },
       handed.map((l) => l.fd!),
     );

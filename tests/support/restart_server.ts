@@ -9,6 +9,7 @@
 //   RESTARTED <pid> <new pid> <calls served>   then it exits 0
 //   RESTART-FAILED <pid> <message>
 //   SERVED <pid> <calls served>           on SIGTERM, once shut down; then it exits 0
+//   ENV <pid> <RPCX_RESTART_LISTENERS once serving, or none>
 import { Server } from "../../mod.ts";
 
 const addr = Deno.args[Deno.args.indexOf("--addr") + 1];
@@ -46,3 +47,4 @@ Deno.addSignalListener("SIGTERM", async () => {
 });
 await server.serve("tcp", addr, { reusePort: true });
 say(`LISTENING ${addr} ${pid}`);
+say(`ENV ${pid} ${Deno.env.get("RPCX_RESTART_LISTENERS") ?? "none"}`);

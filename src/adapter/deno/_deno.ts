@@ -98,7 +98,9 @@ export interface DenoCommandOptions {
 export interface DenoApi {
   readonly build: { readonly os: string };
   readonly args: string[];
-  readonly env: { get(key: string): string | undefined };
+  readonly pid: number;
+  readonly ppid: number;
+  readonly env: { get(key: string): string | undefined; delete(key: string): void };
   readonly permissions: {
     querySync(desc: DenoPermission): { readonly state: DenoPermissionState };
     requestSync(desc: DenoPermission): { readonly state: DenoPermissionState };

@@ -148,6 +148,23 @@ export const denoProcess: ProcessApi = {
     }
   },
   passesListeners: false,
+  pid(): number {
+    return deno().pid;
+  },
+  parentPid(): number {
+    return deno().ppid;
+  },
+  unsetEnv(name: string): void {
+    if (stateOf({ name: "env", variable: name }) !== "granted") return;
+    try {
+      deno().env.delete(name);
+    } catch {
+      // not allowed
+    }
+  },
+  closeDescriptor(_fd: number): void {
+    // Deno is passed no descriptors.
+  },
   spawn(
     command: readonly string[],
     env: Readonly<Record<string, string>>,

@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn as spawnChild } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { closeSync, realpathSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -106,6 +106,22 @@ export const nodeProcess: ProcessApi = {
     return [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   },
   passesListeners: process.platform !== "win32",
+  pid(): number {
+    return process.pid;
+  },
+  parentPid(): number {
+    return process.ppid;
+  },
+  unsetEnv(name: string): void {
+    delete process.env[name];
+  },
+  closeDescriptor(fd: number): void {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  },
   spawn(
     command: readonly string[],
     env: Readonly<Record<string, string>>,

@@ -5,6 +5,7 @@
 // stdout line per event, shared with the successor:
 //   LISTENING <addr> <pid> | RESTARTING <pid> | SHUTDOWN <pid> | RESTARTED <pid> <new pid> <served>
 //   RESTART-FAILED <pid> <message> | SERVED <pid> <served> (on SIGTERM, once shut down)
+//   ENV <pid> <RPCX_RESTART_LISTENERS once serving, or none>
 import process from "node:process";
 import { Server } from "@rpcx/core";
 import { flag } from "../../../examples/arith.ts";
@@ -46,4 +47,6 @@ export async function restartServe(args: string[]): Promise<void> {
   // --inherit: without reusePort, so restart hands the listening socket itself over.
   await server.serve("tcp", addr, { reusePort: !args.includes("--inherit") });
   say(`LISTENING ${addr} ${pid}`);
+  // What this process's own children would inherit of the restart's handover: nothing.
+  say(`ENV ${pid} ${process.env.RPCX_RESTART_LISTENERS ?? "none"}`);
 }
