@@ -70,11 +70,14 @@ function listenersEnv(handed: readonly HandedListener[]): string {
   return [String(runtime().process.pid()), ...entries].join(" ");
 }
 
-/** The inherited listening sockets not yet claimed: descriptor by key (a descriptor may have two). */
-let inherited: Map<string, number> | undefined;
+/**
+ * The inherited listening sockets not yet claimed: descriptors by key, in the order served (two
+ * `serve(":0")` give two), each under its requested and its bound key.
+ */
+let inherited: Map<string, number[]> | undefined;
 
 /** Reads (once) and removes {@linkcode RESTART_LISTENERS_ENV}; closes what is never claimed. */
-function readInherited(): Map<string, number> {
+function readInherited(): Map<string, number[]> {
   if (inherited) return inherited;
   inherited = new Map();
   const proc = runtime().process;
@@ -88,7 +91,10 @@ function readInherited(): Map<string, number> {
     const key = entry.slice(0, at);
     const sep = key.indexOf("@");
     if (at > 0 && sep > 0 && Number.isInteger(fd) && fd >= 3) {
-      inherited.set(listenerKey(key.slice(0, sep), key.slice(sep + 1)), fd);
+      const k = listenerKey(key.slice(0, sep), key.slice(sep + 1));
+      const fds = inherited.get(k) ?? [];
+      if (!fds.includes(fd)) fds.push(fd);
+      inherited.set(k, fds);
     }
   }
   if (inherited.size === 0) return inherited;
@@ -101,8 +107,8 @@ function readInherited(): Map<string, number> {
 }
 
 /** Closes every inherited socket no `serve` claimed (once the restart's report time is over). */
-export function closeUnclaimed(): void {
-  const fds = new Set(inherited?.values() ?? []);
+function closeUnclaimed(): void {
+  const fds = new Set([...inherited?.values() ?? []].flat());
   inherited?.clear();
   for (const fd of fds) runtime().process.closeDescriptor(fd);
 }
@@ -114,9 +120,13 @@ export function closeUnclaimed(): void {
  */
 export function inheritedListener(network: string, address: string): number | undefined {
   const map = readInherited();
-  const fd = map.get(listenerKey(network, address));
+  const fd = map.get(listenerKey(network, address))?.[0];
   if (fd === undefined) return undefined;
-  for (const [k, v] of map) if (v === fd) map.delete(k);
+  for (const [k, fds] of map) {
+    const rest = fds.filter((f) => f !== fd);
+    if (rest.length) map.set(k, rest);
+    else map.delete(k);
+  }
   return fd;
 }
 
