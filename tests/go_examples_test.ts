@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { delay, needs, REPO_ROOT, waitFor } from "./support/env.ts";
 import { freePort } from "./support/env.ts";
+import { runBounded } from "./support/child.ts";
 
 const GOEX = `${REPO_ROOT}/.cache/bin/goex`;
 const PROGRAMS = [
@@ -357,11 +358,16 @@ Deno.test("rpcx-examples graceful_restart: Go's client (which exits at its first
     );
     assert.match(ssOut, new RegExp(`${addr.replace(/\./g, "\\.")}\\s.*pid=${newPid},`));
   } finally {
+    // The new process is made to outlive the old one: found by its parent (while that lives)
+    // and by the port (once reparented), even when its "handed over" line never came.
+    const port = Number(addr.split(":").pop());
+    const strays = new Set([...(newPid ? [newPid] : []), ...await childrenOf(oldPid)]);
     await client.stop();
     await server.stop();
-    if (newPid) {
+    for (const pid of await listenersOn(port)) strays.add(pid);
+    for (const pid of strays) {
       try {
-        Deno.kill(newPid, "SIGKILL");
+        Deno.kill(pid, "SIGKILL");
       } catch { /* gone */ }
     }
   }
@@ -378,6 +384,28 @@ Deno.test("rpcx-examples graceful_restart: Go's client (which exits at its first
     await g.stop();
   }
 });
+
+/** The stdout of `cmd args` (bounded: 5 s), "" when it cannot run. */
+async function outputOf(cmd: string, args: string[]): Promise<string> {
+  try {
+    const out = await runBounded(cmd, { args, timeoutMs: 5000, what: cmd });
+    return new TextDecoder().decode(out.stdout);
+  } catch {
+    return "";
+  }
+}
+
+/** The processes listening on TCP `port` (`ss -tlnp`). */
+async function listenersOn(port: number): Promise<number[]> {
+  const out = await outputOf("ss", ["-Htlnp", "sport", "=", `:${port}`]);
+  return [...out.matchAll(/pid=(\d+),/g)].map((m) => Number(m[1]));
+}
+
+/** The children of `pid` (`pgrep -P`). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const out = await outputOf("pgrep", ["-P", String(pid)]);
+  return out.split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
+}
 
 /** An rpcx request frame of Arith.Mul {A:10,B:20} in JSON (Go's client: no metadata), as text. */
 const REQUEST_FRAME = new RegExp(
