@@ -2,7 +2,9 @@
 // empty project, every subpath imports under Node and Bun, a Server and a Client talk in-process
 // there, serveMetrics is scraped, the `rpcx` bin lists, edits and watches a real etcd and serves
 // the admin page under both, and the .d.ts files type-check with Node's types alone (errors only
-// in the files tools/check_neutral.ts still lists as PENDING).
+// in the files tools/check_neutral.ts still lists as PENDING). Installed alone (no optional peer
+// dependency), none of the peers comes along, the subpaths needing none import and call, the
+// others fail naming their package, and `rpcx` names a missing registry client or protobufjs.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { denoJson, npmTools, optionalImport, srcImports, toolPackages } from "../tools/_npm.ts";
@@ -203,7 +205,7 @@ await server.close();
 console.log(JSON.stringify({ counts, failed, reply }));
 `;
 
-Deno.test("npm form (node, bun): `npm install @rpcx/core` alone installs no optional peer; the core works; rpcx names the missing registry client and protobufjs", async () => {
+Deno.test("npm form (node, bun): `npm install @rpcx/core` alone installs no optional peer; the core works; rpcx (node, bun, deno) names the missing registry client and protobufjs", async () => {
   const runtimes = jsRuntimes();
   if (runtimes.length === 0) return;
   const project = await installBare();
@@ -306,6 +308,18 @@ Deno.test("npm form (node, bun): `npm install @rpcx/core` alone installs no opti
     );
     assert.equal(call.code, 2, rt.name);
   }
+  // Deno running the installed bin (node_modules resolution) says the same.
+  const deno = await runBounded(
+    Deno.execPath(),
+    ["run", "-A", "node_modules/@rpcx/core/bin/rpcx.js", "list", "-r", "etcd://127.0.0.1:1/x"],
+    { cwd: project, timeoutMs: 60_000 },
+  );
+  assert.equal(
+    deno.stderr,
+    "rpcx: etcd:// needs the npm packages etcd3 and @grpc/grpc-js: npm install etcd3 @grpc/grpc-js\n",
+    "deno",
+  );
+  assert.equal(deno.code, 2, "deno");
 });
 
 Deno.test("npm form (node): npm installs it; every subpath imports; an in-process call works", async () => {
