@@ -2,17 +2,20 @@
 // empty project, every subpath imports under Node and Bun, a Server and a Client talk in-process
 // there, serveMetrics is scraped, the `rpcx` bin lists, edits and watches a real etcd and serves
 // the admin page under both, and the .d.ts files type-check with Node's types alone (errors only
-// in the files tools/check_neutral.ts still lists as PENDING).
+// in the files tools/check_neutral.ts still lists as PENDING). Installed alone (no optional peer
+// dependency), none of the peers comes along, the subpaths needing none import and call, the
+// others fail naming their package, and `rpcx` names a missing registry client or protobufjs.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { denoJson, npmTools, toolPackages } from "../tools/_npm.ts";
+import { denoJson, npmTools, optionalImport, srcImports, toolPackages } from "../tools/_npm.ts";
 import { judge, parseDiagnostics } from "../tools/check_neutral.ts";
 import { Etcd3 } from "etcd3";
 import { needs, waitFor } from "./support/env.ts";
 import { spawnRpcx } from "./support/rpcx_cli.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 import { bunBinary, nodeBinary, runBounded } from "./support/runtimes.ts";
-import { installPackage } from "./support/npm_package.ts";
+import { installBare, installPackage } from "./support/npm_package.ts";
+import { REGISTRY_NPM_PACKAGES } from "../src/cli/registry/open.ts";
 
 const manifest = denoJson();
 const SUBPATHS = Object.keys(manifest.exports).map((s) => manifest.name + s.slice(1));
@@ -107,22 +110,216 @@ async function withEtcdNode(
   }
 }
 
-Deno.test("npm form: package.json names every deno.json export, the bin and src/'s npm dependencies", async () => {
+Deno.test("npm form: package.json names every deno.json export, the bin, the core's dependencies and the rest as optional peers", async () => {
   const { packageJson } = await import("../tools/build_npm.ts");
   const pkg = packageJson() as {
     exports: Record<string, unknown>;
     bin: Record<string, string>;
     dependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
+    peerDependenciesMeta: Record<string, { optional: boolean }>;
   };
   for (const sub of Object.keys(manifest.exports)) assert.ok(sub in pkg.exports, sub);
   assert.equal(pkg.bin.rpcx, "./bin/rpcx.js");
-  for (const dep of ["@msgpack/msgpack", "lossless-json", "etcd3", "commander"]) {
+  for (const dep of ["@msgpack/msgpack", "lossless-json", "commander"]) {
     assert.equal(`npm:${dep}@${pkg.dependencies[dep]}`, manifest.imports[dep]);
+  }
+  // A registry's client and a plugin's library: optional peers at deno.json's ranges; so is
+  // protobufjs (loaded by `rpcx … --proto` only).
+  for (const dep of ["etcd3", "@grpc/grpc-js", "ioredis", "prom-client", "protobufjs"]) {
+    assert.ok(!(dep in pkg.dependencies), dep);
+    assert.equal(`npm:${dep}@${pkg.peerDependencies[dep]}`, manifest.imports[dep]);
+  }
+  assert.deepEqual(
+    Object.keys(pkg.peerDependenciesMeta),
+    Object.keys(pkg.peerDependencies),
+  );
+  assert.ok(Object.values(pkg.peerDependenciesMeta).every((m) => m.optional === true));
+  // Every package of src/ is in one of the two, by where it is imported.
+  const imports = srcImports(manifest);
+  for (const [name, { imports: by }] of Object.entries(imports)) {
+    const peer = by.every(optionalImport);
+    assert.equal(name in pkg.peerDependencies, peer, name);
+    assert.equal(name in pkg.dependencies, !peer, name);
   }
   // Test-only packages stay out.
   for (const dep of ["puppeteer-core", "parse-prometheus-text-format"]) {
-    assert.ok(!(dep in pkg.dependencies), dep);
+    assert.ok(!(dep in pkg.dependencies) && !(dep in pkg.peerDependencies), dep);
   }
+  // NEEDS (the README's table) is what each subpath's registry folder or plugin file imports.
+  for (const [sub, file] of Object.entries(manifest.exports)) {
+    const rel = file.replace(/^\.\//, "");
+    const unit = /^src\/registry\/[^/]+\//.exec(rel)?.[0] ?? rel;
+    const used = Object.entries(imports)
+      .filter(([, { imports: by }]) => by.some((i) => !i.lazy && i.file.startsWith(unit)))
+      .map(([name]) => name);
+    const subpath = manifest.name + sub.slice(1);
+    assert.deepEqual(used.sort(), [...(NEEDS[subpath] ?? [])].sort(), subpath);
+  }
+  // The CLI names what a registry needs: exactly the packages its folder imports.
+  for (const [scheme, packages] of Object.entries(REGISTRY_NPM_PACKAGES)) {
+    const folder = `src/registry/${scheme}/`;
+    const used = Object.entries(imports)
+      .filter(([, { imports: by }]) => by.some((i) => i.file.startsWith(folder)))
+      .map(([name]) => name);
+    assert.deepEqual([...packages].sort(), used.sort(), scheme);
+  }
+});
+
+/**
+ * The optional peers each subpath needs (the README's table under "Node and Bun"); the other
+ * subpaths need none.
+ */
+const NEEDS: Record<string, string[]> = {
+  "@rpcx/core/etcd": ["etcd3", "@grpc/grpc-js"],
+  "@rpcx/core/zookeeper": ["node-zookeeper-client"],
+  "@rpcx/core/consul": ["consul"],
+  "@rpcx/core/mdns": ["multicast-dns"],
+  "@rpcx/core/redis": ["ioredis"],
+  "@rpcx/core/plugins/tracing": ["@opentelemetry/api"],
+  "@rpcx/core/plugins/metrics": ["prom-client"],
+};
+
+/**
+ * Imports every subpath (each of {@linkcode NEEDS} fails: its error kept), serves and calls
+ * Arith.Mul in-process; prints one JSON line.
+ */
+const BARE = `
+const counts = {};
+const failed = {};
+for (const s of ${JSON.stringify(SUBPATHS)}) {
+  try {
+    counts[s] = Object.keys(await import(s)).length;
+  } catch (e) {
+    failed[s] = { code: e.code, message: e.message };
+  }
+}
+const { Client, Server } = await import("@rpcx/core");
+const server = new Server();
+await server.register({ Mul: (a) => ({ C: a.A * a.B }) }, "Arith");
+await server.serve("inprocess", "bare");
+const client = new Client("inprocess@bare");
+const reply = await client.call("Arith", "Mul", { A: 6, B: 7 }, { timeout: 60_000 });
+await client.close();
+await server.close();
+console.log(JSON.stringify({ counts, failed, reply }));
+`;
+
+Deno.test("npm form (node, bun): `npm install @rpcx/core` alone installs no optional peer; the core works; rpcx (node, bun, deno) names the missing registry client and protobufjs", async () => {
+  const runtimes = jsRuntimes();
+  if (runtimes.length === 0) return;
+  const project = await installBare();
+  const pkg = JSON.parse(
+    await Deno.readTextFile(join(project, "node_modules/@rpcx/core/package.json")),
+  );
+  const peers = Object.keys(pkg.peerDependencies ?? {});
+  assert.ok(peers.includes("etcd3"), `etcd3 is no optional peer: ${JSON.stringify(pkg)}`);
+  // None of them anywhere in node_modules (hoisted or nested).
+  const found: string[] = [];
+  // Every node_modules folder, nested ones too: the packages in it (`name`, `@scope/name`).
+  const scan = (modules: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(modules)];
+    } catch {
+      return; // no node_modules here
+    }
+    for (const e of entries) {
+      if (!e.isDirectory) continue;
+      const names = e.name.startsWith("@")
+        ? [...Deno.readDirSync(join(modules, e.name))].map((s) => `${e.name}/${s.name}`)
+        : [e.name];
+      for (const name of names) {
+        if (peers.includes(name)) found.push(join(modules, name));
+        scan(join(modules, name, "node_modules"));
+      }
+    }
+  };
+  scan(join(project, "node_modules"));
+  assert.deepEqual(found, [], "optional peers installed");
+  await Deno.writeTextFile(
+    join(project, "x.proto"),
+    'syntax = "proto3";\nmessage A { int32 a = 1; }\nservice S { rpc M (A) returns (A); }\n',
+  );
+  for (const rt of runtimes) {
+    const out = await runJson(rt, project, "bare.mjs", BARE);
+    assert.deepEqual(out.reply, { C: 42 }, rt.name);
+    // The subpaths that need no peer import (the core, /extend, /protocol, /stream, /cli, ...);
+    // the others fail with the runtime's own error naming a package they need.
+    assert.deepEqual(
+      Object.keys(out.counts).sort(),
+      SUBPATHS.filter((s) => !(s in NEEDS)).sort(),
+      `${rt.name}: ${JSON.stringify(out.failed)}`,
+    );
+    for (const [s, n] of Object.entries(out.counts)) {
+      assert.ok((n as number) > 0, `${rt.name}: ${s} exports nothing`);
+    }
+    for (const [s, packages] of Object.entries(NEEDS)) {
+      const e = out.failed[s];
+      assert.equal(e?.code, "ERR_MODULE_NOT_FOUND", `${rt.name}: ${s}: ${JSON.stringify(e)}`);
+      assert.ok(packages.some((p) => e.message.includes(`'${p}'`)), `${rt.name}: ${e.message}`);
+    }
+
+    const rpcx = (...args: string[]) =>
+      runBounded(rt.cmd, [...rt.pre, "node_modules/.bin/rpcx", ...args], {
+        cwd: project,
+        timeoutMs: 30_000,
+      });
+    const list = await rpcx("list", "-r", "etcd://127.0.0.1:1/x");
+    assert.equal(
+      list.stderr,
+      "rpcx: etcd:// needs the npm packages etcd3 and @grpc/grpc-js: npm install etcd3 @grpc/grpc-js\n",
+      rt.name,
+    );
+    assert.equal(list.code, 2, rt.name);
+    const zk = await rpcx("list", "-r", "zk://127.0.0.1:1/x");
+    assert.equal(
+      zk.stderr,
+      "rpcx: zookeeper:// needs the npm package node-zookeeper-client: npm install node-zookeeper-client\n",
+      rt.name,
+    );
+    assert.equal(zk.code, 2, rt.name);
+    const gen = await rpcx("gen", "--proto", "x.proto");
+    assert.equal(
+      gen.stderr,
+      "rpcx: gen: --proto needs the npm package protobufjs: npm install protobufjs\n",
+      rt.name,
+    );
+    assert.equal(gen.code, 2, rt.name);
+    const call = await rpcx(
+      "call",
+      "-r",
+      "tcp@127.0.0.1:1",
+      "-s",
+      "protobuf",
+      "--proto",
+      "x.proto",
+      "--request-type",
+      "A",
+      "--reply-type",
+      "A",
+      "S.M",
+      "{}",
+    );
+    assert.match(
+      call.stderr,
+      /^rpcx: (?:call: )?--proto needs the npm package protobufjs: npm install protobufjs\n$/,
+      rt.name,
+    );
+    assert.equal(call.code, 2, rt.name);
+  }
+  // Deno running the installed bin (node_modules resolution) says the same.
+  const deno = await runBounded(
+    Deno.execPath(),
+    ["run", "-A", "node_modules/@rpcx/core/bin/rpcx.js", "list", "-r", "etcd://127.0.0.1:1/x"],
+    { cwd: project, timeoutMs: 60_000 },
+  );
+  assert.equal(
+    deno.stderr,
+    "rpcx: etcd:// needs the npm packages etcd3 and @grpc/grpc-js: npm install etcd3 @grpc/grpc-js\n",
+    "deno",
+  );
+  assert.equal(deno.code, 2, "deno");
 });
 
 Deno.test("npm form (node): npm installs it; every subpath imports; an in-process call works", async () => {

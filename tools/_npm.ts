@@ -44,21 +44,36 @@ export function codeLines(text: string): string {
   return text.split("\n").filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join("\n");
 }
 
+/** One import of an npm package by the published code. */
+export interface SrcImport {
+  /** The importing file, repo-relative (`src/registry/etcd/client.ts`). */
+  file: string;
+  /** `import("pkg")` or `import type … from "pkg"`: nothing loads it when the file loads. */
+  lazy: boolean;
+}
+
 /**
- * The npm packages the published code (mod.ts and src/, tests excluded) imports, as
- * `{ name: range }` from deno.json's `imports` (`npm:` cut). A bare import that deno.json does not
- * map throws: it would not resolve in the npm form either.
+ * Every npm package the published code (mod.ts and src/, tests excluded) imports, as
+ * `{ name: { range, imports } }`: the range from deno.json's `imports` (`npm:` cut), and where it
+ * is imported. A bare import that deno.json does not map throws: it would not resolve in the npm
+ * form either.
  */
-export function srcDependencies(manifest: DenoJson = denoJson()): Record<string, string> {
+export function srcImports(
+  manifest: DenoJson = denoJson(),
+): Record<string, { range: string; imports: SrcImport[] }> {
   const files = [
     join(ROOT, "mod.ts"),
     ...walk(join(ROOT, "src"), (n) => n.endsWith(".ts") && !n.endsWith("_test.ts")),
   ];
-  const deps: Record<string, string> = {};
+  const out: Record<string, { range: string; imports: SrcImport[] }> = {};
+  // A static import/export (`type` after the keyword: type-only), a side-effect import, or a
+  // dynamic import().
+  const re =
+    /(?:^|\n)\s*(?:(import|export)\s+(type\s+)?[^;"]*?\bfrom|import)\s*"([^".][^"]*)"|\bimport\(\s*"([^".][^"]*)"\s*\)/g;
   for (const file of files) {
     const text = codeLines(Deno.readTextFileSync(file));
-    for (const m of text.matchAll(/(?:\bfrom|\bimport\(?)\s*"([^".][^"]*)"/g)) {
-      const spec = m[1];
+    for (const m of text.matchAll(re)) {
+      const spec = m[3] ?? m[4];
       if (
         spec.startsWith("node:") || spec === manifest.name || spec.startsWith(`${manifest.name}/`)
       ) {
@@ -69,10 +84,49 @@ export function srcDependencies(manifest: DenoJson = denoJson()): Record<string,
         throw new Error(`${relative(ROOT, file)} imports "${spec}", which deno.json does not map`);
       }
       const at = target.lastIndexOf("@");
-      deps[target.slice(4, at)] = target.slice(at + 1);
+      const name = target.slice(4, at);
+      (out[name] ??= { range: target.slice(at + 1), imports: [] }).imports.push({
+        file: relative(ROOT, file),
+        lazy: m[4] !== undefined || m[2] !== undefined,
+      });
     }
   }
-  return Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * The npm packages the published code imports, as `{ name: range }` (deno.json's ranges, sorted).
+ */
+export function srcDependencies(manifest: DenoJson = denoJson()): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(srcImports(manifest)).map(([name, { range }]) => [name, range]),
+  );
+}
+
+/**
+ * Whether an import of a package leaves it optional for the npm form: imported by a registry's
+ * own folder (`src/registry/<name>/`) or a plugin (`src/plugins/`), which only a user of that
+ * subpath (or the CLI's lazy `load()` of it) loads, or imported lazily (`import("pkg")`, a
+ * type-only import) anywhere.
+ */
+export function optionalImport(i: SrcImport): boolean {
+  return i.lazy || /^src\/registry\/[^/]+\//.test(i.file) || i.file.startsWith("src/plugins/");
+}
+
+/**
+ * src/'s npm packages split for the npm package.json: `dependencies`, which the core and the
+ * `rpcx` command load, and `peers`, imported only where {@linkcode optionalImport} says (the
+ * package's optional peer dependencies: a user installs those of the subpaths they use).
+ */
+export function npmDependencies(
+  manifest: DenoJson = denoJson(),
+): { dependencies: Record<string, string>; peers: Record<string, string> } {
+  const dependencies: Record<string, string> = {};
+  const peers: Record<string, string> = {};
+  for (const [name, { range, imports }] of Object.entries(srcImports(manifest))) {
+    (imports.every(optionalImport) ? peers : dependencies)[name] = range;
+  }
+  return { dependencies, peers };
 }
 
 /** The exact versions deno.lock resolved for `deps` (so the tools check what Deno checks). */

@@ -1,13 +1,15 @@
 // `deno task build:npm`: the npm form of the package (issue 24) in dist/npm/ — ESM JavaScript
 // and .d.ts files compiled by npm's tsc (one file per source file, so subpaths and the lazy
 // imports of the CLI keep their shape), a package.json with every subpath of deno.json's
-// `exports`, the npm packages src/ imports as dependencies, and the `rpcx` command as its bin.
+// `exports`, the npm packages the core and the `rpcx` command load as dependencies, those only a
+// registry folder, a plugin or a lazy import() loads as optional peer dependencies, and the `rpcx`
+// command as its bin.
 // `npm install ./dist/npm` installs it; Node >= 20 and Bun import `@rpcx/core`, `@rpcx/core/etcd`,
 // ... from it as Deno does. tests/npm_test.ts installs it and runs it under Node and Bun.
 //
 // Usage: deno run -A tools/build_npm.ts [--out dir]   (default dist/npm, emptied first)
 import { join, resolve } from "node:path";
-import { type DenoJson, denoJson, emitJs, ROOT, srcDependencies } from "./_npm.ts";
+import { type DenoJson, denoJson, emitJs, npmDependencies, ROOT } from "./_npm.ts";
 
 /** The npm `exports` entry of one deno.json export (`./src/x.ts` → `./src/x.js` + `.d.ts`). */
 function npmEntry(file: string): { types: string; default: string } {
@@ -17,6 +19,7 @@ function npmEntry(file: string): { types: string; default: string } {
 
 /** package.json of the npm form. */
 export function packageJson(manifest: DenoJson = denoJson()): Record<string, unknown> {
+  const { dependencies, peers } = npmDependencies(manifest);
   const exports: Record<string, unknown> = {};
   for (const [sub, file] of Object.entries(manifest.exports)) exports[sub] = npmEntry(file);
   exports["./package.json"] = "./package.json";
@@ -31,7 +34,13 @@ export function packageJson(manifest: DenoJson = denoJson()): Record<string, unk
     exports,
     bin: { rpcx: "./bin/rpcx.js" },
     files: ["mod.js", "mod.d.ts", "src/", "bin/", "README.md", "LICENSE"],
-    dependencies: srcDependencies(manifest),
+    dependencies,
+    // A registry's client, the plugins' libraries and protobufjs (`rpcx … --proto`): optional,
+    // installed by the user of that subpath (the README's table); see `optionalImport`.
+    peerDependencies: peers,
+    peerDependenciesMeta: Object.fromEntries(
+      Object.keys(peers).map((name) => [name, { optional: true }]),
+    ),
   };
 }
 

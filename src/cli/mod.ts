@@ -21,6 +21,7 @@ import { runtime } from "../runtime/mod.ts";
 import { runRpcx } from "./program.ts";
 
 export { CliError, ExitCode } from "./errors.ts";
+export { loadPeer, missingPackage, peerError } from "./peer.ts";
 export { runRpcx } from "./program.ts";
 export {
   applyAssignments,
@@ -42,6 +43,7 @@ export {
   openRegistry,
   parseRegistryUrl,
   redactRegistryUrl,
+  REGISTRY_NPM_PACKAGES,
   REGISTRY_SCHEMES,
   type RegistryCredentials,
   type RegistryUrl,

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
 import { CodecRegistry } from "../codec/registry.ts";
 import { protobufCodec } from "../codec/protobuf.ts";
 import { SerializeType } from "../protocol/constants.ts";
 import { usage } from "./errors.ts";
+import { loadPeer } from "./peer.ts";
 
 /** `--proto`, `--request-type`, `--reply-type`. */
 export interface ProtoFlags {
@@ -20,16 +21,18 @@ export interface ProtoFlags {
 /**
  * A codec table whose protobuf slot encodes requests as `requestType` and decodes replies as
  * `replyType` (64-bit integers as decimal strings, enums as names, defaults filled, as the
- * protobuf JSON mapping). Throws a `CliError` (exit 2) on a missing flag, an unreadable file or
- * an unknown type.
+ * protobuf JSON mapping). Throws a `CliError` (exit 2) on a missing flag, an unreadable file,
+ * an unknown type or (npm form) protobufjs not installed.
  */
 export async function protoCodecs(f: ProtoFlags): Promise<CodecRegistry> {
   if (!f.proto || !f.requestType || !f.replyType) {
     throw usage("-s protobuf needs --proto <file.proto> --request-type <T> --reply-type <T>");
   }
+  // protobufjs is loaded on demand: on npm it is an optional peer dependency.
+  const { default: pb } = await loadPeer("--proto", () => import("protobufjs"));
   let root: protobuf.Root;
   try {
-    root = await protobuf.load(f.proto);
+    root = await pb.load(f.proto);
   } catch (e) {
     throw usage(`--proto ${f.proto}: ${(e as Error).message}`);
   }

@@ -10,7 +10,11 @@
  *
  * @module
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
+import { loadPeer } from "../peer.ts";
+
+/** protobufjs, loaded by {@linkcode protoToTypeScript} (on npm an optional peer dependency). */
+let pb: typeof protobuf;
 
 /**
  * Options of {@linkcode protoToTypeScript}.
@@ -65,7 +69,7 @@ const IDENT = /^[A-Za-z_$][\w$]*$/;
 function walk(ns: protobuf.NamespaceBase, out: protobuf.ReflectionObject[] = []) {
   for (const o of ns.nestedArray) {
     out.push(o);
-    if (o instanceof protobuf.Namespace || o instanceof protobuf.Type) walk(o, out);
+    if (o instanceof pb.Namespace || o instanceof pb.Type) walk(o, out);
   }
   return out;
 }
@@ -75,10 +79,10 @@ function localName(o: protobuf.ReflectionObject): string {
   const parts: string[] = [];
   for (
     let p: protobuf.ReflectionObject | null = o;
-    p && !(p instanceof protobuf.Root);
+    p && !(p instanceof pb.Root);
     p = p.parent
   ) {
-    if (p instanceof protobuf.Type || p instanceof protobuf.Enum || p instanceof protobuf.Service) {
+    if (p instanceof pb.Type || p instanceof pb.Enum || p instanceof pb.Service) {
       parts.unshift(p.name);
     } else break;
   }
@@ -104,16 +108,16 @@ class ProtoEmitter {
     for (let i = 2; RESERVED.has(n) || this.#taken.has(n); i++) n = `${local}${i}`;
     this.#taken.add(n);
     this.#names.set(o, n);
-    if (!(o instanceof protobuf.Service)) this.#queue.push(o);
+    if (!(o instanceof pb.Service)) this.#queue.push(o);
     return n;
   }
 
   #fieldType(f: protobuf.FieldBase): string {
     const r = f.resolvedType;
     const one = r
-      ? (r instanceof protobuf.Type ? `${this.name(r)} | null` : this.name(r))
+      ? (r instanceof pb.Type ? `${this.name(r)} | null` : this.name(r))
       : SCALARS[f.type] ?? "unknown";
-    if (f instanceof protobuf.MapField) {
+    if (f instanceof pb.MapField) {
       const v = r ? this.name(r) : SCALARS[f.type] ?? "unknown";
       return `Record<string, ${v}>`;
     }
@@ -133,7 +137,7 @@ class ProtoEmitter {
     while (this.#queue.length) {
       const o = this.#queue.shift()!;
       const name = this.#names.get(o)!;
-      if (o instanceof protobuf.Enum) {
+      if (o instanceof pb.Enum) {
         const values = [
           ...Object.keys(o.values).map((k) => JSON.stringify(k)),
           ...[...new Set(Object.values(o.values))].map(String),
@@ -143,7 +147,7 @@ class ProtoEmitter {
             values.join(" | ")
           };`,
         );
-      } else if (o instanceof protobuf.Type) {
+      } else if (o instanceof pb.Type) {
         const members = o.fieldsArray.map((f) => {
           const key = IDENT.test(f.name) ? f.name : JSON.stringify(f.name);
           const doc = f.comment
@@ -212,13 +216,14 @@ export async function protoToTypeScript(
   files: readonly string[],
   options: ProtoToTsOptions = {},
 ): Promise<string> {
-  const root = await new protobuf.Root().load([...files], {
+  pb ??= (await loadPeer("--proto", () => import("protobufjs"))).default;
+  const root = await new pb.Root().load([...files], {
     keepCase: options.keepCase ?? false,
     alternateCommentMode: true, // `//` comments too, as protoc keeps them
   });
   root.resolveAll();
   const all = walk(root);
-  let services = all.filter((o): o is protobuf.Service => o instanceof protobuf.Service);
+  let services = all.filter((o): o is protobuf.Service => o instanceof pb.Service);
   if (options.services) {
     const pick = (s: protobuf.Service, n: string) => s.name === n || s.fullName === `.${n}`;
     const missing = options.services.filter((n) => !services.some((s) => pick(s, n)));
@@ -235,7 +240,7 @@ export async function protoToTypeScript(
   if (services.length === 0) {
     for (const o of all) {
       if (
-        (o instanceof protobuf.Type || o instanceof protobuf.Enum) &&
+        (o instanceof pb.Type || o instanceof pb.Enum) &&
         !o.fullName.startsWith(".google.protobuf.")
       ) {
         e.name(o);

@@ -14,25 +14,39 @@ import {
 } from "../../registry/operator.ts";
 import { defaultNetworks } from "../../transport/networks.ts";
 import { CliError, ExitCode, usage } from "../errors.ts";
+import { peerError } from "../peer.ts";
 
-/** A registry of the table: its default port (registries reached at `host:port`), its module. */
+/**
+ * A registry of the table: its default port (registries reached at `host:port`), its module, and
+ * the npm packages its folder imports (on npm optional peer dependencies, named when missing;
+ * tests/npm_test.ts checks them against the folder's imports).
+ */
 interface RegistryEntry {
   port?: number;
+  npm: readonly string[];
   load(): Promise<OperatorModule>;
 }
 
 /**
  * The registries by URL scheme. Adding one: its folder under `src/registry/` with an
- * `operator.ts` exporting `openOperator` (see `OperatorModule`), one line here, one subpath in
- * deno.json.
+ * `operator.ts` exporting `openOperator` (see `OperatorModule`), one line here (with the npm
+ * packages the folder imports), one subpath in deno.json.
  */
 const REGISTRIES: Readonly<Record<string, RegistryEntry>> = {
-  etcd: { port: 2379, load: () => import("../../registry/etcd/operator.ts") },
-  zookeeper: { port: 2181, load: () => import("../../registry/zookeeper/operator.ts") },
-  consul: { port: 8500, load: () => import("../../registry/consul/operator.ts") },
-  redis: { port: 6379, load: () => import("../../registry/redis/operator.ts") },
-  mdns: { load: () => import("../../registry/mdns/operator.ts") },
-  dns: { load: () => import("../../registry/dns/operator.ts") },
+  etcd: {
+    port: 2379,
+    npm: ["etcd3", "@grpc/grpc-js"],
+    load: () => import("../../registry/etcd/operator.ts"),
+  },
+  zookeeper: {
+    port: 2181,
+    npm: ["node-zookeeper-client"],
+    load: () => import("../../registry/zookeeper/operator.ts"),
+  },
+  consul: { port: 8500, npm: ["consul"], load: () => import("../../registry/consul/operator.ts") },
+  redis: { port: 6379, npm: ["ioredis"], load: () => import("../../registry/redis/operator.ts") },
+  mdns: { npm: ["multicast-dns"], load: () => import("../../registry/mdns/operator.ts") },
+  dns: { npm: [], load: () => import("../../registry/dns/operator.ts") },
 };
 
 /** Other names of the same registries. */
@@ -40,6 +54,19 @@ const ALIASES: Record<string, string> = { etcdv3: "etcd", zk: "zookeeper", redis
 
 /** The URL schemes `openRegistry` knows (aliases and `+tls` forms left out). */
 export const REGISTRY_SCHEMES: readonly string[] = Object.keys(REGISTRIES);
+
+/**
+ * The npm packages each registry's folder imports, by URL scheme: on npm, optional peer
+ * dependencies of `@rpcx/core` that a user of that registry installs.
+ *
+ * @example
+ * ```ts
+ * import { REGISTRY_NPM_PACKAGES } from "@rpcx/core/cli";
+ * console.log(REGISTRY_NPM_PACKAGES.etcd); // [ "etcd3", "@grpc/grpc-js" ]
+ * ```
+ */
+export const REGISTRY_NPM_PACKAGES: Readonly<Record<string, readonly string[]>> = Object
+  .fromEntries(Object.entries(REGISTRIES).map(([k, v]) => [k, v.npm]));
 
 /**
  * A registry URL taken apart: `scheme://[user[:password]@]host:port[,host:port]/base?params`
@@ -277,7 +304,8 @@ async function targetOf(
  * registry's module and npm client; `credentials` (the `--registry-*` flags) fill in what the
  * URL leaves out. Nothing is contacted until the first call; close it when done. Its `url` is
  * {@linkcode redactRegistryUrl}'s: no password or token. Every failure is a `CliError`: exit 2
- * on a malformed URL, settings the registry cannot take or an unreadable certificate file.
+ * on a malformed URL, settings the registry cannot take, an unreadable certificate file or (npm
+ * form) the registry's npm client not installed (`etcd:// needs the npm package etcd3: …`).
  *
  * @example
  * ```ts
@@ -298,7 +326,13 @@ export async function openRegistry(
       return withCliErrors(openDirect(url, u.servers));
     }
     const target = await targetOf(url, u, credentials);
-    const module = await REGISTRIES[u.kind].load();
+    let module: OperatorModule;
+    try {
+      module = await REGISTRIES[u.kind].load();
+    } catch (e) {
+      // On npm a registry's client is an optional peer dependency: name the one to install.
+      throw peerError(`${u.kind}://`, e, REGISTRIES[u.kind].npm);
+    }
     return withCliErrors(module.openOperator(target));
   } catch (e) {
     throw cliError(e);
