@@ -1,6 +1,6 @@
 // HTTP on the rpcx port, Go rpcx's server against ours, side by side in one run: the Go peer's
 // load generator (`rpcxpeer http-bench`: Go's net/http client, one keep-alive connection per
-// caller) calls Arith.Mul {A:10,B:20} in JSON by HTTP invoke (X-RPCX headers) and by JSON-RPC
+// caller, all opened by its untimed warm-up) calls Arith.Mul {A:10,B:20} in JSON by HTTP invoke (X-RPCX headers) and by JSON-RPC
 // 2.0, at each level of callers in flight, against `rpcxpeer server` and bench/e2e_server.ts,
 // each in its own process for the whole run. Rounds alternate the servers' order; the table gives
 // medians of calls/s and p50/p99 latency, the range of the per-round ratios ours ÷ Go's, and

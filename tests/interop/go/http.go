@@ -16,6 +16,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smallnest/rpcx/protocol"
@@ -303,7 +305,7 @@ func runHTTPBench(argv []string) int {
 	total := fs.Int64("total", 20000, "calls to make")
 	maxSec := fs.Duration("max-seconds", 60*time.Second, "stop after this long")
 	mode := fs.String("mode", "invoke", "invoke (X-RPCX headers) or jsonrpc")
-	warmup := fs.Int("warmup", 500, "untimed calls first")
+	warmup := fs.Int("warmup", 500, "untimed calls first, spread over the callers (opens their connections)")
 	if err := fs.Parse(argv); err != nil || *addr == "" {
 		return 2
 	}
@@ -331,11 +333,12 @@ func runHTTPBench(argv []string) int {
 		}
 		return nil
 	}
-	for i := 0; i < *warmup; i++ {
-		if err := one(); err != nil {
-			fmt.Fprintf(os.Stderr, "warmup: %v\n", err)
-			return 1
-		}
+	// The warm-up calls are spread over the callers, so every keep-alive connection is open
+	// before the timed phase: a port saturated by the first connections takes new ones late on
+	// node:net (the runtime's listener), and the timed phase measures keep-alive calls.
+	if err := warmUp(*warmup, *conc, one); err != nil {
+		fmt.Fprintf(os.Stderr, "warmup: %v\n", err)
+		return 1
 	}
 	run := runLoad(*conc, *total, maxSec.Seconds(), func(int) func(int64) (time.Duration, error) {
 		return func(int64) (time.Duration, error) {
@@ -353,4 +356,32 @@ func runHTTPBench(argv []string) int {
 		r.P99us = all[len(all)*99/100].Microseconds()
 	}
 	return printResult(r, run.errors)
+}
+
+// warmUp makes n calls of one with min(n, callers) goroutines at once (each call on a
+// connection of the client's pool, opened as needed); the first error ends it.
+func warmUp(n, callers int, one func() error) error {
+	var next atomic.Int64
+	var failed atomic.Bool
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for g := 0; g < min(n, callers); g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() && next.Add(1) <= int64(n) {
+				if err := one(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
