@@ -59,22 +59,37 @@ function near(left: number | undefined, period: number, what: string) {
   assert.ok(left <= period && left >= period - slack, `${what}: ${left} s left of ${period} s`);
 }
 
-async function arith(options: ConstructorParameters<typeof Server>[0] = {}) {
+async function arith(
+  options: ConstructorParameters<typeof Server>[0] = {},
+  listen: Parameters<Server["serve"]>[2] = {},
+) {
   const server = new Server(options);
   await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
-  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const addr = await server.serve("tcp", "127.0.0.1:0", listen);
   return { server, addr, port: Number(addr.split(":")[1]) };
 }
 
-Deno.test("keep-alive on Deno: plain TCP keeps the system's period by default (Deno's sockets take none); tcpKeepAlivePeriod sets Go's periods on both sides", async () => {
+Deno.test("keep-alive on Deno: a Server's tcp port (node:net by default) has Go's 180 s, Deno's own sockets (a dial, nodeSockets: false) the system's period; tcpKeepAlivePeriod sets Go's periods on both sides", async () => {
   {
     const { server, addr, port } = await arith();
     const client = new Client(`tcp@${addr}`);
     try {
       await client.call("Arith", "Mul", { A: 2, B: 3 });
       const s = await sides(port);
-      near(s.server, SYSTEM, "server (default)");
-      near(s.client, SYSTEM, "client (default)");
+      near(s.server, 180, "server (default: node:net)");
+      near(s.client, SYSTEM, "client (default: Deno's socket)");
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  }
+  {
+    const { server, addr, port } = await arith({}, { nodeSockets: false });
+    const client = new Client(`tcp@${addr}`);
+    try {
+      await client.call("Arith", "Mul", { A: 2, B: 3 });
+      const s = await sides(port);
+      near(s.server, SYSTEM, "server (nodeSockets: false)");
     } finally {
       await client.close();
       await server.close();

@@ -122,10 +122,10 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
   /**
    * TCP keep-alive of accepted connections (Go's `server.WithTCPKeepAlivePeriod`): the idle time
    * before the first probe, ms, on `tcp`, `http`, `ws`, `wss`, plain and TLS; `0`: off. Default:
-   * Go's three minutes on Node and Bun, and on Deno for TLS and `nodeSockets` ports; on Deno for
-   * plain TCP, keep-alive on with the system's period (2 h on Linux), because `Deno.listen`
-   * cannot set a period: given one, Deno listens through `node:net`, slower per call (README,
-   * the `tcpKeepAlivePeriod` rows).
+   * Go's three minutes on Node and Bun, and on Deno for a `tcp` port (it listens through
+   * `node:net` by default: `nodeSockets`) and TLS; on Deno's own sockets (`nodeSockets: false`,
+   * and `http`/`ws` ports), keep-alive on with the system's period (2 h on Linux), because
+   * `Deno.listen` cannot set a period (README, the `tcpKeepAlivePeriod` rows).
    *
    * @example
    * ```ts
