@@ -216,11 +216,25 @@ Deno.test("rpcx-examples pool: Go's XClientPool of 10 against our server (100 ca
 });
 
 /**
- * The replies a sticky client printed, in order: every run stays with its first server until
- * that one shuts down (5 s after the start), so the replies change at most once, and only away
- * from the first server (200) to the second (20000).
+ * What a sticky client printed, checked: every run stays with its first server until that one
+ * shuts down (5 s after the start), so the replies change at most once, and only away from the
+ * first server (200) to the second (20000). Go's example has a race of its own, in Go's client as
+ * in ours: when the server it stuck to goes, the next call selects again at random (Go's
+ * `selectClient` drops a closed sticky client), and if it picks the server that is down, Failtry
+ * retries that same server and the program ends with the dial error (about 1 run in 4). That
+ * outcome is accepted only as exactly that: replies all from the first server, then a refused dial
+ * to `down`.
  */
-function assertSticky(replies: number[]) {
+function assertSticky(code: number, out: string, down: string) {
+  const replies = [...out.matchAll(/10 \* 20 = (\d+)$/gm)].map((m) => Number(m[1]));
+  if (code !== 0) {
+    assert.ok(
+      replies.length >= 1 && replies.every((c) => c === 200) &&
+        new RegExp(`failed to call: dial tcp[@ ]${down.replace(/\./g, "\\.")}.*refused`).test(out),
+      `exit ${code}, not the example's own race (the first server picked again while down): ${out}`,
+    );
+    return;
+  }
   assert.equal(replies.length, 10, `10 replies: ${replies}`);
   const changes = replies.filter((c, i) => i > 0 && c !== replies[i - 1]).length;
   assert.ok(
@@ -246,8 +260,7 @@ Deno.test("rpcx-examples sticky: Go's sticky client against our two servers (the
   ]);
   try {
     const r = await run(client, 40_000);
-    assert.equal(r.code, 0, r.out);
-    assertSticky([...r.out.matchAll(/10 \* 20 = (\d+)$/gm)].map((m) => Number(m[1])));
+    assertSticky(r.code, r.out, `127.0.0.1:${p1}`);
     await server.waitText(/restarted/, 5000, "our first server serving again");
   } finally {
     await client.stop();
@@ -267,8 +280,7 @@ Deno.test("rpcx-examples sticky: Go's sticky client against our two servers (the
       ]),
       40_000,
     );
-    assert.equal(r.code, 0, r.out);
-    assertSticky([...r.out.matchAll(/10 \* 20 = (\d+)$/gm)].map((m) => Number(m[1])));
+    assertSticky(r.code, r.out, `127.0.0.1:${g1}`);
   } finally {
     await g.stop();
   }
