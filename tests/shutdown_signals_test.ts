@@ -72,7 +72,6 @@ function caller(port: number, kind: Kind, answered: () => void): {
 async function round(
   cmd: string,
   args: string[],
-  exit: boolean,
   label: string,
 ): Promise<void> {
   const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
@@ -182,7 +181,6 @@ for (
             await round(
               command.cmd,
               [...command.pre, script],
-              exit,
               `${target.name} exit:${exit} round ${r}`,
             );
           }
