@@ -122,6 +122,15 @@ Deno.test("rpcx call/list/bench directly (tcp@): Deno server, MsgPack, JSON, raw
     assert.equal(table.code, 0, table.err);
     const states = table.out.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[2]);
     assert.deepEqual(states, ["up", "down"], table.out);
+    // every server named is down: exit 3 (README: "registry or server unreachable"), the
+    // listing still printed
+    const dead = `tcp@127.0.0.1:${freePort()}`;
+    for (const args of [["list", "-r", dead], ["list", "-r", dead, "--json"]]) {
+      const down = await rpcx(args);
+      assert.equal(down.code, 3, `${args.join(" ")}: ${down.out} ${down.err}`);
+      assert.match(down.out, /down/);
+      assert.match(down.err, /^rpcx: the server is unreachable \(tcp@127\.0\.0\.1:\d+\)\n$/);
+    }
 
     const bench = await rpcx([
       "bench",

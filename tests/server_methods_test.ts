@@ -207,3 +207,27 @@ Deno.test("addHandler answers HTTP invoke and JSON-RPC too (one dispatcher)", as
     await server.close();
   }
 });
+
+Deno.test("register twice under one name (Go's Register): no error, the second service replaces the first whole, as Go's serviceMap[name] = service", async () => {
+  class OnlyAdd {
+    Add(a: { A: number; B: number }) {
+      return { C: a.A + a.B + 1000 };
+    }
+  }
+  const server = new Server();
+  await server.register(new Arith(), "Arith", "v=1");
+  await server.register(new OnlyAdd(), "Arith", "v=2");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`);
+  try {
+    assert.deepEqual(server.services, ["Arith"]);
+    assert.deepEqual(await client.call("Arith", "Add", { A: 2, B: 3 }), { C: 1005 });
+    await assert.rejects(
+      client.call("Arith", "Mul", { A: 2, B: 3 }),
+      (e: unknown) => e instanceof ServiceError && e.message === "rpcx: can't find method Mul",
+    );
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

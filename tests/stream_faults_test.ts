@@ -611,3 +611,39 @@ Deno.test("close() is bounded: transfers in progress are aborted, their parts re
     await ts.close();
   }
 });
+
+Deno.test("directoryHandlers with a missing folder: uploads create it (mkdir -p); downloads alone do not, and a download is FileNotFoundError for the file asked, never the server's folder", async () => {
+  const base = await Deno.makeTempDir();
+  const root = `${base}/files/in/here`;
+  const up = await startTsDataServer({ ...directoryHandlers(root) }, {}, base);
+  const x = xclientFor("_filetransfer", up.addr);
+  const onlyDown = `${base}/nothing`;
+  const down = await startTsDataServer(
+    { ...directoryHandlers(onlyDown, { uploads: false }) },
+    {},
+    base,
+  );
+  const y = xclientFor("_filetransfer", down.addr);
+  const out = await Deno.makeTempDir();
+  try {
+    const sent = await sendFile(x, ReadableStream.from([enc.encode("hello")]), {
+      fileName: "a.txt",
+      fileSize: 5,
+    });
+    assert.deepEqual(sent, { bytes: 5, confirmed: true });
+    assert.equal(await Deno.readTextFile(`${root}/a.txt`), "hello");
+    await assert.rejects(
+      downloadFile(y, "b.txt", `${out}/b.txt`),
+      (e) =>
+        e instanceof FileNotFoundError && e.fileName === "b.txt" && !e.message.includes(onlyDown),
+    );
+    await assert.rejects(Deno.stat(onlyDown), Deno.errors.NotFound);
+  } finally {
+    await x.close();
+    await y.close();
+    await up.close();
+    await down.close();
+    await Deno.remove(out, { recursive: true });
+    await Deno.remove(base, { recursive: true }).catch(() => {});
+  }
+});

@@ -28,6 +28,9 @@ export async function runAll<S>(
   }));
 }
 
+/** How long past the shutdown's bound a signal's shutdown may take before the process exits, ms. */
+export const EXIT_GRACE = 1000;
+
 /** The parts of a server its end stops. */
 export interface Stoppable {
   /** Closes the listeners; resolves once their addresses are free. */
@@ -118,10 +121,17 @@ export class Lifecycle {
    */
   onSignals(options: ShutdownOptions & { exit?: boolean }): () => void {
     const process = runtime().process;
+    const exit = options.exit !== false;
     const remove = process.onSignals(["SIGINT", "SIGTERM"], () => {
       remove();
-      this.shutdown(options).finally(() => {
-        if (options.exit !== false) process.exit(0);
+      // The process ends within the shutdown's bound (plus EXIT_GRACE ms) whatever is left
+      // open: a connection, a registry or a hook that holds the end does not hold the process.
+      const bound = exit
+        ? setTimeout(() => process.exit(0), (options.timeout ?? 10_000) + EXIT_GRACE)
+        : undefined;
+      this.shutdown(options).catch(() => {}).finally(() => {
+        clearTimeout(bound);
+        if (exit) process.exit(0);
       });
     });
     return remove;

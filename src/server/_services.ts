@@ -70,7 +70,9 @@ export class ServiceTable {
     let methods = collectMethods(service);
     if (only) methods = whitelist(service, serviceName, methods, only);
     if (methods.size === 0) throw new TypeError(`register: ${serviceName} has no methods`);
-    return this.#add(serviceName, methods, service, metadata);
+    // Go's register puts a new service in the map: one registered again under the same name is
+    // replaced whole (its methods, receiver and metadata), without an error.
+    return this.#add(serviceName, methods, service, metadata, true);
   }
 
   /** See `Server.registerFunction`. */
@@ -89,10 +91,14 @@ export class ServiceTable {
     methods: Map<string, Method>,
     receiver: unknown,
     metadata: string,
+    replace = false,
   ): Promise<void> {
     this.#plugins.beforeRegister(name, receiver, metadata);
     const existing = this.entries.get(name);
-    if (existing) {
+    if (existing && replace) {
+      this.entries.set(name, { name, methods, metadata, receiver });
+    } else if (existing) {
+      // Go's registerFunction adds a function to the service of its path.
       for (const [k, v] of methods) existing.methods.set(k, v);
       existing.metadata = metadata || existing.metadata;
     } else {

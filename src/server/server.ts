@@ -202,7 +202,9 @@ export class Server {
    * Registers the methods of `service` under `name` (default: its class name), with a metadata
    * string for registries (e.g. `weight=10&group=a`). Resolves once registries were told.
    * Throws TypeError for an object without methods or name; rejects with a `beforeRegister`
-   * plugin's error.
+   * plugin's error. Registering again under a name in use replaces that service whole (its
+   * methods, receiver and metadata), without an error, as Go's `Server.Register` does (Go rpcx
+   * has no "service already defined" error; registries keep the first advertisement).
    */
   register(service: object, name?: string, metadata = ""): Promise<void> {
     return this.#p.services.register(service, name, metadata);

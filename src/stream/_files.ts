@@ -6,6 +6,7 @@
  */
 import {
   type FileHandle,
+  mkdir,
   open,
   realpath,
   rename as fsRename,
@@ -108,6 +109,11 @@ export async function realPath(path: string, name = path): Promise<string> {
     }
     throw e;
   }
+}
+
+/** Creates the directory `path` and its parents where missing (`mkdir -p`, mode 0o755). */
+export async function makeDirectory(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o755 });
 }
 
 /** Renames `from` to `to` (atomic within a file system; replaces `to`). */

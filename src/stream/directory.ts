@@ -7,6 +7,7 @@
 import type { DataConn } from "./_conn.ts";
 import {
   createNew,
+  makeDirectory,
   openRead,
   partPath,
   realPath,
@@ -170,8 +171,10 @@ async function serve(conn: DataConn, args: DownloadFileArgs, rootReal: string): 
 }
 
 /**
- * Handlers of {@linkcode FileTransfer} confined to the directory `root` (which must exist):
- * spread them into its options.
+ * Handlers of {@linkcode FileTransfer} confined to the directory `root`: spread them into its
+ * options. With uploads on, a missing `root` is created with its parents (`mkdir -p`, mode
+ * 0o755) at the first upload or download; with downloads alone it is not, and a download from
+ * it is a {@linkcode FileNotFoundError} naming the requested file.
  *
  * - Uploads: the name must be one plain path element (no `/`, `\`, `..`, NUL; at most 255
  *   bytes), checked in the `TransferFile` call. The bytes go to a hidden `.name.<random>.part`
@@ -199,13 +202,24 @@ export function directoryHandlers(
   root: string,
   options: DirectoryOptions = {},
 ): Pick<FileTransferOptions, "handler" | "downloadHandler" | "checkUpload" | "checkDownload"> {
+  const uploads = options.uploads ?? true;
   let rootReal: Promise<string> | undefined;
-  const real = () => (rootReal ??= realPath(root).catch((e) => {
+  // With uploads on, a missing `root` is created (`mkdir -p`) at the first use, as a Go server
+  // makes its upload folder; downloads alone never create it.
+  const real = () => (rootReal ??= (async () => {
+    if (uploads) await makeDirectory(root);
+    return await realPath(root);
+  })().catch((e) => {
     rootReal = undefined;
     throw e;
   }));
+  // A download from a missing `root` is the requested file not found (never `root`'s path).
+  const downloadRoot = (name: string) =>
+    real().catch((e) => {
+      throw e instanceof FileNotFoundError ? new FileNotFoundError(name, { cause: e }) : e;
+    });
   const out: ReturnType<typeof directoryHandlers> = {};
-  if (options.uploads ?? true) {
+  if (uploads) {
     out.checkUpload = (args) => {
       uploadName(args.fileName);
       const limit = options.maxFileSize ?? Infinity;
@@ -214,8 +228,10 @@ export function directoryHandlers(
     out.handler = async (conn, args) => store(conn, args, await real(), options);
   }
   if (options.downloads ?? true) {
-    out.checkDownload = async (args) => (await confine(await real(), args.fileName)).size;
-    out.downloadHandler = async (conn, args) => serve(conn, args, await real());
+    out.checkDownload = async (args) =>
+      (await confine(await downloadRoot(args.fileName), args.fileName)).size;
+    out.downloadHandler = async (conn, args) =>
+      serve(conn, args, await downloadRoot(args.fileName));
   }
   return out;
 }

@@ -50,5 +50,19 @@ export function listCommand(program: Command): void {
       if (service) throw new CliError(`${what} in ${where}`, ExitCode.Failed);
       console.error(`rpcx: ${what} in ${where}`);
     }
+    // Servers named directly (tcp@…) are probed: when none answered, nothing listed is
+    // reachable, which is exit 3 ("registry or server unreachable"), the listing still printed.
+    const probed = nodes.filter((n) => n.service === "*");
+    if (probed.length > 0 && probed.length === nodes.length) {
+      const down = probed.filter((n) => stateOf(n) === "down");
+      if (down.length === probed.length) {
+        throw new CliError(
+          `${down.length === 1 ? "the server is" : `all ${down.length} servers are`} unreachable (${
+            down.map((n) => n.key).join(", ")
+          })`,
+          ExitCode.Unreachable,
+        );
+      }
+    }
   });
 }
