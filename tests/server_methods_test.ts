@@ -2,7 +2,15 @@
 // RegisterNameWithMethods) and raw handlers (Go's AddHandler; rpcx-examples `handler`), called by
 // the Go peer's client and ours.
 import assert from "node:assert/strict";
-import { Client, type HandlerContext, SerializeType, Server, ServiceError } from "@rpcx/core";
+import {
+  Client,
+  type HandlerContext,
+  InprocessRegisterPlugin,
+  InprocessRegistry,
+  SerializeType,
+  Server,
+  ServiceError,
+} from "@rpcx/core";
 import { jsonCodec } from "@rpcx/core/extend";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import { runBounded } from "./support/child.ts";
@@ -228,6 +236,21 @@ Deno.test("register twice under one name (Go's Register): no error, the second s
     );
   } finally {
     await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("register twice under one name: the registry plugins are told again, with the new metadata (Go's Register calls DoRegister every time)", async () => {
+  const registry = new InprocessRegistry();
+  const server = new Server();
+  server.use(new InprocessRegisterPlugin({ registry }));
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  try {
+    await server.register(new Arith(), "Arith", "v=1");
+    assert.deepEqual(registry.list("Arith"), [{ key: `tcp@${addr}`, value: "v=1" }]);
+    await server.register(new Arith(), "Arith", "v=2");
+    assert.deepEqual(registry.list("Arith"), [{ key: `tcp@${addr}`, value: "v=2" }]);
+  } finally {
     await server.close();
   }
 });

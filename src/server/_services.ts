@@ -105,7 +105,9 @@ export class ServiceTable {
       this.entries.set(name, { name, methods, metadata, receiver });
     }
     this.#plugins.afterRegister(name, receiver, metadata);
-    if (!existing) await this.#registries.register(this.entries.get(name)!);
+    // Go's Register tells the registry plugins every time (DoRegister): a service registered again
+    // is advertised again, with its new metadata.
+    if (!existing || replace) await this.#registries.register(this.entries.get(name)!);
   }
 
   /** See `Server.unregister`. */
