@@ -79,7 +79,8 @@ export function peerError(what: string, e: unknown, packages: readonly string[] 
  * ```ts
  * import { loadPeer } from "@rpcx/core/cli";
  * const { default: protobuf } = await loadPeer("--proto", () => import("protobufjs"));
- * console.log(typeof protobuf.load); // "function"
+ * const root = protobuf.parse('syntax = "proto3"; message Args { int64 A = 1; }').root;
+ * console.log(root.lookupType("Args").fields.A.type); // "int64"
  * ```
  */
 export async function loadPeer<T>(what: string, load: () => Promise<T>): Promise<T> {
