@@ -16,7 +16,7 @@ SRC="$ROOT/tests/interop/go-examples"
 OUT="${GOEX_OUT:-$ROOT/.cache/bin/goex}"
 JOBS="${GOEX_JOBS:-2}"
 LDFLAGS="-s -w"
-PROGRAMS="oneclient pool sticky reflection restart graceful_restart tcpcopy handler broadcast"
+PROGRAMS="oneclient pool sticky reflection restart graceful_restart tcpcopy handler broadcast filetransfer file_download stream"
 
 if ! command -v go >/dev/null 2>&1; then
   if [ -x /usr/local/go/bin/go ]; then
