@@ -2,7 +2,9 @@
 // .ci/install/55-goexamples.sh into .cache/bin/goex/<example>-<side>), against ours (examples/<same
 // name>), both ways: Go's client against our server, our client against Go's server. Each
 // program runs in its own process on free loopback ports given by its flags; every run is bounded
-// in time; the assertions are on what the programs print (Go's clients log to stderr).
+// in time; the assertions are on what the programs print (Go's clients log to stderr) and, for
+// file transfer, on the bytes that arrived (sha256). Programs that read or write a hard-coded
+// file (abc.txt) run in a temporary directory holding what they expect.
 import assert from "node:assert/strict";
 import { delay, needs, REPO_ROOT, waitFor } from "./support/env.ts";
 import { freePort } from "./support/env.ts";
@@ -19,6 +21,9 @@ const PROGRAMS = [
   "tcpcopy",
   "handler",
   "broadcast",
+  "filetransfer",
+  "file_download",
+  "stream",
 ];
 
 function needGoExamples(): boolean {
@@ -39,6 +44,8 @@ function needGoExamples(): boolean {
 interface Proc {
   readonly pid: number;
   text(): string;
+  /** Its stdout alone (Go's fmt.Print*, our console.log; not Go's log lines, on stderr). */
+  stdout(): string;
   /** Waits (at most `ms`) until the output matches `re`; returns the match. */
   waitText(re: RegExp, ms: number, what?: string): Promise<RegExpMatchArray>;
   /** Whether it has exited. */
@@ -49,22 +56,26 @@ interface Proc {
   stop(signal?: Deno.Signal): Promise<void>;
 }
 
-function spawn(cmd: string, args: string[]): Proc {
+function spawn(cmd: string, args: string[], cwd = REPO_ROOT): Proc {
   const child = new Deno.Command(cmd, {
     args,
-    cwd: REPO_ROOT,
+    cwd,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
   }).spawn();
   let out = "";
+  let stdout = "";
   let code: number | undefined;
-  const drain = async (s: ReadableStream<Uint8Array>) => {
+  const drain = async (s: ReadableStream<Uint8Array>, isStdout: boolean) => {
     try {
-      for await (const t of s.pipeThrough(new TextDecoderStream())) out += t;
+      for await (const t of s.pipeThrough(new TextDecoderStream())) {
+        out += t;
+        if (isStdout) stdout += t;
+      }
     } catch { /* closed */ }
   };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const drained = Promise.all([drain(child.stdout, true), drain(child.stderr, false)]);
   // A process it started (a graceful restart's successor) shares its pipes: once it exited,
   // what is left is read for at most 1 s.
   const status = child.status.then(async (s) => {
@@ -88,6 +99,7 @@ function spawn(cmd: string, args: string[]): Proc {
   return {
     pid: child.pid,
     text: () => out,
+    stdout: () => stdout,
     exited: () => code !== undefined,
     async waitText(re, ms, what) {
       await waitFor(
@@ -111,9 +123,9 @@ function spawn(cmd: string, args: string[]): Proc {
   };
 }
 
-/** Go's example program `<example>-<side>` with `flags`. */
-function go(example: string, side: "client" | "server", flags: string[]): Proc {
-  return spawn(`${GOEX}/${example}-${side}`, flags);
+/** Go's example program `<example>-<side>` with `flags`, in `cwd` (default: the repository). */
+function go(example: string, side: "client" | "server", flags: string[], cwd?: string): Proc {
+  return spawn(`${GOEX}/${example}-${side}`, flags, cwd);
 }
 
 /** Ours: `deno run -A examples/<example>/<side>.ts` with `flags`. */
@@ -156,9 +168,14 @@ async function ourServer(example: string, flags: string[]): Promise<Proc> {
   return p;
 }
 
-/** Go's server with `flags`, ready once `port` accepts. */
-async function goServer(example: string, flags: string[], port: number): Promise<Proc> {
-  const p = go(example, "server", flags);
+/** Go's server with `flags` (in `cwd`), ready once `port` accepts. */
+async function goServer(
+  example: string,
+  flags: string[],
+  port: number,
+  cwd?: string,
+): Promise<Proc> {
+  const p = go(example, "server", flags, cwd);
   try {
     await accepting(port);
   } catch (e) {
@@ -532,6 +549,245 @@ Deno.test("rpcx-examples broadcast: Go's Broadcast against our two servers, ours
     );
     // Go's example.Arith (the first server) prints each call: 3 broadcasts and the inform.
     assert.equal(count(g.text(), /^call: 10 \* 20 = 200$/), 4, g.text());
+  } finally {
+    await g.stop();
+  }
+});
+
+/** Hex sha256 of `bytes`. */
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The file the transfer tests send: about 300 KB of printable ASCII lines (Go's filetransfer
+ * server prints what it received with %s), every line different, a size that is no multiple of
+ * Go's 1 KiB transfer buffer nor of our 64 KiB one.
+ */
+const TRANSFER_TEXT = (() => {
+  let s = "";
+  for (let i = 0; s.length < 300_000; i++) {
+    s += `line ${i}: ${((i * 2654435761) >>> 0).toString(16)} ${"abcdefghij".slice(i % 10)}\n`;
+  }
+  return s + "end without a newline";
+})();
+const TRANSFER_BYTES = new TextEncoder().encode(TRANSFER_TEXT);
+
+/** Runs `fn` with fresh temporary directories, removed afterwards. */
+async function withTempDirs(n: number, fn: (dirs: string[]) => Promise<void>): Promise<void> {
+  const dirs: string[] = [];
+  try {
+    for (let i = 0; i < n; i++) dirs.push(await Deno.makeTempDir({ prefix: "goex-" }));
+    await fn(dirs);
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+  }
+}
+
+// Go's log.Println line (log.LstdFlags: date and time).
+const goLog = (text: string) => new RegExp(String.raw`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ${text}\n$`);
+
+Deno.test("rpcx-examples filetransfer: Go's SendFile of abc.txt into our server's directory (same sha256), our sendFile into Go's server (which prints the content)", async () => {
+  if (!needGoExamples()) return;
+  const want = await sha256(TRANSFER_BYTES);
+  await withTempDirs(3, async ([goCwd, ourDir, goServerCwd]) => {
+    // Go's client sends ./abc.txt (hard-coded) with meta foo=bar, rate unlimited.
+    await Deno.writeFile(`${goCwd}/abc.txt`, TRANSFER_BYTES);
+    const addr = `127.0.0.1:${freePort()}`;
+    const server = await ourServer("filetransfer", [
+      "--addr",
+      addr,
+      "--transfer-addr",
+      `127.0.0.1:${freePort()}`,
+      "--dir",
+      ourDir,
+    ]);
+    try {
+      const r = await run(go("filetransfer", "client", ["-addr", addr], goCwd));
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, goLog("send ok"));
+      // Stored once all FileSize bytes came (Go's client returns once it wrote them).
+      await server.waitText(/saved abc\.txt\n/, 10_000, "our server's 'saved abc.txt'");
+      assert.ok(
+        server.text().includes(
+          `received file name: abc.txt, size: ${TRANSFER_BYTES.length}, meta: { foo: "bar" }\n`,
+        ),
+        server.text(),
+      );
+      assert.deepEqual([...Deno.readDirSync(ourDir)].map((e) => e.name), ["abc.txt"]);
+      assert.equal(await sha256(await Deno.readFile(`${ourDir}/abc.txt`)), want);
+    } finally {
+      await server.stop();
+    }
+
+    const goPort = freePort();
+    const g = await goServer(
+      "filetransfer",
+      ["-addr", `127.0.0.1:${goPort}`, "-transfer-addr", `127.0.0.1:${freePort()}`],
+      goPort,
+      goServerCwd,
+    );
+    try {
+      // Go's server has no download handler: upload only.
+      const r = await run(
+        ours("filetransfer", "client", [
+          "--addr",
+          `127.0.0.1:${goPort}`,
+          "--file",
+          `${goCwd}/abc.txt`,
+          "--upload-only",
+        ]),
+      );
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out, `send ok: ${TRANSFER_BYTES.length} bytes\n`);
+      // Go's handler reads to the end, then prints `file content: %s\n`.
+      const head =
+        `received file name: abc.txt, size: ${TRANSFER_BYTES.length}, meta: map[foo:bar]\n` +
+        "file content: ";
+      await waitFor(
+        "Go's server to print the whole file",
+        // (ASCII: as many characters as bytes; a pipe may hand the print over in pieces)
+        () => g.stdout().length >= head.length + TRANSFER_TEXT.length + 1,
+        10_000,
+        20,
+      ).catch((e) => {
+        throw new Error(`${(e as Error).message}; Go's server printed ${g.text().slice(0, 300)}…`);
+      });
+      assert.ok(g.stdout().startsWith(head), g.stdout().slice(0, 300));
+      assert.ok(g.stdout().endsWith("\n"), g.stdout().slice(-300));
+      const got = new TextEncoder().encode(g.stdout().slice(head.length, -1));
+      assert.equal(got.length, TRANSFER_BYTES.length);
+      assert.equal(await sha256(got), want);
+    } finally {
+      await g.stop();
+    }
+  });
+});
+
+Deno.test("rpcx-examples file_download: Go's DownloadFile of abc.txt from our server's directory (same sha256), our downloadFile from Go's server", async () => {
+  if (!needGoExamples()) return;
+  const want = await sha256(TRANSFER_BYTES);
+  await withTempDirs(4, async ([goCwd, ourDir, goServerCwd, saveDir]) => {
+    await Deno.writeFile(`${ourDir}/abc.txt`, TRANSFER_BYTES);
+    const addr = `127.0.0.1:${freePort()}`;
+    const server = await ourServer("filetransfer", [
+      "--addr",
+      addr,
+      "--transfer-addr",
+      `127.0.0.1:${freePort()}`,
+      "--dir",
+      ourDir,
+    ]);
+    try {
+      // Go's client asks for abc.txt (meta foo=bar) and writes it to ./abc.txt.
+      const r = await run(go("file_download", "client", ["-addr", addr], goCwd));
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, goLog("received"));
+      assert.equal(await sha256(await Deno.readFile(`${goCwd}/abc.txt`)), want);
+      await server.waitText(/send ok\n/, 10_000, "our server's 'send ok'");
+      assert.ok(
+        server.text().includes(`received file name: abc.txt, meta: { foo: "bar" }\n`),
+        server.text(),
+      );
+    } finally {
+      await server.stop();
+    }
+
+    // Go's server sends ./abc.txt (hard-coded) whatever the name asked for.
+    await Deno.writeFile(`${goServerCwd}/abc.txt`, TRANSFER_BYTES);
+    const goPort = freePort();
+    const g = await goServer(
+      "file_download",
+      ["-addr", `127.0.0.1:${goPort}`, "-transfer-addr", `127.0.0.1:${freePort()}`],
+      goPort,
+      goServerCwd,
+    );
+    try {
+      // Go's server has no upload handler: download only.
+      const save = `${saveDir}/abc.txt`;
+      const r = await run(
+        ours("filetransfer", "client", [
+          "--addr",
+          `127.0.0.1:${goPort}`,
+          "--download",
+          "abc.txt",
+          "--save",
+          save,
+          "--download-only",
+        ]),
+      );
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out, `received: ${TRANSFER_BYTES.length} bytes into ${save}\n`);
+      assert.equal(await sha256(await Deno.readFile(save)), want);
+      await waitFor("Go's server's 'send ok'", () => g.stdout().endsWith("send ok\n"), 10_000, 20)
+        .catch((e) => {
+          throw new Error(`${(e as Error).message}; Go's server printed ${g.text()}`);
+        });
+      assert.equal(g.stdout(), "received file name: abc.txt, meta: map[foo:bar]\nsend ok\n");
+    } finally {
+      await g.stop();
+    }
+  });
+});
+
+// Ten lines `#i: <unix seconds>`, as both stream clients write them, each echoed back.
+const TEN_LINES = new RegExp(
+  "^" + Array.from({ length: 10 }, (_, i) => String.raw`#${i}: \d{10}\n`).join("") + "$",
+);
+
+Deno.test("rpcx-examples stream: Go's Stream client (10 lines, 1 s apart) echoed by our stream service, ours echoed by Go's", async () => {
+  if (!needGoExamples()) return;
+  const addr = `127.0.0.1:${freePort()}`;
+  const server = await ourServer("stream", [
+    "--addr",
+    addr,
+    "--transfer-addr",
+    `127.0.0.1:${freePort()}`,
+  ]);
+  try {
+    // Go's client prints what comes back (io.Copy to stdout) and closes 1 s after its last line.
+    const client = go("stream", "client", ["-addr", addr]);
+    const r = await run(client, 40_000);
+    assert.equal(r.code, 0, r.out);
+    assert.match(client.stdout(), TEN_LINES);
+    await server.waitText(/127\.0\.0\.1:\d+ closed\n/, 10_000, "our server's '<addr> closed'");
+    assert.ok(server.text().includes(`received args, meta: { foo: "bar" }\n`), server.text());
+  } finally {
+    await server.stop();
+  }
+
+  const goPort = freePort();
+  const g = await goServer(
+    "stream",
+    ["-addr", `127.0.0.1:${goPort}`, "-transfer-addr", `127.0.0.1:${freePort()}`],
+    goPort,
+  );
+  try {
+    // Go's server only echoes bytes: no typed message stream (--lines-only).
+    const r = await run(
+      ours("stream", "client", [
+        "--addr",
+        `127.0.0.1:${goPort}`,
+        "--lines",
+        "10",
+        "--interval",
+        "100",
+        "--lines-only",
+      ]),
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, TEN_LINES);
+    await waitFor(
+      "Go's server's '<addr> closed'",
+      () => g.stdout().endsWith("closed\n"),
+      10_000,
+      20,
+    )
+      .catch((e) => {
+        throw new Error(`${(e as Error).message}; Go's server printed ${g.text()}`);
+      });
+    assert.match(g.stdout(), /^received args, meta: map\[foo:bar\]\n127\.0\.0\.1:\d+ closed\n$/);
   } finally {
     await g.stop();
   }
