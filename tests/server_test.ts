@@ -376,8 +376,9 @@ Deno.test("a call's __ServerTimeout deadline is released when the call settles, 
     const text = new TextDecoder().decode(out.stdout).trim();
     assert.equal(out.code, 0, `${path}: ${new TextDecoder().decode(out.stderr)}`);
     const { untimed, timed } = JSON.parse(text) as { untimed: number; timed: number };
+    // Bound 250 B: GC noise alone reached 122 B once in CI (87 vs -35); a held deadline is 470+.
     assert.ok(
-      timed - untimed < 100,
+      timed - untimed < 250,
       `${path}: ${timed.toFixed(0)} B left per call with a deadline, ${untimed.toFixed(0)} without`,
     );
   }
