@@ -48,16 +48,47 @@ if (!check.success) {
   Deno.exit(1);
 }
 
-const failed: { file: string; code: number }[] = [];
+/** How many of a file's last output lines the summary repeats when it fails. */
+const TAIL_LINES = 60;
+
+/**
+ * Copies `from` to `to` as it arrives and keeps its last `TAIL_LINES` lines: a CI log is often
+ * read from its end only, so a failed file's own report is repeated under the summary.
+ */
+async function relay(from: ReadableStream<Uint8Array>, to: typeof Deno.stdout, tail: string[]) {
+  const text = new TextDecoder();
+  let partial = "";
+  for await (const chunk of from) {
+    await to.write(chunk);
+    const lines = (partial + text.decode(chunk, { stream: true })).split("\n");
+    partial = lines.pop()!;
+    tail.push(...lines);
+    if (tail.length > 4 * TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+  }
+  if (partial) tail.push(partial);
+}
+
+const failed: { file: string; code: number; signal: string | null; tail: string[] }[] = [];
 for (const file of chosen) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", "--no-check", ...flags, file],
     cwd: ROOT,
     stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
   }).spawn();
+  const tail: string[] = [];
+  // stderr and stdout into one tail, in the order they arrive.
+  await Promise.all([
+    relay(child.stdout, Deno.stdout, tail),
+    relay(child.stderr, Deno.stderr, tail),
+  ]);
   const { code, signal } = await child.status;
   if (code !== 0) {
-    failed.push({ file, code });
+    // From deno test's own ERRORS section when it is still held, else the last lines.
+    const errors = tail.findLastIndex((l) => l.includes(" ERRORS "));
+    const from = errors >= 0 ? Math.max(errors, tail.length - 2 * TAIL_LINES) : -TAIL_LINES;
+    failed.push({ file, code, signal, tail: tail.slice(from) });
     console.error(`!!! ${file}: exit ${code}${signal ? ` (${signal})` : ""}`);
   }
 }
@@ -65,5 +96,11 @@ const took = ((performance.now() - t0) / 1000).toFixed(0);
 console.log(
   `\n== ${chosen.length - failed.length} of ${chosen.length} test files passed in ${took} s`,
 );
-for (const f of failed) console.log(`FAILED ${f.file} (exit ${f.code})`);
+for (const f of failed) {
+  console.log(`\n== the end of ${f.file}'s output:`);
+  for (const line of f.tail) console.log(`   ${line}`);
+}
+for (const f of failed) {
+  console.log(`FAILED ${f.file} (exit ${f.code}${f.signal ? `, ${f.signal}` : ""})`);
+}
 Deno.exit(failed.length ? 1 : 0);
