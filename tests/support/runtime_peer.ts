@@ -25,6 +25,8 @@
 //   runtime_peer.js restart-serve --addr A   graceful restart (runtime_peer/restart.ts)
 //   runtime_peer.js data-serve ... our FileTransfer and StreamService (runtime_peer/stream.ts)
 //   runtime_peer.js data-call ...  our sendFile / downloadFile / stream echo (runtime_peer/stream.ts)
+//   runtime_peer.js register-twice  Server.register again under a name (runtime_peer/parity.ts)
+//   runtime_peer.js restart-refused restart() refused on http/ws/unix (runtime_peer/parity.ts)
 //   runtime_peer.js reuse
 //     two Servers serve tcp on one port with reusePort: prints "SHARED" when both listen and a
 //     Client call through the port is answered, else the error's class and message.
@@ -39,6 +41,7 @@ import { inprocess, xcall } from "./runtime_peer/xclient.ts";
 import { pushCall, pushServe } from "./runtime_peer/push.ts";
 import { restartServe } from "./runtime_peer/restart.ts";
 import { dataCall, dataServe } from "./runtime_peer/stream.ts";
+import { registerTwice, restartRefused } from "./runtime_peer/parity.ts";
 
 const [mode, ...args] = process.argv.slice(2);
 const network = flag(args, "network", "tcp");
@@ -216,9 +219,11 @@ else if (mode === "push-call") process.exit(await pushCall(args));
 else if (mode === "push-serve") await pushServe(args);
 else if (mode === "data-serve") await dataServe(args);
 else if (mode === "data-call") process.exit(await dataCall(args));
+else if (mode === "register-twice") process.exit(await registerTwice());
+else if (mode === "restart-refused") process.exit(await restartRefused());
 else {
   console.error(
-    "usage: runtime_peer.js serve|call|xcall|inprocess|push-call|push-serve|data-serve|data-call|reuse [flags]",
+    "usage: runtime_peer.js serve|call|xcall|inprocess|push-call|push-serve|data-serve|data-call|register-twice|restart-refused|reuse [flags]",
   );
   process.exit(2);
 }

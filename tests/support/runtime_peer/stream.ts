@@ -19,15 +19,17 @@ import {
 import { flag } from "../../../examples/arith.ts";
 
 /**
- * `data-serve --dir D`: `_filetransfer` over `directoryHandlers(D)` and `_streamservice` echoing
- * raw bytes (Go's example: io.Copy(conn, conn)); prints "LISTENING <addr>", closes on SIGTERM.
+ * `data-serve --dir D [--downloads-only]`: `_filetransfer` over `directoryHandlers(D)` (with
+ * `--downloads-only`: `{ uploads: false }`) and `_streamservice` echoing raw bytes (Go's example:
+ * io.Copy(conn, conn)); prints "LISTENING <addr>", closes on SIGTERM.
  * Every data connection that fails is printed to stderr (the test fails on any stderr).
  */
 export async function dataServe(args: string[]): Promise<void> {
   const dir = flag(args, "dir", ".");
   const onError = (e: unknown, remote: string) => console.error(`data ${remote}: ${e}`);
   const server = new Server();
-  const ft = new FileTransfer({ ...directoryHandlers(dir), onError });
+  const only = args.includes("--downloads-only") ? { uploads: false } : {};
+  const ft = new FileTransfer({ ...directoryHandlers(dir, only), onError });
   const ss = new StreamService({ handler: (c) => c.readable.pipeTo(c.writable), onError });
   await enableFileTransfer(server, ft);
   await enableStreamService(server, ss);

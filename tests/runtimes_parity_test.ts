@@ -1,0 +1,213 @@
+// Last session's fixes, tested on Deno then, run under Node and Bun from the npm package as a user
+// installs it (tests/support/runtimes.ts) and under Deno, each by the same program
+// (tests/support/runtime_peer.ts; on Deno the TypeScript itself): per runtime,
+// - Server.register again under a name in use replaces the service whole and advertises it again
+//   with its new metadata (Go's Register; runtime_peer register-twice);
+// - directoryHandlers with a missing folder: the first use with uploads on creates it (mkdir -p),
+//   downloads alone do not, and a download from it is FileNotFoundError naming the file asked,
+//   never the server's folder; our Deno client and the runtime's own (sendFile, downloadFile);
+// - the `rpcx` bin (the npm form's, under Node and Bun; src/cli/main.ts on Deno): `rpcx list -r
+//   tcp@…` exits 3 when none of the servers named answers, 0 when one does;
+// - Server.restart() of a server serving http, ws or unix without reusePort is refused with
+//   RestartError naming that address (also beside a tcp port that could be handed over), before
+//   the onRestart functions, and the server goes on serving (runtime_peer restart-refused).
+// No child may write to stderr.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Server } from "@rpcx/core";
+import { downloadFile, FileNotFoundError, sendFile } from "@rpcx/core/stream";
+import { freePort, removeAtExit, REPO_ROOT } from "./support/env.ts";
+import { startReady } from "./support/child.ts";
+import { sha256File, xclientFor } from "./support/stream_files.ts";
+import { runBounded, runtimePeer, TARGETS } from "./support/runtimes.ts";
+
+/** How a runtime runs runtime_peer and the `rpcx` bin, and where. */
+interface Runner {
+  name: string;
+  cmd: string;
+  /** Before runtime_peer's arguments. */
+  peer: string[];
+  /** Before rpcx's arguments. */
+  rpcx: string[];
+  cwd: string;
+}
+
+/** Node and Bun (the installed npm package), or undefined (skipped; under CI failed); Deno. */
+const RUNNERS: { name: string; runner: () => Promise<Runner | undefined> }[] = [
+  ...TARGETS.map((t) => ({
+    name: t.name,
+    runner: async () => {
+      const run = t.command();
+      if (!run) return undefined;
+      const { project, script } = await runtimePeer();
+      return {
+        name: t.name,
+        cmd: run.cmd,
+        peer: [...run.pre, script],
+        rpcx: [...run.pre, "node_modules/.bin/rpcx"],
+        cwd: project,
+      };
+    },
+  })),
+  {
+    name: "deno",
+    runner: () =>
+      Promise.resolve({
+        name: "deno",
+        cmd: Deno.execPath(),
+        peer: ["run", "-A", "--no-check", join(REPO_ROOT, "tests/support/runtime_peer.ts")],
+        rpcx: ["run", "-A", "--no-check", join(REPO_ROOT, "src/cli/main.ts")],
+        cwd: REPO_ROOT,
+      }),
+  },
+];
+
+const enc = new TextEncoder();
+
+for (const { name, runner } of RUNNERS) {
+  Deno.test(`register twice under one name on ${name}: the second service replaces the first whole (no error, the first's Mul gone) and is advertised again with its new metadata`, async () => {
+    const r = await runner();
+    if (!r) return;
+    const out = await runBounded(r.cmd, [...r.peer, "register-twice"], {
+      cwd: r.cwd,
+      timeoutMs: 60_000,
+    });
+    assert.equal(out.code, 0, `${name}: exit ${out.code}\n${out.stdout}${out.stderr}`);
+    assert.equal(out.stdout, "OK replaced-and-readvertised\nPASS\n");
+    assert.equal(out.stderr, "", `${name}: stderr`);
+  });
+
+  Deno.test(`restart on ${name}: http, ws and unix served without reusePort are refused with RestartError naming the address (also beside a tcp port that could be handed over), before onRestart; the server goes on serving`, async () => {
+    const r = await runner();
+    if (!r) return;
+    const out = await runBounded(r.cmd, [...r.peer, "restart-refused"], {
+      cwd: r.cwd,
+      timeoutMs: 60_000,
+    });
+    assert.equal(out.code, 0, `${name}: exit ${out.code}\n${out.stdout}${out.stderr}`);
+    assert.equal(out.stdout, "OK http\nOK ws\nOK unix\nOK tcp-then-http\nPASS\n");
+    assert.equal(out.stderr, "", `${name}: stderr`);
+  });
+
+  Deno.test(`directoryHandlers with a missing folder on ${name}: uploads create it (mkdir -p), downloads alone do not; a download from it is FileNotFoundError for the file asked (Deno's client and ${name}'s)`, async () => {
+    const r = await runner();
+    if (!r) return;
+    const base = await Deno.makeTempDir({ prefix: `rpcx_parity_${name}_` });
+    removeAtExit(base);
+    // A folder made at a server's first use: by Deno's upload (first), by a download of a file
+    // not there (then the runtime's own client uploads); a folder for downloads alone.
+    const root1 = `${base}/one/files/in/here`;
+    const root2 = `${base}/two/files/in/here`;
+    const onlyDown = `${base}/nothing`;
+    const start = (args: string[]) =>
+      startReady(r.cmd, [...r.peer, "data-serve", ...args], {
+        ready: /LISTENING (\S+)\n/,
+        what: `${name}'s data-serve LISTENING line`,
+        cwd: r.cwd,
+        timeoutMs: 30_000,
+        stopSignal: "SIGTERM",
+        stderr: "piped",
+      });
+    const servers = [
+      await start(["--dir", root1]),
+      await start(["--dir", root2]),
+      await start(["--dir", onlyDown, "--downloads-only"]),
+    ];
+    const [up1, up2, down] = servers.map((s) => s.match[1]);
+    const clients = [up1, up2, down].map((a) => xclientFor("_filetransfer", a));
+    const [x1, x2, y] = clients;
+    const dataCall = (addr: string, args: string[]) =>
+      runBounded(r.cmd, [...r.peer, "data-call", "--addr", addr, ...args], {
+        cwd: r.cwd,
+        timeoutMs: 60_000,
+      });
+    const notFound = (file: string, folder: string) => (e: unknown) => {
+      assert.ok(e instanceof FileNotFoundError, `${name}: ${e}`);
+      assert.equal(e.fileName, file);
+      assert.ok(!e.message.includes(folder), `${name}: ${e.message} names the server's folder`);
+      return true;
+    };
+    try {
+      // Uploads on, the first use an upload: the folder is made (with its parents).
+      const sent = await sendFile(x1, ReadableStream.from([enc.encode("hello")]), {
+        fileName: "a.txt",
+        fileSize: 5,
+      });
+      assert.deepEqual(sent, { bytes: 5, confirmed: true });
+      assert.equal(await Deno.readTextFile(`${root1}/a.txt`), "hello");
+      // Uploads on, the first use a download of a file not there: that file not found, and the
+      // folder made; then the runtime's own client uploads into it.
+      await assert.rejects(downloadFile(x2, "c.txt", `${base}/c.txt`), notFound("c.txt", root2));
+      assert.ok((await Deno.stat(root2)).isDirectory, `${name}: the folder made at the first use`);
+      const src = `${base}/b.txt`;
+      await Deno.writeTextFile(src, "bonjour");
+      const upB = await dataCall(up2, ["--op", "upload", "--file", src]);
+      assert.equal(upB.code, 0, `${name}: upload: ${upB.stdout}${upB.stderr}`);
+      assert.equal(JSON.parse(upB.stdout).bytes, 7);
+      assert.equal(await sha256File(`${root2}/b.txt`), await sha256File(src));
+
+      // Downloads alone: the folder is not made; a download is the file not found, on both clients.
+      await assert.rejects(
+        downloadFile(y, "b.txt", `${base}/got.txt`),
+        notFound("b.txt", onlyDown),
+      );
+      const got = await dataCall(down, [
+        "--op",
+        "download",
+        "--name",
+        "b.txt",
+        "--out",
+        `${base}/got.txt`,
+      ]);
+      assert.equal(got.code, 1, `${name}: download: ${got.stdout}${got.stderr}`);
+      assert.deepEqual(JSON.parse(got.stdout), {
+        op: "download",
+        error: 'FileNotFoundError: rpcx: no such file: "b.txt"',
+      });
+      await assert.rejects(Deno.stat(onlyDown), Deno.errors.NotFound);
+    } finally {
+      for (const c of clients) await c.close();
+      for (const s of servers) await s.stop();
+    }
+    for (const s of servers) {
+      assert.equal((await s.child.status).code, 0, `${name}: exit on SIGTERM`);
+      assert.equal(s.stderrText(), "", `${name}: a server's stderr`);
+    }
+  });
+
+  Deno.test(`rpcx list on ${name} (${name === "deno" ? "src/cli/main.ts" : "the npm form's bin"}): exit 3 when none of the servers named answers (table and --json, the listing still printed), 0 when one does`, async () => {
+    const r = await runner();
+    if (!r) return;
+    const rpcx = async (...args: string[]) => {
+      const out = await runBounded(r.cmd, [...r.rpcx, ...args], {
+        cwd: r.cwd,
+        timeoutMs: 60_000,
+        env: { NO_COLOR: "1" },
+      });
+      assert.notEqual(out.code, undefined, `${name}: rpcx ${args.join(" ")} did not end in 60 s`);
+      return out;
+    };
+    const server = new Server();
+    await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
+    const live = `tcp@${await server.serve("tcp", "127.0.0.1:0")}`;
+    try {
+      const dead = `tcp@127.0.0.1:${freePort()}`;
+      const dead2 = `tcp@127.0.0.1:${freePort()}`;
+      for (const json of [[], ["--json"]]) {
+        const one = await rpcx("list", "-r", dead, ...json);
+        assert.equal(one.code, 3, `${name} ${json}: ${one.stdout} ${one.stderr}`);
+        assert.match(one.stdout, /down/);
+        assert.equal(one.stderr, `rpcx: the server is unreachable (${dead})\n`);
+        const two = await rpcx("list", "-r", `${dead},${dead2}`, ...json);
+        assert.equal(two.code, 3, `${name} ${json}: ${two.stdout} ${two.stderr}`);
+        assert.equal(two.stderr, `rpcx: all 2 servers are unreachable (${dead}, ${dead2})\n`);
+        const some = await rpcx("list", "-r", `${live},${dead}`, ...json);
+        assert.equal(some.code, 0, `${name} ${json}: ${some.stdout} ${some.stderr}`);
+        assert.match(some.stdout, /up/);
+        assert.equal(some.stderr, "");
+      }
+    } finally {
+      await server.close();
+    }
+  });
+}
