@@ -16,10 +16,11 @@ import assert from "node:assert/strict";
 import { Client } from "@rpcx/core";
 import { startReady } from "./support/child.ts";
 import { join } from "node:path";
-import { bounded, REPO_ROOT, waitFor } from "./support/env.ts";
+import { bounded, waitFor } from "./support/env.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
 import {
   type Lines,
+  readmeBlock,
   runBounded,
   runOurs,
   runtimePeer,
@@ -27,17 +28,6 @@ import {
   startOurs,
   TARGETS,
 } from "./support/runtimes.ts";
-
-/** A `// <name>` code block of the README's "Node and Bun" section. */
-function readmeBlock(name: string): string {
-  const readme = Deno.readTextFileSync(join(REPO_ROOT, "README.md"));
-  const section = readme.slice(readme.indexOf("\n## Node and Bun\n"));
-  const m = section.match(
-    new RegExp("```js\n// " + name.replace(".", "\\.") + "\n([\\s\\S]*?)\n```"),
-  );
-  assert.ok(m, `README: no ${name} block under "## Node and Bun"`);
-  return m[1];
-}
 
 /** `rpcxpeer server` on a free port (gateway and JSON-RPC on); its address. */
 async function startGoServer(extra: string[] = []) {

@@ -11,9 +11,17 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { Client } from "@rpcx/core";
 import { EXIT_GRACE } from "../src/server/_lifecycle.ts";
-import { REPO_ROOT } from "./support/env.ts";
-import { emittedSources, TARGETS } from "./support/runtimes.ts";
+import { bounded, delay, REPO_ROOT, waitFor } from "./support/env.ts";
+import {
+  emittedSources,
+  type Lines,
+  readmeBlock,
+  runtimePeer,
+  spawnLines,
+  TARGETS,
+} from "./support/runtimes.ts";
 
 /** Rounds per runtime and `exit` setting; the shutdown bound (ms) each server is given. */
 const ROUNDS = 6;
@@ -187,6 +195,159 @@ for (
         }
       } finally {
         await Deno.remove(tmp, { recursive: true });
+      }
+    },
+  });
+}
+
+// The README's Node example server (server.mjs under "## Node and Bun", as written but on a free
+// port: `shutdownOnSignals()` with its default bound) under Node and Bun from the npm package, and
+// under Deno, with rpcx clients connected and calling when SIGINT or SIGTERM comes (a newcomer
+// reported a Node server that did not exit on SIGINT): an idle connected Client, a Client with
+// four callers back to back, and the runtime's own XClient calling every 2 ms (runtime_peer
+// xcall). The process must exit 0 before the shutdown bound (10 s) passes, so by its shutdown,
+// not by the EXIT_GRACE exit after it; every call must settle and the runtime's client must end.
+
+/** shutdownOnSignals()'s default bound (ms), the one server.mjs runs with. */
+const README_SHUTDOWN_MS = 10_000;
+/** Rounds per runtime and signal. */
+const README_ROUNDS = 3;
+
+interface ReadmeRun {
+  server: { cmd: string; args: string[]; cwd: string };
+  peer: { cmd: string; pre: string[]; cwd: string };
+}
+
+async function readmeRound(run: ReadmeRun, signal: Deno.Signal, label: string): Promise<number> {
+  const server = spawnLines(run.server.cmd, run.server.args, run.server.cwd);
+  const clients: Client[] = [];
+  let peer: Lines | undefined;
+  let signalled = 0;
+  let stopCalling = false;
+  try {
+    await waitFor(
+      `${label}: server.mjs's listening line`,
+      () => server.lines.some((l) => l.text.startsWith("listening on ")),
+      START_MS,
+      20,
+    );
+    const addr = server.lines.find((l) => l.text.startsWith("listening on "))!.text.slice(13);
+    const idle = new Client(`tcp@${addr}`);
+    const busy = new Client(`tcp@${addr}`);
+    clients.push(idle, busy);
+    assert.deepEqual(await idle.call("Arith", "Mul", { A: 2, B: 3 }), { C: 6 });
+    let answered = 0;
+    const failedBefore: string[] = [];
+    const loops = Array.from({ length: 4 }, async (_, i) => {
+      while (!stopCalling) {
+        try {
+          const r = await busy.call("Arith", "Mul", { A: i, B: 2 }, { timeout: 5000 });
+          assert.deepEqual(r, { C: i * 2 });
+          answered++;
+        } catch (e) {
+          if (!signalled) failedBefore.push(`${(e as Error).name}: ${(e as Error).message}`);
+          return;
+        }
+      }
+    });
+    peer = spawnLines(run.peer.cmd, [
+      ...run.peer.pre,
+      "xcall",
+      "--addr",
+      addr,
+      "--count",
+      "1000000",
+      "--interval",
+      "2",
+    ], run.peer.cwd);
+    await waitFor(
+      `${label}: calls answered before the signal`,
+      () => answered >= 50 && peer!.lines.length >= 5,
+      START_MS,
+      10,
+    );
+    await delay(Math.random() * 200);
+    signalled = performance.now();
+    server.signal(signal);
+    const end = await server.end(README_SHUTDOWN_MS + EXIT_GRACE + SLACK_MS);
+    const took = performance.now() - signalled;
+    assert.equal(end.code, 0, `${label}: exit ${end.code}: ${end.err}`);
+    assert.ok(
+      took < README_SHUTDOWN_MS,
+      `${label}: exited ${took.toFixed(0)} ms after ${signal}, not before the shutdown bound`,
+    );
+    assert.equal(end.err, "", `${label}: server.mjs's stderr`);
+    assert.deepEqual(failedBefore, [], `${label}: calls failed before ${signal}`);
+    await bounded(Promise.all(loops), 15_000, `${label}: the callers' calls to settle`);
+    // The runtime's own client sees the server gone and ends (exit 1 at its first failure).
+    const p = await peer.end(20_000);
+    assert.equal(p.code, 1, `${label}: the ${run.peer.cmd} client: ${p.out} ${p.err}`);
+    assert.match(p.out, /^10 \* 20 = 200 from /m);
+    return took;
+  } finally {
+    stopCalling = true;
+    for (const c of clients) await c.close();
+    await peer?.stop();
+    await server.stop();
+  }
+}
+
+for (
+  const target of [...TARGETS, {
+    name: "deno" as const,
+    command: () => ({ cmd: Deno.execPath(), pre: ["run", "-A", "--no-check"] }),
+  }]
+) {
+  Deno.test({
+    name:
+      `README's server.mjs on ${target.name}: SIGINT and SIGTERM while rpcx clients are connected and calling (Deno's, ${target.name}'s own XClient); exit 0 before the shutdown bound`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const command = target.command();
+      if (!command) return;
+      let source = readmeBlock("server.mjs").replace('"127.0.0.1:8972"', '"127.0.0.1:0"');
+      let run: ReadmeRun;
+      let tmp: string | undefined;
+      if (target.name === "deno") {
+        tmp = await Deno.makeTempDir({ prefix: "rpcx-signals-readme-" });
+        source = source.replace(
+          '"@rpcx/core"',
+          JSON.stringify(pathToFileURL(join(REPO_ROOT, "mod.ts")).href),
+        );
+        await Deno.writeTextFile(join(tmp, "server.mjs"), source);
+        const pre = [...command.pre, `--config=${join(REPO_ROOT, "deno.json")}`];
+        run = {
+          server: { cmd: command.cmd, args: [...pre, join(tmp, "server.mjs")], cwd: tmp },
+          peer: {
+            cmd: command.cmd,
+            pre: [...pre, join(REPO_ROOT, "tests/support/runtime_peer.ts")],
+            cwd: REPO_ROOT,
+          },
+        };
+      } else {
+        const { project, script } = await runtimePeer();
+        await Deno.writeTextFile(join(project, "readme_signals_server.mjs"), source);
+        run = {
+          server: {
+            cmd: command.cmd,
+            args: [...command.pre, "readme_signals_server.mjs"],
+            cwd: project,
+          },
+          peer: { cmd: command.cmd, pre: [...command.pre, script], cwd: project },
+        };
+      }
+      try {
+        const took: string[] = [];
+        for (const signal of ["SIGINT", "SIGTERM"] as const) {
+          for (let r = 0; r < README_ROUNDS; r++) {
+            const ms = await readmeRound(run, signal, `${target.name} ${signal} round ${r}`);
+            took.push(`${signal} ${ms.toFixed(0)} ms`);
+          }
+        }
+        console.log(`${target.name}: exited after ${took.join(", ")}`);
+      } finally {
+        if (tmp) await Deno.remove(tmp, { recursive: true });
       }
     },
   });

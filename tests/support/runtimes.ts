@@ -1,5 +1,6 @@
 // Node and Bun for the tests that run the package outside Deno (issue 24): where their binaries
 // are, the package compiled to JavaScript, and a child process run with a bound.
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { emitJs } from "../../tools/_npm.ts";
 import { bounded, findExecutable, needs, REPO_ROOT } from "./env.ts";
@@ -195,6 +196,8 @@ export interface Lines {
   readonly lines: { at: number; text: string }[];
   /** Waits (bounded) for the exit; its code, stdout and stderr. */
   end(ms: number): Promise<{ code: number; out: string; err: string }>;
+  /** Sends `signal` if running. */
+  signal(signal: Deno.Signal): void;
   /** SIGKILL if running; waits for it. */
   stop(): Promise<void>;
 }
@@ -221,6 +224,13 @@ export function spawnLines(cmd: string, args: string[], cwd?: string): Lines {
   };
   return {
     lines,
+    signal(signal) {
+      try {
+        child.kill(signal);
+      } catch {
+        // exited
+      }
+    },
     async end(ms) {
       const status = await bounded(child.status, ms, `${cmd} ${args[0]} to exit`).catch((e) => {
         kill();
@@ -236,4 +246,15 @@ export function spawnLines(cmd: string, args: string[], cwd?: string): Lines {
       await stderr.catch(() => {});
     },
   };
+}
+
+/** A `// <name>` code block of the README's "Node and Bun" section (server.mjs, client.mjs). */
+export function readmeBlock(name: string): string {
+  const readme = Deno.readTextFileSync(join(REPO_ROOT, "README.md"));
+  const section = readme.slice(readme.indexOf("\n## Node and Bun\n"));
+  const m = section.match(
+    new RegExp("```js\n// " + name.replace(".", "\\.") + "\n([\\s\\S]*?)\n```"),
+  );
+  assert.ok(m, `README: no ${name} block under "## Node and Bun"`);
+  return m[1];
 }
