@@ -8,8 +8,8 @@
 //   never the server's folder; our Deno client and the runtime's own (sendFile, downloadFile);
 // - the `rpcx` bin (the npm form's, under Node and Bun; src/cli/main.ts on Deno): `rpcx list -r
 //   tcp@…` exits 3 when none of the servers named answers, 0 when one does;
-// - Server.restart() of a server serving http, ws or unix without reusePort is refused with
-//   RestartError naming that address (also beside a tcp port that could be handed over), before
+// - Server.restart() of a server serving http or ws without reusePort, or unix (reusePort or not:
+//   a path is one process's), is refused with RestartError naming that address (also beside a tcp port that could be handed over), before
 //   the onRestart functions, and the server goes on serving (runtime_peer restart-refused).
 // No child may write to stderr.
 import assert from "node:assert/strict";
@@ -77,7 +77,7 @@ for (const { name, runner } of RUNNERS) {
     assert.equal(out.stderr, "", `${name}: stderr`);
   });
 
-  Deno.test(`restart on ${name}: http, ws and unix served without reusePort are refused with RestartError naming the address (also beside a tcp port that could be handed over), before onRestart; the server goes on serving`, async () => {
+  Deno.test(`restart on ${name}: http and ws served without reusePort, and unix with or without it, are refused with RestartError naming the address (also beside a tcp port that could be handed over), before onRestart; the server goes on serving`, async () => {
     const r = await runner();
     if (!r) return;
     const out = await runBounded(r.cmd, [...r.peer, "restart-refused"], {
@@ -85,7 +85,10 @@ for (const { name, runner } of RUNNERS) {
       timeoutMs: 60_000,
     });
     assert.equal(out.code, 0, `${name}: exit ${out.code}\n${out.stdout}${out.stderr}`);
-    assert.equal(out.stdout, "OK http\nOK ws\nOK unix\nOK tcp-then-http\nPASS\n");
+    assert.equal(
+      out.stdout,
+      "OK http\nOK ws\nOK unix\nOK unix-reuseport\nOK tcp-then-http\nPASS\n",
+    );
     assert.equal(out.stderr, "", `${name}: stderr`);
   });
 

@@ -159,9 +159,9 @@ export interface RestartOptions extends ShutdownOptions {
 
 /**
  * `Server.restart` could not hand over: no command line, a listener without `reusePort` that this
- * runtime cannot pass (Deno; a network other than `tcp`), or the
- * new process did not serve every address in time (or ended before). This server is still
- * serving.
+ * runtime cannot pass (Deno; a network other than `tcp`), a `unix` listener (with or without
+ * `reusePort`: its path cannot be shared), or the new process did not serve every address in
+ * time (or ended before). This server is still serving.
  *
  * @example
  * ```ts
@@ -251,6 +251,15 @@ export async function startSuccessor(
   before: () => Promise<void>,
 ): Promise<ChildProcessHandle> {
   if (served.length === 0) throw new RestartError("the server serves no address");
+  // A Unix socket's path is bound by one process alone (reusePort does not apply: the `unix`
+  // network ignores it), and closing the old listener removes the path the new one would serve.
+  const unix = served.find((l) => l.address.startsWith("unix@"));
+  if (unix) {
+    throw new RestartError(
+      `${unix.address} is a Unix socket: its path cannot be shared with a new process (reusePort ` +
+        "does not apply) nor handed over; restart hands over tcp, http, ws and wss addresses",
+    );
+  }
   // Without reusePort the listening socket itself goes to the new process where the runtime
   // can pass it (Node, Bun): both accept from it until this one closes its copy.
   const passes = runtime().process.passesListeners;

@@ -257,8 +257,9 @@ export class Server {
    * this process, waits until it serves every address this one does (each served with
    * `reusePort`, or, on Node and Bun, a `tcp` listening socket handed to it), then
    * {@linkcode shutdown}s this one: no call lost. Resolves with the new
-   * process's id. Rejects with `RestartError` (this one then goes on serving) or
-   * `ServerClosedError`.
+   * process's id. Rejects with `RestartError` (this one then goes on serving), before anything
+   * starts for an address it cannot hand over (one without `reusePort` this runtime cannot pass,
+   * any `unix` one), or `ServerClosedError`.
    */
   async restart(options: RestartOptions = {}): Promise<number> {
     if (!this.#p.life.accepting) throw new ServerClosedError();

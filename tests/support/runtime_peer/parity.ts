@@ -4,9 +4,10 @@
 //     Server.register of a name in use replaces the service whole and tells the registry plugins
 //     again with the new metadata (Go's Register: serviceMap[name] = service, DoRegister).
 //   runtime_peer.js restart-refused
-//     Server.restart() of a server serving http, ws or unix without reusePort (alone, or beside a
-//     tcp port this runtime can hand over) is refused with RestartError naming that address,
-//     before the onRestart functions, and the server goes on serving.
+//     Server.restart() of a server serving http or ws without reusePort (alone, or beside a tcp
+//     port this runtime can hand over), or unix (with reusePort or not), is refused with
+//     RestartError naming that address, before the onRestart functions, and the server goes on
+//     serving.
 // Each prints "OK <check>" per check and "PASS" at the end (exit 0), or "FAIL <check>: <error>"
 // at the first failure (exit 1). Portable: "@rpcx/core" and node: built-ins only.
 import assert from "node:assert/strict";
@@ -109,19 +110,23 @@ const hasReusePort = "Deno" in globalThis || "bun" in process.versions ||
 /** `restart-refused`: see the file's head. */
 export function restartRefused(): Promise<number> {
   const unixPath = () => join(tmpdir(), `rpcx-restart-${randomUUID()}.sock`);
-  // What each case serves; the one restart must name is the last.
-  const cases: [string, { network: string; address: string; reusePort?: boolean }[]][] = [
-    ["http", [{ network: "http", address: "127.0.0.1:0" }]],
-    ["ws", [{ network: "ws", address: "127.0.0.1:0" }]],
-    ["unix", [{ network: "unix", address: unixPath() }]],
+  // What each case serves, and what the refusal says; the address it must name is the last.
+  const noReuse = /served without reusePort/;
+  const socket = /is a Unix socket: its path cannot be shared/;
+  const cases: [string, RegExp, { network: string; address: string; reusePort?: boolean }[]][] = [
+    ["http", noReuse, [{ network: "http", address: "127.0.0.1:0" }]],
+    ["ws", noReuse, [{ network: "ws", address: "127.0.0.1:0" }]],
+    // A Unix socket's path is one process's alone, reusePort or not (the network ignores it).
+    ["unix", socket, [{ network: "unix", address: unixPath() }]],
+    ["unix-reuseport", socket, [{ network: "unix", address: unixPath(), reusePort: true }]],
     // Beside a tcp port restart could hand over (with reusePort, or on Node 20 its socket
     // itself): the http port alone is what refuses.
-    ["tcp-then-http", [
+    ["tcp-then-http", noReuse, [
       { network: "tcp", address: "127.0.0.1:0", reusePort: hasReusePort },
       { network: "http", address: "127.0.0.1:0" },
     ]],
   ];
-  return runChecks(cases.map(([name, serves]): Check => [name, async () => {
+  return runChecks(cases.map(([name, refusal, serves]): Check => [name, async () => {
     const server = new Server();
     await server.register(new Arith(), "Arith");
     let restarts = 0;
@@ -138,7 +143,7 @@ export function restartRefused(): Promise<number> {
         server.restart({ command: [process.execPath, "-e", "0"], readyTimeout: 5000 }),
         (e: unknown) => {
           assert.ok(e instanceof RestartError, `not a RestartError: ${e}`);
-          assert.match(e.message, /without reusePort/);
+          assert.match(e.message, refusal);
           assert.ok(e.message.includes(refused), `${e.message} names ${refused}`);
           return true;
         },
