@@ -7,7 +7,8 @@
 //   downloads alone do not, and a download from it is FileNotFoundError naming the file asked,
 //   never the server's folder; our Deno client and the runtime's own (sendFile, downloadFile);
 // - the `rpcx` bin (the npm form's, under Node and Bun; src/cli/main.ts on Deno): `rpcx list -r
-//   tcp@…` exits 3 when none of the servers named answers, 0 when one does;
+//   tcp@…` exits 3 when none of the servers named answers, 0 when one does (`call`, `bench` of a
+//   server that does not answer: 3 too);
 // - Server.restart() of a server serving http or ws without reusePort, or unix (reusePort or not:
 //   a path is one process's), is refused with RestartError naming that address (also beside a tcp port that could be handed over), before
 //   the onRestart functions, and the server goes on serving (runtime_peer restart-refused).
@@ -178,7 +179,7 @@ for (const { name, runner } of RUNNERS) {
     }
   });
 
-  Deno.test(`rpcx list on ${name} (${name === "deno" ? "src/cli/main.ts" : "the npm form's bin"}): exit 3 when none of the servers named answers (table and --json, the listing still printed), 0 when one does`, async () => {
+  Deno.test(`rpcx list on ${name} (${name === "deno" ? "src/cli/main.ts" : "the npm form's bin"}): exit 3 when none of the servers named answers (table and --json, the listing still printed), 0 when one does; call and bench of one that does not answer exit 3 too`, async () => {
     const r = await runner();
     if (!r) return;
     const rpcx = async (...args: string[]) => {
@@ -208,6 +209,12 @@ for (const { name, runner } of RUNNERS) {
         assert.equal(some.code, 0, `${name} ${json}: ${some.stdout} ${some.stderr}`);
         assert.match(some.stdout, /up/);
         assert.equal(some.stderr, "");
+      }
+      // Its siblings: a call and a bench of a server named directly that does not answer.
+      for (const cmd of [["call"], ["bench", "-n", "3"]]) {
+        const out = await rpcx(cmd[0], "-r", dead, ...cmd.slice(1), "Arith.Mul", '{"A":1,"B":2}');
+        assert.equal(out.code, 3, `${name} ${cmd[0]}: ${out.stdout} ${out.stderr}`);
+        assert.equal(out.stderr, `rpcx: Arith.Mul: dial ${dead}: connection refused\n`);
       }
     } finally {
       await server.close();
