@@ -2,7 +2,8 @@
 // installs it (tests/support/runtimes.ts) and under Deno, each by the same program
 // (tests/support/runtime_peer.ts; on Deno the TypeScript itself): per runtime,
 // - Server.register again under a name in use replaces the service whole and advertises it again
-//   with its new metadata (Go's Register; runtime_peer register-twice);
+//   with its new metadata (Go's Register; runtime_peer register-twice with the in-process
+//   registry, and runtime_peer serve --meta-again with a real etcd);
 // - directoryHandlers with a missing folder: the first use with uploads on creates it (mkdir -p),
 //   downloads alone do not, and a download from it is FileNotFoundError naming the file asked,
 //   never the server's folder; our Deno client and the runtime's own (sendFile, downloadFile);
@@ -15,10 +16,12 @@
 // No child may write to stderr.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server } from "@rpcx/core";
+import { Client, Server } from "@rpcx/core";
+import { EtcdDiscovery } from "@rpcx/core/etcd";
 import { downloadFile, FileNotFoundError, sendFile } from "@rpcx/core/stream";
-import { freePort, removeAtExit, REPO_ROOT } from "./support/env.ts";
-import { startReady } from "./support/child.ts";
+import { freePort, removeAtExit, REPO_ROOT, waitFor } from "./support/env.ts";
+import { type ReadyChild, startReady } from "./support/child.ts";
+import { startEtcd } from "./support/etcd_server.ts";
 import { sha256File, xclientFor } from "./support/stream_files.ts";
 import { runBounded, runtimePeer, TARGETS } from "./support/runtimes.ts";
 
@@ -76,6 +79,66 @@ for (const { name, runner } of RUNNERS) {
     assert.equal(out.code, 0, `${name}: exit ${out.code}\n${out.stdout}${out.stderr}`);
     assert.equal(out.stdout, "OK replaced-and-readvertised\nPASS\n");
     assert.equal(out.stderr, "", `${name}: stderr`);
+  });
+
+  Deno.test(`register again on ${name} with a real registry (etcd): once serving, Arith registered again with new metadata is advertised again with it (Go's Register calls DoRegister every time), and still answers`, async () => {
+    const r = await runner();
+    if (!r) return;
+    const etcd = await startEtcd();
+    if (!etcd) return;
+    const base = `/rpcx_parity_${name}_${Date.now().toString(36)}`;
+    let ours: ReadyChild | undefined;
+    let discovery: EtcdDiscovery | undefined;
+    try {
+      ours = await startReady(r.cmd, [
+        ...r.peer,
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--services",
+        "Arith",
+        "--meta",
+        "v=1",
+        "--meta-again",
+        "v=2",
+        "--registry",
+        "etcd",
+        "--registry-addr",
+        etcd.endpoint,
+        "--base",
+        base,
+        // Its node is rewritten by a refresh only after 10 s: v=2 below is the new register.
+        "--update-interval",
+        "10000",
+      ], {
+        ready: /LISTENING (\S+)\n/,
+        what: `${name}'s serve LISTENING line`,
+        cwd: r.cwd,
+        timeoutMs: 30_000,
+        stopSignal: "SIGTERM",
+        stderr: "piped",
+      });
+      const key = `tcp@${ours.match[1]}`;
+      const d = discovery = new EtcdDiscovery(base, "Arith", [etcd.endpoint]);
+      const seen = (value: string) => () =>
+        d.getServices().length === 1 && d.getServices()[0].key === key &&
+        d.getServices()[0].value === value;
+      await waitFor(`${name}: ${key} advertised with v=1`, seen("v=1"), 15_000, 20);
+      ours.child.kill("SIGUSR2");
+      await waitFor(`${name}: ${key} advertised again with v=2`, seen("v=2"), 5000, 20);
+      const client = new Client(key);
+      try {
+        assert.deepEqual(await client.call("Arith", "Mul", { A: 6, B: 7 }), { C: 42 });
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await discovery?.close();
+      await ours?.stop();
+      await etcd.stop();
+    }
+    assert.equal((await ours.child.status).code, 0, `${name}: exit on SIGTERM`);
+    assert.equal(ours.stderrText(), "", `${name}: stderr`);
   });
 
   Deno.test(`restart on ${name}: http and ws served without reusePort, and unix with or without it, are refused with RestartError naming the address (also beside a tcp port that could be handed over), before onRestart; the server goes on serving`, async () => {

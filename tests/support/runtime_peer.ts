@@ -4,13 +4,14 @@
 // Flags as the Go peer's (tests/interop/go/network.go, server.go, client.go):
 //   runtime_peer.js serve --network tcp|unix|http|ws|wss --addr A [--tls-cert F --tls-key F [--tls-ca F]]
 //                         [--services Arith,Echo,Bench] [--meta k=v&k2=v2] [--shutdown-timeout MS]
-//                         [--keepalive MS (tcpKeepAlivePeriod)]
+//                         [--keepalive MS (tcpKeepAlivePeriod)] [--meta-again M]
 //                         [--registry etcd|zookeeper|consul|redis|mdns --registry-addr A --base B
 //                          --update-interval MS]
 //     serves Arith, Echo and Bench (tests/support/echo_service.ts; HTTP invoke and JSON-RPC on
 //     the same port), registered in the registry with --meta, prints "LISTENING <address>",
 //     shuts down (unregistering, draining in-flight calls) and exits 0 on SIGTERM
-//     (Server.shutdownOnSignals, bounded by --shutdown-timeout, default 2000).
+//     (Server.shutdownOnSignals, bounded by --shutdown-timeout, default 2000); with --meta-again,
+//     on SIGUSR2 it registers Arith again with metadata M and prints "REGISTERED-AGAIN".
 //   runtime_peer.js call --network N --addr A [--tls-ca F [--tls-cert F --tls-key F]]
 //     runs the client checklist against a Go server (Arith.Mul, heartbeat, oneway, gzip, 1 MiB,
 //     1000 calls in flight), printing "OK <check>" for each and "PASS" at the end; exit 1 and
@@ -35,7 +36,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { Client, CompressType, SerializeType, Server, type TlsOptions } from "@rpcx/core";
 import { interopServer } from "./echo_service.ts";
-import { flag } from "../../examples/arith.ts";
+import { Arith, flag } from "../../examples/arith.ts";
 import { registryFlags, registryPlugin } from "./runtime_peer/registry.ts";
 import { inprocess, xcall } from "./runtime_peer/xclient.ts";
 import { pushCall, pushServe } from "./runtime_peer/push.ts";
@@ -88,6 +89,15 @@ async function serve(): Promise<void> {
   );
   server.shutdownOnSignals({ timeout: Number(flag(args, "shutdown-timeout", "2000")) });
   console.log(`LISTENING ${await server.serve(network, addr, { tls })}`);
+  // --meta-again M: on SIGUSR2 Arith is registered again with metadata M (Go's Register of a
+  // name in use: the service replaced, and advertised again).
+  const again = flag(args, "meta-again", "");
+  if (again) {
+    process.on("SIGUSR2", async () => {
+      await server.register(new Arith(), "Arith", again);
+      console.log("REGISTERED-AGAIN");
+    });
+  }
 }
 
 async function call(): Promise<number> {
