@@ -1,8 +1,8 @@
-// tests/support/restart_server.ts as tests/support/runtime_peer.ts runs it under Node and Bun
-// (`runtime_peer.js restart-serve --addr A [--inherit]`): Arith.Mul on --addr with reusePort (with
-// --inherit without: the listening socket is handed over), `Admin.Restart`
-// calls `server.restart()` (the new process is this runtime's own command line again), and one
-// stdout line per event, shared with the successor:
+// The graceful-restart server program of tests/server_restart_test.ts, one for Deno
+// (tests/support/restart_server.ts), Node and Bun (`runtime_peer.js restart-serve --addr A
+// [--inherit]`): Arith.Mul on --addr with reusePort (with --inherit without: the listening socket
+// is handed over), `Admin.Restart` calls `server.restart()` (the new process is this runtime's own
+// command line again), and one stdout line per event, shared with the successor:
 //   LISTENING <addr> <pid> | RESTARTING <pid> | SHUTDOWN <pid> | RESTARTED <pid> <new pid> <served>
 //   RESTART-FAILED <pid> <message> | SERVED <pid> <served> (on SIGTERM, once shut down)
 //   ENV <pid> <RPCX_RESTART_LISTENERS once serving, or none>
