@@ -4,232 +4,41 @@
 // program runs in its own process on free loopback ports given by its flags; every run is bounded
 // in time; the assertions are on what the programs print (Go's clients log to stderr) and, for
 // file transfer, on the bytes that arrived (sha256). Programs that read or write a hard-coded
-// file (abc.txt) run in a temporary directory holding what they expect.
+// file (abc.txt) run in a temporary directory holding what they expect. The processes and the
+// frame of a run (server ready, client to its end, both stopped): tests/support/go_examples.ts.
 import assert from "node:assert/strict";
-import { delay, needs, REPO_ROOT, waitFor } from "./support/env.ts";
-import { freePort } from "./support/env.ts";
+import { delay, freePort, REPO_ROOT } from "./support/env.ts";
 import { runBounded } from "./support/child.ts";
-
-const GOEX = `${REPO_ROOT}/.cache/bin/goex`;
-const PROGRAMS = [
-  "oneclient",
-  "pool",
-  "sticky",
-  "reflection",
-  "restart",
-  "graceful_restart",
-  "tcpcopy",
-  "handler",
-  "broadcast",
-  "filetransfer",
-  "file_download",
-  "stream",
-];
-
-function needGoExamples(): boolean {
-  const missing = PROGRAMS.flatMap((p) => [`${p}-client`, `${p}-server`]).filter((b) => {
-    try {
-      return !Deno.statSync(`${GOEX}/${b}`).isFile;
-    } catch {
-      return true;
-    }
-  });
-  return needs(
-    "Go's rpcx-examples programs (.cache/bin/goex, .ci/install/55-goexamples.sh)",
-    missing.length ? `missing ${missing.join(", ")}` : undefined,
-  );
-}
-
-/** A process whose stdout and stderr are collected as text (together, in arrival order). */
-interface Proc {
-  readonly pid: number;
-  text(): string;
-  /** Its stdout alone (Go's fmt.Print*, our console.log; not Go's log lines, on stderr). */
-  stdout(): string;
-  /** Waits (at most `ms`) until the output matches `re`; returns the match. */
-  waitText(re: RegExp, ms: number, what?: string): Promise<RegExpMatchArray>;
-  /** Whether it has exited. */
-  exited(): boolean;
-  /** Its exit code once ended (killed after `ms`, then the test fails on the code). */
-  done(ms: number): Promise<number>;
-  /** Sends `signal` unless exited and waits for the end (SIGKILL after 5 s). Safe twice. */
-  stop(signal?: Deno.Signal): Promise<void>;
-}
-
-function spawn(cmd: string, args: string[], cwd = REPO_ROOT): Proc {
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  let out = "";
-  let stdout = "";
-  let code: number | undefined;
-  const drain = async (s: ReadableStream<Uint8Array>, isStdout: boolean) => {
-    try {
-      for await (const t of s.pipeThrough(new TextDecoderStream())) {
-        out += t;
-        if (isStdout) stdout += t;
-      }
-    } catch { /* closed */ }
-  };
-  const drained = Promise.all([drain(child.stdout, true), drain(child.stderr, false)]);
-  // A process it started (a graceful restart's successor) shares its pipes: once it exited,
-  // what is left is read for at most 1 s.
-  const status = child.status.then(async (s) => {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([drained, new Promise((r) => t = setTimeout(r, 1000))]);
-    clearTimeout(t);
-    code = s.code;
-    return s.code;
-  });
-  const kill = (signal: Deno.Signal) => {
-    try {
-      child.kill(signal);
-    } catch { /* gone */ }
-  };
-  const stop = async (signal: Deno.Signal = "SIGKILL") => {
-    if (code === undefined) kill(signal);
-    const t = setTimeout(() => kill("SIGKILL"), 5000);
-    await status;
-    clearTimeout(t);
-  };
-  return {
-    pid: child.pid,
-    text: () => out,
-    stdout: () => stdout,
-    exited: () => code !== undefined,
-    async waitText(re, ms, what) {
-      await waitFor(
-        what ?? `output ${re} (so far: ${JSON.stringify(out)})`,
-        () => re.test(out),
-        ms,
-        20,
-      )
-        .catch((e) => {
-          throw new Error(`${(e as Error).message}; output: ${JSON.stringify(out)}`);
-        });
-      return out.match(re)!;
-    },
-    async done(ms) {
-      const t = setTimeout(() => kill("SIGKILL"), ms);
-      const c = await status;
-      clearTimeout(t);
-      return c;
-    },
-    stop,
-  };
-}
-
-/** Go's example program `<example>-<side>` with `flags`, in `cwd` (default: the repository). */
-function go(example: string, side: "client" | "server", flags: string[], cwd?: string): Proc {
-  return spawn(`${GOEX}/${example}-${side}`, flags, cwd);
-}
-
-/** Ours: `deno run -A examples/<example>/<side>.ts` with `flags`. */
-function ours(example: string, side: "client" | "server", flags: string[]): Proc {
-  return spawn(Deno.execPath(), ["run", "-A", `examples/${example}/${side}.ts`, ...flags]);
-}
-
-/** Waits until something accepts on 127.0.0.1:`port` (a Go example server prints nothing). */
-async function accepting(port: number, ms = 20_000): Promise<void> {
-  await waitFor(
-    `127.0.0.1:${port} to accept`,
-    async () => {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    ms,
-    50,
-  );
-}
-
-/** Runs a client to its end (bounded by `ms`) and returns its exit code and output. */
-async function run(p: Proc, ms = 30_000): Promise<{ code: number; out: string }> {
-  const code = await p.done(ms);
-  return { code, out: p.text() };
-}
-
-/** Our server on fresh ports: `flags(ports)`, ready once it printed its listening line. */
-async function ourServer(example: string, flags: string[]): Promise<Proc> {
-  const p = ours(example, "server", flags);
-  try {
-    await p.waitText(/listening on \S+/, 30_000, `our ${example} server's listening line`);
-  } catch (e) {
-    await p.stop();
-    throw e;
-  }
-  return p;
-}
-
-/** Go's server with `flags` (in `cwd`), ready once `port` accepts. */
-async function goServer(
-  example: string,
-  flags: string[],
-  port: number,
-  cwd?: string,
-): Promise<Proc> {
-  const p = go(example, "server", flags, cwd);
-  try {
-    await accepting(port);
-  } catch (e) {
-    await p.stop();
-    throw new Error(`${(e as Error).message}; Go's ${example} server printed ${p.text()}`);
-  }
-  return p;
-}
-
-const count = (text: string, re: RegExp) => text.match(new RegExp(re, "gm"))?.length ?? 0;
+import {
+  count,
+  go,
+  goServer,
+  needGoExamples,
+  ours,
+  ourServer,
+  pair,
+  type Proc,
+  PROGRAMS,
+} from "./support/go_examples.ts";
 
 Deno.test("rpcx-examples oneclient: Go's client against our server, ours against Go's (one OneClient, Arith.Mul and echo.Say)", async () => {
   if (!needGoExamples()) return;
-  const port = freePort();
-  const addr = `127.0.0.1:${port}`;
-  const server = await ourServer("oneclient", ["--addr", addr]);
-  try {
-    const r = await run(go("oneclient", "client", ["-addr", addr]));
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /\d \d\d:\d\d:\d\d 10 \* 20 = 200\n.*\d echo hello world\n$/);
-  } finally {
-    await server.stop();
-  }
-  const goPort = freePort();
-  const g = await goServer("oneclient", ["-addr", `127.0.0.1:${goPort}`], goPort);
-  try {
-    const r = await run(ours("oneclient", "client", ["--addr", `127.0.0.1:${goPort}`]));
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, "10 * 20 = 200\necho hello world\n");
-  } finally {
-    await g.stop();
-  }
+  await pair("go", "ours", "oneclient", {}, (client) => {
+    assert.match(client.text(), /\d \d\d:\d\d:\d\d 10 \* 20 = 200\n.*\d echo hello world\n$/);
+  });
+  await pair("ours", "go", "oneclient", {}, (client) => {
+    assert.equal(client.text(), "10 * 20 = 200\necho hello world\n");
+  });
 });
 
 Deno.test("rpcx-examples pool: Go's XClientPool of 10 against our server (100 calls), our XClientPool against Go's", async () => {
   if (!needGoExamples()) return;
-  const addr = `127.0.0.1:${freePort()}`;
-  const server = await ourServer("pool", ["--addr", addr]);
-  try {
-    const r = await run(go("pool", "client", ["-addr", addr]));
-    assert.equal(r.code, 0, r.out);
-    assert.equal(count(r.out, /10 \* 20 = 200$/), 100, r.out);
-  } finally {
-    await server.stop();
-  }
-  const goPort = freePort();
-  const g = await goServer("pool", ["-addr", `127.0.0.1:${goPort}`], goPort);
-  try {
-    const r = await run(ours("pool", "client", ["--addr", `127.0.0.1:${goPort}`]));
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, "10 * 20 = 200\n".repeat(100));
-  } finally {
-    await g.stop();
-  }
+  await pair("go", "ours", "pool", {}, (client) => {
+    assert.equal(count(client.text(), /10 \* 20 = 200$/), 100, client.text());
+  });
+  await pair("ours", "go", "pool", {}, (client) => {
+    assert.equal(client.text(), "10 * 20 = 200\n".repeat(100));
+  });
 });
 
 /**
@@ -262,45 +71,14 @@ function assertSticky(code: number, out: string, down: string) {
 
 Deno.test("rpcx-examples sticky: Go's sticky client against our two servers (the first shuts down after 5 s and comes back), ours against Go's", async () => {
   if (!needGoExamples()) return;
-  const [p1, p2] = [freePort(), freePort()];
-  const server = await ourServer("sticky", [
-    "--addr1",
-    `127.0.0.1:${p1}`,
-    "--addr2",
-    `127.0.0.1:${p2}`,
-  ]);
-  const client = go("sticky", "client", [
-    "-addr1",
-    `tcp@127.0.0.1:${p1}`,
-    "-addr2",
-    `tcp@127.0.0.1:${p2}`,
-  ]);
-  try {
-    const r = await run(client, 40_000);
-    assertSticky(r.code, r.out, `127.0.0.1:${p1}`);
+  const sticky = { servers: 2, ms: 40_000, anyExit: true };
+  await pair("go", "ours", "sticky", sticky, async (client, server, [down]) => {
+    assertSticky(client.exitCode()!, client.text(), down);
     await server.waitText(/restarted/, 5000, "our first server serving again");
-  } finally {
-    await client.stop();
-    await server.stop();
-  }
-  const [g1, g2] = [freePort(), freePort()];
-  const g = go("sticky", "server", ["-addr1", `127.0.0.1:${g1}`, "-addr2", `127.0.0.1:${g2}`]);
-  try {
-    await accepting(g1);
-    await accepting(g2);
-    const r = await run(
-      ours("sticky", "client", [
-        "--addr1",
-        `tcp@127.0.0.1:${g1}`,
-        "--addr2",
-        `tcp@127.0.0.1:${g2}`,
-      ]),
-      40_000,
-    );
-    assertSticky(r.code, r.out, `127.0.0.1:${g1}`);
-  } finally {
-    await g.stop();
-  }
+  });
+  await pair("ours", "go", "sticky", sticky, (client, _, [down]) => {
+    assertSticky(client.exitCode()!, client.text(), down);
+  });
 });
 
 /**
@@ -314,64 +92,56 @@ function servicesUnordered(out: string): string[] {
 
 Deno.test("rpcx-examples reflection: Go's client prints the same text from our server as from Go's; our client prints what Go's does", async () => {
   if (!needGoExamples()) return;
-  const goPort = freePort();
-  const g = await goServer("reflection", ["-addr", `127.0.0.1:${goPort}`], goPort);
-  let fromGo: string;
+  let fromGo = "";
+  await pair("go", "go", "reflection", {}, (client) => {
+    fromGo = client.text();
+  });
+  const same = (client: Proc) => {
+    assert.deepEqual(servicesUnordered(client.text()), servicesUnordered(fromGo));
+  };
+  await pair("ours", "go", "reflection", {}, same);
+  await pair("go", "ours", "reflection", {}, same);
+});
+
+/**
+ * The restart example, `client`'s client (ours: 3 s between calls) against the other side's
+ * server, stopped after the client's first reply (ours by SIGTERM: it shuts down gracefully) and
+ * started again on the same address: the client exits 0, the new server answered the last two
+ * calls; then `check(client)`.
+ */
+async function restartBetweenCalls(client: "go" | "ours", check: (client: Proc) => void) {
+  const port = freePort();
+  const addr = `127.0.0.1:${port}`;
+  const start = () =>
+    client === "go"
+      ? ourServer("restart", ["--addr", addr])
+      : goServer("restart", ["-addr", addr], [port]);
+  let server = await start();
+  const c = client === "go"
+    ? go("restart", "client", ["-addr", addr])
+    : ours("restart", "client", ["--addr", addr, "--interval", "3000"]);
   try {
-    const r = await run(go("reflection", "client", ["-addr", `127.0.0.1:${goPort}`]));
-    assert.equal(r.code, 0, r.out);
-    fromGo = r.out;
-    const o = await run(ours("reflection", "client", ["--addr", `127.0.0.1:${goPort}`]));
-    assert.equal(o.code, 0, o.out);
-    assert.deepEqual(servicesUnordered(o.out), servicesUnordered(fromGo));
+    await c.waitText(/#1, /, 20_000);
+    await server.stop(client === "go" ? "SIGTERM" : "SIGKILL");
+    server = await start();
+    assert.equal(await c.done(40_000), 0, c.text());
+    check(c);
+    assert.equal(count(server.text(), /^C= 200$/), 2, server.text());
   } finally {
-    await g.stop();
-  }
-  const addr = `127.0.0.1:${freePort()}`;
-  const server = await ourServer("reflection", ["--addr", addr]);
-  try {
-    const r = await run(go("reflection", "client", ["-addr", addr]));
-    assert.equal(r.code, 0, r.out);
-    assert.deepEqual(servicesUnordered(r.out), servicesUnordered(fromGo));
-  } finally {
+    await c.stop();
     await server.stop();
   }
-});
+}
 
 Deno.test("rpcx-examples restart: Go's client against our server stopped and started again between its calls (all three answered); ours against Go's", async () => {
   if (!needGoExamples()) return;
-  const addr = `127.0.0.1:${freePort()}`;
-  let server = await ourServer("restart", ["--addr", addr]);
-  const client = go("restart", "client", ["-addr", addr]);
-  try {
-    await client.waitText(/#1, /, 10_000);
-    await server.stop("SIGTERM");
-    server = await ourServer("restart", ["--addr", addr]);
-    const r = await run(client, 40_000);
-    assert.equal(r.code, 0, r.out);
-    assert.doesNotMatch(r.out, /failed to call/);
-    assert.equal(count(r.out, /#[123], 10 \* 20 = 200$/), 3, r.out);
-    assert.equal(count(server.text(), /^C= 200$/), 2, server.text());
-  } finally {
-    await client.stop();
-    await server.stop();
-  }
-  const goPort = freePort();
-  const goAddr = `127.0.0.1:${goPort}`;
-  let g = await goServer("restart", ["-addr", goAddr], goPort);
-  const mine = ours("restart", "client", ["--addr", goAddr, "--interval", "3000"]);
-  try {
-    await mine.waitText(/#1, /, 20_000);
-    await g.stop();
-    g = await goServer("restart", ["-addr", goAddr], goPort);
-    const r = await run(mine, 30_000);
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, "#1, 10 * 20 = 200\n#2, 10 * 20 = 200\n#3, 10 * 20 = 200\n");
-    assert.equal(count(g.text(), /^C= 200$/), 2, g.text());
-  } finally {
-    await mine.stop();
-    await g.stop();
-  }
+  await restartBetweenCalls("go", (client) => {
+    assert.doesNotMatch(client.text(), /failed to call/);
+    assert.equal(count(client.text(), /#[123], 10 \* 20 = 200$/), 3, client.text());
+  });
+  await restartBetweenCalls("ours", (client) => {
+    assert.equal(client.text(), "#1, 10 * 20 = 200\n#2, 10 * 20 = 200\n#3, 10 * 20 = 200\n");
+  });
 });
 
 Deno.test("rpcx-examples graceful_restart: Go's client (which exits at its first failed call) calls on while our server restarts (SIGHUP: a new process takes the port, the old drains); ours against Go's", async () => {
@@ -410,17 +180,9 @@ Deno.test("rpcx-examples graceful_restart: Go's client (which exits at its first
     }
   }
   assert.doesNotMatch(client.text(), /failed to call/);
-  const goPort = freePort();
-  const g = await goServer("graceful_restart", ["-addr", `127.0.0.1:${goPort}`], goPort);
-  try {
-    const r = await run(
-      ours("graceful_restart", "client", ["--addr", `127.0.0.1:${goPort}`, "--count", "2000"]),
-    );
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /2000 calls answered\n$/);
-  } finally {
-    await g.stop();
-  }
+  await pair("ours", "go", "graceful_restart", { clientFlags: ["--count", "2000"] }, (mine) => {
+    assert.match(mine.text(), /2000 calls answered\n$/);
+  });
 });
 
 /** The stdout of `cmd args` (bounded: 5 s), "" when it cannot run. */
@@ -459,108 +221,53 @@ const OUR_REQUEST_FRAME = new RegExp(
 
 Deno.test("rpcx-examples tcpcopy: Go's client against our server with the tee (its request's bytes copied to stdout); ours against Go's", async () => {
   if (!needGoExamples()) return;
-  const addr = `127.0.0.1:${freePort()}`;
-  const server = await ourServer("tcpcopy", ["--addr", addr]);
-  try {
-    const r = await run(go("tcpcopy", "client", ["-addr", addr]));
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /\d 10 \* 20 = 200\n$/);
+  await pair("go", "ours", "tcpcopy", {}, async (client, server) => {
+    assert.match(client.text(), /\d 10 \* 20 = 200\n$/);
     // The request frame as Go's client sent it: magic, version 0, JSON, the body.
     await server.waitText(REQUEST_FRAME, 5000, "the request's bytes copied");
     assert.match(server.text(), /C= 200\n/);
-  } finally {
-    await server.stop();
-  }
-  const goPort = freePort();
-  const g = await goServer("tcpcopy", ["-addr", `127.0.0.1:${goPort}`], goPort);
-  try {
-    const r = await run(ours("tcpcopy", "client", ["--addr", `127.0.0.1:${goPort}`]));
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, "10 * 20 = 200\n");
+  });
+  await pair("ours", "go", "tcpcopy", {}, async (client, g) => {
+    assert.equal(client.text(), "10 * 20 = 200\n");
     await g.waitText(OUR_REQUEST_FRAME, 5000, "the request's bytes copied by Go's tee");
     assert.match(g.text(), /C= 200\n/);
-  } finally {
-    await g.stop();
-  }
+  });
 });
 
 Deno.test("rpcx-examples handler: Go's client against our raw handler (Go's AddHandler), ours against Go's", async () => {
   if (!needGoExamples()) return;
-  const addr = `127.0.0.1:${freePort()}`;
-  const server = await ourServer("handler", ["--addr", addr]);
-  const client = go("handler", "client", ["-addr", addr]);
-  try {
-    // Go's client calls once a second until stopped, and exits at its first failure.
-    await client.waitText(/(10 \* 20 = 200\n[\s\S]*){3}/, 15_000, "three replies");
-    assert.ok(!client.exited(), client.text());
+  // Go's client calls once a second until stopped, and exits at its first failure.
+  const until = { output: /(10 \* 20 = 200\n[\s\S]*){3}/, what: "three replies" };
+  await pair("go", "ours", "handler", { until }, (client) => {
     assert.doesNotMatch(client.text(), /failed/);
-  } finally {
-    await client.stop();
-    await server.stop();
-  }
-  const goPort = freePort();
-  const g = await goServer("handler", ["-addr", `127.0.0.1:${goPort}`], goPort);
-  try {
-    const r = await run(
-      ours("handler", "client", ["--addr", `127.0.0.1:${goPort}`, "--interval", "100"]),
-    );
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, "10 * 20 = 200\n".repeat(3));
-  } finally {
-    await g.stop();
-  }
+  });
+  await pair("ours", "go", "handler", { clientFlags: ["--interval", "100"] }, (client) => {
+    assert.equal(client.text(), "10 * 20 = 200\n".repeat(3));
+  });
 });
 
 Deno.test("rpcx-examples broadcast: Go's Broadcast against our two servers, ours (broadcast and inform) against Go's", async () => {
   if (!needGoExamples()) return;
-  const [p1, p2] = [freePort(), freePort()];
-  const server = await ourServer("broadcast", [
-    "--addr1",
-    `127.0.0.1:${p1}`,
-    "--addr2",
-    `127.0.0.1:${p2}`,
-  ]);
-  const client = go("broadcast", "client", [
-    "-addr1",
-    `tcp@127.0.0.1:${p1}`,
-    "-addr2",
-    `tcp@127.0.0.1:${p2}`,
-  ]);
-  try {
-    // Go's client broadcasts once a second until stopped, and exits at its first failure (as
-    // when one of the servers does not answer).
-    await client.waitText(/(10 \* 20 = (200|20000)\n[\s\S]*){3}/, 15_000, "three broadcasts");
-    assert.ok(!client.exited(), client.text());
-  } finally {
-    await client.stop();
-    await server.stop();
-  }
-  const [g1, g2] = [freePort(), freePort()];
-  const g = go("broadcast", "server", ["-addr1", `127.0.0.1:${g1}`, "-addr2", `127.0.0.1:${g2}`]);
-  try {
-    await accepting(g1);
-    await accepting(g2);
-    const r = await run(
-      ours("broadcast", "client", [
-        "--addr1",
-        `tcp@127.0.0.1:${g1}`,
-        "--addr2",
-        `tcp@127.0.0.1:${g2}`,
-        "--interval",
-        "100",
-      ]),
-    );
-    assert.equal(r.code, 0, r.out);
-    assert.equal(
-      r.out,
-      "10 * 20 = 200, 20000\n".repeat(3) +
-        `receipt 127.0.0.1:${g1}: 200\nreceipt 127.0.0.1:${g2}: 20000\n`,
-    );
-    // Go's example.Arith (the first server) prints each call: 3 broadcasts and the inform.
-    assert.equal(count(g.text(), /^call: 10 \* 20 = 200$/), 4, g.text());
-  } finally {
-    await g.stop();
-  }
+  // Go's client broadcasts once a second until stopped, and exits at its first failure (as when
+  // one of the servers does not answer).
+  const until = { output: /(10 \* 20 = (200|20000)\n[\s\S]*){3}/, what: "three broadcasts" };
+  await pair("go", "ours", "broadcast", { servers: 2, until }, () => {});
+  const interval = ["--interval", "100"];
+  await pair(
+    "ours",
+    "go",
+    "broadcast",
+    { servers: 2, clientFlags: interval },
+    (client, g, addrs) => {
+      assert.equal(
+        client.text(),
+        "10 * 20 = 200, 20000\n".repeat(3) +
+          `receipt ${addrs[0]}: 200\nreceipt ${addrs[1]}: 20000\n`,
+      );
+      // Go's example.Arith (the first server) prints each call: 3 broadcasts and the inform.
+      assert.equal(count(g.text(), /^call: 10 \* 20 = 200$/), 4, g.text());
+    },
+  );
 });
 
 /** Hex sha256 of `bytes`. */
@@ -603,19 +310,11 @@ Deno.test("rpcx-examples filetransfer: Go's SendFile of abc.txt into our server'
   await withTempDirs(3, async ([goCwd, ourDir, goServerCwd]) => {
     // Go's client sends ./abc.txt (hard-coded) with meta foo=bar, rate unlimited.
     await Deno.writeFile(`${goCwd}/abc.txt`, TRANSFER_BYTES);
-    const addr = `127.0.0.1:${freePort()}`;
-    const server = await ourServer("filetransfer", [
-      "--addr",
-      addr,
-      "--transfer-addr",
-      `127.0.0.1:${freePort()}`,
-      "--dir",
-      ourDir,
-    ]);
-    try {
-      const r = await run(go("filetransfer", "client", ["-addr", addr], goCwd));
-      assert.equal(r.code, 0, r.out);
-      assert.match(r.out, goLog("send ok"));
+    await pair("go", "ours", "filetransfer", {
+      serverFlags: ["--transfer-addr", `127.0.0.1:${freePort()}`, "--dir", ourDir],
+      goCwd,
+    }, async (client, server) => {
+      assert.match(client.text(), goLog("send ok"));
       // Stored once all FileSize bytes came (Go's client returns once it wrote them).
       await server.waitText(/saved abc\.txt\n/, 10_000, "our server's 'saved abc.txt'");
       assert.ok(
@@ -626,51 +325,31 @@ Deno.test("rpcx-examples filetransfer: Go's SendFile of abc.txt into our server'
       );
       assert.deepEqual([...Deno.readDirSync(ourDir)].map((e) => e.name), ["abc.txt"]);
       assert.equal(await sha256(await Deno.readFile(`${ourDir}/abc.txt`)), want);
-    } finally {
-      await server.stop();
-    }
+    });
 
-    const goPort = freePort();
-    const g = await goServer(
-      "filetransfer",
-      ["-addr", `127.0.0.1:${goPort}`, "-transfer-addr", `127.0.0.1:${freePort()}`],
-      goPort,
-      goServerCwd,
-    );
-    try {
-      // Go's server has no download handler: upload only.
-      const r = await run(
-        ours("filetransfer", "client", [
-          "--addr",
-          `127.0.0.1:${goPort}`,
-          "--file",
-          `${goCwd}/abc.txt`,
-          "--upload-only",
-        ]),
-      );
-      assert.equal(r.code, 0, r.out);
-      assert.equal(r.out, `send ok: ${TRANSFER_BYTES.length} bytes\n`);
+    // Go's server has no download handler: upload only.
+    await pair("ours", "go", "filetransfer", {
+      serverFlags: ["-transfer-addr", `127.0.0.1:${freePort()}`],
+      clientFlags: ["--file", `${goCwd}/abc.txt`, "--upload-only"],
+      goCwd: goServerCwd,
+    }, async (client, g) => {
+      assert.equal(client.text(), `send ok: ${TRANSFER_BYTES.length} bytes\n`);
       // Go's handler reads to the end, then prints `file content: %s\n`.
       const head =
         `received file name: abc.txt, size: ${TRANSFER_BYTES.length}, meta: map[foo:bar]\n` +
         "file content: ";
-      await waitFor(
-        "Go's server to print the whole file",
-        // (ASCII: as many characters as bytes; a pipe may hand the print over in pieces)
-        () => g.stdout().length >= head.length + TRANSFER_TEXT.length + 1,
+      // (ASCII: as many characters as bytes; a pipe may hand the print over in pieces)
+      await g.waitStdout(
+        (out) => out.length >= head.length + TRANSFER_TEXT.length + 1,
         10_000,
-        20,
-      ).catch((e) => {
-        throw new Error(`${(e as Error).message}; Go's server printed ${g.text().slice(0, 300)}…`);
-      });
+        "Go's server to print the whole file",
+      );
       assert.ok(g.stdout().startsWith(head), g.stdout().slice(0, 300));
       assert.ok(g.stdout().endsWith("\n"), g.stdout().slice(-300));
       const got = new TextEncoder().encode(g.stdout().slice(head.length, -1));
       assert.equal(got.length, TRANSFER_BYTES.length);
       assert.equal(await sha256(got), want);
-    } finally {
-      await g.stop();
-    }
+    });
   });
 });
 
@@ -679,64 +358,36 @@ Deno.test("rpcx-examples file_download: Go's DownloadFile of abc.txt from our se
   const want = await sha256(TRANSFER_BYTES);
   await withTempDirs(4, async ([goCwd, ourDir, goServerCwd, saveDir]) => {
     await Deno.writeFile(`${ourDir}/abc.txt`, TRANSFER_BYTES);
-    const addr = `127.0.0.1:${freePort()}`;
-    const server = await ourServer("filetransfer", [
-      "--addr",
-      addr,
-      "--transfer-addr",
-      `127.0.0.1:${freePort()}`,
-      "--dir",
-      ourDir,
-    ]);
-    try {
-      // Go's client asks for abc.txt (meta foo=bar) and writes it to ./abc.txt.
-      const r = await run(go("file_download", "client", ["-addr", addr], goCwd));
-      assert.equal(r.code, 0, r.out);
-      assert.match(r.out, goLog("received"));
+    // Go's client asks for abc.txt (meta foo=bar) and writes it to ./abc.txt.
+    await pair("go", "ours", "file_download", {
+      server: "filetransfer",
+      serverFlags: ["--transfer-addr", `127.0.0.1:${freePort()}`, "--dir", ourDir],
+      goCwd,
+    }, async (client, server) => {
+      assert.match(client.text(), goLog("received"));
       assert.equal(await sha256(await Deno.readFile(`${goCwd}/abc.txt`)), want);
       await server.waitText(/send ok\n/, 10_000, "our server's 'send ok'");
       assert.ok(
         server.text().includes(`received file name: abc.txt, meta: { foo: "bar" }\n`),
         server.text(),
       );
-    } finally {
-      await server.stop();
-    }
+    });
 
-    // Go's server sends ./abc.txt (hard-coded) whatever the name asked for.
+    // Go's server sends ./abc.txt (hard-coded) whatever the name asked for, and has no upload
+    // handler: download only.
     await Deno.writeFile(`${goServerCwd}/abc.txt`, TRANSFER_BYTES);
-    const goPort = freePort();
-    const g = await goServer(
-      "file_download",
-      ["-addr", `127.0.0.1:${goPort}`, "-transfer-addr", `127.0.0.1:${freePort()}`],
-      goPort,
-      goServerCwd,
-    );
-    try {
-      // Go's server has no upload handler: download only.
-      const save = `${saveDir}/abc.txt`;
-      const r = await run(
-        ours("filetransfer", "client", [
-          "--addr",
-          `127.0.0.1:${goPort}`,
-          "--download",
-          "abc.txt",
-          "--save",
-          save,
-          "--download-only",
-        ]),
-      );
-      assert.equal(r.code, 0, r.out);
-      assert.equal(r.out, `received: ${TRANSFER_BYTES.length} bytes into ${save}\n`);
+    const save = `${saveDir}/abc.txt`;
+    await pair("ours", "go", "filetransfer", {
+      server: "file_download",
+      serverFlags: ["-transfer-addr", `127.0.0.1:${freePort()}`],
+      clientFlags: ["--download", "abc.txt", "--save", save, "--download-only"],
+      goCwd: goServerCwd,
+    }, async (client, g) => {
+      assert.equal(client.text(), `received: ${TRANSFER_BYTES.length} bytes into ${save}\n`);
       assert.equal(await sha256(await Deno.readFile(save)), want);
-      await waitFor("Go's server's 'send ok'", () => g.stdout().endsWith("send ok\n"), 10_000, 20)
-        .catch((e) => {
-          throw new Error(`${(e as Error).message}; Go's server printed ${g.text()}`);
-        });
+      await g.waitStdout((out) => out.endsWith("send ok\n"), 10_000, "Go's server's 'send ok'");
       assert.equal(g.stdout(), "received file name: abc.txt, meta: map[foo:bar]\nsend ok\n");
-    } finally {
-      await g.stop();
-    }
+    });
   });
 });
 
@@ -747,59 +398,25 @@ const TEN_LINES = new RegExp(
 
 Deno.test("rpcx-examples stream: Go's Stream client (10 lines, 1 s apart) echoed by our stream service, ours echoed by Go's", async () => {
   if (!needGoExamples()) return;
-  const addr = `127.0.0.1:${freePort()}`;
-  const server = await ourServer("stream", [
-    "--addr",
-    addr,
-    "--transfer-addr",
-    `127.0.0.1:${freePort()}`,
-  ]);
-  try {
-    // Go's client prints what comes back (io.Copy to stdout) and closes 1 s after its last line.
-    const client = go("stream", "client", ["-addr", addr]);
-    const r = await run(client, 40_000);
-    assert.equal(r.code, 0, r.out);
+  // Go's client prints what comes back (io.Copy to stdout) and closes 1 s after its last line.
+  await pair("go", "ours", "stream", {
+    serverFlags: ["--transfer-addr", `127.0.0.1:${freePort()}`],
+    ms: 40_000,
+  }, async (client, server) => {
     assert.match(client.stdout(), TEN_LINES);
     await server.waitText(/127\.0\.0\.1:\d+ closed\n/, 10_000, "our server's '<addr> closed'");
     assert.ok(server.text().includes(`received args, meta: { foo: "bar" }\n`), server.text());
-  } finally {
-    await server.stop();
-  }
+  });
 
-  const goPort = freePort();
-  const g = await goServer(
-    "stream",
-    ["-addr", `127.0.0.1:${goPort}`, "-transfer-addr", `127.0.0.1:${freePort()}`],
-    goPort,
-  );
-  try {
-    // Go's server only echoes bytes: no typed message stream (--lines-only).
-    const r = await run(
-      ours("stream", "client", [
-        "--addr",
-        `127.0.0.1:${goPort}`,
-        "--lines",
-        "10",
-        "--interval",
-        "100",
-        "--lines-only",
-      ]),
-    );
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, TEN_LINES);
-    await waitFor(
-      "Go's server's '<addr> closed'",
-      () => g.stdout().endsWith("closed\n"),
-      10_000,
-      20,
-    )
-      .catch((e) => {
-        throw new Error(`${(e as Error).message}; Go's server printed ${g.text()}`);
-      });
+  // Go's server only echoes bytes: no typed message stream (--lines-only).
+  await pair("ours", "go", "stream", {
+    serverFlags: ["-transfer-addr", `127.0.0.1:${freePort()}`],
+    clientFlags: ["--lines", "10", "--interval", "100", "--lines-only"],
+  }, async (client, g) => {
+    assert.match(client.text(), TEN_LINES);
+    await g.waitStdout((out) => out.endsWith("closed\n"), 10_000, "Go's server's '<addr> closed'");
     assert.match(g.stdout(), /^received args, meta: map\[foo:bar\]\n127\.0\.0\.1:\d+ closed\n$/);
-  } finally {
-    await g.stop();
-  }
+  });
 });
 
 Deno.test("tests/interop/go-examples are rpcx-examples' files unchanged (git blob ids of UPSTREAM.blobs)", async () => {
