@@ -243,17 +243,33 @@ Deno.test("refused dials are typed: tcp port closed, unix path missing", async (
   }
 });
 
+/** A loopback black hole (see `blackHole`). */
+interface Hole {
+  readonly port: number;
+  /**
+   * Lets the accept queue drain: the fillers are closed and the listener accepts (into
+   * `accepted`); waits (5 s) for the probe's connection and closes it.
+   */
+  drain(): Promise<void>;
+  /** The connections accepted since `drain`. */
+  readonly accepted: Deno.Conn[];
+  /** How many connections filled the queue. */
+  readonly filled: number;
+  /**
+   * Each accepted connection's far end closes (EOF or reset, within 3 s each); then the
+   * listener stops accepting.
+   */
+  assertAcceptedClosed(): Promise<void>;
+  /** Closes every socket of it (the probe's within 10 s). Safe after the others. */
+  close(): Promise<void>;
+}
+
 /**
  * A loopback black hole: a listener with a backlog of 0 that never accepts, its accept queue
  * filled, so the kernel drops further SYNs and a dial waits without an answer (no outside
- * address needed). `blocked` is the probe connect that found it full.
+ * address needed), until `drain`.
  */
-async function blackHole(): Promise<{
-  listener: Deno.TcpListener;
-  port: number;
-  fillers: Deno.Conn[];
-  blocked: Promise<Deno.Conn>;
-}> {
+async function blackHole(): Promise<Hole> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const fillers: Deno.Conn[] = [];
@@ -265,7 +281,7 @@ async function blackHole(): Promise<{
       new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 300))),
     ]);
     clearTimeout(timer);
-    if (done === undefined) return { listener, port, fillers, blocked: probe };
+    if (done === undefined) return holeOf(listener, port, fillers, probe);
     fillers.push(done);
   }
   listener.close();
@@ -273,10 +289,64 @@ async function blackHole(): Promise<{
   throw new Error("the accept queue never filled: no black hole on this kernel");
 }
 
+function holeOf(
+  listener: Deno.TcpListener,
+  port: number,
+  fillers: Deno.Conn[],
+  blocked: Promise<Deno.Conn>,
+): Hole {
+  const accepted: Deno.Conn[] = [];
+  let accepting: Promise<void> | undefined;
+  const closeListener = () => {
+    try {
+      listener.close();
+    } catch {
+      // closed
+    }
+  };
+  return {
+    port,
+    accepted,
+    filled: fillers.length,
+    async drain() {
+      for (const c of fillers) c.close();
+      accepting = (async () => {
+        for await (const c of listener) accepted.push(c);
+      })();
+      (await bounded(blocked, 5000, "the probe's connection")).close();
+    },
+    async assertAcceptedClosed() {
+      const buf = new Uint8Array(64);
+      for (const c of accepted) {
+        const end = await bounded(
+          c.read(buf).then((n) => n === null ? "closed" : `${n} bytes`, () => "reset"),
+          3000,
+          "the far end of an accepted connection to close",
+        );
+        assert.ok(["closed", "reset"].includes(end), end);
+      }
+      listener.close();
+      await accepting?.catch(() => {});
+    },
+    async close() {
+      for (const c of [...fillers, ...accepted]) {
+        try {
+          c.close();
+        } catch {
+          // closed
+        }
+      }
+      closeListener();
+      await bounded(blocked.then((c) => c.close(), () => {}), 10_000, "the probe").catch(
+        () => {},
+      );
+    },
+  };
+}
+
 Deno.test("a dial that gets no answer fails with DialTimeoutError after connectTimeout; a late connection is closed, not leaked", async () => {
   const hole = await blackHole();
   const client = new Client(`tcp@127.0.0.1:${hole.port}`, { connectTimeout: 300 });
-  const accepted: Deno.Conn[] = [];
   try {
     const t0 = performance.now();
     const err = await bounded(
@@ -292,51 +362,22 @@ Deno.test("a dial that gets no answer fails with DialTimeoutError after connectT
     assert.ok(took >= 250 && took < 2000, `failed after ${took.toFixed(0)} ms`);
     // The queue drains: the probe's and then the client's retried SYN complete. The client gave
     // that dial up, so it must close the connection it gets (the server side reads its end).
-    for (const c of hole.fillers) c.close();
-    const accepting = (async () => {
-      for await (const c of hole.listener) accepted.push(c);
-    })();
-    (await bounded(hole.blocked, 5000, "the probe's connection")).close();
+    await hole.drain();
     await waitFor(
       "the client's late connection to arrive",
-      () => accepted.length === hole.fillers.length + 2,
+      () => hole.accepted.length === hole.filled + 2,
       8000,
       20,
     );
-    const buf = new Uint8Array(64);
-    for (const c of accepted) {
-      const end = await bounded(
-        c.read(buf).then((n) => n === null ? "closed" : `${n} bytes`, () => "reset"),
-        3000,
-        "the far end of an accepted connection to close",
-      );
-      assert.ok(["closed", "reset"].includes(end), end);
-    }
-    hole.listener.close();
-    await accepting.catch(() => {});
+    await hole.assertAcceptedClosed();
   } finally {
     await client.close();
-    for (const c of [...hole.fillers, ...accepted]) {
-      try {
-        c.close();
-      } catch {
-        // closed
-      }
-    }
-    try {
-      hole.listener.close();
-    } catch {
-      // closed
-    }
-    await bounded(hole.blocked.then((c) => c.close(), () => {}), 10_000, "the probe").catch(
-      () => {},
-    );
+    await hole.close();
   }
 });
 
 Deno.test("a node:net dial (nodeSockets: Node's and Bun's) that gets no answer fails with DialTimeoutError after its timeout and frees its socket; a refused one is typed", async () => {
   const hole = await blackHole();
-  const accepted: Deno.Conn[] = [];
   const label = `tcp@127.0.0.1:${hole.port}`;
   try {
     const t0 = performance.now();
@@ -358,23 +399,9 @@ Deno.test("a node:net dial (nodeSockets: Node's and Bun's) that gets no answer f
     assert.ok(took >= 250 && took < 2000, `failed after ${took.toFixed(0)} ms`);
     // The queue drains: the dial given up was destroyed, so no connection of it is left open
     // (none arrives, or it is closed at once).
-    for (const c of hole.fillers) c.close();
-    const accepting = (async () => {
-      for await (const c of hole.listener) accepted.push(c);
-    })();
-    (await bounded(hole.blocked, 5000, "the probe's connection")).close();
+    await hole.drain();
     await delay(500);
-    const buf = new Uint8Array(64);
-    for (const c of accepted) {
-      const end = await bounded(
-        c.read(buf).then((n) => n === null ? "closed" : `${n} bytes`, () => "reset"),
-        3000,
-        "the far end of an accepted connection to close",
-      );
-      assert.ok(["closed", "reset"].includes(end), end);
-    }
-    hole.listener.close();
-    await accepting.catch(() => {});
+    await hole.assertAcceptedClosed();
     // A closed port: ConnectionRefusedError, at once.
     const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (closed.addr as Deno.NetAddr).port;
@@ -388,21 +415,7 @@ Deno.test("a node:net dial (nodeSockets: Node's and Bun's) that gets no answer f
       ConnectionRefusedError,
     );
   } finally {
-    for (const c of [...hole.fillers, ...accepted]) {
-      try {
-        c.close();
-      } catch {
-        // closed
-      }
-    }
-    try {
-      hole.listener.close();
-    } catch {
-      // closed
-    }
-    await bounded(hole.blocked.then((c) => c.close(), () => {}), 10_000, "the probe").catch(
-      () => {},
-    );
+    await hole.close();
   }
 });
 
@@ -907,9 +920,13 @@ for (const rt of SOCKETS) {
   }
 }
 
-Deno.test("tcp with nodeSockets: an accepted node:net connection hands its socket over with the bytes read and not taken in front", async () => {
-  // What the server's HTTP side relies on to give node:http the socket itself: bytes the
-  // connection already queued (a pipelined second request) must come out of the socket first.
+/**
+ * Runs `fn` with a tcp listener of nodeSockets, a Deno connection to it (`peer`) and the
+ * connection the listener accepted of it (within 5 s); the peer and the listener are closed after.
+ */
+async function withNodeSocketsPeer(
+  fn: (peer: Deno.TcpConn, accepted: Connection) => Promise<void>,
+): Promise<void> {
   const listener = await tcpNetwork.listen("127.0.0.1:0", { nodeSockets: true });
   const it = listener[Symbol.asyncIterator]();
   const peer = await Deno.connect({
@@ -917,7 +934,17 @@ Deno.test("tcp with nodeSockets: an accepted node:net connection hands its socke
     port: Number(listener.address.split(":").pop()),
   });
   try {
-    const accepted = (await bounded(it.next(), 5000, "accept")).value as Connection;
+    await fn(peer, (await bounded(it.next(), 5000, "accept")).value as Connection);
+  } finally {
+    peer.close();
+    await listener.close();
+  }
+}
+
+Deno.test("tcp with nodeSockets: an accepted node:net connection hands its socket over with the bytes read and not taken in front", async () => {
+  // What the server's HTTP side relies on to give node:http the socket itself: bytes the
+  // connection already queued (a pipelined second request) must come out of the socket first.
+  await withNodeSocketsPeer(async (peer, accepted) => {
     const own = handOverOf(accepted);
     assert.ok(
       own,
@@ -954,24 +981,14 @@ Deno.test("tcp with nodeSockets: an accepted node:net connection hands its socke
     );
     assert.equal(text(), "second|third|fourth");
     socket.destroy();
-  } finally {
-    peer.close();
-    await listener.close();
-  }
+  });
 });
 
 Deno.test("tcp with nodeSockets: one read takes every queued chunk that fits, not one chunk a read", async () => {
   // Go's SendFile writes 1 KiB at a time: node:net queues a chunk per segment, and a read that
   // took one chunk cost a read (an event-loop turn) per KiB on Node and Bun.
-  const listener = await tcpNetwork.listen("127.0.0.1:0", { nodeSockets: true });
-  const it = listener[Symbol.asyncIterator]();
-  const peer = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: Number(listener.address.split(":").pop()),
-  });
-  peer.setNoDelay(true);
-  try {
-    const accepted = (await bounded(it.next(), 5000, "accept")).value as Connection;
+  await withNodeSocketsPeer(async (peer, accepted) => {
+    peer.setNoDelay(true);
     const segment = new Uint8Array(1024);
     for (let i = 0; i < 40; i++) {
       segment.fill(i);
@@ -990,8 +1007,5 @@ Deno.test("tcp with nodeSockets: one read takes every queued chunk that fits, no
     assert.equal(await bounded(accepted.read(small), 5000, "a short read"), 10);
     assert.deepEqual(small, new Uint8Array(10).fill(7));
     accepted.close();
-  } finally {
-    peer.close();
-    await listener.close();
-  }
+  });
 });
