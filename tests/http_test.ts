@@ -17,7 +17,13 @@ import { bounded, findExecutable, needs, waitFor } from "./support/env.ts";
 import { interopServer } from "./support/echo_service.ts";
 import { runBounded, startReady } from "./support/child.ts";
 import { GO_PEER, needGoPeer } from "./support/go_peer.ts";
-import { httpRequest, parseAnswer, type RawAnswer, rawExchange } from "./support/raw_http.ts";
+import {
+  concatBytes,
+  httpRequest,
+  parseAnswer,
+  type RawAnswer,
+  rawExchange,
+} from "./support/raw_http.ts";
 import { makeTestCerts, OPENSSL } from "./support/certs.ts";
 import { startExampleServer } from "./support/examples.ts";
 
@@ -74,6 +80,12 @@ function describe(a: RawAnswer): string {
 }
 
 const J = { "X-JSONRPC-2.0": "true" };
+/**
+ * A JSON-RPC 2.0 request of `body` (POST / with X-JSONRPC-2.0 and `headers`), as Go's callers
+ * send it.
+ */
+const jsonRpc = (body: string, headers: Record<string, string> = {}) =>
+  httpRequest("POST", "/", { ...J, ...headers }, body);
 const GW = (method: string, extra: Record<string, string> = {}) => ({
   "X-RPCX-ServiceMethod": method,
   "X-RPCX-SerializeType": "1",
@@ -209,12 +221,7 @@ const SAME_ANSWERS: [string, string][] = [
   // JSON-RPC 2.0
   [
     "jsonrpc: call",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}'),
   ],
   [
     "jsonrpc: string id, any path, spaces",
@@ -227,173 +234,126 @@ const SAME_ANSWERS: [string, string][] = [
   ],
   [
     "jsonrpc: empty string id",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":""}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":""}'),
   ],
   [
     "jsonrpc: negative id, keys in other case",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"JSONRPC":"2.0","Method":"Arith.Mul","PARAMS":{"A":1,"B":2},"Id":-9}',
-    ),
+    jsonRpc('{"JSONRPC":"2.0","Method":"Arith.Mul","PARAMS":{"A":1,"B":2},"Id":-9}'),
   ],
   [
     "jsonrpc: notification",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"j"}}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"j"}}'),
   ],
   [
     "jsonrpc: null id is a notification",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"j"},"id":null}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"j"},"id":null}'),
   ],
-  ["jsonrpc: null body", httpRequest("POST", "/", J, "null")],
+  ["jsonrpc: null body", jsonRpc("null")],
   [
     "jsonrpc: unknown method",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Div","params":{},"id":2}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Div","params":{},"id":2}'),
   ],
   [
     "jsonrpc: unknown service",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Nope.Mul","params":{},"id":3}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Nope.Mul","params":{},"id":3}'),
   ],
   [
     "jsonrpc: service error",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Echo.Fail","params":{},"id":4}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Echo.Fail","params":{},"id":4}'),
   ],
   [
     "jsonrpc: method without a dot",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Mul","params":{},"id":5}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Mul","params":{},"id":5}'),
   ],
   [
     "jsonrpc: method starting with a dot",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":".Mul","params":{},"id":5}'),
+    jsonRpc('{"jsonrpc":"2.0","method":".Mul","params":{},"id":5}'),
   ],
   [
     "jsonrpc: HTML in the result is escaped",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Echo.Meta","params":{"Data":"<a&b>"},"id":6}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Echo.Meta","params":{"Data":"<a&b>"},"id":6}'),
   ],
   [
     "jsonrpc: U+2028, U+2029 and escapes in the result",
-    httpRequest(
-      "POST",
-      "/",
-      J,
+    jsonRpc(
       '{"jsonrpc":"2.0","method":"Echo.Meta","params":{"Data":"a\u2028b\u2029c \\" \u00e9 \ud83d\ude00 <\/>"},"id":7}',
     ),
   ],
-  ["jsonrpc: bad JSON", httpRequest("POST", "/", J, "{bad}")],
-  ["jsonrpc: empty body", httpRequest("POST", "/", J, "")],
-  ["jsonrpc: truncated", httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul",')],
-  ["jsonrpc: bad literal", httpRequest("POST", "/", J, '{"id":tru}')],
-  ["jsonrpc: bad number", httpRequest("POST", "/", J, '{"id":-}')],
-  ["jsonrpc: bad fraction", httpRequest("POST", "/", J, '{"id":1.}')],
-  ["jsonrpc: bad exponent", httpRequest("POST", "/", J, '{"id":1e+}')],
-  ["jsonrpc: bad escape", httpRequest("POST", "/", J, '{"method":"a\\x"}')],
-  ["jsonrpc: bad unicode escape", httpRequest("POST", "/", J, '{"method":"\\u12g4"}')],
-  ["jsonrpc: missing colon", httpRequest("POST", "/", J, '{"id" 1}')],
-  ["jsonrpc: missing comma", httpRequest("POST", "/", J, '{"id":1 "x":2}')],
-  ["jsonrpc: array missing comma", httpRequest("POST", "/", J, '{"params":[1 2]}')],
-  ["jsonrpc: quote char", httpRequest("POST", "/", J, "{'id':1}")],
-  ["jsonrpc: trailing data", httpRequest("POST", "/", J, '{"jsonrpc":"2.0"} x')],
-  ["jsonrpc: leading zero", httpRequest("POST", "/", J, '{"id":01}')],
+  ["jsonrpc: bad JSON", jsonRpc("{bad}")],
+  ["jsonrpc: empty body", jsonRpc("")],
+  ["jsonrpc: truncated", jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul",')],
+  ["jsonrpc: bad literal", jsonRpc('{"id":tru}')],
+  ["jsonrpc: bad number", jsonRpc('{"id":-}')],
+  ["jsonrpc: bad fraction", jsonRpc('{"id":1.}')],
+  ["jsonrpc: bad exponent", jsonRpc('{"id":1e+}')],
+  ["jsonrpc: bad escape", jsonRpc('{"method":"a\\x"}')],
+  ["jsonrpc: bad unicode escape", jsonRpc('{"method":"\\u12g4"}')],
+  ["jsonrpc: missing colon", jsonRpc('{"id" 1}')],
+  ["jsonrpc: missing comma", jsonRpc('{"id":1 "x":2}')],
+  ["jsonrpc: array missing comma", jsonRpc('{"params":[1 2]}')],
+  ["jsonrpc: quote char", jsonRpc("{'id':1}")],
+  ["jsonrpc: trailing data", jsonRpc('{"jsonrpc":"2.0"} x')],
+  ["jsonrpc: leading zero", jsonRpc('{"id":01}')],
   [
     "jsonrpc: wrong version",
-    httpRequest("POST", "/", J, '{"jsonrpc":"1.0","method":"Arith.Mul","id":1}'),
+    jsonRpc('{"jsonrpc":"1.0","method":"Arith.Mul","id":1}'),
   ],
   [
     "jsonrpc: numeric version",
-    httpRequest("POST", "/", J, '{"jsonrpc":2,"method":"Arith.Mul","id":1}'),
+    jsonRpc('{"jsonrpc":2,"method":"Arith.Mul","id":1}'),
   ],
-  ["jsonrpc: null version", httpRequest("POST", "/", J, '{"jsonrpc":null,"id":1}')],
-  ["jsonrpc: numeric method", httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":5,"id":1}')],
+  ["jsonrpc: null version", jsonRpc('{"jsonrpc":null,"id":1}')],
+  ["jsonrpc: numeric method", jsonRpc('{"jsonrpc":"2.0","method":5,"id":1}')],
   [
     "jsonrpc: fractional id",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul","id":1.5}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","id":1.5}'),
   ],
   [
     "jsonrpc: boolean id",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul","id":true}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","id":true}'),
   ],
   [
     "jsonrpc: trailing comma in params",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Arith.Mul","params":[1,2,],"id":1}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":[1,2,],"id":1}'),
   ],
-  ["jsonrpc: trailing comma in the object", httpRequest("POST", "/", J, '{"id":1,}')],
-  ["jsonrpc: control character in a string", httpRequest("POST", "/", J, '{"method":"a\tb"}')],
+  ["jsonrpc: trailing comma in the object", jsonRpc('{"id":1,}')],
+  ["jsonrpc: control character in a string", jsonRpc('{"method":"a\tb"}')],
   [
     "jsonrpc: escaped method name",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Ar\\u0069th.Mul","params":{"A":3,"B":5},"id":1}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Ar\\u0069th.Mul","params":{"A":3,"B":5},"id":1}'),
   ],
   [
     "jsonrpc: largest int64 id",
-    httpRequest(
-      "POST",
-      "/",
-      J,
+    jsonRpc(
       '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":9223372036854775807}',
     ),
   ],
   [
     "jsonrpc: id past int64",
-    httpRequest(
-      "POST",
-      "/",
-      J,
+    jsonRpc(
       '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":9223372036854775808}',
     ),
   ],
   [
     "jsonrpc: id with escapes",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":"q\\"<&>\\u00e9"}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":"q\\"<&>\\u00e9"}'),
   ],
   [
     "jsonrpc: non-ASCII service name",
-    httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Ärith.Mul","params":{},"id":1}'),
+    jsonRpc('{"jsonrpc":"2.0","method":"Ärith.Mul","params":{},"id":1}'),
   ],
   [
     "jsonrpc: nested params, then a service error",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Echo.Fail","params":{"x":[true,false,null,1.5e3]},"id":1}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Echo.Fail","params":{"x":[true,false,null,1.5e3]},"id":1}'),
   ],
   [
     "jsonrpc: duplicate keys, the last wins",
-    httpRequest(
-      "POST",
-      "/",
-      J,
+    jsonRpc(
       '{"jsonrpc":"2.0","method":"Arith.Add","method":"Arith.Mul","params":{"A":3,"B":5},"id":1,"id":2}',
     ),
   ],
-  ["jsonrpc: a string body", httpRequest("POST", "/", J, '"hello"')],
-  ["jsonrpc: a number body", httpRequest("POST", "/", J, "42")],
+  ["jsonrpc: a string body", jsonRpc('"hello"')],
+  ["jsonrpc: a number body", jsonRpc("42")],
 ];
 
 /** With CORS on both sides (Go: `SetCORS(AllowAllCORSOptions())`). */
@@ -423,12 +383,9 @@ const SAME_ANSWERS_CORS: [string, string][] = [
   ],
   [
     "cors: JSON-RPC from a page",
-    httpRequest(
-      "POST",
-      "/",
-      { ...J, Origin: "http://page.example" },
-      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}', {
+      Origin: "http://page.example",
+    }),
   ],
   ["cors: OPTIONS that is no preflight", httpRequest("OPTIONS", "/Arith", { Origin: "http://x" })],
 ];
@@ -446,21 +403,13 @@ const SAME_ANSWERS_AUTH: [string, string][] = [
   ],
   [
     "auth: JSON-RPC without a token",
-    httpRequest(
-      "POST",
-      "/",
-      J,
-      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":1}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":1}'),
   ],
   [
     "auth: JSON-RPC with the token",
-    httpRequest(
-      "POST",
-      "/",
-      { ...J, Authorization: "secret" },
-      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":1}',
-    ),
+    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":1}', {
+      Authorization: "secret",
+    }),
   ],
 ];
 
@@ -523,12 +472,9 @@ const invokeFrom = (origin: string | undefined, method = "POST") =>
     '{"A":6,"B":7}',
   );
 const rpcFrom = (origin: string) =>
-  httpRequest(
-    "POST",
-    "/",
-    { ...J, Origin: origin },
-    '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}',
-  );
+  jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}', {
+    Origin: origin,
+  });
 
 /** Custom `CorsOptions` (Go: the same fields as `server.CORSOptions`) and requests to try. */
 const CORS_SETS: [string, CorsOptions, [string, string][]][] = [
@@ -681,10 +627,7 @@ Deno.test("JSON-RPC batches, and a call without params (Go rpcx drops the connec
   try {
     const batch = await rawExchange(
       port,
-      httpRequest(
-        "POST",
-        "/",
-        J,
+      jsonRpc(
         '[{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":3},"id":1},' +
           '{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"b"}},' +
           '{"jsonrpc":"2.0","method":"Arith.Div","params":{},"id":"x"},' +
@@ -701,18 +644,18 @@ Deno.test("JSON-RPC batches, and a call without params (Go rpcx drops the connec
     );
     const onlyNotes = await rawExchange(
       port,
-      httpRequest("POST", "/", J, '[{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"c"}}]'),
+      jsonRpc('[{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"c"}}]'),
     );
     assert.equal(onlyNotes.status, 200);
     assert.equal(onlyNotes.body.length, 0);
-    const empty = await rawExchange(port, httpRequest("POST", "/", J, "[]"));
+    const empty = await rawExchange(port, jsonRpc("[]"));
     assert.equal(
       dec.decode(empty.body),
       '{"jsonrpc":"2.0","error":{"code":-32600,"message":"empty batch","data":null}}',
     );
     const noParams = await rawExchange(
       port,
-      httpRequest("POST", "/", J, '{"jsonrpc":"2.0","method":"Echo.Notes","id":9}'),
+      jsonRpc('{"jsonrpc":"2.0","method":"Echo.Notes","id":9}'),
     );
     assert.equal(noParams.status, 200);
     assert.match(
@@ -759,30 +702,35 @@ async function keepAliveExchange(port: number, requests: string[]): Promise<stri
   return answers;
 }
 
-const keepAlive = (method: string, path: string, headers: Record<string, string>, body: string) =>
-  httpRequest(method, path, headers, body).replace("Connection: close\r\n", "");
+/** `request` without its `Connection: close`: the connection stays open after the answer. */
+const keepAlive = (request: string) => request.replace("Connection: close\r\n", "");
+
+/**
+ * `n` HTTP invoke calls (Arith.Mul) and `n` JSON-RPC calls (Arith.Add), alternating on one
+ * keep-alive connection to `port`: every one answered, in order.
+ */
+async function assertAlternating(port: number, n: number): Promise<void> {
+  const reqs = [];
+  for (let i = 0; i < n; i++) {
+    reqs.push(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), `{"A":${i},"B":2}`)));
+    reqs.push(
+      keepAlive(
+        jsonRpc(`{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":${i},"B":1},"id":${i}}`),
+      ),
+    );
+  }
+  const answers = await keepAliveExchange(port, reqs);
+  assert.equal(answers.length, 2 * n);
+  for (let i = 0; i < n; i++) {
+    assert.ok(answers[2 * i].endsWith(`{"C":${i * 2}}`), answers[2 * i]);
+    assert.ok(answers[2 * i + 1].endsWith(`{"jsonrpc":"2.0","result":{"C":${i + 1}},"id":${i}}`));
+  }
+}
 
 Deno.test("keep-alive: HTTP invoke and JSON-RPC alternate on one connection", async () => {
   const { port, server } = await startOurs();
   try {
-    const reqs = [];
-    for (let i = 0; i < 10; i++) {
-      reqs.push(keepAlive("POST", "/Arith", GW("Mul"), `{"A":${i},"B":2}`));
-      reqs.push(
-        keepAlive(
-          "POST",
-          "/",
-          J,
-          `{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":${i},"B":1},"id":${i}}`,
-        ),
-      );
-    }
-    const answers = await keepAliveExchange(port, reqs);
-    assert.equal(answers.length, 20);
-    for (let i = 0; i < 10; i++) {
-      assert.ok(answers[2 * i].endsWith(`{"C":${i * 2}}`), answers[2 * i]);
-      assert.ok(answers[2 * i + 1].endsWith(`{"jsonrpc":"2.0","result":{"C":${i + 1}},"id":${i}}`));
-    }
+    await assertAlternating(port, 10);
   } finally {
     await server.close();
   }
@@ -879,13 +827,7 @@ async function readUntilClosed(conn: Deno.Conn, waitMs: number, from = performan
       // closed
     }
   }
-  const raw = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    raw.set(c, off);
-    off += c.length;
-  }
-  return { closedAfter, status: parseAnswer(raw).status } satisfies Cut;
+  return { closedAfter, status: parseAnswer(concatBytes(chunks)).status } satisfies Cut;
 }
 
 Deno.test("requestTimeout: a body that stops coming gets 408 and a close at the bound", async () => {
@@ -961,7 +903,7 @@ Deno.test("keepAliveTimeout: an idle keep-alive connection closes at the bound, 
   const { port, server } = await startOurs({ keepAliveTimeout: 300 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    const req = enc.encode(keepAlive("POST", "/Arith", GW("Mul"), '{"A":2,"B":3}'));
+    const req = enc.encode(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":3}')));
     const answer = async () => {
       const buf = new Uint8Array(4096);
       let text = "";
@@ -1046,12 +988,7 @@ Deno.test("HTTP bounds by default: 16 KiB heads, 10 s headers, 30 s body, 60 s i
 
 Deno.test("disableHTTPGateway / disableJSONRPC turn each side off; rpcx stays on", async (t) => {
   const invoke = httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":5}');
-  const rpc = httpRequest(
-    "POST",
-    "/",
-    J,
-    '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":5},"id":1}',
-  );
+  const rpc = jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":5},"id":1}');
   const check = async (options: ServerOptions, invokeOk: boolean, rpcOk: boolean) => {
     const { port, server } = await startOurs(options);
     const client = new Client(`tcp@127.0.0.1:${port}`);
@@ -1105,12 +1042,7 @@ Deno.test("plugins see HTTP calls as rpcx calls; postHTTPRequest can refuse", as
     assert.equal(dec.decode(a.body), '{"C":10}');
     const b = await rawExchange(
       port,
-      httpRequest(
-        "POST",
-        "/",
-        J,
-        '{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":2,"B":5},"id":1}',
-      ),
+      jsonRpc('{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":2,"B":5},"id":1}'),
     );
     assert.equal(dec.decode(b.body), '{"jsonrpc":"2.0","result":{"C":7},"id":1}');
     const c = await rawExchange(
@@ -1157,7 +1089,7 @@ Deno.test("an HTTP connection gets connAccept (network tcp) when it opens and co
   try {
     await waitFor("connAccept", () => events.length > 0, 2000, 5);
     assert.deepEqual(events, [`accept tcp ${me}`], "connAccept runs when the connection opens");
-    const req = enc.encode(keepAlive("POST", "/Arith", GW("Mul"), '{"A":2,"B":3}'));
+    const req = enc.encode(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":3}')));
     const buf = new Uint8Array(4096);
     for (let i = 0; i < 2; i++) {
       await conn.write(req);
@@ -1199,35 +1131,47 @@ Deno.test("an HTTP connection gets connAccept (network tcp) when it opens and co
   }
 });
 
+const CURL = findExecutable("curl");
+
+/** curl's output of `args` (-sS, 10 s at most); it must exit 0. */
+async function curl(args: string[]): Promise<string> {
+  const r = await runBounded(CURL!, { args: ["-sS", "--max-time", "10", ...args] });
+  assert.equal(r.code, 0, dec.decode(r.stderr));
+  return dec.decode(r.stdout);
+}
+
+/** curl's arguments for an HTTP invoke of Arith.Mul {A:10,B:20} on `base` (scheme://host:port). */
+const curlInvoke = (base: string) => [
+  `${base}/Arith`,
+  "-H",
+  "X-RPCX-ServiceMethod: Mul",
+  "-H",
+  "X-RPCX-SerializeType: 1",
+  "-d",
+  '{"A":10,"B":20}',
+];
+
+/** curl's arguments for the JSON-RPC 2.0 request `body` on `base`. */
+const curlJsonRpc = (base: string, body: string) => [
+  `${base}/`,
+  "-H",
+  "X-JSONRPC-2.0: true",
+  "-d",
+  body,
+];
+
 Deno.test("curl calls our server (HTTP invoke and JSON-RPC)", async () => {
-  const curl = findExecutable("curl");
-  if (!needs("curl", curl ? undefined : "not on PATH")) return;
+  if (!needs("curl", CURL ? undefined : "not on PATH")) return;
   const { port, server } = await startOurs();
   try {
-    const run = async (args: string[]) => {
-      const r = await runBounded(curl!, { args: ["-sS", "-i", "--max-time", "10", ...args] });
-      assert.equal(r.code, 0);
-      return dec.decode(r.stdout);
-    };
-    const a = await run([
-      `http://127.0.0.1:${port}/Arith`,
-      "-H",
-      "X-RPCX-ServiceMethod: Mul",
-      "-H",
-      "X-RPCX-SerializeType: 1",
-      "-d",
-      '{"A":10,"B":20}',
-    ]);
+    const base = `http://127.0.0.1:${port}`;
+    const a = await curl(["-i", ...curlInvoke(base)]);
     assert.match(a, /^HTTP\/1.1 200 OK/);
     assert.match(a, /X-Rpcx-Servicemethod: Mul/);
     assert.ok(a.endsWith('{"C":200}'), a);
-    const b = await run([
-      `http://127.0.0.1:${port}/`,
-      "-H",
-      "X-JSONRPC-2.0: true",
-      "-d",
-      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}',
-    ]);
+    const b = await curl(
+      curlJsonRpc(base, '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}'),
+    );
     assert.ok(b.endsWith('{"jsonrpc":"2.0","result":{"C":200},"id":1}'), b);
   } finally {
     await server.close();
@@ -1238,7 +1182,9 @@ Deno.test("shutdown closes idle HTTP keep-alive connections at once", async () =
   const { port, server } = await startOurs();
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    await conn.write(enc.encode(keepAlive("POST", "/Arith", GW("Mul"), '{"A":1,"B":1}')));
+    await conn.write(
+      enc.encode(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":1,"B":1}'))),
+    );
     const buf = new Uint8Array(4096);
     assert.ok((await conn.read(buf))! > 0);
     await bounded(
@@ -1261,8 +1207,7 @@ Deno.test("shutdown closes idle HTTP keep-alive connections at once", async () =
 });
 
 Deno.test("HTTPS: HTTP invoke and JSON-RPC on a TLS port (curl), rpcx over TLS beside them", async () => {
-  const curl = findExecutable("curl");
-  if (!needs("curl", curl ? undefined : "not on PATH")) return;
+  if (!needs("curl", CURL ? undefined : "not on PATH")) return;
   if (!needs("openssl", OPENSSL ? undefined : "not on PATH")) return;
   const certs = await makeTestCerts();
   const server = await interopServer({
@@ -1271,33 +1216,16 @@ Deno.test("HTTPS: HTTP invoke and JSON-RPC on a TLS port (curl), rpcx over TLS b
   const addr = await server.serve("tcp", "127.0.0.1:0");
   const client = new Client(`tcp@${addr}`, { tls: { caCerts: [certs.ca] } });
   try {
-    const run = async (args: string[]) => {
-      const r = await runBounded(curl!, {
-        args: ["-sS", "--max-time", "10", "--cacert", certs.caPath, ...args],
-      });
-      assert.equal(r.code, 0, dec.decode(r.stderr));
-      return dec.decode(r.stdout);
-    };
-    const port = addr.split(":").pop();
+    const base = `https://127.0.0.1:${addr.split(":").pop()}`;
+    const tls = ["--cacert", certs.caPath];
+    assert.equal(await curl([...tls, ...curlInvoke(base)]), '{"C":200}');
     assert.equal(
-      await run([
-        `https://127.0.0.1:${port}/Arith`,
-        "-H",
-        "X-RPCX-ServiceMethod: Mul",
-        "-H",
-        "X-RPCX-SerializeType: 1",
-        "-d",
-        '{"A":10,"B":20}',
-      ]),
-      '{"C":200}',
-    );
-    assert.equal(
-      await run([
-        `https://127.0.0.1:${port}/`,
-        "-H",
-        "X-JSONRPC-2.0: true",
-        "-d",
-        '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":4},"id":1}',
+      await curl([
+        ...tls,
+        ...curlJsonRpc(
+          base,
+          '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":4},"id":1}',
+        ),
       ]),
       '{"jsonrpc":"2.0","result":{"C":12},"id":1}',
     );
@@ -1317,12 +1245,7 @@ Deno.test("on by default: examples/peer2peer/server.ts answers HTTP invoke and J
     assert.equal(dec.decode(a.body), '{"C":200}');
     const b = await rawExchange(
       port,
-      httpRequest(
-        "POST",
-        "/",
-        J,
-        '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}',
-      ),
+      jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":10,"B":20},"id":1}'),
     );
     assert.equal(dec.decode(b.body), '{"jsonrpc":"2.0","result":{"C":200},"id":1}');
   } finally {
@@ -1338,27 +1261,11 @@ Deno.test("nodeSockets: false: node:http through the stream adapter; keep-alive,
   const { port, server } = await startOurs({ headersTimeout: 400 }, { nodeSockets: false });
   const client = new Client(`tcp@127.0.0.1:${port}`);
   try {
-    const reqs = [];
-    for (let i = 0; i < 5; i++) {
-      reqs.push(keepAlive("POST", "/Arith", GW("Mul"), `{"A":${i},"B":2}`));
-      reqs.push(
-        keepAlive(
-          "POST",
-          "/",
-          J,
-          `{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":${i},"B":1},"id":${i}}`,
-        ),
-      );
-    }
-    const answers = await keepAliveExchange(port, reqs);
-    for (let i = 0; i < 5; i++) {
-      assert.ok(answers[2 * i].endsWith(`{"C":${i * 2}}`), answers[2 * i]);
-      assert.ok(answers[2 * i + 1].endsWith(`{"jsonrpc":"2.0","result":{"C":${i + 1}},"id":${i}}`));
-    }
+    await assertAlternating(port, 5);
     // Three requests in one write: the sniff reads the first bytes, node:http the rest.
     const three = await rawExchange(
       port,
-      keepAlive("POST", "/Arith", GW("Mul"), '{"A":3,"B":3}').repeat(2) +
+      keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":3,"B":3}')).repeat(2) +
         httpRequest("POST", "/Arith", GW("Mul"), '{"A":4,"B":4}'),
     );
     assert.equal(three.status, 200);

@@ -16,6 +16,17 @@ export interface RawAnswer {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** `chunks` joined into one array. */
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return all;
+}
+
 /** Splits `raw` into the first answer's parts. */
 export function parseAnswer(raw: Uint8Array): RawAnswer {
   let headEnd = -1;
@@ -79,13 +90,7 @@ export async function rawExchange(
       // closed
     }
   }
-  const raw = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    raw.set(c, off);
-    off += c.length;
-  }
-  return parseAnswer(raw);
+  return parseAnswer(concatBytes(chunks));
 }
 
 /** An HTTP/1.1 request with `Connection: close`, a Host and a Content-Length for `body`. */
