@@ -174,16 +174,10 @@ export class Client extends StreamCalls {
     args: unknown,
     options: CallOptions = NO_OPTIONS,
   ): Promise<T> {
-    if (options.parent !== null) {
-      const parent = parentOf(options);
-      if (parent !== undefined) {
-        return callFor(
-          parent,
-          options,
-          this.#options.timeout,
-          (o) => this.call<T>(servicePath, serviceMethod, args, o),
-        );
-      }
+    const parent = parentOf(options);
+    if (parent !== undefined) {
+      const again = (o: CallOptions) => this.call<T>(servicePath, serviceMethod, args, o);
+      return callFor(parent, options, this.#options.timeout, again);
     }
     if (this.#plugins?.wrapsCalls) {
       const call = this.#call(servicePath, serviceMethod, args, options, false);

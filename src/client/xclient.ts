@@ -219,16 +219,9 @@ export class XClient extends StreamCalls {
    */
   call<T = unknown>(method: string, args: unknown, options: CallOptions = NO_OPTIONS): Promise<T> {
     if (this.#closed) return Promise.reject(new ClientClosedError());
-    if (options.parent !== null) {
-      const parent = parentOf(options);
-      if (parent !== undefined) {
-        return callFor(
-          parent,
-          options,
-          this.#options.timeout,
-          (o) => this.call<T>(method, args, o),
-        );
-      }
+    const parent = parentOf(options);
+    if (parent !== undefined) {
+      return callFor(parent, options, this.#options.timeout, (o) => this.call<T>(method, args, o));
     }
     // The default timeout of the options bounds the whole call too, not each try.
     const budget = budgetOf(options.timeout ?? this.#options.timeout, this.#maxWait);
