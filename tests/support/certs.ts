@@ -35,43 +35,25 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
   }
 }
 
+/** `openssl req` arguments for a new P-256 key `<name>.key` (unencrypted) and subject CN=`name`. */
+const newKey = (name: string) => [
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+  "-keyout",
+  `${name}.key`,
+  "-subj",
+  `/CN=${name}`,
+];
+
 async function makeCa(dir: string, name: string): Promise<void> {
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-  );
+  await openssl(dir, "req", "-x509", ...newKey(name), "-out", `${name}.pem`, "-days", "2");
 }
 
 async function makeLeaf(dir: string, name: string, ca: string, ext: string): Promise<CertPair> {
-  await openssl(
-    dir,
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  );
+  await openssl(dir, "req", ...newKey(name), "-out", `${name}.csr`);
   await Deno.writeTextFile(`${dir}/${name}.ext`, ext);
   await openssl(
     dir,
