@@ -21,13 +21,12 @@ import {
   runGoClient,
   startGoServer,
 } from "./support/go_peer.ts";
-import { startEtcd } from "./support/etcd_server.ts";
+import { withEtcd } from "./support/etcd_server.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
 import { startConsul } from "./support/consul_agent.ts";
 import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
 import { GO_QUERY_NODES } from "./support/go_metadata.ts";
 import { runBounded } from "./support/child.ts";
-import { Etcd3 } from "etcd3";
 import zookeeper from "node-zookeeper-client";
 
 // ---------------------------------------------------------------------------------------------
@@ -511,10 +510,7 @@ async function cliScenario(fx: CliFixture): Promise<void> {
 }
 
 Deno.test("rpcx on etcd: list, call, set, watch, bench with Go and Deno servers", async () => {
-  const etcd = await startEtcd();
-  if (!etcd) return;
-  const raw = new Etcd3({ hosts: etcd.endpoint });
-  try {
+  await withEtcd(async (etcd, raw) => {
     await cliScenario({
       url: `etcd://${etcd.endpoint}/rpcx_test`,
       notifies: true,
@@ -536,19 +532,13 @@ Deno.test("rpcx on etcd: list, call, set, watch, bench with Go and Deno servers"
         assert.notEqual(String(r.kvs[0].lease), "0", `${key} lost its lease`);
       },
     });
-  } finally {
-    raw.close();
-    await etcd.stop();
-  }
+  });
 });
 
 Deno.test("rpcx set: an edit a server's refresh writes back (read-then-write) is re-applied", async () => {
-  const etcd = await startEtcd();
-  if (!etcd) return;
-  const raw = new Etcd3({ hosts: etcd.endpoint });
-  const key = "/rpcx_test/Arith/tcp@127.0.0.1:9";
-  const url = `etcd://${etcd.endpoint}/rpcx_test`;
-  try {
+  await withEtcd(async (etcd, raw) => {
+    const key = "/rpcx_test/Arith/tcp@127.0.0.1:9";
+    const url = `etcd://${etcd.endpoint}/rpcx_test`;
     await raw.put(key).value("weight=1");
     const run = rpcx([
       "set",
@@ -577,19 +567,13 @@ Deno.test("rpcx set: an edit a server's refresh writes back (read-then-write) is
     assert.equal((await once).code, 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(await raw.get(key).string(), "state=inactive&weight=1");
-  } finally {
-    raw.close();
-    await etcd.stop();
-  }
+  });
 });
 
 Deno.test("rpcx list and set read metadata by Go's url.ParseQuery, not URLSearchParams (;, bad %, +, a key without =)", async () => {
-  const etcd = await startEtcd();
-  if (!etcd) return;
-  const raw = new Etcd3({ hosts: etcd.endpoint });
-  const url = `etcd://${etcd.endpoint}/rpcx_go`;
-  const path = (key: string) => `/rpcx_go/Arith/${key}`;
-  try {
+  await withEtcd(async (etcd, raw) => {
+    const url = `etcd://${etcd.endpoint}/rpcx_go`;
+    const path = (key: string) => `/rpcx_go/Arith/${key}`;
     for (const [key, meta] of Object.entries(GO_QUERY_NODES)) await raw.put(path(key)).value(meta);
     const json = await rpcx(["list", "-r", url, "Arith", "--json"]);
     assert.equal(json.code, 0, json.err);
@@ -625,10 +609,7 @@ Deno.test("rpcx list and set read metadata by Go's url.ParseQuery, not URLSearch
       assert.equal(r.out, `Arith ${key} ${want}\n`);
       assert.equal(await raw.get(path(key)).string(), want);
     }
-  } finally {
-    raw.close();
-    await etcd.stop();
-  }
+  });
 });
 
 Deno.test("rpcx on ZooKeeper: list, call, set, watch, bench with Go and Deno servers", async () => {

@@ -1,10 +1,10 @@
 // etcd v3 registry against a real etcd (tests/support/etcd_server.ts): Go rpcx-etcd's layout,
 // leases, re-registration after lease loss, registry outages, and XClient end to end.
 import assert from "node:assert/strict";
-import { Etcd3 } from "etcd3";
+import type { Etcd3 } from "etcd3";
 import { SelectMode, type XClient } from "@rpcx/core";
 import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
-import { type EtcdServer, startEtcd } from "./support/etcd_server.ts";
+import { type EtcdServer, withEtcd } from "./support/etcd_server.ts";
 import {
   GO_ARITH_WEIGHT_5,
   type GoRegistry,
@@ -33,19 +33,6 @@ import {
 import { delay, freePort, waitFor } from "./support/env.ts";
 
 const ctx = START_CONTEXT;
-
-/** Runs `fn` with a fresh etcd and a raw etcd3 client (the "operator"); stops both after. */
-async function withEtcd(fn: (etcd: EtcdServer, raw: Etcd3) => Promise<void>): Promise<void> {
-  const etcd = await startEtcd();
-  if (!etcd) return;
-  const raw = new Etcd3({ hosts: etcd.endpoint });
-  try {
-    await fn(etcd, raw);
-  } finally {
-    raw.close();
-    await etcd.stop();
-  }
-}
 
 async function dump(raw: Etcd3, prefix: string): Promise<Record<string, string>> {
   return await raw.getAll().prefix(prefix).strings();

@@ -2,6 +2,7 @@
 // cluster of several (startEtcdCluster), each on free loopback ports for its client and peer
 // URLs with its own temp data dir; waits until healthy. Install it with .ci/install/10-etcd.sh.
 
+import { Etcd3 } from "etcd3";
 import { findExecutable, freePort, needs } from "./env.ts";
 import { SupervisedProcess, SupervisedServer } from "./supervised.ts";
 
@@ -72,6 +73,22 @@ export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdSe
   const server = new TestEtcd(bin!, Deno.makeTempDirSync({ prefix: "rpcx-etcd-" }), options);
   await server.resume();
   return server;
+}
+
+/**
+ * Runs `fn` with a fresh etcd and a raw etcd3 client (the "operator"); stops both after. Without
+ * etcd (outside CI) `fn` does not run, as with `startEtcd`.
+ */
+export async function withEtcd(fn: (etcd: EtcdServer, raw: Etcd3) => Promise<void>): Promise<void> {
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    await fn(etcd, raw);
+  } finally {
+    raw.close();
+    await etcd.stop();
+  }
 }
 
 /**
