@@ -187,7 +187,12 @@ message ProtoReply { int64 C = 1; string Note = 2; }
   });
   await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
   const reg = `tcp@${await server.serve("tcp", "127.0.0.1:0")}`;
-  const types = [
+  // A protobuf call's flags: the registry, the serializer and the message types.
+  const proto = [
+    "-r",
+    reg,
+    "-s",
+    "protobuf",
     "--proto",
     file,
     "--request-type",
@@ -196,44 +201,14 @@ message ProtoReply { int64 C = 1; string Note = 2; }
     "example.ProtoReply",
   ];
   try {
-    const r = await rpcx([
-      "call",
-      "-r",
-      reg,
-      "-s",
-      "protobuf",
-      ...types,
-      "Arith.Mul",
-      '{"A":10,"B":20}',
-    ]);
+    const r = await rpcx(["call", ...proto, "Arith.Mul", '{"A":10,"B":20}']);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, '{"C":"200","Note":""}\n'); // int64 as a string, defaults filled
     assert.deepEqual(seen[0], [0x08, 10, 0x10, 20], "protobuf bytes on the wire");
-    const b = await rpcx([
-      "bench",
-      "-r",
-      reg,
-      "-s",
-      "protobuf",
-      ...types,
-      "Arith.Mul",
-      '{"A":1,"B":2}',
-      "-n",
-      "100",
-      "--json",
-    ]);
+    const b = await rpcx(["bench", ...proto, "Arith.Mul", '{"A":1,"B":2}', "-n", "100", "--json"]);
     assert.equal(b.code, 0, b.err);
     assert.equal(JSON.parse(b.out).errors, 0);
-    const bad = await rpcx([
-      "call",
-      "-r",
-      reg,
-      "-s",
-      "protobuf",
-      ...types,
-      "Arith.Mul",
-      '{"A":"x"}',
-    ]);
+    const bad = await rpcx(["call", ...proto, "Arith.Mul", '{"A":"x"}']);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /example\.ProtoArgs: A: integer expected/);
     const missing = await rpcx(["call", "-r", reg, "-s", "protobuf", "Arith.Mul", "{}"]);
