@@ -94,13 +94,20 @@ class Front {
   }
 }
 
-Deno.test("tracing: one trace over Deno client → Deno server → Deno client → Deno server, with baggage and Go's span names", async () => {
-  const { options, exporter } = otel();
+/**
+ * Runs `fn` with the chain the tracing tests call through, every hop traced with `options`:
+ * `outer` (a Client) → a server of Front → a Client → a server whose Arith.Mul calls `onMul`
+ * with its context and multiplies. Everything is closed after.
+ */
+async function withChain(
+  options: TracingOptions,
+  onMul: (ctx: CallContext) => void,
+  fn: (outer: Client) => Promise<void>,
+): Promise<void> {
   const back = new Server({ plugins: [serverTracing(options)] });
-  let backBaggage: string | undefined;
   await back.register({
     Mul(args: { A: number; B: number }, ctx: CallContext) {
-      backBaggage = ctx.metadata.baggage;
+      onMul(ctx);
       return { C: args.A * args.B };
     },
   }, "Arith");
@@ -111,6 +118,20 @@ Deno.test("tracing: one trace over Deno client → Deno server → Deno client �
   const frontAddr = await front.serve("tcp", "127.0.0.1:0");
   const outer = new Client(`tcp@${frontAddr}`, { plugins: [clientTracing(options)] });
   try {
+    await fn(outer);
+  } finally {
+    await outer.close();
+    await inner.close();
+    await front.close();
+    await back.close();
+  }
+}
+
+Deno.test("tracing: one trace over Deno client → Deno server → Deno client → Deno server, with baggage and Go's span names", async () => {
+  const { options, exporter } = otel();
+  let backBaggage: string | undefined;
+  const onMul = (ctx: CallContext) => backBaggage = ctx.metadata.baggage;
+  await withChain(options, onMul, async (outer) => {
     const reply = await outer.call("Front", "Mul", { A: 6, B: 7 }, {
       metadata: { baggage: "tenant=acme" },
     });
@@ -161,12 +182,7 @@ Deno.test("tracing: one trace over Deno client → Deno server → Deno client �
     const spans = exporter.getFinishedSpans();
     assert.ok(spans.every((s) => s.status.code === SpanStatusCode.ERROR));
     assert.ok(spans.every((s) => /can't find method Nope/.test(s.status.message ?? "")));
-  } finally {
-    await outer.close();
-    await inner.close();
-    await front.close();
-    await back.close();
-  }
+  });
 });
 
 Deno.test("tracing: a caller's traceparent and tracestate (W3C) go on through every hop", async () => {
@@ -174,21 +190,10 @@ Deno.test("tracing: a caller's traceparent and tracestate (W3C) go on through ev
   const traceId = "0af7651916cd43dd8448eb211c80319c";
   const callerSpan = "b7ad6b7169203331";
   const tracestate = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
-  const back = new Server({ plugins: [serverTracing(options)] });
   const backSaw: Record<string, string | undefined>[] = [];
-  await back.register({
-    Mul(args: { A: number; B: number }, ctx: CallContext) {
-      backSaw.push({ traceparent: ctx.metadata.traceparent, tracestate: ctx.metadata.tracestate });
-      return { C: args.A * args.B };
-    },
-  }, "Arith");
-  const backAddr = await back.serve("tcp", "127.0.0.1:0");
-  const inner = new Client(`tcp@${backAddr}`, { plugins: [clientTracing(options)] });
-  const front = new Server({ plugins: [serverTracing(options)] });
-  await front.register(new Front(inner), "Front");
-  const frontAddr = await front.serve("tcp", "127.0.0.1:0");
-  const outer = new Client(`tcp@${frontAddr}`, { plugins: [clientTracing(options)] });
-  try {
+  const onMul = (ctx: CallContext) =>
+    backSaw.push({ traceparent: ctx.metadata.traceparent, tracestate: ctx.metadata.tracestate });
+  await withChain(options, onMul, async (outer) => {
     // The caller is inside a trace of its own (as a request handled by an upstream service).
     await outer.call("Front", "Mul", { A: 2, B: 3 }, {
       metadata: { traceparent: `00-${traceId}-${callerSpan}-01`, tracestate },
@@ -204,12 +209,7 @@ Deno.test("tracing: a caller's traceparent and tracestate (W3C) go on through ev
     }
     const c1 = spans.find((s) => s.name === "rpcx.client.Front.Mul")!;
     assert.equal(c1.parentSpanContext?.spanId, callerSpan);
-  } finally {
-    await outer.close();
-    await inner.close();
-    await front.close();
-    await back.close();
-  }
+  });
 });
 
 Deno.test("tracing interop: one trace over Go client → Deno server → Deno client → Go server (rpcx-plugins' otel)", async () => {
