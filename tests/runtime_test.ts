@@ -111,6 +111,44 @@ async function writeChild(script: string): Promise<string> {
   return path;
 }
 
+/**
+ * Runs `cmd args` in the repository (with `env`), sends it SIGTERM once its stdout has said
+ * "ready", and reads on to its end (SIGKILL after `ms`): its exit code, stdout and stderr.
+ */
+async function termOnceReady(
+  cmd: string,
+  args: string[],
+  ms: number,
+  env?: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), ms);
+  try {
+    const err = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    let signalled = false;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+      if (!signalled && out.includes("ready")) {
+        signalled = true;
+        child.kill("SIGTERM");
+      }
+    }
+    return { code: (await child.status).code, out, err: await err };
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
 Deno.test("runtime: Deno's adapter is the one in use under Deno", () => {
   assert.equal(runtime().name, "deno");
   assert.equal(runtime().process.os(), Deno.build.os);
@@ -144,35 +182,10 @@ for (const target of TARGETS) {
     const c = await target.command();
     if (!c) return;
     const path = await writeChild(childScript(c.url, "signal"));
-    const child = new Deno.Command(c.cmd, {
-      args: [...c.pre, path],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    try {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes("ready")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += value;
-      }
-      assert.match(out, /ready/);
-      child.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += value;
-      }
-      const status = await child.status;
-      await child.stderr.cancel();
-      assert.equal(status.code, 3, out);
-      assert.equal(out.trim(), `runtime ${target.name}\nready\nsignalled`);
-    } finally {
-      clearTimeout(killer);
-    }
+    const { code, out } = await termOnceReady(c.cmd, [...c.pre, path], 20_000);
+    assert.match(out, /ready/);
+    assert.equal(code, 3, out);
+    assert.equal(out.trim(), `runtime ${target.name}\nready\nsignalled`);
   });
 
   Deno.test(`runtime (${target.name}): args, env and os through the seam`, async () => {
@@ -354,34 +367,13 @@ for (const target of TARGETS.filter((t) => t.name !== "deno")) {
     const c = await target.command();
     if (!c) return;
     const dir = await emittedSources();
-    const child = new Deno.Command(c.cmd, {
-      args: [...c.pre, await writeChild(signalServerScript(dir))],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      env: { RPCX_NATIVE_LIB: "" },
-    }).spawn();
-    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    try {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes("ready")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += value;
-      }
-      if (out.includes("ready")) child.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += value;
-      }
-      const status = await child.status;
-      const err = await new Response(child.stderr).text();
-      assert.equal(status.code, 0, `${out}${err}`);
-      assert.equal(out.trim(), "ready");
-    } finally {
-      clearTimeout(killer);
-    }
+    const { code, out, err } = await termOnceReady(
+      c.cmd,
+      [...c.pre, await writeChild(signalServerScript(dir))],
+      30_000,
+      { RPCX_NATIVE_LIB: "" },
+    );
+    assert.equal(code, 0, `${out}${err}`);
+    assert.equal(out.trim(), "ready");
   });
 }
