@@ -62,6 +62,30 @@ async function buildUpstreamPeer(offline: boolean): Promise<string | undefined> 
   return undefined;
 }
 
+/** Whether the upstream peer is built (offline); under CI=true a missing one fails. */
+async function needUpstreamPeer(): Promise<boolean> {
+  return needs("Go rpcx's mDNS peer (tests/support/mdns_upstream)", await buildUpstreamPeer(true));
+}
+
+/**
+ * Runs the upstream peer's client (Go's MDNSDiscovery for 1.5 s, then a call; 30 s at most): its
+ * exit code, stdout (printed) and stderr, and the pairs it discovered (its `pairs <json>` line).
+ */
+async function upstreamClient(): Promise<
+  { code: number; text: string; err: string; pairs: Record<string, string> }
+> {
+  const out = await new Deno.Command(UPSTREAM_BIN, {
+    args: ["client", "1500"],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const text = decoder.decode(out.stdout);
+  console.log(text.trim());
+  const pairs = JSON.parse(/^pairs (.*)$/m.exec(text)?.[1] ?? "{}") as Record<string, string>;
+  return { code: out.code, text, err: decoder.decode(out.stderr), pairs };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outside the namespace: run this file again inside one.
 
@@ -528,11 +552,7 @@ function registerNetnsTests(): void {
   });
 
   Deno.test("mdns: Go rpcx's own MDNSRegisterPlugin and MDNSDiscovery interoperate", async () => {
-    if (
-      !needs("Go rpcx's mDNS peer (tests/support/mdns_upstream)", await buildUpstreamPeer(true))
-    ) {
-      return;
-    }
+    if (!await needUpstreamPeer()) return;
     await withVeth(async () => {
       const port = freePort();
       const goServer = new Deno.Command(UPSTREAM_BIN, {
@@ -557,16 +577,8 @@ function registerNetnsTests(): void {
         await goServer.status;
         // Our server → Go's MDNSDiscovery and XClient.
         ours = await startServer("weight=3");
-        const out = await new Deno.Command(UPSTREAM_BIN, {
-          args: ["client", "1500"],
-          stdout: "piped",
-          stderr: "piped",
-          signal: AbortSignal.timeout(30_000),
-        }).output();
-        const text = decoder.decode(out.stdout);
-        console.log(text.trim());
-        assert.equal(out.code, 0, text + decoder.decode(out.stderr));
-        const pairs = JSON.parse(/^pairs (.*)$/m.exec(text)?.[1] ?? "{}") as Record<string, string>;
+        const { code, text, err, pairs } = await upstreamClient();
+        assert.equal(code, 0, text + err);
         assert.equal(pairs[ours.address], "weight=3", `Go discovered our server: ${text}`);
         assert.match(text, /^10 \* 20 = 200$/m);
       } finally {
@@ -585,11 +597,7 @@ function registerNetnsTests(): void {
   });
 
   Deno.test("mdns: Go's MDNSDiscovery reads one TXT string: a split TXT is skipped, others still found", async () => {
-    if (
-      !needs("Go rpcx's mDNS peer (tests/support/mdns_upstream)", await buildUpstreamPeer(true))
-    ) {
-      return;
-    }
+    if (!await needUpstreamPeer()) return;
     await withVeth(async () => {
       const extra: [object, string, string][] = [];
       for (let i = 0; i < 5; i++) {
@@ -603,20 +611,14 @@ function registerNetnsTests(): void {
         assert.ok(long.plugin.text.length > 255, `long TXT: ${long.plugin.text.length} bytes`);
         // Our discovery joins the strings back: both servers.
         await waitFor("both servers in our discovery", () => keys(ours).length === 2, 5000);
-        const out = await new Deno.Command(UPSTREAM_BIN, {
-          args: ["client", "1500"],
-          stdout: "piped",
-          stderr: "piped",
-          signal: AbortSignal.timeout(30_000),
-        }).output();
-        const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
-        console.log(text.trim());
-        const pairs = JSON.parse(/^pairs (.*)$/m.exec(text)?.[1] ?? "{}") as Record<string, string>;
+        const r = await upstreamClient();
+        const { code, pairs } = r;
+        const text = r.text + r.err;
         // Go reads the first 255-byte string only: not JSON, so that server is skipped...
         assert.equal(pairs[long.address], undefined, `Go listed the split TXT: ${text}`);
         // ...while the rest of the network is read as usual, and called.
         assert.equal(pairs[short.address], "weight=3", `Go's view: ${text}`);
-        assert.equal(out.code, 0, text);
+        assert.equal(code, 0, text);
         assert.match(text, /^10 \* 20 = 200$/m);
       } finally {
         await ours.close();
@@ -627,11 +629,7 @@ function registerNetnsTests(): void {
   });
 
   Deno.test("mdns: Go's Failover client over Go's MDNSDiscovery moves off a SIGKILLed Deno server", async () => {
-    if (
-      !needs("Go rpcx's mDNS peer (tests/support/mdns_upstream)", await buildUpstreamPeer(true))
-    ) {
-      return;
-    }
+    if (!await needUpstreamPeer()) return;
     await withVeth(async () => {
       const ports = [freePort(), freePort()];
       const servers = ports.map((port) =>
