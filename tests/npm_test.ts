@@ -265,48 +265,46 @@ Deno.test("npm form (node, bun): `npm install @rpcx/core` alone installs no opti
         cwd: project,
         timeoutMs: 30_000,
       });
-    const list = await rpcx("list", "-r", "etcd://127.0.0.1:1/x");
-    assert.equal(
-      list.stderr,
-      "rpcx: etcd:// needs the npm packages etcd3 and @grpc/grpc-js: npm install etcd3 @grpc/grpc-js\n",
-      rt.name,
-    );
-    assert.equal(list.code, 2, rt.name);
-    const zk = await rpcx("list", "-r", "zk://127.0.0.1:1/x");
-    assert.equal(
-      zk.stderr,
-      "rpcx: zookeeper:// needs the npm package node-zookeeper-client: npm install node-zookeeper-client\n",
-      rt.name,
-    );
-    assert.equal(zk.code, 2, rt.name);
-    const gen = await rpcx("gen", "--proto", "x.proto");
-    assert.equal(
-      gen.stderr,
-      "rpcx: gen: --proto needs the npm package protobufjs: npm install protobufjs\n",
-      rt.name,
-    );
-    assert.equal(gen.code, 2, rt.name);
-    const call = await rpcx(
-      "call",
-      "-r",
-      "tcp@127.0.0.1:1",
-      "-s",
-      "protobuf",
-      "--proto",
-      "x.proto",
-      "--request-type",
-      "A",
-      "--reply-type",
-      "A",
-      "S.M",
-      "{}",
-    );
-    assert.match(
-      call.stderr,
-      /^rpcx: (?:call: )?--proto needs the npm package protobufjs: npm install protobufjs\n$/,
-      rt.name,
-    );
-    assert.equal(call.code, 2, rt.name);
+    // An optional package missing: a usage error (exit 2) that says what to install.
+    const missing: [string[], string | RegExp][] = [
+      [
+        ["list", "-r", "etcd://127.0.0.1:1/x"],
+        "rpcx: etcd:// needs the npm packages etcd3 and @grpc/grpc-js: npm install etcd3 @grpc/grpc-js\n",
+      ],
+      [
+        ["list", "-r", "zk://127.0.0.1:1/x"],
+        "rpcx: zookeeper:// needs the npm package node-zookeeper-client: npm install node-zookeeper-client\n",
+      ],
+      [
+        ["gen", "--proto", "x.proto"],
+        "rpcx: gen: --proto needs the npm package protobufjs: npm install protobufjs\n",
+      ],
+      [
+        [
+          "call",
+          "-r",
+          "tcp@127.0.0.1:1",
+          "-s",
+          "protobuf",
+          "--proto",
+          "x.proto",
+          "--request-type",
+          "A",
+          "--reply-type",
+          "A",
+          "S.M",
+          "{}",
+        ],
+        /^rpcx: (?:call: )?--proto needs the npm package protobufjs: npm install protobufjs\n$/,
+      ],
+    ];
+    for (const [args, want] of missing) {
+      const r = await rpcx(...args);
+      const what = `${rt.name}: rpcx ${args.join(" ")}`;
+      if (typeof want === "string") assert.equal(r.stderr, want, what);
+      else assert.match(r.stderr, want, what);
+      assert.equal(r.code, 2, what);
+    }
   }
   // Deno running the installed bin (node_modules resolution) says the same.
   const deno = await runBounded(
