@@ -8,12 +8,11 @@ import {
   CallTimeoutError,
   Client,
   type ClientOptions,
-  CompressType,
   ConnectionError,
-  SerializeType,
   TlsHandshakeError,
 } from "@rpcx/core";
-import { bounded, waitFor } from "./support/env.ts";
+import { bounded } from "./support/env.ts";
+import { CHECKLIST_OPTIONS, clientChecks, runChecks } from "./support/runtime_peer/checklist.ts";
 import { runBounded } from "./support/child.ts";
 import { interopServer } from "./support/echo_service.ts";
 import { OPENSSL } from "./support/certs.ts";
@@ -69,53 +68,9 @@ for (const c of CASES) {
       await address(c),
       ...await goTlsFlags(c, "server"),
     ]);
-    const client = new Client(`${c.network}@${go.addr}`, {
-      tls,
-      connectTimeout: 10_000,
-      heartbeat: true,
-      heartbeatInterval: 100,
-    });
+    const client = new Client(`${c.network}@${go.addr}`, { tls, ...CHECKLIST_OPTIONS });
     try {
-      assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
-      await client.heartbeat({ timeout: 2000 });
-      const beats = await client.call<{ Count: number }>("Echo", "Heartbeats", {});
-      assert.ok(beats.Count >= 1, `Go answered ${beats.Count} heartbeats`);
-      await client.send("Echo", "Note", { Text: c.name });
-      // Go runs each request in its own goroutine: the oneway note may land after a later call.
-      await waitFor(
-        "the oneway note",
-        async () => (await client.call<{ Last: string }>("Echo", "Notes", {})).Last === c.name,
-        5000,
-      );
-      const data = "y".repeat(9000);
-      const meta: Record<string, string> = {};
-      assert.deepEqual(
-        await client.call("Echo", "Big", { Data: data }, {
-          compressType: CompressType.Gzip,
-          replyMetadata: meta,
-        }),
-        { Data: data },
-      );
-      assert.equal(meta["x-req-compressed"], "gzip", "Go saw a gzip request");
-      const payload = crypto.getRandomValues(new Uint8Array(65536));
-      const mib = new Uint8Array(1 << 20);
-      for (let o = 0; o < mib.length; o += payload.length) mib.set(payload, o);
-      assert.deepEqual(
-        await client.call("Echo", "Bytes", mib, { serializeType: SerializeType.SerializeNone }),
-        mib,
-      );
-      const tags = await bounded(
-        Promise.all(
-          Array.from(
-            { length: 1000 },
-            (_, i) =>
-              client.call<{ Tag: number }>("Echo", "Delay", { Ms: 300, Tag: i }).then((r) => r.Tag),
-          ),
-        ),
-        15_000,
-        "1000 calls in flight",
-      );
-      assert.deepEqual(tags, Array.from({ length: 1000 }, (_, i) => i));
+      await runChecks(clientChecks(client, c.name));
     } finally {
       await client.close();
       await go.stop();

@@ -34,7 +34,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { Client, CompressType, SerializeType, Server, type TlsOptions } from "@rpcx/core";
+import { Client, Server, type TlsOptions } from "@rpcx/core";
 import { interopServer } from "./echo_service.ts";
 import { Arith, flag } from "../../examples/arith.ts";
 import { registryFlags, registryPlugin } from "./runtime_peer/registry.ts";
@@ -43,6 +43,7 @@ import { pushCall, pushServe } from "./runtime_peer/push.ts";
 import { restartServe } from "./runtime_peer/restart.ts";
 import { dataCall, dataServe } from "./runtime_peer/stream.ts";
 import { registerTwice, restartRefused } from "./runtime_peer/parity.ts";
+import { CHECKLIST_OPTIONS, clientChecks, runChecks } from "./runtime_peer/checklist.ts";
 
 const [mode, ...args] = process.argv.slice(2);
 const network = flag(args, "network", "tcp");
@@ -54,17 +55,6 @@ const file = (name: string) => {
 const cert = file("tls-cert");
 const key = file("tls-key");
 const ca = file("tls-ca");
-
-/** Resolves `p`, or rejects after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 async function serve(): Promise<void> {
   const tls: TlsOptions | undefined = cert
@@ -104,78 +94,14 @@ async function call(): Promise<number> {
   const tls: TlsOptions | undefined = ca || network === "wss"
     ? { ...(ca ? { caCerts: [ca] } : {}), ...(cert ? { certChain: cert, privateKey: key } : {}) }
     : undefined;
-  const client = new Client(`${network}@${addr}`, {
-    tls,
-    connectTimeout: 10_000,
-    heartbeat: true,
-    heartbeatInterval: 100,
-  });
-  const checks: [string, () => Promise<void>][] = [
-    ["mul", async () => {
-      assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
-    }],
-    ["heartbeat", async () => {
-      await client.heartbeat({ timeout: 2000 });
-      const beats = await client.call<{ Count: number }>("Echo", "Heartbeats", {});
-      assert.ok(beats.Count >= 1, `Go answered ${beats.Count} heartbeats`);
-    }],
-    ["oneway", async () => {
-      await client.send("Echo", "Note", { Text: network });
-      // Go runs each request in its own goroutine: the note may land after a later call.
-      for (let i = 0;; i++) {
-        const notes = await client.call<{ Last: string }>("Echo", "Notes", {});
-        if (notes.Last === network) return;
-        if (i === 100) throw new Error(`the oneway note never arrived: ${notes.Last}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }],
-    ["gzip", async () => {
-      const data = "y".repeat(9000);
-      const meta: Record<string, string> = {};
-      assert.deepEqual(
-        await client.call("Echo", "Big", { Data: data }, {
-          compressType: CompressType.Gzip,
-          replyMetadata: meta,
-        }),
-        { Data: data },
-      );
-      assert.equal(meta["x-req-compressed"], "gzip", "Go saw a gzip request");
-    }],
-    ["bytes-1mib", async () => {
-      const mib = new Uint8Array(1 << 20);
-      for (let i = 0; i < mib.length; i++) mib[i] = (i * 7919) & 0xff;
-      const back = await client.call<Uint8Array>("Echo", "Bytes", mib, {
-        serializeType: SerializeType.SerializeNone,
-      });
-      assert.deepEqual(back, mib);
-    }],
-    ["concurrent-1000", async () => {
-      const tags = await within(
-        Promise.all(
-          Array.from(
-            { length: 1000 },
-            (_, i) =>
-              client.call<{ Tag: number }>("Echo", "Delay", { Ms: 300, Tag: i }).then((r) => r.Tag),
-          ),
-        ),
-        15_000,
-        "1000 calls in flight",
-      );
-      assert.deepEqual(tags, Array.from({ length: 1000 }, (_, i) => i));
-    }],
-  ];
+  const client = new Client(`${network}@${addr}`, { tls, ...CHECKLIST_OPTIONS });
   try {
-    for (const [name, check] of checks) {
-      try {
-        await within(check(), 20_000, name);
-        console.log(`OK ${name}`);
-      } catch (e) {
-        console.log(`FAIL ${name}: ${(e as Error)?.stack ?? e}`);
-        return 1;
-      }
-    }
+    await runChecks(clientChecks(client, network), console.log);
     console.log("PASS");
     return 0;
+  } catch (e) {
+    console.log(`FAIL ${(e as Error).message}`);
+    return 1;
   } finally {
     await client.close();
   }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Client, SerializeType, Server, type ServerMessage } from "@rpcx/core";
 import { flag } from "../../../examples/arith.ts";
 import { codecsWithProtobuf } from "../push.ts";
+import { within } from "./checklist.ts";
 
 /** The serializers pushed, in order: none, JSON, MsgPack, protobuf (StringValue). */
 const KINDS = [
@@ -14,17 +15,6 @@ const KINDS = [
   SerializeType.MsgPack,
   SerializeType.ProtoBuffer,
 ] as const;
-
-/** Resolves `p`, or rejects after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * `push-call --addr A [--count N]`: our Client asks Go's push server (`Push.Send`) for N pushes in
