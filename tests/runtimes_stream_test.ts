@@ -8,12 +8,13 @@
 //   through Go's FileTransfer / StreamService (the Go peer's data-server) and a Deno server.
 // Every file is checked by sha256, every echoed byte by value; no child may write to stderr.
 import assert from "node:assert/strict";
-import { downloadFile, sendFile, stream } from "@rpcx/core/stream";
+import { downloadFile, sendFile } from "@rpcx/core/stream";
 import { removeAtExit, waitFor } from "./support/env.ts";
 import { needGoPeer } from "./support/go_peer.ts";
 import { runGoDataClient, startGoDataServer } from "./support/data_peer.ts";
 import { makeFile, sha256File, startTsDataServer, xclientFor } from "./support/stream_files.ts";
 import { runOurs, startOurs, TARGETS } from "./support/runtimes.ts";
+import { echo } from "./support/runtime_peer/stream.ts";
 
 const MiB = 2 ** 20;
 /** Sizes moved each way: empty, one byte, and several MiB (many socket reads and file writes). */
@@ -53,28 +54,7 @@ async function stored(path: string, sha: string, what: string): Promise<void> {
 async function denoEcho(addr: string, n: number): Promise<number> {
   const x = xclientFor("_streamservice", addr);
   try {
-    const conn = await stream(x, { kind: "raw" });
-    const pattern = (off: number) => (off * 7 + Math.floor(off / 2048)) & 0xff;
-    const sending = (async () => {
-      const buf = new Uint8Array(64 * 1024);
-      for (let off = 0; off < n;) {
-        const k = Math.min(buf.byteLength, n - off);
-        for (let i = 0; i < k; i++) buf[i] = pattern(off + i);
-        await conn.write(buf.subarray(0, k));
-        off += k;
-      }
-    })();
-    const buf = new Uint8Array(64 * 1024);
-    let got = 0;
-    while (got < n) {
-      const k = await conn.read(buf.subarray(0, Math.min(buf.byteLength, n - got)));
-      assert.notEqual(k, null, `the echo ended after ${got} of ${n} bytes`);
-      for (let i = 0; i < k!; i++) assert.equal(buf[i], pattern(got + i), `byte ${got + i}`);
-      got += k!;
-    }
-    await sending;
-    conn.close();
-    return got;
+    return await echo(x, n);
   } finally {
     await x.close();
   }

@@ -86,8 +86,11 @@ export async function dataCall(args: string[]): Promise<number> {
   }
 }
 
-/** Sends `n` pattern bytes on a stream and reads them back from the echo; the count checked. */
-async function echo(x: XClient, n: number): Promise<number> {
+/**
+ * Sends `n` pattern bytes on a stream and reads them back from the echo; the count checked (also
+ * tests/runtimes_stream_test.ts's Deno side).
+ */
+export async function echo(x: XClient, n: number): Promise<number> {
   const conn = await stream(x, { kind: "raw" });
   try {
     const sending = (async () => {
