@@ -18,6 +18,7 @@ import { exited as childExited, runBounded } from "./support/child.ts";
 import { bounded, needs, waitFor } from "./support/env.ts";
 import { GO_PEER } from "./support/go_peer.ts";
 import { codecsWithProtobuf } from "./support/push.ts";
+import { receiveGoPushes } from "./support/runtime_peer/push.ts";
 import { runExampleClient, startExampleServer } from "./support/examples.ts";
 
 function peerMissing(): string | undefined {
@@ -104,36 +105,7 @@ Deno.test({
       const pushes = client.serverMessages();
       const n = 50;
       for (const serializer of ["none", "json", "msgpack", "protobuf"]) {
-        assert.deepEqual(
-          await client.call("Push", "Send", { Serializer: serializer, Count: n, Text: "go" }),
-          { Count: n },
-        );
-        for (let i = 0; i < n; i++) {
-          const m = (await bounded(pushes.next(), 10_000, `${serializer} push ${i}`))
-            .value as ServerMessage;
-          assert.equal(m.servicePath, "Push");
-          assert.equal(m.serviceMethod, "Msg");
-          assert.deepEqual({ ...m.metadata }, { i: String(i), serializer });
-          assert.equal(m.message.oneway, true);
-          assert.equal(m.decodeError, undefined);
-          switch (serializer) {
-            case "none":
-              assert.equal(m.serializeType, SerializeType.SerializeNone);
-              assert.equal(text(m), `go ${i}`);
-              break;
-            case "json":
-            case "msgpack":
-              assert.equal(
-                m.serializeType,
-                serializer === "json" ? SerializeType.JSON : SerializeType.MsgPack,
-              );
-              assert.deepEqual(m.payload, { Text: "go", I: i });
-              break;
-            case "protobuf":
-              assert.equal(m.serializeType, SerializeType.ProtoBuffer);
-              assert.equal(m.payload, `go ${i}`);
-          }
-        }
+        await receiveGoPushes(client, pushes, serializer, n);
       }
       assert.equal(pushes.dropped, 0);
     } finally {

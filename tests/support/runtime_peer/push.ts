@@ -17,6 +17,44 @@ const KINDS = [
 ] as const;
 
 /**
+ * Asks Go's push server (`Push.Send`, on `client`'s connection) for `n` pushes in `serializer`
+ * and checks each one that `pushes` (the client's serverMessages()) yields, in order (10 s
+ * each at most): service path `Push`, method `Msg`, metadata `{i, serializer}`, oneway, the
+ * payload decoded (`go <i>` or `{Text: "go", I: i}`). Also tests/push_interop_test.ts's.
+ */
+export async function receiveGoPushes(
+  client: Client,
+  pushes: AsyncIterator<ServerMessage>,
+  serializer: string,
+  n: number,
+): Promise<void> {
+  assert.deepEqual(
+    await client.call("Push", "Send", { Serializer: serializer, Count: n, Text: "go" }),
+    { Count: n },
+  );
+  for (let i = 0; i < n; i++) {
+    const m = (await within(pushes.next(), 10_000, `${serializer} push ${i}`))
+      .value as ServerMessage;
+    assert.equal(m.servicePath, "Push");
+    assert.equal(m.serviceMethod, "Msg");
+    assert.deepEqual({ ...m.metadata }, { i: String(i), serializer });
+    assert.equal(m.message.oneway, true);
+    assert.equal(m.decodeError, undefined);
+    if (serializer === "none") {
+      assert.equal(m.serializeType, SerializeType.SerializeNone);
+      assert.equal(new TextDecoder().decode(m.data), `go ${i}`);
+    } else if (serializer === "protobuf") {
+      assert.equal(m.serializeType, SerializeType.ProtoBuffer);
+      assert.equal(m.payload, `go ${i}`);
+    } else {
+      const want = serializer === "json" ? SerializeType.JSON : SerializeType.MsgPack;
+      assert.equal(m.serializeType, want);
+      assert.deepEqual(m.payload, { Text: "go", I: i });
+    }
+  }
+}
+
+/**
  * `push-call --addr A [--count N]`: our Client asks Go's push server (`Push.Send`) for N pushes in
  * each serializer and checks every one, in order: service path `Push`, method `Msg`, metadata
  * `{i, serializer}`, oneway, the payload decoded. Prints `OK <serializer>` for each and `PASS`;
@@ -30,30 +68,7 @@ export async function pushCall(args: string[]): Promise<number> {
   try {
     for (const serializer of ["none", "json", "msgpack", "protobuf"]) {
       try {
-        assert.deepEqual(
-          await client.call("Push", "Send", { Serializer: serializer, Count: n, Text: "go" }),
-          { Count: n },
-        );
-        for (let i = 0; i < n; i++) {
-          const m = (await within(pushes.next(), 10_000, `${serializer} push ${i}`))
-            .value as ServerMessage;
-          assert.equal(m.servicePath, "Push");
-          assert.equal(m.serviceMethod, "Msg");
-          assert.deepEqual({ ...m.metadata }, { i: String(i), serializer });
-          assert.equal(m.message.oneway, true);
-          assert.equal(m.decodeError, undefined);
-          if (serializer === "none") {
-            assert.equal(m.serializeType, SerializeType.SerializeNone);
-            assert.equal(new TextDecoder().decode(m.data), `go ${i}`);
-          } else if (serializer === "protobuf") {
-            assert.equal(m.serializeType, SerializeType.ProtoBuffer);
-            assert.equal(m.payload, `go ${i}`);
-          } else {
-            const want = serializer === "json" ? SerializeType.JSON : SerializeType.MsgPack;
-            assert.equal(m.serializeType, want);
-            assert.deepEqual(m.payload, { Text: "go", I: i });
-          }
-        }
+        await receiveGoPushes(client, pushes, serializer, n);
         console.log(`OK ${serializer}`);
       } catch (e) {
         console.log(`FAIL ${serializer}: ${(e as Error)?.stack ?? e}`);
