@@ -92,17 +92,20 @@ const GW = (method: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
+/** An HTTP invoke of Arith.Mul with `body` (JSON) and `extra` headers. */
+const invokeMul = (body: string, extra: Record<string, string> = {}) =>
+  httpRequest("POST", "/Arith", GW("Mul", extra), body);
+
 /** Requests both servers must answer alike: [name, raw request]. */
 const SAME_ANSWERS: [string, string][] = [
   // HTTP invoke
   [
     "invoke: path as service, full Go headers",
-    httpRequest(
-      "POST",
-      "/Arith",
-      GW("Mul", { "X-RPCX-MessageID": "42", "X-RPCX-Version": "1.0", "X-RPCX-MessageType": "0" }),
-      '{"A":10,"B":20}',
-    ),
+    invokeMul('{"A":10,"B":20}', {
+      "X-RPCX-MessageID": "42",
+      "X-RPCX-Version": "1.0",
+      "X-RPCX-MessageType": "0",
+    }),
   ],
   [
     "invoke: service in the header",
@@ -122,13 +125,10 @@ const SAME_ANSWERS: [string, string][] = [
     httpRequest("POST", "/Arith", { "X-RPCX-ServiceMethod": "Mul" }, "{}"),
   ],
   ["invoke: no service path", httpRequest("POST", "/", GW("Mul"), "{}")],
-  [
-    "invoke: bad message id",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-MessageID": "abc" }), "{}"),
-  ],
+  ["invoke: bad message id", invokeMul("{}", { "X-RPCX-MessageID": "abc" })],
   [
     "invoke: message id out of range",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-MessageID": "18446744073709551616" }), "{}"),
+    invokeMul("{}", { "X-RPCX-MessageID": "18446744073709551616" }),
   ],
   [
     "invoke: bad serialize type",
@@ -138,10 +138,7 @@ const SAME_ANSWERS: [string, string][] = [
     "invoke: unknown serializer",
     httpRequest("POST", "/Arith", { ...GW("Mul"), "X-RPCX-SerializeType": "9" }, "{}"),
   ],
-  [
-    "invoke: bad metadata escape",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Meta": "a=%zz" }), "{}"),
-  ],
+  ["invoke: bad metadata escape", invokeMul("{}", { "X-RPCX-Meta": "a=%zz" })],
   [
     "invoke: metadata both ways",
     httpRequest(
@@ -153,12 +150,7 @@ const SAME_ANSWERS: [string, string][] = [
   ],
   [
     "invoke: request metadata and Authorization come back",
-    httpRequest(
-      "POST",
-      "/Arith",
-      GW("Mul", { "X-RPCX-Meta": "z=1&a=2", Authorization: "Bearer t0k en" }),
-      '{"A":2,"B":2}',
-    ),
+    invokeMul('{"A":2,"B":2}', { "X-RPCX-Meta": "z=1&a=2", Authorization: "Bearer t0k en" }),
   ],
   [
     "invoke: oneway",
@@ -169,15 +161,12 @@ const SAME_ANSWERS: [string, string][] = [
       '{"Text":"n"}',
     ),
   ],
-  [
-    "invoke: heartbeat header",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Heartbeat": "true" }), '{"A":1,"B":5}'),
-  ],
+  ["invoke: heartbeat header", invokeMul('{"A":1,"B":5}', { "X-RPCX-Heartbeat": "true" })],
   ["invoke: escaped path", httpRequest("POST", "/Ar%69th", GW("Mul"), '{"A":3,"B":3}')],
   ["invoke: a path escape that is not UTF-8", httpRequest("POST", "/Ar%FFth", GW("Mul"), "{}")],
   [
     "invoke: metadata with a bad escape, then a semicolon (Go reports the semicolon)",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-Meta": "a=%zz&b;c=1" }), "{}"),
+    invokeMul("{}", { "X-RPCX-Meta": "a=%zz&b;c=1" }),
   ],
   [
     "invoke: metadata keys repeated (the first value wins)",
@@ -190,32 +179,24 @@ const SAME_ANSWERS: [string, string][] = [
   ],
   [
     "invoke: message id past uint64, then a letter (Go: out of range)",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-MessageID": "99999999999999999999x" }), "{}"),
+    invokeMul("{}", { "X-RPCX-MessageID": "99999999999999999999x" }),
   ],
   [
     "invoke: serialize type past int64, then a letter (Go: invalid syntax)",
-    httpRequest(
-      "POST",
-      "/Arith",
-      GW("Mul", { "X-RPCX-SerializeType": "9223372036854775808x" }),
-      "{}",
-    ),
+    invokeMul("{}", { "X-RPCX-SerializeType": "9223372036854775808x" }),
   ],
   [
     "invoke: serialize type 257 (Go keeps the low bits: 1)",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-SerializeType": "257" }), '{"A":2,"B":2}'),
+    invokeMul('{"A":2,"B":2}', { "X-RPCX-SerializeType": "257" }),
   ],
   [
     "invoke: compress type header (Go does not decompress the body)",
-    httpRequest("POST", "/Arith", GW("Mul", { "X-RPCX-CompressType": "1" }), '{"A":7,"B":6}'),
+    invokeMul('{"A":7,"B":6}', { "X-RPCX-CompressType": "1" }),
   ],
-  ["invoke: bad JSON payload", httpRequest("POST", "/Arith", GW("Mul"), "{bad json")],
-  ["invoke: truncated JSON payload", httpRequest("POST", "/Arith", GW("Mul"), '{"A":2')],
-  ["invoke: bad JSON literal", httpRequest("POST", "/Arith", GW("Mul"), '{"A":nul}')],
-  [
-    "invoke: text after the JSON payload",
-    httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":3} trailing'),
-  ],
+  ["invoke: bad JSON payload", invokeMul("{bad json")],
+  ["invoke: truncated JSON payload", invokeMul('{"A":2')],
+  ["invoke: bad JSON literal", invokeMul('{"A":nul}')],
+  ["invoke: text after the JSON payload", invokeMul('{"A":2,"B":3} trailing')],
   ["invoke: DELETE is not routed", httpRequest("DELETE", "/Arith", {})],
   ["invoke: OPTIONS without CORS", httpRequest("OPTIONS", "/Arith", {})],
   // JSON-RPC 2.0
@@ -249,22 +230,10 @@ const SAME_ANSWERS: [string, string][] = [
     jsonRpc('{"jsonrpc":"2.0","method":"Echo.Note","params":{"Text":"j"},"id":null}'),
   ],
   ["jsonrpc: null body", jsonRpc("null")],
-  [
-    "jsonrpc: unknown method",
-    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Div","params":{},"id":2}'),
-  ],
-  [
-    "jsonrpc: unknown service",
-    jsonRpc('{"jsonrpc":"2.0","method":"Nope.Mul","params":{},"id":3}'),
-  ],
-  [
-    "jsonrpc: service error",
-    jsonRpc('{"jsonrpc":"2.0","method":"Echo.Fail","params":{},"id":4}'),
-  ],
-  [
-    "jsonrpc: method without a dot",
-    jsonRpc('{"jsonrpc":"2.0","method":"Mul","params":{},"id":5}'),
-  ],
+  ["jsonrpc: unknown method", jsonRpc('{"jsonrpc":"2.0","method":"Arith.Div","params":{},"id":2}')],
+  ["jsonrpc: unknown service", jsonRpc('{"jsonrpc":"2.0","method":"Nope.Mul","params":{},"id":3}')],
+  ["jsonrpc: service error", jsonRpc('{"jsonrpc":"2.0","method":"Echo.Fail","params":{},"id":4}')],
+  ["jsonrpc: method without a dot", jsonRpc('{"jsonrpc":"2.0","method":"Mul","params":{},"id":5}')],
   [
     "jsonrpc: method starting with a dot",
     jsonRpc('{"jsonrpc":"2.0","method":".Mul","params":{},"id":5}'),
@@ -294,24 +263,12 @@ const SAME_ANSWERS: [string, string][] = [
   ["jsonrpc: quote char", jsonRpc("{'id':1}")],
   ["jsonrpc: trailing data", jsonRpc('{"jsonrpc":"2.0"} x')],
   ["jsonrpc: leading zero", jsonRpc('{"id":01}')],
-  [
-    "jsonrpc: wrong version",
-    jsonRpc('{"jsonrpc":"1.0","method":"Arith.Mul","id":1}'),
-  ],
-  [
-    "jsonrpc: numeric version",
-    jsonRpc('{"jsonrpc":2,"method":"Arith.Mul","id":1}'),
-  ],
+  ["jsonrpc: wrong version", jsonRpc('{"jsonrpc":"1.0","method":"Arith.Mul","id":1}')],
+  ["jsonrpc: numeric version", jsonRpc('{"jsonrpc":2,"method":"Arith.Mul","id":1}')],
   ["jsonrpc: null version", jsonRpc('{"jsonrpc":null,"id":1}')],
   ["jsonrpc: numeric method", jsonRpc('{"jsonrpc":"2.0","method":5,"id":1}')],
-  [
-    "jsonrpc: fractional id",
-    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","id":1.5}'),
-  ],
-  [
-    "jsonrpc: boolean id",
-    jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","id":true}'),
-  ],
+  ["jsonrpc: fractional id", jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","id":1.5}')],
+  ["jsonrpc: boolean id", jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","id":true}')],
   [
     "jsonrpc: trailing comma in params",
     jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":[1,2,],"id":1}'),
@@ -373,14 +330,8 @@ const SAME_ANSWERS_CORS: [string, string][] = [
       "Access-Control-Request-Method": "TRACE",
     }),
   ],
-  [
-    "cors: invoke from a page",
-    httpRequest("POST", "/Arith", GW("Mul", { Origin: "http://page.example" }), '{"A":6,"B":7}'),
-  ],
-  [
-    "cors: invoke without an Origin",
-    httpRequest("POST", "/Arith", GW("Mul"), '{"A":6,"B":7}'),
-  ],
+  ["cors: invoke from a page", invokeMul('{"A":6,"B":7}', { Origin: "http://page.example" })],
+  ["cors: invoke without an Origin", invokeMul('{"A":6,"B":7}')],
   [
     "cors: JSON-RPC from a page",
     jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}', {
@@ -392,15 +343,9 @@ const SAME_ANSWERS_CORS: [string, string][] = [
 
 /** With auth on both sides (Go: `--auth secret`, an AuthFunc answering "invalid token"). */
 const SAME_ANSWERS_AUTH: [string, string][] = [
-  ["auth: invoke without a token", httpRequest("POST", "/Arith", GW("Mul"), '{"A":1,"B":2}')],
-  [
-    "auth: invoke with a wrong token",
-    httpRequest("POST", "/Arith", GW("Mul", { Authorization: "nope" }), '{"A":1,"B":2}'),
-  ],
-  [
-    "auth: invoke with the token",
-    httpRequest("POST", "/Arith", GW("Mul", { Authorization: "secret" }), '{"A":1,"B":2}'),
-  ],
+  ["auth: invoke without a token", invokeMul('{"A":1,"B":2}')],
+  ["auth: invoke with a wrong token", invokeMul('{"A":1,"B":2}', { Authorization: "nope" })],
+  ["auth: invoke with the token", invokeMul('{"A":1,"B":2}', { Authorization: "secret" })],
   [
     "auth: JSON-RPC without a token",
     jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":1,"B":2},"id":1}'),
@@ -712,7 +657,7 @@ const keepAlive = (request: string) => request.replace("Connection: close\r\n", 
 async function assertAlternating(port: number, n: number): Promise<void> {
   const reqs = [];
   for (let i = 0; i < n; i++) {
-    reqs.push(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), `{"A":${i},"B":2}`)));
+    reqs.push(keepAlive(invokeMul(`{"A":${i},"B":2}`)));
     reqs.push(
       keepAlive(
         jsonRpc(`{"jsonrpc":"2.0","method":"Arith.Add","params":{"A":${i},"B":1},"id":${i}}`),
@@ -903,7 +848,7 @@ Deno.test("keepAliveTimeout: an idle keep-alive connection closes at the bound, 
   const { port, server } = await startOurs({ keepAliveTimeout: 300 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    const req = enc.encode(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":3}')));
+    const req = enc.encode(keepAlive(invokeMul('{"A":2,"B":3}')));
     const answer = async () => {
       const buf = new Uint8Array(4096);
       let text = "";
@@ -987,7 +932,7 @@ Deno.test("HTTP bounds by default: 16 KiB heads, 10 s headers, 30 s body, 60 s i
 });
 
 Deno.test("disableHTTPGateway / disableJSONRPC turn each side off; rpcx stays on", async (t) => {
-  const invoke = httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":5}');
+  const invoke = invokeMul('{"A":2,"B":5}');
   const rpc = jsonRpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":5},"id":1}');
   const check = async (options: ServerOptions, invokeOk: boolean, rpcOk: boolean) => {
     const { port, server } = await startOurs(options);
@@ -1038,7 +983,7 @@ Deno.test("plugins see HTTP calls as rpcx calls; postHTTPRequest can refuse", as
     }],
   });
   try {
-    const a = await rawExchange(port, httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":5}'));
+    const a = await rawExchange(port, invokeMul('{"A":2,"B":5}'));
     assert.equal(dec.decode(a.body), '{"C":10}');
     const b = await rawExchange(
       port,
@@ -1047,7 +992,7 @@ Deno.test("plugins see HTTP calls as rpcx calls; postHTTPRequest can refuse", as
     assert.equal(dec.decode(b.body), '{"jsonrpc":"2.0","result":{"C":7},"id":1}');
     const c = await rawExchange(
       port,
-      httpRequest("POST", "/Arith", GW("Mul", { "X-Deny": "1" }), "{}"),
+      invokeMul("{}", { "X-Deny": "1" }),
     );
     assert.equal(c.status, 500);
     assert.equal(dec.decode(c.body), "denied by plugin\n");
@@ -1089,7 +1034,7 @@ Deno.test("an HTTP connection gets connAccept (network tcp) when it opens and co
   try {
     await waitFor("connAccept", () => events.length > 0, 2000, 5);
     assert.deepEqual(events, [`accept tcp ${me}`], "connAccept runs when the connection opens");
-    const req = enc.encode(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":2,"B":3}')));
+    const req = enc.encode(keepAlive(invokeMul('{"A":2,"B":3}')));
     const buf = new Uint8Array(4096);
     for (let i = 0; i < 2; i++) {
       await conn.write(req);
@@ -1116,7 +1061,7 @@ Deno.test("an HTTP connection gets connAccept (network tcp) when it opens and co
     // A plugin that refuses at connAccept refuses HTTP too: no answer, the connection closed.
     refuse = true;
     events.length = 0;
-    const refused = await rawExchange(port, httpRequest("POST", "/Arith", GW("Mul"), '{"A":1}'));
+    const refused = await rawExchange(port, invokeMul('{"A":1}'));
     assert.equal(refused.status, 0);
     assert.equal(refused.raw.length, 0);
     assert.equal(events.length, 1, `${events}`);
@@ -1183,7 +1128,7 @@ Deno.test("shutdown closes idle HTTP keep-alive connections at once", async () =
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(
-      enc.encode(keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":1,"B":1}'))),
+      enc.encode(keepAlive(invokeMul('{"A":1,"B":1}'))),
     );
     const buf = new Uint8Array(4096);
     assert.ok((await conn.read(buf))! > 0);
@@ -1241,7 +1186,7 @@ Deno.test("on by default: examples/peer2peer/server.ts answers HTTP invoke and J
   const server = startExampleServer("peer2peer", ["--addr", "127.0.0.1:0"]);
   try {
     const port = Number((await server.ready).split(":").pop());
-    const a = await rawExchange(port, httpRequest("POST", "/Arith", GW("Mul"), '{"A":10,"B":20}'));
+    const a = await rawExchange(port, invokeMul('{"A":10,"B":20}'));
     assert.equal(dec.decode(a.body), '{"C":200}');
     const b = await rawExchange(
       port,
@@ -1265,8 +1210,8 @@ Deno.test("nodeSockets: false: node:http through the stream adapter; keep-alive,
     // Three requests in one write: the sniff reads the first bytes, node:http the rest.
     const three = await rawExchange(
       port,
-      keepAlive(httpRequest("POST", "/Arith", GW("Mul"), '{"A":3,"B":3}')).repeat(2) +
-        httpRequest("POST", "/Arith", GW("Mul"), '{"A":4,"B":4}'),
+      keepAlive(invokeMul('{"A":3,"B":3}')).repeat(2) +
+        invokeMul('{"A":4,"B":4}'),
     );
     assert.equal(three.status, 200);
     const text = dec.decode(three.raw);
