@@ -17,7 +17,6 @@ import {
   InprocessRegisterPlugin,
   InprocessRegistry,
   ListenError,
-  PushBufferFullError,
   SelectMode,
   SerializeType,
   Server,
@@ -37,6 +36,7 @@ import {
 import { createMessage } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, sleep, waitFor } from "./support/env.ts";
+import { assertHeldPushes } from "./support/held_pushes.ts";
 
 /**
  * A network of this test's own, on `pipe()`: names in a Map, a listener an async queue of the
@@ -220,35 +220,12 @@ for (const net of NETWORKS) {
 
       const stream = blocking.serverMessages({ maxBuffered: 4 });
       await blocking.call("Push", "Hello", null);
-      const data = new Uint8Array(4096);
-      let accepted = 0, full = 0;
-      const writes: Promise<void>[] = [];
-      for (let i = 0; i < 200; i++) {
-        writes.push(
-          s.sendMessage(callers[1], "", "", { i: `${i}` }, data).then(
-            () => void accepted++,
-            (e) => {
-              assert.ok(e instanceof PushBufferFullError, `got ${e}`);
-              full++;
-            },
-          ),
-        );
-        assert.ok(s.pendingPushBytes(callers[1]) <= limit);
-      }
-      await sleep(50);
-      assert.ok(full > 0, "the pusher was held: pushes refused");
-      assert.equal(stream.buffered, 4);
-      const read: number[] = [];
-      const reading = (async () => {
-        for await (const m of stream) read.push(Number(m.metadata.i));
-      })();
-      await bounded(Promise.all(writes), 5000, "pushes settled");
-      await waitFor("every accepted push read", () => read.length === accepted, 5000, 5);
-      assert.equal(accepted + full, 200);
-      assert.deepEqual(read, [...read].sort((a, b) => a - b));
-      assert.equal(stream.dropped, 0);
-      await blocking.close();
-      await bounded(reading, 2000, "the stream to end");
+      await assertHeldPushes(s, callers[1], blocking, stream, {
+        count: 200,
+        limit,
+        maxBuffered: 4,
+        ms: 5000,
+      });
     } finally {
       await plain.close();
       await blocking.close();

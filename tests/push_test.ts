@@ -23,6 +23,7 @@ import { FrameDecoder, type Message, MessageType } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded, delay, waitFor } from "./support/env.ts";
 import { codecsWithProtobuf } from "./support/push.ts";
+import { assertHeldPushes } from "./support/held_pushes.ts";
 
 let served = 0;
 
@@ -527,37 +528,12 @@ for (const network of ["tcp", "inprocess"] as const) {
     try {
       const stream = client.serverMessages({ maxBuffered: 10 });
       await client.call("Push", "Hello", null);
-      const data = new Uint8Array(4096);
-      let accepted = 0;
-      let full = 0;
-      const writes: Promise<void>[] = [];
-      for (let i = 0; i < 10_000; i++) {
-        writes.push(
-          server.sendMessage(callers[0], "", "", { i: String(i) }, data).then(
-            () => void accepted++,
-            (e) => {
-              assert.ok(e instanceof PushBufferFullError, `got ${e}`);
-              full++;
-            },
-          ),
-        );
-        assert.ok(server.pendingPushBytes(callers[0]) <= limit);
-        if (i % 100 === 99) await new Promise((r) => setTimeout(r, 0));
-      }
-      assert.ok(full > 0, "some pushes were refused");
-      assert.equal(stream.buffered, 10);
-      // Read everything: each push that was taken arrives, in order, none dropped.
-      const got: number[] = [];
-      const reading = (async () => {
-        for await (const m of stream) got.push(Number(m.metadata.i));
-      })();
-      await bounded(Promise.all(writes), 20_000, "pushes settled");
-      await waitFor("every accepted push read", () => got.length === accepted, 20_000);
-      assert.equal(accepted + full, 10_000);
-      assert.deepEqual(got, [...got].sort((a, b) => a - b));
-      assert.equal(stream.dropped, 0);
-      await client.close();
-      await bounded(reading, 5000, "the stream to end on close");
+      await assertHeldPushes(server, callers[0], client, stream, {
+        count: 10_000,
+        limit,
+        maxBuffered: 10,
+        ms: 20_000,
+      });
     } finally {
       await client.close();
       await server.close();
