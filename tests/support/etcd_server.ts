@@ -4,7 +4,7 @@
 
 import { Etcd3 } from "etcd3";
 import { findExecutable, freePort, needs } from "./env.ts";
-import { SupervisedProcess, SupervisedServer } from "./supervised.ts";
+import { type DataServer, SupervisedProcess, SupervisedServer } from "./supervised.ts";
 
 /** How to start the test etcd (defaults: plain http, no auth). */
 export interface EtcdServerOptions {
@@ -33,27 +33,11 @@ interface ClusterMembership {
 }
 
 /** A running test etcd. */
-export interface EtcdServer {
-  /** `127.0.0.1:PORT`, the client endpoint. */
-  readonly endpoint: string;
+export interface EtcdServer extends DataServer {
   /** The client URL, `http://127.0.0.1:PORT` or `https://…`. */
   readonly url: string;
-  /** The client port. */
-  readonly port: number;
-  /** The data dir (kept across `halt`/`resume`/`restart`, removed by `stop`). */
-  readonly dataDir: string;
-  /** Whether the process is running now. */
-  readonly running: boolean;
-  /** Stops the process (SIGTERM, or SIGKILL) and keeps the data dir. */
-  halt(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
-  /** Starts it again on the same ports (data kept unless `wipe`); waits until healthy. */
-  resume(options?: { wipe?: boolean }): Promise<void>;
-  /** `halt()`, optionally stays down `downMs`, then `resume()`. */
-  restart(options?: { wipe?: boolean; downMs?: number }): Promise<void>;
   /** SIGKILL, data dir kept (like `halt("SIGKILL")`). */
   kill(): Promise<void>;
-  /** Stops for good and removes the temp dir. Safe to call twice. */
-  stop(): Promise<void>;
 }
 
 /** The etcd binary, or undefined. */

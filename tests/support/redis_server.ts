@@ -5,7 +5,7 @@
 // Install it with .ci/install/80-redis.sh.
 
 import { findExecutable, freePort, needs } from "./env.ts";
-import { SupervisedProcess, SupervisedServer } from "./supervised.ts";
+import { type DataServer, SupervisedProcess, SupervisedServer } from "./supervised.ts";
 
 /** How to start the test redis-server (defaults: plain TCP, no auth, saved on SIGTERM). */
 export interface RedisServerOptions {
@@ -22,27 +22,13 @@ export interface RedisServerOptions {
   args?: string[];
 }
 
-/** A running test redis-server. */
-export interface RedisServer {
-  /** `127.0.0.1:PORT`. */
-  readonly endpoint: string;
-  /** The port (TLS port with `tls`). */
-  readonly port: number;
-  /** The dir of its dump file (kept across `halt`/`resume`/`restart`, removed by `stop`). */
-  readonly dataDir: string;
-  /** Whether the process is running now. */
-  readonly running: boolean;
+/** A running test redis-server (`port`: the TLS port with `tls`; `dataDir`: its dump file's). */
+export interface RedisServer extends DataServer {
   /**
    * Stops the process: SIGTERM saves the keys to the dump file (Redis's shutdown with a save
    * point), SIGKILL loses what was not saved.
    */
   halt(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
-  /** Starts it again on the same port (loading the dump file unless `wipe`). */
-  resume(options?: { wipe?: boolean }): Promise<void>;
-  /** `halt()`, optionally stays down `downMs`, then `resume()`. */
-  restart(options?: { wipe?: boolean; downMs?: number }): Promise<void>;
-  /** Stops for good and removes the temp dir. Safe to call twice. */
-  stop(): Promise<void>;
 }
 
 /** The redis-server binary, or undefined. */

@@ -137,6 +137,26 @@ export class SupervisedProcess {
   }
 }
 
+/** A running test registry server with a data dir (etcd, Redis), as its tests see it. */
+export interface DataServer {
+  /** `127.0.0.1:PORT`, the client endpoint. */
+  readonly endpoint: string;
+  /** The client port. */
+  readonly port: number;
+  /** The data dir (kept across `halt`/`resume`/`restart`, removed by `stop`). */
+  readonly dataDir: string;
+  /** Whether the process is running now. */
+  readonly running: boolean;
+  /** Stops the process (SIGTERM, or SIGKILL) and keeps the data dir. */
+  halt(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Starts it again on the same ports (data kept unless `wipe`); waits until it serves. */
+  resume(options?: { wipe?: boolean }): Promise<void>;
+  /** `halt()`, optionally stays down `downMs`, then `resume()`. */
+  restart(options?: { wipe?: boolean; downMs?: number }): Promise<void>;
+  /** Stops for good and removes the temp dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
 /**
  * The life of a test registry server (etcd, Redis, Consul): at most one {@link SupervisedProcess}
  * at a time, started by `resume` (the subclass's `launch`, then its `ready`), stopped by `halt`,
