@@ -17,7 +17,7 @@ import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
 import { RedisDiscovery, RedisRegisterPlugin } from "@rpcx/core/redis";
 import type { TestCerts } from "./support/certs.ts";
 import { startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
-import { startRedis } from "./support/redis_server.ts";
+import { type RedisServer, startRedis } from "./support/redis_server.ts";
 import { type GoRegistry, type GoServer, needGoPeer, startGoServer } from "./support/go_peer.ts";
 import { CountedArith, MUL, uniqueBasePath, xclientOf } from "./support/registry_scenarios.ts";
 import {
@@ -448,6 +448,30 @@ async function libkvValue(raw: Redis, key: string): Promise<string | undefined> 
   return Buffer.from(JSON.parse(v).Value, "base64").toString("utf8");
 }
 
+/**
+ * The Redis side of a scenario: our plugin and discovery with `options` (password, TLS), the node
+ * read back through `raw`, keyspace notifications on.
+ */
+function redisSide(
+  redis: RedisServer,
+  raw: Redis,
+  base: string,
+  options: { password: string; tls?: ReturnType<typeof clientTls> },
+) {
+  return {
+    plugin: () =>
+      new RedisRegisterPlugin({
+        servers: [redis.endpoint],
+        basePath: base,
+        updateInterval: 1000,
+        ...options,
+      }),
+    discovery: () => new RedisDiscovery(base, "Arith", [redis.endpoint], options),
+    readNode: (key: string) => libkvValue(raw, `/${base}/Arith/${key}`),
+    notifies: true,
+  };
+}
+
 Deno.test("rpcx and rpcx ui on Redis with a password, Go and Deno servers", async () => {
   const password = "redis-secret";
   const redis = await startRedis({ password });
@@ -475,16 +499,7 @@ Deno.test("rpcx and rpcx ui on Redis with a password, Go and Deno servers", asyn
         reg: { registry: "redis", registryAddr: redis.endpoint, base },
         args: ["--registry-password", password, "--update-interval", "1s"],
       },
-      plugin: () =>
-        new RedisRegisterPlugin({
-          servers: [redis.endpoint],
-          basePath: base,
-          updateInterval: 1000,
-          password,
-        }),
-      discovery: () => new RedisDiscovery(base, "Arith", [redis.endpoint], { password }),
-      readNode: (key) => libkvValue(raw, `/${base}/Arith/${key}`),
-      notifies: true,
+      ...redisSide(redis, raw, base, { password }),
     });
     // The edits kept the node's TTL (it still expires with its server).
     const keys = await raw.keys(`/${base}/Arith/*`);
@@ -526,17 +541,7 @@ Deno.test("rpcx and rpcx ui on Redis over TLS with a client certificate and a pa
         url: `rediss://:${password}@${redis.endpoint}${base}?${certQuery(certs, false)}`,
         refused: (r) => assert.equal(r.code, 3, r.err),
       },
-      plugin: () =>
-        new RedisRegisterPlugin({
-          servers: [redis.endpoint],
-          basePath: base,
-          updateInterval: 1000,
-          password,
-          tls,
-        }),
-      discovery: () => new RedisDiscovery(base, "Arith", [redis.endpoint], { password, tls }),
-      readNode: (key) => libkvValue(raw, `/${base}/Arith/${key}`),
-      notifies: true,
+      ...redisSide(redis, raw, base, { password, tls }),
     });
   } finally {
     raw.disconnect();
