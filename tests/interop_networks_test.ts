@@ -24,6 +24,7 @@ import {
   getCerts,
   goClient,
   goTlsFlags,
+  serverFlags,
   startGo,
   tempDir,
 } from "./support/interop_networks.ts";
@@ -61,13 +62,7 @@ for (const c of CASES) {
   Deno.test(`Deno client -> Go server over ${c.name}: calls, heartbeat, oneway, gzip, 1 MiB, 1000 in flight`, async () => {
     if (!canRun(c)) return;
     const { client: tls } = await denoTls(c);
-    const go = await startGo([
-      "--network",
-      c.network,
-      "--addr",
-      await address(c),
-      ...await goTlsFlags(c, "server"),
-    ]);
+    const go = await startGo(await serverFlags(c));
     const client = new Client(`${c.network}@${go.addr}`, { tls, ...CHECKLIST_OPTIONS });
     try {
       await runChecks(clientChecks(client, c.name));

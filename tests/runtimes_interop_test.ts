@@ -9,11 +9,11 @@
 import assert from "node:assert/strict";
 import { startReady } from "./support/child.ts";
 import {
-  address,
   canRun,
   CASES,
   goClient,
   goTlsFlags,
+  serverFlags,
   startGo,
 } from "./support/interop_networks.ts";
 import { runBounded, runtimePeer, TARGETS } from "./support/runtimes.ts";
@@ -28,11 +28,7 @@ for (const target of TARGETS) {
         ...run.pre,
         script,
         "serve",
-        "--network",
-        c.network,
-        "--addr",
-        await address(c),
-        ...await goTlsFlags(c, "server"),
+        ...await serverFlags(c),
       ], {
         ready: /LISTENING (\S+)\n/,
         what: `our server's LISTENING line (${target.name})`,
@@ -72,13 +68,7 @@ for (const target of TARGETS) {
       const run = target.command();
       if (!run || !canRun(c)) return;
       const { project, script } = await runtimePeer();
-      const go = await startGo([
-        "--network",
-        c.network,
-        "--addr",
-        await address(c),
-        ...await goTlsFlags(c, "server"),
-      ]);
+      const go = await startGo(await serverFlags(c));
       try {
         const r = await runBounded(run.cmd, [
           ...run.pre,

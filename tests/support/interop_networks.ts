@@ -74,6 +74,11 @@ export async function goTlsFlags(c: Case, side: "server" | "client"): Promise<st
   ];
 }
 
+/** A server's flags for case `c` (the Go peer's and runtime_peer.js's): network, address, TLS. */
+export async function serverFlags(c: Case): Promise<string[]> {
+  return ["--network", c.network, "--addr", await address(c), ...await goTlsFlags(c, "server")];
+}
+
 /** Runs `rpcxpeer client args`; its exit code and output (stdout + stderr). */
 export async function goClient(args: string[]): Promise<{ code: number; out: string }> {
   const out = await runBounded(GO_PEER!, { args: ["client", ...args] });
