@@ -115,18 +115,21 @@ interface NativeUse {
   scan: number;
 }
 
+/** No call at all. */
+const noNativeUse = (): NativeUse => ({
+  batches: 0,
+  gzipInFrame: 0,
+  gzipPrecompressed: 0,
+  gzip: 0,
+  gunzip: 0,
+  scan: 0,
+});
+
 const PRECOMPRESSED = 0x200;
 
 /** Counts calls into every NativeLibrary until `restore()`. */
 function spyNative(): { use: NativeUse; restore(): void } {
-  const use: NativeUse = {
-    batches: 0,
-    gzipInFrame: 0,
-    gzipPrecompressed: 0,
-    gzip: 0,
-    gunzip: 0,
-    scan: 0,
-  };
+  const use = noNativeUse();
   const proto = NativeLibrary.prototype;
   const saved = {
     encodeBatch: proto.encodeBatch,
@@ -233,14 +236,7 @@ async function converse(client: WireCodecMode, server: WireCodecMode): Promise<C
 
 Deno.test("wireCodec ts: a ts client and a ts server never call the native library", async () => {
   const r = await converse("ts", "ts");
-  assert.deepEqual(r.use, {
-    batches: 0,
-    gzipInFrame: 0,
-    gzipPrecompressed: 0,
-    gzip: 0,
-    gunzip: 0,
-    scan: 0,
-  });
+  assert.deepEqual(r.use, noNativeUse());
   assert.ok(r.toServer.byteLength > LARGE_GZIP.length / 100 && r.toClient.byteLength > 0);
 });
 
