@@ -7,7 +7,7 @@ import { Dnsmasq, dnsmasqBinary } from "./support/dnsmasq.ts";
 import { GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
 import { CountedArith } from "./support/registry_scenarios.ts";
 import { freePort, needs, waitFor } from "./support/env.ts";
-import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
+import { rpcx, spawnRpcx, uiServing } from "./support/rpcx_cli.ts";
 
 Deno.test("rpcx on dns://: list, call, watch and ui follow A and SRV records; set is refused", async () => {
   const bin = dnsmasqBinary();
@@ -98,7 +98,7 @@ Deno.test("rpcx on dns://: list, call, watch and ui follow A and SRV records; se
     await waitFor("watch lists the server", () => events().length === 1, 20_000);
     const addr = `127.0.0.1:${freePort()}`;
     ui = spawnRpcx(["ui", "-r", url, "--addr", addr, "-i", "300"]);
-    await waitFor("rpcx ui listening", () => ui!.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    await uiServing(ui!, `http://${addr}`);
     await ns.setHosts(["127.0.0.3 arith.test", "127.0.0.1 go.arith.test"]);
     await waitFor("watch sees the record move", () => {
       const e = events();

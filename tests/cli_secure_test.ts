@@ -31,7 +31,7 @@ import {
   testCertsOrSkip,
 } from "./support/secure_registries.ts";
 import { freePort, needs, waitFor } from "./support/env.ts";
-import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
+import { rpcx, spawnRpcx, uiServing } from "./support/rpcx_cli.ts";
 
 /** Under a base path of its own (no test sees another's nodes). */
 function basePath(name: string): string {
@@ -190,7 +190,7 @@ async function secureScenario(fx: SecureFixture): Promise<void> {
       ["ui", "-r", fx.flags.url, ...fx.flags.args, "--addr", addr, "-i", "300"],
       fx.flags.env,
     );
-    await waitFor("rpcx ui listening", () => ui!.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    await uiServing(ui!, `http://${addr}`);
     let snapshot = "";
     await waitFor(
       "the page lists both servers",

@@ -12,7 +12,7 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { Etcd3 } from "etcd3";
 import { findExecutable, freePort, needs, waitFor } from "./support/env.ts";
 import { startEtcd } from "./support/etcd_server.ts";
-import { type CliProcess, rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
+import { type CliProcess, rpcx, spawnRpcx, uiServing } from "./support/rpcx_cli.ts";
 import { rawExchange } from "./support/raw_http.ts";
 
 const CHROMIUM = findExecutable("/usr/bin/chromium", "chromium", "chromium-browser");
@@ -203,7 +203,7 @@ Deno.test("rpcx ui refuses pages of other origins and rebound names; its own pag
   let browser: Browser | undefined;
   let code: number | undefined;
   try {
-    await waitFor("rpcx ui listening", () => ui.out.includes(`rpcx ui: ${uiOrigin}/`), 30_000);
+    await uiServing(ui, uiOrigin);
     browser = await launch();
 
     for (const site of ["127.0.0.1", "evil.test"]) {
@@ -427,11 +427,7 @@ Deno.test("rpcx ui beyond loopback: refused without --auth or --no-auth", async 
   const ui = spawnRpcx(["ui", "-r", reg, "--addr", `0.0.0.0:${port}`, "--no-auth"]);
   let code: number | undefined;
   try {
-    await waitFor(
-      "rpcx ui listening",
-      () => ui.out.includes(`rpcx ui: http://0.0.0.0:${port}/`),
-      30_000,
-    );
+    await uiServing(ui, `http://0.0.0.0:${port}`);
     const res = await fetch(`http://127.0.0.1:${port}/api/nodes`);
     assert.equal(res.status, 200);
     await res.body?.cancel();
@@ -456,11 +452,7 @@ Deno.test("rpcx ui --auth (or RPCX_UI_AUTH): basic auth on every request, the br
   let browser: Browser | undefined;
   let code: number | undefined;
   try {
-    await waitFor(
-      "rpcx ui listening",
-      () => ui.out.includes(`rpcx ui: http://0.0.0.0:${port}/`),
-      30_000,
-    );
+    await uiServing(ui, `http://0.0.0.0:${port}`);
     for (const path of ["/", "/api/nodes", "/api/events"]) {
       const res = await fetch(base + path);
       assert.equal(res.status, 401, path);

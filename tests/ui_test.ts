@@ -11,7 +11,7 @@ import { CountedArith, MUL, xclientOf } from "./support/registry_scenarios.ts";
 import { findExecutable, freePort, needs, waitFor } from "./support/env.ts";
 import { GO_ARITH_WEIGHT_5, GO_PEER, type GoServer, startGoServer } from "./support/go_peer.ts";
 import { startEtcd } from "./support/etcd_server.ts";
-import { rpcx, spawnRpcx } from "./support/rpcx_cli.ts";
+import { rpcx, spawnRpcx, uiServing } from "./support/rpcx_cli.ts";
 import { serveAdmin } from "@rpcx/core/cli";
 import { GO_QUERY_NODES } from "./support/go_metadata.ts";
 
@@ -53,7 +53,7 @@ Deno.test("rpcx ui in Chromium: Go and Deno servers listed, a click deactivates 
   let code: number | undefined;
   const node = async (key: string) => await raw.get(`/rpcx_test/Arith/${key}`).string();
   try {
-    await waitFor("rpcx ui listening", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    await uiServing(ui, `http://${addr}`);
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -265,7 +265,7 @@ Deno.test("rpcx ui reads its registry from RPCX_REGISTRY, as the other commands 
   const ui = spawnRpcx(["ui", "--addr", addr, "-i", "60000"], { RPCX_REGISTRY: reg });
   let code: number | undefined;
   try {
-    await waitFor("the page up", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    await uiServing(ui, `http://${addr}`, "the page up");
     const snapshot = await (await fetch(`http://${addr}/api/nodes`)).json();
     assert.deepEqual(snapshot.registries.map((r: { url: string }) => r.url), [reg]);
   } finally {
@@ -285,7 +285,7 @@ Deno.test("rpcx ui binds 127.0.0.1:8080 by default: loopback only", async () => 
   const ui = spawnRpcx(["ui", "-r", reg, "-i", "60000"]);
   let code: number | undefined;
   try {
-    await waitFor("the page up", () => ui.out.includes("rpcx ui: http://127.0.0.1:8080/"), 30_000);
+    await uiServing(ui, "http://127.0.0.1:8080", "the page up");
     const res = await fetch("http://127.0.0.1:8080/api/nodes");
     assert.equal(res.status, 200);
     await res.body?.cancel();
@@ -323,7 +323,7 @@ Deno.test("rpcx ui re-applies an edit a server's refresh wrote back (in the back
   const ui = spawnRpcx(["ui", "-r", registry, "--addr", addr, "-i", "60000"]);
   let code: number | undefined;
   try {
-    await waitFor("the page up", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    await uiServing(ui, `http://${addr}`, "the page up");
     const res = await fetch(`http://${addr}/api/set`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -1,6 +1,6 @@
 // The `rpcx` command line (src/cli/main.ts) run as a real subprocess, as a user runs it.
 import { runBounded } from "./child.ts";
-import { bounded, REPO_ROOT } from "./env.ts";
+import { bounded, REPO_ROOT, waitFor } from "./env.ts";
 
 /** The CLI entry. */
 export const CLI_MAIN = `${REPO_ROOT}/src/cli/main.ts`;
@@ -102,4 +102,16 @@ export function spawnRpcx(
       return s.code;
     },
   };
+}
+
+/**
+ * Waits (at most 30 s; `what` names the wait) until `ui`, a spawned `rpcx ui`, printed that it
+ * serves at `origin` (`http://host:port`).
+ */
+export async function uiServing(
+  ui: CliProcess,
+  origin: string,
+  what = "rpcx ui listening",
+): Promise<void> {
+  await waitFor(what, () => ui.out.includes(`rpcx ui: ${origin}/`), 30_000);
 }
