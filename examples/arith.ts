@@ -33,6 +33,16 @@ export class Arith {
   }
 }
 
+/** An Arith of `Mul` only that prints `C= <C>` for each call (the restart and tcpcopy servers). */
+export class PrintingArith {
+  /** C = A * B, printed. */
+  Mul(args: Args, _ctx: CallContext): Reply {
+    const C = args.A * args.B;
+    console.log("C=", C);
+    return { C };
+  }
+}
+
 /** Reads `--name value` or `--name=value` from `args`; `fallback` when absent. */
 export function flag(args: string[], name: string, fallback: string): string {
   for (let i = 0; i < args.length; i++) {

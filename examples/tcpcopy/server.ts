@@ -4,17 +4,11 @@
 //   deno run -A examples/tcpcopy/server.ts --addr localhost:8972
 import { Server } from "@rpcx/core";
 import { TeeConnPlugin } from "@rpcx/core/plugins/tee";
-import { type Args, flag } from "../arith.ts";
+import { flag, PrintingArith } from "../arith.ts";
 
 const addr = flag(Deno.args, "addr", "localhost:8972");
 const server = new Server();
 server.use(new TeeConnPlugin(Deno.stdout));
-await server.register({
-  Mul: (a: Args) => {
-    const C = a.A * a.B;
-    console.log("C=", C);
-    return { C };
-  },
-}, "Arith");
+await server.register(new PrintingArith(), "Arith");
 server.shutdownOnSignals();
 console.log(`listening on tcp@${await server.serve("tcp", addr)}`);
