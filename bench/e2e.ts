@@ -11,6 +11,7 @@
 import { Client, CompressType, SerializeType } from "@rpcx/core";
 import { flag } from "../examples/arith.ts";
 import { benchClientPlugins } from "./_plugins.ts";
+import { benchArgs } from "./_services.ts";
 import { nodeRuntime, setRuntime } from "../src/runtime/mod.ts";
 
 const total = Number(flag(Deno.args, "total", "200000"));
@@ -57,17 +58,7 @@ if (!addr) {
   reader.releaseLock();
 }
 
-// ~100 bytes in msgpack, the Go peer's BenchArgs struct (tests/interop/go/services.go).
-const args = {
-  ID: 123456789,
-  Seq: 1,
-  Name: "benchmark",
-  Email: "bench@example.com",
-  Score: 98.5,
-  Active: true,
-  Tags: ["alpha", "beta"],
-  Data: "x".repeat(Number(flag(Deno.args, "data", "16"))),
-};
+const args = benchArgs(Number(flag(Deno.args, "data", "16")));
 const client = new Client(`${network}@${addr}`, {
   tls: tlsCa ? { caCerts: [await Deno.readTextFile(tlsCa)] } : undefined,
   connectTimeout: 10_000,

@@ -30,34 +30,27 @@ try {
       : [];
     const clientTls = tls ? ["--tls-ca", certs.caPath] : [];
     const addrFor = (who: string) => network === "unix" ? `${dir}/${who}.sock` : "127.0.0.1:0";
+    // A server's flags (`who`: go or deno) and a load generator's against `addr`.
+    const serverFlags = (who: string) => {
+      return ["--network", network, "--addr", addrFor(who), ...serverTls];
+    };
+    const clientFlags = (addr: string) => ["--network", network, "--addr", addr, ...clientTls];
     const go = await startServer(peer, [
       "server",
       "--no-gateway",
-      "--network",
-      network,
-      "--addr",
-      addrFor("go"),
-      ...serverTls,
+      ...serverFlags("go"),
     ], quiet);
     const deno = await startServer(Deno.execPath(), [
       "run",
       "-A",
       `${root}bench/e2e_server.ts`,
-      "--network",
-      network,
-      "--addr",
-      addrFor("deno"),
-      ...serverTls,
+      ...serverFlags("deno"),
     ], quiet);
     try {
       const goLoad = (addr: string) =>
         runJson<LoadResult>(peer, [
           "bench",
-          "--network",
-          network,
-          "--addr",
-          addr,
-          ...clientTls,
+          ...clientFlags(addr),
           "--total",
           total,
           "--max-seconds",
@@ -70,11 +63,7 @@ try {
           "run",
           "-A",
           `${root}bench/e2e.ts`,
-          "--network",
-          network,
-          "--addr",
-          addr,
-          ...clientTls,
+          ...clientFlags(addr),
           "--total",
           total,
           "--seconds",

@@ -5,17 +5,9 @@
 // The plugin sets are bench/_plugins.ts's, the same as `bench/e2e.ts --plugins`.
 import { Client, Server } from "@rpcx/core";
 import { benchClientPlugins, benchServerPlugins } from "./_plugins.ts";
+import { benchArgs } from "./_services.ts";
 
-const args = {
-  ID: 123456789,
-  Seq: 1,
-  Name: "benchmark",
-  Email: "bench@example.com",
-  Score: 98.5,
-  Active: true,
-  Tags: ["alpha", "beta"],
-  Data: "x".repeat(16),
-};
+const args = benchArgs();
 
 let n = 0;
 for (const spec of ["none", "noop", "tracing", "metrics", "tracing,metrics"]) {
