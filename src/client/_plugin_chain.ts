@@ -94,60 +94,27 @@ export class ClientPluginChain {
 
   /** Runs every `connCreateFailed`; throws are reported. */
   connCreateFailed(address: string, error: unknown): void {
-    for (const p of this.plugins) {
-      if (!p.connCreateFailed) continue;
-      try {
-        p.connCreateFailed(address, error);
-      } catch (e) {
-        report(p, "connCreateFailed", e);
-      }
-    }
+    each(this.plugins, "connCreateFailed", (p) => p.connCreateFailed?.(address, error));
   }
 
   /** Runs every `clientConnected`; throws are reported. */
   clientConnected(conn: ClientConnInfo): void {
-    for (const p of this.plugins) {
-      if (!p.clientConnected) continue;
-      try {
-        p.clientConnected(conn);
-      } catch (e) {
-        report(p, "clientConnected", e);
-      }
-    }
+    each(this.plugins, "clientConnected", (p) => p.clientConnected?.(conn));
   }
 
   /** Runs every `connClose`; throws are reported. */
   connClose(conn: ClientConnInfo): void {
-    for (const p of this.plugins) {
-      if (!p.connClose) continue;
-      try {
-        p.connClose(conn);
-      } catch (e) {
-        report(p, "connClose", e);
-      }
-    }
+    each(this.plugins, "connClose", (p) => p.connClose?.(conn));
   }
 
   /** Runs every `beforeEncode`; throws are reported. */
   beforeEncode(req: Message): void {
-    for (const p of this.#encode) {
-      try {
-        p.beforeEncode!(req);
-      } catch (e) {
-        report(p, "beforeEncode", e);
-      }
-    }
+    each(this.#encode, "beforeEncode", (p) => p.beforeEncode!(req));
   }
 
   /** Runs every `afterDecode`; throws are reported. */
   afterDecode(res: Message): void {
-    for (const p of this.#decode) {
-      try {
-        p.afterDecode!(res);
-      } catch (e) {
-        report(p, "afterDecode", e);
-      }
-    }
+    each(this.#decode, "afterDecode", (p) => p.afterDecode!(res));
   }
 
   /** `select` wrapped by every `wrapSelect`, in order (the last plugin's wrapper runs first). */
@@ -155,6 +122,21 @@ export class ClientPluginChain {
     let fn = select;
     for (const p of this.plugins) if (p.wrapSelect) fn = p.wrapSelect(fn);
     return fn;
+  }
+}
+
+/** Runs `run` on each of `plugins`; a throw is reported (as `hook`), not passed on. */
+function each(
+  plugins: readonly ClientPlugin[],
+  hook: string,
+  run: (p: ClientPlugin) => void,
+): void {
+  for (const p of plugins) {
+    try {
+      run(p);
+    } catch (e) {
+      report(p, hook, e);
+    }
   }
 }
 
