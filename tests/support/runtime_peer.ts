@@ -43,7 +43,7 @@ import { pushCall, pushServe } from "./runtime_peer/push.ts";
 import { restartServe } from "./runtime_peer/restart.ts";
 import { dataCall, dataServe } from "./runtime_peer/stream.ts";
 import { registerTwice, restartRefused } from "./runtime_peer/parity.ts";
-import { CHECKLIST_OPTIONS, clientChecks, runChecks } from "./runtime_peer/checklist.ts";
+import { CHECKLIST_OPTIONS, clientChecks, printChecks } from "./runtime_peer/checklist.ts";
 
 const [mode, ...args] = process.argv.slice(2);
 const network = flag(args, "network", "tcp");
@@ -96,12 +96,7 @@ async function call(): Promise<number> {
     : undefined;
   const client = new Client(`${network}@${addr}`, { tls, ...CHECKLIST_OPTIONS });
   try {
-    await runChecks(clientChecks(client, network), console.log);
-    console.log("PASS");
-    return 0;
-  } catch (e) {
-    console.log(`FAIL ${(e as Error).message}`);
-    return 1;
+    return await printChecks(clientChecks(client, network));
   } finally {
     await client.close();
   }

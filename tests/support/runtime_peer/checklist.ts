@@ -1,6 +1,7 @@
 // Our Client's checklist against a server of Arith and Echo (tests/support/echo_service.ts, the Go
 // peer's server.go): one list, run in process by tests/interop_networks_test.ts and by
-// runtime_peer.js `call` under Node and Bun. Portable: "@rpcx/core" and node: built-ins only.
+// runtime_peer.js `call` under Node and Bun; and how runtime_peer.js's check modes run and report
+// their checks. Portable: "@rpcx/core" and node: built-ins only.
 import assert from "node:assert/strict";
 import { type Client, CompressType, SerializeType } from "@rpcx/core";
 
@@ -22,11 +23,14 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** A named check. */
+export type Check = [string, () => Promise<void>];
+
 /**
  * The checks, by name: Arith.Mul, heartbeat, oneway (its note `note`), gzip, 1 MiB of bytes,
  * 1000 calls in flight.
  */
-export function clientChecks(client: Client, note: string): [string, () => Promise<void>][] {
+export function clientChecks(client: Client, note: string): Check[] {
   return [
     ["mul", async () => {
       assert.deepEqual(await client.call("Arith", "Mul", { A: 10, B: 20 }), { C: 200 });
@@ -88,7 +92,7 @@ export function clientChecks(client: Client, note: string): [string, () => Promi
  * first failure throws an Error "<name>: <its error's stack>".
  */
 export async function runChecks(
-  checks: [string, () => Promise<void>][],
+  checks: Check[],
   log: (line: string) => void = () => {},
 ): Promise<void> {
   for (const [name, check] of checks) {
@@ -99,4 +103,19 @@ export async function runChecks(
     }
     log(`OK ${name}`);
   }
+}
+
+/**
+ * Runs `checks` as runtime_peer.js's check modes report them: "OK <name>" for each, then "PASS"
+ * (resolves 0); at the first failure "FAIL <name>: <error>" (resolves 1).
+ */
+export async function printChecks(checks: Check[]): Promise<number> {
+  try {
+    await runChecks(checks, console.log);
+  } catch (e) {
+    console.log(`FAIL ${(e as Error).message}`);
+    return 1;
+  }
+  console.log("PASS");
+  return 0;
 }

@@ -23,34 +23,7 @@ import {
   Server,
   ServiceError,
 } from "@rpcx/core";
-
-type Check = [string, () => Promise<void>];
-
-/** Resolves `p`, or rejects after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Runs the checks in order (each bounded to 20 s): 0 when all passed, else 1. */
-async function runChecks(checks: Check[]): Promise<number> {
-  for (const [name, check] of checks) {
-    try {
-      await within(check(), 20_000, name);
-      console.log(`OK ${name}`);
-    } catch (e) {
-      console.log(`FAIL ${name}: ${(e as Error)?.stack ?? e}`);
-      return 1;
-    }
-  }
-  console.log("PASS");
-  return 0;
-}
+import { type Check, printChecks } from "./checklist.ts";
 
 class Arith {
   Add(a: { A: number; B: number }) {
@@ -69,7 +42,7 @@ class OnlyAdd {
 
 /** `register-twice`: see the file's head. */
 export function registerTwice(): Promise<number> {
-  return runChecks([
+  return printChecks([
     ["replaced-and-readvertised", async () => {
       const registry = new InprocessRegistry();
       const server = new Server();
@@ -126,7 +99,7 @@ export function restartRefused(): Promise<number> {
       { network: "http", address: "127.0.0.1:0" },
     ]],
   ];
-  return runChecks(cases.map(([name, refusal, serves]): Check => [name, async () => {
+  return printChecks(cases.map(([name, refusal, serves]): Check => [name, async () => {
     const server = new Server();
     await server.register(new Arith(), "Arith");
     let restarts = 0;
