@@ -188,7 +188,7 @@ message ProtoReply { int64 C = 1; string Note = 2; }
   await server.register({ Mul: (a: { A: number; B: number }) => ({ C: a.A * a.B }) }, "Arith");
   const reg = `tcp@${await server.serve("tcp", "127.0.0.1:0")}`;
   // A protobuf call's flags: the registry, the serializer and the message types.
-  const proto = [
+  const protoFlags = (requestType: string) => [
     "-r",
     reg,
     "-s",
@@ -196,10 +196,11 @@ message ProtoReply { int64 C = 1; string Note = 2; }
     "--proto",
     file,
     "--request-type",
-    "example.ProtoArgs",
+    requestType,
     "--reply-type",
     "example.ProtoReply",
   ];
+  const proto = protoFlags("example.ProtoArgs");
   try {
     const r = await rpcx(["call", ...proto, "Arith.Mul", '{"A":10,"B":20}']);
     assert.equal(r.code, 0, r.err);
@@ -214,21 +215,7 @@ message ProtoReply { int64 C = 1; string Note = 2; }
     const missing = await rpcx(["call", "-r", reg, "-s", "protobuf", "Arith.Mul", "{}"]);
     assert.equal(missing.code, 2);
     assert.match(missing.err, /-s protobuf needs --proto/);
-    const unknown = await rpcx([
-      "call",
-      "-r",
-      reg,
-      "-s",
-      "protobuf",
-      "--proto",
-      file,
-      "--request-type",
-      "Nope",
-      "--reply-type",
-      "example.ProtoReply",
-      "Arith.Mul",
-      "{}",
-    ]);
+    const unknown = await rpcx(["call", ...protoFlags("Nope"), "Arith.Mul", "{}"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.err, /no message type Nope/);
   } finally {
