@@ -136,16 +136,14 @@ async function checklist(kind: Kind, reg: Registry, target: Target): Promise<voi
     assert.equal(listed.stderr + called.stderr, "", `${t}: our XClient's stderr`);
 
     // Go's discovery lists ours with its metadata; Go's XClient calls it (the only group=node).
+    // A Go listing: a new process reading the registry (5 s at most for the servers to show).
+    const goList = () =>
+      runGoClient(greg, [...goExtra(kind), "--list-servers", "--wait-servers", "5s"]);
     let goView = "";
     await waitFor(
       `${t}: Go's discovery to list ours`,
       async () => {
-        const r = await runGoClient(greg, [
-          ...goExtra(kind),
-          "--list-servers",
-          "--wait-servers",
-          "5s",
-        ]);
+        const r = await goList();
         goView = r.out + r.err;
         return r.out.includes(`SERVER ${oursKey} group=node&weight=3\n`);
       },
@@ -189,12 +187,7 @@ async function checklist(kind: Kind, reg: Registry, target: Target): Promise<voi
     await waitFor(
       `${t}: ours gone from Go's discovery`,
       async () => {
-        const r = await runGoClient(greg, [
-          ...goExtra(kind),
-          "--list-servers",
-          "--wait-servers",
-          "5s",
-        ]);
+        const r = await goList();
         return r.out.includes(`SERVER ${go.key}`) && !r.out.includes(oursKey);
       },
       3000,
