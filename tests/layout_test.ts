@@ -292,7 +292,8 @@ const NET_WITHOUT_SOCKETS: Record<string, string[]> = {
   "src/registry/_tls_sni.ts": ["node:net", "node:tls"], // isIP; registry clients' TLS options
   "src/registry/dns/resolve.ts": ["node:net"], // isIP
   "src/registry/consul/http.ts": ["node:net"], // the Socket type of node:http's agent hook only
-  // wraps the sessions node:http2's connect opens (grpc-js's), to defer "goaway" on Deno; opens none
+  // wraps the sessions node:http2's connect opens (grpc-js's), to keep their close out of
+  // nghttp2's callbacks on Deno; opens none
   "src/registry/_http2_goaway.ts": ["node:http2"],
 };
 

@@ -5,6 +5,12 @@
 import { Etcd3 } from "etcd3";
 import { findExecutable, freePort, needs } from "./env.ts";
 import { type DataServer, SupervisedProcess, SupervisedServer } from "./supervised.ts";
+import { guardHttp2Sessions } from "../../src/registry/_http2_goaway.ts";
+
+// A test's own `etcd3` client (made without @rpcx/core/etcd, e.g. to write keys beside the code
+// under test) meets the etcd this file restarts: on Deno its grpc-js sessions need the same guard
+// as ours (issue 26; a plain client took cli_watch_test's process down with SIGSEGV in CI).
+guardHttp2Sessions();
 
 /** How to start the test etcd (defaults: plain http, no auth). */
 export interface EtcdServerOptions {

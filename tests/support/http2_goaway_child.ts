@@ -1,14 +1,14 @@
 // Child of tests/http2_goaway_test.ts: @grpc/grpc-js makes unary calls to a node:http2 server
 // answering gRPC, the garbage collector runs, then the server sends GOAWAY (what etcd does when it
 // stops or restarts). Prints "survived" and exits 0 unless the runtime crashes. With the argument
-// "patched", deferGoawayEvents() (src/registry/_http2_goaway.ts) is installed first.
+// "patched", guardHttp2Sessions() (src/registry/_http2_goaway.ts) is installed first.
 // Run with --v8-flags=--expose-gc.
 import * as grpc from "@grpc/grpc-js";
 import http2 from "node:http2";
 import { Buffer } from "node:buffer";
-import { deferGoawayEvents } from "../../src/registry/_http2_goaway.ts";
+import { guardHttp2Sessions } from "../../src/registry/_http2_goaway.ts";
 
-if (Deno.args[0] === "patched") deferGoawayEvents();
+if (Deno.args[0] === "patched") guardHttp2Sessions();
 const server = http2.createServer();
 let serverSession: http2.ServerHttp2Session | undefined;
 server.on("session", (s) => {

@@ -26,9 +26,14 @@ import { Etcd3, GRPCUnavailableError, type IOptions, isRecoverableError } from "
 import { Buffer } from "node:buffer";
 import { allowIpEndpointsOverTls } from "../_tls_sni.ts";
 import { EndpointHealth } from "../_endpoint_health.ts";
-import { deferGoawayEvents } from "../_http2_goaway.ts";
+import { guardHttp2Sessions } from "../_http2_goaway.ts";
 import { closeTokenChannels, endWatchStream } from "./_etcd3_internals.ts";
 import { EtcdError, EtcdUnreachableError } from "./errors.ts";
+
+// etcd's GOAWAY (it stops or restarts) must not abort a Deno process (issue 26). Installed when
+// this module loads, so that every grpc-js session opened after `@rpcx/core/etcd` (or the CLI's
+// etcd operator) is imported is covered, a plain `etcd3` client made next to ours included.
+guardHttp2Sessions();
 
 /**
  * How to reach etcd; shared by {@linkcode EtcdRegisterPlugin} and {@linkcode EtcdDiscovery}.
@@ -303,8 +308,6 @@ class RpcxEtcd3 extends Etcd3 {
 /** An `etcd3` client for `servers` with our timeouts, fault handling and keepalive. */
 export function createClient(servers: string[], options: EtcdClientOptions): Etcd3 {
   if (servers.length === 0) throw new TypeError("etcd: no servers given");
-  // etcd's GOAWAY (it stops or restarts) must not abort a Deno process (issue 26)
-  deferGoawayEvents();
   if (servers.some((s) => /^https:/i.test(s))) allowIpEndpointsOverTls();
   const timeout = options.dialTimeout ?? 5000;
   const dialTimeout = Math.max(1, Math.min(options.endpointDialTimeout ?? 2000, timeout));
