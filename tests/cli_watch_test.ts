@@ -19,10 +19,14 @@ const base = () => `/rpcx_watch_${Date.now().toString(36)}`;
 function watch(url: string): CliProcess & { saw(type: string, key: string): boolean } {
   const p = spawnRpcx(["watch", "-r", url, "Arith", "--json", "-i", "60000"]);
   return Object.assign(p, {
-    saw: (type: string, key: string) =>
-      p.out.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)).some((e) =>
+    // A watch that has ended will see nothing more: the wait fails with how it ended (a crash
+    // shows as its signal, not as a timeout).
+    saw: (type: string, key: string) => {
+      if (p.ended) throw new Error(`rpcx watch ended: ${p.ended}`);
+      return p.out.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)).some((e) =>
         e.type === type && e.key === key
-      ),
+      );
+    },
   });
 }
 

@@ -41,6 +41,8 @@ export interface CliProcess {
   stop(): Promise<number>;
   /** The exit status once it ends by itself. */
   readonly status: Promise<Deno.CommandStatus>;
+  /** How it ended (`code 139 (SIGSEGV)`) once it has, else undefined: for waits to fail on. */
+  readonly ended: string | undefined;
 }
 
 /** How `rpcx` is started: the command, the arguments before rpcx's own, the folder. */
@@ -74,6 +76,8 @@ export function spawnRpcx(
     stderr: "inherit",
   }).spawn();
   let out = "";
+  let ended: string | undefined;
+  child.status.then((s) => ended = `code ${s.code}${s.signal ? ` (${s.signal})` : ""}`);
   const reading = (async () => {
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
   })();
@@ -82,6 +86,9 @@ export function spawnRpcx(
       return out;
     },
     status: child.status,
+    get ended() {
+      return ended;
+    },
     async stop() {
       try {
         child.kill("SIGINT");
