@@ -12,6 +12,12 @@ import type { FramedConnectionOptions } from "../transport/framed_options.ts";
 import type { ServerOptions } from "./options.ts";
 import type { ConnectionTimeouts } from "./_connection.ts";
 
+/**
+ * Bytes of answers (and pushes) a connection may have waiting to be written before the server
+ * stops reading it (`ServerOptions.maxWriteBacklog`): 4 MiB.
+ */
+export const DEFAULT_WRITE_BACKLOG = 4 * 1024 * 1024;
+
 /** See {@linkcode serverSettings}. */
 export interface ServerSettings {
   /** Decode limits and the batch encoder every connection's framing shares. */
@@ -36,6 +42,7 @@ export function serverSettings(options: ServerOptions): ServerSettings {
         (wire.implementations.gunzip === "native" ? wire.gunzip : undefined),
       encodeBatch: options.encodeBatch ??
         (wire.name === "native" ? wire.encodeMessages : undefined),
+      maxWriteBacklog: Math.max(options.maxWriteBacklog ?? DEFAULT_WRITE_BACKLOG, 0),
     },
     timeouts: {
       read: Math.max(options.readTimeout ?? 0, 0),

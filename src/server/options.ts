@@ -99,6 +99,15 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
    */
   pushBufferSize?: number;
   /**
+   * Bytes of answers and pushes a connection may have waiting to be written (its peer does not
+   * read them) before the server stops reading its requests; it reads on once half of them
+   * went out. A caller that sends and never reads then meets TCP backpressure instead of making
+   * the server queue answers without end. Default 4 MiB; 0: no bound. Beyond Go (its server
+   * reads on, one goroutine per request blocked on the write). Every network framed by the
+   * server (tcp, unix, TLS, ws, wss, http CONNECT, ...); not the in-process pipe.
+   */
+  maxWriteBacklog?: number;
+  /**
    * Closes a connection on which no complete request arrived for this many ms (heartbeats
    * count), as Go's `server.WithReadTimeout`. Default 0: no limit.
    */

@@ -30,7 +30,19 @@ const EMPTY = new Uint8Array(0);
 const takeWriteBuffer: BatchAlloc = (length) => writeBuffers.take(length);
 
 /** Bits of `FramedConnection`'s state. */
-const CLOSED = 1, WRITING = 2, SNIFFED = 4;
+const CLOSED = 1, WRITING = 2, SNIFFED = 4, PAUSED = 8;
+
+/** What a queued message holds besides its bytes on the wire (the object, its views), about. */
+const OBJECT_BYTES = 256;
+
+/** About the memory `msg` holds queued: its encoded bytes and its object. */
+function approxSize(msg: Message): number {
+  let n = OBJECT_BYTES + HEADER_LENGTH + 16 + msg.servicePath.length + msg.serviceMethod.length +
+    (msg.payload?.byteLength ?? 0);
+  const md = msg.metadata;
+  if (md) { for (const k in md) n += 8 + k.length + (md[k]?.length ?? 0); }
+  return n;
+}
 
 /**
  * Wraps a connected byte stream. Call {@linkcode FramedConnection.start} to begin reading.
@@ -76,6 +88,10 @@ export class FramedConnection {
   #size: number;
   /** `#onRead` bound to this connection: the one callback a pending read holds. */
   #readDone: ((n: unknown) => void) | undefined;
+  /** Bytes (about) of the messages queued and not yet handed to a write. */
+  #queued = 0;
+  /** Bytes of the write in progress. */
+  #inWrite = 0;
 
   /** Wraps `conn`; nothing is read until `start()`. */
   constructor(
@@ -135,6 +151,11 @@ export class FramedConnection {
   /** Since when the current write to the stream has been pending (ms since epoch); 0 if none. */
   get writePendingSince(): number {
     return this.#writeSince < 0 ? 0 : this.#writeSince + CLOCK_BASE;
+  }
+
+  /** Bytes of messages queued or being written and not yet taken by the stream (about). */
+  get writeBacklog(): number {
+    return this.#queued + this.#inWrite;
   }
 
   /** Whether queued messages are not all written yet. */
@@ -246,6 +267,21 @@ export class FramedConnection {
         return;
       }
     }
+    // A peer that sends and does not read what we write: no more is read (so no more is
+    // answered and queued) until the writes caught up (see `maxWriteBacklog`).
+    const max = this.#options.maxWriteBacklog;
+    if (max !== undefined && max > 0 && this.writeBacklog > max) {
+      this.#state |= PAUSED;
+      return;
+    }
+    this.#readNext();
+  }
+
+  /** Reads on once the backlog that paused reading fell to half its bound. */
+  #resumeIfRoom(): void {
+    if (!(this.#state & PAUSED) || this.#state & CLOSED) return;
+    if (this.writeBacklog > (this.#options.maxWriteBacklog ?? 0) / 2) return;
+    this.#state &= ~PAUSED;
     this.#readNext();
   }
 
@@ -258,6 +294,7 @@ export class FramedConnection {
   send(msg: Message): void {
     if (this.#state & CLOSED) return;
     (this.#queue ??= []).push(msg);
+    this.#queued += approxSize(msg);
     if (!(this.#state & WRITING)) {
       this.#state |= WRITING;
       queueMicrotask(() => void this.#flush());
@@ -269,7 +306,9 @@ export class FramedConnection {
       while (this.#queue && this.#queue.length > 0 && !(this.#state & CLOSED)) {
         const batch = this.#queue;
         this.#queue = undefined;
+        this.#queued = 0;
         const bytes = (this.#options.encodeBatch ?? encodeMessages)(batch, takeWriteBuffer);
+        this.#inWrite = bytes.byteLength;
         // Framed: a payload lent by the client's codec goes back (_pooled.ts).
         for (let i = 0; i < batch.length; i++) givePayload(batch[i].payload);
         let written = 0;
@@ -279,14 +318,18 @@ export class FramedConnection {
         }
         // All taken by the socket (a failed write keeps its buffer: the socket may hold it).
         writeBuffers.give(bytes);
+        this.#inWrite = 0;
+        this.#resumeIfRoom();
       }
     } catch (e) {
       if (!(this.#state & CLOSED)) this.#handlers.onError?.(e);
       this.close();
     } finally {
       this.#writeSince = -1;
+      this.#inWrite = 0;
       this.#state &= ~WRITING;
       this.#wakeDrainWaiters();
+      this.#resumeIfRoom();
     }
   }
 
@@ -319,6 +362,7 @@ export class FramedConnection {
     if (this.#state & CLOSED) return;
     this.#state |= CLOSED;
     this.#queue = undefined;
+    this.#queued = this.#inWrite = 0;
     this.#decoder = undefined;
     this.#buf = EMPTY;
     this.#wakeDrainWaiters();

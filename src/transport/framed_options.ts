@@ -93,6 +93,14 @@ export interface FramedConnectionOptions extends FrameDecoderOptions {
   encodeBatch?: (msgs: readonly Message[], alloc?: BatchAlloc) => Uint8Array;
   /** Largest read buffer in bytes (default 64 KiB). */
   readBufferSize?: number;
+  /**
+   * Stop reading while more than this many bytes of messages wait to be written (queued, or
+   * in a write the stream has not taken), and read on once that fell to half: a peer that
+   * sends and never reads what it is sent is held back by TCP instead of making us queue
+   * answers without end. A server sets it (`ServerOptions.maxWriteBacklog`); default none
+   * (a client never stops reading: its answers come on the same connection).
+   */
+  maxWriteBacklog?: number;
   /** First (and smallest) read buffer in bytes (default 256, at least 64). */
   initialReadBufferSize?: number;
   /**

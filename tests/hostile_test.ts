@@ -1,0 +1,124 @@
+// Hostile callers on the rpcx port: a caller that sends and never reads what it is sent. The
+// server must hold back (TCP backpressure) instead of queueing answers without end, answer
+// every call exactly once once the caller reads, and serve others meanwhile.
+import assert from "node:assert/strict";
+import { Client, SerializeType, Server } from "@rpcx/core";
+import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
+import { Arith } from "../examples/arith.ts";
+import { bounded } from "./support/env.ts";
+
+const CALLS_PER_WRITE = 1000;
+/** Sent before the test gives up waiting for the server to stop reading (bytes). */
+const SEND_LIMIT = 64 * 1024 * 1024;
+/** A write that makes no progress for this long: the server stopped reading (ms). */
+const STALL = 2_000;
+
+/** 1000 pipelined Arith.Mul calls, seq 1..1000, as one buffer. */
+function callBatch(): Uint8Array {
+  const frames = Array.from({ length: CALLS_PER_WRITE }, (_, i) =>
+    encodeMessage(createMessage({
+      serializeType: SerializeType.JSON,
+      seq: BigInt(i + 1),
+      servicePath: "Arith",
+      serviceMethod: "Mul",
+      payload: new TextEncoder().encode(`{"A":${i},"B":2}`),
+    })));
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
+  let o = 0;
+  for (const f of frames) {
+    out.set(f, o);
+    o += f.byteLength;
+  }
+  return out;
+}
+
+async function writeAll(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let o = 0; o < bytes.byteLength;) o += await c.write(bytes.subarray(o));
+}
+
+for (const network of ["tcp", "unix"] as const) {
+  Deno.test(`rpcx (${network}): a caller that pipelines calls and never reads is held back at maxWriteBacklog; once it reads, every call is answered once`, async () => {
+    const dir = await Deno.makeTempDir();
+    const server = new Server({ maxWriteBacklog: 1024 * 1024 });
+    await server.register(new Arith(), "Arith");
+    const addr = await server.serve(network, network === "tcp" ? "127.0.0.1:0" : `${dir}/s.sock`);
+    const [hostname, port] = addr.split(":");
+    const conn = network === "tcp"
+      ? await Deno.connect({ hostname, port: Number(port) })
+      : await Deno.connect({ transport: "unix", path: `${dir}/s.sock` });
+    const other = new Client(`${network}@${addr}`);
+    try {
+      const batch = callBatch();
+      const heap0 = Deno.memoryUsage().heapUsed;
+      let sent = 0;
+      let writes = 0;
+      let stalledWrite: Promise<void> | undefined;
+      const deadline = Date.now() + 25_000;
+      while (sent < SEND_LIMIT && Date.now() < deadline) {
+        const w = writeAll(conn, batch);
+        writes++;
+        const done = await Promise.race([
+          w.then(() => true),
+          new Promise<false>((r) => setTimeout(() => r(false), STALL)),
+        ]);
+        if (!done) {
+          stalledWrite = w;
+          break;
+        }
+        sent += batch.byteLength;
+      }
+      const heapGrowth = Deno.memoryUsage().heapUsed - heap0;
+      console.log(
+        `${network}: ${(sent / 2 ** 20).toFixed(1)} MiB of calls taken (${
+          writes * CALLS_PER_WRITE
+        } ` +
+          `calls), ${stalledWrite ? "then the server held back" : "never held back"}; ` +
+          `heap +${(heapGrowth / 2 ** 20).toFixed(0)} MiB`,
+      );
+      assert.ok(
+        stalledWrite,
+        `the server read ${sent} bytes of calls whose answers are not read, never holding back`,
+      );
+      assert.ok(heapGrowth < 256 * 2 ** 20, `heap grew ${heapGrowth} bytes`);
+
+      // Others are served meanwhile.
+      const r = await bounded(
+        other.call<{ C: number }>("Arith", "Mul", { A: 6, B: 7 }),
+        5_000,
+        "a call on another connection",
+      );
+      assert.equal(r.C, 42);
+
+      // Now the caller reads: the server reads on, every call is answered exactly once.
+      const expected = writes * CALLS_PER_WRITE;
+      const perSeq = new Map<bigint, number>();
+      let answers = 0;
+      const decoder = new FrameDecoder({ maxMessageLength: 1 << 20 });
+      const reading = (async () => {
+        while (answers < expected) {
+          // A fresh buffer each read: the decoder keeps views of a frame cut between reads.
+          const buf = new Uint8Array(256 * 1024);
+          const n = await conn.read(buf);
+          if (n === null) throw new Error(`closed after ${answers} of ${expected} answers`);
+          for (const m of decoder.push(buf.subarray(0, n))) {
+            answers++;
+            perSeq.set(m.seq, (perSeq.get(m.seq) ?? 0) + 1);
+            assert.equal(m.metadata.__rpcx_error__, undefined, m.metadata.__rpcx_error__);
+          }
+        }
+      })();
+      await bounded(
+        Promise.all([reading, stalledWrite]),
+        60_000,
+        () => `the answers (${answers} of ${expected})`,
+      );
+      assert.equal(answers, expected);
+      for (let s = 1n; s <= BigInt(CALLS_PER_WRITE); s++) assert.equal(perSeq.get(s), writes);
+    } finally {
+      conn.close();
+      await other.close();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
