@@ -122,3 +122,66 @@ for (const network of ["tcp", "unix"] as const) {
     }
   });
 }
+
+for (const nodeSockets of [true, false]) {
+  Deno.test(`HTTP (nodeSockets: ${nodeSockets}): requests pipelined without reading the answers run at most 16 at a time (the rest wait, parsed, the connection not read), in order, each once`, async () => {
+    let running = 0;
+    let most = 0;
+    const order: number[] = [];
+    const server = new Server();
+    await server.register({
+      async Wait(args: { I: number }) {
+        most = Math.max(most, ++running);
+        order.push(args.I);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return { I: args.I };
+      },
+    }, "Slow");
+    const addr = await server.serve("tcp", "127.0.0.1:0", { nodeSockets });
+    const [hostname, port] = addr.split(":");
+    const conn = await Deno.connect({ hostname, port: Number(port) });
+    try {
+      const N = 2000;
+      let text = "";
+      for (let i = 0; i < N; i++) {
+        const body = `{"I":${i}}`;
+        text += `POST /Slow HTTP/1.1\r\nHost: x\r\nX-RPCX-ServiceMethod: Wait\r\n` +
+          `X-RPCX-SerializeType: 1\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      }
+      const heap0 = Deno.memoryUsage().heapUsed;
+      const writing = writeAll(conn, new TextEncoder().encode(text));
+      // Nothing read for a second: the server runs a window of them at a time.
+      await new Promise((r) => setTimeout(r, 1_000));
+      console.log(
+        `nodeSockets ${nodeSockets}: ${order.length} of ${N} run, at most ${most} at once, ` +
+          `heap +${((Deno.memoryUsage().heapUsed - heap0) / 2 ** 20).toFixed(0)} MiB`,
+      );
+      assert.ok(most <= 16, `${most} pipelined requests ran at once`);
+      // Every answer comes, in order, once.
+      const dec = new TextDecoder();
+      let got = "";
+      const buf = new Uint8Array(256 * 1024);
+      const count = () => got.split("HTTP/1.1 200 OK").length - 1;
+      await bounded(
+        (async () => {
+          while (count() < N) {
+            const n = await conn.read(buf);
+            if (n === null) throw new Error(`closed after ${count()} answers`);
+            got += dec.decode(buf.subarray(0, n), { stream: true });
+          }
+        })(),
+        60_000,
+        () => `the answers (${count()} of ${N})`,
+      );
+      await writing;
+      const bodies = [...got.matchAll(/\{"I":(\d+)\}/g)].map((m) => Number(m[1]));
+      assert.deepEqual(bodies, Array.from({ length: N }, (_, i) => i));
+      assert.deepEqual(order, Array.from({ length: N }, (_, i) => i));
+      assert.ok(most <= 16, `${most} pipelined requests ran at once`);
+    } finally {
+      conn.close();
+      await server.close();
+    }
+  });
+}

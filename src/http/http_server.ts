@@ -34,6 +34,18 @@ import { type HttpLimits, httpLimits, type HttpServerSettings } from "./options.
 /** Methods Go's gateway routes (httprouter), in the order of its `Allow` header. */
 const ALLOW = "GET, OPTIONS, POST, PUT";
 const HTTP_METHOD_START = /^[A-Z]/;
+/**
+ * Requests of one connection answered at once; later ones wait (parsed, not yet run) and the
+ * connection is not read while any waits. A caller pipelining requests without reading the
+ * answers is then held back by TCP, as by Go's server (it reads the next request only after it
+ * answered one), instead of making us run them and buffer the answers without end.
+ */
+const PIPELINE_WINDOW = 16;
+/**
+ * Bytes of answers waiting in a connection's socket (its peer not reading them) beyond which
+ * no further request is run and the connection is not read, until they drain.
+ */
+const WRITE_BACKLOG = 256 * 1024;
 /** An answer already written. */
 const SENT = Symbol("sent");
 const EMPTY = new Uint8Array(0);
@@ -56,6 +68,14 @@ interface BodyWait {
 class HttpConn implements BodyClock {
   /** Requests received and not yet answered. */
   busy = 0;
+  /** Requests being answered (at most {@linkcode PIPELINE_WINDOW}). */
+  running = 0;
+  /** Requests received, waiting to be run (pipelined beyond the window or the backlog). */
+  waiting: (() => void)[] = [];
+  /** Reading is stopped by {@linkcode RpcxHttpServer} (see `#pace`). */
+  paused = false;
+  /** A `drain` of the socket is awaited to run waiting requests. */
+  awaitingDrain = false;
   /** Since when (ms, `Date.now()`) a request's head has been arriving; 0: none is. */
   headSince: number;
   /** Since when (ms) the connection has been idle: no request in progress. */
@@ -228,7 +248,50 @@ export class RpcxHttpServer {
     conn.busy++;
     conn.headSince = 0;
     res.on("close", conn.responseClosed);
-    this.#respond(req, res, conn).catch((e) => this.#host.report("HTTP answer", e));
+    let started = false;
+    res.on("close", () => {
+      if (started) conn.running--; // a request never run (the socket closed first) was not counted
+      this.#pace(conn);
+    });
+    conn.waiting.push(() => {
+      started = true;
+      conn.running++;
+      this.#respond(req, res, conn).catch((e) => this.#host.report("HTTP answer", e));
+    });
+    this.#pace(conn);
+  }
+
+  /**
+   * Runs the waiting requests the window and the answers' backlog allow; reads the connection
+   * only while none waits and its answers drain. node:http's own flag (`_paused`) is set too, so
+   * a body being read does not start the socket again meanwhile (its `readStart`).
+   */
+  #pace(conn: HttpConn): void {
+    const socket = conn.socket as HttpSocket & { _paused?: boolean; destroyed: boolean };
+    if (socket.destroyed) return;
+    const backlogged = () => socket.writableLength > WRITE_BACKLOG;
+    while (conn.waiting.length > 0 && conn.running < PIPELINE_WINDOW && !backlogged()) {
+      conn.waiting.shift()!();
+    }
+    const full = backlogged();
+    if (full && !conn.awaitingDrain) {
+      conn.awaitingDrain = true;
+      socket.once("drain", () => {
+        conn.awaitingDrain = false;
+        this.#pace(conn);
+      });
+    }
+    const hold = conn.waiting.length > 0 || full;
+    // Paused again when node:http started it meanwhile (its own drain handling).
+    if (hold && (!conn.paused || !socket.isPaused())) {
+      conn.paused = true;
+      socket._paused = true;
+      socket.pause();
+    } else if (!hold && conn.paused) {
+      conn.paused = false;
+      socket._paused = false;
+      socket.resume();
+    }
   }
 
   async #respond(
