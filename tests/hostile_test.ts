@@ -6,6 +6,7 @@ import { Client, SerializeType, Server } from "@rpcx/core";
 import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
 import { bounded } from "./support/env.ts";
+import { startOurs, TARGETS } from "./support/runtimes.ts";
 
 const CALLS_PER_WRITE = 1000;
 /** Sent before the test gives up waiting for the server to stop reading (bytes). */
@@ -36,6 +37,75 @@ async function writeAll(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let o = 0; o < bytes.byteLength;) o += await c.write(bytes.subarray(o));
 }
 
+/**
+ * Writes batches of pipelined calls to `conn`, reading nothing, until a write makes no progress
+ * for {@linkcode STALL} ms (the server stopped reading) or {@linkcode SEND_LIMIT} bytes went.
+ */
+async function pipelineUntilHeldBack(
+  conn: Deno.Conn,
+  label: string,
+): Promise<{ writes: number; stalledWrite: Promise<void> | undefined }> {
+  const batch = callBatch();
+  let sent = 0;
+  let writes = 0;
+  let stalledWrite: Promise<void> | undefined;
+  const deadline = Date.now() + 25_000;
+  while (sent < SEND_LIMIT && Date.now() < deadline) {
+    const w = writeAll(conn, batch);
+    writes++;
+    const done = await Promise.race([
+      w.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), STALL)),
+    ]);
+    if (!done) {
+      stalledWrite = w;
+      break;
+    }
+    sent += batch.byteLength;
+  }
+  console.log(
+    `${label}: ${(sent / 2 ** 20).toFixed(1)} MiB of calls taken (${writes * CALLS_PER_WRITE} ` +
+      `calls), ${stalledWrite ? "then the server held back" : "never held back"}`,
+  );
+  assert.ok(
+    stalledWrite,
+    `the server read ${sent} bytes of calls whose answers are not read, never holding back`,
+  );
+  return { writes, stalledWrite };
+}
+
+/** Reads the answers to `writes` batches: each call answered once, none failed. */
+async function readAnswers(
+  conn: Deno.Conn,
+  writes: number,
+  stalledWrite: Promise<void> | undefined,
+): Promise<void> {
+  const expected = writes * CALLS_PER_WRITE;
+  const perSeq = new Map<bigint, number>();
+  let answers = 0;
+  const decoder = new FrameDecoder({ maxMessageLength: 1 << 20 });
+  const reading = (async () => {
+    while (answers < expected) {
+      // A fresh buffer each read: the decoder keeps views of a frame cut between reads.
+      const buf = new Uint8Array(256 * 1024);
+      const n = await conn.read(buf);
+      if (n === null) throw new Error(`closed after ${answers} of ${expected} answers`);
+      for (const m of decoder.push(buf.subarray(0, n))) {
+        answers++;
+        perSeq.set(m.seq, (perSeq.get(m.seq) ?? 0) + 1);
+        assert.equal(m.metadata.__rpcx_error__, undefined, m.metadata.__rpcx_error__);
+      }
+    }
+  })();
+  await bounded(
+    Promise.all([reading, stalledWrite]),
+    60_000,
+    () => `the answers (${answers} of ${expected})`,
+  );
+  assert.equal(answers, expected);
+  for (let s = 1n; s <= BigInt(CALLS_PER_WRITE); s++) assert.equal(perSeq.get(s), writes);
+}
+
 for (const network of ["tcp", "unix"] as const) {
   Deno.test(`rpcx (${network}): a caller that pipelines calls and never reads is held back at maxWriteBacklog; once it reads, every call is answered once`, async () => {
     const dir = await Deno.makeTempDir();
@@ -48,39 +118,11 @@ for (const network of ["tcp", "unix"] as const) {
       : await Deno.connect({ transport: "unix", path: `${dir}/s.sock` });
     const other = new Client(`${network}@${addr}`);
     try {
-      const batch = callBatch();
       const heap0 = Deno.memoryUsage().heapUsed;
-      let sent = 0;
-      let writes = 0;
-      let stalledWrite: Promise<void> | undefined;
-      const deadline = Date.now() + 25_000;
-      while (sent < SEND_LIMIT && Date.now() < deadline) {
-        const w = writeAll(conn, batch);
-        writes++;
-        const done = await Promise.race([
-          w.then(() => true),
-          new Promise<false>((r) => setTimeout(() => r(false), STALL)),
-        ]);
-        if (!done) {
-          stalledWrite = w;
-          break;
-        }
-        sent += batch.byteLength;
-      }
+      const { writes, stalledWrite } = await pipelineUntilHeldBack(conn, network);
       const heapGrowth = Deno.memoryUsage().heapUsed - heap0;
-      console.log(
-        `${network}: ${(sent / 2 ** 20).toFixed(1)} MiB of calls taken (${
-          writes * CALLS_PER_WRITE
-        } ` +
-          `calls), ${stalledWrite ? "then the server held back" : "never held back"}; ` +
-          `heap +${(heapGrowth / 2 ** 20).toFixed(0)} MiB`,
-      );
-      assert.ok(
-        stalledWrite,
-        `the server read ${sent} bytes of calls whose answers are not read, never holding back`,
-      );
+      console.log(`${network}: heap +${(heapGrowth / 2 ** 20).toFixed(0)} MiB`);
       assert.ok(heapGrowth < 256 * 2 ** 20, `heap grew ${heapGrowth} bytes`);
-
       // Others are served meanwhile.
       const r = await bounded(
         other.call<{ C: number }>("Arith", "Mul", { A: 6, B: 7 }),
@@ -88,37 +130,30 @@ for (const network of ["tcp", "unix"] as const) {
         "a call on another connection",
       );
       assert.equal(r.C, 42);
-
       // Now the caller reads: the server reads on, every call is answered exactly once.
-      const expected = writes * CALLS_PER_WRITE;
-      const perSeq = new Map<bigint, number>();
-      let answers = 0;
-      const decoder = new FrameDecoder({ maxMessageLength: 1 << 20 });
-      const reading = (async () => {
-        while (answers < expected) {
-          // A fresh buffer each read: the decoder keeps views of a frame cut between reads.
-          const buf = new Uint8Array(256 * 1024);
-          const n = await conn.read(buf);
-          if (n === null) throw new Error(`closed after ${answers} of ${expected} answers`);
-          for (const m of decoder.push(buf.subarray(0, n))) {
-            answers++;
-            perSeq.set(m.seq, (perSeq.get(m.seq) ?? 0) + 1);
-            assert.equal(m.metadata.__rpcx_error__, undefined, m.metadata.__rpcx_error__);
-          }
-        }
-      })();
-      await bounded(
-        Promise.all([reading, stalledWrite]),
-        60_000,
-        () => `the answers (${answers} of ${expected})`,
-      );
-      assert.equal(answers, expected);
-      for (let s = 1n; s <= BigInt(CALLS_PER_WRITE); s++) assert.equal(perSeq.get(s), writes);
+      await readAnswers(conn, writes, stalledWrite);
     } finally {
       conn.close();
       await other.close();
       await server.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+for (const target of TARGETS) {
+  Deno.test(`rpcx on ${target.name} (the npm package): a caller that pipelines calls and never reads is held back (default maxWriteBacklog); then every call is answered once`, async () => {
+    const run = target.command();
+    if (!run) return;
+    const ours = await startOurs(run, ["serve", "--network", "tcp", "--addr", "127.0.0.1:0"]);
+    const [hostname, port] = ours.addr.split(":");
+    const conn = await Deno.connect({ hostname, port: Number(port) });
+    try {
+      const { writes, stalledWrite } = await pipelineUntilHeldBack(conn, target.name);
+      await readAnswers(conn, writes, stalledWrite);
+    } finally {
+      conn.close();
+      await ours.stop();
     }
   });
 }
