@@ -7,6 +7,8 @@ import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol"
 import { Arith } from "../examples/arith.ts";
 import { bounded } from "./support/env.ts";
 import { startOurs, TARGETS } from "./support/runtimes.ts";
+import { startTsDataServer, xclientFor } from "./support/stream_files.ts";
+import { ArgsTooLargeError, downloadFile, sendFile, stream } from "@rpcx/core/stream";
 
 const CALLS_PER_WRITE = 1000;
 /** Sent before the test gives up waiting for the server to stop reading (bytes). */
@@ -220,3 +222,47 @@ for (const nodeSockets of [true, false]) {
     }
   });
 }
+
+Deno.test("data services: token calls with args over maxArgsLength are refused (ArgsTooLargeError, no token); what waiting tokens hold is bounded", async () => {
+  const ts = await startTsDataServer();
+  const ss = xclientFor("_streamservice", ts.addr);
+  const ft = xclientFor("_filetransfer", ts.addr);
+  const dir = await Deno.makeTempDir();
+  try {
+    const big: Record<string, string> = {};
+    for (let i = 0; i < 10; i++) big[`k${i}`] = "v".repeat(7_000);
+    const tooLarge = (e: unknown) =>
+      e instanceof ArgsTooLargeError && e.remote && e.limit === 65_536 && e.size >= 70_020;
+    await assert.rejects(stream(ss, big), tooLarge);
+    await Deno.writeTextFile(`${dir}/a.txt`, "a");
+    await assert.rejects(sendFile(ft, `${dir}/a.txt`, { meta: big }), tooLarge);
+    await assert.rejects(downloadFile(ft, "a.txt", `${dir}/b.txt`, { meta: big }), tooLarge);
+    // As Go's client asks (no status metadata): the call fails with the text, no token.
+    await assert.rejects(
+      ss.call("Stream", { Meta: big }),
+      (e: Error) => /call args of 70020 characters over the 65536-character bound/.test(e.message),
+    );
+    assert.equal(ts.ss.waiting, 0);
+    assert.equal(ts.ft.waiting, 0);
+    // At the bound: served.
+    const fits: Record<string, string> = { k: "v".repeat(65_535) };
+    const c = await stream(ss, fits);
+    c.close();
+    // Callers that take tokens and never connect: at most waitNum × maxArgsLength held.
+    const heap0 = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < 200; i++) {
+      await ss.call("Stream", { Meta: { k: `${i}`.padEnd(65_000, "v") } });
+    }
+    assert.equal(ts.ss.waiting, 200);
+    console.log(
+      `200 waiting tokens at the bound: heap +${
+        ((Deno.memoryUsage().heapUsed - heap0) / 2 ** 20).toFixed(0)
+      } MiB`,
+    );
+  } finally {
+    await ss.close();
+    await ft.close();
+    await ts.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

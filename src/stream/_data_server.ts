@@ -21,7 +21,18 @@ import {
   statusFrame,
   tokenReply,
 } from "./_wire.ts";
-import { DataConnectionError, DataTimeoutError, TokenError } from "./errors.ts";
+import { ArgsTooLargeError, DataConnectionError, DataTimeoutError, TokenError } from "./errors.ts";
+import type { Meta } from "./_wire.ts";
+
+/** Default of `maxArgsLength`, characters. */
+const MAX_ARGS_LENGTH = 64 * 1024;
+
+/** The length of a token call's args: file name, metadata keys and values, in characters. */
+function argsLength(args: { fileName?: string; meta: Meta }): number {
+  let n = args.fileName?.length ?? 0;
+  for (const k in args.meta) n += k.length + String(args.meta[k] ?? "").length;
+  return n;
+}
 
 /**
  * Options both data services take (Go: `NewFileTransfer(addr, ..., waitNum)` and
@@ -53,6 +64,14 @@ export interface DataServiceOptions {
   waitNum?: number;
   /** A token is refused this many ms after it was issued (0: never, as Go). Default 60 000. */
   tokenTimeout?: number;
+  /**
+   * A token call's args may be this long at most: its file name and its metadata's keys and
+   * values together, in characters. A token holds its call's args until its connection comes
+   * (up to `waitNum` of them), so this bounds what callers that never connect make the server
+   * hold: `waitNum` × `maxArgsLength`. Longer: the call fails with `ArgsTooLargeError` (a Go
+   * caller gets its text), no token. Default 65 536. Beyond Go (its LRU holds any args).
+   */
+  maxArgsLength?: number;
   /** A connection must send its 32-byte token within this many ms. Default 10 000. */
   handshakeTimeout?: number;
   /**
@@ -252,10 +271,14 @@ export type DataHandler<A> = (conn: DataConn, args: A, info: DataConnInfo) => vo
  */
 export abstract class DataService<T> {
   readonly #server: DataServer<T>;
+  readonly #maxArgs: number;
 
   /** Validates the options (RangeError); connections are dispatched to `dispatch`. */
   protected constructor(options: DataServiceOptions) {
+    const max = options.maxArgsLength ?? MAX_ARGS_LENGTH;
+    if (!(max >= 0)) throw new RangeError(`maxArgsLength must be >= 0, got ${max}`);
     this.#server = new DataServer<T>(options, (c, v, i) => this.dispatch(c, v, i));
+    this.#maxArgs = max;
   }
 
   /** Handles a connection whose token stands for `value` (it is closed afterwards). */
@@ -287,12 +310,19 @@ export abstract class DataService<T> {
   }
 
   /**
-   * Runs a token call's checks (the codec, then `check`): its result, or its error rethrown
-   * after writing it into the reply metadata (typed for Deno callers; Go's get the text).
+   * Runs a token call's checks (the codec, the length of `args`, then `check`): its result, or
+   * its error rethrown after writing it into the reply metadata (typed for Deno callers; Go's
+   * get the text).
    */
-  protected async admit<R>(ctx: CallContext, check: () => R | Promise<R>): Promise<R> {
+  protected async admit<R>(
+    ctx: CallContext,
+    args: { fileName?: string; meta: Meta },
+    check: () => R | Promise<R>,
+  ): Promise<R> {
     try {
       checkCodec(ctx.serializeType);
+      const length = argsLength(args);
+      if (length > this.#maxArgs) throw new ArgsTooLargeError(length, this.#maxArgs);
       return await check();
     } catch (e) {
       ctx.replyMetadata[ERROR_META] = errorJson(e);

@@ -19,6 +19,7 @@
 import { SerializeType } from "../protocol/constants.ts";
 import type { Conn } from "./_conn.ts";
 import {
+  ArgsTooLargeError,
   DataConnectionError,
   DiskFullError,
   FileNameNotAllowedError,
@@ -198,6 +199,10 @@ export function errorJson(e: unknown): string {
   };
   if (e instanceof TokenError) o.reason = e.reason;
   if (e instanceof FileTooLargeError) o.limit = e.limit;
+  if (e instanceof ArgsTooLargeError) {
+    o.size = e.size;
+    o.limit = e.limit;
+  }
   if (e instanceof TransferIncompleteError) {
     o.expected = e.expected;
     o.received = e.received;
@@ -225,6 +230,8 @@ export function errorOf(text: string): StreamError {
       return new DiskFullError(message, remote);
     case "FileTooLargeError":
       return new FileTooLargeError(num(o.limit), remote);
+    case "ArgsTooLargeError":
+      return new ArgsTooLargeError(num(o.size), num(o.limit), remote);
     case "TransferIncompleteError":
       return new TransferIncompleteError(num(o.expected), num(o.received), remote);
     case "FileNameNotAllowedError":

@@ -158,6 +158,31 @@ export class FileTooLargeError extends StreamError {
 }
 
 /**
+ * A token call (`TransferFile`, `DownloadFile`, `Stream`) whose args are longer than the data
+ * service's `maxArgsLength`: its file name and metadata keys and values together, in characters
+ * (a token holds its call's args until its connection comes). Refused before any token.
+ *
+ * @example
+ * ```ts
+ * import { ArgsTooLargeError } from "@rpcx/core/stream";
+ * const e = new ArgsTooLargeError(70_000, 65_536);
+ * console.log(e.size, e.limit); // 70000 65536
+ * ```
+ */
+export class ArgsTooLargeError extends StreamError {
+  /** The args' length in characters. */
+  readonly size: number;
+  /** The bound in characters. */
+  readonly limit: number;
+  /** Creates the error for a length and a bound, in characters. */
+  constructor(size: number, limit: number, options?: StreamErrorOptions) {
+    super(`rpcx: call args of ${size} characters over the ${limit}-character bound`, options);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/**
  * A file name the handler does not allow: empty, absolute, with a `..` segment, a NUL, a path
  * in an upload's name, or one that leads outside the served directory (through a symlink too).
  * A Deno server refuses the `TransferFile`/`DownloadFile` call with it, before any token.

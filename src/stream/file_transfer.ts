@@ -195,7 +195,7 @@ export class FileTransfer
 
   async #transferFile(raw: unknown, ctx: CallContext): Promise<unknown> {
     const args = readUploadArgs(raw);
-    await this.admit(ctx, () => {
+    await this.admit(ctx, args, () => {
       if (!this.#options.handler) throw new TransferFailedError("rpcx: uploads are not served");
       return this.#options.checkUpload?.(args, ctx);
     });
@@ -204,7 +204,7 @@ export class FileTransfer
 
   async #downloadFile(raw: unknown, ctx: CallContext): Promise<unknown> {
     const args = readDownloadArgs(raw);
-    const size = await this.admit(ctx, () => {
+    const size = await this.admit(ctx, args, () => {
       if (!this.#options.downloadHandler) {
         throw new TransferFailedError("rpcx: downloads are not served");
       }

@@ -65,6 +65,7 @@ export {
   type StreamServiceArgs,
 } from "./_wire.ts";
 export {
+  ArgsTooLargeError,
   DataConnectionError,
   DataTimeoutError,
   DiskFullError,

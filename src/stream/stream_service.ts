@@ -129,7 +129,7 @@ export class StreamService extends DataService<StreamServiceArgs> {
 
   async #stream(raw: unknown, ctx: CallContext): Promise<unknown> {
     const args = readStreamArgs(raw);
-    await this.admit(ctx, async () => {
+    await this.admit(ctx, args, async () => {
       if (!this.#options.handler) throw new StreamNotAcceptedError();
       if (this.#options.acceptor && !(await this.#options.acceptor(ctx, args))) {
         throw new StreamNotAcceptedError();
