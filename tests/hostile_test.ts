@@ -266,3 +266,123 @@ Deno.test("data services: token calls with args over maxArgsLength are refused (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Server frames (unmasked) parsed from a byte stream: opcode and payload. */
+class WsFrames {
+  #buf = new Uint8Array(0);
+  push(bytes: Uint8Array): { opcode: number; payload: Uint8Array }[] {
+    const next = new Uint8Array(this.#buf.byteLength + bytes.byteLength);
+    next.set(this.#buf);
+    next.set(bytes, this.#buf.byteLength);
+    this.#buf = next;
+    const out = [];
+    let o = 0;
+    while (this.#buf.byteLength - o >= 2) {
+      let len = this.#buf[o + 1] & 0x7f;
+      let at = o + 2;
+      if (len === 126) {
+        if (this.#buf.byteLength - o < 4) break;
+        len = (this.#buf[o + 2] << 8) | this.#buf[o + 3];
+        at = o + 4;
+      } else if (len === 127) throw new Error("a frame over 64 KiB");
+      if (this.#buf.byteLength < at + len) break;
+      out.push({ opcode: this.#buf[o] & 0x0f, payload: this.#buf.slice(at, at + len) });
+      o = at + len;
+    }
+    this.#buf = this.#buf.slice(o);
+    return out;
+  }
+}
+
+Deno.test("ws: a peer that pings and never reads is held back (each pong written before reading on); then every ping gets its pong and rpcx goes on", async () => {
+  const server = new Server();
+  await server.register(new Arith(), "Arith");
+  const addr = await server.serve("ws", "127.0.0.1:0");
+  const [hostname, port] = addr.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    await writeAll(
+      conn,
+      new TextEncoder().encode(
+        "GET /_rpcx_ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      ),
+    );
+    let head = "";
+    const one = new Uint8Array(1);
+    while (!head.endsWith("\r\n\r\n")) {
+      assert.notEqual(await bounded(conn.read(one), 5_000, "the upgrade"), null);
+      head += String.fromCharCode(one[0]);
+    }
+    assert.match(head, /^HTTP\/1\.1 101/);
+    // Masked pings of 125 bytes (zero mask): 8000 a write.
+    const ping = new Uint8Array(131);
+    ping[0] = 0x89;
+    ping[1] = 0x80 | 125;
+    const batch = new Uint8Array(131 * 8000);
+    for (let i = 0; i < 8000; i++) batch.set(ping, i * 131);
+    let sent = 0;
+    let writes = 0;
+    let stalledWrite: Promise<void> | undefined;
+    const heap0 = Deno.memoryUsage().heapUsed;
+    const deadline = Date.now() + 25_000;
+    while (sent < SEND_LIMIT && Date.now() < deadline) {
+      const w = writeAll(conn, batch);
+      writes++;
+      const done = await Promise.race([
+        w.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), STALL)),
+      ]);
+      if (!done) {
+        stalledWrite = w;
+        break;
+      }
+      sent += batch.byteLength;
+    }
+    const heapGrowth = Deno.memoryUsage().heapUsed - heap0;
+    console.log(
+      `ws: ${(sent / 2 ** 20).toFixed(1)} MiB of pings taken, ` +
+        `${stalledWrite ? "then the server held back" : "never held back"}; heap +${
+          (heapGrowth / 2 ** 20).toFixed(0)
+        } MiB`,
+    );
+    assert.ok(stalledWrite, `the server read ${sent} bytes of pings, never holding back`);
+    // Reading now: a pong for every ping, then an rpcx heartbeat in a binary message answered.
+    const frames = new WsFrames();
+    const expected = writes * 8000;
+    let pongs = 0;
+    const hb = encodeMessage(createMessage({ heartbeat: true, seq: 99n }));
+    const hbFrame = new Uint8Array(6 + hb.byteLength);
+    hbFrame[0] = 0x82;
+    hbFrame[1] = 0x80 | hb.byteLength;
+    hbFrame.set(hb, 6);
+    let answered = false;
+    await bounded(
+      (async () => {
+        while (!answered) {
+          const buf = new Uint8Array(256 * 1024);
+          const n = await conn.read(buf);
+          if (n === null) throw new Error(`closed after ${pongs} pongs`);
+          for (const f of frames.push(buf.subarray(0, n))) {
+            if (f.opcode === 0x0a) {
+              if (++pongs === expected) {
+                await stalledWrite;
+                await writeAll(conn, hbFrame);
+              }
+            } else if (f.opcode === 0x02 || f.opcode === 0x01) {
+              const [m] = new FrameDecoder().push(f.payload);
+              assert.equal(m.seq, 99n);
+              answered = true;
+            }
+          }
+        }
+      })(),
+      60_000,
+      () => `the pongs (${pongs} of ${expected}) and the heartbeat`,
+    );
+    assert.equal(pongs, expected);
+  } finally {
+    conn.close();
+    await server.close();
+  }
+});

@@ -141,7 +141,9 @@ export class WebSocketConnection implements Connection {
       if (!await this.#need(len)) return null;
       const body = this.#take(len).slice();
       if (mask) { for (let i = 0; i < len; i++) body[i] ^= mask[i & 3]; }
-      if (opcode === OP_PING) void this.#send(OP_PONG, body).catch(() => {});
+      // The pong is written before reading on (as Go's x/net/websocket does): a peer that
+      // pings and never reads is held back by TCP instead of making us queue pongs without end.
+      if (opcode === OP_PING) await this.#send(OP_PONG, body).catch(() => {});
       else if (opcode === OP_CLOSE) {
         if (!this.#sentClose) await this.#send(OP_CLOSE, body.subarray(0, 2)).catch(() => {});
         this.#closed = true;
