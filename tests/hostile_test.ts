@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { Client, SerializeType, Server } from "@rpcx/core";
 import { createMessage, encodeMessage, FrameDecoder } from "@rpcx/core/protocol";
 import { Arith } from "../examples/arith.ts";
-import { bounded } from "./support/env.ts";
+import { bounded, freePort, waitFor } from "./support/env.ts";
+import { spawnRpcx } from "./support/rpcx_cli.ts";
+import { rawExchange } from "./support/raw_http.ts";
 import { startOurs, TARGETS } from "./support/runtimes.ts";
 import { startTsDataServer, xclientFor } from "./support/stream_files.ts";
 import { ArgsTooLargeError, downloadFile, sendFile, stream } from "@rpcx/core/stream";
@@ -384,5 +386,63 @@ Deno.test("ws: a peer that pings and never reads is held back (each pong written
   } finally {
     conn.close();
     await server.close();
+  }
+});
+
+Deno.test("rpcx ui: an /api/set body over 64 KiB is refused (413) as it arrives, declared or streamed; the page goes on", async () => {
+  const addr = `127.0.0.1:${freePort()}`;
+  const ui = spawnRpcx(["ui", "-r", `tcp@127.0.0.1:${freePort()}`, "--addr", addr, "-i", "60000"]);
+  try {
+    await waitFor("the page up", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    const head = (extra: string) =>
+      `POST /api/set HTTP/1.1\r\nHost: ${addr}\r\nContent-Type: application/json\r\n${extra}\r\n`;
+    // Declared: refused before any byte of the body.
+    const declared = await rawExchange(
+      Number(addr.split(":")[1]),
+      head("Content-Length: 1073741824\r\n"),
+      10_000,
+    );
+    assert.equal(declared.status, 413);
+    // Streamed (chunked, no end): refused once 64 KiB came, while the caller is still sending.
+    const [hostname, port] = addr.split(":");
+    const conn = await Deno.connect({ hostname, port: Number(port) });
+    try {
+      await writeAll(conn, new TextEncoder().encode(head("Transfer-Encoding: chunked\r\n")));
+      const chunk = new TextEncoder().encode(`10000\r\n${"x".repeat(0x10000)}\r\n`);
+      let sent = 0;
+      let answer = "";
+      const reading = (async () => {
+        const buf = new Uint8Array(4096);
+        while (!answer.includes("\r\n\r\n")) {
+          const n = await conn.read(buf);
+          if (n === null) break;
+          answer += new TextDecoder().decode(buf.subarray(0, n));
+        }
+      })();
+      const deadline = Date.now() + 20_000;
+      while (!answer && sent < 256 * 2 ** 20 && Date.now() < deadline) {
+        try {
+          await writeAll(conn, chunk);
+        } catch {
+          break; // closed after the answer
+        }
+        sent += 0x10000;
+      }
+      await bounded(reading, 10_000, "the answer");
+      console.log(
+        `rpcx ui: ${(sent / 2 ** 20).toFixed(1)} MiB sent when answered: ${
+          answer.split("\r\n")[0]
+        }`,
+      );
+      assert.match(answer, /^HTTP\/1\.1 413/);
+      assert.ok(sent < 32 * 2 ** 20, `${sent} bytes sent before the answer`);
+    } finally {
+      conn.close();
+    }
+    const res = await fetch(`http://${addr}/api/nodes`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await ui.stop();
   }
 });

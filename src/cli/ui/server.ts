@@ -90,6 +90,42 @@ interface Snapshot {
 
 const withView = (n: ServerNode): ServerNode & NodeView => ({ ...n, ...viewOf(n) });
 
+/** Largest `/api/set` body, bytes: an edit is a few hundred bytes; more is refused (413). */
+const MAX_SET_BODY = 64 * 1024;
+
+/**
+ * The text of `req`'s body, or undefined once it passes `limit` bytes (read no further: the
+ * declared length is checked first, then what comes).
+ */
+async function boundedText(req: Request, limit: number): Promise<string | undefined> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) {
+    await req.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (!req.body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
 function splitAddr(addr: string): { hostname: string; port: number } {
   const i = addr.lastIndexOf(":");
   const port = Number(addr.slice(i + 1));
@@ -187,8 +223,14 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
       return json({ error: "send the body with Content-Type: application/json" }, 415);
     }
     let body: { registry?: unknown; service?: unknown; key?: unknown; set?: unknown };
+    const text = await boundedText(req, MAX_SET_BODY);
+    if (text === undefined) {
+      const res = json({ error: `body over ${MAX_SET_BODY} bytes` }, 413);
+      res.headers.set("connection", "close"); // the rest of the body is not read
+      return res;
+    }
     try {
-      const parsed: unknown = await req.json();
+      const parsed: unknown = JSON.parse(text);
       body = parsed !== null && typeof parsed === "object" ? parsed : {};
     } catch {
       return json({ error: "body is not JSON" }, 400);
