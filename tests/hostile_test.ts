@@ -8,6 +8,8 @@ import { Arith } from "../examples/arith.ts";
 import { bounded, freePort, waitFor } from "./support/env.ts";
 import { spawnRpcx } from "./support/rpcx_cli.ts";
 import { rawExchange } from "./support/raw_http.ts";
+import { startEtcd } from "./support/etcd_server.ts";
+import { Etcd3 } from "etcd3";
 import { startOurs, TARGETS } from "./support/runtimes.ts";
 import { startTsDataServer, xclientFor } from "./support/stream_files.ts";
 import { ArgsTooLargeError, downloadFile, sendFile, stream } from "@rpcx/core/stream";
@@ -444,5 +446,71 @@ Deno.test("rpcx ui: an /api/set body over 64 KiB is refused (413) as it arrives,
     await res.body?.cancel();
   } finally {
     await ui.stop();
+  }
+});
+
+Deno.test("rpcx ui: an /api/events client that never reads is dropped once 8 MiB of events wait for it; the page goes on", async () => {
+  const etcd = await startEtcd();
+  if (!etcd) return;
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  const addr = `127.0.0.1:${freePort()}`;
+  const ui = spawnRpcx([
+    "ui",
+    "-r",
+    `etcd://${etcd.endpoint}/rpcx_test`,
+    "--addr",
+    addr,
+    "-i",
+    "50",
+  ]);
+  const [hostname, port] = addr.split(":");
+  let conn: Deno.TcpConn | undefined;
+  try {
+    await waitFor("the page up", () => ui.out.includes(`rpcx ui: http://${addr}/`), 30_000);
+    conn = await Deno.connect({ hostname, port: Number(port) });
+    await writeAll(
+      conn,
+      new TextEncoder().encode(`GET /api/events HTTP/1.1\r\nHost: ${addr}\r\n\r\n`),
+    );
+    // Not read from now on. Each change of the node makes an event of ~900 KiB.
+    const key = "/rpcx_test/Arith/tcp@127.0.0.1:9000";
+    const puts = 150;
+    for (let i = 0; i < puts; i++) {
+      await raw.put(key).value(`weight=${i}&pad=${"x".repeat(900 * 1024)}`);
+      await new Promise((r) => setTimeout(r, 60)); // each seen by a poll (every 50 ms)
+    }
+    // Reading now: the stream ends (the page dropped it) instead of delivering every event.
+    let events = 0;
+    let text = "";
+    let ended = false;
+    await bounded(
+      (async () => {
+        const buf = new Uint8Array(1 << 20);
+        while (true) {
+          const n = await conn!.read(buf).catch(() => null);
+          if (n === null) {
+            ended = true;
+            return;
+          }
+          text += new TextDecoder().decode(buf.subarray(0, n));
+          const parts = text.split('data: {"registries"');
+          events += parts.length - 1;
+          text = parts[parts.length - 1].slice(-32);
+        }
+      })(),
+      20_000,
+      () => `the end of the event stream (${events} events read)`,
+    );
+    console.log(`rpcx ui: ${events} of ${puts} events delivered, then the stream ended`);
+    assert.ok(ended);
+    assert.ok(events < puts, `${events} events`);
+    const res = await fetch(`http://${addr}/api/nodes`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    conn?.close();
+    await ui.stop();
+    raw.close();
+    await etcd.stop();
   }
 });

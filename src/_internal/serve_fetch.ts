@@ -12,6 +12,14 @@ import type { Duplex } from "node:stream";
 import { createRequestListener } from "@remix-run/node-fetch-server";
 import { logger } from "../log/logger.ts";
 
+/**
+ * Ends a streamed answer whose client does not read it (its backlog passed a bound): logged as
+ * a warning naming the client's fault, not as a failure of the handler.
+ */
+export class SlowReaderError extends Error {
+  override name = "SlowReaderError";
+}
+
 /** How long {@linkcode FetchServer.shutdown} lets requests in progress finish by default, ms. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 
@@ -94,7 +102,9 @@ export async function serveFetch(
     // about Host read the header).
     host: addr,
     onError: (e) => {
-      logger().error(`${name}: the request handler failed`, { error: String(e) });
+      if (e instanceof SlowReaderError) {
+        logger().warn(`${name}: a client that does not read was dropped`, { error: e.message });
+      } else logger().error(`${name}: the request handler failed`, { error: String(e) });
     },
   });
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type FetchServer, serveFetch } from "../../_internal/serve_fetch.ts";
+import { type FetchServer, serveFetch, SlowReaderError } from "../../_internal/serve_fetch.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { follow } from "../registry/follow.ts";
 import { openRegistry, type RegistryCredentials } from "../registry/open.ts";
@@ -89,6 +89,12 @@ interface Snapshot {
 }
 
 const withView = (n: ServerNode): ServerNode & NodeView => ({ ...n, ...viewOf(n) });
+
+/**
+ * Bytes of events waiting for one `/api/events` client (it does not read them) beyond which
+ * its stream is ended rather than queued on.
+ */
+const MAX_EVENT_BACKLOG = 8 * 1024 * 1024;
 
 /** Largest `/api/set` body, bytes: an edit is a few hundred bytes; more is refused (413). */
 const MAX_SET_BODY = 64 * 1024;
@@ -186,6 +192,13 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
     const chunk = encoder.encode(`data: ${JSON.stringify(state)}\n\n`);
     for (const c of streams) {
       try {
+        // A client that does not read its events: dropped once MAX_EVENT_BACKLOG bytes wait
+        // for it (a browser's EventSource connects again and gets the whole state).
+        if ((c.desiredSize ?? 0) + MAX_EVENT_BACKLOG < chunk.byteLength) {
+          c.error(new SlowReaderError(`${MAX_EVENT_BACKLOG} bytes of events not read`));
+          streams.delete(c);
+          continue;
+        }
         c.enqueue(chunk);
       } catch {
         streams.delete(c);
@@ -309,7 +322,7 @@ export async function serveAdmin(options: AdminOptions): Promise<AdminServer> {
         cancel() {
           streams.delete(me);
         },
-      });
+      }, new ByteLengthQueuingStrategy({ highWaterMark: 0 }));
       return new Response(stream, {
         headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
       });
