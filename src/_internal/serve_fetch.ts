@@ -11,14 +11,13 @@ import http from "node:http";
 import type { Duplex } from "node:stream";
 import { createRequestListener } from "@remix-run/node-fetch-server";
 import { logger } from "../log/logger.ts";
+import { RpcxError } from "../protocol/errors.ts";
 
 /**
  * Ends a streamed answer whose client does not read it (its backlog passed a bound): logged as
  * a warning naming the client's fault, not as a failure of the handler.
  */
-export class SlowReaderError extends Error {
-  override name = "SlowReaderError";
-}
+export class SlowReaderError extends RpcxError {}
 
 /** How long {@linkcode FetchServer.shutdown} lets requests in progress finish by default, ms. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;

@@ -15,17 +15,11 @@ import type { Connection, ConnInfo } from "../transport/network.ts";
 import { Cors } from "./cors.ts";
 import { bodyLength, errorMessage, type HttpAnswer, httpError } from "./_answer.ts";
 import type { HttpHost } from "./host.ts";
-import {
-  type BodyBounds,
-  type BodyClock,
-  BodyError,
-  bodyTimeout,
-  discardBody,
-  readBody,
-} from "./_body.ts";
+import { type BodyBounds, BodyError, bodyTimeout, discardBody, readBody } from "./_body.ts";
 import { RequestHeaders, toLatin1 } from "./_headers.ts";
 import { requestPath } from "./_request_path.ts";
 import { ConnStream } from "./_socket.ts";
+import { HttpConn, type HttpSocket } from "./_http_conn.ts";
 import { handleGateway } from "./gateway.ts";
 import { isJsonRpc } from "./jsonrpc.ts";
 import { handleJsonRpc } from "./_jsonrpc_handler.ts";
@@ -34,18 +28,6 @@ import { type HttpLimits, httpLimits, type HttpServerSettings } from "./options.
 /** Methods Go's gateway routes (httprouter), in the order of its `Allow` header. */
 const ALLOW = "GET, OPTIONS, POST, PUT";
 const HTTP_METHOD_START = /^[A-Z]/;
-/**
- * Requests of one connection answered at once; later ones wait (parsed, not yet run) and the
- * connection is not read while any waits. A caller pipelining requests without reading the
- * answers is then held back by TCP, as by Go's server (it reads the next request only after it
- * answered one), instead of making us run them and buffer the answers without end.
- */
-const PIPELINE_WINDOW = 16;
-/**
- * Bytes of answers waiting in a connection's socket (its peer not reading them) beyond which
- * no further request is run and the connection is not read, until they drain.
- */
-const WRITE_BACKLOG = 256 * 1024;
 /** An answer already written. */
 const SENT = Symbol("sent");
 const EMPTY = new Uint8Array(0);
@@ -53,63 +35,6 @@ const EMPTY = new Uint8Array(0);
 /** `a` with the CORS headers `cors` (if any) in front. */
 function withCors(cors: [string, string][] | undefined, a: HttpAnswer): HttpAnswer {
   return cors === undefined || cors.length === 0 ? a : { ...a, headers: [...cors, ...a.headers] };
-}
-
-/** What the HTTP side uses of a connection's socket (a `net.Socket`, or a {@linkcode ConnStream}). */
-type HttpSocket = Duplex & { readonly bytesRead: number };
-
-/** A body being awaited, and what fails its read. */
-interface BodyWait {
-  readonly since: number;
-  readonly fail: (e: BodyError) => void;
-}
-
-/** One HTTP connection's state, timed by the server's watchdog; the clock of its bodies. */
-class HttpConn implements BodyClock {
-  /** Requests received and not yet answered. */
-  busy = 0;
-  /** Requests being answered (at most {@linkcode PIPELINE_WINDOW}). */
-  running = 0;
-  /** Requests received, waiting to be run (pipelined beyond the window or the backlog). */
-  waiting: (() => void)[] = [];
-  /** Reading is stopped by {@linkcode RpcxHttpServer} (see `#pace`). */
-  paused = false;
-  /** A `drain` of the socket is awaited to run waiting requests. */
-  awaitingDrain = false;
-  /** Since when (ms, `Date.now()`) a request's head has been arriving; 0: none is. */
-  headSince: number;
-  /** Since when (ms) the connection has been idle: no request in progress. */
-  idleSince: number;
-  /** `socket.bytesRead` when it went idle: more means a new request has begun. */
-  readMark = 0;
-  /** Bodies being read (pipelined requests may overlap). */
-  bodies: BodyWait[] | undefined;
-  /** Runs when a response closes (one function per connection, not per request). */
-  readonly responseClosed: () => void;
-
-  constructor(
-    readonly info: ConnInfo,
-    readonly socket: HttpSocket,
-    draining: () => boolean,
-  ) {
-    // The head of the first request has begun (its first bytes are here): timed from now.
-    this.headSince = this.idleSince = Date.now();
-    this.responseClosed = () => {
-      if (--this.busy > 0) return;
-      if (draining()) return void socket.destroy();
-      this.idleSince = Date.now();
-      this.readMark = socket.bytesRead;
-    };
-  }
-
-  start(fail: (e: BodyError) => void): void {
-    (this.bodies ??= []).push({ since: Date.now(), fail });
-  }
-
-  stop(): void {
-    // Bodies are read in request order: the oldest is the one done.
-    this.bodies?.shift();
-  }
 }
 
 /**
@@ -251,47 +176,14 @@ export class RpcxHttpServer {
     let started = false;
     res.on("close", () => {
       if (started) conn.running--; // a request never run (the socket closed first) was not counted
-      this.#pace(conn);
+      conn.pace();
     });
     conn.waiting.push(() => {
       started = true;
       conn.running++;
       this.#respond(req, res, conn).catch((e) => this.#host.report("HTTP answer", e));
     });
-    this.#pace(conn);
-  }
-
-  /**
-   * Runs the waiting requests the window and the answers' backlog allow; reads the connection
-   * only while none waits and its answers drain. node:http's own flag (`_paused`) is set too, so
-   * a body being read does not start the socket again meanwhile (its `readStart`).
-   */
-  #pace(conn: HttpConn): void {
-    const socket = conn.socket as HttpSocket & { _paused?: boolean; destroyed: boolean };
-    if (socket.destroyed) return;
-    const backlogged = () => socket.writableLength > WRITE_BACKLOG;
-    while (conn.waiting.length > 0 && conn.running < PIPELINE_WINDOW && !backlogged()) {
-      conn.waiting.shift()!();
-    }
-    const full = backlogged();
-    if (full && !conn.awaitingDrain) {
-      conn.awaitingDrain = true;
-      socket.once("drain", () => {
-        conn.awaitingDrain = false;
-        this.#pace(conn);
-      });
-    }
-    const hold = conn.waiting.length > 0 || full;
-    // Paused again when node:http started it meanwhile (its own drain handling).
-    if (hold && (!conn.paused || !socket.isPaused())) {
-      conn.paused = true;
-      socket._paused = true;
-      socket.pause();
-    } else if (!hold && conn.paused) {
-      conn.paused = false;
-      socket._paused = false;
-      socket.resume();
-    }
+    conn.pace();
   }
 
   async #respond(
