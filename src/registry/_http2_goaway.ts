@@ -11,7 +11,9 @@
  * Two calls do it, both inside the GOAWAY callback: `@grpc/grpc-js`'s `"goaway"` listener shuts
  * its transport down (`session.close()`), and Deno's own handler closes the session right after
  * emitting `"goaway"`. {@linkcode guardHttp2Sessions} makes every client session that
- * `node:http2`'s `connect` opens from then on (in this process):
+ * `node:http2`'s `connect` opens from then on (in this process) through the module object
+ * (`require("node:http2").connect`, as grpc-js calls it, or the default import's; an ESM named
+ * import `connect` or a namespace import is a binding of its own, not replaced):
  *
  * - emit `"goaway"` to its listeners in a microtask, once nghttp2 is done with the frame;
  * - run `close()` and `destroy()` called while nghttp2 is on the stack (the session's native
