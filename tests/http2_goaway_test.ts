@@ -61,13 +61,18 @@ Deno.test("a server's GOAWAY on an idle grpc-js session does not crash Deno (wit
   );
 });
 
-Deno.test("the guard covers the sessions of require(\"node:http2\").connect (grpc-js's way) and the default import's, installed once", async () => {
+Deno.test("the guard covers the sessions of require(\"node:http2\").connect (grpc-js's way) and the default import's, installed once (also by a second copy of the module)", async () => {
   // installed by ./support/etcd_server.ts's import; again: a no-op
   guardHttp2Sessions();
   const required = createRequire(import.meta.url)("node:http2") as typeof http2;
   const connect = required.connect;
   guardHttp2Sessions();
   assert.equal(required.connect, connect, "patched once");
+  // another copy of the module (two versions of @rpcx/core in one process): still once
+  const copy = await import(`../src/registry/_http2_goaway.ts?copy=${Date.now()}`);
+  assert.notEqual(copy.guardHttp2Sessions, guardHttp2Sessions, "a copy of its own");
+  copy.guardHttp2Sessions();
+  assert.equal(required.connect, connect, "patched once, by either copy");
   assert.equal(http2.connect, connect, "the default import's connect is the module object's");
   const port = freePort(); // nothing listens: the session fails to connect and is destroyed
   const session = connect(`http://127.0.0.1:${port}`);
