@@ -11,7 +11,10 @@
 // (without it the unguarded child crashed in about half the runs, a real etcd client in a few
 // percent of restarts: once in 4 CI runs of cli_watch_test).
 import assert from "node:assert/strict";
-import { REPO_ROOT, waitFor } from "./support/env.ts";
+import http2 from "node:http2";
+import { createRequire } from "node:module";
+import { bounded, freePort, REPO_ROOT, waitFor } from "./support/env.ts";
+import { guardHttp2Sessions } from "../src/registry/_http2_goaway.ts";
 import { runBounded } from "./support/child.ts";
 import { startEtcd } from "./support/etcd_server.ts";
 
@@ -56,6 +59,33 @@ Deno.test("a server's GOAWAY on an idle grpc-js session does not crash Deno (wit
     unpatched.some(crashed),
     `without the guard no run crashed (exit codes ${unpatched}): has Deno fixed node:http2?`,
   );
+});
+
+Deno.test("the guard covers the sessions of require(\"node:http2\").connect (grpc-js's way) and the default import's, installed once (also by a second copy of the module)", async () => {
+  // installed by ./support/etcd_server.ts's import; again: a no-op
+  guardHttp2Sessions();
+  const required = createRequire(import.meta.url)("node:http2") as typeof http2;
+  const connect = required.connect;
+  guardHttp2Sessions();
+  assert.equal(required.connect, connect, "patched once");
+  // another copy of the module (two versions of @rpcx/core in one process): still once
+  const copy = await import(`../src/registry/_http2_goaway.ts?copy=${Date.now()}`);
+  assert.notEqual(copy.guardHttp2Sessions, guardHttp2Sessions, "a copy of its own");
+  copy.guardHttp2Sessions();
+  assert.equal(required.connect, connect, "patched once, by either copy");
+  assert.equal(http2.connect, connect, "the default import's connect is the module object's");
+  const port = freePort(); // nothing listens: the session fails to connect and is destroyed
+  const session = connect(`http://127.0.0.1:${port}`);
+  const errored = new Promise((r) => session.once("error", r));
+  try {
+    for (const name of ["emit", "close", "destroy"]) {
+      assert.ok(Object.hasOwn(session, name), `the session's ${name} is guarded`);
+    }
+    await bounded(errored, 5000, "the session's connect error");
+  } finally {
+    session.destroy();
+  }
+  await waitFor("the session destroyed", () => session.destroyed, 5000);
 });
 
 const RESTARTS = 8;

@@ -176,14 +176,9 @@ for (const { name, runner } of RUNNERS) {
         stopSignal: "SIGTERM",
         stderr: "piped",
       });
-    const servers = [
-      await start(["--dir", root1]),
-      await start(["--dir", root2]),
-      await start(["--dir", onlyDown, "--downloads-only"]),
-    ];
-    const [up1, up2, down] = servers.map((s) => s.match[1]);
-    const clients = [up1, up2, down].map((a) => xclientFor("_filetransfer", a));
-    const [x1, x2, y] = clients;
+    // (each one started is stopped, also when a later one fails to start)
+    const servers: ReadyChild[] = [];
+    const clients: ReturnType<typeof xclientFor>[] = [];
     const dataCall = (addr: string, args: string[]) =>
       runBounded(r.cmd, [...r.peer, "data-call", "--addr", addr, ...args], {
         cwd: r.cwd,
@@ -196,6 +191,14 @@ for (const { name, runner } of RUNNERS) {
       return true;
     };
     try {
+      for (
+        const args of [["--dir", root1], ["--dir", root2], ["--dir", onlyDown, "--downloads-only"]]
+      ) {
+        servers.push(await start(args));
+      }
+      const [up1, up2, down] = servers.map((s) => s.match[1]);
+      clients.push(...[up1, up2, down].map((a) => xclientFor("_filetransfer", a)));
+      const [x1, x2, y] = clients;
       // Uploads on, the first use an upload: the folder is made (with its parents).
       const sent = await sendFile(x1, ReadableStream.from([enc.encode("hello")]), {
         fileName: "a.txt",

@@ -59,7 +59,8 @@ async function relay(from: ReadableStream<Uint8Array>, to: typeof Deno.stdout, t
   const text = new TextDecoder();
   let partial = "";
   for await (const chunk of from) {
-    await to.write(chunk);
+    // (write may take only part of it)
+    for (let done = 0; done < chunk.length;) done += await to.write(chunk.subarray(done));
     const lines = (partial + text.decode(chunk, { stream: true })).split("\n");
     partial = lines.pop()!;
     tail.push(...lines);

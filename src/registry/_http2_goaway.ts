@@ -11,7 +11,9 @@
  * Two calls do it, both inside the GOAWAY callback: `@grpc/grpc-js`'s `"goaway"` listener shuts
  * its transport down (`session.close()`), and Deno's own handler closes the session right after
  * emitting `"goaway"`. {@linkcode guardHttp2Sessions} makes every client session that
- * `node:http2`'s `connect` opens from then on (in this process):
+ * `node:http2`'s `connect` opens from then on (in this process) through the module object
+ * (`require("node:http2").connect`, as grpc-js calls it, or the default import's; an ESM named
+ * import `connect` or a namespace import is a binding of its own, not replaced):
  *
  * - emit `"goaway"` to its listeners in a microtask, once nghttp2 is done with the frame;
  * - run `close()` and `destroy()` called while nghttp2 is on the stack (the session's native
@@ -25,14 +27,20 @@
  * 3 of 10 processes → 0 of 10; an `EtcdDiscovery` and a plain client across 8 restarts: a crash
  * within 3 restarts in 7 of 7 runs → none in 6 runs. Without `MALLOC_PERTURB_` the deferral alone
  * had taken the first case from 5 of 10 to 0 of 12, but not etcd's restarts (README). Only on
- * Deno; a no-op on Node and Bun, and after the first call.
+ * Deno; a no-op on Node and Bun, and after the first call in the process (by any copy of this
+ * module).
  *
  * @module
  */
 import http2 from "node:http2";
 import { detectRuntime } from "../runtime/mod.ts";
 
-let installed = false;
+/**
+ * Marks `node:http2` once guarded: by the module object, not a variable of this module, so that
+ * two copies of it in one process (two versions of @rpcx/core, or the npm form beside the
+ * source) patch it once.
+ */
+const INSTALLED = Symbol.for("@rpcx/core http2 GOAWAY guard");
 
 /** The native handle's methods that run nghttp2 (`nghttp2_session_mem_recv`/`mem_send`). */
 const NGHTTP2_ENTRIES = ["receive", "sendPending", "getOutgoingChunk"] as const;
@@ -40,8 +48,9 @@ const NGHTTP2_ENTRIES = ["receive", "sendPending", "getOutgoingChunk"] as const;
 /** See the module doc. Idempotent; only on Deno. */
 export function guardHttp2Sessions(): void {
   // the runtime itself, not the adapter in use (setRuntime may pick Node's under Deno)
-  if (installed || detectRuntime().name !== "deno") return;
-  installed = true;
+  const marked = http2 as unknown as Record<symbol, boolean>;
+  if (marked[INSTALLED] || detectRuntime().name !== "deno") return;
+  marked[INSTALLED] = true;
   const connect = http2.connect;
   const patched = function (this: unknown, ...args: unknown[]) {
     const session = (connect as (...a: unknown[]) => http2.ClientHttp2Session).apply(this, args);
