@@ -70,14 +70,15 @@ async function frontend(inner: (arg: number) => Promise<unknown>) {
 }
 
 /**
- * A's caller fails: its own timeout, or A's answer carrying its inner call's timeout (both end at
- * the same deadline, in either order).
+ * A's caller fails: its own timeout, or A's answer carrying its inner call's timeout, ours or the
+ * Go server's (they end at the same deadline, in either order).
  */
 async function outerTimesOut(call: Promise<unknown>): Promise<void> {
   await assert.rejects(
     call,
     (e: Error) =>
-      e instanceof CallTimeoutError || (e instanceof ServiceError && /timed out/.test(e.message)),
+      e instanceof CallTimeoutError ||
+      (e instanceof ServiceError && /timed out|^context deadline exceeded$/.test(e.message)),
   );
 }
 
@@ -149,7 +150,15 @@ Deno.test("deadline flows to the Go peer: B is a Go server (Echo.Meta shows the 
   try {
     await outerTimesOut(caller.call("A", "Relay", 1000, { timeout: 400 }));
     const out = await oneOutcome(a.outcomes);
-    assert.ok(out.error instanceof CallTimeoutError, `${out.error ?? out.reply}`);
+    // Go's server ends Delay at the deadline we sent (ctx.Done: "context deadline exceeded") as
+    // our client's timer ends the call: two processes, two timers at about the same time, so
+    // either comes first (Go's did in 1 run of 15 under load). Both say the deadline flowed; our
+    // own timer alone is checked against our servers above (one process: timers in order).
+    assert.ok(
+      out.error instanceof CallTimeoutError ||
+        (out.error instanceof ServiceError && out.error.message === "context deadline exceeded"),
+      `${out.error ?? out.reply}`,
+    );
     assert.ok(out.ms >= 350 && out.ms < 700, `failed after ${out.ms} ms`);
   } finally {
     await caller.close();

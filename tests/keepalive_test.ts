@@ -13,7 +13,7 @@ import { runtimePeer, startOurs, TARGETS } from "./support/runtimes.ts";
 /** The keep-alive time left (s) of each established TCP socket with `port` at one end. */
 async function keepAlives(
   port: number,
-): Promise<{ local: string; peer: string; left: number | undefined }[]> {
+): Promise<{ local: string; peer: string; left: number | undefined; other?: string }[]> {
   const out = await new Deno.Command("ss", {
     args: ["-tnoi", "state", "established", `( sport = :${port} or dport = :${port} )`],
     stdout: "piped",
@@ -24,7 +24,9 @@ async function keepAlives(
     const m = line.match(/^\s*\d+\s+\d+\s+(\S+)\s+(\S+)(.*)$/);
     if (!m) continue;
     const t = m[3].match(/timer:\(keepalive,([^,]+),/);
-    rows.push({ local: m[1], peer: m[2], left: t ? seconds(t[1]) : undefined });
+    // ss shows one timer: a retransmission or probe one (`on`, `persist`) hides keep-alive's.
+    const other = m[3].match(/timer:\((?!keepalive)[^)]*\)/)?.[0];
+    rows.push({ local: m[1], peer: m[2], left: t ? seconds(t[1]) : undefined, other });
   }
   return rows;
 }
@@ -42,9 +44,9 @@ const SYSTEM = Number(Deno.readTextFileSync("/proc/sys/net/ipv4/tcp_keepalive_ti
 /** The server side's and the client side's time left, once both sockets are there. */
 async function sides(port: number) {
   let rows: Awaited<ReturnType<typeof keepAlives>> = [];
-  await waitFor("both ends in ss", async () => {
+  await waitFor("both ends in ss, no other timer hiding keep-alive's", async () => {
     rows = await keepAlives(port);
-    return rows.length === 2;
+    return rows.length === 2 && rows.every((r) => r.other === undefined);
   }, 10_000);
   const server = rows.find((r) => r.local.endsWith(`:${port}`))!;
   const client = rows.find((r) => r.peer.endsWith(`:${port}`))!;

@@ -194,33 +194,43 @@ Deno.test("retryInterval: the pauses count in the call's timeout (no time for a 
   const key = `tcp@127.0.0.1:${freePort()}`;
   const other = `tcp@127.0.0.1:${freePort()}`;
   const d = () => new MultipleServersDiscovery([{ key, value: "" }, { key: other, value: "" }]);
+  // The pauses are long beside what load adds to a timer (a 50 ms abort fired at 162 ms once,
+  // with a 150 ms pause: failed 1 run in 15 under load), so "at once" and "after the pause" stay
+  // apart by hundreds of ms.
   const x = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d(), {
     retries: 5,
-    retryInterval: 150,
+    retryInterval: 1000,
+  });
+  const y = new XClient("Svc", FailMode.Failover, SelectMode.RoundRobin, d(), {
+    retries: 5,
+    retryInterval: 10_000,
   });
   try {
     let t0 = Date.now();
-    // 1st try, pause 150, 2nd try, then < 150 ms left: fails with the transport error.
-    await assert.rejects(x.call("Who", null, { timeout: 250 }), ConnectionError);
+    // 1st try, pause 1000, 2nd try, then < 1000 ms left: fails with the transport error at once
+    // (not at the timeout, 1600 ms).
+    await assert.rejects(x.call("Who", null, { timeout: 1600 }), ConnectionError);
     let took = Date.now() - t0;
-    assert.ok(took >= 140 && took < 250, `failed after one pause (${took} ms)`);
+    assert.ok(took >= 990 && took < 1500, `failed after one pause (${took} ms)`);
 
+    // A pause of 10 s, ended by the signal (at 200 ms: the refused first try is over by then).
     const ac = new AbortController();
     t0 = Date.now();
-    const aborted = x.call("Who", null, { signal: ac.signal });
-    setTimeout(() => ac.abort(new Error("stop")), 50);
+    const aborted = y.call("Who", null, { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error("stop")), 200);
     await assert.rejects(aborted, CallAbortedError);
     took = Date.now() - t0;
-    assert.ok(took < 140, `the signal ended the pause (${took} ms)`);
+    assert.ok(took < 5000, `the signal ended the pause (${took} ms)`);
 
     t0 = Date.now();
-    const closing = x.call("Who", null);
-    setTimeout(() => x.close(), 50);
+    const closing = y.call("Who", null);
+    setTimeout(() => y.close(), 200);
     await assert.rejects(closing, ClientClosedError);
     took = Date.now() - t0;
-    assert.ok(took < 140, `close() ended the pause (${took} ms)`);
+    assert.ok(took < 5000, `close() ended the pause (${took} ms)`);
   } finally {
     await x.close();
+    await y.close();
   }
 });
 
