@@ -7,6 +7,7 @@ import { isInteger, isSafeNumber, parse as parseLossless, stringify } from "loss
 import type { Codec } from "./codec.ts";
 import { CodecError } from "./codec.ts";
 import { GoJsonSyntaxError, scanGoJson } from "../_internal/go/json.ts";
+import { refusal } from "./_shapes.ts";
 
 const encoder = new TextEncoder();
 // As Go's encoding/json: invalid UTF-8 in a string becomes U+FFFD, not an error (and the
@@ -49,12 +50,43 @@ function parseBytes(bytes: Uint8Array): unknown {
 }
 
 /**
+ * The replacer for values JSON would write as `{}`: a Map becomes an object of its entries
+ * (a number or bigint key as its digits, which Go's encoding/json reads into a `map[int]T`),
+ * a Set and the like throw (see _shapes.ts).
+ */
+function replaceShapes(_key: string, value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = Object.create(null);
+    for (const [k, v] of value) {
+      const t = typeof k;
+      if (t !== "string" && t !== "number" && t !== "bigint") {
+        throw new CodecError(
+          `json codec cannot encode a Map key of type ${k === null ? "null" : t}: ` +
+            "JSON object keys are strings (Go: string or integer map keys)",
+        );
+      }
+      out[String(k)] = v;
+    }
+    return out;
+  }
+  const why = refusal(value, "json");
+  if (why !== undefined) throw new CodecError(why);
+  return value;
+}
+
+/**
  * Standard JSON, as Go's encoding/json reads and writes it. An empty payload decodes to `null`.
  *
  * Integers beyond ±(2^53 − 1), which Go's `int64`/`uint64` fields carry, stay exact: they
  * decode to a `bigint` (every other number to a `number`), and a `bigint` encodes as its
  * digits. Text with no run of 16 digits (the only way to write such an integer) takes
  * `JSON.parse` directly; other text is parsed with the `lossless-json` library.
+ *
+ * A `Map` with string, number or bigint keys encodes as an object of its entries (number keys
+ * as their digits, as Go's encoding/json writes `map[int]T`, and reads back into one); objects
+ * decode with string keys. A `Set`, `WeakMap`, `Promise`, `RegExp` or `ArrayBuffer` throws
+ * {@linkcode CodecError} (`JSON.stringify` would write `{}`).
  *
  * @example
  * ```ts
@@ -64,6 +96,7 @@ function parseBytes(bytes: Uint8Array): unknown {
  * console.log(big); // { ID: 9007199254740993n }
  * console.log(new TextDecoder().decode(jsonCodec.encode({ ID: 2n ** 62n + 1n })));
  * // {"ID":4611686018427387905}
+ * console.log(new TextDecoder().decode(jsonCodec.encode(new Map([[1, "a"]])))); // {"1":"a"}
  * ```
  */
 export const jsonCodec: Codec = {
@@ -72,13 +105,18 @@ export const jsonCodec: Codec = {
     let text: string | undefined;
     try {
       text = JSON.stringify(value ?? null);
+      // A Map or a Set is written `{}`: only then (or for an empty object, or "{}" in a
+      // string) write again, with the replacer, which costs every other payload nothing.
+      if (text?.includes("{}")) text = JSON.stringify(value ?? null, replaceShapes);
     } catch (e) {
+      if (e instanceof CodecError) throw e;
       if (!(e instanceof TypeError) || !/bigint/i.test(e.message)) {
         throw new CodecError(`json codec cannot encode: ${e}`, { cause: e });
       }
       try {
-        text = stringify(value);
+        text = stringify(value, replaceShapes);
       } catch (e2) {
+        if (e2 instanceof CodecError) throw e2;
         throw new CodecError(`json codec cannot encode: ${e2}`, { cause: e2 });
       }
     }

@@ -13,6 +13,7 @@ import {
   POOLED_PAYLOAD,
   type PoolingCodec,
 } from "./_pooled.ts";
+import { refusal } from "./_shapes.ts";
 
 /**
  * The library's int64 hooks, which we replace on our own instances below: with `useBigInt64`
@@ -86,6 +87,49 @@ const encoder = new Encoder({ ignoreUndefined: true, useBigInt64: true });
   };
 }
 
+/** The library's object writer and the helpers a map header needs. */
+interface EncoderObjects {
+  ignoreUndefined: boolean;
+  encodeObject(object: unknown, depth: number): void;
+  doEncode(object: unknown, depth: number): void;
+  writeU8(v: number): void;
+  writeU16(v: number): void;
+  writeU32(v: number): void;
+}
+
+{
+  const e = encoder as unknown as EncoderObjects;
+  const encodeObject = e.encodeObject;
+  // The library writes any other object as its own enumerable properties: a Map or a Set as an
+  // empty map. A Map is written as a msgpack map of its entries, each key by its own type (a
+  // number key as an int, as Go writes map[int]T, so Go decodes it into one); undefined
+  // values are left out, as in objects. A Set and the like are refused (see _shapes.ts).
+  e.encodeObject = function (this: EncoderObjects, object: unknown, depth: number): void {
+    // Arrays and plain objects (nearly all) go straight to the library.
+    if (typeof object !== "object" || object === null || Array.isArray(object)) {
+      return encodeObject.call(this, object, depth);
+    }
+    const proto = Object.getPrototypeOf(object);
+    if (proto === Object.prototype || proto === null) return encodeObject.call(this, object, depth);
+    if (object instanceof Map) {
+      let size = 0;
+      for (const v of object.values()) if (!(this.ignoreUndefined && v === undefined)) size++;
+      if (size < 16) this.writeU8(0x80 + size);
+      else if (size < 0x10000) (this.writeU8(0xde), this.writeU16(size));
+      else (this.writeU8(0xdf), this.writeU32(size));
+      for (const [k, v] of object) {
+        if (this.ignoreUndefined && v === undefined) continue;
+        this.doEncode(k, depth + 1);
+        this.doEncode(v, depth + 1);
+      }
+      return;
+    }
+    const why = refusal(object, "msgpack");
+    if (why !== undefined) throw new TypeError(why);
+    encodeObject.call(this, object, depth);
+  };
+}
+
 const decoder = new Decoder({ useBigInt64: true });
 {
   const d = decoder as unknown as DecoderInt64;
@@ -108,6 +152,15 @@ const decoder = new Decoder({ useBigInt64: true });
   };
 }
 
+/** The CodecError for an encoder's error. */
+function encodeError(e: unknown): CodecError {
+  const message = (e as Error).message;
+  return new CodecError(
+    message.startsWith("msgpack codec") ? message : `msgpack codec cannot encode: ${message}`,
+    { cause: e },
+  );
+}
+
 /**
  * MsgPack as Go rpcx writes it: a struct is a map keyed by field name, Go `int` fields come as
  * 9-byte int64 and decode to numbers. We write compact ints, which Go decodes into any int
@@ -117,6 +170,12 @@ const decoder = new Decoder({ useBigInt64: true });
  * (smaller ones to a `number`), and a `bigint` encodes as int64 (negative) or uint64; one
  * outside the 64-bit range throws {@linkcode CodecError}.
  *
+ * A `Map` encodes as a msgpack map of its entries, each key by its own type: a Map with number
+ * keys is what Go decodes into a `map[int]T` (an object's keys are strings, which Go's
+ * `map[int]T` refuses). Maps decode as objects with string keys (Go's `map[int]string{1: "a"}`
+ * arrives as `{ "1": "a" }`). A `Set`, `WeakMap`, `Promise`, `RegExp` or `ArrayBuffer` throws
+ * {@linkcode CodecError} (the library would send it as an empty map).
+ *
  * @example
  * ```ts
  * import { msgpackCodec } from "@rpcx/core/extend";
@@ -124,6 +183,7 @@ const decoder = new Decoder({ useBigInt64: true });
  * const int64 = Uint8Array.of(0xd3, 0, 0x20, 0, 0, 0, 0, 0, 1); // 2^53 + 1, as Go writes it
  * console.log(msgpackCodec.decode(int64)); // 9007199254740993n
  * console.log(msgpackCodec.decode(msgpackCodec.encode(2n ** 64n - 1n))); // 18446744073709551615n
+ * console.log(msgpackCodec.encode(new Map([[1, "a"]]))); // Uint8Array(4) [ 129, 1, 161, 97 ]
  * ```
  */
 export const msgpackCodec: Codec = {
@@ -132,7 +192,7 @@ export const msgpackCodec: Codec = {
     try {
       return encoder.encode(value);
     } catch (e) {
-      throw new CodecError(`msgpack codec cannot encode: ${(e as Error).message}`, { cause: e });
+      throw encodeError(e);
     }
   },
   decode(bytes: Uint8Array): unknown {
@@ -159,7 +219,7 @@ interface EncoderBuffer {
   try {
     out = encoder.encodeSharedRef(value);
   } catch (e) {
-    throw new CodecError(`msgpack codec cannot encode: ${(e as Error).message}`, { cause: e });
+    throw encodeError(e);
   }
   if (out.byteLength < POOLED_PAYLOAD) return out.slice();
   const e = encoder as unknown as EncoderBuffer;

@@ -1,0 +1,37 @@
+/**
+ * Internal: the objects a codec would silently write as an empty map (`{}`): the libraries
+ * write an object's own enumerable properties, and these keep their contents elsewhere. A
+ * `Map` is written with its entries by each codec; the others are refused with a
+ * {@linkcode CodecError} naming the type, never sent empty.
+ *
+ * @module
+ */
+
+/** The types refused, with what to send instead. */
+const REFUSED: ReadonlyArray<readonly [new (...a: never[]) => unknown, string, string]> = [
+  [Set, "Set", "send an array ([...set]) or a Map to true (Go's map[T]bool)"],
+  [WeakMap, "WeakMap", "send a Map"],
+  [WeakSet, "WeakSet", "send an array"],
+  [WeakRef, "WeakRef", "send the value it holds"],
+  [Promise, "Promise", "await it first"],
+  [RegExp, "RegExp", "send its source text"],
+  [ArrayBuffer, "ArrayBuffer", "send a Uint8Array over it"],
+  [SharedArrayBuffer, "SharedArrayBuffer", "send a Uint8Array over it"],
+];
+
+/**
+ * Why `value` (an object that is not an array, a typed array, a `Date` or a `Map`) cannot be
+ * encoded by `codec`, or `undefined` when it can (a plain object or a class instance, written
+ * as its own enumerable properties).
+ */
+export function refusal(value: object, codec: string): string | undefined {
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return undefined;
+  if (ArrayBuffer.isView(value) || value instanceof Date) return undefined;
+  for (const [type, name, instead] of REFUSED) {
+    if (value instanceof type) {
+      return `${codec} codec cannot encode a ${name} (it would be sent empty): ${instead}`;
+    }
+  }
+  return undefined;
+}
