@@ -16,7 +16,10 @@ const REFUSED: ReadonlyArray<readonly [new (...a: never[]) => unknown, string, s
   [Promise, "Promise", "await it first"],
   [RegExp, "RegExp", "send its source text"],
   [ArrayBuffer, "ArrayBuffer", "send a Uint8Array over it"],
-  [SharedArrayBuffer, "SharedArrayBuffer", "send a Uint8Array over it"],
+  // A page that is not cross-origin isolated has no SharedArrayBuffer.
+  ...(typeof SharedArrayBuffer === "function"
+    ? [[SharedArrayBuffer, "SharedArrayBuffer", "send a Uint8Array over it"] as const]
+    : []),
 ];
 
 /**
