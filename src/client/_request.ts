@@ -13,13 +13,8 @@ import {
   MetadataKeys,
   SerializeType,
 } from "../protocol/constants.ts";
-import {
-  DEFAULT_DECODE_LIMITS,
-  HEADER_LENGTH,
-  type Message,
-  type Metadata,
-} from "../protocol/message.ts";
-import { prepareMessage } from "../protocol/encode.ts";
+import { DEFAULT_DECODE_LIMITS, type Message, type Metadata } from "../protocol/message.ts";
+import { messageLengthOver } from "../protocol/encode.ts";
 import { FrameTooLargeError } from "../protocol/errors.ts";
 import type { CallOptions, ClientOptions } from "./options.ts";
 
@@ -85,14 +80,6 @@ function requestMetadata(client: ClientOptions, options: CallOptions): Metadata 
  */
 export function checkLength(client: ClientOptions, req: Message): void {
   const limit = client.maxMessageLength ?? DEFAULT_DECODE_LIMITS.maxMessageLength;
-  // An upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; gzip may grow
-  // incompressible data slightly); only a message near the limit is measured exactly.
-  let bound = req.payload.byteLength + 3 * (req.servicePath.length + req.serviceMethod.length) +
-    16;
-  if (req.compressType !== CompressType.None) bound += (req.payload.byteLength >>> 9) + 64;
-  const meta = req.metadata;
-  for (const k in meta) bound += 8 + 3 * (k.length + String(meta[k] ?? "").length);
-  if (bound <= limit) return;
-  const length = prepareMessage(req).frameLength - HEADER_LENGTH;
-  if (length > limit) throw new FrameTooLargeError(length, limit);
+  const length = messageLengthOver(req, limit);
+  if (length > 0) throw new FrameTooLargeError(length, limit);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { MAGIC_NUMBER } from "./constants.ts";
+import { CompressType, MAGIC_NUMBER } from "./constants.ts";
 import { compressPayload } from "./compression.ts";
 import { HEADER_LENGTH, type Message } from "./message.ts";
 import { utf8Length, writeUtf8 } from "./utf8.ts";
@@ -182,4 +182,30 @@ export function encodeMessages(
   let o = 0;
   for (let i = 0; i < prepared.length; i++) o = writeMessage(prepared[i], buf, o);
   return buf;
+}
+
+/**
+ * The length `msg` would have on the wire (the frame's length after its 12-byte header, as a
+ * reader checks it against its `maxMessageLength`) when that is over `limit` bytes; 0 when it
+ * fits. Cheap for a message well under the limit (an upper bound is summed first); only one near
+ * the limit is encoded (compressed) to measure it exactly. Internal (not exported by mod.ts).
+ *
+ * @example
+ * ```ts
+ * import { createMessage } from "@rpcx/core/protocol";
+ * import { messageLengthOver } from "./encode.ts";
+ * const msg = createMessage({ payload: new Uint8Array(2048) });
+ * console.log(messageLengthOver(msg, 1024) > 1024); // true
+ * ```
+ */
+export function messageLengthOver(msg: Message, limit: number): number {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; gzip may grow incompressible data slightly.
+  let bound = msg.payload.byteLength + 3 * (msg.servicePath.length + msg.serviceMethod.length) +
+    16;
+  if (msg.compressType !== CompressType.None) bound += (msg.payload.byteLength >>> 9) + 64;
+  const meta = msg.metadata;
+  for (const k in meta) bound += 8 + 3 * (k.length + String(meta[k] ?? "").length);
+  if (bound <= limit) return 0;
+  const length = prepareMessage(msg).frameLength - HEADER_LENGTH;
+  return length > limit ? length : 0;
 }

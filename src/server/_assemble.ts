@@ -118,6 +118,7 @@ export function assembleServer(options: ServerOptions, side: ServerSide): Server
     find: (info) => conns.find(info),
     active: () => conns.active(),
     bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
+    maxMessageLength: frame.maxMessageLength,
     codecs,
     plugins,
   });

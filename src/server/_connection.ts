@@ -36,6 +36,8 @@ export interface ConnectionHost {
   readonly pipeline: RequestPipeline;
   /** Whether the server is draining (no new calls are taken). */
   readonly draining: boolean;
+  /** The server's `maxMessageLength` (bytes): no longer response is written. */
+  readonly maxMessageLength?: number;
   /** The connection closed: forget it. */
   dropped(conn: ServerConnection): void;
   /** The link failed (socket error, frame out of sync). */
@@ -174,6 +176,11 @@ export class ServerConnection implements Exchange {
     }
     this.#inFlight++;
     return true;
+  }
+
+  /** The longest response written (the server's `maxMessageLength`, bytes). */
+  get maxReplyLength(): number | undefined {
+    return this.#host.maxMessageLength;
   }
 
   /** Queues a response. */

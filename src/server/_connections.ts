@@ -79,6 +79,7 @@ export class ServerConnections {
       get draining() {
         return !options.accepting();
       },
+      maxMessageLength: options.frame.maxMessageLength,
       dropped: (c) => this.#dropped(c),
       linkFailed: (c, e) => {
         if (!(e instanceof PeerGoneError)) report(`connection ${c.info.remoteAddress}`, e);

@@ -18,6 +18,7 @@
  * @module
  */
 import { MessageType } from "../protocol/constants.ts";
+import { messageLengthOver } from "../protocol/encode.ts";
 import { RpcxError } from "../protocol/errors.ts";
 import type { Message } from "../protocol/message.ts";
 import type { ConnInfo } from "./context.ts";
@@ -45,6 +46,11 @@ export interface Exchange {
   written(): Promise<void>;
   /** Whether the source closed meanwhile: then nothing is written and no write hook runs. */
   readonly isClosed?: boolean;
+  /**
+   * The longest response it may write (bytes on the wire after the header, the server's
+   * `maxMessageLength`); a longer one is replaced by an error reply. Undefined: no limit.
+   */
+  readonly maxReplyLength?: number;
   /** A call taken by `take` ended (after `postWriteResponse`); `out` is undefined if it threw. */
   done?(out: Outcome | undefined): void;
 }
@@ -113,8 +119,9 @@ export class RequestPipeline {
     try {
       out = await dispatcher.call(req, conn);
       if (out.error !== undefined) this.serviceError(out.error, req, conn);
-      const res = out.res;
+      let res = out.res;
       if (res && !ex.isClosed) {
+        res = this.#bounded(res, req, conn, ex.maxReplyLength);
         plugins.preWriteResponse(req, res);
         ex.write(res, out.close);
         if (plugins.has("postWriteResponse")) {
@@ -127,6 +134,22 @@ export class RequestPipeline {
       this.#inFlight--;
       ex.done?.(out);
     }
+  }
+
+  /**
+   * `res`, or an error reply when it is longer than `limit` bytes: a peer with the same limit
+   * would close the whole connection on it, failing every other call there (the error also goes
+   * to `handleServiceError`).
+   */
+  #bounded(res: Message, req: Message, conn: ConnInfo, limit: number | undefined): Message {
+    if (limit === undefined) return res;
+    const length = messageLengthOver(res, limit);
+    if (length === 0) return res;
+    const error = new RpcxError(
+      `rpcx: reply of ${length} bytes exceeds the limit of ${limit} bytes`,
+    );
+    this.serviceError(error, req, conn);
+    return this.#host.dispatcher.errorReply(req, error);
   }
 
   /** Gives `error`, a service error of `req`, to `handleServiceError` (a throw is reported). */

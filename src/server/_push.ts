@@ -8,6 +8,8 @@ import type { CodecRegistry } from "../codec/registry.ts";
 import { CompressType, MessageType, SerializeType } from "../protocol/constants.ts";
 import { createMessage, HEADER_LENGTH, type Message, type Metadata } from "../protocol/message.ts";
 import { utf8Length } from "../protocol/utf8.ts";
+import { messageLengthOver } from "../protocol/encode.ts";
+import { FrameTooLargeError } from "../protocol/errors.ts";
 import type { ConnInfo } from "./context.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
 import {
@@ -35,6 +37,8 @@ export interface PushSenderOptions {
   readonly active: () => ConnInfo[];
   /** Bytes of pushes a connection may have queued. */
   readonly bufferSize: number;
+  /** The server's `maxMessageLength` (bytes): a longer push is refused before it is queued. */
+  readonly maxMessageLength?: number;
   readonly codecs: CodecRegistry;
   /** The server's plugin chain (`preWriteRequest`, `postWriteRequest`). */
   readonly plugins: PluginChain;
@@ -98,6 +102,10 @@ export class PushSender {
   async #write(conn: ConnInfo, msg: Message): Promise<void> {
     const a = this.#options.find(conn);
     if (!a) throw new ClientConnClosedError(conn.remoteAddress);
+    const max = this.#options.maxMessageLength;
+    const over = max === undefined ? 0 : messageLengthOver(msg, max);
+    // A client with the same limit would close its whole connection on it.
+    if (over > 0) throw new FrameTooLargeError(over, max!);
     const size = frameSize(msg);
     const limit = this.#options.bufferSize;
     // One push larger than the whole buffer still goes when nothing else is queued.
