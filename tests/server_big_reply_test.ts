@@ -102,3 +102,17 @@ Deno.test("a push over the server's maxMessageLength is refused with FrameTooLar
     }
   });
 });
+
+Deno.test("in-process (whole messages, nothing framed): a reply over maxMessageLength is delivered", async () => {
+  const server = new Server({ maxMessageLength: 64 * 1024 });
+  await server.register({ Big: (args: { n: number }) => new Uint8Array(args.n) }, "Work");
+  await server.serve("inprocess", "big-reply-whole");
+  const client = new Client("inprocess@big-reply-whole", { timeout: 5_000 });
+  try {
+    const big = await client.call("Work", "Big", { n: 100 * 1024 }) as Uint8Array;
+    assert.equal(big.byteLength, 100 * 1024);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

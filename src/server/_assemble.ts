@@ -118,7 +118,6 @@ export function assembleServer(options: ServerOptions, side: ServerSide): Server
     find: (info) => conns.find(info),
     active: () => conns.active(),
     bufferSize: options.pushBufferSize ?? DEFAULT_PUSH_BUFFER_SIZE,
-    maxMessageLength: frame.maxMessageLength,
     codecs,
     plugins,
   });

@@ -88,6 +88,7 @@ export class ServerConnection implements Exchange {
   readonly #localAddress: string;
   #info: ConnInfo | undefined;
   #link!: Link;
+  #framed = true;
   #inFlight = 0;
   /** CLOSED and DRAINING bits. */
   #state = 0;
@@ -117,9 +118,13 @@ export class ServerConnection implements Exchange {
     return this.#info;
   }
 
-  /** Gives the connection its link (once, before messages arrive). */
-  attach(link: Link): void {
+  /**
+   * Gives the connection its link (once, before messages arrive); `framed`: the link frames
+   * messages into bytes (then no response or push longer than `maxMessageLength` is written).
+   */
+  attach(link: Link, framed: boolean): void {
     this.#link = link;
+    this.#framed = framed;
   }
 
   /** Queues a message (a push) on the connection. */
@@ -178,9 +183,12 @@ export class ServerConnection implements Exchange {
     return true;
   }
 
-  /** The longest response written (the server's `maxMessageLength`, bytes). */
+  /**
+   * The longest response or push written (the server's `maxMessageLength`, bytes); undefined
+   * when the link carries whole messages (an in-memory pipe's end: nothing is framed).
+   */
   get maxReplyLength(): number | undefined {
-    return this.#host.maxMessageLength;
+    return this.#framed ? this.#host.maxMessageLength : undefined;
   }
 
   /** Queues a response. */

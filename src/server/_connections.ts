@@ -137,8 +137,9 @@ export class ServerConnections {
       stream = taken ?? conn;
     }
     const frame = TCP_NETWORKS.has(conn.network) ? this.#tcpFrame : this.#frame;
-    const link = stream.messageLink?.(sc, frame) ?? new FramedConnection(stream, sc, frame);
-    sc.attach(link);
+    const whole = stream.messageLink?.(sc, frame);
+    const link = whole ?? new FramedConnection(stream, sc, frame);
+    sc.attach(link, whole === undefined);
     if (!this.#ready(sc)) {
       link.close();
       if (stream !== conn) closeQuietly(conn);

@@ -27,6 +27,8 @@ export interface PushTarget {
   drained(): Promise<void>;
   /** Bytes of pushes queued and not yet known to be written (kept by the sender). */
   pushPending: number;
+  /** The longest frame written on it (bytes; undefined: no limit, nothing is framed). */
+  readonly maxReplyLength?: number;
 }
 
 /** Options of {@linkcode PushSender}. */
@@ -37,8 +39,6 @@ export interface PushSenderOptions {
   readonly active: () => ConnInfo[];
   /** Bytes of pushes a connection may have queued. */
   readonly bufferSize: number;
-  /** The server's `maxMessageLength` (bytes): a longer push is refused before it is queued. */
-  readonly maxMessageLength?: number;
   readonly codecs: CodecRegistry;
   /** The server's plugin chain (`preWriteRequest`, `postWriteRequest`). */
   readonly plugins: PluginChain;
@@ -102,10 +102,12 @@ export class PushSender {
   async #write(conn: ConnInfo, msg: Message): Promise<void> {
     const a = this.#options.find(conn);
     if (!a) throw new ClientConnClosedError(conn.remoteAddress);
-    const max = this.#options.maxMessageLength;
-    const over = max === undefined ? 0 : messageLengthOver(msg, max);
-    // A client with the same limit would close its whole connection on it.
-    if (over > 0) throw new FrameTooLargeError(over, max!);
+    const max = a.maxReplyLength;
+    if (max !== undefined) {
+      // A client with the same limit would close its whole connection on it.
+      const over = messageLengthOver(msg, max);
+      if (over > 0) throw new FrameTooLargeError(over, max);
+    }
     const size = frameSize(msg);
     const limit = this.#options.bufferSize;
     // One push larger than the whole buffer still goes when nothing else is queued.

@@ -94,8 +94,9 @@ export class Server {
    * Resolves once the push is written to the socket. Rejects with `ClientConnClosedError` when
    * the connection is closed (or closes before the push was written), `PushBufferFullError` when
    * the client is not reading and the connection already has `pushBufferSize` bytes of pushes
-   * queued (nothing is queued then), `UnsupportedCodecError`/`CodecError` when `data` cannot be
-   * encoded. Plugins' `preWriteRequest` and `postWriteRequest` run around it.
+   * queued (nothing is queued then), `FrameTooLargeError` when the push is longer on the wire
+   * than the server's `maxMessageLength` (bytes; not sent), `UnsupportedCodecError`/`CodecError`
+   * when `data` cannot be encoded. Plugins' `preWriteRequest` and `postWriteRequest` run around it.
    *
    * @example
    * ```ts
