@@ -3,7 +3,15 @@
 // Client with default options (a Server's reply in).
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { Client, CompressType, ConnectionClosedError, SerializeType, Server } from "@rpcx/core";
+import {
+  Client,
+  CompressType,
+  ConnectionClosedError,
+  SerializeType,
+  Server,
+  type ServerOptions,
+  ServiceError,
+} from "@rpcx/core";
 import {
   createMessage,
   DecompressionError,
@@ -135,8 +143,11 @@ async function rawExchange(addr: string, bytes: Uint8Array): Promise<Message | "
   }
 }
 
-async function withLenServer(fn: (addr: string, server: Server) => Promise<void>): Promise<void> {
-  const server = new Server(); // default limits
+async function withLenServer(
+  fn: (addr: string, server: Server) => Promise<void>,
+  options: ServerOptions = {}, // default limits
+): Promise<void> {
+  const server = new Server(options);
   await server.register({
     // Replies with the decoded payload's size (raw bytes in, raw text out).
     Len: (b: Uint8Array) => new TextEncoder().encode(String(b.byteLength)),
@@ -193,6 +204,7 @@ Deno.test("Server with defaults: a gzip request inflating to 64 MiB is served; 6
 });
 
 Deno.test("Client with defaults: reads a 16 MiB reply; 16 MiB + 1 fails the call with a typed error", async () => {
+  // The server's own limit is higher (as a Go server's: none), so it sends the 16 MiB + 1 reply.
   await withLenServer(async (addr) => {
     const client = new Client(addr, { serializeType: SerializeType.SerializeNone });
     try {
@@ -209,6 +221,30 @@ Deno.test("Client with defaults: reads a 16 MiB reply; 16 MiB + 1 fails the call
         return true;
       });
       // The client dials again for the next call.
+      assert.equal((await ask(100)).byteLength, 100 - overhead);
+    } finally {
+      await client.close();
+    }
+  }, { maxMessageLength: 2 * FRAME_LIMIT });
+});
+
+Deno.test("Server with defaults: a 16 MiB reply is sent; 16 MiB + 1 is refused with an error reply naming the sizes, the connection goes on", async () => {
+  await withLenServer(async (addr) => {
+    const client = new Client(addr, { serializeType: SerializeType.SerializeNone });
+    try {
+      const overhead = 4 + 3 + 4 + 4 + 4 + 4; // as in the test above
+      const ask = (total: number) =>
+        client.call<Uint8Array>("Big", "Make", new TextEncoder().encode(String(total - overhead)));
+      const at = await bounded(ask(FRAME_LIMIT), 30_000, "16 MiB reply");
+      assert.equal(at.byteLength, FRAME_LIMIT - overhead);
+      await assert.rejects(bounded(ask(FRAME_LIMIT + 1), 30_000, "16 MiB + 1 reply"), (e) => {
+        assert.ok(e instanceof ServiceError, `got ${e}`);
+        assert.equal(
+          e.message,
+          `rpcx: reply of ${FRAME_LIMIT + 1} bytes exceeds the limit of ${FRAME_LIMIT} bytes`,
+        );
+        return true;
+      });
       assert.equal((await ask(100)).byteLength, 100 - overhead);
     } finally {
       await client.close();
