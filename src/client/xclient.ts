@@ -199,14 +199,35 @@ export class XClient extends StreamCalls {
 
   /**
    * Waits for the discovery's first list, at most `discoveryTimeout` (and what is left of
-   * `budget`); rejects with {@linkcode ClientClosedError} at once when the client closes.
+   * `budget`); rejects with {@linkcode ClientClosedError} at once when the client closes, and
+   * with {@linkcode NoServerAvailableError} (the registry's error as `cause`) as soon as the
+   * discovery reports that its registry failed (an `"outage"` before its first list): a
+   * registry that refuses or cannot be reached fails the call at once, a slow one is waited for.
    */
   async #ready(signal: AbortSignal | undefined, budget: Budget | undefined): Promise<void> {
     if (this.#closed) throw new ClientClosedError();
     if (this.#discoveryReady) return;
     let wait = this.#options.discoveryTimeout ?? 5000;
     if (budget !== undefined) wait = Math.min(wait, budget.deadline - Date.now());
-    await waitReady(this.discovery.ready(), wait, signal, this.#closing.signal);
+    const failed = Promise.withResolvers<never>();
+    // registered after the constructor's #onOutage, so the chooser has the error already
+    const onOutage = () => {
+      const d = this.discovery as { listPending?: boolean };
+      if (d.listPending !== true) failed.reject(this.#chooser.noServer());
+    };
+    this.discovery.addEventListener("outage", onOutage);
+    // an outage reported already (a list that resolved meanwhile still wins the race)
+    if (this.#chooser.registryError !== undefined) onOutage();
+    try {
+      await waitReady(
+        Promise.race([this.discovery.ready(), failed.promise]),
+        wait,
+        signal,
+        this.#closing.signal,
+      );
+    } finally {
+      this.discovery.removeEventListener("outage", onOutage);
+    }
     if (this.#closed) throw new ClientClosedError();
   }
 
