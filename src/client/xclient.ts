@@ -23,6 +23,7 @@ import type { CallOptions, ClientOptions, FailMode, XClientOptions } from "./opt
 import { ServerHealth } from "./_health.ts";
 import { ClientPool } from "./_pool.ts";
 import { makeSelector, ServerChooser } from "./_select.ts";
+import { abortable } from "../_internal/async.ts";
 import { type Budget, budgetOf, maxWaitOf, waitReady } from "./_bounds.ts";
 import { startCall, type Tries } from "./_fail_modes.ts";
 import { type OneTry, sendOnce, sendRawOnce } from "./_one_try.ts";
@@ -209,18 +210,21 @@ export class XClient extends StreamCalls {
     if (this.#discoveryReady) return;
     let wait = this.#options.discoveryTimeout ?? 5000;
     if (budget !== undefined) wait = Math.min(wait, budget.deadline - Date.now());
-    const failed = Promise.withResolvers<never>();
-    // registered after the constructor's #onOutage, so the chooser has the error already
-    const onOutage = () => {
-      const d = this.discovery as { listPending?: boolean };
-      if (d.listPending !== true) failed.reject(this.#chooser.noServer());
-    };
+    const failed = new AbortController();
+    // Registered after the constructor's #onOutage, so the chooser has the error already. A
+    // microtask later, so a list published just before the outage (a cache file's) still wins:
+    // its `#discoveryReady` job was queued first.
+    const onOutage = () =>
+      void Promise.resolve().then(() => {
+        const d = this.discovery as { listPending?: boolean };
+        if (this.#discoveryReady || d.listPending === true) return;
+        failed.abort(this.#chooser.noServer());
+      });
     this.discovery.addEventListener("outage", onOutage);
-    // an outage reported already (a list that resolved meanwhile still wins the race)
-    if (this.#chooser.registryError !== undefined) onOutage();
+    if (this.#chooser.registryError !== undefined) onOutage(); // an outage reported already
     try {
       await waitReady(
-        Promise.race([this.discovery.ready(), failed.promise]),
+        abortable(this.discovery.ready(), failed.signal),
         wait,
         signal,
         this.#closing.signal,

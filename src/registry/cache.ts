@@ -179,8 +179,7 @@ export class CacheDiscovery extends BaseDiscovery {
   #fromCache = false;
   #innerListed = false;
   #fileRead: Promise<void>;
-  /** Whether `#fileRead` has settled. */
-  #fileDone = false;
+  #fileDone = false; // `#fileRead` has settled
   #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
   #touchTimer: ReturnType<typeof setInterval> | undefined;
   #pendingWrite: KVPair[] | undefined;
