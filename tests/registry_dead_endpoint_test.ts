@@ -6,17 +6,25 @@
 // endpoints). For etcd one cluster member is also SIGKILLed while all this runs.
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
-import { Server } from "@rpcx/core";
+import {
+  FailMode,
+  NoServerAvailableError,
+  RegistryError,
+  SelectMode,
+  Server,
+  XClient,
+} from "@rpcx/core";
 import { openRegistry } from "@rpcx/core/cli";
-import { EtcdDiscovery, EtcdRegisterPlugin } from "@rpcx/core/etcd";
+import { EtcdDiscovery, EtcdError, EtcdRegisterPlugin } from "@rpcx/core/etcd";
+import { RedisDiscovery, RedisError } from "@rpcx/core/redis";
 import { ZooKeeperDiscovery, ZooKeeperRegisterPlugin } from "@rpcx/core/zookeeper";
-import { ConsulDiscovery, ConsulRegisterPlugin } from "@rpcx/core/consul";
+import { ConsulDiscovery, ConsulError, ConsulRegisterPlugin } from "@rpcx/core/consul";
 import type { ServiceDiscovery } from "../src/registry/discovery.ts";
 import { type BlackHole, openBlackHole } from "./support/black_hole.ts";
 import { startEtcdCluster } from "./support/etcd_server.ts";
 import { startTcpProxy, startZooKeeper, zooKeeperMissing } from "./support/zookeeper_server.ts";
 import { startConsul } from "./support/consul_agent.ts";
-import { bounded, delay, needs } from "./support/env.ts";
+import { bounded, delay, freePort, needs } from "./support/env.ts";
 import { CountedArith } from "./support/registry_scenarios.ts";
 import type { ServerPlugin } from "../src/server/plugin.ts";
 import { zk as zkModule, ZkSession } from "../src/registry/zookeeper/session.ts";
@@ -355,4 +363,67 @@ Deno.test({
       await agent.stop();
     }
   },
+});
+
+// A registry where nothing listens (a closed loopback port, connections refused): an XClient's
+// call fails promptly — not after `discoveryTimeout` — with NoServerAvailableError whose `cause`
+// is the registry's typed error (a RegistryError, the client library's error as its `cause`).
+async function deadRegistryCall(
+  name: string,
+  discovery: (endpoint: string) => ServiceDiscovery,
+  typed: new (...args: never[]) => RegistryError,
+): Promise<void> {
+  const endpoint = `127.0.0.1:${freePort()}`;
+  const d = discovery(endpoint);
+  const xclient = new XClient("Arith", FailMode.Failfast, SelectMode.RoundRobin, d, {
+    discoveryTimeout: 5000,
+  });
+  const figures: number[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      const e = await bounded(
+        xclient.call("Mul", { A: 2, B: 3 }).then(() => undefined, (e) => e as Error),
+        10_000,
+        `${name}: call ${i}`,
+      );
+      const ms = Math.round(performance.now() - t0);
+      figures.push(ms);
+      assert.ok(e instanceof NoServerAvailableError, `${name}: ${e}`);
+      assert.ok(e.cause instanceof RegistryError, `${name}: cause ${String(e.cause)}`);
+      assert.ok(e.cause instanceof typed, `${name}: cause ${String(e.cause)}`);
+      assert.equal(e.cause.unavailable, true, `${name}: ${e.cause.message}`);
+      // well below discoveryTimeout (the first call waits for the first list's failure)
+      assert.ok(ms < 3000, `${name}: call ${i} failed after ${ms} ms`);
+      await delay(300);
+    }
+  } finally {
+    await xclient.close();
+    await d.close();
+  }
+  console.log(`${name} at a closed port: calls failed after ms ${JSON.stringify(figures)}`);
+}
+
+Deno.test("etcd at a closed port: calls fail promptly with an EtcdError as cause", async () => {
+  await deadRegistryCall(
+    "etcd",
+    (ep) => new EtcdDiscovery("/rpcx_dead", "Arith", [ep], { retryInitialMs: 200 }),
+    EtcdError,
+  );
+});
+
+Deno.test("consul at a closed port: calls fail promptly with a ConsulError as cause", async () => {
+  await deadRegistryCall(
+    "consul",
+    (ep) => new ConsulDiscovery("rpcx_dead", "Arith", [ep], { retryInitialMs: 200 }),
+    ConsulError,
+  );
+});
+
+Deno.test("redis at a closed port: calls fail promptly with a RedisError as cause", async () => {
+  await deadRegistryCall(
+    "redis",
+    (ep) => new RedisDiscovery("/rpcx_dead", "Arith", [ep], { retryInitialMs: 200 }),
+    RedisError,
+  );
 });

@@ -196,3 +196,56 @@ Deno.test("handleServiceError that throws or rejects: reported through onError, 
     await server.close();
   }
 });
+
+Deno.test("a method that throws a non-Error: its text on the wire is useful (a string itself, an object's message or JSON, bounded), to our client and Go's", async () => {
+  const cyclic: Record<string, unknown> = { code: 7 };
+  cyclic.self = cyclic;
+  const server = new Server();
+  await server.register({
+    Obj: () => {
+      throw { code: 42 };
+    },
+    Str: () => {
+      throw "plain text";
+    },
+    Msg: () => Promise.reject({ message: "has a message", code: 1 }),
+    Big: () => {
+      throw { blob: "x".repeat(5000) };
+    },
+    Cycle: () => {
+      throw cyclic;
+    },
+    Num: () => {
+      throw 42;
+    },
+    Err: () => {
+      throw new Error("an Error");
+    },
+  }, "Arith");
+  const addr = await server.serve("tcp", "127.0.0.1:0");
+  const client = new Client(`tcp@${addr}`, { serializeType: SerializeType.JSON });
+  const text = (method: string) =>
+    client.call("Arith", method, {}).then(
+      () => assert.fail(`${method} succeeded`),
+      (e) => (e as Error).message,
+    );
+  try {
+    assert.equal(await text("Obj"), '{"code":42}');
+    assert.equal(await text("Str"), "plain text");
+    assert.equal(await text("Msg"), "has a message");
+    const big = await text("Big");
+    assert.ok(big.startsWith('{"blob":"xxx') && big.length <= 1025, `${big.length} chars`);
+    assert.equal(await text("Cycle"), "[object Object]"); // no JSON text: String() as before
+    assert.equal(await text("Num"), "42");
+    assert.equal(await text("Err"), "an Error");
+    if (!needGoPeer()) return;
+    const go = await runBounded(GO_PEER!, {
+      args: ["client", "--addr", addr, "--method", "Obj", "--tolerate-errors"],
+      timeoutMs: 30_000,
+    });
+    assert.equal(new TextDecoder().decode(go.stdout).trim(), 'ERROR: {"code":42}');
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

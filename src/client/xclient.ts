@@ -23,6 +23,7 @@ import type { CallOptions, ClientOptions, FailMode, XClientOptions } from "./opt
 import { ServerHealth } from "./_health.ts";
 import { ClientPool } from "./_pool.ts";
 import { makeSelector, ServerChooser } from "./_select.ts";
+import { abortable } from "../_internal/async.ts";
 import { type Budget, budgetOf, maxWaitOf, waitReady } from "./_bounds.ts";
 import { startCall, type Tries } from "./_fail_modes.ts";
 import { type OneTry, sendOnce, sendRawOnce } from "./_one_try.ts";
@@ -199,14 +200,38 @@ export class XClient extends StreamCalls {
 
   /**
    * Waits for the discovery's first list, at most `discoveryTimeout` (and what is left of
-   * `budget`); rejects with {@linkcode ClientClosedError} at once when the client closes.
+   * `budget`); rejects with {@linkcode ClientClosedError} at once when the client closes, and
+   * with {@linkcode NoServerAvailableError} (the registry's error as `cause`) as soon as the
+   * discovery reports that its registry failed (an `"outage"` before its first list): a
+   * registry that refuses or cannot be reached fails the call at once, a slow one is waited for.
    */
   async #ready(signal: AbortSignal | undefined, budget: Budget | undefined): Promise<void> {
     if (this.#closed) throw new ClientClosedError();
     if (this.#discoveryReady) return;
     let wait = this.#options.discoveryTimeout ?? 5000;
     if (budget !== undefined) wait = Math.min(wait, budget.deadline - Date.now());
-    await waitReady(this.discovery.ready(), wait, signal, this.#closing.signal);
+    const failed = new AbortController();
+    // Registered after the constructor's #onOutage, so the chooser has the error already. A
+    // microtask later, so a list published just before the outage (a cache file's) still wins:
+    // its `#discoveryReady` job was queued first.
+    const onOutage = () =>
+      void Promise.resolve().then(() => {
+        const d = this.discovery as { listPending?: boolean };
+        if (this.#discoveryReady || d.listPending === true) return;
+        failed.abort(this.#chooser.noServer());
+      });
+    this.discovery.addEventListener("outage", onOutage);
+    if (this.#chooser.registryError !== undefined) onOutage(); // an outage reported already
+    try {
+      await waitReady(
+        abortable(this.discovery.ready(), failed.signal),
+        wait,
+        signal,
+        this.#closing.signal,
+      );
+    } finally {
+      this.discovery.removeEventListener("outage", onOutage);
+    }
     if (this.#closed) throw new ClientClosedError();
   }
 

@@ -179,6 +179,7 @@ export class CacheDiscovery extends BaseDiscovery {
   #fromCache = false;
   #innerListed = false;
   #fileRead: Promise<void>;
+  #fileDone = false; // `#fileRead` has settled
   #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
   #touchTimer: ReturnType<typeof setInterval> | undefined;
   #pendingWrite: KVPair[] | undefined;
@@ -187,6 +188,9 @@ export class CacheDiscovery extends BaseDiscovery {
   readonly #unwatch: () => void;
   readonly #onOutage: Listener = (e) => {
     const o = e as RegistryOutageEvent;
+    // The file's list first when it has been read, so a client waiting for the first list
+    // takes it rather than failing at the outage.
+    if (!this.#innerListed && this.#fileDone) this.#fallback();
     this.reportOutage(o.error, o.attempt, o.retryInMs);
     if (!this.#innerListed) void this.#fileRead.then(() => this.#fallback());
   };
@@ -212,7 +216,7 @@ export class CacheDiscovery extends BaseDiscovery {
     this.file = file || DEFAULT_FILE;
     this.discovery = discovery;
     this.#options = options;
-    this.#fileRead = this.#readFile();
+    this.#fileRead = this.#readFile().finally(() => (this.#fileDone = true));
     this.#unwatch = discovery.watch((pairs) => this.#fromRegistry(pairs));
     discovery.addEventListener("outage", this.#onOutage);
     discovery.addEventListener("recovered", this.#onRecovered);
@@ -225,6 +229,11 @@ export class CacheDiscovery extends BaseDiscovery {
       const every = Math.min(Math.max(100, Math.floor(options.maxAgeMs / 4)), 3_600_000);
       this.#touchTimer = setInterval(() => this.#touch(), every);
     }
+  }
+
+  /** While the file is being read before any list: its list may still be served. */
+  override get listPending(): boolean {
+    return !this.#fileDone && !this.#innerListed;
   }
 
   /** Whether the list served now is the cached one rather than the registry's. */

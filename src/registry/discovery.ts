@@ -171,6 +171,16 @@ export abstract class BaseDiscovery extends EventTarget implements ServiceDiscov
     return this.#outage;
   }
 
+  /**
+   * Whether a first list may still come from elsewhere than the registry (e.g. a cache file
+   * being read), so an `"outage"` before the first list does not mean there will be none:
+   * `XClient` then waits `discoveryTimeout` rather than failing the call at the outage.
+   * Default false.
+   */
+  get listPending(): boolean {
+    return false;
+  }
+
   /** Stops notifying watchers. Subclasses release their registry client and call super. */
   close(): Promise<void> {
     this.closed = true;

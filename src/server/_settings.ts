@@ -30,6 +30,32 @@ export interface ServerSettings {
   readonly errorText: (error: unknown) => string;
 }
 
+/** Longest text of a thrown non-Error value made into JSON, in characters. */
+export const MAX_THROWN_TEXT = 1024;
+
+/**
+ * The default `__rpcx_error__` text of what a method threw, as Go writes `err.Error()`: an
+ * Error's message; a string as it is; an object's `message` when that is a string, else its
+ * JSON text (at most {@linkcode MAX_THROWN_TEXT} characters); anything else as `String(e)`.
+ */
+export function serviceErrorText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  if (typeof e === "object" && e !== null) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === "string") return message;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(e, (_k, v) => typeof v === "bigint" ? v.toString() : v);
+    } catch {
+      // a cycle, or a toJSON that throws
+    }
+    if (json === undefined) return String(e);
+    return json.length > MAX_THROWN_TEXT ? `${json.slice(0, MAX_THROWN_TEXT)}…` : json;
+  }
+  return String(e);
+}
+
 /** The settings of a server created with `options`. */
 export function serverSettings(options: ServerOptions): ServerSettings {
   const wire = loadWireCodec(options.wireCodec ?? "auto");
@@ -54,6 +80,6 @@ export function serverSettings(options: ServerOptions): ServerSettings {
         logger().warn(`rpcx server: ${where}`, {
           error: e instanceof Error ? e.message : String(e),
         })),
-    errorText: options.errorText ?? ((e) => (e instanceof Error ? e.message : String(e))),
+    errorText: options.errorText ?? serviceErrorText,
   };
 }

@@ -83,7 +83,11 @@ export interface ServerOptions extends Partial<DecodeLimits>, HttpOptions {
    * socket has taken the bytes) or return one of its own.
    */
   encodeBatch?: (msgs: readonly Message[], alloc?: BatchAlloc) => Uint8Array;
-  /** Turns an error into the `__rpcx_error__` text (default: its message). */
+  /**
+   * Turns what a method threw into the `__rpcx_error__` text (default: an Error's message; a
+   * thrown string itself; an object's `message` when a string, else its JSON text, at most
+   * 1024 characters).
+   */
   errorText?: (error: unknown) => string;
   /** Networks by name (default: `defaultNetworks`); add your own there. */
   networks?: NetworkRegistry;

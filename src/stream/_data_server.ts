@@ -81,7 +81,9 @@ export interface DataServiceOptions {
   idleTimeout?: number;
   /**
    * Told of every connection refused or failed (`TokenError`, `DataTimeoutError`, a handler's
-   * error...), with the peer's address. Default: a warning to the library's logger.
+   * error...), with the peer's address. Default: a warning to the library's logger (a debug
+   * line for a connection cut by the service's own `close()`, e.g. right after its peer ended
+   * cleanly: not a failure).
    */
   onError?: (error: unknown, remoteAddress: string) => void;
 }
@@ -117,6 +119,9 @@ export class DataServer<T> {
   #closed = false;
 
   /** Validates the options (RangeError). */
+  /** Why `close()` aborts the connections still being handled. */
+  readonly #closeReason = new DataConnectionError("rpcx: data service closed");
+
   constructor(options: DataServiceOptions, dispatch: Dispatch<T>) {
     this.#options = options;
     this.#tokens = new TokenTable(options.waitNum ?? 1000, options.tokenTimeout ?? 60_000);
@@ -164,10 +169,20 @@ export class DataServer<T> {
     };
   }
 
-  #report(error: unknown, remote: string): void {
+  /**
+   * Reports a failed data connection: to `onError`, else as a warning; a connection cut by this
+   * service's own `close()` (`byClose`: its peer may well have ended cleanly, the end not read
+   * yet) is not a failure: logged at debug level only.
+   */
+  #report(error: unknown, remote: string, byClose = false): void {
     try {
       if (this.#options.onError) this.#options.onError(error, remote);
-      else logger().warn("rpcx: data connection failed", { remote, error: String(error) });
+      else if (byClose) {
+        logger().debug("rpcx: data connection closed by the service's close()", {
+          remote,
+          error: String(error),
+        });
+      } else logger().warn("rpcx: data connection failed", { remote, error: String(error) });
     } catch {
       // a failing onError changes nothing
     }
@@ -193,8 +208,9 @@ export class DataServer<T> {
       const n = await conn.readFull(token);
       taken = n < TOKEN_LENGTH ? { refused: "short" as const } : this.#tokens.take(token);
     } catch (e) {
+      const byClose = conn.signal.aborted && conn.signal.reason === this.#closeReason;
       conn.abort(e);
-      return this.#report(e, remote);
+      return this.#report(e, remote, byClose);
     } finally {
       clearTimeout(timer);
     }
@@ -214,7 +230,8 @@ export class DataServer<T> {
         status,
       });
     } catch (e) {
-      this.#report(e, remote);
+      const byClose = conn.signal.aborted && conn.signal.reason === this.#closeReason;
+      this.#report(e, remote, byClose);
       conn.abort(e);
     } finally {
       await conn.finish();
@@ -232,8 +249,7 @@ export class DataServer<T> {
     await this.#listener?.close();
     this.#tokens.clear();
     await this.#loop;
-    const reason = new DataConnectionError("rpcx: data service closed");
-    for (const c of this.#active.keys()) c.abort(reason);
+    for (const c of this.#active.keys()) c.abort(this.#closeReason);
     await within(Promise.allSettled(this.#active.values()), CLOSE_WAIT);
   }
 }

@@ -7,7 +7,8 @@ import type { Etcd3, Watcher } from "etcd3";
 import { BaseDiscovery, type KVPair, type ServiceDiscovery } from "../discovery.ts";
 import type { ResyncLoop, RetryOptions } from "../resync.ts";
 import { within } from "../../_internal/async.ts";
-import { createClient, type EtcdClientOptions } from "./client.ts";
+import { createClient, errorText, type EtcdClientOptions, unreachable } from "./client.ts";
+import { EtcdError } from "./errors.ts";
 
 /**
  * Options of {@linkcode EtcdDiscovery}.
@@ -115,9 +116,24 @@ export class EtcdDiscovery extends BaseDiscovery {
     await stopped;
   }
 
-  /** The servers under the prefix (key = what follows it) and the revision they were read at. */
+  /**
+   * The servers under the prefix (key = what follows it) and the revision they were read at.
+   *
+   * @throws {EtcdError} when etcd fails (etcd3's error as `cause`; `unavailable` when it could
+   * not be reached).
+   */
   async #list(): Promise<{ revision: string; pairs: KVPair[] }> {
-    const res = await this.#client.getAll().prefix(this.#prefix).exec();
+    let res;
+    try {
+      res = await this.#client.getAll().prefix(this.#prefix).exec();
+    } catch (e) {
+      if (e instanceof EtcdError) throw e;
+      throw new EtcdError(`etcd: list ${this.#prefix}: ${errorText(e)}`, {
+        operation: "list",
+        unavailable: unreachable(e),
+        cause: e,
+      });
+    }
     const pairs: KVPair[] = [];
     for (const kv of res.kvs) {
       const key = kv.key.toString();
