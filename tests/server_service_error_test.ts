@@ -218,6 +218,19 @@ Deno.test("a method that throws a non-Error: its text on the wire is useful (a s
     Num: () => {
       throw 42;
     },
+    // String() of these throws: the server must answer, not die of an unhandled rejection.
+    NoProto: () => {
+      const o = Object.create(null);
+      o.self = o;
+      throw o;
+    },
+    BadGetter: () => {
+      throw Object.defineProperty({}, "message", {
+        get() {
+          throw new Error("getter");
+        },
+      });
+    },
     Err: () => {
       throw new Error("an Error");
     },
@@ -237,7 +250,9 @@ Deno.test("a method that throws a non-Error: its text on the wire is useful (a s
     assert.ok(big.startsWith('{"blob":"xxx') && big.length <= 1025, `${big.length} chars`);
     assert.equal(await text("Cycle"), "[object Object]"); // no JSON text: String() as before
     assert.equal(await text("Num"), "42");
-    assert.equal(await text("Err"), "an Error");
+    assert.equal(await text("NoProto"), "[object Object]");
+    assert.equal(await text("BadGetter"), "[object Object]");
+    assert.equal(await text("Err"), "an Error", "the server serves on");
     if (!needGoPeer()) return;
     const go = await runBounded(GO_PEER!, {
       args: ["client", "--addr", addr, "--method", "Obj", "--tolerate-errors"],

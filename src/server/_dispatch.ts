@@ -18,6 +18,7 @@ import { runtime } from "../runtime/mod.ts";
 import { createMessage, type Message, type Metadata } from "../protocol/message.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import { runAsCall } from "./call_scope.ts";
+import { serviceErrorText } from "./_settings.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
 import type { ServiceEntry } from "./service.ts";
 import { type Handler, type HandlerAnswer, runHandler } from "./handler.ts";
@@ -212,7 +213,14 @@ export class Dispatcher {
 
   /** An error response to `req` carrying `error`'s text as Go writes it. */
   errorReply(req: Message, error: unknown, metadata: Metadata = {}): Message {
-    metadata[MetadataKeys.ServiceError] = this.#d.errorText(error);
+    let text: string;
+    try {
+      text = this.#d.errorText(error);
+    } catch {
+      // a user's errorText that throws must not end the server: Go's texts have no such case
+      text = serviceErrorText(error);
+    }
+    metadata[MetadataKeys.ServiceError] = text;
     return createMessage({
       version: req.version,
       messageType: MessageType.Response,
