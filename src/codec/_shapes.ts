@@ -30,11 +30,28 @@ const REFUSED: ReadonlyArray<readonly [new (...a: never[]) => unknown, string, s
 export function refusal(value: object, codec: string): string | undefined {
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) return undefined;
-  if (ArrayBuffer.isView(value) || value instanceof Date) return undefined;
-  for (const [type, name, instead] of REFUSED) {
-    if (value instanceof type) {
-      return `${codec} codec cannot encode a ${name} (it would be sent empty): ${instead}`;
+  // Once per prototype (a class's instances share it): 20,000 class instances took 8.1–8.5 ms
+  // to encode with the checks run per object, 1.7–2.1 ms before the checks existed.
+  let found = verdicts.get(proto);
+  if (found === undefined) {
+    found = NONE;
+    if (!(ArrayBuffer.isView(value) || value instanceof Date)) {
+      for (const entry of REFUSED) {
+        if (value instanceof entry[0]) {
+          found = entry;
+          break;
+        }
+      }
     }
+    verdicts.set(proto, found);
   }
-  return undefined;
+  if (found === NONE) return undefined;
+  const [, name, instead] = found;
+  const article = /^[AEIOU]/.test(name) ? "an" : "a";
+  return `${codec} codec cannot encode ${article} ${name} (it would be sent empty): ${instead}`;
 }
+
+/** A prototype whose objects are encoded as usual. */
+const NONE = [Object, "", ""] as const;
+/** What {@linkcode refusal} found for each prototype it has seen. */
+const verdicts = new WeakMap<object, (typeof REFUSED)[number] | typeof NONE>();

@@ -66,13 +66,42 @@ function replaceShapes(_key: string, value: unknown): unknown {
             "JSON object keys are strings (Go: string or integer map keys)",
         );
       }
-      out[String(k)] = v;
+      const name = String(k);
+      if (name in out) {
+        throw new CodecError(
+          `json codec cannot encode a Map with the keys ${name} twice (as text)`,
+        );
+      }
+      out[name] = v;
     }
     return out;
   }
   const why = refusal(value, "json");
   if (why !== undefined) throw new CodecError(why);
   return value;
+}
+
+/**
+ * Whether `value` holds a Map or an object {@linkcode replaceShapes} refuses. Walked only when
+ * the text `JSON.stringify` wrote holds `{}` (so `value` has no cycle): a walk without a
+ * replacer, 3–6× cheaper than writing the text again with one.
+ */
+function hasShapes(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasShapes(value[i])) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    if (value instanceof Map || refusal(value, "json") !== undefined) return true;
+    if (ArrayBuffer.isView(value) || value instanceof Date) return false;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return true; // as JSON does
+  for (const k in value) {
+    if (Object.hasOwn(value, k) && hasShapes((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
 }
 
 /**
@@ -105,9 +134,11 @@ export const jsonCodec: Codec = {
     let text: string | undefined;
     try {
       text = JSON.stringify(value ?? null);
-      // A Map or a Set is written `{}`: only then (or for an empty object, or "{}" in a
-      // string) write again, with the replacer, which costs every other payload nothing.
-      if (text?.includes("{}")) text = JSON.stringify(value ?? null, replaceShapes);
+      // A Map or a Set is written `{}`: only then (an empty object, or "{}" in a string, is
+      // told apart by a walk) write again, with the replacer; other payloads pay nothing.
+      if (text?.includes("{}") && hasShapes(value)) {
+        text = JSON.stringify(value ?? null, replaceShapes);
+      }
     } catch (e) {
       if (e instanceof CodecError) throw e;
       if (!(e instanceof TypeError) || !/bigint/i.test(e.message)) {
