@@ -116,3 +116,30 @@ Deno.test("in-process (whole messages, nothing framed): a reply over maxMessageL
     await server.close();
   }
 });
+
+Deno.test("the bound applies to the reply as written: a preWriteResponse hook that grows it past maxMessageLength gets the error reply sent instead, and handleServiceError is told", async () => {
+  const serviceErrors: unknown[] = [];
+  const grow = {
+    preWriteResponse: (_req: unknown, res: { metadata: Record<string, string> }) => {
+      if (res.metadata["grow"] === undefined) res.metadata["grow"] = "x".repeat(70 * 1024);
+    },
+  };
+  await withServer({
+    maxMessageLength: 64 * 1024,
+    plugins: [grow],
+    handleServiceError: (e) => void serviceErrors.push(e),
+  }, async (addr) => {
+    const client = new Client(`tcp@${addr}`, { timeout: 5_000 });
+    try {
+      await assert.rejects(
+        client.call("Work", "Hello", {}),
+        (e: unknown) =>
+          e instanceof ServiceError &&
+          /rpcx: reply of \d+ bytes exceeds the limit of 65536 bytes/.test(e.message),
+      );
+      assert.equal(serviceErrors.length, 1);
+    } finally {
+      client.close();
+    }
+  });
+});

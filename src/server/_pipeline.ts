@@ -121,8 +121,14 @@ export class RequestPipeline {
       if (out.error !== undefined) this.serviceError(out.error, req, conn);
       let res = out.res;
       if (res && !ex.isClosed) {
-        res = this.#bounded(res, req, conn, ex.maxReplyLength);
         plugins.preWriteResponse(req, res);
+        // Measured as written: after the hooks, which may add metadata or change the payload.
+        const tooLong = this.#overLimit(res, ex.maxReplyLength);
+        if (tooLong) {
+          this.serviceError(tooLong, req, conn);
+          res = this.#host.dispatcher.errorReply(req, tooLong);
+          out = { ...out, res, error: tooLong };
+        }
         ex.write(res, out.close);
         if (plugins.has("postWriteResponse")) {
           await ex.written();
@@ -137,19 +143,15 @@ export class RequestPipeline {
   }
 
   /**
-   * `res`, or an error reply when it is longer than `limit` bytes: a peer with the same limit
-   * would close the whole connection on it, failing every other call there (the error also goes
-   * to `handleServiceError`).
+   * The error for `res` when it is longer than `limit` bytes, else undefined: a peer with the
+   * same limit would close the whole connection on it, failing every other call there, so an
+   * error reply goes instead (and the error to `handleServiceError`).
    */
-  #bounded(res: Message, req: Message, conn: ConnInfo, limit: number | undefined): Message {
-    if (limit === undefined) return res;
+  #overLimit(res: Message, limit: number | undefined): RpcxError | undefined {
+    if (limit === undefined) return undefined;
     const length = messageLengthOver(res, limit);
-    if (length === 0) return res;
-    const error = new RpcxError(
-      `rpcx: reply of ${length} bytes exceeds the limit of ${limit} bytes`,
-    );
-    this.serviceError(error, req, conn);
-    return this.#host.dispatcher.errorReply(req, error);
+    if (length === 0) return undefined;
+    return new RpcxError(`rpcx: reply of ${length} bytes exceeds the limit of ${limit} bytes`);
   }
 
   /** Gives `error`, a service error of `req`, to `handleServiceError` (a throw is reported). */
