@@ -118,10 +118,10 @@ export class DataServer<T> {
   #loop: Promise<void> | undefined;
   #closed = false;
 
-  /** Validates the options (RangeError). */
   /** Why `close()` aborts the connections still being handled. */
   readonly #closeReason = new DataConnectionError("rpcx: data service closed");
 
+  /** A service with `options` (checked by the subclass) handing each connection to `dispatch`. */
   constructor(options: DataServiceOptions, dispatch: Dispatch<T>) {
     this.#options = options;
     this.#tokens = new TokenTable(options.waitNum ?? 1000, options.tokenTimeout ?? 60_000);
