@@ -18,7 +18,7 @@ import { runtime } from "../runtime/mod.ts";
 import { createMessage, type Message, type Metadata } from "../protocol/message.ts";
 import type { CallContext, ConnInfo } from "./context.ts";
 import { runAsCall } from "./call_scope.ts";
-import { serviceErrorText } from "./_settings.ts";
+import { serviceErrorText } from "./_error_text.ts";
 import type { PluginChain } from "./_plugin_chain.ts";
 import type { ServiceEntry } from "./service.ts";
 import { type Handler, type HandlerAnswer, runHandler } from "./handler.ts";
