@@ -441,7 +441,8 @@ async function bigServer(
   options = {},
 ): Promise<{ server: Server; addr: string; served(): number }> {
   let served = 0;
-  const server = new Server(options);
+  // A limit above the reply, else the server sends an error reply instead (limits_test).
+  const server = new Server({ maxMessageLength: 64 << 20, ...options });
   await server.register({
     Get: () => {
       served++;
@@ -509,7 +510,7 @@ Deno.test("writeTimeout closes a connection whose peer stops reading; others kee
 Deno.test("shutdownOnSignals: SIGTERM with a peer that stops reading still exits within timeout + 1 s", async () => {
   const script = `
     import { Server } from "${REPO_ROOT}/mod.ts";
-    const server = new Server();
+    const server = new Server({ maxMessageLength: 64 << 20 });
     let served = 0;
     await server.register({ Get: () => { served++; console.log("SERVED"); return new Uint8Array(32 << 20); } }, "Big");
     server.shutdownOnSignals({ timeout: 500 });
