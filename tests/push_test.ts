@@ -15,7 +15,6 @@ import {
   Server,
   type ServerMessage,
   type ServerOptions,
-  setLogger,
   XClient,
 } from "@rpcx/core";
 import type { PushContext } from "@rpcx/core/extend";
@@ -24,6 +23,7 @@ import { Arith } from "../examples/arith.ts";
 import { bounded, delay, waitFor } from "./support/env.ts";
 import { codecsWithProtobuf } from "./support/push.ts";
 import { assertHeldPushes } from "./support/held_pushes.ts";
+import { capturingWarn } from "./support/log_capture.ts";
 
 let served = 0;
 
@@ -47,22 +47,6 @@ async function pushServer(
     network === "tcp" ? "127.0.0.1:0" : `push-server-${++served}`,
   );
   return { server, addr, target: `${network}@${addr}`, callers };
-}
-
-/** Captures the library's warnings while `fn` runs. */
-async function capturingWarn<T>(fn: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
-  const warnings: string[] = [];
-  const previous = setLogger({
-    debug() {},
-    info() {},
-    warn: (msg, fields) => void warnings.push(`${msg} ${JSON.stringify(fields)}`),
-    error() {},
-  });
-  try {
-    return { result: await fn(), warnings };
-  } finally {
-    setLogger(previous);
-  }
 }
 
 Deno.test("push: the caller's connection gets the push, with path, method, metadata, seq", async () => {

@@ -3,26 +3,10 @@
 // data connection whose peer already ended cleanly is not a failure. A real failure (the
 // handler throws) still warns.
 import assert from "node:assert/strict";
-import { FailMode, Peer2PeerDiscovery, SelectMode, Server, setLogger, XClient } from "@rpcx/core";
+import { FailMode, Peer2PeerDiscovery, SelectMode, Server, XClient } from "@rpcx/core";
 import * as st from "@rpcx/core/stream";
 import { bounded } from "./support/env.ts";
-
-/** Captures the library's warnings while `fn` runs. */
-async function capturingWarn(fn: () => Promise<void>): Promise<string[]> {
-  const warnings: string[] = [];
-  const previous = setLogger({
-    debug() {},
-    info() {},
-    warn: (msg, fields) => void warnings.push(`${msg} ${JSON.stringify(fields)}`),
-    error() {},
-  });
-  try {
-    await fn();
-    return warnings;
-  } finally {
-    setLogger(previous);
-  }
-}
+import { capturingWarn } from "./support/log_capture.ts";
 
 /** The README's sequence: echo service, a message stream finished cleanly, then close all. */
 async function readmeSequence(handler: st.DataHandler<st.StreamServiceArgs>): Promise<unknown> {
@@ -63,7 +47,7 @@ const echo: st.DataHandler<st.StreamServiceArgs> = (conn) => conn.readable.pipeT
 
 Deno.test("stream service close() right after a clean chat.finish(): no 'data connection failed' warning", async () => {
   for (let i = 0; i < 5; i++) {
-    const warnings = await capturingWarn(async () => {
+    const { warnings } = await capturingWarn(async () => {
       assert.equal(await readmeSequence(echo), undefined);
     });
     assert.deepEqual(
@@ -75,7 +59,7 @@ Deno.test("stream service close() right after a clean chat.finish(): no 'data co
 });
 
 Deno.test("stream service: a handler that fails still warns 'data connection failed'", async () => {
-  const warnings = await capturingWarn(async () => {
+  const { warnings } = await capturingWarn(async () => {
     await readmeSequence(async (conn) => {
       const reader = conn.readable.getReader();
       await reader.read();
