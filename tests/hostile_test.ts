@@ -44,14 +44,14 @@ async function writeAll(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Writes batches of pipelined calls to `conn`, reading nothing, until a write makes no progress
- * for {@linkcode STALL} ms (the server stopped reading) or {@linkcode SEND_LIMIT} bytes went.
+ * Writes `batch` to `conn` again and again, reading nothing, until a write makes no progress for
+ * {@linkcode STALL} ms (the server stopped reading), {@linkcode SEND_LIMIT} bytes went or 25 s
+ * passed: the bytes taken, the writes begun and the write that stalled, if one did.
  */
-async function pipelineUntilHeldBack(
+async function writeUntilHeldBack(
   conn: Deno.Conn,
-  label: string,
-): Promise<{ writes: number; stalledWrite: Promise<void> | undefined }> {
-  const batch = callBatch();
+  batch: Uint8Array,
+): Promise<{ sent: number; writes: number; stalledWrite: Promise<void> | undefined }> {
   let sent = 0;
   let writes = 0;
   let stalledWrite: Promise<void> | undefined;
@@ -69,6 +69,15 @@ async function pipelineUntilHeldBack(
     }
     sent += batch.byteLength;
   }
+  return { sent, writes, stalledWrite };
+}
+
+/** {@linkcode writeUntilHeldBack} with batches of pipelined calls; asserts it was held back. */
+async function pipelineUntilHeldBack(
+  conn: Deno.Conn,
+  label: string,
+): Promise<{ writes: number; stalledWrite: Promise<void> | undefined }> {
+  const { sent, writes, stalledWrite } = await writeUntilHeldBack(conn, callBatch());
   console.log(
     `${label}: ${(sent / 2 ** 20).toFixed(1)} MiB of calls taken (${writes * CALLS_PER_WRITE} ` +
       `calls), ${stalledWrite ? "then the server held back" : "never held back"}`,
@@ -325,24 +334,8 @@ Deno.test("ws: a peer that pings and never reads is held back (each pong written
     ping[1] = 0x80 | 125;
     const batch = new Uint8Array(131 * 8000);
     for (let i = 0; i < 8000; i++) batch.set(ping, i * 131);
-    let sent = 0;
-    let writes = 0;
-    let stalledWrite: Promise<void> | undefined;
     const heap0 = Deno.memoryUsage().heapUsed;
-    const deadline = Date.now() + 25_000;
-    while (sent < SEND_LIMIT && Date.now() < deadline) {
-      const w = writeAll(conn, batch);
-      writes++;
-      const done = await Promise.race([
-        w.then(() => true),
-        new Promise<false>((r) => setTimeout(() => r(false), STALL)),
-      ]);
-      if (!done) {
-        stalledWrite = w;
-        break;
-      }
-      sent += batch.byteLength;
-    }
+    const { sent, writes, stalledWrite } = await writeUntilHeldBack(conn, batch);
     const heapGrowth = Deno.memoryUsage().heapUsed - heap0;
     console.log(
       `ws: ${(sent / 2 ** 20).toFixed(1)} MiB of pings taken, ` +
