@@ -169,6 +169,11 @@ export class DataServer<T> {
     };
   }
 
+  /** Whether `conn` was aborted by this service's own `close()`. */
+  #cutByClose(conn: { readonly signal: AbortSignal }): boolean {
+    return conn.signal.aborted && conn.signal.reason === this.#closeReason;
+  }
+
   /**
    * Reports a failed data connection: to `onError`, else as a warning; a connection cut by this
    * service's own `close()` (`byClose`: its peer may well have ended cleanly, the end not read
@@ -208,7 +213,7 @@ export class DataServer<T> {
       const n = await conn.readFull(token);
       taken = n < TOKEN_LENGTH ? { refused: "short" as const } : this.#tokens.take(token);
     } catch (e) {
-      const byClose = conn.signal.aborted && conn.signal.reason === this.#closeReason;
+      const byClose = this.#cutByClose(conn);
       conn.abort(e);
       return this.#report(e, remote, byClose);
     } finally {
@@ -230,8 +235,7 @@ export class DataServer<T> {
         status,
       });
     } catch (e) {
-      const byClose = conn.signal.aborted && conn.signal.reason === this.#closeReason;
-      this.#report(e, remote, byClose);
+      this.#report(e, remote, this.#cutByClose(conn));
       conn.abort(e);
     } finally {
       await conn.finish();

@@ -110,26 +110,20 @@ async function boundedText(req: Request, limit: number): Promise<string | undefi
     return undefined;
   }
   if (!req.body) return "";
-  const parts: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
   let size = 0;
   const reader = req.body.getReader();
   while (true) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return text + decoder.decode();
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
       return undefined;
     }
-    parts.push(value);
+    text += decoder.decode(value, { stream: true });
   }
-  const all = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }
 
 function splitAddr(addr: string): { hostname: string; port: number } {
